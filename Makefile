@@ -1,0 +1,77 @@
+# clusterfs - see README.md.  `make` builds bin/clusterfs; `make test` runs
+# every test; `make run` sets up and runs; `make bench` prints figures.
+
+PKGS     := fuse3 yaml-0.1 sqlite3 jansson uuid
+BUILD    ?= build
+BIN      ?= bin
+SAN      ?=
+OPT      ?= -O2
+CFLAGS   = -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wno-unused-parameter \
+	   -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread -I. $(SAN) \
+	   $(shell pkg-config --cflags $(PKGS))
+LDLIBS   = $(shell pkg-config --libs $(PKGS)) -pthread
+LDFLAGS  = $(SAN)
+
+ENGINE_SRC  := $(wildcard engine/*.c)
+FS_SRC      := $(wildcard fs/*.c)
+RUNTIME_SRC := $(wildcard runtime/*.c)
+LIB_SRC     := $(ENGINE_SRC) $(FS_SRC) $(RUNTIME_SRC)
+LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BENCH_SRC   := $(wildcard tests/bench/*.c)
+BENCH_BIN   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+
+DATA_DIR ?= /var/lib/clusterfs
+MOUNT    ?= /cluster
+
+.PHONY: all deps test unit e2e asan bench run format clean
+
+all: $(BIN)/clusterfs
+
+deps: $(BUILD)/.deps
+
+$(BUILD)/.deps: scripts/deps.sh
+	@mkdir -p $(BUILD)
+	sh scripts/deps.sh
+	@touch $@
+
+$(BUILD)/%.o: %.c $(BUILD)/.deps $(wildcard engine/*.h fs/*.h runtime/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BIN)/clusterfs: $(BUILD)/main.o $(LIB_OBJ)
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) tests/unit/unit.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+e2e: $(BIN)/clusterfs
+	@sh tests/e2e/run.sh $(BIN)/clusterfs
+
+test: unit e2e
+
+asan:
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+bench: $(BIN)/clusterfs $(BENCH_BIN)
+	@sh tests/bench/run.sh $(BIN)/clusterfs $(BUILD)/bench
+
+run: $(BIN)/clusterfs
+	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR)
+
+format:
+	clang-format -i main.c engine/*.[ch] fs/*.[ch] $(wildcard runtime/*.[ch]) tests/unit/*.[ch] tests/bench/*.c
+
+clean:
+	rm -rf build build-asan bin

@@ -1,0 +1,33 @@
+/* kind.c - see kind.h. */
+#include "kind.h"
+
+#include <string.h>
+
+/* Namespace must stay first (KIND_NAMESPACE). */
+const struct kind_info kind_table[] = {
+	{ "Namespace", "namespaces", "v1", false, true, NAME_DNS1123_LABEL },
+	{ "Deployment", "deployments", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN },
+	{ "ReplicaSet", "replicasets", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN },
+	{ "Pod", "pods", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
+	{ "Service", "services", "v1", true, true, NAME_DNS1035_LABEL },
+	{ "ConfigMap", "configmaps", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
+	{ "Node", "nodes", "v1", false, true, NAME_DNS1123_SUBDOMAIN },
+	{ "Event", "events", "v1", true, false, NAME_DNS1123_SUBDOMAIN },
+};
+const int kind_count = sizeof(kind_table) / sizeof(kind_table[0]);
+
+const struct kind_info *kind_by_kind(const char *kind)
+{
+	for (int i = 0; i < kind_count; i++)
+		if (strcmp(kind_table[i].kind, kind) == 0)
+			return &kind_table[i];
+	return NULL;
+}
+
+const struct kind_info *kind_by_plural(const char *plural)
+{
+	for (int i = 0; i < kind_count; i++)
+		if (strcmp(kind_table[i].plural, plural) == 0)
+			return &kind_table[i];
+	return NULL;
+}

@@ -1,0 +1,52 @@
+/*
+ * mem.h - allocation that cannot fail, and cleanup helpers.
+ *
+ * Allocation failure aborts the process (the daemon cannot do anything
+ * useful without memory), so callers never check for NULL.  Names say
+ * ownership: x*dup and x*printf give a string the caller frees.
+ *
+ * The cleanup attributes free a local when it leaves scope; STEAL_POINTER
+ * hands ownership out of such a local.
+ */
+#ifndef CFS_MEM_H
+#define CFS_MEM_H
+
+#include <stddef.h>
+#include <stdlib.h>
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t count, size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static inline void cleanup_freep(void *p)
+{
+	free(*(void **)p);
+}
+
+#define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
+
+#define STEAL_POINTER(pp)                            \
+	({                                           \
+		__typeof__(*(pp)) steal_tmp_ = *(pp); \
+		*(pp) = NULL;                        \
+		steal_tmp_;                          \
+	})
+
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+	char *s;
+	size_t len;
+	size_t cap;
+};
+
+void buf_add(struct buf *b, const void *p, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Gives the string to the caller and leaves b empty. */
+char *buf_steal(struct buf *b, size_t *len);
+void buf_free(struct buf *b);
+
+#endif

@@ -1,0 +1,212 @@
+/*
+ * feed.c - append-only in-memory text files.  See feed.h.
+ */
+#include "feed.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/log.h"
+#include "engine/mem.h"
+
+struct feed {
+	pthread_mutex_t lock; /* guards text, mtime_ns */
+	struct buf text;
+	size_t cap;
+	int64_t mtime_ns;
+
+	struct api *api; /* events follower, if started */
+	pthread_t thread;
+	bool running;
+	volatile bool stop;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+struct feed *feed_new(size_t cap)
+{
+	struct feed *f = xcalloc(1, sizeof(*f));
+	pthread_mutex_init(&f->lock, NULL);
+	f->cap = cap;
+	f->mtime_ns = now_ns();
+	return f;
+}
+
+void feed_free(struct feed *f)
+{
+	if (!f)
+		return;
+	feed_stop_events(f);
+	buf_free(&f->text);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+void feed_append(struct feed *f, const char *line)
+{
+	size_t n = strlen(line);
+	pthread_mutex_lock(&f->lock);
+	if (f->text.len + n + 1 > f->cap && f->text.len > 0) {
+		/* Drop the oldest half, at a line boundary. */
+		size_t cut = f->text.len / 2;
+		char *nl = memchr(f->text.s + cut, '\n', f->text.len - cut);
+		cut = nl ? (size_t)(nl - f->text.s) + 1 : f->text.len;
+		memmove(f->text.s, f->text.s + cut, f->text.len - cut);
+		f->text.len -= cut;
+		f->text.s[f->text.len] = '\0';
+	}
+	buf_add(&f->text, line, n);
+	if (n == 0 || line[n - 1] != '\n')
+		buf_add(&f->text, "\n", 1);
+	f->mtime_ns = now_ns();
+	pthread_mutex_unlock(&f->lock);
+}
+
+size_t feed_size(struct feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	size_t n = f->text.len;
+	pthread_mutex_unlock(&f->lock);
+	return n;
+}
+
+int64_t feed_mtime_ns(struct feed *f)
+{
+	pthread_mutex_lock(&f->lock);
+	int64_t t = f->mtime_ns;
+	pthread_mutex_unlock(&f->lock);
+	return t;
+}
+
+size_t feed_read(struct feed *f, off_t off, char *out, size_t n)
+{
+	size_t got = 0;
+	pthread_mutex_lock(&f->lock);
+	if (off >= 0 && (size_t)off < f->text.len) {
+		got = f->text.len - (size_t)off;
+		if (got > n)
+			got = n;
+		memcpy(out, f->text.s + off, got);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return got;
+}
+
+char *feed_dup(struct feed *f, size_t *len)
+{
+	pthread_mutex_lock(&f->lock);
+	char *s = xstrndup(f->text.s ? f->text.s : "", f->text.len);
+	*len = f->text.len;
+	pthread_mutex_unlock(&f->lock);
+	return s;
+}
+
+/* Events */
+
+static const char *jstr(const json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+void feed_event_line(const json_t *ev, struct buf *out)
+{
+	const json_t *io = json_object_get(ev, "involvedObject");
+	const char *ts = jstr(ev, "lastTimestamp");
+	if (!*ts)
+		ts = jstr(ev, "eventTime");
+	char kind[64];
+	snprintf(kind, sizeof(kind), "%s", jstr(io, "kind"));
+	for (char *c = kind; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	const char *ns = jstr(io, "namespace");
+	buf_printf(out, "%s %s %s ", *ts ? ts : "-", *jstr(ev, "type") ? jstr(ev, "type") : "Normal",
+		   *jstr(ev, "reason") ? jstr(ev, "reason") : "-");
+	if (*ns && strcmp(ns, "default"))
+		buf_printf(out, "%s/", ns);
+	buf_printf(out, "%s/%s ", kind, jstr(io, "name"));
+	/* One line per event: newlines in a message become spaces. */
+	for (const char *m = jstr(ev, "message"); *m; m++)
+		buf_add(out, *m == '\n' ? " " : m, 1);
+	int64_t count = json_integer_value(json_object_get(ev, "count"));
+	if (count > 1)
+		buf_printf(out, " (x%lld)", (long long)count);
+	buf_add(out, "\n", 1);
+}
+
+static int cmp_event_time(const void *a, const void *b)
+{
+	const struct sobj *x = *(struct sobj *const *)a, *y = *(struct sobj *const *)b;
+	int c = strcmp(jstr(x->obj, "lastTimestamp"), jstr(y->obj, "lastTimestamp"));
+	if (c)
+		return c;
+	return x->rv < y->rv ? -1 : x->rv > y->rv;
+}
+
+static void *follow_main(void *arg)
+{
+	struct feed *f = arg;
+	int64_t rev = api_rev(f->api);
+	struct sobj **v;
+	int n = api_list(f->api, kind_by_kind("Event"), NULL, NULL, &v, NULL);
+	if (n > 0) {
+		qsort(v, (size_t)n, sizeof(*v), cmp_event_time);
+		struct buf b = { 0 };
+		for (int i = 0; i < n; i++)
+			feed_event_line(v[i]->obj, &b);
+		if (b.len)
+			feed_append(f, b.s);
+		buf_free(&b);
+		sobj_list_free(v, (size_t)n);
+	}
+	struct store_event evs[256];
+	while (!f->stop) {
+		int got = api_watch(f->api, rev, evs, 256, 500, NULL);
+		if (got == -ERANGE) {
+			rev = api_rev(f->api);
+			continue;
+		}
+		if (got <= 0)
+			continue;
+		struct buf b = { 0 };
+		for (int i = 0; i < got; i++) {
+			rev = evs[i].rv;
+			if (evs[i].type != STORE_DELETED && !strcmp(evs[i].obj->kind, "Event"))
+				feed_event_line(evs[i].obj->obj, &b);
+		}
+		if (b.len)
+			feed_append(f, b.s);
+		buf_free(&b);
+		store_events_free(evs, (size_t)got);
+	}
+	return NULL;
+}
+
+int feed_follow_events(struct feed *f, struct api *a, struct err **e)
+{
+	f->api = a;
+	f->stop = false;
+	int r = pthread_create(&f->thread, NULL, follow_main, f);
+	if (r)
+		return err_make(e, r, "starting the events feed: %s", strerror(r));
+	f->running = true;
+	return 0;
+}
+
+void feed_stop_events(struct feed *f)
+{
+	if (!f->running)
+		return;
+	f->stop = true;
+	pthread_join(f->thread, NULL);
+	f->running = false;
+}

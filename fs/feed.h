@@ -1,0 +1,50 @@
+/*
+ * feed.h - an append-only text file in memory, read by offset: the
+ * backing of /cluster/errors and /cluster/events.
+ *
+ * Lines are only ever appended, so a reader's offset stays valid and the
+ * size only grows (what `tail -f` on FUSE needs: it polls stat).  When the
+ * text passes its cap, the oldest half is dropped, once, and the file
+ * shrinks: tail reports a truncation and reads on.
+ *
+ * Thread-safe: one mutex per feed (a leaf lock).
+ */
+#ifndef CFS_FEED_H
+#define CFS_FEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/api.h"
+#include "engine/mem.h"
+
+struct feed;
+
+struct feed *feed_new(size_t cap);
+void feed_free(struct feed *f);
+
+/* Appends one line (a newline is added if missing). Can't fail. */
+void feed_append(struct feed *f, const char *line);
+size_t feed_size(struct feed *f);
+int64_t feed_mtime_ns(struct feed *f);
+/* Copies up to n bytes from off into out; returns the count (0 at the end). */
+size_t feed_read(struct feed *f, off_t off, char *out, size_t n);
+/* A copy of the whole text (caller frees). */
+char *feed_dup(struct feed *f, size_t *len);
+
+/*
+ * Formats Event objects as lines of /cluster/events:
+ *     2026-11-26T01:07:11Z Normal Scheduled pod/web-7d4b9-x2bqz Successfully assigned ...
+ * Namespaced objects outside "default" are named NS/kind/name.
+ */
+void feed_event_line(const json_t *ev, struct buf *out);
+
+/*
+ * Starts a thread that fills f with every Event: those stored now, oldest
+ * first, then each one added or updated.  feed_stop_events() ends it.
+ */
+int feed_follow_events(struct feed *f, struct api *a, struct err **e);
+void feed_stop_events(struct feed *f);
+
+#endif

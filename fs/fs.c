@@ -1,0 +1,1143 @@
+/*
+ * fs.c - FUSE request handlers.  See fs.h.
+ *
+ *     $ cp web.yaml /cluster/deployments/
+ *     $ echo 5 > /cluster/deployments/web/replicas
+ *     $ echo -1 > /cluster/deployments/web/replicas
+ *     bash: echo: write error: Invalid argument
+ *     $ tail -1 /cluster/errors
+ *     2026-11-26T01:40:02Z /cluster/deployments/web/replicas: EINVAL: Deployment "web": ...
+ *
+ * Every request is answered exactly once.  Generated files are served with
+ * direct I/O from a snapshot taken at open (or, for the feeds, from the
+ * live text), and attributes are never cached by the kernel, so a read
+ * after a write always sees the write.  Entries of objects are not cached
+ * either; fixed names (kind folders, the files inside NAME/) are.
+ */
+#define FUSE_USE_VERSION 35
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/codec.h"
+#include "engine/log.h"
+#include "engine/mem.h"
+#include "fs/feed.h"
+#include "fs/node.h"
+#include "fs/view.h"
+
+#define SCRATCH_MAX (16 * 1024 * 1024)
+#define FIXED_TIMEOUT 3600.0 /* names whose existence never changes on their own */
+
+/* A scratch file: an editor's temporary, held in memory. */
+struct scratch {
+	char *path;
+	struct buf data;
+	mode_t mode;
+	int64_t mtime_ns;
+	struct scratch *next;
+};
+
+struct fs {
+	struct view view;
+	struct node_table *nodes;
+	char *mountpoint;
+	struct fuse_session *se;
+	bool mounted;
+
+	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
+	struct scratch *scratch;
+};
+
+enum htype { H_SNAPSHOT, H_FEED, H_WRITE, H_SCRATCH };
+
+struct handle {
+	enum htype type;
+	char *path;
+	struct vpath vp;
+	pthread_mutex_t lock; /* guards data, dirty, failed */
+	struct buf data;      /* snapshot, or what is being written */
+	bool dirty;           /* written since the last apply */
+	bool failed;          /* a write was refused: never apply */
+	bool created;         /* made by create(): a pending node */
+	bool oneval;          /* a one-value file: applied at write() */
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static struct fs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+static char *join(const char *dir, const char *name)
+{
+	return *dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* Writes data at off into b, zero-filling a gap, growing as needed. */
+static void buf_write_at(struct buf *b, size_t off, const char *data, size_t size)
+{
+	if (off > b->len) {
+		char *zero = xcalloc(1, off - b->len);
+		buf_add(b, zero, off - b->len);
+		free(zero);
+	}
+	size_t over = b->len - off < size ? b->len - off : size;
+	if (over)
+		memcpy(b->s + off, data, over);
+	if (over < size)
+		buf_add(b, data + over, size - over);
+}
+
+/* Sets b's length to n, zero-filling when it grows. */
+static void buf_resize(struct buf *b, size_t n)
+{
+	if (n > b->len) {
+		char *zero = xcalloc(1, n - b->len);
+		buf_add(b, zero, n - b->len);
+		free(zero);
+	}
+	b->len = n;
+	if (b->s)
+		b->s[n] = '\0';
+}
+
+/* Errors: a line in /cluster/errors and a Warning event */
+
+static void report(struct fs *fs, const char *path, const struct vpath *vp, int code,
+		   const char *msg)
+{
+	char ts[32];
+	api_timestamp(ts);
+	const char *ename = strerrorname_np(code);
+	char *line = xasprintf("%s %s/%s: %s: %s", ts, fs->mountpoint, path, ename ? ename : "E?",
+			       msg);
+	feed_append(fs->view.errors, line);
+	log_info("fs", "refused %s/%s: %s: %s", fs->mountpoint, path, ename ? ename : "E?", msg);
+	free(line);
+	if (vp && vp->k && vp->name[0] && vp->k->in_fs)
+		api_event(fs->view.api, "Warning", "FailedWrite", vp->k->kind, vp->ns, vp->name,
+			  "%s: %s", path, msg);
+	else
+		api_event(fs->view.api, "Warning", "FailedWrite", "Namespace", "",
+			  vp && vp->ns[0] ? vp->ns : "default", "%s: %s", path, msg);
+}
+
+/* Replies err's errno after reporting it. */
+static void reply_refusal(fuse_req_t req, const char *path, const struct vpath *vp,
+			  struct err *err, int fallback)
+{
+	int code = err ? err->code : fallback;
+	report(fs_of(req), path, vp, code, err ? err->msg : strerror(code));
+	fuse_reply_err(req, code);
+}
+
+/* Scratch files */
+
+static struct scratch *scratch_find(struct fs *fs, const char *path)
+{
+	for (struct scratch *s = fs->scratch; s; s = s->next)
+		if (!strcmp(s->path, path))
+			return s;
+	return NULL;
+}
+
+static bool scratch_stat(struct fs *fs, const char *path, struct stat *st)
+{
+	pthread_mutex_lock(&fs->scratch_lock);
+	struct scratch *s = scratch_find(fs, path);
+	if (s) {
+		memset(st, 0, sizeof(*st));
+		st->st_mode = S_IFREG | (s->mode & 07777);
+		st->st_nlink = 1;
+		st->st_size = (off_t)s->data.len;
+		st->st_blksize = 4096;
+		st->st_blocks = (blkcnt_t)((s->data.len + 511) / 512);
+		st->st_mtim.tv_sec = s->mtime_ns / 1000000000;
+		st->st_mtim.tv_nsec = s->mtime_ns % 1000000000;
+		st->st_ctim = st->st_atim = st->st_mtim;
+	}
+	pthread_mutex_unlock(&fs->scratch_lock);
+	return s != NULL;
+}
+
+static void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len)
+{
+	pthread_mutex_lock(&fs->scratch_lock);
+	struct scratch *s = scratch_find(fs, path);
+	if (!s) {
+		s = xcalloc(1, sizeof(*s));
+		s->path = xstrdup(path);
+		s->next = fs->scratch;
+		fs->scratch = s;
+	}
+	s->data.len = 0;
+	if (len)
+		buf_add(&s->data, data, len);
+	s->mode = mode & 07777;
+	s->mtime_ns = now_ns();
+	pthread_mutex_unlock(&fs->scratch_lock);
+}
+
+static bool scratch_remove(struct fs *fs, const char *path)
+{
+	pthread_mutex_lock(&fs->scratch_lock);
+	struct scratch **pp = &fs->scratch;
+	while (*pp && strcmp((*pp)->path, path))
+		pp = &(*pp)->next;
+	struct scratch *s = *pp;
+	if (s) {
+		*pp = s->next;
+		buf_free(&s->data);
+		free(s->path);
+		free(s);
+	}
+	pthread_mutex_unlock(&fs->scratch_lock);
+	return s != NULL;
+}
+
+/* Resolving a path to attributes */
+
+struct resolved {
+	struct vpath vp;
+	bool scratch;
+	bool pending;
+	int parse_err;
+};
+
+static int resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st)
+{
+	memset(r, 0, sizeof(*r));
+	r->parse_err = view_parse(path, &r->vp);
+	size_t psize;
+	if (r->parse_err == 0 && node_is_pending(fs->nodes, path, &psize)) {
+		if (view_stat(&fs->view, &r->vp, st) < 0) {
+			memset(st, 0, sizeof(*st));
+			st->st_mode = S_IFREG | 0644;
+			st->st_nlink = 1;
+			st->st_size = (off_t)psize;
+			st->st_mtim.tv_sec = time(NULL);
+			st->st_ctim = st->st_atim = st->st_mtim;
+		}
+		r->pending = true;
+		return 0;
+	}
+	if (r->parse_err == 0) {
+		int e = view_stat(&fs->view, &r->vp, st);
+		if (e == 0)
+			return 0;
+	}
+	if ((r->parse_err == 0 && r->vp.scratch_ok) && scratch_stat(fs, path, st)) {
+		r->scratch = true;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static double entry_timeout(const struct resolved *r)
+{
+	if (r->scratch || r->pending)
+		return 0;
+	switch (r->vp.type) {
+	case V_ROOT:
+	case V_ROOTFILE:
+	case V_KINDDIR:
+		return FIXED_TIMEOUT;
+	case V_FIELD:
+		return r->vp.key[0] ? 0 : FIXED_TIMEOUT;
+	default:
+		return 0;
+	}
+}
+
+static void reply_entry(fuse_req_t req, const char *path, const struct resolved *r,
+			const struct stat *st)
+{
+	struct fs *fs = fs_of(req);
+	struct fuse_entry_param ep;
+	memset(&ep, 0, sizeof(ep));
+	ep.ino = node_ref(fs->nodes, path);
+	ep.generation = 1;
+	ep.attr = *st;
+	ep.attr.st_ino = ep.ino;
+	ep.attr_timeout = 0;
+	ep.entry_timeout = entry_timeout(r);
+	if (fuse_reply_entry(req, &ep) != 0)
+		node_forget(fs->nodes, ep.ino, 1);
+}
+
+/* Inode operations */
+
+static void fs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_AUTO_INVAL_DATA);
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->max_write = 1024 * 1024;
+}
+
+static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	char *dir = node_path(fs->nodes, parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	char *path = join(dir, name);
+	struct resolved r;
+	struct stat st;
+	if (resolve(fs, path, &r, &st) == 0)
+		reply_entry(req, path, &r, &st);
+	else
+		fuse_reply_err(req, ENOENT);
+	free(path);
+	free(dir);
+}
+
+static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	node_forget(fs_of(req)->nodes, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		node_forget(fs_of(req)->nodes, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	char *path = node_path(fs->nodes, ino);
+	struct resolved r;
+	struct stat st;
+	if (path && resolve(fs, path, &r, &st) == 0) {
+		st.st_ino = ino;
+		fuse_reply_attr(req, &st, 0);
+	} else {
+		fuse_reply_err(req, ENOENT);
+	}
+	free(path);
+}
+
+static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	char *path = node_path(fs->nodes, ino);
+	struct resolved r;
+	struct stat st;
+	if (!path || resolve(fs, path, &r, &st) < 0) {
+		fuse_reply_err(req, ENOENT);
+		free(path);
+		return;
+	}
+	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	if (r.scratch) {
+		pthread_mutex_lock(&fs->scratch_lock);
+		struct scratch *s = scratch_find(fs, path);
+		if (s && (to_set & FUSE_SET_ATTR_SIZE)) {
+			size_t n = (size_t)attr->st_size;
+			if (n > SCRATCH_MAX) {
+				pthread_mutex_unlock(&fs->scratch_lock);
+				fuse_reply_err(req, EFBIG);
+				free(path);
+				return;
+			}
+			buf_resize(&s->data, n);
+		}
+		if (s && (to_set & FUSE_SET_ATTR_MODE))
+			s->mode = attr->st_mode & 07777;
+		if (s)
+			s->mtime_ns = now_ns();
+		pthread_mutex_unlock(&fs->scratch_lock);
+		scratch_stat(fs, path, &st);
+	} else if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (h && h->type == H_WRITE) {
+			pthread_mutex_lock(&h->lock);
+			size_t n = (size_t)attr->st_size;
+			if (n > CODEC_MAX_BYTES + 1) {
+				h->failed = true;
+				pthread_mutex_unlock(&h->lock);
+				reply_refusal(req, path, &r.vp, NULL, EFBIG);
+				free(path);
+				return;
+			}
+			buf_resize(&h->data, n);
+			h->dirty = true;
+			st.st_size = (off_t)n;
+			pthread_mutex_unlock(&h->lock);
+		} else if (!view_writable(&r.vp)) {
+			struct err *err = NULL;
+			err_make(&err, EROFS, "read-only file");
+			reply_refusal(req, path, &r.vp, err, EROFS);
+			err_free(err);
+			free(path);
+			return;
+		} else if (attr->st_size != 0 || r.vp.type != V_OBJYAML) {
+			/* truncate(1) outside an open file: nothing to apply yet */
+		}
+	}
+	/* chmod, chown and utimes are accepted and change nothing: modes
+	 * follow writability and times follow the object. */
+	st.st_ino = ino;
+	fuse_reply_attr(req, &st, 0);
+	free(path);
+}
+
+static void fs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+	memset(&sv, 0, sizeof(sv));
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	sv.f_files = 1000000;
+	sv.f_ffree = 1000000;
+	fuse_reply_statfs(req, &sv);
+}
+
+/* Directories */
+
+struct dirh {
+	struct vdir d;
+};
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	char *path = node_path(fs->nodes, ino);
+	struct resolved r;
+	struct stat st;
+	if (!path || resolve(fs, path, &r, &st) < 0) {
+		fuse_reply_err(req, ENOENT);
+		free(path);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fuse_reply_err(req, ENOTDIR);
+		free(path);
+		return;
+	}
+	struct dirh *dh = xcalloc(1, sizeof(*dh));
+	vdir_add(&dh->d, ".", S_IFDIR);
+	vdir_add(&dh->d, "..", S_IFDIR);
+	int e = view_list(&fs->view, &r.vp, &dh->d);
+	if (e < 0) {
+		vdir_free(&dh->d);
+		free(dh);
+		fuse_reply_err(req, -e);
+		free(path);
+		return;
+	}
+	/* Scratch files in this folder. */
+	size_t plen = strlen(path);
+	pthread_mutex_lock(&fs->scratch_lock);
+	for (struct scratch *s = fs->scratch; s; s = s->next) {
+		const char *b = base_name(s->path);
+		if ((size_t)(b - s->path) == (plen ? plen + 1 : 0) && !strncmp(s->path, path, plen))
+			vdir_add(&dh->d, b, S_IFREG | s->mode);
+	}
+	pthread_mutex_unlock(&fs->scratch_lock);
+	fi->fh = (uintptr_t)dh;
+	fi->cache_readdir = 0;
+	fuse_reply_open(req, fi);
+	free(path);
+}
+
+static uint64_t fake_ino(const char *name, size_t i)
+{
+	uint64_t h = 1469598103934665603ull ^ i;
+	while (*name)
+		h = (h ^ (unsigned char)*name++) * 1099511628211ull;
+	return (h >> 1) | 1;
+}
+
+static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
+	char *buf = xmalloc(size);
+	size_t used = 0;
+	for (size_t i = (size_t)off; i < dh->d.n; i++) {
+		struct stat st = { 0 };
+		st.st_mode = dh->d.v[i].mode;
+		st.st_ino = fake_ino(dh->d.v[i].name, i);
+		size_t n = fuse_add_direntry(req, buf + used, size - used, dh->d.v[i].name, &st,
+					     (off_t)(i + 1));
+		if (n > size - used)
+			break;
+		used += n;
+	}
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+}
+
+static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
+	vdir_free(&dh->d);
+	free(dh);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs *fs = fs_of(req);
+	char *dir = node_path(fs->nodes, parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	char *path = join(dir, name);
+	struct resolved r;
+	struct stat st;
+	struct err *err = NULL;
+	if (resolve(fs, path, &r, &st) == 0) {
+		fuse_reply_err(req, EEXIST);
+	} else if (r.parse_err < 0) {
+		err_make(&err, EPERM, "no folder can be made here");
+		reply_refusal(req, path, NULL, err, EPERM);
+	} else if (view_mkdir(&fs->view, &r.vp, &err) < 0) {
+		reply_refusal(req, path, &r.vp, err, EIO);
+	} else if (resolve(fs, path, &r, &st) == 0) {
+		reply_entry(req, path, &r, &st);
+	} else {
+		fuse_reply_err(req, EIO);
+	}
+	err_free(err);
+	free(path);
+	free(dir);
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	char *dir = node_path(fs->nodes, parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	char *path = join(dir, name);
+	struct resolved r;
+	struct stat st;
+	struct err *err = NULL;
+	if (resolve(fs, path, &r, &st) < 0)
+		fuse_reply_err(req, ENOENT);
+	else if (r.scratch)
+		fuse_reply_err(req, ENOTDIR);
+	else if (view_rmdir(&fs->view, &r.vp, &err) < 0)
+		reply_refusal(req, path, &r.vp, err, EIO);
+	else
+		fuse_reply_err(req, 0);
+	err_free(err);
+	free(path);
+	free(dir);
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fs_of(req);
+	char *dir = node_path(fs->nodes, parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	char *path = join(dir, name);
+	struct resolved r;
+	struct stat st;
+	struct err *err = NULL;
+	if (resolve(fs, path, &r, &st) < 0)
+		fuse_reply_err(req, ENOENT);
+	else if (r.scratch)
+		fuse_reply_err(req, scratch_remove(fs, path) ? 0 : ENOENT);
+	else if (view_unlink(&fs->view, &r.vp, &err) < 0)
+		reply_refusal(req, path, &r.vp, err, EIO);
+	else
+		fuse_reply_err(req, 0);
+	err_free(err);
+	free(path);
+	free(dir);
+}
+
+/*
+ * rename: the editor's save.  A scratch file renamed onto NAME.yaml or a
+ * writable field applies its content; NAME.yaml (or any readable file)
+ * renamed onto a scratch name leaves a copy there and the object as it is.
+ */
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct fs *fs = fs_of(req);
+	char *dir = node_path(fs->nodes, parent), *ndir = node_path(fs->nodes, newparent);
+	char *src = NULL, *dst = NULL;
+	struct err *err = NULL;
+	struct resolved rs, rd;
+	struct stat ss, sd;
+	if (!dir || !ndir) {
+		fuse_reply_err(req, ENOENT);
+		goto out;
+	}
+	src = join(dir, name);
+	dst = join(ndir, newname);
+	if (resolve(fs, src, &rs, &ss) < 0) {
+		fuse_reply_err(req, ENOENT);
+		goto out;
+	}
+	bool dst_exists = resolve(fs, dst, &rd, &sd) == 0;
+	if (flags & RENAME_EXCHANGE) {
+		fuse_reply_err(req, EINVAL);
+		goto out;
+	}
+	if ((flags & RENAME_NOREPLACE) && dst_exists) {
+		fuse_reply_err(req, EEXIST);
+		goto out;
+	}
+	if (!strcmp(src, dst)) {
+		fuse_reply_err(req, 0);
+		goto out;
+	}
+	if (S_ISDIR(ss.st_mode)) {
+		err_make(&err, EPERM, "folders cannot be renamed");
+		reply_refusal(req, dst, &rs.vp, err, EPERM);
+		goto out;
+	}
+	if (rd.parse_err < 0) {
+		err_make(&err, EACCES, "no file can be made here");
+		reply_refusal(req, dst, NULL, err, EACCES);
+		goto out;
+	}
+	bool dst_scratch = rd.scratch || (!dst_exists && rd.vp.scratch_ok &&
+					  rd.vp.type != V_OBJYAML && rd.vp.type != V_FIELD);
+	if (dst_exists && S_ISDIR(sd.st_mode)) {
+		fuse_reply_err(req, EISDIR);
+		goto out;
+	}
+	/* The content being moved. */
+	struct buf content = { 0 };
+	if (rs.scratch) {
+		pthread_mutex_lock(&fs->scratch_lock);
+		struct scratch *s = scratch_find(fs, src);
+		if (s && s->data.len)
+			buf_add(&content, s->data.s, s->data.len);
+		pthread_mutex_unlock(&fs->scratch_lock);
+	} else if (view_read(&fs->view, &rs.vp, &content) < 0) {
+		buf_free(&content);
+		fuse_reply_err(req, EACCES);
+		goto out;
+	}
+	if (dst_scratch) {
+		scratch_new(fs, dst, rs.scratch ? ss.st_mode : 0644, content.s, content.len);
+		if (rs.scratch)
+			scratch_remove(fs, src);
+		fuse_reply_err(req, 0);
+	} else if (!rs.scratch) {
+		err_make(&err, EINVAL, "objects cannot be renamed; copy the manifest instead");
+		reply_refusal(req, dst, &rd.vp, err, EINVAL);
+	} else if (!view_writable(&rd.vp)) {
+		err_make(&err, EROFS, "read-only file");
+		reply_refusal(req, dst, &rd.vp, err, EROFS);
+	} else if (view_write(&fs->view, &rd.vp, content.s ? content.s : "", content.len, &err) < 0) {
+		reply_refusal(req, dst, &rd.vp, err, EIO);
+	} else {
+		scratch_remove(fs, src);
+		fuse_reply_err(req, 0);
+	}
+	buf_free(&content);
+out:
+	err_free(err);
+	free(src);
+	free(dst);
+	free(dir);
+	free(ndir);
+}
+
+/* Files */
+
+static struct handle *handle_new(enum htype type, const char *path, const struct vpath *vp)
+{
+	struct handle *h = xcalloc(1, sizeof(*h));
+	h->type = type;
+	h->path = xstrdup(path);
+	if (vp)
+		h->vp = *vp;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+}
+
+static void handle_free(struct handle *h)
+{
+	buf_free(&h->data);
+	pthread_mutex_destroy(&h->lock);
+	free(h->path);
+	free(h);
+}
+
+static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	char *path = node_path(fs->nodes, ino);
+	struct resolved r;
+	struct stat st;
+	if (!path || resolve(fs, path, &r, &st) < 0) {
+		fuse_reply_err(req, ENOENT);
+		free(path);
+		return;
+	}
+	int acc = fi->flags & O_ACCMODE;
+	struct handle *h;
+	if (S_ISDIR(st.st_mode)) {
+		fuse_reply_err(req, EISDIR);
+		free(path);
+		return;
+	}
+	if (r.scratch) {
+		h = handle_new(H_SCRATCH, path, &r.vp);
+		if (fi->flags & O_TRUNC) {
+			pthread_mutex_lock(&fs->scratch_lock);
+			struct scratch *s = scratch_find(fs, path);
+			if (s) {
+				s->data.len = 0;
+				s->mtime_ns = now_ns();
+			}
+			pthread_mutex_unlock(&fs->scratch_lock);
+		}
+	} else if (r.pending) {
+		/* A second open of a file being created: share nothing, apply on its own close. */
+		h = handle_new(H_WRITE, path, &r.vp);
+		h->dirty = (fi->flags & O_TRUNC) != 0;
+	} else if (acc != O_RDONLY) {
+		if (!view_writable(&r.vp)) {
+			struct err *err = NULL;
+			err_make(&err, EROFS, "read-only file");
+			reply_refusal(req, path, &r.vp, err, EROFS);
+			err_free(err);
+			free(path);
+			return;
+		}
+		h = handle_new(H_WRITE, path, &r.vp);
+		h->oneval = r.vp.type == V_FIELD;
+		if (fi->flags & O_TRUNC) {
+			h->dirty = r.vp.type == V_OBJYAML;
+		} else if (r.vp.type != V_ROOTFILE) {
+			view_read(&fs->view, &r.vp, &h->data);
+		}
+	} else if (r.vp.type == V_ROOTFILE && r.vp.rootfile == RF_APPLY) {
+		fuse_reply_err(req, EACCES);
+		free(path);
+		return;
+	} else if (r.vp.type == V_ROOTFILE &&
+		   (r.vp.rootfile == RF_EVENTS || r.vp.rootfile == RF_ERRORS)) {
+		h = handle_new(H_FEED, path, &r.vp);
+	} else {
+		h = handle_new(H_SNAPSHOT, path, &r.vp);
+		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
+			handle_free(h);
+			fuse_reply_err(req, ENOENT);
+			free(path);
+			return;
+		}
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fi->nonseekable = 0;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(h);
+	free(path);
+}
+
+static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	char *dir = node_path(fs->nodes, parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	char *path = join(dir, name);
+	struct resolved r;
+	struct stat st;
+	struct handle *h = NULL;
+	struct err *err = NULL;
+	bool exists = resolve(fs, path, &r, &st) == 0;
+	if (exists && (fi->flags & O_EXCL)) {
+		fuse_reply_err(req, EEXIST);
+		goto out;
+	}
+	if (exists) {
+		/* Raced with a create: open what is there. */
+		if (S_ISDIR(st.st_mode)) {
+			fuse_reply_err(req, EISDIR);
+			goto out;
+		}
+		if (r.scratch) {
+			h = handle_new(H_SCRATCH, path, &r.vp);
+		} else if (!view_writable(&r.vp)) {
+			err_make(&err, EROFS, "read-only file");
+			reply_refusal(req, path, &r.vp, err, EROFS);
+			goto out;
+		} else {
+			h = handle_new(H_WRITE, path, &r.vp);
+			h->oneval = r.vp.type == V_FIELD;
+			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
+			if (!(fi->flags & O_TRUNC))
+				view_read(&fs->view, &r.vp, &h->data);
+		}
+	} else if (r.parse_err == 0 && r.vp.type == V_OBJYAML) {
+		/* A new manifest: applied when it is closed. */
+		struct vpath dirvp;
+		struct stat dst;
+		if (view_parse(dir, &dirvp) < 0 || view_stat(&fs->view, &dirvp, &dst) < 0) {
+			fuse_reply_err(req, ENOENT);
+			goto out;
+		}
+		h = handle_new(H_WRITE, path, &r.vp);
+		h->created = true;
+		h->dirty = true;
+		node_pending(fs->nodes, path, +1, 0);
+		r.pending = true;
+		memset(&st, 0, sizeof(st));
+		st.st_mode = S_IFREG | 0644;
+		st.st_nlink = 1;
+		st.st_mtim.tv_sec = time(NULL);
+	} else if (r.parse_err == 0 && r.vp.scratch_ok &&
+		   (r.vp.type == V_OTHER || r.vp.type == V_OBJDIR || r.vp.type == V_FIELD)) {
+		scratch_new(fs, path, mode, NULL, 0);
+		scratch_stat(fs, path, &st);
+		r.scratch = true;
+		h = handle_new(H_SCRATCH, path, &r.vp);
+	} else {
+		if (r.parse_err == 0 && r.vp.type == V_OTHER)
+			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
+				 r.vp.k ? r.vp.k->kind : "this object");
+		else
+			err_make(&err, r.parse_err == 0 ? ENOENT : EACCES,
+				 r.parse_err == 0 ? "no such object" : "no file can be made here");
+		reply_refusal(req, path, r.parse_err == 0 ? &r.vp : NULL, err, EACCES);
+		goto out;
+	}
+	struct fuse_entry_param ep;
+	memset(&ep, 0, sizeof(ep));
+	ep.ino = node_ref(fs->nodes, path);
+	ep.generation = 1;
+	ep.attr = st;
+	ep.attr.st_ino = ep.ino;
+	ep.entry_timeout = 0;
+	ep.attr_timeout = 0;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_create(req, &ep, fi) != 0) {
+		node_forget(fs->nodes, ep.ino, 1);
+		if (h->created)
+			node_pending(fs->nodes, path, -1, 0);
+		handle_free(h);
+	}
+out:
+	err_free(err);
+	free(path);
+	free(dir);
+}
+
+static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->type == H_FEED) {
+		char *buf = xmalloc(size);
+		struct feed *f = h->vp.rootfile == RF_EVENTS ? fs->view.events : fs->view.errors;
+		size_t n = feed_read(f, off, buf, size);
+		fuse_reply_buf(req, buf, n);
+		free(buf);
+		return;
+	}
+	if (h->type == H_SCRATCH) {
+		pthread_mutex_lock(&fs->scratch_lock);
+		struct scratch *s = scratch_find(fs, h->path);
+		size_t n = 0;
+		char *buf = NULL;
+		if (s && off >= 0 && (size_t)off < s->data.len) {
+			n = s->data.len - (size_t)off;
+			if (n > size)
+				n = size;
+			buf = xmalloc(n);
+			memcpy(buf, s->data.s + off, n);
+		}
+		pthread_mutex_unlock(&fs->scratch_lock);
+		fuse_reply_buf(req, buf, n);
+		free(buf);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	size_t n = 0;
+	if (off >= 0 && (size_t)off < h->data.len) {
+		n = h->data.len - (size_t)off;
+		if (n > size)
+			n = size;
+	}
+	fuse_reply_buf(req, n ? h->data.s + off : NULL, n);
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Applies a write handle's content.  Returns 0 or an errno (reported). */
+static int apply_handle(struct fs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&h->lock);
+	if (!h->dirty || h->failed) {
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
+	struct err *err = NULL;
+	int r = view_write(&fs->view, &h->vp, h->data.s ? h->data.s : "", h->data.len, &err);
+	h->dirty = false;
+	pthread_mutex_unlock(&h->lock);
+	if (r >= 0)
+		return 0;
+	int code = err ? err->code : EIO;
+	report(fs, h->path, &h->vp, code, err ? err->msg : strerror(code));
+	err_free(err);
+	return code;
+}
+
+static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (fi->flags & O_APPEND) {
+		if (h->type == H_SCRATCH) {
+			pthread_mutex_lock(&fs->scratch_lock);
+			struct scratch *s = scratch_find(fs, h->path);
+			off = s ? (off_t)s->data.len : 0;
+			pthread_mutex_unlock(&fs->scratch_lock);
+		} else {
+			off = (off_t)h->data.len;
+		}
+	}
+	if (h->type == H_SCRATCH) {
+		pthread_mutex_lock(&fs->scratch_lock);
+		struct scratch *s = scratch_find(fs, h->path);
+		int code = 0;
+		if (!s)
+			code = ENOENT;
+		else if ((size_t)off + size > SCRATCH_MAX)
+			code = EFBIG;
+		else {
+			buf_write_at(&s->data, (size_t)off, buf, size);
+			s->mtime_ns = now_ns();
+		}
+		pthread_mutex_unlock(&fs->scratch_lock);
+		if (code)
+			fuse_reply_err(req, code);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
+	if (h->type != H_WRITE) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	if ((size_t)off + size > CODEC_MAX_BYTES) {
+		h->failed = true;
+		pthread_mutex_unlock(&h->lock);
+		struct err *err = NULL;
+		err_make(&err, EFBIG, "a manifest may be at most %d bytes", CODEC_MAX_BYTES);
+		reply_refusal(req, h->path, &h->vp, err, EFBIG);
+		err_free(err);
+		return;
+	}
+	buf_write_at(&h->data, (size_t)off, buf, size);
+	h->dirty = true;
+	if (h->created)
+		node_pending(fs->nodes, h->path, 0, h->data.len);
+	pthread_mutex_unlock(&h->lock);
+	if (h->oneval) {
+		int code = apply_handle(fs, h);
+		if (code) {
+			pthread_mutex_lock(&h->lock);
+			h->failed = true;
+			pthread_mutex_unlock(&h->lock);
+			fuse_reply_err(req, code);
+			return;
+		}
+	}
+	fuse_reply_write(req, size);
+}
+
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	int code = h->type == H_WRITE ? apply_handle(fs_of(req), h) : 0;
+	fuse_reply_err(req, code);
+}
+
+static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fs_flush(req, ino, fi);
+}
+
+static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->type == H_WRITE)
+		apply_handle(fs, h);
+	if (h->created)
+		node_pending(fs->nodes, h->path, -1, 0);
+	handle_free(h);
+	fuse_reply_err(req, 0);
+}
+
+static const struct fuse_lowlevel_ops fs_ops = {
+	.init = fs_init,
+	.lookup = fs_lookup,
+	.forget = fs_forget,
+	.forget_multi = fs_forget_multi,
+	.getattr = fs_getattr,
+	.setattr = fs_setattr,
+	.statfs = fs_statfs,
+	.opendir = fs_opendir,
+	.readdir = fs_readdir,
+	.releasedir = fs_releasedir,
+	.mkdir = fs_mkdir,
+	.rmdir = fs_rmdir,
+	.unlink = fs_unlink,
+	.rename = fs_rename,
+	.open = fs_open,
+	.create = fs_create,
+	.read = fs_read,
+	.write = fs_write,
+	.flush = fs_flush,
+	.fsync = fs_fsync,
+	.release = fs_release,
+};
+
+/* Mounting */
+
+int fs_clear_stale(const char *path, struct err **e)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 || errno != ENOTCONN)
+		return 0;
+	log_warn("fs", "%s: clearing a stale mount left by an earlier crash", path);
+	if (umount2(path, MNT_DETACH) < 0)
+		return err_make(e, errno, "%s: clearing a stale mount: %s", path, strerror(errno));
+	return 0;
+}
+
+int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
+{
+	int r = fs_clear_stale(o->mountpoint, e);
+	if (r < 0)
+		return r;
+	if (mkdir(o->mountpoint, 0755) < 0 && errno != EEXIST)
+		return err_make(e, errno, "%s: %s", o->mountpoint, strerror(errno));
+	char real[PATH_MAX];
+	if (!realpath(o->mountpoint, real))
+		return err_make(e, errno, "%s: %s", o->mountpoint, strerror(errno));
+
+	struct fs *fs = xcalloc(1, sizeof(*fs));
+	fs->mountpoint = xstrdup(real);
+	fs->nodes = node_table_new();
+	pthread_mutex_init(&fs->scratch_lock, NULL);
+	fs->view.api = o->api;
+	fs->view.errors = feed_new(256 * 1024);
+	fs->view.events = feed_new(16 * 1024 * 1024);
+	fs->view.start_ns = now_ns();
+	r = feed_follow_events(fs->view.events, o->api, e);
+	if (r < 0) {
+		fs_free(fs);
+		return r;
+	}
+
+	const char *argv[] = { "clusterfs", "-o", "fsname=clusterfs,subtype=clusterfs,allow_other",
+			       o->debug ? "-d" : NULL, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, (char **)argv);
+	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	if (!fs->se) {
+		fs_free(fs);
+		return err_make(e, EIO, "fuse: cannot create a session");
+	}
+	if (fuse_session_mount(fs->se, fs->mountpoint) != 0) {
+		int code = errno ? errno : EIO;
+		fs_free(fs);
+		return err_make(e, code, "%s: cannot mount (is /dev/fuse there? already mounted?)",
+				real);
+	}
+	fs->mounted = true;
+	log_info("fs", "mounted %s", fs->mountpoint);
+	*out = fs;
+	return 0;
+}
+
+int fs_serve(struct fs *fs)
+{
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		return -EIO;
+	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(cfg, 64);
+	fuse_loop_cfg_set_idle_threads(cfg, 16);
+	int r = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_remove_signal_handlers(fs->se);
+	return r < 0 ? r : 0;
+}
+
+void fs_free(struct fs *fs)
+{
+	if (!fs)
+		return;
+	if (fs->view.events)
+		feed_stop_events(fs->view.events);
+	if (fs->se) {
+		if (fs->mounted) {
+			fuse_session_unmount(fs->se);
+			log_info("fs", "unmounted %s", fs->mountpoint);
+		}
+		fuse_session_destroy(fs->se);
+	}
+	while (fs->scratch) {
+		struct scratch *s = fs->scratch;
+		fs->scratch = s->next;
+		buf_free(&s->data);
+		free(s->path);
+		free(s);
+	}
+	feed_free(fs->view.errors);
+	feed_free(fs->view.events);
+	node_table_free(fs->nodes);
+	pthread_mutex_destroy(&fs->scratch_lock);
+	free(fs->mountpoint);
+	free(fs);
+}

@@ -1,0 +1,191 @@
+/*
+ * node.c - the inode table.  See node.h.
+ *
+ * Inode numbers are slot indexes (+1) into a growing array, so ino -> node
+ * is an array access; path -> node is a chained hash table.  Freed slots
+ * are reused; a FUSE generation number is not needed because a reused
+ * number always names a path the kernel has forgotten.
+ */
+#include "node.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "engine/mem.h"
+
+struct node {
+	char *path;
+	uint64_t ino;
+	uint64_t nlookup;
+	int pending;        /* open create-handles not yet applied */
+	size_t pending_size;
+	struct node *hnext; /* hash chain */
+};
+
+struct node_table {
+	pthread_mutex_t lock; /* guards everything below */
+	struct node **slots;  /* slots[ino - 1] */
+	size_t nslots;
+	uint64_t *free_inos;
+	size_t nfree;
+	struct node **buckets;
+	size_t nbuckets;
+	size_t count;
+};
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static void rehash(struct node_table *t)
+{
+	size_t nb = t->nbuckets * 2;
+	struct node **b = xcalloc(nb, sizeof(*b));
+	for (size_t i = 0; i < t->nbuckets; i++) {
+		struct node *n = t->buckets[i], *next;
+		for (; n; n = next) {
+			next = n->hnext;
+			size_t h = hash_str(n->path) & (nb - 1);
+			n->hnext = b[h];
+			b[h] = n;
+		}
+	}
+	free(t->buckets);
+	t->buckets = b;
+	t->nbuckets = nb;
+}
+
+static struct node *find(struct node_table *t, const char *path)
+{
+	struct node *n = t->buckets[hash_str(path) & (t->nbuckets - 1)];
+	while (n && strcmp(n->path, path))
+		n = n->hnext;
+	return n;
+}
+
+static struct node *insert(struct node_table *t, const char *path)
+{
+	struct node *n = xcalloc(1, sizeof(*n));
+	n->path = xstrdup(path);
+	if (t->nfree) {
+		n->ino = t->free_inos[--t->nfree];
+	} else {
+		t->slots = xrealloc(t->slots, (t->nslots + 1) * sizeof(*t->slots));
+		n->ino = ++t->nslots;
+	}
+	t->slots[n->ino - 1] = n;
+	if (++t->count > t->nbuckets)
+		rehash(t);
+	size_t h = hash_str(path) & (t->nbuckets - 1);
+	n->hnext = t->buckets[h];
+	t->buckets[h] = n;
+	return n;
+}
+
+static void remove_node(struct node_table *t, struct node *n)
+{
+	struct node **pp = &t->buckets[hash_str(n->path) & (t->nbuckets - 1)];
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+	t->slots[n->ino - 1] = NULL;
+	t->free_inos = xrealloc(t->free_inos, (t->nfree + 1) * sizeof(uint64_t));
+	t->free_inos[t->nfree++] = n->ino;
+	t->count--;
+	free(n->path);
+	free(n);
+}
+
+struct node_table *node_table_new(void)
+{
+	struct node_table *t = xcalloc(1, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	t->nbuckets = 1024;
+	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+	struct node *root = insert(t, "");
+	root->nlookup = 1; /* held forever */
+	return t;
+}
+
+void node_table_free(struct node_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->nslots; i++) {
+		if (t->slots[i]) {
+			free(t->slots[i]->path);
+			free(t->slots[i]);
+		}
+	}
+	free(t->slots);
+	free(t->free_inos);
+	free(t->buckets);
+	pthread_mutex_destroy(&t->lock);
+	free(t);
+}
+
+uint64_t node_ref(struct node_table *t, const char *path)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, path);
+	if (!n)
+		n = insert(t, path);
+	n->nlookup++;
+	uint64_t ino = n->ino;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+void node_forget(struct node_table *t, uint64_t ino, uint64_t count)
+{
+	pthread_mutex_lock(&t->lock);
+	if (ino > 1 && ino <= t->nslots && t->slots[ino - 1]) {
+		struct node *n = t->slots[ino - 1];
+		n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
+		if (n->nlookup == 0 && n->pending == 0)
+			remove_node(t, n);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+char *node_path(struct node_table *t, uint64_t ino)
+{
+	char *p = NULL;
+	pthread_mutex_lock(&t->lock);
+	if (ino >= 1 && ino <= t->nslots && t->slots[ino - 1])
+		p = xstrdup(t->slots[ino - 1]->path);
+	pthread_mutex_unlock(&t->lock);
+	return p;
+}
+
+void node_pending(struct node_table *t, const char *path, int delta, size_t size)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, path);
+	if (!n && delta > 0)
+		n = insert(t, path);
+	if (n) {
+		n->pending += delta;
+		n->pending_size = size;
+		if (n->pending < 0)
+			n->pending = 0;
+		if (n->pending == 0 && n->nlookup == 0 && n->ino != 1)
+			remove_node(t, n);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool node_is_pending(struct node_table *t, const char *path, size_t *size)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, path);
+	bool p = n && n->pending > 0;
+	if (p && size)
+		*size = n->pending_size;
+	pthread_mutex_unlock(&t->lock);
+	return p;
+}

@@ -1,0 +1,49 @@
+/*
+ * node.h - the inode table: a stable inode number for each path the kernel
+ * has looked up, with FUSE lookup counts.
+ *
+ * clusterfs's files are generated, so an inode is only a name: the path
+ * below the mount point ("deployments/web.yaml").  An inode lives while
+ * the kernel holds lookups on it (node_ref on every entry reply,
+ * node_forget on FUSE forget); the same path always maps to the same
+ * inode while it lives.  The root is inode 1 and never goes away.
+ *
+ * A node can also carry a "pending" file: a manifest created with
+ * O_CREAT and not yet applied, so that fstat on it works before close.
+ *
+ * Thread-safe: one mutex (node_lock) guards the whole table; it is a leaf
+ * lock (nothing else is taken while holding it).
+ */
+#ifndef CFS_NODE_H
+#define CFS_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct node_table;
+
+struct node_table *node_table_new(void);
+void node_table_free(struct node_table *t);
+
+/*
+ * The inode for path, created if needed, with its lookup count raised by
+ * one (the caller is about to reply an entry for it).  Can't fail.
+ */
+uint64_t node_ref(struct node_table *t, const char *path);
+
+/* Lowers the lookup count of ino by n; frees it at zero (never the root). */
+void node_forget(struct node_table *t, uint64_t ino, uint64_t n);
+
+/*
+ * Copies the path of ino into a new string (the caller frees), or NULL if
+ * ino is unknown.  The root's path is "".
+ */
+char *node_path(struct node_table *t, uint64_t ino);
+
+/* Pending creates: counts open create-handles of a not-yet-applied file. */
+void node_pending(struct node_table *t, const char *path, int delta, size_t size);
+/* True (and *size) when path has a pending create open. */
+bool node_is_pending(struct node_table *t, const char *path, size_t *size);
+
+#endif

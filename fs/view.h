@@ -1,0 +1,112 @@
+/*
+ * view.h - what the filesystem shows: the tree of DESIGN.md §2 computed
+ * from the API, one path at a time.
+ *
+ * The view knows the layout (kind folders, NAME.yaml and NAME/, the files
+ * inside NAME/, the root files), renders each file's content from the
+ * current state of its object, and turns writes into API calls.  It holds
+ * no state of its own beyond the two feeds: every answer is computed from
+ * the API when asked, so nothing it shows can be stale.  The FUSE layer
+ * (fs.c) owns inodes, handles and scratch files.
+ *
+ * Paths are relative to the mount point, without a leading slash:
+ * "", "deployments", "deployments/web.yaml", "namespaces/prod/pods/x".
+ *
+ * Thread-safe: no locks of its own; the API and feeds are thread-safe.
+ */
+#ifndef CFS_VIEW_H
+#define CFS_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "engine/api.h"
+#include "engine/mem.h"
+#include "fs/feed.h"
+
+enum vtype {
+	V_ROOT,
+	V_ROOTFILE, /* README, status, apply, errors, events */
+	V_KINDDIR,  /* deployments/, namespaces/NS/pods/, nodes/, namespaces/ */
+	V_OBJYAML,  /* KIND/NAME.yaml */
+	V_OBJDIR,   /* KIND/NAME/ */
+	V_FIELD,    /* KIND/NAME/FIELD, KIND/NAME/FIELD/KEY */
+	V_OTHER,    /* any other name in a folder that holds scratch files */
+};
+
+enum rootfile { RF_README, RF_STATUS, RF_APPLY, RF_ERRORS, RF_EVENTS, RF_COUNT };
+
+struct vfield;
+
+struct vpath {
+	enum vtype type;
+	enum rootfile rootfile;
+	const struct kind_info *k; /* kind of the folder or object */
+	char ns[256];              /* "" for cluster-scoped kinds */
+	char name[256];            /* object name */
+	const struct vfield *field;
+	char key[256];             /* the KEY of FIELD/KEY, or "" */
+	bool scratch_ok;           /* the parent folder may hold scratch files */
+};
+
+struct view {
+	struct api *api;
+	struct feed *errors;
+	struct feed *events;
+	int64_t start_ns;
+};
+
+/* One directory entry. */
+struct ventry {
+	char *name;
+	mode_t mode;
+};
+
+struct vdir {
+	struct ventry *v;
+	size_t n;
+};
+
+void vdir_add(struct vdir *d, const char *name, mode_t mode);
+void vdir_free(struct vdir *d);
+
+/*
+ * Parses path.  Returns 0, or -ENOENT when no such path can exist whatever
+ * the state (e.g. "foo" at the root); existence is checked by view_stat.
+ */
+int view_parse(const char *path, struct vpath *p);
+
+/*
+ * Fills st (mode, size, mtime, nlink) for an existing path; -ENOENT when it
+ * does not exist now.  V_OTHER never exists here (scratch files are the FUSE
+ * layer's).
+ */
+int view_stat(struct view *v, const struct vpath *p, struct stat *st);
+
+/* The whole content of a readable file, rendered now.  -ENOENT, -EISDIR. */
+int view_read(struct view *v, const struct vpath *p, struct buf *out);
+
+/* True when p is a file users may write. */
+bool view_writable(const struct vpath *p);
+
+/*
+ * Applies data as the new content of p: NAME.yaml (create or update),
+ * apply (any documents), or a writable field.  Returns >= 0, or a negative
+ * errno with *e saying why; nothing changes on failure.
+ */
+int view_write(struct view *v, const struct vpath *p, const char *data, size_t len,
+	       struct err **e);
+
+/* Lists a directory (without "." and ".."). */
+int view_list(struct view *v, const struct vpath *p, struct vdir *out);
+
+/* rm NAME.yaml, rmdir NAME/ (object and dependents), mkdir namespaces/NS. */
+int view_unlink(struct view *v, const struct vpath *p, struct err **e);
+int view_rmdir(struct view *v, const struct vpath *p, struct err **e);
+int view_mkdir(struct view *v, const struct vpath *p, struct err **e);
+
+/* Does name look like an editor's or tool's temporary file? */
+bool view_is_scratch_name(const char *name, bool in_kind_dir);
+
+#endif

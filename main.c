@@ -1,0 +1,235 @@
+/*
+ * main.c - the clusterfs command line: parses arguments and wires the
+ * modules together.  Nothing else lives here.
+ *
+ *     clusterfs server [--mount DIR] [--data-dir DIR] [--no-agent]
+ *     clusterfs reset [--data-dir DIR]
+ *     clusterfs version
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/api.h"
+#include "engine/log.h"
+#include "engine/mem.h"
+#include "engine/store.h"
+#include "fs/fs.h"
+
+#define CLUSTERFS_VERSION "0.1.0"
+#define DEFAULT_MOUNT "/cluster"
+#define DEFAULT_DATA_DIR "/var/lib/clusterfs"
+
+static const char usage_text[] =
+	"usage: clusterfs COMMAND [OPTIONS]\n"
+	"\n"
+	"Commands:\n"
+	"  server    run the store, API, filesystem (and, later, controllers and the\n"
+	"            node agent) in the foreground; unmounts on SIGINT/SIGTERM\n"
+	"  reset     remove everything clusterfs made for a data dir\n"
+	"  version   print the version\n"
+	"\n"
+	"Options:\n"
+	"  --mount DIR      mount point (default " DEFAULT_MOUNT ")\n"
+	"  --data-dir DIR   state, images, logs (default " DEFAULT_DATA_DIR ")\n"
+	"  --no-agent       run the control plane only, no node agent\n"
+	"  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
+	"  -h, --help       this text\n";
+
+struct opts {
+	const char *mount;
+	const char *data_dir;
+	bool no_agent;
+	bool fuse_debug;
+};
+
+static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{ "mount", required_argument, NULL, 'm' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "no-agent", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "fuse-debug", no_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	o->mount = DEFAULT_MOUNT;
+	o->data_dir = DEFAULT_DATA_DIR;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "m:d:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			o->mount = optarg;
+			break;
+		case 'd':
+			o->data_dir = optarg;
+			break;
+		case 'n':
+			o->no_agent = true;
+			break;
+		case 'v':
+			log_level = LOG_DEBUG;
+			break;
+		case 'F':
+			o->fuse_debug = true;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		default:
+			fputs(usage_text, stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "clusterfs: unexpected argument \"%s\"\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char *p = xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
+			free(p);
+			return -1;
+		}
+		*s = '/';
+	}
+	int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
+	free(p);
+	return r;
+}
+
+/* Takes the data dir's lock: one server per data dir.  Returns the fd or -1. */
+static int lock_data_dir(const char *dir, bool quiet)
+{
+	char *path = xasprintf("%s/lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(path);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (!quiet)
+			fprintf(stderr, "clusterfs: %s is in use by a running server\n", dir);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int cmd_server(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (mkdir_p(o.data_dir) < 0) {
+		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(errno));
+		return 1;
+	}
+	int lockfd = lock_data_dir(o.data_dir, false);
+	if (lockfd < 0)
+		return 1;
+	struct err *e = NULL;
+	struct store *st = NULL;
+	struct api *api = NULL;
+	struct fs *fs = NULL;
+	int rc = 1;
+	char *db = xasprintf("%s/state.db", o.data_dir);
+	if (store_open(db, &st, &e) < 0)
+		goto fail;
+	if (api_new(st, &api, &e) < 0)
+		goto fail;
+	if (o.no_agent)
+		log_info("server", "control plane only (--no-agent)");
+	struct fs_opts fo = { o.mount, api, o.fuse_debug };
+	if (fs_mount(&fo, &fs, &e) < 0)
+		goto fail;
+	log_info("server", "clusterfs %s serving %s from %s (revision %lld)", CLUSTERFS_VERSION,
+		 o.mount, o.data_dir, (long long)store_rev(st));
+	rc = fs_serve(fs) < 0 ? 1 : 0;
+	log_info("server", "shutting down");
+	goto out;
+fail:
+	fprintf(stderr, "clusterfs: %s\n", e ? e->msg : "failed");
+out:
+	fs_free(fs);
+	if (st)
+		store_wake_watchers(st);
+	api_free(api);
+	store_close(st);
+	err_free(e);
+	free(db);
+	close(lockfd);
+	return rc;
+}
+
+static int cmd_reset(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	struct stat sb;
+	if (stat(o.data_dir, &sb) < 0) {
+		printf("clusterfs: %s: nothing to reset\n", o.data_dir);
+		return 0;
+	}
+	int lockfd = lock_data_dir(o.data_dir, false);
+	if (lockfd < 0)
+		return 1;
+	static const char *const files[] = { "state.db", "state.db-wal", "state.db-shm" };
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = xasprintf("%s/%s", o.data_dir, files[i]);
+		if (unlink(p) < 0 && errno != ENOENT) {
+			fprintf(stderr, "clusterfs: %s: %s\n", p, strerror(errno));
+			rc = 1;
+		}
+		free(p);
+	}
+	char *p = xasprintf("%s/lock", o.data_dir);
+	unlink(p);
+	free(p);
+	close(lockfd);
+	if (rc == 0 && rmdir(o.data_dir) < 0 && errno != ENOTEMPTY && errno != EEXIST)
+		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(errno));
+	printf("clusterfs: reset %s\n", o.data_dir);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "server"))
+		return cmd_server(argc - 1, argv + 1);
+	if (!strcmp(cmd, "reset"))
+		return cmd_reset(argc - 1, argv + 1);
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("clusterfs %s\n", CLUSTERFS_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	fprintf(stderr, "clusterfs: unknown command \"%s\"\n\n%s", cmd, usage_text);
+	return 2;
+}

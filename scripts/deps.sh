@@ -1,0 +1,23 @@
+#!/bin/sh
+# deps.sh - installs the Debian packages clusterfs needs, if any is missing.
+# Called by `make` (once per build dir); safe to run again.
+set -e
+
+PKGS="build-essential pkg-config libfuse3-dev fuse3 libyaml-dev libsqlite3-dev sqlite3
+libjansson-dev uuid-dev vim-nox"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing packages:$missing (run as root to install them)" >&2
+	exit 1
+fi
+echo "deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -q $missing || { apt-get update -q && apt-get install -y -q $missing; }

@@ -1,0 +1,212 @@
+#!/bin/sh
+# run.sh CLUSTERFS BENCHDIR - runs clusterfs's benchmarks and prints their
+# figures beside the targets and the peers; `make bench` calls it.
+#
+# It starts a server of its own (a temporary mount point and data dir
+# under /tmp, control plane only), runs bench_apply, bench_read and
+# bench_ls against it, records the server's memory, stops it, then runs
+# the peers on the same disk: files written and fsync'd on ext4 (the same
+# write loop) and SQLite single-row inserts with synchronous=FULL.  The
+# trap removes everything it made and stops only the server it started.
+#
+# Knobs (environment): BENCH_SECONDS per apply run (3), BENCH_RUNS apply
+# runs per figure (3), BENCH_OBJECTS in the listed folder (10000).
+set -u
+
+if [ $# -ne 2 ]; then
+	echo "usage: sh tests/bench/run.sh CLUSTERFS BENCHDIR" >&2
+	exit 2
+fi
+CFS=$(realpath "$1")
+BD=$(realpath "$2")
+SECS=${BENCH_SECONDS:-3}
+RUNS=${BENCH_RUNS:-3}
+OBJECTS=${BENCH_OBJECTS:-10000}
+
+tmp=$(mktemp -d /tmp/cfs-bench.XXXXXX) || exit 1
+peer=$(mktemp -d /var/tmp/cfs-bench-peer.XXXXXX) || exit 1
+mnt=$tmp/mnt
+data=$tmp/data
+out=$tmp/results
+log=$tmp/server.log
+pid=""
+failed=0
+: >"$out"
+
+# Stops our server (that PID only): SIGTERM, then SIGKILL after 10 s.
+stop_server() {
+	[ -n "$pid" ] || return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null
+		i=0
+		while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "run.sh: server $pid ignored SIGTERM for 10 s; killing it" >&2
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	fi
+	wait "$pid" 2>/dev/null
+	pid=""
+}
+
+# Stops the server, unmounts, removes the temporary dirs.
+cleanup() {
+	stop_server
+	if grep -q " $mnt fuse" /proc/mounts; then
+		fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"
+	fi
+	rm -rf "$tmp" "$peer"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# The value of result KEY from the collected output ("" if none).
+val() {
+	awk -v k="$1" '$1 == "result" && $2 == k { v = $3 } END { print v }' "$out"
+}
+
+# Runs a benchmark, showing its output and keeping it for the summary.
+step() {
+	name=$1
+	shift
+	echo "== $name"
+	{
+		"$@" 2>&1
+		echo "exit-status $?"
+	} | tee "$tmp/step" | grep -v '^exit-status '
+	cat "$tmp/step" >>"$out"
+	st=$(sed -n 's/^exit-status //p' "$tmp/step")
+	if [ "$st" != 0 ]; then
+		echo "run.sh: $name failed (exit $st)" >&2
+		failed=1
+	fi
+	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+		echo "run.sh: the server died during $name; its log:" >&2
+		tail -20 "$log" >&2
+		pid=""
+		exit 1
+	fi
+}
+
+# The machine
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+fstype=$(stat -f -c %T "$tmp")
+dev=$(df -P "$tmp" | awk 'NR == 2 { print $1 }')
+echo "== machine"
+echo "$(nproc) CPUs ($cpu), $mem, Linux $(uname -r), /tmp on $fstype ($dev)"
+mkdir -p "$tmp/probe"
+step "disk fsync latency" "$BD/bench_peer" fsync "$tmp/probe"
+
+# The server
+"$CFS" server --mount "$mnt" --data-dir "$data" --no-agent 2>"$log" &
+pid=$!
+i=0
+until grep -q " $mnt fuse" /proc/mounts; do
+	if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 100 ]; then
+		echo "run.sh: the server did not mount $mnt; its log:" >&2
+		tail -20 "$log" >&2
+		exit 1
+	fi
+	sleep 0.1
+	i=$((i + 1))
+done
+echo "== server pid $pid on $mnt, data dir $data"
+
+step "durable applies, create" "$BD/bench_apply" -w 1,8 -t "$SECS" -r "$RUNS" "$mnt/configmaps"
+step "durable applies, update" "$BD/bench_apply" -u -w 1,8 -t "$SECS" -r "$RUNS" \
+	"$mnt/configmaps"
+step "small-file read" "$BD/bench_read" "$mnt"
+step "ls of $OBJECTS objects" "$BD/bench_ls" -n "$OBJECTS" "$mnt"
+step "durable applies beside $OBJECTS objects" "$BD/bench_apply" -w 8 -t "$SECS" -r 1 \
+	-l crowded "$mnt/configmaps"
+rss=$(awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
+hwm=$(awk '/^VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
+echo "== server memory: VmRSS $rss (peak $hwm)"
+spid=$pid
+stop_server
+if grep -q " $mnt fuse" /proc/mounts; then
+	echo "run.sh: server $spid left $mnt mounted" >&2
+	failed=1
+fi
+echo "== server $spid stopped"
+logbytes=$(wc -c <"$log")
+
+# The peers, on the same disk, with the server stopped
+mkdir -p "$peer/files"
+step "peer: ext4 files + fsync" "$BD/bench_apply" -s -w 1,8 -t "$SECS" -r "$RUNS" \
+	-l peer_ext4 "$peer/files"
+step "peer: sqlite inserts, synchronous=FULL" "$BD/bench_peer" sqlite -w 1,8 -t "$SECS" \
+	-r "$RUNS" "$peer"
+printf '0\n' >"$peer/replicas"
+step "peer: plain file read" "$BD/bench_read" -l peer_read -f "$peer/replicas"
+step "peer: ls of a plain folder" "$BD/bench_ls" -n "$OBJECTS" -P "$peer/ls"
+
+# The summary
+# row LABEL KEY UNIT [OP TARGET]: one line of the table, with a verdict.
+row() {
+	v=$(val "$2")
+	verdict=""
+	if [ $# -ge 5 ] && [ -n "$v" ]; then
+		verdict=$(awk -v v="$v" -v op="$4" -v t="$5" 'BEGIN {
+			ok = op == ">=" ? v >= t : v <= t
+			printf "%s %s  %s", op, t, ok ? "met" : "NOT MET" }')
+	fi
+	printf '  %-46s %10s %-10s %s\n' "$1" "${v:--}" "$3" "$verdict"
+}
+
+# ratio LABEL KEY_A KEY_B: A / B.
+ratio() {
+	a=$(val "$2")
+	b=$(val "$3")
+	r=$(awk -v a="${a:-0}" -v b="${b:-0}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	printf '  %-58s %s\n' "$1" "$r"
+}
+
+echo
+echo "clusterfs benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r)"
+echo "disk:    $dev ($fstype), append+fdatasync p50 $(val fsync_p50) ms"
+echo "server:  $($CFS version 2>/dev/null), --no-agent; VmRSS $rss (peak $hwm)" \
+	"after the runs; log $logbytes bytes"
+echo
+echo "  figure                                              value unit       target"
+row "durable applies/s, 1 writer (create)" apply_create_w1 /s
+row "durable applies/s, 8 writers (create)" apply_create_w8 /s ">=" 2000
+row "durable applies/s, 1 writer (update)" apply_update_w1 /s
+row "durable applies/s, 8 writers (update)" apply_update_w8 /s ">=" 2000
+row "apply latency p50, 1 writer (create)" apply_create_w1_p50 ms
+row "apply latency p50, 8 writers (create)" apply_create_w8_p50 ms
+row "durable deletes/s, 8 writers (rm)" apply_delete_w8 /s
+row "durable applies/s, 8 writers, $OBJECTS in folder" crowded_create_w8 /s
+row "read replicas: open+read+close p50" read_replicas_p50 us "<=" 60
+row "read replicas: p90" read_replicas_p90 us
+row "read replicas: p99" read_replicas_p99 us
+row "read replicas to EOF (as cat) p50" read_replicas_eof_p50 us
+row "read NAME.yaml to EOF p50" read_yaml_eof_p50 us
+row "create $OBJECTS via apply, 500 a write" ls_create_batched objects/s
+row "ls of $OBJECTS objects p50" ls_p50 ms "<=" 100
+row "opendir+readdir of $OBJECTS objects p50" readdir_p50 ms
+row "ls -l of $OBJECTS objects p50" ls_l_p50 ms
+echo
+echo "  peers (same disk, same session)"
+row "ext4 file+fsync/s, 1 writer" peer_ext4_create_w1 /s
+row "ext4 file+fsync/s, 8 writers" peer_ext4_create_w8 /s
+row "sqlite insert/s (synchronous=FULL), 1 writer" sqlite_insert_w1 /s
+row "sqlite insert/s (synchronous=FULL), 8 writers" sqlite_insert_w8 /s
+row "plain file open+read+close p50" peer_read_p50 us
+row "ls of a plain folder, same names, p50" peer_ls_p50 ms
+ratio "clusterfs / ext4+fsync, 1 writer" apply_create_w1 peer_ext4_create_w1
+ratio "clusterfs / ext4+fsync, 8 writers" apply_create_w8 peer_ext4_create_w8
+ratio "clusterfs / sqlite, 1 writer" apply_create_w1 sqlite_insert_w1
+ratio "clusterfs / sqlite, 8 writers" apply_create_w8 sqlite_insert_w8
+ratio "read latency, clusterfs / plain file" read_replicas_p50 peer_read_p50
+ratio "ls time, clusterfs / plain folder" ls_p50 peer_ls_p50
+if [ $failed != 0 ]; then
+	echo "run.sh: some benchmarks failed; their figures are missing above" >&2
+	exit 1
+fi
+exit 0

@@ -1,0 +1,117 @@
+#!/bin/sh
+# tests/e2e/run.sh BIN [TEST...] - runs the end-to-end tests against BIN.
+#
+#     $ sh tests/e2e/run.sh bin/clusterfs
+#     == t_basic
+#     ok - ls shows the top-level entries
+#     ...
+#     PASS t_basic (4 s)
+#     ...
+#     e2e: 6 passed, 0 failed
+#
+# Runs every tests/e2e/t_*.sh (or the ones named) with bash, each with
+# CLUSTERFS set to BIN's absolute path and a time limit, then checks that
+# nothing leaked: no clusterfs mount left under the run's temp dir, no
+# server the tests started still running, no temp dir left behind.
+# Exits non-zero if a test failed or something leaked.
+
+if [ $# -lt 1 ]; then
+	echo "usage: sh tests/e2e/run.sh BIN [t_NAME...]" >&2
+	exit 2
+fi
+case "$1" in
+/*) CLUSTERFS=$1 ;;
+*) CLUSTERFS=$(pwd)/$1 ;;
+esac
+shift
+if [ ! -x "$CLUSTERFS" ]; then
+	echo "run.sh: $CLUSTERFS: not an executable" >&2
+	exit 2
+fi
+if [ ! -e /dev/fuse ]; then
+	echo "run.sh: /dev/fuse is missing: the end-to-end tests need FUSE" >&2
+	exit 2
+fi
+DIR=$(cd "$(dirname "$0")" && pwd)
+TIME_LIMIT=${CFS_E2E_TIME_LIMIT:-120}
+
+CFS_E2E_RUN=$(mktemp -d /tmp/cfs-e2e-run.XXXXXX) || exit 1
+: >"$CFS_E2E_RUN/pids"
+export CLUSTERFS CFS_E2E_RUN
+
+if [ $# -gt 0 ]; then
+	tests=""
+	for t in "$@"; do
+		t=${t%.sh}
+		t=${t##*/}
+		tests="$tests $DIR/$t.sh"
+	done
+else
+	tests=$(ls "$DIR"/t_*.sh)
+fi
+
+passed=0
+failed=0
+failed_names=""
+for t in $tests; do
+	name=$(basename "$t" .sh)
+	echo "== $name"
+	start=$(date +%s)
+	timeout -k 10 "$TIME_LIMIT" bash "$t"
+	rc=$?
+	secs=$(($(date +%s) - start))
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "PASS $name ($secs s)"
+	else
+		failed=$((failed + 1))
+		failed_names="$failed_names $name"
+		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+			echo "FAIL $name (timed out after $TIME_LIMIT s)"
+		else
+			echo "FAIL $name (exit $rc, $secs s)"
+		fi
+	fi
+done
+
+# Leak checks.
+leaks=0
+mounts=$(awk -v b="$CFS_E2E_RUN/" 'index($2, b) == 1 { print $2 " " $3 }' /proc/mounts)
+if [ -n "$mounts" ]; then
+	leaks=$((leaks + 1))
+	echo "LEAK: mounts left by the tests:"
+	echo "$mounts" | sed 's/^/  /'
+fi
+for pid in $(cat "$CFS_E2E_RUN/pids"); do
+	if kill -0 "$pid" 2>/dev/null &&
+		tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "$CFS_E2E_RUN/"; then
+		leaks=$((leaks + 1))
+		echo "LEAK: server $pid still running: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+done
+left=$(cd "$CFS_E2E_RUN" && ls -A | grep -v '^pids$')
+if [ -n "$left" ]; then
+	leaks=$((leaks + 1))
+	echo "LEAK: temp dirs left in $CFS_E2E_RUN:"
+	echo "$left" | sed 's/^/  /'
+fi
+# Anything of the tests' mounts still there after the kill above: detach
+# it so that the run dir can go.
+for m in $(awk -v b="$CFS_E2E_RUN/" 'index($2, b) == 1 { print $2 }' /proc/mounts); do
+	fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+done
+if [ $leaks -eq 0 ]; then
+	rm -rf --one-file-system "$CFS_E2E_RUN"
+	echo "leaks: none (no clusterfs mount, server or temp dir left by the tests)"
+else
+	echo "leaks: $leaks (left $CFS_E2E_RUN for inspection)"
+fi
+other=$(grep clusterfs /proc/mounts)
+if [ -n "$other" ]; then
+	echo "note: other clusterfs mounts on this host (not made by these tests):"
+	echo "$other" | sed 's/^/  /'
+fi
+
+echo "e2e: $passed passed, $failed failed${failed_names:+ (failed:$failed_names)}"
+[ $failed -eq 0 ] && [ $leaks -eq 0 ]
