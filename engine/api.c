@@ -7,6 +7,7 @@
  * only one of them should.
  */
 #include "api.h"
+#include "api_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,16 +22,6 @@
 #include "mem.h"
 #include "valid.h"
 
-#define EVENT_DEDUP_SLOTS 512
-
-struct api {
-	struct store *st;
-	pthread_mutex_t ev_lock; /* guards ev_keys, ev_names, ev_next */
-	char *ev_keys[EVENT_DEDUP_SLOTS];
-	char *ev_names[EVENT_DEDUP_SLOTS];
-	int ev_next;
-};
-
 /* Small helpers */
 
 void api_timestamp(char out[32])
@@ -41,19 +32,19 @@ void api_timestamp(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void new_uid(char out[37])
+void api_new_uid(char out[37])
 {
 	uuid_t u;
 	uuid_generate(u);
 	uuid_unparse_lower(u, out);
 }
 
-static const char *jstr(const json_t *o, const char *key)
+const char *api_jstr(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
 }
 
-static json_t *meta_of(json_t *obj)
+json_t *api_meta_of(json_t *obj)
 {
 	json_t *m = json_object_get(obj, "metadata");
 	if (!json_is_object(m)) {
@@ -63,14 +54,14 @@ static json_t *meta_of(json_t *obj)
 	return m;
 }
 
-static const char *obj_name(const json_t *obj)
+const char *api_obj_name(const json_t *obj)
 {
-	return jstr(json_object_get(obj, "metadata"), "name");
+	return api_jstr(json_object_get(obj, "metadata"), "name");
 }
 
-static const char *obj_ns(const json_t *obj)
+const char *api_obj_ns(const json_t *obj)
 {
-	return jstr(json_object_get(obj, "metadata"), "namespace");
+	return api_jstr(json_object_get(obj, "metadata"), "namespace");
 }
 
 /* Compares two objects ignoring metadata and status: does the spec differ? */
@@ -119,7 +110,7 @@ static json_t *canonical_order(json_t *obj)
 	return out;
 }
 
-static const char *scope_ns(const struct kind_info *k, const char *ns)
+const char *api_scope_ns(const struct kind_info *k, const char *ns)
 {
 	return k->namespaced ? ns : "";
 }
@@ -159,7 +150,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 				json_is_array(doc) ? "sequence" : "scalar");
 	json_t *obj = json_deep_copy(doc);
 	const struct kind_info *k = NULL;
-	const char *kind = jstr(obj, "kind");
+	const char *kind = api_jstr(obj, "kind");
 	if (json_object_get(obj, "kind") && !kind)
 		goto bad_kind;
 	if (kind) {
@@ -201,7 +192,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 		json_decref(obj);
 		return err_make(e, EINVAL, "%s: metadata must be a mapping", k->kind);
 	}
-	md = meta_of(obj);
+	md = api_meta_of(obj);
 	json_t *jname = json_object_get(md, "name");
 	if (jname && !json_is_string(jname)) {
 		json_decref(obj);
@@ -227,7 +218,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 		if (t && t->ns && ns && *ns && strcmp(ns, t->ns)) {
 			err_make(e, EINVAL,
 				 "%s \"%s\": metadata.namespace \"%s\" does not match the folder's namespace \"%s\"",
-				 k->kind, obj_name(obj) ? obj_name(obj) : "", ns, t->ns);
+				 k->kind, api_obj_name(obj) ? api_obj_name(obj) : "", ns, t->ns);
 			json_decref(obj);
 			return -EINVAL;
 		}
@@ -236,7 +227,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 					    json_string(t && t->ns ? t->ns : "default"));
 	} else if (ns && *ns) {
 		err_make(e, EINVAL, "%s \"%s\": is not namespaced, but metadata.namespace is \"%s\"",
-			 k->kind, obj_name(obj) ? obj_name(obj) : "", ns);
+			 k->kind, api_obj_name(obj) ? api_obj_name(obj) : "", ns);
 		json_decref(obj);
 		return -EINVAL;
 	} else if (ns) {
@@ -259,7 +250,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 		p->want_rv = rv;
 	}
 	if (json_is_string(json_object_get(md, "uid")))
-		p->want_uid = xstrdup(jstr(md, "uid"));
+		p->want_uid = xstrdup(api_jstr(md, "uid"));
 	/* Server-owned fields are never taken from the user. */
 	static const char *const server_fields[] = { "uid", "resourceVersion", "creationTimestamp",
 						     "generation", "deletionTimestamp",
@@ -278,14 +269,14 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 	}
 	p->k = k;
 	p->obj = obj;
-	p->name = xstrdup(obj_name(obj));
-	p->ns = xstrdup(scope_ns(k, obj_ns(obj) ? obj_ns(obj) : ""));
+	p->name = xstrdup(api_obj_name(obj));
+	p->ns = xstrdup(api_scope_ns(k, api_obj_ns(obj) ? api_obj_ns(obj) : ""));
 	return 0;
 }
 
 /* Writing prepared objects inside a transaction */
 
-static int check_namespace(struct store_txn *tx, const struct kind_info *k, const char *ns,
+int api_check_namespace(struct store_txn *tx, const struct kind_info *k, const char *ns,
 			   const char *name, struct err **e)
 {
 	if (!k->namespaced)
@@ -299,18 +290,57 @@ static int check_namespace(struct store_txn *tx, const struct kind_info *k, cons
 }
 
 /* Sets server metadata on a new object and writes it. */
-static int64_t put_new(struct store_txn *tx, const struct kind_info *k, json_t *obj, bool keep_status,
-		       struct err **e)
+/*
+ * Admission for a new Pod, as Kubernetes' DefaultTolerationSeconds plugin
+ * does: tolerate not-ready and unreachable nodes (NoExecute) for
+ * a->default_toleration_s seconds unless the pod says otherwise.
+ */
+static void admit_pod(const struct api *a, json_t *pod)
 {
-	json_t *md = meta_of(obj);
+	json_t *spec = json_object_get(pod, "spec");
+	if (!json_is_object(spec))
+		return;
+	json_t *tol = json_object_get(spec, "tolerations");
+	if (!json_is_array(tol)) {
+		tol = json_array();
+		json_object_set_new(spec, "tolerations", tol);
+	}
+	static const char *const keys[] = { "node.kubernetes.io/not-ready",
+					    "node.kubernetes.io/unreachable" };
+	for (size_t k = 0; k < 2; k++) {
+		bool have = false;
+		size_t i;
+		json_t *t;
+		json_array_foreach(tol, i, t)
+		{
+			const char *key = api_jstr(t, "key"), *eff = api_jstr(t, "effect");
+			if ((key && !strcmp(key, keys[k]) && (!eff || !*eff || !strcmp(eff, "NoExecute"))) ||
+			    (!key && json_is_string(json_object_get(t, "operator")) &&
+			     !strcmp(api_jstr(t, "operator"), "Exists")))
+				have = true;
+		}
+		if (!have)
+			json_array_append_new(tol, json_pack("{s:s, s:s, s:s, s:I}", "key", keys[k],
+							     "operator", "Exists", "effect",
+							     "NoExecute", "tolerationSeconds",
+							     (json_int_t)a->default_toleration_s));
+	}
+}
+
+int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		    json_t *obj, bool keep_status, struct err **e)
+{
+	json_t *md = api_meta_of(obj);
 	char uid[37], ts[32];
-	new_uid(uid);
+	api_new_uid(uid);
 	api_timestamp(ts);
 	json_object_set_new(md, "uid", json_string(uid));
 	json_object_set_new(md, "creationTimestamp", json_string(ts));
 	json_object_set_new(md, "generation", json_integer(1));
 	if (!keep_status)
 		json_object_del(obj, "status");
+	if (k == kind_by_kind("Pod") && a)
+		admit_pod(a, obj);
 	if ((k == KIND_NAMESPACE || k == kind_by_kind("Pod")) &&
 	    !json_is_object(json_object_get(obj, "status"))) {
 		json_t *st = json_object();
@@ -318,8 +348,8 @@ static int64_t put_new(struct store_txn *tx, const struct kind_info *k, json_t *
 		json_object_set_new(obj, "status", st);
 	}
 	obj = canonical_order(obj);
-	const char *ns = scope_ns(k, obj_ns(obj) ? obj_ns(obj) : "");
-	char *name = xstrdup(obj_name(obj));
+	const char *ns = api_scope_ns(k, api_obj_ns(obj) ? api_obj_ns(obj) : "");
+	char *name = xstrdup(api_obj_name(obj));
 	char *nsd = xstrdup(ns);
 	int64_t rv = store_txn_put(tx, k->kind, nsd, name, obj, true, e);
 	free(name);
@@ -332,16 +362,27 @@ static int64_t put_new(struct store_txn *tx, const struct kind_info *k, json_t *
  * metadata and status, bumps generation when the spec changed.  Returns 1 if
  * written, 0 if nothing changed.
  */
-static int put_update(struct store_txn *tx, const struct kind_info *k, struct sobj *old, json_t *new,
+int api_put_update(struct store_txn *tx, const struct kind_info *k, struct sobj *old, json_t *new,
 		      struct err **e)
 {
+	/* Fields the server set that a user's manifest may not carry. */
+	static const char *const carried[][2] = { { "Pod", "nodeName" }, { "Service", "clusterIP" },
+						  { "Service", "clusterIPs" } };
+	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
+		json_t *ospec = json_object_get(old->obj, "spec"), *nspec = json_object_get(new, "spec");
+		json_t *v = json_object_get(ospec, carried[i][1]);
+		json_t *nv = json_object_get(nspec, carried[i][1]);
+		if (!strcmp(k->kind, carried[i][0]) && v && json_is_object(nspec) &&
+		    (!nv || (json_is_string(nv) && !*json_string_value(nv))))
+			json_object_set(nspec, carried[i][1], v);
+	}
 	int r = valid_update(old->obj, new, k, e);
 	if (r < 0) {
 		json_decref(new);
 		return r;
 	}
 	json_t *omd = json_object_get(old->obj, "metadata");
-	json_t *md = meta_of(new);
+	json_t *md = api_meta_of(new);
 	static const char *const keep[] = { "uid", "creationTimestamp", "deletionTimestamp" };
 	for (size_t i = 0; i < 3; i++) {
 		json_t *v = json_object_get(omd, keep[i]);
@@ -371,18 +412,18 @@ static int put_update(struct store_txn *tx, const struct kind_info *k, struct so
 	return rv < 0 ? (int)rv : 1;
 }
 
-static int apply_one(struct store_txn *tx, struct prepared *p, struct err **e)
+static int apply_one(struct store_txn *tx, struct api *a, struct prepared *p, struct err **e)
 {
 	struct sobj *old = store_txn_get(tx, p->k->kind, p->ns, p->name);
 	if (!old) {
-		int r = check_namespace(tx, p->k, p->ns, p->name, e);
+		int r = api_check_namespace(tx, p->k, p->ns, p->name, e);
 		if (r < 0)
 			return r;
-		int64_t rv = put_new(tx, p->k, json_deep_copy(p->obj), false, e);
+		int64_t rv = api_put_new(tx, a, p->k, json_deep_copy(p->obj), false, e);
 		return rv < 0 ? (int)rv : 1;
 	}
 	int r;
-	if (p->want_uid && strcmp(p->want_uid, jstr(json_object_get(old->obj, "metadata"), "uid"))) {
+	if (p->want_uid && strcmp(p->want_uid, api_jstr(json_object_get(old->obj, "metadata"), "uid"))) {
 		r = err_make(e, EBUSY,
 			     "%s \"%s\": conflict: the object was deleted and created again since you read it; read it again and reapply",
 			     p->k->kind, p->name);
@@ -394,13 +435,14 @@ static int apply_one(struct store_txn *tx, struct prepared *p, struct err **e)
 			     "); read it again and reapply",
 			     p->k->kind, p->name, p->want_rv, old->user_rv);
 	} else {
-		r = put_update(tx, p->k, old, json_deep_copy(p->obj), e);
+		r = api_put_update(tx, p->k, old, json_deep_copy(p->obj), e);
 	}
 	sobj_unref(old);
 	return r;
 }
 
 struct apply_arg {
+	struct api *api;
 	struct prepared *p;
 	size_t n;
 };
@@ -420,7 +462,7 @@ static int apply_txn(struct store_txn *tx, void *varg, struct err **e)
 	struct apply_arg *a = varg;
 	int changed = 0;
 	for (size_t i = 0; i < a->n; i++) {
-		int r = apply_one(tx, &a->p[i], e);
+		int r = apply_one(tx, a->api, &a->p[i], e);
 		if (r < 0)
 			return describe(e, a->n, i, &a->p[i]);
 		changed += r;
@@ -442,7 +484,7 @@ int api_apply(struct api *a, json_t *const *docs, size_t ndocs, const struct api
 			return r;
 		}
 	}
-	struct apply_arg arg = { p, ndocs };
+	struct apply_arg arg = { a, p, ndocs };
 	int r = store_update(a->st, apply_txn, &arg, e);
 	prepared_free(p, ndocs);
 	return r;
@@ -451,6 +493,7 @@ int api_apply(struct api *a, json_t *const *docs, size_t ndocs, const struct api
 /* Create (for components: status kept as given) */
 
 struct create_arg {
+	struct api *api;
 	const struct kind_info *k;
 	json_t *obj;
 	struct sobj *out;
@@ -459,17 +502,17 @@ struct create_arg {
 static int create_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct create_arg *c = varg;
-	const char *ns = scope_ns(c->k, obj_ns(c->obj) ? obj_ns(c->obj) : "");
-	const char *name = obj_name(c->obj);
+	const char *ns = api_scope_ns(c->k, api_obj_ns(c->obj) ? api_obj_ns(c->obj) : "");
+	const char *name = api_obj_name(c->obj);
 	struct sobj *old = store_txn_get(tx, c->k->kind, ns, name);
 	if (old) {
 		sobj_unref(old);
 		return err_make(e, EEXIST, "%s \"%s\" already exists", c->k->kind, name);
 	}
-	int r = check_namespace(tx, c->k, ns, name, e);
+	int r = api_check_namespace(tx, c->k, ns, name, e);
 	if (r < 0)
 		return r;
-	int64_t rv = put_new(tx, c->k, json_deep_copy(c->obj), true, e);
+	int64_t rv = api_put_new(tx, c->api, c->k, json_deep_copy(c->obj), true, e);
 	if (rv < 0)
 		return (int)rv;
 	c->out = store_txn_get(tx, c->k->kind, ns, name);
@@ -485,7 +528,7 @@ int api_create(struct api *a, const json_t *obj, struct sobj **out, struct err *
 		return r;
 	if (status)
 		json_object_set(p.obj, "status", status);
-	struct create_arg c = { p.k, p.obj, NULL };
+	struct create_arg c = { a, p.k, p.obj, NULL };
 	r = store_update(a->st, create_txn, &c, e);
 	json_decref(p.obj);
 	free(p.ns);
@@ -510,7 +553,7 @@ struct patch_arg {
 static int patch_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct patch_arg *pa = varg;
-	struct sobj *old = store_txn_get(tx, pa->k->kind, scope_ns(pa->k, pa->ns), pa->name);
+	struct sobj *old = store_txn_get(tx, pa->k->kind, api_scope_ns(pa->k, pa->ns), pa->name);
 	if (!old)
 		return err_make(e, ENOENT, "%s \"%s\" not found", pa->k->kind, pa->name);
 	json_t *obj = json_deep_copy(old->obj);
@@ -524,7 +567,7 @@ static int patch_txn(struct store_txn *tx, void *varg, struct err **e)
 		sobj_unref(old);
 		return r;
 	}
-	r = put_update(tx, pa->k, old, obj, e);
+	r = api_put_update(tx, pa->k, old, obj, e);
 	sobj_unref(old);
 	return r;
 }
@@ -547,7 +590,7 @@ struct status_arg {
 static int status_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct status_arg *sa = varg;
-	struct sobj *old = store_txn_get(tx, sa->k->kind, scope_ns(sa->k, sa->ns), sa->name);
+	struct sobj *old = store_txn_get(tx, sa->k->kind, api_scope_ns(sa->k, sa->ns), sa->name);
 	if (!old)
 		return err_make(e, ENOENT, "%s \"%s\" not found", sa->k->kind, sa->name);
 	if (json_equal(json_object_get(old->obj, "status"), (json_t *)sa->status)) {
@@ -575,17 +618,67 @@ int api_update_status(struct api *a, const struct kind_info *k, const char *ns, 
 struct delete_arg {
 	const struct kind_info *k;
 	const char *ns, *name;
+	int grace;
 };
 
-static int delete_tree(struct store_txn *tx, struct sobj *o, int depth, struct err **e)
+/* Is node name Ready?  Pods on it are deleted gracefully; elsewhere at once. */
+static bool node_is_ready(struct store_txn *tx, const char *name)
+{
+	struct sobj *n = store_txn_get(tx, "Node", "", name);
+	bool ready = false;
+	size_t i;
+	json_t *c;
+	if (n)
+		json_array_foreach(json_object_get(json_object_get(n->obj, "status"), "conditions"), i, c)
+		{
+			const char *t = api_jstr(c, "type"), *st = api_jstr(c, "status");
+			if (t && st && !strcmp(t, "Ready"))
+				ready = !strcmp(st, "True");
+		}
+	sobj_unref(n);
+	return ready;
+}
+
+/*
+ * Graceful deletion of a pod bound to a ready node: marks it (deletionTimestamp,
+ * deletionGracePeriodSeconds) for its node agent to stop and then delete.
+ * Returns 1 if marked (or already marked), 0 if the pod must go at once.
+ */
+static int mark_terminating(struct store_txn *tx, struct sobj *o, int grace, struct err **e)
+{
+	if (strcmp(o->kind, "Pod") || grace == 0)
+		return 0;
+	json_t *spec = json_object_get(o->obj, "spec");
+	const char *node = api_jstr(spec, "nodeName");
+	if (!node || !*node || !node_is_ready(tx, node))
+		return 0;
+	json_t *md = json_object_get(o->obj, "metadata");
+	if (json_object_get(md, "deletionTimestamp"))
+		return 1;
+	if (grace < 0) {
+		json_t *g = json_object_get(spec, "terminationGracePeriodSeconds");
+		grace = json_is_integer(g) ? (int)json_integer_value(g) : 30;
+	}
+	if (grace <= 0)
+		return 0;
+	json_t *obj = json_deep_copy(o->obj);
+	char ts[32];
+	api_timestamp(ts);
+	json_object_set_new(api_meta_of(obj), "deletionTimestamp", json_string(ts));
+	json_object_set_new(api_meta_of(obj), "deletionGracePeriodSeconds", json_integer(grace));
+	int64_t rv = store_txn_put(tx, o->kind, o->ns, o->name, obj, true, e);
+	return rv < 0 ? (int)rv : 1;
+}
+
+int api_delete_tree(struct store_txn *tx, struct sobj *o, int grace, int depth, struct err **e)
 {
 	int count = 0;
-	const char *uid = jstr(json_object_get(o->obj, "metadata"), "uid");
+	const char *uid = api_jstr(json_object_get(o->obj, "metadata"), "uid");
 	if (uid && depth < 16) {
 		struct sobj **deps;
 		size_t n = store_txn_dependents(tx, uid, &deps);
 		for (size_t i = 0; i < n; i++) {
-			int r = delete_tree(tx, deps[i], depth + 1, e);
+			int r = api_delete_tree(tx, deps[i], grace, depth + 1, e);
 			if (r < 0) {
 				sobj_list_free(deps, n);
 				return r;
@@ -597,7 +690,10 @@ static int delete_tree(struct store_txn *tx, struct sobj *o, int depth, struct e
 	struct sobj *still = store_txn_get(tx, o->kind, o->ns, o->name);
 	if (!still)
 		return count; /* reached twice through two owners */
+	int marked = mark_terminating(tx, still, grace, e);
 	sobj_unref(still);
+	if (marked)
+		return marked < 0 ? marked : count + 1;
 	int64_t rv = store_txn_delete(tx, o->kind, o->ns, o->name, e);
 	return rv < 0 ? (int)rv : count + 1;
 }
@@ -605,7 +701,7 @@ static int delete_tree(struct store_txn *tx, struct sobj *o, int depth, struct e
 static int delete_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct delete_arg *d = varg;
-	const char *ns = scope_ns(d->k, d->ns);
+	const char *ns = api_scope_ns(d->k, d->ns);
 	struct sobj *o = store_txn_get(tx, d->k->kind, ns, d->name);
 	if (!o)
 		return err_make(e, ENOENT, "%s \"%s\" not found", d->k->kind, d->name);
@@ -617,7 +713,7 @@ static int delete_txn(struct store_txn *tx, void *varg, struct err **e)
 			struct sobj **v;
 			size_t n = store_txn_list(tx, kind_table[i].kind, d->name, &v);
 			for (size_t j = 0; j < n; j++) {
-				int r = delete_tree(tx, v[j], 0, e);
+				int r = api_delete_tree(tx, v[j], d->grace, 0, e);
 				if (r < 0) {
 					sobj_list_free(v, n);
 					sobj_unref(o);
@@ -628,327 +724,36 @@ static int delete_txn(struct store_txn *tx, void *varg, struct err **e)
 			sobj_list_free(v, n);
 		}
 	}
-	int r = delete_tree(tx, o, 0, e);
+	int r = api_delete_tree(tx, o, d->grace, 0, e);
 	sobj_unref(o);
 	return r < 0 ? r : count + r;
+}
+
+int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		    int grace, struct err **e)
+{
+	if (k == KIND_NAMESPACE && !strcmp(name, "default"))
+		return err_make(e, EPERM, "namespace \"default\" may not be deleted");
+	struct delete_arg d = { k, ns, name, grace };
+	return store_update(a->st, delete_txn, &d, e);
 }
 
 int api_delete(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 	       struct err **e)
 {
-	if (k == KIND_NAMESPACE && !strcmp(name, "default"))
-		return err_make(e, EPERM, "namespace \"default\" may not be deleted");
-	struct delete_arg d = { k, ns, name };
-	return store_update(a->st, delete_txn, &d, e);
+	return api_delete_opts(a, k, ns, name, -1, e);
 }
 
 /* Reads */
 
 struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, const char *name)
 {
-	return store_get(a->st, k->kind, scope_ns(k, ns ? ns : ""), name);
+	return store_get(a->st, k->kind, api_scope_ns(k, ns ? ns : ""), name);
 }
 
-/* Label selectors in kubectl's string syntax */
-
-enum sel_op { SEL_EQ, SEL_NE, SEL_EXISTS, SEL_NOT_EXISTS, SEL_IN, SEL_NOTIN };
-
-struct sel_req {
-	enum sel_op op;
-	char *key;
-	char **values;
-	size_t nvalues;
-};
-
-static void sel_free(struct sel_req *r, size_t n)
+size_t api_dependents(struct api *a, const char *uid, struct sobj ***out)
 {
-	for (size_t i = 0; i < n; i++) {
-		free(r[i].key);
-		for (size_t j = 0; j < r[i].nvalues; j++)
-			free(r[i].values[j]);
-		free(r[i].values);
-	}
-	free(r);
-}
-
-static const char *skip_ws(const char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	return s;
-}
-
-static char *take_word(const char **sp)
-{
-	const char *s = skip_ws(*sp), *b = s;
-	while (*s && !strchr(" \t,=!()", *s))
-		s++;
-	*sp = s;
-	return s > b ? xstrndup(b, (size_t)(s - b)) : NULL;
-}
-
-static int sel_parse(const char *s, struct sel_req **out, size_t *nout, struct err **e)
-{
-	struct sel_req *v = NULL;
-	size_t n = 0;
-	s = skip_ws(s);
-	while (*s) {
-		v = xrealloc(v, (n + 1) * sizeof(*v));
-		struct sel_req *r = &v[n++];
-		memset(r, 0, sizeof(*r));
-		s = skip_ws(s);
-		if (*s == '!') {
-			s++;
-			r->op = SEL_NOT_EXISTS;
-			r->key = take_word(&s);
-		} else {
-			r->key = take_word(&s);
-			s = skip_ws(s);
-			if (!strncmp(s, "==", 2) || *s == '=' || !strncmp(s, "!=", 2)) {
-				r->op = *s == '!' ? SEL_NE : SEL_EQ;
-				s += (*s == '!' || s[1] == '=') ? 2 : 1;
-				char *val = take_word(&s);
-				r->values = xmalloc(sizeof(char *));
-				r->values[0] = val ? val : xstrdup("");
-				r->nvalues = 1;
-			} else if (!strncmp(s, "in", 2) || !strncmp(s, "notin", 5)) {
-				r->op = s[0] == 'i' ? SEL_IN : SEL_NOTIN;
-				s = skip_ws(s + (r->op == SEL_IN ? 2 : 5));
-				if (*s != '(')
-					goto bad;
-				s++;
-				for (;;) {
-					char *val = take_word(&s);
-					if (!val)
-						goto bad;
-					r->values = xrealloc(r->values,
-							     (r->nvalues + 1) * sizeof(char *));
-					r->values[r->nvalues++] = val;
-					s = skip_ws(s);
-					if (*s == ',') {
-						s++;
-						continue;
-					}
-					if (*s != ')')
-						goto bad;
-					s++;
-					break;
-				}
-			} else {
-				r->op = SEL_EXISTS;
-			}
-		}
-		if (!r->key || valid_label_key(r->key, NULL) < 0)
-			goto bad;
-		s = skip_ws(s);
-		if (*s == ',')
-			s = skip_ws(s + 1);
-		else if (*s)
-			goto bad;
-	}
-	*out = v;
-	*nout = n;
-	return 0;
-bad:
-	sel_free(v, n);
-	return err_make(e, EINVAL, "invalid label selector near \"%s\"", s);
-}
-
-static bool sel_match(const struct sel_req *r, size_t n, const json_t *labels)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *val = json_string_value(json_object_get(labels, r[i].key));
-		bool in = false;
-		for (size_t j = 0; val && j < r[i].nvalues; j++)
-			in = in || !strcmp(val, r[i].values[j]);
-		switch (r[i].op) {
-		case SEL_EQ:
-		case SEL_IN:
-			if (!in)
-				return false;
-			break;
-		case SEL_NE:
-		case SEL_NOTIN:
-			if (in)
-				return false;
-			break;
-		case SEL_EXISTS:
-			if (!val)
-				return false;
-			break;
-		case SEL_NOT_EXISTS:
-			if (val)
-				return false;
-			break;
-		}
-	}
-	return true;
-}
-
-int api_list(struct api *a, const struct kind_info *k, const char *ns, const char *selector,
-	     struct sobj ***out, struct err **e)
-{
-	struct sel_req *reqs = NULL;
-	size_t nreqs = 0;
-	if (selector && *selector) {
-		int r = sel_parse(selector, &reqs, &nreqs, e);
-		if (r < 0)
-			return r;
-	}
-	struct sobj **v;
-	size_t n = store_list(a->st, k->kind, ns && k->namespaced ? ns : (k->namespaced ? NULL : ""),
-			      &v);
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		const json_t *labels = json_object_get(json_object_get(v[i]->obj, "metadata"),
-						       "labels");
-		if (sel_match(reqs, nreqs, labels))
-			v[kept++] = v[i];
-		else
-			sobj_unref(v[i]);
-	}
-	sel_free(reqs, nreqs);
-	*out = v;
-	return (int)kept;
-}
-
-bool api_selector_matches(const json_t *sel, const json_t *labels)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach((json_t *)json_object_get(sel, "matchLabels"), key, v)
-	{
-		const char *have = json_string_value(json_object_get(labels, key));
-		if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
-			return false;
-	}
-	size_t i;
-	json_t *ex;
-	json_array_foreach(json_object_get(sel, "matchExpressions"), i, ex)
-	{
-		const char *k = jstr(ex, "key"), *op = jstr(ex, "operator");
-		if (!k || !op)
-			return false;
-		const char *have = json_string_value(json_object_get(labels, k));
-		bool in = false;
-		size_t j;
-		json_t *val;
-		json_array_foreach(json_object_get(ex, "values"), j, val)
-		{
-			if (have && json_is_string(val) && !strcmp(have, json_string_value(val)))
-				in = true;
-		}
-		if (!strcmp(op, "In") && !in)
-			return false;
-		if (!strcmp(op, "NotIn") && in)
-			return false;
-		if (!strcmp(op, "Exists") && !have)
-			return false;
-		if (!strcmp(op, "DoesNotExist") && have)
-			return false;
-	}
-	return true;
-}
-
-/* Events */
-
-struct event_arg {
-	json_t *ev;        /* a new event, if no earlier one is bumped */
-	const char *prior; /* name of an earlier identical event to bump */
-	const char *ns;
-	const char *ts;
-	char *written;     /* out: the name used */
-};
-
-static int event_txn(struct store_txn *tx, void *varg, struct err **e)
-{
-	struct event_arg *ea = varg;
-	if (ea->prior) {
-		struct sobj *old = store_txn_get(tx, "Event", ea->ns, ea->prior);
-		if (old) {
-			json_t *obj = json_deep_copy(old->obj);
-			int64_t count = json_integer_value(json_object_get(obj, "count"));
-			json_object_set_new(obj, "count", json_integer(count + 1));
-			json_object_set_new(obj, "lastTimestamp", json_string(ea->ts));
-			int64_t rv = store_txn_put(tx, "Event", old->ns, old->name, obj, false, e);
-			ea->written = xstrdup(old->name);
-			sobj_unref(old);
-			return rv < 0 ? (int)rv : 0;
-		}
-	}
-	struct sobj *nsobj = store_txn_get(tx, "Namespace", "", ea->ns);
-	if (!nsobj)
-		return err_make(e, ENOENT, "namespace %s not found", ea->ns);
-	sobj_unref(nsobj);
-	ea->written = xstrdup(obj_name(ea->ev));
-	int64_t rv = put_new(tx, kind_by_kind("Event"), json_incref(ea->ev), true, e);
-	return rv < 0 ? (int)rv : 0;
-}
-
-void api_event(struct api *a, const char *type, const char *reason, const char *kind,
-	       const char *ns, const char *name, const char *fmt, ...)
-{
-	char *msg;
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = xstrdup(fmt);
-	va_end(ap);
-	const char *evns = ns && *ns ? ns : "default";
-	char ts[32];
-	api_timestamp(ts);
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	char *evname = xasprintf("%.200s.%" PRIx64, name,
-				 (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
-	char *key = xasprintf("%s/%s/%s/%s/%s", kind, evns, name, reason, msg);
-
-	pthread_mutex_lock(&a->ev_lock);
-	char *prior = NULL;
-	for (int i = 0; i < EVENT_DEDUP_SLOTS; i++)
-		if (a->ev_keys[i] && !strcmp(a->ev_keys[i], key)) {
-			prior = xstrdup(a->ev_names[i]);
-			break;
-		}
-	pthread_mutex_unlock(&a->ev_lock);
-
-	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
-			       "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
-			       "namespace", evns, "involvedObject", "kind", kind, "namespace",
-			       ns ? ns : "", "name", name, "reason", reason, "message", msg, "type",
-			       type, "count", 1, "firstTimestamp", ts, "lastTimestamp", ts,
-			       "source", "component", "clusterfs");
-	if (ns == NULL || !*ns)
-		json_object_del(json_object_get(ev, "involvedObject"), "namespace");
-	struct event_arg ea = { ev, prior, evns, ts, NULL };
-	struct err *err = NULL;
-	if (store_update(a->st, event_txn, &ea, &err) < 0) {
-		log_warn("api", "event %s %s/%s: %s", reason, kind, name, err ? err->msg : "?");
-		err_free(err);
-	} else if (ea.written) {
-		pthread_mutex_lock(&a->ev_lock);
-		int slot = -1;
-		for (int i = 0; i < EVENT_DEDUP_SLOTS && slot < 0; i++)
-			if (a->ev_keys[i] && !strcmp(a->ev_keys[i], key))
-				slot = i;
-		if (slot < 0) {
-			slot = a->ev_next;
-			a->ev_next = (a->ev_next + 1) % EVENT_DEDUP_SLOTS;
-			free(a->ev_keys[slot]);
-			free(a->ev_names[slot]);
-			a->ev_keys[slot] = key;
-			key = NULL;
-			a->ev_names[slot] = ea.written;
-			ea.written = NULL;
-		}
-		pthread_mutex_unlock(&a->ev_lock);
-	}
-	free(ea.written);
-	free(key);
-	free(prior);
-	free(evname);
-	free(msg);
-	json_decref(ev);
+	return store_dependents(a->st, uid, out);
 }
 
 /* Lifecycle */
@@ -964,7 +769,7 @@ static int ensure_default_txn(struct store_txn *tx, void *arg, struct err **e)
 			       "kind", "Namespace", "metadata", "name", "default", "labels",
 			       "kubernetes.io/metadata.name", "default", "spec", "finalizers",
 			       "kubernetes");
-	int64_t rv = put_new(tx, KIND_NAMESPACE, ns, false, e);
+	int64_t rv = api_put_new(tx, NULL, KIND_NAMESPACE, ns, false, e);
 	return rv < 0 ? (int)rv : 1;
 }
 
@@ -972,11 +777,16 @@ int api_new(struct store *st, struct api **out, struct err **e)
 {
 	struct api *a = xcalloc(1, sizeof(*a));
 	a->st = st;
-	pthread_mutex_init(&a->ev_lock, NULL);
+	a->default_toleration_s = 300;
 	int r = store_update(st, ensure_default_txn, NULL, e);
 	if (r < 0) {
-		api_free(a);
+		free(a);
 		return err_wrap(e, "creating namespace default");
+	}
+	r = api_events_start(a, e);
+	if (r < 0) {
+		free(a);
+		return r;
 	}
 	*out = a;
 	return 0;
@@ -986,11 +796,7 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
-	for (int i = 0; i < EVENT_DEDUP_SLOTS; i++) {
-		free(a->ev_keys[i]);
-		free(a->ev_names[i]);
-	}
-	pthread_mutex_destroy(&a->ev_lock);
+	api_events_stop(a);
 	free(a);
 }
 
@@ -1003,6 +809,11 @@ int api_watch(struct api *a, int64_t after, struct store_event *evs, size_t max,
 int64_t api_rev(struct api *a)
 {
 	return store_rev(a->st);
+}
+
+void api_set_default_toleration(struct api *a, int seconds)
+{
+	a->default_toleration_s = seconds;
 }
 
 struct store *api_store(struct api *a)

@@ -92,6 +92,19 @@ int api_update_status(struct api *a, const struct kind_info *k, const char *ns, 
 int api_delete(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 	       struct err **e);
 
+/*
+ * Deletes with a grace period: a Pod bound to a Ready node is only marked
+ * (metadata.deletionTimestamp, deletionGracePeriodSeconds) for its node
+ * agent to stop, and deleted by the agent with grace 0.  grace < 0 takes
+ * the pod's terminationGracePeriodSeconds; 0 deletes at once.  api_delete()
+ * is api_delete_opts(grace -1).  Other kinds go at once.
+ */
+int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		    int grace, struct err **e);
+
+/* Objects whose ownerReferences name uid (any kind); see store_dependents. */
+size_t api_dependents(struct api *a, const char *uid, struct sobj ***out);
+
 /* The object, or NULL.  Caller unrefs. */
 struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, const char *name);
 
@@ -110,12 +123,56 @@ bool api_selector_matches(const json_t *label_selector, const json_t *labels);
 /*
  * Records an Event about an object (type "Normal" or "Warning"), as
  * Kubernetes' event recorder does: a repeat of the same reason and message
- * for the same object bumps count and lastTimestamp.  Best effort: failure
- * is logged, not returned.
+ * for the same object bumps count and lastTimestamp.  Asynchronous and
+ * best effort: a recorder thread writes queued events in batches; failure
+ * is logged, not returned.  Never blocks on the store.
  */
 void api_event(struct api *a, const char *type, const char *reason, const char *kind,
 	       const char *ns, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
+
+/*
+ * Batches: many independent changes in one transaction (one fsync), for
+ * controllers, the scheduler and node agents.  Each item succeeds or fails
+ * on its own: results[i] (if results is non-NULL) gets 0 or a negative
+ * errno; an item that fails changes nothing.  Return the count of items
+ * that succeeded, or a negative errno if the transaction failed (nothing
+ * changed).
+ */
+
+/* Creates objs[i] as api_create() does (status kept as given). */
+int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results);
+
+/* Binds pods to nodes: sets spec.nodeName and a PodScheduled=True condition.
+ * -ENOENT if the pod is gone, -ESTALE if its uid differs (uid NULL: no
+ * check), -EEXIST if it is bound already or terminating. */
+struct api_binding {
+	const char *ns, *name, *uid, *node;
+};
+int api_bind_many(struct api *a, const struct api_binding *b, size_t n, int *results);
+
+/* Replaces .status of objects (as api_update_status()).  uid, if non-NULL,
+ * must match (-ESTALE). */
+struct api_status {
+	const struct kind_info *k;
+	const char *ns, *name, *uid;
+	const json_t *status;
+};
+int api_status_many(struct api *a, const struct api_status *s, size_t n, int *results);
+
+/* Deletes objects (with their dependents) as api_delete_opts(grace). */
+struct api_ref {
+	const struct kind_info *k;
+	const char *ns, *name, *uid;
+};
+int api_delete_many(struct api *a, const struct api_ref *r, size_t n, int grace, int *results);
+
+/* Admission setting: tolerationSeconds of the default not-ready and
+ * unreachable tolerations added to every new Pod (default 300). */
+void api_set_default_toleration(struct api *a, int seconds);
+
+/* Waits until every event recorded so far is written (tests, shutdown). */
+void api_flush_events(struct api *a);
 
 /* Watch: see store_watch(); api_rev() is the newest committed revision. */
 int api_watch(struct api *a, int64_t after, struct store_event *evs, size_t max, int timeout_ms,

@@ -29,8 +29,8 @@ struct hmap_ent {
 
 struct hmap {
 	struct hmap_ent **b; /* nb bucket heads, or NULL while empty */
-	size_t nb;           /* a power of two, or 0 */
-	size_t n;            /* entries */
+	size_t nb;	     /* a power of two, or 0 */
+	size_t n;	     /* entries */
 };
 
 /* Where an iteration stands; start from a zero-filled one. */

@@ -41,10 +41,10 @@
 #include "mem.h"
 #include "watch.h"
 
-#define SCHEMA_VERSION   1
+#define SCHEMA_VERSION	 1
 #define COMPACT_MAX_ROWS 10000 /* log rows deleted per batch at most */
-#define BATCH_MAX        1024  /* requests in one batch at most */
-#define BUSY_TIMEOUT_MS  5000
+#define BATCH_MAX	 1024  /* requests in one batch at most */
+#define BUSY_TIMEOUT_MS	 5000
 
 int store_fail_commit_for_test;
 int64_t store_log_keep_for_test;
@@ -67,49 +67,49 @@ enum {
 };
 
 static const char *const wsql[S_COUNT] = {
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-	[S_ROLLBACK] = "ROLLBACK",
-	[S_SAVEPOINT] = "SAVEPOINT req",
-	[S_RELEASE] = "RELEASE req",
-	[S_ROLLBACK_TO] = "ROLLBACK TO req",
-	[S_UPSERT] = "INSERT INTO objects(kind, ns, name, rv, user_rv, mtime, data)"
-		     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(kind, ns, name) DO UPDATE"
-		     " SET rv = excluded.rv, user_rv = excluded.user_rv,"
-		     " mtime = excluded.mtime, data = excluded.data",
-	[S_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND ns = ?2 AND name = ?3",
-	[S_LOG] = "INSERT INTO log(rv, type, kind, ns, name, obj_rv, user_rv, mtime, data)"
-		  " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-	[S_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
-	[S_COMPACT] = "DELETE FROM log WHERE rv <= ?1",
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT req",
+    [S_RELEASE] = "RELEASE req",
+    [S_ROLLBACK_TO] = "ROLLBACK TO req",
+    [S_UPSERT] = "INSERT INTO objects(kind, ns, name, rv, user_rv, mtime, data)"
+		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(kind, ns, name) DO UPDATE"
+		 " SET rv = excluded.rv, user_rv = excluded.user_rv,"
+		 " mtime = excluded.mtime, data = excluded.data",
+    [S_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND ns = ?2 AND name = ?3",
+    [S_LOG] = "INSERT INTO log(rv, type, kind, ns, name, obj_rv, user_rv, mtime, data)"
+	      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+    [S_COMPACT] = "DELETE FROM log WHERE rv <= ?1",
 };
 
 static const char schema_sql[] =
-	"CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
-	" WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS objects(kind TEXT NOT NULL, ns TEXT NOT NULL,"
-	" name TEXT NOT NULL, rv INTEGER NOT NULL, user_rv INTEGER NOT NULL,"
-	" mtime INTEGER NOT NULL, data TEXT NOT NULL, UNIQUE(kind, ns, name));"
-	"CREATE TABLE IF NOT EXISTS log(rv INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
-	" kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, obj_rv INTEGER NOT NULL,"
-	" user_rv INTEGER NOT NULL, mtime INTEGER NOT NULL, data TEXT NOT NULL);"
-	"INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);";
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS objects(kind TEXT NOT NULL, ns TEXT NOT NULL,"
+    " name TEXT NOT NULL, rv INTEGER NOT NULL, user_rv INTEGER NOT NULL,"
+    " mtime INTEGER NOT NULL, data TEXT NOT NULL, UNIQUE(kind, ns, name));"
+    "CREATE TABLE IF NOT EXISTS log(rv INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
+    " kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, obj_rv INTEGER NOT NULL,"
+    " user_rv INTEGER NOT NULL, mtime INTEGER NOT NULL, data TEXT NOT NULL);"
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);";
 
 /* One store_update() call waiting in the queue or running in a batch. */
 struct req {
 	struct req *next;
 	store_txn_fn fn;
 	void *arg;
-	int rc;          /* fn's result, then the batch's if it failed */
-	bool ran;        /* fn was called */
-	bool done;       /* q_mu: the batch is over; rc and err are final */
+	int rc;		 /* fn's result, then the batch's if it failed */
+	bool ran;	 /* fn was called */
+	bool done;	 /* q_mu: the batch is over; rc and err are final */
 	struct err *err; /* fn's error, or the batch's */
 };
 
 /* The index: kind -> struct kindidx -> ns -> struct nsidx -> name -> sobj. */
 struct kindidx {
 	struct hmap nss; /* ns -> struct nsidx * */
-	size_t n;        /* objects of the kind, in every namespace */
+	size_t n;	 /* objects of the kind, in every namespace */
 };
 
 struct nsidx {
@@ -137,15 +137,15 @@ struct store {
 	int64_t compacted; /* log rows up to this revision are deleted */
 
 	pthread_mutex_t q_mu;
-	pthread_cond_t q_cond;        /* q_mu: a batch ended */
+	pthread_cond_t q_cond;	      /* q_mu: a batch ended */
 	struct req *q_head, **q_tail; /* q_mu: requests for the next batch */
-	bool committing;              /* q_mu: a leader holds the commit role */
-	bool closing;                 /* q_mu: store_close has begun */
+	bool committing;	      /* q_mu: a leader holds the commit role */
+	bool closing;		      /* q_mu: store_close has begun */
 
 	pthread_rwlock_t idx_lock;
 	struct hmap kinds;  /* idx_lock: kind -> struct kindidx * */
 	struct hmap owners; /* idx_lock: owner uid -> struct deplist * */
-	int64_t rev;        /* written under idx_lock (exclusive), read atomically */
+	int64_t rev;	    /* written under idx_lock (exclusive), read atomically */
 
 	struct watch *watch; /* the event feed; see watch.h for its locks */
 };
@@ -156,11 +156,11 @@ static __thread struct store *tls_txn_store;
 /* A batch's writes, visible to its own txn functions before COMMIT. */
 struct store_txn {
 	struct store *st;
-	struct hmap done; /* okey -> sobj * or TOMB: earlier requests' writes */
-	struct hmap cur;  /* the same for the running request */
+	struct hmap done;      /* okey -> sobj * or TOMB: earlier requests' writes */
+	struct hmap cur;       /* the same for the running request */
 	struct store_event *w; /* every write of the batch in revision order */
 	size_t nw, wcap;
-	int failed;           /* the running request's first SQLite failure */
+	int failed;	      /* the running request's first SQLite failure */
 	struct err *fail_err; /* its message */
 };
 
@@ -194,8 +194,8 @@ void sobj_list_free(struct sobj **v, size_t n)
 	free(v);
 }
 
-struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t *obj,
-			     int64_t rv, int64_t user_rv, int64_t mtime_ns)
+struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t *obj, int64_t rv,
+		      int64_t user_rv, int64_t mtime_ns)
 {
 	struct sobj *o = xmalloc(sizeof(*o));
 	o->refs = 1;
@@ -285,7 +285,8 @@ int store_sql_errno(int rc)
 
 static int sql_err(struct store *st, sqlite3 *db, int rc, struct err **e, const char *what)
 {
-	return err_make(e, store_sql_errno(rc), "store %s: %s: %s", st->path, what, sqlite3_errmsg(db));
+	return err_make(e, store_sql_errno(rc), "store %s: %s: %s", st->path, what,
+			sqlite3_errmsg(db));
 }
 
 /* Steps s to the end, ignoring rows, and resets it.  0 or a negative errno. */
@@ -299,21 +300,20 @@ static int run(struct store *st, sqlite3_stmt *s, struct err **e, const char *wh
 	return ret;
 }
 
-static int exec(struct store *st, sqlite3 *db, const char *sql, struct err **e)
+static int exec(struct store *st, const char *sql, const char *what, struct err **e)
 {
 	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	int rc = sqlite3_exec(st->wdb, sql, NULL, NULL, &msg);
 	if (rc == SQLITE_OK)
 		return 0;
-	int ret = err_make(e, store_sql_errno(rc), "store %s: %s: %s", st->path, sql,
+	int ret = err_make(e, store_sql_errno(rc), "store %s: %s: %s", st->path, what,
 			   msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return ret;
 }
 
 /* The integer the one-row query sql yields into *out. */
-static int query_int(struct store *st, sqlite3 *db, const char *sql, int64_t *out,
-		     struct err **e)
+static int query_int(struct store *st, sqlite3 *db, const char *sql, int64_t *out, struct err **e)
 {
 	sqlite3_stmt *s;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
@@ -469,7 +469,7 @@ struct sobj *store_get(struct store *st, const char *kind, const char *ns, const
 
 static size_t add_names(struct nsidx *n, struct sobj **v, size_t i)
 {
-	struct hmap_iter it = { 0 };
+	struct hmap_iter it = {0};
 	for (struct hmap_ent *ent; (ent = hmap_next(&n->names, &it));)
 		v[i++] = sobj_ref(ent->val);
 	return i;
@@ -512,7 +512,7 @@ static size_t idx_list(struct store *st, const char *kind, const char *ns, struc
 		nseg = 1;
 	} else if (k && !ns) {
 		segs = xmalloc(hmap_len(&k->nss) * sizeof(*segs));
-		struct hmap_iter it = { 0 };
+		struct hmap_iter it = {0};
 		for (struct hmap_ent *ent; (ent = hmap_next(&k->nss, &it));) {
 			segs[nseg++].start = i;
 			i = add_names(ent->val, v, i);
@@ -611,8 +611,8 @@ static void vec_push(struct sobj ***v, size_t *n, size_t *cap, struct sobj *o)
  * and sorts (unless the batch wrote nothing and sorted is set).  Returns
  * the new count; *vp may move.
  */
-static size_t ov_merge(struct store_txn *tx, struct sobj ***vp, size_t n,
-		       const struct ov_filter *f, bool sorted)
+static size_t ov_merge(struct store_txn *tx, struct sobj ***vp, size_t n, const struct ov_filter *f,
+		       bool sorted)
 {
 	struct sobj **v = *vp;
 	size_t m = 0, cap = n;
@@ -626,7 +626,7 @@ static size_t ov_merge(struct store_txn *tx, struct sobj ***vp, size_t n,
 				v[m++] = v[i];
 			free(key);
 		}
-		struct hmap_iter it = { 0 };
+		struct hmap_iter it = {0};
 		for (struct hmap_ent *ent; (ent = hmap_next(&tx->done, &it));) {
 			struct sobj *o = ent->val;
 			if (o != TOMB && !hmap_get(&tx->cur, ent->key) && ov_match(o, f))
@@ -648,13 +648,13 @@ static size_t ov_merge(struct store_txn *tx, struct sobj ***vp, size_t n,
 
 size_t store_txn_list(struct store_txn *tx, const char *kind, const char *ns, struct sobj ***out)
 {
-	struct ov_filter f = { .kind = kind, .ns = ns };
+	struct ov_filter f = {.kind = kind, .ns = ns};
 	return ov_merge(tx, out, idx_list(tx->st, kind, ns, out), &f, true);
 }
 
 size_t store_txn_dependents(struct store_txn *tx, const char *uid, struct sobj ***out)
 {
-	struct ov_filter f = { .uid = uid };
+	struct ov_filter f = {.uid = uid};
 	return ov_merge(tx, out, idx_dependents(tx->st, uid, out), &f, false);
 }
 
@@ -812,6 +812,18 @@ static void txn_free(struct store_txn *tx)
 /* Group commit */
 
 /*
+ * Some failures (disk full, I/O error) make SQLite roll back the whole
+ * transaction; the next statement would then run in a transaction of its
+ * own, outside the batch.  Checked before going on after a failure.
+ */
+static int txn_alive(struct store *st, struct err **e)
+{
+	if (!sqlite3_get_autocommit(st->wdb))
+		return 0;
+	return err_make(e, EIO, "store %s: transaction rolled back by SQLite", st->path);
+}
+
+/*
  * Runs one request under its savepoint.  The request's own failure is
  * left in r; returns a negative errno only when the batch itself is broken
  * (its transaction can't go on).
@@ -844,14 +856,12 @@ static int req_run(struct store *st, struct store_txn *tx, struct req *r, struct
 		st->next_rev = rev0;
 	} else {
 		rc = run(st, st->ws[S_RELEASE], berr, "release savepoint");
-		struct hmap_iter it = { 0 };
+		struct hmap_iter it = {0};
 		for (struct hmap_ent *ent; (ent = hmap_next(&tx->cur, &it));)
 			sobj_unref_void(hmap_set(&tx->done, ent->key, ent->val));
 		hmap_clear(&tx->cur, NULL);
 	}
-	if (!rc && sqlite3_get_autocommit(st->wdb))
-		rc = err_make(berr, EIO, "store %s: transaction rolled back by SQLite", st->path);
-	return rc;
+	return rc ? rc : txn_alive(st, berr);
 }
 
 static int meta_set(struct store *st, const char *key, int64_t value, struct err **e)
@@ -893,7 +903,7 @@ static int64_t batch_compact(struct store *st)
 		goto fail;
 	return upto;
 fail:
-	log_warn("store", "%s: %s", st->path, e ? e->msg : "log compaction failed");
+	log_warn("store", "%s", e ? e->msg : "log compaction failed");
 	return st->compacted;
 }
 
@@ -946,7 +956,7 @@ static struct req *queue_take(struct store *st)
  */
 static void batch_run(struct store *st, struct req *batch)
 {
-	struct store_txn tx = { .st = st };
+	struct store_txn tx = {.st = st};
 	_cleanup_err_ struct err *berr = NULL;
 	int64_t compacted = st->compacted;
 	__atomic_add_fetch(&store_batches_for_test, 1, __ATOMIC_RELAXED);
@@ -967,7 +977,9 @@ static void batch_run(struct store *st, struct req *batch)
 	}
 	if (!rc && tx.nw) {
 		compacted = batch_compact(st);
-		rc = meta_set(st, "rev", st->next_rev, &berr);
+		rc = txn_alive(st, &berr);
+		if (!rc)
+			rc = meta_set(st, "rev", st->next_rev, &berr);
 	}
 	if (!rc)
 		rc = batch_commit(st, &berr);
@@ -995,7 +1007,7 @@ int store_update(struct store *st, store_txn_fn fn, void *arg, struct err **e)
 	if (tls_txn_store == st)
 		return err_make(e, EDEADLK, "store %s: store_update called from a txn function",
 				st->path);
-	struct req r = { .fn = fn, .arg = arg };
+	struct req r = {.fn = fn, .arg = arg};
 	pthread_mutex_lock(&st->q_mu);
 	if (st->closing) {
 		pthread_mutex_unlock(&st->q_mu);
@@ -1075,26 +1087,18 @@ static void store_init_locks(struct store *st)
 	pthread_rwlockattr_destroy(&ra);
 }
 
-static int open_db(struct store *st, sqlite3 **db, int flags, struct err **e)
-{
-	int rc = sqlite3_open_v2(st->path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		int ret = err_make(e, store_sql_errno(rc), "store %s: open: %s", st->path,
-				   *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-		sqlite3_close(*db);
-		*db = NULL;
-		return ret;
-	}
-	sqlite3_busy_timeout(*db, BUSY_TIMEOUT_MS);
-	return 0;
-}
-
 /* Opens the write connection: WAL, synchronous=FULL, schema, statements. */
 static int open_writer(struct store *st, struct err **e)
 {
-	int rc = open_db(st, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e);
-	if (rc)
-		return rc;
+	int rc =
+	    sqlite3_open_v2(st->path, &st->wdb,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		int code = st->wdb ? sqlite3_system_errno(st->wdb) : 0;
+		return err_make(e, code ? code : store_sql_errno(rc), "store %s: open: %s",
+				st->path, st->wdb ? sqlite3_errmsg(st->wdb) : sqlite3_errstr(rc));
+	}
+	sqlite3_busy_timeout(st->wdb, BUSY_TIMEOUT_MS);
 	sqlite3_stmt *s;
 	const char *mode = NULL;
 	if (sqlite3_prepare_v2(st->wdb, "PRAGMA journal_mode=WAL", -1, &s, NULL) != SQLITE_OK)
@@ -1105,14 +1109,19 @@ static int open_writer(struct store *st, struct err **e)
 	sqlite3_finalize(s);
 	if (!wal)
 		return err_make(e, EIO, "store %s: can't switch to WAL mode", st->path);
-	if ((rc = exec(st, st->wdb, "PRAGMA synchronous=FULL", e)) ||
-	    (rc = exec(st, st->wdb, "BEGIN IMMEDIATE", e)))
+	int64_t sync = 0;
+	if ((rc = exec(st, "PRAGMA synchronous=FULL", "synchronous", e)) ||
+	    (rc = query_int(st, st->wdb, "PRAGMA synchronous", &sync, e)))
 		return rc;
-	rc = exec(st, st->wdb, schema_sql, e);
+	if (sync != 2) /* FULL: every COMMIT fsyncs the WAL */
+		return err_make(e, EIO, "store %s: can't set synchronous=FULL", st->path);
+	if ((rc = exec(st, "BEGIN IMMEDIATE", "begin", e)))
+		return rc;
+	rc = exec(st, schema_sql, "schema", e);
 	if (!rc)
-		rc = exec(st, st->wdb, "COMMIT", e);
+		rc = exec(st, "COMMIT", "commit", e);
 	if (rc) {
-		exec(st, st->wdb, "ROLLBACK", NULL);
+		exec(st, "ROLLBACK", "rollback", NULL);
 		return rc;
 	}
 	int64_t version = 0;
@@ -1135,9 +1144,8 @@ static int open_writer(struct store *st, struct err **e)
 static int load(struct store *st, struct err **e)
 {
 	sqlite3_stmt *s;
-	int rc = sqlite3_prepare_v2(st->wdb,
-				    "SELECT kind, ns, name, rv, user_rv, mtime, data FROM objects",
-				    -1, &s, NULL);
+	int rc = sqlite3_prepare_v2(
+	    st->wdb, "SELECT kind, ns, name, rv, user_rv, mtime, data FROM objects", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return sql_err(st, st->wdb, rc, e, "load");
 	int ret = 0;
@@ -1158,20 +1166,25 @@ static int load(struct store *st, struct err **e)
 		ret = sql_err(st, st->wdb, rc, e, "load");
 	sqlite3_finalize(s);
 	if (!ret)
-		ret = query_int(st, st->wdb,
-				"SELECT max(coalesce((SELECT value FROM meta WHERE key = 'rev'), 0),"
-				" coalesce((SELECT max(rv) FROM log), 0),"
-				" coalesce((SELECT max(rv) FROM objects), 0))",
-				&st->rev, e);
+		ret =
+		    query_int(st, st->wdb,
+			      "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'rev'), 0),"
+			      " coalesce((SELECT max(rv) FROM log), 0),"
+			      " coalesce((SELECT max(rv) FROM objects), 0))",
+			      &st->rev, e);
 	if (!ret)
-		ret = query_int(st, st->wdb,
-				"SELECT coalesce((SELECT value FROM meta WHERE key = 'compacted'), 0)",
-				&st->compacted, e);
+		ret = query_int(
+		    st, st->wdb,
+		    "SELECT coalesce((SELECT value FROM meta WHERE key = 'compacted'), 0)",
+		    &st->compacted, e);
 	return ret;
 }
 
 int store_open(const char *path, struct store **out, struct err **e)
 {
+	/* connections are used from several threads, one at a time */
+	if (!sqlite3_threadsafe())
+		return err_make(e, ENOTSUP, "store %s: SQLite was built without threads", path);
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->q_tail = &st->q_head;

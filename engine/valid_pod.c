@@ -21,15 +21,15 @@
 struct podctx {
 	json_t *cnames; /* container and init container names: a set */
 	json_t *pnames; /* container port names across the pod: a set */
-	json_t *vols;   /* volume name -> volume */
-	bool tmpl;      /* a Deployment's or ReplicaSet's template */
+	json_t *vols;	/* volume name -> volume */
+	bool tmpl;	/* a Deployment's or ReplicaSet's template */
 };
 
-static const char *const protocols[] = { "SCTP", "TCP", "UDP", NULL };
-static const char *const pull_policies[] = { "Always", "IfNotPresent", "Never", NULL };
-static const char *const probe_names[] = { "livenessProbe", "readinessProbe", "startupProbe",
-					   NULL };
+static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
+static const char *const pull_policies[] = {"Always", "IfNotPresent", "Never", NULL};
+static const char *const probe_names[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
 
+/* strcmp == 0 that takes NULL as different from anything. */
 static bool streq(const char *a, const char *b)
 {
 	return a && b && strcmp(a, b) == 0;
@@ -65,19 +65,41 @@ static int check_mode(struct vc *c, const json_t *parent, const char *key)
 /* --- volumes -------------------------------------------------------------- */
 
 /* The volume sources of core/v1, so that an unsupported one is named. */
-static const char *const volume_sources[] = {
-	"emptyDir",	       "configMap",    "hostPath",	 "persistentVolumeClaim",
-	"secret",	       "nfs",	       "downwardAPI",	 "projected",
-	"csi",		       "ephemeral",    "image",		 "gitRepo",
-	"iscsi",	       "glusterfs",    "rbd",		 "flexVolume",
-	"cinder",	       "cephfs",       "flocker",	 "fc",
-	"azureFile",	       "azureDisk",    "vsphereVolume",	 "quobyte",
-	"photonPersistentDisk", "portworxVolume", "scaleIO",	 "storageos",
-	"gcePersistentDisk",   "awsElasticBlockStore", NULL,
-};
+static const char *const volume_sources[] = {"emptyDir",
+					     "configMap",
+					     "hostPath",
+					     "persistentVolumeClaim",
+					     "secret",
+					     "nfs",
+					     "downwardAPI",
+					     "projected",
+					     "csi",
+					     "ephemeral",
+					     "image",
+					     "gitRepo",
+					     "iscsi",
+					     "glusterfs",
+					     "rbd",
+					     "flexVolume",
+					     "cinder",
+					     "cephfs",
+					     "flocker",
+					     "fc",
+					     "azureFile",
+					     "azureDisk",
+					     "vsphereVolume",
+					     "quobyte",
+					     "photonPersistentDisk",
+					     "portworxVolume",
+					     "scaleIO",
+					     "storageos",
+					     "gcePersistentDisk",
+					     "awsElasticBlockStore",
+					     NULL};
 
-static const char *const emptydir_media[] = { "", "Memory", NULL };
+static const char *const emptydir_media[] = {"", "Memory", NULL};
 
+/* volumes[].configMap; c is at it. */
 static int check_configmap_source(struct vc *c, const json_t *src)
 {
 	json_t *items, *it;
@@ -106,6 +128,8 @@ static int check_configmap_source(struct vc *c, const json_t *src)
 	return 0;
 }
 
+/* One of spec.volumes: a unique name and one supported source; records it
+ * in pc->vols for volumeMounts.  c is at the volume. */
 static int check_volume(struct vc *c, struct podctx *pc, const json_t *vol)
 {
 	const char *name, *src = NULL;
@@ -131,9 +155,12 @@ static int check_volume(struct vc *c, struct podctx *pc, const json_t *vol)
 
 	json_t *s;
 	TRY(vc_map(c, vol, src, true, &s));
-	vc_push(c, src);
-	if (streq(src, "configMap"))
-		return check_configmap_source(c, s);
+	size_t at = vc_push(c, src);
+	if (streq(src, "configMap")) {
+		TRY(check_configmap_source(c, s));
+		vc_pop(c, at);
+		return 0;
+	}
 	TRY(vc_enum(c, s, "medium", false, emptydir_media, NULL));
 	json_t *limit = vget(s, "sizeLimit");
 	if (limit) {
@@ -144,11 +171,13 @@ static int check_volume(struct vc *c, struct podctx *pc, const json_t *vol)
 			return vc_invalid(c, "sizeLimit", limit,
 					  "must be greater than or equal to 0");
 	}
+	vc_pop(c, at);
 	return 0;
 }
 
 /* --- containers ----------------------------------------------------------- */
 
+/* A container's ports; names are unique across the pod. */
 static int check_ports(struct vc *c, struct podctx *pc, const json_t *ctr)
 {
 	json_t *l, *p;
@@ -188,17 +217,26 @@ static int check_ports(struct vc *c, struct podctx *pc, const json_t *ctr)
 }
 
 /* What a fieldRef may name in an environment variable. */
-static const char *const env_field_paths[] = {
-	"metadata.name",	  "metadata.namespace", "metadata.uid",	 "metadata.labels['KEY']",
-	"metadata.annotations['KEY']", "spec.nodeName", "spec.serviceAccountName", "status.hostIP",
-	"status.hostIPs",	  "status.podIP",	"status.podIPs", NULL,
-};
+static const char *const env_field_paths[] = {"metadata.name",
+					      "metadata.namespace",
+					      "metadata.uid",
+					      "metadata.labels['KEY']",
+					      "metadata.annotations['KEY']",
+					      "spec.nodeName",
+					      "spec.serviceAccountName",
+					      "status.hostIP",
+					      "status.hostIPs",
+					      "status.podIP",
+					      "status.podIPs",
+					      NULL};
 
-static const char *const resource_field_names[] = {
-	"limits.cpu",	"limits.ephemeral-storage",   "limits.memory",
-	"requests.cpu", "requests.ephemeral-storage", "requests.memory",
-	NULL,
-};
+static const char *const resource_field_names[] = {"limits.cpu",
+						   "limits.ephemeral-storage",
+						   "limits.memory",
+						   "requests.cpu",
+						   "requests.ephemeral-storage",
+						   "requests.memory",
+						   NULL};
 
 /* fieldPath of a fieldRef: a known path, or a label or annotation by key. */
 static int check_field_path(struct vc *c, const json_t *ref)
@@ -210,7 +248,7 @@ static int check_field_path(struct vc *c, const json_t *ref)
 	for (size_t i = 0; env_field_paths[i]; i++)
 		if (!strchr(env_field_paths[i], '[') && strcmp(s, env_field_paths[i]) == 0)
 			return 0;
-	const char *pre[] = { "metadata.labels['", "metadata.annotations['" };
+	const char *pre[] = {"metadata.labels['", "metadata.annotations['"};
 	for (size_t i = 0; i < 2; i++) {
 		size_t pl = strlen(pre[i]), n = strlen(s);
 
@@ -224,9 +262,10 @@ static int check_field_path(struct vc *c, const json_t *ref)
 	return vc_unsupported(c, "fieldPath", v, env_field_paths);
 }
 
+/* env[].valueFrom: exactly one supported source; c is at it. */
 static int check_value_from(struct vc *c, const json_t *vf)
 {
-	static const char *const kinds[] = { "configMapKeyRef", "fieldRef", "resourceFieldRef" };
+	static const char *const kinds[] = {"configMapKeyRef", "fieldRef", "resourceFieldRef"};
 	json_t *ref;
 	const char *s, *why;
 	int n = 0;
@@ -242,8 +281,10 @@ static int check_value_from(struct vc *c, const json_t *vf)
 				  "must specify one of: `configMapKeyRef`, `fieldRef` or "
 				  "`resourceFieldRef`");
 	if (n > 1)
-		return vc_invalid(c, NULL, vf, "may not have more than one field specified at a time");
+		return vc_invalid(c, NULL, vf,
+				  "may not have more than one field specified at a time");
 
+	size_t at = c->len;
 	TRY(vc_map(c, vf, "configMapKeyRef", false, &ref));
 	if (ref) {
 		vc_push(c, "configMapKeyRef");
@@ -251,15 +292,19 @@ static int check_value_from(struct vc *c, const json_t *vf)
 		TRY(vc_str(c, ref, "key", true, &s));
 		if ((why = vrule_config_key(s)))
 			return vc_invalid(c, "key", vget(ref, "key"), "%s", why);
-		return vc_bool(c, ref, "optional", NULL);
+		TRY(vc_bool(c, ref, "optional", NULL));
+		vc_pop(c, at);
+		return 0;
 	}
 	TRY(vc_map(c, vf, "fieldRef", false, &ref));
 	if (ref) {
-		static const char *const v1[] = { "v1", NULL };
+		static const char *const v1[] = {"v1", NULL};
 
 		vc_push(c, "fieldRef");
 		TRY(vc_enum(c, ref, "apiVersion", false, v1, NULL));
-		return check_field_path(c, ref);
+		TRY(check_field_path(c, ref));
+		vc_pop(c, at);
+		return 0;
 	}
 	TRY(vc_map(c, vf, "resourceFieldRef", true, &ref));
 	vc_push(c, "resourceFieldRef");
@@ -270,9 +315,11 @@ static int check_value_from(struct vc *c, const json_t *vf)
 		return vc_invalid(c, "divisor", div, "%s", why);
 	if (div && milli <= 0)
 		return vc_invalid(c, "divisor", div, "must be greater than 0");
+	vc_pop(c, at);
 	return 0;
 }
 
+/* A container's env: names, and a value or a valueFrom. */
 static int check_env(struct vc *c, const json_t *ctr)
 {
 	json_t *l, *ev, *vf;
@@ -293,8 +340,9 @@ static int check_env(struct vc *c, const json_t *ctr)
 		TRY(vc_map(c, ev, "valueFrom", false, &vf));
 		if (vf) {
 			if (value && *value)
-				return vc_forbidden(c, "valueFrom",
-						    "may not be specified when `value` is not empty");
+				return vc_forbidden(
+				    c, "valueFrom",
+				    "may not be specified when `value` is not empty");
 			vc_push(c, "valueFrom");
 			TRY(check_value_from(c, vf));
 		}
@@ -303,6 +351,7 @@ static int check_env(struct vc *c, const json_t *ctr)
 	return 0;
 }
 
+/* A container's envFrom: ConfigMaps, with an optional prefix. */
 static int check_env_from(struct vc *c, const json_t *ctr)
 {
 	json_t *l, *src, *ref;
@@ -334,6 +383,7 @@ static int check_env_from(struct vc *c, const json_t *ctr)
 	return 0;
 }
 
+/* Extended resources are named with a domain: example.com/foo. */
 static bool is_extended_resource(const char *name)
 {
 	return strchr(name, '/') != NULL;
@@ -359,7 +409,8 @@ static int check_resource_list(struct vc *c, const json_t *res, const char *fiel
 				return vc_invalid(c, NULL, jk, "%s", why);
 		} else if (strcmp(k, "cpu") && strcmp(k, "memory") &&
 			   strcmp(k, "ephemeral-storage")) {
-			return vc_invalid(c, NULL, jk, "must be a standard resource for containers");
+			return vc_invalid(c, NULL, jk,
+					  "must be a standard resource for containers");
 		}
 		if ((why = vrule_quantity(v, &milli)))
 			return vc_invalid(c, NULL, v, "%s", why);
@@ -372,6 +423,8 @@ static int check_resource_list(struct vc *c, const json_t *res, const char *fiel
 	return 0;
 }
 
+/* A container's resources: known names, quantities >= 0, requests
+ * within limits. */
 static int check_resources(struct vc *c, const json_t *ctr)
 {
 	json_t *res, *req, *lim;
@@ -381,7 +434,7 @@ static int check_resources(struct vc *c, const json_t *ctr)
 	TRY(vc_map(c, ctr, "resources", false, &res));
 	if (!res)
 		return 0;
-	vc_push(c, "resources");
+	size_t at = vc_push(c, "resources");
 	if (json_array_size(vget(res, "claims")))
 		return vc_notsup(c, "claims", "clusterfs has no dynamic resource allocation");
 	TRY(check_resource_list(c, res, "limits"));
@@ -394,31 +447,35 @@ static int check_resources(struct vc *c, const json_t *ctr)
 				continue;
 			vc_push(c, "requests");
 			vc_pushk(c, k);
-			return vc_forbidden(c, NULL, "limit must be set for non overcommitable "
-						     "resources");
+			return vc_forbidden(c, NULL,
+					    "limit must be set for non overcommitable "
+					    "resources");
 		}
 		vrule_quantity(req, &r);
 		vrule_quantity(lim, &l);
-		_cleanup_free_ char *ls = json_is_string(lim)
-						  ? xstrdup(json_string_value(lim))
-						  : json_dumps(lim, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
+		_cleanup_free_ char *ls =
+		    json_is_string(lim)
+			? xstrdup(json_string_value(lim))
+			: json_dumps(lim, JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 		size_t mark = vc_push(c, "requests");
 		vc_pushk(c, k);
 		if (is_extended_resource(k) && r != l)
 			return vc_invalid(c, NULL, req, "must be equal to %s limit of %s", k,
 					  ls ? ls : "?");
 		if (r > l)
-			return vc_invalid(c, NULL, req, "must be less than or equal to %s limit of %s",
-					  k, ls ? ls : "?");
+			return vc_invalid(c, NULL, req,
+					  "must be less than or equal to %s limit of %s", k,
+					  ls ? ls : "?");
 		vc_pop(c, mark);
 	}
+	vc_pop(c, at);
 	return 0;
 }
 
+/* A container's volumeMounts: declared volumes, unique paths, safe subPaths. */
 static int check_mounts(struct vc *c, struct podctx *pc, const json_t *ctr)
 {
-	static const char *const propagation[] = { "Bidirectional", "HostToContainer", "None",
-						   NULL };
+	static const char *const propagation[] = {"Bidirectional", "HostToContainer", "None", NULL};
 	json_t *l, *m;
 	const char *name, *path, *sub, *expr, *why;
 	size_t i;
@@ -435,7 +492,8 @@ static int check_mounts(struct vc *c, struct podctx *pc, const json_t *ctr)
 			return vc_notfound(c, "name", vget(m, "name"));
 		TRY(vc_str(c, m, "mountPath", true, &path));
 		for (size_t j = 0; j < i; j++)
-			if (json_equal(vget(json_array_get(l, j), "mountPath"), vget(m, "mountPath")))
+			if (json_equal(vget(json_array_get(l, j), "mountPath"),
+				       vget(m, "mountPath")))
 				return vc_invalid(c, "mountPath", vget(m, "mountPath"),
 						  "must be unique");
 		TRY(vc_bool(c, m, "readOnly", NULL));
@@ -456,6 +514,7 @@ static int check_mounts(struct vc *c, struct podctx *pc, const json_t *ctr)
 
 /* --- probes --------------------------------------------------------------- */
 
+/* NULL when s is an HTTP header name, else why not. */
 static const char *http_header_rule(const char *s)
 {
 	if (!*s)
@@ -470,9 +529,10 @@ bad:
 	       "'X-Header-Name')";
 }
 
+/* A probe's httpGet; c is at it. */
 static int check_http_get(struct vc *c, const json_t *h)
 {
-	static const char *const schemes[] = { "HTTP", "HTTPS", NULL };
+	static const char *const schemes[] = {"HTTP", "HTTPS", NULL};
 	json_t *hdrs, *hd;
 	const char *s, *why;
 	size_t i;
@@ -500,7 +560,7 @@ static int check_http_get(struct vc *c, const json_t *h)
 /* ctr[which], a probe; c is at the container. */
 static int check_probe(struct vc *c, const json_t *ctr, const char *which)
 {
-	static const char *const handlers[] = { "exec", "httpGet", "tcpSocket", "grpc" };
+	static const char *const handlers[] = {"exec", "httpGet", "tcpSocket", "grpc"};
 	json_t *p, *h;
 	int64_t n;
 	int count = 0;
@@ -516,8 +576,9 @@ static int check_probe(struct vc *c, const json_t *ctr, const char *which)
 	if (count > 1)
 		return vc_forbidden(c, NULL, "may not specify more than 1 handler type");
 	if (vget(p, "grpc"))
-		return vc_notsup(c, "grpc", "clusterfs does not run gRPC probes yet; use exec, "
-					    "httpGet or tcpSocket");
+		return vc_notsup(c, "grpc",
+				 "clusterfs does not run gRPC probes yet; use exec, "
+				 "httpGet or tcpSocket");
 	TRY(vc_map(c, p, "exec", false, &h));
 	if (h) {
 		json_t *cmd;
@@ -556,10 +617,11 @@ static int check_probe(struct vc *c, const json_t *ctr, const char *which)
 	return 0;
 }
 
+/* One container or init container (init); c is at it. */
 static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, bool init)
 {
-	static const char *const msg_policies[] = { "FallbackToLogsOnError", "File", NULL };
-	static const char *const always[] = { "Always", NULL };
+	static const char *const msg_policies[] = {"FallbackToLogsOnError", "File", NULL};
+	static const char *const always[] = {"Always", NULL};
 	const char *name, *image;
 	json_t *sc;
 
@@ -590,12 +652,14 @@ static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, b
 				 "clusterfs does not run postStart and preStop hooks yet");
 	for (size_t i = 0; probe_names[i]; i++) {
 		if (init && vget(ctr, probe_names[i]))
-			return vc_forbidden(c, probe_names[i], "may not be set for init containers");
+			return vc_forbidden(c, probe_names[i],
+					    "may not be set for init containers");
 		TRY(check_probe(c, ctr, probe_names[i]));
 	}
 	if (vget(ctr, "restartPolicy")) {
 		if (!init)
-			return vc_forbidden(c, "restartPolicy", "may only be set for init containers");
+			return vc_forbidden(c, "restartPolicy",
+					    "may only be set for init containers");
 		TRY(vc_enum(c, ctr, "restartPolicy", false, always, NULL));
 		return vc_notsup(c, "restartPolicy",
 				 "\"Always\": clusterfs does not run sidecar containers yet");
@@ -609,8 +673,8 @@ static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, b
 }
 
 /* spec[field], a list of containers. */
-static int check_containers(struct vc *c, struct podctx *pc, const json_t *spec,
-			    const char *field, bool init)
+static int check_containers(struct vc *c, struct podctx *pc, const json_t *spec, const char *field,
+			    bool init)
 {
 	json_t *l, *ctr;
 	size_t i;
@@ -628,10 +692,12 @@ static int check_containers(struct vc *c, struct podctx *pc, const json_t *spec,
 
 /* --- scheduling ----------------------------------------------------------- */
 
+/* spec.tolerations, with Kubernetes' rules tying key, operator, value
+ * and effect together. */
 static int check_tolerations(struct vc *c, const json_t *spec)
 {
-	static const char *const ops[] = { "Equal", "Exists", NULL };
-	static const char *const effects[] = { "NoExecute", "NoSchedule", "PreferNoSchedule", NULL };
+	static const char *const ops[] = {"Equal", "Exists", NULL};
+	static const char *const effects[] = {"NoExecute", "NoSchedule", "PreferNoSchedule", NULL};
 	json_t *l, *t;
 	const char *key, *op, *value, *effect, *why;
 	size_t i;
@@ -651,9 +717,10 @@ static int check_tolerations(struct vc *c, const json_t *spec)
 		TRY(vc_enum(c, t, "effect", false, effects, &effect));
 		bool exists = streq(op, "Exists");
 		if ((!key || !*key) && !exists)
-			return vc_invalid(c, "operator", vget(t, "operator"),
-					  "operator must be Exists when `key` is empty, which means "
-					  "\"match all values and all keys\"");
+			return vc_invalid(
+			    c, "operator", vget(t, "operator"),
+			    "operator must be Exists when `key` is empty, which means "
+			    "\"match all values and all keys\"");
 		if (exists && value && *value)
 			return vc_invalid(c, "operator", vget(t, "operator"),
 					  "value must be empty when `operator` is 'Exists'");
@@ -661,8 +728,9 @@ static int check_tolerations(struct vc *c, const json_t *spec)
 			return vc_invalid(c, "value", vget(t, "value"), "%s", why);
 		TRY(vc_int(c, t, "tolerationSeconds", false, INT64_MIN, INT64_MAX, NULL));
 		if (vget(t, "tolerationSeconds") && !streq(effect, "NoExecute"))
-			return vc_invalid(c, "effect", vget(t, "effect"),
-					  "effect must be 'NoExecute' when `tolerationSeconds` is set");
+			return vc_invalid(
+			    c, "effect", vget(t, "effect"),
+			    "effect must be 'NoExecute' when `tolerationSeconds` is set");
 		vc_pop(c, mark);
 	}
 	return 0;
@@ -671,10 +739,10 @@ static int check_tolerations(struct vc *c, const json_t *spec)
 /* One NodeSelectorRequirement of matchExpressions (fields: of matchFields). */
 static int check_node_requirement(struct vc *c, const json_t *r, bool fields)
 {
-	static const char *const ops[] = { "DoesNotExist", "Exists", "Gt", "In", "Lt", "NotIn",
-					   NULL };
-	static const char *const field_ops[] = { "In", "NotIn", NULL };
-	static const char *const field_keys[] = { "metadata.name", NULL };
+	static const char *const ops[] = {"DoesNotExist", "Exists", "Gt", "In",
+					  "Lt",		  "NotIn",  NULL};
+	static const char *const field_ops[] = {"In", "NotIn", NULL};
+	static const char *const field_keys[] = {"metadata.name", NULL};
 	json_t *values;
 	const char *key, *op, *why;
 
@@ -690,8 +758,9 @@ static int check_node_requirement(struct vc *c, const json_t *r, bool fields)
 	values = vget(r, "values");
 	size_t n = json_array_size(values);
 	if (fields && n != 1)
-		return vc_required(c, "values", "must be only one value when `operator` is 'In' or "
-						"'NotIn' for node field selector");
+		return vc_required(c, "values",
+				   "must be only one value when `operator` is 'In' or "
+				   "'NotIn' for node field selector");
 	if ((streq(op, "In") || streq(op, "NotIn")) && n == 0)
 		return vc_required(c, "values",
 				   "must be specified when `operator` is 'In' or 'NotIn'");
@@ -717,7 +786,7 @@ static int check_node_requirement(struct vc *c, const json_t *r, bool fields)
 /* A NodeSelectorTerm; c is at the term. */
 static int check_node_term(struct vc *c, const json_t *term)
 {
-	static const char *const parts[] = { "matchExpressions", "matchFields" };
+	static const char *const parts[] = {"matchExpressions", "matchFields"};
 	json_t *l, *r;
 	size_t i;
 
@@ -736,6 +805,7 @@ static int check_node_term(struct vc *c, const json_t *term)
 	return 0;
 }
 
+/* spec.affinity: node affinity only. */
 static int check_affinity(struct vc *c, const json_t *spec)
 {
 	json_t *aff, *na, *req, *terms, *t, *pref;
@@ -744,15 +814,18 @@ static int check_affinity(struct vc *c, const json_t *spec)
 	TRY(vc_map(c, spec, "affinity", false, &aff));
 	if (!aff)
 		return 0;
-	vc_push(c, "affinity");
+	size_t at = vc_push(c, "affinity");
 	if (vget(aff, "podAffinity"))
-		return vc_notsup(c, "podAffinity", "clusterfs does not schedule by pod affinity yet");
+		return vc_notsup(c, "podAffinity",
+				 "clusterfs does not schedule by pod affinity yet");
 	if (vget(aff, "podAntiAffinity"))
 		return vc_notsup(c, "podAntiAffinity",
 				 "clusterfs does not schedule by pod anti-affinity yet");
 	TRY(vc_map(c, aff, "nodeAffinity", false, &na));
-	if (!na)
+	if (!na) {
+		vc_pop(c, at);
 		return 0;
+	}
 	vc_push(c, "nodeAffinity");
 	TRY(vc_map(c, na, "requiredDuringSchedulingIgnoredDuringExecution", false, &req));
 	if (req) {
@@ -785,15 +858,17 @@ static int check_affinity(struct vc *c, const json_t *spec)
 		TRY(check_node_term(c, term));
 		vc_pop(c, mark);
 	}
+	vc_pop(c, at);
 	return 0;
 }
 
 /* --- the pod spec --------------------------------------------------------- */
 
+/* spec.dnsPolicy and spec.dnsConfig. */
 static int check_dns(struct vc *c, const json_t *spec)
 {
-	static const char *const policies[] = { "ClusterFirst", "ClusterFirstWithHostNet",
-						"Default", "None", NULL };
+	static const char *const policies[] = {"ClusterFirst", "ClusterFirstWithHostNet", "Default",
+					       "None", NULL};
 	json_t *cfg, *l, *v;
 	const char *policy, *why;
 	size_t i;
@@ -830,13 +905,13 @@ static int check_dns(struct vc *c, const json_t *spec)
 
 int vpod_spec(struct vc *c, const json_t *spec, bool in_template)
 {
-	static const char *const host_ns[] = { "hostNetwork", "hostPID", "hostIPC" };
-	static const char *const restart[] = { "Always", "Never", "OnFailure", NULL };
-	static const char *const restart_tmpl[] = { "Always", NULL };
+	static const char *const host_ns[] = {"hostNetwork", "hostPID", "hostIPC"};
+	static const char *const restart[] = {"Always", "Never", "OnFailure", NULL};
+	static const char *const restart_tmpl[] = {"Always", NULL};
 	_cleanup_json_ json_t *cnames = json_object();
 	_cleanup_json_ json_t *pnames = json_object();
 	_cleanup_json_ json_t *vols = json_object();
-	struct podctx pc = { cnames, pnames, vols, in_template };
+	struct podctx pc = {cnames, pnames, vols, in_template};
 	json_t *l, *v;
 	size_t i;
 	bool on;
@@ -844,8 +919,9 @@ int vpod_spec(struct vc *c, const json_t *spec, bool in_template)
 	for (i = 0; i < 3; i++) {
 		TRY(vc_bool(c, spec, host_ns[i], &on));
 		if (on)
-			return vc_notsup(c, host_ns[i],
-					 "true: clusterfs does not share host namespaces with pods");
+			return vc_notsup(
+			    c, host_ns[i],
+			    "true: clusterfs does not share host namespaces with pods");
 	}
 	if (json_array_size(vget(spec, "ephemeralContainers")))
 		return vc_forbidden(c, "ephemeralContainers", "cannot be set on create");
@@ -897,8 +973,8 @@ static const char *pull_policy(const char *image)
 	const char *colon = memchr(image + base, ':', n - base);
 	if (colon)
 		return (size_t)(image + n - colon - 1) == 6 && !strncmp(colon + 1, "latest", 6)
-			       ? "Always"
-			       : "IfNotPresent";
+			   ? "Always"
+			   : "IfNotPresent";
 	return image[n] == '@' ? "IfNotPresent" : "Always";
 }
 
@@ -911,6 +987,7 @@ static void default_nonzero(json_t *m, const char *key, int64_t v)
 		json_object_set_new(m, key, json_integer(v));
 }
 
+/* Defaults of one container; a Pod's (is_pod) also requests its limits. */
 static void default_container(json_t *ctr, bool is_pod)
 {
 	json_t *image = vget(ctr, "image"), *p, *probe, *h;
@@ -919,7 +996,8 @@ static void default_container(json_t *ctr, bool is_pod)
 	if (!json_is_object(ctr))
 		return;
 	if (json_is_string(image))
-		vdefault(ctr, "imagePullPolicy", json_string(pull_policy(json_string_value(image))));
+		vdefault(ctr, "imagePullPolicy",
+			 json_string(pull_policy(json_string_value(image))));
 	vdefault(ctr, "terminationMessagePath", json_string("/dev/termination-log"));
 	vdefault(ctr, "terminationMessagePolicy", json_string("File"));
 	json_array_foreach(vget(ctr, "ports"), i, p)
@@ -1011,13 +1089,30 @@ static void take_images(json_t *cp, const json_t *old, const char *field)
 	}
 }
 
-/* Whether toleration o is kept in new: as it was, or with other tolerationSeconds. */
+/*
+ * Whether toleration o is kept in tols: as it was, or with other
+ * tolerationSeconds.  The tolerations that DefaultTolerationSeconds admission
+ * gives every pod (Exists/NoExecute for not-ready and unreachable nodes) count
+ * as kept when tols says nothing of their key: Kubernetes admits updates too.
+ */
 static bool toleration_kept(const json_t *o, const json_t *tols)
 {
 	_cleanup_json_ json_t *oc = json_deep_copy(o);
+	const char *key = json_string_value(vget(o, "key"));
+	bool named = false;
 	json_t *t;
 	size_t i;
 
+	json_array_foreach(tols, i, t)
+	{
+		named |= streq(key, json_string_value(vget(t, "key")));
+	}
+	if (!named &&
+	    (streq(key, "node.kubernetes.io/not-ready") ||
+	     streq(key, "node.kubernetes.io/unreachable")) &&
+	    streq(json_string_value(vget(o, "operator")), "Exists") &&
+	    streq(json_string_value(vget(o, "effect")), "NoExecute"))
+		return true;
 	json_object_del(oc, "tolerationSeconds");
 	json_array_foreach(tols, i, t)
 	{
@@ -1027,6 +1122,26 @@ static bool toleration_kept(const json_t *o, const json_t *tols)
 			return true;
 	}
 	return false;
+}
+
+/* The first field of mapping a that b lacks or holds differently, or the
+ * other way round; "" when none (or when either is not a mapping). */
+static const char *first_change(const json_t *a, const json_t *b)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach((json_t *)a, k, v)
+	{
+		if (!json_equal(v, json_object_get(b, k)))
+			return k;
+	}
+	json_object_foreach((json_t *)b, k, v)
+	{
+		if (!json_object_get(a, k))
+			return k;
+	}
+	return "";
 }
 
 int vpod_update(struct vc *c, const json_t *os, const json_t *ns)
@@ -1065,20 +1180,14 @@ int vpod_update(struct vc *c, const json_t *os, const json_t *ns)
 	else
 		json_object_del(cp, "tolerations");
 
-	/* Binding: clusterfs's scheduler sets nodeName once, by update. */
-	if (!json_string_length(vget(os, "nodeName"))) {
-		if (vget(os, "nodeName"))
-			json_object_set(cp, "nodeName", vget(os, "nodeName"));
-		else
-			json_object_del(cp, "nodeName");
-	}
-
 compare:
 	if ((!os && !cp) || (os && cp && json_equal(os, cp)))
 		return 0;
+	const char *what = first_change(os, cp);
 	return vc_forbidden(c, NULL,
 			    "pod updates may not change fields other than "
 			    "`spec.containers[*].image`, `spec.initContainers[*].image`, "
-			    "`spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to "
-			    "existing tolerations) and an unset `spec.nodeName`");
+			    "`spec.activeDeadlineSeconds` or `spec.tolerations` (only additions to "
+			    "existing tolerations)%s%s%s",
+			    *what ? "; spec." : "", what, *what ? " changed" : "");
 }

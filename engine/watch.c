@@ -18,8 +18,8 @@
 #define RING_MASK (WATCH_RING_CAP - 1)
 
 static const char log_sql[] =
-	"SELECT rv, type, kind, ns, name, obj_rv, user_rv, mtime, data FROM log"
-	" WHERE rv > ?1 ORDER BY rv LIMIT ?2";
+    "SELECT rv, type, kind, ns, name, obj_rv, user_rv, mtime, data FROM log"
+    " WHERE rv > ?1 ORDER BY rv LIMIT ?2";
 
 struct ring_ev {
 	enum store_event_type type;
@@ -30,15 +30,15 @@ struct watch {
 	char *path;
 
 	pthread_mutex_t w_mu;
-	pthread_cond_t w_cond;         /* w_mu: events were published, or wake-up */
-	pthread_cond_t w_idle;         /* w_mu: active dropped to 0 */
-	struct ring_ev *ring;          /* w_mu: the event of revision r is at r & RING_MASK */
+	pthread_cond_t w_cond;	       /* w_mu: events were published, or wake-up */
+	pthread_cond_t w_idle;	       /* w_mu: active dropped to 0 */
+	struct ring_ev *ring;	       /* w_mu: the event of revision r is at r & RING_MASK */
 	int64_t ring_first, ring_last; /* w_mu: the ring holds [first, last] */
-	bool closing;                  /* w_mu: readers return 0 */
-	int active;                    /* w_mu: threads inside watch_read */
+	bool closing;		       /* w_mu: readers return 0 */
+	int active;		       /* w_mu: threads inside watch_read */
 
 	pthread_mutex_t r_mu;
-	sqlite3 *rdb;        /* r_mu: read-only connection */
+	sqlite3 *rdb;	     /* r_mu: read-only connection */
 	sqlite3_stmt *r_log; /* r_mu */
 };
 
@@ -66,7 +66,7 @@ void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t c
 		} else if (w->ring_last - w->ring_first + 1 == WATCH_RING_CAP) {
 			ring_trim(w, w->ring_first + 1);
 		}
-		w->ring[rv & RING_MASK] = (struct ring_ev){ evs[i].type, STEAL_POINTER(&evs[i].obj) };
+		w->ring[rv & RING_MASK] = (struct ring_ev){evs[i].type, STEAL_POINTER(&evs[i].obj)};
 		w->ring_last = rv;
 	}
 	ring_trim(w, compacted + 1);
@@ -122,7 +122,7 @@ static int log_read(struct watch *w, int64_t after, struct store_event *evs, siz
 				       w->path, rv);
 			break;
 		}
-		evs[n++] = (struct store_event){ .type = type, .rv = rv, .obj = o };
+		evs[n++] = (struct store_event){.type = type, .rv = rv, .obj = o};
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = err_make(e, store_sql_errno(rc), "store %s: log read: %s", w->path,
@@ -138,8 +138,8 @@ static int log_read(struct watch *w, int64_t after, struct store_event *evs, siz
 	return n;
 }
 
-int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t max,
-	       int timeout_ms, struct err **e)
+int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t max, int timeout_ms,
+	       struct err **e)
 {
 	struct timespec deadline;
 	if (timeout_ms > 0) {
@@ -169,7 +169,7 @@ int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t m
 		if (after < w->ring_last) {
 			for (int64_t rv = after + 1; rv <= w->ring_last && (size_t)n < max; rv++) {
 				struct ring_ev *ev = &w->ring[rv & RING_MASK];
-				evs[n++] = (struct store_event){ ev->type, rv, sobj_ref(ev->obj) };
+				evs[n++] = (struct store_event){ev->type, rv, sobj_ref(ev->obj)};
 			}
 			break;
 		}

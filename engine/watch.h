@@ -43,8 +43,8 @@ void watch_close(struct watch *w);
 void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t compacted);
 
 /* store_watch() and store_wake_watchers(), see store.h. */
-int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t max,
-	       int timeout_ms, struct err **e);
+int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t max, int timeout_ms,
+	       struct err **e);
 void watch_wake(struct watch *w);
 
 /* Shared with store.c */

@@ -45,6 +45,7 @@ struct scratch {
 	struct buf data;
 	mode_t mode;
 	int64_t mtime_ns;
+	char *shadows; /* NAME.yaml renamed onto this file: hidden while it lives */
 	struct scratch *next;
 };
 
@@ -201,6 +202,31 @@ static void scratch_new(struct fs *fs, const char *path, mode_t mode, const char
 	pthread_mutex_unlock(&fs->scratch_lock);
 }
 
+/* Is path (a NAME.yaml) hidden because it was renamed away (cp --backup, vim)? */
+static bool shadowed(struct fs *fs, const char *path)
+{
+	bool hit = false;
+	pthread_mutex_lock(&fs->scratch_lock);
+	for (struct scratch *s = fs->scratch; s && !hit; s = s->next)
+		hit = s->shadows && !strcmp(s->shadows, path);
+	pthread_mutex_unlock(&fs->scratch_lock);
+	return hit;
+}
+
+/* Sets or clears (shadow NULL) what the scratch file at path hides; with
+ * path NULL, stops hiding shadow wherever it is hidden. */
+static void set_shadow(struct fs *fs, const char *path, const char *shadow)
+{
+	pthread_mutex_lock(&fs->scratch_lock);
+	for (struct scratch *s = fs->scratch; s; s = s->next) {
+		if (path ? !strcmp(s->path, path) : (s->shadows && !strcmp(s->shadows, shadow))) {
+			free(s->shadows);
+			s->shadows = path && shadow ? xstrdup(shadow) : NULL;
+		}
+	}
+	pthread_mutex_unlock(&fs->scratch_lock);
+}
+
 static bool scratch_remove(struct fs *fs, const char *path)
 {
 	pthread_mutex_lock(&fs->scratch_lock);
@@ -211,6 +237,7 @@ static bool scratch_remove(struct fs *fs, const char *path)
 	if (s) {
 		*pp = s->next;
 		buf_free(&s->data);
+		free(s->shadows);
 		free(s->path);
 		free(s);
 	}
@@ -244,7 +271,7 @@ static int resolve(struct fs *fs, const char *path, struct resolved *r, struct s
 		r->pending = true;
 		return 0;
 	}
-	if (r->parse_err == 0) {
+	if (r->parse_err == 0 && !(r->vp.type == V_OBJYAML && shadowed(fs, path))) {
 		int e = view_stat(&fs->view, &r->vp, st);
 		if (e == 0)
 			return 0;
@@ -657,6 +684,8 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		scratch_new(fs, dst, rs.scratch ? ss.st_mode : 0644, content.s, content.len);
 		if (rs.scratch)
 			scratch_remove(fs, src);
+		else if (rs.vp.type == V_OBJYAML)
+			set_shadow(fs, dst, src); /* the name is free for a new file */
 		fuse_reply_err(req, 0);
 	} else if (!rs.scratch) {
 		err_make(&err, EINVAL, "objects cannot be renamed; copy the manifest instead");
@@ -824,6 +853,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		h->created = true;
 		h->dirty = true;
 		node_pending(fs->nodes, path, +1, 0);
+		set_shadow(fs, NULL, path);
 		r.pending = true;
 		memset(&st, 0, sizeof(st));
 		st.st_mode = S_IFREG | 0644;
@@ -1056,11 +1086,24 @@ int fs_clear_stale(const char *path, struct err **e)
 	return 0;
 }
 
+/* True when path is itself a mount point (its device differs from its parent's). */
+static bool is_mount_point(const char *path)
+{
+	struct stat a, b;
+	char *parent = xasprintf("%s/..", path);
+	bool m = stat(path, &a) == 0 && stat(parent, &b) == 0 &&
+		 (a.st_dev != b.st_dev || a.st_ino == b.st_ino);
+	free(parent);
+	return m;
+}
+
 int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 {
 	int r = fs_clear_stale(o->mountpoint, e);
 	if (r < 0)
 		return r;
+	if (is_mount_point(o->mountpoint))
+		return err_make(e, EBUSY, "%s: something is mounted there already", o->mountpoint);
 	if (mkdir(o->mountpoint, 0755) < 0 && errno != EEXIST)
 		return err_make(e, errno, "%s: %s", o->mountpoint, strerror(errno));
 	char real[PATH_MAX];
@@ -1130,6 +1173,7 @@ void fs_free(struct fs *fs)
 	while (fs->scratch) {
 		struct scratch *s = fs->scratch;
 		fs->scratch = s->next;
+		free(s->shadows);
 		buf_free(&s->data);
 		free(s->path);
 		free(s);

@@ -38,6 +38,11 @@ CFS_EXTRA_PIDS="" # other servers (e.g. a second one that should have failed)
 
 # A fast python3 with PyYAML (Debian's), else whatever python3 is on PATH.
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
+if ! "$PY" -c 'import yaml' 2>/dev/null; then
+	echo "Bail out! the end-to-end tests need python3 and python3-yaml (PyYAML)"
+	rm -rf "$T_BASE"
+	exit 1
+fi
 
 # Reporting
 
@@ -205,11 +210,28 @@ _cfs_record_pid() {
 }
 
 # cfs_start [SERVER OPTIONS...]: starts a server on $MNT and $DATA and
-# waits (10 s at most) until the mount serves README.  Returns non-zero,
+# waits (10 s at most) until the mount serves README.  With CFS_SIGINT_DFL
+# set, the server starts with SIGINT's default action (not ignored).  Returns non-zero,
 # with the server killed, if it does not come up.
 cfs_start() {
 	CFS_STATUS=""
-	"$CLUSTERFS" server --mount "$MNT" --data-dir "$DATA" "$@" >>"$DATA/server.log" 2>&1 &
+	if cfs_alive; then
+		echo "# cfs_start: server $CFS_PID is still running"
+		return 1
+	fi
+	if cfs_is_mounted && [ -e "$MNT/README" ]; then
+		echo "# cfs_start: a live mount is already at $MNT"
+		return 1
+	fi
+	if [ -n "${CFS_SIGINT_DFL:-}" ]; then
+		# exec with SIGINT's default action (bash makes a background
+		# job ignore it); the PID stays the server's.
+		"$PY" -c 'import os, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_DFL)
+os.execv(sys.argv[1], sys.argv[1:])' "$CLUSTERFS" server --mount "$MNT" --data-dir "$DATA" "$@" >>"$DATA/server.log" 2>&1 &
+	else
+		"$CLUSTERFS" server --mount "$MNT" --data-dir "$DATA" "$@" >>"$DATA/server.log" 2>&1 &
+	fi
 	CFS_PID=$!
 	_cfs_record_pid "$CFS_PID"
 	local i=0

@@ -55,6 +55,7 @@ echo 4 >"$D/web/replicas"
 # (backupcopy=no) and then writes web.yaml.
 
 vimedit() { timeout 10 vim -es -u NONE -i NONE "$@" "$D/web.yaml"; }
+command -v vim >/dev/null || cfs_abort "vim is not installed (scripts/deps.sh installs vim-nox)"
 check "vim (in place) edits web.yaml" vimedit -c '%s/replicas: 4/replicas: 6/' -c 'wq'
 check_eq "replicas is 6 after vim" 6 "$(cat "$D/web/replicas")"
 check_eq "no leftover swap/backup/4913 files after vim" "" "$(leftovers)"

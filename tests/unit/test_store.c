@@ -60,8 +60,8 @@ static json_t *mkobj(const char *name, int i, const char *owner1, const char *ow
 		json_array_append_new(refs, json_pack("{s:s}", "uid", owner1));
 	if (owner2)
 		json_array_append_new(refs, json_pack("{s:s}", "uid", owner2));
-	return json_pack("{s:{s:s,s:o},s:{s:i}}", "metadata", "name", name, "ownerReferences",
-			 refs, "spec", "i", i);
+	return json_pack("{s:{s:s,s:o},s:{s:i}}", "metadata", "name", name, "ownerReferences", refs,
+			 "spec", "i", i);
 }
 
 struct put_arg {
@@ -89,14 +89,14 @@ static int del_fn(struct store_txn *tx, void *arg, struct err **e)
 static int64_t put(struct store *st, const char *kind, const char *ns, const char *name,
 		   json_t *obj, bool user)
 {
-	struct put_arg a = { kind, ns, name, obj, user, 0 };
+	struct put_arg a = {kind, ns, name, obj, user, 0};
 	int rc = store_update(st, put_fn, &a, NULL);
 	return rc < 0 ? rc : a.rv;
 }
 
 static int64_t del(struct store *st, const char *kind, const char *ns, const char *name)
 {
-	struct put_arg a = { kind, ns, name, NULL, false, 0 };
+	struct put_arg a = {kind, ns, name, NULL, false, 0};
 	int rc = store_update(st, del_fn, &a, NULL);
 	return rc < 0 ? rc : a.rv;
 }
@@ -104,7 +104,7 @@ static int64_t del(struct store *st, const char *kind, const char *ns, const cha
 static int64_t obj_rv(const struct sobj *o)
 {
 	const char *s = json_string_value(
-		json_object_get(json_object_get(o->obj, "metadata"), "resourceVersion"));
+	    json_object_get(json_object_get(o->obj, "metadata"), "resourceVersion"));
 	return s ? strtoll(s, NULL, 10) : -1;
 }
 
@@ -201,6 +201,32 @@ static void test_put_get_list_delete(void)
 	store_close(st);
 }
 
+static int bad_put_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	int64_t *rv = arg;
+	rv[0] = store_txn_put(tx, "Pod", "default", "x", json_string("not an object"), true, e);
+	rv[1] = store_txn_delete(tx, "Pod", "default", "missing", e);
+	/* refused input is not a store failure: the request goes on */
+	rv[2] = store_txn_put(tx, "Pod", "default", "y", mkobj("y", 1, NULL, NULL), true, e);
+	return 0;
+}
+
+static void test_bad_input(void)
+{
+	struct store *st = NULL;
+	_cleanup_err_ struct err *e = NULL;
+	CHECK(store_open("/nonexistent-dir/state.db", &st, &e) < 0 && !st && e && e->msg[0]);
+	_cleanup_free_ char *path = new_path();
+	st = open_at(path);
+	if (!st)
+		return;
+	int64_t rv[3];
+	CHECK(store_update(st, bad_put_fn, rv, NULL) == 0);
+	CHECK(rv[0] == -EINVAL && rv[1] == -ENOENT && rv[2] == 1);
+	CHECK(store_rev(st) == 1);
+	store_close(st);
+}
+
 static void test_revisions(void)
 {
 	_cleanup_free_ char *path = new_path();
@@ -288,7 +314,7 @@ static void test_txn_overlay(void)
 	if (!st)
 		return;
 	put(st, "Pod", "default", "old", mkobj("old", 0, "U", NULL), true);
-	struct overlay_arg a = { st, 0 };
+	struct overlay_arg a = {st, 0};
 	CHECK(store_update(st, overlay_fn, &a, NULL) == 0);
 	CHECK(a.ok == 6);
 	struct sobj *o = store_get(st, "Pod", "default", "a");
@@ -323,15 +349,15 @@ static void test_reentry_refused(void)
 struct batch_arg {
 	struct store *st;
 	const char *name;
-	int fail;          /* fn returns -EINVAL after its put */
-	int block_ms;      /* fn sleeps this long (to let others queue) */
-	int fail_commits;  /* fn arms the commit fault injection */
-	int started;       /* atomic */
-	uint64_t batch;    /* store_batches_for_test seen by fn */
+	int fail;	  /* fn returns -EINVAL after its put */
+	int block_ms;	  /* fn sleeps this long (to let others queue) */
+	int fail_commits; /* fn arms the commit fault injection */
+	int started;	  /* atomic */
+	uint64_t batch;	  /* store_batches_for_test seen by fn */
 	int64_t rv;
 	int rc;
 	struct err *err;
-	bool saw_other;    /* fn saw the object "bad" */
+	bool saw_other; /* fn saw the object "bad" */
 };
 
 static int batch_fn(struct store_txn *tx, void *arg, struct err **e)
@@ -342,8 +368,8 @@ static int batch_fn(struct store_txn *tx, void *arg, struct err **e)
 	struct sobj *o = store_txn_get(tx, "Pod", "default", "bad");
 	a->saw_other = o != NULL;
 	sobj_unref(o);
-	a->rv = store_txn_put(tx, "Pod", "default", a->name, mkobj(a->name, 1, NULL, NULL), true,
-			      e);
+	a->rv =
+	    store_txn_put(tx, "Pod", "default", a->name, mkobj(a->name, 1, NULL, NULL), true, e);
 	if (a->block_ms)
 		usleep((useconds_t)a->block_ms * 1000);
 	if (a->fail_commits)
@@ -366,9 +392,9 @@ static void test_failing_request_in_batch(void)
 	struct store *st = open_at(path);
 	if (!st)
 		return;
-	struct batch_arg blk = { .st = st, .name = "blocker", .block_ms = 150 };
-	struct batch_arg bad = { .st = st, .name = "bad", .fail = 1 };
-	struct batch_arg good = { .st = st, .name = "good" };
+	struct batch_arg blk = {.st = st, .name = "blocker", .block_ms = 150};
+	struct batch_arg bad = {.st = st, .name = "bad", .fail = 1};
+	struct batch_arg good = {.st = st, .name = "good"};
 	pthread_t t0, t1, t2;
 	pthread_create(&t0, NULL, batch_thread, &blk);
 	while (!__atomic_load_n(&blk.started, __ATOMIC_ACQUIRE))
@@ -384,8 +410,8 @@ static void test_failing_request_in_batch(void)
 	CHECK(bad.rc == -EINVAL && bad.err && strstr(bad.err->msg, "refused"));
 	CHECK(good.rc == 0 && !good.err);
 	CHECK(bad.batch == good.batch); /* one batch (the blocker's, as late joiners) */
-	CHECK(!good.saw_other);  /* the failed request's write was rolled back */
-	CHECK(good.rv == 2);     /* and its revision handed out again */
+	CHECK(!good.saw_other);		/* the failed request's write was rolled back */
+	CHECK(good.rv == 2);		/* and its revision handed out again */
 	struct sobj *o = store_get(st, "Pod", "default", "bad");
 	CHECK(!o);
 	sobj_unref(o);
@@ -407,9 +433,9 @@ static void test_failed_commit_batch(void)
 	if (!st)
 		return;
 	int64_t r0 = put(st, "Pod", "default", "x", mkobj("x", 1, NULL, NULL), true);
-	struct batch_arg blk = { .st = st, .name = "b0", .block_ms = 100, .fail_commits = 1 };
-	struct batch_arg a1 = { .st = st, .name = "b1" };
-	struct batch_arg a2 = { .st = st, .name = "b2" };
+	struct batch_arg blk = {.st = st, .name = "b0", .block_ms = 100, .fail_commits = 1};
+	struct batch_arg a1 = {.st = st, .name = "b1"};
+	struct batch_arg a2 = {.st = st, .name = "b2"};
 	pthread_t t0, t1, t2;
 	pthread_create(&t0, NULL, batch_thread, &blk);
 	while (!__atomic_load_n(&blk.started, __ATOMIC_ACQUIRE))
@@ -516,7 +542,7 @@ static double run_writers(struct store *st, int nthreads, int count, int64_t *rv
 	struct writer_arg w[16];
 	double t0 = now_s();
 	for (int i = 0; i < nthreads; i++) {
-		w[i] = (struct writer_arg){ st, i, count, rvs + (size_t)i * count, 0 };
+		w[i] = (struct writer_arg){st, i, count, rvs + (size_t)i * count, 0};
 		pthread_create(&t[i], NULL, writer_thread, &w[i]);
 	}
 	*failures = 0;
@@ -607,7 +633,7 @@ static int64_t watch_script(struct store *st)
 	put(st, "Pod", "default", "a", mkobj("a", 1, NULL, NULL), true);  /* 1 ADDED */
 	put(st, "Pod", "default", "a", mkobj("a", 2, NULL, NULL), false); /* 2 MODIFIED */
 	put(st, "Pod", "default", "b", mkobj("b", 3, NULL, NULL), true);  /* 3 ADDED */
-	del(st, "Pod", "default", "a");                                   /* 4 DELETED */
+	del(st, "Pod", "default", "a");					  /* 4 DELETED */
 	int64_t rv = 0;
 	for (int i = 0; i < 196; i++) { /* 5..200 */
 		char name[16];
@@ -626,7 +652,8 @@ static void check_script_events(struct store_event *evs, int64_t n, int64_t afte
 	CHECK(ordered);
 	if (after == 0 && n >= 4) {
 		CHECK(evs[0].type == STORE_ADDED && strcmp(evs[0].obj->name, "a") == 0);
-		CHECK(evs[1].type == STORE_MODIFIED && evs[1].obj->rv == 2 && spec_i(evs[1].obj) == 2);
+		CHECK(evs[1].type == STORE_MODIFIED && evs[1].obj->rv == 2 &&
+		      spec_i(evs[1].obj) == 2);
 		CHECK(evs[2].type == STORE_ADDED && strcmp(evs[2].obj->name, "b") == 0);
 		/* DELETED carries the last state, with its old revision */
 		CHECK(evs[3].type == STORE_DELETED && strcmp(evs[3].obj->name, "a") == 0 &&
@@ -687,6 +714,53 @@ static void test_watch_from_memory_and_log(void)
 	store_close(st);
 }
 
+struct range_arg {
+	int from, to;
+};
+
+static int range_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	struct range_arg *a = arg;
+	for (int i = a->from; i < a->to; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "r%d", i % 100);
+		if (store_txn_put(tx, "Pod", "default", name, mkobj(name, i, NULL, NULL), true, e) <
+		    0)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* More events than the ring holds: old ones from the log, then the ring. */
+static void test_watch_ring_wrap(void)
+{
+	_cleanup_free_ char *path = new_path();
+	struct store *st = open_at(path);
+	if (!st)
+		return;
+	enum { N = 70000 }; /* > the ring's 65536 */
+	for (int i = 0; i < N; i += 5000) {
+		struct range_arg a = {i, i + 5000};
+		CHECK(store_update(st, range_fn, &a, NULL) == 0);
+	}
+	CHECK(store_rev(st) == N);
+	struct store_event *evs;
+	int64_t n = watch_all(st, 0, &evs);
+	bool ok = n == N;
+	for (int64_t i = 0; ok && i < n; i++)
+		ok = evs[i].rv == i + 1 && spec_i(evs[i].obj) == (int)i &&
+		     evs[i].type == (i < 100 ? STORE_ADDED : STORE_MODIFIED);
+	CHECK(ok);
+	store_events_free(evs, (size_t)(n > 0 ? n : 0));
+	free(evs);
+	struct store_event ev[4];
+	CHECK(store_watch(st, 1000, ev, 4, 0, NULL) == 4 && ev[0].rv == 1001 && ev[3].rv == 1004);
+	store_events_free(ev, 4);
+	CHECK(store_watch(st, N - 2, ev, 4, 0, NULL) == 2 && ev[1].rv == N);
+	store_events_free(ev, 2);
+	store_close(st);
+}
+
 static void test_watch_timeout(void)
 {
 	_cleanup_free_ char *path = new_path();
@@ -732,7 +806,7 @@ static void test_watch_wakes_on_commit(void)
 	if (!st)
 		return;
 	put(st, "Pod", "default", "a", mkobj("a", 1, NULL, NULL), true);
-	struct waiter w = { .st = st, .after = 1, .timeout_ms = -1 };
+	struct waiter w = {.st = st, .after = 1, .timeout_ms = -1};
 	pthread_t t;
 	pthread_create(&t, NULL, waiter_thread, &w);
 	usleep(100000);
@@ -744,7 +818,7 @@ static void test_watch_wakes_on_commit(void)
 	store_events_free(w.ev, w.rc > 0 ? (size_t)w.rc : 0);
 
 	/* a waiter with a long timeout wakes too, and reports the delete */
-	struct waiter w2 = { .st = st, .after = 2, .timeout_ms = 10000 };
+	struct waiter w2 = {.st = st, .after = 2, .timeout_ms = 10000};
 	pthread_create(&t, NULL, waiter_thread, &w2);
 	usleep(50000);
 	double t0 = now_s();
@@ -762,7 +836,7 @@ static void test_wake_watchers(void)
 	struct store *st = open_at(path);
 	if (!st)
 		return;
-	struct waiter w = { .st = st, .after = 0, .timeout_ms = -1 };
+	struct waiter w = {.st = st, .after = 0, .timeout_ms = -1};
 	pthread_t t;
 	pthread_create(&t, NULL, waiter_thread, &w);
 	usleep(100000);
@@ -785,7 +859,7 @@ static void test_close_wakes_watchers(void)
 	struct store *st = open_at(path);
 	if (!st)
 		return;
-	struct waiter w = { .st = st, .after = 0, .timeout_ms = -1 };
+	struct waiter w = {.st = st, .after = 0, .timeout_ms = -1};
 	pthread_t t;
 	pthread_create(&t, NULL, waiter_thread, &w);
 	usleep(50000);
@@ -926,7 +1000,7 @@ static void test_list_10000(void)
 	sobj_list_free(v, got);
 	printf("  list of 10000: %.2f ms; list of 1 beside them: %.3f ms\n", dt * 1e3,
 	       dt_small * 1e3);
-	CHECK(dt < 0.1);
+	CHECK(dt < 0.25); /* catches a quadratic list, even under sanitizers */
 	store_close(st);
 }
 
@@ -1012,8 +1086,8 @@ static void test_bench(void)
 	double eight = run_writers(st, T, N8, rvs, &failures);
 	uint64_t b = __atomic_load_n(&store_batches_for_test, __ATOMIC_RELAXED) - b0;
 	CHECK(failures == 0);
-	printf("  commits/s: 1 thread %.0f, 8 threads %.0f (%.1fx, %.1f updates per batch)\n",
-	       one, eight, eight / one, (double)(T * N8) / (double)b);
+	printf("  commits/s: 1 thread %.0f, 8 threads %.0f (%.1fx, %.1f updates per batch)\n", one,
+	       eight, eight / one, (double)(T * N8) / (double)b);
 	free(rvs);
 	store_close(st);
 }
@@ -1026,6 +1100,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_put_get_list_delete);
+	RUN(test_bad_input);
 	RUN(test_revisions);
 	RUN(test_user_rv);
 	RUN(test_txn_overlay);
@@ -1036,6 +1111,7 @@ int main(void)
 	RUN(test_concurrent_writers);
 	RUN(test_reopen);
 	RUN(test_watch_from_memory_and_log);
+	RUN(test_watch_ring_wrap);
 	RUN(test_watch_timeout);
 	RUN(test_watch_wakes_on_commit);
 	RUN(test_wake_watchers);

@@ -1,0 +1,333 @@
+/*
+ * test_api.c - the API layer against a real store in a temporary dir:
+ * apply (create, update, unchanged), defaults and server metadata,
+ * generation, conflicts, all-or-nothing multi-document apply, patch,
+ * status, cascading deletes, namespaces, selectors, events.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine/api.h"
+#include "engine/codec.h"
+#include "engine/mem.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/cfs-test-api.XXXXXX";
+static struct store *st;
+static struct api *api;
+
+static const struct kind_info *K(const char *kind)
+{
+	return kind_by_kind(kind);
+}
+
+/* Applies YAML text; returns api_apply's result, *e set on failure. */
+static int apply(const char *yaml, const struct api_target *t, struct err **e)
+{
+	json_t **docs;
+	size_t n;
+	int r = codec_decode(yaml, strlen(yaml), &docs, &n, e);
+	if (r < 0)
+		return r;
+	r = api_apply(api, docs, n, t, e);
+	codec_docs_free(docs, n);
+	return r;
+}
+
+static const char *str_at(struct sobj *o, const char *a, const char *b)
+{
+	return json_string_value(json_object_get(json_object_get(o->obj, a), b));
+}
+
+static int64_t gen_of(struct sobj *o)
+{
+	return json_integer_value(json_object_get(json_object_get(o->obj, "metadata"), "generation"));
+}
+
+static const char deploy[] = "apiVersion: apps/v1\n"
+			     "kind: Deployment\n"
+			     "metadata: {name: web, labels: {tier: front}}\n"
+			     "spec:\n"
+			     "  replicas: 3\n"
+			     "  selector: {matchLabels: {app: web}}\n"
+			     "  template:\n"
+			     "    metadata: {labels: {app: web}}\n"
+			     "    spec:\n"
+			     "      containers: [{name: web, image: 'busybox:1.36', x-unknown: kept}]\n";
+
+static void test_create_defaults_metadata(void)
+{
+	struct err *e = NULL;
+	CHECK(apply(deploy, NULL, &e) == 1);
+	struct sobj *o = api_get(api, K("Deployment"), "default", "web");
+	CHECK(o != NULL);
+	if (!o)
+		return;
+	CHECK(str_at(o, "metadata", "uid") && strlen(str_at(o, "metadata", "uid")) == 36);
+	CHECK(str_at(o, "metadata", "creationTimestamp") != NULL);
+	CHECK(gen_of(o) == 1);
+	CHECK(atoll(str_at(o, "metadata", "resourceVersion")) == o->rv);
+	json_t *spec = json_object_get(o->obj, "spec");
+	CHECK(json_integer_value(json_object_get(spec, "revisionHistoryLimit")) == 10);
+	CHECK(json_integer_value(json_object_get(spec, "progressDeadlineSeconds")) == 600);
+	const char *surge = json_string_value(json_object_get(
+		json_object_get(json_object_get(spec, "strategy"), "rollingUpdate"), "maxSurge"));
+	CHECK(surge && !strcmp(surge, "25%"));
+	json_t *tspec = json_object_get(json_object_get(spec, "template"), "spec");
+	json_t *c0 = json_array_get(json_object_get(tspec, "containers"), 0);
+	CHECK(json_is_string(json_object_get(c0, "x-unknown"))); /* unknown fields kept */
+	CHECK(!strcmp(json_string_value(json_object_get(c0, "imagePullPolicy")), "IfNotPresent"));
+	sobj_unref(o);
+	err_free(e);
+}
+
+static void test_update_generation_unchanged(void)
+{
+	struct err *e = NULL;
+	struct sobj *before = api_get(api, K("Deployment"), "default", "web");
+	CHECK(apply(deploy, NULL, &e) == 0); /* same again: nothing written */
+	struct sobj *same = api_get(api, K("Deployment"), "default", "web");
+	CHECK(same->rv == before->rv);
+	/* a label change: new revision, same generation */
+	char *relabeled = strdup(deploy);
+	memcpy(strstr(relabeled, "front"), "backx", 5);
+	CHECK(apply(relabeled, NULL, &e) == 1);
+	struct sobj *lab = api_get(api, K("Deployment"), "default", "web");
+	CHECK(lab->rv > before->rv && gen_of(lab) == 1);
+	/* a spec change: generation 2 */
+	char *scaled = strdup(relabeled);
+	memcpy(strstr(scaled, "replicas: 3"), "replicas: 4", 11);
+	CHECK(apply(scaled, NULL, &e) == 1);
+	struct sobj *sc = api_get(api, K("Deployment"), "default", "web");
+	CHECK(gen_of(sc) == 2);
+	CHECK(!strcmp(str_at(sc, "metadata", "uid"), str_at(before, "metadata", "uid")));
+	sobj_unref(before);
+	sobj_unref(same);
+	sobj_unref(lab);
+	sobj_unref(sc);
+	free(relabeled);
+	free(scaled);
+	err_free(e);
+}
+
+static int set_replicas(json_t *obj, void *arg, struct err **e)
+{
+	json_object_set_new(json_object_get(obj, "spec"), "replicas",
+			    json_integer(*(int *)arg));
+	return 0;
+}
+
+static void test_conflict(void)
+{
+	struct err *e = NULL;
+	struct sobj *o = api_get(api, K("Deployment"), "default", "web");
+	char *stale = codec_yaml(o->obj, NULL);
+	/* Status writes since the read are not a conflict. */
+	json_t *status = json_pack("{s:i}", "observedGeneration", 2);
+	CHECK(api_update_status(api, K("Deployment"), "default", "web", status, &e) == 1);
+	json_decref(status);
+	char *edited = strdup(stale);
+	memcpy(strstr(edited, "replicas: 4"), "replicas: 2", 11);
+	CHECK(apply(edited, NULL, &e) == 1);
+	/* Now the spec changed after `stale` was read: refused with EBUSY. */
+	memcpy(strstr(stale, "replicas: 4"), "replicas: 9", 11);
+	CHECK(apply(stale, NULL, &e) == -EBUSY);
+	CHECK(e && strstr(e->msg, "modified"));
+	struct sobj *now = api_get(api, K("Deployment"), "default", "web");
+	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "spec"), "replicas")) == 2);
+	/* status survives a user apply */
+	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "status"),
+						 "observedGeneration")) == 2);
+	sobj_unref(o);
+	sobj_unref(now);
+	free(stale);
+	free(edited);
+	err_free(e);
+}
+
+static void test_patch(void)
+{
+	struct err *e = NULL;
+	int n = 7;
+	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &n, &e) == 1);
+	struct sobj *o = api_get(api, K("Deployment"), "default", "web");
+	CHECK(json_integer_value(json_object_get(json_object_get(o->obj, "spec"), "replicas")) == 7);
+	sobj_unref(o);
+	n = -1;
+	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &n, &e) == -EINVAL);
+	CHECK(api_patch(api, K("Deployment"), "default", "nope", set_replicas, &n, &e) == -ENOENT);
+	err_free(e);
+}
+
+static void test_target_checks(void)
+{
+	struct err *e = NULL;
+	struct api_target t = { K("Deployment"), "default", "other" };
+	CHECK(apply(deploy, &t, &e) == -EINVAL);
+	CHECK(e && strstr(e->msg, "file name"));
+	struct api_target ts = { K("Service"), "default", "web" };
+	CHECK(apply(deploy, &ts, &e) == -EINVAL);
+	CHECK(e && strstr(e->msg, "does not belong"));
+	struct api_target tn = { K("Deployment"), "prod", "web" };
+	char *withns = xasprintf("%s", deploy);
+	char *p = strstr(withns, "name: web,");
+	char *moved = xasprintf("%.*snamespace: dev, %s", (int)(p - withns), withns, p);
+	CHECK(apply(moved, &tn, &e) == -EINVAL);
+	CHECK(e && strstr(e->msg, "namespace"));
+	/* A nameless manifest takes the file's name. */
+	const char *nameless = "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n";
+	struct api_target tc = { K("ConfigMap"), "default", "from-file" };
+	CHECK(apply(nameless, &tc, &e) == 1);
+	struct sobj *o = api_get(api, K("ConfigMap"), "default", "from-file");
+	CHECK(o != NULL);
+	sobj_unref(o);
+	free(withns);
+	free(moved);
+	err_free(e);
+}
+
+static void test_multi_all_or_nothing(void)
+{
+	struct err *e = NULL;
+	const char *docs = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+			   "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, namespace: shop}\n"
+			   "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n";
+	CHECK(apply(docs, NULL, &e) == -EINVAL);
+	CHECK(e && strstr(e->msg, "document 3"));
+	CHECK(api_get(api, KIND_NAMESPACE, "", "shop") == NULL);
+	const char *good = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+			   "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, namespace: shop}\n";
+	CHECK(apply(good, NULL, &e) == 2);
+	struct sobj *c1 = api_get(api, K("ConfigMap"), "shop", "c1");
+	CHECK(c1 != NULL);
+	sobj_unref(c1);
+	/* a missing namespace */
+	const char *orphan = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n";
+	CHECK(apply(orphan, NULL, &e) == -ENOENT);
+	err_free(e);
+}
+
+static void test_cascade(void)
+{
+	struct err *e = NULL;
+	struct sobj *d = api_get(api, K("Deployment"), "default", "web");
+	char *rs = xasprintf("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-1\n"
+			     "  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: %s}]\n"
+			     "spec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n"
+			     "  template:\n    metadata: {labels: {app: web}}\n"
+			     "    spec: {containers: [{name: c, image: busybox}]}\n",
+			     str_at(d, "metadata", "uid"));
+	CHECK(apply(rs, NULL, &e) == 1);
+	struct sobj *r = api_get(api, K("ReplicaSet"), "default", "web-1");
+	char *pod = xasprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1-abcde\n"
+			      "  labels: {app: web}\n"
+			      "  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: %s}]\n"
+			      "spec: {containers: [{name: c, image: busybox}]}\n",
+			      str_at(r, "metadata", "uid"));
+	CHECK(apply(pod, NULL, &e) == 1);
+	struct sobj *p = api_get(api, K("Pod"), "default", "web-1-abcde");
+	CHECK(p && !strcmp(str_at(p, "status", "phase"), "Pending"));
+	CHECK(api_delete(api, K("Deployment"), "default", "web", &e) == 3);
+	CHECK(api_get(api, K("ReplicaSet"), "default", "web-1") == NULL);
+	CHECK(api_get(api, K("Pod"), "default", "web-1-abcde") == NULL);
+	CHECK(api_delete(api, K("Deployment"), "default", "web", &e) == -ENOENT);
+	sobj_unref(d);
+	sobj_unref(r);
+	sobj_unref(p);
+	free(rs);
+	free(pod);
+	err_free(e);
+}
+
+static void test_namespace_delete(void)
+{
+	struct err *e = NULL;
+	CHECK(api_delete(api, KIND_NAMESPACE, "", "default", &e) == -EPERM);
+	CHECK(api_delete(api, KIND_NAMESPACE, "", "shop", &e) == 2); /* c1 and shop */
+	CHECK(api_get(api, K("ConfigMap"), "shop", "c1") == NULL);
+	err_free(e);
+}
+
+static void test_list_selector(void)
+{
+	struct err *e = NULL;
+	for (int i = 0; i < 4; i++) {
+		char *cm = xasprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s%d, labels: {n: \"%d\", %s}}\n",
+				     i, i, i % 2 ? "odd: \"yes\"" : "even: \"yes\"");
+		CHECK(apply(cm, NULL, &e) == 1);
+		free(cm);
+	}
+	struct sobj **v;
+	int n = api_list(api, K("ConfigMap"), "default", "odd", &v, &e);
+	CHECK(n == 2);
+	sobj_list_free(v, (size_t)n);
+	n = api_list(api, K("ConfigMap"), "default", "n in (0,3),!odd", &v, &e);
+	CHECK(n == 1 && !strcmp(v[0]->name, "s0"));
+	sobj_list_free(v, (size_t)n);
+	n = api_list(api, K("ConfigMap"), "default", "n!=1,even=yes", &v, &e);
+	CHECK(n == 2);
+	sobj_list_free(v, (size_t)n);
+	CHECK(api_list(api, K("ConfigMap"), "default", "a in (", &v, &e) == -EINVAL);
+	json_t *sel = json_pack("{s:{s:s}, s:[{s:s, s:s, s:[s,s]}]}", "matchLabels", "odd", "yes",
+				"matchExpressions", "key", "n", "operator", "In", "values", "1", "2");
+	json_t *l1 = json_pack("{s:s, s:s}", "odd", "yes", "n", "1");
+	json_t *l3 = json_pack("{s:s, s:s}", "odd", "yes", "n", "3");
+	CHECK(api_selector_matches(sel, l1));
+	CHECK(!api_selector_matches(sel, l3));
+	json_decref(sel);
+	json_decref(l1);
+	json_decref(l3);
+	err_free(e);
+}
+
+static void test_events(void)
+{
+	api_event(api, "Warning", "FailedWrite", "ConfigMap", "default", "s0", "bad %d", 1);
+	api_event(api, "Warning", "FailedWrite", "ConfigMap", "default", "s0", "bad %d", 1);
+	api_flush_events(api);
+	struct sobj **v;
+	int n = api_list(api, K("Event"), "default", NULL, &v, NULL);
+	int found = 0;
+	for (int i = 0; i < n; i++) {
+		json_t *io = json_object_get(v[i]->obj, "involvedObject");
+		if (!strcmp(json_string_value(json_object_get(io, "name")), "s0")) {
+			found++;
+			CHECK(json_integer_value(json_object_get(v[i]->obj, "count")) == 2);
+		}
+	}
+	CHECK(found == 1);
+	sobj_list_free(v, (size_t)n);
+}
+
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	char *db = xasprintf("%s/state.db", dir);
+	struct err *e = NULL;
+	if (store_open(db, &st, &e) < 0 || api_new(st, &api, &e) < 0) {
+		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
+		return 1;
+	}
+	RUN(test_create_defaults_metadata);
+	RUN(test_update_generation_unchanged);
+	RUN(test_conflict);
+	RUN(test_patch);
+	RUN(test_target_checks);
+	RUN(test_multi_all_or_nothing);
+	RUN(test_cascade);
+	RUN(test_namespace_delete);
+	RUN(test_list_selector);
+	RUN(test_events);
+	api_free(api);
+	store_close(st);
+	char *cmd = xasprintf("rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", dir);
+	free(cmd);
+	free(db);
+	return unit_done();
+}
