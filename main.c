@@ -18,8 +18,11 @@
 #include <unistd.h>
 
 #include "engine/api.h"
+#include "engine/deployctl.h"
+#include "engine/gc.h"
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "engine/rsctl.h"
 #include "engine/store.h"
 #include "fs/fs.h"
 
@@ -40,6 +43,10 @@ static const char usage_text[] =
 	"  --mount DIR      mount point (default " DEFAULT_MOUNT ")\n"
 	"  --data-dir DIR   state, images, logs (default " DEFAULT_DATA_DIR ")\n"
 	"  --no-agent       run the control plane only, no node agent\n"
+	"  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
+	"  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
+	"  --default-toleration-seconds S\n"
+	"                   how long pods stay on a not-ready node before eviction (300)\n"
 	"  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
 	"  -h, --help       this text\n";
 
@@ -48,6 +55,9 @@ struct opts {
 	const char *data_dir;
 	bool no_agent;
 	bool fuse_debug;
+	int hollow_nodes;
+	int node_grace_s;
+	int default_toleration_s;
 };
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -58,11 +68,16 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		{ "no-agent", no_argument, NULL, 'n' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "fuse-debug", no_argument, NULL, 'F' },
+		{ "hollow-nodes", required_argument, NULL, 'H' },
+		{ "node-grace", required_argument, NULL, 'G' },
+		{ "default-toleration-seconds", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	o->mount = DEFAULT_MOUNT;
 	o->data_dir = DEFAULT_DATA_DIR;
+	o->node_grace_s = 40;
+	o->default_toleration_s = 300;
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:d:vh", longopts, NULL)) != -1) {
@@ -82,6 +97,24 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'F':
 			o->fuse_debug = true;
 			break;
+		case 'H':
+		case 'G':
+		case 'T': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 0 || v > 100000) {
+				fprintf(stderr, "clusterfs: --%s: want a whole number, got \"%s\"\n",
+					c == 'H' ? "hollow-nodes" : c == 'G' ? "node-grace" : "default-toleration-seconds", optarg);
+				return -1;
+			}
+			if (c == 'H')
+				o->hollow_nodes = (int)v;
+			else if (c == 'G')
+				o->node_grace_s = (int)v;
+			else
+				o->default_toleration_s = (int)v;
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -148,11 +181,18 @@ static int cmd_server(int argc, char **argv)
 	struct store *st = NULL;
 	struct api *api = NULL;
 	struct fs *fs = NULL;
+	struct deployctl *dc = NULL;
+	struct rsctl *rc_ = NULL;
+	struct gc *gc = NULL;
 	int rc = 1;
 	char *db = xasprintf("%s/state.db", o.data_dir);
 	if (store_open(db, &st, &e) < 0)
 		goto fail;
 	if (api_new(st, &api, &e) < 0)
+		goto fail;
+	api_set_default_toleration(api, o.default_toleration_s);
+	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc_, &e) < 0 ||
+	    gc_start(api, NULL, &gc, &e) < 0)
 		goto fail;
 	if (o.no_agent)
 		log_info("server", "control plane only (--no-agent)");
@@ -170,6 +210,9 @@ out:
 	fs_free(fs);
 	if (st)
 		store_wake_watchers(st);
+	gc_stop(gc);
+	deployctl_stop(dc);
+	rsctl_stop(rc_);
 	api_free(api);
 	store_close(st);
 	err_free(e);

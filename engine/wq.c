@@ -196,7 +196,7 @@ static void make_ready(struct wq *q, struct item *it)
 		q->head = it;
 	q->tail = it;
 	q->nready++;
-	pthread_cond_signal(&q->cond);
+	pthread_cond_signal(&q->cond); /* one getter per ready key */
 }
 
 /* Moves every delayed item due at or before now to the ready list. */
@@ -220,11 +220,10 @@ static char *take(struct wq *q)
 	it->next = NULL;
 	it->ready = false;
 	it->processing = true;
-	if (q->head) /* pass the wake-up on to another getter */
-		pthread_cond_signal(&q->cond);
 	return xstrdup(it->key);
 }
 
+/* wq_add under q->mu: a pending delayed add gives way to this one. */
 static void add_locked(struct wq *q, struct item *it)
 {
 	if (it->hidx != NO_TIMER)
@@ -232,6 +231,7 @@ static void add_locked(struct wq *q, struct item *it)
 	make_ready(q, it);
 }
 
+/* wq_add_after under q->mu, for it (which may be new: the caller releases it). */
 static void add_after_locked(struct wq *q, struct item *it, int64_t delay_ms)
 {
 	if (delay_ms <= 0) {
@@ -390,7 +390,10 @@ int wq_retries(struct wq *q, const char *key)
 
 /* Processing */
 
-/* Sleeps on q->cond until real-time wake_ms, or with no limit when it is < 0. */
+/*
+ * Sleeps on q->cond until CLOCK_MONOTONIC reads wake_ms, or without a
+ * limit when wake_ms < 0.  Spurious returns are fine: the caller loops.
+ */
 static void wait_until(struct wq *q, int64_t wake_ms)
 {
 	if (wake_ms < 0) {
