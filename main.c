@@ -22,9 +22,12 @@
 #include "engine/gc.h"
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "engine/nodelife.h"
 #include "engine/rsctl.h"
+#include "engine/sched.h"
 #include "engine/store.h"
 #include "fs/fs.h"
+#include "runtime/hollow.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
 #define DEFAULT_MOUNT "/cluster"
@@ -184,6 +187,9 @@ static int cmd_server(int argc, char **argv)
 	struct deployctl *dc = NULL;
 	struct rsctl *rc_ = NULL;
 	struct gc *gc = NULL;
+	struct sched *sched = NULL;
+	struct nodelife *nl = NULL;
+	struct hollow *hollow = NULL;
 	int rc = 1;
 	char *db = xasprintf("%s/state.db", o.data_dir);
 	if (store_open(db, &st, &e) < 0)
@@ -191,8 +197,18 @@ static int cmd_server(int argc, char **argv)
 	if (api_new(st, &api, &e) < 0)
 		goto fail;
 	api_set_default_toleration(api, o.default_toleration_s);
+	if (o.hollow_nodes > 0) {
+		/* Heartbeats well inside the grace period, or nodes would flap. */
+		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
+		struct hollow_opts ho = { hb > 0 ? hb : 1, 0 };
+		if (hollow_start(api, o.hollow_nodes, &ho, &hollow, &e) < 0)
+			goto fail;
+		log_info("server", "%d hollow nodes registered", o.hollow_nodes);
+	}
+	struct nodelife_opts nlo = { o.node_grace_s > 0 ? o.node_grace_s : 1, 1000, NULL };
 	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc_, &e) < 0 ||
-	    gc_start(api, NULL, &gc, &e) < 0)
+	    gc_start(api, NULL, &gc, &e) < 0 || sched_start(api, &sched, &e) < 0 ||
+	    nodelife_start(api, &nlo, &nl, &e) < 0)
 		goto fail;
 	if (o.no_agent)
 		log_info("server", "control plane only (--no-agent)");
@@ -210,6 +226,9 @@ out:
 	fs_free(fs);
 	if (st)
 		store_wake_watchers(st);
+	nodelife_stop(nl);
+	hollow_stop(hollow);
+	sched_stop(sched);
 	gc_stop(gc);
 	deployctl_stop(dc);
 	rsctl_stop(rc_);

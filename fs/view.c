@@ -19,6 +19,7 @@
 
 #include "engine/codec.h"
 #include "engine/log.h"
+#include "engine/nodelife.h"
 
 /* Fields: the files inside NAME/ */
 
@@ -309,6 +310,35 @@ static int w_unschedulable(struct view *v, const struct vpath *p, const char *da
 	return api_patch(v->api, p->k, p->ns, p->name, set_mutate, &a, e);
 }
 
+/* drain reads 1 once the node is cordoned and holds no pods. */
+static void r_drain(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+	bool drained = json_is_true(jpath(o->obj, "spec.unschedulable"));
+	if (drained) {
+		struct buf pods = { 0 };
+		r_pods(v, o, NULL, &pods);
+		drained = pods.len == 0;
+		buf_free(&pods);
+	}
+	buf_puts(out, drained ? "1\n" : "0\n");
+}
+
+static int w_drain(struct view *v, const struct vpath *p, const char *data, size_t len,
+		   struct err **e)
+{
+	int64_t n = 0;
+	char what[300];
+	snprintf(what, sizeof(what), "Node \"%s\": drain", p->name);
+	int r = parse_int_value(data, len, what, &n, e);
+	if (r < 0)
+		return r;
+	if (n != 1)
+		return err_make(e, EINVAL, "%s: write 1 to cordon the node and evict its pods (got %lld)",
+				what, (long long)n);
+	r = nodelife_drain(v->api, p->name, e);
+	return r < 0 ? r : 0;
+}
+
 struct data_arg {
 	const char *key;
 	json_t *value;
@@ -382,6 +412,7 @@ static const struct vfield node_fields[] = {
 	{ "allocatable", RO, r_allocatable, NULL, NULL },
 	{ "pods", RO, r_pods, NULL, NULL },
 	{ "unschedulable", RW, r_unschedulable, w_unschedulable, NULL },
+	{ "drain", RW, r_drain, w_drain, NULL },
 	{ "events", RO, r_events, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };

@@ -25,11 +25,8 @@
  *     a dead kubelet: no heartbeats, its pods are left alone.  Removing the
  *     annotation revives it (a heartbeat at once, then the pods it missed).
  *
- *     # clusterfs server --hollow-nodes 3 ...
- *     $ cat /cluster/nodes/hollow-2.yaml | grep -A2 'type: Ready'
- *
- * Work per pod is constant (hash lookups; no per-pod transaction), so
- * 1,000 nodes and 30,000 pods arriving in bursts cost a few dozen batches.
+ * Work per pod is constant (hash lookups; no per-pod transaction): 1,000
+ * nodes and 30,000 pods arriving in bursts cost about ten status batches.
  *
  * Threads: an informer thread notes pod and node changes; a worker thread
  * writes pod batches; a heartbeat thread posts node status.  One mutex in
@@ -46,7 +43,7 @@
 
 struct hollow_opts {
 	int heartbeat_s; /* seconds between heartbeats; <= 0: 10 */
-	int gather_ms;   /* how long to gather pod changes into a batch; <= 0: 5 */
+	int gather_ms;	 /* how long to gather pod changes into a batch; <= 0: 5 */
 };
 
 struct hollow;

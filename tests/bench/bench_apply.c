@@ -21,9 +21,14 @@
  *   -s       fsync each file before close: the peer loop on a plain
  *            directory (ext4), where close alone would not be durable
  *
- * Figures go to stdout as "result apply_MODE_wN VALUE applies/s" (and
- * "..._p50_ms"), prefixed by the -l label.
+ * After each create run the folder is listed: it must show exactly as
+ * many of the benchmark's objects as applies succeeded.  The exit status
+ * is 1 if any apply failed or that count differs.
+ *
+ * Figures go to stdout as "result LABEL_MODE_wN VALUE applies/s" (and
+ * LABEL_MODE_wN_p50 in ms, LABEL_delete_wN in deletes/s).
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -35,6 +40,8 @@
 #define PROG "bench_apply"
 #define UPDATE_SET 4 /* objects per writer in the update mode */
 #define MAX_WRITERS 256
+
+static int exit_code; /* 1 once an apply failed or a count did not match */
 
 struct config {
 	const char *dir;    /* the folder written to */
@@ -129,6 +136,32 @@ static void *writer_main(void *arg)
 	}
 	w->end_ns = bench_ns();
 	return NULL;
+}
+
+/*
+ * Counts the files of this benchmark (PREFIX-W-I.yaml, create mode) that
+ * dir lists now: after a run it must equal the successful applies.
+ */
+static long count_listed(const struct config *c)
+{
+	DIR *d = opendir(c->dir);
+	if (!d)
+		bench_die(PROG, "opendir %s: %s", c->dir, strerror(errno));
+	size_t pl = strlen(c->prefix);
+	long n = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		const char *s = de->d_name;
+		if (strncmp(s, c->prefix, pl) || s[pl] != '-')
+			continue;
+		s += pl + 1;
+		size_t a = strspn(s, "0123456789");
+		size_t b = a && s[a] == '-' ? strspn(s + a + 1, "0123456789") : 0;
+		if (b && !strcmp(s + a + 1 + b, ".yaml"))
+			n++;
+	}
+	closedir(d);
+	return n;
 }
 
 /* Removes writer w's files; returns how many were removed. */
@@ -232,6 +265,8 @@ static double run_once(const struct config *c, int n, int run, struct samples *l
 		samples_merge(&runlat, &ws[i].lat_ms);
 		samples_free(&ws[i].lat_ms);
 	}
+	if (failed)
+		exit_code = 1;
 	samples_merge(lat, &runlat);
 	samples_sort(&runlat);
 	printf("%s %s w=%d run %d: %ld applies in %.2f s = %.1f/s (p50 %.2f ms, p99 %.2f ms), "
@@ -241,6 +276,14 @@ static double run_once(const struct config *c, int n, int run, struct samples *l
 	       failed ? ": first error " : "", failed ? strerror(first_errno) : "");
 	fflush(stdout);
 	samples_free(&runlat);
+	if (!c->update) {
+		long listed = count_listed(c);
+		if (listed != done) {
+			printf("%s: WARNING: %ld applies succeeded but the folder lists %ld\n",
+			       c->label, done, listed);
+			exit_code = 1;
+		}
+	}
 	*del_rate = cleanup_all(ws, n);
 	return rate;
 }
@@ -340,5 +383,5 @@ int main(int argc, char **argv)
 		bench_writers(&c, (int)n);
 		s = *end == ',' ? end + 1 : end;
 	}
-	return 0;
+	return exit_code;
 }

@@ -10,7 +10,7 @@
 # trap removes everything it made and stops only the server it started.
 #
 # Knobs (environment): BENCH_SECONDS per apply run (3), BENCH_RUNS apply
-# runs per figure (3), BENCH_OBJECTS in the listed folder (10000).
+# runs per figure (5), BENCH_OBJECTS in the listed folder (10000).
 set -u
 
 if [ $# -ne 2 ]; then
@@ -20,7 +20,7 @@ fi
 CFS=$(realpath "$1")
 BD=$(realpath "$2")
 SECS=${BENCH_SECONDS:-3}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 OBJECTS=${BENCH_OBJECTS:-10000}
 
 tmp=$(mktemp -d /tmp/cfs-bench.XXXXXX) || exit 1
@@ -94,10 +94,18 @@ step() {
 # The machine
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-fstype=$(stat -f -c %T "$tmp")
+fstype=$(findmnt -n -o FSTYPE -T "$tmp" 2>/dev/null || stat -f -c %T "$tmp")
 dev=$(df -P "$tmp" | awk 'NR == 2 { print $1 }')
+journal=""
+if [ "$fstype" = ext4 ] && [ -d /proc/fs/jbd2 ] &&
+	! ls /proc/fs/jbd2 | grep -q "^$(basename "$dev")-"; then
+	journal=", no journal"
+fi
+wcache=$(cat "/sys/block/$(basename "$dev")/queue/write_cache" 2>/dev/null || echo "?")
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "== machine"
-echo "$(nproc) CPUs ($cpu), $mem, Linux $(uname -r), /tmp on $fstype ($dev)"
+echo "$(nproc) CPUs ($cpu), $mem, Linux $(uname -r)"
+echo "/tmp and /var/tmp on $dev ($fstype$journal, write cache: $wcache)"
 mkdir -p "$tmp/probe"
 step "disk fsync latency" "$BD/bench_peer" fsync "$tmp/probe"
 
@@ -114,7 +122,8 @@ until grep -q " $mnt fuse" /proc/mounts; do
 	sleep 0.1
 	i=$((i + 1))
 done
-echo "== server pid $pid on $mnt, data dir $data"
+rss0=$(awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
+echo "== server pid $pid on $mnt, data dir $data, VmRSS $rss0"
 
 step "durable applies, create" "$BD/bench_apply" -w 1,8 -t "$SECS" -r "$RUNS" "$mnt/configmaps"
 step "durable applies, update" "$BD/bench_apply" -u -w 1,8 -t "$SECS" -r "$RUNS" \
@@ -125,7 +134,9 @@ step "durable applies beside $OBJECTS objects" "$BD/bench_apply" -w 8 -t "$SECS"
 	-l crowded "$mnt/configmaps"
 rss=$(awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
 hwm=$(awk '/^VmHWM/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
-echo "== server memory: VmRSS $rss (peak $hwm)"
+echo "== server memory: VmRSS $rss (peak $hwm); $mnt/status:"
+sed 's/^/  /' "$mnt/status"
+revision=$(awk '/^revision:/ { print $2 }' "$mnt/status")
 spid=$pid
 stop_server
 if grep -q " $mnt fuse" /proc/mounts; then
@@ -169,9 +180,12 @@ ratio() {
 echo
 echo "clusterfs benchmarks, $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r)"
-echo "disk:    $dev ($fstype), append+fdatasync p50 $(val fsync_p50) ms"
-echo "server:  $($CFS version 2>/dev/null), --no-agent; VmRSS $rss (peak $hwm)" \
-	"after the runs; log $logbytes bytes"
+echo "disk:    $dev ($fstype$journal, write cache: $wcache)," \
+	"append 4 KiB + fdatasync p50 $(val fsync_p50) ms"
+echo "runs:    $SECS s per apply run, median of $RUNS runs; load average $load0 at the" \
+	"start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "server:  $($CFS version 2>/dev/null), --no-agent; VmRSS $rss0 at start, $rss (peak $hwm)" \
+	"after the runs (revision ${revision:-?}); log $logbytes bytes"
 echo
 echo "  figure                                              value unit       target"
 row "durable applies/s, 1 writer (create)" apply_create_w1 /s
