@@ -4,8 +4,8 @@
  *
  * It exists so that pods created by the thousand start in seconds: the
  * algorithm (sched_plugins.c) decides for one pod in microseconds, and
- * what costs is the store, so a batch of up to SCHED_BATCH_PODS pods is decided
- * under the lock, then bound in one transaction without it.
+ * what costs is the store, so a batch of up to SCHED_BATCH_PODS pods is
+ * decided under the lock, then bound in one transaction without it.
  *
  * Each pod the informer has seen has a record, keyed "ns/name":
  *
@@ -18,10 +18,11 @@
  *   INFLIGHT  taken by the scheduling thread; if assumed, node >= 0
  *   BOUND     spec.nodeName seen, or our binding succeeded
  *
- * A record's requests are on node `node` (or on none, -1) - the one
- * place that adds or subtracts them is set_node(), so every path (assume,
- * binding confirmed by the watch, binding refused, pod finished, pod
- * deleted, resync) counts a pod exactly once.  The scheduling thread does
+ * A record's requests are on node `node` (or on none, -1).  Only
+ * set_node() moves them (and a re-parse swaps old requests for new on the
+ * same node), so every path - assume, binding confirmed by the watch,
+ * binding refused, pod finished, pod deleted, resync - counts a pod
+ * exactly once.  The scheduling thread does
  * not keep record pointers across a binding (the informer may free them):
  * it looks the key up again and checks the record's id.
  */
@@ -40,11 +41,11 @@
 #include "log.h"
 #include "mem.h"
 
-#define NSEC 1000000000LL
-#define RETRY_SOON_NS (1 * NSEC)  /* after a change, unschedulable pods older than this retry */
+#define NSEC	       1000000000LL
+#define RETRY_SOON_NS  (1 * NSEC)  /* after a change, unschedulable pods older than this retry */
 #define RETRY_EVERY_NS (10 * NSEC) /* and every pod retries at least this often */
-#define HOLD_NS (1 * NSEC)	   /* pause after a failed bind transaction */
-#define IDLE_MS 200		   /* the informer's idle callback period */
+#define HOLD_NS	       (1 * NSEC)  /* pause after a failed bind transaction */
+#define IDLE_MS	       200	   /* the informer's idle callback period */
 
 enum rec_state { REC_IDLE, REC_INCOMING, REC_ACTIVE, REC_UNSCHED, REC_INFLIGHT, REC_BOUND };
 
@@ -53,11 +54,11 @@ struct rec {
 	struct sched_pod *pod;	 /* parsed at its last user change */
 	uint64_t id;		 /* unique for the scheduler's life */
 	enum rec_state state;
-	int node;		/* cache index its requests are on, or -1 */
-	bool deleting;		/* metadata.deletionTimestamp, as last seen */
-	int64_t user_rv;	/* sobj.user_rv the pod was parsed at */
-	int64_t attempt_ns;	/* last attempt that found no node */
-	char *last_msg;		/* last Unschedulable message written, or NULL */
+	int node;	    /* cache index its requests are on, or -1 */
+	bool deleting;	    /* metadata.deletionTimestamp, as last seen */
+	int64_t user_rv;    /* sobj.user_rv the pod was parsed at */
+	int64_t attempt_ns; /* last attempt that found no node */
+	char *last_msg;	    /* last Unschedulable message written, or NULL */
 };
 
 struct rec_list {
@@ -172,7 +173,7 @@ static void admit_incoming(struct sched *s)
 	}
 	a->tail = in->tail;
 	a->n += in->n;
-	*in = (struct rec_list){ 0 };
+	*in = (struct rec_list){0};
 }
 
 static void park_unschedulable(struct sched *s, struct rec *r, int64_t now)
@@ -262,13 +263,16 @@ static void pod_changed(struct sched *s, const struct sobj *o)
 		if (p->unsched_msg)
 			r->last_msg = xstrdup(p->unsched_msg);
 		hmap_set(&s->recs, p->key, r);
-	} else if (p) {
-		int node = r->node;
-		set_node(s, r, -1);
+	} else if (p) { /* same node, new requests: not freed capacity */
+		if (r->node >= 0) {
+			sched_cache_remove_pod(s->cache, r->pod, r->node);
+			sched_cache_add_pod(s->cache, p, r->node);
+		}
 		sched_pod_free(r->pod);
 		r->pod = p;
 		r->user_rv = o->user_rv;
-		set_node(s, r, node);
+		if (r->state == REC_UNSCHED)
+			unqueue(s, r); /* its constraints changed: try again now */
 	}
 
 	/* Fields that change without a user change. */
@@ -374,9 +378,9 @@ static void on_resync(void *arg)
 	int np = api_list(s->api, s->k_pod, NULL, NULL, &pods, NULL);
 
 	pthread_mutex_lock(&s->lock);
-	s->incoming = (struct rec_list){ 0 };
-	s->active = (struct rec_list){ 0 };
-	s->unsched = (struct rec_list){ 0 };
+	s->incoming = (struct rec_list){0};
+	s->active = (struct rec_list){0};
+	s->unsched = (struct rec_list){0};
 	hmap_clear(&s->recs, rec_free);
 	sched_cache_free(s->cache);
 	s->cache = sched_cache_new((uint64_t)t0 ^ ((uint64_t)getpid() << 32));
@@ -391,10 +395,8 @@ static void on_resync(void *arg)
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	log_info("sched", "resync: %d nodes, %d pods, %zu pending", nn, np, pending);
-	if (nn > 0)
-		sobj_list_free(nodes, (size_t)nn);
-	if (np > 0)
-		sobj_list_free(pods, (size_t)np);
+	sobj_list_free(nodes, nn > 0 ? (size_t)nn : 0);
+	sobj_list_free(pods, np > 0 ? (size_t)np : 0);
 }
 
 /* --- the scheduling thread ----------------------------------------------- */
@@ -476,12 +478,12 @@ static void write_unschedulable(struct sched *s, struct status_item *it, size_t 
 			json_t *status = unschedulable_status(o->obj, it[i].msg, ts);
 			if (status) {
 				docs[m] = status;
-				st[m] = (struct api_status){ s->k_pod, it[i].ns, it[i].name, it[i].uid,
-							     status };
+				st[m] = (struct api_status){s->k_pod, it[i].ns, it[i].name,
+							    it[i].uid, status};
 				m++;
 			}
-			api_event(s->api, "Warning", "FailedScheduling", "Pod", it[i].ns, it[i].name,
-				  "%s", it[i].msg);
+			api_event(s->api, "Warning", "FailedScheduling", "Pod", it[i].ns,
+				  it[i].name, "%s", it[i].msg);
 		}
 		sobj_unref(o);
 	}
@@ -501,6 +503,7 @@ static void settle(struct sched *s, struct bind_item *bi, size_t n, const int *r
 
 	for (size_t j = n; j-- > 0;) { /* backwards: requeued pods keep their order */
 		int rc = txn < 0 ? txn : results[j];
+		bi[j].ok = rc == 0;
 		if (rc == 0)
 			s->stats.bound++;
 		else if (txn >= 0)
@@ -508,7 +511,6 @@ static void settle(struct sched *s, struct bind_item *bi, size_t n, const int *r
 		struct rec *r = hmap_get(&s->recs, bi[j].key);
 		if (!r || r->id != bi[j].id)
 			continue; /* deleted, or resynced, meanwhile */
-		bi[j].ok = rc == 0;
 		if (r->state != REC_INFLIGHT)
 			continue; /* the watch already told where it is */
 		if (rc == 0) {
@@ -573,13 +575,13 @@ static void run_batch(struct sched *s)
 			set_node(s, r, idx);
 			r->state = REC_INFLIGHT;
 			bi[nb++] = (struct bind_item){
-				r->id,
-				xstrdup(r->pod->ns),
-				xstrdup(r->pod->name),
-				xstrdup(r->pod->uid),
-				xstrdup(sched_cache_node(s->cache, idx)->name),
-				xstrdup(r->pod->key),
-				false,
+			    r->id,
+			    xstrdup(r->pod->ns),
+			    xstrdup(r->pod->name),
+			    xstrdup(r->pod->uid),
+			    xstrdup(sched_cache_node(s->cache, idx)->name),
+			    xstrdup(r->pod->key),
+			    false,
 			};
 			continue;
 		}
@@ -591,8 +593,8 @@ static void run_batch(struct sched *s)
 		}
 		free(r->last_msg);
 		r->last_msg = xstrdup(msg);
-		si[ns++] = (struct status_item){ xstrdup(r->pod->ns), xstrdup(r->pod->name),
-						 xstrdup(r->pod->uid), msg };
+		si[ns++] = (struct status_item){xstrdup(r->pod->ns), xstrdup(r->pod->name),
+						xstrdup(r->pod->uid), msg};
 	}
 	int64_t t1 = now_ns();
 	s->stats.pick_ns += (uint64_t)(t1 - t0);
@@ -602,7 +604,7 @@ static void run_batch(struct sched *s)
 	if (nb) {
 		struct api_binding *b = xcalloc(nb, sizeof(*b));
 		for (size_t i = 0; i < nb; i++)
-			b[i] = (struct api_binding){ bi[i].ns, bi[i].name, bi[i].uid, bi[i].node };
+			b[i] = (struct api_binding){bi[i].ns, bi[i].name, bi[i].uid, bi[i].node};
 		txn = api_bind_many(s->api, b, nb, results);
 		free(b);
 	}
@@ -656,7 +658,7 @@ static int64_t requeue_due(struct sched *s, int64_t now)
 
 static void wait_until(struct sched *s, int64_t deadline)
 {
-	struct timespec ts = { deadline / NSEC, deadline % NSEC };
+	struct timespec ts = {deadline / NSEC, deadline % NSEC};
 	pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 }
 
@@ -712,10 +714,10 @@ int sched_start(struct api *a, struct sched **out, struct err **e)
 		return err_make(e, r, "scheduler: starting its thread: %s", strerror(r));
 	}
 	const struct informer_ops ops = {
-		.resync = on_resync,
-		.event = on_event,
-		.idle = on_idle,
-		.idle_ms = IDLE_MS,
+	    .resync = on_resync,
+	    .event = on_event,
+	    .idle = on_idle,
+	    .idle_ms = IDLE_MS,
 	};
 	if ((r = informer_start(a, "scheduler", &ops, s, &s->inf, e)) < 0) {
 		pthread_mutex_lock(&s->lock);

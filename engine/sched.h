@@ -45,11 +45,11 @@
 #include "api.h"
 #include "err.h"
 
-#define SCHED_BATCH_PODS 1000		/* pods picked and bound per transaction */
-#define SCHED_MAX_SCORE 100		/* each score plugin gives 0..100 */
-#define SCHED_DEFAULT_CPU 100		/* millicores a request-less container counts for scoring */
-#define SCHED_DEFAULT_MEM (200 << 20)	/* bytes, likewise */
-#define SCHED_DEFAULT_PODS 110		/* a node that states no pods capacity (kubelet's maxPods) */
+#define SCHED_BATCH_PODS   1000	       /* pods picked and bound per transaction */
+#define SCHED_MAX_SCORE	   100	       /* each score plugin gives 0..100 */
+#define SCHED_DEFAULT_CPU  100	       /* millicores a request-less container counts for scoring */
+#define SCHED_DEFAULT_MEM  (200 << 20) /* bytes, likewise */
+#define SCHED_DEFAULT_PODS 110	       /* a node that states no pods capacity (kubelet's maxPods) */
 
 /* Parsed objects */
 
@@ -102,21 +102,21 @@ struct sched_res {
 /* What the scheduler needs of a Pod. */
 struct sched_pod {
 	char *ns, *name, *uid;
-	char *key;	 /* "ns/name" */
-	char *node_name; /* spec.nodeName, or NULL */
-	char *owner;	 /* uid of the controller ownerReference, or NULL */
+	char *key;	      /* "ns/name" */
+	char *node_name;      /* spec.nodeName, or NULL */
+	char *owner;	      /* uid of the controller ownerReference, or NULL */
 	struct sched_res req; /* requests (init containers: the max rule), for fit */
 	struct sched_res nz;  /* the same with SCHED_DEFAULT_* for absent requests, for scores */
 	struct sched_toleration *tols;
 	size_t ntols;
-	bool tol_unsched; /* tolerates node.kubernetes.io/unschedulable:NoSchedule */
+	bool tol_unsched;	      /* tolerates node.kubernetes.io/unschedulable:NoSchedule */
 	struct sched_label *selector; /* spec.nodeSelector */
 	size_t nselector;
 	struct sched_term *terms; /* required node affinity, ORed; none: no constraint */
 	size_t nterms;
-	bool ours;	/* spec.schedulerName is default-scheduler or unset */
-	bool deleting;	/* metadata.deletionTimestamp is set */
-	bool finished;	/* status.phase is Succeeded or Failed */
+	bool ours;	   /* spec.schedulerName is default-scheduler or unset */
+	bool deleting;	   /* metadata.deletionTimestamp is set */
+	bool finished;	   /* status.phase is Succeeded or Failed */
 	char *unsched_msg; /* message of its PodScheduled=False condition, or NULL */
 };
 

@@ -63,8 +63,8 @@ static bool parse_int(const char *s, int64_t *out)
 
 /* Quantities (a resource list) */
 
-#define HAS_CPU 1u
-#define HAS_MEM 2u
+#define HAS_CPU	 1u
+#define HAS_MEM	 2u
 #define HAS_PODS 4u
 
 /* Reads cpu (millicores), memory (bytes) and pods of a ResourceList;
@@ -180,8 +180,9 @@ static void free_labels(struct sched_label *l, size_t n)
 static int parse_op(const char *s, enum sched_op *op)
 {
 	static const char *const names[] = {
-		[SCHED_IN] = "In", [SCHED_NOT_IN] = "NotIn", [SCHED_EXISTS] = "Exists",
-		[SCHED_DOES_NOT_EXIST] = "DoesNotExist", [SCHED_GT] = "Gt", [SCHED_LT] = "Lt",
+	    [SCHED_IN] = "In",	       [SCHED_NOT_IN] = "NotIn",
+	    [SCHED_EXISTS] = "Exists", [SCHED_DOES_NOT_EXIST] = "DoesNotExist",
+	    [SCHED_GT] = "Gt",	       [SCHED_LT] = "Lt",
 	};
 	for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(s, names[i])) {
@@ -260,9 +261,9 @@ static void free_tols(struct sched_toleration *t, size_t n)
 }
 
 static const struct sched_taint unschedulable_taint = {
-	.key = (char *)"node.kubernetes.io/unschedulable",
-	.value = (char *)"",
-	.effect = SCHED_NO_SCHEDULE,
+    .key = (char *)"node.kubernetes.io/unschedulable",
+    .value = (char *)"",
+    .effect = SCHED_NO_SCHEDULE,
 };
 
 static bool tolerated(const struct sched_pod *p, const struct sched_taint *taint)
@@ -294,16 +295,17 @@ static int pod_constraints(struct sched_pod *p, const json_t *spec, struct err *
 	parse_labels(json_object_get(spec, "nodeSelector"), &p->selector, &p->nselector);
 
 	json_t *na = json_object_get(json_object_get(spec, "affinity"), "nodeAffinity");
-	json_t *terms = json_object_get(
-		json_object_get(na, "requiredDuringSchedulingIgnoredDuringExecution"),
-		"nodeSelectorTerms");
+	json_t *terms =
+	    json_object_get(json_object_get(na, "requiredDuringSchedulingIgnoredDuringExecution"),
+			    "nodeSelectorTerms");
 	p->terms = xcalloc(json_array_size(terms) + 1, sizeof(*p->terms));
 	json_array_foreach(terms, i, t)
 	{
 		if (parse_term(t, &p->terms[p->nterms++], e) < 0)
-			return err_wrap(e, "spec.affinity.nodeAffinity."
-					   "requiredDuringSchedulingIgnoredDuringExecution."
-					   "nodeSelectorTerms[%zu]",
+			return err_wrap(e,
+					"spec.affinity.nodeAffinity."
+					"requiredDuringSchedulingIgnoredDuringExecution."
+					"nodeSelectorTerms[%zu]",
 					i);
 	}
 	return 0;
@@ -590,7 +592,8 @@ unsigned sched_filter(const struct sched_pod *p, const struct sched_node *n, int
 /* The same verdict as sched_filter() == 0, cheapest and likeliest first. */
 static inline bool feasible(const struct sched_pod *p, const struct sched_node *n)
 {
-	if (n->npods >= n->alloc_pods || (p->req.cpu > 0 && p->req.cpu > n->alloc.cpu - n->used.cpu) ||
+	if (n->npods >= n->alloc_pods ||
+	    (p->req.cpu > 0 && p->req.cpu > n->alloc.cpu - n->used.cpu) ||
 	    (p->req.mem > 0 && p->req.mem > n->alloc.mem - n->used.mem))
 		return false;
 	if (n->unschedulable && !p->tol_unsched)
@@ -610,12 +613,12 @@ void sched_diag_init(struct sched_diag *d, int nnodes)
 	d->nnodes = nnodes;
 }
 
-static void diag_count(struct sched_diag *d, char *text)
+/* Counts one more node for text (borrowed; copied when new). */
+static void diag_count(struct sched_diag *d, const char *text)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		if (!strcmp(d->r[i].text, text)) {
 			d->r[i].count++;
-			free(text);
 			return;
 		}
 	}
@@ -623,19 +626,32 @@ static void diag_count(struct sched_diag *d, char *text)
 		d->cap = d->cap ? 2 * d->cap : 8;
 		d->r = xrealloc(d->r, d->cap * sizeof(*d->r));
 	}
-	d->r[d->n++] = (struct sched_diag_reason){ text, 1 };
+	d->r[d->n++] = (struct sched_diag_reason){xstrdup(text), 1};
 }
 
 void sched_diag_add(struct sched_diag *d, const struct sched_node *n, unsigned reasons, int taint)
 {
+	char text[600];
+
 	for (unsigned bit = 1; bit <= SCHED_R_MEMORY; bit <<= 1) {
 		if (!(reasons & bit))
 			continue;
-		if (bit == SCHED_R_TAINT && taint >= 0 && (size_t)taint < n->ntaints)
-			diag_count(d, xasprintf("%s {%s: %s}", sched_reason_text(bit),
-						n->taints[taint].key, n->taints[taint].value));
-		else
-			diag_count(d, xstrdup(sched_reason_text(bit)));
+		if (bit != SCHED_R_TAINT || taint < 0 || (size_t)taint >= n->ntaints) {
+			diag_count(d, sched_reason_text(bit));
+			continue;
+		}
+		/* Keys and values are short (253 and 63 bytes): no allocation. */
+		const struct sched_taint *t = &n->taints[taint];
+		int len = snprintf(text, sizeof(text), "%s {%s: %s}", sched_reason_text(bit),
+				   t->key, t->value);
+		if (len >= 0 && (size_t)len < sizeof(text)) {
+			diag_count(d, text);
+		} else {
+			char *long_text =
+			    xasprintf("%s {%s: %s}", sched_reason_text(bit), t->key, t->value);
+			diag_count(d, long_text);
+			free(long_text);
+		}
 	}
 }
 
@@ -646,7 +662,7 @@ static int cmp_str(const void *a, const void *b)
 
 char *sched_diag_message(const struct sched_diag *d)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char **parts;
 
 	if (d->nnodes == 0)

@@ -158,6 +158,9 @@ struct store_txn {
 	struct store *st;
 	struct hmap done;      /* okey -> sobj * or TOMB: earlier requests' writes */
 	struct hmap cur;       /* the same for the running request */
+	struct hmap groups;    /* "k:KIND/NS", "o:UID" -> hmap set of okeys
+				* written in the batch: lets list and dependents find
+				* the batch's objects without scanning the overlay */
 	struct store_event *w; /* every write of the batch in revision order */
 	size_t nw, wcap;
 	int failed;	      /* the running request's first SQLite failure */
@@ -626,16 +629,14 @@ static size_t ov_merge(struct store_txn *tx, struct sobj ***vp, size_t n, const 
 				v[m++] = v[i];
 			free(key);
 		}
+		char *g = f->uid ? xasprintf("o:%s", f->uid)
+				 : xasprintf("k:%s/%s", f->kind, f->ns ? f->ns : "*");
+		struct hmap *set = hmap_get(&tx->groups, g);
+		free(g);
 		struct hmap_iter it = {0};
-		for (struct hmap_ent *ent; (ent = hmap_next(&tx->done, &it));) {
-			struct sobj *o = ent->val;
-			if (o != TOMB && !hmap_get(&tx->cur, ent->key) && ov_match(o, f))
-				vec_push(&v, &m, &cap, sobj_ref(o));
-		}
-		memset(&it, 0, sizeof(it));
-		for (struct hmap_ent *ent; (ent = hmap_next(&tx->cur, &it));) {
-			struct sobj *o = ent->val;
-			if (o != TOMB && ov_match(o, f))
+		for (struct hmap_ent *ent; set && (ent = hmap_next(set, &it));) {
+			struct sobj *o = ov_peek(tx, ent->key);
+			if (o && o != TOMB && ov_match(o, f))
 				vec_push(&v, &m, &cap, sobj_ref(o));
 		}
 		n = m;
@@ -679,6 +680,44 @@ static int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **
 	return rc;
 }
 
+static void group_add(struct store_txn *tx, const char *group, const char *key)
+{
+	struct hmap *set = hmap_get(&tx->groups, group);
+	if (!set) {
+		set = xcalloc(1, sizeof(*set));
+		hmap_set(&tx->groups, group, set);
+	}
+	if (!hmap_get(set, key))
+		hmap_set(set, key, (void *)1);
+}
+
+static void group_free(void *v)
+{
+	struct hmap *set = v;
+	hmap_clear(set, NULL);
+	free(set);
+}
+
+/* Indexes a new state of key by kind/ns and by owner. */
+static void txn_index(struct store_txn *tx, const char *key, const struct sobj *o)
+{
+	char *g = xasprintf("k:%s/%s", o->kind, o->ns);
+	group_add(tx, g, key);
+	free(g);
+	g = xasprintf("k:%s/*", o->kind);
+	group_add(tx, g, key);
+	free(g);
+	json_t *refs = owner_refs(o->obj);
+	for (size_t i = 0; i < json_array_size(refs); i++) {
+		const char *u = owner_uid(refs, i);
+		if (u) {
+			g = xasprintf("o:%s", u);
+			group_add(tx, g, key);
+			free(g);
+		}
+	}
+}
+
 /* Adds a write to the batch; takes o's reference. */
 static void txn_record(struct store_txn *tx, const char *key, enum store_event_type type,
 		       int64_t rv, struct sobj *o, struct sobj *state)
@@ -691,6 +730,8 @@ static void txn_record(struct store_txn *tx, const char *key, enum store_event_t
 	tx->w[tx->nw].rv = rv;
 	tx->w[tx->nw].obj = o;
 	tx->nw++;
+	if (state && state != TOMB)
+		txn_index(tx, key, state);
 	sobj_unref_void(hmap_set(&tx->cur, key, state));
 }
 
@@ -806,6 +847,7 @@ static void txn_free(struct store_txn *tx)
 	free(tx->w);
 	hmap_clear(&tx->cur, sobj_unref_void);
 	hmap_clear(&tx->done, sobj_unref_void);
+	hmap_clear(&tx->groups, group_free);
 	err_free(tx->fail_err);
 }
 

@@ -31,6 +31,8 @@ out=$tmp/results
 log=$tmp/server.log
 pid=""
 failed=0
+starts=0
+crashes=""
 : >"$out"
 
 # Stops our server (that PID only): SIGTERM, then SIGKILL after 10 s.
@@ -68,7 +70,31 @@ val() {
 	awk -v k="$1" '$1 == "result" && $2 == k { v = $3 } END { print v }' "$out"
 }
 
+# Starts a server on $mnt with a fresh data dir ($data.N); exits if it
+# does not mount within 10 s.
+start_server() {
+	starts=$((starts + 1))
+	data=$tmp/data.$starts
+	log=$tmp/server.$starts.log
+	"$CFS" server --mount "$mnt" --data-dir "$data" --no-agent 2>"$log" &
+	pid=$!
+	i=0
+	until grep -q " $mnt fuse" /proc/mounts; do
+		if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 100 ]; then
+			echo "run.sh: the server did not mount $mnt; its log:" >&2
+			tail -20 "$log" >&2
+			exit 1
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rss0=$(awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
+	echo "== server pid $pid on $mnt, data dir $data, VmRSS $rss0"
+}
+
 # Runs a benchmark, showing its output and keeping it for the summary.
+# If the server died meanwhile, says so and starts a new one, so that the
+# other figures are still measured; the summary lists the crash.
 step() {
 	name=$1
 	shift
@@ -84,10 +110,17 @@ step() {
 		failed=1
 	fi
 	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-		echo "run.sh: the server died during $name; its log:" >&2
-		tail -20 "$log" >&2
+		wait "$pid"
+		echo "run.sh: the server (pid $pid) died during \"$name\" (wait status $?);" \
+			"the end of its log:" >&2
+		tail -5 "$log" >&2
+		crashes="$crashes \"$name\""
+		failed=1
 		pid=""
-		exit 1
+		if grep -q " $mnt fuse" /proc/mounts; then
+			fusermount3 -u "$mnt" 2>/dev/null || umount -l "$mnt"
+		fi
+		start_server
 	fi
 }
 
@@ -110,20 +143,7 @@ mkdir -p "$tmp/probe"
 step "disk fsync latency" "$BD/bench_peer" fsync "$tmp/probe"
 
 # The server
-"$CFS" server --mount "$mnt" --data-dir "$data" --no-agent 2>"$log" &
-pid=$!
-i=0
-until grep -q " $mnt fuse" /proc/mounts; do
-	if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 100 ]; then
-		echo "run.sh: the server did not mount $mnt; its log:" >&2
-		tail -20 "$log" >&2
-		exit 1
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-rss0=$(awk '/^VmRSS/ { printf "%.1f MiB", $2 / 1024 }' "/proc/$pid/status")
-echo "== server pid $pid on $mnt, data dir $data, VmRSS $rss0"
+start_server
 
 step "durable applies, create" "$BD/bench_apply" -w 1,8 -t "$SECS" -r "$RUNS" "$mnt/configmaps"
 step "durable applies, update" "$BD/bench_apply" -u -w 1,8 -t "$SECS" -r "$RUNS" \
@@ -219,8 +239,13 @@ ratio "clusterfs / sqlite, 1 writer" apply_create_w1 sqlite_insert_w1
 ratio "clusterfs / sqlite, 8 writers" apply_create_w8 sqlite_insert_w8
 ratio "read latency, clusterfs / plain file" read_replicas_p50 peer_read_p50
 ratio "ls time, clusterfs / plain folder" ls_p50 peer_ls_p50
+if [ -n "$crashes" ]; then
+	echo
+	echo "  THE SERVER CRASHED during:$crashes (restarted with an empty store;"
+	echo "  figures after a crash and the memory line come from the new server)"
+fi
 if [ $failed != 0 ]; then
-	echo "run.sh: some benchmarks failed; their figures are missing above" >&2
+	echo "run.sh: some benchmarks failed or the server crashed (see above)" >&2
 	exit 1
 fi
 exit 0

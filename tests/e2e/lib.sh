@@ -199,8 +199,9 @@ cfs_alive() {
 	local pid=${1:-$CFS_PID} st
 	[ -n "$pid" ] || return 1
 	kill -0 "$pid" 2>/dev/null || return 1
-	st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
-	[ "$st" != "Z" ]
+	# The process may be reaped between kill -0 and the read: unreadable is dead.
+	st=$(awk '/^State:/ { print $2 }' "/proc/$pid/status" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != "Z" ]
 }
 
 _cfs_record_pid() {

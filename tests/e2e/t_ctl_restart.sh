@@ -131,26 +131,43 @@ spec:
         image: busybox:1.36
         command: ["sleep", "3600"]
 EOF2
-# kill_mid PATTERN: SIGKILLs the server as soon as the pods line of
+# kill_mid PATTERN MS: SIGKILLs the server as soon as the pods line of
 # /cluster/status matches PATTERN (an extended regular expression), or
-# 0.3 s from now at the latest; sets AT_KILL to the line seen last.  (Not
-# in a subshell: cfs_kill9 must reap.)
+# MS milliseconds from now at the latest; sets AT_KILL to the line seen
+# last.  (Not in a subshell: cfs_kill9 must reap.)
 AT_KILL=""
 kill_mid() {
-	local end=$(($(now_ms) + 300))
+	local end=$(($(now_ms) + $2))
 	AT_KILL=""
 	while [ "$(now_ms)" -lt "$end" ]; do
 		AT_KILL=$(grep '^pods:' "$MNT/status" 2>/dev/null)
 		printf '%s' "$AT_KILL" | grep -qE "$1" && break
 		sleep 0.01
 	done
+	local kpid=$CFS_PID t
 	cfs_kill9
+	# lib.sh's cfs_alive can take a server that bash has just reaped for
+	# a live one (kill -0 before the reaping, /proc/PID/status gone
+	# after) and leave CFS_PID set: reap again then.
+	if [ -n "$CFS_PID" ] && ! kill -0 "$kpid" 2>/dev/null; then
+		_cfs_reap 10
+	fi
+	if [ -n "$CFS_PID" ]; then
+		# Really not gone within 10 s of SIGKILL: show where its threads
+		# are stuck, then give it longer so that the test can go on.
+		echo "# server $kpid still there 10 s after SIGKILL; its threads:"
+		for t in /proc/"$kpid"/task/*; do
+			echo "#   $(cat "$t/comm" 2>/dev/null) $(awk '/^State:/ { print $2 }' "$t/status" 2>/dev/null) $(cat "$t/wchan" 2>/dev/null)"
+			head -n 6 "$t/stack" 2>/dev/null | sed 's/^/#       /'
+		done
+		_cfs_reap 300
+	fi
 }
 
 check "cp big.yaml (300 replicas)" cp "$WORK/big.yaml" "$D/"
 pid1=$CFS_PID
 # Mid scale-up: some pods Running, some still Pending.
-kill_mid '\([1-9][0-9]* Pending, [1-9][0-9]* Running'
+kill_mid '\([1-9][0-9]* Pending, [1-9][0-9]* Running' 300
 check_eq "SIGKILL ends the server" "" "$CFS_PID"
 echo "# at the kill: ${AT_KILL:-?}"
 if [[ $AT_KILL =~ \([1-9][0-9]*\ Pending ]]; then ok "the kill came mid scale-up (pods still Pending)"; else echo "# note: the kill did not catch pods Pending; the crash point is weaker than intended"; fi
@@ -214,7 +231,7 @@ check_eq "no FailedCreate event" "" "$(grep 'FailedCreate' "$MNT/events")"
 # ReplicaSet of 300, the old one scaled to 0 at once).
 
 if sed -i 's/image: busybox:1.36/image: busybox:1.37/' "$D/big.yaml"; then ok "sed -i the image to busybox:1.37"; else fail "sed -i the image to busybox:1.37"; fi
-kill_mid '\([1-9][0-9]* Pending'
+kill_mid '\([1-9][0-9]* Pending' 1000
 check_eq "SIGKILL ends the server (second time)" "" "$CFS_PID"
 echo "# at the second kill: ${AT_KILL:-?}"
 cfs_start --hollow-nodes 3 || cfs_abort "the server restarts after the second kill"

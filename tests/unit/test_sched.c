@@ -60,10 +60,11 @@ static struct sched_node *N(const char *text)
 static struct sched_node *node_of(const char *name, const char *cpu, const char *mem, int pods,
 				  const char *meta, const char *spec)
 {
-	char *t = xasprintf("{\"metadata\":{\"name\":\"%s\"%s%s},\"spec\":{%s},"
-			    "\"status\":{\"allocatable\":{\"cpu\":\"%s\",\"memory\":\"%s\","
-			    "\"pods\":\"%d\"}}}",
-			    name, meta ? "," : "", meta ? meta : "", spec ? spec : "", cpu, mem, pods);
+	char *t =
+	    xasprintf("{\"metadata\":{\"name\":\"%s\"%s%s},\"spec\":{%s},"
+		      "\"status\":{\"allocatable\":{\"cpu\":\"%s\",\"memory\":\"%s\","
+		      "\"pods\":\"%d\"}}}",
+		      name, meta ? "," : "", meta ? meta : "", spec ? spec : "", cpu, mem, pods);
 	struct sched_node *n = N(t);
 	free(t);
 	return n;
@@ -73,7 +74,7 @@ static struct sched_node *node_of(const char *name, const char *cpu, const char 
 static struct sched_pod *pod_of(const char *name, const char *cpu, const char *mem,
 				const char *owner, const char *spec)
 {
-	struct buf req = { 0 };
+	struct buf req = {0};
 	buf_puts(&req, "");
 	if (cpu)
 		buf_printf(&req, "\"cpu\":\"%s\"", cpu);
@@ -105,24 +106,24 @@ static bool streq(const char *a, const char *b)
 static void test_parse_pod(void)
 {
 	struct sched_pod *p = P(
-		"{\"metadata\":{\"name\":\"web\",\"namespace\":\"prod\",\"uid\":\"u1\","
-		"\"ownerReferences\":[{\"uid\":\"other\"},{\"uid\":\"rs-1\",\"controller\":true}]},"
-		"\"spec\":{\"containers\":["
-		"{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"250m\",\"memory\":\"64Mi\"}}},"
-		"{\"name\":\"b\",\"resources\":{\"requests\":{\"cpu\":\"0.5\"}}},"
-		"{\"name\":\"c\"}],"
-		"\"initContainers\":[{\"name\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}],"
-		"\"nodeSelector\":{\"disk\":\"ssd\"},\"schedulerName\":\"default-scheduler\","
-		"\"tolerations\":[{\"key\":\"node.kubernetes.io/unschedulable\",\"operator\":"
-		"\"Exists\",\"effect\":\"NoSchedule\"}]},"
-		"\"status\":{\"phase\":\"Pending\",\"conditions\":[{\"type\":\"PodScheduled\","
-		"\"status\":\"False\",\"message\":\"0/1 nodes are available: 1 Too many pods.\"}]}}");
+	    "{\"metadata\":{\"name\":\"web\",\"namespace\":\"prod\",\"uid\":\"u1\","
+	    "\"ownerReferences\":[{\"uid\":\"other\"},{\"uid\":\"rs-1\",\"controller\":true}]},"
+	    "\"spec\":{\"containers\":["
+	    "{\"name\":\"a\",\"resources\":{\"requests\":{\"cpu\":\"250m\",\"memory\":\"64Mi\"}}},"
+	    "{\"name\":\"b\",\"resources\":{\"requests\":{\"cpu\":\"0.5\"}}},"
+	    "{\"name\":\"c\"}],"
+	    "\"initContainers\":[{\"name\":\"i\",\"resources\":{\"requests\":{\"cpu\":\"2\"}}}],"
+	    "\"nodeSelector\":{\"disk\":\"ssd\"},\"schedulerName\":\"default-scheduler\","
+	    "\"tolerations\":[{\"key\":\"node.kubernetes.io/unschedulable\",\"operator\":"
+	    "\"Exists\",\"effect\":\"NoSchedule\"}]},"
+	    "\"status\":{\"phase\":\"Pending\",\"conditions\":[{\"type\":\"PodScheduled\","
+	    "\"status\":\"False\",\"message\":\"0/1 nodes are available: 1 Too many pods.\"}]}}");
 	if (!p)
 		return;
 	CHECK(streq(p->key, "prod/web") && streq(p->uid, "u1") && streq(p->owner, "rs-1"));
-	CHECK(p->req.cpu == 2000);		    /* init container 2 > 250m + 500m */
-	CHECK(p->req.mem == 64 << 20);		    /* sum of the containers */
-	CHECK(p->nz.cpu == 2000);		    /* init max wins for nz too */
+	CHECK(p->req.cpu == 2000);     /* init container 2 > 250m + 500m */
+	CHECK(p->req.mem == 64 << 20); /* sum of the containers */
+	CHECK(p->nz.cpu == 2000);      /* init max wins for nz too */
 	CHECK(p->nz.mem == (64 << 20) + 2 * (200 << 20) /* b and c unset */);
 	CHECK(p->nselector == 1 && streq(p->selector[0].key, "disk"));
 	CHECK(p->tol_unsched && p->ours && !p->finished && !p->deleting && !p->node_name);
@@ -146,9 +147,10 @@ static void test_parse_pod(void)
 	err_free(e);
 	e = NULL;
 	json_decref(j);
-	j = load("{\"metadata\":{\"name\":\"bad\"},\"spec\":{\"affinity\":{\"nodeAffinity\":{"
-		 "\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{"
-		 "\"matchExpressions\":[{\"key\":\"k\",\"operator\":\"Gt\",\"values\":[\"x\"]}]}]}}}}}");
+	j = load(
+	    "{\"metadata\":{\"name\":\"bad\"},\"spec\":{\"affinity\":{\"nodeAffinity\":{"
+	    "\"requiredDuringSchedulingIgnoredDuringExecution\":{\"nodeSelectorTerms\":[{"
+	    "\"matchExpressions\":[{\"key\":\"k\",\"operator\":\"Gt\",\"values\":[\"x\"]}]}]}}}}}");
 	CHECK(sched_pod_parse(j, &p, &e) == -EINVAL && e);
 	err_free(e);
 	json_decref(j);
@@ -156,12 +158,12 @@ static void test_parse_pod(void)
 
 static void test_parse_node(void)
 {
-	struct sched_node *n = N(
-		"{\"metadata\":{\"name\":\"n1\",\"labels\":{\"zone\":\"a\"}},"
-		"\"spec\":{\"unschedulable\":true,\"taints\":[{\"key\":\"k\",\"value\":\"v\","
-		"\"effect\":\"NoSchedule\"},{\"key\":\"p\",\"effect\":\"PreferNoSchedule\"}]},"
-		"\"status\":{\"capacity\":{\"cpu\":\"8\",\"memory\":\"16Gi\",\"pods\":\"200\"},"
-		"\"allocatable\":{\"cpu\":\"7500m\",\"memory\":\"15Gi\"}}}");
+	struct sched_node *n =
+	    N("{\"metadata\":{\"name\":\"n1\",\"labels\":{\"zone\":\"a\"}},"
+	      "\"spec\":{\"unschedulable\":true,\"taints\":[{\"key\":\"k\",\"value\":\"v\","
+	      "\"effect\":\"NoSchedule\"},{\"key\":\"p\",\"effect\":\"PreferNoSchedule\"}]},"
+	      "\"status\":{\"capacity\":{\"cpu\":\"8\",\"memory\":\"16Gi\",\"pods\":\"200\"},"
+	      "\"allocatable\":{\"cpu\":\"7500m\",\"memory\":\"15Gi\"}}}");
 	if (n) {
 		CHECK(streq(n->name, "n1") && n->unschedulable);
 		CHECK(n->alloc.cpu == 7500 && n->alloc.mem == 15LL << 30);
@@ -184,28 +186,28 @@ static void test_tolerations(void)
 		const char *tol, *taint;
 		bool want;
 	} t[] = {
-		{ "{\"key\":\"k\",\"operator\":\"Equal\",\"value\":\"v\",\"effect\":\"NoSchedule\"}",
-		  "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}", true },
-		{ "{\"key\":\"k\",\"value\":\"v\"}", /* operator defaults to Equal, any effect */
-		  "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}", true },
-		{ "{\"key\":\"k\",\"operator\":\"Equal\",\"value\":\"w\"}",
-		  "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}", false },
-		{ "{\"key\":\"k\",\"operator\":\"Equal\"}", /* empty value equals empty value */
-		  "{\"key\":\"k\",\"effect\":\"NoSchedule\"}", true },
-		{ "{\"key\":\"k\",\"operator\":\"Exists\"}",
-		  "{\"key\":\"k\",\"value\":\"anything\",\"effect\":\"PreferNoSchedule\"}", true },
-		{ "{\"key\":\"k\",\"operator\":\"Exists\",\"effect\":\"NoExecute\"}",
-		  "{\"key\":\"k\",\"effect\":\"NoSchedule\"}", false },
-		{ "{\"key\":\"j\",\"operator\":\"Exists\"}", "{\"key\":\"k\",\"effect\":\"NoSchedule\"}",
-		  false },
-		{ "{\"operator\":\"Exists\"}", /* empty key + Exists: every taint */
-		  "{\"key\":\"any\",\"value\":\"x\",\"effect\":\"NoExecute\"}", true },
-		{ "{\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}",
-		  "{\"key\":\"any\",\"effect\":\"NoExecute\"}", false },
+	    {"{\"key\":\"k\",\"operator\":\"Equal\",\"value\":\"v\",\"effect\":\"NoSchedule\"}",
+	     "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}", true},
+	    {"{\"key\":\"k\",\"value\":\"v\"}", /* operator defaults to Equal, any effect */
+	     "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoExecute\"}", true},
+	    {"{\"key\":\"k\",\"operator\":\"Equal\",\"value\":\"w\"}",
+	     "{\"key\":\"k\",\"value\":\"v\",\"effect\":\"NoSchedule\"}", false},
+	    {"{\"key\":\"k\",\"operator\":\"Equal\"}", /* empty value equals empty value */
+	     "{\"key\":\"k\",\"effect\":\"NoSchedule\"}", true},
+	    {"{\"key\":\"k\",\"operator\":\"Exists\"}",
+	     "{\"key\":\"k\",\"value\":\"anything\",\"effect\":\"PreferNoSchedule\"}", true},
+	    {"{\"key\":\"k\",\"operator\":\"Exists\",\"effect\":\"NoExecute\"}",
+	     "{\"key\":\"k\",\"effect\":\"NoSchedule\"}", false},
+	    {"{\"key\":\"j\",\"operator\":\"Exists\"}", "{\"key\":\"k\",\"effect\":\"NoSchedule\"}",
+	     false},
+	    {"{\"operator\":\"Exists\"}", /* empty key + Exists: every taint */
+	     "{\"key\":\"any\",\"value\":\"x\",\"effect\":\"NoExecute\"}", true},
+	    {"{\"operator\":\"Exists\",\"effect\":\"NoSchedule\"}",
+	     "{\"key\":\"any\",\"effect\":\"NoExecute\"}", false},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		char *pt = xasprintf("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"tolerations\":[%s]}}",
-				     t[i].tol);
+		char *pt = xasprintf(
+		    "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"tolerations\":[%s]}}", t[i].tol);
 		char *nt = xasprintf("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"taints\":[%s]}}",
 				     t[i].taint);
 		struct sched_pod *p = P(pt);
@@ -234,7 +236,8 @@ static void test_filter_unschedulable(void)
 				       "\"NoSchedule\"}]");
 	if (cordoned && open && plain && tol) {
 		CHECK(sched_filter_unschedulable(plain, cordoned) == SCHED_R_UNSCHEDULABLE);
-		CHECK(streq(sched_reason_text(SCHED_R_UNSCHEDULABLE), "node(s) were unschedulable"));
+		CHECK(
+		    streq(sched_reason_text(SCHED_R_UNSCHEDULABLE), "node(s) were unschedulable"));
 		CHECK(sched_filter_unschedulable(tol, cordoned) == 0);
 		CHECK(sched_filter_unschedulable(plain, open) == 0);
 	}
@@ -270,18 +273,18 @@ static void test_filter_taints(void)
 		unsigned want;
 		int taint;
 	} t[] = {
-		{ "", "", 0, -1 },
-		{ "{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"}", "",
-		  SCHED_R_TAINT, 0 },
-		{ "{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"}",
-		  "{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"gpu\"}", 0, -1 },
-		{ "{\"key\":\"soft\",\"effect\":\"PreferNoSchedule\"}", "", 0, -1 },
-		{ "{\"key\":\"soft\",\"effect\":\"PreferNoSchedule\"},"
-		  "{\"key\":\"hard\",\"value\":\"x\",\"effect\":\"NoExecute\"}",
-		  "", SCHED_R_TAINT, 1 },
-		{ "{\"key\":\"a\",\"effect\":\"NoSchedule\"},{\"key\":\"b\",\"effect\":\"NoSchedule\"}",
-		  "{\"key\":\"a\",\"operator\":\"Exists\"}", SCHED_R_TAINT, 1 },
-		{ "{\"key\":\"a\",\"effect\":\"NoExecute\"}", "{\"operator\":\"Exists\"}", 0, -1 },
+	    {"", "", 0, -1},
+	    {"{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"}", "",
+	     SCHED_R_TAINT, 0},
+	    {"{\"key\":\"dedicated\",\"value\":\"gpu\",\"effect\":\"NoSchedule\"}",
+	     "{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"gpu\"}", 0, -1},
+	    {"{\"key\":\"soft\",\"effect\":\"PreferNoSchedule\"}", "", 0, -1},
+	    {"{\"key\":\"soft\",\"effect\":\"PreferNoSchedule\"},"
+	     "{\"key\":\"hard\",\"value\":\"x\",\"effect\":\"NoExecute\"}",
+	     "", SCHED_R_TAINT, 1},
+	    {"{\"key\":\"a\",\"effect\":\"NoSchedule\"},{\"key\":\"b\",\"effect\":\"NoSchedule\"}",
+	     "{\"key\":\"a\",\"operator\":\"Exists\"}", SCHED_R_TAINT, 1},
+	    {"{\"key\":\"a\",\"effect\":\"NoExecute\"}", "{\"operator\":\"Exists\"}", 0, -1},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		char *ns = xasprintf("\"taints\":[%s]", t[i].taints);
@@ -292,7 +295,8 @@ static void test_filter_taints(void)
 			int taint = -1;
 			unsigned got = sched_filter_taints(p, n, &taint);
 			if (got != t[i].want || taint != t[i].taint)
-				fprintf(stderr, "  taint case %zu: got %u taint %d\n", i, got, taint);
+				fprintf(stderr, "  taint case %zu: got %u taint %d\n", i, got,
+					taint);
 			CHECK(got == t[i].want && taint == t[i].taint);
 		}
 		sched_node_free(n);
@@ -305,53 +309,58 @@ static void test_filter_taints(void)
 static void test_filter_affinity(void)
 {
 	const char *labels = "\"labels\":{\"zone\":\"a\",\"disk\":\"ssd\",\"cores\":\"16\"}";
-#define TERM(x) "{\"matchExpressions\":[" x "]}"
+#define TERM(x)	       "{\"matchExpressions\":[" x "]}"
 #define EXPR(k, op, v) "{\"key\":\"" k "\",\"operator\":\"" op "\"" v "}"
 	static const struct {
 		const char *selector, *terms;
 		bool pass;
 	} t[] = {
-		{ NULL, NULL, true },
-		{ "{\"disk\":\"ssd\"}", NULL, true },
-		{ "{\"disk\":\"hdd\"}", NULL, false },
-		{ "{\"disk\":\"ssd\",\"gpu\":\"yes\"}", NULL, false },
-		{ NULL, TERM(EXPR("zone", "In", ",\"values\":[\"b\",\"a\"]")), true },
-		{ NULL, TERM(EXPR("zone", "In", ",\"values\":[\"b\"]")), false },
-		{ NULL, TERM(EXPR("missing", "In", ",\"values\":[\"a\"]")), false },
-		{ NULL, TERM(EXPR("zone", "NotIn", ",\"values\":[\"b\"]")), true },
-		{ NULL, TERM(EXPR("zone", "NotIn", ",\"values\":[\"a\"]")), false },
-		{ NULL, TERM(EXPR("missing", "NotIn", ",\"values\":[\"a\"]")), true },
-		{ NULL, TERM(EXPR("disk", "Exists", "")), true },
-		{ NULL, TERM(EXPR("gpu", "Exists", "")), false },
-		{ NULL, TERM(EXPR("gpu", "DoesNotExist", "")), true },
-		{ NULL, TERM(EXPR("disk", "DoesNotExist", "")), false },
-		{ NULL, TERM(EXPR("cores", "Gt", ",\"values\":[\"8\"]")), true },
-		{ NULL, TERM(EXPR("cores", "Gt", ",\"values\":[\"16\"]")), false },
-		{ NULL, TERM(EXPR("cores", "Lt", ",\"values\":[\"32\"]")), true },
-		{ NULL, TERM(EXPR("cores", "Lt", ",\"values\":[\"16\"]")), false },
-		{ NULL, TERM(EXPR("zone", "Gt", ",\"values\":[\"1\"]")), false }, /* not a number */
-		{ NULL, TERM(EXPR("missing", "Lt", ",\"values\":[\"1\"]")), false },
-		/* ANDed expressions */
-		{ NULL, TERM(EXPR("zone", "In", ",\"values\":[\"a\"]") "," EXPR("gpu", "Exists", "")),
-		  false },
-		/* ORed terms */
-		{ NULL, TERM(EXPR("gpu", "Exists", "")) "," TERM(EXPR("disk", "In", ",\"values\":[\"ssd\"]")),
-		  true },
-		/* an empty term matches nothing */
-		{ NULL, "{}", false },
-		/* matchFields on metadata.name */
-		{ NULL, "{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"n\"]}]}",
-		  true },
-		{ NULL, "{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"NotIn\",\"values\":[\"n\"]}]}",
-		  false },
-		/* nodeSelector and affinity both must hold */
-		{ "{\"disk\":\"hdd\"}", TERM(EXPR("zone", "In", ",\"values\":[\"a\"]")), false },
+	    {NULL, NULL, true},
+	    {"{\"disk\":\"ssd\"}", NULL, true},
+	    {"{\"disk\":\"hdd\"}", NULL, false},
+	    {"{\"disk\":\"ssd\",\"gpu\":\"yes\"}", NULL, false},
+	    {NULL, TERM(EXPR("zone", "In", ",\"values\":[\"b\",\"a\"]")), true},
+	    {NULL, TERM(EXPR("zone", "In", ",\"values\":[\"b\"]")), false},
+	    {NULL, TERM(EXPR("missing", "In", ",\"values\":[\"a\"]")), false},
+	    {NULL, TERM(EXPR("zone", "NotIn", ",\"values\":[\"b\"]")), true},
+	    {NULL, TERM(EXPR("zone", "NotIn", ",\"values\":[\"a\"]")), false},
+	    {NULL, TERM(EXPR("missing", "NotIn", ",\"values\":[\"a\"]")), true},
+	    {NULL, TERM(EXPR("disk", "Exists", "")), true},
+	    {NULL, TERM(EXPR("gpu", "Exists", "")), false},
+	    {NULL, TERM(EXPR("gpu", "DoesNotExist", "")), true},
+	    {NULL, TERM(EXPR("disk", "DoesNotExist", "")), false},
+	    {NULL, TERM(EXPR("cores", "Gt", ",\"values\":[\"8\"]")), true},
+	    {NULL, TERM(EXPR("cores", "Gt", ",\"values\":[\"16\"]")), false},
+	    {NULL, TERM(EXPR("cores", "Lt", ",\"values\":[\"32\"]")), true},
+	    {NULL, TERM(EXPR("cores", "Lt", ",\"values\":[\"16\"]")), false},
+	    {NULL, TERM(EXPR("zone", "Gt", ",\"values\":[\"1\"]")), false}, /* not a number */
+	    {NULL, TERM(EXPR("missing", "Lt", ",\"values\":[\"1\"]")), false},
+	    /* ANDed expressions */
+	    {NULL, TERM(EXPR("zone", "In", ",\"values\":[\"a\"]") "," EXPR("gpu", "Exists", "")),
+	     false},
+	    /* ORed terms */
+	    {NULL,
+	     TERM(EXPR("gpu", "Exists", "")) "," TERM(EXPR("disk", "In", ",\"values\":[\"ssd\"]")),
+	     true},
+	    /* an empty term matches nothing */
+	    {NULL, "{}", false},
+	    /* matchFields on metadata.name */
+	    {NULL,
+	     "{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"In\",\"values\":[\"n\"]}]"
+	     "}",
+	     true},
+	    {NULL,
+	     "{\"matchFields\":[{\"key\":\"metadata.name\",\"operator\":\"NotIn\",\"values\":["
+	     "\"n\"]}]}",
+	     false},
+	    /* nodeSelector and affinity both must hold */
+	    {"{\"disk\":\"hdd\"}", TERM(EXPR("zone", "In", ",\"values\":[\"a\"]")), false},
 	};
 #undef TERM
 #undef EXPR
 	struct sched_node *n = node_of("n", "4", "8Gi", 110, labels, NULL);
 	for (size_t i = 0; n && i < sizeof(t) / sizeof(t[0]); i++) {
-		struct buf spec = { 0 };
+		struct buf spec = {0};
 		buf_puts(&spec, "\"schedulerName\":\"default-scheduler\"");
 		if (t[i].selector)
 			buf_printf(&spec, ",\"nodeSelector\":%s", t[i].selector);
@@ -393,11 +402,11 @@ static void test_filter_fit(void)
 		const char *cpu, *mem;
 		unsigned want;
 	} t[] = {
-		{ NULL, NULL, 0 },			 /* requests nothing: only the pod count */
-		{ "1", NULL, SCHED_R_CPU },		 /* 2 - 3 < 1 */
-		{ NULL, "2Gi", 0 },			 /* 4Gi - 2Gi >= 2Gi */
-		{ NULL, "2049Mi", SCHED_R_MEMORY },	 /* one Mi too many */
-		{ "1", "3Gi", SCHED_R_CPU | SCHED_R_MEMORY }, /* both reasons */
+	    {NULL, NULL, 0},				/* requests nothing: only the pod count */
+	    {"1", NULL, SCHED_R_CPU},			/* 2 - 3 < 1 */
+	    {NULL, "2Gi", 0},				/* 4Gi - 2Gi >= 2Gi */
+	    {NULL, "2049Mi", SCHED_R_MEMORY},		/* one Mi too many */
+	    {"1", "3Gi", SCHED_R_CPU | SCHED_R_MEMORY}, /* both reasons */
 	};
 	for (size_t i = 0; n && i < sizeof(t) / sizeof(t[0]); i++) {
 		struct sched_pod *p = pod_of("p", t[i].cpu, t[i].mem, NULL, NULL);
@@ -438,9 +447,9 @@ static void test_filter_order(void)
 				       "\"unschedulable\":true,\"taints\":[{\"key\":\"t\","
 				       "\"effect\":\"NoSchedule\"}]");
 	struct sched_pod *big = pod_of("p", "8", NULL, NULL, "\"nodeSelector\":{\"x\":\"y\"}");
-	struct sched_pod *tol = pod_of(
-		"q", "8", NULL, NULL,
-		"\"nodeSelector\":{\"x\":\"y\"},\"tolerations\":[{\"operator\":\"Exists\"}]");
+	struct sched_pod *tol =
+	    pod_of("q", "8", NULL, NULL,
+		   "\"nodeSelector\":{\"x\":\"y\"},\"tolerations\":[{\"operator\":\"Exists\"}]");
 	if (n && big && tol) {
 		int taint = -1;
 		CHECK(sched_filter(big, n, &taint) == SCHED_R_UNSCHEDULABLE);
@@ -461,10 +470,11 @@ static void test_fit_error_message(void)
 	for (int i = 0; i < 5; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "n%d", i);
-		sched_cache_put_node(c, node_of(name, i < 3 ? "1" : "16", "8Gi", 110, NULL,
-						i < 3 ? NULL
-						      : "\"taints\":[{\"key\":\"dedicated\","
-							"\"value\":\"gpu\",\"effect\":\"NoSchedule\"}]"));
+		sched_cache_put_node(
+		    c, node_of(name, i < 3 ? "1" : "16", "8Gi", 110, NULL,
+			       i < 3 ? NULL
+				     : "\"taints\":[{\"key\":\"dedicated\","
+				       "\"value\":\"gpu\",\"effect\":\"NoSchedule\"}]"));
 	}
 	struct sched_pod *p = pod_of("p", "2", "1Gi", NULL, NULL);
 	char *msg = NULL;
@@ -511,12 +521,14 @@ static void test_fit_error_message(void)
 
 static void test_scores(void)
 {
-	struct sched_node *n = node_of("n", "4", "8Gi", 110, NULL,
-				       "\"taints\":[{\"key\":\"a\",\"effect\":\"PreferNoSchedule\"},"
-				       "{\"key\":\"b\",\"effect\":\"PreferNoSchedule\"},"
-				       "{\"key\":\"c\",\"effect\":\"NoSchedule\"}]");
-	struct sched_pod *p = pod_of("p", "1", "2Gi", NULL, "\"tolerations\":[{\"key\":\"a\","
-							  "\"operator\":\"Exists\"}]");
+	struct sched_node *n =
+	    node_of("n", "4", "8Gi", 110, NULL,
+		    "\"taints\":[{\"key\":\"a\",\"effect\":\"PreferNoSchedule\"},"
+		    "{\"key\":\"b\",\"effect\":\"PreferNoSchedule\"},"
+		    "{\"key\":\"c\",\"effect\":\"NoSchedule\"}]");
+	struct sched_pod *p = pod_of("p", "1", "2Gi", NULL,
+				     "\"tolerations\":[{\"key\":\"a\","
+				     "\"operator\":\"Exists\"}]");
 	struct sched_pod *none = pod_of("q", NULL, NULL, NULL, NULL);
 	if (n && p && none) {
 		/* (4-1)/4 -> 75, (8-2)/8 -> 75 */
@@ -526,7 +538,7 @@ static void test_scores(void)
 		/* shares 0.25 and 0.25: perfectly balanced */
 		CHECK(sched_score_balanced(p, n) == 100);
 		CHECK(sched_score_balanced(none, n) == 0); /* best effort: skipped */
-		n->used.cpu = 2000;			    /* shares .75 and .25: std .25 */
+		n->used.cpu = 2000;			   /* shares .75 and .25: std .25 */
 		CHECK(sched_score_balanced(p, n) == 75);
 		CHECK(sched_prefer_taints(p, n) == 1 && sched_prefer_taints(none, n) == 2);
 	}
@@ -623,12 +635,13 @@ static void test_pick_spreads_siblings(void)
 static void test_pick_prefer_no_schedule(void)
 {
 	struct sched_cache *c = sched_cache_new(5);
-	sched_cache_put_node(c, node_of("soft", "4", "8Gi", 110, NULL,
-					"\"taints\":[{\"key\":\"spot\",\"effect\":\"PreferNoSchedule\"}]"));
+	sched_cache_put_node(
+	    c, node_of("soft", "4", "8Gi", 110, NULL,
+		       "\"taints\":[{\"key\":\"spot\",\"effect\":\"PreferNoSchedule\"}]"));
 	sched_cache_put_node(c, node_of("plain", "4", "8Gi", 110, NULL, NULL));
 	struct sched_pod *p = pod_of("p", "1", "1Gi", NULL, NULL);
-	struct sched_pod *tol = pod_of("q", "1", "1Gi", NULL,
-				       "\"tolerations\":[{\"key\":\"spot\",\"operator\":\"Exists\"}]");
+	struct sched_pod *tol = pod_of(
+	    "q", "1", "1Gi", NULL, "\"tolerations\":[{\"key\":\"spot\",\"operator\":\"Exists\"}]");
 	char *msg = NULL;
 	int soft = 0;
 	for (int i = 0; p && tol && i < 40; i++) {
@@ -648,10 +661,10 @@ static void test_cache_nodes(void)
 	CHECK(sched_cache_put_node(c, node_of("a", "4", "8Gi", 110, NULL, NULL)));
 	/* the same again: nothing a plugin reads changed */
 	CHECK(!sched_cache_put_node(c, node_of("a", "4", "8Gi", 110, NULL, NULL)));
-	CHECK(sched_cache_put_node(c, node_of("a", "4", "8Gi", 110, "\"labels\":{\"x\":\"y\"}",
-					      NULL)));
-	CHECK(sched_cache_put_node(c, node_of("a", "8", "8Gi", 110, "\"labels\":{\"x\":\"y\"}",
-					      NULL)));
+	CHECK(sched_cache_put_node(
+	    c, node_of("a", "4", "8Gi", 110, "\"labels\":{\"x\":\"y\"}", NULL)));
+	CHECK(sched_cache_put_node(
+	    c, node_of("a", "8", "8Gi", 110, "\"labels\":{\"x\":\"y\"}", NULL)));
 	CHECK(sched_cache_nodes(c) == 1);
 	int b = sched_cache_index(c, "b"); /* a placeholder: not a candidate */
 	CHECK(b == 1 && sched_cache_nodes(c) == 1);
@@ -733,9 +746,9 @@ static json_t *pod_doc(const char *name, const char *cpu, const char *mem, const
 			      "busybox:1.36", "resources", "requests", "cpu", cpu, "memory", mem);
 	if (owner)
 		json_object_set_new(json_object_get(p, "metadata"), "ownerReferences",
-				    json_pack("[{s:s, s:s, s:s, s:s, s:b}]", "apiVersion", "apps/v1",
-					      "kind", "ReplicaSet", "name", "rs", "uid", owner,
-					      "controller", 1));
+				    json_pack("[{s:s, s:s, s:s, s:s, s:b}]", "apiVersion",
+					      "apps/v1", "kind", "ReplicaSet", "name", "rs", "uid",
+					      owner, "controller", 1));
 	return p;
 }
 
@@ -743,9 +756,9 @@ static const char *pod_node(struct api *a, const char *name)
 {
 	static char node[64];
 	struct sobj *o = api_get(a, kind_by_kind("Pod"), "default", name);
-	const char *n = o ? json_string_value(json_object_get(json_object_get(o->obj, "spec"),
-							      "nodeName"))
-			  : NULL;
+	const char *n =
+	    o ? json_string_value(json_object_get(json_object_get(o->obj, "spec"), "nodeName"))
+	      : NULL;
 	snprintf(node, sizeof(node), "%s", n ? n : "");
 	sobj_unref(o);
 	return node[0] ? node : NULL;
@@ -796,19 +809,18 @@ static bool cond_is(json_t *c, const char *status, const char *reason, const cha
 /* Events of reason about pod name. */
 static int count_events(struct api *a, const char *reason, const char *name, const char *msg)
 {
-	struct sobj **ev;
+	struct sobj **ev = NULL;
 	int n = api_list(a, kind_by_kind("Event"), "default", NULL, &ev, NULL), found = 0;
 	for (int i = 0; i < n; i++) {
 		json_t *o = ev[i]->obj;
 		if (streq(json_string_value(json_object_get(o, "reason")), reason) &&
 		    streq(json_string_value(
-			    json_object_get(json_object_get(o, "involvedObject"), "name")),
+			      json_object_get(json_object_get(o, "involvedObject"), "name")),
 			  name) &&
 		    (!msg || streq(json_string_value(json_object_get(o, "message")), msg)))
 			found++;
 	}
-	if (n > 0)
-		sobj_list_free(ev, (size_t)n);
+	sobj_list_free(ev, n > 0 ? (size_t)n : 0);
 	return found;
 }
 
@@ -853,7 +865,7 @@ static void test_service(void)
 		return;
 	}
 	CHECK(wait_bound(v.api, 10, 5000));
-	int per[5] = { 0 };
+	int per[5] = {0};
 	for (int i = 0; i < 10; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "web-%d", i);
@@ -927,8 +939,21 @@ static void test_service(void)
 	env_close(&v);
 }
 
-/* A pod that is deleted or bound by someone else while it is pending is
- * dropped from the queue; accounting follows the watch. */
+static int add_toleration(json_t *pod, void *arg, struct err **e)
+{
+	json_t *spec = json_object_get(pod, "spec");
+	json_t *tols = json_object_get(spec, "tolerations");
+	if (!json_is_array(tols)) {
+		tols = json_array();
+		json_object_set_new(spec, "tolerations", tols);
+	}
+	json_array_append_new(tols, json_pack("{s:s, s:s, s:s}", "key", "dedicated", "operator",
+					      "Equal", "value", "gpu"));
+	return 0;
+}
+
+/* Pods that finish free their node; a pending pod whose tolerations
+ * change is tried again at once. */
 static void test_service_churn(void)
 {
 	struct env v;
@@ -947,16 +972,15 @@ static void test_service_churn(void)
 		return;
 	}
 	/* Two pods of 600m: the second does not fit until the first goes. */
-	json_t *docs[2] = { pod_doc("web-0", "600m", "64Mi", NULL),
-			    pod_doc("web-1", "600m", "64Mi", NULL) };
+	json_t *docs[2] = {pod_doc("web-0", "600m", "64Mi", NULL),
+			   pod_doc("web-1", "600m", "64Mi", NULL)};
 	CHECK(api_create_many(v.api, docs, 1, NULL) == 1);
 	CHECK(wait_bound(v.api, 1, 3000));
 	CHECK(api_create_many(v.api, docs + 1, 1, NULL) == 1);
 	json_t *c = NULL;
 	for (int64_t end = mono_ms() + 3000; mono_ms() < end && !c; usleep(20000))
 		c = scheduled_cond(v.api, "web-1", NULL);
-	CHECK(cond_is(c, "False", "Unschedulable",
-		      "0/1 nodes are available: 1 Insufficient cpu."));
+	CHECK(cond_is(c, "False", "Unschedulable", "0/1 nodes are available: 1 Insufficient cpu."));
 	json_decref(c);
 	/* The first pod finishes: its requests no longer count. */
 	json_t *status = json_pack("{s:s}", "phase", "Succeeded");
@@ -966,6 +990,32 @@ static void test_service_churn(void)
 	CHECK(streq(pod_node(v.api, "web-1"), "only"));
 	json_decref(docs[0]);
 	json_decref(docs[1]);
+
+	/* A pod kept off a tainted node gets a toleration: it is tried again
+	 * at once (not at the 10 s retry) and lands there. */
+	n = node_doc("gpu", "4", "8Gi", "110", NULL);
+	json_object_set_new(n, "spec",
+			    json_pack("{s:[{s:s, s:s, s:s}]}", "taints", "key", "dedicated",
+				      "value", "gpu", "effect", "NoSchedule"));
+	CHECK(api_create(v.api, n, NULL, &e) == 0);
+	json_decref(n);
+	usleep(1200000); /* let the node's arrival be old news */
+	docs[0] = pod_doc("web-2", "600m", "64Mi", NULL);
+	CHECK(api_create_many(v.api, docs, 1, NULL) == 1);
+	json_decref(docs[0]);
+	c = NULL;
+	for (int64_t end = mono_ms() + 3000; mono_ms() < end && !c; usleep(20000))
+		c = scheduled_cond(v.api, "web-2", NULL);
+	CHECK(cond_is(c, "False", "Unschedulable",
+		      "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated "
+		      "taint {dedicated: gpu}."));
+	json_decref(c);
+	CHECK(api_patch(v.api, kind_by_kind("Pod"), "default", "web-2", add_toleration, NULL, &e) >=
+	      0);
+	const char *where = NULL;
+	for (int64_t end = mono_ms() + 3000; mono_ms() < end && !where; usleep(20000))
+		where = pod_node(v.api, "web-2");
+	CHECK(streq(where, "gpu"));
 	sched_stop(s);
 	err_free(e);
 	env_close(&v);
@@ -1042,12 +1092,12 @@ static void bench(bool precreate)
 	int64_t events_ms = mono_ms() - t0;
 
 	/* Check the result in the store, and how evenly it spread. */
-	struct sobj **pods;
+	struct sobj **pods = NULL;
 	int n = api_list(v.api, kind_by_kind("Pod"), "default", NULL, &pods, NULL), bound = 0;
 	int *per = xcalloc(NODES, sizeof(int)), lo = PODS, hi = 0;
 	for (int i = 0; i < n; i++) {
 		const char *node = json_string_value(
-			json_object_get(json_object_get(pods[i]->obj, "spec"), "nodeName"));
+		    json_object_get(json_object_get(pods[i]->obj, "spec"), "nodeName"));
 		if (node && !strncmp(node, "node-", 5)) {
 			bound++;
 			per[atoi(node + 5)]++;
@@ -1058,8 +1108,7 @@ static void bench(bool precreate)
 		hi = per[i] > hi ? per[i] : hi;
 	}
 	CHECK(bound == PODS);
-	if (n > 0)
-		sobj_list_free(pods, (size_t)n);
+	sobj_list_free(pods, n > 0 ? (size_t)n : 0);
 	if (precreate)
 		printf("     pods created first (%lld ms), then the scheduler started: ",
 		       (long long)created_ms);
