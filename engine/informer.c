@@ -19,7 +19,7 @@ struct informer {
 	struct informer_ops ops;
 	void *arg;
 	pthread_t thread;
-	volatile bool stop;
+	bool stop; /* atomic: set by informer_stop, read by the thread */
 };
 
 static void *informer_main(void *varg)
@@ -30,7 +30,7 @@ static void *informer_main(void *varg)
 	if (inf->ops.resync)
 		inf->ops.resync(inf->arg);
 	int wait = inf->ops.idle_ms > 0 ? inf->ops.idle_ms : 1000;
-	while (!inf->stop) {
+	while (!__atomic_load_n(&inf->stop, __ATOMIC_ACQUIRE)) {
 		int n = api_watch(inf->api, rev, evs, INFORMER_BATCH, wait, NULL);
 		if (n == -ERANGE) {
 			log_warn("informer", "%s: fell behind the store's log; resyncing", inf->name);
@@ -39,14 +39,14 @@ static void *informer_main(void *varg)
 				inf->ops.resync(inf->arg);
 			continue;
 		}
-		for (int i = 0; i < n && !inf->stop; i++) {
+		for (int i = 0; i < n && !__atomic_load_n(&inf->stop, __ATOMIC_ACQUIRE); i++) {
 			rev = evs[i].rv;
 			if (inf->ops.event)
 				inf->ops.event(inf->arg, &evs[i]);
 		}
 		if (n > 0)
 			store_events_free(evs, (size_t)n);
-		if (inf->ops.idle && !inf->stop)
+		if (inf->ops.idle && !__atomic_load_n(&inf->stop, __ATOMIC_ACQUIRE))
 			inf->ops.idle(inf->arg);
 	}
 	free(evs);
@@ -75,7 +75,7 @@ void informer_stop(struct informer *inf)
 {
 	if (!inf)
 		return;
-	inf->stop = true;
+	__atomic_store_n(&inf->stop, true, __ATOMIC_RELEASE);
 	pthread_join(inf->thread, NULL);
 	free(inf->name);
 	free(inf);

@@ -22,7 +22,7 @@
 
 #include "store.h"
 
-#define WATCH_RING_CAP 65536 /* events kept in memory; a power of two */
+#define WATCH_RING_CAP 16384 /* events kept in memory; a power of two */
 
 struct watch;
 

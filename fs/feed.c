@@ -22,7 +22,7 @@ struct feed {
 	struct api *api; /* events follower, if started */
 	pthread_t thread;
 	bool running;
-	volatile bool stop;
+	bool stop; /* atomic */
 };
 
 static int64_t now_ns(void)
@@ -169,7 +169,7 @@ static void *follow_main(void *arg)
 		sobj_list_free(v, (size_t)n);
 	}
 	struct store_event evs[256];
-	while (!f->stop) {
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
 		int got = api_watch(f->api, rev, evs, 256, 500, NULL);
 		if (got == -ERANGE) {
 			rev = api_rev(f->api);
@@ -206,7 +206,7 @@ void feed_stop_events(struct feed *f)
 {
 	if (!f->running)
 		return;
-	f->stop = true;
+	__atomic_store_n(&f->stop, true, __ATOMIC_RELEASE);
 	pthread_join(f->thread, NULL);
 	f->running = false;
 }
