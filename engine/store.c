@@ -145,6 +145,7 @@ struct store {
 	pthread_rwlock_t idx_lock;
 	struct hmap kinds;  /* idx_lock: kind -> struct kindidx * */
 	struct hmap owners; /* idx_lock: owner uid -> struct deplist * */
+	struct hmap mtimes; /* idx_lock: "KIND/NS" -> int64_t * (last change, ns) */
 	int64_t rev;	    /* written under idx_lock (exclusive), read atomically */
 
 	struct watch *watch; /* the event feed; see watch.h for its locks */
@@ -389,9 +390,23 @@ static void deps_del(struct store *st, struct sobj *o)
 	}
 }
 
+static void touch_folder(struct store *st, const char *kind, const char *ns, int64_t t)
+{
+	char *key = xasprintf("%s/%s", kind, ns);
+	int64_t *v = hmap_get(&st->mtimes, key);
+	if (!v) {
+		v = xcalloc(1, sizeof(*v));
+		hmap_set(&st->mtimes, key, v);
+	}
+	if (t > *v)
+		*v = t;
+	free(key);
+}
+
 /* Makes o (its reference is taken) the indexed state of its key. */
 static void idx_put(struct store *st, struct sobj *o)
 {
+	touch_folder(st, o->kind, o->ns, o->mtime_ns);
 	struct kindidx *k = hmap_get(&st->kinds, o->kind);
 	if (!k) {
 		k = xcalloc(1, sizeof(*k));
@@ -419,6 +434,7 @@ static void idx_del(struct store *st, const char *kind, const char *ns, const ch
 	struct sobj *old = n ? hmap_del(&n->names, name) : NULL;
 	if (!old)
 		return;
+	touch_folder(st, kind, ns, now_ns());
 	k->n--;
 	if (!hmap_len(&n->names)) {
 		hmap_del(&k->nss, ns);
@@ -558,6 +574,17 @@ static size_t idx_dependents(struct store *st, const char *uid, struct sobj ***o
 size_t store_list(struct store *st, const char *kind, const char *ns, struct sobj ***out)
 {
 	return idx_list(st, kind, ns, out);
+}
+
+int64_t store_mtime(struct store *st, const char *kind, const char *ns)
+{
+	char *key = xasprintf("%s/%s", kind, ns);
+	pthread_rwlock_rdlock(&st->idx_lock);
+	int64_t *v = hmap_get(&st->mtimes, key);
+	int64_t t = v ? *v : 0;
+	pthread_rwlock_unlock(&st->idx_lock);
+	free(key);
+	return t;
 }
 
 size_t store_dependents(struct store *st, const char *uid, struct sobj ***out)
@@ -1109,6 +1136,7 @@ static void store_free(struct store *st)
 		sqlite3_finalize(st->ws[i]);
 	sqlite3_close(st->wdb);
 	hmap_clear(&st->owners, deplist_free);
+	hmap_clear(&st->mtimes, free);
 	hmap_clear(&st->kinds, kindidx_free);
 	pthread_mutex_destroy(&st->q_mu);
 	pthread_cond_destroy(&st->q_cond);

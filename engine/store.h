@@ -88,6 +88,10 @@ struct sobj *store_get(struct store *st, const char *kind, const char *ns, const
  */
 size_t store_list(struct store *st, const char *kind, const char *ns, struct sobj ***out);
 
+/* When an object of kind in ns last changed, as far as this process has
+ * seen (ns since the epoch; 0: none since open).  Cheap.  Can't fail. */
+int64_t store_mtime(struct store *st, const char *kind, const char *ns);
+
 /* Every object whose metadata.ownerReferences names uid, any kind. */
 size_t store_dependents(struct store *st, const char *uid, struct sobj ***out);
 

@@ -931,15 +931,21 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		free(buf);
 		return;
 	}
+	/* Copy, unlock, then reply: once the reply is out, the reader may close
+	 * the file and a RELEASE on another thread may free h. */
 	pthread_mutex_lock(&h->lock);
 	size_t n = 0;
+	char *copy = NULL;
 	if (off >= 0 && (size_t)off < h->data.len) {
 		n = h->data.len - (size_t)off;
 		if (n > size)
 			n = size;
+		copy = xmalloc(n);
+		memcpy(copy, h->data.s + off, n);
 	}
-	fuse_reply_buf(req, n ? h->data.s + off : NULL, n);
 	pthread_mutex_unlock(&h->lock);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
 }
 
 /* Applies a write handle's content.  Returns 0 or an errno (reported). */

@@ -763,14 +763,8 @@ static void fill(struct stat *st, mode_t mode, size_t size, int64_t mtime_ns)
 
 static int64_t kinddir_mtime(struct view *v, const struct vpath *p)
 {
-	struct sobj **l;
-	int64_t t = v->start_ns;
-	size_t n = store_list(api_store(v->api), p->k->kind, p->k->namespaced ? p->ns : "", &l);
-	for (size_t i = 0; i < n; i++)
-		if (l[i]->mtime_ns > t)
-			t = l[i]->mtime_ns;
-	sobj_list_free(l, n);
-	return t;
+	int64_t t = store_mtime(api_store(v->api), p->k->kind, p->k->namespaced ? p->ns : "");
+	return t > v->start_ns ? t : v->start_ns;
 }
 
 int view_stat(struct view *v, const struct vpath *p, struct stat *st)

@@ -64,6 +64,7 @@ struct samples {
 	size_t n, cap;
 };
 
+/* Appends x, growing the array (exits when out of memory). */
 static inline void samples_add(struct samples *s, double x)
 {
 	if (s->n == s->cap) {
@@ -85,6 +86,7 @@ static inline void samples_merge(struct samples *dst, const struct samples *src)
 		samples_add(dst, src->v[i]);
 }
 
+/* Frees the samples and leaves s empty and reusable. */
 static inline void samples_free(struct samples *s)
 {
 	free(s->v);
@@ -92,6 +94,7 @@ static inline void samples_free(struct samples *s)
 	s->n = s->cap = 0;
 }
 
+/* qsort order of doubles, ascending. */
 static inline int bench_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -122,6 +125,7 @@ static inline double samples_pct(const struct samples *s, double p)
 	return s->v[i > 0 ? (i <= s->n ? i - 1 : s->n - 1) : 0];
 }
 
+/* The arithmetic mean; 0 when there are none. */
 static inline double samples_mean(const struct samples *s)
 {
 	double t = 0;

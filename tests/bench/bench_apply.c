@@ -1,10 +1,10 @@
 /*
  * bench_apply.c - durable applies per second through the filesystem.
  *
- *     $ build/bench/bench_apply -w 1,8 -t 3 -r 3 /cluster/configmaps
- *     apply create w=1 run 1: 412 applies in 3.00 s = 137.2/s (p50 7.1 ms, p99 9.0 ms), 0 failed
+ *     $ build/bench/bench_apply -w 1,8 -t 3 -r 5 /cluster/configmaps
+ *     apply create w=1 run 1: 3321 applies in 3.00 s = 1106.7/s (p50 0.85 ms, p99 2.39 ms), ...
  *     ...
- *     result apply_create_w8 2150.3 applies/s
+ *     result apply_create_w8 1477 applies/s
  *
  * Each writer (a thread) writes small ConfigMap manifests, each to its own
  * file: open(O_WRONLY|O_CREAT|O_TRUNC), write, close.  On clusterfs a
@@ -37,8 +37,8 @@
 
 #include "tests/bench/bench.h"
 
-#define PROG "bench_apply"
-#define UPDATE_SET 4 /* objects per writer in the update mode */
+#define PROG	    "bench_apply"
+#define UPDATE_SET  4 /* objects per writer in the update mode */
 #define MAX_WRITERS 256
 
 static int exit_code; /* 1 once an apply failed or a count did not match */
@@ -180,6 +180,7 @@ static long writer_cleanup(struct writer *w)
 	return removed;
 }
 
+/* Thread body of cleanup_all: removes one writer's files, count in done. */
 static void *cleanup_main(void *arg)
 {
 	struct writer *w = arg;
@@ -319,6 +320,7 @@ static void bench_writers(const struct config *c, int n)
 	samples_free(&dels);
 }
 
+/* Prints the usage on stderr and exits 2. */
 static void usage(void)
 {
 	fputs("usage: " PROG " [-w N[,N...]] [-t SECONDS] [-r RUNS] [-u] [-s] [-l LABEL]\n"

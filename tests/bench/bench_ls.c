@@ -2,10 +2,10 @@
  * bench_ls.c - time to list a kind folder of 10,000 objects.
  *
  *     $ build/bench/bench_ls /cluster
- *     created 10000 ConfigMaps in 20 writes of 500 to apply: 1.84 s (5434/s)
- *     ls configmaps: 20000 names (10000 objects, each NAME and NAME.yaml)
- *     ls: n=10 p50 41.3 ms ...
- *     result ls_p50 41.3 ms
+ *     created 10000 ConfigMaps in 20 writes of up to 500 to apply: 0.58 s (17159 objects/s)
+ *     configmaps: 20000 names (0 before), 10000 of them ls-*.yaml; ls prints 20000 lines
+ *     ls configmaps > /dev/null: n=10 p50 34.8 ms min 30.4 ms max 43.0 ms
+ *     result ls_p50 34.77 ms
  *
  * It fills the folder through /cluster/apply, many ConfigMaps per write
  * (multi-document YAML, the fast path), checks that the folder lists
@@ -207,6 +207,7 @@ static void report(const char *key, const char *what, struct samples *ms)
 	bench_result(k, ms->v[0], "ms");
 }
 
+/* Prints the usage on stderr and exits 2. */
 static void usage(void)
 {
 	fputs("usage: " PROG " [-n OBJECTS] [-b BATCH] [-r RUNS] [-L LS_L_RUNS] MOUNTPOINT [FOLDER]\n"

@@ -3,8 +3,8 @@
  * close of deployments/NAME/replicas, timed one iteration at a time.
  *
  *     $ build/bench/bench_read /cluster
- *     read replicas (open+read+close): n=20000 p50 31.2 us p90 38.0 us p99 61.5 us
- *     result read_replicas_p50 31.2 us
+ *     replicas (open+read+close): n=20000 p50 49.2 us p90 104.9 us p99 243.4 us ...
+ *     result read_replicas_p50 49.17 us
  *     ...
  *
  * It creates one Deployment through the filesystem (replicas 0, so no
@@ -25,7 +25,7 @@
 
 #include "tests/bench/bench.h"
 
-#define PROG "bench_read"
+#define PROG   "bench_read"
 #define WARMUP 1000
 
 static const char deployment_yaml[] =
@@ -123,6 +123,7 @@ static void create_deployment(const char *mnt)
 		bench_die(PROG, "applying %s: %s (see errors)", path, strerror(errno));
 }
 
+/* Prints the usage on stderr and exits 2. */
 static void usage(void)
 {
 	fputs("usage: " PROG " [-n ITERATIONS] MOUNTPOINT\n"

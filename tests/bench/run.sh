@@ -26,9 +26,9 @@ OBJECTS=${BENCH_OBJECTS:-10000}
 tmp=$(mktemp -d /tmp/cfs-bench.XXXXXX) || exit 1
 peer=$(mktemp -d /var/tmp/cfs-bench-peer.XXXXXX) || exit 1
 mnt=$tmp/mnt
-data=$tmp/data
+data=""
+log=""
 out=$tmp/results
-log=$tmp/server.log
 pid=""
 failed=0
 starts=0
@@ -222,7 +222,11 @@ row "read replicas: p99" read_replicas_p99 us
 row "read replicas to EOF (as cat) p50" read_replicas_eof_p50 us
 row "read NAME.yaml to EOF p50" read_yaml_eof_p50 us
 row "create $OBJECTS via apply, 500 a write" ls_create_batched objects/s
-row "ls of $OBJECTS objects p50" ls_p50 ms "<=" 100
+if [ "$OBJECTS" = 10000 ]; then
+	row "ls of $OBJECTS objects p50" ls_p50 ms "<=" 100
+else
+	row "ls of $OBJECTS objects p50 (target is for 10000)" ls_p50 ms
+fi
 row "opendir+readdir of $OBJECTS objects p50" readdir_p50 ms
 row "ls -l of $OBJECTS objects p50" ls_l_p50 ms
 echo
