@@ -170,6 +170,10 @@ int api_list(struct api *a, const struct kind_info *k, const char *ns, const cha
 			sobj_unref(v[i]);
 	}
 	sel_free(reqs, nreqs);
+	if (kept == 0) {
+		free(v);
+		v = NULL;
+	}
 	*out = v;
 	return (int)kept;
 }

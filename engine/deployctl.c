@@ -245,7 +245,7 @@ static int sync_status(struct deployctl *d, struct sobj *dep, struct sobj **rss,
 	}
 	/* lastUpdateTime moves only with a real change; don't rewrite for it alone. */
 	int rc = 0;
-	json_t *cmp_old = json_deep_copy(old ? old : json_object());
+	json_t *cmp_old = old ? json_deep_copy(old) : json_object();
 	json_t *cmp_new = json_deep_copy(st);
 	size_t i;
 	json_t *c;

@@ -1137,6 +1137,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 			       o->debug ? "-d" : NULL, NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, (char **)argv);
 	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
+	fuse_opt_free_args(&args);
 	if (!fs->se) {
 		fs_free(fs);
 		return err_make(e, EIO, "fuse: cannot create a session");
