@@ -686,6 +686,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 			scratch_remove(fs, src);
 		else if (rs.vp.type == V_OBJYAML)
 			set_shadow(fs, dst, src); /* the name is free for a new file */
+		node_rename(fs->nodes, src, dst);
 		fuse_reply_err(req, 0);
 	} else if (!rs.scratch) {
 		err_make(&err, EINVAL, "objects cannot be renamed; copy the manifest instead");
@@ -697,6 +698,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		reply_refusal(req, dst, &rd.vp, err, EIO);
 	} else {
 		scratch_remove(fs, src);
+		node_rename(fs->nodes, src, dst);
 		fuse_reply_err(req, 0);
 	}
 	buf_free(&content);

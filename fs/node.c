@@ -86,12 +86,11 @@ static struct node *insert(struct node_table *t, const char *path)
 	return n;
 }
 
+static void unhash(struct node_table *t, struct node *n);
+
 static void remove_node(struct node_table *t, struct node *n)
 {
-	struct node **pp = &t->buckets[hash_str(n->path) & (t->nbuckets - 1)];
-	while (*pp != n)
-		pp = &(*pp)->hnext;
-	*pp = n->hnext;
+	unhash(t, n);
 	t->slots[n->ino - 1] = NULL;
 	t->free_inos = xrealloc(t->free_inos, (t->nfree + 1) * sizeof(uint64_t));
 	t->free_inos[t->nfree++] = n->ino;
@@ -149,6 +148,39 @@ void node_forget(struct node_table *t, uint64_t ino, uint64_t count)
 		if (n->nlookup == 0 && n->pending == 0)
 			remove_node(t, n);
 	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void unhash(struct node_table *t, struct node *n)
+{
+	struct node **pp = &t->buckets[hash_str(n->path) & (t->nbuckets - 1)];
+	while (*pp != n)
+		pp = &(*pp)->hnext;
+	*pp = n->hnext;
+}
+
+static void rehash_node(struct node_table *t, struct node *n, char *path)
+{
+	unhash(t, n);
+	free(n->path);
+	n->path = path;
+	size_t h = hash_str(path) & (t->nbuckets - 1);
+	n->hnext = t->buckets[h];
+	t->buckets[h] = n;
+}
+
+void node_rename(struct node_table *t, const char *src, const char *dst)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *old = find(t, dst);
+	struct node *n = find(t, src);
+	if (old && old != n) {
+		/* A path no request can name: "\x7f" never appears in names we parse. */
+		char *dead = xasprintf("\x7f/replaced/%llu", (unsigned long long)old->ino);
+		rehash_node(t, old, dead);
+	}
+	if (n && n->ino != 1)
+		rehash_node(t, n, xstrdup(dst));
 	pthread_mutex_unlock(&t->lock);
 }
 

@@ -41,6 +41,12 @@ void node_forget(struct node_table *t, uint64_t ino, uint64_t n);
  */
 char *node_path(struct node_table *t, uint64_t ino);
 
+/*
+ * Follows a rename as the kernel sees it: the inode of src is now named dst;
+ * an inode that was named dst no longer resolves (until forgotten).
+ */
+void node_rename(struct node_table *t, const char *src, const char *dst);
+
 /* Pending creates: counts open create-handles of a not-yet-applied file. */
 void node_pending(struct node_table *t, const char *path, int delta, size_t size);
 /* True (and *size) when path has a pending create open. */
