@@ -58,6 +58,10 @@ struct fs {
 
 	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
 	struct scratch *scratch;
+
+	/* Open handles, so that a shutdown with files still open frees them. */
+	pthread_mutex_t handles_lock; /* guards the list links of every handle */
+	struct handle *handles;
 };
 
 enum htype { H_SNAPSHOT, H_FEED, H_WRITE, H_SCRATCH };
@@ -72,6 +76,7 @@ struct handle {
 	bool failed;          /* a write was refused: never apply */
 	bool created;         /* made by create(): a pending node */
 	bool oneval;          /* a one-value file: applied at write() */
+	struct handle *prev, *next; /* fs->handles, under handles_lock */
 };
 
 static int64_t now_ns(void)
@@ -712,9 +717,16 @@ out:
 
 /* Files */
 
-static struct handle *handle_new(enum htype type, const char *path, const struct vpath *vp)
+static struct handle *handle_new(struct fs *fs, enum htype type, const char *path,
+				 const struct vpath *vp)
 {
 	struct handle *h = xcalloc(1, sizeof(*h));
+	pthread_mutex_lock(&fs->handles_lock);
+	h->next = fs->handles;
+	if (h->next)
+		h->next->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
 	h->type = type;
 	h->path = xstrdup(path);
 	if (vp)
@@ -723,8 +735,16 @@ static struct handle *handle_new(enum htype type, const char *path, const struct
 	return h;
 }
 
-static void handle_free(struct handle *h)
+static void handle_free(struct fs *fs, struct handle *h)
 {
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
 	buf_free(&h->data);
 	pthread_mutex_destroy(&h->lock);
 	free(h->path);
@@ -750,7 +770,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (r.scratch) {
-		h = handle_new(H_SCRATCH, path, &r.vp);
+		h = handle_new(fs, H_SCRATCH, path, &r.vp);
 		if (fi->flags & O_TRUNC) {
 			pthread_mutex_lock(&fs->scratch_lock);
 			struct scratch *s = scratch_find(fs, path);
@@ -762,7 +782,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 	} else if (r.pending) {
 		/* A second open of a file being created: share nothing, apply on its own close. */
-		h = handle_new(H_WRITE, path, &r.vp);
+		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->dirty = (fi->flags & O_TRUNC) != 0;
 	} else if (acc != O_RDONLY) {
 		if (!view_writable(&r.vp)) {
@@ -773,7 +793,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			free(path);
 			return;
 		}
-		h = handle_new(H_WRITE, path, &r.vp);
+		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->oneval = r.vp.type == V_FIELD;
 		if (fi->flags & O_TRUNC) {
 			h->dirty = r.vp.type == V_OBJYAML;
@@ -786,11 +806,11 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	} else if (r.vp.type == V_ROOTFILE &&
 		   (r.vp.rootfile == RF_EVENTS || r.vp.rootfile == RF_ERRORS)) {
-		h = handle_new(H_FEED, path, &r.vp);
+		h = handle_new(fs, H_FEED, path, &r.vp);
 	} else {
-		h = handle_new(H_SNAPSHOT, path, &r.vp);
+		h = handle_new(fs, H_SNAPSHOT, path, &r.vp);
 		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
-			handle_free(h);
+			handle_free(fs, h);
 			fuse_reply_err(req, ENOENT);
 			free(path);
 			return;
@@ -804,7 +824,7 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * FLUSH round trip (FOPEN_NOFLUSH). */
 	fi->noflush = h->type != H_WRITE;
 	if (fuse_reply_open(req, fi) != 0)
-		handle_free(h);
+		handle_free(fs, h);
 	free(path);
 }
 
@@ -834,13 +854,13 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 			goto out;
 		}
 		if (r.scratch) {
-			h = handle_new(H_SCRATCH, path, &r.vp);
+			h = handle_new(fs, H_SCRATCH, path, &r.vp);
 		} else if (!view_writable(&r.vp)) {
 			err_make(&err, EROFS, "read-only file");
 			reply_refusal(req, path, &r.vp, err, EROFS);
 			goto out;
 		} else {
-			h = handle_new(H_WRITE, path, &r.vp);
+			h = handle_new(fs, H_WRITE, path, &r.vp);
 			h->oneval = r.vp.type == V_FIELD;
 			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
 			if (!(fi->flags & O_TRUNC))
@@ -854,7 +874,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 			fuse_reply_err(req, ENOENT);
 			goto out;
 		}
-		h = handle_new(H_WRITE, path, &r.vp);
+		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->created = true;
 		h->dirty = true;
 		node_pending(fs->nodes, path, +1, 0);
@@ -869,7 +889,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		scratch_new(fs, path, mode, NULL, 0);
 		scratch_stat(fs, path, &st);
 		r.scratch = true;
-		h = handle_new(H_SCRATCH, path, &r.vp);
+		h = handle_new(fs, H_SCRATCH, path, &r.vp);
 	} else {
 		if (r.parse_err == 0 && r.vp.type == V_OTHER)
 			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
@@ -895,7 +915,7 @@ static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		node_forget(fs->nodes, ep.ino, 1);
 		if (h->created)
 			node_pending(fs->nodes, path, -1, 0);
-		handle_free(h);
+		handle_free(fs, h);
 	}
 out:
 	err_free(err);
@@ -1056,7 +1076,7 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		apply_handle(fs, h);
 	if (h->created)
 		node_pending(fs->nodes, h->path, -1, 0);
-	handle_free(h);
+	handle_free(fs, h);
 	fuse_reply_err(req, 0);
 }
 
@@ -1125,6 +1145,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->mountpoint = xstrdup(real);
 	fs->nodes = node_table_new();
 	pthread_mutex_init(&fs->scratch_lock, NULL);
+	pthread_mutex_init(&fs->handles_lock, NULL);
 	fs->view.api = o->api;
 	fs->view.errors = feed_new(256 * 1024);
 	fs->view.events = feed_new(16 * 1024 * 1024);
@@ -1190,6 +1211,9 @@ void fs_free(struct fs *fs)
 		free(s->path);
 		free(s);
 	}
+	while (fs->handles)
+		handle_free(fs, fs->handles);
+	pthread_mutex_destroy(&fs->handles_lock);
 	feed_free(fs->view.errors);
 	feed_free(fs->view.events);
 	node_table_free(fs->nodes);

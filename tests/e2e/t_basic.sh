@@ -3,6 +3,25 @@
 # ls, cat, cp, echo, stat, find, grep, rm, mkdir, rmdir.
 . "$(dirname "$0")/lib.sh"
 
+# check_size DESC FILE: stat's size equals the bytes a read returns.  The
+# controllers write the object's status on their own, so a change between
+# the stat and the read is possible: a read between two equal stats must
+# match.  Retries for up to 3 s while the object is changing.
+check_size() {
+	local i s1 b s2
+	for i in $(seq 1 30); do
+		s1=$(stat -c %s "$2")
+		b=$(wc -c <"$2")
+		s2=$(stat -c %s "$2")
+		if [ "$s1" = "$s2" ]; then
+			check_eq "$1" "$s1" "$b"
+			return
+		fi
+		sleep 0.1
+	done
+	fail "$1" "the size never settled ($s1 / $b / $s2)"
+}
+
 cfs_start || cfs_abort "server starts and mounts $MNT"
 D=$MNT/deployments
 
@@ -112,12 +131,18 @@ fi
 check_eq "uid unchanged by an update" "$uid" "$(yget "$WORK/got.yaml" metadata.uid)"
 m2=$(stat -c %y "$D/web.yaml")
 if [ "$m1" != "$m2" ]; then ok "mtime of web.yaml changes after a write"; else fail "mtime of web.yaml changes after a write" "before $m1, after $m2"; fi
-check_eq "web/replicas mtime is the object's" "$m2" "$(stat -c %y "$D/web/replicas")"
-check_eq "stat size of web.yaml = bytes read (after scaling)" "$(cat "$D/web.yaml" | wc -c)" "$(stat -c %s "$D/web.yaml")"
+# The controllers may write status meanwhile: compare two stats taken together.
+for i in $(seq 1 30); do
+	ma=$(stat -c %y "$D/web.yaml"); mb=$(stat -c %y "$D/web/replicas"); mc=$(stat -c %y "$D/web.yaml")
+	[ "$ma" = "$mc" ] && break
+	sleep 0.1
+done
+check_eq "web/replicas mtime is the object's" "$ma" "$mb"
+check_size "stat size of web.yaml = bytes read (after scaling)" "$D/web.yaml"
 echo 12 >"$D/web/replicas"
 check_eq "stat size of replicas = bytes read (\"12\\n\")" 3 "$(stat -c %s "$D/web/replicas")"
 check_eq "cat replicas shows 12" 12 "$(cat "$D/web/replicas")"
-check_eq "stat size of web.yaml = bytes read (after a second scale)" "$(cat "$D/web.yaml" | wc -c)" "$(stat -c %s "$D/web.yaml")"
+check_size "stat size of web.yaml = bytes read (after a second scale)" "$D/web.yaml"
 echo 5 >"$D/web/replicas"
 
 # Modes and sizes as ls -l shows them.
@@ -133,7 +158,7 @@ lsl=$(ls -l "$D/web" | awk '{ print $1, $NF }' | tr '\n' ' ')
 check_contains "ls -l shows -r--r--r-- for web/status" "$lsl" "-r--r--r-- status"
 check_contains "ls -l shows -rw-r--r-- for web/replicas" "$lsl" "-rw-r--r-- replicas"
 for f in "$D/web.yaml" "$D/web/replicas" "$D/web/status" "$D/web/revision" "$MNT/status" "$MNT/README"; do
-	check_eq "size of ${f#$MNT/} = wc -c" "$(cat "$f" | wc -c)" "$(stat -c %s "$f")"
+	check_size "size of ${f#$MNT/} = wc -c" "$f"
 done
 
 # A manifest without metadata.name takes the file's name.

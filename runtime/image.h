@@ -1,0 +1,157 @@
+/*
+ * image.h - the node's local store of OCI images.
+ *
+ *     $ sh scripts/busybox-image.sh /tmp/img
+ *     $ clusterfs image import /tmp/img/busybox.tar busybox:1.36
+ *     $ clusterfs image ls
+ *     REFERENCE                           DIGEST         SIZE
+ *     docker.io/library/busybox:1.36      1e4579c772e1   1.0M
+ *
+ * Images come in as OCI image layouts (a directory with oci-layout,
+ * index.json and blobs/) or OCI archives (a tar of such a layout, as
+ * `skopeo copy ... oci-archive:` and `podman save --format oci-archive`
+ * write them); there is no registry client.  The store lives in
+ * DATA_DIR/images/ and owns everything there:
+ *
+ *     blobs/sha256/HEX   every blob, content-addressed, its digest checked
+ *                        as it is copied in
+ *     layers/HEX/        each layer blob unpacked once, in overlayfs form
+ *                        (whiteouts are 0/0 char devices, opaque dirs carry
+ *                        trusted.overlay.opaque=y), shared by every image
+ *                        that has it; HEX is the layer blob's digest
+ *     refs.json          normalised reference -> manifest digest
+ *     refs.lock          flock()ed around refs.json updates, so that the
+ *                        CLI and a running server can import together
+ *
+ * Nothing is ever half-written under a final name: blobs, layers and
+ * refs.json are made under NAME.tmp.PID.N and rename()d into place; the
+ * leftovers of a dead process are removed by image_store_open().  Blobs and
+ * layers that no reference uses any more are kept (no garbage collection
+ * yet).
+ *
+ * Threads: every function may be called from any thread on the same store.
+ * The store's mutex (and refs.lock) guard the read-modify-write of
+ * refs.json only; blobs and layers need no lock, since a name, once
+ * renamed into place, never changes, and two importers of one layer each
+ * unpack into their own temporary dir and the loser drops its copy.
+ */
+#ifndef CFS_IMAGE_H
+#define CFS_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/err.h"
+
+/* "sha256:" + 64 hex digits + NUL */
+#define IMAGE_DIGEST_MAX 72
+/* The longest reference image_normalize() accepts, NUL included. */
+#define IMAGE_REF_MAX 512
+
+struct image_store;
+
+/* ---- The store ---- */
+
+/* Opens (creating as needed) the store in DATA_DIR/images/ and removes the
+ * temporary files of processes that died while importing.  Returns 0 and
+ * *out, or a negative errno with *e when the directories cannot be made. */
+int image_store_open(const char *data_dir, struct image_store **out, struct err **e);
+
+/* Frees s.  Imports running on s must have returned.  NULL is fine. */
+void image_store_close(struct image_store *s);
+
+/* ---- References ---- */
+
+/* Writes the normalised form of ref into out (n bytes), the way Docker and
+ * Kubernetes spell image names:
+ *
+ *     busybox                        -> docker.io/library/busybox:latest
+ *     user/app:v2                    -> docker.io/user/app:v2
+ *     registry.k8s.io/busybox:1.27.2 -> registry.k8s.io/busybox:1.27.2
+ *     localhost:5000/x               -> localhost:5000/x:latest
+ *     busybox@sha256:HEX             -> docker.io/library/busybox@sha256:HEX
+ *
+ * A first component with a '.' or a ':', or "localhost", is a registry.
+ * A reference with a digest keeps the digest and drops any tag.  Returns
+ * 0, or -EINVAL for a malformed reference (upper case in the path, a bad
+ * tag or digest, empty components) and -ENAMETOOLONG when out is short. */
+int image_normalize(const char *ref, char *out, size_t n, struct err **e);
+
+/* ---- Import ---- */
+
+/*
+ * Imports the image at source under the reference ref.  source is an OCI
+ * layout directory or an OCI archive file (tar, optionally gzip'ed); a
+ * layout holding several images is narrowed with "PATH:TAG", TAG being its
+ * org.opencontainers.image.ref.name annotation.  Of an index with several
+ * manifests the one for linux and this machine's architecture is taken
+ * (or the only one); nested indexes are followed.  ref may be NULL when
+ * the chosen manifest's ref.name annotation is a full name ("x/y:tag").
+ * If ref has a digest, the manifest must have it.
+ *
+ * Every blob is copied in and its sha256 and size checked; each layer
+ * (tar, tar+gzip or tar+zstd, by media type) is unpacked once, keeping
+ * modes, owners (numeric), times, xattrs, symlinks and hard links, and
+ * turning OCI whiteouts into overlayfs ones.  The reference is recorded
+ * only when all of that succeeded; importing a ref again moves it.
+ *
+ * Fails with -EINVAL for a malformed or corrupt image (digest mismatch, an
+ * unsupported media type, a layer entry that is absolute, has a ".." or
+ * goes through a symlink), -ENOENT for a missing source, blob or tag, or
+ * the errno of a failed system call; *e names the image.
+ */
+int image_import(struct image_store *s, const char *source, const char *ref, struct err **e);
+
+/* ---- Lookup ---- */
+
+/* An imported image, as the runtime needs it to build a bundle.  The
+ * caller owns it (image_info_free).  String vectors end with NULL; a
+ * vector is NULL when the config does not set it. */
+struct image_info {
+	char *ref;			    /* normalised reference */
+	char digest[IMAGE_DIGEST_MAX];	    /* of the manifest: "sha256:HEX" */
+	char **layers;			    /* n_layers absolute paths of the
+					       unpacked layers, base layer
+					       first (manifest order) */
+	size_t n_layers;
+	int64_t size;			    /* bytes of manifest, config and
+					       layer blobs */
+	char *os, *architecture;	    /* from the config, or NULL */
+	char **entrypoint;		    /* config.Entrypoint */
+	char **cmd;			    /* config.Cmd */
+	char **env;			    /* config.Env, "K=V" */
+	char *working_dir;		    /* config.WorkingDir, or NULL */
+	char *user;			    /* config.User, or NULL */
+};
+
+/* Looks ref up (normalised first; "name@sha256:X" also finds any tag of
+ * name whose manifest is X) and reads its manifest and config.  Returns 0
+ * and *out, -ENOENT when ref was never imported (or a layer dir has gone),
+ * -EINVAL for a malformed ref or stored blob. */
+int image_resolve(struct image_store *s, const char *ref, struct image_info **out,
+		  struct err **e);
+
+/* overlayfs wants its lowerdir top layer first: this gives
+ * "LAYER_N:...:LAYER_1" for mount(2)'s "lowerdir=" option.  The caller
+ * frees it.  Can't fail. */
+char *image_info_lowerdir(const struct image_info *info);
+
+void image_info_free(struct image_info *info);
+
+/* One line of `clusterfs image ls`. */
+struct image_entry {
+	char *ref;			     /* normalised reference */
+	char digest[IMAGE_DIGEST_MAX];	     /* of the manifest */
+	char short_digest[13];		     /* its first 12 hex digits */
+	int64_t size;			     /* as image_info.size; -1 when the
+						manifest cannot be read */
+};
+
+/* Lists every reference, sorted by name, into *out (*n entries; the
+ * caller frees with image_list_free).  Returns 0, or a negative errno when
+ * refs.json cannot be read. */
+int image_list(struct image_store *s, struct image_entry **out, size_t *n, struct err **e);
+
+void image_list_free(struct image_entry *list, size_t n);
+
+#endif
