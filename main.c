@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@
 #include "engine/store.h"
 #include "fs/fs.h"
 #include "runtime/hollow.h"
+#include "runtime/image.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
 #define DEFAULT_MOUNT "/cluster"
@@ -40,6 +42,10 @@ static const char usage_text[] =
 	"  server    run the store, API, filesystem (and, later, controllers and the\n"
 	"            node agent) in the foreground; unmounts on SIGINT/SIGTERM\n"
 	"  reset     remove everything clusterfs made for a data dir\n"
+	"  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
+	"            import an OCI image layout directory or OCI archive\n"
+	"  image ls [--data-dir DIR]\n"
+	"            list the images in the local store\n"
 	"  version   print the version\n"
 	"\n"
 	"Options:\n"
@@ -63,7 +69,15 @@ struct opts {
 	int default_toleration_s;
 };
 
+/* Parses options; positional arguments are left from *first on (NULL: none allowed). */
+static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first);
+
 static int parse_opts(int argc, char **argv, struct opts *o)
+{
+	return parse_opts_pos(argc, argv, o, NULL);
+}
+
+static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 {
 	static const struct option longopts[] = {
 		{ "mount", required_argument, NULL, 'm' },
@@ -126,11 +140,75 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return -1;
 		}
 	}
+	if (first) {
+		*first = optind;
+		return 0;
+	}
 	if (optind < argc) {
 		fprintf(stderr, "clusterfs: unexpected argument \"%s\"\n", argv[optind]);
 		return -1;
 	}
 	return 0;
+}
+
+static int mkdir_p(const char *path);
+
+static int cmd_image(int argc, char **argv)
+{
+	if (argc < 2) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	const char *sub = argv[1];
+	struct opts o = { 0 };
+	int first = 0;
+	if (parse_opts_pos(argc - 1, argv + 1, &o, &first) < 0)
+		return 2;
+	int npos = argc - 1 - first;
+	char **pos = argv + 1 + first;
+	if (mkdir_p(o.data_dir) < 0) {
+		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(errno));
+		return 1;
+	}
+	struct err *e = NULL;
+	struct image_store *is = NULL;
+	int rc = 1;
+	if (image_store_open(o.data_dir, &is, &e) < 0)
+		goto out;
+	if (!strcmp(sub, "import")) {
+		if (npos != 2) {
+			fprintf(stderr, "usage: clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]\n");
+			rc = 2;
+			goto out;
+		}
+		if (image_import(is, pos[0], pos[1], &e) < 0)
+			goto out;
+		char name[512];
+		if (image_normalize(pos[1], name, sizeof(name), &e) < 0)
+			goto out;
+		printf("imported %s\n", name);
+		rc = 0;
+	} else if (!strcmp(sub, "ls")) {
+		struct image_entry *list = NULL;
+		size_t n = 0;
+		if (image_list(is, &list, &n, &e) < 0)
+			goto out;
+		printf("%-50s %-14s %s\n", "IMAGE", "DIGEST", "SIZE");
+		for (size_t i = 0; i < n; i++)
+			printf("%-50s %-14s %llu\n", list[i].ref, list[i].short_digest,
+			       (unsigned long long)list[i].size);
+		image_list_free(list, n);
+		rc = 0;
+	} else {
+		fprintf(stderr, "clusterfs: unknown image command \"%s\"\n", sub);
+		rc = 2;
+	}
+out:
+	if (e)
+		fprintf(stderr, "clusterfs: %s\n", e->msg);
+	err_free(e);
+	image_store_close(is);
+	return rc;
 }
 
 static int mkdir_p(const char *path)
@@ -240,6 +318,21 @@ out:
 	return rc;
 }
 
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	if (remove(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "clusterfs: %s: %s\n", path, strerror(errno));
+	return 0;
+}
+
+/* rm -rf of a folder clusterfs made under the data dir (no symlinks followed). */
+static void remove_tree(const char *dir, const char *name)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	nftw(p, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	free(p);
+}
+
 static int cmd_reset(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -263,6 +356,7 @@ static int cmd_reset(int argc, char **argv)
 		}
 		free(p);
 	}
+	remove_tree(o.data_dir, "images");
 	char *p = xasprintf("%s/lock", o.data_dir);
 	unlink(p);
 	free(p);
@@ -282,6 +376,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "server"))
 		return cmd_server(argc - 1, argv + 1);
+	if (!strcmp(cmd, "image"))
+		return cmd_image(argc - 1, argv + 1);
 	if (!strcmp(cmd, "reset"))
 		return cmd_reset(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -92,7 +92,8 @@ int image_normalize(const char *ref, char *out, size_t n, struct err **e);
  * Every blob is copied in and its sha256 and size checked; each layer
  * (tar, tar+gzip or tar+zstd, by media type) is unpacked once, keeping
  * modes, owners (numeric), times, xattrs, symlinks and hard links, and
- * turning OCI whiteouts into overlayfs ones.  The reference is recorded
+ * turning OCI whiteouts into overlayfs ones (a layer's own trusted.overlay.*
+ * xattrs are dropped).  The reference is recorded
  * only when all of that succeeded; importing a ref again moves it.
  *
  * Fails with -EINVAL for a malformed or corrupt image (digest mismatch, an
@@ -108,28 +109,27 @@ int image_import(struct image_store *s, const char *source, const char *ref, str
  * caller owns it (image_info_free).  String vectors end with NULL; a
  * vector is NULL when the config does not set it. */
 struct image_info {
-	char *ref;			    /* normalised reference */
-	char digest[IMAGE_DIGEST_MAX];	    /* of the manifest: "sha256:HEX" */
-	char **layers;			    /* n_layers absolute paths of the
-					       unpacked layers, base layer
-					       first (manifest order) */
+	char *ref;		       /* normalised reference */
+	char digest[IMAGE_DIGEST_MAX]; /* of the manifest: "sha256:HEX" */
+	char **layers;		       /* n_layers absolute paths of the
+					  unpacked layers, base layer
+					  first (manifest order) */
 	size_t n_layers;
-	int64_t size;			    /* bytes of manifest, config and
-					       layer blobs */
-	char *os, *architecture;	    /* from the config, or NULL */
-	char **entrypoint;		    /* config.Entrypoint */
-	char **cmd;			    /* config.Cmd */
-	char **env;			    /* config.Env, "K=V" */
-	char *working_dir;		    /* config.WorkingDir, or NULL */
-	char *user;			    /* config.User, or NULL */
+	int64_t size;		 /* bytes of manifest, config and
+				    layer blobs */
+	char *os, *architecture; /* from the config, or NULL */
+	char **entrypoint;	 /* config.Entrypoint */
+	char **cmd;		 /* config.Cmd */
+	char **env;		 /* config.Env, "K=V" */
+	char *working_dir;	 /* config.WorkingDir, or NULL */
+	char *user;		 /* config.User, or NULL */
 };
 
 /* Looks ref up (normalised first; "name@sha256:X" also finds any tag of
  * name whose manifest is X) and reads its manifest and config.  Returns 0
  * and *out, -ENOENT when ref was never imported (or a layer dir has gone),
  * -EINVAL for a malformed ref or stored blob. */
-int image_resolve(struct image_store *s, const char *ref, struct image_info **out,
-		  struct err **e);
+int image_resolve(struct image_store *s, const char *ref, struct image_info **out, struct err **e);
 
 /* overlayfs wants its lowerdir top layer first: this gives
  * "LAYER_N:...:LAYER_1" for mount(2)'s "lowerdir=" option.  The caller
@@ -140,11 +140,11 @@ void image_info_free(struct image_info *info);
 
 /* One line of `clusterfs image ls`. */
 struct image_entry {
-	char *ref;			     /* normalised reference */
-	char digest[IMAGE_DIGEST_MAX];	     /* of the manifest */
-	char short_digest[13];		     /* its first 12 hex digits */
-	int64_t size;			     /* as image_info.size; -1 when the
-						manifest cannot be read */
+	char *ref;		       /* normalised reference */
+	char digest[IMAGE_DIGEST_MAX]; /* of the manifest */
+	char short_digest[13];	       /* its first 12 hex digits */
+	int64_t size;		       /* as image_info.size; -1 when the
+					  manifest cannot be read */
 };
 
 /* Lists every reference, sorted by name, into *out (*n entries; the

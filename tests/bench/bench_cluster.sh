@@ -30,7 +30,9 @@
 # its temporary dir.
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_NODES (1000), BENCH_PODS
-# (30000), BENCH_TIMEOUT seconds per wait (120), BENCH_SCENARIOS ("e2e sched").
+# (30000), BENCH_TIMEOUT seconds per wait (120), BENCH_SCENARIOS ("e2e sched"),
+# BENCH_POLL_STATUS=1 to poll /cluster/status every 100 ms instead of the
+# Deployment's status (to see what a busy observer costs the server).
 set -u
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -45,6 +47,8 @@ PODS=${BENCH_PODS:-30000}
 TIMEOUT=${BENCH_TIMEOUT:-120}
 SCENARIOS=${BENCH_SCENARIOS:-e2e sched}
 SCHED=$BD/bench_sched
+POLL=""
+[ "${BENCH_POLL_STATUS:-0}" = 1 ] && POLL=-s
 if [ ! -x "$SCHED" ]; then
 	echo "bench_cluster.sh: $SCHED is missing; make build/bench/bench_sched" >&2
 	exit 2
@@ -54,6 +58,7 @@ tmp=$(mktemp -d /tmp/cfs-cluster.XXXXXX) || exit 1
 mnt=$tmp/mnt
 log=$tmp/server.log
 pid=""
+tpid=""
 starts=0
 failed=0
 TCK=$(getconf CLK_TCK)
@@ -76,6 +81,7 @@ stop_server() {
 			kill -KILL "$pid" 2>/dev/null
 			failed=1
 		fi
+		echo "   server $pid stopped $((i / 10)).$((i % 10)) s after SIGTERM"
 	fi
 	wait "$pid" 2>/dev/null
 	if grep -q " $mnt fuse" /proc/mounts; then
@@ -87,11 +93,26 @@ stop_server() {
 }
 
 cleanup() {
+	if [ -n "$tpid" ]; then
+		kill -TERM "$tpid" 2>/dev/null
+		wait "$tpid" 2>/dev/null
+	fi
 	stop_server
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+
+# timer ARGS...: runs bench_sched ARGS into $tmp/step, in the background
+# so that a signal reaches the trap at once; returns its exit status.
+timer() {
+	"$SCHED" "$@" >"$tmp/step" 2>&1 &
+	tpid=$!
+	wait "$tpid"
+	st=$?
+	tpid=""
+	return $st
+}
 
 # Starts a server with NODES hollow nodes on $mnt and a fresh data dir;
 # waits for the mount (10 s) and for every node to be Ready (30 s).
@@ -122,6 +143,11 @@ cpu_s() {
 	awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / t }' "/proc/$pid/stat"
 }
 
+# CPU seconds the whole machine spent busy so far (all CPUs, any process).
+busy_s() {
+	awk -v t="$TCK" '$1 == "cpu" { printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / t }' /proc/stat
+}
+
 # VmRSS or (with an argument) VmHWM of the server, in MiB.
 rss_mib() {
 	awk -v k="${1:-VmRSS}:" '$1 == k { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"
@@ -141,19 +167,24 @@ deploy bench >"$tmp/bench.yaml"
 deploy gated '      nodeSelector:
         bench: go' >"$tmp/gated.yaml"
 
-# Adds the server's CPU, memory and the load to the run's results.
+# Adds the server's CPU, memory and the load to the run's results; the
+# CPU the rest of the machine used meanwhile (busy time minus the
+# server's: the poller, the shell, and whatever else runs here).
 record() {
-	key=$1 c0=$2 c1=$3 out=$4 load=$5
+	key=$1 c0=$2 c1=$3 out=$4 load=$5 b0=$6 b1=$7
 	{
 		awk -v a="$c0" -v b="$c1" -v k="$key" \
 			'BEGIN { printf "result %s_cpu_s %.1f s\n", k, b - a }'
+		awk -v a="$c0" -v b="$c1" -v x="$b0" -v y="$b1" -v k="$key" \
+			'BEGIN { o = (y - x) - (b - a); printf "result %s_other_cpu_s %.1f s\n", k, o < 0 ? 0 : o }'
 		echo "result ${key}_rss_mib $(rss_mib) MiB"
 		echo "result ${key}_hwm_mib $(rss_mib VmHWM) MiB"
 		echo "result ${key}_load1 $load load"
 	} >>"$out"
+	others=$(awk -v k="${key}_other_cpu_s" '$2 == k { print $3 }' "$out")
 	echo "   server: $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", b - a }') CPU s" \
-		"during the run, VmRSS $(rss_mib) MiB (peak $(rss_mib VmHWM) MiB); status:" \
-		"$(grep '^pods:' "$mnt/status" | tr -s ' ')"
+		"during the run (other processes: $others s), VmRSS $(rss_mib) MiB" \
+		"(peak $(rss_mib VmHWM) MiB); $(grep '^pods:' "$mnt/status" | tr -s ' ')"
 }
 
 # run_e2e N: one end-to-end run into $tmp/e2e.N.
@@ -163,15 +194,15 @@ run_e2e() {
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	echo "== end to end, run $1 (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 	start_server
-	c0=$(cpu_s)
-	"$SCHED" run -n "$PODS" -t "$TIMEOUT" -d bench -k e2e "$mnt" "$tmp/bench.yaml" \
-		"$mnt/deployments/bench.yaml" >"$tmp/step" 2>&1
+	c0=$(cpu_s) b0=$(busy_s)
+	timer run $POLL -n "$PODS" -t "$TIMEOUT" -d bench -k e2e "$mnt" "$tmp/bench.yaml" \
+		"$mnt/deployments/bench.yaml"
 	st=$?
-	c1=$(cpu_s)
+	c1=$(cpu_s) b1=$(busy_s)
 	sed 's/^/   /' "$tmp/step"
 	grep '^result ' "$tmp/step" >>"$out"
 	[ $st = 0 ] || { echo "bench_cluster.sh: end to end run $1 failed" >&2; failed=1; }
-	record e2e "$c0" "$c1" "$out" "$load"
+	record e2e "$c0" "$c1" "$out" "$load" "$b0" "$b1"
 	stop_server
 }
 
@@ -196,7 +227,7 @@ run_sched() {
 	fi
 	t=$(date +%s.%N)
 	cp "$tmp/gated.yaml" "$mnt/deployments/gated.yaml" || exit 1
-	"$SCHED" settle -n "$PODS" -t "$TIMEOUT" -k settle "$mnt" >"$tmp/step" 2>&1
+	timer settle -n "$PODS" -t "$TIMEOUT" -k settle "$mnt"
 	st=$?
 	tail -1 "$tmp/step" | sed 's/^/   /'
 	if [ $st != 0 ]; then
@@ -207,15 +238,15 @@ run_sched() {
 	fi
 	awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN {
 		printf "result sched_pending_s %.1f s\n", b - a }' >>"$out"
-	c0=$(cpu_s)
-	"$SCHED" run -n "$PODS" -t "$TIMEOUT" -d gated -k sched "$mnt" "$tmp/nodes.yaml" \
-		"$mnt/apply" >"$tmp/step" 2>&1
+	c0=$(cpu_s) b0=$(busy_s)
+	timer run $POLL -n "$PODS" -t "$TIMEOUT" -d gated -k sched "$mnt" "$tmp/nodes.yaml" \
+		"$mnt/apply"
 	st=$?
-	c1=$(cpu_s)
+	c1=$(cpu_s) b1=$(busy_s)
 	sed 's/^/   /' "$tmp/step"
 	grep '^result ' "$tmp/step" >>"$out"
 	[ $st = 0 ] || { echo "bench_cluster.sh: scheduler run $1 failed" >&2; failed=1; }
-	record sched "$c0" "$c1" "$out" "$load"
+	record sched "$c0" "$c1" "$out" "$load" "$b0" "$b1"
 	stop_server
 }
 
@@ -223,7 +254,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 echo "== machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r)"
 echo "== $($CFS version), $NODES hollow nodes, $PODS pods, $RUNS runs; load average" \
-	"$(cut -d' ' -f1-3 /proc/loadavg)"
+	"$(cut -d' ' -f1-3 /proc/loadavg)${POLL:+; polling /cluster/status}"
 
 r=1
 while [ $r -le "$RUNS" ]; do
@@ -289,9 +320,10 @@ case $SCENARIOS in *e2e*)
 	row "Deployment reports all ready" e2e_ready_s s
 	row "all pods Running (status)" e2e_running_s s "<=" 30
 	row "server CPU during the run" e2e_cpu_s s
+	row "other processes' CPU meanwhile" e2e_other_cpu_s s
 	row "server VmRSS after the run" e2e_rss_mib MiB
 	row "server VmHWM (peak RSS)" e2e_hwm_mib MiB
-	row "one read of /cluster/status at the end" e2e_status_read_ms ms
+	row "a read of /cluster/status (mean of the run's)" e2e_status_read_ms ms
 	;;
 esac
 case $SCENARIOS in *sched*)
@@ -305,8 +337,10 @@ case $SCENARIOS in *sched*)
 	row "bind rate, first to last binding" sched_bind_rate pods/s ">=" 5000
 	row "bind rate, from the write to the last" sched_bind_rate_from_write pods/s ">=" 5000
 	row "server CPU during the run" sched_cpu_s s
+	row "other processes' CPU meanwhile" sched_other_cpu_s s
 	row "server VmRSS after the run" sched_rss_mib MiB
 	row "server VmHWM (peak RSS)" sched_hwm_mib MiB
+	row "a read of /cluster/status (mean of the run's)" sched_status_read_ms ms
 	rate=$(med sched_bind_rate)
 	if [ -n "$rate" ]; then
 		awk -v r="$rate" 'BEGIN { printf "  kube-scheduler CI floor (680-810 pods/s, 5,000 nodes, not run" \
