@@ -14,8 +14,8 @@
  *     Entrypoint/Cmd, $(VAR) expansion, env order, workingDir, user,
  *     Docker's default capabilities, masked and read-only paths, resources
  *     into cgroup values, namespaces new or joined, oomScoreAdj by QoS.
- *     Pure: it reads only its arguments (and the image's /etc/passwd and
- *     /etc/group in the rootfs when the user is a name).
+ *     It reads only its arguments and, of the host, the cgroup version,
+ *     the RAM size and its own CapEff and oom_score_adj.
  *
  *   - oci_create() ... oci_exec() run the `runc` executable (posix_spawn,
  *     no shell) against one state directory (`runc --root`).  runc's own
@@ -41,7 +41,9 @@
  *
  * Containers are their own pid namespace's init: the kernel drops signals
  * to it for which it has no handler, so SIGTERM to `sleep` does nothing
- * and SIGKILL after the grace period is what stops it.
+ * and SIGKILL after the grace period is what stops it.  oci_start()
+ * returns when runc has told the init to exec: a signal sent at once may
+ * still find runc's init, which dies of it whatever the program would do.
  *
  * Threads: every function may be called from any thread, concurrently,
  * also on the same struct oci_runtime (it holds only constant strings and
@@ -76,35 +78,35 @@ enum oci_ns { OCI_NS_NET, OCI_NS_IPC, OCI_NS_UTS, OCI_NS_COUNT };
  * image_info (a vector is NULL when the image does not set it).
  */
 struct oci_spec {
-	const char *rootfs;	    /* absolute path of the rootfs; required */
-	bool sandbox;		    /* the pod's pause container: args from the
-				       image only, oomScoreAdj -998, the pod's
-				       sysctls, no container resources */
-	const json_t *pod;	    /* the Pod; required */
-	const json_t *container;    /* an entry of spec.containers (or
-				       initContainers); required unless sandbox */
-	char *const *entrypoint;    /* image config Entrypoint */
-	char *const *cmd;	    /* image config Cmd */
-	char *const *image_env;	    /* image config Env, "K=V" */
-	const char *working_dir;    /* image config WorkingDir, or NULL */
-	const char *image_user;	    /* image config User ("1000", "app:app",
-				       "1000:50"), or NULL */
-	const char *hostname;	    /* NULL: the pod's metadata.name */
-	char *const *extra_env;	    /* "K=V" the caller resolved: each env
-				       entry with valueFrom (by its name) and
-				       envFrom / service variables (the rest) */
+	const char *rootfs;		/* absolute path of the rootfs; required */
+	bool sandbox;			/* the pod's pause container: args from the
+					   image only, oomScoreAdj -998, no
+					   container resources */
+	const json_t *pod;		/* the Pod; required */
+	const json_t *container;	/* an entry of spec.containers (or
+					   initContainers); required unless sandbox */
+	char *const *entrypoint;	/* image config Entrypoint */
+	char *const *cmd;		/* image config Cmd */
+	char *const *image_env;		/* image config Env, "K=V" */
+	const char *working_dir;	/* image config WorkingDir, or NULL */
+	const char *image_user;		/* image config User: "UID" or
+					   "UID:GID" (names are refused), or NULL */
+	const char *hostname;		/* NULL: the pod's metadata.name */
+	char *const *extra_env;		/* "K=V" the caller resolved: each env
+					   entry with valueFrom (by its name) and
+					   envFrom / service variables (the rest) */
 	const struct oci_mount *mounts; /* n_mounts bind mounts to add */
 	size_t n_mounts;
 	const char *ns_path[OCI_NS_COUNT]; /* "/proc/PID/ns/net" ... of the
 					      sandbox to join; NULL: new */
-	const char *cgroups_path;   /* linux.cgroupsPath, or NULL */
-	const char *hostname_file;  /* host files bind-mounted on /etc/hostname, */
-	const char *hosts_file;	    /* /etc/hosts and /etc/resolv.conf; */
-	const char *resolv_file;    /* NULL: not mounted */
-	const char *shm_dir;	    /* the pod's /dev/shm on the host; NULL: a
-				       tmpfs of the container's own */
-	int64_t node_memory;	    /* bytes, for Burstable oomScoreAdj;
-				       0: this machine's RAM */
+	const char *cgroups_path;	   /* linux.cgroupsPath, or NULL */
+	const char *hostname_file;	   /* host files bind-mounted on /etc/hostname, */
+	const char *hosts_file;		   /* /etc/hosts and /etc/resolv.conf; */
+	const char *resolv_file;	   /* NULL: not mounted */
+	const char *shm_dir;		   /* the pod's /dev/shm on the host; NULL: a
+					      tmpfs of the container's own */
+	int64_t node_memory;		   /* bytes, for Burstable oomScoreAdj;
+					      0: this machine's RAM */
 };
 
 /*
@@ -121,15 +123,17 @@ struct oci_spec {
  *            (envFrom), then the pod's env in order: value (with $(VAR)
  *            expanded from the entries before it) or, for valueFrom, the
  *            extra_env entry of that name (left out when there is none).
- *            A later name replaces an earlier one in place.  HOME from the
- *            user's passwd entry (or /root, /) unless set.
+ *            A later name replaces an earlier one in place.  HOME=/root
+ *            (uid 0) or / unless set.
  *   cwd      workingDir, else the image's WorkingDir, else "/".
  *   user     runAsUser / runAsGroup (container over pod), else the image's
- *            User (names looked up in the rootfs' /etc/passwd, /etc/group),
- *            else 0:0; additionalGids from supplementalGroups and fsGroup.
+ *            numeric User, else 0:0 (no /etc/passwd lookup: a named image
+ *            User without runAsUser is refused); additionalGids from
+ *            supplementalGroups and fsGroup.
  *   caps     Docker's default 14 in bounding, effective and permitted
  *            (none ambient or inheritable); securityContext.capabilities
- *            add then drop ("ALL" and names with or without CAP_).
+ *            add then drop, "ALL" before single names, so that drop ALL +
+ *            add X is X (names with or without CAP_, any case).
  *            privileged: all caps, nothing masked, /sys read-write.
  *            noNewPrivileges unless allowPrivilegeEscalation is true.
  *   mounts   /proc, /dev (tmpfs), /dev/pts, /dev/shm, /dev/mqueue, /sys
@@ -142,11 +146,15 @@ struct oci_spec {
  *            new on cgroup v2 hosts; a hostname only with a new uts.
  *   oomScoreAdj  by the pod's QoS class: Guaranteed -997, BestEffort
  *            1000, Burstable 1000 - 1000 * memory request / node memory
- *            within [3, 999]; the sandbox -998.
+ *            within [3, 999]; the sandbox -998.  Never below what runc
+ *            can set: without CAP_SYS_RESOURCE, the agent's own value.
+ *   root     the rootfs, read-only with readOnlyRootFilesystem.
  *
- * Seccomp is left out: runc applies none when the config has none, and
+ * Left out: seccomp (runc applies none when the config has none, and
  * Docker's default profile is a ~400-entry allow list; the node agent may
- * add one later as linux.seccomp.  Device nodes are runc's defaults.
+ * add one as linux.seccomp); the pod's sysctls; rlimits (inherited from
+ * the agent); AppArmor/SELinux.  Device nodes are runc's defaults (null,
+ * zero, full, random, urandom, tty, ptmx), also when privileged.
  *
  * Returns the config, or NULL with *e (-EINVAL: no command at all, a bad
  * quantity or capability, a missing pod/container/rootfs).
@@ -167,7 +175,7 @@ struct oci_state {
 
 /*
  * Finds `runc` on PATH and makes root_dir (DATA_DIR/runc, runc's --root;
- * mode 0700) if missing.  Returns 0 and *out (free with oci_runtime_free),
+ * mode 0700; its parent must exist) if missing.  Returns 0 and *out (free with oci_runtime_free),
  * -ENOENT when there is no runc, or the errno of mkdir.
  */
 int oci_runtime_new(const char *root_dir, struct oci_runtime **out, struct err **e);
@@ -204,18 +212,18 @@ int oci_kill(struct oci_runtime *rt, const char *id, int sig, struct err **e);
 int oci_delete(struct oci_runtime *rt, const char *id, bool force, struct err **e);
 
 /* The ids runc knows, sorted, into *ids (*n of them; free with
- * oci_ids_free).  0 or -EIO. */
+ * oci_ids_free).  0, or -EIO with *ids NULL. */
 int oci_list(struct oci_runtime *rt, char ***ids, size_t *n, struct err **e);
 void oci_ids_free(char **ids, size_t n);
 
 /*
  * Runs argv (argv[0] looked up on the container's PATH) in the running
- * container id, with its config's env, user and capabilities, stdin
- * /dev/null; its output is read and dropped.  Waits at most timeout_ms
+ * container id, with its config's env, user and capabilities (at most 50
+ * args); stdin, stdout and stderr are /dev/null.  Waits at most timeout_ms
  * (<= 0: no limit), then kills the process with SIGKILL and returns
  * -ETIMEDOUT.  Returns 0 and *exit_code (128 + signal when killed), or
- * -ENOENT / -ESRCH / -EIO when runc could not run it: a failed exec is
- * never mistaken for an exit code.
+ * -ENOENT / -ESRCH / -EIO when runc could not run it (told apart by runc's
+ * log, not by its exit status): a failed exec is never an exit code.
  */
 int oci_exec(struct oci_runtime *rt, const char *id, char *const argv[], int timeout_ms,
 	     int *exit_code, struct err **e);

@@ -14,8 +14,9 @@
 #               1,000 Nodes as read from nodes/NAME.yaml, with the label
 #               added (resourceVersion and status left out, so heartbeats
 #               do not conflict), and the time until all 30,000 are bound
-#               and Running.  The scheduler is then the only work left;
-#               its rate is 29,999 / (last binding - first binding).
+#               and Running.  Scheduling (and what bindings cause) is then
+#               the only work left; its rate is 29,999 / (last binding -
+#               first binding), from the Scheduled events.
 #
 # Each scenario runs BENCH_RUNS times (3), alternating, each on a fresh
 # server (temporary mount point and data dir under /tmp, control plane
@@ -26,8 +27,9 @@
 # machine shows in these figures.  The timing itself is bench_sched's
 # (tests/bench/bench_sched.c), which must be built: make build/bench/bench_sched.
 #
-# The trap stops only the server it started (by PID), unmounts and removes
-# its temporary dir.
+# It runs a private copy of CLUSTERFS (others may rebuild it meanwhile) and
+# prints the original's time and checksum.  The trap stops only the server
+# it started (by PID), unmounts and removes its temporary dir.
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_NODES (1000), BENCH_PODS
 # (30000), BENCH_TIMEOUT seconds per wait (120), BENCH_SCENARIOS ("e2e sched"),
@@ -55,6 +57,10 @@ if [ ! -x "$SCHED" ]; then
 fi
 
 tmp=$(mktemp -d /tmp/cfs-cluster.XXXXXX) || exit 1
+# A private copy: a rebuild of CLUSTERFS during the runs must not mix binaries.
+cp "$CFS" "$tmp/clusterfs" || exit 1
+CFS_ID="$(basename "$1") $(date -u -r "$1" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$1" | cut -c1-12)"
+CFS=$tmp/clusterfs
 mnt=$tmp/mnt
 log=$tmp/server.log
 pid=""
@@ -253,7 +259,7 @@ run_sched() {
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 echo "== machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r)"
-echo "== $($CFS version), $NODES hollow nodes, $PODS pods, $RUNS runs; load average" \
+echo "== $($CFS version) ($CFS_ID), $NODES hollow nodes, $PODS pods, $RUNS runs; load average" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)${POLL:+; polling /cluster/status}"
 
 r=1
@@ -307,6 +313,7 @@ med() {
 
 echo
 echo "clusterfs control plane, $(date -u '+%Y-%m-%d %H:%M UTC'): $NODES hollow nodes, $PODS pods"
+echo "binary:  $CFS_ID"
 echo "machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r);" \
 	"load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +26,8 @@
 #include "runtime/oci.h"
 #include "tests/unit/unit.h"
 
-static char tmp[64];	  /* the test's temporary dir */
-static char rootfs[128];  /* TMP/rootfs: busybox */
+static char tmp[64];	 /* the test's temporary dir */
+static char rootfs[128]; /* TMP/rootfs: busybox */
 static char runc_root[128];
 static struct oci_runtime *rt;
 
@@ -43,8 +45,9 @@ static json_t *js(const char *text)
 /* A Pod named name whose one container is ctr (JSON, without a name). */
 static json_t *pod_with(const char *name, const char *ctr)
 {
-	json_t *pod = js("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\","
-			 "\"namespace\":\"default\",\"uid\":\"u-1\"},\"spec\":{\"containers\":[]}}");
+	json_t *pod =
+	    js("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"x\","
+	       "\"namespace\":\"default\",\"uid\":\"u-1\"},\"spec\":{\"containers\":[]}}");
 	json_t *c = js(ctr);
 	json_object_set_new(c, "name", json_string("c"));
 	json_array_append_new(obj_at(pod, "spec.containers"), c);
@@ -137,23 +140,23 @@ static void test_args_rules(void)
 		bool no_ep;
 		const char *want;
 	} cases[] = {
-		{"{}", false, "[\"/ep\",\"-x\",\"c1\",\"c2\"]"},
-		{"{\"command\":[\"run\"]}", false, "[\"run\"]"}, /* Cmd dropped */
-		{"{\"args\":[\"a\"]}", false, "[\"/ep\",\"-x\",\"a\"]"},
-		{"{\"command\":[\"run\"],\"args\":[\"a\",\"b\"]}", false, "[\"run\",\"a\",\"b\"]"},
-		{"{\"command\":[],\"args\":[]}", false, "[\"/ep\",\"-x\",\"c1\",\"c2\"]"},
-		{"{}", true, "[\"c1\",\"c2\"]"},
-		{"{\"args\":[\"a\"]}", true, "[\"a\"]"},
-		/* $(VAR): known, escaped, unknown, unclosed, other $, trailing $ */
-		{"{\"env\":[{\"name\":\"A\",\"value\":\"1\"}],\"command\":[\"echo\",\"$(A)\","
-		 "\"$$(A)\",\"$(NOPE)\",\"x$(A\",\"$y\",\"a$\",\"$$$(A)\",\"<$(A)$(A)>\"]}",
-		 false, "[\"echo\",\"1\",\"$(A)\",\"$(NOPE)\",\"x$(A\",\"$y\",\"a$\",\"$1\",\"<11>\"]"},
-		/* an env value sees the entries before it, not those after */
-		{"{\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"$(A)-$(C)\"},"
-		 "{\"name\":\"C\",\"value\":\"3\"}],\"args\":[\"$(B)\",\"$(C)\"]}",
-		 false, "[\"/ep\",\"-x\",\"1-$(C)\",\"3\"]"},
-		/* the image's Env is not for $(VAR); extra env (envFrom) is */
-		{"{\"command\":[\"$(IMG)\",\"$(FROM)\"]}", false, "[\"$(IMG)\",\"cm\"]"},
+	    {"{}", false, "[\"/ep\",\"-x\",\"c1\",\"c2\"]"},
+	    {"{\"command\":[\"run\"]}", false, "[\"run\"]"}, /* Cmd dropped */
+	    {"{\"args\":[\"a\"]}", false, "[\"/ep\",\"-x\",\"a\"]"},
+	    {"{\"command\":[\"run\"],\"args\":[\"a\",\"b\"]}", false, "[\"run\",\"a\",\"b\"]"},
+	    {"{\"command\":[],\"args\":[]}", false, "[\"/ep\",\"-x\",\"c1\",\"c2\"]"},
+	    {"{}", true, "[\"c1\",\"c2\"]"},
+	    {"{\"args\":[\"a\"]}", true, "[\"a\"]"},
+	    /* $(VAR): known, escaped, unknown, unclosed, other $, trailing $ */
+	    {"{\"env\":[{\"name\":\"A\",\"value\":\"1\"}],\"command\":[\"echo\",\"$(A)\","
+	     "\"$$(A)\",\"$(NOPE)\",\"x$(A\",\"$y\",\"a$\",\"$$$(A)\",\"<$(A)$(A)>\"]}",
+	     false, "[\"echo\",\"1\",\"$(A)\",\"$(NOPE)\",\"x$(A\",\"$y\",\"a$\",\"$1\",\"<11>\"]"},
+	    /* an env value sees the entries before it, not those after */
+	    {"{\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"B\",\"value\":\"$(A)-$(C)\"},"
+	     "{\"name\":\"C\",\"value\":\"3\"}],\"args\":[\"$(B)\",\"$(C)\"]}",
+	     false, "[\"/ep\",\"-x\",\"1-$(C)\",\"3\"]"},
+	    /* the image's Env is not for $(VAR); extra env (envFrom) is */
+	    {"{\"command\":[\"$(IMG)\",\"$(FROM)\"]}", false, "[\"$(IMG)\",\"cm\"]"},
 	};
 	char *image_env[] = {"IMG=image", NULL}, *extra[] = {"FROM=cm", NULL};
 
@@ -178,11 +181,11 @@ static void test_args_rules(void)
 	json_t *pod = pod_with("p", "{\"args\":[]}");
 	struct oci_spec s = spec_for(pod);
 	struct err *e = NULL;
-	CHECK(oci_config(&s, &e) == NULL && e && e->code == EINVAL &&
-	      strstr(e->msg, "no command"));
+	CHECK(oci_config(&s, &e) == NULL && e && e->code == EINVAL && strstr(e->msg, "no command"));
 	err_free(e);
 	json_decref(pod);
-	printf("  %zu command/args/Entrypoint/Cmd/$(VAR) cases\n", sizeof(cases) / sizeof(cases[0]));
+	printf("  %zu command/args/Entrypoint/Cmd/$(VAR) cases\n",
+	       sizeof(cases) / sizeof(cases[0]));
 }
 
 static void test_env_order(void)
@@ -219,16 +222,15 @@ static void test_cwd_user(void)
 	static const struct {
 		const char *ctr, *image_wd, *image_user, *want_cwd, *want_user;
 	} cases[] = {
-		{"{\"workingDir\":\"/w\"}", "/img", NULL, "/w", "{\"uid\":0,\"gid\":0}"},
-		{"{}", "/img", NULL, "/img", "{\"uid\":0,\"gid\":0}"},
-		{"{}", NULL, NULL, "/", "{\"uid\":0,\"gid\":0}"},
-		{"{}", NULL, "1000:50", "/", "{\"uid\":1000,\"gid\":50}"},
-		{"{}", NULL, "app", "/", "{\"uid\":1001,\"gid\":1002}"},
-		{"{}", NULL, "app:staff", "/", "{\"uid\":1001,\"gid\":50}"},
-		{"{}", NULL, "1001", "/", "{\"uid\":1001,\"gid\":1002}"},
-		{"{\"securityContext\":{\"runAsUser\":7}}", NULL, "app", "/", "{\"uid\":7,\"gid\":0}"},
-		{"{\"securityContext\":{\"runAsUser\":7,\"runAsGroup\":8}}", NULL, NULL, "/",
-		 "{\"uid\":7,\"gid\":8}"},
+	    {"{\"workingDir\":\"/w\"}", "/img", NULL, "/w", "{\"uid\":0,\"gid\":0}"},
+	    {"{}", "/img", NULL, "/img", "{\"uid\":0,\"gid\":0}"},
+	    {"{}", NULL, NULL, "/", "{\"uid\":0,\"gid\":0}"},
+	    {"{}", NULL, "1000:50", "/", "{\"uid\":1000,\"gid\":50}"},
+	    {"{}", NULL, "1001", "/", "{\"uid\":1001,\"gid\":0}"},
+	    {"{\"securityContext\":{\"runAsUser\":7}}", NULL, "app:staff", "/",
+	     "{\"uid\":7,\"gid\":0}"},
+	    {"{\"securityContext\":{\"runAsUser\":7,\"runAsGroup\":8}}", NULL, NULL, "/",
+	     "{\"uid\":7,\"gid\":8}"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *pod = pod_with("p", cases[i].ctr);
@@ -248,26 +250,28 @@ static void test_cwd_user(void)
 		err_free(e);
 	}
 
-	/* the home of a named user; pod-level runAsUser; groups */
+	/* pod-level runAsUser; groups; HOME */
 	json_t *pod = pod_with("p", "{\"command\":[\"x\"]}");
 	struct oci_spec s = spec_for(pod);
-	s.image_user = "app";
 	json_t *c = oci_config(&s, NULL);
-	CHECK(has_str(obj_at(c, "process.env"), "HOME=/home/app"));
+	CHECK(has_str(obj_at(c, "process.env"), "HOME=/root"));
 	json_decref(c);
 	json_object_set_new(obj_at(pod, "spec"), "securityContext",
 			    js("{\"runAsUser\":5,\"fsGroup\":2000,\"supplementalGroups\":[4,6]}"));
-	s.image_user = NULL;
 	c = oci_config(&s, NULL);
 	CHECK(json_is(obj_at(c, "process.user"),
 		      "{\"uid\":5,\"gid\":0,\"additionalGids\":[4,6,2000]}"));
 	CHECK(has_str(obj_at(c, "process.env"), "HOME=/"));
 	json_decref(c);
 
+	/* a named image user needs /etc/passwd: refused, unless runAsUser says */
 	struct err *e = NULL;
-	s.image_user = "nobody-here";
+	s.image_user = "app";
+	c = oci_config(&s, NULL);
+	CHECK(obj_int(c, "process.user.uid", -1) == 5);
+	json_decref(c);
 	json_object_del(obj_at(pod, "spec.securityContext"), "runAsUser");
-	CHECK(oci_config(&s, &e) == NULL && e && e->code == EINVAL);
+	CHECK(oci_config(&s, &e) == NULL && e && e->code == EINVAL && strstr(e->msg, "app"));
 	err_free(e);
 	json_decref(pod);
 }
@@ -275,10 +279,10 @@ static void test_cwd_user(void)
 static void test_caps(void)
 {
 	static const char *const dflt[] = {
-		"CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",	      "CAP_FOWNER",
-		"CAP_MKNOD",  "CAP_NET_RAW",	  "CAP_SETGID",	      "CAP_SETUID",
-		"CAP_SETFCAP", "CAP_SETPCAP",	  "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-		"CAP_KILL",   "CAP_AUDIT_WRITE"};
+	    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	       "CAP_FOWNER",
+	    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",	       "CAP_SETUID",
+	    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+	    "CAP_KILL",	   "CAP_AUDIT_WRITE"};
 	json_t *pod = pod_with("p", "{\"command\":[\"x\"]}");
 	struct oci_spec s = spec_for(pod);
 	json_t *ctr = (json_t *)s.container;
@@ -298,9 +302,10 @@ static void test_caps(void)
 	CHECK(!obj_at(c, "linux.seccomp"));
 	json_decref(c);
 
-	json_object_set_new(ctr, "securityContext",
-			    js("{\"capabilities\":{\"add\":[\"NET_ADMIN\",\"CAP_SYS_TIME\"],"
-			       "\"drop\":[\"KILL\",\"cap_chown\"]},\"allowPrivilegeEscalation\":true}"));
+	json_object_set_new(
+	    ctr, "securityContext",
+	    js("{\"capabilities\":{\"add\":[\"NET_ADMIN\",\"CAP_SYS_TIME\"],"
+	       "\"drop\":[\"KILL\",\"cap_chown\"]},\"allowPrivilegeEscalation\":true}"));
 	c = oci_config(&s, NULL);
 	b = obj_at(c, "process.capabilities.bounding");
 	CHECK(json_array_size(b) == 14);
@@ -309,8 +314,9 @@ static void test_caps(void)
 	CHECK(json_is_false(obj_at(c, "process.noNewPrivileges")));
 	json_decref(c);
 
-	json_object_set_new(ctr, "securityContext",
-			    js("{\"capabilities\":{\"add\":[\"NET_BIND_SERVICE\"],\"drop\":[\"ALL\"]}}"));
+	json_object_set_new(
+	    ctr, "securityContext",
+	    js("{\"capabilities\":{\"add\":[\"NET_BIND_SERVICE\"],\"drop\":[\"ALL\"]}}"));
 	c = oci_config(&s, NULL);
 	CHECK(json_is(obj_at(c, "process.capabilities.effective"), "[\"CAP_NET_BIND_SERVICE\"]"));
 	json_decref(c);
@@ -335,20 +341,20 @@ static void test_resources(void)
 		const char *want_cpu, *want_mem;
 		int oom;
 	} cases[] = {
-		/* Burstable: memory request defaults to the limit, 1000 - 1000 * 128Mi / 4Gi */
-		{"{\"limits\":{\"cpu\":\"500m\",\"memory\":\"128Mi\"},\"requests\":{\"cpu\":\"250m\"}}",
-		 "{\"shares\":256,\"quota\":50000,\"period\":100000}", "{\"limit\":134217728}", 969},
-		/* Burstable without memory: 1000 - 0 is kept below BestEffort's 1000 */
-		{"{\"limits\":{\"cpu\":\"2\"}}", "{\"shares\":2048,\"quota\":200000,\"period\":100000}",
-		 NULL, 999},
-		{"{}", "{\"shares\":2}", NULL, 1000}, /* BestEffort */
-		{"{\"limits\":{\"cpu\":\"1m\"}}", "{\"shares\":2,\"quota\":1000,\"period\":100000}",
-		 NULL, 999},
-		{"{\"requests\":{\"cpu\":\"100m\",\"memory\":\"1Gi\"}}", "{\"shares\":102}", NULL, 750},
-		{"{\"limits\":{\"cpu\":\"1\",\"memory\":\"1G\"},\"requests\":{\"cpu\":\"1\","
-		 "\"memory\":\"1G\"}}",
-		 "{\"shares\":1024,\"quota\":100000,\"period\":100000}", "{\"limit\":1000000000}",
-		 -997}, /* Guaranteed */
+	    /* Burstable: memory request defaults to the limit, 1000 - 1000 * 128Mi / 4Gi */
+	    {"{\"limits\":{\"cpu\":\"500m\",\"memory\":\"128Mi\"},\"requests\":{\"cpu\":\"250m\"}}",
+	     "{\"shares\":256,\"quota\":50000,\"period\":100000}", "{\"limit\":134217728}", 969},
+	    /* Burstable without memory: 1000 - 0 is kept below BestEffort's 1000 */
+	    {"{\"limits\":{\"cpu\":\"2\"}}", "{\"shares\":2048,\"quota\":200000,\"period\":100000}",
+	     NULL, 999},
+	    {"{}", "{\"shares\":2}", NULL, 1000}, /* BestEffort */
+	    {"{\"limits\":{\"cpu\":\"1m\"}}", "{\"shares\":2,\"quota\":1000,\"period\":100000}",
+	     NULL, 999},
+	    {"{\"requests\":{\"cpu\":\"100m\",\"memory\":\"1Gi\"}}", "{\"shares\":102}", NULL, 750},
+	    {"{\"limits\":{\"cpu\":\"1\",\"memory\":\"1G\"},\"requests\":{\"cpu\":\"1\","
+	     "\"memory\":\"1G\"}}",
+	     "{\"shares\":1024,\"quota\":100000,\"period\":100000}", "{\"limit\":1000000000}",
+	     -997}, /* Guaranteed */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *pod = pod_with("p", "{\"command\":[\"x\"]}");
@@ -365,8 +371,8 @@ static void test_resources(void)
 			      "[{\"allow\":false,\"access\":\"rwm\"}]"));
 		int64_t oom = obj_int(c, "process.oomScoreAdj", -1);
 		if (oom != oom_min(cases[i].oom))
-			fprintf(stderr, "  case %zu: oomScoreAdj %lld, want %d\n", i, (long long)oom,
-				oom_min(cases[i].oom));
+			fprintf(stderr, "  case %zu: oomScoreAdj %lld, want %d\n", i,
+				(long long)oom, oom_min(cases[i].oom));
 		CHECK(oom == oom_min(cases[i].oom));
 		json_decref(c);
 		json_decref(pod);
@@ -398,8 +404,8 @@ static json_t *ns_of(const json_t *c, const char *type)
 {
 	size_t i;
 	json_t *n;
-	json_array_foreach(obj_at(c, "linux.namespaces"), i, n) if (!strcmp(obj_str(n, "type"), type))
-		return n;
+	json_array_foreach(obj_at(c, "linux.namespaces"), i,
+			   n) if (!strcmp(obj_str(n, "type"), type)) return n;
 	return NULL;
 }
 
@@ -411,15 +417,16 @@ static void test_namespaces_mounts(void)
 	struct statfs st;
 	bool v2 = statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
 
-	for (const char *const *t = (const char *const[]){"pid", "mount", "network", "ipc", "uts",
-							  NULL};
+	for (const char *const *t =
+		 (const char *const[]){"pid", "mount", "network", "ipc", "uts", NULL};
 	     *t; t++)
 		CHECK(ns_of(c, *t) && !json_object_get(ns_of(c, *t), "path"));
 	CHECK(!ns_of(c, "user"));
 	CHECK(!ns_of(c, "cgroup") == !v2);
 	CHECK(!strcmp(obj_str(c, "hostname"), "web-1"));
 	CHECK(!strcmp(obj_str(c, "ociVersion"), "1.0.2"));
-	CHECK(!strcmp(obj_str(c, "root.path"), rootfs) && json_is_false(obj_at(c, "root.readonly")));
+	CHECK(!strcmp(obj_str(c, "root.path"), rootfs) &&
+	      json_is_false(obj_at(c, "root.readonly")));
 	json_decref(c);
 
 	struct oci_mount vols[] = {{"/var/lib/x/empty", "/data", false},
@@ -439,9 +446,9 @@ static void test_namespaces_mounts(void)
 	CHECK(!strcmp(obj_str(c, "linux.cgroupsPath"), "/clusterfs/pod-u-1/c"));
 
 	json_t *m = obj_at(c, "mounts");
-	const char *dests[] = {"/proc",	    "/dev",	    "/dev/pts",		"/dev/shm",
-			       "/dev/mqueue", "/sys",	    "/sys/fs/cgroup",	"/etc/hosts",
-			       "/etc/resolv.conf", "/data", "/conf"};
+	const char *dests[] = {
+	    "/proc",	      "/dev",	    "/dev/pts",		"/dev/shm", "/dev/mqueue", "/sys",
+	    "/sys/fs/cgroup", "/etc/hosts", "/etc/resolv.conf", "/data",    "/conf"};
 	CHECK(json_array_size(m) == 11);
 	for (size_t i = 0; i < 11; i++)
 		CHECK(!strcmp(obj_str(json_array_get(m, i), "destination"), dests[i]));
@@ -452,9 +459,9 @@ static void test_namespaces_mounts(void)
 					    "\"source\":\"/var/lib/x/empty\",\"options\":["
 					    "\"rbind\",\"rprivate\"]}"));
 	CHECK(has_str(obj_at(json_array_get(m, 10), "options"), "ro"));
-	CHECK(!strcmp(json_string_value(json_object_get(obj_at(c, "annotations"),
-							"io.kubernetes.pod.name")),
-		      "web-1"));
+	CHECK(!strcmp(
+	    json_string_value(json_object_get(obj_at(c, "annotations"), "io.kubernetes.pod.name")),
+	    "web-1"));
 	json_decref(c);
 	json_decref(pod);
 }
@@ -468,7 +475,7 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 
 static bool setup(void)
 {
-	static const char *const links[] = {"sh",	"echo", "sleep", "cat",	 "readlink",
+	static const char *const links[] = {"sh",	"echo",	 "sleep", "cat", "readlink",
 					    "hostname", "false", "true",  "ls"};
 	char path[256];
 	snprintf(tmp, sizeof(tmp), "/tmp/test_oci.XXXXXX");
@@ -476,22 +483,12 @@ static bool setup(void)
 		return false;
 	snprintf(rootfs, sizeof(rootfs), "%s/rootfs", tmp);
 	snprintf(runc_root, sizeof(runc_root), "%s/runc", tmp);
-	for (const char *const *d = (const char *const[]){"", "/bin", "/etc", "/proc", "/dev",
-							  "/sys", "/tmp", NULL};
+	for (const char *const *d =
+		 (const char *const[]){"", "/bin", "/etc", "/proc", "/dev", "/sys", "/tmp", NULL};
 	     *d; d++) {
 		snprintf(path, sizeof(path), "%s%s", rootfs, *d);
 		mkdir(path, 0755);
 	}
-	/* the user table test_cwd_user reads */
-	snprintf(path, sizeof(path), "%s/etc/passwd", rootfs);
-	FILE *f = fopen(path, "w");
-	fputs("root:x:0:0:root:/root:/bin/sh\napp:x:1001:1002::/home/app:/bin/sh\n", f);
-	fclose(f);
-	snprintf(path, sizeof(path), "%s/etc/group", rootfs);
-	f = fopen(path, "w");
-	fputs("root:x:0:\nstaff:x:50:app\n", f);
-	fclose(f);
-
 	snprintf(path, sizeof(path), "%s/bin/busybox", rootfs);
 	int in = open("/bin/busybox", O_RDONLY), out = open(path, O_WRONLY | O_CREAT, 0755);
 	char chunk[65536];
@@ -566,8 +563,9 @@ static enum oci_status status(const char *name)
 
 static void test_run_exit_code(void)
 {
-	pid_t pid = run("hello", "{\"command\":[\"sh\",\"-c\",\"echo hello; echo oops >&2; exit 3\"]}",
-			NULL, true);
+	pid_t pid =
+	    run("hello", "{\"command\":[\"sh\",\"-c\",\"echo hello; echo oops >&2; exit 3\"]}",
+		NULL, true);
 	int code = -1;
 	CHECK(pid > 0 && oci_wait_exit(pid, &code) == 0 && code == 3);
 	char *log = log_of("hello");
@@ -588,8 +586,9 @@ static void test_run_exit_code(void)
 static void test_signals(void)
 {
 	/* a shell with a TERM trap stops on SIGTERM with its own code */
-	pid_t pid = run("trap", "{\"command\":[\"sh\",\"-c\",\"trap 'exit 7' TERM; echo ready; "
-				"sleep 100 & wait\"]}",
+	pid_t pid = run("trap",
+			"{\"command\":[\"sh\",\"-c\",\"trap 'exit 7' TERM; echo ready; "
+			"sleep 100 & wait\"]}",
 			NULL, true);
 	CHECK(status("trap") == OCI_RUNNING);
 	char *log = NULL;
@@ -615,6 +614,16 @@ static void test_signals(void)
 		usleep(5000);
 	}
 	free(log);
+	/* the init holds stdin, stdout, stderr and nothing else of ours */
+	char fds[64];
+	snprintf(fds, sizeof(fds), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(fds);
+	int nfd = 0;
+	for (struct dirent *de; d && (de = readdir(d));)
+		nfd += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	CHECK(nfd == 3);
 	CHECK(oci_kill(rt, "sleeper", SIGTERM, NULL) == 0);
 	CHECK(reap_within(pid, 300) == -1);
 	CHECK(status("sleeper") == OCI_RUNNING);
@@ -675,17 +684,19 @@ static void test_shared_netns(void)
 static void test_cgroup_limits(void)
 {
 	const char *ctr =
-		"{\"command\":[\"sh\",\"-c\",\"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat "
-		"/sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/cpu.max "
-		"2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us\"],"
-		"\"resources\":{\"limits\":{\"memory\":\"64Mi\",\"cpu\":\"500m\"}}}";
+	    "{\"command\":[\"sh\",\"-c\",\"cat /sys/fs/cgroup/memory.max 2>/dev/null || cat "
+	    "/sys/fs/cgroup/memory/memory.limit_in_bytes; cat /sys/fs/cgroup/cpu.max "
+	    "2>/dev/null || cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us\"],"
+	    "\"resources\":{\"limits\":{\"memory\":\"64Mi\",\"cpu\":\"500m\"}}}";
 	pid_t pid = run("limited", ctr, NULL, true);
 	int code = -1;
 	CHECK(pid > 0 && oci_wait_exit(pid, &code) == 0 && code == 0);
 	char *log = log_of("limited");
 	CHECK(!strncmp(log, "67108864\n", 9));
 	CHECK(strstr(log, "\n50000") != NULL);
-	printf("  inside: %s", log);
+	for (char *p = log; (p = strchr(p, '\n'));)
+		*p = ' ';
+	printf("  inside the container: %s(memory limit, cpu quota)\n", log);
 	free(log);
 
 	char bundle_cfg[256];
@@ -694,6 +705,29 @@ static void test_cgroup_limits(void)
 	CHECK(obj_int(c, "linux.resources.memory.limit", 0) == 67108864);
 	json_decref(c);
 	CHECK(oci_delete(rt, "limited", false, NULL) == 0);
+}
+
+/* Where this machine keeps the memory cgroups runc makes. */
+static const char *cgroup_base(void)
+{
+	struct statfs st;
+	return statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC
+		   ? "/sys/fs/cgroup"
+		   : "/sys/fs/cgroup/memory";
+}
+
+static void *exec_loop(void *arg)
+{
+	for (int i = 0; i < 5; i++) {
+		int code = -1;
+		char n[16];
+		snprintf(n, sizeof(n), "%d", i);
+		if (oci_exec(rt, "probe", (char *[]){"sh", "-c", "exit $0", n, NULL}, 5000, &code,
+			     NULL) != 0 ||
+		    code != i)
+			return NULL;
+	}
+	return (void *)1;
 }
 
 static void test_exec(void)
@@ -706,7 +740,8 @@ static void test_exec(void)
 	      code == 0);
 	code = -1;
 	CHECK(oci_exec(rt, "probe", (char *[]){"false", NULL}, 5000, &code, &e) == 0 && code == 1);
-	CHECK(oci_exec(rt, "probe", (char *[]){"sh", "-c", "exit 42", NULL}, 5000, &code, &e) == 0 &&
+	CHECK(oci_exec(rt, "probe", (char *[]){"sh", "-c", "exit 42", NULL}, 5000, &code, &e) ==
+		  0 &&
 	      code == 42);
 
 	int64_t t0 = now_ms();
@@ -715,6 +750,24 @@ static void test_exec(void)
 	int64_t took = now_ms() - t0;
 	CHECK(took >= 300 && took < 3000 && code == -1);
 	err_free(e), e = NULL;
+	/* and the probe's process is gone: only the init is left in the cgroup */
+	char procs[256];
+	snprintf(procs, sizeof(procs), "%s/test_oci-%d-probe/cgroup.procs", cgroup_base(),
+		 (int)getpid());
+	char *left = slurp(procs), want[32];
+	snprintf(want, sizeof(want), "%d\n", (int)pid);
+	CHECK(!strcmp(left, want));
+	free(left);
+
+	/* from several threads at once */
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++)
+		pthread_create(&th[i], NULL, exec_loop, NULL);
+	for (int i = 0; i < 4; i++) {
+		void *ok;
+		pthread_join(th[i], &ok);
+		CHECK(ok == (void *)1);
+	}
 
 	/* runc's failures are errors, never exit codes */
 	CHECK(oci_exec(rt, "probe", (char *[]){"/no/such", NULL}, 5000, &code, &e) < 0 && e);
@@ -794,9 +847,9 @@ static void test_cleanup(void)
 	usleep(50 * 1000);
 	CHECK(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD);
 	/* runc removed the cgroups */
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/memory/test_oci-%d-limited", (int)getpid());
+	snprintf(cg, sizeof(cg), "%s/test_oci-%d-limited", cgroup_base(), (int)getpid());
 	CHECK(access(cg, F_OK) < 0);
-	snprintf(cg, sizeof(cg), "/sys/fs/cgroup/test_oci-%d-limited", (int)getpid());
+	snprintf(cg, sizeof(cg), "%s/test_oci-%d-probe", cgroup_base(), (int)getpid());
 	CHECK(access(cg, F_OK) < 0);
 	oci_runtime_free(rt);
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -808,6 +861,8 @@ int main(void)
 	alarm(60); /* a hung runc must not hang the test run */
 	if (geteuid() != 0 || !setup()) {
 		fprintf(stderr, "test_oci: needs root, runc and /bin/busybox (busybox-static)\n");
+		if (*tmp)
+			nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 		return 1;
 	}
 	/* container inits are reparented to us when runc create exits */
