@@ -753,7 +753,7 @@ struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, c
 
 size_t api_dependents(struct api *a, const char *uid, struct sobj ***out)
 {
-	return store_dependents(a->st, uid, out);
+	return store_dependents_any(a->st, uid, out);
 }
 
 /* Lifecycle */

@@ -102,7 +102,7 @@ int api_delete(struct api *a, const struct kind_info *k, const char *ns, const c
 int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 		    int grace, struct err **e);
 
-/* Objects whose ownerReferences name uid (any kind); see store_dependents. */
+/* Objects whose ownerReferences name uid (any kind), in no particular order. */
 size_t api_dependents(struct api *a, const char *uid, struct sobj ***out);
 
 /* The object, or NULL.  Caller unrefs. */

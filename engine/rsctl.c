@@ -16,6 +16,7 @@
 #include "obj.h"
 
 #define CREATE_BATCH 1000
+#define POD_EVENT_DELAY_MS 100 /* coalescing of pod events into one sync */
 
 const char rsctl_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -47,9 +48,11 @@ static void rs_event(void *arg, struct ctrl *c, const struct store_event *ev)
 		json_t *ref = obj_controller_ref(ev->obj->obj);
 		const char *kind = obj_str(ref, "kind"), *name = obj_str(ref, "name");
 		if (kind && name && !strcmp(kind, "ReplicaSet")) {
+			/* Pod changes come in waves (a scale-up binds thousands):
+			 * gather them for a moment, one sync looks at them all. */
 			char key[512];
 			snprintf(key, sizeof(key), "%s/%s", ev->obj->ns, name);
-			ctrl_enqueue(c, key);
+			ctrl_enqueue_after(c, key, POD_EVENT_DELAY_MS);
 		}
 	}
 }
@@ -212,6 +215,7 @@ static int rs_sync(void *arg, const char *key)
 	}
 	int64_t want = obj_int(rs->obj, "spec.replicas", 1);
 	int rc = 0;
+	bool changed = (int64_t)nact != want;
 	if ((int64_t)nact < want) {
 		size_t need = (size_t)(want - (int64_t)nact);
 		size_t made = 0;
@@ -262,17 +266,18 @@ static int rs_sync(void *arg, const char *key)
 		free(refs);
 		free(res);
 	}
-	sobj_list_free(deps, nact);
-
-	/* Status from what is there now. */
-	nd = api_dependents(r->api, uid, &deps);
-	nact = 0;
-	for (size_t i = 0; i < nd; i++) {
-		if (!strcmp(deps[i]->kind, "Pod") && obj_controlled_by(deps[i]->obj, uid) &&
-		    !pod_is_terminating(deps[i]->obj) && !pod_is_finished(deps[i]->obj))
-			deps[nact++] = deps[i];
-		else
-			sobj_unref(deps[i]);
+	if (changed) {
+		/* Status from what is there now. */
+		sobj_list_free(deps, nact);
+		nd = api_dependents(r->api, uid, &deps);
+		nact = 0;
+		for (size_t i = 0; i < nd; i++) {
+			if (!strcmp(deps[i]->kind, "Pod") && obj_controlled_by(deps[i]->obj, uid) &&
+			    !pod_is_terminating(deps[i]->obj) && !pod_is_finished(deps[i]->obj))
+				deps[nact++] = deps[i];
+			else
+				sobj_unref(deps[i]);
+		}
 	}
 	int64_t wait_ms = 0;
 	if (sync_status(r, rs, deps, nact, &wait_ms) < 0)

@@ -587,6 +587,11 @@ int64_t store_mtime(struct store *st, const char *kind, const char *ns)
 	return t;
 }
 
+size_t store_dependents_any(struct store *st, const char *uid, struct sobj ***out)
+{
+	return idx_dependents(st, uid, out);
+}
+
 size_t store_dependents(struct store *st, const char *uid, struct sobj ***out)
 {
 	size_t n = idx_dependents(st, uid, out);

@@ -92,6 +92,9 @@ size_t store_list(struct store *st, const char *kind, const char *ns, struct sob
  * seen (ns since the epoch; 0: none since open).  Cheap.  Can't fail. */
 int64_t store_mtime(struct store *st, const char *kind, const char *ns);
 
+/* The same in no particular order: cheaper for large sets. */
+size_t store_dependents_any(struct store *st, const char *uid, struct sobj ***out);
+
 /* Every object whose metadata.ownerReferences names uid, any kind. */
 size_t store_dependents(struct store *st, const char *uid, struct sobj ***out);
 
