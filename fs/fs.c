@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "engine/codec.h"
+#include "engine/informer.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "fs/feed.h"
@@ -38,6 +39,7 @@
 
 #define SCRATCH_MAX (16 * 1024 * 1024)
 #define FIXED_TIMEOUT 3600.0 /* names whose existence never changes on their own */
+#define OBJDIR_TIMEOUT 60.0  /* NAME/ folders: dropped by the notifier on deletion */
 
 /* A scratch file: an editor's temporary, held in memory. */
 struct scratch {
@@ -55,6 +57,7 @@ struct fs {
 	char *mountpoint;
 	struct fuse_session *se;
 	bool mounted;
+	struct informer *notifier; /* drops cached NAME/ entries of deleted objects */
 
 	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
 	struct scratch *scratch;
@@ -299,9 +302,44 @@ static double entry_timeout(const struct resolved *r)
 		return FIXED_TIMEOUT;
 	case V_FIELD:
 		return r->vp.key[0] ? 0 : FIXED_TIMEOUT;
+	case V_OBJDIR:
+		/*
+		 * Every operation on an inode re-resolves its path against the
+		 * store, so a cached NAME/ entry can never show stale content;
+		 * caching it spares path walks a LOOKUP.  Deletions drop it
+		 * (notifier below).  Namespaces are excluded: mkdir must always
+		 * reach us.
+		 */
+		return r->vp.k == KIND_NAMESPACE ? 0 : OBJDIR_TIMEOUT;
 	default:
 		return 0;
 	}
+}
+
+/*
+ * The notifier: when an object is deleted, tells the kernel to forget its
+ * cached NAME/ entry.  Runs on its own thread (an informer), never inside a
+ * request handler, as libfuse requires for invalidations.
+ */
+static void notify_event(void *arg, const struct store_event *ev)
+{
+	struct fs *fs = arg;
+	if (ev->type != STORE_DELETED)
+		return;
+	const struct kind_info *k = kind_by_kind(ev->obj->kind);
+	if (!k || !k->in_fs || k == KIND_NAMESPACE)
+		return;
+	char dir[600];
+	if (!k->namespaced)
+		snprintf(dir, sizeof(dir), "%s", k->plural);
+	else if (!strcmp(ev->obj->ns, "default"))
+		snprintf(dir, sizeof(dir), "%s", k->plural);
+	else
+		snprintf(dir, sizeof(dir), "namespaces/%s/%s", ev->obj->ns, k->plural);
+	uint64_t parent = node_find(fs->nodes, dir);
+	if (parent && fs->se)
+		fuse_lowlevel_notify_inval_entry(fs->se, parent, ev->obj->name,
+						 strlen(ev->obj->name));
 }
 
 static void reply_entry(fuse_req_t req, const char *path, const struct resolved *r,
@@ -1172,6 +1210,12 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 				real);
 	}
 	fs->mounted = true;
+	static const struct informer_ops nops = { NULL, notify_event, NULL, 500 };
+	r = informer_start(o->api, "fs-notifier", &nops, fs, &fs->notifier, e);
+	if (r < 0) {
+		fs_free(fs);
+		return r;
+	}
 	log_info("fs", "mounted %s", fs->mountpoint);
 	*out = fs;
 	return 0;
@@ -1194,6 +1238,8 @@ void fs_free(struct fs *fs)
 {
 	if (!fs)
 		return;
+	informer_stop(fs->notifier);
+	fs->notifier = NULL;
 	if (fs->view.events)
 		feed_stop_events(fs->view.events);
 	if (fs->se) {

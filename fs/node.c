@@ -184,6 +184,15 @@ void node_rename(struct node_table *t, const char *src, const char *dst)
 	pthread_mutex_unlock(&t->lock);
 }
 
+uint64_t node_find(struct node_table *t, const char *path)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, path);
+	uint64_t ino = n ? n->ino : 0;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
 char *node_path(struct node_table *t, uint64_t ino)
 {
 	char *p = NULL;

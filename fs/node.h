@@ -47,6 +47,9 @@ char *node_path(struct node_table *t, uint64_t ino);
  */
 void node_rename(struct node_table *t, const char *src, const char *dst);
 
+/* The inode of path if the kernel holds it, else 0 (no reference taken). */
+uint64_t node_find(struct node_table *t, const char *path);
+
 /* Pending creates: counts open create-handles of a not-yet-applied file. */
 void node_pending(struct node_table *t, const char *path, int delta, size_t size);
 /* True (and *size) when path has a pending create open. */
