@@ -71,8 +71,14 @@ bench: $(BIN)/clusterfs $(BENCH_BIN) $(BUILD)/tests/test_sched
 	@CFS_UNIT_BENCH=1 $(BUILD)/tests/test_sched 2>/dev/null | grep -E "pods/s|scheduler busy"
 	@sh tests/bench/bench_cluster.sh $(BIN)/clusterfs $(BUILD)/bench
 
+HOLLOW   ?= 0
+
+# Builds the busybox image from Debian's busybox-static, imports it as
+# busybox:latest, then runs the server in the foreground (Ctrl-C unmounts).
 run: $(BIN)/clusterfs
-	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR)
+	sh scripts/busybox-image.sh $(BUILD)/images
+	$(BIN)/clusterfs image import --data-dir $(DATA_DIR) $(BUILD)/images/busybox.tar busybox:latest
+	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR) --hollow-nodes $(HOLLOW)
 
 format:
 	clang-format -i main.c engine/*.[ch] fs/*.[ch] $(wildcard runtime/*.[ch]) tests/unit/*.[ch] tests/bench/*.c
