@@ -104,6 +104,16 @@ void ctrl_enqueue_after(struct ctrl *c, const char *key, int64_t ms)
 	wq_add_after(c->q, key, ms);
 }
 
+bool ctrl_split_key(const char *key, char ns[256], char name[256])
+{
+	const char *slash = strchr(key, '/');
+	if (!slash || (size_t)(slash - key) >= 256 || strlen(slash + 1) >= 256)
+		return false;
+	snprintf(ns, 256, "%.*s", (int)(slash - key), key);
+	snprintf(name, 256, "%s", slash + 1);
+	return true;
+}
+
 void ctrl_enqueue_obj(struct ctrl *c, const struct sobj *o)
 {
 	char key[512];

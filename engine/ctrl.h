@@ -13,6 +13,8 @@
 #ifndef CFS_CTRL_H
 #define CFS_CTRL_H
 
+#include <stdbool.h>
+
 #include "api.h"
 
 struct ctrl;
@@ -34,6 +36,9 @@ void ctrl_stop(struct ctrl *c);
 
 void ctrl_enqueue(struct ctrl *c, const char *key);
 void ctrl_enqueue_after(struct ctrl *c, const char *key, int64_t ms);
+/* Splits a key "NS/NAME" into ns and name (each 256 bytes).  False if malformed. */
+bool ctrl_split_key(const char *key, char ns[256], char name[256]);
+
 /* Enqueues "NS/NAME" of obj. */
 void ctrl_enqueue_obj(struct ctrl *c, const struct sobj *o);
 

@@ -271,11 +271,8 @@ static int d_sync(void *arg, const char *key)
 {
 	struct deployctl *d = arg;
 	char ns[256], name[256];
-	const char *slash = strchr(key, '/');
-	if (!slash || (size_t)(slash - key) >= sizeof(ns) || strlen(slash + 1) >= sizeof(name))
+	if (!ctrl_split_key(key, ns, name))
 		return 0;
-	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
-	snprintf(name, sizeof(name), "%s", slash + 1);
 	struct sobj *dep = api_get(d->api, K_DEPLOY, ns, name);
 	if (!dep || obj_at(dep->obj, "metadata.deletionTimestamp")) {
 		sobj_unref(dep);

@@ -191,11 +191,8 @@ static int rs_sync(void *arg, const char *key)
 {
 	struct rsctl *r = arg;
 	char ns[256], name[256];
-	const char *slash = strchr(key, '/');
-	if (!slash || (size_t)(slash - key) >= sizeof(ns) || strlen(slash + 1) >= sizeof(name))
+	if (!ctrl_split_key(key, ns, name))
 		return 0;
-	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
-	snprintf(name, sizeof(name), "%s", slash + 1);
 
 	struct sobj *rs = api_get(r->api, K_RS, ns, name);
 	if (!rs || obj_at(rs->obj, "metadata.deletionTimestamp")) {

@@ -133,6 +133,17 @@ static void buf_resize(struct buf *b, size_t n)
 		b->s[n] = '\0';
 }
 
+/* The path of name in the folder parent, or NULL if parent is unknown. */
+static char *child_path(struct fs *fs, fuse_ino_t parent, const char *name)
+{
+	char *dir = node_path(fs->nodes, parent);
+	if (!dir)
+		return NULL;
+	char *path = join(dir, name);
+	free(dir);
+	return path;
+}
+
 /* Errors: a line in /cluster/errors and a Warning event */
 
 static void report(struct fs *fs, const char *path, const struct vpath *vp, int code,
@@ -373,12 +384,11 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	char *dir = node_path(fs->nodes, parent);
-	if (!dir) {
+	char *path = child_path(fs, parent, name);
+	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	char *path = join(dir, name);
 	struct resolved r;
 	struct stat st;
 	if (resolve(fs, path, &r, &st) == 0)
@@ -386,7 +396,6 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	else
 		fuse_reply_err(req, ENOENT);
 	free(path);
-	free(dir);
 }
 
 static void fs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
@@ -581,12 +590,11 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = fs_of(req);
-	char *dir = node_path(fs->nodes, parent);
-	if (!dir) {
+	char *path = child_path(fs, parent, name);
+	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	char *path = join(dir, name);
 	struct resolved r;
 	struct stat st;
 	struct err *err = NULL;
@@ -604,18 +612,16 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	}
 	err_free(err);
 	free(path);
-	free(dir);
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	char *dir = node_path(fs->nodes, parent);
-	if (!dir) {
+	char *path = child_path(fs, parent, name);
+	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	char *path = join(dir, name);
 	struct resolved r;
 	struct stat st;
 	struct err *err = NULL;
@@ -629,18 +635,16 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, 0);
 	err_free(err);
 	free(path);
-	free(dir);
 }
 
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	char *dir = node_path(fs->nodes, parent);
-	if (!dir) {
+	char *path = child_path(fs, parent, name);
+	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
-	char *path = join(dir, name);
 	struct resolved r;
 	struct stat st;
 	struct err *err = NULL;
@@ -654,7 +658,6 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, 0);
 	err_free(err);
 	free(path);
-	free(dir);
 }
 
 /*

@@ -20,6 +20,7 @@
 #include "engine/codec.h"
 #include "engine/log.h"
 #include "engine/nodelife.h"
+#include "engine/obj.h"
 
 /* Fields: the files inside NAME/ */
 
@@ -35,22 +36,6 @@ struct vfield {
 	write_fn write;  /* rw files */
 	list_fn list;    /* folders: their keys */
 };
-
-static const json_t *jpath(const json_t *o, const char *path)
-{
-	char part[128];
-	while (o && *path) {
-		const char *dot = strchr(path, '.');
-		size_t n = dot ? (size_t)(dot - path) : strlen(path);
-		if (n >= sizeof(part))
-			return NULL;
-		memcpy(part, path, n);
-		part[n] = '\0';
-		o = json_object_get(o, part);
-		path += n + (dot ? 1 : 0);
-	}
-	return o;
-}
 
 static void put_scalar(struct buf *out, const json_t *v)
 {
@@ -82,7 +67,7 @@ static void put_yaml(struct buf *out, const json_t *v)
 
 static void r_replicas(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_scalar(out, jpath(o->obj, "spec.replicas"));
+	put_scalar(out, obj_at(o->obj, "spec.replicas"));
 }
 
 static void r_status(struct view *v, const struct sobj *o, const char *key, struct buf *out)
@@ -92,48 +77,48 @@ static void r_status(struct view *v, const struct sobj *o, const char *key, stru
 
 static void r_revision(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_scalar(out, json_object_get(jpath(o->obj, "metadata.annotations"),
+	put_scalar(out, json_object_get(obj_at(o->obj, "metadata.annotations"),
 					"deployment.kubernetes.io/revision"));
 }
 
 static void r_phase(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_scalar(out, jpath(o->obj, "status.phase"));
+	put_scalar(out, obj_at(o->obj, "status.phase"));
 }
 
 static void r_node(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_scalar(out, jpath(o->obj, "spec.nodeName"));
+	put_scalar(out, obj_at(o->obj, "spec.nodeName"));
 }
 
 static void r_ip(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_scalar(out, jpath(o->obj, "status.podIP"));
+	put_scalar(out, obj_at(o->obj, "status.podIP"));
 }
 
 static void r_clusterip(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_scalar(out, jpath(o->obj, "spec.clusterIP"));
+	put_scalar(out, obj_at(o->obj, "spec.clusterIP"));
 }
 
 static void r_capacity(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_yaml(out, jpath(o->obj, "status.capacity"));
+	put_yaml(out, obj_at(o->obj, "status.capacity"));
 }
 
 static void r_allocatable(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_yaml(out, jpath(o->obj, "status.allocatable"));
+	put_yaml(out, obj_at(o->obj, "status.allocatable"));
 }
 
 static void r_unschedulable(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	buf_puts(out, json_is_true(jpath(o->obj, "spec.unschedulable")) ? "1\n" : "0\n");
+	buf_puts(out, json_is_true(obj_at(o->obj, "spec.unschedulable")) ? "1\n" : "0\n");
 }
 
 static void r_ns_phase(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	put_scalar(out, jpath(o->obj, "status.phase"));
+	put_scalar(out, obj_at(o->obj, "status.phase"));
 }
 
 /* Pods selected by a Deployment's or ReplicaSet's selector, or bound to a Node. */
@@ -142,16 +127,16 @@ static void r_pods(struct view *v, const struct sobj *o, const char *key, struct
 	bool node = !strcmp(o->kind, "Node");
 	struct sobj **pods;
 	int n = api_list(v->api, kind_by_kind("Pod"), node ? NULL : o->ns, NULL, &pods, NULL);
-	const json_t *sel = jpath(o->obj, "spec.selector");
+	const json_t *sel = obj_at(o->obj, "spec.selector");
 	for (int i = 0; i < n; i++) {
 		const json_t *p = pods[i]->obj;
 		bool match;
 		if (node) {
-			const char *nn = json_string_value(jpath(p, "spec.nodeName"));
+			const char *nn = json_string_value(obj_at(p, "spec.nodeName"));
 			match = nn && !strcmp(nn, o->name);
 		} else {
 			match = json_is_object(sel) && json_object_size(sel) > 0 &&
-				api_selector_matches(sel, jpath(p, "metadata.labels"));
+				api_selector_matches(sel, obj_at(p, "metadata.labels"));
 		}
 		if (!match)
 			continue;
@@ -313,7 +298,7 @@ static int w_unschedulable(struct view *v, const struct vpath *p, const char *da
 /* drain reads 1 once the node is cordoned and holds no pods. */
 static void r_drain(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
-	bool drained = json_is_true(jpath(o->obj, "spec.unschedulable"));
+	bool drained = json_is_true(obj_at(o->obj, "spec.unschedulable"));
 	if (drained) {
 		struct buf pods = { 0 };
 		r_pods(v, o, NULL, &pods);
@@ -618,7 +603,7 @@ static bool node_ready(const json_t *node)
 {
 	size_t i;
 	json_t *c;
-	json_array_foreach(jpath(node, "status.conditions"), i, c)
+	json_array_foreach(obj_at(node, "status.conditions"), i, c)
 	{
 		const char *t = json_string_value(json_object_get(c, "type"));
 		const char *s = json_string_value(json_object_get(c, "status"));
@@ -644,7 +629,7 @@ static void render_status(struct view *v, struct buf *out)
 	int counts[5] = { 0 };
 	n = api_list(v->api, kind_by_kind("Pod"), NULL, NULL, &l, NULL);
 	for (int i = 0; i < n; i++) {
-		const char *ph = json_string_value(jpath(l[i]->obj, "status.phase"));
+		const char *ph = json_string_value(obj_at(l[i]->obj, "status.phase"));
 		int j = 0;
 		while (j < 4 && (!ph || strcmp(ph, phases[j])))
 			j++;
@@ -660,8 +645,8 @@ static void render_status(struct view *v, struct buf *out)
 	n = api_list(v->api, kind_by_kind("Deployment"), NULL, NULL, &l, NULL);
 	int avail = 0;
 	for (int i = 0; i < n; i++) {
-		int64_t want = json_integer_value(jpath(l[i]->obj, "spec.replicas"));
-		int64_t have = json_integer_value(jpath(l[i]->obj, "status.availableReplicas"));
+		int64_t want = json_integer_value(obj_at(l[i]->obj, "spec.replicas"));
+		int64_t have = json_integer_value(obj_at(l[i]->obj, "status.availableReplicas"));
 		avail += have >= want;
 	}
 	buf_printf(out, "deployments:  %d (%d fully available)\n", n > 0 ? n : 0, avail);
