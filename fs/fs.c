@@ -1191,6 +1191,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->view.errors = feed_new(256 * 1024);
 	fs->view.events = feed_new(16 * 1024 * 1024);
 	fs->view.start_ns = now_ns();
+	pthread_mutex_init(&fs->view.status_lock, NULL);
 	r = feed_follow_events(fs->view.events, o->api, e);
 	if (r < 0) {
 		fs_free(fs);
@@ -1265,6 +1266,8 @@ void fs_free(struct fs *fs)
 	pthread_mutex_destroy(&fs->handles_lock);
 	feed_free(fs->view.errors);
 	feed_free(fs->view.events);
+	free(fs->view.status_text);
+	pthread_mutex_destroy(&fs->view.status_lock);
 	node_table_free(fs->nodes);
 	pthread_mutex_destroy(&fs->scratch_lock);
 	free(fs->mountpoint);

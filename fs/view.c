@@ -687,9 +687,25 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 		case RF_README:
 			buf_puts(out, readme_text);
 			return 0;
-		case RF_STATUS:
-			render_status(v, out);
+		case RF_STATUS: {
+			int64_t rev = api_rev(v->api);
+			size_t errs = feed_size(v->errors);
+			pthread_mutex_lock(&v->status_lock);
+			if (!v->status_text || v->status_rev != rev || v->status_errs != errs) {
+				pthread_mutex_unlock(&v->status_lock);
+				struct buf b = { 0 };
+				render_status(v, &b);
+				char *text = buf_steal(&b, NULL);
+				pthread_mutex_lock(&v->status_lock);
+				free(v->status_text);
+				v->status_text = text;
+				v->status_rev = rev;
+				v->status_errs = errs;
+			}
+			buf_puts(out, v->status_text);
+			pthread_mutex_unlock(&v->status_lock);
 			return 0;
+		}
 		case RF_APPLY:
 			return 0;
 		case RF_ERRORS:

@@ -17,6 +17,7 @@
 #ifndef CFS_VIEW_H
 #define CFS_VIEW_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -55,6 +56,14 @@ struct view {
 	struct feed *errors;
 	struct feed *events;
 	int64_t start_ns;
+
+	/* /cluster/status walks every object: its text is kept for as long as
+	 * nothing it depends on changed (the store's revision and the errors
+	 * feed's size), so stat + open + read render it once. */
+	pthread_mutex_t status_lock; /* guards the three below */
+	int64_t status_rev;
+	size_t status_errs;
+	char *status_text;
 };
 
 /* One directory entry. */
