@@ -376,6 +376,25 @@ int api_put_update(struct store_txn *tx, const struct kind_info *k, struct sobj 
 		    (!nv || (json_is_string(nv) && !*json_string_value(nv))))
 			json_object_set(nspec, carried[i][1], v);
 	}
+	/* Annotations the controllers keep (deployment.kubernetes.io/...) survive
+	 * a user's manifest that does not carry them, as kubectl apply's merge
+	 * would keep them. */
+	json_t *oann = json_object_get(json_object_get(old->obj, "metadata"), "annotations");
+	const char *akey;
+	json_t *aval;
+	json_object_foreach(oann, akey, aval)
+	{
+		if (strncmp(akey, "deployment.kubernetes.io/", 25))
+			continue;
+		json_t *nmd = api_meta_of(new);
+		json_t *nann = json_object_get(nmd, "annotations");
+		if (!json_is_object(nann)) {
+			nann = json_object();
+			json_object_set_new(nmd, "annotations", nann);
+		}
+		if (!json_object_get(nann, akey))
+			json_object_set(nann, akey, aval);
+	}
 	int r = valid_update(old->obj, new, k, e);
 	if (r < 0) {
 		json_decref(new);
@@ -611,6 +630,48 @@ int api_update_status(struct api *a, const struct kind_info *k, const char *ns, 
 		return err_make(e, EINVAL, "%s \"%s\": status must be a mapping", k->kind, name);
 	struct status_arg sa = { k, ns, name, status };
 	return store_update(a->st, status_txn, &sa, e);
+}
+
+/* Annotations by controllers */
+
+struct annotate_arg {
+	const struct kind_info *k;
+	const char *ns, *name, *key, *value;
+};
+
+static int annotate_txn(struct store_txn *tx, void *varg, struct err **e)
+{
+	struct annotate_arg *aa = varg;
+	struct sobj *old = store_txn_get(tx, aa->k->kind, api_scope_ns(aa->k, aa->ns), aa->name);
+	if (!old)
+		return err_make(e, ENOENT, "%s \"%s\" not found", aa->k->kind, aa->name);
+	json_t *ann = json_object_get(json_object_get(old->obj, "metadata"), "annotations");
+	const char *have = api_jstr(ann, aa->key);
+	if ((!have && !aa->value) || (have && aa->value && !strcmp(have, aa->value))) {
+		sobj_unref(old);
+		return 0;
+	}
+	json_t *obj = json_deep_copy(old->obj);
+	json_t *md = api_meta_of(obj);
+	json_t *nann = json_object_get(md, "annotations");
+	if (!json_is_object(nann)) {
+		nann = json_object();
+		json_object_set_new(md, "annotations", nann);
+	}
+	if (aa->value)
+		json_object_set_new(nann, aa->key, json_string(aa->value));
+	else
+		json_object_del(nann, aa->key);
+	int64_t rv = store_txn_put(tx, old->kind, old->ns, old->name, obj, false, e);
+	sobj_unref(old);
+	return rv < 0 ? (int)rv : 1;
+}
+
+int api_annotate(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		 const char *key, const char *value, struct err **e)
+{
+	struct annotate_arg aa = { k, ns, name, key, value };
+	return store_update(a->st, annotate_txn, &aa, e);
 }
 
 /* Delete, with cascade */

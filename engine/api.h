@@ -77,6 +77,14 @@ int api_patch(struct api *a, const struct kind_info *k, const char *ns, const ch
 	      api_mutate_fn mutate, void *arg, struct err **e);
 
 /*
+ * Sets (value non-NULL) or removes an annotation of kind/ns/name, as a
+ * controller's bookkeeping: not a user change, so it never makes a user's
+ * later write of an older copy a conflict.  -ENOENT if absent.
+ */
+int api_annotate(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		 const char *key, const char *value, struct err **e);
+
+/*
  * Replaces .status of kind/ns/name with status (borrowed).  Never a
  * conflict; not a user change.  -ENOENT if absent.
  */

@@ -331,8 +331,7 @@ static int d_sync(void *arg, const char *key)
 			if (revision_of(cur->obj) < maxrev) {
 				char rev[32];
 				snprintf(rev, sizeof(rev), "%" PRId64, maxrev + 1);
-				struct set_int_arg a = { NULL, 0, REVISION_ANN, rev };
-				api_patch(d->api, K_RS, cur->ns, cur->name, set_int_mutate, &a, NULL);
+				api_annotate(d->api, K_RS, cur->ns, cur->name, REVISION_ANN, rev, NULL);
 			}
 			if (scale_rs(d, dep, cur, want) < 0)
 				rc = -1;
@@ -348,8 +347,7 @@ static int d_sync(void *arg, const char *key)
 		if (revision_of(dobj) != rev) {
 			char revs[32];
 			snprintf(revs, sizeof(revs), "%" PRId64, rev);
-			struct set_int_arg a = { NULL, 0, REVISION_ANN, revs };
-			api_patch(d->api, K_DEPLOY, ns, name, set_int_mutate, &a, NULL);
+			api_annotate(d->api, K_DEPLOY, ns, name, REVISION_ANN, revs, NULL);
 		}
 		/* History: keep revisionHistoryLimit old ReplicaSets that are scaled to zero. */
 		int64_t limit = obj_int(dobj, "spec.revisionHistoryLimit", 10);

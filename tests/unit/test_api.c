@@ -147,6 +147,34 @@ static void test_conflict(void)
 	err_free(e);
 }
 
+/* A controller's annotation is not a user change: a copy read before it
+ * still applies, and the annotation survives the user's manifest. */
+static void test_annotate_no_conflict(void)
+{
+	struct err *e = NULL;
+	struct sobj *o = api_get(api, K("Deployment"), "default", "web");
+	char *copy = codec_yaml(o->obj, NULL);
+	CHECK(api_annotate(api, K("Deployment"), "default", "web", "deployment.kubernetes.io/revision",
+			   "7", &e) == 1);
+	char *p = strstr(copy, "replicas: 2");
+	CHECK(p != NULL);
+	if (p)
+		memcpy(p, "replicas: 3", 11);
+	CHECK(apply(copy, NULL, &e) == 1);
+	struct sobj *now = api_get(api, K("Deployment"), "default", "web");
+	json_t *ann = json_object_get(json_object_get(now->obj, "metadata"), "annotations");
+	const char *rev = json_string_value(json_object_get(ann, "deployment.kubernetes.io/revision"));
+	CHECK(rev && !strcmp(rev, "7"));
+	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "spec"), "replicas")) == 3);
+	/* put it back to 2 for the tests that follow */
+	int two = 2;
+	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &two, &e) == 1);
+	sobj_unref(o);
+	sobj_unref(now);
+	free(copy);
+	err_free(e);
+}
+
 static void test_patch(void)
 {
 	struct err *e = NULL;
@@ -315,6 +343,7 @@ int main(void)
 	RUN(test_create_defaults_metadata);
 	RUN(test_update_generation_unchanged);
 	RUN(test_conflict);
+	RUN(test_annotate_no_conflict);
 	RUN(test_patch);
 	RUN(test_target_checks);
 	RUN(test_multi_all_or_nothing);
