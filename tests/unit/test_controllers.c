@@ -1,0 +1,275 @@
+/*
+ * test_controllers.c - the Deployment and ReplicaSet controllers' syncs and
+ * the garbage collector, against a real store and API in a temporary dir
+ * (no scheduler, no nodes: the pods stay Pending, which is all these syncs
+ * look at).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/api.h"
+#include "engine/codec.h"
+#include "engine/deployctl.h"
+#include "engine/gc.h"
+#include "engine/mem.h"
+#include "engine/obj.h"
+#include "engine/rsctl.h"
+#include "unit.h"
+
+static char dir[] = "/tmp/cfs-test-ctl.XXXXXX";
+static struct store *st;
+static struct api *api;
+static struct deployctl *dc;
+static struct rsctl *rc;
+
+static const struct kind_info *K(const char *kind)
+{
+	return kind_by_kind(kind);
+}
+
+static int apply(const char *yaml)
+{
+	json_t **docs;
+	size_t n;
+	struct err *e = NULL;
+	int r = codec_decode(yaml, strlen(yaml), &docs, &n, &e);
+	if (r >= 0)
+		r = api_apply(api, docs, n, NULL, &e);
+	if (r < 0)
+		fprintf(stderr, "  apply: %s\n", e ? e->msg : "?");
+	codec_docs_free(docs, n);
+	err_free(e);
+	return r;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Live (not terminating) pods owned by the ReplicaSet named rs, or by any
+ * ReplicaSet when rs is NULL. */
+static int count_pods(const char *rs)
+{
+	struct sobj **v;
+	int n = api_list(api, K("Pod"), "default", NULL, &v, NULL);
+	int c = 0;
+	for (int i = 0; i < n; i++) {
+		const char *owner = obj_str(obj_controller_ref(v[i]->obj), "name");
+		if (!pod_is_terminating(v[i]->obj) && owner && (!rs || !strcmp(owner, rs)))
+			c++;
+	}
+	if (n > 0)
+		sobj_list_free(v, (size_t)n);
+	return c;
+}
+
+/* The ReplicaSets of the Deployment web, newest revision last. */
+static int list_rs(struct sobj ***out)
+{
+	return api_list(api, K("ReplicaSet"), "default", "app=web", out, NULL);
+}
+
+static bool wait_for(bool (*cond)(void *), void *arg, int ms)
+{
+	int64_t end = now_ms() + ms;
+	while (now_ms() < end) {
+		if (cond(arg))
+			return true;
+		usleep(20000);
+	}
+	return cond(arg);
+}
+
+static bool pods_are(void *arg)
+{
+	return count_pods(NULL) == *(int *)arg;
+}
+
+static const char web[] = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+			  "spec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n"
+			  "  template:\n    metadata: {labels: {app: web}}\n"
+			  "    spec: {containers: [{name: c, image: 'busybox:1.36'}]}\n";
+
+static void test_template_hash(void)
+{
+	json_t *a = json_pack("{s:{s:{s:s}}, s:{s:[{s:s, s:s}]}}", "metadata", "labels", "app",
+			      "web", "spec", "containers", "name", "c", "image", "busybox:1.36");
+	json_t *b = json_deep_copy(a);
+	char ha[16], hb[16], hc[16], hd[16];
+	deployctl_template_hash(a, 0, ha);
+	deployctl_template_hash(b, 0, hb);
+	CHECK(!strcmp(ha, hb));				 /* stable */
+	CHECK(strspn(ha, rsctl_alphabet) == strlen(ha)); /* Kubernetes' alphabet */
+	deployctl_template_hash(a, 1, hc);
+	CHECK(strcmp(ha, hc) != 0); /* the collision count changes it */
+	json_object_set_new(
+	    json_array_get(json_object_get(json_object_get(b, "spec"), "containers"), 0), "image",
+	    json_string("busybox:1.37"));
+	deployctl_template_hash(b, 0, hd);
+	CHECK(strcmp(ha, hd) != 0); /* the template changes it */
+	json_decref(a);
+	json_decref(b);
+}
+
+static void test_deployment_makes_rs_and_pods(void)
+{
+	CHECK(apply(web) == 1);
+	int three = 3;
+	CHECK(wait_for(pods_are, &three, 5000));
+	struct sobj **v;
+	int n = list_rs(&v);
+	CHECK(n == 1);
+	if (n == 1) {
+		const char *hash = json_string_value(
+		    json_object_get(obj_at(v[0]->obj, "metadata.labels"), "pod-template-hash"));
+		char want[300];
+		snprintf(want, sizeof(want), "web-%s", hash ? hash : "?");
+		CHECK(hash && !strcmp(v[0]->name, want));
+		CHECK(obj_controller_ref(v[0]->obj) != NULL);
+		const char *rev =
+		    json_string_value(json_object_get(obj_at(v[0]->obj, "metadata.annotations"),
+						      "deployment.kubernetes.io/revision"));
+		CHECK(rev && !strcmp(rev, "1"));
+		CHECK(count_pods(v[0]->name) == 3);
+		/* the pods are named RS-XXXXX */
+		struct sobj **pods;
+		int np = api_list(api, K("Pod"), "default", NULL, &pods, NULL);
+		for (int i = 0; i < np; i++) {
+			size_t l = strlen(v[0]->name);
+			CHECK(!strncmp(pods[i]->name, v[0]->name, l) && pods[i]->name[l] == '-' &&
+			      strlen(pods[i]->name + l + 1) == 5);
+		}
+		if (np > 0)
+			sobj_list_free(pods, (size_t)np);
+	}
+	if (n > 0)
+		sobj_list_free(v, (size_t)n);
+}
+
+static int set_replicas(json_t *obj, void *arg, struct err **e)
+{
+	json_object_set_new(json_object_get(obj, "spec"), "replicas", json_integer(*(int *)arg));
+	return 0;
+}
+
+static void test_scale_and_heal(void)
+{
+	int n = 5;
+	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &n, NULL) == 1);
+	CHECK(wait_for(pods_are, &n, 5000));
+	n = 2;
+	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &n, NULL) == 1);
+	CHECK(wait_for(pods_are, &n, 5000));
+	/* a deleted pod is replaced */
+	struct sobj **pods;
+	int np = api_list(api, K("Pod"), "default", NULL, &pods, NULL);
+	CHECK(np == 2);
+	if (np > 0) {
+		char *gone = xstrdup(pods[0]->name);
+		CHECK(api_delete(api, K("Pod"), "default", gone, NULL) == 1);
+		CHECK(wait_for(pods_are, &n, 5000));
+		struct sobj *again = api_get(api, K("Pod"), "default", gone);
+		CHECK(again == NULL);
+		sobj_unref(again);
+		free(gone);
+		sobj_list_free(pods, (size_t)np);
+	}
+	/* the status follows */
+	usleep(300000);
+	struct sobj *d = api_get(api, K("Deployment"), "default", "web");
+	CHECK(obj_int(d->obj, "status.replicas", -1) == 2);
+	CHECK(obj_int(d->obj, "status.updatedReplicas", -1) == 2);
+	CHECK(obj_condition(d->obj, "Available") != NULL);
+	sobj_unref(d);
+}
+
+struct rs_state {
+	int want_rs, want_live;
+};
+
+static bool rollout_done(void *arg)
+{
+	struct rs_state *s = arg;
+	struct sobj **v;
+	int n = list_rs(&v);
+	int live = 0;
+	for (int i = 0; i < n; i++)
+		live += obj_int(v[i]->obj, "spec.replicas", 0) > 0;
+	if (n > 0)
+		sobj_list_free(v, (size_t)n);
+	return n == s->want_rs && live == s->want_live;
+}
+
+static void test_template_change(void)
+{
+	char *v2 = xstrdup(web);
+	memcpy(strstr(v2, "busybox:1.36"), "busybox:1.37", 12);
+	char *p = strstr(v2, "replicas: 3");
+	memcpy(p, "replicas: 2", 11);
+	CHECK(apply(v2) == 1);
+	struct rs_state s = {2, 1};
+	CHECK(wait_for(rollout_done, &s, 5000));
+	struct sobj *d = api_get(api, K("Deployment"), "default", "web");
+	const char *rev = json_string_value(json_object_get(obj_at(d->obj, "metadata.annotations"),
+							    "deployment.kubernetes.io/revision"));
+	CHECK(rev && !strcmp(rev, "2"));
+	sobj_unref(d);
+	int two = 2;
+	CHECK(wait_for(pods_are, &two, 5000));
+	free(v2);
+}
+
+static void test_gc(void)
+{
+	/* a pod whose owner uid exists nowhere */
+	const char *orphan =
+	    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: orphan\n"
+	    "  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: gone, "
+	    "uid: 00000000-0000-0000-0000-000000000000}]\n"
+	    "spec: {containers: [{name: c, image: busybox}]}\n";
+	CHECK(apply(orphan) == 1);
+	CHECK(gc_sweep(api, 3600) >= 1);
+	struct sobj *o = api_get(api, K("Pod"), "default", "orphan");
+	CHECK(o == NULL);
+	sobj_unref(o);
+	/* cascading delete of the Deployment */
+	CHECK(api_delete(api, K("Deployment"), "default", "web", NULL) >= 3);
+	struct sobj **v;
+	CHECK(list_rs(&v) == 0);
+	CHECK(count_pods(NULL) == 0);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	char *db = xasprintf("%s/state.db", dir);
+	struct err *e = NULL;
+	if (store_open(db, &st, &e) < 0 || api_new(st, &api, &e) < 0 ||
+	    deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc, &e) < 0) {
+		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
+		return 1;
+	}
+	RUN(test_template_hash);
+	RUN(test_deployment_makes_rs_and_pods);
+	RUN(test_scale_and_heal);
+	RUN(test_template_change);
+	RUN(test_gc);
+	store_wake_watchers(st);
+	deployctl_stop(dc);
+	rsctl_stop(rc);
+	api_free(api);
+	store_close(st);
+	char *cmd = xasprintf("rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cleanup of %s failed\n", dir);
+	free(cmd);
+	free(db);
+	return unit_done();
+}
