@@ -15,55 +15,21 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/hollow.h"
+#include "env.h"
 #include "unit.h"
 
-static char *dir;
-static struct store *st;
-static struct api *api;
 
-/* A fresh store and API for each test. */
 static void up(void)
 {
-	char tmpl[] = "/tmp/cfs-test-hollow.XXXXXX";
-	dir = xstrdup(mkdtemp(tmpl));
-	char *db = xasprintf("%s/state.db", dir);
-	struct err *e = NULL;
-	if (store_open(db, &st, &e) < 0 || api_new(st, &api, &e) < 0) {
-		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
-		exit(1);
-	}
-	free(db);
+	env_up("hollow");
 }
 
 static void down(void)
 {
-	api_free(api);
-	store_close(st);
-	char *cmd = xasprintf("rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", dir);
-	free(cmd);
-	free(dir);
+	env_down();
 }
 
-/* Polls cond every 10 ms for up to ms; true once it holds. */
-#define WAIT_FOR(cond, ms)                                                                         \
-	({                                                                                         \
-		bool ok_ = false;                                                                  \
-		for (int t_ = 0; t_ <= (ms) / 10; t_++) {                                          \
-			if (cond) {                                                                \
-				ok_ = true;                                                        \
-				break;                                                             \
-			}                                                                          \
-			usleep(10000);                                                             \
-		}                                                                                  \
-		ok_;                                                                               \
-	})
 
-static const struct kind_info *K(const char *kind)
-{
-	return kind_by_kind(kind);
-}
 
 static struct sobj *node(const char *name)
 {
