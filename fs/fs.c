@@ -1192,6 +1192,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->view.events = feed_new(16 * 1024 * 1024);
 	fs->view.start_ns = now_ns();
 	pthread_mutex_init(&fs->view.status_lock, NULL);
+	pthread_mutex_init(&fs->view.yaml_lock, NULL);
 	r = feed_follow_events(fs->view.events, o->api, e);
 	if (r < 0) {
 		fs_free(fs);
@@ -1266,8 +1267,9 @@ void fs_free(struct fs *fs)
 	pthread_mutex_destroy(&fs->handles_lock);
 	feed_free(fs->view.errors);
 	feed_free(fs->view.events);
-	free(fs->view.status_text);
+	view_free_caches(&fs->view);
 	pthread_mutex_destroy(&fs->view.status_lock);
+	pthread_mutex_destroy(&fs->view.yaml_lock);
 	node_table_free(fs->nodes);
 	pthread_mutex_destroy(&fs->scratch_lock);
 	free(fs->mountpoint);

@@ -573,6 +573,8 @@ int view_parse(const char *path, struct vpath *p)
 
 /* Rendering */
 
+static void object_yaml(struct view *v, const struct sobj *o, struct buf *out);
+
 static struct sobj *object_of(struct view *v, const struct vpath *p)
 {
 	return api_get(v->api, p->k, p->ns, p->name);
@@ -723,7 +725,7 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 		struct sobj *o = object_of(v, p);
 		if (!o)
 			return -ENOENT;
-		put_yaml(out, o->obj);
+		object_yaml(v, o, out);
 		sobj_unref(o);
 		return 0;
 	}
@@ -744,6 +746,60 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 	default:
 		return -EISDIR;
 	}
+}
+
+/* NAME.yaml texts, cached by revision */
+
+#define YAML_CACHE_MAX 20000 /* entries; cleared when full */
+
+struct yaml_entry {
+	int64_t rv;
+	char *text;
+	size_t len;
+};
+
+static void yaml_entry_free(void *p)
+{
+	struct yaml_entry *y = p;
+	free(y->text);
+	free(y);
+}
+
+/* Appends the YAML of o to out, from the cache when o's revision is there. */
+static void object_yaml(struct view *v, const struct sobj *o, struct buf *out)
+{
+	char *key = xasprintf("%s/%s/%s", o->kind, o->ns, o->name);
+	pthread_mutex_lock(&v->yaml_lock);
+	struct yaml_entry *y = hmap_get(&v->yaml_cache, key);
+	if (y && y->rv == o->rv) {
+		buf_add(out, y->text, y->len);
+		pthread_mutex_unlock(&v->yaml_lock);
+		free(key);
+		return;
+	}
+	pthread_mutex_unlock(&v->yaml_lock);
+	size_t len;
+	char *text = codec_yaml(o->obj, &len);
+	buf_add(out, text, len);
+	struct yaml_entry *n = xmalloc(sizeof(*n));
+	n->rv = o->rv;
+	n->text = text;
+	n->len = len;
+	pthread_mutex_lock(&v->yaml_lock);
+	if (hmap_len(&v->yaml_cache) >= YAML_CACHE_MAX)
+		hmap_clear(&v->yaml_cache, yaml_entry_free);
+	struct yaml_entry *old = hmap_set(&v->yaml_cache, key, n);
+	pthread_mutex_unlock(&v->yaml_lock);
+	if (old)
+		yaml_entry_free(old);
+	free(key);
+}
+
+void view_free_caches(struct view *v)
+{
+	hmap_clear(&v->yaml_cache, yaml_entry_free);
+	free(v->status_text);
+	v->status_text = NULL;
 }
 
 /* Stat */
@@ -819,7 +875,7 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 			fill(st, DIR, 0, o->mtime_ns);
 		} else {
 			if (p->type == V_OBJYAML) {
-				put_yaml(&b, o->obj);
+				object_yaml(v, o, &b);
 			} else if (p->key[0] &&
 				   !json_object_get(json_object_get(o->obj, "data"), p->key)) {
 				r = -ENOENT;

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "engine/api.h"
+#include "engine/hmap.h"
 #include "engine/mem.h"
 #include "fs/feed.h"
 
@@ -64,6 +65,12 @@ struct view {
 	int64_t status_rev;
 	size_t status_errs;
 	char *status_text;
+
+	/* NAME.yaml texts by object and revision: stat, then open, of the same
+	 * version render it once (ls -l, cat).  Exact, since a revision's
+	 * object never changes. */
+	pthread_mutex_t yaml_lock; /* guards yaml_cache */
+	struct hmap yaml_cache;    /* "KIND/NS/NAME" -> struct yaml_entry * */
 };
 
 /* One directory entry. */
@@ -114,6 +121,9 @@ int view_list(struct view *v, const struct vpath *p, struct vdir *out);
 int view_unlink(struct view *v, const struct vpath *p, struct err **e);
 int view_rmdir(struct view *v, const struct vpath *p, struct err **e);
 int view_mkdir(struct view *v, const struct vpath *p, struct err **e);
+
+/* Frees the view's caches (at unmount). */
+void view_free_caches(struct view *v);
 
 /* Does name look like an editor's or tool's temporary file? */
 bool view_is_scratch_name(const char *name, bool in_kind_dir);
