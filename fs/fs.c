@@ -14,8 +14,7 @@
  * after a write always sees the write.  Entries of objects are not cached
  * either; fixed names (kind folders, the files inside NAME/) are.
  */
-#define FUSE_USE_VERSION 312
-#include "fs.h"
+#include "fs_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,64 +36,19 @@
 #include "fs/node.h"
 #include "fs/view.h"
 
-#define SCRATCH_MAX (16 * 1024 * 1024)
-#define FIXED_TIMEOUT 3600.0 /* names whose existence never changes on their own */
-#define OBJDIR_TIMEOUT 60.0  /* NAME/ folders: dropped by the notifier on deletion */
-
-/* A scratch file: an editor's temporary, held in memory. */
-struct scratch {
-	char *path;
-	struct buf data;
-	mode_t mode;
-	int64_t mtime_ns;
-	char *shadows; /* NAME.yaml renamed onto this file: hidden while it lives */
-	struct scratch *next;
-};
-
-struct fs {
-	struct view view;
-	struct node_table *nodes;
-	char *mountpoint;
-	struct fuse_session *se;
-	bool mounted;
-	struct informer *notifier; /* drops cached NAME/ entries of deleted objects */
-
-	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
-	struct scratch *scratch;
-
-	/* Open handles, so that a shutdown with files still open frees them. */
-	pthread_mutex_t handles_lock; /* guards the list links of every handle */
-	struct handle *handles;
-};
-
-enum htype { H_SNAPSHOT, H_FEED, H_WRITE, H_SCRATCH };
-
-struct handle {
-	enum htype type;
-	char *path;
-	struct vpath vp;
-	pthread_mutex_t lock; /* guards data, dirty, failed */
-	struct buf data;      /* snapshot, or what is being written */
-	bool dirty;           /* written since the last apply */
-	bool failed;          /* a write was refused: never apply */
-	bool created;         /* made by create(): a pending node */
-	bool oneval;          /* a one-value file: applied at write() */
-	struct handle *prev, *next; /* fs->handles, under handles_lock */
-};
-
-static int64_t now_ns(void)
+int64_t fs_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static struct fs *fs_of(fuse_req_t req)
+struct fs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);
 }
 
-static char *join(const char *dir, const char *name)
+char *fs_join(const char *dir, const char *name)
 {
 	return *dir ? xasprintf("%s/%s", dir, name) : xstrdup(name);
 }
@@ -106,7 +60,7 @@ static const char *base_name(const char *path)
 }
 
 /* Writes data at off into b, zero-filling a gap, growing as needed. */
-static void buf_write_at(struct buf *b, size_t off, const char *data, size_t size)
+void fs_buf_write_at(struct buf *b, size_t off, const char *data, size_t size)
 {
 	if (off > b->len) {
 		char *zero = xcalloc(1, off - b->len);
@@ -121,7 +75,7 @@ static void buf_write_at(struct buf *b, size_t off, const char *data, size_t siz
 }
 
 /* Sets b's length to n, zero-filling when it grows. */
-static void buf_resize(struct buf *b, size_t n)
+void fs_buf_resize(struct buf *b, size_t n)
 {
 	if (n > b->len) {
 		char *zero = xcalloc(1, n - b->len);
@@ -134,26 +88,25 @@ static void buf_resize(struct buf *b, size_t n)
 }
 
 /* The path of name in the folder parent, or NULL if parent is unknown. */
-static char *child_path(struct fs *fs, fuse_ino_t parent, const char *name)
+char *fs_child_path(struct fs *fs, fuse_ino_t parent, const char *name)
 {
 	char *dir = node_path(fs->nodes, parent);
 	if (!dir)
 		return NULL;
-	char *path = join(dir, name);
+	char *path = fs_join(dir, name);
 	free(dir);
 	return path;
 }
 
 /* Errors: a line in /cluster/errors and a Warning event */
 
-static void report(struct fs *fs, const char *path, const struct vpath *vp, int code,
-		   const char *msg)
+void fs_report(struct fs *fs, const char *path, const struct vpath *vp, int code, const char *msg)
 {
 	char ts[32];
 	api_timestamp(ts);
 	const char *ename = strerrorname_np(code);
-	char *line = xasprintf("%s %s/%s: %s: %s", ts, fs->mountpoint, path, ename ? ename : "E?",
-			       msg);
+	char *line =
+	    xasprintf("%s %s/%s: %s: %s", ts, fs->mountpoint, path, ename ? ename : "E?", msg);
 	feed_append(fs->view.errors, line);
 	log_info("fs", "refused %s/%s: %s: %s", fs->mountpoint, path, ename ? ename : "E?", msg);
 	free(line);
@@ -166,17 +119,17 @@ static void report(struct fs *fs, const char *path, const struct vpath *vp, int 
 }
 
 /* Replies err's errno after reporting it. */
-static void reply_refusal(fuse_req_t req, const char *path, const struct vpath *vp,
-			  struct err *err, int fallback)
+void reply_refusal(fuse_req_t req, const char *path, const struct vpath *vp, struct err *err,
+		   int fallback)
 {
 	int code = err ? err->code : fallback;
-	report(fs_of(req), path, vp, code, err ? err->msg : strerror(code));
+	fs_report(fs_of(req), path, vp, code, err ? err->msg : strerror(code));
 	fuse_reply_err(req, code);
 }
 
 /* Scratch files */
 
-static struct scratch *scratch_find(struct fs *fs, const char *path)
+struct scratch *scratch_find(struct fs *fs, const char *path)
 {
 	for (struct scratch *s = fs->scratch; s; s = s->next)
 		if (!strcmp(s->path, path))
@@ -184,7 +137,7 @@ static struct scratch *scratch_find(struct fs *fs, const char *path)
 	return NULL;
 }
 
-static bool scratch_stat(struct fs *fs, const char *path, struct stat *st)
+bool scratch_stat(struct fs *fs, const char *path, struct stat *st)
 {
 	pthread_mutex_lock(&fs->scratch_lock);
 	struct scratch *s = scratch_find(fs, path);
@@ -203,7 +156,7 @@ static bool scratch_stat(struct fs *fs, const char *path, struct stat *st)
 	return s != NULL;
 }
 
-static void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len)
+void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len)
 {
 	pthread_mutex_lock(&fs->scratch_lock);
 	struct scratch *s = scratch_find(fs, path);
@@ -217,7 +170,7 @@ static void scratch_new(struct fs *fs, const char *path, mode_t mode, const char
 	if (len)
 		buf_add(&s->data, data, len);
 	s->mode = mode & 07777;
-	s->mtime_ns = now_ns();
+	s->mtime_ns = fs_now_ns();
 	pthread_mutex_unlock(&fs->scratch_lock);
 }
 
@@ -234,7 +187,7 @@ static bool shadowed(struct fs *fs, const char *path)
 
 /* Sets or clears (shadow NULL) what the scratch file at path hides; with
  * path NULL, stops hiding shadow wherever it is hidden. */
-static void set_shadow(struct fs *fs, const char *path, const char *shadow)
+void fs_set_shadow(struct fs *fs, const char *path, const char *shadow)
 {
 	pthread_mutex_lock(&fs->scratch_lock);
 	for (struct scratch *s = fs->scratch; s; s = s->next) {
@@ -246,7 +199,7 @@ static void set_shadow(struct fs *fs, const char *path, const char *shadow)
 	pthread_mutex_unlock(&fs->scratch_lock);
 }
 
-static bool scratch_remove(struct fs *fs, const char *path)
+bool scratch_remove(struct fs *fs, const char *path)
 {
 	pthread_mutex_lock(&fs->scratch_lock);
 	struct scratch **pp = &fs->scratch;
@@ -266,14 +219,7 @@ static bool scratch_remove(struct fs *fs, const char *path)
 
 /* Resolving a path to attributes */
 
-struct resolved {
-	struct vpath vp;
-	bool scratch;
-	bool pending;
-	int parse_err;
-};
-
-static int resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st)
+int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st)
 {
 	memset(r, 0, sizeof(*r));
 	r->parse_err = view_parse(path, &r->vp);
@@ -384,14 +330,14 @@ static void fs_init(void *userdata, struct fuse_conn_info *conn)
 static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	char *path = child_path(fs, parent, name);
+	char *path = fs_child_path(fs, parent, name);
 	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
 	}
 	struct resolved r;
 	struct stat st;
-	if (resolve(fs, path, &r, &st) == 0)
+	if (fs_resolve(fs, path, &r, &st) == 0)
 		reply_entry(req, path, &r, &st);
 	else
 		fuse_reply_err(req, ENOENT);
@@ -417,7 +363,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char *path = node_path(fs->nodes, ino);
 	struct resolved r;
 	struct stat st;
-	if (path && resolve(fs, path, &r, &st) == 0) {
+	if (path && fs_resolve(fs, path, &r, &st) == 0) {
 		st.st_ino = ino;
 		fuse_reply_attr(req, &st, 0);
 	} else {
@@ -433,7 +379,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	char *path = node_path(fs->nodes, ino);
 	struct resolved r;
 	struct stat st;
-	if (!path || resolve(fs, path, &r, &st) < 0) {
+	if (!path || fs_resolve(fs, path, &r, &st) < 0) {
 		fuse_reply_err(req, ENOENT);
 		free(path);
 		return;
@@ -450,12 +396,12 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 				free(path);
 				return;
 			}
-			buf_resize(&s->data, n);
+			fs_buf_resize(&s->data, n);
 		}
 		if (s && (to_set & FUSE_SET_ATTR_MODE))
 			s->mode = attr->st_mode & 07777;
 		if (s)
-			s->mtime_ns = now_ns();
+			s->mtime_ns = fs_now_ns();
 		pthread_mutex_unlock(&fs->scratch_lock);
 		scratch_stat(fs, path, &st);
 	} else if (to_set & FUSE_SET_ATTR_SIZE) {
@@ -469,7 +415,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 				free(path);
 				return;
 			}
-			buf_resize(&h->data, n);
+			fs_buf_resize(&h->data, n);
 			h->dirty = true;
 			st.st_size = (off_t)n;
 			pthread_mutex_unlock(&h->lock);
@@ -515,7 +461,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	char *path = node_path(fs->nodes, ino);
 	struct resolved r;
 	struct stat st;
-	if (!path || resolve(fs, path, &r, &st) < 0) {
+	if (!path || fs_resolve(fs, path, &r, &st) < 0) {
 		fuse_reply_err(req, ENOENT);
 		free(path);
 		return;
@@ -566,7 +512,7 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf = xmalloc(size);
 	size_t used = 0;
 	for (size_t i = (size_t)off; i < dh->d.n; i++) {
-		struct stat st = { 0 };
+		struct stat st = {0};
 		st.st_mode = dh->d.v[i].mode;
 		st.st_ino = fake_ino(dh->d.v[i].name, i);
 		size_t n = fuse_add_direntry(req, buf + used, size - used, dh->d.v[i].name, &st,
@@ -590,7 +536,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = fs_of(req);
-	char *path = child_path(fs, parent, name);
+	char *path = fs_child_path(fs, parent, name);
 	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -598,14 +544,14 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	struct resolved r;
 	struct stat st;
 	struct err *err = NULL;
-	if (resolve(fs, path, &r, &st) == 0) {
+	if (fs_resolve(fs, path, &r, &st) == 0) {
 		fuse_reply_err(req, EEXIST);
 	} else if (r.parse_err < 0) {
 		err_make(&err, EPERM, "no folder can be made here");
 		reply_refusal(req, path, NULL, err, EPERM);
 	} else if (view_mkdir(&fs->view, &r.vp, &err) < 0) {
 		reply_refusal(req, path, &r.vp, err, EIO);
-	} else if (resolve(fs, path, &r, &st) == 0) {
+	} else if (fs_resolve(fs, path, &r, &st) == 0) {
 		reply_entry(req, path, &r, &st);
 	} else {
 		fuse_reply_err(req, EIO);
@@ -617,7 +563,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	char *path = child_path(fs, parent, name);
+	char *path = fs_child_path(fs, parent, name);
 	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -625,7 +571,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct resolved r;
 	struct stat st;
 	struct err *err = NULL;
-	if (resolve(fs, path, &r, &st) < 0)
+	if (fs_resolve(fs, path, &r, &st) < 0)
 		fuse_reply_err(req, ENOENT);
 	else if (r.scratch)
 		fuse_reply_err(req, ENOTDIR);
@@ -640,7 +586,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
-	char *path = child_path(fs, parent, name);
+	char *path = fs_child_path(fs, parent, name);
 	if (!path) {
 		fuse_reply_err(req, ENOENT);
 		return;
@@ -648,7 +594,7 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct resolved r;
 	struct stat st;
 	struct err *err = NULL;
-	if (resolve(fs, path, &r, &st) < 0)
+	if (fs_resolve(fs, path, &r, &st) < 0)
 		fuse_reply_err(req, ENOENT);
 	else if (r.scratch)
 		fuse_reply_err(req, scratch_remove(fs, path) ? 0 : ENOENT);
@@ -678,13 +624,13 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		fuse_reply_err(req, ENOENT);
 		goto out;
 	}
-	src = join(dir, name);
-	dst = join(ndir, newname);
-	if (resolve(fs, src, &rs, &ss) < 0) {
+	src = fs_join(dir, name);
+	dst = fs_join(ndir, newname);
+	if (fs_resolve(fs, src, &rs, &ss) < 0) {
 		fuse_reply_err(req, ENOENT);
 		goto out;
 	}
-	bool dst_exists = resolve(fs, dst, &rd, &sd) == 0;
+	bool dst_exists = fs_resolve(fs, dst, &rd, &sd) == 0;
 	if (flags & RENAME_EXCHANGE) {
 		fuse_reply_err(req, EINVAL);
 		goto out;
@@ -714,7 +660,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		goto out;
 	}
 	/* The content being moved. */
-	struct buf content = { 0 };
+	struct buf content = {0};
 	if (rs.scratch) {
 		pthread_mutex_lock(&fs->scratch_lock);
 		struct scratch *s = scratch_find(fs, src);
@@ -731,7 +677,7 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		if (rs.scratch)
 			scratch_remove(fs, src);
 		else if (rs.vp.type == V_OBJYAML)
-			set_shadow(fs, dst, src); /* the name is free for a new file */
+			fs_set_shadow(fs, dst, src); /* the name is free for a new file */
 		node_rename(fs->nodes, src, dst);
 		fuse_reply_err(req, 0);
 	} else if (!rs.scratch) {
@@ -740,7 +686,8 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	} else if (!view_writable(&rd.vp)) {
 		err_make(&err, EROFS, "read-only file");
 		reply_refusal(req, dst, &rd.vp, err, EROFS);
-	} else if (view_write(&fs->view, &rd.vp, content.s ? content.s : "", content.len, &err) < 0) {
+	} else if (view_write(&fs->view, &rd.vp, content.s ? content.s : "", content.len, &err) <
+		   0) {
 		reply_refusal(req, dst, &rd.vp, err, EIO);
 	} else {
 		scratch_remove(fs, src);
@@ -756,393 +703,28 @@ out:
 	free(ndir);
 }
 
-/* Files */
-
-static struct handle *handle_new(struct fs *fs, enum htype type, const char *path,
-				 const struct vpath *vp)
-{
-	struct handle *h = xcalloc(1, sizeof(*h));
-	pthread_mutex_lock(&fs->handles_lock);
-	h->next = fs->handles;
-	if (h->next)
-		h->next->prev = h;
-	fs->handles = h;
-	pthread_mutex_unlock(&fs->handles_lock);
-	h->type = type;
-	h->path = xstrdup(path);
-	if (vp)
-		h->vp = *vp;
-	pthread_mutex_init(&h->lock, NULL);
-	return h;
-}
-
-static void handle_free(struct fs *fs, struct handle *h)
-{
-	pthread_mutex_lock(&fs->handles_lock);
-	if (h->prev)
-		h->prev->next = h->next;
-	else
-		fs->handles = h->next;
-	if (h->next)
-		h->next->prev = h->prev;
-	pthread_mutex_unlock(&fs->handles_lock);
-	buf_free(&h->data);
-	pthread_mutex_destroy(&h->lock);
-	free(h->path);
-	free(h);
-}
-
-static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fs *fs = fs_of(req);
-	char *path = node_path(fs->nodes, ino);
-	struct resolved r;
-	struct stat st;
-	if (!path || resolve(fs, path, &r, &st) < 0) {
-		fuse_reply_err(req, ENOENT);
-		free(path);
-		return;
-	}
-	int acc = fi->flags & O_ACCMODE;
-	struct handle *h;
-	if (S_ISDIR(st.st_mode)) {
-		fuse_reply_err(req, EISDIR);
-		free(path);
-		return;
-	}
-	if (r.scratch) {
-		h = handle_new(fs, H_SCRATCH, path, &r.vp);
-		if (fi->flags & O_TRUNC) {
-			pthread_mutex_lock(&fs->scratch_lock);
-			struct scratch *s = scratch_find(fs, path);
-			if (s) {
-				s->data.len = 0;
-				s->mtime_ns = now_ns();
-			}
-			pthread_mutex_unlock(&fs->scratch_lock);
-		}
-	} else if (r.pending) {
-		/* A second open of a file being created: share nothing, apply on its own close. */
-		h = handle_new(fs, H_WRITE, path, &r.vp);
-		h->dirty = (fi->flags & O_TRUNC) != 0;
-	} else if (acc != O_RDONLY) {
-		if (!view_writable(&r.vp)) {
-			struct err *err = NULL;
-			err_make(&err, EROFS, "read-only file");
-			reply_refusal(req, path, &r.vp, err, EROFS);
-			err_free(err);
-			free(path);
-			return;
-		}
-		h = handle_new(fs, H_WRITE, path, &r.vp);
-		h->oneval = r.vp.type == V_FIELD;
-		if (fi->flags & O_TRUNC) {
-			h->dirty = r.vp.type == V_OBJYAML;
-		} else if (r.vp.type != V_ROOTFILE) {
-			view_read(&fs->view, &r.vp, &h->data);
-		}
-	} else if (r.vp.type == V_ROOTFILE && r.vp.rootfile == RF_APPLY) {
-		fuse_reply_err(req, EACCES);
-		free(path);
-		return;
-	} else if (r.vp.type == V_ROOTFILE &&
-		   (r.vp.rootfile == RF_EVENTS || r.vp.rootfile == RF_ERRORS)) {
-		h = handle_new(fs, H_FEED, path, &r.vp);
-	} else {
-		h = handle_new(fs, H_SNAPSHOT, path, &r.vp);
-		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
-			handle_free(fs, h);
-			fuse_reply_err(req, ENOENT);
-			free(path);
-			return;
-		}
-	}
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	fi->nonseekable = 0;
-	/* Only a write handle has anything to do at close: spare readers the
-	 * FLUSH round trip (FOPEN_NOFLUSH). */
-	fi->noflush = h->type != H_WRITE;
-	if (fuse_reply_open(req, fi) != 0)
-		handle_free(fs, h);
-	free(path);
-}
-
-static void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      struct fuse_file_info *fi)
-{
-	struct fs *fs = fs_of(req);
-	char *dir = node_path(fs->nodes, parent);
-	if (!dir) {
-		fuse_reply_err(req, ENOENT);
-		return;
-	}
-	char *path = join(dir, name);
-	struct resolved r;
-	struct stat st;
-	struct handle *h = NULL;
-	struct err *err = NULL;
-	bool exists = resolve(fs, path, &r, &st) == 0;
-	if (exists && (fi->flags & O_EXCL)) {
-		fuse_reply_err(req, EEXIST);
-		goto out;
-	}
-	if (exists) {
-		/* Raced with a create: open what is there. */
-		if (S_ISDIR(st.st_mode)) {
-			fuse_reply_err(req, EISDIR);
-			goto out;
-		}
-		if (r.scratch) {
-			h = handle_new(fs, H_SCRATCH, path, &r.vp);
-		} else if (!view_writable(&r.vp)) {
-			err_make(&err, EROFS, "read-only file");
-			reply_refusal(req, path, &r.vp, err, EROFS);
-			goto out;
-		} else {
-			h = handle_new(fs, H_WRITE, path, &r.vp);
-			h->oneval = r.vp.type == V_FIELD;
-			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
-			if (!(fi->flags & O_TRUNC))
-				view_read(&fs->view, &r.vp, &h->data);
-		}
-	} else if (r.parse_err == 0 && r.vp.type == V_OBJYAML) {
-		/* A new manifest: applied when it is closed. */
-		struct vpath dirvp;
-		struct stat dst;
-		if (view_parse(dir, &dirvp) < 0 || view_stat(&fs->view, &dirvp, &dst) < 0) {
-			fuse_reply_err(req, ENOENT);
-			goto out;
-		}
-		h = handle_new(fs, H_WRITE, path, &r.vp);
-		h->created = true;
-		h->dirty = true;
-		node_pending(fs->nodes, path, +1, 0);
-		set_shadow(fs, NULL, path);
-		r.pending = true;
-		memset(&st, 0, sizeof(st));
-		st.st_mode = S_IFREG | 0644;
-		st.st_nlink = 1;
-		st.st_mtim.tv_sec = time(NULL);
-	} else if (r.parse_err == 0 && r.vp.scratch_ok &&
-		   (r.vp.type == V_OTHER || r.vp.type == V_OBJDIR || r.vp.type == V_FIELD)) {
-		scratch_new(fs, path, mode, NULL, 0);
-		scratch_stat(fs, path, &st);
-		r.scratch = true;
-		h = handle_new(fs, H_SCRATCH, path, &r.vp);
-	} else {
-		if (r.parse_err == 0 && r.vp.type == V_OTHER)
-			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
-				 r.vp.k ? r.vp.k->kind : "this object");
-		else
-			err_make(&err, r.parse_err == 0 ? ENOENT : EACCES,
-				 r.parse_err == 0 ? "no such object" : "no file can be made here");
-		reply_refusal(req, path, r.parse_err == 0 ? &r.vp : NULL, err, EACCES);
-		goto out;
-	}
-	struct fuse_entry_param ep;
-	memset(&ep, 0, sizeof(ep));
-	ep.ino = node_ref(fs->nodes, path);
-	ep.generation = 1;
-	ep.attr = st;
-	ep.attr.st_ino = ep.ino;
-	ep.entry_timeout = 0;
-	ep.attr_timeout = 0;
-	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
-	if (fuse_reply_create(req, &ep, fi) != 0) {
-		node_forget(fs->nodes, ep.ino, 1);
-		if (h->created)
-			node_pending(fs->nodes, path, -1, 0);
-		handle_free(fs, h);
-	}
-out:
-	err_free(err);
-	free(path);
-	free(dir);
-}
-
-static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		    struct fuse_file_info *fi)
-{
-	struct fs *fs = fs_of(req);
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->type == H_FEED) {
-		char *buf = xmalloc(size);
-		struct feed *f = h->vp.rootfile == RF_EVENTS ? fs->view.events : fs->view.errors;
-		size_t n = feed_read(f, off, buf, size);
-		fuse_reply_buf(req, buf, n);
-		free(buf);
-		return;
-	}
-	if (h->type == H_SCRATCH) {
-		pthread_mutex_lock(&fs->scratch_lock);
-		struct scratch *s = scratch_find(fs, h->path);
-		size_t n = 0;
-		char *buf = NULL;
-		if (s && off >= 0 && (size_t)off < s->data.len) {
-			n = s->data.len - (size_t)off;
-			if (n > size)
-				n = size;
-			buf = xmalloc(n);
-			memcpy(buf, s->data.s + off, n);
-		}
-		pthread_mutex_unlock(&fs->scratch_lock);
-		fuse_reply_buf(req, buf, n);
-		free(buf);
-		return;
-	}
-	/* Copy, unlock, then reply: once the reply is out, the reader may close
-	 * the file and a RELEASE on another thread may free h. */
-	pthread_mutex_lock(&h->lock);
-	size_t n = 0;
-	char *copy = NULL;
-	if (off >= 0 && (size_t)off < h->data.len) {
-		n = h->data.len - (size_t)off;
-		if (n > size)
-			n = size;
-		copy = xmalloc(n);
-		memcpy(copy, h->data.s + off, n);
-	}
-	pthread_mutex_unlock(&h->lock);
-	fuse_reply_buf(req, copy, n);
-	free(copy);
-}
-
-/* Applies a write handle's content.  Returns 0 or an errno (reported). */
-static int apply_handle(struct fs *fs, struct handle *h)
-{
-	pthread_mutex_lock(&h->lock);
-	if (!h->dirty || h->failed) {
-		pthread_mutex_unlock(&h->lock);
-		return 0;
-	}
-	struct err *err = NULL;
-	int r = view_write(&fs->view, &h->vp, h->data.s ? h->data.s : "", h->data.len, &err);
-	h->dirty = false;
-	pthread_mutex_unlock(&h->lock);
-	if (r >= 0)
-		return 0;
-	int code = err ? err->code : EIO;
-	report(fs, h->path, &h->vp, code, err ? err->msg : strerror(code));
-	err_free(err);
-	return code;
-}
-
-static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-		     struct fuse_file_info *fi)
-{
-	struct fs *fs = fs_of(req);
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (fi->flags & O_APPEND) {
-		if (h->type == H_SCRATCH) {
-			pthread_mutex_lock(&fs->scratch_lock);
-			struct scratch *s = scratch_find(fs, h->path);
-			off = s ? (off_t)s->data.len : 0;
-			pthread_mutex_unlock(&fs->scratch_lock);
-		} else {
-			off = (off_t)h->data.len;
-		}
-	}
-	if (h->type == H_SCRATCH) {
-		pthread_mutex_lock(&fs->scratch_lock);
-		struct scratch *s = scratch_find(fs, h->path);
-		int code = 0;
-		if (!s)
-			code = ENOENT;
-		else if ((size_t)off + size > SCRATCH_MAX)
-			code = EFBIG;
-		else {
-			buf_write_at(&s->data, (size_t)off, buf, size);
-			s->mtime_ns = now_ns();
-		}
-		pthread_mutex_unlock(&fs->scratch_lock);
-		if (code)
-			fuse_reply_err(req, code);
-		else
-			fuse_reply_write(req, size);
-		return;
-	}
-	if (h->type != H_WRITE) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
-	pthread_mutex_lock(&h->lock);
-	if ((size_t)off + size > CODEC_MAX_BYTES) {
-		h->failed = true;
-		pthread_mutex_unlock(&h->lock);
-		struct err *err = NULL;
-		err_make(&err, EFBIG, "a manifest may be at most %d bytes", CODEC_MAX_BYTES);
-		reply_refusal(req, h->path, &h->vp, err, EFBIG);
-		err_free(err);
-		return;
-	}
-	buf_write_at(&h->data, (size_t)off, buf, size);
-	h->dirty = true;
-	if (h->created)
-		node_pending(fs->nodes, h->path, 0, h->data.len);
-	pthread_mutex_unlock(&h->lock);
-	if (h->oneval) {
-		int code = apply_handle(fs, h);
-		if (code) {
-			pthread_mutex_lock(&h->lock);
-			h->failed = true;
-			pthread_mutex_unlock(&h->lock);
-			fuse_reply_err(req, code);
-			return;
-		}
-	}
-	fuse_reply_write(req, size);
-}
-
-static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	int code = h->type == H_WRITE ? apply_handle(fs_of(req), h) : 0;
-	fuse_reply_err(req, code);
-}
-
-static void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
-{
-	fs_flush(req, ino, fi);
-}
-
-static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct fs *fs = fs_of(req);
-	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	if (h->type == H_WRITE)
-		apply_handle(fs, h);
-	if (h->created)
-		node_pending(fs->nodes, h->path, -1, 0);
-	handle_free(fs, h);
-	fuse_reply_err(req, 0);
-}
-
 static const struct fuse_lowlevel_ops fs_ops = {
-	.init = fs_init,
-	.lookup = fs_lookup,
-	.forget = fs_forget,
-	.forget_multi = fs_forget_multi,
-	.getattr = fs_getattr,
-	.setattr = fs_setattr,
-	.statfs = fs_statfs,
-	.opendir = fs_opendir,
-	.readdir = fs_readdir,
-	.releasedir = fs_releasedir,
-	.mkdir = fs_mkdir,
-	.rmdir = fs_rmdir,
-	.unlink = fs_unlink,
-	.rename = fs_rename,
-	.open = fs_open,
-	.create = fs_create,
-	.read = fs_read,
-	.write = fs_write,
-	.flush = fs_flush,
-	.fsync = fs_fsync,
-	.release = fs_release,
+    .init = fs_init,
+    .lookup = fs_lookup,
+    .forget = fs_forget,
+    .forget_multi = fs_forget_multi,
+    .getattr = fs_getattr,
+    .setattr = fs_setattr,
+    .statfs = fs_statfs,
+    .opendir = fs_opendir,
+    .readdir = fs_readdir,
+    .releasedir = fs_releasedir,
+    .mkdir = fs_mkdir,
+    .rmdir = fs_rmdir,
+    .unlink = fs_unlink,
+    .rename = fs_rename,
+    .open = fs_open,
+    .create = fs_create,
+    .read = fs_read,
+    .write = fs_write,
+    .flush = fs_flush,
+    .fsync = fs_fsync,
+    .release = fs_release,
 };
 
 /* Mounting */
@@ -1190,7 +772,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->view.api = o->api;
 	fs->view.errors = feed_new(256 * 1024);
 	fs->view.events = feed_new(16 * 1024 * 1024);
-	fs->view.start_ns = now_ns();
+	fs->view.start_ns = fs_now_ns();
 	pthread_mutex_init(&fs->view.status_lock, NULL);
 	pthread_mutex_init(&fs->view.yaml_lock, NULL);
 	r = feed_follow_events(fs->view.events, o->api, e);
@@ -1199,8 +781,8 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 		return r;
 	}
 
-	const char *argv[] = { "clusterfs", "-o", "fsname=clusterfs,subtype=clusterfs,allow_other",
-			       o->debug ? "-d" : NULL, NULL };
+	const char *argv[] = {"clusterfs", "-o", "fsname=clusterfs,subtype=clusterfs,allow_other",
+			      o->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, (char **)argv);
 	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);
 	fuse_opt_free_args(&args);
@@ -1215,7 +797,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 				real);
 	}
 	fs->mounted = true;
-	static const struct informer_ops nops = { NULL, notify_event, NULL, 500 };
+	static const struct informer_ops nops = {NULL, notify_event, NULL, 500};
 	r = informer_start(o->api, "fs-notifier", &nops, fs, &fs->notifier, e);
 	if (r < 0) {
 		fs_free(fs);

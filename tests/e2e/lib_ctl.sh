@@ -84,3 +84,25 @@ pods_table() {
 npods() {
 	ls "$P" | grep -c '\.yaml$'
 }
+
+# The two below read $D (deployments) and $RSD (replicasets) as well.
+
+# deploy_ok NAME N: the Deployment's status says N replicas, all ready,
+# updated and available, and exactly N pods exist, all Running and Ready
+# and none terminating.
+deploy_ok() {
+	local s t
+	s=$(yvals "$D/$1/status" replicas readyReplicas updatedReplicas availableReplicas)
+	[ "$s" = "$2 $2 $2 $2" ] || return 1
+	t=$(pods_table)
+	[ "$(printf '%s\n' "$t" | grep -c .)" = "$2" ] || return 1
+	[ "$(printf '%s\n' "$t" | awk '$2 == "Running" && $4 == "True" && $6 == "-"' | grep -c .)" = "$2" ]
+}
+
+# state NAME: what a failed wait shows.
+state() {
+	echo "deployment status: $(yvals "$D/$1/status" replicas readyReplicas updatedReplicas availableReplicas)"
+	echo "replicasets: $(ls "$RSD" | grep '\.yaml$' | tr '\n' ' ')"
+	echo "pods (name phase node ready owner terminating ip image hash):"
+	pods_table
+}

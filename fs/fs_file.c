@@ -1,0 +1,379 @@
+/*
+ * fs_file.c - open files: a handle per open, a snapshot (or the live feed)
+ * for readers, a buffer for writers applied at flush/fsync (a manifest) or
+ * at write() (a one-value file), and scratch files for editors.
+ */
+#include "fs_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/codec.h"
+#include "fs/feed.h"
+#include "fs/node.h"
+
+/* Files */
+
+static struct handle *handle_new(struct fs *fs, enum htype type, const char *path,
+				 const struct vpath *vp)
+{
+	struct handle *h = xcalloc(1, sizeof(*h));
+	pthread_mutex_lock(&fs->handles_lock);
+	h->next = fs->handles;
+	if (h->next)
+		h->next->prev = h;
+	fs->handles = h;
+	pthread_mutex_unlock(&fs->handles_lock);
+	h->type = type;
+	h->path = xstrdup(path);
+	if (vp)
+		h->vp = *vp;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+}
+
+void handle_free(struct fs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&fs->handles_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->handles = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->handles_lock);
+	buf_free(&h->data);
+	pthread_mutex_destroy(&h->lock);
+	free(h->path);
+	free(h);
+}
+
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	char *path = node_path(fs->nodes, ino);
+	struct resolved r;
+	struct stat st;
+	if (!path || fs_resolve(fs, path, &r, &st) < 0) {
+		fuse_reply_err(req, ENOENT);
+		free(path);
+		return;
+	}
+	int acc = fi->flags & O_ACCMODE;
+	struct handle *h;
+	if (S_ISDIR(st.st_mode)) {
+		fuse_reply_err(req, EISDIR);
+		free(path);
+		return;
+	}
+	if (r.scratch) {
+		h = handle_new(fs, H_SCRATCH, path, &r.vp);
+		if (fi->flags & O_TRUNC) {
+			pthread_mutex_lock(&fs->scratch_lock);
+			struct scratch *s = scratch_find(fs, path);
+			if (s) {
+				s->data.len = 0;
+				s->mtime_ns = fs_now_ns();
+			}
+			pthread_mutex_unlock(&fs->scratch_lock);
+		}
+	} else if (r.pending) {
+		/* A second open of a file being created: share nothing, apply on its own close. */
+		h = handle_new(fs, H_WRITE, path, &r.vp);
+		h->dirty = (fi->flags & O_TRUNC) != 0;
+	} else if (acc != O_RDONLY) {
+		if (!view_writable(&r.vp)) {
+			struct err *err = NULL;
+			err_make(&err, EROFS, "read-only file");
+			reply_refusal(req, path, &r.vp, err, EROFS);
+			err_free(err);
+			free(path);
+			return;
+		}
+		h = handle_new(fs, H_WRITE, path, &r.vp);
+		h->oneval = r.vp.type == V_FIELD;
+		if (fi->flags & O_TRUNC) {
+			h->dirty = r.vp.type == V_OBJYAML;
+		} else if (r.vp.type != V_ROOTFILE) {
+			view_read(&fs->view, &r.vp, &h->data);
+		}
+	} else if (r.vp.type == V_ROOTFILE && r.vp.rootfile == RF_APPLY) {
+		fuse_reply_err(req, EACCES);
+		free(path);
+		return;
+	} else if (r.vp.type == V_ROOTFILE &&
+		   (r.vp.rootfile == RF_EVENTS || r.vp.rootfile == RF_ERRORS)) {
+		h = handle_new(fs, H_FEED, path, &r.vp);
+	} else {
+		h = handle_new(fs, H_SNAPSHOT, path, &r.vp);
+		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
+			handle_free(fs, h);
+			fuse_reply_err(req, ENOENT);
+			free(path);
+			return;
+		}
+	}
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	fi->nonseekable = 0;
+	/* Only a write handle has anything to do at close: spare readers the
+	 * FLUSH round trip (FOPEN_NOFLUSH). */
+	fi->noflush = h->type != H_WRITE;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(fs, h);
+	free(path);
+}
+
+void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	char *dir = node_path(fs->nodes, parent);
+	if (!dir) {
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
+	char *path = fs_join(dir, name);
+	struct resolved r;
+	struct stat st;
+	struct handle *h = NULL;
+	struct err *err = NULL;
+	bool exists = fs_resolve(fs, path, &r, &st) == 0;
+	if (exists && (fi->flags & O_EXCL)) {
+		fuse_reply_err(req, EEXIST);
+		goto out;
+	}
+	if (exists) {
+		/* Raced with a create: open what is there. */
+		if (S_ISDIR(st.st_mode)) {
+			fuse_reply_err(req, EISDIR);
+			goto out;
+		}
+		if (r.scratch) {
+			h = handle_new(fs, H_SCRATCH, path, &r.vp);
+		} else if (!view_writable(&r.vp)) {
+			err_make(&err, EROFS, "read-only file");
+			reply_refusal(req, path, &r.vp, err, EROFS);
+			goto out;
+		} else {
+			h = handle_new(fs, H_WRITE, path, &r.vp);
+			h->oneval = r.vp.type == V_FIELD;
+			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
+			if (!(fi->flags & O_TRUNC))
+				view_read(&fs->view, &r.vp, &h->data);
+		}
+	} else if (r.parse_err == 0 && r.vp.type == V_OBJYAML) {
+		/* A new manifest: applied when it is closed. */
+		struct vpath dirvp;
+		struct stat dst;
+		if (view_parse(dir, &dirvp) < 0 || view_stat(&fs->view, &dirvp, &dst) < 0) {
+			fuse_reply_err(req, ENOENT);
+			goto out;
+		}
+		h = handle_new(fs, H_WRITE, path, &r.vp);
+		h->created = true;
+		h->dirty = true;
+		node_pending(fs->nodes, path, +1, 0);
+		fs_set_shadow(fs, NULL, path);
+		r.pending = true;
+		memset(&st, 0, sizeof(st));
+		st.st_mode = S_IFREG | 0644;
+		st.st_nlink = 1;
+		st.st_mtim.tv_sec = time(NULL);
+	} else if (r.parse_err == 0 && r.vp.scratch_ok &&
+		   (r.vp.type == V_OTHER || r.vp.type == V_OBJDIR || r.vp.type == V_FIELD)) {
+		scratch_new(fs, path, mode, NULL, 0);
+		scratch_stat(fs, path, &st);
+		r.scratch = true;
+		h = handle_new(fs, H_SCRATCH, path, &r.vp);
+	} else {
+		if (r.parse_err == 0 && r.vp.type == V_OTHER)
+			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
+				 r.vp.k ? r.vp.k->kind : "this object");
+		else
+			err_make(&err, r.parse_err == 0 ? ENOENT : EACCES,
+				 r.parse_err == 0 ? "no such object" : "no file can be made here");
+		reply_refusal(req, path, r.parse_err == 0 ? &r.vp : NULL, err, EACCES);
+		goto out;
+	}
+	struct fuse_entry_param ep;
+	memset(&ep, 0, sizeof(ep));
+	ep.ino = node_ref(fs->nodes, path);
+	ep.generation = 1;
+	ep.attr = st;
+	ep.attr.st_ino = ep.ino;
+	ep.entry_timeout = 0;
+	ep.attr_timeout = 0;
+	fi->fh = (uintptr_t)h;
+	fi->direct_io = 1;
+	fi->keep_cache = 0;
+	if (fuse_reply_create(req, &ep, fi) != 0) {
+		node_forget(fs->nodes, ep.ino, 1);
+		if (h->created)
+			node_pending(fs->nodes, path, -1, 0);
+		handle_free(fs, h);
+	}
+out:
+	err_free(err);
+	free(path);
+	free(dir);
+}
+
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->type == H_FEED) {
+		char *buf = xmalloc(size);
+		struct feed *f = h->vp.rootfile == RF_EVENTS ? fs->view.events : fs->view.errors;
+		size_t n = feed_read(f, off, buf, size);
+		fuse_reply_buf(req, buf, n);
+		free(buf);
+		return;
+	}
+	if (h->type == H_SCRATCH) {
+		pthread_mutex_lock(&fs->scratch_lock);
+		struct scratch *s = scratch_find(fs, h->path);
+		size_t n = 0;
+		char *buf = NULL;
+		if (s && off >= 0 && (size_t)off < s->data.len) {
+			n = s->data.len - (size_t)off;
+			if (n > size)
+				n = size;
+			buf = xmalloc(n);
+			memcpy(buf, s->data.s + off, n);
+		}
+		pthread_mutex_unlock(&fs->scratch_lock);
+		fuse_reply_buf(req, buf, n);
+		free(buf);
+		return;
+	}
+	/* Copy, unlock, then reply: once the reply is out, the reader may close
+	 * the file and a RELEASE on another thread may free h. */
+	pthread_mutex_lock(&h->lock);
+	size_t n = 0;
+	char *copy = NULL;
+	if (off >= 0 && (size_t)off < h->data.len) {
+		n = h->data.len - (size_t)off;
+		if (n > size)
+			n = size;
+		copy = xmalloc(n);
+		memcpy(copy, h->data.s + off, n);
+	}
+	pthread_mutex_unlock(&h->lock);
+	fuse_reply_buf(req, copy, n);
+	free(copy);
+}
+
+/* Applies a write handle's content.  Returns 0 or an errno (reported). */
+static int apply_handle(struct fs *fs, struct handle *h)
+{
+	pthread_mutex_lock(&h->lock);
+	if (!h->dirty || h->failed) {
+		pthread_mutex_unlock(&h->lock);
+		return 0;
+	}
+	struct err *err = NULL;
+	int r = view_write(&fs->view, &h->vp, h->data.s ? h->data.s : "", h->data.len, &err);
+	h->dirty = false;
+	pthread_mutex_unlock(&h->lock);
+	if (r >= 0)
+		return 0;
+	int code = err ? err->code : EIO;
+	fs_report(fs, h->path, &h->vp, code, err ? err->msg : strerror(code));
+	err_free(err);
+	return code;
+}
+
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (fi->flags & O_APPEND) {
+		if (h->type == H_SCRATCH) {
+			pthread_mutex_lock(&fs->scratch_lock);
+			struct scratch *s = scratch_find(fs, h->path);
+			off = s ? (off_t)s->data.len : 0;
+			pthread_mutex_unlock(&fs->scratch_lock);
+		} else {
+			off = (off_t)h->data.len;
+		}
+	}
+	if (h->type == H_SCRATCH) {
+		pthread_mutex_lock(&fs->scratch_lock);
+		struct scratch *s = scratch_find(fs, h->path);
+		int code = 0;
+		if (!s)
+			code = ENOENT;
+		else if ((size_t)off + size > SCRATCH_MAX)
+			code = EFBIG;
+		else {
+			fs_buf_write_at(&s->data, (size_t)off, buf, size);
+			s->mtime_ns = fs_now_ns();
+		}
+		pthread_mutex_unlock(&fs->scratch_lock);
+		if (code)
+			fuse_reply_err(req, code);
+		else
+			fuse_reply_write(req, size);
+		return;
+	}
+	if (h->type != H_WRITE) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	pthread_mutex_lock(&h->lock);
+	if ((size_t)off + size > CODEC_MAX_BYTES) {
+		h->failed = true;
+		pthread_mutex_unlock(&h->lock);
+		struct err *err = NULL;
+		err_make(&err, EFBIG, "a manifest may be at most %d bytes", CODEC_MAX_BYTES);
+		reply_refusal(req, h->path, &h->vp, err, EFBIG);
+		err_free(err);
+		return;
+	}
+	fs_buf_write_at(&h->data, (size_t)off, buf, size);
+	h->dirty = true;
+	if (h->created)
+		node_pending(fs->nodes, h->path, 0, h->data.len);
+	pthread_mutex_unlock(&h->lock);
+	if (h->oneval) {
+		int code = apply_handle(fs, h);
+		if (code) {
+			pthread_mutex_lock(&h->lock);
+			h->failed = true;
+			pthread_mutex_unlock(&h->lock);
+			fuse_reply_err(req, code);
+			return;
+		}
+	}
+	fuse_reply_write(req, size);
+}
+
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	int code = h->type == H_WRITE ? apply_handle(fs_of(req), h) : 0;
+	fuse_reply_err(req, code);
+}
+
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	fs_flush(req, ino, fi);
+}
+
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->type == H_WRITE)
+		apply_handle(fs, h);
+	if (h->created)
+		node_pending(fs->nodes, h->path, -1, 0);
+	handle_free(fs, h);
+	fuse_reply_err(req, 0);
+}

@@ -1,0 +1,109 @@
+/*
+ * fs_int.h - what fs.c (inodes, folders, mounting) and fs_file.c (open
+ * files: handles, reads, writes, apply on close) share; not an interface.
+ * Locking as in fs.h: scratch_lock guards the scratch list and each
+ * scratch file's data, handles_lock the list of open handles, each
+ * handle's lock its data; all are leaves.
+ */
+#ifndef CFS_FS_INT_H
+#define CFS_FS_INT_H
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "engine/mem.h"
+#include "fs/fs.h"
+#include "fs/view.h"
+
+#define SCRATCH_MAX    (16 * 1024 * 1024)
+#define FIXED_TIMEOUT  3600.0 /* names whose existence never changes on their own */
+#define OBJDIR_TIMEOUT 60.0   /* NAME/ folders: dropped by the notifier on deletion */
+
+/* A scratch file: an editor's temporary, held in memory. */
+struct scratch {
+	char *path;
+	struct buf data;
+	mode_t mode;
+	int64_t mtime_ns;
+	char *shadows; /* NAME.yaml renamed onto this file: hidden while it lives */
+	struct scratch *next;
+};
+
+struct fs {
+	struct view view;
+	struct node_table *nodes;
+	char *mountpoint;
+	struct fuse_session *se;
+	bool mounted;
+	struct informer *notifier; /* drops cached NAME/ entries of deleted objects */
+
+	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
+	struct scratch *scratch;
+
+	/* Open handles, so that a shutdown with files still open frees them. */
+	pthread_mutex_t handles_lock; /* guards the list links of every handle */
+	struct handle *handles;
+};
+
+enum htype { H_SNAPSHOT, H_FEED, H_WRITE, H_SCRATCH };
+
+struct handle {
+	enum htype type;
+	char *path;
+	struct vpath vp;
+	pthread_mutex_t lock;	    /* guards data, dirty, failed */
+	struct buf data;	    /* snapshot, or what is being written */
+	bool dirty;		    /* written since the last apply */
+	bool failed;		    /* a write was refused: never apply */
+	bool created;		    /* made by create(): a pending node */
+	bool oneval;		    /* a one-value file: applied at write() */
+	struct handle *prev, *next; /* fs->handles, under handles_lock */
+};
+
+struct resolved {
+	struct vpath vp;
+	bool scratch;
+	bool pending;
+	int parse_err;
+};
+
+int64_t fs_now_ns(void);
+struct fs *fs_of(fuse_req_t req);
+char *fs_join(const char *dir, const char *name);
+void fs_buf_write_at(struct buf *b, size_t off, const char *data, size_t size);
+void fs_buf_resize(struct buf *b, size_t n);
+char *fs_child_path(struct fs *fs, fuse_ino_t parent, const char *name);
+
+/* Errors: a line in /cluster/errors and a Warning event; reply_refusal also
+ * replies the errno. */
+void fs_report(struct fs *fs, const char *path, const struct vpath *vp, int code, const char *msg);
+void reply_refusal(fuse_req_t req, const char *path, const struct vpath *vp, struct err *err,
+		   int fallback);
+
+/* Scratch files (callers of scratch_find hold scratch_lock). */
+struct scratch *scratch_find(struct fs *fs, const char *path);
+bool scratch_stat(struct fs *fs, const char *path, struct stat *st);
+void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len);
+bool scratch_remove(struct fs *fs, const char *path);
+void fs_set_shadow(struct fs *fs, const char *path, const char *shadow);
+
+/* What path is now: 0 and *r, *st; -ENOENT. */
+int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st);
+
+/* Open files (fs_file.c) */
+void handle_free(struct fs *fs, struct handle *h);
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi);
+void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+#endif
