@@ -243,9 +243,12 @@ static const struct vcase probe_cases[] = {
      "{'livenessProbe':{'httpGet':{'path':'/healthz','port':8080},'initialDelaySeconds':3}}", NULL},
     {"Pod.ctr",
      "{'ports':[{'containerPort':80,'name':'http'}],'readinessProbe':{'httpGet':{'port':'http','"
-     "scheme':'HTTPS',"
+     "scheme':'HTTP',"
      "'httpHeaders':[{'name':'X-Probe','value':'1'}]}}}",
      NULL},
+    {"Pod.ctr", "{'readinessProbe':{'httpGet':{'port':8443,'scheme':'HTTPS'}}}",
+     "spec.containers[0].readinessProbe.httpGet.scheme: Unsupported value: clusterfs does not "
+     "run HTTPS probes yet"},
     {"Pod.ctr",
      "{'startupProbe':{'exec':{'command':['cat','/tmp/"
      "ready']},'failureThreshold':30,'periodSeconds':2}}",
