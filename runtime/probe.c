@@ -32,11 +32,11 @@
 #include "engine/obj.h"
 #include "runtime/probe.h"
 
-#define PROBE_STACK (256 * 1024)
+#define PROBE_STACK	 (256 * 1024)
 #define PROBE_USER_AGENT "kube-probe/1.30"
-#define PROBE_MAX_ARGS 50    /* oci_exec's limit */
-#define PROBE_MSG 512	     /* a worker's message buffer */
-#define STATUS_LINE_MAX 1024 /* bytes read while looking for the status line */
+#define PROBE_MAX_ARGS	 50   /* oci_exec's limit */
+#define PROBE_MSG	 512  /* a worker's message buffer */
+#define STATUS_LINE_MAX	 1024 /* bytes read while looking for the status line */
 
 /* ---- Small helpers ---- */
 
@@ -49,7 +49,7 @@ static int64_t now_ms(void)
 
 /* Writes the reason into msg (when there is room) and returns PROBE_FAIL. */
 static enum probe_result fail(char *msg, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static enum probe_result fail(char *msg, size_t len, const char *fmt, ...)
 {
 	va_list ap;
@@ -144,7 +144,8 @@ static enum probe_result exec_probe(const json_t *x, const json_t *probe,
 	enum probe_result res = PROBE_FAIL;
 
 	if (n == 0 || n > PROBE_MAX_ARGS)
-		return fail(msg, len, "exec probe: command must have 1 to %d words", PROBE_MAX_ARGS);
+		return fail(msg, len, "exec probe: command must have 1 to %d words",
+			    PROBE_MAX_ARGS);
 	json_array_foreach(cmd, i, a)
 	{
 		if (!json_is_string(a))

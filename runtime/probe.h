@@ -109,7 +109,10 @@ typedef void (*probe_cb)(void *arg, enum probe_kind kind, bool ok, const char *m
 /*
  * Starts a worker for one probe of one container attempt, as the
  * kubelet's prober workers do.  probe and container are copied (the
- * caller keeps its own), so are t's strings.  The worker:
+ * caller keeps its own), so are t's strings.  As the kubelet, the agent
+ * starts the liveness and readiness workers of a container that has a
+ * startupProbe only once that probe has succeeded, and a new set of
+ * workers for each restart.  The worker:
  *
  *   - waits initialDelaySeconds, then runs probe_once at once and every
  *     periodSeconds after (an attempt that overruns the period makes the

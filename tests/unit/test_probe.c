@@ -67,7 +67,8 @@ static int64_t now_ms(void)
  * its port in *port. */
 static int tcp_socket(int want, bool listening, int *port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)want),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)want),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t sl = sizeof(a);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -99,7 +100,7 @@ static struct {
 	int lfd, port;
 	pthread_t th;
 	pthread_mutex_t lock;
-	int hits[RT_COUNT];   /* requests per route */
+	int hits[RT_COUNT];  /* requests per route */
 	char last[2048];     /* the last request's head */
 	int hung[64], nhung; /* /hang connections, never answered */
 	bool flip_ok;	     /* what /flip answers: 200 or 503 */
@@ -396,7 +397,10 @@ static bool wait_seen(struct seen *s, int n, int ms)
 	return seen_n(s) >= n;
 }
 
-#define SEEN_INIT {.lock = PTHREAD_MUTEX_INITIALIZER}
+#define SEEN_INIT                                                                                  \
+	{                                                                                          \
+		.lock = PTHREAD_MUTEX_INITIALIZER                                                  \
+	}
 
 /*
  * A child in a new network namespace with lo up and 127.0.0.1:*port
@@ -517,11 +521,12 @@ static void test_prober_thresholds(void)
 	json_t *bad = probe_fmt("{\"httpGet\":{\"path\":\"/bad\",\"port\":%d},\"periodSeconds\":1,"
 				"\"failureThreshold\":3}",
 				srv.port);
-	json_t *flip = probe_fmt("{\"httpGet\":{\"path\":\"/flip\",\"port\":%d},"
-				 "\"periodSeconds\":1,\"successThreshold\":2,\"failureThreshold\":1}",
-				 srv.port);
-	json_t *ok = probe_fmt("{\"httpGet\":{\"path\":\"/ok\",\"port\":%d},\"periodSeconds\":1}",
-			       srv.port);
+	json_t *flip =
+	    probe_fmt("{\"httpGet\":{\"path\":\"/flip\",\"port\":%d},"
+		      "\"periodSeconds\":1,\"successThreshold\":2,\"failureThreshold\":1}",
+		      srv.port);
+	json_t *ok =
+	    probe_fmt("{\"httpGet\":{\"path\":\"/ok\",\"port\":%d},\"periodSeconds\":1}", srv.port);
 	int ok0 = hits(RT_OK), bad0 = hits(RT_BAD);
 
 	pthread_mutex_lock(&srv.lock);
@@ -529,8 +534,7 @@ static void test_prober_thresholds(void)
 	pthread_mutex_unlock(&srv.lock);
 	int64_t t0 = now_ms();
 	CHECK(prober_start(bad, NULL, PROBE_LIVENESS, &local, on_result, &live, &pl, NULL) == 0);
-	CHECK(prober_start(flip, NULL, PROBE_READINESS, &local, on_result, &ready, &pr, NULL) ==
-	      0);
+	CHECK(prober_start(flip, NULL, PROBE_READINESS, &local, on_result, &ready, &pr, NULL) == 0);
 	CHECK(prober_start(ok, NULL, PROBE_STARTUP, &local, on_result, &start, &ps, NULL) == 0);
 	json_decref(ok); /* the probers hold copies */
 
@@ -579,6 +583,9 @@ static void test_prober_thresholds(void)
 	CHECK(now_ms() - t1 < 100);
 	json_decref(bad);
 	json_decref(flip);
+	free(live.thread_ns);
+	free(ready.thread_ns);
+	free(start.thread_ns);
 }
 
 static void test_prober_delay_and_stop(void)
@@ -635,6 +642,8 @@ static void test_prober_delay_and_stop(void)
 	      !p && e && strstr(e->msg, "Liveness probe"));
 	err_free(e);
 	json_decref(probe);
+	free(s.thread_ns);
+	free(none.thread_ns);
 	printf("  first result after %lld ms; stop took %lld ms idle, %lld ms mid-attempt\n",
 	       (long long)first, (long long)stop_ms, (long long)stop_busy);
 }
@@ -662,9 +671,9 @@ static int make_rootfs(char *rootfs, size_t len)
 	ssize_t n;
 
 	snprintf(rootfs, len, "%s/c/rootfs", tmp);
-	for (const char *const *d = (const char *const[]){"/c", "/c/rootfs", "/c/rootfs/bin",
-							   "/c/rootfs/proc", "/c/rootfs/dev",
-							   "/c/rootfs/sys", "/c/rootfs/tmp", NULL};
+	for (const char *const *d =
+		 (const char *const[]){"/c", "/c/rootfs", "/c/rootfs/bin", "/c/rootfs/proc",
+				       "/c/rootfs/dev", "/c/rootfs/sys", "/c/rootfs/tmp", NULL};
 	     *d; d++) {
 		snprintf(path, sizeof(path), "%s%s", tmp, *d);
 		mkdir(path, 0755);
@@ -707,16 +716,16 @@ static void test_exec(void)
 	}
 
 	/* a container that sleeps */
-	json_t *pod = js("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
-			 "\"namespace\":\"default\",\"uid\":\"u-probe\"},\"spec\":{\"containers\":"
-			 "[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"sleep\",\"100\"]}]}}");
+	json_t *pod =
+	    js("{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\","
+	       "\"namespace\":\"default\",\"uid\":\"u-probe\"},\"spec\":{\"containers\":"
+	       "[{\"name\":\"c\",\"image\":\"busybox\",\"command\":[\"sleep\",\"100\"]}]}}");
 	snprintf(cg, sizeof(cg), "/test_probe-%d", (int)getpid());
 	snprintf(id, sizeof(id), "probe-%d", (int)getpid());
 	struct oci_spec spec = {.rootfs = rootfs,
 				.pod = pod,
-				.container = json_array_get(json_object_get(json_object_get(pod, "spec"),
-									    "containers"),
-							    0),
+				.container = json_array_get(
+				    json_object_get(json_object_get(pod, "spec"), "containers"), 0),
 				.cgroups_path = cg};
 	json_t *config = oci_config(&spec, &e);
 	struct oci_state st = {0};
@@ -773,6 +782,7 @@ static void test_exec(void)
 	free(idcopy);
 	CHECK(wait_seen(&s, 1, 3000) && s.ok[0]);
 	prober_stop(pr);
+	free(s.thread_ns);
 	json_decref(p);
 
 	/* clean up: kill, reap, delete */
