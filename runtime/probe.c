@@ -384,7 +384,7 @@ static int status_code(const char *line)
 		return -1;
 	const char *sp = strchr(line, ' ');
 	if (!sp || sp[1] < '1' || sp[1] > '9' || sp[2] < '0' || sp[2] > '9' || sp[3] < '0' ||
-	    sp[3] > '9' || (sp[4] != ' ' && sp[4] != '\r'))
+	    sp[3] > '9' || (sp[4] != ' ' && sp[4] != '\0'))
 		return -1;
 	return (sp[1] - '0') * 100 + (sp[2] - '0') * 10 + (sp[3] - '0');
 }

@@ -94,7 +94,7 @@ static const struct probe_target local = {0};
 
 /* ---- a tiny HTTP server ---- */
 
-enum route { RT_OK, RT_BAD, RT_MOVED, RT_HANG, RT_FLIP, RT_OTHER, RT_COUNT };
+enum route { RT_OK, RT_BAD, RT_MOVED, RT_HANG, RT_FLIP, RT_BARE, RT_JUNK, RT_OTHER, RT_COUNT };
 
 static struct {
 	int lfd, port;
@@ -108,8 +108,8 @@ static struct {
 
 static enum route route_of(const char *req)
 {
-	static const char *const lines[] = {"GET /ok ", "GET /bad ", "GET /moved ", "GET /hang ",
-					    "GET /flip "};
+	static const char *const lines[] = {"GET /ok ",	  "GET /bad ",	"GET /moved ", "GET /hang ",
+					    "GET /flip ", "GET /bare ", "GET /junk "};
 	for (int i = 0; i < RT_OTHER; i++)
 		if (!strncmp(req, lines[i], strlen(lines[i])))
 			return (enum route)i;
@@ -157,6 +157,10 @@ static void *srv_main(void *arg)
 			resp = "HTTP/1.1 301 Moved Permanently\r\nLocation: /ok\r\n\r\n";
 		else if (r == RT_FLIP)
 			resp = "HTTP/1.1 503 Service Unavailable\r\n\r\n";
+		else if (r == RT_BARE)
+			resp = "HTTP/1.0 204"; /* no reason phrase, no CRLF: then EOF */
+		else if (r == RT_JUNK)
+			resp = "hello\r\n";
 		if (send(fd, resp, strlen(resp), MSG_NOSIGNAL) < 0)
 			perror("  server send");
 		close(fd);
@@ -255,6 +259,9 @@ static void test_http_status(void)
 	      !strcmp(msg, "HTTP probe failed with statuscode: 500"));
 	CHECK(http("/moved", "", msg, sizeof(msg)) == PROBE_OK);
 	CHECK(hits(RT_OK) == 1); /* a 3xx is a success; not followed */
+	CHECK(http("/bare", "", msg, sizeof(msg)) == PROBE_OK);
+	CHECK(http("/junk", "", msg, sizeof(msg)) == PROBE_FAIL &&
+	      strstr(msg, "malformed HTTP response \"hello\""));
 	CHECK(http("/nowhere", "", msg, sizeof(msg)) == PROBE_FAIL &&
 	      !strcmp(msg, "HTTP probe failed with statuscode: 404"));
 
