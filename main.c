@@ -28,7 +28,9 @@
 #include "engine/sched.h"
 #include "engine/store.h"
 #include "fs/fs.h"
+#include "runtime/agent.h"
 #include "runtime/hollow.h"
+#include "runtime/pause.h"
 #include "runtime/image.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
@@ -39,8 +41,8 @@ static const char usage_text[] =
 	"usage: clusterfs COMMAND [OPTIONS]\n"
 	"\n"
 	"Commands:\n"
-	"  server    run the store, API, filesystem (and, later, controllers and the\n"
-	"            node agent) in the foreground; unmounts on SIGINT/SIGTERM\n"
+	"  server    run the store, API, controllers, the node agent and the\n"
+	"            filesystem in the foreground; unmounts on SIGINT/SIGTERM\n"
 	"  reset     remove everything clusterfs made for a data dir\n"
 	"  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
 	"            import an OCI image layout directory or OCI archive\n"
@@ -52,6 +54,7 @@ static const char usage_text[] =
 	"  --mount DIR      mount point (default " DEFAULT_MOUNT ")\n"
 	"  --data-dir DIR   state, images, logs (default " DEFAULT_DATA_DIR ")\n"
 	"  --no-agent       run the control plane only, no node agent\n"
+	"  --node-name NAME the local node's name (default: the host name)\n"
 	"  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
 	"  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
 	"  --default-toleration-seconds S\n"
@@ -63,6 +66,7 @@ struct opts {
 	const char *mount;
 	const char *data_dir;
 	bool no_agent;
+	const char *node_name;
 	bool fuse_debug;
 	int hollow_nodes;
 	int node_grace_s;
@@ -83,6 +87,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		{ "mount", required_argument, NULL, 'm' },
 		{ "data-dir", required_argument, NULL, 'd' },
 		{ "no-agent", no_argument, NULL, 'n' },
+		{ "node-name", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "fuse-debug", no_argument, NULL, 'F' },
 		{ "hollow-nodes", required_argument, NULL, 'H' },
@@ -107,6 +112,9 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			break;
 		case 'n':
 			o->no_agent = true;
+			break;
+		case 'N':
+			o->node_name = optarg;
 			break;
 		case 'v':
 			log_level = LOG_DEBUG;
@@ -268,6 +276,7 @@ static int cmd_server(int argc, char **argv)
 	struct sched *sched = NULL;
 	struct nodelife *nl = NULL;
 	struct hollow *hollow = NULL;
+	struct agent *agent = NULL;
 	int rc = 1;
 	char *db = xasprintf("%s/state.db", o.data_dir);
 	if (store_open(db, &st, &e) < 0)
@@ -288,8 +297,16 @@ static int cmd_server(int argc, char **argv)
 	    gc_start(api, NULL, &gc, &e) < 0 || sched_start(api, &sched, &e) < 0 ||
 	    nodelife_start(api, &nlo, &nl, &e) < 0)
 		goto fail;
-	if (o.no_agent)
+	if (o.no_agent) {
 		log_info("server", "control plane only (--no-agent)");
+	} else {
+		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
+		struct agent_opts ao = { .node_name = o.node_name,
+					 .data_dir = o.data_dir,
+					 .heartbeat_s = hb > 0 ? hb : 1 };
+		if (agent_start(api, &ao, &agent, &e) < 0)
+			goto fail;
+	}
 	struct fs_opts fo = { o.mount, api, o.fuse_debug };
 	if (fs_mount(&fo, &fs, &e) < 0)
 		goto fail;
@@ -304,6 +321,7 @@ out:
 	fs_free(fs);
 	if (st)
 		store_wake_watchers(st);
+	agent_stop(agent);
 	nodelife_stop(nl);
 	hollow_stop(hollow);
 	sched_stop(sched);
@@ -356,6 +374,12 @@ static int cmd_reset(int argc, char **argv)
 		}
 		free(p);
 	}
+	struct err *e = NULL;
+	if (agent_reset(o.data_dir, &e) < 0) {
+		fprintf(stderr, "clusterfs: reset: %s\n", e ? e->msg : "failed");
+		err_free(e);
+		rc = 1;
+	}
 	remove_tree(o.data_dir, "images");
 	char *p = xasprintf("%s/lock", o.data_dir);
 	unlink(p);
@@ -378,6 +402,8 @@ int main(int argc, char **argv)
 		return cmd_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "image"))
 		return cmd_image(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pause"))
+		return pause_main(argc, argv);
 	if (!strcmp(cmd, "reset"))
 		return cmd_reset(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {

@@ -30,6 +30,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid.h"
+#include "runtime/kubelet.h"
 
 #define HOLLOW_MAX_NODES 65000
 #define HOLLOW_BATCH	 2048	     /* pods per status or delete batch */
@@ -127,86 +128,14 @@ static bool node_paused(const json_t *node)
 
 /* Node status */
 
-/* The condition of type in conds (an array), or NULL. */
-static json_t *find_condition(const json_t *conds, const char *type)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(conds, i, c)
-	{
-		const char *t = json_string_value(json_object_get(c, "type"));
-		if (t && !strcmp(t, type))
-			return c;
-	}
-	return NULL;
-}
-
-/* lastTransitionTime for a condition that now has status value: the old
- * one if the value did not change, else now. */
-static const char *transition_time(const json_t *old, const char *value, const char *now)
-{
-	const char *st = json_string_value(json_object_get(old, "status"));
-	const char *lt = json_string_value(json_object_get(old, "lastTransitionTime"));
-	return st && lt && !strcmp(st, value) ? lt : now;
-}
-
-/*
- * The status a kubelet posts for hn: old (may be NULL) with capacity,
- * conditions, addresses and nodeInfo replaced, every condition's
- * lastHeartbeatTime now, other fields (and others' conditions) kept.
- * Returns a new value.  Can't fail.
- */
+/* The status a kubelet posts for hn (see kubelet_node_status). */
 static json_t *node_status(const struct hnode *hn, const json_t *old, const char *now)
 {
-	static const struct {
-		const char *type, *status, *reason, *message;
-	} conds[] = {
-	    {"MemoryPressure", "False", "KubeletHasSufficientMemory",
-	     "kubelet has sufficient memory available"},
-	    {"DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"},
-	    {"PIDPressure", "False", "KubeletHasSufficientPID",
-	     "kubelet has sufficient PID available"},
-	    {"Ready", "True", "KubeletReady", "kubelet is posting ready status"},
-	};
-	json_t *s = json_is_object(old) ? json_deep_copy(old) : json_object();
-	json_t *oldc = json_object_get(s, "conditions");
-	json_t *cv = json_array();
-	size_t i;
-	json_t *c;
-	json_array_foreach(oldc, i, c)
-	{
-		const char *t = json_string_value(json_object_get(c, "type"));
-		bool ours = false;
-		for (size_t j = 0; t && j < sizeof(conds) / sizeof(conds[0]); j++)
-			ours |= !strcmp(t, conds[j].type);
-		if (!ours)
-			json_array_append(cv, c);
-	}
-	for (size_t j = 0; j < sizeof(conds) / sizeof(conds[0]); j++) {
-		const char *lt =
-		    transition_time(find_condition(oldc, conds[j].type), conds[j].status, now);
-		json_array_append_new(
-		    cv, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", conds[j].type, "status",
-				  conds[j].status, "lastHeartbeatTime", now, "lastTransitionTime",
-				  lt, "reason", conds[j].reason, "message", conds[j].message));
-	}
-	json_object_set_new(s, "conditions", cv);
-	json_t *res = json_pack("{s:s, s:s, s:s}", "cpu", "4", "memory", "16Gi", "pods", "110");
-	json_object_set(s, "capacity", res);
-	json_object_set_new(s, "allocatable", res);
-	json_object_set_new(s, "addresses",
-			    json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "InternalIP", "address",
-				      hn->ip, "type", "Hostname", "address", hn->name));
-	json_object_set_new(s, "daemonEndpoints",
-			    json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", 10250));
-	json_object_set_new(s, "nodeInfo",
-			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-				      "machineID", hn->name, "systemUUID", hn->name, "bootID", "",
-				      "kernelVersion", "", "osImage", "clusterfs hollow node",
-				      "containerRuntimeVersion", "hollow://0", "kubeletVersion",
-				      "clusterfs-hollow", "kubeProxyVersion", "", "operatingSystem",
-				      "linux", "architecture", "amd64"));
-	return s;
+	const struct kubelet_node n = {
+	    .name = hn->name, .ip = hn->ip, .cpu = "4", .memory = "16Gi", .pods = "110",
+	    .kernel = "", .os_image = "clusterfs hollow node", .runtime = "hollow://0",
+	    .kubelet = "clusterfs-hollow", .arch = "amd64", .machine_id = hn->name, .boot_id = ""};
+	return kubelet_node_status(&n, old, now);
 }
 
 static json_t *node_labels(const struct hnode *hn)
@@ -216,47 +145,6 @@ static json_t *node_labels(const struct hnode *hn)
 }
 
 /* Pod status */
-
-/* A quantity of a resource list, in milli-units; 0 when absent or bad. */
-static int64_t qty(const json_t *list, const char *name)
-{
-	int64_t m = 0;
-	json_t *q = json_object_get(list, name);
-	if (!q || quantity_parse(q, &m, NULL) < 0)
-		return 0;
-	return m;
-}
-
-/*
- * The pod's QoS class as Kubernetes computes it: BestEffort when no
- * container (init containers included) requests or limits cpu or memory;
- * Guaranteed when every container limits both and requests (defaulted to
- * the limits) what it limits; else Burstable.
- */
-static const char *pod_qos(const json_t *pod)
-{
-	static const char *const lists[] = {"spec.containers", "spec.initContainers"};
-	static const char *const res[] = {"cpu", "memory"};
-	bool any = false, guaranteed = true;
-	for (size_t l = 0; l < 2; l++) {
-		size_t i;
-		json_t *c;
-		json_array_foreach(obj_at(pod, lists[l]), i, c)
-		{
-			json_t *lim = obj_at(c, "resources.limits");
-			json_t *req = obj_at(c, "resources.requests");
-			for (size_t r = 0; r < 2; r++) {
-				int64_t lq = qty(lim, res[r]), rq = qty(req, res[r]);
-				any |= lq > 0 || rq > 0;
-				if (lq <= 0 || (rq > 0 && rq != lq))
-					guaranteed = false;
-			}
-		}
-	}
-	if (!any)
-		return "BestEffort";
-	return guaranteed ? "Guaranteed" : "Burstable";
-}
 
 /* The old status of container name in list (an array), or NULL. */
 static json_t *find_named(const json_t *list, const char *name)
@@ -348,7 +236,7 @@ static json_t *pod_status(struct hollow *h, const struct hnode *hn, const json_t
 	json_t *oldc = json_object_get(old, "conditions");
 	json_t *cv = json_array();
 	for (size_t j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
-		const char *lt = transition_time(find_condition(oldc, types[j]), "True", now);
+		const char *lt = kubelet_transition_time(kubelet_find_condition(oldc, types[j]), "True", now);
 		json_array_append_new(cv,
 				      json_pack("{s:s, s:s, s:n, s:s}", "type", types[j], "status",
 						"True", "lastProbeTime", "lastTransitionTime", lt));
@@ -378,7 +266,7 @@ static json_t *pod_status(struct hollow *h, const struct hnode *hn, const json_t
 	json_object_set_new(s, "podIPs", json_pack("[{s:s}]", "ip", ip));
 	if (!json_is_string(json_object_get(s, "startTime")))
 		json_object_set_new(s, "startTime", json_string(now));
-	json_object_set_new(s, "qosClass", json_string(pod_qos(pod)));
+	json_object_set_new(s, "qosClass", json_string(kubelet_pod_qos(pod)));
 	json_object_set_new(
 	    s, "containerStatuses",
 	    container_statuses(pod, "containers", json_object_get(old, "containerStatuses"), now));

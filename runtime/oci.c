@@ -684,7 +684,9 @@ static int run_runc(struct oci_runtime *rt, struct run *r, struct err **e)
 	sigdelset(&all, SIGSTOP);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	/* own session: a Ctrl-C at the server's terminal must not reach
+	 * the containers runc starts */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
 	err = posix_spawn(&pid, rt->runc, &fa, &attr, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
@@ -827,6 +829,25 @@ void oci_runtime_free(struct oci_runtime *rt)
 int oci_create(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
 	       const char *stdout_log, struct err **e)
 {
+	return oci_create_pid(rt, id, bundle, config, stdout_log, NULL, e);
+}
+
+/* The pid runc wrote to path, or 0. */
+static pid_t read_pid_file(const char *path)
+{
+	char text[32] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	long v = n > 0 ? strtol(text, NULL, 10) : 0;
+	return v > 0 && v < INT32_MAX ? (pid_t)v : 0;
+}
+
+int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
+		   const char *stdout_log, pid_t *pid, struct err **e)
+{
 	_cleanup_free_ char *tmp = xasprintf("%s/config.json.tmp", bundle);
 	_cleanup_free_ char *dst = xasprintf("%s/config.json", bundle);
 	int rc = check_id(id, e), fd;
@@ -845,10 +866,22 @@ int oci_create(struct oci_runtime *rt, const char *id, const char *bundle, const
 	if (fd < 0)
 		return err_make(e, errno, "container %s: log %s: %s", id, stdout_log,
 				strerror(errno));
-	const char *args[] = {"create", "--bundle", bundle, id, NULL};
+	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", bundle);
+	const char *args[] = {"create", "--bundle", bundle, "--pid-file", pidfile, id, NULL};
+	if (!pid)
+		args[3] = id, args[4] = NULL;
 	struct run r = {.args = args, .in = -1, .out = fd, .err = fd};
 	rc = run_checked(rt, id, &r, e);
 	close(fd);
+	if (pid) {
+		*pid = rc == 0 ? read_pid_file(pidfile) : 0;
+		unlink(pidfile);
+		if (rc == 0 && *pid == 0) {
+			struct oci_state st;
+			if (oci_state(rt, id, &st, NULL) == 0)
+				*pid = st.pid;
+		}
+	}
 	if (rc == 0)
 		log_debug("oci", "%s: created from %s", id, bundle);
 	free(r.msg);

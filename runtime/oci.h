@@ -196,6 +196,11 @@ void oci_runtime_free(struct oci_runtime *rt);
 int oci_create(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
 	       const char *stdout_log, struct err **e);
 
+/* oci_create, and *pid: the init's pid on the host (from runc's
+ * --pid-file, so no `runc state` call is needed). */
+int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
+		   const char *stdout_log, pid_t *pid, struct err **e);
+
 /* Runs the created container's process.  0, -ENOENT, or -EIO. */
 int oci_start(struct oci_runtime *rt, const char *id, struct err **e);
 

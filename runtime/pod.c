@@ -5,6 +5,7 @@
  * created, pid/reaped), and the remove functions undo exactly those, so a
  * failed create cleans up by calling them.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -21,9 +22,9 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "runtime/pause.h"
 #include "runtime/pod.h"
 
-#define SANDBOX_IMAGE	   "busybox:latest"
 #define UID_PREFIX	   12
 #define REAP_AFTER_KILL_MS 10000
 
@@ -266,64 +267,31 @@ static int write_pod_files(const struct pod_sandbox *sb, struct err **e)
 	return 0;
 }
 
-static int start_sandbox(const struct pod_env *env, struct pod_sandbox *sb, const json_t *pod,
-			 struct err **e)
+/* PODS/UID/sandbox: "PID START\nNAMESPACE\nNAME\n", what adoption reads. */
+static int write_sandbox_record(const struct pod_sandbox *sb, struct err **e)
 {
-	struct image_info *info = NULL;
-	int r = image_resolve(env->images, SANDBOX_IMAGE, &info, e);
-	if (r == -ENOENT)
-		return err_make(e, ENOENT, "pod %s: sandbox image %s not found (import it first)",
-				sb->name, SANDBOX_IMAGE);
-	if (r < 0)
-		return err_wrap(e, "pod %s: sandbox image", sb->name);
+	_cleanup_free_ char *path = xasprintf("%s/sandbox", sb->dir);
+	_cleanup_free_ char *text = xasprintf("%d %llu\n%s\n%s\n", (int)sb->pid,
+					      (unsigned long long)sb->start, sb->ns, sb->name);
+	return write_file(path, text, e);
+}
 
-	_cleanup_free_ char *bundle = xasprintf("%s/sandbox", sb->dir);
-	_cleanup_free_ char *rootfs = xasprintf("%s/rootfs", bundle);
-	json_t *config = NULL;
-	char *args[] = {"sleep", "2147483647", NULL};
-	if ((r = make_dir(bundle, NULL, e)) < 0)
-		goto out;
-	if (is_mountpoint(rootfs)) {
-		r = err_make(e, EEXIST, "pod %s: sandbox rootfs %s is mounted already", sb->name,
-			     rootfs);
-		goto out;
-	}
-	if ((r = mount_overlay(info, rootfs, bundle, e)) < 0)
-		goto out;
-	sb->mounted = true;
-
-	struct oci_spec s = {
-	    .rootfs = rootfs,
-	    .sandbox = true,
-	    .pod = pod,
-	    .entrypoint = args, /* the sandbox's command, in place of the image's */
-	    .image_env = info->env,
-	    .hostname = sb->name,
-	};
-	if (!(config = oci_config(&s, e))) {
-		r = err_wrap(e, "pod %s: sandbox config", sb->name);
-		goto out;
-	}
-	if ((r = oci_create(env->rt, sb->id, bundle, config, NULL, e)) < 0)
-		goto out;
-	sb->created = true;
-	struct oci_state st;
-	if ((r = oci_state(env->rt, sb->id, &st, e)) < 0)
-		goto out;
-	sb->pid = st.pid;
-	if ((r = oci_start(env->rt, sb->id, e)) < 0)
-		goto out;
-	log_info("pod", "%s: sandbox %s running, pid %d", sb->name, sb->id, (int)sb->pid);
-out:
-	json_decref(config);
-	image_info_free(info);
-	return r;
+static struct pod_sandbox *sandbox_new(const struct pod_env *env, const char *uid,
+				       const char *ns, const char *name)
+{
+	struct pod_sandbox *sb = xcalloc(1, sizeof(*sb));
+	sb->uid = xstrdup(uid);
+	sb->ns = xstrdup(ns);
+	sb->name = xstrdup(name);
+	sb->dir = xasprintf("%s/%s", env->pods_dir, uid);
+	return sb;
 }
 
 int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_sandbox **out,
 		       struct err **e)
 {
 	const char *uid = obj_str(pod, "metadata.uid"), *name = obj_str(pod, "metadata.name");
+	const char *ns = obj_str(pod, "metadata.namespace");
 	*out = NULL;
 	if (!valid_label(uid, 128))
 		return err_make(e, EINVAL, "pod %s: bad or missing metadata.uid",
@@ -331,51 +299,91 @@ int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_
 	if (!valid_label(name, 253))
 		return err_make(e, EINVAL, "pod %s: bad or missing metadata.name", uid);
 
-	struct pod_sandbox *sb = xcalloc(1, sizeof(*sb));
-	sb->uid = xstrdup(uid);
-	sb->name = xstrdup(name);
-	sb->dir = xasprintf("%s/%s", env->pods_dir, uid);
-	sb->id = xasprintf("%.*s-sandbox", UID_PREFIX, uid);
+	struct pod_sandbox *sb = sandbox_new(env, uid, ns ? ns : "default", name);
+	/* the hostname is the pod's name, cut to a DNS label as the kubelet
+	 * does (63 bytes, no trailing '-' or '.') */
+	char host[64];
+	snprintf(host, sizeof(host), "%s", name);
+	for (size_t n = strlen(host); n > 0 && (host[n - 1] == '-' || host[n - 1] == '.'); n--)
+		host[n - 1] = 0;
 
 	int r;
 	_cleanup_free_ char *vols = xasprintf("%s/volumes", sb->dir);
+	_cleanup_free_ char *rec = xasprintf("%s/sandbox", sb->dir);
+	if (access(rec, F_OK) == 0) {
+		r = err_make(e, EEXIST, "pod %s: a sandbox exists already (adopt it)", name);
+		pod_sandbox_free(sb);
+		return r;
+	}
 	if ((r = make_dir(env->pods_dir, NULL, e)) < 0 ||
 	    (r = make_dir(sb->dir, &sb->made_dir, e)) < 0 || (r = write_pod_files(sb, e)) < 0 ||
-	    (r = make_dir(vols, NULL, e)) < 0 || (r = start_sandbox(env, sb, pod, e)) < 0) {
+	    (r = make_dir(vols, NULL, e)) < 0 ||
+	    (r = pause_spawn(host, &sb->pid, &sb->start, e)) < 0 ||
+	    (r = write_sandbox_record(sb, e)) < 0) {
 		pod_sandbox_remove(env, sb, NULL);
 		pod_sandbox_free(sb);
 		return r;
 	}
+	log_info("pod", "%s/%s: sandbox running, pid %d", sb->ns, sb->name, (int)sb->pid);
 	*out = sb;
 	return 0;
 }
 
-int pod_sandbox_remove(const struct pod_env *env, struct pod_sandbox *sb, struct err **e)
+int pod_sandbox_adopt(const struct pod_env *env, const char *uid, struct pod_sandbox **out,
+		      struct err **e)
 {
-	int rc = 0, r;
-	struct err *e2 = NULL;
+	*out = NULL;
+	if (!valid_label(uid, 128))
+		return err_make(e, EINVAL, "adopt: bad pod uid");
+	_cleanup_free_ char *path = xasprintf("%s/%s/sandbox", env->pods_dir, uid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return err_make(e, errno, "adopt pod %s: %s: %s", uid, path, strerror(errno));
+	int pid = 0;
+	unsigned long long start = 0;
+	char ns[256] = "", name[256] = "";
+	int got = fscanf(f, "%d %llu %255s %255s", &pid, &start, ns, name);
+	fclose(f);
+	if (got != 4 || pid <= 0)
+		return err_make(e, EINVAL, "adopt pod %s: %s is not a sandbox record", uid, path);
+	struct pod_sandbox *sb = sandbox_new(env, uid, ns, name);
+	sb->pid = pid;
+	sb->start = start;
+	sb->made_dir = true; /* ours: a removal may drop it */
+	sb->adopted = true;
+	*out = sb;
+	return 0;
+}
+
+bool pod_sandbox_alive(const struct pod_sandbox *sb)
+{
+	return sb && pause_alive(sb->pid, sb->start);
+}
+
+int pod_sandbox_stop(const struct pod_env *env, struct pod_sandbox *sb, struct err **e)
+{
+	(void)env;
 	if (!sb)
 		return 0;
-	if (sb->created) {
-		/* sleep ignores SIGTERM as its namespace's init: kill at once */
-		oci_kill(env->rt, sb->id, SIGKILL, NULL);
-		r = oci_delete(env->rt, sb->id, true, &e2);
-		if (r == 0 || r == -ENOENT)
-			sb->created = false, r = 0;
-		keep_first(&rc, r, e, &e2);
-	}
-	if (sb->pid > 0 && !sb->reaped &&
-	    reap(sb->pid, REAP_AFTER_KILL_MS, &sb->exit_code) != -ETIMEDOUT)
-		sb->reaped = true;
-	/* only what this object made or ran: never an adopted pod's mounts */
-	if (sb->dir && (sb->made_dir || sb->mounted || sb->pid > 0)) {
-		r = unmount_under(sb->dir, &e2);
-		if (r == 0)
-			sb->mounted = false;
-		keep_first(&rc, r, e, &e2);
-		r = remove_tree(sb->dir, &e2);
-		keep_first(&rc, r, e, &e2);
-	}
+	int rc = 0;
+	if (sb->pid > 0 && pause_kill(sb->pid, sb->start) < 0)
+		rc = err_make(e, ETIMEDOUT, "pod %s: sandbox pid %d does not die", sb->name,
+			      (int)sb->pid);
+	struct err *e2 = NULL;
+	if (sb->dir && sb->made_dir)
+		keep_first(&rc, unmount_under(sb->dir, &e2), e, &e2);
+	return rc;
+}
+
+int pod_sandbox_remove(const struct pod_env *env, struct pod_sandbox *sb, struct err **e)
+{
+	if (!sb)
+		return 0;
+	struct err *e2 = NULL;
+	int rc = pod_sandbox_stop(env, sb, e);
+	/* only what this object made: never another sandbox's files */
+	if (sb->dir && sb->made_dir)
+		keep_first(&rc, remove_tree(sb->dir, &e2), e, &e2);
 	return rc;
 }
 
@@ -384,10 +392,38 @@ void pod_sandbox_free(struct pod_sandbox *sb)
 	if (!sb)
 		return;
 	free(sb->uid);
+	free(sb->ns);
 	free(sb->name);
 	free(sb->dir);
-	free(sb->id);
 	free(sb);
+}
+
+int pod_sandbox_list(const struct pod_env *env, char ***uids, size_t *n)
+{
+	*uids = NULL;
+	*n = 0;
+	DIR *d = opendir(env->pods_dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	size_t cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!valid_label(de->d_name, 128))
+			continue;
+		if (*n == cap)
+			*uids = xrealloc(*uids, (cap = cap ? 2 * cap : 16) * sizeof(char *));
+		(*uids)[(*n)++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	return 0;
+}
+
+int pod_logs_remove(const struct pod_env *env, const char *uid)
+{
+	if (!valid_label(uid, 128))
+		return -EINVAL;
+	_cleanup_free_ char *dir = xasprintf("%s/%s", env->logs_dir, uid);
+	return remove_tree(dir, NULL);
 }
 
 /* ---- containers ---- */
@@ -525,20 +561,17 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	    .hostname_file = f_host,
 	    .hosts_file = f_hosts,
 	    .resolv_file = f_resolv,
+	    .cgroups_path = c->cgroup,
 	};
 	if (!(config = oci_config(&s, e))) {
 		r = err_wrap(e, "pod %s: container %s", sb->name, c->name);
 		goto out;
 	}
-	if ((r = oci_create(env->rt, c->id, c->dir, config, c->log, e)) < 0) {
+	if ((r = oci_create_pid(env->rt, c->id, c->dir, config, c->log, &c->pid, e)) < 0) {
 		err_wrap(e, "pod %s: container %s", sb->name, c->name);
 		goto out;
 	}
 	c->created = true;
-	struct oci_state st;
-	if ((r = oci_state(env->rt, c->id, &st, e)) < 0)
-		goto out;
-	c->pid = st.pid;
 	if ((r = oci_start(env->rt, c->id, e)) < 0)
 		goto out;
 	log_info("pod", "%s: container %s (%s) running, pid %d", sb->name, c->name, c->id,
@@ -553,12 +586,29 @@ out:
 	return r;
 }
 
+static struct pod_container *container_new(const struct pod_env *env,
+					   const struct pod_sandbox *sb, const char *container,
+					   int attempt)
+{
+	struct pod_container *c = xcalloc(1, sizeof(*c));
+	c->name = xstrdup(container);
+	c->attempt = attempt;
+	c->id = xasprintf("%.*s-%s-%d", UID_PREFIX, sb->uid, container, attempt);
+	c->dir = xasprintf("%s/%s", sb->dir, container);
+	c->rootfs = xasprintf("%s/rootfs", c->dir);
+	c->attempt_dir = xasprintf("%s/%d", c->dir, attempt);
+	c->log = xasprintf("%s/%s/%s/%d.log", env->logs_dir, sb->uid, container, attempt);
+	if (env->cgroup_parent)
+		c->cgroup = xasprintf("%s/%s", env->cgroup_parent, c->id);
+	return c;
+}
+
 int pod_container_start(const struct pod_env *env, struct pod_sandbox *sb, const json_t *pod,
 			const char *container, const char **extra_env, int attempt,
 			struct pod_container **out, struct err **e)
 {
 	*out = NULL;
-	if (!sb || sb->pid <= 0 || sb->reaped)
+	if (!pod_sandbox_alive(sb))
 		return err_make(e, ESRCH, "container %s: the pod's sandbox is not running",
 				container ? container : "?");
 	if (!valid_label(container, 63))
@@ -570,15 +620,16 @@ int pod_container_start(const struct pod_env *env, struct pod_sandbox *sb, const
 	if (!ctr)
 		return err_make(e, ENOENT, "pod %s: no container %s", sb->name, container);
 
-	struct pod_container *c = xcalloc(1, sizeof(*c));
-	c->name = xstrdup(container);
-	c->attempt = attempt;
-	c->id = xasprintf("%.*s-%s-%d", UID_PREFIX, sb->uid, container, attempt);
-	c->dir = xasprintf("%s/%s", sb->dir, container);
-	c->rootfs = xasprintf("%s/rootfs", c->dir);
-	c->attempt_dir = xasprintf("%s/%d", c->dir, attempt);
-	c->log = xasprintf("%s/%d.log", c->dir, attempt);
-	int r = start_container(env, sb, pod, ctr, extra_env, c, e);
+	struct pod_container *c = container_new(env, sb, container, attempt);
+	_cleanup_free_ char *logs = xasprintf("%s/%s", env->logs_dir, sb->uid);
+	_cleanup_free_ char *ldir = xasprintf("%s/%s", logs, container);
+	int r;
+	if ((r = make_dir(env->logs_dir, NULL, e)) < 0 || (r = make_dir(logs, NULL, e)) < 0 ||
+	    (r = make_dir(ldir, NULL, e)) < 0) {
+		pod_container_free(c);
+		return r;
+	}
+	r = start_container(env, sb, pod, ctr, extra_env, c, e);
 	if (r < 0) {
 		pod_container_remove(env, c, NULL);
 		pod_container_free(c);
@@ -590,7 +641,7 @@ int pod_container_start(const struct pod_env *env, struct pod_sandbox *sb, const
 
 int pod_container_wait(struct pod_container *c, int timeout_ms, int *exit_code)
 {
-	if (!c || c->pid <= 0)
+	if (!c || c->pid <= 0 || (c->adopted && !c->reaped))
 		return -ECHILD;
 	if (!c->reaped) {
 		int r = reap(c->pid, timeout_ms, &c->exit_code);
@@ -603,13 +654,30 @@ int pod_container_wait(struct pod_container *c, int timeout_ms, int *exit_code)
 	return 0;
 }
 
+/* Waits up to timeout_ms for c to end: reaped when it is our child,
+ * else (adopted) until its process is gone, its exit code unknown (-1). */
+static int wait_gone(struct pod_container *c, int timeout_ms)
+{
+	if (!c->adopted)
+		return pod_container_wait(c, timeout_ms, NULL);
+	int64_t end = now_ms() + timeout_ms;
+	while (pod_container_alive(c)) {
+		if (now_ms() >= end)
+			return -ETIMEDOUT;
+		usleep(10000);
+	}
+	c->reaped = true;
+	c->exit_code = -1;
+	return 0;
+}
+
 int pod_container_stop(const struct pod_env *env, struct pod_container *c, int grace_s,
 		       struct err **e)
 {
 	if (!c || c->pid <= 0 || c->reaped)
 		return 0;
 	int r = oci_kill(env->rt, c->id, SIGTERM, NULL);
-	if (r == 0 && pod_container_wait(c, grace_s > 0 ? grace_s * 1000 : 0, NULL) == 0)
+	if (r == 0 && wait_gone(c, grace_s > 0 ? grace_s * 1000 : 0) == 0)
 		return 0;
 	struct err *e2 = NULL;
 	r = oci_kill(env->rt, c->id, SIGKILL, &e2);
@@ -621,7 +689,7 @@ int pod_container_stop(const struct pod_env *env, struct pod_container *c, int g
 		return r;
 	}
 	err_free(e2);
-	r = pod_container_wait(c, REAP_AFTER_KILL_MS, NULL);
+	r = wait_gone(c, REAP_AFTER_KILL_MS);
 	if (r == -ETIMEDOUT)
 		return err_make(e, ETIMEDOUT, "container %s: still running after SIGKILL", c->id);
 	return 0;
@@ -668,5 +736,67 @@ void pod_container_free(struct pod_container *c)
 	free(c->rootfs);
 	free(c->attempt_dir);
 	free(c->log);
+	free(c->cgroup);
 	free(c);
+}
+
+int pod_container_adopt(const struct pod_env *env, const struct pod_sandbox *sb,
+			const char *container, int attempt, struct pod_container **out,
+			struct err **e)
+{
+	*out = NULL;
+	if (!sb || !valid_label(container, 63) || attempt < 0)
+		return err_make(e, EINVAL, "adopt: bad container");
+	struct pod_container *c = container_new(env, sb, container, attempt);
+	struct oci_state st;
+	int r = oci_state(env->rt, c->id, &st, e);
+	if (r < 0) {
+		pod_container_free(c);
+		return r;
+	}
+	c->created = true;
+	c->adopted = true;
+	c->mounted = is_mountpoint(c->rootfs);
+	c->pid = st.status == OCI_RUNNING || st.status == OCI_PAUSED ? st.pid : 0;
+	c->start_time = c->pid > 0 ? proc_start_time(c->pid) : 0;
+	if (c->pid <= 0 || !c->start_time)
+		c->pid = 0, c->reaped = true, c->exit_code = -1;
+	*out = c;
+	return 0;
+}
+
+bool pod_container_alive(const struct pod_container *c)
+{
+	if (!c || c->pid <= 0 || c->reaped)
+		return false;
+	if (!c->adopted)
+		return true; /* a child: until reaped, it is ours to wait for */
+	return proc_start_time(c->pid) == c->start_time;
+}
+
+/* The "oom_kill N" count of a cgroup's memory file, or -1. */
+static long oom_kills(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char line[128];
+	long n = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "oom_kill %ld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+bool pod_container_oom_killed(const struct pod_container *c)
+{
+	if (!c || !c->cgroup)
+		return false;
+	/* cgroup v2, then v1's memory controller */
+	_cleanup_free_ char *v2 = xasprintf("/sys/fs/cgroup%s/memory.events", c->cgroup);
+	_cleanup_free_ char *v1 = xasprintf("/sys/fs/cgroup/memory%s/memory.oom_control", c->cgroup);
+	long n = oom_kills(v2);
+	if (n < 0)
+		n = oom_kills(v1);
+	return n > 0;
 }

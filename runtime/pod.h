@@ -46,6 +46,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "engine/err.h"
@@ -59,50 +60,66 @@
 struct pod_env {
 	struct image_store *images;
 	struct oci_runtime *rt;
-	const char *pods_dir; /* DATA_DIR/pods; made if missing */
+	const char *pods_dir;	   /* DATA_DIR/pods; made if missing */
+	const char *logs_dir;	   /* DATA_DIR/logs; made if missing */
+	const char *cgroup_parent; /* "/clusterfs": containers' cgroups go
+				      below it; NULL: runc's default */
 };
 
 /* ---- The sandbox ---- */
 
 /* Fields are for reading; the functions below change them. */
 struct pod_sandbox {
-	char *uid;     /* the pod's metadata.uid */
-	char *name;    /* metadata.name, the hostname */
-	char *dir;     /* PODS/UID */
-	char *id;      /* runc id */
-	pid_t pid;     /* the sandbox init on the host; 0 before it runs */
-	bool made_dir; /* this object made dir (so removal may drop it) */
-	bool mounted;  /* sandbox/rootfs is our overlay */
-	bool created;  /* runc knows id because we created it */
-	bool reaped;   /* pid has been waited for */
-	int exit_code; /* when reaped */
+	char *uid;	/* the pod's metadata.uid */
+	char *ns;	/* metadata.namespace */
+	char *name;	/* metadata.name */
+	char *dir;	/* PODS/UID */
+	pid_t pid;	/* the pause process (pause.h) */
+	uint64_t start; /* its start time, against pid reuse */
+	bool made_dir;	/* dir is this sandbox's (so removal may drop it) */
+	bool adopted;	/* found after an agent restart: not our child */
 };
 
 /*
- * Makes PODS/UID with hostname, hosts and resolv.conf, mounts the sandbox
- * rootfs and creates and starts the sandbox container.  Returns 0 and *out
- * (free with pod_sandbox_free after pod_sandbox_remove), or a negative
- * errno with *e and *out NULL, having undone what it did: -EINVAL for a
- * pod without a valid uid or name, -ENOENT when busybox:latest is not
- * imported, -EEXIST when the pod's sandbox is already mounted or its runc
- * id taken (an agent restart must adopt it instead), else the errno of a
- * failed step.
+ * Makes PODS/UID with hostname, hosts and resolv.conf, starts the pod's
+ * pause process (new net, ipc and uts namespaces; hostname the pod's name)
+ * and records it in PODS/UID/sandbox.  Returns 0 and *out (free with
+ * pod_sandbox_free after pod_sandbox_remove), or a negative errno with *e
+ * and *out NULL, having undone what it did: -EINVAL for a pod without a
+ * valid uid or name, -EEXIST when PODS/UID/sandbox exists (an agent
+ * restart must adopt it instead), else the errno of a failed step.
  */
 int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_sandbox **out,
 		       struct err **e);
 
+/* The sandbox recorded in PODS/UID, as a previous agent left it (alive or
+ * not: see pod_sandbox_alive).  0, or -ENOENT / -EINVAL with *e. */
+int pod_sandbox_adopt(const struct pod_env *env, const char *uid, struct pod_sandbox **out,
+		      struct err **e);
+
+/* The uids of every PODS/UID directory, into *uids (*n; free each and the
+ * array).  0 or a negative errno. */
+int pod_sandbox_list(const struct pod_env *env, char ***uids, size_t *n);
+
+/* True while the pause process runs. */
+bool pod_sandbox_alive(const struct pod_sandbox *sb);
+
 /*
- * Stops the sandbox (SIGKILL: it does nothing on SIGTERM), deletes it from
- * runc, reaps its init, unmounts every mount left under PODS/UID (its
- * containers' rootfs too) and removes PODS/UID entirely.  The pod's
- * containers must have been stopped first (their namespaces go with it).
- * Returns 0, or the first error while still doing every other step.
- * NULL is fine.
+ * Kills the pause process and unmounts every mount under PODS/UID (its
+ * containers' rootfs), keeping the files.  The pod's containers must have
+ * been stopped first.  Returns 0, or the first error while still doing
+ * every other step.  NULL is fine.
  */
+int pod_sandbox_stop(const struct pod_env *env, struct pod_sandbox *sb, struct err **e);
+
+/* pod_sandbox_stop, then removes PODS/UID entirely. */
 int pod_sandbox_remove(const struct pod_env *env, struct pod_sandbox *sb, struct err **e);
 
 /* Frees sb's memory only; touches nothing on the host.  NULL is fine. */
 void pod_sandbox_free(struct pod_sandbox *sb);
+
+/* Removes LOGS/UID, the logs of every container of a pod that is gone. */
+int pod_logs_remove(const struct pod_env *env, const char *uid);
 
 /* ---- Containers ---- */
 
@@ -113,10 +130,14 @@ struct pod_container {
 	char *dir;	   /* PODS/UID/NAME: the bundle */
 	char *rootfs;	   /* PODS/UID/NAME/rootfs */
 	char *attempt_dir; /* PODS/UID/NAME/ATTEMPT: upper and work */
-	char *log;	   /* PODS/UID/NAME/ATTEMPT.log */
+	char *log;	   /* LOGS/UID/NAME/ATTEMPT.log */
+	char *cgroup;	   /* CGROUP_PARENT/ID, or NULL */
 	pid_t pid;	   /* the init on the host; 0 before it runs */
+	uint64_t start_time; /* of pid, when adopted */
 	bool mounted, created, reaped;
-	int exit_code; /* when reaped: exit status, or 128 + signal */
+	bool adopted;  /* found after an agent restart: not our child */
+	int exit_code; /* when reaped: exit status, or 128 + signal; -1
+			  when unknown (it ended while adopted) */
 };
 
 /*
@@ -165,5 +186,22 @@ int pod_container_remove(const struct pod_env *env, struct pod_container *c, str
 
 /* Frees c's memory only.  NULL is fine. */
 void pod_container_free(struct pod_container *c);
+
+/*
+ * The container attempt `attempt` of `container` that runc knows in sb (a
+ * previous agent's): running (pid set; not our child, so its exit code
+ * will be unknown) or stopped (reaped, exit_code -1).  0, -ENOENT when runc
+ * does not know it.
+ */
+int pod_container_adopt(const struct pod_env *env, const struct pod_sandbox *sb,
+			const char *container, int attempt, struct pod_container **out,
+			struct err **e);
+
+/* True while c's init runs (for a child: until it is reaped). */
+bool pod_container_alive(const struct pod_container *c);
+
+/* True when the kernel's OOM killer killed a process of c's cgroup; ask
+ * before pod_container_remove (runc delete drops the cgroup). */
+bool pod_container_oom_killed(const struct pod_container *c);
 
 #endif
