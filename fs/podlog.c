@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Locating */
@@ -111,12 +112,24 @@ struct podlog {
 	int attempt; /* of fd; -1 with it */
 	dev_t dev;   /* of fd: a file made anew under the same name is another */
 	ino_t ino;
+	struct timespec dir_mtime; /* of dir when it was last looked at */
 };
+
+/* dir's mtime now, zero if it is missing. */
+static struct timespec dir_mtime_of(const char *dir)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return (struct timespec){ 0, 0 };
+	return st.st_mtim;
+}
 
 /* Points l at the file its role names now, if that is not the one it has.
  * Returns true when it moved. */
 static bool podlog_refresh(struct podlog *l)
 {
+	/* Taken before the scan: a change during it makes a later mtime. */
+	l->dir_mtime = dir_mtime_of(l->dir);
 	int a = podlog_pick(l->dir, l->role);
 	struct stat st;
 	char *path = a >= 0 ? attempt_path(l->dir, a) : NULL;
@@ -173,10 +186,20 @@ ssize_t podlog_read(struct podlog *l, off_t off, char *out, size_t n)
 {
 	if (off < 0)
 		return -EINVAL;
+	if (!l->dir)
+		return 0;
+	/*
+	 * Every read serves the file the role names now, as stat does (tail
+	 * seeks back to 0 when the size shrank, and must then read the new
+	 * file).  A new or removed attempt changes the folder's mtime; a
+	 * change within one tick of the clock may not, so the end of the
+	 * file is a second cue to look.
+	 */
+	struct timespec m = dir_mtime_of(l->dir);
+	if (m.tv_sec != l->dir_mtime.tv_sec || m.tv_nsec != l->dir_mtime.tv_nsec)
+		podlog_refresh(l);
 	ssize_t r = pread_full(l->fd, out, n, off);
-	if (r != 0 || !l->dir)
-		return r;
-	if (podlog_refresh(l))
+	if (r == 0 && podlog_refresh(l))
 		r = pread_full(l->fd, out, n, off);
 	return r;
 }

@@ -24,10 +24,17 @@
  * its file open and reads it with pread() at the offset asked, so nothing
  * is copied into memory at open, a reader sees what was appended since
  * (tail -f polls the size and reads on) and a truncation shows as a smaller
- * size (tail says "file truncated" and goes on).  When a read finds the end
- * of its file, the reader looks again for the file its role names now (a
- * restart made a new ATTEMPT.log) and, if that is another file, moves to
- * it: an open `tail -f` follows the container into its next instance.
+ * size (tail says "file truncated" and goes on).
+ *
+ * An open reader is not pinned to one file: like stat, every read serves
+ * the file its role names now, so a restart (a new ATTEMPT.log) moves it
+ * to the new file.  An open `tail -f` sees the size drop to the new
+ * file's, says "file truncated" and prints the new instance from its
+ * start; only if the new instance has already written more than tail had
+ * read of the old one when tail next polls (once a second) does it miss
+ * that much of the new file's start.  A `cat` running across a restart
+ * ends with the new file's tail.  The reader looks for another file when
+ * the folder's mtime changed and when it reaches the end of its file.
  *
  * Not thread-safe per reader: its owner serializes calls on one reader
  * (the FUSE handle's lock).  The functions without a reader are.
@@ -82,8 +89,8 @@ struct podlog *podlog_open(const char *dir, enum podlog_role role);
 
 /*
  * Reads up to n bytes at off into out: the count, 0 at the end, or -errno.
- * At the end of its file, moves to the file the role names now when that
- * is another one (a new attempt, or a file made anew) and reads there.
+ * Reads the file the role names now, moving to it first when that is
+ * another one (a new attempt, or a file made anew).
  */
 ssize_t podlog_read(struct podlog *l, off_t off, char *out, size_t n);
 
