@@ -10,11 +10,12 @@
 # as the node agent would.
 . "$(dirname "$0")/lib.sh"
 
-# Pass --no-agent when this server accepts it.
+# Pass --no-agent when this server accepts it, and one hollow node (a
+# simulated kubelet that reports containers running) for the status files.
 OPTS=()
-if "$CLUSTERFS" --help 2>&1 | grep -q -- --no-agent; then
-	OPTS+=(--no-agent)
-fi
+HELP=$("$CLUSTERFS" --help 2>&1)
+case "$HELP" in *--no-agent*) OPTS+=(--no-agent) ;; esac
+case "$HELP" in *--hollow-nodes*) OPTS+=(--hollow-nodes 1) ;; esac
 cfs_start "${OPTS[@]}" || cfs_abort "server starts and mounts $MNT"
 
 # wait_for FILE NEEDLE SECONDS: polls until FILE contains NEEDLE (fixed).
@@ -196,6 +197,37 @@ check_eq "namespaces/lgns/pods/lg2/logs" "in lgns" "$(cat "$MNT/namespaces/lgns/
 check_eq "namespaces/lgns/pods/lg2/containers/web/logs" "in lgns" "$(cat "$MNT/namespaces/lgns/pods/lg2/containers/web/logs")"
 check_eq "...and its restarts" "0" "$(cat "$MNT/namespaces/lgns/pods/lg2/containers/web/restarts")"
 check_not "another pod's logs are its own (control)" grep -q "in lgns" "$P/logs"
+
+# status and restarts of containers a node reports (a hollow node: it
+# reports every container running, init containers Completed).
+if [[ " ${OPTS[*]} " == *" --hollow-nodes "* ]]; then
+	sed -e 's/name: lg$/name: lgrun/' -e '/nodeSelector:/d' -e '/clusterfs-test:/d' "$WORK/pod.yaml" >"$WORK/podrun.yaml"
+	check "cp a Pod a node will run" cp "$WORK/podrun.yaml" "$MNT/pods/lgrun.yaml"
+	R=$MNT/pods/lgrun
+	i=0
+	while [ $i -lt 100 ] && [ "$(cat "$R/phase" 2>/dev/null)" != Running ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	check_eq "the hollow node runs it" Running "$(cat "$R/phase")"
+	st=$(cat "$R/containers/web/status")
+	if [[ $(head -n 1 <<<"$st") =~ ^state:\ running\ since\ 20[0-9-]{8}T[0-9:]{8}Z$ ]]; then
+		ok "status: state: running since TIME"
+	else
+		fail "status: state: running since TIME" "$st"
+	fi
+	check_eq "status: the other lines" "ready: true
+restarts: 0
+last: none
+image: busybox:1.36" "$(tail -n +2 <<<"$st")"
+	check_eq "status of the init container" "state: terminated: Completed (exit code 0)" "$(head -n 1 "$R/containers/setup/status")"
+	check_eq "restarts of a running container" "0" "$(cat "$R/containers/web/restarts")"
+	check_eq "stat size of status = bytes read" "$(cat "$R/containers/web/status" | wc -c)" "$(stat -c %s "$R/containers/web/status")"
+	check "grep '^state: running' finds the running containers" grep -q '^state: running' "$R/containers/web/status" "$R/containers/side/status"
+	check_not "...and not the pending pod's (control)" grep -q '^state: running' "$P/containers/web/status"
+else
+	ok "# SKIP no --hollow-nodes: status of a reported container is covered by test_container"
+fi
 
 # A deleted pod's files are gone.
 check "rm the pod" rm "$MNT/pods/lg.yaml"
