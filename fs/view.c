@@ -709,6 +709,7 @@ static const char readme_text[] =
 	"  cp web.yaml /cluster/deployments/           create or update\n"
 	"  echo 5 > /cluster/deployments/web/replicas  scale\n"
 	"  sed -i 's/nginx:1.25/nginx:1.26/' /cluster/deployments/web.yaml\n"
+	"  tail -f /cluster/pods/NAME/logs             follow a pod's log\n"
 	"  mkdir /cluster/namespaces/prod              new namespace\n"
 	"  rm /cluster/deployments/web.yaml            delete, with its pods\n"
 	"  cat /cluster/errors                         why a write was refused\n";
