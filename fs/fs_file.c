@@ -207,6 +207,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		if (r.parse_err == 0 && r.vp.type == V_OTHER)
 			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
 				 r.vp.k ? r.vp.k->kind : "this object");
+		else if (r.parse_err == 0 && r.vp.type == V_FIELD && !view_writable(&r.vp))
+			err_make(&err, EACCES, "no file can be made here; the files here are fixed");
 		else
 			err_make(&err, r.parse_err == 0 ? ENOENT : EACCES,
 				 r.parse_err == 0 ? "no such object" : "no file can be made here");

@@ -181,6 +181,8 @@ expect_errno EROFS "echo > containers/web/status" bash -c "echo x > '$P/containe
 expect_errno EROFS "echo > containers/web/restarts" bash -c "echo 3 > '$P/containers/web/restarts'"
 expect_errno EROFS "truncate logs" truncate -s 0 "$P/logs"
 expect_errno EACCES "creating a file in containers/web/" bash -c "echo x > '$P/containers/web/new'"
+expect_errno EACCES "creating a file in containers/" bash -c "echo x > '$P/containers/new'"
+expect_errno EPERM "mkdir in containers/" mkdir "$P/containers/new"
 expect_errno EPERM "rm logs" rm -f "$P/logs"
 expect_errno EPERM "rmdir containers/web" rmdir "$P/containers/web"
 check_eq "the real log is unchanged by the refused writes" "attempt 3" "$(cat "$L/web/3.log")"
