@@ -20,8 +20,8 @@ const char *container_name_at(const json_t *pod, size_t i)
 
 const char *container_first(const json_t *pod)
 {
-	return json_string_value(json_object_get(json_array_get(obj_at(pod, "spec.containers"), 0),
-						 "name"));
+	return json_string_value(
+	    json_object_get(json_array_get(obj_at(pod, "spec.containers"), 0), "name"));
 }
 
 /* name's entry of the array at path (entries named by "name"), or NULL. */
@@ -106,7 +106,8 @@ void container_render_status(const json_t *pod, const char *name, struct buf *ou
 	buf_puts(out, "state: ");
 	if (!put_state(out, json_object_get(st, "state")))
 		buf_puts(out, "unknown");
-	buf_printf(out, "\nready: %s\n", json_is_true(json_object_get(st, "ready")) ? "true" : "false");
+	buf_printf(out, "\nready: %s\n",
+		   json_is_true(json_object_get(st, "ready")) ? "true" : "false");
 	buf_printf(out, "restarts: %" JSON_INTEGER_FORMAT "\n",
 		   json_integer_value(json_object_get(st, "restartCount")));
 	buf_puts(out, "last: ");

@@ -53,13 +53,13 @@ static char *read_at(struct podlog *l, off_t off)
 	return n < 0 ? xstrdup("<error>") : xstrdup(b);
 }
 
-#define CHECK_READ(l, off, want)                  \
-	do {                                      \
-		char *got_ = read_at((l), (off)); \
-		CHECK(!strcmp(got_, (want)));     \
-		if (strcmp(got_, (want)))         \
-			fprintf(stderr, "    read %s, want %s\n", got_, (want)); \
-		free(got_);                       \
+#define CHECK_READ(l, off, want)                                                                   \
+	do {                                                                                       \
+		char *got_ = read_at((l), (off));                                                  \
+		CHECK(!strcmp(got_, (want)));                                                      \
+		if (strcmp(got_, (want)))                                                          \
+			fprintf(stderr, "    read %s, want %s\n", got_, (want));                   \
+		free(got_);                                                                        \
 	} while (0)
 
 static void test_pick(void)
@@ -162,7 +162,7 @@ static void test_restart(void)
 	stat(d, &ds);
 	CHECK_READ(cur, 4, "");
 	put(d, "2.log", "w", "attempt two\n");
-	struct timespec ts[2] = { ds.st_atim, ds.st_mtim };
+	struct timespec ts[2] = {ds.st_atim, ds.st_mtim};
 	utimensat(AT_FDCWD, d, ts, 0);
 	CHECK_READ(cur, 4, "mpt two\n");
 	CHECK(podlog_attempt(cur) == 2);
@@ -180,7 +180,7 @@ static void test_restart(void)
 static void test_read_all(void)
 {
 	char *d = fresh("all");
-	struct buf b = { 0 };
+	struct buf b = {0};
 	CHECK(podlog_read_all(d, PODLOG_CURRENT, 100, &b) == 0 && b.len == 0);
 	put(d, "0.log", "w", "0123456789");
 	CHECK(podlog_read_all(d, PODLOG_CURRENT, 100, &b) == 0 && b.len == 10);
