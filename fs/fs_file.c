@@ -1,7 +1,8 @@
 /*
  * fs_file.c - open files: a handle per open, a snapshot (or the live feed,
- * or a container's log file read by offset) for readers, a buffer for writers applied at flush/fsync (a manifest) or
- * at write() (a one-value file), and scratch files for editors.
+ * or a container's log file read by offset) for readers, a buffer for
+ * writers applied at flush/fsync (a manifest) or at write() (a one-value
+ * file), and scratch files for editors.
  */
 #include "fs_int.h"
 
