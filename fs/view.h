@@ -6,8 +6,9 @@
  * inside NAME/, the root files), renders each file's content from the
  * current state of its object, and turns writes into API calls.  It holds
  * no state of its own beyond the two feeds: every answer is computed from
- * the API when asked, so nothing it shows can be stale.  The FUSE layer
- * (fs.c) owns inodes, handles and scratch files.
+ * the API (containers' logs: from their files, podlog.h) when asked, so
+ * nothing it shows can be stale.  The FUSE layer (fs.c) owns inodes,
+ * handles and scratch files.
  *
  * Paths are relative to the mount point, without a leading slash:
  * "", "deployments", "deployments/web.yaml", "namespaces/prod/pods/x".
