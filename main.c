@@ -307,7 +307,9 @@ static int cmd_server(int argc, char **argv)
 		if (agent_start(api, &ao, &agent, &e) < 0)
 			goto fail;
 	}
-	struct fs_opts fo = { o.mount, api, o.fuse_debug };
+	struct fs_opts fo = {
+		.mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir
+	};
 	if (fs_mount(&fo, &fs, &e) < 0)
 		goto fail;
 	log_info("server", "clusterfs %s serving %s from %s (revision %lld)", CLUSTERFS_VERSION,

@@ -10,7 +10,7 @@
  *
  * Every request is answered exactly once.  Generated files are served with
  * direct I/O from a snapshot taken at open (or, for the feeds, from the
- * live text), and attributes are never cached by the kernel, so a read
+ * live text; for containers' logs, from the real file by pread), and attributes are never cached by the kernel, so a read
  * after a write always sees the write.  Entries of objects are not cached
  * either; fixed names (kind folders, the files inside NAME/) are.
  */
@@ -773,6 +773,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->view.errors = feed_new(256 * 1024);
 	fs->view.events = feed_new(16 * 1024 * 1024);
 	fs->view.start_ns = fs_now_ns();
+	fs->view.logs_dir = o->data_dir ? xasprintf("%s/logs", o->data_dir) : NULL;
 	pthread_mutex_init(&fs->view.status_lock, NULL);
 	pthread_mutex_init(&fs->view.yaml_lock, NULL);
 	r = feed_follow_events(fs->view.events, o->api, e);
@@ -850,6 +851,7 @@ void fs_free(struct fs *fs)
 	feed_free(fs->view.errors);
 	feed_free(fs->view.events);
 	view_free_caches(&fs->view);
+	free(fs->view.logs_dir);
 	pthread_mutex_destroy(&fs->view.status_lock);
 	pthread_mutex_destroy(&fs->view.yaml_lock);
 	node_table_free(fs->nodes);

@@ -27,6 +27,8 @@ struct fs_opts {
 	const char *mountpoint; /* created if missing; a stale mount is cleared */
 	struct api *api;        /* borrowed */
 	bool debug;             /* libfuse request tracing */
+	const char *data_dir;   /* containers' logs are under DATA_DIR/logs (podlog.h);
+				 * NULL: every log reads empty */
 };
 
 int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e);

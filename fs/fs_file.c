@@ -1,7 +1,8 @@
 /*
- * fs_file.c - open files: a handle per open, a snapshot (or the live feed)
- * for readers, a buffer for writers applied at flush/fsync (a manifest) or
- * at write() (a one-value file), and scratch files for editors.
+ * fs_file.c - open files: a handle per open, a snapshot (or the live feed,
+ * or a container's log file read by offset) for readers, a buffer for
+ * writers applied at flush/fsync (a manifest) or at write() (a one-value
+ * file), and scratch files for editors.
  */
 #include "fs_int.h"
 
@@ -45,6 +46,7 @@ void handle_free(struct fs *fs, struct handle *h)
 		h->next->prev = h->prev;
 	pthread_mutex_unlock(&fs->handles_lock);
 	buf_free(&h->data);
+	podlog_free(h->log);
 	pthread_mutex_destroy(&h->lock);
 	free(h->path);
 	free(h);
@@ -63,6 +65,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	int acc = fi->flags & O_ACCMODE;
 	struct handle *h;
+	char *logdir = NULL;
+	enum podlog_role role;
+	int lr;
 	if (S_ISDIR(st.st_mode)) {
 		fuse_reply_err(req, EISDIR);
 		free(path);
@@ -106,6 +111,16 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else if (r.vp.type == V_ROOTFILE &&
 		   (r.vp.rootfile == RF_EVENTS || r.vp.rootfile == RF_ERRORS)) {
 		h = handle_new(fs, H_FEED, path, &r.vp);
+	} else if ((lr = view_log(&fs->view, &r.vp, &logdir, &role)) != 0) {
+		if (lr < 0) {
+			fuse_reply_err(req, ENOENT);
+			free(path);
+			return;
+		}
+		/* Read live by offset: nothing is copied at open. */
+		h = handle_new(fs, H_LOG, path, &r.vp);
+		h->log = podlog_open(logdir, role);
+		free(logdir);
 	} else {
 		h = handle_new(fs, H_SNAPSHOT, path, &r.vp);
 		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
@@ -193,6 +208,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		if (r.parse_err == 0 && r.vp.type == V_OTHER)
 			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
 				 r.vp.k ? r.vp.k->kind : "this object");
+		else if (r.parse_err == 0 && r.vp.type == V_FIELD && !view_writable(&r.vp))
+			err_make(&err, EACCES, "no file can be made here; the files here are fixed");
 		else
 			err_make(&err, r.parse_err == 0 ? ENOENT : EACCES,
 				 r.parse_err == 0 ? "no such object" : "no file can be made here");
@@ -231,6 +248,18 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 		struct feed *f = h->vp.rootfile == RF_EVENTS ? fs->view.events : fs->view.errors;
 		size_t n = feed_read(f, off, buf, size);
 		fuse_reply_buf(req, buf, n);
+		free(buf);
+		return;
+	}
+	if (h->type == H_LOG) {
+		char *buf = xmalloc(size);
+		pthread_mutex_lock(&h->lock);
+		ssize_t n = podlog_read(h->log, off, buf, size);
+		pthread_mutex_unlock(&h->lock);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, buf, (size_t)n);
 		free(buf);
 		return;
 	}

@@ -17,6 +17,7 @@
 
 #include "engine/mem.h"
 #include "fs/fs.h"
+#include "fs/podlog.h"
 #include "fs/view.h"
 
 #define SCRATCH_MAX    (16 * 1024 * 1024)
@@ -49,7 +50,7 @@ struct fs {
 	struct handle *handles;
 };
 
-enum htype { H_SNAPSHOT, H_FEED, H_WRITE, H_SCRATCH };
+enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH };
 
 struct handle {
 	enum htype type;
@@ -57,6 +58,7 @@ struct handle {
 	struct vpath vp;
 	pthread_mutex_t lock;	    /* guards data, dirty, failed */
 	struct buf data;	    /* snapshot, or what is being written */
+	struct podlog *log;	    /* H_LOG: the live log file (podlog.h), under lock */
 	bool dirty;		    /* written since the last apply */
 	bool failed;		    /* a write was refused: never apply */
 	bool created;		    /* made by create(): a pending node */

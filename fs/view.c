@@ -21,6 +21,8 @@
 #include "engine/log.h"
 #include "engine/nodelife.h"
 #include "engine/obj.h"
+#include "fs/container.h"
+#include "fs/podlog.h"
 
 /* Fields: the files inside NAME/ */
 
@@ -28,6 +30,7 @@ typedef void (*render_fn)(struct view *v, const struct sobj *o, const char *key,
 typedef int (*write_fn)(struct view *v, const struct vpath *p, const char *data, size_t len,
 			struct err **e);
 typedef void (*list_fn)(struct view *v, const struct sobj *o, struct vdir *out);
+typedef bool (*has_fn)(const struct sobj *o, const char *key);
 
 struct vfield {
 	const char *name;
@@ -35,6 +38,9 @@ struct vfield {
 	render_fn render;
 	write_fn write;  /* rw files */
 	list_fn list;    /* folders: their keys */
+	has_fn has;      /* folders: is KEY one of them now? (NULL: any name) */
+	const struct vfield *sub; /* folders whose KEYs are folders: the files in KEY/ */
+	int log;         /* 0, or 1 + enum podlog_role: a container's live log */
 };
 
 static void put_scalar(struct buf *out, const json_t *v)
@@ -195,6 +201,34 @@ static void l_data(struct view *v, const struct sobj *o, struct vdir *out)
 	{
 		vdir_add(out, key, S_IFREG | 0644);
 	}
+}
+
+static bool has_data_key(const struct sobj *o, const char *key)
+{
+	return json_object_get(json_object_get(o->obj, "data"), key) != NULL;
+}
+
+/* pods/NAME/containers/: one folder per container, init containers first. */
+static void l_containers(struct view *v, const struct sobj *o, struct vdir *out)
+{
+	const char *name;
+	for (size_t i = 0; (name = container_name_at(o->obj, i)); i++)
+		vdir_add(out, name, S_IFDIR | 0755);
+}
+
+static bool has_container(const struct sobj *o, const char *key)
+{
+	return container_exists(o->obj, key);
+}
+
+static void r_ctr_status(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+	container_render_status(o->obj, key, out);
+}
+
+static void r_ctr_restarts(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+	container_render_restarts(o->obj, key, out);
 }
 
 /* Writable fields */
@@ -359,58 +393,78 @@ static int w_data_key(struct view *v, const struct vpath *p, const char *data, s
 #define DIR (S_IFDIR | 0755)
 
 static const struct vfield deployment_fields[] = {
-	{ "replicas", RW, r_replicas, w_replicas, NULL },
-	{ "status", RO, r_status, NULL, NULL },
-	{ "revision", RO, r_revision, NULL, NULL },
-	{ "pods", RO, r_pods, NULL, NULL },
-	{ "events", RO, r_events, NULL, NULL },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ .name = "replicas", .mode = RW, .render = r_replicas, .write = w_replicas },
+	{ .name = "status", .mode = RO, .render = r_status },
+	{ .name = "revision", .mode = RO, .render = r_revision },
+	{ .name = "pods", .mode = RO, .render = r_pods },
+	{ .name = "events", .mode = RO, .render = r_events },
+	{ .name = NULL },
 };
 
 static const struct vfield replicaset_fields[] = {
-	{ "replicas", RW, r_replicas, w_replicas, NULL },
-	{ "status", RO, r_status, NULL, NULL },
-	{ "pods", RO, r_pods, NULL, NULL },
-	{ "events", RO, r_events, NULL, NULL },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ .name = "replicas", .mode = RW, .render = r_replicas, .write = w_replicas },
+	{ .name = "status", .mode = RO, .render = r_status },
+	{ .name = "pods", .mode = RO, .render = r_pods },
+	{ .name = "events", .mode = RO, .render = r_events },
+	{ .name = NULL },
+};
+
+/* The files of pods/NAME/containers/C/ (the key is C). */
+static const struct vfield container_files[] = {
+	{ .name = "logs", .mode = RO, .log = 1 + PODLOG_CURRENT },
+	{ .name = "logs.previous", .mode = RO, .log = 1 + PODLOG_PREVIOUS },
+	{ .name = "status", .mode = RO, .render = r_ctr_status },
+	{ .name = "restarts", .mode = RO, .render = r_ctr_restarts },
+	{ .name = NULL },
 };
 
 static const struct vfield pod_fields[] = {
-	{ "phase", RO, r_phase, NULL, NULL },
-	{ "node", RO, r_node, NULL, NULL },
-	{ "ip", RO, r_ip, NULL, NULL },
-	{ "status", RO, r_status, NULL, NULL },
-	{ "events", RO, r_events, NULL, NULL },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ .name = "phase", .mode = RO, .render = r_phase },
+	{ .name = "node", .mode = RO, .render = r_node },
+	{ .name = "ip", .mode = RO, .render = r_ip },
+	{ .name = "status", .mode = RO, .render = r_status },
+	{ .name = "logs", .mode = RO, .log = 1 + PODLOG_CURRENT }, /* spec.containers[0] */
+	{ .name = "containers",
+	  .mode = DIR,
+	  .list = l_containers,
+	  .has = has_container,
+	  .sub = container_files },
+	{ .name = "events", .mode = RO, .render = r_events },
+	{ .name = NULL },
 };
 
 static const struct vfield service_fields[] = {
-	{ "clusterip", RO, r_clusterip, NULL, NULL },
-	{ "status", RO, r_status, NULL, NULL },
-	{ "events", RO, r_events, NULL, NULL },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ .name = "clusterip", .mode = RO, .render = r_clusterip },
+	{ .name = "status", .mode = RO, .render = r_status },
+	{ .name = "events", .mode = RO, .render = r_events },
+	{ .name = NULL },
 };
 
 static const struct vfield node_fields[] = {
-	{ "status", RO, r_status, NULL, NULL },
-	{ "capacity", RO, r_capacity, NULL, NULL },
-	{ "allocatable", RO, r_allocatable, NULL, NULL },
-	{ "pods", RO, r_pods, NULL, NULL },
-	{ "unschedulable", RW, r_unschedulable, w_unschedulable, NULL },
-	{ "drain", RW, r_drain, w_drain, NULL },
-	{ "events", RO, r_events, NULL, NULL },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ .name = "status", .mode = RO, .render = r_status },
+	{ .name = "capacity", .mode = RO, .render = r_capacity },
+	{ .name = "allocatable", .mode = RO, .render = r_allocatable },
+	{ .name = "pods", .mode = RO, .render = r_pods },
+	{ .name = "unschedulable", .mode = RW, .render = r_unschedulable, .write = w_unschedulable },
+	{ .name = "drain", .mode = RW, .render = r_drain, .write = w_drain },
+	{ .name = "events", .mode = RO, .render = r_events },
+	{ .name = NULL },
 };
 
 static const struct vfield configmap_fields[] = {
-	{ "data", DIR, r_data_key, w_data_key, l_data },
-	{ "events", RO, r_events, NULL, NULL },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ .name = "data",
+	  .mode = DIR,
+	  .render = r_data_key,
+	  .write = w_data_key,
+	  .list = l_data,
+	  .has = has_data_key },
+	{ .name = "events", .mode = RO, .render = r_events },
+	{ .name = NULL },
 };
 
 static const struct vfield namespace_fields[] = {
-	{ "status", RO, r_ns_phase, NULL, NULL },
-	{ NULL, 0, NULL, NULL, NULL },
+	{ .name = "status", .mode = RO, .render = r_ns_phase },
+	{ .name = NULL },
 };
 
 static const struct vfield *fields_of(const struct kind_info *k)
@@ -552,12 +606,24 @@ int view_parse(const char *path, struct vpath *p)
 			}
 			break;
 		}
-		case V_FIELD:
-			if (!S_ISDIR(p->field->mode) || p->key[0])
+		case V_FIELD: {
+			if (!S_ISDIR(p->field->mode) || p->sub)
 				return -ENOENT;
-			strcpy(p->key, comp);
-			p->scratch_ok = view_is_scratch_name(comp, false);
+			if (!p->key[0]) {
+				strcpy(p->key, comp);
+				p->scratch_ok = !p->field->sub && view_is_scratch_name(comp, false);
+				break;
+			}
+			const struct vfield *f = p->field->sub;
+			for (; f && f->name; f++)
+				if (!strcmp(f->name, comp))
+					break;
+			if (!f || !f->name)
+				return -ENOENT;
+			p->sub = f;
+			p->scratch_ok = false;
 			break;
+		}
 		default:
 			return -ENOENT;
 		}
@@ -573,12 +639,58 @@ int view_parse(const char *path, struct vpath *p)
 
 /* Rendering */
 
-static void object_yaml(struct view *v, const struct sobj *o, struct buf *out);
-
 static struct sobj *object_of(struct view *v, const struct vpath *p)
 {
 	return api_get(v->api, p->k, p->ns, p->name);
 }
+
+#define LOG_READ_MAX (16 * 1024 * 1024) /* view_read of a log: renames to scratch */
+
+/* The file p names inside a field: FIELD, FIELD/KEY or FIELD/KEY/FILE. */
+static const struct vfield *file_of(const struct vpath *p)
+{
+	return p->sub ? p->sub : p->field;
+}
+
+/* Is p (a V_FIELD) a folder: FIELD/ or FIELD/KEY/? */
+static bool field_is_dir(const struct vpath *p)
+{
+	if (!S_ISDIR(p->field->mode))
+		return false;
+	return !p->key[0] || (p->field->sub && !p->sub);
+}
+
+/* Does p's KEY, if any, exist in o now? */
+static bool key_exists(const struct vpath *p, const struct sobj *o)
+{
+	return !p->key[0] || !p->field->has || p->field->has(o, p->key);
+}
+
+/* The folder of the log file p names (p is one: file_of(p)->log), or NULL. */
+static char *log_dir_of(struct view *v, const struct vpath *p, const struct sobj *o)
+{
+	const char *c = p->sub ? p->key : container_first(o->obj);
+	return podlog_dir_new(v->logs_dir, obj_str(o->obj, "metadata.uid"), c);
+}
+
+int view_log(struct view *v, const struct vpath *p, char **dir, enum podlog_role *role)
+{
+	if (p->type != V_FIELD || !file_of(p)->log)
+		return 0;
+	struct sobj *o = object_of(v, p);
+	if (!o)
+		return -ENOENT;
+	if (!key_exists(p, o)) {
+		sobj_unref(o);
+		return -ENOENT;
+	}
+	*dir = log_dir_of(v, p, o);
+	*role = (enum podlog_role)(file_of(p)->log - 1);
+	sobj_unref(o);
+	return 1;
+}
+
+static void object_yaml(struct view *v, const struct sobj *o, struct buf *out);
 
 static const char readme_text[] =
 	"clusterfs: a Kubernetes-style cluster you drive with files.\n"
@@ -597,6 +709,7 @@ static const char readme_text[] =
 	"  cp web.yaml /cluster/deployments/           create or update\n"
 	"  echo 5 > /cluster/deployments/web/replicas  scale\n"
 	"  sed -i 's/nginx:1.25/nginx:1.26/' /cluster/deployments/web.yaml\n"
+	"  tail -f /cluster/pods/NAME/logs             follow a pod's log\n"
 	"  mkdir /cluster/namespaces/prod              new namespace\n"
 	"  rm /cluster/deployments/web.yaml            delete, with its pods\n"
 	"  cat /cluster/errors                         why a write was refused\n";
@@ -730,18 +843,24 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 		return 0;
 	}
 	case V_FIELD: {
-		if (S_ISDIR(p->field->mode) && !p->key[0])
+		if (field_is_dir(p))
 			return -EISDIR;
 		struct sobj *o = object_of(v, p);
 		if (!o)
 			return -ENOENT;
-		if (p->key[0] && !json_object_get(json_object_get(o->obj, "data"), p->key)) {
-			sobj_unref(o);
-			return -ENOENT;
+		int r = 0;
+		if (!key_exists(p, o)) {
+			r = -ENOENT;
+		} else if (file_of(p)->log) {
+			char *dir = log_dir_of(v, p, o);
+			r = podlog_read_all(dir, (enum podlog_role)(file_of(p)->log - 1), LOG_READ_MAX,
+					    out);
+			free(dir);
+		} else {
+			file_of(p)->render(v, o, p->key, out);
 		}
-		p->field->render(v, o, p->key, out);
 		sobj_unref(o);
-		return 0;
+		return r;
 	}
 	default:
 		return -EISDIR;
@@ -869,20 +988,28 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 		if (!o)
 			return -ENOENT;
 		int r = 0;
+		struct stat ls;
 		if (p->type == V_OBJDIR) {
 			fill(st, DIR, 0, o->mtime_ns);
-		} else if (p->type == V_FIELD && S_ISDIR(p->field->mode) && !p->key[0]) {
+		} else if (p->type == V_OBJYAML) {
+			object_yaml(v, o, &b);
+			fill(st, RW, b.len, o->mtime_ns);
+		} else if (!key_exists(p, o)) {
+			r = -ENOENT;
+		} else if (field_is_dir(p)) {
 			fill(st, DIR, 0, o->mtime_ns);
+		} else if (file_of(p)->log) {
+			/* The real file's size and mtime: tail -f polls them. */
+			char *dir = log_dir_of(v, p, o);
+			if (podlog_stat(dir, (enum podlog_role)(file_of(p)->log - 1), &ls) == 0)
+				fill(st, RO, (size_t)ls.st_size,
+				     (int64_t)ls.st_mtim.tv_sec * 1000000000 + ls.st_mtim.tv_nsec);
+			else
+				fill(st, RO, 0, o->mtime_ns);
+			free(dir);
 		} else {
-			if (p->type == V_OBJYAML) {
-				object_yaml(v, o, &b);
-			} else if (p->key[0] &&
-				   !json_object_get(json_object_get(o->obj, "data"), p->key)) {
-				r = -ENOENT;
-			} else {
-				p->field->render(v, o, p->key, &b);
-			}
-			mode_t mode = p->type == V_OBJYAML ? RW : p->key[0] ? RW : p->field->mode;
+			file_of(p)->render(v, o, p->key, &b);
+			mode_t mode = p->sub ? p->sub->mode : p->key[0] ? RW : p->field->mode;
 			fill(st, mode, b.len, o->mtime_ns);
 		}
 		buf_free(&b);
@@ -902,7 +1029,7 @@ bool view_writable(const struct vpath *p)
 	case V_ROOTFILE:
 		return p->rootfile == RF_APPLY;
 	case V_FIELD:
-		return p->field->write && (!S_ISDIR(p->field->mode) || p->key[0]);
+		return !field_is_dir(p) && file_of(p)->write;
 	default:
 		return false;
 	}
@@ -942,7 +1069,7 @@ int view_write(struct view *v, const struct vpath *p, const char *data, size_t l
 		return err_make(e, EFBIG, "a manifest may be at most %d bytes (got %zu)",
 				CODEC_MAX_BYTES, len);
 	if (p->type == V_FIELD)
-		return p->field->write(v, p, data, len, e);
+		return file_of(p)->write(v, p, data, len, e);
 	return write_manifest(v, p, data, len, e);
 }
 
@@ -985,14 +1112,21 @@ int view_list(struct view *v, const struct vpath *p, struct vdir *out)
 		return 0;
 	}
 	case V_FIELD: {
-		if (!S_ISDIR(p->field->mode) || p->key[0])
+		if (!field_is_dir(p))
 			return -ENOTDIR;
 		struct sobj *o = object_of(v, p);
 		if (!o)
 			return -ENOENT;
-		p->field->list(v, o, out);
+		int r = 0;
+		if (!key_exists(p, o))
+			r = -ENOENT;
+		else if (p->key[0])
+			for (const struct vfield *f = p->field->sub; f->name; f++)
+				vdir_add(out, f->name, f->mode);
+		else
+			p->field->list(v, o, out);
 		sobj_unref(o);
-		return 0;
+		return r;
 	}
 	default:
 		return -ENOTDIR;
@@ -1007,9 +1141,9 @@ int view_unlink(struct view *v, const struct vpath *p, struct err **e)
 		int r = api_delete(v->api, p->k, p->ns, p->name, e);
 		return r < 0 ? r : 0;
 	}
-	if (p->type == V_OBJDIR || (p->type == V_FIELD && S_ISDIR(p->field->mode) && !p->key[0]))
+	if (p->type == V_OBJDIR || (p->type == V_FIELD && field_is_dir(p)))
 		return err_make(e, EISDIR, "is a directory");
-	if (p->type == V_FIELD && p->key[0])
+	if (p->type == V_FIELD && p->key[0] && !p->sub)
 		return err_make(e, EPERM, "%s \"%s\": remove a data key by editing %s.yaml",
 				p->k->kind, p->name, p->name);
 	return err_make(e, EPERM, "this file cannot be removed");
@@ -1019,7 +1153,7 @@ int view_rmdir(struct view *v, const struct vpath *p, struct err **e)
 {
 	if (p->type != V_OBJDIR) {
 		if (p->type == V_OBJYAML || p->type == V_ROOTFILE ||
-		    (p->type == V_FIELD && !S_ISDIR(p->field->mode)))
+		    (p->type == V_FIELD && !field_is_dir(p)))
 			return err_make(e, ENOTDIR, "not a directory");
 		return err_make(e, EPERM, "this folder cannot be removed");
 	}

@@ -6,8 +6,9 @@
  * inside NAME/, the root files), renders each file's content from the
  * current state of its object, and turns writes into API calls.  It holds
  * no state of its own beyond the two feeds: every answer is computed from
- * the API when asked, so nothing it shows can be stale.  The FUSE layer
- * (fs.c) owns inodes, handles and scratch files.
+ * the API (containers' logs: from their files, podlog.h) when asked, so
+ * nothing it shows can be stale.  The FUSE layer (fs.c) owns inodes,
+ * handles and scratch files.
  *
  * Paths are relative to the mount point, without a leading slash:
  * "", "deployments", "deployments/web.yaml", "namespaces/prod/pods/x".
@@ -26,6 +27,7 @@
 #include "engine/hmap.h"
 #include "engine/mem.h"
 #include "fs/feed.h"
+#include "fs/podlog.h"
 
 enum vtype {
 	V_ROOT,
@@ -33,7 +35,7 @@ enum vtype {
 	V_KINDDIR,  /* deployments/, namespaces/NS/pods/, nodes/, namespaces/ */
 	V_OBJYAML,  /* KIND/NAME.yaml */
 	V_OBJDIR,   /* KIND/NAME/ */
-	V_FIELD,    /* KIND/NAME/FIELD, KIND/NAME/FIELD/KEY */
+	V_FIELD,    /* KIND/NAME/FIELD, KIND/NAME/FIELD/KEY, KIND/NAME/FIELD/KEY/FILE */
 	V_OTHER,    /* any other name in a folder that holds scratch files */
 };
 
@@ -49,6 +51,7 @@ struct vpath {
 	char name[256];            /* object name */
 	const struct vfield *field;
 	char key[256];             /* the KEY of FIELD/KEY, or "" */
+	const struct vfield *sub;  /* the FILE of FIELD/KEY/FILE (pods/NAME/containers/C/logs) */
 	bool scratch_ok;           /* the parent folder may hold scratch files */
 };
 
@@ -57,6 +60,7 @@ struct view {
 	struct feed *errors;
 	struct feed *events;
 	int64_t start_ns;
+	char *logs_dir; /* DATA_DIR/logs, where containers' logs are (podlog.h); NULL: none */
 
 	/* /cluster/status walks every object: its text is kept for as long as
 	 * nothing it depends on changed (the store's revision and the errors
@@ -100,8 +104,19 @@ int view_parse(const char *path, struct vpath *p);
  */
 int view_stat(struct view *v, const struct vpath *p, struct stat *st);
 
-/* The whole content of a readable file, rendered now.  -ENOENT, -EISDIR. */
+/* The whole content of a readable file, rendered now.  -ENOENT, -EISDIR;
+ * -EFBIG for a container log over 16 MiB (read those with view_log). */
 int view_read(struct view *v, const struct vpath *p, struct buf *out);
+
+/*
+ * Is p a container's live log (pods/NAME/logs, .../containers/C/logs,
+ * .../logs.previous)?  Then returns 1 with *dir its folder of attempts (for
+ * podlog_open; caller frees; NULL when the pod has no uid or there is no
+ * logs dir: an empty log) and *role; 0 when p is another file; -ENOENT
+ * when the pod or container does not exist.  Such files are read live
+ * from the real file, never through view_read's snapshot.
+ */
+int view_log(struct view *v, const struct vpath *p, char **dir, enum podlog_role *role);
 
 /* True when p is a file users may write. */
 bool view_writable(const struct vpath *p);

@@ -1,0 +1,103 @@
+/*
+ * podlog.h - containers' log files on disk, as pods/NAME/logs and
+ * pods/NAME/containers/C/{logs,logs.previous} serve them: found by attempt
+ * number and read live, by offset, from the real file.
+ *
+ *     $ ls DATA/logs/9f1c2e.../web
+ *     0.log  1.log  2.log  2.log.1
+ *     $ tail -f /cluster/pods/web-x2bqz/logs          # 2.log, followed
+ *     $ cat /cluster/pods/web-x2bqz/containers/web/logs.previous   # 1.log
+ *
+ * The node agent writes each attempt (restart) of container C of the pod
+ * with uid UID to
+ *
+ *     LOGS/UID/C/ATTEMPT.log       ATTEMPT = 0, 1, 2 ...
+ *     LOGS/UID/C/ATTEMPT.log.1     the rotated older part (not shown)
+ *
+ * LOGS being DATA_DIR/logs.  The current log is the highest ATTEMPT (while
+ * a container waits in CrashLoopBackOff, its last terminated instance, as
+ * `kubectl logs` shows), the previous one the next highest (`kubectl logs
+ * --previous`).  A missing folder or file is an empty log, never an error:
+ * a pod that has not started has written nothing yet.
+ *
+ * Rotation is copy-truncate: the file shrinks in place.  A reader holds
+ * its file open and reads it with pread() at the offset asked, so nothing
+ * is copied into memory at open, a reader sees what was appended since
+ * (tail -f polls the size and reads on) and a truncation shows as a smaller
+ * size (tail says "file truncated" and goes on).
+ *
+ * An open reader is not pinned to one file: like stat, every read serves
+ * the file its role names now, so a restart (a new ATTEMPT.log) moves it
+ * to the new file.  An open `tail -f` sees the size drop to the new
+ * file's, says "file truncated" and prints the new instance from its
+ * start; only if the new instance has already written more than tail had
+ * read of the old one when tail next polls (once a second) does it miss
+ * that much of the new file's start.  A `cat` running across a restart
+ * ends with the new file's tail.  The reader looks for another file when
+ * the folder's mtime changed and when it reaches the end of its file.
+ *
+ * Not thread-safe per reader: its owner serializes calls on one reader
+ * (the FUSE handle's lock).  The functions without a reader are.
+ */
+#ifndef CFS_PODLOG_H
+#define CFS_PODLOG_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "engine/mem.h"
+
+/* Which of a container's logs. */
+enum podlog_role {
+	PODLOG_CURRENT,  /* the highest ATTEMPT.log */
+	PODLOG_PREVIOUS, /* the second highest */
+};
+
+/* Locating */
+
+/*
+ * The folder of container's logs: LOGS/UID/CONTAINER (caller frees), or
+ * NULL when logs_dir is NULL or uid or container could name anything but
+ * one folder below the other ("", ".", "..", a '/').
+ */
+char *podlog_dir_new(const char *logs_dir, const char *uid, const char *container);
+
+/* The attempt number role names in dir now, or -1 (no such file). */
+int podlog_pick(const char *dir, enum podlog_role role);
+
+/*
+ * Size and mtime of the file role names in dir now: 0 and *st, or -ENOENT
+ * when there is none (the caller shows an empty file).
+ */
+int podlog_stat(const char *dir, enum podlog_role role, struct stat *st);
+
+/*
+ * Appends the whole file role names in dir to out; none is empty.
+ * -EFBIG (and nothing appended) when it is larger than cap; -errno on a
+ * read error.  For the rare callers that need the text whole.
+ */
+int podlog_read_all(const char *dir, enum podlog_role role, size_t cap, struct buf *out);
+
+/* Readers */
+
+struct podlog;
+
+/* A reader of the file role names in dir (copied); opens it if it exists.
+ * Can't fail: a missing file reads as empty until it appears. */
+struct podlog *podlog_open(const char *dir, enum podlog_role role);
+
+/*
+ * Reads up to n bytes at off into out: the count, 0 at the end, or -errno.
+ * Reads the file the role names now, moving to it first when that is
+ * another one (a new attempt, or a file made anew).
+ */
+ssize_t podlog_read(struct podlog *l, off_t off, char *out, size_t n);
+
+/* The attempt being read, or -1 (for tests). */
+int podlog_attempt(const struct podlog *l);
+
+/* Closes and frees.  NULL is fine. */
+void podlog_free(struct podlog *l);
+
+#endif
