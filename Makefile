@@ -55,8 +55,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/.deps
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-e2e: $(BIN)/clusterfs
-	@sh tests/e2e/run.sh $(BIN)/clusterfs
+$(BUILD)/images/busybox.tar: scripts/busybox-image.sh $(BUILD)/.deps
+	sh scripts/busybox-image.sh $(BUILD)/images
+
+e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh tests/e2e/run.sh $(BIN)/clusterfs
 
 test: unit e2e
 
@@ -75,8 +78,7 @@ HOLLOW   ?= 0
 
 # Builds the busybox image from Debian's busybox-static, imports it as
 # busybox:latest, then runs the server in the foreground (Ctrl-C unmounts).
-run: $(BIN)/clusterfs
-	sh scripts/busybox-image.sh $(BUILD)/images
+run: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	$(BIN)/clusterfs image import --data-dir $(DATA_DIR) $(BUILD)/images/busybox.tar busybox:latest
 	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR) --hollow-nodes $(HOLLOW)
 

@@ -12,6 +12,12 @@
 # the test made: the server it started (by recorded PID, never by name),
 # the mount, background helpers (by recorded PID), the temp dirs.
 #
+# The server runs its node agent only when the test sets CFS_AGENT=1
+# before cfs_start (tests of the control plane alone get --no-agent, so that
+# the machine's own node never takes their pods).  cfs_import_busybox
+# imports the test image into $DATA.  At cleanup, `clusterfs reset` removes
+# every container, pause process and mount the agents of a data dir made.
+#
 # Environment: CLUSTERFS (absolute path of the binary, required),
 # CFS_E2E_RUN (set by run.sh: a directory where the base dirs are made and
 # the PIDs of started servers are recorded, for its leak check).
@@ -27,6 +33,7 @@ T_BASE=$(mktemp -d "${CFS_E2E_RUN:-/tmp}/cfs-e2e.$T_NAME.XXXXXX") || {
 	echo "Bail out! mktemp failed"
 	exit 1
 }
+CFS_SRC=$(cd "$(dirname "$0")/../.." && pwd)
 MNT=$T_BASE/mnt
 DATA=$T_BASE/data
 WORK=$T_BASE/work
@@ -224,6 +231,9 @@ cfs_start() {
 		echo "# cfs_start: a live mount is already at $MNT"
 		return 1
 	fi
+	if [ "${CFS_AGENT:-0}" != 1 ]; then
+		set -- --no-agent "$@"
+	fi
 	if [ -n "${CFS_SIGINT_DFL:-}" ]; then
 		# exec with SIGINT's default action (bash makes a background
 		# job ignore it); the PID stays the server's.
@@ -255,6 +265,17 @@ os.execv(sys.argv[1], sys.argv[1:])' "$CLUSTERFS" server --mount "$MNT" --data-d
 	tail -n 20 "$DATA/server.log" | sed 's/^/#   /'
 	cfs_kill9
 	return 1
+}
+
+# cfs_import_busybox [DATA_DIR]: imports the busybox test image (built by
+# scripts/busybox-image.sh into build/images, or CFS_BUSYBOX_TAR) as
+# busybox:latest.
+cfs_import_busybox() {
+	local tar=${CFS_BUSYBOX_TAR:-$CFS_SRC/build/images/busybox.tar}
+	if [ ! -s "$tar" ]; then
+		sh "$CFS_SRC/scripts/busybox-image.sh" "$(dirname "$tar")" >/dev/null || return 1
+	fi
+	"$CLUSTERFS" image import --data-dir "${1:-$DATA}" "$tar" busybox:latest >/dev/null
 }
 
 # _cfs_reap TIMEOUT_TENTHS: waits for $CFS_PID to exit; sets CFS_STATUS.
@@ -340,6 +361,13 @@ cfs_cleanup() {
 			done
 			cfs_alive "$p" && kill -KILL "$p" 2>/dev/null
 			wait "$p" 2>/dev/null
+		fi
+	done
+	# Containers, pause processes and their mounts, of every data dir.
+	local d
+	for d in "$T_BASE"/*/; do
+		if [ -d "$d/runc" ] || [ -d "$d/pods" ]; then
+			"$CLUSTERFS" reset --data-dir "${d%/}" >/dev/null 2>&1
 		fi
 	done
 	# Every mount under the base dir (the test may make several).

@@ -50,6 +50,18 @@ else
 	tests=$(ls "$DIR"/t_*.sh)
 fi
 
+# The pod sandboxes' pause processes ("clusterfs pause NAME") running now:
+# any other one after the run is a leak.
+pause_pids() {
+	for f in /proc/[0-9]*/cmdline; do
+		if tr '\0' ' ' <"$f" 2>/dev/null | grep -q '^clusterfs pause '; then
+			p=${f#/proc/}
+			echo "${p%/cmdline}"
+		fi
+	done | sort
+}
+pause_before=$(pause_pids)
+
 passed=0
 failed=0
 failed_names=""
@@ -90,6 +102,11 @@ for pid in $(cat "$CFS_E2E_RUN/pids"); do
 		kill -KILL "$pid" 2>/dev/null
 	fi
 done
+pause_left=$(pause_pids | grep -vxF "$pause_before")
+if [ -n "$pause_left" ]; then
+	leaks=$((leaks + 1))
+	echo "LEAK: pod sandbox processes left by the tests:" $pause_left
+fi
 left=$(cd "$CFS_E2E_RUN" && ls -A | grep -v '^pids$')
 if [ -n "$left" ]; then
 	leaks=$((leaks + 1))
@@ -103,7 +120,7 @@ for m in $(awk -v b="$CFS_E2E_RUN/" 'index($2, b) == 1 { print $2 }' /proc/mount
 done
 if [ $leaks -eq 0 ]; then
 	rm -rf --one-file-system "$CFS_E2E_RUN"
-	echo "leaks: none (no clusterfs mount, server or temp dir left by the tests)"
+	echo "leaks: none (no clusterfs mount, server, pod process or temp dir left by the tests)"
 else
 	echo "leaks: $leaks (left $CFS_E2E_RUN for inspection)"
 fi

@@ -15,11 +15,12 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
+#include "runtime/pause.h"
 #include "runtime/pod.h"
 #include "tests/unit/unit.h"
 
 static char tmp[64]; /* the test's data dir */
-static char *pods_dir, *runc_root;
+static char *pods_dir, *logs_dir, *runc_root;
 static struct image_store *images;
 static struct oci_runtime *rt;
 static struct pod_env env;
@@ -99,6 +100,7 @@ static bool setup(void)
 		return false;
 	strcpy(tmp, tmpl);
 	pods_dir = xasprintf("%s/pods", tmp);
+	logs_dir = xasprintf("%s/logs", tmp);
 	runc_root = xasprintf("%s/runc", tmp);
 	char *cmd = xasprintf("sh scripts/busybox-image.sh %s/bb >/dev/null", tmp);
 	int rc = system(cmd);
@@ -116,7 +118,11 @@ static bool setup(void)
 		fprintf(stderr, "  setup: %s\n", e ? e->msg : "?");
 	err_free(e);
 	free(layout);
-	env = (struct pod_env){.images = images, .rt = rt, .pods_dir = pods_dir};
+	env = (struct pod_env){.images = images,
+			       .rt = rt,
+			       .pods_dir = pods_dir,
+			       .logs_dir = logs_dir,
+			       .cgroup_parent = "/clusterfs-test"};
 	pod = json_loads(pod_json, 0, NULL);
 	return ok && pod;
 }
@@ -144,10 +150,18 @@ static void test_sandbox(void)
 	p = xasprintf("%s/resolv.conf", sb->dir);
 	CHECK(access(p, F_OK) == 0);
 	free(p);
-	struct oci_state st;
-	CHECK(oci_state(rt, sb->id, &st, NULL) == 0 && st.status == OCI_RUNNING &&
-	      st.pid == sb->pid);
-	printf("  sandbox %s pid %d\n", sb->id, (int)sb->pid);
+	/* a pause process in namespaces of its own, recorded for adoption */
+	CHECK(pod_sandbox_alive(sb));
+	char *mine = xasprintf("/proc/self/ns/net"), *its = xasprintf("/proc/%d/ns/net", sb->pid);
+	struct stat a, b;
+	CHECK(stat(mine, &a) == 0 && stat(its, &b) == 0 && a.st_ino != b.st_ino);
+	free(mine), free(its);
+	struct pod_sandbox *again = NULL;
+	CHECK(pod_sandbox_create(&env, pod, &again, NULL) == -EEXIST && !again);
+	CHECK(pod_sandbox_adopt(&env, sb->uid, &again, NULL) == 0 && again->pid == sb->pid &&
+	      again->start == sb->start && !strcmp(again->name, "web-1") && again->adopted);
+	pod_sandbox_free(again);
+	printf("  sandbox pid %d\n", (int)sb->pid);
 }
 
 static void test_exit_code_and_log(void)
@@ -246,32 +260,36 @@ static void test_restart_attempt(void)
 		return;
 	CHECK(strstr(c->id, "-c2-1") && strlen(c->id) < 32);
 	CHECK(pod_container_wait(c, 10000, &code) == 0 && code == 4);
-	char *old = xasprintf("%s/0.log", c->dir);
+	/* logs live apart from the bundle: LOGS/UID/C/ATTEMPT.log */
+	char *old = xasprintf("%s/%s/c2/0.log", logs_dir, sb->uid);
 	CHECK(access(old, F_OK) == 0 && access(c->log, F_OK) == 0);
+	CHECK(strstr(c->log, logs_dir) == c->log && strstr(c->log, "/c2/1.log"));
 	free(old);
 	CHECK(pod_container_remove(&env, c, &e) == 0);
 	err_free(e);
 	pod_container_free(c);
 }
 
-static void test_sandbox_image_missing(void)
+static void test_sandbox_needs_no_image(void)
 {
-	/* a store without busybox:latest: -ENOENT, and nothing left */
+	/* the pause process is ours, not an image's: an empty store works */
 	struct image_store *empty = NULL;
 	struct pod_sandbox *x = NULL;
 	struct err *e = NULL;
 	char *d = xasprintf("%s/empty", tmp), *pods = xasprintf("%s/pods2", tmp);
 	mkdir(d, 0755);
 	CHECK(image_store_open(d, &empty, NULL) == 0);
-	struct pod_env env2 = {.images = empty, .rt = rt, .pods_dir = pods};
-	CHECK(pod_sandbox_create(&env2, pod, &x, &e) == -ENOENT && !x);
-	CHECK(e && strstr(e->msg, "busybox:latest") && strstr(e->msg, "not found"));
-	if (e)
-		printf("  %s\n", e->msg);
+	struct pod_env env2 = {.images = empty, .rt = rt, .pods_dir = pods, .logs_dir = logs_dir};
+	CHECK(pod_sandbox_create(&env2, pod, &x, &e) == 0 && x && pod_sandbox_alive(x));
 	char *uid_dir =
 	    xasprintf("%s/%s", pods,
 		      json_string_value(json_object_get(json_object_get(pod, "metadata"), "uid")));
+	CHECK(access(uid_dir, F_OK) == 0);
+	pid_t pid = x ? x->pid : 0;
+	CHECK(pod_sandbox_remove(&env2, x, NULL) == 0);
+	CHECK(pid > 0 && kill(pid, 0) < 0 && errno == ESRCH);
 	CHECK(access(uid_dir, F_OK) < 0);
+	pod_sandbox_free(x);
 	err_free(e);
 	image_store_close(empty);
 	free(uid_dir);
@@ -287,7 +305,7 @@ static void test_cleanup(void)
 	if (e)
 		fprintf(stderr, "  %s\n", e->msg);
 	err_free(e), e = NULL;
-	CHECK(sb && sb->reaped);
+	CHECK(sb && !pod_sandbox_alive(sb));
 	CHECK(!dir || access(dir, F_OK) < 0);
 	free(dir);
 	pod_sandbox_free(sb);
@@ -313,14 +331,25 @@ static void test_cleanup(void)
 	char *mounts = slurp("/proc/mounts");
 	CHECK(strstr(mounts, tmp) == NULL);
 	free(mounts);
+	/* the cgroup parent the containers had */
+	static const char *const ctl[] = {"", "/memory", "/cpu", "/cpuacct", "/pids", "/blkio",
+					  "/devices", "/freezer", "/cpuset", "/systemd"};
+	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
+		char *cg = xasprintf("/sys/fs/cgroup%s/clusterfs-test", ctl[i]);
+		rmdir(cg);
+		free(cg);
+	}
 	oci_runtime_free(rt);
 	image_store_close(images);
 	nftw(tmp, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	CHECK(access(tmp, F_OK) < 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* pod_sandbox_create runs /proc/self/exe pause NAME: this binary */
+	if (argc == 3 && !strcmp(argv[1], "pause"))
+		return pause_main(argc, argv);
 	alarm(60); /* a hung runc must not hang the run */
 	/* container inits are reparented to us when runc create exits */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -340,10 +369,11 @@ int main(void)
 		RUN(test_empty_dir);
 		RUN(test_restart_attempt);
 	}
-	RUN(test_sandbox_image_missing);
+	RUN(test_sandbox_needs_no_image);
 	RUN(test_cleanup);
 	json_decref(pod);
 	free(pods_dir);
+	free(logs_dir);
 	free(runc_root);
 	return unit_done();
 }
