@@ -621,6 +621,23 @@ static int check_probe(struct vc *c, const json_t *ctr, const char *which)
 	return 0;
 }
 
+/* securityContext.seccompProfile of a pod or container (sc may be NULL):
+ * RuntimeDefault and Unconfined are run; a Localhost profile is not. */
+static int check_seccomp(struct vc *c, const json_t *sc)
+{
+	const char *type = json_string_value(json_object_get(vget(sc, "seccompProfile"), "type"));
+	if (!type || !strcmp(type, "RuntimeDefault") || !strcmp(type, "Unconfined"))
+		return 0;
+	size_t mark = vc_push(c, "securityContext");
+	vc_push(c, "seccompProfile");
+	int r = vc_notsup(c, "type",
+			  "\"%s\": clusterfs runs RuntimeDefault (its default profile) and "
+			  "Unconfined only",
+			  type);
+	vc_pop(c, mark);
+	return r;
+}
+
 /* One container or init container (init); c is at it. */
 static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, bool init)
 {
@@ -671,6 +688,7 @@ static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, b
 	TRY(vc_enum(c, ctr, "terminationMessagePolicy", false, msg_policies, NULL));
 	TRY(vc_str(c, ctr, "terminationMessagePath", false, NULL));
 	TRY(vc_map(c, ctr, "securityContext", false, &sc));
+	TRY(check_seccomp(c, sc));
 	TRY(vc_bool(c, ctr, "stdin", NULL));
 	TRY(vc_bool(c, ctr, "stdinOnce", NULL));
 	return vc_bool(c, ctr, "tty", NULL);
@@ -960,7 +978,8 @@ int vpod_spec(struct vc *c, const json_t *spec, bool in_template)
 	TRY(vc_labels(c, spec, "nodeSelector"));
 	TRY(check_tolerations(c, spec));
 	TRY(check_affinity(c, spec));
-	return vc_map(c, spec, "securityContext", false, &v);
+	TRY(vc_map(c, spec, "securityContext", false, &v));
+	return check_seccomp(c, v);
 }
 
 /* --- defaults ------------------------------------------------------------- */

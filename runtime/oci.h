@@ -150,9 +150,13 @@ struct oci_spec {
  *            can set: without CAP_SYS_RESOURCE, the agent's own value.
  *   root     the rootfs, read-only with readOnlyRootFilesystem.
  *
- * Left out: seccomp (runc applies none when the config has none, and
- * Docker's default profile is a ~400-entry allow list; the node agent may
- * add one as linux.seccomp); the pod's sysctls; rlimits (inherited from
+ *   seccomp  a default profile: every system call allowed but ~50 that
+ *            Docker's default profile also keeps from unprivileged
+ *            containers (mount, unshare, setns, ptrace, bpf, keyctl,
+ *            kexec_load, ...), which fail with EPERM; none when privileged
+ *            or with seccompProfile type Unconfined.
+ *
+ * Left out: the pod's sysctls; rlimits (inherited from
  * the agent); AppArmor/SELinux.  Device nodes are runc's defaults (null,
  * zero, full, random, urandom, tty, ptmx), also when privileged.
  *

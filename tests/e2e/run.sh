@@ -54,7 +54,7 @@ fi
 # any other one after the run is a leak.
 pause_pids() {
 	for f in /proc/[0-9]*/cmdline; do
-		if tr '\0' ' ' <"$f" 2>/dev/null | grep -q '^clusterfs pause '; then
+		if { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q '^clusterfs pause '; then
 			p=${f#/proc/}
 			echo "${p%/cmdline}"
 		fi

@@ -64,7 +64,7 @@ spec:
     command: ["sh", "-c"]
     args:
     - echo "hello from $(hostname)"; echo "color=$COLOR greeting=$GREETING pod=$POD_NAME ns=$POD_NS tier=$TIER";
-      echo "size=$CFG_size"; echo "to stderr" >&2; id -u; cat /proc/self/status | grep NoNewPrivs; exec sleep 100000
+      echo "size=$CFG_size"; echo "to stderr" >&2; id -u; grep -E "NoNewPrivs|Seccomp:" /proc/self/status; exec sleep 100000
     env:
     - name: GREETING
       value: hi
@@ -94,6 +94,7 @@ expect_in "env: value, configMapKeyRef, fieldRef, labels" \
 expect_in "env: envFrom with a prefix" "size=large" "$(cat "$P/hello/logs")"
 expect_in "stderr goes to the log too" "to stderr" "$(cat "$P/hello/logs")"
 expect_in "no_new_privs is set" "NoNewPrivs:	1" "$(cat "$P/hello/logs")"
+expect_in "a seccomp filter is on by default" "Seccomp:	2" "$(cat "$P/hello/logs")"
 check_eq "containers/main/logs is the same log" "$(cat "$P/hello/logs")" "$(cat "$P/hello/containers/main/logs")"
 check_eq "the container is ready" "True" "$(cstat hello ready)"
 check_eq "restartCount 0" "0" "$(cstat hello restartCount)"
@@ -105,6 +106,26 @@ check_eq "conditions Initialized, Ready, ContainersReady, PodScheduled are True"
 check_eq "hostIP is set" "1" "$(yvals "$P/hello.yaml" status.hostIP | grep -c '^[0-9.]*$')"
 expect_in "containers/main/status says running" "state: running" "$(cat "$P/hello/containers/main/status")"
 check "the container is a runc container" sh -c "runc --root '$DATA/runc' list | grep -q running"
+
+cat >"$WORK/unconfined.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: unconfined
+spec:
+  restartPolicy: Never
+  securityContext:
+    seccompProfile: {type: Unconfined}
+  containers:
+  - name: c
+    image: busybox
+    command: ["grep", "Seccomp:", "/proc/self/status"]
+EOF
+cp "$WORK/unconfined.yaml" "$P/unconfined.yaml"
+check "seccompProfile Unconfined: no filter" wait_until 10 grep -q "Seccomp:.0" "$P/unconfined/logs"
+check "a Localhost seccomp profile is refused at write" sh -c \
+	"! sed 's/{type: Unconfined}/{type: Localhost, localhostProfile: x.json}/; s/name: unconfined/name: localprof/' '$WORK/unconfined.yaml' > '$P/localprof.yaml'"
+check_contains "with a reason in errors" "$(tail -n 3 "$MNT/errors")" "Localhost"
 
 # --- exit codes and restart policies ----------------------------------------
 mkpod() { # NAME POLICY SCRIPT
