@@ -204,6 +204,15 @@ static json_t *make_int(const char *s, size_t n)
 
 	if (n > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'x'))
 		base = s[1] == 'o' ? 8 : 16, p = s + 2;
+	/* YAML 1.1's octal, as Kubernetes reads manifests: defaultMode: 0644
+	 * is 420 (a leading zero, then octal digits only) */
+	const char *d = s + (*s == '-' || *s == '+');
+	if (base == 10 && d[0] == '0' && d[1] && strspn(d, "01234567") == strlen(d)) {
+		errno = 0;
+		long long v = strtoll(s, NULL, 8);
+		if (errno != ERANGE)
+			return json_integer(v);
+	}
 	errno = 0;
 	if (base == 10) {
 		long long v = strtoll(p, NULL, 10);

@@ -134,6 +134,11 @@ json_t *agent_pod_status(struct agent *ag, struct apod *ap, const json_t *pod);
 int agent_container_env(struct agent *ag, const json_t *pod, const json_t *ctr, char ***out,
 			struct err **e);
 void agent_env_free(char **env);
+/* Fills PODS/UID/volumes/NAME of each configMap volume with its keys (or
+ * items) as files.  0, or -ENOENT with *e for a missing ConfigMap or key
+ * (not optional). */
+int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod,
+			    struct err **e);
 void agent_timestamp(char out[32]);
 
 /* agent_probe.c */

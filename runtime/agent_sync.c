@@ -500,7 +500,17 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 			  "Container image \"%s\" is now in the local store", image);
 	c->pull_fails = 0;
 
-	/* the environment: ConfigMaps that must exist */
+	/* configMap volumes, then the environment: ConfigMaps that must exist */
+	if ((r = agent_configmap_volumes(ag, ap, pod, &e)) < 0) {
+		wait_reason(c, "ContainerCreating", e->msg);
+		if (!c->config_error)
+			api_event(ag->api, "Warning", "FailedMount", "Pod", ap->ns, ap->name, "%s",
+				  e->msg);
+		c->config_error = true;
+		err_free(e);
+		want(next, 2000);
+		return;
+	}
 	char **env = NULL;
 	if ((r = agent_container_env(ag, pod, spec, &env, &e)) < 0) {
 		wait_reason(c, "CreateContainerConfigError", e->msg);

@@ -478,15 +478,17 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 			return err_make(e, EINVAL,
 					"pod %s: volumeMount %s: mountPath must be absolute",
 					sb->name, vname);
-		if (!obj_at(vol, "emptyDir"))
+		bool cm = obj_at(vol, "configMap") != NULL;
+		if (!obj_at(vol, "emptyDir") && !cm)
 			return err_make(e, EINVAL,
-					"pod %s: volume %s: only emptyDir is supported yet",
+					"pod %s: volume %s: only emptyDir and configMap are supported",
 					sb->name, vname);
 		owned[*n] = xasprintf("%s/volumes/%s", sb->dir, vname);
-		mounts[*n] =
-		    (struct oci_mount){.host_path = owned[*n],
-				       .container_path = path,
-				       .readonly = json_is_true(json_object_get(vm, "readOnly"))};
+		/* a configMap volume holds what the agent wrote: read-only */
+		mounts[*n] = (struct oci_mount){
+		    .host_path = owned[*n],
+		    .container_path = path,
+		    .readonly = cm || json_is_true(json_object_get(vm, "readOnly"))};
 		(*n)++;
 		int r = make_dir(owned[*n - 1], NULL, e);
 		if (r < 0)

@@ -225,6 +225,38 @@ check "with its value" wait_until 5 grep -q "v=42" "$P/nocm/logs"
 check "bad resource values are refused at write" sh -c "! sed 's/image: busybox/image: busybox\n    resources: {limits: {memory: lots}}/' '$WORK/nocm.yaml' | sed 's/name: nocm/name: badres/' > '$P/badres.yaml' 2>/dev/null"
 check_not "and no pod is made" test -e "$P/badres.yaml"
 
+# --- a configMap volume ---------------------------------------------------------
+cat >"$WORK/cmvol.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cmvol
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "cat /config/color /config/sub/sz; ls -l /config/sub/sz | cut -c1-10; touch /config/x || echo read-only; exec sleep 100000"]
+    volumeMounts: [{name: cfg, mountPath: /config}]
+  volumes:
+  - name: cfg
+    configMap:
+      name: settings
+      items:
+      - {key: color, path: color}
+      - {key: size, path: sub/sz, mode: 0600}
+EOF
+cp "$WORK/cmvol.yaml" "$P/cmvol.yaml"
+check "a configMap volume: its keys are files" wait_until 10 grep -q "^blue" "$P/cmvol/logs"
+expect_in "items map keys to paths, with their mode" "large" "$(cat "$P/cmvol/logs")"
+expect_in "mode 0600" "-rw-------" "$(cat "$P/cmvol/logs")"
+expect_in "mounted read-only" "read-only" "$(cat "$P/cmvol/logs")"
+sed -e 's/name: cmvol/name: cmvol2/' -e 's/name: settings/name: absent/' "$WORK/cmvol.yaml" >"$WORK/cmvol2.yaml"
+cp "$WORK/cmvol2.yaml" "$P/cmvol2.yaml"
+check "a configMap volume whose ConfigMap is missing: ContainerCreating" wait_until 10 \
+	cstat_has cmvol2 state.waiting.message 'configmap "absent" not found'
+expect_in "and a FailedMount event" "FailedMount" "$(grep cmvol2 "$MNT/events")"
+
 # --- graceful deletion ------------------------------------------------------
 cat >"$WORK/graceful.yaml" <<'EOF'
 apiVersion: v1

@@ -254,6 +254,12 @@ static const struct vcase probe_cases[] = {
      "ready']},'failureThreshold':30,'periodSeconds':2}}",
      NULL},
     {"Pod.ctr", "{'livenessProbe':{'tcpSocket':{'port':5432}}}", NULL},
+    {"Pod.ctr", "{'securityContext':{'seccompProfile':{'type':'RuntimeDefault'}}}", NULL},
+    {"Pod.ctr", "{'securityContext':{'seccompProfile':{'type':'Unconfined'}}}", NULL},
+    {"Pod.ctr",
+     "{'securityContext':{'seccompProfile':{'type':'Localhost','localhostProfile':'a.json'}}}",
+     "spec.containers[0].securityContext.seccompProfile.type: Unsupported value: "
+     "\"Localhost\": clusterfs runs RuntimeDefault"},
     {"Pod.ctr", "{'livenessProbe':{'httpGet':{'port':'Bad_Port'}}}",
      "spec.containers[0].livenessProbe.httpGet.port: Invalid value: \"Bad_Port\": must contain "
      "only alpha-numeric characters"},
