@@ -183,6 +183,10 @@ check "its message names the image" wait_until 10 sh -c "grep -q 'registry.examp
 check "then ImagePullBackOff" wait_until 10 cstat_has noimg state.waiting.reason ImagePullBackOff
 check_eq "the pod stays Pending" "Pending" "$(pod_phase noimg)"
 expect_in "an event says why" "Failed to pull image" "$(grep noimg "$MNT/events")"
+check "the image is imported under that name" "$CLUSTERFS" image import --data-dir "$DATA" \
+	"$CFS_BUSYBOX_TAR" registry.example/nothing:1.0
+sed -i 's|image: registry.example/nothing:1.0|&\n    command: ["sleep", "100000"]|' "$WORK/noimg.yaml"
+check "the agent retries: once the image is there, the pod runs" wait_until 30 sh -c "[ \"\$(cat '$P/noimg/phase')\" = Running ]"
 
 cat >"$WORK/nocmd.yaml" <<'EOF'
 apiVersion: v1
@@ -224,6 +228,11 @@ check "once it exists, the pod starts" wait_until 10 is_phase nocm Running
 check "with its value" wait_until 5 grep -q "v=42" "$P/nocm/logs"
 check "bad resource values are refused at write" sh -c "! sed 's/image: busybox/image: busybox\n    resources: {limits: {memory: lots}}/' '$WORK/nocm.yaml' | sed 's/name: nocm/name: badres/' > '$P/badres.yaml' 2>/dev/null"
 check_not "and no pod is made" test -e "$P/badres.yaml"
+
+# --- log rotation -----------------------------------------------------------------
+mkpod chatty Always "yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx | head -c 11000000; echo after; exec sleep 100000"
+check "a log past 10 MiB is rotated" wait_until 15 test -s "$DATA/logs/$(yvals "$P/chatty.yaml" metadata.uid)/c/0.log.1"
+check "the current log is small again" wait_until 5 sh -c "[ \$(stat -c %s '$P/chatty/logs') -lt 1000000 ]"
 
 # --- a configMap volume ---------------------------------------------------------
 cat >"$WORK/cmvol.yaml" <<'EOF'
