@@ -512,7 +512,8 @@ static bool parse_id(const char *id, const char *uid, char name[64], int *attemp
 	if (strncmp(id, uid, pre) || id[pre] != '-')
 		return false;
 	const char *rest = id + pre + 1, *dash = strrchr(rest, '-');
-	if (!dash || dash == rest || (size_t)(dash - rest) >= 64 || !isdigit((unsigned char)dash[1]))
+	if (!dash || dash == rest || (size_t)(dash - rest) >= 64 ||
+	    !isdigit((unsigned char)dash[1]))
 		return false;
 	char *end;
 	long a = strtol(dash + 1, &end, 10);
@@ -728,8 +729,8 @@ int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, s
 		agent_stop(ag);
 		return r;
 	}
-	log_info("agent", "node %s: agent running (%d workers, data in %s)", ag->node,
-		 ag->nworkers, o->data_dir);
+	log_info("agent", "node %s: agent running (%d workers, data in %s)", ag->node, ag->nworkers,
+		 o->data_dir);
 	*out = ag;
 	return 0;
 fail:
@@ -819,8 +820,8 @@ int agent_reset(const char *data_dir, struct err **e)
 	rm_tree(logs_dir);
 	rm_tree(runc_dir);
 	/* the cgroup parents, where they are empty now */
-	static const char *const ctl[] = {"", "/memory", "/cpu", "/cpuacct", "/pids",
-					  "/blkio", "/devices", "/freezer", "/cpuset", "/systemd"};
+	static const char *const ctl[] = {"",	    "/memory",	"/cpu",	    "/cpuacct", "/pids",
+					  "/blkio", "/devices", "/freezer", "/cpuset",	"/systemd"};
 	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
 		_cleanup_free_ char *cg = xasprintf("/sys/fs/cgroup%s%s", ctl[i], DEFAULT_CGROUP);
 		rmdir(cg);

@@ -25,9 +25,9 @@
 #include "runtime/agent.h"
 #include "runtime/pod.h"
 
-#define AGENT_BACKOFF_START_MS 10000	   /* CrashLoopBackOff: 10 s ... */
-#define AGENT_BACKOFF_MAX_MS   300000	   /* ... doubling to 5 min */
-#define AGENT_BACKOFF_RESET_MS 600000	   /* reset after 10 min running */
+#define AGENT_BACKOFF_START_MS 10000	  /* CrashLoopBackOff: 10 s ... */
+#define AGENT_BACKOFF_MAX_MS   300000	  /* ... doubling to 5 min */
+#define AGENT_BACKOFF_RESET_MS 600000	  /* reset after 10 min running */
 #define AGENT_LOG_MAX_BYTES    (10 << 20) /* rotate a log at 10 MiB */
 
 struct prober;
@@ -47,8 +47,8 @@ struct actr {
 	char *reason, *message; /* of the waiting or terminated state */
 	int exit_code;
 	char started_at[32], finished_at[32];
-	char image_id[96];  /* the image's manifest digest */
-	char cid[160];	    /* "runc://ID" of the latest instance */
+	char image_id[96]; /* the image's manifest digest */
+	char cid[160];	   /* "runc://ID" of the latest instance */
 	json_t *last_term; /* lastState.terminated, or NULL */
 	bool done;	   /* terminated and not to be restarted */
 
@@ -61,7 +61,7 @@ struct actr {
 	bool config_error;  /* waiting on a ConfigMap (retry soon) */
 
 	/* probes: set by prober threads under apod.lock */
-	struct agent *ag;	   /* for the probers' callbacks */
+	struct agent *ag; /* for the probers' callbacks */
 	struct apod *ap;
 	struct prober *probers[3]; /* liveness, readiness, startup */
 	bool ready, started, live_failed;
@@ -73,12 +73,12 @@ struct apod {
 	struct pod_sandbox *sb;
 	struct actr *c; /* ninit init containers, then the regular ones */
 	size_t nc, ninit;
-	bool have_spec;	 /* c[] was built from the pod's spec */
-	bool adopted;	 /* found at start: take states from the API */
-	bool terminal;	 /* Succeeded or Failed: nothing runs any more */
-	bool finalizing; /* deleting: stopped, the final delete posted */
-	bool stopping;	 /* terminating: SIGTERM sent to every container */
-	int64_t kill_at; /* monotonic ms: SIGKILL what still runs */
+	bool have_spec;		      /* c[] was built from the pod's spec */
+	bool adopted;		      /* found at start: take states from the API */
+	bool terminal;		      /* Succeeded or Failed: nothing runs any more */
+	bool finalizing;	      /* deleting: stopped, the final delete posted */
+	bool stopping;		      /* terminating: SIGTERM sent to every container */
+	int64_t kill_at;	      /* monotonic ms: SIGKILL what still runs */
 	struct pod_container **adopt; /* found at start, until matched */
 	size_t nadopt;
 	char start_time[32];
@@ -137,8 +137,7 @@ void agent_env_free(char **env);
 /* Fills PODS/UID/volumes/NAME of each configMap volume with its keys (or
  * items) as files.  0, or -ENOENT with *e for a missing ConfigMap or key
  * (not optional). */
-int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod,
-			    struct err **e);
+int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
 void agent_timestamp(char out[32]);
 
 /* agent_probe.c */

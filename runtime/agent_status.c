@@ -63,7 +63,8 @@ static json_t *ctr_status(struct apod *ap, struct actr *c, const json_t *spec)
 		break;
 	}
 	default: {
-		json_t *w = json_pack("{s:s}", "reason", c->reason ? c->reason : "ContainerCreating");
+		json_t *w =
+		    json_pack("{s:s}", "reason", c->reason ? c->reason : "ContainerCreating");
 		if (c->message && *c->message)
 			json_object_set_new(w, "message", json_string(c->message));
 		state = json_pack("{s:o}", "waiting", w);
@@ -75,12 +76,12 @@ static json_t *ctr_status(struct apod *ap, struct actr *c, const json_t *spec)
 	bool started = c->st == CS_RUNNING && c->started;
 	pthread_mutex_unlock(&ap->lock);
 	char *iid = image_id(image, c->image_id);
-	json_t *s = json_pack("{s:s, s:o, s:o, s:b, s:i, s:s, s:s, s:b}", "name", c->name, "state",
-			      state, "lastState",
-			      c->last_term ? json_pack("{s:O}", "terminated", c->last_term)
-					   : json_object(),
-			      "ready", ready, "restartCount", c->restarts, "image",
-			      image ? image : "", "imageID", iid, "started", started);
+	json_t *s =
+	    json_pack("{s:s, s:o, s:o, s:b, s:i, s:s, s:s, s:b}", "name", c->name, "state", state,
+		      "lastState",
+		      c->last_term ? json_pack("{s:O}", "terminated", c->last_term) : json_object(),
+		      "ready", ready, "restartCount", c->restarts, "image", image ? image : "",
+		      "imageID", iid, "started", started);
 	free(iid);
 	if (*c->cid)
 		json_object_set_new(s, "containerID", json_string(c->cid));
@@ -203,16 +204,18 @@ json_t *agent_pod_status(struct agent *ag, struct apod *ap, const json_t *pod)
 	const char *why = done ? "PodCompleted" : "ContainersNotReady";
 
 	json_t *cv = json_array();
-	json_array_append_new(cv, condition(oldc, "PodReadyToStartContainers",
-					    ap->sb && !done, NULL, NULL, now));
+	json_array_append_new(
+	    cv, condition(oldc, "PodReadyToStartContainers", ap->sb && !done, NULL, NULL, now));
 	json_array_append_new(cv, condition(oldc, "Initialized", inited,
-					    done ? "PodCompleted" : inited ? NULL : "ContainersNotInitialized",
+					    done     ? "PodCompleted"
+					    : inited ? NULL
+						     : "ContainersNotInitialized",
 					    inited ? NULL : msg_init, now));
 	json_array_append_new(cv, condition(oldc, "Ready", all_ready, all_ready ? NULL : why,
 					    all_ready || done ? NULL : msg_ready, now));
-	json_array_append_new(cv, condition(oldc, "ContainersReady", all_ready,
-					    all_ready ? NULL : why,
-					    all_ready || done ? NULL : msg_ready, now));
+	json_array_append_new(cv,
+			      condition(oldc, "ContainersReady", all_ready, all_ready ? NULL : why,
+					all_ready || done ? NULL : msg_ready, now));
 	json_array_append_new(cv, condition(oldc, "PodScheduled", true, NULL, NULL, now));
 	size_t i;
 	json_t *c;
@@ -309,9 +312,13 @@ static const char *subscript(const json_t *pod, const char *path, const char *fi
 
 static char *field_ref(struct agent *ag, const json_t *pod, const char *path)
 {
-	static const char *const direct[] = {"metadata.name", "metadata.namespace", "metadata.uid",
-					     "spec.nodeName", "spec.serviceAccountName",
-					     "status.podIP", NULL};
+	static const char *const direct[] = {"metadata.name",
+					     "metadata.namespace",
+					     "metadata.uid",
+					     "spec.nodeName",
+					     "spec.serviceAccountName",
+					     "status.podIP",
+					     NULL};
 	for (size_t i = 0; direct[i]; i++)
 		if (!strcmp(path, direct[i])) {
 			const char *v = obj_str(pod, path);
@@ -475,8 +482,7 @@ static int write_key(const char *dir, const char *rel, const char *text, int mod
 	return r;
 }
 
-int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod,
-			    struct err **e)
+int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e)
 {
 	const char *ns = obj_str(pod, "metadata.namespace");
 	size_t i;
@@ -505,19 +511,21 @@ int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod
 			json_array_foreach(items, k, it)
 			{
 				const char *key = obj_str(it, "key"), *path = obj_str(it, "path");
-				const char *val = json_string_value(json_object_get(data, key ? key : ""));
+				const char *val =
+				    json_string_value(json_object_get(data, key ? key : ""));
 				json_t *m = json_object_get(it, "mode");
 				if (!val && cm) {
-					r = err_make(e, ENOENT,
-						     "MountVolume.SetUp failed for volume \"%s\": "
-						     "configmap references non-existent config key: %s",
-						     vname, key ? key : "");
+					r = err_make(
+					    e, ENOENT,
+					    "MountVolume.SetUp failed for volume \"%s\": "
+					    "configmap references non-existent config key: %s",
+					    vname, key ? key : "");
 					break;
 				}
 				if (val && path)
-					r = write_key(dir, path, val,
-						      json_is_integer(m) ? (int)json_integer_value(m)
-									 : mode);
+					r = write_key(
+					    dir, path, val,
+					    json_is_integer(m) ? (int)json_integer_value(m) : mode);
 				if (r < 0)
 					break;
 			}

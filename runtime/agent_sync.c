@@ -107,8 +107,8 @@ static const json_t *old_status(const json_t *list, const char *name)
 
 /* Takes over an adopted instance: its attempt is its restart count, and
  * the rest comes from the status the previous agent posted. */
-static void adopt_into(struct agent *ag, struct apod *ap, struct actr *c,
-		       struct pod_container *pc, const json_t *pod)
+static void adopt_into(struct agent *ag, struct apod *ap, struct actr *c, struct pod_container *pc,
+		       const json_t *pod)
 {
 	const json_t *old = old_status(
 	    obj_at(pod, c->init ? "status.initContainerStatuses" : "status.containerStatuses"),
@@ -153,7 +153,8 @@ static void adopt_counts(struct actr *c, const json_t *pod)
 		c->last_term = json_deep_copy(lt);
 	if (cid)
 		snprintf(c->cid, sizeof(c->cid), "%s", cid);
-	if (json_is_object(t) && c->init && json_integer_value(json_object_get(t, "exitCode")) == 0) {
+	if (json_is_object(t) && c->init &&
+	    json_integer_value(json_object_get(t, "exitCode")) == 0) {
 		/* an init container that had completed stays completed */
 		c->st = CS_TERMINATED;
 		c->exit_code = 0;
@@ -173,14 +174,14 @@ static void build_containers(struct agent *ag, struct apod *ap, const json_t *po
 	ap->c = xcalloc(ap->nc ? ap->nc : 1, sizeof(struct actr));
 	for (size_t i = 0; i < ap->nc; i++) {
 		struct actr *c = &ap->c[i];
-		const json_t *spec = i < ap->ninit ? json_array_get(inits, i)
-						   : json_array_get(ctrs, i - ap->ninit);
+		const json_t *spec =
+		    i < ap->ninit ? json_array_get(inits, i) : json_array_get(ctrs, i - ap->ninit);
 		const char *name = obj_str(spec, "name");
 		c->name = xstrdup(name ? name : "");
 		c->init = i < ap->ninit;
 		c->st = CS_WAITING;
-		set_text(&c->reason, c->init || ap->ninit == 0 ? "ContainerCreating"
-							       : "PodInitializing");
+		set_text(&c->reason,
+			 c->init || ap->ninit == 0 ? "ContainerCreating" : "PodInitializing");
 		struct pod_container *pc = ap->adopted ? take_adopted(ap, c->name) : NULL;
 		if (pc)
 			adopt_into(ag, ap, c, pc, pod);
@@ -240,8 +241,7 @@ static json_t *terminated(const struct actr *c, const char *cid)
 
 /* Records that c's instance ended with code (-1: unknown), removes it
  * from runc, and decides what comes next. */
-static void on_exit_(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
-		     int code)
+static void on_exit_(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod, int code)
 {
 	int64_t now = mono_ms();
 	bool oom = pod_container_oom_killed(c->c);
@@ -255,12 +255,12 @@ static void on_exit_(struct agent *ag, struct apod *ap, struct actr *c, const js
 	pthread_mutex_unlock(&ap->lock);
 
 	c->exit_code = code < 0 ? 137 : code;
-	set_text(&c->reason, oom		   ? "OOMKilled"
-			     : code < 0	   ? "ContainerStatusUnknown"
-			     : code == 0	   ? "Completed"
-						   : "Error");
-	set_text(&c->message, code < 0 ? "The container ended while the agent was down; "
-					 "its exit code is lost"
+	set_text(&c->reason, oom	 ? "OOMKilled"
+			     : code < 0	 ? "ContainerStatusUnknown"
+			     : code == 0 ? "Completed"
+					 : "Error");
+	set_text(&c->message, code < 0	    ? "The container ended while the agent was down; "
+					      "its exit code is lost"
 			      : live_failed ? "Container failed its liveness probe"
 					    : NULL);
 	agent_timestamp(c->finished_at);
@@ -355,8 +355,7 @@ static int grace_of(const json_t *pod)
 	json_t *g = obj_at(pod, "metadata.deletionGracePeriodSeconds");
 	if (!json_is_integer(g))
 		g = obj_at(pod, "spec.terminationGracePeriodSeconds");
-	return json_is_integer(g) && json_integer_value(g) >= 0 ? (int)json_integer_value(g)
-								 : 30;
+	return json_is_integer(g) && json_integer_value(g) >= 0 ? (int)json_integer_value(g) : 30;
 }
 
 void agent_teardown(struct agent *ag, struct apod *ap, int grace_s)
@@ -445,7 +444,8 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 {
 	int64_t now = mono_ms();
 	if (c->retry_at > now) {
-		if (c->ran && c->last_term && (!c->reason || strcmp(c->reason, "ImagePullBackOff"))) {
+		if (c->ran && c->last_term &&
+		    (!c->reason || strcmp(c->reason, "ImagePullBackOff"))) {
 			char msg[512];
 			snprintf(msg, sizeof(msg),
 				 "back-off %llds restarting failed container=%s pod=%s_%s(%s)",
@@ -471,8 +471,8 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 		if (delay > AGENT_BACKOFF_MAX_MS)
 			delay = AGENT_BACKOFF_MAX_MS;
 		char msg[512];
-		snprintf(msg, sizeof(msg), "%s%s", r == -ENOENT ? "" : "image is unusable: ",
-			 r == -ENOENT ? "" : e->msg);
+		snprintf(msg, sizeof(msg), "%s%s",
+			 r == -ENOENT ? "" : "image is unusable: ", r == -ENOENT ? "" : e->msg);
 		if (r == -ENOENT)
 			snprintf(msg, sizeof(msg),
 				 "image \"%s\" not found in the local store (import it with "

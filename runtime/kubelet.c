@@ -66,8 +66,8 @@ json_t *kubelet_node_status(const struct kubelet_node *n, const json_t *old, con
 				  lt, "reason", conds[j].reason, "message", conds[j].message));
 	}
 	json_object_set_new(s, "conditions", cv);
-	json_t *res = json_pack("{s:s, s:s, s:s}", "cpu", n->cpu, "memory", n->memory, "pods",
-				n->pods);
+	json_t *res =
+	    json_pack("{s:s, s:s, s:s}", "cpu", n->cpu, "memory", n->memory, "pods", n->pods);
 	json_object_set(s, "capacity", res);
 	json_object_set_new(s, "allocatable", res);
 	json_object_set_new(s, "addresses",
@@ -75,13 +75,13 @@ json_t *kubelet_node_status(const struct kubelet_node *n, const json_t *old, con
 				      n->ip, "type", "Hostname", "address", n->name));
 	json_object_set_new(s, "daemonEndpoints",
 			    json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", 10250));
-	json_object_set_new(
-	    s, "nodeInfo",
-	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "machineID",
-		      n->machine_id, "systemUUID", n->machine_id, "bootID", n->boot_id,
-		      "kernelVersion", n->kernel, "osImage", n->os_image, "containerRuntimeVersion",
-		      n->runtime, "kubeletVersion", n->kubelet, "kubeProxyVersion", "",
-		      "operatingSystem", "linux", "architecture", n->arch));
+	json_object_set_new(s, "nodeInfo",
+			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+				      "machineID", n->machine_id, "systemUUID", n->machine_id,
+				      "bootID", n->boot_id, "kernelVersion", n->kernel, "osImage",
+				      n->os_image, "containerRuntimeVersion", n->runtime,
+				      "kubeletVersion", n->kubelet, "kubeProxyVersion", "",
+				      "operatingSystem", "linux", "architecture", n->arch));
 	return s;
 }
 

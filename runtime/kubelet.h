@@ -17,9 +17,9 @@
 /* What differs from node to node. */
 struct kubelet_node {
 	const char *name;
-	const char *ip;		    /* InternalIP */
-	const char *cpu, *memory;   /* capacity = allocatable: "2", "24Gi" */
-	const char *pods;	    /* "110" */
+	const char *ip;		  /* InternalIP */
+	const char *cpu, *memory; /* capacity = allocatable: "2", "24Gi" */
+	const char *pods;	  /* "110" */
 	const char *kernel, *os_image, *runtime, *kubelet, *arch;
 	const char *machine_id, *boot_id;
 };

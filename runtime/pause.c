@@ -21,8 +21,8 @@
 
 #include "engine/mem.h"
 
-#define PAUSE_READY_FD	  3
-#define PAUSE_WAIT_MS	  5000
+#define PAUSE_READY_FD	   3
+#define PAUSE_WAIT_MS	   5000
 #define PAUSE_HOSTNAME_MAX 63
 
 extern char **environ;
@@ -148,8 +148,8 @@ int pause_spawn(const char *hostname, pid_t *pid, uint64_t *start, struct err **
 	sigdelset(&all, SIGSTOP);
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr,
-				 POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+					    POSIX_SPAWN_SETSID);
 	char *argv[] = {"clusterfs", "pause", (char *)hostname, NULL};
 	pid_t child = 0;
 	int err = posix_spawn(&child, "/proc/self/exe", &fa, &attr, argv, environ);

@@ -276,8 +276,8 @@ static int write_sandbox_record(const struct pod_sandbox *sb, struct err **e)
 	return write_file(path, text, e);
 }
 
-static struct pod_sandbox *sandbox_new(const struct pod_env *env, const char *uid,
-				       const char *ns, const char *name)
+static struct pod_sandbox *sandbox_new(const struct pod_env *env, const char *uid, const char *ns,
+				       const char *name)
 {
 	struct pod_sandbox *sb = xcalloc(1, sizeof(*sb));
 	sb->uid = xstrdup(uid);
@@ -480,9 +480,10 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 					sb->name, vname);
 		bool cm = obj_at(vol, "configMap") != NULL;
 		if (!obj_at(vol, "emptyDir") && !cm)
-			return err_make(e, EINVAL,
-					"pod %s: volume %s: only emptyDir and configMap are supported",
-					sb->name, vname);
+			return err_make(
+			    e, EINVAL,
+			    "pod %s: volume %s: only emptyDir and configMap are supported",
+			    sb->name, vname);
 		owned[*n] = xasprintf("%s/volumes/%s", sb->dir, vname);
 		/* a configMap volume holds what the agent wrote: read-only */
 		mounts[*n] = (struct oci_mount){
@@ -588,9 +589,8 @@ out:
 	return r;
 }
 
-static struct pod_container *container_new(const struct pod_env *env,
-					   const struct pod_sandbox *sb, const char *container,
-					   int attempt)
+static struct pod_container *container_new(const struct pod_env *env, const struct pod_sandbox *sb,
+					   const char *container, int attempt)
 {
 	struct pod_container *c = xcalloc(1, sizeof(*c));
 	c->name = xstrdup(container);
@@ -796,7 +796,8 @@ bool pod_container_oom_killed(const struct pod_container *c)
 		return false;
 	/* cgroup v2, then v1's memory controller */
 	_cleanup_free_ char *v2 = xasprintf("/sys/fs/cgroup%s/memory.events", c->cgroup);
-	_cleanup_free_ char *v1 = xasprintf("/sys/fs/cgroup/memory%s/memory.oom_control", c->cgroup);
+	_cleanup_free_ char *v1 =
+	    xasprintf("/sys/fs/cgroup/memory%s/memory.oom_control", c->cgroup);
 	long n = oom_kills(v2);
 	if (n < 0)
 		n = oom_kills(v1);

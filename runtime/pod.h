@@ -124,15 +124,15 @@ int pod_logs_remove(const struct pod_env *env, const char *uid);
 /* ---- Containers ---- */
 
 struct pod_container {
-	char *name;	   /* the container's name in the pod */
-	int attempt;	   /* 0 for the first run, then restarts */
-	char *id;	   /* runc id */
-	char *dir;	   /* PODS/UID/NAME: the bundle */
-	char *rootfs;	   /* PODS/UID/NAME/rootfs */
-	char *attempt_dir; /* PODS/UID/NAME/ATTEMPT: upper and work */
-	char *log;	   /* LOGS/UID/NAME/ATTEMPT.log */
-	char *cgroup;	   /* CGROUP_PARENT/ID, or NULL */
-	pid_t pid;	   /* the init on the host; 0 before it runs */
+	char *name;	     /* the container's name in the pod */
+	int attempt;	     /* 0 for the first run, then restarts */
+	char *id;	     /* runc id */
+	char *dir;	     /* PODS/UID/NAME: the bundle */
+	char *rootfs;	     /* PODS/UID/NAME/rootfs */
+	char *attempt_dir;   /* PODS/UID/NAME/ATTEMPT: upper and work */
+	char *log;	     /* LOGS/UID/NAME/ATTEMPT.log */
+	char *cgroup;	     /* CGROUP_PARENT/ID, or NULL */
+	pid_t pid;	     /* the init on the host; 0 before it runs */
 	uint64_t start_time; /* of pid, when adopted */
 	bool mounted, created, reaped;
 	bool adopted;  /* found after an agent restart: not our child */
