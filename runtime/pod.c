@@ -267,6 +267,26 @@ static int write_pod_files(const struct pod_sandbox *sb, struct err **e)
 	return 0;
 }
 
+int pod_sandbox_set_net(const struct pod_sandbox *sb, const char *ip, const char *resolv,
+			struct err **e)
+{
+	_cleanup_free_ char *p_hosts = xasprintf("%s/hosts", sb->dir);
+	_cleanup_free_ char *p_resolv = xasprintf("%s/resolv.conf", sb->dir);
+	/* as the kubelet writes it: the pod's own address and name last */
+	_cleanup_free_ char *hosts = xasprintf("# Kubernetes-managed hosts file (clusterfs).\n"
+					       "127.0.0.1\tlocalhost\n"
+					       "::1\tlocalhost ip6-localhost ip6-loopback\n"
+					       "fe00::0\tip6-localnet\n"
+					       "fe00::1\tip6-allnodes\n"
+					       "fe00::2\tip6-allrouters\n"
+					       "%s\t%s\n",
+					       ip && *ip ? ip : "127.0.1.1", sb->name);
+	int r = write_file(p_hosts, hosts, e);
+	if (r == 0 && resolv)
+		r = write_file(p_resolv, resolv, e);
+	return r;
+}
+
 /* PODS/UID/sandbox: "PID START\nNAMESPACE\nNAME\n", what adoption reads. */
 static int write_sandbox_record(const struct pod_sandbox *sb, struct err **e)
 {

@@ -92,6 +92,14 @@ struct pod_sandbox {
 int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_sandbox **out,
 		       struct err **e);
 
+/*
+ * Rewrites the pod's /etc/hosts with its address ip (NULL: none yet) and,
+ * when resolv is not NULL, its /etc/resolv.conf; containers started after
+ * this see them (bind mounts of the files, which are replaced by rename).
+ */
+int pod_sandbox_set_net(const struct pod_sandbox *sb, const char *ip, const char *resolv,
+			struct err **e);
+
 /* The sandbox recorded in PODS/UID, as a previous agent left it (alive or
  * not: see pod_sandbox_alive).  0, or -ENOENT / -EINVAL with *e. */
 int pod_sandbox_adopt(const struct pod_env *env, const char *uid, struct pod_sandbox **out,
