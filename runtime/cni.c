@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -760,8 +761,7 @@ int cni_reset(const char *data_dir, const char *bridge, struct err **e)
 
 	if ((r = check_name("bridge", bridge, 15, e)) < 0)
 		return r;
-	_cleanup_free_ char *sysfs = xasprintf("/sys/class/net/%s", bridge);
-	if (access(sysfs, F_OK) == 0 &&
+	if (if_nametoindex(bridge) != 0 &&
 	    (r = tool_run((char *[]){"ip", "link", "del", (char *)bridge, NULL}, NULL, e)) < 0)
 		rc = r;
 	if ((r = rules_delete("POSTROUTING", bridge, NULL, rc ? NULL : e)) < 0)
