@@ -36,6 +36,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/agent_int.h"
+#include "runtime/dns.h"
 #include "runtime/image.h"
 #include "runtime/kubelet.h"
 #include "runtime/oci.h"
@@ -43,6 +44,7 @@
 
 #define AGENT_KEY_MAX	    320
 #define DEFAULT_CGROUP	    "/clusterfs"
+#define DEFAULT_POD_CIDR    "10.88.0.0/16"
 #define LOG_ROTATE_EVERY_MS 2000
 
 static const struct kind_info *k_pod, *k_node;
@@ -333,6 +335,8 @@ static json_t *node_labels(struct agent *ag)
 			 strcmp(u.machine, "x86_64") ? u.machine : "amd64");
 }
 
+/* Sets the node's labels from arg, and spec.podCIDR(s) from its entry
+ * "\x01podCIDR" (which is not a label). */
 static int set_labels(json_t *node, void *arg, struct err **e)
 {
 	json_t *md = json_object_get(node, "metadata");
@@ -341,7 +345,22 @@ static int set_labels(json_t *node, void *arg, struct err **e)
 		labels = json_object();
 		json_object_set_new(md, "labels", labels);
 	}
-	json_object_update(labels, arg);
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)arg, k, v)
+	{
+		if (k[0] != '\x01') {
+			json_object_set(labels, k, v);
+			continue;
+		}
+		json_t *spec = json_object_get(node, "spec");
+		if (!json_is_object(spec)) {
+			spec = json_object();
+			json_object_set_new(node, "spec", spec);
+		}
+		json_object_set(spec, "podCIDR", v);
+		json_object_set_new(spec, "podCIDRs", json_pack("[O]", v));
+	}
 	return 0;
 }
 
@@ -352,9 +371,11 @@ static int register_node(struct agent *ag, struct err **e)
 	struct sobj *o = api_get(ag->api, k_node, NULL, ag->node);
 	int r = 0;
 	if (!o) {
-		json_t *doc = json_pack("{s:s, s:s, s:{s:s, s:O}, s:{}, s:o}", "apiVersion", "v1",
-					"kind", "Node", "metadata", "name", ag->node, "labels",
-					labels, "spec", "status", node_status(ag, NULL));
+		json_t *doc = json_pack("{s:s, s:s, s:{s:s, s:O}, s:{s:s, s:[s]}, s:o}",
+					"apiVersion", "v1", "kind", "Node", "metadata", "name",
+					ag->node, "labels", labels, "spec", "podCIDR",
+					ag->o.pod_cidr, "podCIDRs", ag->o.pod_cidr, "status",
+					node_status(ag, NULL));
 		int res = 0;
 		r = api_create_many(ag->api, &doc, 1, &res);
 		if (r >= 0 && res < 0 && res != -EEXIST)
@@ -365,6 +386,7 @@ static int register_node(struct agent *ag, struct err **e)
 		else
 			log_info("agent", "registered node %s (%s)", ag->node, ag->node_ip);
 	} else {
+		json_object_set_new(labels, "\x01podCIDR", json_string(ag->o.pod_cidr));
 		r = api_patch(ag->api, k_node, NULL, ag->node, set_labels, labels, e);
 		if (r >= 0) {
 			json_t *st = node_status(ag, obj_at(o->obj, "status"));
@@ -559,6 +581,8 @@ static void adopt_all(struct agent *ag)
 		struct apod *ap = apod_new(sb->uid, sb->ns, sb->name);
 		ap->sb = sb;
 		ap->adopted = true;
+		if (cni_get_ip(ag->cni, sb->uid, ap->pod_ip) < 0)
+			ap->pod_ip[0] = 0;
 		if (pod_sandbox_alive(sb))
 			agent_watch_pid(ag, sb->pid, sb->uid);
 		for (size_t i = 0; i < ni; i++) {
@@ -634,6 +658,7 @@ static void agent_free(struct agent *ag)
 	wq_free(ag->q);
 	oci_runtime_free(ag->rt);
 	image_store_close(ag->images);
+	cni_close(ag->cni);
 	pthread_mutex_destroy(&ag->lock);
 	pthread_cond_destroy(&ag->beat);
 	free(ag->workers);
@@ -657,6 +682,9 @@ int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, s
 		ag->o.workers = 8;
 	if (!ag->o.cgroup_parent)
 		ag->o.cgroup_parent = DEFAULT_CGROUP;
+	if (!ag->o.pod_cidr)
+		ag->o.pod_cidr = DEFAULT_POD_CIDR;
+	agent_bridge_name(o->data_dir, ag->bridge);
 	pthread_mutex_init(&ag->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -680,6 +708,10 @@ int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, s
 	if ((r = check_node_name(ag->node, e)) < 0 ||
 	    (r = image_store_open(o->data_dir, &ag->images, e)) < 0 ||
 	    (r = oci_runtime_new(ag->runc_dir, &ag->rt, e)) < 0)
+		goto fail;
+	const struct cni_opts co = {
+	    .data_dir = o->data_dir, .pod_cidr = ag->o.pod_cidr, .bridge = ag->bridge};
+	if ((r = cni_open(&co, &ag->cni, e)) < 0)
 		goto fail;
 	ag->env = (struct pod_env){.images = ag->images,
 				   .rt = ag->rt,
@@ -767,6 +799,17 @@ void agent_stop(struct agent *ag)
 	agent_free(ag);
 }
 
+void agent_bridge_name(const char *data_dir, char out[16])
+{
+	char *abs = realpath(data_dir, NULL);
+	const char *p = abs ? abs : data_dir;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	snprintf(out, 16, "cfs%08x", h);
+	free(abs);
+}
+
 /* ---- reset ---- */
 
 static int rm_tree(const char *dir)
@@ -819,6 +862,15 @@ int agent_reset(const char *data_dir, struct err **e)
 		rc = err_make(e, -r, "reset: %s: still mounted or busy", pods_dir);
 	rm_tree(logs_dir);
 	rm_tree(runc_dir);
+	char bridge[16];
+	agent_bridge_name(data_dir, bridge);
+	struct err *e2 = NULL;
+	if (cni_reset(data_dir, bridge, &e2) < 0 && rc == 0) {
+		rc = -EIO;
+		if (e)
+			*e = STEAL_POINTER(&e2);
+	}
+	err_free(e2);
 	/* the cgroup parents, where they are empty now */
 	static const char *const ctl[] = {"",	    "/memory",	"/cpu",	    "/cpuacct", "/pids",
 					  "/blkio", "/devices", "/freezer", "/cpuset",	"/systemd"};

@@ -27,6 +27,11 @@
  *   - Probes: liveness, readiness and startup (exec, httpGet, tcpSocket).
  *   - Deletion: SIGTERM, SIGKILL after the grace period, then the pod's
  *     files and the final delete (the API waits for it).
+ *   - Network: each pod's namespace is plugged into the node's bridge by
+ *     the CNI plugins (cni.h); its address is status.podIP, its
+ *     /etc/hosts and /etc/resolv.conf (the cluster DNS, the Kubernetes
+ *     search list) are written before its containers start, and the
+ *     Services of its namespace are in its containers' environment.
  *   - Logs: DATA_DIR/logs/UID/CONTAINER/ATTEMPT.log, stdout and stderr,
  *     copied to ATTEMPT.log.1 and truncated past 10 MiB.
  *   - Restarts of the agent: agent_stop() leaves every container running;
@@ -49,7 +54,13 @@ struct agent_opts {
 	int heartbeat_s;	   /* <= 0: 10 */
 	int workers;		   /* pods synced at once; <= 0: 8 */
 	const char *cgroup_parent; /* NULL: "/clusterfs" */
+	const char *pod_cidr;	   /* NULL: "10.88.0.0/16"; recorded on the Node */
 };
+
+/* The pod network's bridge for data_dir: "cfs" and 8 hex digits of a hash
+ * of its absolute path, so that two data dirs never share one.  Can't
+ * fail. */
+void agent_bridge_name(const char *data_dir, char out[16]);
 
 struct agent;
 

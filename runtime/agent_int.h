@@ -23,6 +23,7 @@
 #include "engine/informer.h"
 #include "engine/wq.h"
 #include "runtime/agent.h"
+#include "runtime/cni.h"
 #include "runtime/pod.h"
 
 #define AGENT_BACKOFF_START_MS 10000	  /* CrashLoopBackOff: 10 s ... */
@@ -82,6 +83,7 @@ struct apod {
 	struct pod_container **adopt; /* found at start, until matched */
 	size_t nadopt;
 	char start_time[32];
+	char pod_ip[64]; /* from CNI; "" before */
 	json_t *posted; /* the status we last posted (ours) */
 	pthread_mutex_t lock;
 };
@@ -95,6 +97,8 @@ struct agent {
 	struct image_store *images;
 	struct oci_runtime *rt;
 	char *pods_dir, *logs_dir, *runc_dir;
+	struct cni *cni;
+	char bridge[16];
 
 	pthread_mutex_t lock;
 	struct hmap pods; /* lock: uid -> struct apod * */
@@ -129,10 +133,12 @@ void actr_clear(struct actr *c);
 /* The pod status to post for ap, from pod (the current object).  New value. */
 json_t *agent_pod_status(struct agent *ag, struct apod *ap, const json_t *pod);
 /* Environment from valueFrom and envFrom of container ctr: "K=V" strings,
- * NULL-ended, into *out (free with agent_env_free).  0, or -ENOENT with *e
+ * NULL-ended, into *out (free with agent_env_free), after the Services of
+ * the pod's namespace as Kubernetes' service variables (unless
+ * enableServiceLinks is false).  0, or -ENOENT with *e
  * (a missing ConfigMap or key: CreateContainerConfigError). */
-int agent_container_env(struct agent *ag, const json_t *pod, const json_t *ctr, char ***out,
-			struct err **e);
+int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, const json_t *ctr,
+			char ***out, struct err **e);
 void agent_env_free(char **env);
 /* Fills PODS/UID/volumes/NAME of each configMap volume with its keys (or
  * items) as files.  0, or -ENOENT with *e for a missing ConfigMap or key

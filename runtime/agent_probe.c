@@ -64,7 +64,7 @@ static void start_one(struct agent *ag, struct apod *ap, struct actr *c, const j
 	    .rt = ag->env.rt,
 	    .container_id = c->c->id,
 	    .netns_pid = ap->sb->pid,
-	    .pod_ip = NULL,
+	    .pod_ip = ap->pod_ip,
 	};
 	struct err *e = NULL;
 	if (prober_start(probe, ctr, kind, &t, on_result, c, &c->probers[kind], &e) < 0) {

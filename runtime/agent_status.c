@@ -16,6 +16,7 @@
 #include "engine/obj.h"
 #include "engine/valid.h"
 #include "runtime/agent_int.h"
+#include "runtime/dns.h"
 #include "runtime/image.h"
 #include "runtime/kubelet.h"
 
@@ -237,6 +238,13 @@ json_t *agent_pod_status(struct agent *ag, struct apod *ap, const json_t *pod)
 	json_object_set_new(s, "hostIPs", json_pack("[{s:s}]", "ip", ag->node_ip));
 	if (*ap->start_time)
 		json_object_set_new(s, "startTime", json_string(ap->start_time));
+	if (ap->pod_ip[0]) {
+		json_object_set_new(s, "podIP", json_string(ap->pod_ip));
+		json_object_set_new(s, "podIPs", json_pack("[{s:s}]", "ip", ap->pod_ip));
+	} else {
+		json_object_del(s, "podIP");
+		json_object_del(s, "podIPs");
+	}
 	json_object_set_new(s, "qosClass", json_string(kubelet_pod_qos(pod)));
 
 	size_t nreg = ap->nc - ap->ninit;
@@ -310,8 +318,10 @@ static const char *subscript(const json_t *pod, const char *path, const char *fi
 	return json_string_value(json_object_get(obj_at(pod, field), key));
 }
 
-static char *field_ref(struct agent *ag, const json_t *pod, const char *path)
+static char *field_ref(struct agent *ag, struct apod *ap, const json_t *pod, const char *path)
 {
+	if (!strcmp(path, "status.podIP") || !strcmp(path, "status.podIPs"))
+		return xstrdup(ap->pod_ip);
 	static const char *const direct[] = {"metadata.name",
 					     "metadata.namespace",
 					     "metadata.uid",
@@ -381,8 +391,35 @@ static char *resource_ref(const json_t *pod, const json_t *ctr, const json_t *re
 	return xasprintf("%lld", (long long)out);
 }
 
-int agent_container_env(struct agent *ag, const json_t *pod, const json_t *ctr, char ***out,
-			struct err **e)
+/* Kubernetes' variables for the Services of namespace ns, into v. */
+static void service_env(struct agent *ag, const char *ns, char ***v, size_t *n)
+{
+	static const struct kind_info *k_svc;
+	if (!k_svc)
+		k_svc = kind_by_kind("Service");
+	struct sobj **list;
+	int m = api_list(ag->api, k_svc, ns, NULL, &list, NULL);
+	if (m <= 0)
+		return;
+	const json_t **objs = xcalloc((size_t)m, sizeof(*objs));
+	for (int i = 0; i < m; i++)
+		objs[i] = list[i]->obj;
+	char **env = svc_env((const json_t *const *)objs, (size_t)m);
+	for (size_t i = 0; env && env[i]; i++) {
+		char *eq = strchr(env[i], '=');
+		if (!eq)
+			continue;
+		*eq = 0;
+		env_add(v, n, env[i], eq + 1);
+		*eq = '=';
+	}
+	svc_env_free(env);
+	free(objs);
+	sobj_list_free(list, (size_t)m);
+}
+
+int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, const json_t *ctr,
+			char ***out, struct err **e)
 {
 	const char *ns = obj_str(pod, "metadata.namespace");
 	char **v = NULL;
@@ -391,6 +428,8 @@ int agent_container_env(struct agent *ag, const json_t *pod, const json_t *ctr, 
 	size_t i;
 	json_t *x;
 	*out = NULL;
+	if (!json_is_false(obj_at(pod, "spec.enableServiceLinks")))
+		service_env(ag, ns, &v, &n);
 	json_array_foreach(obj_at(ctr, "envFrom"), i, x)
 	{
 		json_t *ref = json_object_get(x, "configMapRef");
@@ -437,7 +476,7 @@ int agent_container_env(struct agent *ag, const json_t *pod, const json_t *ctr, 
 			sobj_unref(cm);
 		} else if ((ref = json_object_get(vf, "fieldRef"))) {
 			const char *path = obj_str(ref, "fieldPath");
-			char *val = field_ref(ag, pod, path ? path : "");
+			char *val = field_ref(ag, ap, pod, path ? path : "");
 			env_add(&v, &n, name, val);
 			free(val);
 		} else if ((ref = json_object_get(vf, "resourceFieldRef"))) {

@@ -22,7 +22,9 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/agent_int.h"
+#include "runtime/dns.h"
 #include "runtime/image.h"
+#include "runtime/pause.h"
 
 static const struct kind_info *k_pod;
 
@@ -316,6 +318,73 @@ static bool collect_exit(struct agent *ag, struct apod *ap, struct actr *c, cons
 	return true;
 }
 
+/* ---- the sandbox and its network ---- */
+
+/* Unplugs the pod's network (CNI DEL) and removes its sandbox. */
+static void sandbox_remove(struct agent *ag, struct apod *ap)
+{
+	struct err *e = NULL;
+	bool alive = pod_sandbox_alive(ap->sb);
+	char netns[64];
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", ap->sb ? (int)ap->sb->pid : 0);
+	/* a dead sandbox's /proc path could name another process now */
+	if (cni_del(ag->cni, ap->uid, alive ? netns : NULL, &e) < 0) {
+		log_warn("agent", "%s/%s: network: %s", ap->ns, ap->name, e->msg);
+		err_free(e), e = NULL;
+	}
+	ap->pod_ip[0] = 0;
+	if (ap->sb && pod_sandbox_remove(&ag->env, ap->sb, &e) < 0) {
+		log_warn("agent", "%s/%s: %s", ap->ns, ap->name, e->msg);
+		err_free(e), e = NULL;
+	}
+	pod_sandbox_free(ap->sb);
+	ap->sb = NULL;
+}
+
+/* The hostPorts of the pod's containers, for the portmap plugin. */
+static size_t host_ports(const json_t *pod, struct cni_port *out, size_t max)
+{
+	size_t n = 0, i, j;
+	json_t *c, *p;
+	json_array_foreach(obj_at(pod, "spec.containers"), i, c)
+	{
+		json_array_foreach(obj_at(c, "ports"), j, p)
+		{
+			json_t *hp = json_object_get(p, "hostPort");
+			if (!json_is_integer(hp) || json_integer_value(hp) <= 0 || n == max)
+				continue;
+			const char *proto = obj_str(p, "protocol");
+			out[n++] = (struct cni_port){
+			    .host_port = (int)json_integer_value(hp),
+			    .container_port = (int)json_integer_value(json_object_get(p, "containerPort")),
+			    .protocol = proto && !strcmp(proto, "UDP") ? "udp" : "tcp",
+			    .host_ip = obj_str(p, "hostIP")};
+		}
+	}
+	return n;
+}
+
+/* Plugs a new sandbox in (CNI ADD) and writes its hosts and resolv.conf. */
+static int sandbox_network(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e)
+{
+	char netns[64];
+	snprintf(netns, sizeof(netns), "/proc/%d/ns/net", (int)ap->sb->pid);
+	struct cni_port ports[64];
+	size_t np = host_ports(pod, ports, 64);
+	int r = cni_add_ports(ag->cni, ap->uid, netns, ap->ns, ap->name, ports, np, ap->pod_ip, e);
+	if (r == -EEXIST) {
+		/* a cached result of an earlier sandbox of this pod: drop it */
+		err_free(*e), *e = NULL;
+		cni_del(ag->cni, ap->uid, NULL, NULL);
+		r = cni_add_ports(ag->cni, ap->uid, netns, ap->ns, ap->name, ports, np, ap->pod_ip,
+				  e);
+	}
+	if (r < 0)
+		return err_wrap(e, "network for pod %s", ap->name);
+	_cleanup_free_ char *resolv = dns_resolv_conf(ap->ns, cni_gateway(ag->cni));
+	return pod_sandbox_set_net(ap->sb, ap->pod_ip, resolv, e);
+}
+
 /* ---- stopping ---- */
 
 /* Sends SIGTERM to c (once) and arms its SIGKILL for grace_ms later. */
@@ -381,12 +450,8 @@ void agent_teardown(struct agent *ag, struct apod *ap, int grace_s)
 		pod_container_free(ap->adopt[i]);
 		ap->adopt[i] = NULL;
 	}
-	if (ap->sb && pod_sandbox_remove(&ag->env, ap->sb, &e) < 0) {
-		log_warn("agent", "%s/%s: %s", ap->ns, ap->name, e->msg);
-		err_free(e), e = NULL;
-	}
-	pod_sandbox_free(ap->sb);
-	ap->sb = NULL;
+	if (ap->sb || ap->pod_ip[0])
+		sandbox_remove(ag, ap);
 }
 
 /* A pod being deleted: stop without blocking the worker, then remove it
@@ -512,7 +577,7 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 		return;
 	}
 	char **env = NULL;
-	if ((r = agent_container_env(ag, pod, spec, &env, &e)) < 0) {
+	if ((r = agent_container_env(ag, ap, pod, spec, &env, &e)) < 0) {
 		wait_reason(c, "CreateContainerConfigError", e->msg);
 		if (!c->config_error)
 			api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name,
@@ -624,9 +689,7 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 				c->retry_at = 0;
 			}
 		}
-		pod_sandbox_remove(&ag->env, ap->sb, NULL);
-		pod_sandbox_free(ap->sb);
-		ap->sb = NULL;
+		sandbox_remove(ag, ap);
 	}
 	struct err *e = NULL;
 	int r = pod_sandbox_create(&ag->env, pod, &ap->sb, &e);
@@ -640,6 +703,8 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 		}
 		r = pod_sandbox_create(&ag->env, pod, &ap->sb, &e);
 	}
+	if (r == 0 && (r = sandbox_network(ag, ap, pod, &e)) < 0)
+		sandbox_remove(ag, ap);
 	if (r < 0) {
 		log_warn("agent", "%s/%s: %s", ap->ns, ap->name, e->msg);
 		api_event(ag->api, "Warning", "FailedCreatePodSandBox", "Pod", ap->ns, ap->name,
@@ -776,9 +841,7 @@ int64_t agent_sync(struct agent *ag, struct apod *ap)
 			any |= ap->c[i].c && !collect_exit(ag, ap, &ap->c[i], pod);
 		if (!any) {
 			ap->terminal = true;
-			pod_sandbox_remove(&ag->env, ap->sb, NULL);
-			pod_sandbox_free(ap->sb);
-			ap->sb = NULL;
+			sandbox_remove(ag, ap);
 		}
 	}
 	post_status(ag, ap, pod);
