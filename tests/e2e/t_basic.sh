@@ -29,7 +29,7 @@ D=$MNT/deployments
 
 got=$(ls "$MNT" | tr '\n' ' ')
 check_eq "ls shows the top-level entries" \
-	"README apply configmaps deployments errors events namespaces nodes pods replicasets services status " "$got"
+	"README apply configmaps deployments endpoints errors events namespaces nodes pods replicasets services status " "$got"
 readme=$(cat "$MNT/README")
 check_contains "cat README explains the folders" "$readme" "deployments/"
 status=$(cat "$MNT/status")
