@@ -120,10 +120,11 @@ static int admit_cluster_ip(const struct api *a, struct taken *t, const char *na
 		while (off < size - 1 && BIT_GET(t->ips, off))
 			off++;
 		if (off >= size - 1) {
+			uint32_t end = band < size - 1 ? band : size - 1;
 			off = 2;
-			while (off < band && BIT_GET(t->ips, off))
+			while (off < end && BIT_GET(t->ips, off))
 				off++;
-			if (off >= band)
+			if (off >= end)
 				return err_make(e, ENOSPC,
 						"Service \"%s\": spec.clusterIP: Internal error: failed to allocate a serviceIP: range is full (%s)",
 						name, range);
