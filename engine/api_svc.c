@@ -53,7 +53,7 @@ static uint32_t port_static_band(uint32_t size)
 
 /* What the other Services hold: IP offsets in the range and node ports. */
 struct taken {
-	uint8_t *ips;   /* bitmap by offset from the network address */
+	uint8_t *ips;	/* bitmap by offset from the network address */
 	uint8_t *ports; /* bitmap by port - SVC_NODEPORT_MIN */
 };
 
@@ -104,14 +104,17 @@ static int admit_cluster_ip(const struct api *a, struct taken *t, const char *na
 	svc_cidr_format(c, range);
 	if (want && *want) {
 		uint32_t ip;
-		if (!svc_ip_parse(want, &ip) || (ip & ~(size - 1)) != c->net ||
-		    ip == c->net || ip == c->net + size - 1)
-			return err_make(e, EINVAL,
-					"Service \"%s\": spec.clusterIP: Invalid value: \"%s\": provided IP is not in the valid range. The range of valid IPs is %s",
-					name, want, range);
+		if (!svc_ip_parse(want, &ip) || (ip & ~(size - 1)) != c->net || ip == c->net ||
+		    ip == c->net + size - 1)
+			return err_make(
+			    e, EINVAL,
+			    "Service \"%s\": spec.clusterIP: Invalid value: \"%s\": provided IP is "
+			    "not in the valid range. The range of valid IPs is %s",
+			    name, want, range);
 		if (BIT_GET(t->ips, ip - c->net))
 			return err_make(e, EEXIST,
-					"Service \"%s\": spec.clusterIP: Invalid value: \"%s\": provided IP is already allocated",
+					"Service \"%s\": spec.clusterIP: Invalid value: \"%s\": "
+					"provided IP is already allocated",
 					name, want);
 		off = ip - c->net;
 	} else {
@@ -125,9 +128,11 @@ static int admit_cluster_ip(const struct api *a, struct taken *t, const char *na
 			while (off < end && BIT_GET(t->ips, off))
 				off++;
 			if (off >= end)
-				return err_make(e, ENOSPC,
-						"Service \"%s\": spec.clusterIP: Internal error: failed to allocate a serviceIP: range is full (%s)",
-						name, range);
+				return err_make(
+				    e, ENOSPC,
+				    "Service \"%s\": spec.clusterIP: Internal error: failed to "
+				    "allocate a serviceIP: range is full (%s)",
+				    name, range);
 		}
 	}
 	BIT_SET(t->ips, off);
@@ -189,14 +194,19 @@ static int admit_node_ports(struct taken *t, const char *name, json_t *spec, con
 			}
 			if (pass == 0 && np) {
 				if (np < SVC_NODEPORT_MIN || np > SVC_NODEPORT_MAX)
-					return err_make(e, EINVAL,
-							"Service \"%s\": spec.ports[%zu].nodePort: Invalid value: %lld: provided port is not in the valid range. The range of valid ports is %d-%d",
-							name, i, (long long)np, SVC_NODEPORT_MIN,
-							SVC_NODEPORT_MAX);
+					return err_make(
+					    e, EINVAL,
+					    "Service \"%s\": spec.ports[%zu].nodePort: Invalid "
+					    "value: %lld: provided port is not in the valid range. "
+					    "The range of valid ports is %d-%d",
+					    name, i, (long long)np, SVC_NODEPORT_MIN,
+					    SVC_NODEPORT_MAX);
 				if (BIT_GET(t->ports, np - SVC_NODEPORT_MIN))
-					return err_make(e, EEXIST,
-							"Service \"%s\": spec.ports[%zu].nodePort: Invalid value: %lld: provided port is already allocated",
-							name, i, (long long)np);
+					return err_make(
+					    e, EEXIST,
+					    "Service \"%s\": spec.ports[%zu].nodePort: Invalid "
+					    "value: %lld: provided port is already allocated",
+					    name, i, (long long)np);
 				BIT_SET(t->ports, np - SVC_NODEPORT_MIN);
 			} else if (pass == 1 && !np) {
 				uint32_t size = SVC_NODEPORT_MAX - SVC_NODEPORT_MIN + 1;
@@ -208,9 +218,12 @@ static int admit_node_ports(struct taken *t, const char *name, json_t *spec, con
 					while (off < band && BIT_GET(t->ports, off))
 						off++;
 					if (off >= band)
-						return err_make(e, ENOSPC,
-								"Service \"%s\": spec.ports[%zu].nodePort: Internal error: failed to allocate a nodePort: range is full",
-								name, i);
+						return err_make(
+						    e, ENOSPC,
+						    "Service \"%s\": spec.ports[%zu].nodePort: "
+						    "Internal error: failed to allocate a "
+						    "nodePort: range is full",
+						    name, i);
 				}
 				BIT_SET(t->ports, off);
 				json_object_set_new(p, "nodePort",
@@ -224,7 +237,7 @@ static int admit_node_ports(struct taken *t, const char *name, json_t *spec, con
 int api_admit_service(struct store_txn *tx, const struct api *a, const struct sobj *old,
 		      json_t *obj, struct err **e)
 {
-	static const struct api def = { .svc_cidr = { 0x0a600000, 16 } }; /* 10.96.0.0/16 */
+	static const struct api def = {.svc_cidr = {0x0a600000, 16}}; /* 10.96.0.0/16 */
 	if (!a)
 		a = &def;
 	json_t *spec = json_object_get(obj, "spec");
@@ -237,7 +250,7 @@ int api_admit_service(struct store_txn *tx, const struct api *a, const struct so
 	if ((!want || !*want) && json_is_string(json_array_get(ips, 0)))
 		want = json_string_value(json_array_get(ips, 0));
 
-	struct taken t = { 0 };
+	struct taken t = {0};
 	taken_read(tx, &a->svc_cidr, ns ? ns : "", name ? name : "", &t);
 	int r = 0;
 	if (oip && *oip) {

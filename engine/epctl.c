@@ -45,7 +45,7 @@ static char *matching_services(struct epctl *c, const char *ns, const json_t *la
 {
 	struct sobj **v;
 	int n = api_list(c->api, K_SVC, ns, NULL, &v, NULL);
-	struct buf b = { 0 };
+	struct buf b = {0};
 	for (int i = 0; i < n; i++) {
 		json_t *sel = selector_of(v[i]->obj);
 		if (sel && api_selector_matches(sel, labels))
@@ -207,17 +207,17 @@ json_t *epctl_subsets(const json_t *svc, struct sobj *const *pods, size_t n)
 	json_t *sports = obj_at(svc, "spec.ports");
 	bool publish = json_is_true(obj_at(svc, "spec.publishNotReadyAddresses"));
 	/* Port-set key -> index of its subset in out. */
-	struct hmap groups = { 0 };
+	struct hmap groups = {0};
 	for (size_t i = 0; i < n; i++) {
 		const json_t *p = pods[i]->obj;
 		const char *ip = obj_str(p, "status.podIP");
-		if (!ip || !*ip || !svc_ip_parse(ip, &(uint32_t){ 0 }) ||
+		if (!ip || !*ip || !svc_ip_parse(ip, &(uint32_t){0}) ||
 		    !api_selector_matches(sel, obj_at(p, "metadata.labels")))
 			continue;
 		if ((pod_is_terminating(p) && !publish) || pod_is_finished(p))
 			continue;
 		json_t *ports = json_array();
-		struct buf key = { 0 };
+		struct buf key = {0};
 		buf_puts(&key, "");
 		size_t j;
 		json_t *sp;
@@ -257,8 +257,9 @@ json_t *epctl_subsets(const json_t *svc, struct sobj *const *pods, size_t n)
 			hmap_set(&groups, key.s, (void *)(uintptr_t)json_array_size(out));
 		}
 		bool ready = publish || pod_is_ready(p);
-		json_array_append_new(json_object_get(ss, ready ? "addresses" : "notReadyAddresses"),
-				      address_of(svc, pods[i]));
+		json_array_append_new(
+		    json_object_get(ss, ready ? "addresses" : "notReadyAddresses"),
+		    address_of(svc, pods[i]));
 		buf_free(&key);
 	}
 	hmap_clear(&groups, NULL);
@@ -269,7 +270,7 @@ json_t *epctl_subsets(const json_t *svc, struct sobj *const *pods, size_t n)
 	json_t *ss;
 	json_array_foreach(out, i, ss)
 	{
-		static const char *const lists[] = { "addresses", "notReadyAddresses" };
+		static const char *const lists[] = {"addresses", "notReadyAddresses"};
 		for (int l = 0; l < 2; l++) {
 			json_t *list = json_object_get(ss, lists[l]);
 			if (json_array_size(list) == 0)
@@ -289,11 +290,14 @@ json_t *epctl_subsets(const json_t *svc, struct sobj *const *pods, size_t n)
 			size_t j = i;
 			while (j > 0) {
 				json_t *ax = json_array_get(json_object_get(x, "addresses"), 0);
-				json_t *ay = json_array_get(json_object_get(v[j - 1], "addresses"), 0);
+				json_t *ay =
+				    json_array_get(json_object_get(v[j - 1], "addresses"), 0);
 				if (!ax)
-					ax = json_array_get(json_object_get(x, "notReadyAddresses"), 0);
+					ax = json_array_get(json_object_get(x, "notReadyAddresses"),
+							    0);
 				if (!ay)
-					ay = json_array_get(json_object_get(v[j - 1], "notReadyAddresses"), 0);
+					ay = json_array_get(
+					    json_object_get(v[j - 1], "notReadyAddresses"), 0);
 				if (cmp_addr(&ax, &ay) >= 0)
 					break;
 				v[j] = v[j - 1];
@@ -346,8 +350,12 @@ static int ep_mutate(json_t *obj, void *arg, struct err **e)
 
 static bool same_or_empty(const json_t *a, const json_t *b)
 {
-	size_t na = json_is_array(a) ? json_array_size(a) : json_is_object(a) ? json_object_size(a) : 0;
-	size_t nb = json_is_array(b) ? json_array_size(b) : json_is_object(b) ? json_object_size(b) : 0;
+	size_t na = json_is_array(a)	? json_array_size(a)
+		    : json_is_object(a) ? json_object_size(a)
+					: 0;
+	size_t nb = json_is_array(b)	? json_array_size(b)
+		    : json_is_object(b) ? json_object_size(b)
+					: 0;
 	if (na == 0 || nb == 0)
 		return na == nb;
 	return json_equal(a, b);
@@ -378,8 +386,8 @@ static int ep_sync(void *arg, const char *key)
 
 	struct sobj **pods;
 	int n = api_list(c->api, K_POD, ns, NULL, &pods, NULL);
-	struct want w = { epctl_subsets(svc->obj, pods, n > 0 ? (size_t)n : 0),
-			  labels_for(svc->obj), json_pack("[o]", obj_owner_ref(svc->obj)) };
+	struct want w = {epctl_subsets(svc->obj, pods, n > 0 ? (size_t)n : 0), labels_for(svc->obj),
+			 json_pack("[o]", obj_owner_ref(svc->obj))};
 	if (n > 0)
 		sobj_list_free(pods, (size_t)n);
 	if (ep && same_or_empty(json_object_get(ep->obj, "subsets"), w.subsets) &&
@@ -416,7 +424,7 @@ int epctl_start(struct api *a, struct epctl **out, struct err **e)
 	K_POD = kind_by_kind("Pod");
 	struct epctl *c = xcalloc(1, sizeof(*c));
 	c->api = a;
-	static const struct ctrl_ops ops = { "endpoints", 2, ep_sync, ep_resync, ep_event };
+	static const struct ctrl_ops ops = {"endpoints", 2, ep_sync, ep_resync, ep_event};
 	int r = ctrl_start(a, &ops, c, &c->ctrl, e);
 	if (r < 0) {
 		free(c);

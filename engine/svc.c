@@ -61,7 +61,8 @@ int svc_cidr_parse(const char *s, struct svc_cidr *out, struct err **e)
 		goto bad;
 	if (prefix < 12 || prefix > 28)
 		return err_make(e, EINVAL,
-				"service CIDR %s: the prefix must be between /12 and /28 (at most 2^20 addresses, at least 16)",
+				"service CIDR %s: the prefix must be between /12 and /28 (at most "
+				"2^20 addresses, at least 16)",
 				s);
 	uint32_t mask = prefix ? ~0u << (32 - prefix) : 0;
 	if (ip & ~mask)
@@ -101,7 +102,7 @@ static int cmp_backend(const void *a, const void *b)
 /* Adds the backends of one Endpoints subset. */
 static void add_subset(struct svc_info *s, const json_t *ss, size_t *cap)
 {
-	static const char *const lists[] = { "addresses", "notReadyAddresses" };
+	static const char *const lists[] = {"addresses", "notReadyAddresses"};
 	size_t j;
 	json_t *ep;
 	json_array_foreach(json_object_get(ss, "ports"), j, ep)
@@ -126,7 +127,8 @@ static void add_subset(struct svc_info *s, const json_t *ss, size_t *cap)
 					continue;
 				if (s->nbackends == *cap) {
 					*cap = *cap ? *cap * 2 : 8;
-					s->backends = xrealloc(s->backends, *cap * sizeof(*s->backends));
+					s->backends =
+					    xrealloc(s->backends, *cap * sizeof(*s->backends));
 				}
 				struct svc_backend *b = &s->backends[s->nbackends++];
 				memset(b, 0, sizeof(*b));
@@ -172,16 +174,15 @@ static struct svc_info *info_of(const struct sobj *svc, const struct sobj *ep)
 		if (json_is_string(tp))
 			sp->target_port = xstrdup(json_string_value(tp));
 		else
-			sp->target_port = xasprintf("%d", json_is_integer(tp) ?
-								(int)json_integer_value(tp) :
-								sp->port);
+			sp->target_port = xasprintf(
+			    "%d", json_is_integer(tp) ? (int)json_integer_value(tp) : sp->port);
 	}
 	if (ep) {
 		s->has_endpoints = true;
 		size_t cap = 0, i;
 		json_t *ss;
 		json_array_foreach(json_object_get(ep->obj, "subsets"), i, ss)
-			add_subset(s, ss, &cap);
+		    add_subset(s, ss, &cap);
 		if (s->nbackends)
 			qsort(s->backends, s->nbackends, sizeof(*s->backends), cmp_backend);
 	}
@@ -267,7 +268,7 @@ char *svc_ready_lines(const struct svc_info *s)
 		}
 	}
 	qsort(v, n, sizeof(*v), cmp_ipport);
-	struct buf out = { 0 };
+	struct buf out = {0};
 	buf_puts(&out, "");
 	for (size_t i = 0; i < n; i++) {
 		if (i && !cmp_ipport(&v[i], &v[i - 1]))

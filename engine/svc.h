@@ -55,30 +55,30 @@ void svc_ip_format(uint32_t ip, char out[16]);
 /* A Service and its backends */
 
 struct svc_port {
-	char *name;        /* "" for an unnamed port */
+	char *name;	   /* "" for an unnamed port */
 	char protocol[8];  /* "TCP", "UDP", "SCTP" */
-	int port;          /* the service port */
-	int node_port;     /* 0 unless type NodePort or LoadBalancer */
+	int port;	   /* the service port */
+	int node_port;	   /* 0 unless type NodePort or LoadBalancer */
 	char *target_port; /* as written: "8080" or a name */
 };
 
 /* One backend of one service port, from the Endpoints. */
 struct svc_backend {
-	size_t port;   /* index into ports[] */
+	size_t port; /* index into ports[] */
 	char ip[16];
-	int target;    /* the pod's port */
-	bool ready;    /* from addresses (true) or notReadyAddresses (false) */
-	char *node;    /* nodeName, or NULL */
-	char *pod;     /* targetRef name when it is a Pod, or NULL */
+	int target; /* the pod's port */
+	bool ready; /* from addresses (true) or notReadyAddresses (false) */
+	char *node; /* nodeName, or NULL */
+	char *pod;  /* targetRef name when it is a Pod, or NULL */
 };
 
 struct svc_info {
 	char *ns, *name;
-	char *type;          /* "ClusterIP", "NodePort", "LoadBalancer" */
+	char *type;	     /* "ClusterIP", "NodePort", "LoadBalancer" */
 	char cluster_ip[16]; /* "" when not allocated, "None" when headless */
 	bool headless;
-	bool has_selector;   /* the endpoints controller keeps its Endpoints */
-	bool has_endpoints;  /* an Endpoints object exists */
+	bool has_selector;  /* the endpoints controller keeps its Endpoints */
+	bool has_endpoints; /* an Endpoints object exists */
 	struct svc_port *ports;
 	size_t nports;
 	/* Sorted by port index, then IP (numerically), then target port.

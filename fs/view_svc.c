@@ -52,9 +52,9 @@ void view_svc_status(struct view *v, const struct sobj *o, const char *key, stru
 	json_object_set_new(st, "ports", ports);
 	size_t ready, not_ready;
 	svc_backend_counts(s, &ready, &not_ready);
-	json_object_set_new(st, "endpoints",
-			    json_pack("{s:I, s:I}", "ready", (json_int_t)ready, "notReady",
-				      (json_int_t)not_ready));
+	json_object_set_new(
+	    st, "endpoints",
+	    json_pack("{s:I, s:I}", "ready", (json_int_t)ready, "notReady", (json_int_t)not_ready));
 	const char *k;
 	json_t *val;
 	json_object_foreach(json_object_get(o->obj, "status"), k, val)

@@ -77,7 +77,8 @@ static const char *svc_str(const char *name, const char *path)
 static int64_t svc_node_port(const char *name, size_t i)
 {
 	struct sobj *o = api_get(api, K("Service"), "default", name);
-	int64_t np = o ? obj_int(json_array_get(obj_at(o->obj, "spec.ports"), i), "nodePort", 0) : -1;
+	int64_t np =
+	    o ? obj_int(json_array_get(obj_at(o->obj, "spec.ports"), i), "nodePort", 0) : -1;
 	sobj_unref(o);
 	return np;
 }
@@ -123,15 +124,17 @@ static void test_cluster_ip_requested(void)
 	CHECK(!strcmp(svc_str("dns", "spec.clusterIP"), "10.96.0.10"));
 	/* Taken. */
 	CHECK(mk_svc("other", "  clusterIP: 10.96.0.10\n") == -EEXIST);
-	CHECK(err_has("spec.clusterIP: Invalid value: \"10.96.0.10\": provided IP is already allocated"));
+	CHECK(err_has(
+	    "spec.clusterIP: Invalid value: \"10.96.0.10\": provided IP is already allocated"));
 	CHECK(api_get(api, K("Service"), "default", "other") == NULL);
 	/* Outside the range, the network and the broadcast address. */
-	static const char *const bad[] = { "10.97.0.1", "10.96.0.0", "10.96.255.255", "192.168.1.1" };
+	static const char *const bad[] = {"10.97.0.1", "10.96.0.0", "10.96.255.255", "192.168.1.1"};
 	for (size_t i = 0; i < 4; i++) {
 		char extra[64];
 		snprintf(extra, sizeof(extra), "  clusterIP: %s\n", bad[i]);
 		CHECK(mk_svc("other", extra) == -EINVAL);
-		CHECK(err_has("provided IP is not in the valid range. The range of valid IPs is 10.96.0.0/16"));
+		CHECK(err_has("provided IP is not in the valid range. The range of valid IPs is "
+			      "10.96.0.0/16"));
 	}
 	/* Headless. */
 	CHECK(mk_svc("hl", "  clusterIP: None\n") == 1);
@@ -195,7 +198,8 @@ static void test_node_ports(void)
 	/* Taken, out of range. */
 	CHECK(applyf("apiVersion: v1\nkind: Service\nmetadata: {name: c}\nspec:\n  type: NodePort\n"
 		     "  ports: [{port: 80, nodePort: 30080}]\n") == -EEXIST);
-	CHECK(err_has("spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"));
+	CHECK(err_has(
+	    "spec.ports[0].nodePort: Invalid value: 30080: provided port is already allocated"));
 	CHECK(applyf("apiVersion: v1\nkind: Service\nmetadata: {name: c}\nspec:\n  type: NodePort\n"
 		     "  ports: [{port: 80, nodePort: 40000}]\n") == -EINVAL);
 	CHECK(err_has("provided port is not in the valid range"));
@@ -208,7 +212,8 @@ static void test_node_ports(void)
 	CHECK(mk_svc("lb", "  type: LoadBalancer\n") == 1);
 	CHECK(svc_node_port("lb", 0) == 30088);
 	/* ClusterIP Services get none. */
-	CHECK(svc_node_port("lb", 0) > 0 && mk_svc("plain", NULL) == 1 && svc_node_port("plain", 0) == 0);
+	CHECK(svc_node_port("lb", 0) > 0 && mk_svc("plain", NULL) == 1 &&
+	      svc_node_port("plain", 0) == 0);
 	/* Freed on delete. */
 	CHECK(del_svc("b") == 1);
 	CHECK(applyf("apiVersion: v1\nkind: Service\nmetadata: {name: c}\nspec:\n  type: NodePort\n"
@@ -278,12 +283,11 @@ static void cluster_down(void)
 	env_down();
 }
 
-static const char web[] =
-	"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
-	"spec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n"
-	"  template:\n    metadata: {labels: {app: web}}\n"
-	"    spec: {containers: [{name: c, image: 'busybox:1.36', "
-	"ports: [{name: http, containerPort: 8080}]}]}\n";
+static const char web[] = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+			  "spec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n"
+			  "  template:\n    metadata: {labels: {app: web}}\n"
+			  "    spec: {containers: [{name: c, image: 'busybox:1.36', "
+			  "ports: [{name: http, containerPort: 8080}]}]}\n";
 
 /* services/NAME/endpoints of name, as the filesystem shows it. */
 static char *ready_lines(const char *name)
@@ -317,7 +321,8 @@ static bool all_lines_end(const char *name, const char *suffix)
 	char *l = ready_lines(name);
 	bool r = *l != '\0';
 	for (char *p = strtok(l, "\n"); p; p = strtok(NULL, "\n"))
-		r = r && strlen(p) > strlen(suffix) && !strcmp(p + strlen(p) - strlen(suffix), suffix);
+		r = r && strlen(p) > strlen(suffix) &&
+		    !strcmp(p + strlen(p) - strlen(suffix), suffix);
 	free(l);
 	return r;
 }
@@ -334,13 +339,17 @@ static void test_endpoints_follow_pods(void)
 	cluster_up();
 	CHECK(apply(web) == 1);
 	CHECK(applyf("apiVersion: v1\nkind: Service\nmetadata: {name: web, labels: {tier: front}}\n"
-		     "spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: http}]\n") == 1);
+		     "spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: http}]\n") ==
+	      1);
 	CHECK(applyf("apiVersion: v1\nkind: Service\nmetadata: {name: num}\n"
-		     "spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 9000}]\n") == 1);
+		     "spec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 9000}]\n") ==
+	      1);
 	/* Port "metrics" is declared by no container: only http has endpoints. */
-	CHECK(applyf("apiVersion: v1\nkind: Service\nmetadata: {name: multi}\n"
-		     "spec:\n  selector: {app: web}\n  ports: [{name: web, port: 80, targetPort: http},"
-		     " {name: metrics, port: 9100, targetPort: metrics}]\n") == 1);
+	CHECK(
+	    applyf(
+		"apiVersion: v1\nkind: Service\nmetadata: {name: multi}\n"
+		"spec:\n  selector: {app: web}\n  ports: [{name: web, port: 80, targetPort: http},"
+		" {name: metrics, port: 9100, targetPort: metrics}]\n") == 1);
 	CHECK(mk_svc("nobody", NULL) == 1); /* selector app=nobody */
 
 	CHECK(WAIT_FOR(ready_count_is("web", 3), 5000));
@@ -352,7 +361,8 @@ static void test_endpoints_follow_pods(void)
 	struct sobj *ep = api_get(api, K("Endpoints"), "default", "multi");
 	CHECK(ep && json_array_size(json_object_get(ep->obj, "subsets")) == 1);
 	json_t *ports = obj_at(json_array_get(json_object_get(ep->obj, "subsets"), 0), "ports");
-	CHECK(json_array_size(ports) == 1 && !strcmp(obj_str(json_array_get(ports, 0), "name"), "web"));
+	CHECK(json_array_size(ports) == 1 &&
+	      !strcmp(obj_str(json_array_get(ports, 0), "name"), "web"));
 	sobj_unref(ep);
 
 	/* The Endpoints of web: owned by the Service, its labels, targetRefs. */
@@ -362,8 +372,8 @@ static void test_endpoints_follow_pods(void)
 		const char *kind = obj_str(obj_controller_ref(ep->obj), "kind");
 		CHECK(kind && !strcmp(kind, "Service"));
 		CHECK(!strcmp(obj_str(ep->obj, "metadata.labels.tier"), "front"));
-		json_t *a0 = json_array_get(obj_at(json_array_get(json_object_get(ep->obj, "subsets"), 0),
-						   "addresses"), 0);
+		json_t *a0 = json_array_get(
+		    obj_at(json_array_get(json_object_get(ep->obj, "subsets"), 0), "addresses"), 0);
 		CHECK(!strcmp(obj_str(a0, "targetRef.kind"), "Pod"));
 		CHECK(!strncmp(obj_str(a0, "nodeName"), "hollow-", 7));
 		CHECK(!strncmp(obj_str(a0, "ip"), "10.100.", 7));
@@ -383,14 +393,18 @@ static void test_endpoints_follow_pods(void)
 	if (n == 3) {
 		/* Its node's kubelet is paused, or it would make it Ready again. */
 		const char *node = obj_str(pods[0]->obj, "spec.nodeName");
-		CHECK(api_annotate(api, K("Node"), NULL, node, HOLLOW_PAUSED_ANNOTATION, "true", NULL) == 1);
+		CHECK(api_annotate(api, K("Node"), NULL, node, HOLLOW_PAUSED_ANNOTATION, "true",
+				   NULL) == 1);
 		usleep(50000);
 		json_t *status = json_deep_copy(obj_at(pods[0]->obj, "status"));
-		obj_set_condition(status, "Ready", "False", "ContainersNotReady", "probe", "2026-01-01T00:00:00Z");
+		obj_set_condition(status, "Ready", "False", "ContainersNotReady", "probe",
+				  "2026-01-01T00:00:00Z");
 		int64_t t0 = now_ms();
-		CHECK(api_update_status(api, K("Pod"), "default", pods[0]->name, status, NULL) == 1);
+		CHECK(api_update_status(api, K("Pod"), "default", pods[0]->name, status, NULL) ==
+		      1);
 		CHECK(WAIT_FOR(ready_count_is("web", 2), 2000));
-		printf("  readiness change -> endpoints updated: %lld ms\n", (long long)(now_ms() - t0));
+		printf("  readiness change -> endpoints updated: %lld ms\n",
+		       (long long)(now_ms() - t0));
 		ep = api_get(api, K("Endpoints"), "default", "web");
 		json_t *nr = obj_at(json_array_get(json_object_get(ep->obj, "subsets"), 0),
 				    "notReadyAddresses");
@@ -400,10 +414,12 @@ static void test_endpoints_follow_pods(void)
 		/* Ready again. */
 		obj_set_condition(status, "Ready", "True", NULL, NULL, "2026-01-01T00:00:01Z");
 		t0 = now_ms();
-		CHECK(api_update_status(api, K("Pod"), "default", pods[0]->name, status, NULL) == 1);
+		CHECK(api_update_status(api, K("Pod"), "default", pods[0]->name, status, NULL) ==
+		      1);
 		CHECK(WAIT_FOR(ready_count_is("web", 3), 2000));
 		printf("  ready again -> endpoints updated: %lld ms\n", (long long)(now_ms() - t0));
-		CHECK(api_annotate(api, K("Node"), NULL, node, HOLLOW_PAUSED_ANNOTATION, NULL, NULL) == 1);
+		CHECK(api_annotate(api, K("Node"), NULL, node, HOLLOW_PAUSED_ANNOTATION, NULL,
+				   NULL) == 1);
 		json_decref(status);
 	}
 	if (n > 0)
@@ -449,8 +465,11 @@ static void test_labels_and_user_endpoints(void)
 	/* A Service without a selector keeps the Endpoints its user writes. */
 	CHECK(applyf("apiVersion: v1\nkind: Service\nmetadata: {name: ext}\n"
 		     "spec:\n  ports: [{name: db, port: 5432}]\n") == 1);
-	CHECK(applyf("apiVersion: v1\nkind: Endpoints\nmetadata: {name: ext}\n"
-		     "subsets: [{addresses: [{ip: 192.168.7.7}], ports: [{name: db, port: 5433}]}]\n") == 1);
+	CHECK(
+	    applyf(
+		"apiVersion: v1\nkind: Endpoints\nmetadata: {name: ext}\n"
+		"subsets: [{addresses: [{ip: 192.168.7.7}], ports: [{name: db, port: 5433}]}]\n") ==
+	    1);
 	usleep(100000);
 	CHECK(ready_count_is("ext", 1));
 	char *l = ready_lines("ext");
@@ -458,7 +477,8 @@ static void test_labels_and_user_endpoints(void)
 	free(l);
 	/* A bad Endpoints is refused. */
 	CHECK(applyf("apiVersion: v1\nkind: Endpoints\nmetadata: {name: bad}\n"
-		     "subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: 80}]}]\n") == -EINVAL);
+		     "subsets: [{addresses: [{ip: 127.0.0.1}], ports: [{port: 80}]}]\n") ==
+	      -EINVAL);
 	CHECK(err_has("loopback"));
 	CHECK(applyf("apiVersion: v1\nkind: Endpoints\nmetadata: {name: bad}\n"
 		     "subsets: [{addresses: [{ip: 10.1.1.1}], ports: [{port: 0}]}]\n") == -EINVAL);
@@ -472,13 +492,13 @@ static void test_labels_and_user_endpoints(void)
 /* The pure subsets function: grouping by resolved ports. */
 static void test_subsets_grouping(void)
 {
-	json_t *svc = json_pack("{s:{s:s, s:s}, s:{s:{s:s}, s:[{s:s, s:i, s:s, s:s}]}}", "metadata",
-				"name", "s", "namespace", "default", "spec", "selector", "app", "x",
-				"ports", "name", "p", "port", 80, "targetPort", "web", "protocol",
-				"TCP");
-	struct sobj pods[3] = { 0 };
+	json_t *svc =
+	    json_pack("{s:{s:s, s:s}, s:{s:{s:s}, s:[{s:s, s:i, s:s, s:s}]}}", "metadata", "name",
+		      "s", "namespace", "default", "spec", "selector", "app", "x", "ports", "name",
+		      "p", "port", 80, "targetPort", "web", "protocol", "TCP");
+	struct sobj pods[3] = {0};
 	struct sobj *pv[3];
-	const int cport[3] = { 8080, 8081, 8080 };
+	const int cport[3] = {8080, 8081, 8080};
 	for (int i = 0; i < 3; i++) {
 		char name[8], ip[16];
 		snprintf(name, sizeof(name), "p%d", i);
@@ -487,10 +507,10 @@ static void test_subsets_grouping(void)
 		pods[i].ns = "default";
 		pods[i].name = xstrdup(name);
 		pods[i].obj = json_pack(
-			"{s:{s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, s:{s:s, s:[{s:s, s:s}]}}",
-			"metadata", "name", name, "labels", "app", "x", "spec", "containers", "name",
-			"c", "ports", "name", "web", "containerPort", cport[i], "status", "podIP", ip,
-			"conditions", "type", "Ready", "status", i == 2 ? "False" : "True");
+		    "{s:{s:s, s:{s:s}}, s:{s:[{s:s, s:[{s:s, s:i}]}]}, s:{s:s, s:[{s:s, s:s}]}}",
+		    "metadata", "name", name, "labels", "app", "x", "spec", "containers", "name",
+		    "c", "ports", "name", "web", "containerPort", cport[i], "status", "podIP", ip,
+		    "conditions", "type", "Ready", "status", i == 2 ? "False" : "True");
 		pv[i] = &pods[i];
 	}
 	json_t *ss = epctl_subsets(svc, pv, 3);
@@ -504,7 +524,8 @@ static void test_subsets_grouping(void)
 	CHECK(!obj_at(s0, "notReadyAddresses"));
 	CHECK(obj_int(json_array_get(obj_at(s1, "ports"), 0), "port", 0) == 8080);
 	CHECK(!strcmp(obj_str(json_array_get(obj_at(s1, "addresses"), 0), "ip"), "10.100.0.3"));
-	CHECK(!strcmp(obj_str(json_array_get(obj_at(s1, "notReadyAddresses"), 0), "ip"), "10.100.0.1"));
+	CHECK(!strcmp(obj_str(json_array_get(obj_at(s1, "notReadyAddresses"), 0), "ip"),
+		      "10.100.0.1"));
 	CHECK(!strcmp(obj_str(json_array_get(obj_at(s1, "ports"), 0), "name"), "p"));
 	json_decref(ss);
 	for (int i = 0; i < 3; i++) {
