@@ -20,6 +20,7 @@
 
 #include "engine/api.h"
 #include "engine/deployctl.h"
+#include "engine/epctl.h"
 #include "engine/gc.h"
 #include "engine/log.h"
 #include "engine/mem.h"
@@ -27,6 +28,7 @@
 #include "engine/rsctl.h"
 #include "engine/sched.h"
 #include "engine/store.h"
+#include "engine/svc.h"
 #include "fs/fs.h"
 #include "runtime/agent.h"
 #include "runtime/hollow.h"
@@ -57,6 +59,8 @@ static const char usage_text[] =
 	"  --node-name NAME the local node's name (default: the host name)\n"
 	"  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
 	"  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
+	"  --service-cidr CIDR\n"
+	"                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
 	"  --default-toleration-seconds S\n"
 	"                   how long pods stay on a not-ready node before eviction (300)\n"
 	"  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
@@ -71,6 +75,7 @@ struct opts {
 	int hollow_nodes;
 	int node_grace_s;
 	int default_toleration_s;
+	const char *service_cidr;
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -93,6 +98,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		{ "hollow-nodes", required_argument, NULL, 'H' },
 		{ "node-grace", required_argument, NULL, 'G' },
 		{ "default-toleration-seconds", required_argument, NULL, 'T' },
+		{ "service-cidr", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -121,6 +127,9 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			break;
 		case 'F':
 			o->fuse_debug = true;
+			break;
+		case 'S':
+			o->service_cidr = optarg;
 			break;
 		case 'H':
 		case 'G':
@@ -272,6 +281,7 @@ static int cmd_server(int argc, char **argv)
 	struct fs *fs = NULL;
 	struct deployctl *dc = NULL;
 	struct rsctl *rc_ = NULL;
+	struct epctl *ep = NULL;
 	struct gc *gc = NULL;
 	struct sched *sched = NULL;
 	struct nodelife *nl = NULL;
@@ -284,6 +294,8 @@ static int cmd_server(int argc, char **argv)
 	if (api_new(st, &api, &e) < 0)
 		goto fail;
 	api_set_default_toleration(api, o.default_toleration_s);
+	if (o.service_cidr && api_set_service_cidr(api, o.service_cidr, &e) < 0)
+		goto fail;
 	if (o.hollow_nodes > 0) {
 		/* Heartbeats well inside the grace period, or nodes would flap. */
 		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
@@ -294,6 +306,7 @@ static int cmd_server(int argc, char **argv)
 	}
 	struct nodelife_opts nlo = { o.node_grace_s > 0 ? o.node_grace_s : 1, 1000, NULL };
 	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc_, &e) < 0 ||
+	    epctl_start(api, &ep, &e) < 0 ||
 	    gc_start(api, NULL, &gc, &e) < 0 || sched_start(api, &sched, &e) < 0 ||
 	    nodelife_start(api, &nlo, &nl, &e) < 0)
 		goto fail;
@@ -330,6 +343,7 @@ out:
 	gc_stop(gc);
 	deployctl_stop(dc);
 	rsctl_stop(rc_);
+	epctl_stop(ep);
 	api_free(api);
 	store_close(st);
 	err_free(e);

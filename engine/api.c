@@ -341,6 +341,13 @@ int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind
 		json_object_del(obj, "status");
 	if (k == kind_by_kind("Pod") && a)
 		admit_pod(a, obj);
+	if (k == kind_by_kind("Service")) {
+		int r = api_admit_service(tx, a, NULL, obj, e);
+		if (r < 0) {
+			json_decref(obj);
+			return r;
+		}
+	}
 	if ((k == KIND_NAMESPACE || k == kind_by_kind("Pod")) &&
 	    !json_is_object(json_object_get(obj, "status"))) {
 		json_t *st = json_object();
@@ -362,8 +369,8 @@ int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind
  * metadata and status, bumps generation when the spec changed.  Returns 1 if
  * written, 0 if nothing changed.
  */
-int api_put_update(struct store_txn *tx, const struct kind_info *k, struct sobj *old, json_t *new,
-		      struct err **e)
+int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		   struct sobj *old, json_t *new, struct err **e)
 {
 	/* Fields the server set that a user's manifest may not carry. */
 	static const char *const carried[][2] = { { "Pod", "nodeName" }, { "Service", "clusterIP" },
@@ -396,6 +403,8 @@ int api_put_update(struct store_txn *tx, const struct kind_info *k, struct sobj 
 			json_object_set(nann, akey, aval);
 	}
 	int r = valid_update(old->obj, new, k, e);
+	if (r >= 0 && k == kind_by_kind("Service"))
+		r = api_admit_service(tx, a, old, new, e);
 	if (r < 0) {
 		json_decref(new);
 		return r;
@@ -454,7 +463,7 @@ static int apply_one(struct store_txn *tx, struct api *a, struct prepared *p, st
 			     "); read it again and reapply",
 			     p->k->kind, p->name, p->want_rv, old->user_rv);
 	} else {
-		r = api_put_update(tx, p->k, old, json_deep_copy(p->obj), e);
+		r = api_put_update(tx, a, p->k, old, json_deep_copy(p->obj), e);
 	}
 	sobj_unref(old);
 	return r;
@@ -563,6 +572,7 @@ int api_create(struct api *a, const json_t *obj, struct sobj **out, struct err *
 /* Patch: read-modify-write of the user's intent */
 
 struct patch_arg {
+	struct api *api;
 	const struct kind_info *k;
 	const char *ns, *name;
 	api_mutate_fn mutate;
@@ -586,7 +596,7 @@ static int patch_txn(struct store_txn *tx, void *varg, struct err **e)
 		sobj_unref(old);
 		return r;
 	}
-	r = api_put_update(tx, pa->k, old, obj, e);
+	r = api_put_update(tx, pa->api, pa->k, old, obj, e);
 	sobj_unref(old);
 	return r;
 }
@@ -594,7 +604,7 @@ static int patch_txn(struct store_txn *tx, void *varg, struct err **e)
 int api_patch(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 	      api_mutate_fn mutate, void *arg, struct err **e)
 {
-	struct patch_arg pa = { k, ns, name, mutate, arg };
+	struct patch_arg pa = { a, k, ns, name, mutate, arg };
 	return store_update(a->st, patch_txn, &pa, e);
 }
 
@@ -839,6 +849,7 @@ int api_new(struct store *st, struct api **out, struct err **e)
 	struct api *a = xcalloc(1, sizeof(*a));
 	a->st = st;
 	a->default_toleration_s = 300;
+	svc_cidr_parse(SVC_DEFAULT_CIDR, &a->svc_cidr, NULL);
 	int r = store_update(st, ensure_default_txn, NULL, e);
 	if (r < 0) {
 		free(a);

@@ -179,6 +179,13 @@ int api_delete_many(struct api *a, const struct api_ref *r, size_t n, int grace,
  * unreachable tolerations added to every new Pod (default 300). */
 void api_set_default_toleration(struct api *a, int seconds);
 
+/* Admission setting: the range Services' cluster IPs come from, an IPv4
+ * CIDR between /12 and /28 (default 10.96.0.0/16, svc.h).  Set it before
+ * serving.  0, or -EINVAL with *e for a bad CIDR (nothing changes). */
+int api_set_service_cidr(struct api *a, const char *cidr, struct err **e);
+/* The service range as "10.96.0.0/16". */
+void api_service_cidr(struct api *a, char out[20]);
+
 /* Waits until every event recorded so far is written (tests, shutdown). */
 void api_flush_events(struct api *a);
 

@@ -11,12 +11,14 @@
 
 #include "api.h"
 #include "hmap.h"
+#include "svc.h"
 
 struct pending_event;
 
 struct api {
 	struct store *st;
 	int default_toleration_s; /* not-ready/unreachable NoExecute tolerations */
+	struct svc_cidr svc_cidr; /* the service IP range (api_svc.c) */
 
 	/* The event recorder (api_event.c). */
 	pthread_mutex_t ev_lock;   /* guards everything below */
@@ -44,8 +46,14 @@ int api_check_namespace(struct store_txn *tx, const struct kind_info *k, const c
 			const char *name, struct err **e);
 int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind_info *k,
 		    json_t *obj, bool keep_status, struct err **e);
-int api_put_update(struct store_txn *tx, const struct kind_info *k, struct sobj *old, json_t *new,
-		   struct err **e);
+int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		   struct sobj *old, json_t *new, struct err **e);
+/* Admission of a Service being written (old: its current state, or NULL
+ * when new): gives or keeps its cluster IP and node ports; -EINVAL for a
+ * requested IP or port outside the range, -EEXIST when it is taken,
+ * -ENOSPC when the range is full.  a NULL: the default range. */
+int api_admit_service(struct store_txn *tx, const struct api *a, const struct sobj *old,
+		      json_t *obj, struct err **e);
 int api_delete_tree(struct store_txn *tx, struct sobj *o, int grace, int depth, struct err **e);
 
 int api_events_start(struct api *a, struct err **e);

@@ -10,6 +10,7 @@ const struct kind_info kind_table[] = {
 	{ "ReplicaSet", "replicasets", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN },
 	{ "Pod", "pods", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
 	{ "Service", "services", "v1", true, true, NAME_DNS1035_LABEL },
+	{ "Endpoints", "endpoints", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
 	{ "ConfigMap", "configmaps", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
 	{ "Node", "nodes", "v1", false, true, NAME_DNS1123_SUBDOMAIN },
 	{ "Event", "events", "v1", true, false, NAME_DNS1123_SUBDOMAIN },

@@ -437,6 +437,96 @@ static int check_service(struct vc *c, const json_t *obj)
 	return 0;
 }
 
+/* --- Endpoints ------------------------------------------------------------ */
+
+/* subsets[i].addresses[j] or .notReadyAddresses[j]; c is at the list. */
+static int check_endpoint_address(struct vc *c, const json_t *a)
+{
+	const char *ip, *why;
+	json_t *ref;
+
+	if (!json_is_object(a))
+		return vc_invalid(c, NULL, a, "must be a mapping");
+	TRY(vc_str(c, a, "ip", true, &ip));
+	if ((why = vrule_ipv4(ip)))
+		return vc_invalid(c, "ip", vget(a, "ip"), "%s", why);
+	if (!strncmp(ip, "127.", 4))
+		return vc_invalid(c, "ip", vget(a, "ip"),
+				  "may not be in the loopback range (127.0.0.0/8, ::1/128)");
+	if (!strncmp(ip, "169.254.", 8))
+		return vc_invalid(c, "ip", vget(a, "ip"),
+				  "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
+	if (!strcmp(ip, "0.0.0.0"))
+		return vc_invalid(c, "ip", vget(a, "ip"), "may not be unspecified (0.0.0.0, ::)");
+	TRY(vc_dns(c, a, "hostname", false, NAME_DNS1123_LABEL, NULL));
+	TRY(vc_str(c, a, "nodeName", false, NULL));
+	TRY(vc_map(c, a, "targetRef", false, &ref));
+	if (ref) {
+		size_t m = vc_push(c, "targetRef");
+		TRY(vc_str(c, ref, "kind", false, NULL));
+		TRY(vc_str(c, ref, "name", false, NULL));
+		TRY(vc_str(c, ref, "namespace", false, NULL));
+		TRY(vc_str(c, ref, "uid", false, NULL));
+		vc_pop(c, m);
+	}
+	return 0;
+}
+
+/* An Endpoints object: subsets of addresses and the ports they serve. */
+static int check_endpoints(struct vc *c, const json_t *obj)
+{
+	static const char *const lists[] = {"addresses", "notReadyAddresses"};
+	json_t *subsets, *ss;
+	size_t i;
+
+	TRY(vc_list(c, obj, "subsets", false, &subsets));
+	size_t root = vc_push(c, "subsets");
+	json_array_foreach(subsets, i, ss)
+	{
+		size_t m = vc_pushi(c, i);
+		json_t *l, *ports, *a;
+		size_t j;
+
+		if (!json_is_object(ss))
+			return vc_invalid(c, NULL, ss, "must be a mapping");
+		for (size_t k = 0; k < 2; k++) {
+			TRY(vc_list(c, ss, lists[k], false, &l));
+			json_array_foreach(l, j, a)
+			{
+				size_t m2 = vc_push(c, lists[k]);
+				vc_pushi(c, j);
+				TRY(check_endpoint_address(c, a));
+				vc_pop(c, m2);
+			}
+		}
+		TRY(vc_list(c, ss, "ports", false, &ports));
+		json_array_foreach(ports, j, a)
+		{
+			size_t m2 = vc_push(c, "ports");
+			vc_pushi(c, j);
+			const char *name;
+
+			if (!json_is_object(a))
+				return vc_invalid(c, NULL, a, "must be a mapping");
+			TRY(vc_dns(c, a, "name", json_array_size(ports) > 1, NAME_DNS1123_LABEL,
+				   &name));
+			TRY(vc_int(c, a, "port", true, 1, 65535, NULL));
+			TRY(vc_enum(c, a, "protocol", false, protocols, NULL));
+			TRY(vc_str(c, a, "appProtocol", false, NULL));
+			for (size_t k = 0; k < j && name; k++) {
+				const char *other =
+				    json_string_value(vget(json_array_get(ports, k), "name"));
+				if (other && !strcmp(other, name))
+					return vc_duplicate(c, "name", vget(a, "name"));
+			}
+			vc_pop(c, m2);
+		}
+		vc_pop(c, m);
+	}
+	vc_pop(c, root);
+	return 0;
+}
+
 /* --- ConfigMap ------------------------------------------------------------ */
 
 #define B64 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -654,6 +744,8 @@ int valid_object(const json_t *obj, const struct kind_info *k, struct err **e)
 		return check_service(&c, obj);
 	if (is_kind(k, "ConfigMap"))
 		return check_configmap(&c, obj);
+	if (is_kind(k, "Endpoints"))
+		return check_endpoints(&c, obj);
 	if (is_kind(k, "Node"))
 		return check_node(&c, obj);
 	if (is_kind(k, "Namespace"))
@@ -718,6 +810,18 @@ void valid_default(json_t *obj, const struct kind_info *k)
 			vdefault(p, "protocol", json_string("TCP"));
 			if (json_is_integer(vget(p, "port")))
 				vdefault(p, "targetPort", json_deep_copy(vget(p, "port")));
+		}
+	} else if (is_kind(k, "Endpoints")) {
+		json_t *ss, *p;
+		size_t i, j;
+
+		json_array_foreach(vget(obj, "subsets"), i, ss)
+		{
+			json_array_foreach(vget(ss, "ports"), j, p)
+			{
+				if (json_is_object(p))
+					vdefault(p, "protocol", json_string("TCP"));
+			}
 		}
 	} else if (is_kind(k, "Namespace") && json_is_object(md) &&
 		   json_is_string(vget(md, "name"))) {

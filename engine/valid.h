@@ -37,6 +37,7 @@
  *     successThreshold 1, failureThreshold 3.
  *   Service: type ClusterIP, sessionAffinity None, ports[].protocol TCP,
  *     ports[].targetPort = port.
+ *   Endpoints: subsets[].ports[].protocol TCP.
  *   Namespace: spec.finalizers ["kubernetes"] and status.phase Active are left
  *     to the API layer; labels kubernetes.io/metadata.name = name.
  * Can't fail.

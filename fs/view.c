@@ -23,6 +23,7 @@
 #include "engine/obj.h"
 #include "fs/container.h"
 #include "fs/podlog.h"
+#include "fs/view_svc.h"
 
 /* Fields: the files inside NAME/ */
 
@@ -100,11 +101,6 @@ static void r_node(struct view *v, const struct sobj *o, const char *key, struct
 static void r_ip(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	put_scalar(out, obj_at(o->obj, "status.podIP"));
-}
-
-static void r_clusterip(struct view *v, const struct sobj *o, const char *key, struct buf *out)
-{
-	put_scalar(out, obj_at(o->obj, "spec.clusterIP"));
 }
 
 static void r_capacity(struct view *v, const struct sobj *o, const char *key, struct buf *out)
@@ -434,8 +430,9 @@ static const struct vfield pod_fields[] = {
 };
 
 static const struct vfield service_fields[] = {
-	{ .name = "clusterip", .mode = RO, .render = r_clusterip },
-	{ .name = "status", .mode = RO, .render = r_status },
+	{ .name = "clusterip", .mode = RO, .render = view_svc_clusterip },
+	{ .name = "endpoints", .mode = RO, .render = view_svc_endpoints },
+	{ .name = "status", .mode = RO, .render = view_svc_status },
 	{ .name = "events", .mode = RO, .render = r_events },
 	{ .name = NULL },
 };
@@ -699,7 +696,7 @@ static const char readme_text[] =
 	"  apply         write any YAML here (several documents, any kinds) to apply it\n"
 	"  errors        the latest refused writes, newest last: time, path, reason\n"
 	"  events        cluster events, one a line; tail -f follows\n"
-	"  deployments/ replicasets/ pods/ services/ configmaps/\n"
+	"  deployments/ replicasets/ pods/ services/ endpoints/ configmaps/\n"
 	"                objects of namespace \"default\"; other namespaces are\n"
 	"                under namespaces/NS/; nodes/ are cluster-wide\n"
 	"\n"
