@@ -579,6 +579,92 @@ static int d_sync(void *arg, const char *key)
 	return requeue > 0 ? (int)(requeue > 600000 ? 600000 : requeue) : 0;
 }
 
+/* Rollback and history */
+
+size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out)
+{
+	struct deployctl d = { a, NULL };
+	return owned_rs(&d, uid, out);
+}
+
+int64_t deployctl_revision(const json_t *o)
+{
+	return revision_of(o);
+}
+
+struct rollback_arg {
+	json_t *tpl;	   /* the template to restore */
+	const char *cause; /* its change cause, or NULL */
+};
+
+static int rollback_mutate(json_t *obj, void *varg, struct err **e)
+{
+	struct rollback_arg *a = varg;
+	json_object_set(json_object_get(obj, "spec"), "template", a->tpl);
+	json_t *md = json_object_get(obj, "metadata");
+	json_t *ann = json_object_get(md, "annotations");
+	if (a->cause) {
+		if (!json_is_object(ann)) {
+			ann = json_object();
+			json_object_set_new(md, "annotations", ann);
+		}
+		json_object_set_new(ann, CHANGE_CAUSE_ANN, json_string(a->cause));
+	} else if (json_is_object(ann)) {
+		json_object_del(ann, CHANGE_CAUSE_ANN);
+	}
+	return 0;
+}
+
+int64_t deployctl_rollback(struct api *a, const char *ns, const char *name, int64_t rev,
+			   struct err **e)
+{
+	struct sobj *dep = api_get(a, kind_by_kind("Deployment"), ns, name);
+	if (!dep)
+		return err_make(e, ENOENT, "Deployment \"%s\" not found", name);
+	struct sobj **rss;
+	size_t n = deployctl_replicasets(a, obj_str(dep->obj, "metadata.uid"), &rss);
+	int64_t cur = revision_of(dep->obj);
+	struct sobj *to = NULL;
+	if (rev == 0) {
+		/* The previous revision: the highest below the current one. */
+		for (size_t i = 0; i < n; i++)
+			if (revision_of(rss[i]->obj) < cur &&
+			    (!to || revision_of(rss[i]->obj) > revision_of(to->obj)))
+				to = rss[i];
+	} else {
+		for (size_t i = 0; i < n; i++)
+			if (revision_of(rss[i]->obj) == rev)
+				to = rss[i];
+	}
+	int64_t r;
+	if (!to) {
+		r = rev == 0 ? err_make(e, ENOENT,
+					"Deployment \"%s\": no rollout history found (no revision "
+					"before %" PRId64 ")",
+					name, cur)
+			     : err_make(e, ENOENT,
+					"Deployment \"%s\": unable to find specified revision %" PRId64
+					" in history",
+					name, rev);
+	} else {
+		struct rollback_arg arg = {
+			template_sans_hash(obj_at(to->obj, "spec.template")),
+			json_string_value(json_object_get(obj_at(to->obj, "metadata.annotations"),
+							  CHANGE_CAUSE_ANN)),
+		};
+		r = api_patch(a, kind_by_kind("Deployment"), ns, name, rollback_mutate, &arg, e);
+		json_decref(arg.tpl);
+		if (r >= 0) {
+			r = revision_of(to->obj);
+			api_event(a, "Normal", "DeploymentRollback", "Deployment", ns, name,
+				  "Rolled back deployment \"%s\" to revision %" PRId64, name, r);
+		}
+	}
+	sobj_list_free(rss, n);
+	sobj_unref(dep);
+	return r;
+}
+
 int deployctl_start(struct api *a, struct deployctl **out, struct err **e)
 {
 	K_DEPLOY = kind_by_kind("Deployment");
