@@ -21,6 +21,7 @@
 #define REVISION_ANN "deployment.kubernetes.io/revision"
 #define HASH_LABEL "pod-template-hash"
 #define CHANGE_CAUSE_ANN "kubernetes.io/change-cause"
+#define RECREATE_POLL_MS 200 /* Recreate waiting for old pods to be gone */
 
 struct deployctl {
 	struct api *api;
@@ -204,20 +205,29 @@ static int cmp_revision(const void *a, const void *b)
 
 #define PROGRESSING "Progressing"
 
-/* Sets the Progressing condition; lastUpdateTime now even when only it changes. */
+/* The condition of type in a status (a mapping), or NULL. */
+static json_t *status_cond(const json_t *st, const char *type)
+{
+	json_t *c = NULL, *x;
+	size_t i;
+	json_array_foreach(json_object_get(st, "conditions"), i, x)
+	{
+		const char *t = obj_str(x, "type");
+		if (t && !strcmp(t, type))
+			c = x;
+	}
+	return c;
+}
+
+/* Sets the Progressing condition; with touch, lastUpdateTime is now even
+ * when nothing else changes (progress was made). */
 static void set_progressing(json_t *st, const char *value, const char *reason, const char *msg,
 			    const char *now, bool touch)
 {
 	obj_set_condition(st, PROGRESSING, value, reason, msg, now);
-	if (touch) {
-		json_t *c = NULL, *x;
-		size_t i;
-		json_array_foreach(json_object_get(st, "conditions"), i, x)
-			if (!strcmp(obj_str(x, "type") ? obj_str(x, "type") : "", PROGRESSING))
-				c = x;
-		if (c)
-			json_object_set_new(c, "lastUpdateTime", json_string(now));
-	}
+	json_t *c = status_cond(st, PROGRESSING);
+	if (touch && c)
+		json_object_set_new(c, "lastUpdateTime", json_string(now));
 }
 
 /*
@@ -264,7 +274,7 @@ static int sync_status(struct deployctl *d, struct sobj *dep, struct sobj **rss,
 
 	/* Progressing, as syncRolloutStatus and checkPausedConditions set it. */
 	char msg[600];
-	json_t *cond = obj_condition(old, PROGRESSING);
+	json_t *cond = status_cond(old, PROGRESSING);
 	const char *reason = obj_str(cond, "reason");
 	bool paused = json_is_true(obj_at(dobj, "spec.paused"));
 	int64_t deadline = obj_int(dobj, "spec.progressDeadlineSeconds", 600);
@@ -283,7 +293,7 @@ static int sync_status(struct deployctl *d, struct sobj *dep, struct sobj **rss,
 		set_progressing(st, "Unknown", "DeploymentResumed", "Deployment is resumed", now,
 				true);
 	}
-	json_t *ncond = obj_condition(st, PROGRESSING);
+	json_t *ncond = status_cond(st, PROGRESSING);
 	const char *nreason = obj_str(ncond, "reason");
 	bool complete = updated == want && replicas == want && avail == want;
 	bool was_complete = replicas == updated && nreason &&
@@ -481,6 +491,7 @@ static int d_sync(void *arg, const char *key)
 	int rc = 0;
 	const char *noted = NULL;
 	bool complete = false, stepped = false;
+	int64_t wait_ms = 0;
 	int64_t collisions = obj_int(dobj, "status.collisionCount", 0);
 	char hash[16];
 	deployctl_template_hash(obj_at(dobj, "spec.template"), collisions, hash);
@@ -489,7 +500,7 @@ static int d_sync(void *arg, const char *key)
 		int64_t make_size = 0;
 		if (cur) {
 			refresh_current(d, dep, cur, maxold);
-			if (!obj_condition(obj_at(dobj, "status"), PROGRESSING))
+			if (!obj_condition(dobj, PROGRESSING))
 				noted = "FoundNewReplicaSet";
 		}
 		if (recreate) {
@@ -504,6 +515,9 @@ static int d_sync(void *arg, const char *key)
 				if (cur)
 					rc |= apply_sizes(d, dep, &nw, 1);
 				stepped = true;
+			} else if (r == ROLLOUT_WAIT_OLD_PODS) {
+				/* Pod deletions are not watched here: look again shortly. */
+				wait_ms = RECREATE_POLL_MS;
 			} else if (r == ROLLOUT_DONE) {
 				complete = true;
 			}
@@ -576,6 +590,8 @@ static int d_sync(void *arg, const char *key)
 	sobj_unref(dep);
 	if (rc < 0)
 		return -1;
+	if (wait_ms > 0 && (requeue == 0 || wait_ms < requeue))
+		requeue = wait_ms;
 	return requeue > 0 ? (int)(requeue > 600000 ? 600000 : requeue) : 0;
 }
 
