@@ -95,7 +95,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->oneval = r.vp.type == V_FIELD;
 		if (fi->flags & O_TRUNC) {
-			h->dirty = r.vp.type == V_OBJYAML;
+			h->dirty = r.vp.type == V_OBJYAML || view_applies_empty(&r.vp);
 		} else if (r.vp.type != V_ROOTFILE) {
 			view_read(&fs->view, &r.vp, &h->data);
 		}
@@ -106,6 +106,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else if (r.vp.type == V_ROOTFILE &&
 		   (r.vp.rootfile == RF_EVENTS || r.vp.rootfile == RF_ERRORS)) {
 		h = handle_new(fs, H_FEED, path, &r.vp);
+	} else if (view_is_stream(&r.vp)) {
+		h = handle_new(fs, H_STREAM, path, &r.vp);
+		fs_stream_open(fs, h);
 	} else {
 		h = handle_new(fs, H_SNAPSHOT, path, &r.vp);
 		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
@@ -118,7 +121,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
-	fi->nonseekable = 0;
+	fi->nonseekable = h->type == H_STREAM;
 	/* Only a write handle has anything to do at close: spare readers the
 	 * FLUSH round trip (FOPEN_NOFLUSH). */
 	fi->noflush = h->type != H_WRITE;
@@ -161,7 +164,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		} else {
 			h = handle_new(fs, H_WRITE, path, &r.vp);
 			h->oneval = r.vp.type == V_FIELD;
-			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
+			h->dirty = (r.vp.type == V_OBJYAML || view_applies_empty(&r.vp)) &&
+				   (fi->flags & O_TRUNC);
 			if (!(fi->flags & O_TRUNC))
 				view_read(&fs->view, &r.vp, &h->data);
 		}
@@ -226,6 +230,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 {
 	struct fs *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->type == H_STREAM) {
+		fs_stream_read(req, h, size, off);
+		return;
+	}
 	if (h->type == H_FEED) {
 		char *buf = xmalloc(size);
 		struct feed *f = h->vp.rootfile == RF_EVENTS ? fs->view.events : fs->view.errors;
@@ -372,6 +380,8 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->type == H_WRITE)
 		apply_handle(fs, h);
+	if (h->type == H_STREAM)
+		fs_stream_release(fs, h);
 	if (h->created)
 		node_pending(fs->nodes, h->path, -1, 0);
 	handle_free(fs, h);

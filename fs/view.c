@@ -21,6 +21,7 @@
 #include "engine/log.h"
 #include "engine/nodelife.h"
 #include "engine/obj.h"
+#include "fs/view_deploy.h"
 
 /* Fields: the files inside NAME/ */
 
@@ -362,6 +363,9 @@ static const struct vfield deployment_fields[] = {
 	{ "replicas", RW, r_replicas, w_replicas, NULL },
 	{ "status", RO, r_status, NULL, NULL },
 	{ "revision", RO, r_revision, NULL, NULL },
+	{ "history", DIR, vd_history_render, NULL, vd_history_list },
+	{ "rollback", RW, vd_rollback_render, vd_rollback_write, NULL },
+	{ "rollout", RO, vd_rollout_render, NULL, NULL },
 	{ "pods", RO, r_pods, NULL, NULL },
 	{ "events", RO, r_events, NULL, NULL },
 	{ NULL, 0, NULL, NULL, NULL },
@@ -428,6 +432,24 @@ static const struct vfield *fields_of(const struct kind_info *k)
 		if (!strcmp(t[i].kind, k->kind))
 			return t[i].f;
 	return NULL;
+}
+
+/* Does the folder field p name hold p->key now? */
+static bool field_has_key(struct view *v, const struct vpath *p, const struct sobj *o)
+{
+	if (p->field->list == vd_history_list)
+		return vd_history_has(v, o, p->key);
+	return json_object_get(json_object_get(o->obj, "data"), p->key) != NULL;
+}
+
+bool view_is_stream(const struct vpath *p)
+{
+	return p->type == V_FIELD && p->field->render == vd_rollout_render;
+}
+
+bool view_applies_empty(const struct vpath *p)
+{
+	return p->type == V_FIELD && p->field->write == vd_rollback_write;
 }
 
 /* Directory listings */
@@ -735,7 +757,7 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 		struct sobj *o = object_of(v, p);
 		if (!o)
 			return -ENOENT;
-		if (p->key[0] && !json_object_get(json_object_get(o->obj, "data"), p->key)) {
+		if (p->key[0] && !field_has_key(v, p, o)) {
 			sobj_unref(o);
 			return -ENOENT;
 		}
@@ -876,13 +898,14 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 		} else {
 			if (p->type == V_OBJYAML) {
 				object_yaml(v, o, &b);
-			} else if (p->key[0] &&
-				   !json_object_get(json_object_get(o->obj, "data"), p->key)) {
+			} else if (p->key[0] && !field_has_key(v, p, o)) {
 				r = -ENOENT;
 			} else {
 				p->field->render(v, o, p->key, &b);
 			}
-			mode_t mode = p->type == V_OBJYAML ? RW : p->key[0] ? RW : p->field->mode;
+			mode_t mode = p->type == V_OBJYAML ? RW
+				      : p->key[0]	  ? (p->field->write ? RW : RO)
+							  : p->field->mode;
 			fill(st, mode, b.len, o->mtime_ns);
 		}
 		buf_free(&b);

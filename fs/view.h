@@ -106,6 +106,14 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out);
 /* True when p is a file users may write. */
 bool view_writable(const struct vpath *p);
 
+/* True when p is a file read as a stream that ends when its object says
+ * so (deployments/NAME/rollout: see fs_stream.c). */
+bool view_is_stream(const struct vpath *p);
+
+/* True when opening p for writing with O_TRUNC and writing nothing is a
+ * write of "" (deployments/NAME/rollback: `: > rollback`). */
+bool view_applies_empty(const struct vpath *p);
+
 /*
  * Applies data as the new content of p: NAME.yaml (create or update),
  * apply (any documents), or a writable field.  Returns >= 0, or a negative
