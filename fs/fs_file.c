@@ -95,7 +95,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->oneval = r.vp.type == V_FIELD;
 		if (fi->flags & O_TRUNC) {
-			h->dirty = r.vp.type == V_OBJYAML || view_applies_empty(&r.vp);
+			h->dirty = r.vp.type == V_OBJYAML;
 		} else if (r.vp.type != V_ROOTFILE) {
 			view_read(&fs->view, &r.vp, &h->data);
 		}
@@ -164,8 +164,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		} else {
 			h = handle_new(fs, H_WRITE, path, &r.vp);
 			h->oneval = r.vp.type == V_FIELD;
-			h->dirty = (r.vp.type == V_OBJYAML || view_applies_empty(&r.vp)) &&
-				   (fi->flags & O_TRUNC);
+			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
 			if (!(fi->flags & O_TRUNC))
 				view_read(&fs->view, &r.vp, &h->data);
 		}

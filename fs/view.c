@@ -447,11 +447,6 @@ bool view_is_stream(const struct vpath *p)
 	return p->type == V_FIELD && p->field->render == vd_rollout_render;
 }
 
-bool view_applies_empty(const struct vpath *p)
-{
-	return p->type == V_FIELD && p->field->write == vd_rollback_write;
-}
-
 /* Directory listings */
 
 void vdir_add(struct vdir *d, const char *name, mode_t mode)

@@ -110,10 +110,6 @@ bool view_writable(const struct vpath *p);
  * so (deployments/NAME/rollout: see fs_stream.c). */
 bool view_is_stream(const struct vpath *p);
 
-/* True when opening p for writing with O_TRUNC and writing nothing is a
- * write of "" (deployments/NAME/rollback: `: > rollback`). */
-bool view_applies_empty(const struct vpath *p);
-
 /*
  * Applies data as the new content of p: NAME.yaml (create or update),
  * apply (any documents), or a writable field.  Returns >= 0, or a negative

@@ -31,7 +31,9 @@ void vd_history_render(struct view *v, const struct sobj *o, const char *key, st
 /* True when history/KEY exists now. */
 bool vd_history_has(struct view *v, const struct sobj *o, const char *key);
 
-/* rollback: reads empty; a write of REV (or nothing) rolls back. */
+/* rollback: reads empty; a write of REV, or of an empty line (echo > rollback),
+ * rolls back (a bare truncation, `: > rollback`, does nothing: shells close
+ * a dup of the file before writing, which must not apply). */
 void vd_rollback_render(struct view *v, const struct sobj *o, const char *key, struct buf *out);
 int vd_rollback_write(struct view *v, const struct vpath *p, const char *data, size_t len,
 		      struct err **e);
