@@ -230,7 +230,7 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 	struct fs *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->type == H_STREAM) {
-		fs_stream_read(req, h, size, off);
+		fs_stream_read(req, h, size, off, (fi->flags & O_NONBLOCK) != 0);
 		return;
 	}
 	if (h->type == H_FEED) {

@@ -118,8 +118,9 @@ int fs_streams_start(struct fs *fs, struct err **e);
 void fs_streams_stop(struct fs *fs);
 /* Seeds h (an H_STREAM handle) with the current line and registers it. */
 void fs_stream_open(struct fs *fs, struct handle *h);
-/* Answers at once, or parks the read until there is news. */
-void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off);
+/* Answers at once, or parks the read until there is news (never when
+ * nonblock: the reader opened with O_NONBLOCK). */
+void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off, bool nonblock);
 /* Unregisters h (before handle_free). */
 void fs_stream_release(struct fs *fs, struct handle *h);
 

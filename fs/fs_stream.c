@@ -21,7 +21,9 @@
  * read past the text gets EOF; when it fails (ProgressDeadlineExceeded),
  * the error line is shown and the next read fails with ETIMEDOUT, with the
  * reason in /cluster/errors; a deleted Deployment fails it with ENOENT.
- * An interrupted reader (Ctrl-C) gets EINTR at once.
+ * An interrupted reader (Ctrl-C) gets EINTR at once.  A reader that opened
+ * the file O_NONBLOCK (grep -r, find's readers do) never waits: it gets the
+ * text there is, then EOF, so that searching the tree never hangs.
  *
  * Locks: streams->lock guards the lists of stream handles and parked
  * reads; it is taken before a handle's lock and never held across a reply
@@ -296,7 +298,7 @@ void fs_stream_open(struct fs *fs, struct handle *h)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
+void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off, bool nonblock)
 {
 	struct fs *fs = fs_of(req);
 	struct fs_streams *s = fs->streams;
@@ -311,7 +313,16 @@ void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off)
 		sobj_unref(d);
 		r = stream_take(h, size, off, &buf, &n, &report);
 	}
+	if (r == 0 && nonblock) {
+		/* O_NONBLOCK (grep -r opens files so): what there is, then EOF. */
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
 	if (r != 0) {
+		if (nonblock && r < 0) {
+			r = 1; /* the text shows the failure; no error for a snapshot reader */
+			report = false;
+		}
 		stream_reply(fs, req, h, r, buf, n, report);
 		return;
 	}

@@ -95,22 +95,22 @@ fi
 timeout 60 cat "$D/web/rollout" >"$WORK/rollout.out" 2>&1 &
 catpid=$!
 cfs_bg $catpid
-max_live=0 min_ready=99 samples=0 hashes_seen=""
+max_live=0 min_ready=99 samples=0 mixed=0
 while kill -0 $catpid 2>/dev/null; do
 	read -r live ready hs <<<"$(web_pods)"
 	[ "$live" -gt "$max_live" ] && max_live=$live
 	[ "$ready" -lt "$min_ready" ] && min_ready=$ready
-	case ",$hashes_seen," in *",$hs,"*) ;; *) hashes_seen="$hashes_seen $hs" ;; esac
+	case "$hs" in *,*) mixed=$((mixed + 1)) ;; esac
 	samples=$((samples + 1))
 done
 wait $catpid
 rc=$?
 check_eq "cat rollout of the update ends with exit 0" 0 "$rc"
-echo "# $samples samples: at most $max_live live pods, at least $min_ready ready; pod hash sets seen:$hashes_seen"
+echo "# $samples samples: at most $max_live live pods, at least $min_ready ready; $mixed with old and new pods"
 if [ "$samples" -ge 3 ]; then ok "pods were sampled during the rollout ($samples samples)"; else fail "pods were sampled during the rollout" "$samples samples"; fi
 if [ "$max_live" -le 5 ]; then ok "never more than replicas + maxSurge = 5 live pods (max $max_live)"; else fail "never more than 5 live pods" "max $max_live"; fi
 if [ "$min_ready" -ge 4 ]; then ok "never fewer than replicas - maxUnavailable = 4 ready pods (min $min_ready)"; else fail "never fewer than 4 ready pods" "min $min_ready"; fi
-case "$hashes_seen" in *,*) ok "old and new pods served side by side during the rollout" ;; *) fail "old and new pods served side by side during the rollout" "hash sets: $hashes_seen" ;; esac
+if [ "$mixed" -gt 0 ]; then ok "old and new pods served side by side during the rollout"; else fail "old and new pods served side by side during the rollout"; fi
 rout=$(cat "$WORK/rollout.out")
 check_contains "cat rollout printed progress: N out of 4 new replicas have been updated" "$rout" \
 	'Waiting for deployment "web" rollout to finish: 1 out of 4 new replicas have been updated...'
