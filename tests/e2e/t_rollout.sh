@@ -201,11 +201,31 @@ sleep 1.5
 check_eq "a template edit while paused rolls nothing out: revision 6, no new ReplicaSet" "6 $nrs" \
 	"$(cat "$D/web/revision") $(ls "$RSD" | grep -c '\.yaml$')"
 check_eq "the pods are untouched" "4 4 $H2" "$(web_pods)"
+g=$(timeout 5 grep -rh "Waiting for deployment" "$D/web")
+check_eq "grep -r deployments/web does not hang on rollout (it opens O_NONBLOCK): the current line" \
+	'Waiting for deployment "web" rollout to finish: 0 out of 4 new replicas have been updated...' "$g"
+t0=$(now_ms)
+timeout -s TERM 1 cat "$D/web/rollout" >/dev/null
+rc=$?
+t1=$(now_ms)
+check_eq "while cat rollout waits (control): killed by timeout" 124 "$rc"
+if [ $((t1 - t0)) -lt 3000 ]; then ok "a waiting reader killed by a signal goes at once ($((t1 - t0)) ms)"; else fail "a waiting reader killed by a signal goes at once" "took $((t1 - t0)) ms"; fi
+pids=""
+for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+	timeout 60 cat "$D/web/rollout" >"$WORK/many.$i" 2>&1 &
+	pids="$pids $!"
+	cfs_bg $!
+done
+sleep 0.5
 sed -i 's/^  paused: true$/  paused: false/' "$D/web.yaml"
 out=$(timeout 60 cat "$D/web/rollout")
 check_eq "resumed: it rolls out" 'deployment "web" successfully rolled out' "$(printf '%s\n' "$out" | tail -n 1)"
 check_eq "revision 7, busybox:1.38 everywhere" "7 4" \
 	"$(cat "$D/web/revision") $(pods_table | awk '$8 == "busybox:1.38" && $6 == "-"' | grep -c .)"
+good=0
+for p in $pids; do wait "$p" && good=$((good + 1)); done
+check_eq "20 readers waiting at once all end with exit 0" 20 "$good"
+check_eq "... each with the finished line" 20 "$(tail -qn 1 "$WORK"/many.* | grep -c 'deployment "web" successfully rolled out')"
 
 # Recreate: every old pod gone before a new one starts.
 
