@@ -138,9 +138,9 @@ int rollout_rolling_step(const struct rollout_params *p, struct rollout_rs *nw,
 	return changed;
 }
 
-enum rollout_recreate rollout_recreate_step(const struct rollout_params *p,
-					    struct rollout_rs *nw, struct rollout_rs *old,
-					    size_t nold, bool old_pods_exist)
+enum rollout_recreate rollout_recreate_step(const struct rollout_params *p, struct rollout_rs *nw,
+					    struct rollout_rs *old, size_t nold,
+					    bool old_pods_exist)
 {
 	nw->to = nw->replicas;
 	bool down = false;

@@ -37,11 +37,11 @@ struct rollout_rs {
 	int64_t revision;  /* deployment.kubernetes.io/revision */
 	int64_t created;   /* creationTimestamp (seconds): old ones scale down oldest first */
 	int64_t replicas;  /* spec.replicas */
-	int64_t actual;    /* status.replicas: live pods */
+	int64_t actual;	   /* status.replicas: live pods */
 	int64_t available; /* status.availableReplicas */
-	bool exists;       /* false: the new ReplicaSet, not created yet */
-	int64_t to;        /* out: spec.replicas after the step (starts as replicas) */
-	void *ref;         /* the caller's */
+	bool exists;	   /* false: the new ReplicaSet, not created yet */
+	int64_t to;	   /* out: spec.replicas after the step (starts as replicas) */
+	void *ref;	   /* the caller's */
 };
 
 /* A Deployment's numbers, resolved. */
@@ -108,9 +108,9 @@ enum rollout_recreate {
 
 /* One step of Recreate: every old pod gone before any new one starts.
  * old_pods_exist: a pod of an old ReplicaSet still exists (even terminating). */
-enum rollout_recreate rollout_recreate_step(const struct rollout_params *p,
-					    struct rollout_rs *nw, struct rollout_rs *old,
-					    size_t nold, bool old_pods_exist);
+enum rollout_recreate rollout_recreate_step(const struct rollout_params *p, struct rollout_rs *nw,
+					    struct rollout_rs *old, size_t nold,
+					    bool old_pods_exist);
 
 /*
  * cleanupDeployment: which old ReplicaSets to delete so that at most limit

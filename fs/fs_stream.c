@@ -62,9 +62,9 @@ struct waiter {
 struct fs_streams {
 	struct fs *fs;
 	struct informer *inf;
-	pthread_mutex_t lock;	  /* guards handles and waiters */
-	struct sh *handles;	  /* open stream handles */
-	struct waiter *waiters;	  /* parked reads */
+	pthread_mutex_t lock;	/* guards handles and waiters */
+	struct sh *handles;	/* open stream handles */
+	struct waiter *waiters; /* parked reads */
 };
 
 /* Brings h's text up to dep (NULL: the Deployment is gone).  Takes h->lock. */
@@ -75,7 +75,7 @@ static void stream_update(struct handle *h, const json_t *dep)
 		if (!dep) {
 			h->stream_end = ENOENT;
 		} else {
-			struct buf line = { 0 };
+			struct buf line = {0};
 			enum vd_rollout st = vd_rollout_line(dep, &line);
 			size_t last = h->stream_last;
 			bool same = h->data.len - last == line.len &&
@@ -232,8 +232,8 @@ static void on_idle(void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct sobj *d = api_get(s->fs->view.api, kind_by_kind("Deployment"), keys[i][0],
-					 keys[i][1]);
+		struct sobj *d =
+		    api_get(s->fs->view.api, kind_by_kind("Deployment"), keys[i][0], keys[i][1]);
 		stream_news(s, keys[i][0], keys[i][1], d ? d->obj : NULL);
 		sobj_unref(d);
 	}
@@ -247,7 +247,7 @@ int fs_streams_start(struct fs *fs, struct err **e)
 	struct fs_streams *s = xcalloc(1, sizeof(*s));
 	s->fs = fs;
 	pthread_mutex_init(&s->lock, NULL);
-	static const struct informer_ops ops = { on_idle, on_event, on_idle, STREAM_IDLE_MS };
+	static const struct informer_ops ops = {on_idle, on_event, on_idle, STREAM_IDLE_MS};
 	int r = informer_start(fs->view.api, "fs-streams", &ops, s, &s->inf, e);
 	if (r < 0) {
 		pthread_mutex_destroy(&s->lock);

@@ -74,7 +74,7 @@ void vd_history_render(struct view *v, const struct sobj *o, const char *key, st
 	if (json_is_object(labels))
 		json_object_del(labels, "pod-template-hash");
 	const char *cause = json_string_value(
-		json_object_get(obj_at(rs->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
+	    json_object_get(obj_at(rs->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
 	json_t *doc = json_pack("{s:I, s:s}", "revision", (json_int_t)rev, "replicaSet", rs->name);
 	if (cause)
 		json_object_set_new(doc, "changeCause", json_string(cause));
@@ -102,7 +102,8 @@ int vd_rollback_write(struct view *v, const struct vpath *p, const char *data, s
 	if (len) {
 		if (len >= sizeof(tmp))
 			return err_make(e, EINVAL,
-					"Deployment \"%s\": rollback: want a revision number, got a long string",
+					"Deployment \"%s\": rollback: want a revision number, got "
+					"a long string",
 					p->name);
 		memcpy(tmp, data, len);
 		tmp[len] = '\0';
@@ -110,10 +111,11 @@ int vd_rollback_write(struct view *v, const struct vpath *p, const char *data, s
 		errno = 0;
 		long long r = strtoll(tmp, &end, 10);
 		if (*end || errno || r <= 0)
-			return err_make(e, EINVAL,
-					"Deployment \"%s\": rollback: want a revision number (1, 2, ...) "
-					"or nothing for the previous one, got \"%s\"",
-					p->name, tmp);
+			return err_make(
+			    e, EINVAL,
+			    "Deployment \"%s\": rollback: want a revision number (1, 2, ...) "
+			    "or nothing for the previous one, got \"%s\"",
+			    p->name, tmp);
 		rev = r;
 	}
 	int64_t r = deployctl_rollback(v->api, p->ns, p->name, rev, e);
@@ -155,8 +157,8 @@ enum vd_rollout vd_rollout_line(const json_t *dep, struct buf *out)
 	}
 	if (avail < updated) {
 		buf_printf(out,
-			   "Waiting for deployment \"%s\" rollout to finish: %" PRId64 " of %" PRId64
-			   " updated replicas are available...\n",
+			   "Waiting for deployment \"%s\" rollout to finish: %" PRId64
+			   " of %" PRId64 " updated replicas are available...\n",
 			   name, avail, updated);
 		return VD_ROLLING;
 	}

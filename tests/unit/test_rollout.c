@@ -26,11 +26,11 @@
 
 static struct rollout_params params(const char *surge, const char *unavail, int64_t replicas)
 {
-	struct rollout_params p = { 0 };
-	json_t *s = surge[strlen(surge) - 1] == '%' ? json_string(surge)
-						     : json_integer(atoi(surge));
+	struct rollout_params p = {0};
+	json_t *s =
+	    surge[strlen(surge) - 1] == '%' ? json_string(surge) : json_integer(atoi(surge));
 	json_t *u = unavail[strlen(unavail) - 1] == '%' ? json_string(unavail)
-							 : json_integer(atoi(unavail));
+							: json_integer(atoi(unavail));
 	if (rollout_resolve(s, u, replicas, &p, NULL) < 0)
 		p.replicas = -1;
 	json_decref(s);
@@ -70,7 +70,7 @@ static void test_resolve(void)
 
 static struct rollout_rs rs(int64_t rev, int64_t spec, int64_t actual, int64_t avail)
 {
-	struct rollout_rs r = { rev, rev, spec, actual, avail, true, spec, NULL };
+	struct rollout_rs r = {rev, rev, spec, actual, avail, true, spec, NULL};
 	return r;
 }
 
@@ -96,7 +96,7 @@ static void test_new_replicas(void)
 
 static void test_cleanup_unhealthy(void)
 {
-	struct rollout_rs old[2] = { rs(1, 5, 5, 2), rs(2, 3, 3, 3) };
+	struct rollout_rs old[2] = {rs(1, 5, 5, 2), rs(2, 3, 3, 3)};
 	CHECK(rollout_cleanup_unhealthy(old, 2, 2) == 2);
 	CHECK(old[0].to == 3 && old[1].to == 3);
 	old[0] = rs(1, 5, 5, 2);
@@ -176,7 +176,7 @@ static void test_rolling_sequence(void)
 
 	/* Two old ReplicaSets (a rollout over a rollout): the oldest shrinks first. */
 	p = params("0", "2", 6);
-	struct rollout_rs olds[2] = { rs(1, 3, 3, 3), rs(2, 3, 3, 3) };
+	struct rollout_rs olds[2] = {rs(1, 3, 3, 3), rs(2, 3, 3, 3)};
 	nw = rs(3, 0, 0, 0);
 	CHECK(rollout_rolling_step(&p, &nw, olds, 2) == 1);
 	CHECK(olds[0].to == 1 && olds[1].to == 3 && nw.to == 0);
@@ -214,8 +214,8 @@ static void test_scale_only(void)
 
 static void test_recreate(void)
 {
-	struct rollout_params p = { 3, 0, 0 };
-	struct rollout_rs nw = { 0 }, old[2] = { rs(1, 3, 3, 3), rs(2, 0, 0, 0) };
+	struct rollout_params p = {3, 0, 0};
+	struct rollout_rs nw = {0}, old[2] = {rs(1, 3, 3, 3), rs(2, 0, 0, 0)};
 	CHECK(rollout_recreate_step(&p, &nw, old, 2, true) == ROLLOUT_SCALE_DOWN_OLD);
 	CHECK(old[0].to == 0 && old[1].to == 0);
 	old[0] = rs(1, 0, 0, 0);
@@ -229,12 +229,11 @@ static void test_recreate(void)
 
 static void test_prune(void)
 {
-	struct rollout_rs old[5] = { rs(4, 0, 0, 0), rs(1, 0, 0, 0), rs(5, 0, 0, 0),
-				     rs(2, 0, 0, 0), rs(3, 0, 0, 0) };
+	struct rollout_rs old[5] = {rs(4, 0, 0, 0), rs(1, 0, 0, 0), rs(5, 0, 0, 0), rs(2, 0, 0, 0),
+				    rs(3, 0, 0, 0)};
 	size_t del[5];
 	CHECK(rollout_prune(old, 5, 2, del) == 3);
-	CHECK(old[del[0]].revision == 1 && old[del[1]].revision == 2 &&
-	      old[del[2]].revision == 3);
+	CHECK(old[del[0]].revision == 1 && old[del[1]].revision == 2 && old[del[2]].revision == 3);
 	old[3].actual = 1; /* revision 2 still has a pod: spared, not replaced */
 	CHECK(rollout_prune(old, 5, 2, del) == 2);
 	CHECK(old[del[0]].revision == 1 && old[del[1]].revision == 3);
@@ -275,7 +274,7 @@ struct census {
 
 static struct census census(const char *app, const char *owner)
 {
-	struct census c = { 0 };
+	struct census c = {0};
 	char sel[64];
 	snprintf(sel, sizeof(sel), "app=%s", app);
 	struct sobj **v;
@@ -533,7 +532,7 @@ int main(void)
 
 	env_up("rollout");
 	struct err *e = NULL;
-	struct hollow_opts ho = { 1, 2 };
+	struct hollow_opts ho = {1, 2};
 	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc, &e) < 0 ||
 	    sched_start(api, &sc, &e) < 0 || hollow_start(api, 3, &ho, &hw, &e) < 0) {
 		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
