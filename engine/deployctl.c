@@ -662,6 +662,9 @@ int64_t deployctl_rollback(struct api *a, const char *ns, const char *name, int6
 					"Deployment \"%s\": unable to find specified revision %" PRId64
 					" in history",
 					name, rev);
+	} else if (revision_of(to->obj) == cur) {
+		/* kubectl: "skipped rollback (current template already matches revision N)" */
+		r = cur;
 	} else {
 		struct rollback_arg arg = {
 			template_sans_hash(obj_at(to->obj, "spec.template")),

@@ -400,6 +400,16 @@ static void test_ctl_rolling_update(void)
 	CHECK(WAIT_FOR(deploy_done("web", 10, 4), 20000));
 	char *rs4 = rs_of_revision("web", 4);
 	CHECK(rs4 && rs2 && !strcmp(rs4, rs2));
+	/* To the current revision: nothing to do. */
+	struct sobj *before = api_get(api, K("Deployment"), "default", "web");
+	CHECK(deployctl_rollback(api, "default", "web", 4, NULL) == 4);
+	struct sobj *after = api_get(api, K("Deployment"), "default", "web");
+	CHECK(before && after &&
+	      json_equal(obj_at(before->obj, "spec"), obj_at(after->obj, "spec")) &&
+	      obj_int(before->obj, "metadata.generation", 0) ==
+		  obj_int(after->obj, "metadata.generation", 0));
+	sobj_unref(before);
+	sobj_unref(after);
 	CHECK(api_delete(api, K("Deployment"), "default", "web", NULL) > 0);
 	free(v1);
 	free(v2);
