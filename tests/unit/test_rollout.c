@@ -18,6 +18,7 @@
 #include "engine/rollout.h"
 #include "engine/rsctl.h"
 #include "engine/sched.h"
+#include "fs/view_deploy.h"
 #include "runtime/hollow.h"
 #include "env.h"
 #include "unit.h"
@@ -241,6 +242,50 @@ static void test_prune(void)
 	CHECK(rollout_prune(old, 5, 10, del) == 0);
 	old[3].actual = 0;
 	CHECK(rollout_prune(old, 5, 0, del) == 5);
+}
+
+/* The lines of deployments/NAME/rollout, as kubectl rollout status prints them. */
+static enum vd_rollout line_of(const char *status, int64_t gen, char *out, size_t cap)
+{
+	json_t *d = json_pack("{s:{s:s, s:I}, s:{s:i}}", "metadata", "name", "web", "generation",
+			      (json_int_t)gen, "spec", "replicas", 4);
+	json_t *st = json_loads(status, 0, NULL);
+	json_object_set_new(d, "status", st ? st : json_object());
+	struct buf b = {0};
+	enum vd_rollout r = vd_rollout_line(d, &b);
+	snprintf(out, cap, "%s", b.s ? b.s : "");
+	buf_free(&b);
+	json_decref(d);
+	return r;
+}
+
+static void test_rollout_lines(void)
+{
+	char l[300];
+	CHECK(line_of("{\"observedGeneration\": 1}", 2, l, sizeof(l)) == VD_ROLLING);
+	CHECK(!strcmp(l, "Waiting for deployment spec update to be observed...\n"));
+	CHECK(line_of("{\"observedGeneration\": 2, \"replicas\": 5, \"updatedReplicas\": 1}", 2, l,
+		      sizeof(l)) == VD_ROLLING);
+	CHECK(!strcmp(l, "Waiting for deployment \"web\" rollout to finish: 1 out of 4 new "
+			 "replicas have been updated...\n"));
+	CHECK(line_of("{\"observedGeneration\": 2, \"replicas\": 5, \"updatedReplicas\": 4}", 2, l,
+		      sizeof(l)) == VD_ROLLING);
+	CHECK(!strcmp(l, "Waiting for deployment \"web\" rollout to finish: 1 old replicas are "
+			 "pending termination...\n"));
+	CHECK(line_of("{\"observedGeneration\": 2, \"replicas\": 4, \"updatedReplicas\": 4, "
+		      "\"availableReplicas\": 2}",
+		      2, l, sizeof(l)) == VD_ROLLING);
+	CHECK(!strcmp(l, "Waiting for deployment \"web\" rollout to finish: 2 of 4 updated "
+			 "replicas are available...\n"));
+	CHECK(line_of("{\"observedGeneration\": 2, \"replicas\": 4, \"updatedReplicas\": 4, "
+		      "\"availableReplicas\": 4}",
+		      2, l, sizeof(l)) == VD_DONE);
+	CHECK(!strcmp(l, "deployment \"web\" successfully rolled out\n"));
+	CHECK(line_of("{\"observedGeneration\": 2, \"replicas\": 5, \"updatedReplicas\": 2, "
+		      "\"conditions\": [{\"type\": \"Progressing\", \"status\": \"False\", "
+		      "\"reason\": \"ProgressDeadlineExceeded\"}]}",
+		      2, l, sizeof(l)) == VD_FAILED);
+	CHECK(!strcmp(l, "error: deployment \"web\" exceeded its progress deadline\n"));
 }
 
 /* The controller with hollow nodes */
@@ -539,6 +584,7 @@ int main(void)
 	RUN(test_scale_only);
 	RUN(test_recreate);
 	RUN(test_prune);
+	RUN(test_rollout_lines);
 
 	env_up("rollout");
 	struct err *e = NULL;
