@@ -10,9 +10,12 @@
  *     $ cat /cluster/deployments/web/events
  *     ... Normal ScalingReplicaSet deployment/web Scaled up replica set web-7d4b9c8f5 to 5
  *
- * A template change replaces the old pods all at once (the rolling update
- * algorithm comes with its own issue).  A paused Deployment is not scaled
- * or rolled, only observed.
+ * A template change rolls out as its strategy says (RollingUpdate within
+ * maxSurge and maxUnavailable, or Recreate); the arithmetic of one step is
+ * rollout.h's.  The Progressing condition turns False with reason
+ * ProgressDeadlineExceeded when a rollout makes no progress for
+ * progressDeadlineSeconds.  A paused Deployment is not rolled, only scaled
+ * (when a single ReplicaSet is active) and observed.
  */
 #ifndef CFS_DEPLOYCTL_H
 #define CFS_DEPLOYCTL_H
@@ -33,5 +36,25 @@ void deployctl_stop(struct deployctl *d);
  * it (decimal digits mapped onto rsctl_alphabet).  out has room for 16.
  */
 void deployctl_template_hash(const json_t *template, int64_t collisions, char out[16]);
+
+/*
+ * The ReplicaSets controlled by the Deployment of this uid, not being
+ * deleted, lowest revision first.  The caller frees them (sobj_list_free).
+ */
+size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out);
+
+/* The deployment.kubernetes.io/revision of a Deployment or ReplicaSet, or 0. */
+int64_t deployctl_revision(const json_t *o);
+
+/*
+ * Rolls the Deployment ns/name back to revision rev (0: the one before the
+ * current), as kubectl rollout undo does: copies that ReplicaSet's template
+ * (less its pod-template-hash label) and change cause into the Deployment,
+ * as a user change; the controller then rolls it out as a new revision.
+ * Returns the revision rolled back to, or -ENOENT with *e when the
+ * Deployment or the revision does not exist (or another API error).
+ */
+int64_t deployctl_rollback(struct api *a, const char *ns, const char *name, int64_t rev,
+			   struct err **e);
 
 #endif

@@ -800,6 +800,8 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->mounted = true;
 	static const struct informer_ops nops = {NULL, notify_event, NULL, 500};
 	r = informer_start(o->api, "fs-notifier", &nops, fs, &fs->notifier, e);
+	if (r == 0)
+		r = fs_streams_start(fs, e);
 	if (r < 0) {
 		fs_free(fs);
 		return r;
@@ -828,6 +830,7 @@ void fs_free(struct fs *fs)
 		return;
 	informer_stop(fs->notifier);
 	fs->notifier = NULL;
+	fs_streams_stop(fs);
 	if (fs->view.events)
 		feed_stop_events(fs->view.events);
 	if (fs->se) {

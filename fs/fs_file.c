@@ -121,6 +121,9 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		h = handle_new(fs, H_LOG, path, &r.vp);
 		h->log = podlog_open(logdir, role);
 		free(logdir);
+	} else if (view_is_stream(&r.vp)) {
+		h = handle_new(fs, H_STREAM, path, &r.vp);
+		fs_stream_open(fs, h);
 	} else {
 		h = handle_new(fs, H_SNAPSHOT, path, &r.vp);
 		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
@@ -133,7 +136,7 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
-	fi->nonseekable = 0;
+	fi->nonseekable = h->type == H_STREAM;
 	/* Only a write handle has anything to do at close: spare readers the
 	 * FLUSH round trip (FOPEN_NOFLUSH). */
 	fi->noflush = h->type != H_WRITE;
@@ -243,6 +246,10 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 {
 	struct fs *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
+	if (h->type == H_STREAM) {
+		fs_stream_read(req, h, size, off, (fi->flags & O_NONBLOCK) != 0);
+		return;
+	}
 	if (h->type == H_FEED) {
 		char *buf = xmalloc(size);
 		struct feed *f = h->vp.rootfile == RF_EVENTS ? fs->view.events : fs->view.errors;
@@ -401,6 +408,8 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->type == H_WRITE)
 		apply_handle(fs, h);
+	if (h->type == H_STREAM)
+		fs_stream_release(fs, h);
 	if (h->created)
 		node_pending(fs->nodes, h->path, -1, 0);
 	handle_free(fs, h);

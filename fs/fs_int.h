@@ -41,6 +41,7 @@ struct fs {
 	struct fuse_session *se;
 	bool mounted;
 	struct informer *notifier; /* drops cached NAME/ entries of deleted objects */
+	struct fs_streams *streams; /* stream files' readers (fs_stream.c) */
 
 	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
 	struct scratch *scratch;
@@ -50,7 +51,7 @@ struct fs {
 	struct handle *handles;
 };
 
-enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH };
+enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH, H_STREAM };
 
 struct handle {
 	enum htype type;
@@ -63,6 +64,10 @@ struct handle {
 	bool failed;		    /* a write was refused: never apply */
 	bool created;		    /* made by create(): a pending node */
 	bool oneval;		    /* a one-value file: applied at write() */
+	/* H_STREAM, under lock: */
+	int stream_end;		    /* 0 going on, -1 ended (EOF), else the errno */
+	size_t stream_last;	    /* where the last line of data starts */
+	bool stream_reported;	    /* the failure is in /cluster/errors */
 	struct handle *prev, *next; /* fs->handles, under handles_lock */
 };
 
@@ -107,5 +112,18 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* Stream files (fs_stream.c): reads that wait for news, answered from a
+ * watcher thread.  streams_start after the session exists, stop before
+ * unmounting (parked reads get EINTR). */
+int fs_streams_start(struct fs *fs, struct err **e);
+void fs_streams_stop(struct fs *fs);
+/* Seeds h (an H_STREAM handle) with the current line and registers it. */
+void fs_stream_open(struct fs *fs, struct handle *h);
+/* Answers at once, or parks the read until there is news (never when
+ * nonblock: the reader opened with O_NONBLOCK). */
+void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off, bool nonblock);
+/* Unregisters h (before handle_free). */
+void fs_stream_release(struct fs *fs, struct handle *h);
 
 #endif

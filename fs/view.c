@@ -23,6 +23,7 @@
 #include "engine/obj.h"
 #include "fs/container.h"
 #include "fs/podlog.h"
+#include "fs/view_deploy.h"
 #include "fs/view_svc.h"
 
 /* Fields: the files inside NAME/ */
@@ -31,7 +32,7 @@ typedef void (*render_fn)(struct view *v, const struct sobj *o, const char *key,
 typedef int (*write_fn)(struct view *v, const struct vpath *p, const char *data, size_t len,
 			struct err **e);
 typedef void (*list_fn)(struct view *v, const struct sobj *o, struct vdir *out);
-typedef bool (*has_fn)(const struct sobj *o, const char *key);
+typedef bool (*has_fn)(struct view *v, const struct sobj *o, const char *key);
 
 struct vfield {
 	const char *name;
@@ -199,7 +200,7 @@ static void l_data(struct view *v, const struct sobj *o, struct vdir *out)
 	}
 }
 
-static bool has_data_key(const struct sobj *o, const char *key)
+static bool has_data_key(struct view *v, const struct sobj *o, const char *key)
 {
 	return json_object_get(json_object_get(o->obj, "data"), key) != NULL;
 }
@@ -212,7 +213,7 @@ static void l_containers(struct view *v, const struct sobj *o, struct vdir *out)
 		vdir_add(out, name, S_IFDIR | 0755);
 }
 
-static bool has_container(const struct sobj *o, const char *key)
+static bool has_container(struct view *v, const struct sobj *o, const char *key)
 {
 	return container_exists(o->obj, key);
 }
@@ -392,6 +393,13 @@ static const struct vfield deployment_fields[] = {
 	{ .name = "replicas", .mode = RW, .render = r_replicas, .write = w_replicas },
 	{ .name = "status", .mode = RO, .render = r_status },
 	{ .name = "revision", .mode = RO, .render = r_revision },
+	{ .name = "history",
+	  .mode = DIR,
+	  .render = vd_history_render,
+	  .list = vd_history_list,
+	  .has = vd_history_has },
+	{ .name = "rollback", .mode = RW, .render = vd_rollback_render, .write = vd_rollback_write },
+	{ .name = "rollout", .mode = RO, .render = vd_rollout_render },
 	{ .name = "pods", .mode = RO, .render = r_pods },
 	{ .name = "events", .mode = RO, .render = r_events },
 	{ .name = NULL },
@@ -479,6 +487,12 @@ static const struct vfield *fields_of(const struct kind_info *k)
 		if (!strcmp(t[i].kind, k->kind))
 			return t[i].f;
 	return NULL;
+}
+
+/* Does the folder field p name hold p->key now? */
+bool view_is_stream(const struct vpath *p)
+{
+	return p->type == V_FIELD && p->field->render == vd_rollout_render;
 }
 
 /* Directory listings */
@@ -658,9 +672,9 @@ static bool field_is_dir(const struct vpath *p)
 }
 
 /* Does p's KEY, if any, exist in o now? */
-static bool key_exists(const struct vpath *p, const struct sobj *o)
+static bool key_exists(struct view *v, const struct vpath *p, const struct sobj *o)
 {
-	return !p->key[0] || !p->field->has || p->field->has(o, p->key);
+	return !p->key[0] || !p->field->has || p->field->has(v, o, p->key);
 }
 
 /* The folder of the log file p names (p is one: file_of(p)->log), or NULL. */
@@ -677,7 +691,7 @@ int view_log(struct view *v, const struct vpath *p, char **dir, enum podlog_role
 	struct sobj *o = object_of(v, p);
 	if (!o)
 		return -ENOENT;
-	if (!key_exists(p, o)) {
+	if (!key_exists(v, p, o)) {
 		sobj_unref(o);
 		return -ENOENT;
 	}
@@ -846,7 +860,7 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 		if (!o)
 			return -ENOENT;
 		int r = 0;
-		if (!key_exists(p, o)) {
+		if (!key_exists(v, p, o)) {
 			r = -ENOENT;
 		} else if (file_of(p)->log) {
 			char *dir = log_dir_of(v, p, o);
@@ -991,7 +1005,7 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 		} else if (p->type == V_OBJYAML) {
 			object_yaml(v, o, &b);
 			fill(st, RW, b.len, o->mtime_ns);
-		} else if (!key_exists(p, o)) {
+		} else if (!key_exists(v, p, o)) {
 			r = -ENOENT;
 		} else if (field_is_dir(p)) {
 			fill(st, DIR, 0, o->mtime_ns);
@@ -1006,7 +1020,9 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 			free(dir);
 		} else {
 			file_of(p)->render(v, o, p->key, &b);
-			mode_t mode = p->sub ? p->sub->mode : p->key[0] ? RW : p->field->mode;
+			mode_t mode = p->sub	 ? p->sub->mode
+				      : p->key[0] ? (p->field->write ? RW : RO)
+						  : p->field->mode;
 			fill(st, mode, b.len, o->mtime_ns);
 		}
 		buf_free(&b);
@@ -1115,7 +1131,7 @@ int view_list(struct view *v, const struct vpath *p, struct vdir *out)
 		if (!o)
 			return -ENOENT;
 		int r = 0;
-		if (!key_exists(p, o))
+		if (!key_exists(v, p, o))
 			r = -ENOENT;
 		else if (p->key[0])
 			for (const struct vfield *f = p->field->sub; f->name; f++)

@@ -121,6 +121,10 @@ int view_log(struct view *v, const struct vpath *p, char **dir, enum podlog_role
 /* True when p is a file users may write. */
 bool view_writable(const struct vpath *p);
 
+/* True when p is a file read as a stream that ends when its object says
+ * so (deployments/NAME/rollout: see fs_stream.c). */
+bool view_is_stream(const struct vpath *p);
+
 /*
  * Applies data as the new content of p: NAME.yaml (create or update),
  * apply (any documents), or a writable field.  Returns >= 0, or a negative

@@ -206,7 +206,7 @@ static json_t *container_statuses(const json_t *pod, const char *which, const js
 		char *cid = xasprintf("hollow://%s/%s", pname ? pname : "", name);
 		v[i] =
 		    json_pack("{s:s, s:o, s:{}, s:b, s:i, s:s, s:s, s:s, s:b}", "name", name,
-			      "state", state, "lastState", "ready", 1, "restartCount", 0, "image",
+			      "state", state, "lastState", "ready", !hollow_pod_never_ready(pod), "restartCount", 0, "image",
 			      image, "imageID", image_id, "containerID", cid, "started", runs);
 		free(image_id);
 		free(cid);
@@ -217,6 +217,14 @@ static json_t *container_statuses(const json_t *pod, const char *which, const js
 		json_array_append_new(out, v[i]);
 	free(v);
 	return out;
+}
+
+/* A pod annotated hollow.clusterfs.io/ready: "false" runs but never turns Ready. */
+bool hollow_pod_never_ready(const json_t *pod)
+{
+	const char *v = json_string_value(
+	    json_object_get(obj_at(pod, "metadata.annotations"), HOLLOW_READY_ANNOTATION));
+	return v && !strcmp(v, "false");
 }
 
 /*
@@ -235,11 +243,13 @@ static json_t *pod_status(struct hollow *h, const struct hnode *hn, const json_t
 	json_t *s = json_is_object(old) ? json_deep_copy(old) : json_object();
 	json_t *oldc = json_object_get(old, "conditions");
 	json_t *cv = json_array();
+	bool ready = !hollow_pod_never_ready(pod);
 	for (size_t j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
-		const char *lt = kubelet_transition_time(kubelet_find_condition(oldc, types[j]), "True", now);
+		const char *v = ready || (j != 1 && j != 2) ? "True" : "False";
+		const char *lt = kubelet_transition_time(kubelet_find_condition(oldc, types[j]), v, now);
 		json_array_append_new(cv,
 				      json_pack("{s:s, s:s, s:n, s:s}", "type", types[j], "status",
-						"True", "lastProbeTime", "lastTransitionTime", lt));
+						v, "lastProbeTime", "lastTransitionTime", lt));
 	}
 	size_t i;
 	json_t *c;
@@ -288,7 +298,8 @@ static enum pod_action pod_action(const json_t *pod)
 	if (pod_is_finished(pod))
 		return POD_NONE;
 	const char *ph = obj_str(pod, "status.phase");
-	if (!ph || strcmp(ph, "Running") || !obj_condition_true(pod, "Ready"))
+	if (!ph || strcmp(ph, "Running") ||
+	    (!obj_condition_true(pod, "Ready") && !hollow_pod_never_ready(pod)))
 		return POD_START;
 	return POD_NONE;
 }

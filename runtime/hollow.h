@@ -19,6 +19,10 @@
  *     True, hostIP, a unique podIP (10.100.0.1 upwards), startTime,
  *     qosClass and a running containerStatus per container.  Pods are
  *     gathered for a few milliseconds and written in one batch.
+ *   - Readiness: a pod annotated hollow.clusterfs.io/ready: "false" (in its
+ *     template, for a Deployment) is started Running but its Ready and
+ *     ContainersReady conditions stay False, as if its readiness probe
+ *     never passed: what a rollout of a broken image looks like.
  *   - Deletion: a pod marked for deletion (metadata.deletionTimestamp) on a
  *     hollow node is deleted with grace 0, in batches.
  *   - Failure: a Node annotated hollow.clusterfs.io/paused: "true" acts as
@@ -40,6 +44,7 @@
 #include "engine/api.h"
 
 #define HOLLOW_PAUSED_ANNOTATION "hollow.clusterfs.io/paused"
+#define HOLLOW_READY_ANNOTATION "hollow.clusterfs.io/ready"
 
 struct hollow_opts {
 	int heartbeat_s; /* seconds between heartbeats; <= 0: 10 */
@@ -60,6 +65,9 @@ int hollow_start(struct api *a, int n, const struct hollow_opts *o, struct hollo
 /* Stops the threads (after the batch in progress) and frees h.  The Nodes
  * stay; they go stale like nodes whose kubelet stopped.  NULL is fine. */
 void hollow_stop(struct hollow *h);
+
+/* True when pod is annotated hollow.clusterfs.io/ready: "false". */
+bool hollow_pod_never_ready(const json_t *pod);
 
 /* The name of node i (1-based) into out: "hollow-7".  Can't fail. */
 void hollow_node_name(int i, char out[32]);

@@ -112,7 +112,7 @@ check_eq "the YAML ends with a newline" "" "$(tail -c 1 "$WORK/got.yaml" | tr -d
 # The one-value files, and scaling with echo.
 
 check_eq "cat deployments/web/replicas" 3 "$(cat "$D/web/replicas")"
-check_eq "ls deployments/web lists its files" "events pods replicas revision status" "$(ls "$D/web" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls deployments/web lists its files" "events history pods replicas revision rollback rollout status" "$(ls "$D/web" | tr '\n' ' ' | sed 's/ $//')"
 m1=$(stat -c %y "$D/web.yaml")
 m1b=$(stat -c %y "$D/web.yaml")
 check_eq "mtime is stable without a write (control)" "$m1" "$m1b"
@@ -249,7 +249,8 @@ for want in ./deployments/web.yaml ./deployments/api.yaml ./services/web.yaml ./
 	check_contains "find -name '*.yaml' finds $want" "$found" "$want"
 done
 g=$(grep -rl nginx "$D" | sort | tr '\n' ' ')
-check_eq "grep -rl nginx deployments" "$D/api.yaml $D/web.yaml " "$g"
+check_eq "grep -rl nginx deployments (manifests and their history; rollout never blocks grep)" \
+	"$D/api.yaml $D/api/history/1.yaml $D/web.yaml $D/web/history/1.yaml " "$g"
 check "grep -r finds the replicas value" grep -rqx 5 "$D/web"
 
 # JSON and flow-style YAML.

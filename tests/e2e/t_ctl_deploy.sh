@@ -4,8 +4,8 @@
 # pods spread 2 per node; its ReplicaSet is web-HASH with the
 # pod-template-hash label and a controller ownerReference; scaling with
 # `echo 9 > replicas` and with sed -i on web.yaml; a deleted pod is
-# replaced; a template change makes a new ReplicaSet (old one at 0,
-# revision 2); rm web.yaml takes the ReplicaSets and pods with it; the
+# replaced; a template change rolls out to a new ReplicaSet (old one at
+# 0, revision 2); rm web.yaml takes the ReplicaSets and pods with it; the
 # events of all that are in /cluster/events and in NAME/events.
 . "$(dirname "$0")/lib.sh"
 
@@ -211,7 +211,9 @@ check_contains "events: ScalingReplicaSet up of $RS1 to 6" "$ev" "Normal Scaling
 check_contains "events: ScalingReplicaSet up of $RS1 to 9" "$ev" "Normal ScalingReplicaSet deployment/web Scaled up replica set $RS1 to 9 from 6"
 check_contains "events: ScalingReplicaSet down of $RS1 to 2" "$ev" "Normal ScalingReplicaSet deployment/web Scaled down replica set $RS1 to 2 from 9"
 check_contains "events: ScalingReplicaSet up of $RS2 (the rollout)" "$ev" "Normal ScalingReplicaSet deployment/web Scaled up replica set $RS2 to 2"
-check_contains "events: ScalingReplicaSet down of $RS1 to 0" "$ev" "Normal ScalingReplicaSet deployment/web Scaled down replica set $RS1 to 0 from 2"
+# A rolling update (25%/25% of 2: maxSurge 1, maxUnavailable 0): the old one goes 2 -> 1 -> 0.
+check_contains "events: ScalingReplicaSet down of $RS1 to 1 (the rolling update)" "$ev" "Normal ScalingReplicaSet deployment/web Scaled down replica set $RS1 to 1 from 2"
+check_contains "events: ScalingReplicaSet down of $RS1 to 0" "$ev" "Normal ScalingReplicaSet deployment/web Scaled down replica set $RS1 to 0 from 1"
 check_contains "events: SuccessfulCreate of the replacement pod" "$ev" "Normal SuccessfulCreate replicaset/$RS1 Created pod: $new"
 check_contains "events: SuccessfulDelete on scale-down" "$ev" "Normal SuccessfulDelete replicaset/$RS1 Deleted pod: "
 check_contains "events: Scheduled for the replacement pod, to its node" "$ev" \

@@ -46,7 +46,7 @@ check_eq "the image is untouched by sed -i" '"nginx:1.25"' "$(yget "$D/web.yaml"
 check "sed -i 's/4/5/' web/replicas" sed -i 's/4/5/' "$D/web/replicas"
 check_eq "replicas is 5 after sed -i on the value file" 5 "$(cat "$D/web/replicas")"
 check_eq "web.yaml shows replicas 5" 5 "$(yget "$D/web.yaml" spec.replicas)"
-check_eq "no leftover files in web/ after sed -i" "events pods replicas revision status" "$(ls -A "$D/web" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "no leftover files in web/ after sed -i" "events history pods replicas revision rollback rollout status" "$(ls -A "$D/web" | tr '\n' ' ' | sed 's/ $//')"
 echo 4 >"$D/web/replicas"
 
 # vim (ex mode, no vimrc).  Under /tmp vim's 'backupskip' makes it write

@@ -212,6 +212,12 @@ static void test_template_change(void)
 	memcpy(strstr(v2, "busybox:1.36"), "busybox:1.37", 12);
 	char *p = strstr(v2, "replicas: 3");
 	memcpy(p, "replicas: 2", 11);
+	/* No nodes here: pods never become available, so a rolling update could
+	 * not go on (see test_rollout.c); Recreate needs no availability. */
+	char *v2r = xasprintf("%.*s  strategy: {type: Recreate}\n%s", (int)(p - v2 + 12), v2,
+			      p + 12);
+	free(v2);
+	v2 = v2r;
 	CHECK(apply(v2) == 1);
 	struct rs_state s = {2, 1};
 	CHECK(wait_for(rollout_done, &s, 5000));
