@@ -5,7 +5,8 @@ set -e
 
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libyaml-dev libsqlite3-dev sqlite3
 libjansson-dev uuid-dev vim-nox python3 python3-yaml
-libarchive-dev nettle-dev busybox-static umoci skopeo runc"
+libarchive-dev nettle-dev busybox-static umoci skopeo runc
+libnftables-dev nftables"
 
 missing=""
 for p in $PKGS; do
