@@ -249,15 +249,16 @@ static int ensure_base(struct proxy *p, struct err **e)
 			   p->cluster_cidr);
 	}
 
+	/* nft 1.0.6 knows "dstnat" only at prerouting: output spells it -100 */
 	static const struct {
 		const char *name, *type, *hook, *prio, *target;
 		bool new_only;
 	} base[] = {
 	    {"nat-prerouting", "nat", "prerouting", "dstnat", "services", false},
-	    {"nat-output", "nat", "output", "dstnat", "services", false},
+	    {"nat-output", "nat", "output", "-100", "services", false},
 	    {"nat-postrouting", "nat", "postrouting", "srcnat", "masquerading", false},
 	    {"filter-prerouting", "filter", "prerouting", "dstnat - 10", "endpoints-check", true},
-	    {"filter-output", "filter", "output", "dstnat - 10", "endpoints-check", true},
+	    {"filter-output", "filter", "output", "-110", "endpoints-check", true},
 	};
 	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
 		buf_printf(&b, "add chain ip %s %s { type %s hook %s priority %s ; policy accept ; }\n",
@@ -650,11 +651,16 @@ static void diff(const struct proxy *p, const struct sstate *old, const struct s
 	const char *t = p->table;
 	bool sets_changed = old && new && old->set_timeout != new->set_timeout;
 
-	/* 1. elements that go or change */
-	for (size_t i = 0; old && i < old->nelems; i++)
-		if (!has_elem(new, &old->elems[i]))
-			buf_printf(b, "delete element ip %s %s { %s }\n", t, old->elems[i].map,
-				   old->elems[i].key);
+	/* 1. elements that go or change; each added first, so that one gone
+	 * already (an outside `nft flush map`) does not fail the transaction */
+	for (size_t i = 0; old && i < old->nelems; i++) {
+		const struct elem *x = &old->elems[i];
+		if (has_elem(new, x))
+			continue;
+		buf_printf(b, "add element ip %s %s { %s%s%s }\n", t, x->map, x->key,
+			   x->val ? " : " : "", x->val ? x->val : "");
+		buf_printf(b, "delete element ip %s %s { %s }\n", t, x->map, x->key);
+	}
 	/* 2. chains that stay but change lose their rules; new ones appear */
 	for (size_t i = 0; new && i < new->nchains; i++) {
 		const struct chain *c = &new->chains[i], *oc = find_chain(old, c->name);
@@ -666,7 +672,8 @@ static void diff(const struct proxy *p, const struct sstate *old, const struct s
 	/* 3. chains that go (service and external ones first, as listed) */
 	for (size_t i = 0; old && i < old->nchains; i++)
 		if (!find_chain(new, old->chains[i].name))
-			buf_printf(b, "delete chain ip %s %s\n", t, old->chains[i].name);
+			buf_printf(b, "add chain ip %s %s\ndelete chain ip %s %s\n", t,
+				   old->chains[i].name, t, old->chains[i].name);
 	/* 4. sets: those that go, or whose timeout changed, then the new ones */
 	for (size_t i = 0; old && i < old->nsets; i++)
 		if (!has_set(new, old->sets[i]) || sets_changed)
@@ -685,16 +692,16 @@ static void diff(const struct proxy *p, const struct sstate *old, const struct s
 			    (!oc || !oc->rules || strcmp(oc->rules, c->rules) || sets_changed))
 				buf_puts(b, c->rules);
 		}
-	/* 6. elements that come */
-	for (size_t i = 0; new && i < new->nelems; i++)
-		if (!has_elem(old, &new->elems[i])) {
-			if (new->elems[i].val)
-				buf_printf(b, "add element ip %s %s { %s : %s }\n", t, new->elems[i].map,
-					   new->elems[i].key, new->elems[i].val);
-			else
-				buf_printf(b, "add element ip %s %s { %s }\n", t, new->elems[i].map,
-					   new->elems[i].key);
-		}
+	/* 6. elements, all of them: adding one that is there is a no-op, and
+	 * one lost to an outside `nft flush map` comes back */
+	for (size_t i = 0; new && i < new->nelems; i++) {
+		if (new->elems[i].val)
+			buf_printf(b, "add element ip %s %s { %s : %s }\n", t, new->elems[i].map,
+				   new->elems[i].key, new->elems[i].val);
+		else
+			buf_printf(b, "add element ip %s %s { %s }\n", t, new->elems[i].map,
+				   new->elems[i].key);
+	}
 }
 
 /* Runs the transaction from the state held for key to new (NULL: none);
@@ -719,7 +726,7 @@ static int apply(struct proxy *p, const char *key, struct sstate *new, struct er
 			rc = err_make(e, le->code, "%s", le->msg);
 			break;
 		}
-		log_warn("proxy", "%s: %s; read the table again, retrying", key, le->msg);
+		log_warn("proxy", "%s; read the table again, retrying", le->msg);
 	}
 	buf_free(&b);
 	if (rc < 0) {
