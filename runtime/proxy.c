@@ -21,9 +21,9 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 
-#define MASQ_MARK	     "0x4000"
-#define DEFAULT_AFFINITY_S   10800 /* Kubernetes' sessionAffinityConfig default */
-#define NAME_MAX_NFT	     255   /* chain and set names */
+#define MASQ_MARK	   "0x4000"
+#define DEFAULT_AFFINITY_S 10800 /* Kubernetes' sessionAffinityConfig default */
+#define NAME_MAX_NFT	   255	 /* chain and set names */
 
 /* One element of a map (val: "goto CHAIN") or a set (val NULL). */
 struct elem {
@@ -51,7 +51,7 @@ struct proxy {
 	struct nft_ctx *nft;
 	char *table;
 	char *pod_cidr, *cluster_cidr; /* canonical, or NULL */
-	struct hmap svcs; /* "ns/name" -> struct sstate */
+	struct hmap svcs;	       /* "ns/name" -> struct sstate */
 };
 
 /* ---- small helpers ---- */
@@ -218,33 +218,59 @@ static int ensure_base(struct proxy *p, struct err **e)
 	const char *t = p->table;
 
 	buf_printf(&b, "add table ip %s\n", t);
-	buf_printf(&b, "add map ip %s service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }\n", t);
-	buf_printf(&b, "add map ip %s service-nodeports { type inet_proto . inet_service : verdict ; }\n", t);
-	buf_printf(&b, "add map ip %s no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; }\n", t);
-	buf_printf(&b, "add map ip %s no-endpoint-nodeports { type inet_proto . inet_service : verdict ; }\n", t);
-	buf_printf(&b, "add set ip %s service-keys { type ipv4_addr . inet_proto . inet_service ; }\n", t);
+	buf_printf(&b,
+		   "add map ip %s service-ips { type ipv4_addr . inet_proto . inet_service : "
+		   "verdict ; }\n",
+		   t);
+	buf_printf(
+	    &b, "add map ip %s service-nodeports { type inet_proto . inet_service : verdict ; }\n",
+	    t);
+	buf_printf(&b,
+		   "add map ip %s no-endpoint-services { type ipv4_addr . inet_proto . "
+		   "inet_service : verdict ; }\n",
+		   t);
+	buf_printf(
+	    &b,
+	    "add map ip %s no-endpoint-nodeports { type inet_proto . inet_service : verdict ; }\n",
+	    t);
+	buf_printf(
+	    &b, "add set ip %s service-keys { type ipv4_addr . inet_proto . inet_service ; }\n", t);
 
 	/* helper chains first: the base chains jump to them */
 	static const char *const fixed[] = {"mark-for-masquerade", "masquerading", "services",
 					    "endpoints-check"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-		buf_printf(&b, "add chain ip %s %s\nflush chain ip %s %s\n", t, fixed[i], t, fixed[i]);
-	buf_printf(&b, "add rule ip %s mark-for-masquerade meta mark set meta mark | " MASQ_MARK "\n", t);
+		buf_printf(&b, "add chain ip %s %s\nflush chain ip %s %s\n", t, fixed[i], t,
+			   fixed[i]);
+	buf_printf(
+	    &b, "add rule ip %s mark-for-masquerade meta mark set meta mark | " MASQ_MARK "\n", t);
 	buf_printf(&b, "add rule ip %s masquerading meta mark & " MASQ_MARK " == 0 return\n", t);
 	buf_printf(&b, "add rule ip %s masquerading meta mark set meta mark ^ " MASQ_MARK "\n", t);
 	buf_printf(&b, "add rule ip %s masquerading masquerade fully-random\n", t);
-	buf_printf(&b, "add rule ip %s services ip daddr . meta l4proto . th dport vmap @service-ips\n", t);
-	buf_printf(&b, "add rule ip %s services fib daddr type local ip daddr != 127.0.0.0/8 "
-		       "meta l4proto . th dport vmap @service-nodeports\n", t);
-	buf_printf(&b, "add rule ip %s endpoints-check ip daddr . meta l4proto . th dport "
-		       "vmap @no-endpoint-services\n", t);
-	buf_printf(&b, "add rule ip %s endpoints-check fib daddr type local ip daddr != 127.0.0.0/8 "
-		       "meta l4proto . th dport vmap @no-endpoint-nodeports\n", t);
+	buf_printf(&b,
+		   "add rule ip %s services ip daddr . meta l4proto . th dport vmap @service-ips\n",
+		   t);
+	buf_printf(&b,
+		   "add rule ip %s services fib daddr type local ip daddr != 127.0.0.0/8 "
+		   "meta l4proto . th dport vmap @service-nodeports\n",
+		   t);
+	buf_printf(&b,
+		   "add rule ip %s endpoints-check ip daddr . meta l4proto . th dport "
+		   "vmap @no-endpoint-services\n",
+		   t);
+	buf_printf(&b,
+		   "add rule ip %s endpoints-check fib daddr type local ip daddr != 127.0.0.0/8 "
+		   "meta l4proto . th dport vmap @no-endpoint-nodeports\n",
+		   t);
 	if (p->cluster_cidr) {
-		buf_printf(&b, "add rule ip %s endpoints-check ip daddr . meta l4proto . th dport "
-			       "@service-keys return\n", t);
-		buf_printf(&b, "add rule ip %s endpoints-check ip daddr %s meta l4proto tcp "
-			       "reject with tcp reset\n", t, p->cluster_cidr);
+		buf_printf(&b,
+			   "add rule ip %s endpoints-check ip daddr . meta l4proto . th dport "
+			   "@service-keys return\n",
+			   t);
+		buf_printf(&b,
+			   "add rule ip %s endpoints-check ip daddr %s meta l4proto tcp "
+			   "reject with tcp reset\n",
+			   t, p->cluster_cidr);
 		buf_printf(&b, "add rule ip %s endpoints-check ip daddr %s reject\n", t,
 			   p->cluster_cidr);
 	}
@@ -261,7 +287,8 @@ static int ensure_base(struct proxy *p, struct err **e)
 	    {"filter-output", "filter", "output", "-110", "endpoints-check", true},
 	};
 	for (size_t i = 0; i < sizeof(base) / sizeof(base[0]); i++) {
-		buf_printf(&b, "add chain ip %s %s { type %s hook %s priority %s ; policy accept ; }\n",
+		buf_printf(&b,
+			   "add chain ip %s %s { type %s hook %s priority %s ; policy accept ; }\n",
 			   t, base[i].name, base[i].type, base[i].hook, base[i].prio);
 		buf_printf(&b, "flush chain ip %s %s\n", t, base[i].name);
 		buf_printf(&b, "add rule ip %s %s %sjump %s\n", t, base[i].name,
@@ -383,7 +410,8 @@ static int load_state(struct proxy *p, struct err **e)
 					k = json_object_get(json_object_get(k, "elem"), "val");
 				if (m && (!target || !name_tag(target, tag)))
 					continue;
-				if (st) { /* service-keys: owned by the service whose map has the key */
+				if (st) { /* service-keys: owned by the service whose map has the
+					     key */
 					struct sstate *orphan = by_tag(&tags, "--------");
 					add_elem(orphan, name, key_text(k), NULL);
 					continue;
@@ -404,9 +432,11 @@ static int load_state(struct proxy *p, struct err **e)
 			struct sstate *s = t2->val;
 			bool mine = false;
 			for (size_t j = 0; j < s->nelems && !mine; j++)
-				mine = s->elems[j].val && !strcmp(s->elems[j].key, loose->elems[k].key);
+				mine = s->elems[j].val &&
+				       !strcmp(s->elems[j].key, loose->elems[k].key);
 			if (mine) {
-				add_elem(s, loose->elems[k].map, xstrdup(loose->elems[k].key), NULL);
+				add_elem(s, loose->elems[k].map, xstrdup(loose->elems[k].key),
+					 NULL);
 				break;
 			}
 		}
@@ -446,7 +476,8 @@ int proxy_open(const struct proxy_opts *o, struct proxy **out, struct err **e)
 
 	*out = NULL;
 	if (!o->table || !name_ok(o->table) || strlen(o->table) > 200)
-		return err_make(e, EINVAL, "proxy: bad table name \"%s\"", o->table ? o->table : "");
+		return err_make(e, EINVAL, "proxy: bad table name \"%s\"",
+				o->table ? o->table : "");
 	p = xcalloc(1, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
 	p->table = xstrdup(o->table);
@@ -466,8 +497,9 @@ int proxy_open(const struct proxy_opts *o, struct proxy **out, struct err **e)
 	FILE *f = fopen("/proc/sys/net/bridge/bridge-nf-call-iptables", "re");
 	int on = 0;
 	if (!f || fscanf(f, "%d", &on) != 1 || !on)
-		log_warn("proxy", "%s: br_netfilter is off (net.bridge.bridge-nf-call-iptables): "
-				  "pod to service to pod on one bridge will not work",
+		log_warn("proxy",
+			 "%s: br_netfilter is off (net.bridge.bridge-nf-call-iptables): "
+			 "pod to service to pod on one bridge will not work",
 			 p->table);
 	if (f)
 		fclose(f);
@@ -501,7 +533,8 @@ int proxy_reset(const char *table, struct err **e)
 	if (!nft)
 		return err_make(e, ENOMEM, "%s: nft_ctx_new failed", table);
 	/* add first: delete alone fails on a missing table */
-	_cleanup_free_ char *cmds = xasprintf("add table ip %s\ndelete table ip %s\n", table, table);
+	_cleanup_free_ char *cmds =
+	    xasprintf("add table ip %s\ndelete table ip %s\n", table, table);
 	int rc = nft_run(nft, table, cmds, e);
 	nft_ctx_free(nft);
 	return rc;
@@ -561,23 +594,26 @@ static int build(const struct proxy *p, const struct proxy_service *s, struct ss
 				return err_make(e, EINVAL, "service %s: bad endpoint %s:%d", key,
 						ep->ip, ep->port);
 			}
-			char *suffix = xasprintf("%s-%s/%d__%s/%d", tag, proto, pt->port, ip, ep->port);
+			char *suffix =
+			    xasprintf("%s-%s/%d__%s/%d", tag, proto, pt->port, ip, ep->port);
 			char *name = xasprintf("endpoint-%s", suffix);
 			if (find_chain(d, name)) {
 				free(name), free(suffix);
 				continue;
 			}
 			struct buf er = {0};
-			buf_printf(&er, "add rule ip %s %s ip saddr %s jump mark-for-masquerade\n", t,
-				   name, ip);
+			buf_printf(&er, "add rule ip %s %s ip saddr %s jump mark-for-masquerade\n",
+				   t, name, ip);
 			if (s->affinity_client_ip) {
 				char *set = xasprintf("affinity-%s", suffix);
-				buf_printf(&er, "add rule ip %s %s update @%s { ip saddr }\n", t, name, set);
-				buf_printf(&r, "add rule ip %s %s ip saddr @%s goto %s\n", t, svc, set, name);
+				buf_printf(&er, "add rule ip %s %s update @%s { ip saddr }\n", t,
+					   name, set);
+				buf_printf(&r, "add rule ip %s %s ip saddr @%s goto %s\n", t, svc,
+					   set, name);
 				add_set(d, set);
 			}
-			buf_printf(&er, "add rule ip %s %s meta l4proto %s dnat to %s:%d\n", t, name,
-				   proto, ip, ep->port);
+			buf_printf(&er, "add rule ip %s %s meta l4proto %s dnat to %s:%d\n", t,
+				   name, proto, ip, ep->port);
 			add_chain(d, name, buf_steal(&er, NULL));
 			eps[n++] = name;
 			free(suffix);
@@ -585,20 +621,25 @@ static int build(const struct proxy *p, const struct proxy_service *s, struct ss
 
 		if (n) {
 			if (p->pod_cidr)
-				buf_printf(&r, "add rule ip %s %s ip saddr != %s jump mark-for-masquerade\n",
-					   t, svc, p->pod_cidr);
+				buf_printf(
+				    &r,
+				    "add rule ip %s %s ip saddr != %s jump mark-for-masquerade\n",
+				    t, svc, p->pod_cidr);
 			else
-				buf_printf(&r, "add rule ip %s %s jump mark-for-masquerade\n", t, svc);
+				buf_printf(&r, "add rule ip %s %s jump mark-for-masquerade\n", t,
+					   svc);
 			if (n == 1) {
 				buf_printf(&r, "add rule ip %s %s goto %s\n", t, svc, eps[0]);
 			} else {
-				buf_printf(&r, "add rule ip %s %s numgen random mod %zu vmap { ", t, svc, n);
+				buf_printf(&r, "add rule ip %s %s numgen random mod %zu vmap { ", t,
+					   svc, n);
 				for (size_t k = 0; k < n; k++)
 					buf_printf(&r, "%s%zu : goto %s", k ? ", " : "", k, eps[k]);
 				buf_puts(&r, " }\n");
 			}
 		} else {
-			buf_printf(&r, "add rule ip %s %s meta l4proto tcp reject with tcp reset\n", t, svc);
+			buf_printf(&r, "add rule ip %s %s meta l4proto tcp reject with tcp reset\n",
+				   t, svc);
 			buf_printf(&r, "add rule ip %s %s reject\n", t, svc);
 		}
 		free(eps); /* the names are d's now */
@@ -612,8 +653,10 @@ static int build(const struct proxy *p, const struct proxy_service *s, struct ss
 
 		if (*cip) {
 			add_elem(d, n ? "service-ips" : "no-endpoint-services",
-				 xasprintf("%s . %s . %d", cip, proto, pt->port), xasprintf("goto %s", svc));
-			add_elem(d, "service-keys", xasprintf("%s . %s . %d", cip, proto, pt->port), NULL);
+				 xasprintf("%s . %s . %d", cip, proto, pt->port),
+				 xasprintf("goto %s", svc));
+			add_elem(d, "service-keys", xasprintf("%s . %s . %d", cip, proto, pt->port),
+				 NULL);
 		}
 		if (pt->node_port && n) {
 			char *ext = xasprintf("external-%s-%s/%s/%d", tag, key, proto, pt->port);
@@ -629,7 +672,8 @@ static int build(const struct proxy *p, const struct proxy_service *s, struct ss
 				(d->nchains - 1 - first_ep) * sizeof(ec));
 			d->chains[first_ep] = ec;
 		} else if (pt->node_port) {
-			add_elem(d, "no-endpoint-nodeports", xasprintf("%s . %d", proto, pt->node_port),
+			add_elem(d, "no-endpoint-nodeports",
+				 xasprintf("%s . %d", proto, pt->node_port),
 				 xasprintf("goto %s", svc));
 		}
 	}
@@ -662,7 +706,7 @@ static void diff(const struct proxy *p, const struct sstate *old, const struct s
 		buf_printf(b, "delete element ip %s %s { %s }\n", t, x->map, x->key);
 	}
 	/* 2. chains that stay but change lose their rules; new ones appear */
-	for (size_t i = 0; new && i < new->nchains; i++) {
+	for (size_t i = 0; new &&i < new->nchains; i++) {
 		const struct chain *c = &new->chains[i], *oc = find_chain(old, c->name);
 		if (!oc)
 			buf_printf(b, "add chain ip %s %s\n", t, c->name);
@@ -678,14 +722,15 @@ static void diff(const struct proxy *p, const struct sstate *old, const struct s
 	for (size_t i = 0; old && i < old->nsets; i++)
 		if (!has_set(new, old->sets[i]) || sets_changed)
 			buf_printf(b, "delete set ip %s %s\n", t, old->sets[i]);
-	for (size_t i = 0; new && i < new->nsets; i++)
+	for (size_t i = 0; new &&i < new->nsets; i++)
 		if (!has_set(old, new->sets[i]) || sets_changed)
-			buf_printf(b, "add set ip %s %s { type ipv4_addr ; flags dynamic,timeout ; "
-				      "timeout %ds ; }\n",
+			buf_printf(b,
+				   "add set ip %s %s { type ipv4_addr ; flags dynamic,timeout ; "
+				   "timeout %ds ; }\n",
 				   t, new->sets[i], new->set_timeout);
 	/* 5. rules of the chains new or flushed, endpoints first */
 	for (size_t pass = 0; pass < 2; pass++)
-		for (size_t i = 0; new && i < new->nchains; i++) {
+		for (size_t i = 0; new &&i < new->nchains; i++) {
 			const struct chain *c = &new->chains[i], *oc = find_chain(old, c->name);
 			bool ep = !strncmp(c->name, "endpoint-", 9);
 			if (ep == (pass == 0) &&
@@ -694,7 +739,7 @@ static void diff(const struct proxy *p, const struct sstate *old, const struct s
 		}
 	/* 6. elements, all of them: adding one that is there is a no-op, and
 	 * one lost to an outside `nft flush map` comes back */
-	for (size_t i = 0; new && i < new->nelems; i++) {
+	for (size_t i = 0; new &&i < new->nelems; i++) {
 		if (new->elems[i].val)
 			buf_printf(b, "add element ip %s %s { %s : %s }\n", t, new->elems[i].map,
 				   new->elems[i].key, new->elems[i].val);
@@ -823,7 +868,8 @@ int proxy_service_from_json(const json_t *service, const json_t *endpoints,
 			*c = (char)tolower((unsigned char)*c);
 		pt->port = (int)obj_int(sp, "port", 0);
 		pt->node_port = node_ports ? (int)obj_int(sp, "nodePort", 0) : 0;
-		if (pt->port < 1 || pt->port > 65535 || pt->node_port < 0 || pt->node_port > 65535) {
+		if (pt->port < 1 || pt->port > 65535 || pt->node_port < 0 ||
+		    pt->node_port > 65535) {
 			proxy_service_free(out);
 			return -EINVAL;
 		}
@@ -834,15 +880,17 @@ int proxy_service_from_json(const json_t *service, const json_t *endpoints,
 		{
 			json_array_foreach(json_object_get(sub, "ports"), k, ep)
 			{
-				const char *en = obj_str(ep, "name"), *eproto = obj_str(ep, "protocol");
+				const char *en = obj_str(ep, "name"),
+					   *eproto = obj_str(ep, "protocol");
 				int eport = (int)obj_int(ep, "port", 0);
 				if (strcmp(en ? en : "", pt->name) ||
 				    strcasecmp(eproto ? eproto : "TCP", pt->proto) || eport < 1 ||
 				    eport > 65535)
 					continue;
 				const json_t *addrs = json_object_get(sub, "addresses");
-				pt->eps = xrealloc(pt->eps, (pt->neps + json_array_size(addrs) + 1) *
-								sizeof(*pt->eps));
+				pt->eps =
+				    xrealloc(pt->eps, (pt->neps + json_array_size(addrs) + 1) *
+							  sizeof(*pt->eps));
 				json_array_foreach(addrs, a, addr)
 				{
 					char ip[INET_ADDRSTRLEN];

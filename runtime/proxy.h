@@ -77,10 +77,10 @@ struct proxy_endpoint {
 };
 
 struct proxy_port {
-	char name[64];	/* the Service port's name, "" when unnamed */
-	char proto[8];	/* "tcp", "udp" or "sctp" (any case) */
-	int port;	/* the ClusterIP's port */
-	int node_port;	/* 0: none */
+	char name[64];		    /* the Service port's name, "" when unnamed */
+	char proto[8];		    /* "tcp", "udp" or "sctp" (any case) */
+	int port;		    /* the ClusterIP's port */
+	int node_port;		    /* 0: none */
 	struct proxy_endpoint *eps; /* ready endpoints only */
 	size_t neps;
 };

@@ -34,14 +34,14 @@
 #include "runtime/proxy.h"
 #include "tests/unit/unit.h"
 
-#define NPODS	 3
-#define TABLE	 "cfstest"
-#define BRIDGE	 "cfst-br0"
-#define NODE_IP	 "10.232.0.1" /* the bridge's address */
+#define NPODS	  3
+#define TABLE	  "cfstest"
+#define BRIDGE	  "cfst-br0"
+#define NODE_IP	  "10.232.0.1" /* the bridge's address */
 #define UPLINK_IP "10.240.0.1"
 
 static pid_t pods[NPODS];
-static char pod_ip[NPODS][16];
+static char pod_ip[NPODS][24];
 static struct proxy *px;
 
 static double now_ms(void)
@@ -98,7 +98,7 @@ static void serve(int port, const char *name)
 static int pod_start(int i)
 {
 	int ready[2], go[2];
-	char c = 0, name[8];
+	char c = 0, name[16];
 
 	snprintf(name, sizeof(name), "pod%d", i);
 	snprintf(pod_ip[i], sizeof(pod_ip[i]), "10.232.0.%d", 11 + i);
@@ -112,7 +112,8 @@ static int pod_start(int i)
 		if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
 			_exit(1);
 		if (sh("ip link set lo up && ip link set eth0 up && ip addr add %s/24 dev eth0 && "
-		       "ip route add default via " NODE_IP, pod_ip[i]))
+		       "ip route add default via " NODE_IP,
+		       pod_ip[i]))
 			_exit(1);
 		if (fork() == 0) {
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -123,10 +124,11 @@ static int pod_start(int i)
 	pods[i] = pid;
 	if (pid < 0 || read(ready[0], &c, 1) != 1)
 		return -1;
-	int rc = sh("ip link add cfst-veth%d type veth peer name eth0 netns %d && "
-		    "ip link set cfst-veth%d master " BRIDGE " && "
-		    "ip link set cfst-veth%d type bridge_slave hairpin on && ip link set cfst-veth%d up",
-		    i, pid, i, i, i);
+	int rc =
+	    sh("ip link add cfst-veth%d type veth peer name eth0 netns %d && "
+	       "ip link set cfst-veth%d master " BRIDGE " && "
+	       "ip link set cfst-veth%d type bridge_slave hairpin on && ip link set cfst-veth%d up",
+	       i, pid, i, i, i);
 	if (write(go[1], &c, 1) != 1)
 		rc = -1;
 	close(ready[0]), close(ready[1]), close(go[0]), close(go[1]);
@@ -173,8 +175,9 @@ static int dial(int pod, const char *ip, int port, char *out, size_t cap)
 		char path[64], buf[64] = "";
 		snprintf(path, sizeof(path), "/proc/%d/ns/net", pods[pod]);
 		int ns = open(path, O_RDONLY | O_CLOEXEC);
-		int rc = ns >= 0 && setns(ns, CLONE_NEWNET) == 0 ? dial_here(ip, port, buf, sizeof(buf))
-								 : -EBADF;
+		int rc = ns >= 0 && setns(ns, CLONE_NEWNET) == 0
+			     ? dial_here(ip, port, buf, sizeof(buf))
+			     : -EBADF;
 		char msg[80];
 		int n = snprintf(msg, sizeof(msg), "%d %s", rc, buf);
 		_exit(write(fds[1], msg, (size_t)n) == n ? 0 : 1);
@@ -226,8 +229,11 @@ static int sync_svc(const char *name, const char *cip, int port, int node_port, 
 {
 	struct proxy_endpoint eps[NPODS];
 	struct proxy_port pt = {.proto = "TCP", .port = port, .node_port = node_port, .eps = eps};
-	struct proxy_service s = {.ns = "test", .affinity_client_ip = affinity, .affinity_timeout_s = 60,
-				  .ports = &pt, .nports = 1};
+	struct proxy_service s = {.ns = "test",
+				  .affinity_client_ip = affinity,
+				  .affinity_timeout_s = 60,
+				  .ports = &pt,
+				  .nports = 1};
 	struct err *e = NULL;
 
 	snprintf(s.name, sizeof(s.name), "%s", name);
@@ -309,8 +315,8 @@ static void test_no_endpoints(void)
 		double t0 = now_ms();
 		int rc = dial(from, "10.233.0.13", 80, out, sizeof(out));
 		double dt = now_ms() - t0;
-		printf("  %s -> service without endpoints: %s in %.1f ms\n", from < 0 ? "host" : "pod0",
-		       strerror(-rc), dt);
+		printf("  %s -> service without endpoints: %s in %.1f ms\n",
+		       from < 0 ? "host" : "pod0", strerror(-rc), dt);
 		CHECK(rc == -ECONNREFUSED);
 		CHECK(dt < 500);
 	}
@@ -384,8 +390,8 @@ static bool listed(const char *key)
 
 static void test_reopen_delete_reset(void)
 {
-	struct proxy_opts o = {.table = TABLE, .pod_cidr = "10.232.0.0/24",
-			       .cluster_cidr = "10.233.0.0/24"};
+	struct proxy_opts o = {
+	    .table = TABLE, .pod_cidr = "10.232.0.0/24", .cluster_cidr = "10.233.0.0/24"};
 	struct err *e = NULL;
 	int hits[NPODS];
 	char out[32];
@@ -443,8 +449,8 @@ static void test_bad_input(void)
 	CHECK(proxy_open(&o, &p, &e) == 0);
 	struct proxy_endpoint ep = {.ip = "10.0.0.1; flush ruleset", .port = 80};
 	struct proxy_port pt = {.proto = "tcp", .port = 80, .eps = &ep, .neps = 1};
-	struct proxy_service s = {.ns = "x", .name = "y", .cluster_ip = "10.233.0.50",
-				  .ports = &pt, .nports = 1};
+	struct proxy_service s = {
+	    .ns = "x", .name = "y", .cluster_ip = "10.233.0.50", .ports = &pt, .nports = 1};
 	CHECK(proxy_sync_service(p, &s, &e) == -EINVAL);
 	snprintf(ep.ip, sizeof(ep.ip), "10.0.0.1");
 	snprintf(pt.proto, sizeof(pt.proto), "icmp");
@@ -461,21 +467,23 @@ static void test_bad_input(void)
 
 static void test_from_json(void)
 {
-	json_t *svc = json_pack(
-	    "{s:{s:s,s:s},s:{s:s,s:s,s:s,s:[{s:s,s:i,s:i,s:i},{s:s,s:s,s:i,s:i}]}}", "metadata",
-	    "name", "web", "namespace", "prod", "spec", "type", "NodePort", "clusterIP",
-	    "10.96.0.7", "sessionAffinity", "ClientIP", "ports", "name", "http", "port", 80,
-	    "targetPort", 8080, "nodePort", 30123, "name", "dns", "protocol", "UDP", "port", 53,
-	    "nodePort", 30053);
+	json_t *svc =
+	    json_pack("{s:{s:s,s:s},s:{s:s,s:s,s:s,s:[{s:s,s:i,s:i,s:i},{s:s,s:s,s:i,s:i}]}}",
+		      "metadata", "name", "web", "namespace", "prod", "spec", "type", "NodePort",
+		      "clusterIP", "10.96.0.7", "sessionAffinity", "ClientIP", "ports", "name",
+		      "http", "port", 80, "targetPort", 8080, "nodePort", 30123, "name", "dns",
+		      "protocol", "UDP", "port", 53, "nodePort", 30053);
 	json_t *eps = json_pack(
-	    "{s:[{s:[{s:s},{s:s}],s:[{s:s}],s:[{s:s,s:i},{s:s,s:i,s:s}]},{s:[{s:s}],s:[{s:s,s:i}]}]}",
+	    "{s:[{s:[{s:s},{s:s}],s:[{s:s}],s:[{s:s,s:i},{s:s,s:i,s:s}]},{s:[{s:s}],s:[{s:s,s:i}]}]"
+	    "}",
 	    "subsets", "addresses", "ip", "10.88.0.5", "ip", "10.88.0.6", "notReadyAddresses", "ip",
 	    "10.88.0.7", "ports", "name", "http", "port", 8080, "name", "dns", "port", 5353,
 	    "protocol", "UDP", "addresses", "ip", "10.88.1.9", "ports", "name", "other", "port", 9);
 	struct proxy_service s;
 
 	CHECK(proxy_service_from_json(svc, eps, &s) == 0);
-	CHECK(!strcmp(s.ns, "prod") && !strcmp(s.name, "web") && !strcmp(s.cluster_ip, "10.96.0.7"));
+	CHECK(!strcmp(s.ns, "prod") && !strcmp(s.name, "web") &&
+	      !strcmp(s.cluster_ip, "10.96.0.7"));
 	CHECK(s.affinity_client_ip && s.affinity_timeout_s == 10800 && s.nports == 2);
 	CHECK(s.nports == 2 && !strcmp(s.ports[0].proto, "tcp") && s.ports[0].port == 80 &&
 	      s.ports[0].node_port == 30123 && s.ports[0].neps == 2);
@@ -501,15 +509,16 @@ static void test_from_json(void)
 
 static int setup(void)
 {
-	struct proxy_opts o = {.table = TABLE, .pod_cidr = "10.232.0.0/24",
-			       .cluster_cidr = "10.233.0.0/24"};
+	struct proxy_opts o = {
+	    .table = TABLE, .pod_cidr = "10.232.0.0/24", .cluster_cidr = "10.233.0.0/24"};
 	struct err *e = NULL;
 
 	write_file("/proc/sys/net/ipv4/ip_forward", "1");
 	write_file("/proc/sys/net/bridge/bridge-nf-call-iptables", "1");
 	if (sh("ip link set lo up && ip link add " BRIDGE " type bridge && "
 	       "ip addr add " NODE_IP "/24 dev " BRIDGE " && ip link set " BRIDGE " up && "
-	       "ip link add cfst-up type veth peer name cfst-up-peer && ip link set cfst-up-peer up && ip addr add " UPLINK_IP "/24 dev cfst-up && "
+	       "ip link add cfst-up type veth peer name cfst-up-peer && ip link set cfst-up-peer "
+	       "up && ip addr add " UPLINK_IP "/24 dev cfst-up && "
 	       "ip link set cfst-up up && ip route add default dev cfst-up"))
 		return -1;
 	for (int i = 0; i < NPODS; i++) {
