@@ -33,6 +33,7 @@
 #include "runtime/agent.h"
 #include "runtime/hollow.h"
 #include "runtime/pause.h"
+#include "runtime/svcnet.h"
 #include "runtime/image.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
@@ -59,6 +60,7 @@ static const char usage_text[] =
 	"  --node-name NAME the local node's name (default: the host name)\n"
 	"  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
 	"  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
+	"  --pod-cidr CIDR  the local node's pod network (default 10.88.0.0/16)\n"
 	"  --service-cidr CIDR\n"
 	"                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
 	"  --default-toleration-seconds S\n"
@@ -76,6 +78,7 @@ struct opts {
 	int node_grace_s;
 	int default_toleration_s;
 	const char *service_cidr;
+	const char *pod_cidr;
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -99,6 +102,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		{ "node-grace", required_argument, NULL, 'G' },
 		{ "default-toleration-seconds", required_argument, NULL, 'T' },
 		{ "service-cidr", required_argument, NULL, 'S' },
+		{ "pod-cidr", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -130,6 +134,9 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			break;
 		case 'S':
 			o->service_cidr = optarg;
+			break;
+		case 'P':
+			o->pod_cidr = optarg;
 			break;
 		case 'H':
 		case 'G':
@@ -287,6 +294,7 @@ static int cmd_server(int argc, char **argv)
 	struct nodelife *nl = NULL;
 	struct hollow *hollow = NULL;
 	struct agent *agent = NULL;
+	struct svcnet *svcnet = NULL;
 	int rc = 1;
 	char *db = xasprintf("%s/state.db", o.data_dir);
 	if (store_open(db, &st, &e) < 0)
@@ -316,8 +324,17 @@ static int cmd_server(int argc, char **argv)
 		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
 		struct agent_opts ao = { .node_name = o.node_name,
 					 .data_dir = o.data_dir,
-					 .heartbeat_s = hb > 0 ? hb : 1 };
+					 .heartbeat_s = hb > 0 ? hb : 1,
+					 .pod_cidr = o.pod_cidr };
 		if (agent_start(api, &ao, &agent, &e) < 0)
+			goto fail;
+		char svc_cidr[20];
+		api_service_cidr(api, svc_cidr);
+		struct svcnet_opts so = { .data_dir = o.data_dir,
+					  .pod_cidr = agent_pod_cidr(agent),
+					  .service_cidr = svc_cidr,
+					  .dns_ip = agent_dns_ip(agent) };
+		if (svcnet_start(api, &so, &svcnet, &e) < 0)
 			goto fail;
 	}
 	struct fs_opts fo = {
@@ -336,6 +353,7 @@ out:
 	fs_free(fs);
 	if (st)
 		store_wake_watchers(st);
+	svcnet_stop(svcnet);
 	agent_stop(agent);
 	nodelife_stop(nl);
 	hollow_stop(hollow);
@@ -391,6 +409,12 @@ static int cmd_reset(int argc, char **argv)
 		free(p);
 	}
 	struct err *e = NULL;
+	if (svcnet_reset(o.data_dir, &e) < 0) {
+		fprintf(stderr, "clusterfs: reset: %s\n", e ? e->msg : "failed");
+		err_free(e);
+		e = NULL;
+		rc = 1;
+	}
 	if (agent_reset(o.data_dir, &e) < 0) {
 		fprintf(stderr, "clusterfs: reset: %s\n", e ? e->msg : "failed");
 		err_free(e);

@@ -799,6 +799,16 @@ void agent_stop(struct agent *ag)
 	agent_free(ag);
 }
 
+const char *agent_dns_ip(const struct agent *ag)
+{
+	return cni_gateway(ag->cni);
+}
+
+const char *agent_pod_cidr(const struct agent *ag)
+{
+	return ag->o.pod_cidr;
+}
+
 void agent_bridge_name(const char *data_dir, char out[16])
 {
 	char *abs = realpath(data_dir, NULL);

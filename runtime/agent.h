@@ -72,6 +72,11 @@ struct agent;
  */
 int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, struct err **e);
 
+/* The pod network's gateway on the bridge ("10.88.0.1"), where the cluster
+ * DNS listens, and the pod CIDR. */
+const char *agent_dns_ip(const struct agent *ag);
+const char *agent_pod_cidr(const struct agent *ag);
+
 /* Stops the threads and frees ag, leaving containers running.  NULL ok. */
 void agent_stop(struct agent *ag);
 

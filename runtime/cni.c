@@ -453,6 +453,28 @@ static int write_file(const char *path, const char *text, struct err **e)
 	return 0;
 }
 
+/*
+ * The bridge, up, with the gateway address: what the bridge plugin makes
+ * at the first ADD, made at once so that node services (the cluster DNS)
+ * can bind to the gateway before any pod exists.  The plugin takes an
+ * existing bridge and address as they are.
+ */
+static int ensure_bridge(const struct cni *c, int prefix, struct err **e)
+{
+	char addr[INET_ADDRSTRLEN + 4];
+	snprintf(addr, sizeof(addr), "%s/%d", c->gateway, prefix);
+	int r = tool_run((char *[]){"ip", "link", "show", c->bridge, NULL}, NULL, NULL);
+	if (r < 0 &&
+	    (r = tool_run((char *[]){"ip", "link", "add", c->bridge, "type", "bridge", NULL}, NULL,
+			  e)) < 0)
+		return r;
+	if ((r = tool_run((char *[]){"ip", "addr", "replace", addr, "dev", c->bridge, NULL}, NULL,
+			  e)) < 0 ||
+	    (r = tool_run((char *[]){"ip", "link", "set", c->bridge, "up", NULL}, NULL, e)) < 0)
+		return r;
+	return 0;
+}
+
 /* Fills c (dirs, conflist, sysctl) for o; cni_open frees c on failure. */
 static int cni_setup(struct cni *c, const struct cni_opts *o, struct err **e)
 {
@@ -485,7 +507,8 @@ static int cni_setup(struct cni *c, const struct cni_opts *o, struct err **e)
 					strerror(errno));
 	}
 	_cleanup_free_ char *ipam_dir = xasprintf("%s/ipam", c->dir);
-	if ((rc = mkdir_p(c->results_dir, e)) < 0 || (rc = mkdir_p(ipam_dir, e)) < 0)
+	if ((rc = mkdir_p(c->results_dir, e)) < 0 || (rc = mkdir_p(ipam_dir, e)) < 0 ||
+	    (rc = ensure_bridge(c, len, e)) < 0)
 		return rc;
 
 	c->conflist = json_pack(

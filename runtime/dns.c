@@ -467,3 +467,18 @@ void svc_env_free(char **env)
 		free(*p);
 	free(env);
 }
+
+int dns_reset(const char *data_dir)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/dns", data_dir);
+	_cleanup_free_ char *pidfile = xasprintf("%s/dnsmasq.pid", dir);
+	kill_stale(pidfile);
+	static const char *const files[] = {"hosts", "hosts.tmp", "dnsmasq.pid", "dnsmasq.log"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, files[i]);
+		unlink(p);
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}

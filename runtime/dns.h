@@ -125,4 +125,8 @@ char *dns_hosts_file(const char *pod_ip, const char *hostname);
 char **svc_env(const json_t *const *services, size_t n);
 void svc_env_free(char **env);
 
+/* `clusterfs reset`: stops a dnsmasq an earlier server of data_dir left
+ * and removes DATA/dns.  0, or a negative errno (DATA/dns not empty). */
+int dns_reset(const char *data_dir);
+
 #endif
