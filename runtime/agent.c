@@ -881,6 +881,8 @@ int agent_reset(const char *data_dir, struct err **e)
 			*e = STEAL_POINTER(&e2);
 	}
 	err_free(e2);
+	_cleanup_free_ char *cni_dir = xasprintf("%s/cni", data_dir);
+	rm_tree(cni_dir);
 	/* the cgroup parents, where they are empty now */
 	static const char *const ctl[] = {"",	    "/memory",	"/cpu",	    "/cpuacct", "/pids",
 					  "/blkio", "/devices", "/freezer", "/cpuset",	"/systemd"};
