@@ -61,6 +61,17 @@ pause_pids() {
 	done | sort
 }
 pause_before=$(pause_pids)
+# Pod bridges (cfs + 8 hex digits), service tables (clusterfs_ + 8 hex) and
+# dnsmasq processes there now: any other one after the run is a leak.
+net_state() {
+	ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^cfs[0-9a-f]{8}$/ { print "bridge " $2 }'
+	nft list tables 2>/dev/null | awk '$3 ~ /^clusterfs_[0-9a-f]{8}$/ { print "table " $3 }'
+	for f in /proc/[0-9]*/cmdline; do
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q "^/usr/sbin/dnsmasq .*$CFS_E2E_RUN/" &&
+			echo "dnsmasq ${f//[^0-9]/}"
+	done
+}
+net_before=$(net_state | sort)
 
 passed=0
 failed=0
@@ -107,6 +118,11 @@ if [ -n "$pause_left" ]; then
 	leaks=$((leaks + 1))
 	echo "LEAK: pod sandbox processes left by the tests:" $pause_left
 fi
+net_left=$(net_state | sort | grep -vxF "$net_before")
+if [ -n "$net_left" ]; then
+	leaks=$((leaks + 1))
+	echo "LEAK: network state left by the tests:" $net_left
+fi
 left=$(cd "$CFS_E2E_RUN" && ls -A | grep -v '^pids$')
 if [ -n "$left" ]; then
 	leaks=$((leaks + 1))
@@ -120,7 +136,7 @@ for m in $(awk -v b="$CFS_E2E_RUN/" 'index($2, b) == 1 { print $2 }' /proc/mount
 done
 if [ $leaks -eq 0 ]; then
 	rm -rf --one-file-system "$CFS_E2E_RUN"
-	echo "leaks: none (no clusterfs mount, server, pod process or temp dir left by the tests)"
+	echo "leaks: none (no clusterfs mount, server, pod process, bridge, nftables table, dnsmasq or temp dir left by the tests)"
 else
 	echo "leaks: $leaks (left $CFS_E2E_RUN for inspection)"
 fi
