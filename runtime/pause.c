@@ -25,7 +25,6 @@
 #define PAUSE_WAIT_MS	   5000
 #define PAUSE_HOSTNAME_MAX 63
 
-extern char **environ;
 
 /* ---- the program ---- */
 
@@ -127,7 +126,8 @@ bool pause_alive(pid_t pid, uint64_t start)
 	return pid > 0 && start && proc_start_time(pid) == start;
 }
 
-int pause_spawn(const char *hostname, pid_t *pid, uint64_t *start, struct err **e)
+int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *start,
+		struct err **e)
 {
 	int p[2];
 	if (!hostname || !*hostname || strlen(hostname) > PAUSE_HOSTNAME_MAX)
@@ -152,7 +152,11 @@ int pause_spawn(const char *hostname, pid_t *pid, uint64_t *start, struct err **
 					    POSIX_SPAWN_SETSID);
 	char *argv[] = {"clusterfs", "pause", (char *)hostname, NULL};
 	pid_t child = 0;
-	int err = posix_spawn(&child, "/proc/self/exe", &fa, &attr, argv, environ);
+	/* its environment names its pod's folder, and nothing else of ours */
+	char *tag = xasprintf("CLUSTERFS_POD_DIR=%s", dir ? dir : "");
+	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", tag, NULL};
+	int err = posix_spawn(&child, "/proc/self/exe", &fa, &attr, argv, envp);
+	free(tag);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	close(p[1]);

@@ -31,11 +31,14 @@ int pause_main(int argc, char **argv);
 
 /*
  * Starts a pause process for hostname (a DNS label; also its argv, so ps
- * shows it) and waits until its namespaces exist (at most 5 s).  Returns 0
+ * shows it) and waits until its namespaces exist (at most 5 s).  Its only
+ * environment is PATH and CLUSTERFS_POD_DIR=dir (the pod's folder: tells
+ * whose it is, e.g. to a test's leak check).  Returns 0
  * with *pid (the caller's child: reap it with waitpid after stopping it)
  * and *start (its start time), or a negative errno with *e.
  */
-int pause_spawn(const char *hostname, pid_t *pid, uint64_t *start, struct err **e);
+int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *start,
+		struct err **e);
 
 /* The start time of pid (clock ticks since boot, /proc/PID/stat field 22),
  * or 0 when there is no such process. */

@@ -338,7 +338,7 @@ int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_
 	if ((r = make_dir(env->pods_dir, NULL, e)) < 0 ||
 	    (r = make_dir(sb->dir, &sb->made_dir, e)) < 0 || (r = write_pod_files(sb, e)) < 0 ||
 	    (r = make_dir(vols, NULL, e)) < 0 ||
-	    (r = pause_spawn(host, &sb->pid, &sb->start, e)) < 0 ||
+	    (r = pause_spawn(host, sb->dir, &sb->pid, &sb->start, e)) < 0 ||
 	    (r = write_sandbox_record(sb, e)) < 0) {
 		pod_sandbox_remove(env, sb, NULL);
 		pod_sandbox_free(sb);

@@ -50,13 +50,13 @@ else
 	tests=$(ls "$DIR"/t_*.sh)
 fi
 
-# The pod sandboxes' pause processes ("clusterfs pause NAME") running now:
-# any other one after the run is a leak.
+# The pod sandboxes' pause processes ("clusterfs pause NAME") of these
+# tests: their environment names their pod's folder, under the run dir.
 pause_pids() {
-	for f in /proc/[0-9]*/cmdline; do
-		if { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q '^clusterfs pause '; then
+	for f in /proc/[0-9]*/environ; do
+		if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -q "^CLUSTERFS_POD_DIR=$CFS_E2E_RUN/"; then
 			p=${f#/proc/}
-			echo "${p%/cmdline}"
+			echo "${p%/environ}"
 		fi
 	done | sort
 }

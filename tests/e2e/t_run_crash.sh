@@ -151,7 +151,8 @@ check "is restarted by the agent" wait_until 10 restarts_ge "${first%.yaml}" 1
 # --- SIGTERM leaves containers running; reset removes everything ------------------
 check_stop "SIGTERM stops the server"
 check "containers keep running after a clean stop" sh -c "[ \$(runc --root '$DATA/runc' list | grep -c running) -ge 4 ]"
-pause_pids=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$f" 2>/dev/null | grep -q '^clusterfs pause ' && echo "${f//[^0-9]/}"; done)
+pause_pids=$(for f in /proc/[0-9]*/environ; do { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -q "^CLUSTERFS_POD_DIR=$DATA/" && echo "${f//[^0-9]/}"; done)
+check "the pods' pause processes are found" test -n "$pause_pids"
 check "clusterfs reset" "$CLUSTERFS" reset --data-dir "$DATA"
 check_eq "no runc container is left" "" "$(runc --root "$DATA/runc" list -q 2>/dev/null)"
 alive=0
