@@ -125,6 +125,7 @@ out=""
 for i in $(seq 20); do out="$out
 $(http 10.87.0.1 30555)"; done
 check "NodePort 30555 answers on the node's address" test "$(spread "$out")" -ge 1
+expect_in "two Services on one port: both answer" "web-" "$(http "$(cat "$S/web-np/clusterip")" 80)"
 
 # --- from another pod ---------------------------------------------------------
 cat >"$WORK/client.yaml" <<'EOF'

@@ -265,6 +265,22 @@ out=$(timeout 60 cat "$D/web/rollout")
 check_eq "it recovers" 'deployment "web" successfully rolled out' "$(printf '%s\n' "$out" | tail -n 1)"
 check_eq "revision 5 is $RS1 again, 4 pods of it" "5 $RS1 4 4 $H1" "$(cat "$D/web/revision") $(rs_of_rev 5) $(web_pods)"
 
+# --- percentages: maxSurge 50%, maxUnavailable 25% of 4 (2 up, 1 down) ---------
+sed -i -e 's/maxSurge: 1$/maxSurge: 50%/' -e 's/maxUnavailable: 0$/maxUnavailable: 25%/' \
+	-e 's/value: "1"/value: "4"/' "$D/web.yaml"
+check_eq "sed -i: maxSurge 50%, maxUnavailable 25%" '"50%" "25%"' \
+	"$(yget "$D/web.yaml" spec.strategy.rollingUpdate.maxSurge) $(yget "$D/web.yaml" spec.strategy.rollingUpdate.maxUnavailable)"
+timeout 90 cat "$D/web/rollout" >"$WORK/pct.out" 2>&1 &
+catpid=$!
+cfs_bg $catpid
+sample_until $catpid "$WORK/samples.pct"
+wait $catpid
+check_eq "the rollout with percentages completes" 0 "$?"
+echo "# percentages: $SAMPLES samples, at most $MAX_LIVE live pods, at least $MIN_READY ready"
+if [ "$MAX_LIVE" -le 6 ]; then ok "percentages: never more than 4 + ceil(50%) = 6 live pods (max $MAX_LIVE)"; else fail "percentages: never more than 6 live pods" "max $MAX_LIVE"; fi
+if [ "$MIN_READY" -ge 3 ]; then ok "percentages: never fewer than 4 - floor(25%) = 3 ready (min $MIN_READY)"; else fail "percentages: never fewer than 3 ready" "min $MIN_READY"; fi
+check_eq "revision 6, 4 new pods" "6 4 4" "$(cat "$D/web/revision") $(web_pods | awk '{ print $1, $2 }')"
+
 check "the server is still running" cfs_alive
 check_stop
 cfs_done
