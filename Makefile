@@ -67,13 +67,15 @@ asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
 		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-bench: $(BIN)/clusterfs $(BENCH_BIN) $(BUILD)/tests/test_sched
+bench: $(BIN)/clusterfs $(BENCH_BIN) $(BUILD)/tests/test_sched $(BUILD)/images/busybox.tar
 	@sh tests/bench/run.sh $(BIN)/clusterfs $(BUILD)/bench
 	@echo "== the scheduler alone, as kube-scheduler's scheduler_perf measures it:"
 	@echo "   1,000 nodes, 30,000 pods, real store and API, no controllers or kubelets"
 	@CFS_UNIT_BENCH=1 $(BUILD)/tests/test_sched 2>/dev/null | grep -E "pods/s|scheduler busy"
 	@sh tests/bench/bench_cluster.sh $(BIN)/clusterfs $(BUILD)/bench
 	@sh scripts/deps-bench.sh; sh tests/bench/bench_runtime.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+	@sh tests/bench/bench_services.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+	@sh tests/bench/bench_rollout.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 
 HOLLOW   ?= 0
 

@@ -1,13 +1,14 @@
 #!/bin/sh
 # deps-bench.sh - installs the Debian packages that only `make bench` needs,
 # if any is missing: podman, the peer of tests/bench/bench_runtime.sh
-# (`podman kube play` of the same Deployment).  The build and the tests do
+# (`podman kube play` of the same Deployment), and wrk, the load generator
+# of tests/bench/bench_services.sh.  The build and the tests do
 # not need it, so scripts/deps.sh leaves it out.  Safe to run again; not
-# root and something missing: says so and exits 1 (the benchmark then
-# skips the podman side).
+# root and something missing: says so and exits 1 (the benchmarks then
+# skip the podman side or the wrk runs).
 set -e
 
-PKGS="podman"
+PKGS="podman wrk"
 
 missing=""
 for p in $PKGS; do
