@@ -19,7 +19,10 @@
  * range is split into a low "static" band that dynamic allocation uses
  * only when the rest is full, so that addresses and ports users ask for by
  * number (a DNS service at 10.96.0.10) are seldom taken.  Within a band
- * the lowest free value goes first.  The network address and, for IPv4,
+ * an IP is picked at random (as Kubernetes' allocator does: an IP freed a
+ * moment ago is seldom given again at once, so connections still tracked
+ * to the old Service's pods do not meet the new one); node ports go to the
+ * lowest free one.  The network address and, for IPv4,
  * the broadcast address are never valid; .1 is kept for the `kubernetes`
  * Service and never given out dynamically.
  */
@@ -29,6 +32,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "mem.h"
 #include "obj.h"
@@ -50,6 +55,7 @@ static uint32_t port_static_band(uint32_t size)
 		b = 16;
 	return b > 128 ? 128 : b;
 }
+
 
 /* What the other Services hold: IP offsets in the range and node ports. */
 struct taken {
@@ -87,6 +93,24 @@ static void taken_read(struct store_txn *tx, const struct svc_cidr *c, const cha
 	sobj_list_free(v, n);
 }
 
+/* A free offset in [lo, hi) of bits, found from a random start and
+ * wrapping; hi when there is none. */
+static uint32_t free_from(const uint8_t *bits, uint32_t lo, uint32_t hi)
+{
+	if (lo >= hi)
+		return hi;
+	uint32_t r = 0;
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint32_t)time(NULL);
+	uint32_t n = hi - lo, start = r % n;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t off = lo + (start + i) % n;
+		if (!BIT_GET(bits, off))
+			return off;
+	}
+	return hi;
+}
+
 static void taken_free(struct taken *t)
 {
 	free(t->ips);
@@ -119,14 +143,10 @@ static int admit_cluster_ip(const struct api *a, struct taken *t, const char *na
 		off = ip - c->net;
 	} else {
 		uint32_t band = ip_static_band(size);
-		off = band;
-		while (off < size - 1 && BIT_GET(t->ips, off))
-			off++;
+		off = free_from(t->ips, band, size - 1);
 		if (off >= size - 1) {
 			uint32_t end = band < size - 1 ? band : size - 1;
-			off = 2;
-			while (off < end && BIT_GET(t->ips, off))
-				off++;
+			off = free_from(t->ips, 2, end);
 			if (off >= end)
 				return err_make(
 				    e, ENOSPC,
