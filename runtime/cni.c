@@ -463,10 +463,21 @@ static int ensure_bridge(const struct cni *c, int prefix, struct err **e)
 {
 	char addr[INET_ADDRSTRLEN + 4];
 	snprintf(addr, sizeof(addr), "%s/%d", c->gateway, prefix);
+	/* A bridge's address follows its ports unless set: set one (locally
+	 * administered, from the name) so that it stays what ADD results
+	 * record and CHECK compares. */
+	uint32_t h = 2166136261u;
+	for (const char *p = c->bridge; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	char mac[18];
+	snprintf(mac, sizeof(mac), "02:42:%02x:%02x:%02x:%02x", h >> 24, (h >> 16) & 255,
+		 (h >> 8) & 255, h & 255);
 	int r = tool_run((char *[]){"ip", "link", "show", c->bridge, NULL}, NULL, NULL);
 	if (r < 0 &&
-	    (r = tool_run((char *[]){"ip", "link", "add", c->bridge, "type", "bridge", NULL}, NULL,
-			  e)) < 0)
+	    ((r = tool_run((char *[]){"ip", "link", "add", c->bridge, "type", "bridge", NULL}, NULL,
+			   e)) < 0 ||
+	     (r = tool_run((char *[]){"ip", "link", "set", c->bridge, "address", mac, NULL}, NULL,
+			   e)) < 0))
 		return r;
 	if ((r = tool_run((char *[]){"ip", "addr", "replace", addr, "dev", c->bridge, NULL}, NULL,
 			  e)) < 0 ||
