@@ -526,7 +526,7 @@ static void test_subsets_grouping(void)
 	struct sobj *pv[3];
 	const int cport[3] = {8080, 8081, 8080};
 	for (int i = 0; i < 3; i++) {
-		char name[8], ip[16];
+		char name[16], ip[32];
 		snprintf(name, sizeof(name), "p%d", i);
 		snprintf(ip, sizeof(ip), "10.100.0.%d", 3 - i);
 		pods[i].kind = "Pod";
