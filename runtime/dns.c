@@ -351,6 +351,12 @@ void dns_stop(struct dns *d)
 {
 	if (!d)
 		return;
+	/* only a child still ours: one already reaped (or replaced, see
+	 * kill_stale) is not signalled, its pid may be another's now */
+	if (d->pid > 0 && waitpid(d->pid, NULL, WNOHANG) != 0) {
+		unlink(d->pidfile);
+		d->pid = 0;
+	}
 	if (d->pid > 0) {
 		kill(d->pid, SIGTERM);
 		if (!reap_within(d->pid, STOP_GRACE)) {

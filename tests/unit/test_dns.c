@@ -344,8 +344,8 @@ static void test_stale_dnsmasq_replaced(void)
 	CHECK(b && dns_update(b, r, 1, &e) == 0);
 	CHECK(wait_answer("new.default.svc.cluster.local", "10.96.0.40", 500) >= 0);
 	err_free(e);
-	/* a is left unfreed: its process is gone and reaped, and dns_stop
-	 * would signal a pid that is no longer ours */
+	/* a's process is gone and reaped: dns_stop only frees it */
+	dns_stop(a);
 	dns_stop(b);
 }
 
