@@ -353,8 +353,10 @@ void dns_stop(struct dns *d)
 		return;
 	/* only a child still ours: one already reaped (or replaced, see
 	 * kill_stale) is not signalled, its pid may be another's now */
-	if (d->pid > 0 && waitpid(d->pid, NULL, WNOHANG) != 0) {
-		unlink(d->pidfile);
+	pid_t w = d->pid > 0 ? waitpid(d->pid, NULL, WNOHANG) : 0;
+	if (w != 0) {
+		if (w == d->pid) /* it had ended: its pid file is stale */
+			unlink(d->pidfile);
 		d->pid = 0;
 	}
 	if (d->pid > 0) {
