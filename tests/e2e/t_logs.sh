@@ -161,14 +161,20 @@ check_not "tail is gone after kill" kill -0 "$TAIL"
 
 # A large log: read by offset, never copied whole; same bytes as the source.
 head -c $((20 * 1024 * 1024)) /dev/urandom | base64 >"$L/side/1.log"
+rss0=$(awk '/^VmHWM:/ { print $2 }' "/proc/$CFS_PID/status")
 check_eq "20 MiB log: ls -l size = the real file's" "$(stat -c %s "$L/side/1.log")" "$(stat -c %s "$P/containers/side/logs")"
 check_eq "20 MiB log: cat matches the source (sha256)" "$(sha256sum <"$L/side/1.log")" "$(sha256sum <"$P/containers/side/logs")"
 check_eq "20 MiB log: tail -n 2 matches" "$(tail -n 2 "$L/side/1.log")" "$(tail -n 2 "$P/containers/side/logs")"
 rss=$(awk '/^VmHWM:/ { print $2 }' "/proc/$CFS_PID/status")
-if [ "${rss:-0}" -lt $((60 * 1024)) ]; then
-	ok "the server's peak RSS stays small (${rss} KiB < 60 MiB)"
+# the log (27 MiB of text) is never held in memory: the server's peak grows
+# by far less than its size (a measure that holds under sanitizers too)
+# (an AddressSanitizer build keeps freed buffers in quarantine: no measure)
+if grep -q __asan_init "$CLUSTERFS"; then
+	ok "the server's peak RSS: not measured under AddressSanitizer"
+elif [ $((${rss:-0} - ${rss0:-0})) -lt $((16 * 1024)) ]; then
+	ok "the server's peak RSS stays small (VmHWM ${rss0} -> ${rss} KiB)"
 else
-	fail "the server's peak RSS stays small" "VmHWM ${rss} KiB"
+	fail "the server's peak RSS stays small" "VmHWM ${rss0} -> ${rss} KiB"
 fi
 check_eq "logs.previous of side is the earlier attempt" "side says hi" "$(cat "$P/containers/side/logs.previous")"
 
