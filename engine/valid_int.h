@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 #include "kind.h"
@@ -154,5 +155,18 @@ void vdefault(json_t *m, const char *key, json_t *v);
 void vpod_default(json_t *spec, bool is_pod);
 int vpod_spec(struct vc *c, const json_t *spec, bool in_template);
 int vpod_update(struct vc *c, const json_t *old_spec, const json_t *new_spec);
+
+/* Pod specs (valid_pod.c, valid_pod_defaults.c) */
+
+/* Both strings set and equal. */
+static inline bool streq(const char *a, const char *b)
+{
+	return a && b && strcmp(a, b) == 0;
+}
+
+/* livenessProbe, readinessProbe, startupProbe; NULL-ended. */
+extern const char *const vpod_probe_names[];
+/* The volume sources of core/v1, so that an unsupported one is named. */
+extern const char *const vpod_volume_sources[];
 
 #endif

@@ -335,35 +335,6 @@ static json_t *node_labels(struct agent *ag)
 			 strcmp(u.machine, "x86_64") ? u.machine : "amd64");
 }
 
-/* Sets the node's labels from arg, and spec.podCIDR(s) from its entry
- * "\x01podCIDR" (which is not a label). */
-static int set_labels(json_t *node, void *arg, struct err **e)
-{
-	json_t *md = json_object_get(node, "metadata");
-	json_t *labels = json_object_get(md, "labels");
-	if (!json_is_object(labels)) {
-		labels = json_object();
-		json_object_set_new(md, "labels", labels);
-	}
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)arg, k, v)
-	{
-		if (k[0] != '\x01') {
-			json_object_set(labels, k, v);
-			continue;
-		}
-		json_t *spec = json_object_get(node, "spec");
-		if (!json_is_object(spec)) {
-			spec = json_object();
-			json_object_set_new(node, "spec", spec);
-		}
-		json_object_set(spec, "podCIDR", v);
-		json_object_set_new(spec, "podCIDRs", json_pack("[O]", v));
-	}
-	return 0;
-}
-
 /* Creates the Node, or takes it over (labels), and posts its status. */
 static int register_node(struct agent *ag, struct err **e)
 {
@@ -386,8 +357,9 @@ static int register_node(struct agent *ag, struct err **e)
 		else
 			log_info("agent", "registered node %s (%s)", ag->node, ag->node_ip);
 	} else {
-		json_object_set_new(labels, "\x01podCIDR", json_string(ag->o.pod_cidr));
-		r = api_patch(ag->api, k_node, NULL, ag->node, set_labels, labels, e);
+		struct kubelet_node_meta m = {.labels = labels, .pod_cidr = ag->o.pod_cidr};
+		if (!kubelet_node_meta_ok(o->obj, &m))
+			r = api_patch(ag->api, k_node, NULL, ag->node, kubelet_node_patch, &m, e);
 		if (r >= 0) {
 			json_t *st = node_status(ag, obj_at(o->obj, "status"));
 			r = api_update_status(ag->api, k_node, NULL, ag->node, st, e);

@@ -29,6 +29,7 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "runtime/spawn.h"
 
 #define CNI_VERSION	"1.0.0"
 #define PLUGIN_DIR	"/usr/lib/cni"
@@ -100,7 +101,6 @@ static int proc_run(struct proc *p, struct err **e)
 	pid_t pid;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 
 	for (int i = 0; i < 3; i++) {
 		fds[i] = memfd_create("cni", MFD_CLOEXEC);
@@ -129,14 +129,7 @@ static int proc_run(struct proc *p, struct err **e)
 	for (int i = 0; i < 3; i++)
 		posix_spawn_file_actions_adddup2(&fa, hi[i], i);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	spawn_attr_clean(&attr, false);
 	err = posix_spawn(&pid, p->path, &fa, &attr, p->argv, p->envp ? p->envp : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);

@@ -23,6 +23,7 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "runtime/spawn.h"
 
 #define DNSMASQ		"/usr/sbin/dnsmasq"
 #define START_TIMEOUT	5000 /* ms */
@@ -231,21 +232,12 @@ static int spawn_dnsmasq(struct dns *d, const struct dns_opts *o, const char *bi
 	} else {
 		posix_spawn_file_actions_t fa;
 		posix_spawnattr_t attr;
-		sigset_t none, all;
 		posix_spawn_file_actions_init(&fa);
 		posix_spawn_file_actions_adddup2(&fa, nullfd, 0);
 		posix_spawn_file_actions_adddup2(&fa, logfd, 1);
 		posix_spawn_file_actions_adddup2(&fa, logfd, 2);
 		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-		posix_spawnattr_init(&attr);
-		sigemptyset(&none);
-		sigfillset(&all);
-		sigdelset(&all, SIGKILL);
-		sigdelset(&all, SIGSTOP);
-		posix_spawnattr_setsigmask(&attr, &none);
-		posix_spawnattr_setsigdefault(&attr, &all);
-		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-							POSIX_SPAWN_SETSID);
+		spawn_attr_clean(&attr, true);
 		err = posix_spawn(&d->pid, bin, &fa, &attr, argv, environ);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&attr);

@@ -611,31 +611,6 @@ static void *heart_main(void *arg)
 
 /* Registration */
 
-static int set_labels(json_t *node, void *arg, struct err **e)
-{
-	json_t *md = json_object_get(node, "metadata");
-	json_t *labels = json_object_get(md, "labels");
-	if (!json_is_object(labels)) {
-		labels = json_object();
-		json_object_set_new(md, "labels", labels);
-	}
-	json_object_update(labels, arg);
-	return 0;
-}
-
-/* True when every label of want is in have with the same value. */
-static bool labels_have(const json_t *have, const json_t *want)
-{
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)want, k, v)
-	{
-		if (!json_equal(json_object_get(have, k), v))
-			return false;
-	}
-	return true;
-}
-
 /*
  * Creates the missing Nodes in one batch and labels the ones present.
  * Sets each node's exists and paused.  Returns 0 or a negative errno.
@@ -659,8 +634,9 @@ static int register_nodes(struct hollow *h, struct err **e)
 		} else {
 			hn->exists = true;
 			hn->paused = node_paused(o->obj);
-			if (!labels_have(obj_at(o->obj, "metadata.labels"), labels) &&
-			    api_patch(h->api, k_node, NULL, hn->name, set_labels, labels, e) < 0)
+			struct kubelet_node_meta m = {.labels = labels};
+			if (!kubelet_node_meta_ok(o->obj, &m) &&
+			    api_patch(h->api, k_node, NULL, hn->name, kubelet_node_patch, &m, e) < 0)
 				ret = err_wrap(e, "taking over hollow node %s", hn->name);
 			sobj_unref(o);
 		}

@@ -119,3 +119,39 @@ const char *kubelet_pod_qos(const json_t *pod)
 		return "BestEffort";
 	return guaranteed ? "Guaranteed" : "Burstable";
 }
+
+bool kubelet_node_meta_ok(const json_t *node, const struct kubelet_node_meta *m)
+{
+	const json_t *have = obj_at(node, "metadata.labels");
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)m->labels, k, v)
+	{
+		if (!json_equal(json_object_get(have, k), v))
+			return false;
+	}
+	const char *cidr = obj_str(node, "spec.podCIDR");
+	return !m->pod_cidr || (cidr && !strcmp(cidr, m->pod_cidr));
+}
+
+int kubelet_node_patch(json_t *node, void *arg, struct err **e)
+{
+	const struct kubelet_node_meta *m = arg;
+	json_t *md = json_object_get(node, "metadata");
+	json_t *labels = json_object_get(md, "labels");
+	if (!json_is_object(labels)) {
+		labels = json_object();
+		json_object_set_new(md, "labels", labels);
+	}
+	json_object_update(labels, (json_t *)m->labels);
+	if (m->pod_cidr) {
+		json_t *spec = json_object_get(node, "spec");
+		if (!json_is_object(spec)) {
+			spec = json_object();
+			json_object_set_new(node, "spec", spec);
+		}
+		json_object_set_new(spec, "podCIDR", json_string(m->pod_cidr));
+		json_object_set_new(spec, "podCIDRs", json_pack("[s]", m->pod_cidr));
+	}
+	return 0;
+}

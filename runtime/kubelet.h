@@ -13,6 +13,9 @@
 #define CFS_KUBELET_H
 
 #include <jansson.h>
+#include <stdbool.h>
+
+#include "engine/err.h"
 
 /* What differs from node to node. */
 struct kubelet_node {
@@ -45,5 +48,18 @@ const char *kubelet_transition_time(const json_t *old, const char *value, const 
  * limits; else Burstable.
  */
 const char *kubelet_pod_qos(const json_t *pod);
+
+/* What a kubelet sets on a Node it takes over (api_patch's arg for
+ * kubelet_node_patch). */
+struct kubelet_node_meta {
+	const json_t *labels; /* merged into metadata.labels */
+	const char *pod_cidr; /* spec.podCIDR and podCIDRs; NULL: left alone */
+};
+
+/* True when the Node already has every label and the pod CIDR of m. */
+bool kubelet_node_meta_ok(const json_t *node, const struct kubelet_node_meta *m);
+
+/* api_patch's function: applies arg (a struct kubelet_node_meta *). */
+int kubelet_node_patch(json_t *node, void *arg, struct err **e);
 
 #endif

@@ -27,6 +27,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid.h"
+#include "runtime/spawn.h"
 
 extern char **environ;
 
@@ -690,7 +691,6 @@ static int run_runc(struct oci_runtime *rt, struct run *r, struct err **e)
 	pid_t pid = -1;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 
 	for (size_t i = 0; r->args[i]; i++)
 		if (argc == 63)
@@ -712,16 +712,9 @@ static int run_runc(struct oci_runtime *rt, struct run *r, struct err **e)
 	for (int i = 0; i < 4; i++)
 		posix_spawn_file_actions_adddup2(&fa, hi[i], i);
 	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
 	/* own session: a Ctrl-C at the server's terminal must not reach
 	 * the containers runc starts */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+	spawn_attr_clean(&attr, true);
 	err = posix_spawn(&pid, rt->runc, &fa, &attr, (char *const *)argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);

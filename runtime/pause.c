@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
+#include "runtime/spawn.h"
 
 #define PAUSE_READY_FD	   3
 #define PAUSE_WAIT_MS	   5000
@@ -136,20 +137,11 @@ int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *sta
 		return err_make(e, errno, "pause: pipe: %s", strerror(errno));
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
-	sigset_t none, all;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, p[1], PAUSE_READY_FD);
 	posix_spawn_file_actions_addclosefrom_np(&fa, PAUSE_READY_FD + 1);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
-					    POSIX_SPAWN_SETSID);
+	spawn_attr_clean(&attr, true);
 	char *argv[] = {"clusterfs", "pause", (char *)hostname, NULL};
 	pid_t child = 0;
 	/* its environment names its pod's folder, and nothing else of ours */
