@@ -12,10 +12,8 @@ CFLAGS   = -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wno-unused-parameter \
 LDLIBS   = $(shell pkg-config --libs $(PKGS)) -pthread
 LDFLAGS  = $(SAN)
 
-ENGINE_SRC  := $(wildcard engine/*.c)
-FS_SRC      := $(wildcard fs/*.c)
-RUNTIME_SRC := $(wildcard runtime/*.c)
-LIB_SRC     := $(ENGINE_SRC) $(FS_SRC) $(RUNTIME_SRC)
+LIB_SRC     := $(sort $(shell find engine fs runtime -name '*.c'))
+LIB_HDR     := $(sort $(shell find engine fs runtime -name '*.h'))
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -36,7 +34,7 @@ $(BUILD)/.deps: scripts/deps.sh
 	sh scripts/deps.sh
 	@touch $@
 
-$(BUILD)/%.o: %.c $(BUILD)/.deps $(wildcard engine/*.h fs/*.h runtime/*.h)
+$(BUILD)/%.o: %.c $(BUILD)/.deps $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -86,7 +84,7 @@ run: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR) --hollow-nodes $(HOLLOW)
 
 format:
-	clang-format -i main.c engine/*.[ch] fs/*.[ch] $(wildcard runtime/*.[ch]) tests/unit/*.[ch] tests/bench/*.c
+	clang-format -i main.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.c
 
 clean:
 	rm -rf build build-asan bin

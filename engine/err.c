@@ -1,12 +1,12 @@
 /* err.c - see err.h. */
-#include "err.h"
+#include "engine/err.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "mem.h"
+#include "engine/mem.h"
 
 int err_make(struct err **e, int code, const char *fmt, ...)
 {

@@ -1,9 +1,9 @@
 /* hmap.c - see hmap.h. */
-#include "hmap.h"
+#include "engine/hmap.h"
 
 #include <string.h>
 
-#include "mem.h"
+#include "engine/mem.h"
 
 static uint64_t hash_str(const char *s)
 {

@@ -1,9 +1,9 @@
 /* kind.c - see kind.h. */
-#include "kind.h"
+#include "engine/kind.h"
 
 #include <string.h>
 
-/* Namespace must stay first (KIND_NAMESPACE). */
+/* In enum kind_id order: the KIND_* handles index this table. */
 const struct kind_info kind_table[] = {
 	{ "Namespace", "namespaces", "v1", false, true, NAME_DNS1123_LABEL },
 	{ "Deployment", "deployments", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN },
@@ -16,6 +16,7 @@ const struct kind_info kind_table[] = {
 	{ "Event", "events", "v1", true, false, NAME_DNS1123_SUBDOMAIN },
 };
 const int kind_count = sizeof(kind_table) / sizeof(kind_table[0]);
+_Static_assert(sizeof(kind_table) / sizeof(kind_table[0]) == KI_COUNT, "kind_table and enum kind_id differ");
 
 const struct kind_info *kind_by_kind(const char *kind)
 {

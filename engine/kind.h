@@ -29,6 +29,29 @@ extern const int kind_count;
 const struct kind_info *kind_by_kind(const char *kind);     /* exact: "Deployment" */
 const struct kind_info *kind_by_plural(const char *plural); /* "deployments" */
 
-#define KIND_NAMESPACE (&kind_table[0])
+/* The built-in kinds, in kind_table order; use the KIND_* handles below
+ * rather than looking a built-in kind up by its name. */
+enum kind_id {
+	KI_NAMESPACE,
+	KI_DEPLOYMENT,
+	KI_REPLICASET,
+	KI_POD,
+	KI_SERVICE,
+	KI_ENDPOINTS,
+	KI_CONFIGMAP,
+	KI_NODE,
+	KI_EVENT,
+	KI_COUNT,
+};
+
+#define KIND_NAMESPACE  (&kind_table[KI_NAMESPACE])
+#define KIND_DEPLOYMENT (&kind_table[KI_DEPLOYMENT])
+#define KIND_REPLICASET (&kind_table[KI_REPLICASET])
+#define KIND_POD        (&kind_table[KI_POD])
+#define KIND_SERVICE    (&kind_table[KI_SERVICE])
+#define KIND_ENDPOINTS  (&kind_table[KI_ENDPOINTS])
+#define KIND_CONFIGMAP  (&kind_table[KI_CONFIGMAP])
+#define KIND_NODE       (&kind_table[KI_NODE])
+#define KIND_EVENT      (&kind_table[KI_EVENT])
 
 #endif

@@ -1,5 +1,5 @@
 /* mem.c - see mem.h. */
-#include "mem.h"
+#include "engine/mem.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * obj.c - see obj.h.
  */
-#include "obj.h"
+#include "engine/obj.h"
 
 #include <stdio.h>
 #include <stdlib.h>

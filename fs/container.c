@@ -2,7 +2,7 @@
  * container.c - a pod's containers: names, status entries, and the text
  * of containers/C/status and containers/C/restarts.  See container.h.
  */
-#include "container.h"
+#include "fs/container.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * feed.c - append-only in-memory text files.  See feed.h.
  */
-#include "feed.h"
+#include "fs/feed.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -157,7 +157,7 @@ static void *follow_main(void *arg)
 	struct feed *f = arg;
 	int64_t rev = api_rev(f->api);
 	struct sobj **v;
-	int n = api_list(f->api, kind_by_kind("Event"), NULL, NULL, &v, NULL);
+	int n = api_list(f->api, KIND_EVENT, NULL, NULL, &v, NULL);
 	if (n > 0) {
 		qsort(v, (size_t)n, sizeof(*v), cmp_event_time);
 		struct buf b = { 0 };

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "engine/api.h"
+#include "engine/api/api.h"
 #include "engine/mem.h"
 
 struct feed;

@@ -14,7 +14,7 @@
  * after a write always sees the write.  Entries of objects are not cached
  * either; fixed names (kind folders, the files inside NAME/) are.
  */
-#include "fs_int.h"
+#include "fs/fs_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,8 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/codec.h"
-#include "engine/informer.h"
+#include "engine/valid/codec.h"
+#include "engine/client/informer.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "fs/feed.h"

@@ -18,7 +18,7 @@
 
 #include <stdbool.h>
 
-#include "engine/api.h"
+#include "engine/api/api.h"
 #include "engine/err.h"
 
 struct fs;

@@ -4,14 +4,14 @@
  * writers applied at flush/fsync (a manifest) or at write() (a one-value
  * file), and scratch files for editors.
  */
-#include "fs_int.h"
+#include "fs/fs_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <time.h>
 
-#include "engine/codec.h"
+#include "engine/valid/codec.h"
 #include "fs/feed.h"
 #include "fs/node.h"
 

@@ -29,12 +29,12 @@
  * reads; it is taken before a handle's lock and never held across a reply
  * or an API call.
  */
-#include "fs_int.h"
+#include "fs/fs_int.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "engine/informer.h"
+#include "engine/client/informer.h"
 #include "engine/log.h"
 #include "fs/feed.h"
 #include "fs/view_deploy.h"
@@ -233,7 +233,7 @@ static void on_idle(void *arg)
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
 		struct sobj *d =
-		    api_get(s->fs->view.api, kind_by_kind("Deployment"), keys[i][0], keys[i][1]);
+		    api_get(s->fs->view.api, KIND_DEPLOYMENT, keys[i][0], keys[i][1]);
 		stream_news(s, keys[i][0], keys[i][1], d ? d->obj : NULL);
 		sobj_unref(d);
 	}

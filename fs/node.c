@@ -6,7 +6,7 @@
  * are reused; a FUSE generation number is not needed because a reused
  * number always names a path the kernel has forgotten.
  */
-#include "node.h"
+#include "fs/node.h"
 
 #include <pthread.h>
 #include <string.h>

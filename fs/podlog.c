@@ -8,7 +8,7 @@
  *     two
  *     one
  */
-#include "podlog.h"
+#include "fs/podlog.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,7 +9,7 @@
  *     $ cat /cluster/deployments/web/replicas
  *     3
  */
-#include "view.h"
+#include "fs/view.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -17,9 +17,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/codec.h"
+#include "engine/valid/codec.h"
 #include "engine/log.h"
-#include "engine/nodelife.h"
+#include "engine/controllers/nodelife.h"
 #include "engine/obj.h"
 #include "fs/container.h"
 #include "fs/podlog.h"
@@ -129,7 +129,7 @@ static void r_pods(struct view *v, const struct sobj *o, const char *key, struct
 {
 	bool node = !strcmp(o->kind, "Node");
 	struct sobj **pods;
-	int n = api_list(v->api, kind_by_kind("Pod"), node ? NULL : o->ns, NULL, &pods, NULL);
+	int n = api_list(v->api, KIND_POD, node ? NULL : o->ns, NULL, &pods, NULL);
 	const json_t *sel = obj_at(o->obj, "spec.selector");
 	for (int i = 0; i < n; i++) {
 		const json_t *p = pods[i]->obj;
@@ -163,7 +163,7 @@ static int cmp_events(const void *a, const void *b)
 static void r_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct sobj **evs;
-	int n = api_list(v->api, kind_by_kind("Event"), *o->ns ? o->ns : "default", NULL, &evs,
+	int n = api_list(v->api, KIND_EVENT, *o->ns ? o->ns : "default", NULL, &evs,
 			 NULL);
 	if (n <= 0)
 		return;
@@ -742,7 +742,7 @@ static bool node_ready(const json_t *node)
 static void render_status(struct view *v, struct buf *out)
 {
 	struct sobj **l;
-	int n = api_list(v->api, kind_by_kind("Node"), NULL, NULL, &l, NULL);
+	int n = api_list(v->api, KIND_NODE, NULL, NULL, &l, NULL);
 	int ready = 0;
 	for (int i = 0; i < n; i++)
 		ready += node_ready(l[i]->obj);
@@ -753,7 +753,7 @@ static void render_status(struct view *v, struct buf *out)
 	static const char *const phases[] = { "Pending", "Running", "Succeeded", "Failed",
 					      "Unknown" };
 	int counts[5] = { 0 };
-	n = api_list(v->api, kind_by_kind("Pod"), NULL, NULL, &l, NULL);
+	n = api_list(v->api, KIND_POD, NULL, NULL, &l, NULL);
 	for (int i = 0; i < n; i++) {
 		const char *ph = json_string_value(obj_at(l[i]->obj, "status.phase"));
 		int j = 0;
@@ -768,7 +768,7 @@ static void render_status(struct view *v, struct buf *out)
 	if (n > 0)
 		sobj_list_free(l, (size_t)n);
 
-	n = api_list(v->api, kind_by_kind("Deployment"), NULL, NULL, &l, NULL);
+	n = api_list(v->api, KIND_DEPLOYMENT, NULL, NULL, &l, NULL);
 	int avail = 0;
 	for (int i = 0; i < n; i++) {
 		int64_t want = json_integer_value(obj_at(l[i]->obj, "spec.replicas"));

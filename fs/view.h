@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "engine/api.h"
+#include "engine/api/api.h"
 #include "engine/hmap.h"
 #include "engine/mem.h"
 #include "fs/feed.h"

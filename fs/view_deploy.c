@@ -2,7 +2,7 @@
  * view_deploy.c - a Deployment's revision history, rollback and rollout
  * status files.  See view_deploy.h.
  */
-#include "view_deploy.h"
+#include "fs/view_deploy.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/codec.h"
-#include "engine/deployctl.h"
+#include "engine/valid/codec.h"
+#include "engine/controllers/deployctl.h"
 #include "engine/obj.h"
 
 #define CHANGE_CAUSE_ANN "kubernetes.io/change-cause"

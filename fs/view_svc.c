@@ -1,14 +1,14 @@
 /*
  * view_svc.c - services/NAME/{clusterip,endpoints,status}.  See view_svc.h.
  */
-#include "view_svc.h"
+#include "fs/view_svc.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "engine/codec.h"
+#include "engine/valid/codec.h"
 #include "engine/obj.h"
-#include "engine/svc.h"
+#include "engine/api/svc.h"
 
 void view_svc_clusterip(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {

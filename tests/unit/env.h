@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "engine/api.h"
+#include "engine/api/api.h"
 #include "engine/mem.h"
 
 static char *dir;

@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/api.h"
-#include "engine/codec.h"
+#include "engine/api/api.h"
+#include "engine/valid/codec.h"
 #include "engine/mem.h"
-#include "unit.h"
+#include "tests/unit/unit.h"
 
 static char dir[] = "/tmp/cfs-test-api.XXXXXX";
 static struct store *st;

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
-#include "runtime/cni.h"
+#include "runtime/net/cni.h"
 #include "tests/unit/unit.h"
 
 #define CIDR "10.231.0.0/24"

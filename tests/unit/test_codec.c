@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/codec.h"
+#include "engine/valid/codec.h"
 #include "engine/mem.h"
 #include "tests/unit/unit.h"
 

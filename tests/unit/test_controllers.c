@@ -10,14 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/api.h"
-#include "engine/codec.h"
-#include "engine/deployctl.h"
-#include "engine/gc.h"
+#include "engine/api/api.h"
+#include "engine/valid/codec.h"
+#include "engine/controllers/deployctl.h"
+#include "engine/controllers/gc.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
-#include "engine/rsctl.h"
-#include "unit.h"
+#include "engine/controllers/rsctl.h"
+#include "tests/unit/unit.h"
 
 static char dir[] = "/tmp/cfs-test-ctl.XXXXXX";
 static struct store *st;

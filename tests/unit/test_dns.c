@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
-#include "runtime/dns.h"
+#include "runtime/net/dns.h"
 #include "tests/unit/unit.h"
 
 #define DNS_IP	"10.231.1.1"

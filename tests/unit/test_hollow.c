@@ -10,13 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/api.h"
+#include "engine/api/api.h"
 #include "engine/hmap.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
-#include "runtime/hollow.h"
-#include "env.h"
-#include "unit.h"
+#include "runtime/hollow/hollow.h"
+#include "tests/unit/env.h"
+#include "tests/unit/unit.h"
 
 
 static void up(void)

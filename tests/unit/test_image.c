@@ -28,8 +28,8 @@
 #include <dirent.h>
 
 #include "engine/mem.h"
-#include "runtime/image.h"
-#include "unit.h"
+#include "runtime/image/image.h"
+#include "tests/unit/unit.h"
 
 static char *tmp;	 /* everything the tests make is below it */
 static char *bb_layout;	 /* the busybox image as an OCI layout */

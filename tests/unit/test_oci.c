@@ -23,7 +23,7 @@
 
 #include "engine/mem.h"
 #include "engine/obj.h"
-#include "runtime/oci.h"
+#include "runtime/kubelet/oci.h"
 #include "tests/unit/unit.h"
 
 static char tmp[64];	 /* the test's temporary dir */

@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
-#include "runtime/pause.h"
-#include "runtime/pod.h"
+#include "runtime/kubelet/pause.h"
+#include "runtime/kubelet/pod.h"
 #include "tests/unit/unit.h"
 
 static char tmp[64]; /* the test's data dir */

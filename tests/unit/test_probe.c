@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
-#include "runtime/probe.h"
+#include "runtime/kubelet/probe.h"
 #include "tests/unit/unit.h"
 
 /* ---- helpers ---- */

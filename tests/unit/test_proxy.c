@@ -31,7 +31,7 @@
 
 #include "engine/log.h"
 #include "engine/mem.h"
-#include "runtime/proxy.h"
+#include "runtime/net/proxy.h"
 #include "tests/unit/unit.h"
 
 #define NPODS	  3

@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/api.h"
+#include "engine/api/api.h"
 #include "engine/mem.h"
-#include "engine/sched.h"
-#include "unit.h"
+#include "engine/sched/sched.h"
+#include "tests/unit/unit.h"
 
 /* --- helpers -------------------------------------------------------------- */
 
@@ -755,7 +755,7 @@ static json_t *pod_doc(const char *name, const char *cpu, const char *mem, const
 static const char *pod_node(struct api *a, const char *name)
 {
 	static char node[64];
-	struct sobj *o = api_get(a, kind_by_kind("Pod"), "default", name);
+	struct sobj *o = api_get(a, KIND_POD, "default", name);
 	const char *n =
 	    o ? json_string_value(json_object_get(json_object_get(o->obj, "spec"), "nodeName"))
 	      : NULL;
@@ -783,7 +783,7 @@ static bool wait_bound(struct api *a, int n, int ms)
 /* The PodScheduled condition of pod name (a new reference), or NULL. */
 static json_t *scheduled_cond(struct api *a, const char *name, int64_t *rv)
 {
-	struct sobj *o = api_get(a, kind_by_kind("Pod"), "default", name);
+	struct sobj *o = api_get(a, KIND_POD, "default", name);
 	json_t *c, *found = NULL;
 	size_t i;
 	if (!o)
@@ -810,7 +810,7 @@ static bool cond_is(json_t *c, const char *status, const char *reason, const cha
 static int count_events(struct api *a, const char *reason, const char *name, const char *msg)
 {
 	struct sobj **ev = NULL;
-	int n = api_list(a, kind_by_kind("Event"), "default", NULL, &ev, NULL), found = 0;
+	int n = api_list(a, KIND_EVENT, "default", NULL, &ev, NULL), found = 0;
 	for (int i = 0; i < n; i++) {
 		json_t *o = ev[i]->obj;
 		if (streq(json_string_value(json_object_get(o, "reason")), reason) &&
@@ -905,7 +905,7 @@ static void test_service(void)
 	 * same verdict is not written again. */
 	struct sched_stats st0, st1;
 	sched_stats(s, &st0);
-	CHECK(api_delete_opts(v.api, kind_by_kind("Pod"), "default", "web-0", 0, &e) == 1);
+	CHECK(api_delete_opts(v.api, KIND_POD, "default", "web-0", 0, &e) == 1);
 	for (int64_t end = mono_ms() + 4000; mono_ms() < end; usleep(50000)) {
 		sched_stats(s, &st1);
 		if (st1.unschedulable > st0.unschedulable)
@@ -984,7 +984,7 @@ static void test_service_churn(void)
 	json_decref(c);
 	/* The first pod finishes: its requests no longer count. */
 	json_t *status = json_pack("{s:s}", "phase", "Succeeded");
-	CHECK(api_update_status(v.api, kind_by_kind("Pod"), "default", "web-0", status, &e) >= 0);
+	CHECK(api_update_status(v.api, KIND_POD, "default", "web-0", status, &e) >= 0);
 	json_decref(status);
 	CHECK(wait_bound(v.api, 2, 4000));
 	CHECK(streq(pod_node(v.api, "web-1"), "only"));
@@ -1010,7 +1010,7 @@ static void test_service_churn(void)
 		      "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated "
 		      "taint {dedicated: gpu}."));
 	json_decref(c);
-	CHECK(api_patch(v.api, kind_by_kind("Pod"), "default", "web-2", add_toleration, NULL, &e) >=
+	CHECK(api_patch(v.api, KIND_POD, "default", "web-2", add_toleration, NULL, &e) >=
 	      0);
 	const char *where = NULL;
 	for (int64_t end = mono_ms() + 3000; mono_ms() < end && !where; usleep(20000))
@@ -1093,7 +1093,7 @@ static void bench(bool precreate)
 
 	/* Check the result in the store, and how evenly it spread. */
 	struct sobj **pods = NULL;
-	int n = api_list(v.api, kind_by_kind("Pod"), "default", NULL, &pods, NULL), bound = 0;
+	int n = api_list(v.api, KIND_POD, "default", NULL, &pods, NULL), bound = 0;
 	int *per = xcalloc(NODES, sizeof(int)), lo = PODS, hi = 0;
 	for (int i = 0; i < n; i++) {
 		const char *node = json_string_value(

@@ -21,7 +21,7 @@
 
 #include "engine/log.h"
 #include "engine/mem.h"
-#include "engine/store.h"
+#include "engine/store/store.h"
 #include "tests/unit/unit.h"
 
 static char tmpdir[] = "/tmp/test_store.XXXXXX";

@@ -15,18 +15,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/api.h"
-#include "engine/codec.h"
-#include "engine/deployctl.h"
-#include "engine/epctl.h"
+#include "engine/api/api.h"
+#include "engine/valid/codec.h"
+#include "engine/controllers/deployctl.h"
+#include "engine/controllers/epctl.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
-#include "engine/rsctl.h"
-#include "engine/sched.h"
-#include "engine/svc.h"
-#include "runtime/hollow.h"
-#include "env.h"
-#include "unit.h"
+#include "engine/controllers/rsctl.h"
+#include "engine/sched/sched.h"
+#include "engine/api/svc.h"
+#include "runtime/hollow/hollow.h"
+#include "tests/unit/env.h"
+#include "tests/unit/unit.h"
 
 static struct err *last_err;
 

@@ -175,7 +175,7 @@ static void test_metadata(void)
 /* Annotations and ConfigMaps have total size limits. */
 static void test_size_limits(void)
 {
-	const struct kind_info *k = kind_by_kind("Deployment");
+	const struct kind_info *k = KIND_DEPLOYMENT;
 	_cleanup_err_ struct err *e = NULL;
 	json_t *obj = build("Deployment", "{}", &k);
 	size_t n = 256 * 1024;
@@ -194,7 +194,7 @@ static void test_size_limits(void)
 	CHECK(valid_object(obj, k, &e) == 0);
 	json_decref(obj);
 
-	k = kind_by_kind("ConfigMap");
+	k = KIND_CONFIGMAP;
 	obj = build("ConfigMap", "{}", &k);
 	char *mib = xmalloc(1024 * 1024 + 2);
 	memset(mib, 'y', 1024 * 1024 + 1);
@@ -603,7 +603,7 @@ static void test_defaults_deployment(void)
 	CHECK(defaults_to("Deployment", "{'spec':'x'}", "{'spec':'x'}"));
 	CHECK(defaults_to("Pod", "{'spec':{'containers':'x','volumes':[1]}}",
 			  "{'spec':{" POD_DEFAULTS ",'containers':'x','volumes':[1]}}"));
-	valid_default(NULL, kind_by_kind("Pod"));
+	valid_default(NULL, KIND_POD);
 }
 
 static void test_defaults_pod(void)
@@ -666,7 +666,7 @@ static void test_defaults_pod(void)
 		json_t *spec =
 		    json_pack("{s[{ssss}]}", "containers", "name", "c", "image", pulls[i][0]);
 		json_t *pod = json_pack("{so}", "spec", spec);
-		valid_default(pod, kind_by_kind("Pod"));
+		valid_default(pod, KIND_POD);
 		const char *got = json_string_value(json_object_get(
 		    json_array_get(json_object_get(spec, "containers"), 0), "imagePullPolicy"));
 		bool pass = got && !strcmp(got, pulls[i][1]);
@@ -772,7 +772,7 @@ static void test_real_manifests(void)
 	RUN_TABLE(extra);
 
 	printf("  a NULL err pointer and non-mapping manifests are handled\n");
-	const struct kind_info *k = kind_by_kind("Pod");
+	const struct kind_info *k = KIND_POD;
 	json_t *arr = json_array();
 	CHECK(valid_object(arr, k, NULL) == -EINVAL);
 	_cleanup_err_ struct err *e = NULL;

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "engine/log.h"
-#include "engine/wq.h"
+#include "engine/client/wq.h"
 #include "tests/unit/unit.h"
 
 /* Helpers */

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "engine/mem.h"
-#include "engine/valid.h"
+#include "engine/valid/valid.h"
 #include "tests/unit/unit.h"
 
 static const char *const bases[][2] = {

@@ -1,0 +1,200 @@
+/*
+ * api.h - the API layer: the only way anything reads or changes objects.
+ *
+ * Like the Kubernetes API server it validates, defaults, sets server
+ * metadata (uid, creationTimestamp, resourceVersion, generation), checks
+ * optimistic concurrency, cascades deletes along ownerReferences and
+ * namespaces, and records Events.  The filesystem and every controller use
+ * only this module; none of them touches the store directly.
+ *
+ * Every call is atomic: it runs in one store transaction and is durable
+ * when it returns 0.  A refused call changes nothing.  Errors carry an
+ * errno: EINVAL (invalid), ENOENT (no such object), EEXIST, EBUSY
+ * (conflict: the spec changed since the resourceVersion the caller had),
+ * EPERM (not allowed), EFBIG (too large).
+ *
+ * Objects returned are frozen snapshots (see store.h): never modify them.
+ *
+ * Thread-safe.
+ */
+#ifndef CFS_API_H
+#define CFS_API_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "engine/err.h"
+#include "engine/kind.h"
+#include "engine/store/store.h"
+
+struct api;
+
+/* Opens the API on a store (borrowed; must outlive the api).  Ensures the
+ * "default" namespace exists. */
+int api_new(struct store *st, struct api **out, struct err **e);
+void api_free(struct api *a);
+struct store *api_store(struct api *a);
+
+/*
+ * Where a manifest was written, to check it against: the kind folder, its
+ * namespace and the file's name.  NULL fields check nothing; a manifest
+ * without metadata.name takes name, without kind/apiVersion takes kind's,
+ * without metadata.namespace takes ns.  A different kind, name or
+ * namespace is -EINVAL.
+ */
+struct api_target {
+	const struct kind_info *kind;
+	const char *ns;
+	const char *name;
+};
+
+/*
+ * Creates or updates (like kubectl apply) each of docs, all or nothing: if
+ * any document is refused none is applied, and *e names the document
+ * ("document 2 (Deployment default/web): ...").  Documents are taken as the
+ * user's intent: status is ignored, server metadata is kept.  A document
+ * carrying metadata.resourceVersion older than the object's last spec
+ * change is refused with -EBUSY; status-only changes since then are not a
+ * conflict.  Namespaced objects default to namespace "default"; the
+ * namespace must exist or be created earlier in the same call.  t may be
+ * NULL.  Returns the number of objects changed (unchanged documents are
+ * not written).
+ */
+int api_apply(struct api *a, json_t *const *docs, size_t ndocs, const struct api_target *t,
+	      struct err **e);
+
+/* Creates obj (borrowed); -EEXIST if it exists.  *out (if non-NULL) gets the stored object. */
+int api_create(struct api *a, const json_t *obj, struct sobj **out, struct err **e);
+
+/*
+ * Changes kind/ns/name atomically: mutate(copy, arg, e) edits a deep copy of
+ * the current object (it may change anything but server metadata and
+ * status); the result is validated and written as a user change.  -ENOENT
+ * if absent.  A mutate that changes nothing writes nothing.
+ */
+typedef int (*api_mutate_fn)(json_t *obj, void *arg, struct err **e);
+int api_patch(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+	      api_mutate_fn mutate, void *arg, struct err **e);
+
+/*
+ * Sets (value non-NULL) or removes an annotation of kind/ns/name, as a
+ * controller's bookkeeping: not a user change, so it never makes a user's
+ * later write of an older copy a conflict.  -ENOENT if absent.
+ */
+int api_annotate(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		 const char *key, const char *value, struct err **e);
+
+/*
+ * Replaces .status of kind/ns/name with status (borrowed).  Never a
+ * conflict; not a user change.  -ENOENT if absent.
+ */
+int api_update_status(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		      const json_t *status, struct err **e);
+
+/*
+ * Deletes kind/ns/name and, in the same transaction, every object that
+ * names it in ownerReferences, recursively; a Namespace takes everything
+ * in it.  -ENOENT if absent; -EPERM for the namespace "default".
+ * Returns the number of objects deleted.
+ */
+int api_delete(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+	       struct err **e);
+
+/*
+ * Deletes with a grace period: a Pod bound to a Ready node is only marked
+ * (metadata.deletionTimestamp, deletionGracePeriodSeconds) for its node
+ * agent to stop, and deleted by the agent with grace 0.  grace < 0 takes
+ * the pod's terminationGracePeriodSeconds; 0 deletes at once.  api_delete()
+ * is api_delete_opts(grace -1).  Other kinds go at once.
+ */
+int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		    int grace, struct err **e);
+
+/* Objects whose ownerReferences name uid (any kind), in no particular order. */
+size_t api_dependents(struct api *a, const char *uid, struct sobj ***out);
+
+/* The object, or NULL.  Caller unrefs. */
+struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, const char *name);
+
+/*
+ * Objects of kind k in ns (NULL: all namespaces) whose labels match the
+ * selector (NULL or "": all), in the syntax of kubectl -l: "a=b,c!=d,e,!f,
+ * g in (x,y), h notin (z)".  Returns the count, or -EINVAL for a bad selector.
+ */
+int api_list(struct api *a, const struct kind_info *k, const char *ns, const char *selector,
+	     struct sobj ***out, struct err **e);
+
+/* True when obj's labels match selector (a LabelSelector object with
+ * matchLabels / matchExpressions). An empty selector matches everything. */
+bool api_selector_matches(const json_t *label_selector, const json_t *labels);
+
+/*
+ * Records an Event about an object (type "Normal" or "Warning"), as
+ * Kubernetes' event recorder does: a repeat of the same reason and message
+ * for the same object bumps count and lastTimestamp.  Asynchronous and
+ * best effort: a recorder thread writes queued events in batches; failure
+ * is logged, not returned.  Never blocks on the store.
+ */
+void api_event(struct api *a, const char *type, const char *reason, const char *kind,
+	       const char *ns, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+
+/*
+ * Batches: many independent changes in one transaction (one fsync), for
+ * controllers, the scheduler and node agents.  Each item succeeds or fails
+ * on its own: results[i] (if results is non-NULL) gets 0 or a negative
+ * errno; an item that fails changes nothing.  Return the count of items
+ * that succeeded, or a negative errno if the transaction failed (nothing
+ * changed).
+ */
+
+/* Creates objs[i] as api_create() does (status kept as given). */
+int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results);
+
+/* Binds pods to nodes: sets spec.nodeName and a PodScheduled=True condition.
+ * -ENOENT if the pod is gone, -ESTALE if its uid differs (uid NULL: no
+ * check), -EEXIST if it is bound already or terminating. */
+struct api_binding {
+	const char *ns, *name, *uid, *node;
+};
+int api_bind_many(struct api *a, const struct api_binding *b, size_t n, int *results);
+
+/* Replaces .status of objects (as api_update_status()).  uid, if non-NULL,
+ * must match (-ESTALE). */
+struct api_status {
+	const struct kind_info *k;
+	const char *ns, *name, *uid;
+	const json_t *status;
+};
+int api_status_many(struct api *a, const struct api_status *s, size_t n, int *results);
+
+/* Deletes objects (with their dependents) as api_delete_opts(grace). */
+struct api_ref {
+	const struct kind_info *k;
+	const char *ns, *name, *uid;
+};
+int api_delete_many(struct api *a, const struct api_ref *r, size_t n, int grace, int *results);
+
+/* Admission setting: tolerationSeconds of the default not-ready and
+ * unreachable tolerations added to every new Pod (default 300). */
+void api_set_default_toleration(struct api *a, int seconds);
+
+/* Admission setting: the range Services' cluster IPs come from, an IPv4
+ * CIDR between /12 and /28 (default 10.96.0.0/16, svc.h).  Set it before
+ * serving.  0, or -EINVAL with *e for a bad CIDR (nothing changes). */
+int api_set_service_cidr(struct api *a, const char *cidr, struct err **e);
+/* The service range as "10.96.0.0/16". */
+void api_service_cidr(struct api *a, char out[20]);
+
+/* Waits until every event recorded so far is written (tests, shutdown). */
+void api_flush_events(struct api *a);
+
+/* Watch: see store_watch(); api_rev() is the newest committed revision. */
+int api_watch(struct api *a, int64_t after, struct store_event *evs, size_t max, int timeout_ms,
+	      struct err **e);
+int64_t api_rev(struct api *a);
+
+/* The current time as Kubernetes writes it: "2026-11-26T01:07:11Z". */
+void api_timestamp(char out[32]);
+
+#endif

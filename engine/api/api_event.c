@@ -1,0 +1,226 @@
+/*
+ * api_event.c - the event recorder: Events about objects, written in
+ * batches by one thread so that recording an event never waits for a
+ * commit, and a burst of thousands (a scale-up, a scheduling wave) costs a
+ * few transactions, not thousands.
+ *
+ * A repeat of the same (object, type, reason, message) bumps the earlier
+ * event's count and lastTimestamp, as Kubernetes' recorder does.  Events
+ * older than an hour are removed by the garbage collector (controllers).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/api/api.h"
+#include "engine/api/api_int.h"
+#include "engine/log.h"
+#include "engine/mem.h"
+
+#define EV_QUEUE_MAX 100000 /* dropped (and logged) beyond this */
+#define EV_BATCH_MAX 2000
+#define EV_SEEN_MAX 20000   /* dedupe memory, cleared when full */
+
+struct pending_event {
+	struct pending_event *next;
+	char *key;   /* dedupe key */
+	json_t *ev;  /* a complete new Event */
+	char *ns;
+	char *ts;
+};
+
+static void pending_free(struct pending_event *p)
+{
+	free(p->key);
+	free(p->ns);
+	free(p->ts);
+	json_decref(p->ev);
+	free(p);
+}
+
+struct batch_arg {
+	struct api *a;
+	struct pending_event *list;
+};
+
+/* Writes one event: bump an earlier one, or create it.  Under ev_seen's owner (the recorder). */
+static int write_one(struct store_txn *tx, struct api *a, struct pending_event *p, struct err **e)
+{
+	const char *prior = hmap_get(&a->ev_seen, p->key);
+	if (prior) {
+		struct sobj *old = store_txn_get(tx, "Event", p->ns, prior);
+		if (old) {
+			json_t *obj = json_deep_copy(old->obj);
+			int64_t count = json_integer_value(json_object_get(obj, "count"));
+			json_object_set_new(obj, "count", json_integer(count + 1));
+			json_object_set_new(obj, "lastTimestamp", json_string(p->ts));
+			int64_t rv = store_txn_put(tx, "Event", old->ns, old->name, obj, false, e);
+			sobj_unref(old);
+			return rv < 0 ? (int)rv : 0;
+		}
+	}
+	struct sobj *nsobj = store_txn_get(tx, "Namespace", "", p->ns);
+	if (!nsobj)
+		return 0; /* the namespace is gone: nothing to record */
+	sobj_unref(nsobj);
+	if (hmap_len(&a->ev_seen) >= EV_SEEN_MAX)
+		hmap_clear(&a->ev_seen, free);
+	free(hmap_set(&a->ev_seen, p->key, xstrdup(api_obj_name(p->ev))));
+	int64_t rv = api_put_new(tx, a, KIND_EVENT, json_incref(p->ev), true, e);
+	return rv < 0 ? (int)rv : 0;
+}
+
+static int batch_txn(struct store_txn *tx, void *varg, struct err **e)
+{
+	struct batch_arg *b = varg;
+	for (struct pending_event *p = b->list; p; p = p->next) {
+		int r = write_one(tx, b->a, p, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void *recorder_main(void *arg)
+{
+	struct api *a = arg;
+	pthread_mutex_lock(&a->ev_lock);
+	for (;;) {
+		while (!a->ev_head && !a->ev_stop)
+			pthread_cond_wait(&a->ev_cond, &a->ev_lock);
+		if (!a->ev_head && a->ev_stop)
+			break;
+		/* Take up to EV_BATCH_MAX events. */
+		struct pending_event *list = a->ev_head, *last = list;
+		size_t n = 1;
+		while (last->next && n < EV_BATCH_MAX) {
+			last = last->next;
+			n++;
+		}
+		a->ev_head = last->next;
+		if (!a->ev_head)
+			a->ev_tail = &a->ev_head;
+		last->next = NULL;
+		a->ev_len -= n;
+		a->ev_busy = true;
+		pthread_mutex_unlock(&a->ev_lock);
+
+		struct batch_arg b = { a, list };
+		struct err *err = NULL;
+		if (store_update(a->st, batch_txn, &b, &err) < 0) {
+			log_warn("events", "writing %zu events: %s", n, err ? err->msg : "?");
+			hmap_clear(&a->ev_seen, free);
+			err_free(err);
+		}
+		while (list) {
+			struct pending_event *next = list->next;
+			pending_free(list);
+			list = next;
+		}
+		pthread_mutex_lock(&a->ev_lock);
+		a->ev_busy = false;
+		if (!a->ev_head)
+			pthread_cond_broadcast(&a->ev_idle);
+	}
+	a->ev_busy = false;
+	pthread_cond_broadcast(&a->ev_idle);
+	pthread_mutex_unlock(&a->ev_lock);
+	return NULL;
+}
+
+int api_events_start(struct api *a, struct err **e)
+{
+	pthread_mutex_init(&a->ev_lock, NULL);
+	pthread_cond_init(&a->ev_cond, NULL);
+	pthread_cond_init(&a->ev_idle, NULL);
+	a->ev_tail = &a->ev_head;
+	int r = pthread_create(&a->ev_thread, NULL, recorder_main, a);
+	if (r)
+		return err_make(e, r, "starting the event recorder: %s", strerror(r));
+	a->ev_running = true;
+	return 0;
+}
+
+void api_events_stop(struct api *a)
+{
+	if (!a->ev_running)
+		return;
+	pthread_mutex_lock(&a->ev_lock);
+	a->ev_stop = true;
+	pthread_cond_broadcast(&a->ev_cond);
+	pthread_mutex_unlock(&a->ev_lock);
+	pthread_join(a->ev_thread, NULL);
+	a->ev_running = false;
+	while (a->ev_head) {
+		struct pending_event *p = a->ev_head;
+		a->ev_head = p->next;
+		pending_free(p);
+	}
+	hmap_clear(&a->ev_seen, free);
+	pthread_cond_destroy(&a->ev_cond);
+	pthread_cond_destroy(&a->ev_idle);
+	pthread_mutex_destroy(&a->ev_lock);
+}
+
+void api_flush_events(struct api *a)
+{
+	pthread_mutex_lock(&a->ev_lock);
+	while ((a->ev_head || a->ev_busy) && a->ev_running && !a->ev_stop)
+		pthread_cond_wait(&a->ev_idle, &a->ev_lock);
+	pthread_mutex_unlock(&a->ev_lock);
+}
+
+void api_event(struct api *a, const char *type, const char *reason, const char *kind,
+	       const char *ns, const char *name, const char *fmt, ...)
+{
+	char *msg;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = xstrdup(fmt);
+	va_end(ap);
+	const char *evns = ns && *ns ? ns : "default";
+	char ts[32];
+	api_timestamp(ts);
+
+	pthread_mutex_lock(&a->ev_lock);
+	if (a->ev_len >= EV_QUEUE_MAX || !a->ev_running || a->ev_stop) {
+		pthread_mutex_unlock(&a->ev_lock);
+		log_warn("events", "dropped %s %s/%s: %s", reason, kind, name, msg);
+		free(msg);
+		return;
+	}
+	uint64_t seq = ++a->ev_seq;
+	pthread_mutex_unlock(&a->ev_lock);
+
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char *evname = xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name,
+				 (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
+				 seq & 0xffff);
+	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
+			       "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
+			       "namespace", evns, "involvedObject", "kind", kind, "namespace",
+			       ns ? ns : "", "name", name, "reason", reason, "message", msg, "type",
+			       type, "count", 1, "firstTimestamp", ts, "lastTimestamp", ts,
+			       "source", "component", "clusterfs");
+	if (!ns || !*ns)
+		json_object_del(json_object_get(ev, "involvedObject"), "namespace");
+	struct pending_event *p = xcalloc(1, sizeof(*p));
+	p->key = xasprintf("%s/%s/%s/%s/%s/%s", kind, evns, name, type, reason, msg);
+	p->ev = ev;
+	p->ns = xstrdup(evns);
+	p->ts = xstrdup(ts);
+	free(evname);
+	free(msg);
+
+	pthread_mutex_lock(&a->ev_lock);
+	*a->ev_tail = p;
+	a->ev_tail = &p->next;
+	a->ev_len++;
+	pthread_cond_signal(&a->ev_cond);
+	pthread_mutex_unlock(&a->ev_lock);
+}

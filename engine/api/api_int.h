@@ -1,0 +1,62 @@
+/*
+ * api_int.h - what the api_*.c files share; not part of the API.
+ *
+ * struct api's fields are set at api_new() and read-only afterwards, but
+ * for the event recorder's, which ev_lock guards.
+ */
+#ifndef CFS_API_INT_H
+#define CFS_API_INT_H
+
+#include <pthread.h>
+
+#include "engine/api/api.h"
+#include "engine/hmap.h"
+#include "engine/api/svc.h"
+
+struct pending_event;
+
+struct api {
+	struct store *st;
+	int default_toleration_s; /* not-ready/unreachable NoExecute tolerations */
+	struct svc_cidr svc_cidr; /* the service IP range (api_svc.c) */
+
+	/* The event recorder (api_event.c). */
+	pthread_mutex_t ev_lock;   /* guards everything below */
+	pthread_cond_t ev_cond;    /* work for the recorder, or stop */
+	pthread_cond_t ev_idle;    /* the queue is empty and written */
+	struct pending_event *ev_head, **ev_tail;
+	size_t ev_len;
+	bool ev_busy;              /* the recorder is writing a batch */
+	bool ev_stop;
+	bool ev_running;
+	pthread_t ev_thread;
+	struct hmap ev_seen;       /* dedupe key -> event name (char *) */
+	uint64_t ev_seq;
+};
+
+const char *api_jstr(const json_t *o, const char *key);
+json_t *api_meta_of(json_t *obj);
+const char *api_obj_name(const json_t *obj);
+const char *api_obj_ns(const json_t *obj);
+const char *api_scope_ns(const struct kind_info *k, const char *ns);
+void api_new_uid(char out[37]);
+
+/* Inside a store transaction */
+int api_check_namespace(struct store_txn *tx, const struct kind_info *k, const char *ns,
+			const char *name, struct err **e);
+int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		    json_t *obj, bool keep_status, struct err **e);
+int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		   struct sobj *old, json_t *new, struct err **e);
+/* Admission of a Service being written (old: its current state, or NULL
+ * when new): gives or keeps its cluster IP and node ports; -EINVAL for a
+ * requested IP or port outside the range, -EEXIST when it is taken,
+ * -ENOSPC when the range is full.  a NULL: the default range. */
+int api_admit_service(struct store_txn *tx, const struct api *a, const struct sobj *old,
+		      json_t *obj, struct err **e);
+int api_delete_tree(struct store_txn *tx, struct sobj *o, int grace, int depth, struct err **e);
+
+int api_events_start(struct api *a, struct err **e);
+void api_events_stop(struct api *a);
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * deployctl.h - the Deployment controller: each Deployment owns
+ * ReplicaSets named DEPLOY-HASH, one per pod template (HASH from the
+ * template, also the pod-template-hash label), scales the current one to
+ * spec.replicas and the old ones to zero, numbers revisions, prunes history
+ * beyond revisionHistoryLimit, and keeps the Deployment's status and its
+ * Available and Progressing conditions current.
+ *
+ *     $ echo 5 > /cluster/deployments/web/replicas
+ *     $ cat /cluster/deployments/web/events
+ *     ... Normal ScalingReplicaSet deployment/web Scaled up replica set web-7d4b9c8f5 to 5
+ *
+ * A template change rolls out as its strategy says (RollingUpdate within
+ * maxSurge and maxUnavailable, or Recreate); the arithmetic of one step is
+ * rollout.h's.  The Progressing condition turns False with reason
+ * ProgressDeadlineExceeded when a rollout makes no progress for
+ * progressDeadlineSeconds.  A paused Deployment is not rolled, only scaled
+ * (when a single ReplicaSet is active) and observed.
+ */
+#ifndef CFS_DEPLOYCTL_H
+#define CFS_DEPLOYCTL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "engine/api/api.h"
+
+struct deployctl;
+
+int deployctl_start(struct api *a, struct deployctl **out, struct err **e);
+void deployctl_stop(struct deployctl *d);
+
+/*
+ * The pod-template-hash of a template: FNV-1a (32 bit) over its canonical
+ * JSON (sorted keys) and the collision count, written as Kubernetes writes
+ * it (decimal digits mapped onto rsctl_alphabet).  out has room for 16.
+ */
+void deployctl_template_hash(const json_t *template, int64_t collisions, char out[16]);
+
+/*
+ * The ReplicaSets controlled by the Deployment of this uid, not being
+ * deleted, lowest revision first.  The caller frees them (sobj_list_free).
+ */
+size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out);
+
+/* The deployment.kubernetes.io/revision of a Deployment or ReplicaSet, or 0. */
+int64_t deployctl_revision(const json_t *o);
+
+/*
+ * Rolls the Deployment ns/name back to revision rev (0: the one before the
+ * current), as kubectl rollout undo does: copies that ReplicaSet's template
+ * (less its pod-template-hash label) and change cause into the Deployment,
+ * as a user change; the controller then rolls it out as a new revision.
+ * Returns the revision rolled back to, or -ENOENT with *e when the
+ * Deployment or the revision does not exist (or another API error).
+ */
+int64_t deployctl_rollback(struct api *a, const char *ns, const char *name, int64_t rev,
+			   struct err **e);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * gc.c - the garbage collector.  See gc.h.
+ */
+#include "engine/controllers/gc.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/hmap.h"
+#include "engine/log.h"
+#include "engine/mem.h"
+#include "engine/obj.h"
+
+#define DELETE_BATCH 1000
+
+struct gc {
+	struct api *api;
+	struct gc_opts o;
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards stop */
+	pthread_cond_t cond;
+	bool stop;
+};
+
+struct refs {
+	struct api_ref *v;
+	size_t n;
+	struct sobj **hold; /* keeps names alive */
+};
+
+static void refs_add(struct refs *r, struct sobj *o)
+{
+	r->v = xrealloc(r->v, (r->n + 1) * sizeof(*r->v));
+	r->hold = xrealloc(r->hold, (r->n + 1) * sizeof(*r->hold));
+	r->v[r->n].k = kind_by_kind(o->kind);
+	r->v[r->n].ns = o->ns;
+	r->v[r->n].name = o->name;
+	r->v[r->n].uid = obj_str(o->obj, "metadata.uid");
+	r->hold[r->n] = sobj_ref(o);
+	r->n++;
+}
+
+static int refs_delete(struct api *a, struct refs *r, int grace)
+{
+	int done = 0;
+	for (size_t i = 0; i < r->n; i += DELETE_BATCH) {
+		size_t b = r->n - i < DELETE_BATCH ? r->n - i : DELETE_BATCH;
+		int ok = api_delete_many(a, r->v + i, b, grace, NULL);
+		if (ok > 0)
+			done += ok;
+	}
+	sobj_list_free(r->hold, r->n);
+	free(r->v);
+	memset(r, 0, sizeof(*r));
+	return done;
+}
+
+int gc_sweep(struct api *a, int event_ttl_s)
+{
+	struct hmap uids = { 0 };
+	struct sobj **all[16];
+	int counts[16] = { 0 };
+	for (int i = 0; i < kind_count && i < 16; i++) {
+		counts[i] = api_list(a, &kind_table[i], NULL, NULL, &all[i], NULL);
+		for (int j = 0; j < counts[i]; j++) {
+			const char *uid = obj_str(all[i][j]->obj, "metadata.uid");
+			if (uid)
+				hmap_set(&uids, uid, all[i][j]);
+		}
+	}
+	struct refs orphans = { 0 }, old_events = { 0 };
+	time_t now = time(NULL);
+	for (int i = 0; i < kind_count && i < 16; i++) {
+		for (int j = 0; j < counts[i]; j++) {
+			struct sobj *o = all[i][j];
+			json_t *owners = obj_at(o->obj, "metadata.ownerReferences");
+			if (json_array_size(owners) > 0) {
+				bool alive = false;
+				size_t k;
+				json_t *ref;
+				json_array_foreach(owners, k, ref)
+				{
+					const char *u = obj_str(ref, "uid");
+					if (u && hmap_get(&uids, u))
+						alive = true;
+				}
+				if (!alive) {
+					refs_add(&orphans, o);
+					continue;
+				}
+			}
+			if (!strcmp(o->kind, "Event")) {
+				const char *ts = obj_str(o->obj, "lastTimestamp");
+				time_t t = obj_time(ts ? ts : obj_str(o->obj, "metadata.creationTimestamp"));
+				if (t >= 0 && now - t > event_ttl_s)
+					refs_add(&old_events, o);
+			}
+		}
+	}
+	hmap_clear(&uids, NULL);
+	int deleted = 0;
+	if (orphans.n)
+		log_info("gc", "deleting %zu objects whose owners are gone", orphans.n);
+	deleted += refs_delete(a, &orphans, -1);
+	deleted += refs_delete(a, &old_events, 0);
+	for (int i = 0; i < kind_count && i < 16; i++)
+		if (counts[i] > 0)
+			sobj_list_free(all[i], (size_t)counts[i]);
+	return deleted;
+}
+
+static void *gc_main(void *arg)
+{
+	struct gc *g = arg;
+	pthread_mutex_lock(&g->lock);
+	while (!g->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += g->o.period_s;
+		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
+		if (g->stop)
+			break;
+		pthread_mutex_unlock(&g->lock);
+		gc_sweep(g->api, g->o.event_ttl_s);
+		pthread_mutex_lock(&g->lock);
+	}
+	pthread_mutex_unlock(&g->lock);
+	return NULL;
+}
+
+int gc_start(struct api *a, const struct gc_opts *o, struct gc **out, struct err **e)
+{
+	struct gc *g = xcalloc(1, sizeof(*g));
+	g->api = a;
+	g->o.period_s = o && o->period_s > 0 ? o->period_s : 30;
+	g->o.event_ttl_s = o && o->event_ttl_s > 0 ? o->event_ttl_s : 3600;
+	pthread_mutex_init(&g->lock, NULL);
+	pthread_cond_init(&g->cond, NULL);
+	int r = pthread_create(&g->thread, NULL, gc_main, g);
+	if (r) {
+		free(g);
+		return err_make(e, r, "starting the garbage collector: %s", strerror(r));
+	}
+	*out = g;
+	return 0;
+}
+
+void gc_stop(struct gc *g)
+{
+	if (!g)
+		return;
+	pthread_mutex_lock(&g->lock);
+	g->stop = true;
+	pthread_cond_broadcast(&g->cond);
+	pthread_mutex_unlock(&g->lock);
+	pthread_join(g->thread, NULL);
+	pthread_cond_destroy(&g->cond);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+}

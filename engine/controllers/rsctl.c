@@ -1,0 +1,308 @@
+/*
+ * rsctl.c - the ReplicaSet controller.  See rsctl.h.
+ */
+#include "engine/controllers/rsctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "engine/controllers/ctrl.h"
+#include "engine/log.h"
+#include "engine/mem.h"
+#include "engine/obj.h"
+
+#define CREATE_BATCH 1000
+#define POD_EVENT_DELAY_MS 100 /* coalescing of pod events into one sync */
+
+const char rsctl_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+
+struct rsctl {
+	struct api *api;
+	struct ctrl *ctrl;
+};
+
+
+/* Keys */
+
+static void rs_resync(void *arg, struct ctrl *c)
+{
+	struct rsctl *r = arg;
+	struct sobj **v;
+	int n = api_list(r->api, KIND_REPLICASET, NULL, NULL, &v, NULL);
+	for (int i = 0; i < n; i++)
+		ctrl_enqueue_obj(c, v[i]);
+	if (n > 0)
+		sobj_list_free(v, (size_t)n);
+}
+
+static void rs_event(void *arg, struct ctrl *c, const struct store_event *ev)
+{
+	if (!strcmp(ev->obj->kind, "ReplicaSet")) {
+		ctrl_enqueue_obj(c, ev->obj);
+	} else if (!strcmp(ev->obj->kind, "Pod")) {
+		json_t *ref = obj_controller_ref(ev->obj->obj);
+		const char *kind = obj_str(ref, "kind"), *name = obj_str(ref, "name");
+		if (kind && name && !strcmp(kind, "ReplicaSet")) {
+			/* Pod changes come in waves (a scale-up binds thousands):
+			 * gather them for a moment, one sync looks at them all. */
+			char key[512];
+			snprintf(key, sizeof(key), "%s/%s", ev->obj->ns, name);
+			ctrl_enqueue_after(c, key, POD_EVENT_DELAY_MS);
+		}
+	}
+}
+
+/* Sync */
+
+static void random_suffix(char out[6])
+{
+	unsigned char rnd[5];
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		for (int i = 0; i < 5; i++)
+			rnd[i] = (unsigned char)rand();
+	for (int i = 0; i < 5; i++)
+		out[i] = rsctl_alphabet[rnd[i] % RSCTL_ALPHABET_LEN];
+	out[5] = '\0';
+}
+
+/* A new pod from rs's template. */
+static json_t *pod_from_template(const json_t *rs, const char *ns, const char *rsname)
+{
+	json_t *tmeta = obj_at(rs, "spec.template.metadata");
+	json_t *meta = json_is_object(tmeta) ? json_deep_copy(tmeta) : json_object();
+	char suffix[6];
+	random_suffix(suffix);
+	char *name = xasprintf("%.*s-%s", 200, rsname, suffix);
+	json_object_set_new(meta, "name", json_string(name));
+	json_object_set_new(meta, "namespace", json_string(ns));
+	json_object_del(meta, "creationTimestamp");
+	json_t *refs = json_array();
+	json_array_append_new(refs, obj_owner_ref(rs));
+	json_object_set_new(meta, "ownerReferences", refs);
+	json_t *pod = json_pack("{s:s, s:s, s:o, s:O}", "apiVersion", "v1", "kind", "Pod",
+				"metadata", meta, "spec", obj_at(rs, "spec.template.spec"));
+	free(name);
+	return pod;
+}
+
+/* Orders pods so that the first ones are the best to delete. */
+static int phase_rank(const json_t *p)
+{
+	const char *ph = obj_str(p, "status.phase");
+	if (!ph || !strcmp(ph, "Pending"))
+		return 0;
+	if (!strcmp(ph, "Unknown"))
+		return 1;
+	return 2;
+}
+
+static int cmp_delete_first(const void *a, const void *b)
+{
+	const json_t *x = (*(struct sobj *const *)a)->obj, *y = (*(struct sobj *const *)b)->obj;
+	const char *nx = obj_str(x, "spec.nodeName"), *ny = obj_str(y, "spec.nodeName");
+	int ax = nx && *nx, ay = ny && *ny;
+	if (ax != ay)
+		return ax - ay;
+	int px = phase_rank(x), py = phase_rank(y);
+	if (px != py)
+		return px - py;
+	int rx = pod_is_ready(x), ry = pod_is_ready(y);
+	if (rx != ry)
+		return rx - ry;
+	/* newer first */
+	const char *cx = obj_str(x, "metadata.creationTimestamp");
+	const char *cy = obj_str(y, "metadata.creationTimestamp");
+	int c = strcmp(cy ? cy : "", cx ? cx : "");
+	if (c)
+		return c;
+	return (*(struct sobj *const *)b)->rv < (*(struct sobj *const *)a)->rv ? -1 : 1;
+}
+
+/* Is a ready pod available (ready for at least minReady seconds)?  Sets *wait_ms if not yet. */
+static bool pod_available(const json_t *pod, int64_t min_ready, time_t now, int64_t *wait_ms)
+{
+	if (!pod_is_ready(pod))
+		return false;
+	if (min_ready <= 0)
+		return true;
+	time_t since = obj_time(obj_str(obj_condition(pod, "Ready"), "lastTransitionTime"));
+	if (since < 0)
+		return true;
+	if (now - since >= min_ready)
+		return true;
+	int64_t w = (since + min_ready - now) * 1000 + 50;
+	if (*wait_ms == 0 || w < *wait_ms)
+		*wait_ms = w;
+	return false;
+}
+
+static int sync_status(struct rsctl *r, struct sobj *rs, struct sobj **pods, size_t n,
+		       int64_t *wait_ms)
+{
+	int64_t min_ready = obj_int(rs->obj, "spec.minReadySeconds", 0);
+	json_t *labels = obj_at(rs->obj, "spec.template.metadata.labels");
+	time_t now = time(NULL);
+	int64_t replicas = 0, labeled = 0, ready = 0, avail = 0;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *p = pods[i]->obj;
+		replicas++;
+		bool full = true;
+		const char *k;
+		json_t *v;
+		json_object_foreach(labels, k, v)
+		{
+			const char *have =
+				json_string_value(json_object_get(obj_at(p, "metadata.labels"), k));
+			if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
+				full = false;
+		}
+		labeled += full;
+		ready += pod_is_ready(p);
+		avail += pod_available(p, min_ready, now, wait_ms);
+	}
+	json_t *old = obj_at(rs->obj, "status");
+	json_t *st = json_is_object(old) ? json_deep_copy(old) : json_object();
+	json_object_set_new(st, "replicas", json_integer(replicas));
+	json_object_set_new(st, "fullyLabeledReplicas", json_integer(labeled));
+	json_object_set_new(st, "readyReplicas", json_integer(ready));
+	json_object_set_new(st, "availableReplicas", json_integer(avail));
+	json_object_set_new(st, "observedGeneration",
+			    json_integer(obj_int(rs->obj, "metadata.generation", 1)));
+	int rc = 0;
+	if (!json_equal(st, old)) {
+		struct err *e = NULL;
+		if (api_update_status(r->api, KIND_REPLICASET, rs->ns, rs->name, st, &e) < 0) {
+			log_debug("replicaset", "%s/%s: status: %s", rs->ns, rs->name,
+				  e ? e->msg : "?");
+			rc = -1;
+		}
+		err_free(e);
+	}
+	json_decref(st);
+	return rc;
+}
+
+static int rs_sync(void *arg, const char *key)
+{
+	struct rsctl *r = arg;
+	char ns[256], name[256];
+	if (!ctrl_split_key(key, ns, name))
+		return 0;
+
+	struct sobj *rs = api_get(r->api, KIND_REPLICASET, ns, name);
+	if (!rs || obj_at(rs->obj, "metadata.deletionTimestamp")) {
+		sobj_unref(rs);
+		return 0; /* gone: its pods go with it (cascading delete) */
+	}
+	const char *uid = obj_str(rs->obj, "metadata.uid");
+	struct sobj **deps;
+	size_t nd = api_dependents(r->api, uid, &deps);
+	size_t nact = 0;
+	for (size_t i = 0; i < nd; i++) {
+		if (!strcmp(deps[i]->kind, "Pod") && obj_controlled_by(deps[i]->obj, uid) &&
+		    !pod_is_terminating(deps[i]->obj) && !pod_is_finished(deps[i]->obj))
+			deps[nact++] = deps[i];
+		else
+			sobj_unref(deps[i]);
+	}
+	int64_t want = obj_int(rs->obj, "spec.replicas", 1);
+	int rc = 0;
+	bool changed = (int64_t)nact != want;
+	if ((int64_t)nact < want) {
+		size_t need = (size_t)(want - (int64_t)nact);
+		size_t made = 0;
+		while (made < need) {
+			size_t b = need - made < CREATE_BATCH ? need - made : CREATE_BATCH;
+			json_t **pods = xcalloc(b, sizeof(json_t *));
+			int *res = xcalloc(b, sizeof(int));
+			for (size_t i = 0; i < b; i++)
+				pods[i] = pod_from_template(rs->obj, ns, name);
+			int ok = api_create_many(r->api, pods, b, res);
+			for (size_t i = 0; i < b; i++) {
+				if (res[i] == 0)
+					api_event(r->api, "Normal", "SuccessfulCreate", "ReplicaSet", ns,
+						  name, "Created pod: %s",
+						  obj_str(pods[i], "metadata.name"));
+				json_decref(pods[i]);
+			}
+			if (ok < 0 || (size_t)ok < b) {
+				api_event(r->api, "Warning", "FailedCreate", "ReplicaSet", ns, name,
+					  "Error creating: %zu of %zu pods were refused",
+					  b - (size_t)(ok < 0 ? 0 : ok), b);
+				rc = -1;
+			}
+			free(pods);
+			free(res);
+			if (ok <= 0)
+				break;
+			made += (size_t)ok;
+		}
+	} else if ((int64_t)nact > want) {
+		size_t surplus = nact - (size_t)want;
+		qsort(deps, nact, sizeof(*deps), cmp_delete_first);
+		struct api_ref *refs = xcalloc(surplus, sizeof(*refs));
+		for (size_t i = 0; i < surplus; i++) {
+			refs[i].k = KIND_POD;
+			refs[i].ns = deps[i]->ns;
+			refs[i].name = deps[i]->name;
+			refs[i].uid = obj_str(deps[i]->obj, "metadata.uid");
+		}
+		int *res = xcalloc(surplus, sizeof(int));
+		int ok = api_delete_many(r->api, refs, surplus, -1, res);
+		for (size_t i = 0; i < surplus; i++)
+			if (res[i] == 0)
+				api_event(r->api, "Normal", "SuccessfulDelete", "ReplicaSet", ns, name,
+					  "Deleted pod: %s", refs[i].name);
+		if (ok < 0)
+			rc = -1;
+		free(refs);
+		free(res);
+	}
+	if (changed) {
+		/* Status from what is there now. */
+		sobj_list_free(deps, nact);
+		nd = api_dependents(r->api, uid, &deps);
+		nact = 0;
+		for (size_t i = 0; i < nd; i++) {
+			if (!strcmp(deps[i]->kind, "Pod") && obj_controlled_by(deps[i]->obj, uid) &&
+			    !pod_is_terminating(deps[i]->obj) && !pod_is_finished(deps[i]->obj))
+				deps[nact++] = deps[i];
+			else
+				sobj_unref(deps[i]);
+		}
+	}
+	int64_t wait_ms = 0;
+	if (sync_status(r, rs, deps, nact, &wait_ms) < 0)
+		rc = -1;
+	sobj_list_free(deps, nact);
+	sobj_unref(rs);
+	if (rc < 0)
+		return rc;
+	return wait_ms > 0 ? (int)(wait_ms > 600000 ? 600000 : wait_ms) : 0;
+}
+
+int rsctl_start(struct api *a, struct rsctl **out, struct err **e)
+{
+	struct rsctl *r = xcalloc(1, sizeof(*r));
+	r->api = a;
+	static const struct ctrl_ops ops = { "replicaset", 2, rs_sync, rs_resync, rs_event };
+	int rc = ctrl_start(a, &ops, r, &r->ctrl, e);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}
+
+void rsctl_stop(struct rsctl *r)
+{
+	if (!r)
+		return;
+	ctrl_stop(r->ctrl);
+	free(r);
+}

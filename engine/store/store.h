@@ -1,0 +1,164 @@
+/*
+ * store.h - the durable object store: SQLite in WAL mode, an in-memory
+ * index of every object, a global revision, group commit, and watch.
+ *
+ * The store is the only truth.  Every object lives in SQLite (table
+ * `objects`) and every change is appended to a change log (table `log`)
+ * under a global, monotonically increasing revision that is also the
+ * object's metadata.resourceVersion.  An in-memory index holds the latest
+ * committed state of every object, so reads never touch SQLite; it is
+ * rebuilt from SQLite at open.
+ *
+ * Writes: store_update() runs a caller's function inside a write
+ * transaction.  Concurrent callers are batched into one SQLite transaction
+ * (group commit); each caller's function runs under its own SAVEPOINT, so
+ * a failing function discards only its own writes.  store_update() returns
+ * only after the batch's COMMIT is on disk (synchronous=FULL), and after
+ * the index shows the new state (read-after-write for the caller).
+ *
+ * Objects: a `struct sobj` is an immutable, reference-counted snapshot.
+ * Its json `obj` is frozen: never modify it (json_deep_copy it to change).
+ *
+ * Watch: every committed change is an event (ADDED, MODIFIED, DELETED)
+ * with its revision.  store_watch() returns the events after a revision,
+ * in revision order, without gaps or duplicates, from memory for recent
+ * ones and from the log table for older ones, across restarts.  The log is
+ * compacted to the newest STORE_LOG_KEEP revisions; a watcher asking for
+ * a compacted revision gets -ERANGE and must relist (Kubernetes' 410 Gone).
+ *
+ * Threads: every function is thread-safe.  Lock order: the commit lock
+ * (one batch at a time) before the index lock (rwlock).  Callers' txn
+ * functions run with the commit lock held: they must not call
+ * store_update() (deadlock) and should not block.
+ */
+#ifndef CFS_STORE_H
+#define CFS_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/err.h"
+
+#define STORE_LOG_KEEP 1000000 /* revisions of change log kept */
+
+struct store;
+struct store_txn;
+
+/* An immutable snapshot of one object. */
+struct sobj {
+	int refs;         /* atomic; use sobj_ref/sobj_unref */
+	char *kind;       /* "Deployment" */
+	char *ns;         /* "" for cluster-scoped kinds */
+	char *name;
+	int64_t rv;       /* revision of the last write of this object */
+	int64_t user_rv;  /* revision of its last write with user_change */
+	int64_t mtime_ns; /* wall-clock time (ns since epoch) of that last write */
+	json_t *obj;      /* frozen; metadata.resourceVersion == rv */
+};
+
+struct sobj *sobj_ref(struct sobj *o);
+void sobj_unref(struct sobj *o); /* NULL is fine */
+void sobj_list_free(struct sobj **v, size_t n);
+
+/* Opening and closing */
+
+/*
+ * Opens (creating if missing) the store at path (a file, e.g.
+ * DATA_DIR/state.db), sets WAL and synchronous=FULL, and loads the index.
+ * Returns 0 and *out, or a negative errno with *e.
+ */
+int store_open(const char *path, struct store **out, struct err **e);
+/* Waits for a batch in flight, then closes.  NULL is fine. */
+void store_close(struct store *st);
+
+/* The newest committed revision (0 for an empty store). */
+int64_t store_rev(struct store *st);
+
+/* Reads of committed state: no SQLite, no blocking on commits. */
+
+/* A reference to the object, or NULL when there is none.  Caller unrefs. */
+struct sobj *store_get(struct store *st, const char *kind, const char *ns, const char *name);
+
+/*
+ * Every object of kind in namespace ns (ns NULL: in every namespace),
+ * sorted by namespace then name.  *out is a new array of references (free
+ * with sobj_list_free); returns the count.  Can't fail.
+ */
+size_t store_list(struct store *st, const char *kind, const char *ns, struct sobj ***out);
+
+/* When an object of kind in ns last changed, as far as this process has
+ * seen (ns since the epoch; 0: none since open).  Cheap.  Can't fail. */
+int64_t store_mtime(struct store *st, const char *kind, const char *ns);
+
+/* The same in no particular order: cheaper for large sets. */
+size_t store_dependents_any(struct store *st, const char *uid, struct sobj ***out);
+
+/* Every object whose metadata.ownerReferences names uid, any kind. */
+size_t store_dependents(struct store *st, const char *uid, struct sobj ***out);
+
+/* Writes */
+
+typedef int (*store_txn_fn)(struct store_txn *tx, void *arg, struct err **e);
+
+/*
+ * Runs fn(tx, arg, e) in a write transaction and makes what it wrote
+ * durable.  If fn returns < 0, its writes are discarded and that value is
+ * returned with fn's *e.  If the commit itself fails (disk full, I/O
+ * error) nothing of the batch is applied and a negative errno is returned.
+ * Returns >= 0 (fn's return value) once the writes are on disk and in the
+ * index.
+ */
+int store_update(struct store *st, store_txn_fn fn, void *arg, struct err **e);
+
+/* Inside fn: reads see the batch's own earlier writes. */
+struct sobj *store_txn_get(struct store_txn *tx, const char *kind, const char *ns, const char *name);
+size_t store_txn_list(struct store_txn *tx, const char *kind, const char *ns, struct sobj ***out);
+size_t store_txn_dependents(struct store_txn *tx, const char *uid, struct sobj ***out);
+
+/*
+ * Writes obj (stolen: the store owns it and freezes it) as kind/ns/name.
+ * Sets obj's metadata.resourceVersion to the new revision, which it
+ * returns (> 0).  user_change marks a write of the user's intent (spec,
+ * labels) as opposed to a status write; it sets user_rv.  Returns a
+ * negative errno on SQLite failure.
+ */
+int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, const char *name,
+		      json_t *obj, bool user_change, struct err **e);
+
+/* Deletes kind/ns/name; -ENOENT if absent.  Returns the revision. */
+int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns, const char *name,
+			 struct err **e);
+
+/* Watch */
+
+enum store_event_type { STORE_ADDED = 1, STORE_MODIFIED = 2, STORE_DELETED = 3 };
+
+struct store_event {
+	enum store_event_type type;
+	int64_t rv;       /* revision of this change */
+	struct sobj *obj; /* new state; for DELETED the last state (its rv is the old one) */
+};
+
+/*
+ * Fills evs with up to max events of revisions > after, oldest first.
+ * Waits up to timeout_ms (0: don't wait, -1: forever) for the first one.
+ * Returns the count (0 on timeout or after store_close has begun),
+ * or -ERANGE when events after `after` have been compacted away.
+ * Free the events with store_events_free.
+ */
+int store_watch(struct store *st, int64_t after, struct store_event *evs, size_t max,
+		int timeout_ms, struct err **e);
+void store_events_free(struct store_event *evs, size_t n);
+
+/* Wakes every store_watch() waiter (they return 0); used at shutdown. */
+void store_wake_watchers(struct store *st);
+
+/* Testing: knobs for the unit test, never set in the daemon */
+
+extern int store_fail_commit_for_test;  /* the next N COMMITs fail with -EIO */
+extern int64_t store_log_keep_for_test; /* > 0: keep this many revisions, not STORE_LOG_KEEP */
+extern uint64_t store_batches_for_test; /* batches run so far (read with __atomic_load_n) */
+
+#endif

@@ -1,0 +1,375 @@
+/*
+ * store_index.c - the store's memory: immutable object snapshots (struct
+ * sobj) and the index of the latest committed state (kind -> namespace ->
+ * name, owner uid -> dependents, folder change times) that serves every
+ * read without SQLite.  Only the batch leader changes it, under idx_lock.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/log.h"
+#include "engine/mem.h"
+#include "engine/store/store_int.h"
+
+/* Objects */
+
+struct sobj *sobj_ref(struct sobj *o)
+{
+	if (o)
+		__atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
+	return o;
+}
+
+void sobj_unref(struct sobj *o)
+{
+	if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	free(o->kind);
+	free(o->ns);
+	free(o->name);
+	json_decref(o->obj);
+	free(o);
+}
+
+void sobj_list_free(struct sobj **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sobj_unref(v[i]);
+	free(v);
+}
+
+struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t *obj, int64_t rv,
+		      int64_t user_rv, int64_t mtime_ns)
+{
+	struct sobj *o = xmalloc(sizeof(*o));
+	o->refs = 1;
+	o->kind = xstrdup(kind);
+	o->ns = xstrdup(ns);
+	o->name = xstrdup(name);
+	o->rv = rv;
+	o->user_rv = user_rv;
+	o->mtime_ns = mtime_ns;
+	o->obj = obj;
+	return o;
+}
+
+void sobj_unref_void(void *o)
+{
+	if (o != TOMB)
+		sobj_unref(o);
+}
+
+int sobj_cmp(const void *a, const void *b)
+{
+	const struct sobj *x = *(struct sobj *const *)a, *y = *(struct sobj *const *)b;
+	int c = strcmp(x->kind, y->kind);
+	if (!c)
+		c = strcmp(x->ns, y->ns);
+	if (!c)
+		c = strcmp(x->name, y->name);
+	return c;
+}
+
+json_t *owner_refs(json_t *obj)
+{
+	json_t *refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
+	return json_is_array(refs) ? refs : NULL;
+}
+
+const char *owner_uid(json_t *refs, size_t i)
+{
+	return json_string_value(json_object_get(json_array_get(refs, i), "uid"));
+}
+
+bool owned_by(const struct sobj *o, const char *uid)
+{
+	json_t *refs = owner_refs(o->obj);
+	for (size_t i = 0; i < json_array_size(refs); i++) {
+		const char *u = owner_uid(refs, i);
+		if (u && strcmp(u, uid) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* An unambiguous map key for kind/ns/name; the caller frees it. */
+char *okey(const char *kind, const char *ns, const char *name)
+{
+	return xasprintf("%zu:%s%zu:%s%s", strlen(kind), kind, strlen(ns), ns, name);
+}
+
+int64_t store_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Index (callers hold idx_lock) */
+
+/* The indexed object kind/ns/name (borrowed), or NULL. */
+static struct sobj *idx_peek(struct store *st, const char *kind, const char *ns, const char *name)
+{
+	struct kindidx *k = hmap_get(&st->kinds, kind);
+	struct nsidx *n = k ? hmap_get(&k->nss, ns) : NULL;
+	return n ? hmap_get(&n->names, name) : NULL;
+}
+
+static void deps_add(struct store *st, struct sobj *o)
+{
+	json_t *refs = owner_refs(o->obj);
+	for (size_t i = 0; i < json_array_size(refs); i++) {
+		const char *uid = owner_uid(refs, i);
+		if (!uid)
+			continue;
+		struct deplist *d = hmap_get(&st->owners, uid);
+		if (!d) {
+			d = xcalloc(1, sizeof(*d));
+			hmap_set(&st->owners, uid, d);
+		}
+		size_t j = 0;
+		while (j < d->n && d->v[j] != o)
+			j++;
+		if (j < d->n)
+			continue; /* the same owner listed twice */
+		if (d->n == d->cap) {
+			d->cap = d->cap ? d->cap * 2 : 4;
+			d->v = xrealloc(d->v, d->cap * sizeof(*d->v));
+		}
+		d->v[d->n++] = o;
+	}
+}
+
+static void deps_del(struct store *st, struct sobj *o)
+{
+	json_t *refs = owner_refs(o->obj);
+	for (size_t i = 0; i < json_array_size(refs); i++) {
+		const char *uid = owner_uid(refs, i);
+		struct deplist *d = uid ? hmap_get(&st->owners, uid) : NULL;
+		if (!d)
+			continue;
+		for (size_t j = 0; j < d->n; j++) {
+			if (d->v[j] == o) {
+				d->v[j] = d->v[--d->n];
+				break;
+			}
+		}
+		if (!d->n) {
+			hmap_del(&st->owners, uid);
+			free(d->v);
+			free(d);
+		}
+	}
+}
+
+static void touch_folder(struct store *st, const char *kind, const char *ns, int64_t t)
+{
+	char *key = xasprintf("%s/%s", kind, ns);
+	int64_t *v = hmap_get(&st->mtimes, key);
+	if (!v) {
+		v = xcalloc(1, sizeof(*v));
+		hmap_set(&st->mtimes, key, v);
+	}
+	if (t > *v)
+		*v = t;
+	free(key);
+}
+
+/* Makes o (its reference is taken) the indexed state of its key. */
+void idx_put(struct store *st, struct sobj *o)
+{
+	touch_folder(st, o->kind, o->ns, o->mtime_ns);
+	struct kindidx *k = hmap_get(&st->kinds, o->kind);
+	if (!k) {
+		k = xcalloc(1, sizeof(*k));
+		hmap_set(&st->kinds, o->kind, k);
+	}
+	struct nsidx *n = hmap_get(&k->nss, o->ns);
+	if (!n) {
+		n = xcalloc(1, sizeof(*n));
+		hmap_set(&k->nss, o->ns, n);
+	}
+	struct sobj *old = hmap_set(&n->names, o->name, o);
+	if (old) {
+		deps_del(st, old);
+		sobj_unref(old);
+	} else {
+		k->n++;
+	}
+	deps_add(st, o);
+}
+
+void idx_del(struct store *st, const char *kind, const char *ns, const char *name)
+{
+	struct kindidx *k = hmap_get(&st->kinds, kind);
+	struct nsidx *n = k ? hmap_get(&k->nss, ns) : NULL;
+	struct sobj *old = n ? hmap_del(&n->names, name) : NULL;
+	if (!old)
+		return;
+	touch_folder(st, kind, ns, store_now_ns());
+	k->n--;
+	if (!hmap_len(&n->names)) {
+		hmap_del(&k->nss, ns);
+		hmap_clear(&n->names, NULL);
+		free(n);
+	}
+	if (!k->n) {
+		hmap_del(&st->kinds, kind);
+		hmap_clear(&k->nss, NULL);
+		free(k);
+	}
+	deps_del(st, old);
+	sobj_unref(old);
+}
+
+static void nsidx_free(void *p)
+{
+	struct nsidx *n = p;
+	hmap_clear(&n->names, sobj_unref_void);
+	free(n);
+}
+
+void kindidx_free(void *p)
+{
+	struct kindidx *k = p;
+	hmap_clear(&k->nss, nsidx_free);
+	free(k);
+}
+
+void deplist_free(void *p)
+{
+	struct deplist *d = p;
+	free(d->v);
+	free(d);
+}
+
+/* Reads of committed state */
+
+int64_t store_rev(struct store *st)
+{
+	return __atomic_load_n(&st->rev, __ATOMIC_ACQUIRE);
+}
+
+struct sobj *store_get(struct store *st, const char *kind, const char *ns, const char *name)
+{
+	pthread_rwlock_rdlock(&st->idx_lock);
+	struct sobj *o = sobj_ref(idx_peek(st, kind, ns, name));
+	pthread_rwlock_unlock(&st->idx_lock);
+	return o;
+}
+
+static size_t add_names(struct nsidx *n, struct sobj **v, size_t i)
+{
+	struct hmap_iter it = {0};
+	for (struct hmap_ent *ent; (ent = hmap_next(&n->names, &it));)
+		v[i++] = sobj_ref(ent->val);
+	return i;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(struct sobj *const *)a)->name, (*(struct sobj *const *)b)->name);
+}
+
+/* The objects of one namespace in a listing. */
+struct seg {
+	size_t start, n;
+	const char *ns;
+};
+
+static int cmp_seg(const void *a, const void *b)
+{
+	return strcmp(((const struct seg *)a)->ns, ((const struct seg *)b)->ns);
+}
+
+/*
+ * References to kind's objects in ns (NULL: every namespace), sorted by
+ * namespace then name; *out is new.  The lock is held only to take the
+ * references; each namespace is then sorted by name alone, and the
+ * namespaces among themselves, which costs less than one sort on both.
+ */
+size_t idx_list(struct store *st, const char *kind, const char *ns, struct sobj ***out)
+{
+	pthread_rwlock_rdlock(&st->idx_lock);
+	struct kindidx *k = hmap_get(&st->kinds, kind);
+	struct nsidx *n = k && ns ? hmap_get(&k->nss, ns) : NULL;
+	size_t cap = !k ? 0 : ns ? (n ? hmap_len(&n->names) : 0) : k->n;
+	struct sobj **v = xmalloc(cap * sizeof(*v));
+	struct seg one, *segs = &one;
+	size_t i = 0, nseg = 0;
+	if (n) {
+		one.start = 0;
+		i = add_names(n, v, 0);
+		nseg = 1;
+	} else if (k && !ns) {
+		segs = xmalloc(hmap_len(&k->nss) * sizeof(*segs));
+		struct hmap_iter it = {0};
+		for (struct hmap_ent *ent; (ent = hmap_next(&k->nss, &it));) {
+			segs[nseg++].start = i;
+			i = add_names(ent->val, v, i);
+		}
+	}
+	pthread_rwlock_unlock(&st->idx_lock);
+	for (size_t j = 0; j < nseg; j++) {
+		segs[j].n = (j + 1 < nseg ? segs[j + 1].start : i) - segs[j].start;
+		segs[j].ns = v[segs[j].start]->ns; /* namespaces in the index are never empty */
+		qsort(v + segs[j].start, segs[j].n, sizeof(*v), cmp_name);
+	}
+	if (nseg > 1) {
+		qsort(segs, nseg, sizeof(*segs), cmp_seg);
+		struct sobj **w = xmalloc(i * sizeof(*w));
+		for (size_t j = 0, at = 0; j < nseg; at += segs[j].n, j++)
+			memcpy(w + at, v + segs[j].start, segs[j].n * sizeof(*w));
+		free(v);
+		v = w;
+	}
+	if (segs != &one)
+		free(segs);
+	*out = v;
+	return i;
+}
+
+/* Unsorted references to the dependents of uid; *out is new. */
+size_t idx_dependents(struct store *st, const char *uid, struct sobj ***out)
+{
+	pthread_rwlock_rdlock(&st->idx_lock);
+	struct deplist *d = hmap_get(&st->owners, uid);
+	size_t n = d ? d->n : 0;
+	struct sobj **v = xmalloc(n * sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = sobj_ref(d->v[i]);
+	pthread_rwlock_unlock(&st->idx_lock);
+	*out = v;
+	return n;
+}
+
+size_t store_list(struct store *st, const char *kind, const char *ns, struct sobj ***out)
+{
+	return idx_list(st, kind, ns, out);
+}
+
+int64_t store_mtime(struct store *st, const char *kind, const char *ns)
+{
+	char *key = xasprintf("%s/%s", kind, ns);
+	pthread_rwlock_rdlock(&st->idx_lock);
+	int64_t *v = hmap_get(&st->mtimes, key);
+	int64_t t = v ? *v : 0;
+	pthread_rwlock_unlock(&st->idx_lock);
+	free(key);
+	return t;
+}
+
+size_t store_dependents_any(struct store *st, const char *uid, struct sobj ***out)
+{
+	return idx_dependents(st, uid, out);
+}
+
+size_t store_dependents(struct store *st, const char *uid, struct sobj ***out)
+{
+	size_t n = idx_dependents(st, uid, out);
+	qsort(*out, n, sizeof(**out), sobj_cmp);
+	return n;
+}

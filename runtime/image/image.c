@@ -1,0 +1,1157 @@
+/*
+ * image.c - the local OCI image store (the contract is in image.h).
+ *
+ * How an import goes:
+ *
+ *   1. An archive is first unpacked into images/tmp/ (only oci-layout,
+ *      index.json and blobs/sha256/HEX are taken from it), so that both
+ *      kinds of source go through the same layout reader.
+ *   2. The layout's index.json names the manifest: narrowed by the tag
+ *      annotation when one was given, then by platform; a nested index
+ *      (a multi-arch image) is copied in and searched the same way.
+ *   3. Manifest, config and layer blobs are copied into blobs/sha256/
+ *      while their sha256 and size are checked; a blob the store already
+ *      has is not read again.
+ *   4. Each layer not yet in layers/ is unpacked by libarchive into a
+ *      private temporary dir, which is then renamed into place.  Entry
+ *      names are checked here (no absolute names, no ".."), libarchive
+ *      refuses to write through symlinks, and OCI whiteouts become
+ *      overlayfs ones.
+ *   5. Only then is the reference written to refs.json.
+ *
+ * A failure at any step leaves the references as they were; the blobs
+ * already verified stay (they are correct, and a retry reuses them).
+ */
+#include "runtime/image/image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <jansson.h>
+#include <limits.h>
+#include <nettle/base16.h>
+#include <nettle/sha2.h>
+#include <pthread.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "engine/log.h"
+#include "engine/mem.h"
+
+#define MT_OCI_INDEX	     "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_MANIFEST	     "application/vnd.oci.image.manifest.v1+json"
+#define MT_DOCKER_LIST	     "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_MANIFEST   "application/vnd.docker.distribution.manifest.v2+json"
+#define ANNOTATION_REF_NAME  "org.opencontainers.image.ref.name"
+#define OVERLAY_OPAQUE_XATTR "trusted.overlay.opaque"
+#define WHITEOUT_PREFIX	     ".wh."
+#define WHITEOUT_OPAQUE	     ".wh..wh..opq"
+#define NESTING_MAX	     4 /* indexes within indexes, at most */
+#define COPY_BUF	     (128 * 1024)
+
+/* Lock order: mu, then the flock on refs.lock. */
+struct image_store {
+	char *root;	    /* DATA_DIR/images, a real path (no symlinks) */
+	char *blobs;	    /* root/blobs/sha256 */
+	char *layers;	    /* root/layers */
+	char *tmp;	    /* root/tmp: archives being read */
+	char *refs;	    /* root/refs.json */
+	char *lock;	    /* root/refs.lock */
+	pthread_mutex_t mu; /* guards the read-modify-write of refs.json */
+};
+
+static atomic_uint tmp_seq;
+
+static void cleanup_jsonp(json_t **j)
+{
+	json_decref(*j);
+}
+#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
+
+static void cleanup_fdp(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_fd_ __attribute__((cleanup(cleanup_fdp)))
+
+/* A name for a temporary twin of path that no other thread or process
+ * uses: PATH.tmp.PID.N.  The caller frees it. */
+static char *tmp_name(const char *path)
+{
+	return xasprintf("%s.tmp.%d.%u", path, (int)getpid(), atomic_fetch_add(&tmp_seq, 1));
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	if (remove(path) < 0 && errno != ENOENT)
+		log_warn("image", "%s: cannot remove: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Removes path and everything below it, not following symlinks or
+ * crossing mounts.  Problems are logged; can't fail otherwise. */
+static void rm_rf(const char *path)
+{
+	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+static bool is_hex64(const char *s)
+{
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[64] == '\0';
+}
+
+/* ---- References ---- */
+
+/* The reference grammar of Docker's distribution/reference, as POSIX EREs:
+ * a registry host[:port], a path of lower case components separated by
+ * ".", "_", "__" or dashes, a tag. */
+#define RE_LABEL "([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+#define RE_COMP	 "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*"
+static const char *const ref_res[] = {
+    "^" RE_LABEL "(\\." RE_LABEL ")*(:[0-9]+)?$",
+    "^" RE_COMP "(/" RE_COMP ")*$",
+    "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+};
+enum { RE_DOMAIN, RE_PATH, RE_TAG };
+static regex_t ref_re[3];
+static pthread_once_t ref_re_once = PTHREAD_ONCE_INIT;
+
+static void ref_re_compile(void)
+{
+	for (int i = 0; i < 3; i++)
+		if (regcomp(&ref_re[i], ref_res[i], REG_EXTENDED | REG_NOSUB))
+			abort();
+}
+
+static bool ref_match(int which, const char *s)
+{
+	pthread_once(&ref_re_once, ref_re_compile);
+	return regexec(&ref_re[which], s, 0, NULL, 0) == 0;
+}
+
+int image_normalize(const char *ref, char *out, size_t n, struct err **e)
+{
+	size_t len = strlen(ref);
+	if (len == 0 || len >= IMAGE_REF_MAX)
+		return err_make(e, EINVAL, "image reference '%s': empty or too long", ref);
+	_cleanup_free_ char *name = xstrdup(ref);
+	const char *digest = NULL, *tag = NULL;
+	char *at = strchr(name, '@');
+	if (at) {
+		*at = '\0';
+		digest = at + 1;
+		if (strncmp(digest, "sha256:", 7) || !is_hex64(digest + 7))
+			return err_make(e, EINVAL, "image reference '%s': bad digest", ref);
+	}
+	char *slash = strrchr(name, '/');
+	char *colon = strrchr(slash ? slash : name, ':');
+	if (colon) {
+		*colon = '\0';
+		tag = colon + 1;
+		if (!ref_match(RE_TAG, tag))
+			return err_make(e, EINVAL, "image reference '%s': bad tag", ref);
+	}
+
+	/* The first component is a registry if it looks like a host. */
+	const char *domain = "docker.io", *path = name;
+	char *first = strchr(name, '/');
+	if (first && (memchr(name, '.', first - name) || memchr(name, ':', first - name) ||
+		      (first - name == 9 && !strncmp(name, "localhost", 9)))) {
+		*first = '\0';
+		domain = strcmp(name, "index.docker.io") ? name : "docker.io";
+		path = first + 1;
+		if (!ref_match(RE_DOMAIN, name))
+			return err_make(e, EINVAL, "image reference '%s': bad registry", ref);
+	}
+	const char *library = !strcmp(domain, "docker.io") && !strchr(path, '/') ? "library/" : "";
+	if (!ref_match(RE_PATH, path))
+		return err_make(e, EINVAL,
+				"image reference '%s': bad repository name (lower case letters, "
+				"digits and . _ - only)",
+				ref);
+	size_t dlen = strlen(domain);
+	if (dlen + 1 + strlen(library) + strlen(path) > 255)
+		return err_make(e, EINVAL, "image reference '%s': name too long", ref);
+
+	int w;
+	if (digest)
+		w = snprintf(out, n, "%s/%s%s@%s", domain, library, path, digest);
+	else
+		w = snprintf(out, n, "%s/%s%s:%s", domain, library, path, tag ? tag : "latest");
+	if (w < 0 || (size_t)w >= n)
+		return err_make(e, ENAMETOOLONG, "image reference '%s': no room for it", ref);
+	return 0;
+}
+
+/* ---- JSON files and blobs ---- */
+
+/* Parses the JSON file at path into *out.  -ENOENT if it is missing,
+ * -EINVAL if it is not JSON. */
+static int json_read(const char *path, json_t **out, struct err **e)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return err_make(e, errno, "%s: %s", path, strerror(errno));
+	json_error_t je;
+	*out = json_loadf(f, 0, &je);
+	fclose(f);
+	if (!*out)
+		return err_make(e, EINVAL, "%s: line %d: %s", path, je.line, je.text);
+	return 0;
+}
+
+/* The hex part of a descriptor's digest into hex, and its size.  Only
+ * sha256 is known. */
+static int desc_parse(json_t *desc, char hex[65], int64_t *size, struct err **e)
+{
+	const char *d = json_string_value(json_object_get(desc, "digest"));
+	json_t *sz = json_object_get(desc, "size");
+	if (!json_is_object(desc) || !d || !json_is_integer(sz) || json_integer_value(sz) < 0)
+		return err_make(e, EINVAL, "descriptor without a digest or size");
+	if (strncmp(d, "sha256:", 7) || !is_hex64(d + 7))
+		return err_make(e, EINVAL, "digest '%s': only sha256 is supported", d);
+	memcpy(hex, d + 7, 65);
+	*size = json_integer_value(sz);
+	return 0;
+}
+
+/*
+ * Copies the blob desc names from the layout at src into the store,
+ * checking its sha256 and size on the way (a temporary file renamed into
+ * place once it proved right).  A blob already in the store is trusted: it
+ * was checked when it came in.  hex gets the digest's hex part.
+ */
+static int blob_copy(struct image_store *s, const char *src, json_t *desc, char hex[65],
+		     struct err **e)
+{
+	int64_t want;
+	int r = desc_parse(desc, hex, &want, e);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *dst = xasprintf("%s/%s", s->blobs, hex);
+	if (access(dst, F_OK) == 0)
+		return 0;
+	_cleanup_free_ char *from = xasprintf("%s/blobs/sha256/%s", src, hex);
+	_cleanup_fd_ int in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return err_make(e, errno, "blob sha256:%s: %s", hex, strerror(errno));
+	_cleanup_free_ char *tmp = tmp_name(dst);
+	_cleanup_fd_ int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0)
+		return err_make(e, errno, "%s: %s", tmp, strerror(errno));
+
+	struct sha256_ctx ctx;
+	sha256_init(&ctx);
+	_cleanup_free_ char *buf = xmalloc(COPY_BUF);
+	int64_t got = 0;
+	ssize_t n;
+	while ((n = read(in, buf, COPY_BUF)) > 0) {
+		sha256_update(&ctx, n, (const uint8_t *)buf);
+		got += n;
+		if (got > want)
+			break;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, n - off);
+			if (w < 0) {
+				r = err_make(e, errno, "%s: %s", tmp, strerror(errno));
+				goto fail;
+			}
+			off += w;
+		}
+	}
+	if (n < 0) {
+		r = err_make(e, errno, "blob sha256:%s: %s", hex, strerror(errno));
+		goto fail;
+	}
+	uint8_t md[SHA256_DIGEST_SIZE];
+	char got_hex[65];
+	sha256_digest(&ctx, sizeof(md), md);
+	base16_encode_update(got_hex, sizeof(md), md);
+	got_hex[64] = '\0';
+	if (got != want || strcmp(got_hex, hex)) {
+		r = err_make(e, EINVAL, "blob sha256:%s is corrupt (%s)", hex,
+			     got != want ? "size differs from its descriptor" : "digest mismatch");
+		goto fail;
+	}
+	if (fsync(out) < 0 || rename(tmp, dst) < 0) {
+		r = err_make(e, errno, "%s: %s", dst, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	unlink(tmp);
+	return r;
+}
+
+static int blob_json(struct image_store *s, const char *hex, json_t **out, struct err **e)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", s->blobs, hex);
+	int r = json_read(path, out, e);
+	if (r == 0 && !json_is_object(*out)) {
+		json_decref(*out);
+		return err_make(e, EINVAL, "blob sha256:%s: not a JSON object", hex);
+	}
+	return r;
+}
+
+/* ---- Archives ---- */
+
+/* The name of an archive entry, or of a layer entry, without leading "./"
+ * and "//" noise. */
+static const char *skip_dot_slash(const char *p)
+{
+	while (p[0] == '.' && p[1] == '/')
+		for (p += 2; *p == '/'; p++)
+			;
+	return p;
+}
+
+static int archive_fail(struct archive *a, const char *what, struct err **e)
+{
+	int code = archive_errno(a) > 0 ? archive_errno(a) : EINVAL;
+	return err_make(e, code, "%s: %s", what, archive_error_string(a));
+}
+
+/* Writes the entry just read from a, and its data, with the disk writer
+ * w; errors name the entry relative to root.  Unlike
+ * archive_read_extract2(), a refused header is an error. */
+static int entry_write(struct archive *a, struct archive *w, struct archive_entry *ent,
+		       const char *root, struct err **e)
+{
+	const char *p = archive_entry_pathname(ent);
+	size_t rl = strlen(root);
+	_cleanup_free_ char *what = xstrdup(!strncmp(p, root, rl) && p[rl] == '/' ? p + rl + 1 : p);
+	const void *data;
+	size_t len;
+	la_int64_t off;
+	int ar = archive_write_header(w, ent);
+	if (ar < ARCHIVE_WARN)
+		return archive_fail(w, what, e);
+	if (ar == ARCHIVE_WARN)
+		log_warn("image", "%s: %s", what, archive_error_string(w));
+	while ((ar = archive_read_data_block(a, &data, &len, &off)) == ARCHIVE_OK)
+		if (archive_write_data_block(w, data, len, off) < ARCHIVE_WARN)
+			return archive_fail(w, what, e);
+	if (ar < ARCHIVE_WARN)
+		return archive_fail(a, what, e);
+	return archive_write_finish_entry(w) < ARCHIVE_WARN ? archive_fail(w, what, e) : 0;
+}
+
+/*
+ * Unpacks the OCI archive at file into a new dir under images/tmp/ and
+ * gives its path in *dir.  Only what a layout holds is taken (oci-layout,
+ * index.json, blobs/sha256/HEX, all regular files, each once); names are
+ * matched exactly, so nothing lands outside the dir.
+ */
+static int archive_stage(struct image_store *s, const char *file, char **dir, struct err **e)
+{
+	_cleanup_free_ char *base = xasprintf("%s/oci", s->tmp);
+	_cleanup_free_ char *d = tmp_name(base);
+	if (mkdir(d, 0700) < 0)
+		return err_make(e, errno, "%s: %s", d, strerror(errno));
+	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+	archive_read_support_format_tar(a);
+	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_none(a);
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_NO_OVERWRITE |
+					      ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+					      ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+	struct archive_entry *ent;
+	int r = 0, ar = archive_read_open_filename(a, file, COPY_BUF);
+	while (!r && ar == ARCHIVE_OK && (ar = archive_read_next_header(a, &ent)) >= ARCHIVE_WARN) {
+		const char *name = archive_entry_pathname(ent);
+		name = name ? skip_dot_slash(name) : "";
+		if (archive_entry_filetype(ent) != AE_IFREG ||
+		    (strcmp(name, "oci-layout") && strcmp(name, "index.json") &&
+		     (strncmp(name, "blobs/sha256/", 13) || !is_hex64(name + 13))))
+			continue;
+		_cleanup_free_ char *path = xasprintf("%s/%s", d, name);
+		archive_entry_set_pathname(ent, path);
+		archive_entry_set_perm(ent, 0600);
+		r = entry_write(a, w, ent, d, e);
+		ar = ARCHIVE_OK;
+	}
+	if (!r && ar != ARCHIVE_EOF)
+		r = err_make(e, EINVAL, "archive %s: %s", file, archive_error_string(a));
+	if (r < 0) {
+		err_wrap(e, "archive %s", file);
+		rm_rf(d);
+	} else {
+		*dir = STEAL_POINTER(&d);
+	}
+	archive_read_free(a);
+	archive_write_free(w);
+	return r;
+}
+
+/* ---- Layers ---- */
+
+enum comp { COMP_NONE, COMP_GZIP, COMP_ZSTD, COMP_UNKNOWN };
+
+/* The compression a layer media type says: OCI's layer.v1.tar[+gzip|+zstd]
+ * (also "nondistributable"), Docker's rootfs.diff.tar.gzip (also
+ * "foreign"); COMP_UNKNOWN for anything else. */
+static enum comp layer_comp(const char *mt)
+{
+	static const char oci[] = "application/vnd.oci.image.layer.";
+	static const char docker[] = "application/vnd.docker.image.rootfs.";
+	const char *t = mt ? strstr(mt, ".tar") : NULL;
+	if (!t || (strncmp(mt, oci, sizeof(oci) - 1) && strncmp(mt, docker, sizeof(docker) - 1)))
+		return COMP_UNKNOWN;
+	if (!strncmp(mt, oci, sizeof(oci) - 1))
+		return !strcmp(t, ".tar")	 ? COMP_NONE
+		       : !strcmp(t, ".tar+gzip") ? COMP_GZIP
+		       : !strcmp(t, ".tar+zstd") ? COMP_ZSTD
+						 : COMP_UNKNOWN;
+	return !strcmp(t, ".tar.gzip") ? COMP_GZIP : COMP_UNKNOWN;
+}
+
+/*
+ * The name of a layer entry as a path relative to the layer root, in *out
+ * (the caller frees it): "./" and empty parts dropped, "" for the root
+ * itself ("/", "./").  An absolute name or a ".." part is refused.
+ */
+static int layer_path(const char *name, char **out, struct err **e)
+{
+	if (!strcmp(name, "/") || !strcmp(name, "//")) {
+		*out = xstrdup("");
+		return 0;
+	}
+	if (name[0] == '/')
+		return err_make(e, EINVAL, "layer entry '%s': absolute path refused", name);
+	struct buf b = {0};
+	buf_puts(&b, "");
+	for (const char *p = name; *p;) {
+		const char *end = strchrnul(p, '/');
+		size_t n = end - p;
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			buf_free(&b);
+			return err_make(e, EINVAL, "layer entry '%s': '..' refused", name);
+		}
+		if (n && !(n == 1 && p[0] == '.')) {
+			if (b.len)
+				buf_puts(&b, "/");
+			buf_add(&b, p, n);
+		}
+		p = *end ? end + 1 : end;
+	}
+	*out = buf_steal(&b, NULL);
+	return 0;
+}
+
+/* Opens the dir rel below rootfd, making missing parts (0755), following
+ * no symlink on the way.  Returns the fd or a negative errno. */
+static int open_beneath(int rootfd, const char *rel)
+{
+	int fd = dup(rootfd);
+	_cleanup_free_ char *copy = xstrdup(rel);
+	char *save = NULL;
+	for (char *c = strtok_r(copy, "/", &save); c && fd >= 0; c = strtok_r(NULL, "/", &save)) {
+		int next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0 && errno == ENOENT && mkdirat(fd, c, 0755) == 0)
+			next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int err = errno;
+		close(fd);
+		fd = next < 0 ? -err : next;
+	}
+	return fd;
+}
+
+/* Drops the entry's trusted.overlay.* xattrs: overlayfs metadata in a
+ * layer comes from its whiteouts only, never from the tar as it is. */
+static void drop_overlay_xattrs(struct archive_entry *ent)
+{
+	int n = archive_entry_xattr_reset(ent), k = 0;
+	struct xa {
+		char *name;
+		void *value;
+		size_t size;
+	} *keep = n ? xcalloc(n, sizeof(*keep)) : NULL;
+	const char *name;
+	const void *value;
+	size_t size;
+	while (archive_entry_xattr_next(ent, &name, &value, &size) == ARCHIVE_OK)
+		if (strncmp(name, "trusted.overlay.", 16)) {
+			keep[k].name = xstrdup(name);
+			keep[k].value = xmalloc(size + 1);
+			memcpy(keep[k].value, value, size);
+			keep[k++].size = size;
+		}
+	archive_entry_xattr_clear(ent);
+	for (int i = 0; i < k; i++) {
+		archive_entry_xattr_add_entry(ent, keep[i].name, keep[i].value, keep[i].size);
+		free(keep[i].name);
+		free(keep[i].value);
+	}
+	free(keep);
+}
+
+/*
+ * Points a layer entry at where it goes below dir.  Returns 1 when it is
+ * to be written, 0 for one to skip (the root, and ".wh..wh..opq", whose
+ * dir is added to opaque as a NUL-terminated string), or -EINVAL.
+ * ".wh.NAME" is turned into a 0/0 char device NAME.
+ */
+static int entry_prepare(struct archive_entry *ent, const char *dir, struct buf *opaque,
+			 struct err **e)
+{
+	const char *name = archive_entry_pathname(ent);
+	_cleanup_free_ char *rel = NULL, *full = NULL, *link = NULL, *abs = NULL;
+	int r;
+	if (!name)
+		return err_make(e, EINVAL, "layer entry with an unreadable name");
+	if ((r = layer_path(name, &rel, e)) < 0 || !*rel)
+		return r; /* "/" is the layer dir itself */
+	char *slash = strrchr(rel, '/');
+	const char *base = slash ? slash + 1 : rel;
+	int dlen = slash ? (int)(slash - rel) : 0;
+	if (!strcmp(base, WHITEOUT_OPAQUE)) {
+		buf_add(opaque, rel, dlen);
+		buf_add(opaque, "", 1);
+		return 0;
+	}
+	if (!strncmp(base, WHITEOUT_PREFIX, 4)) {
+		const char *victim = base + 4;
+		if (!*victim || !strcmp(victim, ".") || !strcmp(victim, ".."))
+			return err_make(e, EINVAL, "layer entry '%s': bad whiteout", name);
+		full = xasprintf("%s/%.*s%s%s", dir, dlen, rel, slash ? "/" : "", victim);
+		archive_entry_set_hardlink(ent, NULL);
+		archive_entry_set_symlink(ent, NULL);
+		archive_entry_xattr_clear(ent);
+		archive_entry_set_mode(ent, AE_IFCHR | 0);
+		archive_entry_set_rdev(ent, makedev(0, 0));
+		archive_entry_set_size(ent, 0);
+		archive_entry_set_uid(ent, 0);
+		archive_entry_set_gid(ent, 0);
+	} else if (archive_entry_hardlink(ent)) {
+		if ((r = layer_path(archive_entry_hardlink(ent), &link, e)) < 0)
+			return r;
+		abs = xasprintf("%s/%s", dir, link);
+		archive_entry_set_hardlink(ent, abs);
+	}
+	if (!full)
+		full = xasprintf("%s/%s", dir, rel);
+	drop_overlay_xattrs(ent);
+	archive_entry_set_pathname(ent, full);
+	return 1;
+}
+
+/* Marks each dir named in opaque (NUL-separated, relative to dir) as an
+ * overlayfs opaque dir, refusing to follow symlinks on the way. */
+static int mark_opaque(const char *dir, const struct buf *opaque, struct err **e)
+{
+	_cleanup_fd_ int rootfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_make(e, errno, "%s: %s", dir, strerror(errno));
+	for (const char *p = opaque->s; p && p < opaque->s + opaque->len; p += strlen(p) + 1) {
+		_cleanup_fd_ int fd = open_beneath(rootfd, p);
+		int err = fd < 0 ? -fd : 0;
+		if (fd >= 0 && fsetxattr(fd, OVERLAY_OPAQUE_XATTR, "y", 1, 0) < 0)
+			err = errno;
+		if (err == ENOTDIR || err == ELOOP)
+			return err_make(e, EINVAL, "opaque dir '/%s': through a symlink", p);
+		if (err)
+			return err_make(e, err, "opaque dir '/%s': %s", p, strerror(err));
+	}
+	return 0;
+}
+
+/*
+ * Unpacks the layer tar at blob into the existing empty dir `dir` (a real
+ * path), turning OCI whiteouts into overlayfs ones.  Opaque markers are
+ * applied at the end, once the dir's own entry, wherever it was in the
+ * tar, has been written.
+ */
+static int layer_extract(const char *blob, const char *dir, enum comp comp, struct err **e)
+{
+	struct archive *a = archive_read_new(), *w = archive_write_disk_new();
+	archive_read_support_format_tar(a);
+	if (comp == COMP_GZIP)
+		archive_read_support_filter_gzip(a);
+	else if (comp == COMP_ZSTD)
+		archive_read_support_filter_zstd(a);
+	else
+		archive_read_support_filter_none(a);
+	archive_write_disk_set_options(w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM |
+					      ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+					      ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+					      ARCHIVE_EXTRACT_SECURE_NODOTDOT);
+	struct buf opaque = {0};
+	struct archive_entry *ent;
+	int r = 0, ar = archive_read_open_filename(a, blob, COPY_BUF);
+	if (ar != ARCHIVE_OK)
+		r = archive_fail(a, "layer", e);
+	while (r == 0 && (ar = archive_read_next_header(a, &ent)) != ARCHIVE_EOF) {
+		if (ar < ARCHIVE_WARN) {
+			r = archive_fail(a, "layer", e);
+		} else if ((r = entry_prepare(ent, dir, &opaque, e)) > 0) {
+			r = entry_write(a, w, ent, dir, e);
+		}
+	}
+	if (r == 0 && archive_write_close(w) < ARCHIVE_WARN)
+		r = archive_fail(w, "layer", e);
+	if (r == 0)
+		r = mark_opaque(dir, &opaque, e);
+	buf_free(&opaque);
+	archive_read_free(a);
+	archive_write_free(w);
+	return r;
+}
+
+/* Makes layers/HEX from the layer blob HEX, unless it is there already. */
+static int layer_unpack(struct image_store *s, const char *hex, enum comp comp, struct err **e)
+{
+	_cleanup_free_ char *dst = xasprintf("%s/%s", s->layers, hex);
+	if (access(dst, F_OK) == 0)
+		return 0;
+	_cleanup_free_ char *blob = xasprintf("%s/%s", s->blobs, hex);
+	_cleanup_free_ char *tmp = tmp_name(dst);
+	if (mkdir(tmp, 0755) < 0)
+		return err_make(e, errno, "%s: %s", tmp, strerror(errno));
+	int r = layer_extract(blob, tmp, comp, e);
+	if (r == 0 && rename(tmp, dst) < 0) {
+		/* Another importer renamed the same layer into place first. */
+		if (errno != EEXIST && errno != ENOTEMPTY)
+			r = err_make(e, errno, "%s: %s", dst, strerror(errno));
+		rm_rf(tmp);
+	} else if (r < 0) {
+		rm_rf(tmp);
+		err_wrap(e, "layer sha256:%s", hex);
+	} else {
+		log_debug("image", "layer %s: unpacked", hex);
+	}
+	return r;
+}
+
+/* ---- Manifests ---- */
+
+/* This machine's architecture, in GOARCH spelling as OCI platforms use. */
+static const char *native_arch(void)
+{
+#if defined(__x86_64__)
+	return "amd64";
+#elif defined(__aarch64__)
+	return "arm64";
+#else
+	return "unknown";
+#endif
+}
+
+/*
+ * The descriptor (borrowed from index) of the image to take: of those
+ * whose ref.name annotation is tag (all when tag is NULL), the only one,
+ * or the first for linux/<this arch>, or the only one without a platform.
+ */
+static int pick_manifest(json_t *index, const char *tag, json_t **out, struct err **e)
+{
+	json_t *list = json_object_get(index, "manifests"), *d, *only = NULL, *bare = NULL;
+	size_t i, n = 0, n_bare = 0;
+	if (!json_is_array(list))
+		return err_make(e, EINVAL, "index without a manifests list");
+	json_array_foreach(list, i, d)
+	{
+		const char *rn = json_string_value(
+		    json_object_get(json_object_get(d, "annotations"), ANNOTATION_REF_NAME));
+		if (tag && (!rn || strcmp(rn, tag)))
+			continue;
+		n++;
+		only = d;
+		json_t *p = json_object_get(d, "platform");
+		const char *os = json_string_value(json_object_get(p, "os"));
+		const char *arch = json_string_value(json_object_get(p, "architecture"));
+		if (!p)
+			n_bare++, bare = d;
+		else if (os && arch && !strcmp(os, "linux") && !strcmp(arch, native_arch())) {
+			*out = d;
+			return 0;
+		}
+	}
+	if (n == 1 || n_bare == 1) {
+		*out = n == 1 ? only : bare;
+		return 0;
+	}
+	if (n == 0)
+		return err_make(e, ENOENT,
+				tag ? "no image tagged '%s' in the index" : "empty index%s",
+				tag ? tag : "");
+	if (n_bare > 1)
+		return err_make(e, EINVAL, "%zu images in the index; name one as PATH:TAG", n_bare);
+	return err_make(e, ENOENT, "no image for linux/%s in the index", native_arch());
+}
+
+/* 'i' for an index, 'm' for a manifest, 0 for anything else: by the
+ * descriptor's media type, else the blob's, else the blob's shape. */
+static int blob_kind(json_t *desc, json_t *blob)
+{
+	const char *mt = json_string_value(json_object_get(desc, "mediaType"));
+	if (!mt)
+		mt = json_string_value(json_object_get(blob, "mediaType"));
+	if (!mt)
+		return json_object_get(blob, "manifests") ? 'i'
+		       : json_object_get(blob, "layers")  ? 'm'
+							  : 0;
+	if (!strcmp(mt, MT_OCI_INDEX) || !strcmp(mt, MT_DOCKER_LIST))
+		return 'i';
+	return !strcmp(mt, MT_OCI_MANIFEST) || !strcmp(mt, MT_DOCKER_MANIFEST) ? 'm' : 0;
+}
+
+/* ---- refs.json ---- */
+
+static int refs_read(struct image_store *s, json_t **out, struct err **e)
+{
+	if (access(s->refs, F_OK) < 0 && errno == ENOENT) {
+		*out = json_object();
+		return 0;
+	}
+	int r = json_read(s->refs, out, e);
+	if (r == 0 && !json_is_object(*out)) {
+		json_decref(*out);
+		return err_make(e, EINVAL, "%s: not a JSON object", s->refs);
+	}
+	return r;
+}
+
+/* Records ref -> digest: under the mutex and refs.lock, refs.json is read,
+ * changed and written anew (temporary file, fsync, rename). */
+static int refs_set(struct image_store *s, const char *ref, const char *digest, struct err **e)
+{
+	pthread_mutex_lock(&s->mu);
+	int r = 0;
+	_cleanup_fd_ int lock = open(s->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	_cleanup_json_ json_t *refs = NULL;
+	_cleanup_free_ char *tmp = tmp_name(s->refs);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
+		r = err_make(e, errno, "%s: %s", s->lock, strerror(errno));
+		goto out;
+	}
+	if ((r = refs_read(s, &refs, e)) < 0)
+		goto out;
+	json_object_set_new(refs, ref, json_string(digest));
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0 || json_dumpfd(refs, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ||
+	    write(fd, "\n", 1) != 1 || fsync(fd) < 0 || rename(tmp, s->refs) < 0) {
+		r = err_make(e, errno ? errno : EIO, "%s: %s", s->refs, strerror(errno));
+		unlink(tmp);
+	}
+	if (fd >= 0)
+		close(fd);
+out:
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+/* ---- Import ---- */
+
+/*
+ * From the layout dir's index.json down to a manifest: copies each index
+ * and the manifest into the store, and gives the manifest in *man, its hex
+ * digest in hex, every digest passed (indexes, then the manifest) in
+ * passed[*n_passed], and the full name the chosen descriptor is annotated
+ * with, if any, in *annotated.
+ */
+static int find_manifest(struct image_store *s, const char *dir, const char *tag, json_t **man,
+			 char hex[65], char passed[][65], int *n_passed, char **annotated,
+			 struct err **e)
+{
+	_cleanup_free_ char *lpath = xasprintf("%s/oci-layout", dir);
+	_cleanup_free_ char *ipath = xasprintf("%s/index.json", dir);
+	_cleanup_json_ json_t *layout = NULL, *index = NULL;
+	json_t *desc;
+	int r = json_read(lpath, &layout, e);
+	if (r < 0)
+		return err_wrap(e, "not an OCI image layout");
+	if (!json_is_string(json_object_get(layout, "imageLayoutVersion")))
+		return err_make(e, EINVAL, "%s: no imageLayoutVersion", lpath);
+	if ((r = json_read(ipath, &index, e)) < 0 || (r = pick_manifest(index, tag, &desc, e)) < 0)
+		return r;
+	const char *an = json_string_value(
+	    json_object_get(json_object_get(desc, "annotations"), ANNOTATION_REF_NAME));
+	*annotated = an && strchr(an, '/') ? xstrdup(an) : NULL;
+	for (*n_passed = 0; *n_passed <= NESTING_MAX;) {
+		json_t *blob;
+		if ((r = blob_copy(s, dir, desc, hex, e)) < 0 ||
+		    (r = blob_json(s, hex, &blob, e)) < 0)
+			return r;
+		memcpy(passed[(*n_passed)++], hex, 65);
+		int kind = blob_kind(desc, blob);
+		json_decref(index);
+		index = blob;
+		if (kind == 'm') {
+			*man = STEAL_POINTER(&index);
+			return 0;
+		}
+		if (kind != 'i')
+			return err_make(e, EINVAL,
+					"blob sha256:%s: neither a manifest nor an index", hex);
+		if ((r = pick_manifest(index, NULL, &desc, e)) < 0)
+			return r;
+	}
+	return err_make(e, EINVAL, "indexes nested more than %d deep", NESTING_MAX);
+}
+
+/* Imports the image of the layout dir `dir` (narrowed by tag, may be NULL)
+ * as name (NULL: from the ref.name annotation). */
+static int import_layout(struct image_store *s, const char *dir, const char *tag, const char *name,
+			 struct err **e)
+{
+	_cleanup_json_ json_t *man = NULL, *conf = NULL;
+	_cleanup_free_ char *annotated = NULL;
+	char hex[65], chex[65], passed[NESTING_MAX + 1][65], norm[IMAGE_REF_MAX];
+	int n_passed, r;
+	if ((r = find_manifest(s, dir, tag, &man, hex, passed, &n_passed, &annotated, e)) < 0)
+		return r;
+
+	/* The name, checked against the digest it may carry. */
+	if (!name && !annotated)
+		return err_make(e, EINVAL, "no reference given and none annotated in the index");
+	if (!name && (r = image_normalize(annotated, norm, sizeof(norm), e)) < 0)
+		return r;
+	name = name ? name : norm;
+	const char *at = strchr(name, '@');
+	bool match = !at;
+	for (int d = 0; d < n_passed && !match; d++)
+		match = !strcmp(at + 8, passed[d]);
+	if (!match)
+		return err_make(e, EINVAL, "manifest is sha256:%s, not %s", hex, at + 1);
+
+	/* The config, then the layer blobs, then their unpacking. */
+	json_t *layers = json_object_get(man, "layers"), *l;
+	json_t *diff_ids;
+	size_t i, n = json_array_size(layers);
+	if (!json_is_array(layers))
+		return err_make(e, EINVAL, "manifest sha256:%s: no layers list", hex);
+	if ((r = blob_copy(s, dir, json_object_get(man, "config"), chex, e)) < 0 ||
+	    (r = blob_json(s, chex, &conf, e)) < 0)
+		return err_wrap(e, "config");
+	diff_ids = json_object_get(json_object_get(conf, "rootfs"), "diff_ids");
+	if (json_is_array(diff_ids) && json_array_size(diff_ids) != n)
+		return err_make(e, EINVAL, "config sha256:%s: %zu diff_ids for %zu layers", chex,
+				json_array_size(diff_ids), n);
+	char lhex[65];
+	json_array_foreach(layers, i, l)
+	{
+		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		if (layer_comp(mt) == COMP_UNKNOWN)
+			return err_make(e, EINVAL, "layer %zu: unsupported media type '%s'", i + 1,
+					mt ? mt : "(none)");
+		if ((r = blob_copy(s, dir, l, lhex, e)) < 0)
+			return r;
+	}
+	json_array_foreach(layers, i, l)
+	{
+		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		memcpy(lhex, json_string_value(json_object_get(l, "digest")) + 7, 65);
+		if ((r = layer_unpack(s, lhex, layer_comp(mt), e)) < 0)
+			return r;
+	}
+
+	char digest[IMAGE_DIGEST_MAX];
+	snprintf(digest, sizeof(digest), "sha256:%s", hex);
+	if ((r = refs_set(s, name, digest, e)) < 0)
+		return r;
+	log_info("image", "%s: imported %s, layers: %zu", name, digest, n);
+	return 0;
+}
+
+int image_import(struct image_store *s, const char *source, const char *ref, struct err **e)
+{
+	char name[IMAGE_REF_MAX];
+	if (ref && image_normalize(ref, name, sizeof(name), e) < 0)
+		return err_wrap(e, "image import");
+	const char *label = ref ? name : source;
+	_cleanup_free_ char *path = xstrdup(source);
+	const char *tag = NULL;
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		char *colon = strrchr(path, ':');
+		if (!colon || strchr(colon, '/') || (*colon = '\0', stat(path, &st) < 0))
+			return err_make(e, ENOENT, "image %s: %s: no such file or directory", label,
+					source);
+		tag = colon + 1;
+	}
+	int r;
+	if (S_ISDIR(st.st_mode)) {
+		r = import_layout(s, path, tag, ref ? name : NULL, e);
+	} else if (S_ISREG(st.st_mode)) {
+		_cleanup_free_ char *dir = NULL;
+		r = archive_stage(s, path, &dir, e);
+		if (r == 0) {
+			r = import_layout(s, dir, tag, ref ? name : NULL, e);
+			rm_rf(dir);
+		}
+	} else {
+		r = err_make(e, EINVAL, "%s: neither a layout dir nor an archive", source);
+	}
+	return r < 0 ? err_wrap(e, "image %s", label) : 0;
+}
+
+/* ---- Lookup ---- */
+
+/* The manifest digest recorded for the normalised name.  For
+ * "repo@sha256:X", any "repo:TAG" with manifest X is good too. */
+static const char *refs_find(json_t *refs, const char *name)
+{
+	const char *d = json_string_value(json_object_get(refs, name));
+	const char *at = strchr(name, '@');
+	if (d || !at)
+		return d;
+	const char *k;
+	json_t *v;
+	size_t rl = at - name;
+	json_object_foreach(refs, k, v)
+	{
+		if (!strncmp(k, name, rl) && k[rl] == ':' && json_is_string(v) &&
+		    !strcmp(json_string_value(v), at + 1))
+			return json_string_value(v);
+	}
+	return NULL;
+}
+
+/* Bytes of the manifest blob hex and of every blob it names. */
+static int64_t manifest_size(struct image_store *s, const char *hex, json_t *man)
+{
+	struct stat st;
+	_cleanup_free_ char *path = xasprintf("%s/%s", s->blobs, hex);
+	int64_t size = stat(path, &st) == 0 ? st.st_size : 0;
+	size += json_integer_value(json_object_get(json_object_get(man, "config"), "size"));
+	json_t *l;
+	size_t i;
+	json_array_foreach(json_object_get(man, "layers"), i, l)
+	{
+		size += json_integer_value(json_object_get(l, "size"));
+	}
+	return size;
+}
+
+/* A NULL-terminated copy of the strings of the JSON array a, or NULL when
+ * a is not an array. */
+static char **strv_from_json(json_t *a)
+{
+	if (!json_is_array(a))
+		return NULL;
+	char **v = xcalloc(json_array_size(a) + 1, sizeof(*v));
+	size_t i, n = 0;
+	json_t *x;
+	json_array_foreach(a, i, x)
+	{
+		if (json_is_string(x))
+			v[n++] = xstrdup(json_string_value(x));
+	}
+	return v;
+}
+
+static char *str_from_json(json_t *s)
+{
+	const char *v = json_string_value(s);
+	return v && *v ? xstrdup(v) : NULL;
+}
+
+static void strv_free(char **v)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		free(v[i]);
+	free(v);
+}
+
+int image_resolve(struct image_store *s, const char *ref, struct image_info **out, struct err **e)
+{
+	char name[IMAGE_REF_MAX];
+	_cleanup_json_ json_t *refs = NULL, *man = NULL, *conf = NULL;
+	int r;
+	if ((r = image_normalize(ref, name, sizeof(name), e)) < 0 ||
+	    (r = refs_read(s, &refs, e)) < 0)
+		return err_wrap(e, "image %s", ref);
+	const char *digest = refs_find(refs, name);
+	if (!digest)
+		return err_make(e, ENOENT, "image %s: not imported", name);
+	char chex[65];
+	int64_t csize;
+	if (strncmp(digest, "sha256:", 7) || !is_hex64(digest + 7))
+		return err_make(e, EINVAL, "image %s: bad digest in refs.json", name);
+	if ((r = blob_json(s, digest + 7, &man, e)) < 0 ||
+	    (r = desc_parse(json_object_get(man, "config"), chex, &csize, e)) < 0 ||
+	    (r = blob_json(s, chex, &conf, e)) < 0)
+		return err_wrap(e, "image %s", name);
+
+	struct image_info *info = xcalloc(1, sizeof(*info));
+	info->ref = xstrdup(name);
+	snprintf(info->digest, sizeof(info->digest), "%s", digest);
+	json_t *layers = json_object_get(man, "layers"), *l;
+	size_t i;
+	info->layers = xcalloc(json_array_size(layers) + 1, sizeof(char *));
+	json_array_foreach(layers, i, l)
+	{
+		char hex[65];
+		int64_t lsize;
+		if ((r = desc_parse(l, hex, &lsize, e)) < 0)
+			break;
+		info->layers[info->n_layers++] = xasprintf("%s/%s", s->layers, hex);
+		if (access(info->layers[i], F_OK) < 0) {
+			r = err_make(e, ENOENT, "layer %s is missing; import the image again",
+				     info->layers[i]);
+			break;
+		}
+	}
+	if (r < 0) {
+		image_info_free(info);
+		return err_wrap(e, "image %s", name);
+	}
+	info->size = manifest_size(s, digest + 7, man);
+	json_t *c = json_object_get(conf, "config");
+	info->os = str_from_json(json_object_get(conf, "os"));
+	info->architecture = str_from_json(json_object_get(conf, "architecture"));
+	info->entrypoint = strv_from_json(json_object_get(c, "Entrypoint"));
+	info->cmd = strv_from_json(json_object_get(c, "Cmd"));
+	info->env = strv_from_json(json_object_get(c, "Env"));
+	info->working_dir = str_from_json(json_object_get(c, "WorkingDir"));
+	info->user = str_from_json(json_object_get(c, "User"));
+	*out = info;
+	return 0;
+}
+
+char *image_info_lowerdir(const struct image_info *info)
+{
+	struct buf b = {0};
+	buf_puts(&b, "");
+	for (size_t i = info->n_layers; i > 0; i--)
+		buf_printf(&b, "%s%s", i == info->n_layers ? "" : ":", info->layers[i - 1]);
+	return buf_steal(&b, NULL);
+}
+
+void image_info_free(struct image_info *info)
+{
+	if (!info)
+		return;
+	free(info->ref);
+	strv_free(info->layers);
+	free(info->os);
+	free(info->architecture);
+	strv_free(info->entrypoint);
+	strv_free(info->cmd);
+	strv_free(info->env);
+	free(info->working_dir);
+	free(info->user);
+	free(info);
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct image_entry *)a)->ref, ((const struct image_entry *)b)->ref);
+}
+
+int image_list(struct image_store *s, struct image_entry **out, size_t *n, struct err **e)
+{
+	_cleanup_json_ json_t *refs = NULL;
+	if (refs_read(s, &refs, e) < 0)
+		return err_wrap(e, "image list");
+	struct image_entry *list = xcalloc(json_object_size(refs) + 1, sizeof(*list));
+	size_t k = 0;
+	const char *name;
+	json_t *v;
+	json_object_foreach(refs, name, v)
+	{
+		const char *d = json_string_value(v);
+		if (!d || strncmp(d, "sha256:", 7) || !is_hex64(d + 7))
+			continue;
+		struct image_entry *it = &list[k++];
+		it->ref = xstrdup(name);
+		snprintf(it->digest, sizeof(it->digest), "%s", d);
+		snprintf(it->short_digest, sizeof(it->short_digest), "%.12s", d + 7);
+		_cleanup_json_ json_t *man = NULL;
+		it->size = blob_json(s, d + 7, &man, NULL) == 0 ? manifest_size(s, d + 7, man) : -1;
+	}
+	qsort(list, k, sizeof(*list), entry_cmp);
+	*out = list;
+	*n = k;
+	return 0;
+}
+
+void image_list_free(struct image_entry *list, size_t n)
+{
+	for (size_t i = 0; list && i < n; i++)
+		free(list[i].ref);
+	free(list);
+}
+
+/* ---- The store ---- */
+
+/* Removes the NAME.tmp.PID.N entries of dir whose process is gone. */
+static void sweep_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		const char *t = strstr(de->d_name, ".tmp.");
+		if (!t)
+			continue;
+		long pid = strtol(t + 5, NULL, 10);
+		if (pid <= 0 || pid == getpid() || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
+		log_info("image", "%s: removing what a dead import left", p);
+		rm_rf(p);
+	}
+	if (d)
+		closedir(d);
+}
+
+int image_store_open(const char *data_dir, struct image_store **out, struct err **e)
+{
+	char real[PATH_MAX];
+	if (mkdir(data_dir, 0755) < 0 && errno != EEXIST)
+		return err_make(e, errno, "image store %s: %s", data_dir, strerror(errno));
+	if (!realpath(data_dir, real))
+		return err_make(e, errno, "image store %s: %s", data_dir, strerror(errno));
+	struct image_store *s = xcalloc(1, sizeof(*s));
+	s->root = xasprintf("%s/images", real);
+	s->blobs = xasprintf("%s/blobs/sha256", s->root);
+	s->layers = xasprintf("%s/layers", s->root);
+	s->tmp = xasprintf("%s/tmp", s->root);
+	s->refs = xasprintf("%s/refs.json", s->root);
+	s->lock = xasprintf("%s/refs.lock", s->root);
+	pthread_mutex_init(&s->mu, NULL);
+	_cleanup_free_ char *blobs = xasprintf("%s/blobs", s->root);
+	const char *dirs[] = {s->root, blobs, s->blobs, s->layers, s->tmp};
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		if (mkdir(dirs[i], i == 4 ? 0700 : 0755) < 0 && errno != EEXIST) {
+			int r = err_make(e, errno, "image store %s: %s", dirs[i], strerror(errno));
+			image_store_close(s);
+			return r;
+		}
+	sweep_tmp(s->root);
+	sweep_tmp(s->blobs);
+	sweep_tmp(s->layers);
+	sweep_tmp(s->tmp);
+	*out = s;
+	return 0;
+}
+
+void image_store_close(struct image_store *s)
+{
+	if (!s)
+		return;
+	pthread_mutex_destroy(&s->mu);
+	free(s->root);
+	free(s->blobs);
+	free(s->layers);
+	free(s->tmp);
+	free(s->refs);
+	free(s->lock);
+	free(s);
+}

@@ -1,0 +1,155 @@
+/*
+ * agent_int.h - the node agent's insides, shared by agent.c (threads,
+ * node, adoption), agent_sync.c (bringing one pod to its spec),
+ * agent_status.c (what is reported) and agent_probe.c (probe workers).
+ *
+ * Ownership and threads.  struct agent's lock guards the pod table and
+ * the exit watches.  A struct apod is handled by one worker at a time (the
+ * work queue hands out each uid to one worker), which alone changes it,
+ * but for the probe results (ready, started, live_failed), which prober
+ * threads set under the pod's own lock.  No lock is held across a runc
+ * call or an API call.
+ */
+#ifndef CFS_AGENT_INT_H
+#define CFS_AGENT_INT_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/api/api.h"
+#include "engine/hmap.h"
+#include "engine/client/informer.h"
+#include "engine/client/wq.h"
+#include "runtime/kubelet/agent.h"
+#include "runtime/net/cni.h"
+#include "runtime/kubelet/pod.h"
+
+#define AGENT_BACKOFF_START_MS 10000	  /* CrashLoopBackOff: 10 s ... */
+#define AGENT_BACKOFF_MAX_MS   300000	  /* ... doubling to 5 min */
+#define AGENT_BACKOFF_RESET_MS 600000	  /* reset after 10 min running */
+#define AGENT_LOG_MAX_BYTES    (10 << 20) /* rotate a log at 10 MiB */
+
+struct prober;
+
+enum cstate { CS_WAITING, CS_RUNNING, CS_TERMINATED };
+
+/* One container of a pod (init or regular), as the agent runs it. */
+struct actr {
+	char *name;
+	bool init;
+	struct pod_container *c; /* the current instance, until removed */
+	int restarts;		 /* restartCount */
+	bool ran;		 /* an instance has run (or failed to start) */
+
+	/* what is reported */
+	enum cstate st;
+	char *reason, *message; /* of the waiting or terminated state */
+	int exit_code;
+	char started_at[32], finished_at[32];
+	char image_id[96]; /* the image's manifest digest */
+	char cid[160];	   /* "runc://ID" of the latest instance */
+	json_t *last_term; /* lastState.terminated, or NULL */
+	bool done;	   /* terminated and not to be restarted */
+
+	/* restarts */
+	int64_t backoff_ms; /* 0: the next restart is immediate */
+	int64_t retry_at;   /* monotonic ms: not before (back-off) */
+	int64_t run_since;  /* monotonic ms the current instance started */
+	int pull_fails;	    /* image not found, in a row */
+	int64_t kill_at;    /* being stopped: SIGKILL at this time; 0: not */
+	bool config_error;  /* waiting on a ConfigMap (retry soon) */
+
+	/* probes: set by prober threads under apod.lock */
+	struct agent *ag; /* for the probers' callbacks */
+	struct apod *ap;
+	struct prober *probers[3]; /* liveness, readiness, startup */
+	bool ready, started, live_failed;
+	char *probe_msg;
+};
+
+struct apod {
+	char *uid, *ns, *name;
+	struct pod_sandbox *sb;
+	struct actr *c; /* ninit init containers, then the regular ones */
+	size_t nc, ninit;
+	bool have_spec;		      /* c[] was built from the pod's spec */
+	bool adopted;		      /* found at start: take states from the API */
+	bool terminal;		      /* Succeeded or Failed: nothing runs any more */
+	bool finalizing;	      /* deleting: stopped, the final delete posted */
+	bool stopping;		      /* terminating: SIGTERM sent to every container */
+	int64_t kill_at;	      /* monotonic ms: SIGKILL what still runs */
+	struct pod_container **adopt; /* found at start, until matched */
+	size_t nadopt;
+	char start_time[32];
+	char pod_ip[64]; /* from CNI; "" before */
+	json_t *posted; /* the status we last posted (ours) */
+	pthread_mutex_t lock;
+};
+
+struct agent {
+	struct api *api;
+	struct agent_opts o;
+	char node[254];
+	char node_ip[64];
+	struct pod_env env;
+	struct image_store *images;
+	struct oci_runtime *rt;
+	char *pods_dir, *logs_dir, *runc_dir;
+	struct cni *cni;
+	char bridge[16];
+
+	pthread_mutex_t lock;
+	struct hmap pods; /* lock: uid -> struct apod * */
+	struct wq *q;	  /* uids of pods to sync */
+
+	int epfd;	   /* exit watches: pidfds of containers and sandboxes */
+	struct hmap watch; /* lock: "FD" -> uid (char *) */
+
+	struct informer *inf;
+	pthread_t *workers, heart, reaper, logrot;
+	int nworkers;
+	bool heart_on, reaper_on, logrot_on;
+	pthread_cond_t beat;
+	bool stop; /* lock */
+};
+
+/* agent.c */
+struct apod *agent_pod_get(struct agent *ag, const char *uid);
+void agent_pod_drop(struct agent *ag, struct apod *ap);
+void agent_watch_pid(struct agent *ag, pid_t pid, const char *uid);
+void agent_sync_later(struct agent *ag, const char *uid, int64_t delay_ms);
+
+/* agent_sync.c */
+/* Brings the pod with this uid to its spec; returns the delay (ms) after
+ * which it wants another look, 0 for none, < 0 to drop the pod. */
+int64_t agent_sync(struct agent *ag, struct apod *ap);
+/* Stops and removes everything of ap on the host (not its logs). */
+void agent_teardown(struct agent *ag, struct apod *ap, int grace_s);
+void actr_clear(struct actr *c);
+
+/* agent_status.c */
+/* The pod status to post for ap, from pod (the current object).  New value. */
+json_t *agent_pod_status(struct agent *ag, struct apod *ap, const json_t *pod);
+/* Environment from valueFrom and envFrom of container ctr: "K=V" strings,
+ * NULL-ended, into *out (free with agent_env_free), after the Services of
+ * the pod's namespace as Kubernetes' service variables (unless
+ * enableServiceLinks is false).  0, or -ENOENT with *e
+ * (a missing ConfigMap or key: CreateContainerConfigError). */
+int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, const json_t *ctr,
+			char ***out, struct err **e);
+void agent_env_free(char **env);
+/* Fills PODS/UID/volumes/NAME of each configMap volume with its keys (or
+ * items) as files.  0, or -ENOENT with *e for a missing ConfigMap or key
+ * (not optional). */
+int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
+void agent_timestamp(char out[32]);
+
+/* agent_probe.c */
+/* Starts c's probers: the startup probe's first; liveness and readiness
+ * once it has succeeded (call again then: it swaps them). */
+void agent_probes_start(struct agent *ag, struct apod *ap, struct actr *c, const json_t *ctr);
+void agent_probes_stop(struct actr *c);
+
+#endif

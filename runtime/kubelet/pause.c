@@ -1,0 +1,199 @@
+/*
+ * pause.c - the pod sandbox's process (see pause.h).
+ */
+#include "runtime/kubelet/pause.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/mem.h"
+#include "runtime/spawn.h"
+
+#define PAUSE_READY_FD	   3
+#define PAUSE_WAIT_MS	   5000
+#define PAUSE_HOSTNAME_MAX 63
+
+
+/* ---- the program ---- */
+
+/* Brings the loopback interface of the current network namespace up. */
+static int loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+	if (r == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	r = r < 0 ? -errno : 0;
+	close(s);
+	return r;
+}
+
+int pause_main(int argc, char **argv)
+{
+	if (argc != 3 || strlen(argv[2]) > PAUSE_HOSTNAME_MAX) {
+		fprintf(stderr, "usage: clusterfs pause HOSTNAME (started by the node agent)\n");
+		return 2;
+	}
+	const char *host = argv[2];
+	if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
+		fprintf(stderr, "clusterfs pause: unshare: %s\n", strerror(errno));
+		return 1;
+	}
+	if (sethostname(host, strlen(host)) < 0 || loopback_up() < 0) {
+		fprintf(stderr, "clusterfs pause: %s: %s\n", host, strerror(errno));
+		return 1;
+	}
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* the namespaces exist: tell the agent, and keep nothing of its */
+	if (write(PAUSE_READY_FD, "1", 1) != 1)
+		return 1;
+	close(PAUSE_READY_FD);
+	int fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	if (chdir("/") < 0)
+		return 1;
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGCHLD) {
+			while (waitpid(-1, NULL, WNOHANG) > 0)
+				;
+			continue;
+		}
+		if (sig != SIGHUP)
+			return 0;
+	}
+}
+
+/* ---- the agent's side ---- */
+
+uint64_t proc_start_time(pid_t pid)
+{
+	char path[64], text[1024];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	text[n] = 0;
+	/* after "(comm)", which may hold spaces: state is field 3 */
+	char *p = strrchr(text, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0;
+	p += 2;
+	for (int field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	return p ? strtoull(p, NULL, 10) : 0;
+}
+
+bool pause_alive(pid_t pid, uint64_t start)
+{
+	return pid > 0 && start && proc_start_time(pid) == start;
+}
+
+int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *start,
+		struct err **e)
+{
+	int p[2];
+	if (!hostname || !*hostname || strlen(hostname) > PAUSE_HOSTNAME_MAX)
+		return err_make(e, EINVAL, "pause: bad hostname");
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_make(e, errno, "pause: pipe: %s", strerror(errno));
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], PAUSE_READY_FD);
+	posix_spawn_file_actions_addclosefrom_np(&fa, PAUSE_READY_FD + 1);
+	spawn_attr_clean(&attr, true);
+	char *argv[] = {"clusterfs", "pause", (char *)hostname, NULL};
+	pid_t child = 0;
+	/* its environment names its pod's folder, and nothing else of ours */
+	char *tag = xasprintf("CLUSTERFS_POD_DIR=%s", dir ? dir : "");
+	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", tag, NULL};
+	int err = posix_spawn(&child, "/proc/self/exe", &fa, &attr, argv, envp);
+	free(tag);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(p[1]);
+	if (err) {
+		close(p[0]);
+		return err_make(e, err, "pause: spawn: %s", strerror(err));
+	}
+	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+	char c = 0;
+	int r;
+	do
+		r = poll(&pfd, 1, PAUSE_WAIT_MS);
+	while (r < 0 && errno == EINTR);
+	bool ready = r == 1 && read(p[0], &c, 1) == 1 && c == '1';
+	close(p[0]);
+	if (!ready) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		return err_make(e, EIO, "pause %s: its namespaces could not be made (see the log)",
+				hostname);
+	}
+	*pid = child;
+	*start = proc_start_time(child);
+	return 0;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int pause_kill(pid_t pid, uint64_t start)
+{
+	if (!pause_alive(pid, start)) {
+		waitpid(pid, NULL, WNOHANG); /* a zombie child of ours */
+		return 0;
+	}
+	kill(pid, SIGKILL);
+	for (int waited = 0; waited < PAUSE_WAIT_MS; waited += 2) {
+		pid_t r = waitpid(pid, NULL, WNOHANG);
+		if (r == pid || !pause_alive(pid, start))
+			return 0;
+		sleep_ms(2);
+	}
+	return -ETIMEDOUT;
+}
