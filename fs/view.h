@@ -1,6 +1,6 @@
 /*
- * view.h - what the filesystem shows: the tree of DESIGN.md §2 computed
- * from the API, one path at a time.
+ * view.h - what the filesystem shows: the tree under the mount point
+ * (docs/filesystem.md) computed from the API, one path at a time.
  *
  * The view knows the layout (kind folders, NAME.yaml and NAME/, the files
  * inside NAME/, the root files), renders each file's content from the
@@ -9,6 +9,10 @@
  * the API (containers' logs: from their files, podlog.h) when asked, so
  * nothing it shows can be stale.  The FUSE layer (fs.c) owns inodes,
  * handles and scratch files.
+ *
+ * Its parts: view_path.c (parsing), view_render.c (reading), view_fields.c
+ * (the files inside NAME/ of each kind), view_write.c (writes, deletes),
+ * view.c (stat and listing); view_int.h is what they share.
  *
  * Paths are relative to the mount point, without a leading slash:
  * "", "deployments", "deployments/web.yaml", "namespaces/prod/pods/x".
@@ -47,12 +51,12 @@ struct vpath {
 	enum vtype type;
 	enum rootfile rootfile;
 	const struct kind_info *k; /* kind of the folder or object */
-	char ns[256];              /* "" for cluster-scoped kinds */
-	char name[256];            /* object name */
+	char ns[256];		   /* "" for cluster-scoped kinds */
+	char name[256];		   /* object name */
 	const struct vfield *field;
-	char key[256];             /* the KEY of FIELD/KEY, or "" */
-	const struct vfield *sub;  /* the FILE of FIELD/KEY/FILE (pods/NAME/containers/C/logs) */
-	bool scratch_ok;           /* the parent folder may hold scratch files */
+	char key[256];		  /* the KEY of FIELD/KEY, or "" */
+	const struct vfield *sub; /* the FILE of FIELD/KEY/FILE (pods/NAME/containers/C/logs) */
+	bool scratch_ok;	  /* the parent folder may hold scratch files */
 };
 
 struct view {
@@ -74,7 +78,7 @@ struct view {
 	 * version render it once (ls -l, cat).  Exact, since a revision's
 	 * object never changes. */
 	pthread_mutex_t yaml_lock; /* guards yaml_cache */
-	struct hmap yaml_cache;    /* "KIND/NS/NAME" -> struct yaml_entry * */
+	struct hmap yaml_cache;	   /* "KIND/NS/NAME" -> struct yaml_entry * */
 };
 
 /* One directory entry. */
@@ -130,8 +134,7 @@ bool view_is_stream(const struct vpath *p);
  * apply (any documents), or a writable field.  Returns >= 0, or a negative
  * errno with *e saying why; nothing changes on failure.
  */
-int view_write(struct view *v, const struct vpath *p, const char *data, size_t len,
-	       struct err **e);
+int view_write(struct view *v, const struct vpath *p, const char *data, size_t len, struct err **e);
 
 /* Lists a directory (without "." and ".."). */
 int view_list(struct view *v, const struct vpath *p, struct vdir *out);

@@ -1,0 +1,294 @@
+/*
+ * view_render.c - the content of readable files, rendered from the API now,
+ * and the NAME.yaml cache.  See view.h.
+ */
+#include "fs/view.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "engine/obj.h"
+#include "engine/valid/codec.h"
+#include "fs/container.h"
+#include "fs/view_int.h"
+
+/* Rendering */
+
+struct sobj *view_object_get(struct view *v, const struct vpath *p)
+{
+	return api_get(v->api, p->k, p->ns, p->name);
+}
+
+/* The file p names inside a field: FIELD, FIELD/KEY or FIELD/KEY/FILE. */
+const struct vfield *vf_file_of(const struct vpath *p)
+{
+	return p->sub ? p->sub : p->field;
+}
+
+/* Is p (a V_FIELD) a folder: FIELD/ or FIELD/KEY/? */
+bool vf_is_dir(const struct vpath *p)
+{
+	if (!S_ISDIR(p->field->mode))
+		return false;
+	return !p->key[0] || (p->field->sub && !p->sub);
+}
+
+/* Does p's KEY, if any, exist in o now? */
+bool vf_key_exists(struct view *v, const struct vpath *p, const struct sobj *o)
+{
+	return !p->key[0] || !p->field->has || p->field->has(v, o, p->key);
+}
+
+/* The folder of the log file p names (p is one: vf_file_of(p)->log), or NULL. */
+char *view_log_dir(struct view *v, const struct vpath *p, const struct sobj *o)
+{
+	const char *c = p->sub ? p->key : container_first(o->obj);
+	return podlog_dir_new(v->logs_dir, obj_str(o->obj, "metadata.uid"), c);
+}
+
+int view_log(struct view *v, const struct vpath *p, char **dir, enum podlog_role *role)
+{
+	if (p->type != V_FIELD || !vf_file_of(p)->log)
+		return 0;
+	struct sobj *o = view_object_get(v, p);
+	if (!o)
+		return -ENOENT;
+	if (!vf_key_exists(v, p, o)) {
+		sobj_unref(o);
+		return -ENOENT;
+	}
+	*dir = view_log_dir(v, p, o);
+	*role = (enum podlog_role)(vf_file_of(p)->log - 1);
+	sobj_unref(o);
+	return 1;
+}
+
+static const char readme_text[] =
+    "clusterfs: a Kubernetes-style cluster you drive with files.\n"
+    "\n"
+    "  status        cluster summary: nodes, pods by phase, warnings\n"
+    "  apply         write any YAML here (several documents, any kinds) to apply it\n"
+    "  errors        the latest refused writes, newest last: time, path, reason\n"
+    "  events        cluster events, one a line; tail -f follows\n"
+    "  deployments/ replicasets/ pods/ services/ endpoints/ configmaps/\n"
+    "                objects of namespace \"default\"; other namespaces are\n"
+    "                under namespaces/NS/; nodes/ are cluster-wide\n"
+    "\n"
+    "Each object is NAME.yaml (the whole object; write it to create or\n"
+    "update, rm it to delete) and NAME/ (one value a file, for scripts).\n"
+    "\n"
+    "  cp web.yaml /cluster/deployments/           create or update\n"
+    "  echo 5 > /cluster/deployments/web/replicas  scale\n"
+    "  sed -i 's/nginx:1.25/nginx:1.26/' /cluster/deployments/web.yaml\n"
+    "  tail -f /cluster/pods/NAME/logs             follow a pod's log\n"
+    "  mkdir /cluster/namespaces/prod              new namespace\n"
+    "  rm /cluster/deployments/web.yaml            delete, with its pods\n"
+    "  cat /cluster/errors                         why a write was refused\n";
+
+static bool node_ready(const json_t *node)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(obj_at(node, "status.conditions"), i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+		const char *s = json_string_value(json_object_get(c, "status"));
+		if (t && s && !strcmp(t, "Ready"))
+			return !strcmp(s, "True");
+	}
+	return false;
+}
+
+static void render_status(struct view *v, struct buf *out)
+{
+	struct sobj **l;
+	int n = api_list(v->api, KIND_NODE, NULL, NULL, &l, NULL);
+	int ready = 0;
+	for (int i = 0; i < n; i++)
+		ready += node_ready(l[i]->obj);
+	buf_printf(out, "nodes:        %d ready, %d not ready\n", ready, n - ready);
+	if (n > 0)
+		sobj_list_free(l, (size_t)n);
+
+	static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed",
+					     "Unknown"};
+	int counts[5] = {0};
+	n = api_list(v->api, KIND_POD, NULL, NULL, &l, NULL);
+	for (int i = 0; i < n; i++) {
+		const char *ph = json_string_value(obj_at(l[i]->obj, "status.phase"));
+		int j = 0;
+		while (j < 4 && (!ph || strcmp(ph, phases[j])))
+			j++;
+		counts[ph ? j : 0]++;
+	}
+	buf_printf(out, "pods:         %d (", n > 0 ? n : 0);
+	for (int j = 0; j < 5; j++)
+		buf_printf(out, "%s%d %s", j ? ", " : "", counts[j], phases[j]);
+	buf_puts(out, ")\n");
+	if (n > 0)
+		sobj_list_free(l, (size_t)n);
+
+	n = api_list(v->api, KIND_DEPLOYMENT, NULL, NULL, &l, NULL);
+	int avail = 0;
+	for (int i = 0; i < n; i++) {
+		int64_t want = json_integer_value(obj_at(l[i]->obj, "spec.replicas"));
+		int64_t have = json_integer_value(obj_at(l[i]->obj, "status.availableReplicas"));
+		avail += have >= want;
+	}
+	buf_printf(out, "deployments:  %d (%d fully available)\n", n > 0 ? n : 0, avail);
+	if (n > 0)
+		sobj_list_free(l, (size_t)n);
+	static const char *const others[] = {"ReplicaSet", "Service", "ConfigMap", "Namespace"};
+	static const char *const labels[] = {
+	    "replicasets: ", "services:    ", "configmaps:  ", "namespaces:  "};
+	for (int j = 0; j < 4; j++) {
+		n = api_list(v->api, kind_by_kind(others[j]), NULL, NULL, &l, NULL);
+		buf_printf(out, "%s %d\n", labels[j], n > 0 ? n : 0);
+		if (n > 0)
+			sobj_list_free(l, (size_t)n);
+	}
+	buf_printf(out, "revision:     %" PRId64 "\n", api_rev(v->api));
+	size_t elen;
+	char *errs = feed_dup(v->errors, &elen);
+	if (elen == 0) {
+		buf_puts(out, "warnings:     none\n");
+	} else {
+		int lines = 0;
+		for (size_t i = 0; i < elen; i++)
+			lines += errs[i] == '\n';
+		char *last = errs + elen - 1;
+		while (last > errs && last[-1] != '\n')
+			last--;
+		buf_printf(out, "warnings:     %d refused write%s (cat errors); last: %s", lines,
+			   lines == 1 ? "" : "s", last);
+	}
+	free(errs);
+}
+
+int view_read(struct view *v, const struct vpath *p, struct buf *out)
+{
+	switch (p->type) {
+	case V_ROOTFILE:
+		switch (p->rootfile) {
+		case RF_README:
+			buf_puts(out, readme_text);
+			return 0;
+		case RF_STATUS: {
+			int64_t rev = api_rev(v->api);
+			size_t errs = feed_size(v->errors);
+			pthread_mutex_lock(&v->status_lock);
+			if (!v->status_text || v->status_rev != rev || v->status_errs != errs) {
+				pthread_mutex_unlock(&v->status_lock);
+				struct buf b = {0};
+				render_status(v, &b);
+				char *text = buf_steal(&b, NULL);
+				pthread_mutex_lock(&v->status_lock);
+				free(v->status_text);
+				v->status_text = text;
+				v->status_rev = rev;
+				v->status_errs = errs;
+			}
+			buf_puts(out, v->status_text);
+			pthread_mutex_unlock(&v->status_lock);
+			return 0;
+		}
+		case RF_APPLY:
+			return 0;
+		case RF_ERRORS:
+		case RF_EVENTS: {
+			size_t n;
+			char *s = feed_dup(p->rootfile == RF_ERRORS ? v->errors : v->events, &n);
+			buf_add(out, s, n);
+			free(s);
+			return 0;
+		}
+		default:
+			return -ENOENT;
+		}
+	case V_OBJYAML: {
+		struct sobj *o = view_object_get(v, p);
+		if (!o)
+			return -ENOENT;
+		view_object_yaml(v, o, out);
+		sobj_unref(o);
+		return 0;
+	}
+	case V_FIELD: {
+		if (vf_is_dir(p))
+			return -EISDIR;
+		struct sobj *o = view_object_get(v, p);
+		if (!o)
+			return -ENOENT;
+		int r = 0;
+		if (!vf_key_exists(v, p, o)) {
+			r = -ENOENT;
+		} else if (vf_file_of(p)->log) {
+			char *dir = view_log_dir(v, p, o);
+			r = podlog_read_all(dir, (enum podlog_role)(vf_file_of(p)->log - 1),
+					    LOG_READ_MAX, out);
+			free(dir);
+		} else {
+			vf_file_of(p)->render(v, o, p->key, out);
+		}
+		sobj_unref(o);
+		return r;
+	}
+	default:
+		return -EISDIR;
+	}
+}
+
+/* NAME.yaml texts, cached by revision */
+
+#define YAML_CACHE_MAX 20000 /* entries; cleared when full */
+
+struct yaml_entry {
+	int64_t rv;
+	char *text;
+	size_t len;
+};
+
+static void yaml_entry_free(void *p)
+{
+	struct yaml_entry *y = p;
+	free(y->text);
+	free(y);
+}
+
+/* Appends the YAML of o to out, from the cache when o's revision is there. */
+void view_object_yaml(struct view *v, const struct sobj *o, struct buf *out)
+{
+	char *key = xasprintf("%s/%s/%s", o->kind, o->ns, o->name);
+	pthread_mutex_lock(&v->yaml_lock);
+	struct yaml_entry *y = hmap_get(&v->yaml_cache, key);
+	if (y && y->rv == o->rv) {
+		buf_add(out, y->text, y->len);
+		pthread_mutex_unlock(&v->yaml_lock);
+		free(key);
+		return;
+	}
+	pthread_mutex_unlock(&v->yaml_lock);
+	size_t len;
+	char *text = codec_yaml(o->obj, &len);
+	buf_add(out, text, len);
+	struct yaml_entry *n = xmalloc(sizeof(*n));
+	n->rv = o->rv;
+	n->text = text;
+	n->len = len;
+	pthread_mutex_lock(&v->yaml_lock);
+	if (hmap_len(&v->yaml_cache) >= YAML_CACHE_MAX)
+		hmap_clear(&v->yaml_cache, yaml_entry_free);
+	struct yaml_entry *old = hmap_set(&v->yaml_cache, key, n);
+	pthread_mutex_unlock(&v->yaml_lock);
+	if (old)
+		yaml_entry_free(old);
+	free(key);
+}
+
+void view_free_caches(struct view *v)
+{
+	hmap_clear(&v->yaml_cache, yaml_entry_free);
+	free(v->status_text);
+	v->status_text = NULL;
+}
