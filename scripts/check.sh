@@ -185,7 +185,9 @@ function fn_name(s,   i, d, c) {
 function end_file() {
 	if (cur == "")
 		return
-	if (depth != 0 || incomment)
+	if (stray)
+		print cur ":" stray ": a \"}\" closes nothing here (check.sh could not parse this file)"
+	else if (depth != 0 || incomment)
 		print cur ":" lastline ": braces or comments do not balance here (check.sh could not parse this file)"
 	if (lastline > LLIMIT)
 		print cur ":1: " lastline " lines (limit " LLIMIT ")"
@@ -195,7 +197,7 @@ FNR == 1 {
 	cur = FILENAME
 	from = layer(FILENAME)
 	pubapi = (FILENAME ~ /^engine\/api\/[^\/]+\.h$/ && FILENAME !~ /_int\.h$/)
-	depth = 0; incomment = 0; ppcont = 0; infn = 0; sig = ""
+	depth = 0; incomment = 0; ppcont = 0; infn = 0; sig = ""; stray = 0
 	if (from == "?") {
 		d = FILENAME
 		sub(/\/[^\/]+$/, "/", d)
@@ -259,7 +261,12 @@ FNR == 1 {
 			continue
 		}
 		if (c == "}") {
-			if (depth > 0 && --depth == 0) {
+			if (depth == 0) {
+				if (!stray)
+					stray = FNR
+				continue
+			}
+			if (--depth == 0) {
 				if (infn && FNR - fstart + 1 > FLIMIT)
 					print FILENAME ":" fstart ": function " fname " is " \
 						FNR - fstart + 1 " lines (limit " FLIMIT ")"
