@@ -89,6 +89,7 @@ tests=$(for d in tests/unit tests/bench; do
 done | LC_ALL=C sort)
 
 # Rules 1-3, in one pass over the production files.
+# shellcheck disable=SC2016 # an awk program
 rules_awk='
 BEGIN {
 	FLIMIT = 100; LLIMIT = 1000
@@ -290,6 +291,7 @@ END {
 # clang-formatted [-Wclang-format-violations]" lines, one finding per file
 # (or per difference with CHECK_FORMAT_ALL=1).  Anything else it says, when
 # it fails, is reported as is.
+# shellcheck disable=SC2016 # an awk program
 format_awk='
 /^[^ :]+:[0-9]+:[0-9]+: (error|warning): .*clang-format-violations/ {
 	split($0, a, ":")
@@ -341,6 +343,7 @@ findings=$({
 } | LC_ALL=C sort -t: -k1,1 -k2,2n)
 
 if [ -z "$findings" ]; then
+	# shellcheck disable=SC2086
 	n=$(printf '%s\n' $prod $tests | grep -c .)
 	echo "check.sh: $n files, no findings" >&2
 	exit 0

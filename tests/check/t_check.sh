@@ -138,9 +138,9 @@ fn fs_hundred 100 | put fs/hundred.c
 	echo
 	echo "int braces(int x)"
 	echo "{"
-	echo "	const char *s = \"{{{\\\"{\"; /* { */"
+	printf '%s\n' '	const char *s = "{{{\"{"; /* { */'
 	echo "	char c = '}';"
-	echo "	char d = '\\'';"
+	printf '%s\n' "	char d = '\\'';"
 	echo "	// }"
 	echo "	if (x) {"
 	echo "		x += s[0] + c + d + rows[0][0];"
@@ -298,8 +298,8 @@ plant
 	echo "int literals(int x)"
 	echo "{"
 	echo "	char c = '}';"
-	echo "	char d = '\\'';"
-	echo "	const char *s = \"{\\\"}}\"; /* } */"
+	printf '%s\n' "	char d = '\\'';"
+	printf '%s\n' '	const char *s = "{\"}}"; /* } */'
 	echo "	// }"
 	fn body 97 | sed -n '3,97p'
 	echo "}"
