@@ -12,7 +12,8 @@
 #
 # 1. Layering.  Every project include names its path from ROOT
 #    (#include "engine/api/api.h"); a quoted include that is not such a path,
-#    or names a file that does not exist, is reported.  The layers are:
+#    or names a file that does not exist, is reported (and so is an include
+#    in <> of engine/, fs/, runtime/ or tests/, checked as if in quotes).  The layers are:
 #      base         the files directly in engine/ (obj, hmap, mem, err, ...)
 #      valid, store, api, client, controllers, sched
 #                   the sub-folders of engine/ of those names
@@ -148,8 +149,8 @@ function exists(p,   r, line) {
 }
 function check_include(s,   p, to) {
 	p = s
-	sub(/^[ \t]*#[ \t]*include[ \t]*"/, "", p)
-	sub(/".*/, "", p)
+	sub(/^[ \t]*#[ \t]*include[ \t]*["<]/, "", p)
+	sub(/[">].*/, "", p)
 	to = layer(p)
 	if (!exists(p)) {
 		say(FNR, "\"" p "\" is not a file (includes name their path from the repository root)")
@@ -214,7 +215,8 @@ FNR == 1 {
 	}
 	if (!incomment && line ~ /^[ \t]*#/) {
 		ppcont = (line ~ /\\$/)
-		if (line ~ /^[ \t]*#[ \t]*include[ \t]*"/ && from != "any")
+		if (from != "any" && (line ~ /^[ \t]*#[ \t]*include[ \t]*"/ ||
+				      line ~ /^[ \t]*#[ \t]*include[ \t]*<(engine|fs|runtime|tests)\//))
 			check_include(line)
 		next
 	}

@@ -272,6 +272,12 @@ fs/plant.c:3: production code may not include tests/unit/unit.h
 EOF
 
 plant
+printf '/* plant.c - an include in <>. */\n#include <engine/store/store.h>\n' | put fs/plant.c
+run "an include in <> of a project header" <<EOF
+fs/plant.c:2: fs/ may not include engine/store/store.h
+EOF
+
+plant
 {
 	echo "/* long.c - one function too long. */"
 	echo
