@@ -23,7 +23,7 @@ BENCH_BIN   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 DATA_DIR ?= /var/lib/clusterfs
 MOUNT    ?= /cluster
 
-.PHONY: all deps test unit e2e asan bench run format clean
+.PHONY: all deps check check-selftest test unit e2e asan bench run format clean
 
 all: $(BIN)/clusterfs
 
@@ -59,7 +59,14 @@ $(BUILD)/images/busybox.tar: scripts/busybox-image.sh $(BUILD)/.deps
 e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh tests/e2e/run.sh $(BIN)/clusterfs
 
-test: unit e2e
+# Static rules (layering, function and file length, format): see scripts/check.sh.
+check: $(BUILD)/.deps
+	@sh scripts/check.sh
+
+check-selftest: $(BUILD)/.deps
+	@sh tests/check/t_check.sh
+
+test: check check-selftest unit e2e
 
 asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT=-O1 \

@@ -6,7 +6,8 @@ set -e
 PKGS="build-essential pkg-config libfuse3-dev fuse3 libyaml-dev libsqlite3-dev sqlite3
 libjansson-dev uuid-dev vim-nox python3 python3-yaml
 libarchive-dev nettle-dev busybox-static umoci skopeo runc
-containernetworking-plugins iptables nftables libnftables-dev iproute2 dnsmasq-base"
+containernetworking-plugins iptables nftables libnftables-dev iproute2 dnsmasq-base
+clang-format"
 
 missing=""
 for p in $PKGS; do
