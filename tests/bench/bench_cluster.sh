@@ -57,6 +57,7 @@ if [ ! -x "$SCHED" ]; then
 fi
 
 BENCH_NAME=bench_cluster.sh
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-cluster "$CFS"
 starts=0

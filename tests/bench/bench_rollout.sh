@@ -63,6 +63,7 @@ fi
 BENCH_NAME=bench_rollout.sh
 BENCH_STOP_GRACE=30
 BENCH_RESET=1
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-rollout "$CFS_ORIG"
 res=$tmp/results

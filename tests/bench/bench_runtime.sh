@@ -94,6 +94,7 @@ BENCH_NAME=bench_runtime.sh
 BENCH_STOP_GRACE=15
 BENCH_RESET=1
 [ "$VERBOSE" = 1 ] && BENCH_KEEP_LOG=/tmp/cfs-runtime-server.log
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-runtime "$CFS_ORIG"
 data=$tmp/data

@@ -82,6 +82,7 @@ BENCH_NAME=bench_services.sh
 BENCH_STOP_GRACE=15
 BENCH_RESET=1
 [ "$VERBOSE" = 1 ] && BENCH_KEEP_LOG=/tmp/cfs-services-server.log
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-services "$CFS_ORIG"
 data=$tmp/data

@@ -27,6 +27,7 @@ RUNS=${BENCH_RUNS:-5}
 OBJECTS=${BENCH_OBJECTS:-10000}
 
 BENCH_NAME=run.sh
+# shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-bench "$CFS"
 peer=$(mktemp -d /var/tmp/cfs-bench-peer.XXXXXX) || exit 1
