@@ -2,9 +2,17 @@
  * main.c - the clusterfs command line: parses arguments and wires the
  * modules together.  Nothing else lives here.
  *
- *     clusterfs server [--mount DIR] [--data-dir DIR] [--no-agent]
+ *     clusterfs server [--mount DIR] [--data-dir DIR] [--no-agent] ...
  *     clusterfs reset [--data-dir DIR]
+ *     clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]
+ *     clusterfs image ls [--data-dir DIR]
+ *     clusterfs pause HOSTNAME    (a pod's sandbox; started by the agent)
  *     clusterfs version
+ *     clusterfs help
+ *
+ * `pause` is not for people: the agent runs it, one per pod, to hold the
+ * pod's namespaces (runtime/kubelet/pause.h).  `clusterfs help` (or -h,
+ * --help) prints every command and option.
  */
 #include <errno.h>
 #include <fcntl.h>

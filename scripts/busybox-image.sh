@@ -14,13 +14,13 @@
 # Every file time and the image's creation time are fixed, so the same
 # busybox gives the same digests on every run; a run replaces what an
 # earlier one left in OUTDIR.  Needs root (owners are kept as root) and the
-# packages in scripts/deps-runtime.sh.
+# packages busybox-static, umoci and skopeo (scripts/deps.sh installs them).
 set -eu
 
 [ $# -eq 1 ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
 out=$1
 for t in umoci skopeo; do
-	command -v $t >/dev/null || { echo "$0: $t is missing (scripts/deps-runtime.sh)" >&2; exit 1; }
+	command -v $t >/dev/null || { echo "$0: $t is missing (scripts/deps.sh installs it)" >&2; exit 1; }
 done
 [ -x /bin/busybox ] || { echo "$0: /bin/busybox is missing (busybox-static)" >&2; exit 1; }
 

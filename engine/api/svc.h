@@ -4,20 +4,24 @@
  * node ports, and the backends of each port).
  *
  *     $ cat /cluster/services/web/clusterip
- *     10.96.1.0
+ *     10.96.143.27
  *     $ cat /cluster/services/web/endpoints
- *     10.100.0.1:8080
- *     10.100.0.2:8080
+ *     10.88.0.2:8080
+ *     10.88.0.3:8080
  *
- * Who uses it: the filesystem (services/NAME/{clusterip,endpoints,status}),
- * and the consumers to come, the kube-proxy role (nftables DNAT from
- * ClusterIP:port and node ports to ready backends) and DNS (names to
- * cluster IPs; a headless service's names to its ready pod IPs).  They
- * read through svc_info_get()/svc_info_list() and watch Service and
- * Endpoints changes with api_watch(); they never read the store.
+ * Who uses it: the filesystem (services/NAME/{clusterip,endpoints,status})
+ * reads through svc_info_get()/svc_info_list(); the endpoints controller
+ * (epctl.c) and the API's admission (api_svc.c) use the address helpers.
+ * The kube-proxy role and the cluster DNS (runtime/net/proxy.c, dns.c,
+ * fed by runtime/net/svcnet.c) do not go through svc_info: svcnet watches
+ * Services and Endpoints with an informer, reads each changed one with
+ * api_get() and turns it into nftables rules and DNS records
+ * (proxy_service_from_json).  No one reads the store.
  *
  * Where the values come from: the API's admission gives each Service its
- * cluster IP and node ports (api_svc.c); the endpoints controller
+ * cluster IP (one picked at random above the range's low static band,
+ * 10.96.1.0 and up in the default /16, unless spec.clusterIP asks for
+ * one) and node ports (api_svc.c); the endpoints controller
  * (epctl.h) keeps the Endpoints of every Service with a selector; users
  * may write the Endpoints of a Service without one.
  *

@@ -47,7 +47,7 @@ struct config {
 	const char *dir;    /* the folder written to */
 	const char *label;  /* result key prefix */
 	const char *prefix; /* object name prefix */
-	double seconds;     /* length of one run */
+	double seconds;	    /* length of one run */
 	int runs;
 	bool update;
 	bool fsync;
@@ -261,7 +261,7 @@ static double run_once(const struct config *c, int n, int run, struct samples *l
 	pthread_barrier_destroy(&start);
 	double secs = (double)(end - t0) / 1e9;
 	double rate = secs > 0 ? (double)done / secs : 0;
-	struct samples runlat = { 0 };
+	struct samples runlat = {0};
 	for (int i = 0; i < n; i++) {
 		samples_merge(&runlat, &ws[i].lat_ms);
 		samples_free(&ws[i].lat_ms);
@@ -292,7 +292,7 @@ static double run_once(const struct config *c, int n, int run, struct samples *l
 /* Every run for n writers; prints the median rate as a result line. */
 static void bench_writers(const struct config *c, int n)
 {
-	struct samples rates = { 0 }, lat = { 0 }, dels = { 0 };
+	struct samples rates = {0}, lat = {0}, dels = {0};
 	for (int r = 1; r <= c->runs; r++) {
 		double del;
 		samples_add(&rates, run_once(c, n, r, &lat, &del));
@@ -338,7 +338,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	struct config c = { .label = "apply", .prefix = "bench", .seconds = 3, .runs = 3 };
+	struct config c = {.label = "apply", .prefix = "bench", .seconds = 3, .runs = 3};
 	const char *wlist = "1,8";
 	int opt;
 	while ((opt = getopt(argc, argv, "w:t:r:usl:p:h")) != -1) {

@@ -40,9 +40,9 @@ struct config {
 	const char *plain; /* -P: a plain directory instead of a mount */
 	const char *mnt;
 	const char *folder; /* relative to mnt: "configmaps", "namespaces/NS/configmaps" */
-	char ns[256];       /* namespace of folder */
-	long count;         /* objects to create */
-	long batch;         /* documents per write to apply */
+	char ns[256];	    /* namespace of folder */
+	long count;	    /* objects to create */
+	long batch;	    /* documents per write to apply */
 	int runs, lsl_runs;
 };
 
@@ -156,8 +156,8 @@ static double run_ls(const char *dir, bool long_format, int out_fd)
 		posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
 	else
 		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	char *argv[] = { "ls", long_format ? "-l" : (char *)dir, long_format ? (char *)dir : NULL,
-			 NULL };
+	char *argv[] = {"ls", long_format ? "-l" : (char *)dir, long_format ? (char *)dir : NULL,
+			NULL};
 	pid_t pid;
 	int64_t t0 = bench_ns();
 	int r = posix_spawnp(&pid, "ls", &fa, NULL, argv, environ);
@@ -170,7 +170,8 @@ static double run_ls(const char *dir, bool long_format, int out_fd)
 	int64_t t1 = bench_ns();
 	posix_spawn_file_actions_destroy(&fa);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		bench_die(PROG, "ls %s%s failed (status %d)", long_format ? "-l " : "", dir, status);
+		bench_die(PROG, "ls %s%s failed (status %d)", long_format ? "-l " : "", dir,
+			  status);
 	return (double)(t1 - t0) / 1e6;
 }
 
@@ -210,7 +211,8 @@ static void report(const char *key, const char *what, struct samples *ms)
 /* Prints the usage on stderr and exits 2. */
 static void usage(void)
 {
-	fputs("usage: " PROG " [-n OBJECTS] [-b BATCH] [-r RUNS] [-L LS_L_RUNS] MOUNTPOINT [FOLDER]\n"
+	fputs("usage: " PROG
+	      " [-n OBJECTS] [-b BATCH] [-r RUNS] [-L LS_L_RUNS] MOUNTPOINT [FOLDER]\n"
 	      "       " PROG " [-n OBJECTS] [-r RUNS] [-L LS_L_RUNS] -P DIR\n"
 	      "  FOLDER  kind folder below the mount (default configmaps; or\n"
 	      "          namespaces/NS/configmaps, NS made if missing)\n"
@@ -222,8 +224,8 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	struct config c = { .folder = "configmaps", .count = 10000, .batch = 500, .runs = 10,
-			    .lsl_runs = 3 };
+	struct config c = {
+	    .folder = "configmaps", .count = 10000, .batch = 500, .runs = 10, .lsl_runs = 3};
 	int opt;
 	while ((opt = getopt(argc, argv, "n:b:r:L:P:h")) != -1) {
 		switch (opt) {
@@ -285,14 +287,15 @@ int main(int argc, char **argv)
 
 	long ours, names = list_dir(dir, &ours);
 	long lines = ls_lines(dir);
-	printf("%s: %ld names (%ld before), %ld of them ls-*.yaml; ls prints %ld lines\n",
-	       c.folder, names, before, ours, lines);
+	printf("%s: %ld names (%ld before), %ld of them ls-*.yaml; ls prints %ld lines\n", c.folder,
+	       names, before, ours, lines);
 	if (ours != c.count || lines != names)
 		bench_die(PROG, "%s: want %ld ls-*.yaml and ls to print every name", dir, c.count);
 	if (names != 2 * c.count)
-		printf("note: the folder held other objects too; figures are for %ld names\n", names);
+		printf("note: the folder held other objects too; figures are for %ld names\n",
+		       names);
 
-	struct samples ls = { 0 }, rd = { 0 }, lsl = { 0 };
+	struct samples ls = {0}, rd = {0}, lsl = {0};
 	for (int r = 0; r < c.runs; r++) {
 		samples_add(&ls, run_ls(dir, false, -1));
 		int64_t t = bench_ns();

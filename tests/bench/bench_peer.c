@@ -45,7 +45,7 @@ static void bench_fsync(const char *dir, int n)
 	if (fd < 0)
 		bench_die(PROG, "%s: %s", path, strerror(errno));
 	memset(block, 'x', sizeof(block));
-	struct samples ms = { 0 };
+	struct samples ms = {0};
 	for (int i = -10; i < n; i++) {
 		int64_t t0 = bench_ns();
 		if (bench_write_all(fd, block, sizeof(block)) < 0 || fdatasync(fd) < 0)
@@ -103,10 +103,11 @@ static void *sq_writer_main(void *arg)
 	char body[512];
 	pthread_barrier_wait(w->start);
 	for (long i = 0; bench_ns() < w->deadline_ns; i++) {
-		int len = snprintf(body, sizeof(body),
-				   "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bench-%d-%ld\n"
-				   "data:\n  writer: \"%d\"\n  seq: \"%ld\"\n",
-				   w->id, i, w->id, i);
+		int len =
+		    snprintf(body, sizeof(body),
+			     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bench-%d-%ld\n"
+			     "data:\n  writer: \"%d\"\n  seq: \"%ld\"\n",
+			     w->id, i, w->id, i);
 		sqlite3_bind_int(ins, 1, w->id);
 		sqlite3_bind_text(ins, 2, body, len, SQLITE_STATIC);
 		int rc = sqlite3_step(ins);
@@ -133,7 +134,7 @@ static double sq_run(const char *db, int n, double seconds, int run)
 	pthread_barrier_init(&start, NULL, (unsigned)n + 1);
 	memset(ws, 0, sizeof(ws));
 	for (int i = 0; i < n; i++) {
-		ws[i] = (struct sq_writer){ .db = db, .id = i, .start = &start };
+		ws[i] = (struct sq_writer){.db = db, .id = i, .start = &start};
 		if (pthread_create(&tid[i], NULL, sq_writer_main, &ws[i]) != 0)
 			bench_die(PROG, "pthread_create failed");
 	}
@@ -174,7 +175,7 @@ static void bench_sqlite(const char *dir, const char *wlist, double seconds, int
 		long n = strtol(s, &end, 10);
 		if (end == s || n < 1 || n > MAX_WRITERS || (*end && *end != ','))
 			bench_die(PROG, "-w: bad writer list \"%s\"", wlist);
-		struct samples rates = { 0 };
+		struct samples rates = {0};
 		for (int r = 1; r <= runs; r++)
 			samples_add(&rates, sq_run(db, (int)n, seconds, r));
 		samples_sort(&rates);
@@ -186,7 +187,7 @@ static void bench_sqlite(const char *dir, const char *wlist, double seconds, int
 		samples_free(&rates);
 		s = *end == ',' ? end + 1 : end;
 	}
-	static const char *const suffix[] = { "", "-wal", "-shm" };
+	static const char *const suffix[] = {"", "-wal", "-shm"};
 	for (size_t i = 0; i < 3; i++) {
 		char p[4200];
 		snprintf(p, sizeof(p), "%s%s", db, suffix[i]);

@@ -60,98 +60,22 @@ if [ ! -s "$TAR" ]; then
 	sh "$SRC/scripts/busybox-image.sh" "$(dirname "$TAR")" >/dev/null || exit 1
 fi
 
-tmp=$(mktemp -d /tmp/cfs-rollout.XXXXXX) || exit 1
-cp "$CFS_ORIG" "$tmp/clusterfs" || exit 1
-CFS_ID="$(basename "$1") $(date -u -r "$1" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$1" | cut -c1-12)"
-CFS=$tmp/clusterfs
-mnt=$tmp/mnt
-data=""
-log=$tmp/server.log
+BENCH_NAME=bench_rollout.sh
+BENCH_STOP_GRACE=30
+BENCH_RESET=1
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init /tmp/cfs-rollout "$CFS_ORIG"
 res=$tmp/results
-pid=""
-tpid=""
-failed=0
-T_START=$(date +%s)
-mkdir -p "$mnt"
 : >"$res"
 
-stop_server() {
-	[ -n "$pid" ] || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 300 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			echo "bench_rollout.sh: server $pid ignored SIGTERM for 30 s; killing it" >&2
-			kill -KILL "$pid" 2>/dev/null
-			failed=1
-		fi
-	fi
-	wait "$pid" 2>/dev/null
-	pid=""
-}
-# reset_data: clusterfs reset of the current data dir, if any.
-reset_data() {
-	[ -n "$data" ] || return 0
-	"$CFS" reset --data-dir "$data" >/dev/null 2>&1 || { echo "bench_rollout.sh: reset failed" >&2; failed=1; }
-}
-cleanup() {
-	if [ -n "$tpid" ]; then
-		kill -TERM "$tpid" 2>/dev/null
-		wait "$tpid" 2>/dev/null
-	fi
-	stop_server
-	reset_data
-	for m in $(awk -v b="$tmp/" 'index($2, b) == 1 { print $2 }' /proc/mounts | sort -r); do
-		fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
-	if awk -v b="$tmp/" 'index($2, b) == 1 { f = 1 } END { exit !f }' /proc/mounts; then
-		echo "bench_rollout.sh: a mount under $tmp is still there; not removing it" >&2
-	else
-		rm -rf --one-file-system "$tmp"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
 now_ms() { date +%s%3N; }
-bg() {
-	"$@" &
-	tpid=$!
-	wait "$tpid"
-	st=$?
-	tpid=""
-	return $st
-}
+bg() { bench_bg "$@"; }
+wait_for() { bench_wait_for "$@"; }
 # start_server DATA_DIR ARGS...: a server on $mnt; waits until it is mounted.
 start_server() {
-	data=$1
-	shift
-	mkdir -p "$data"
-	"$CFS" server --mount "$mnt" --data-dir "$data" "$@" 2>"$log" &
-	pid=$!
-	i=0
-	until grep -q " $mnt fuse" /proc/mounts && [ -e "$mnt/status" ]; do
-		if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 150 ]; then
-			echo "bench_rollout.sh: no server on $mnt; its log:" >&2
-			tail -20 "$log" >&2
-			exit 1
-		fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-}
-wait_for() {
-	w=$(($1 * 10))
-	shift
-	while ! "$@" 2>/dev/null; do
-		w=$((w - 1))
-		[ $w -gt 0 ] || return 1
-		sleep 0.1
-	done
+	bench_start_server "$@"
+	bench_wait_ready 15
 }
 no_pods() { ! ls "$mnt/pods" | grep -q "^$1-"; }
 
@@ -199,9 +123,7 @@ roll() {
 	done
 }
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-echo "== machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r)"
+bench_machine
 echo "== $($CFS version) ($CFS_ID); $RUNS runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- real containers ----------------------------------------------------------
@@ -229,8 +151,8 @@ case " $PARTS " in *" real "*)
 	bridge=$(ip -o -4 addr show | awk -v g="$GW" '$4 == g { print $2 }')
 	table=$(nft list tables | awk '$2 == "ip" && $3 ~ /^clusterfs_/ { print $3 }' | while read -r t; do
 		nft list table ip "$t" | grep -q "$SVC_CIDR" && echo "$t"; done | head -1)
-	stop_server
-	reset_data
+	bench_stop_server
+	bench_reset_data
 	left=""
 	[ -n "$(runc --root "$tmp/real/runc" list -q 2>/dev/null)" ] && left="$left runc"
 	[ -n "$bridge" ] && ip link show "$bridge" >/dev/null 2>&1 && left="$left bridge:$bridge"
@@ -259,14 +181,12 @@ case " $PARTS " in *" hollow "*)
 	done
 	rss=$(awk '$1 == "VmHWM:" { printf "%.0f", $2 / 1024 }' "/proc/$pid/status")
 	echo "   server VmHWM $rss MiB"
-	stop_server
-	reset_data
+	bench_stop_server
+	bench_reset_data
 	;;
 esac
 
-median() {
-	sort -n | awk '{ v[NR] = $1 } END { if (NR) print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+median() { bench_median; }
 echo
 echo "clusterfs rolling updates, $(date -u '+%Y-%m-%d %H:%M UTC'), medians of $RUNS"
 echo "binary:  $CFS_ID"
@@ -280,9 +200,5 @@ for key in "real surge 25% unavail 25%" "real surge 1 unavail 0" "hollow minRead
 	printf '  %-7s %-24s %10s   %s\n' "$kind" "$lab" "$(echo "$vals" | median)" "$(echo $vals)"
 done
 echo
-echo "total time $(($(date +%s) - T_START)) s"
-if [ $failed != 0 ]; then
-	echo "bench_rollout.sh: some steps failed (see above)" >&2
-	exit 1
-fi
-exit 0
+echo "  (no target: the model beside each figure is in docs/benchmarks.md)"
+bench_end

@@ -90,26 +90,22 @@ if [ ! -s "$TAR" ]; then
 	sh "$SRC/scripts/busybox-image.sh" "$(dirname "$TAR")" >/dev/null || exit 1
 fi
 
-tmp=$(mktemp -d /tmp/cfs-runtime.XXXXXX) || exit 1
-# A private copy: a rebuild of CLUSTERFS during the runs must not mix binaries.
-cp "$CFS_ORIG" "$tmp/clusterfs" || exit 1
-CFS_ID="$(basename "$1") $(date -u -r "$1" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$1" | cut -c1-12)"
-CFS=$tmp/clusterfs
-mnt=$tmp/mnt
+BENCH_NAME=bench_runtime.sh
+BENCH_STOP_GRACE=15
+BENCH_RESET=1
+[ "$VERBOSE" = 1 ] && BENCH_KEEP_LOG=/tmp/cfs-runtime-server.log
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_init /tmp/cfs-runtime "$CFS_ORIG"
 data=$tmp/data
-log=$tmp/server.log
 res=$tmp/results
 pm=$tmp/podman
-pid=""
-tpid=""
-failed=0
 TCK=$(getconf CLK_TCK)
-T_START=$(date +%s)
 # podman's netavark makes /run/containers/networks even with --network none;
 # removed at the end if it was not there before and is empty.
 RUNC_NETDIR_NEW=0
 [ -d /run/containers ] || RUNC_NETDIR_NEW=1
-mkdir -p "$mnt" "$data" "$pm"
+mkdir -p "$data" "$pm"
 : >"$res"
 
 P() {
@@ -157,53 +153,18 @@ pss_sum() {
 srv_mib() { awk -v k="${1:-VmRSS}:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
 srv_cpu_ms() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / t }' "/proc/$pid/stat"; }
 
-# Stops our server (that PID only): SIGTERM, then SIGKILL after 15 s.
-stop_server() {
-	[ -n "$pid" ] || return 0
-	if kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid" 2>/dev/null
-		i=0
-		while kill -0 "$pid" 2>/dev/null && [ $i -lt 150 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			echo "bench_runtime.sh: server $pid ignored SIGTERM for 15 s; killing it" >&2
-			kill -KILL "$pid" 2>/dev/null
-			failed=1
-		fi
-	fi
-	wait "$pid" 2>/dev/null
-	pid=""
-}
-
-cleanup() {
-	if [ -n "$tpid" ]; then
-		kill -TERM "$tpid" 2>/dev/null
-		wait "$tpid" 2>/dev/null
-	fi
-	stop_server
-	"$CFS" reset --data-dir "$data" >/dev/null 2>&1
+# What the trap does besides lib.sh's cleanup: podman's private store
+# emptied, and /run/containers/networks removed if podman made it.
+bench_on_cleanup() {
 	if [ "$PODMAN" = 1 ] && [ -d "$pm/root" ]; then
 		P pod rm -a -f -t 0 >/dev/null 2>&1
 		P rm -a -f -t 0 >/dev/null 2>&1
 		P rmi -a -f >/dev/null 2>&1
 	fi
-	for m in $(awk -v b="$tmp/" 'index($2, b) == 1 { print $2 }' /proc/mounts | sort -r); do
-		fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
-	done
 	if [ "$RUNC_NETDIR_NEW" = 1 ]; then
 		rmdir /run/containers/networks /run/containers 2>/dev/null
 	fi
-	[ "$VERBOSE" = 1 ] && cp "$log" /tmp/cfs-runtime-server.log 2>/dev/null
-	if awk -v b="$tmp/" 'index($2, b) == 1 { f = 1 } END { exit !f }' /proc/mounts; then
-		echo "bench_runtime.sh: a mount under $tmp is still there; not removing it" >&2
-	else
-		rm -rf --one-file-system "$tmp"
-	fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
 
 # The clock: poll.py cfs PODS_DIR NAME_RE N TIMEOUT POLL_MS SRC DEST
 #            poll.py podman N TIMEOUT POLL_MS NAME_RE YAML -- PODMAN...
@@ -290,12 +251,7 @@ EOF
 # clock ARGS...: runs poll.py ARGS into $tmp/step, in the background so
 # that a signal reaches the trap at once; returns its exit status.
 clock() {
-	"$PY" "$tmp/poll.py" "$@" >"$tmp/step" 2>&1 &
-	tpid=$!
-	wait "$tpid"
-	st=$?
-	tpid=""
-	return $st
+	bench_bg "$PY" "$tmp/poll.py" "$@" >"$tmp/step" 2>&1
 }
 
 # The manifests: a bare Pod, and Deployments of 1, 3, 30.  The same files
@@ -415,9 +371,7 @@ run_podman() {
 	put podman "$1" "$2" down_ms $(($(now_ms) - t0))
 }
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
-mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
-echo "== machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r)"
+bench_machine
 echo "== $($CFS version) ($CFS_ID); $(runc --version | head -1)"
 [ "$PODMAN" = 1 ] && echo "== $(podman --version), $(/usr/bin/conmon --version 2>/dev/null | head -1), runtime $(P info --format '{{.Host.OCIRuntime.Name}}' 2>/dev/null)"
 echo "== $RUNS runs, scenarios: $SCENARIOS; load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -427,19 +381,9 @@ echo "== $RUNS runs, scenarios: $SCENARIOS; load average $(cut -d' ' -f1-3 /proc
 	{ cat "$tmp/import.out" >&2; exit 1; }
 vflag=""
 [ "$VERBOSE" = 1 ] && vflag=-v
-"$CFS" server --mount "$mnt" --data-dir "$data" --node-name bench $vflag 2>"$log" &
-pid=$!
-i=0
-until grep -q " $mnt fuse" /proc/mounts && grep -q "^nodes: *1 ready" "$mnt/status" 2>/dev/null; do
-	if ! kill -0 "$pid" 2>/dev/null || [ $i -ge 150 ]; then
-		echo "bench_runtime.sh: no server with its node Ready on $mnt; its log:" >&2
-		tail -20 "$log" >&2
-		exit 1
-	fi
-	sleep 0.1
-	i=$((i + 1))
-done
-echo "   server pid $pid, node bench Ready after $((i / 10)).$((i % 10)) s, VmRSS $(srv_mib) MiB"
+bench_start_server "$data" --node-name bench $vflag
+bench_wait_ready 15 1
+echo "   server pid $pid, node bench Ready after $BENCH_READY_S s, VmRSS $(srv_mib) MiB"
 
 if [ "$PODMAN" = 1 ]; then
 	P load -q -i "$TAR" >"$tmp/load.out" 2>&1 || { cat "$tmp/load.out" >&2; exit 1; }
@@ -464,8 +408,8 @@ while [ $r -le "$RUNS" ]; do
 done
 
 # The end: stop, reset, and check that nothing of ours is left.
-stop_server
-"$CFS" reset --data-dir "$data" >/dev/null 2>&1 || { echo "bench_runtime.sh: reset failed" >&2; failed=1; }
+bench_stop_server
+bench_reset_data
 left_runc=$(runc_count)
 left_pause=$(pause_pids)
 left_pm=""
@@ -492,31 +436,25 @@ vals() {
 	echo "$out"
 }
 # median VALUES...
-median() {
-	echo "$@" | tr ' ' '\n' | grep -v '^-*$' | sort -n | awk '{ v[NR] = $1 }
-		END { if (NR) print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+median() { echo "$@" | bench_median; }
 label() {
 	case $1 in
 	pod) echo "bare Pod" ;;
 	*) echo "Deployment x$1" ;;
 	esac
 }
-target() {
-	case $1 in
-	pod | 1) echo "<= 150 ms" ;;
-	3) echo ">= 3x podman" ;;
-	30) echo "<= 2000 ms" ;;
-	esac
-}
+# verdict S CLUSTERFS_MS PODMAN_MS: the verdict line of scenario S's target.
 verdict() {
-	s=$1 c=$2 p=$3
-	[ -n "$c" ] || { echo "-"; return; }
-	case $s in
-	pod | 1) awk -v c="$c" 'BEGIN { print ((c <= 150) ? "met" : "NOT MET") }' ;;
-	30) awk -v c="$c" 'BEGIN { print ((c <= 2000) ? "met" : "NOT MET") }' ;;
-	3) if [ -n "$p" ]; then awk -v c="$c" -v p="$p" 'BEGIN { print ((p / c >= 3) ? "met" : "NOT MET") }'
-	   else echo "(no podman)"; fi ;;
+	case $1 in
+	pod) bench_verdict "bare Pod: write -> Running, median" "$2" "<=" 150 ms ;;
+	1) bench_verdict "Deployment of 1: write -> Running, median" "$2" "<=" 150 ms ;;
+	3) if [ -n "$2" ] && [ -n "$3" ]; then
+		bench_verdict "Deployment of 3: podman kube play's time / clusterfs's, medians" \
+			"$(awk -v c="$2" -v p="$3" 'BEGIN { printf "%.1f", p / c }')" ">=" 3 "×"
+	   else
+		bench_verdict "Deployment of 3 against podman (no podman here)" "" ">=" 3 "×"
+	   fi ;;
+	30) bench_verdict "Deployment of 30: write -> all Running, median" "$2" "<=" 2000 ms ;;
 	esac
 }
 
@@ -527,16 +465,14 @@ echo "binary:  $CFS_ID"
 echo "machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r);" \
 	"load average before the runs: $(vals load - load1 | sed 's/^ //'), now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-printf '  %-16s %10s %10s %10s %8s  %-13s %s\n' "scenario" "clusterfs" "podman" "kube play" \
-	"podman/" "target" "verdict"
+printf '  %-16s %10s %10s %10s %8s\n' "scenario" "clusterfs" "podman" "kube play" "podman/"
 printf '  %-16s %10s %10s %10s %8s\n' "" "ms" "ms" "ms" "clusterfs"
 for s in $SCENARIOS; do
 	c=$(median $(vals cfs "$s" running_ms))
 	p=$(median $(vals podman "$s" running_ms))
 	k=$(median $(vals podman "$s" play_ms))
 	ratio=$( [ -n "$c" ] && [ -n "$p" ] && awk -v c="$c" -v p="$p" 'BEGIN { printf "%.1fx", p / c }')
-	printf '  %-16s %10s %10s %10s %8s  %-13s %s\n' "$(label "$s")" "${c:--}" "${p:--}" "${k:--}" \
-		"${ratio:--}" "$(target "$s")" "$(verdict "$s" "$c" "$p")"
+	printf '  %-16s %10s %10s %10s %8s\n' "$(label "$s")" "${c:--}" "${p:--}" "${k:--}" "${ratio:--}"
 done
 echo
 echo "  every run (ms), in order:"
@@ -559,9 +495,8 @@ case " $SCENARIOS " in *" 30 "*)
 	;;
 esac
 echo
-echo "total time $(($(date +%s) - T_START)) s"
-if [ $failed != 0 ]; then
-	echo "bench_runtime.sh: some runs failed (see above)" >&2
-	exit 1
-fi
-exit 0
+echo "  verdicts (the node runtime's targets, docs/benchmarks.md)"
+for s in $SCENARIOS; do
+	verdict "$s" "$(median $(vals cfs "$s" running_ms))" "$(median $(vals podman "$s" running_ms))"
+done
+bench_end
