@@ -4,8 +4,8 @@
  * view_fields.c and view_write.c.
  *
  *     $ ls /cluster
- *     README  apply  configmaps  deployments  errors  events  namespaces
- *     nodes  pods  replicasets  services  status
+ *     README  apply  configmaps  deployments  endpoints  errors  events
+ *     namespaces  nodes  pods  replicasets  services  status
  *     $ ls /cluster/deployments
  *     web  web.yaml
  *     $ cat /cluster/deployments/web/replicas

@@ -1,15 +1,15 @@
 /*
  * view_svc.h - the files of services/NAME/ that read more than the
  * Service itself: its cluster IP, its ready endpoints and a status that
- * joins the Service with its Endpoints (engine/svc.h).
+ * joins the Service with its Endpoints (engine/api/svc.h).
  *
  *     $ cat /cluster/services/web/clusterip
- *     10.96.1.0
+ *     10.96.183.27
  *     $ cat /cluster/services/web/endpoints
  *     10.100.0.1:8080
  *     10.100.0.2:8080
  *
- * Renderers for view.c's field table; each is rendered from the API when
+ * Renderers for view_fields.c's field table; each is rendered from the API when
  * read, so it is never stale.  Thread-safe: no state.
  */
 #ifndef CFS_VIEW_SVC_H

@@ -4,11 +4,11 @@
  * the write, so two Services can never get one IP or one port.
  *
  *     $ cp web.yaml /cluster/services/ && cat /cluster/services/web/clusterip
- *     10.96.1.0
- *     $ cp other.yaml /cluster/services/      # spec.clusterIP: 10.96.1.0
+ *     10.96.183.27                            # random, above the static band
+ *     $ cp other.yaml /cluster/services/      # spec.clusterIP: 10.96.183.27
  *     cp: closing '/cluster/services/other.yaml': File exists
  *     $ tail -1 /cluster/errors
- *     ... spec.clusterIP: Invalid value: "10.96.1.0": provided IP is already allocated
+ *     ... spec.clusterIP: Invalid value: "10.96.183.27": provided IP is already allocated
  *
  * There is no allocation table: what is taken is read from the Services
  * themselves (every namespace) inside the transaction, so the allocator
