@@ -18,8 +18,8 @@
 #include "engine/controllers/rsctl.h"
 #include "engine/valid/valid.h"
 
-#define REVISION_ANN "deployment.kubernetes.io/revision"
-#define HASH_LABEL "pod-template-hash"
+#define REVISION_ANN	 "deployment.kubernetes.io/revision"
+#define HASH_LABEL	 "pod-template-hash"
 #define CHANGE_CAUSE_ANN "kubernetes.io/change-cause"
 #define RECREATE_POLL_MS 200 /* Recreate waiting for old pods to be gone */
 
@@ -27,7 +27,6 @@ struct deployctl {
 	struct api *api;
 	struct ctrl *ctrl;
 };
-
 
 void deployctl_template_hash(const json_t *template, int64_t collisions, char out[16])
 {
@@ -79,8 +78,8 @@ static void d_event(void *arg, struct ctrl *c, const struct store_event *ev)
 
 static int64_t revision_of(const json_t *o)
 {
-	const char *s = json_string_value(
-		json_object_get(obj_at(o, "metadata.annotations"), REVISION_ANN));
+	const char *s =
+	    json_string_value(json_object_get(obj_at(o, "metadata.annotations"), REVISION_ANN));
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
@@ -123,7 +122,7 @@ static int scale_rs(struct deployctl *d, struct sobj *dep, struct sobj *rs, int6
 	int64_t from = obj_int(rs->obj, "spec.replicas", 1);
 	if (from == to)
 		return 0;
-	struct set_int_arg a = { "replicas", to, NULL, NULL };
+	struct set_int_arg a = {"replicas", to, NULL, NULL};
 	struct err *e = NULL;
 	int r = api_patch(d->api, KIND_REPLICASET, rs->ns, rs->name, set_int_mutate, &a, &e);
 	if (r < 0) {
@@ -133,8 +132,8 @@ static int scale_rs(struct deployctl *d, struct sobj *dep, struct sobj *rs, int6
 		return r;
 	}
 	api_event(d->api, "Normal", "ScalingReplicaSet", "Deployment", dep->ns, dep->name,
-		  "Scaled %s replica set %s to %" PRId64 " from %" PRId64, to > from ? "up" : "down",
-		  rs->name, to, from);
+		  "Scaled %s replica set %s to %" PRId64 " from %" PRId64,
+		  to > from ? "up" : "down", rs->name, to, from);
 	return 0;
 }
 
@@ -165,7 +164,8 @@ static int create_rs(struct deployctl *d, struct sobj *dep, const char *hash, in
 	char rev[32], reps[32], maxreps[32];
 	snprintf(rev, sizeof(rev), "%" PRId64, revision);
 	snprintf(reps, sizeof(reps), "%" PRId64, obj_int(dobj, "spec.replicas", 1));
-	snprintf(maxreps, sizeof(maxreps), "%" PRId64, obj_int(dobj, "spec.replicas", 1) + max_surge);
+	snprintf(maxreps, sizeof(maxreps), "%" PRId64,
+		 obj_int(dobj, "spec.replicas", 1) + max_surge);
 	char *name = xasprintf("%s-%s", dep->name, hash);
 	json_t *refs = json_array();
 	json_array_append_new(refs, obj_owner_ref(dobj));
@@ -174,12 +174,12 @@ static int create_rs(struct deployctl *d, struct sobj *dep, const char *hash, in
 			       "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name",
 			       name, "namespace", dep->ns, "labels", tlabels, "annotations",
 			       REVISION_ANN, rev, "deployment.kubernetes.io/desired-replicas", reps,
-			       "deployment.kubernetes.io/max-replicas", maxreps, "ownerReferences", refs,
-			       "spec", "replicas", (json_int_t)replicas, "minReadySeconds",
-			       (json_int_t)obj_int(dobj, "spec.minReadySeconds", 0), "selector", sel,
-			       "template", tpl);
+			       "deployment.kubernetes.io/max-replicas", maxreps, "ownerReferences",
+			       refs, "spec", "replicas", (json_int_t)replicas, "minReadySeconds",
+			       (json_int_t)obj_int(dobj, "spec.minReadySeconds", 0), "selector",
+			       sel, "template", tpl);
 	const char *cause = json_string_value(
-		json_object_get(obj_at(dobj, "metadata.annotations"), CHANGE_CAUSE_ANN));
+	    json_object_get(obj_at(dobj, "metadata.annotations"), CHANGE_CAUSE_ANN));
 	if (cause)
 		json_object_set_new(obj_at(rs, "metadata.annotations"), CHANGE_CAUSE_ANN,
 				    json_string(cause));
@@ -295,14 +295,13 @@ static int sync_status(struct deployctl *d, struct sobj *dep, struct sobj **rss,
 	json_t *ncond = status_cond(st, PROGRESSING);
 	const char *nreason = obj_str(ncond, "reason");
 	bool complete = updated == want && replicas == want && avail == want;
-	bool was_complete = replicas == updated && nreason &&
-			    !strcmp(nreason, "NewReplicaSetAvailable");
+	bool was_complete =
+	    replicas == updated && nreason && !strcmp(nreason, "NewReplicaSetAvailable");
 	bool progressing =
-		updated > obj_int(old, "updatedReplicas", 0) ||
-		replicas - updated <
-			obj_int(old, "replicas", 0) - obj_int(old, "updatedReplicas", 0) ||
-		ready > obj_int(old, "readyReplicas", 0) ||
-		avail > obj_int(old, "availableReplicas", 0);
+	    updated > obj_int(old, "updatedReplicas", 0) ||
+	    replicas - updated < obj_int(old, "replicas", 0) - obj_int(old, "updatedReplicas", 0) ||
+	    ready > obj_int(old, "readyReplicas", 0) ||
+	    avail > obj_int(old, "availableReplicas", 0);
 	*requeue_ms = 0;
 	if (!paused && !was_complete && cur) {
 		if (complete) {
@@ -416,8 +415,7 @@ static int apply_sizes(struct deployctl *d, struct sobj *dep, struct rollout_rs 
 }
 
 /* Makes cur's bookkeeping match dep: revision, change cause, minReadySeconds. */
-static void refresh_current(struct deployctl *d, struct sobj *dep, struct sobj *cur,
-			    int64_t maxold)
+static void refresh_current(struct deployctl *d, struct sobj *dep, struct sobj *cur, int64_t maxold)
 {
 	if (revision_of(cur->obj) <= maxold) {
 		/* A rollback to an older template makes it the newest revision. */
@@ -426,14 +424,15 @@ static void refresh_current(struct deployctl *d, struct sobj *dep, struct sobj *
 		api_annotate(d->api, KIND_REPLICASET, cur->ns, cur->name, REVISION_ANN, rev, NULL);
 	}
 	const char *cause = json_string_value(
-		json_object_get(obj_at(dep->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
+	    json_object_get(obj_at(dep->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
 	const char *had = json_string_value(
-		json_object_get(obj_at(cur->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
+	    json_object_get(obj_at(cur->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
 	if (cause && (!had || strcmp(had, cause)))
-		api_annotate(d->api, KIND_REPLICASET, cur->ns, cur->name, CHANGE_CAUSE_ANN, cause, NULL);
+		api_annotate(d->api, KIND_REPLICASET, cur->ns, cur->name, CHANGE_CAUSE_ANN, cause,
+			     NULL);
 	int64_t mrs = obj_int(dep->obj, "spec.minReadySeconds", 0);
 	if (obj_int(cur->obj, "spec.minReadySeconds", 0) != mrs) {
-		struct set_int_arg a = { "minReadySeconds", mrs, NULL, NULL };
+		struct set_int_arg a = {"minReadySeconds", mrs, NULL, NULL};
 		api_patch(d->api, KIND_REPLICASET, cur->ns, cur->name, set_int_mutate, &a, NULL);
 	}
 }
@@ -459,11 +458,10 @@ static int d_sync(void *arg, const char *key)
 	const char *stype = obj_str(dobj, "spec.strategy.type");
 	bool recreate = stype && !strcmp(stype, "Recreate");
 	bool paused = json_is_true(obj_at(dobj, "spec.paused"));
-	struct rollout_params p = { want, 0, 0 };
-	if (!recreate &&
-	    rollout_resolve(obj_at(dobj, "spec.strategy.rollingUpdate.maxSurge"),
-			    obj_at(dobj, "spec.strategy.rollingUpdate.maxUnavailable"), want, &p,
-			    NULL) < 0) {
+	struct rollout_params p = {want, 0, 0};
+	if (!recreate && rollout_resolve(obj_at(dobj, "spec.strategy.rollingUpdate.maxSurge"),
+					 obj_at(dobj, "spec.strategy.rollingUpdate.maxUnavailable"),
+					 want, &p, NULL) < 0) {
 		p.max_surge = 0;
 		p.max_unavailable = 1;
 	}
@@ -504,7 +502,7 @@ static int d_sync(void *arg, const char *key)
 		}
 		if (recreate) {
 			enum rollout_recreate r = rollout_recreate_step(
-				&p, &nw, old, nold, nold && pods_exist(d, old, nold));
+			    &p, &nw, old, nold, nold && pods_exist(d, old, nold));
 			if (r == ROLLOUT_SCALE_DOWN_OLD) {
 				rc |= apply_sizes(d, dep, old, nold);
 				stepped = true;
@@ -536,13 +534,15 @@ static int d_sync(void *arg, const char *key)
 		if (make) {
 			int r = create_rs(d, dep, hash, maxold + 1, make_size, p.max_surge);
 			if (r == -EEXIST) {
-				/* A ReplicaSet of another template holds the name: a hash collision. */
+				/* A ReplicaSet of another template holds the name: a hash
+				 * collision. */
 				json_t *st = json_deep_copy(obj_at(dobj, "status"));
 				if (!json_is_object(st)) {
 					json_decref(st);
 					st = json_object();
 				}
-				json_object_set_new(st, "collisionCount", json_integer(collisions + 1));
+				json_object_set_new(st, "collisionCount",
+						    json_integer(collisions + 1));
 				api_update_status(d->api, KIND_DEPLOYMENT, ns, name, st, NULL);
 				json_decref(st);
 			}
@@ -554,8 +554,8 @@ static int d_sync(void *arg, const char *key)
 		/* History: at most revisionHistoryLimit old ReplicaSets, once complete. */
 		if (complete) {
 			size_t *del = xcalloc(nold ? nold : 1, sizeof(*del));
-			size_t nd = rollout_prune(old, nold,
-						  obj_int(dobj, "spec.revisionHistoryLimit", 10), del);
+			size_t nd = rollout_prune(
+			    old, nold, obj_int(dobj, "spec.revisionHistoryLimit", 10), del);
 			for (size_t i = 0; i < nd; i++) {
 				struct sobj *rs = old[del[i]].ref;
 				api_delete(d->api, KIND_REPLICASET, rs->ns, rs->name, NULL);
@@ -598,7 +598,7 @@ static int d_sync(void *arg, const char *key)
 
 size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out)
 {
-	struct deployctl d = { a, NULL };
+	struct deployctl d = {a, NULL};
 	return owned_rs(&d, uid, out);
 }
 
@@ -653,22 +653,23 @@ int64_t deployctl_rollback(struct api *a, const char *ns, const char *name, int6
 	}
 	int64_t r;
 	if (!to) {
-		r = rev == 0 ? err_make(e, ENOENT,
-					"Deployment \"%s\": no rollout history found (no revision "
-					"before %" PRId64 ")",
-					name, cur)
-			     : err_make(e, ENOENT,
-					"Deployment \"%s\": unable to find specified revision %" PRId64
-					" in history",
-					name, rev);
+		r = rev == 0
+			? err_make(e, ENOENT,
+				   "Deployment \"%s\": no rollout history found (no revision "
+				   "before %" PRId64 ")",
+				   name, cur)
+			: err_make(e, ENOENT,
+				   "Deployment \"%s\": unable to find specified revision %" PRId64
+				   " in history",
+				   name, rev);
 	} else if (revision_of(to->obj) == cur) {
 		/* kubectl: "skipped rollback (current template already matches revision N)" */
 		r = cur;
 	} else {
 		struct rollback_arg arg = {
-			template_sans_hash(obj_at(to->obj, "spec.template")),
-			json_string_value(json_object_get(obj_at(to->obj, "metadata.annotations"),
-							  CHANGE_CAUSE_ANN)),
+		    template_sans_hash(obj_at(to->obj, "spec.template")),
+		    json_string_value(
+			json_object_get(obj_at(to->obj, "metadata.annotations"), CHANGE_CAUSE_ANN)),
 		};
 		r = api_patch(a, KIND_DEPLOYMENT, ns, name, rollback_mutate, &arg, e);
 		json_decref(arg.tpl);
@@ -687,7 +688,7 @@ int deployctl_start(struct api *a, struct deployctl **out, struct err **e)
 {
 	struct deployctl *d = xcalloc(1, sizeof(*d));
 	d->api = a;
-	static const struct ctrl_ops ops = { "deployment", 1, d_sync, d_resync, d_event };
+	static const struct ctrl_ops ops = {"deployment", 1, d_sync, d_resync, d_event};
 	int r = ctrl_start(a, &ops, d, &d->ctrl, e);
 	if (r < 0) {
 		free(d);

@@ -25,7 +25,6 @@ struct epctl {
 	struct hmap pod_svcs;
 };
 
-
 #define HEADLESS_LABEL "service.kubernetes.io/headless"
 
 /* The Service's selector as a LabelSelector, or NULL when it has none. */

@@ -15,7 +15,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 
-#define CREATE_BATCH 1000
+#define CREATE_BATCH	   1000
 #define POD_EVENT_DELAY_MS 100 /* coalescing of pod events into one sync */
 
 const char rsctl_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
@@ -24,7 +24,6 @@ struct rsctl {
 	struct api *api;
 	struct ctrl *ctrl;
 };
-
 
 /* Keys */
 
@@ -156,7 +155,7 @@ static int sync_status(struct rsctl *r, struct sobj *rs, struct sobj **pods, siz
 		json_object_foreach(labels, k, v)
 		{
 			const char *have =
-				json_string_value(json_object_get(obj_at(p, "metadata.labels"), k));
+			    json_string_value(json_object_get(obj_at(p, "metadata.labels"), k));
 			if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
 				full = false;
 		}
@@ -224,8 +223,8 @@ static int rs_sync(void *arg, const char *key)
 			int ok = api_create_many(r->api, pods, b, res);
 			for (size_t i = 0; i < b; i++) {
 				if (res[i] == 0)
-					api_event(r->api, "Normal", "SuccessfulCreate", "ReplicaSet", ns,
-						  name, "Created pod: %s",
+					api_event(r->api, "Normal", "SuccessfulCreate",
+						  "ReplicaSet", ns, name, "Created pod: %s",
 						  obj_str(pods[i], "metadata.name"));
 				json_decref(pods[i]);
 			}
@@ -255,8 +254,8 @@ static int rs_sync(void *arg, const char *key)
 		int ok = api_delete_many(r->api, refs, surplus, -1, res);
 		for (size_t i = 0; i < surplus; i++)
 			if (res[i] == 0)
-				api_event(r->api, "Normal", "SuccessfulDelete", "ReplicaSet", ns, name,
-					  "Deleted pod: %s", refs[i].name);
+				api_event(r->api, "Normal", "SuccessfulDelete", "ReplicaSet", ns,
+					  name, "Deleted pod: %s", refs[i].name);
 		if (ok < 0)
 			rc = -1;
 		free(refs);
@@ -289,7 +288,7 @@ int rsctl_start(struct api *a, struct rsctl **out, struct err **e)
 {
 	struct rsctl *r = xcalloc(1, sizeof(*r));
 	r->api = a;
-	static const struct ctrl_ops ops = { "replicaset", 2, rs_sync, rs_resync, rs_event };
+	static const struct ctrl_ops ops = {"replicaset", 2, rs_sync, rs_resync, rs_event};
 	int rc = ctrl_start(a, &ops, r, &r->ctrl, e);
 	if (rc < 0) {
 		free(r);
