@@ -591,7 +591,7 @@ static int d_sync(void *arg, const char *key)
 		return -1;
 	if (wait_ms > 0 && (requeue == 0 || wait_ms < requeue))
 		requeue = wait_ms;
-	return requeue > 0 ? (int)(requeue > 600000 ? 600000 : requeue) : 0;
+	return ctrl_requeue_after(requeue);
 }
 
 /* Rollback and history */

@@ -281,7 +281,7 @@ static int rs_sync(void *arg, const char *key)
 	sobj_unref(rs);
 	if (rc < 0)
 		return rc;
-	return wait_ms > 0 ? (int)(wait_ms > 600000 ? 600000 : wait_ms) : 0;
+	return ctrl_requeue_after(wait_ms);
 }
 
 int rsctl_start(struct api *a, struct rsctl **out, struct err **e)
