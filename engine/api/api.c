@@ -138,6 +138,147 @@ static void prepared_free(struct prepared *p, size_t n)
 }
 
 /*
+ * The kind of a user's document: its own "kind" (which must agree with the
+ * target's folder, if any), else the folder's, filled in.  Fills in a
+ * missing apiVersion.  Returns 0 with *out, or -EINVAL.
+ */
+static int prepare_kind(json_t *obj, const struct api_target *t, const struct kind_info **out,
+			struct err **e)
+{
+	const struct kind_info *want = t ? t->kind : NULL, *k;
+	const char *kind = api_jstr(obj, "kind");
+	if (kind) {
+		k = kind_by_kind(kind);
+		if (want && k != want)
+			return err_make(e, EINVAL, "kind %s does not belong in %s/ (want %s)", kind,
+					want->plural, want->kind);
+		if (!k)
+			return err_make(e, EINVAL, "unknown kind \"%s\"", kind);
+	} else if (want && !json_object_get(obj, "kind")) {
+		k = want;
+		json_object_set_new(obj, "kind", json_string(k->kind));
+	} else {
+		return err_make(e, EINVAL, "the manifest has no kind");
+	}
+	if (!k->in_fs && k != KIND_EVENT)
+		return err_make(e, EINVAL, "kind %s cannot be written", k->kind);
+	if (!json_object_get(obj, "apiVersion"))
+		json_object_set_new(obj, "apiVersion", json_string(k->api_version));
+	*out = k;
+	return 0;
+}
+
+/* metadata.name: a string, the target's name when it has one (filled in
+ * when missing).  md is obj's metadata. */
+static int prepare_name(json_t *md, const struct kind_info *k, const struct api_target *t,
+			struct err **e)
+{
+	json_t *jname = json_object_get(md, "name");
+	if (jname && !json_is_string(jname))
+		return err_make(e, EINVAL, "%s: metadata.name must be a string", k->kind);
+	if (!t || !t->name)
+		return 0;
+	if (!jname)
+		json_object_set_new(md, "name", json_string(t->name));
+	else if (strcmp(json_string_value(jname), t->name))
+		return err_make(e, EINVAL,
+				"%s \"%s\": metadata.name does not match the file name \"%s\"",
+				k->kind, json_string_value(jname), t->name);
+	return 0;
+}
+
+/* metadata.namespace: for a namespaced kind, the target's namespace (or
+ * "default") when missing, and no other than the target's; for a
+ * cluster-scoped one, none (an empty one is dropped). */
+static int prepare_namespace(json_t *obj, json_t *md, const struct kind_info *k,
+			     const struct api_target *t, struct err **e)
+{
+	json_t *jns = json_object_get(md, "namespace");
+	if (jns && !json_is_string(jns))
+		return err_make(e, EINVAL, "%s: metadata.namespace must be a string", k->kind);
+	const char *ns = jns ? json_string_value(jns) : NULL;
+	const char *name = api_obj_name(obj) ? api_obj_name(obj) : "";
+	if (k->namespaced) {
+		if (t && t->ns && ns && *ns && strcmp(ns, t->ns))
+			return err_make(e, EINVAL,
+					"%s \"%s\": metadata.namespace \"%s\" does not match the "
+					"folder's namespace \"%s\"",
+					k->kind, name, ns, t->ns);
+		if (!ns || !*ns)
+			json_object_set_new(md, "namespace",
+					    json_string(t && t->ns ? t->ns : "default"));
+	} else if (ns && *ns) {
+		return err_make(e, EINVAL,
+				"%s \"%s\": is not namespaced, but metadata.namespace is \"%s\"",
+				k->kind, name, ns);
+	} else if (ns) {
+		json_object_del(md, "namespace");
+	}
+	return 0;
+}
+
+/* Keeps in p what the user carried from an earlier read, for the conflict
+ * check (resourceVersion, uid), then drops the server-owned fields, which
+ * are never taken from the user. */
+static int prepare_server_fields(json_t *obj, json_t *md, const struct kind_info *k,
+				 struct prepared *p, struct err **e)
+{
+	static const char *const server_fields[] = {
+	    "uid",	  "resourceVersion",   "creationTimestamp",
+	    "generation", "deletionTimestamp", "managedFields",
+	    "selfLink"};
+	p->want_rv = 0;
+	p->want_uid = NULL;
+	json_t *jrv = json_object_get(md, "resourceVersion");
+	if (jrv) {
+		const char *s = json_string_value(jrv);
+		char *end = NULL;
+		long long rv = s ? strtoll(s, &end, 10) : json_integer_value(jrv);
+		if ((s && (!*s || *end)) || (!s && !json_is_integer(jrv)) || rv <= 0)
+			return err_make(e, EINVAL, "%s: metadata.resourceVersion: Invalid value",
+					k->kind);
+		p->want_rv = rv;
+	}
+	if (json_is_string(json_object_get(md, "uid")))
+		p->want_uid = xstrdup(api_jstr(md, "uid"));
+	for (size_t i = 0; i < sizeof(server_fields) / sizeof(server_fields[0]); i++)
+		json_object_del(md, server_fields[i]);
+	json_object_del(obj, "status");
+	return 0;
+}
+
+/* The steps of prepare on obj (a copy it owns): kind, metadata, server
+ * fields, defaults and validation.  Returns 0 with *out, or -errno. */
+static int prepare_steps(json_t *obj, const struct api_target *t, struct prepared *p,
+			 const struct kind_info **out, struct err **e)
+{
+	const struct kind_info *k = NULL;
+	int r = prepare_kind(obj, t, &k, e);
+	if (r < 0)
+		return r;
+	json_t *md = json_object_get(obj, "metadata");
+	if (md && !json_is_object(md))
+		return err_make(e, EINVAL, "%s: metadata must be a mapping", k->kind);
+	md = api_meta_of(obj);
+	r = prepare_name(md, k, t, e);
+	if (r == 0)
+		r = prepare_namespace(obj, md, k, t, e);
+	if (r == 0)
+		r = prepare_server_fields(obj, md, k, p, e);
+	if (r < 0)
+		return r;
+	valid_default(obj, k);
+	r = valid_object(obj, k, e);
+	if (r < 0) {
+		free(p->want_uid);
+		p->want_uid = NULL;
+		return r;
+	}
+	*out = k;
+	return 0;
+}
+
+/*
  * Turns a user's document into what would be stored: fills kind, name and
  * namespace from the target, checks they agree, drops server-owned fields,
  * defaults and validates.
@@ -150,125 +291,9 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 				json_is_array(doc) ? "sequence" : "scalar");
 	json_t *obj = json_deep_copy(doc);
 	const struct kind_info *k = NULL;
-	const char *kind = api_jstr(obj, "kind");
-	if (json_object_get(obj, "kind") && !kind)
-		goto bad_kind;
-	if (kind) {
-		k = kind_by_kind(kind);
-		if (!k) {
-			if (t && t->kind)
-				err_make(e, EINVAL, "kind %s does not belong in %s/ (want %s)",
-					 kind, t->kind->plural, t->kind->kind);
-			else
-				err_make(e, EINVAL, "unknown kind \"%s\"", kind);
-			json_decref(obj);
-			return -EINVAL;
-		}
-		if (t && t->kind && k != t->kind) {
-			err_make(e, EINVAL, "kind %s does not belong in %s/ (want %s)", kind,
-				 t->kind->plural, t->kind->kind);
-			json_decref(obj);
-			return -EINVAL;
-		}
-	} else if (t && t->kind) {
-		k = t->kind;
-		json_object_set_new(obj, "kind", json_string(k->kind));
-		if (!json_object_get(obj, "apiVersion"))
-			json_object_set_new(obj, "apiVersion", json_string(k->api_version));
-	} else {
-	bad_kind:
-		json_decref(obj);
-		return err_make(e, EINVAL, "the manifest has no kind");
-	}
-	if (!k->in_fs && k != KIND_EVENT) {
-		json_decref(obj);
-		return err_make(e, EINVAL, "kind %s cannot be written", k->kind);
-	}
-	if (!json_object_get(obj, "apiVersion"))
-		json_object_set_new(obj, "apiVersion", json_string(k->api_version));
-
-	json_t *md = json_object_get(obj, "metadata");
-	if (md && !json_is_object(md)) {
-		json_decref(obj);
-		return err_make(e, EINVAL, "%s: metadata must be a mapping", k->kind);
-	}
-	md = api_meta_of(obj);
-	json_t *jname = json_object_get(md, "name");
-	if (jname && !json_is_string(jname)) {
-		json_decref(obj);
-		return err_make(e, EINVAL, "%s: metadata.name must be a string", k->kind);
-	}
-	if (t && t->name) {
-		if (!jname)
-			json_object_set_new(md, "name", json_string(t->name));
-		else if (strcmp(json_string_value(jname), t->name)) {
-			err_make(e, EINVAL,
-				 "%s \"%s\": metadata.name does not match the file name \"%s\"",
-				 k->kind, json_string_value(jname), t->name);
-			json_decref(obj);
-			return -EINVAL;
-		}
-	}
-	json_t *jns = json_object_get(md, "namespace");
-	if (jns && !json_is_string(jns)) {
-		json_decref(obj);
-		return err_make(e, EINVAL, "%s: metadata.namespace must be a string", k->kind);
-	}
-	const char *ns = jns ? json_string_value(jns) : NULL;
-	if (k->namespaced) {
-		if (t && t->ns && ns && *ns && strcmp(ns, t->ns)) {
-			err_make(e, EINVAL,
-				 "%s \"%s\": metadata.namespace \"%s\" does not match the folder's "
-				 "namespace \"%s\"",
-				 k->kind, api_obj_name(obj) ? api_obj_name(obj) : "", ns, t->ns);
-			json_decref(obj);
-			return -EINVAL;
-		}
-		if (!ns || !*ns)
-			json_object_set_new(md, "namespace",
-					    json_string(t && t->ns ? t->ns : "default"));
-	} else if (ns && *ns) {
-		err_make(e, EINVAL,
-			 "%s \"%s\": is not namespaced, but metadata.namespace is \"%s\"", k->kind,
-			 api_obj_name(obj) ? api_obj_name(obj) : "", ns);
-		json_decref(obj);
-		return -EINVAL;
-	} else if (ns) {
-		json_object_del(md, "namespace");
-	}
-
-	/* What the user carried from an earlier read, for the conflict check. */
-	p->want_rv = 0;
-	p->want_uid = NULL;
-	json_t *jrv = json_object_get(md, "resourceVersion");
-	if (jrv) {
-		const char *s = json_string_value(jrv);
-		char *end = NULL;
-		long long rv = s ? strtoll(s, &end, 10) : json_integer_value(jrv);
-		if ((s && (!*s || *end)) || (!s && !json_is_integer(jrv)) || rv <= 0) {
-			json_decref(obj);
-			return err_make(e, EINVAL, "%s: metadata.resourceVersion: Invalid value",
-					k->kind);
-		}
-		p->want_rv = rv;
-	}
-	if (json_is_string(json_object_get(md, "uid")))
-		p->want_uid = xstrdup(api_jstr(md, "uid"));
-	/* Server-owned fields are never taken from the user. */
-	static const char *const server_fields[] = {
-	    "uid",	  "resourceVersion",   "creationTimestamp",
-	    "generation", "deletionTimestamp", "managedFields",
-	    "selfLink"};
-	for (size_t i = 0; i < sizeof(server_fields) / sizeof(server_fields[0]); i++)
-		json_object_del(md, server_fields[i]);
-	json_object_del(obj, "status");
-
-	valid_default(obj, k);
-	int r = valid_object(obj, k, e);
+	int r = prepare_steps(obj, t, p, &k, e);
 	if (r < 0) {
 		json_decref(obj);
-		free(p->want_uid);
-		p->want_uid = NULL;
 		return r;
 	}
 	p->k = k;
