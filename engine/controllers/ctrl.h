@@ -14,6 +14,7 @@
 #define CFS_CTRL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "engine/api/api.h"
 
@@ -41,5 +42,16 @@ bool ctrl_split_key(const char *key, char ns[256], char name[256]);
 
 /* Enqueues "NS/NAME" of obj. */
 void ctrl_enqueue_obj(struct ctrl *c, const struct sobj *o);
+
+/* The longest a sync asks to wait before it runs again (10 minutes): a
+ * deadline further off is simply looked at again then. */
+#define CTRL_REQUEUE_MAX_MS 600000
+
+/* What sync returns to run again after ms (0 or less: done), capped at
+ * CTRL_REQUEUE_MAX_MS. */
+static inline int ctrl_requeue_after(int64_t ms)
+{
+	return ms > 0 ? (int)(ms > CTRL_REQUEUE_MAX_MS ? CTRL_REQUEUE_MAX_MS : ms) : 0;
+}
 
 #endif

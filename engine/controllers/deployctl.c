@@ -18,8 +18,8 @@
 #include "engine/controllers/rsctl.h"
 #include "engine/valid/valid.h"
 
-#define REVISION_ANN "deployment.kubernetes.io/revision"
-#define HASH_LABEL "pod-template-hash"
+#define REVISION_ANN	 "deployment.kubernetes.io/revision"
+#define HASH_LABEL	 "pod-template-hash"
 #define CHANGE_CAUSE_ANN "kubernetes.io/change-cause"
 #define RECREATE_POLL_MS 200 /* Recreate waiting for old pods to be gone */
 
@@ -27,7 +27,6 @@ struct deployctl {
 	struct api *api;
 	struct ctrl *ctrl;
 };
-
 
 void deployctl_template_hash(const json_t *template, int64_t collisions, char out[16])
 {
@@ -79,8 +78,8 @@ static void d_event(void *arg, struct ctrl *c, const struct store_event *ev)
 
 static int64_t revision_of(const json_t *o)
 {
-	const char *s = json_string_value(
-		json_object_get(obj_at(o, "metadata.annotations"), REVISION_ANN));
+	const char *s =
+	    json_string_value(json_object_get(obj_at(o, "metadata.annotations"), REVISION_ANN));
 	return s ? strtoll(s, NULL, 10) : 0;
 }
 
@@ -123,7 +122,7 @@ static int scale_rs(struct deployctl *d, struct sobj *dep, struct sobj *rs, int6
 	int64_t from = obj_int(rs->obj, "spec.replicas", 1);
 	if (from == to)
 		return 0;
-	struct set_int_arg a = { "replicas", to, NULL, NULL };
+	struct set_int_arg a = {"replicas", to, NULL, NULL};
 	struct err *e = NULL;
 	int r = api_patch(d->api, KIND_REPLICASET, rs->ns, rs->name, set_int_mutate, &a, &e);
 	if (r < 0) {
@@ -133,8 +132,8 @@ static int scale_rs(struct deployctl *d, struct sobj *dep, struct sobj *rs, int6
 		return r;
 	}
 	api_event(d->api, "Normal", "ScalingReplicaSet", "Deployment", dep->ns, dep->name,
-		  "Scaled %s replica set %s to %" PRId64 " from %" PRId64, to > from ? "up" : "down",
-		  rs->name, to, from);
+		  "Scaled %s replica set %s to %" PRId64 " from %" PRId64,
+		  to > from ? "up" : "down", rs->name, to, from);
 	return 0;
 }
 
@@ -165,7 +164,8 @@ static int create_rs(struct deployctl *d, struct sobj *dep, const char *hash, in
 	char rev[32], reps[32], maxreps[32];
 	snprintf(rev, sizeof(rev), "%" PRId64, revision);
 	snprintf(reps, sizeof(reps), "%" PRId64, obj_int(dobj, "spec.replicas", 1));
-	snprintf(maxreps, sizeof(maxreps), "%" PRId64, obj_int(dobj, "spec.replicas", 1) + max_surge);
+	snprintf(maxreps, sizeof(maxreps), "%" PRId64,
+		 obj_int(dobj, "spec.replicas", 1) + max_surge);
 	char *name = xasprintf("%s-%s", dep->name, hash);
 	json_t *refs = json_array();
 	json_array_append_new(refs, obj_owner_ref(dobj));
@@ -174,12 +174,12 @@ static int create_rs(struct deployctl *d, struct sobj *dep, const char *hash, in
 			       "apiVersion", "apps/v1", "kind", "ReplicaSet", "metadata", "name",
 			       name, "namespace", dep->ns, "labels", tlabels, "annotations",
 			       REVISION_ANN, rev, "deployment.kubernetes.io/desired-replicas", reps,
-			       "deployment.kubernetes.io/max-replicas", maxreps, "ownerReferences", refs,
-			       "spec", "replicas", (json_int_t)replicas, "minReadySeconds",
-			       (json_int_t)obj_int(dobj, "spec.minReadySeconds", 0), "selector", sel,
-			       "template", tpl);
+			       "deployment.kubernetes.io/max-replicas", maxreps, "ownerReferences",
+			       refs, "spec", "replicas", (json_int_t)replicas, "minReadySeconds",
+			       (json_int_t)obj_int(dobj, "spec.minReadySeconds", 0), "selector",
+			       sel, "template", tpl);
 	const char *cause = json_string_value(
-		json_object_get(obj_at(dobj, "metadata.annotations"), CHANGE_CAUSE_ANN));
+	    json_object_get(obj_at(dobj, "metadata.annotations"), CHANGE_CAUSE_ANN));
 	if (cause)
 		json_object_set_new(obj_at(rs, "metadata.annotations"), CHANGE_CAUSE_ANN,
 				    json_string(cause));
@@ -229,117 +229,163 @@ static void set_progressing(json_t *st, const char *value, const char *reason, c
 		json_object_set_new(c, "lastUpdateTime", json_string(now));
 }
 
+/* What the steps of sync_status share. */
+struct status_ctx {
+	struct deployctl *d;
+	struct sobj *dep;
+	const json_t *old; /* dep's status as read (may be NULL) */
+	json_t *st;	   /* the status being made (owned) */
+	struct sobj *cur;  /* the new ReplicaSet, or NULL */
+	int64_t want;	   /* spec.replicas */
+	bool paused;	   /* spec.paused */
+	char now[32];
+	/* Sums over the ReplicaSets; updated counts the new one's pods only. */
+	int64_t replicas, ready, avail, updated, total_spec;
+};
+
+/* Sums the ReplicaSets' counts into s and writes them into s->st. */
+static void status_counts(struct status_ctx *s, struct sobj **rss, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		s->replicas += obj_int(rss[i]->obj, "status.replicas", 0);
+		s->ready += obj_int(rss[i]->obj, "status.readyReplicas", 0);
+		s->avail += obj_int(rss[i]->obj, "status.availableReplicas", 0);
+		s->total_spec += obj_int(rss[i]->obj, "spec.replicas", 0);
+	}
+	if (s->cur)
+		s->updated = obj_int(s->cur->obj, "status.replicas", 0);
+	int64_t unavail = s->total_spec - s->avail;
+	json_t *st = s->st;
+	json_object_set_new(st, "observedGeneration",
+			    json_integer(obj_int(s->dep->obj, "metadata.generation", 1)));
+	json_object_set_new(st, "replicas", json_integer(s->replicas));
+	json_object_set_new(st, "updatedReplicas", json_integer(s->updated));
+	json_object_set_new(st, "readyReplicas", json_integer(s->ready));
+	json_object_set_new(st, "availableReplicas", json_integer(s->avail));
+	json_object_set_new(st, "unavailableReplicas", json_integer(unavail > 0 ? unavail : 0));
+}
+
+/* Available: at least replicas - maxUnavailable pods are available. */
+static void status_available(struct status_ctx *s, int64_t max_unavail)
+{
+	bool available = s->avail >= s->want - max_unavail;
+	obj_set_condition(s->st, "Available", available ? "True" : "False",
+			  available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+			  available ? "Deployment has minimum availability."
+				    : "Deployment does not have minimum availability.",
+			  s->now);
+}
+
+/* Progressing as the sync step noted it (noted: NewReplicaSetCreated or
+ * FoundNewReplicaSet, or NULL) and as checkPausedConditions sets it. */
+static void progressing_noted(struct status_ctx *s, const char *noted)
+{
+	char msg[600];
+	const char *reason = obj_str(status_cond(s->old, PROGRESSING), "reason");
+	bool timed_out_before = reason && !strcmp(reason, "ProgressDeadlineExceeded");
+	if (noted && s->cur) {
+		snprintf(msg, sizeof(msg), "%s replica set \"%s\"",
+			 !strcmp(noted, "NewReplicaSetCreated") ? "Created new" : "Found new",
+			 s->cur->name);
+		set_progressing(s->st, "True", noted, msg, s->now, true);
+	}
+	if (s->paused) {
+		if (!timed_out_before)
+			set_progressing(s->st, "Unknown", "DeploymentPaused",
+					"Deployment is paused", s->now, false);
+	} else if (reason && !strcmp(reason, "DeploymentPaused")) {
+		set_progressing(s->st, "Unknown", "DeploymentResumed", "Deployment is resumed",
+				s->now, true);
+	}
+}
+
+/* No progress since the condition's lastUpdateTime: past the deadline,
+ * Progressing turns False (with a Warning event).  Returns when to look
+ * again (ms), or 0. */
+static int64_t progress_deadline(struct status_ctx *s, const json_t *cond, int64_t deadline)
+{
+	time_t from = obj_time(obj_str(cond, "lastUpdateTime"));
+	time_t t = time(NULL);
+	if (from < 0)
+		return 0;
+	if (from + deadline >= t)
+		return ((int64_t)(from + deadline - t) + 1) * 1000 + 100;
+	char msg[600];
+	snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has timed out progressing.", s->cur->name);
+	set_progressing(s->st, "False", "ProgressDeadlineExceeded", msg, s->now, false);
+	api_event(s->d->api, "Warning", "ProgressDeadlineExceeded", "Deployment", s->dep->ns,
+		  s->dep->name, "%s", msg);
+	return 0;
+}
+
+/* Progressing as syncRolloutStatus sets it from the rollout's progress:
+ * complete, progressing, or timed out.  Returns when to look again for the
+ * progress deadline (ms), or 0. */
+static int64_t progressing_rollout(struct status_ctx *s)
+{
+	const json_t *old = s->old;
+	int64_t deadline = obj_int(s->dep->obj, "spec.progressDeadlineSeconds", 600);
+	json_t *cond = status_cond(s->st, PROGRESSING);
+	const char *reason = obj_str(cond, "reason");
+	bool complete = s->updated == s->want && s->replicas == s->want && s->avail == s->want;
+	bool was_complete =
+	    s->replicas == s->updated && reason && !strcmp(reason, "NewReplicaSetAvailable");
+	bool progressing = s->updated > obj_int(old, "updatedReplicas", 0) ||
+			   s->replicas - s->updated <
+			       obj_int(old, "replicas", 0) - obj_int(old, "updatedReplicas", 0) ||
+			   s->ready > obj_int(old, "readyReplicas", 0) ||
+			   s->avail > obj_int(old, "availableReplicas", 0);
+	if (s->paused || was_complete || !s->cur)
+		return 0;
+	char msg[600];
+	if (complete) {
+		snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.",
+			 s->cur->name);
+		set_progressing(s->st, "True", "NewReplicaSetAvailable", msg, s->now, false);
+		return 0;
+	}
+	if (!progressing && cond) {
+		if (reason && strcmp(reason, "ProgressDeadlineExceeded"))
+			return progress_deadline(s, cond, deadline);
+		return 0;
+	}
+	snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", s->cur->name);
+	set_progressing(s->st, "True", "ReplicaSetUpdated", msg, s->now, true);
+	return deadline * 1000 + 100;
+}
+
 /*
  * Writes dep's status from its ReplicaSets (fresh copies) and the new one
  * (cur, may be NULL), with the Available and Progressing conditions as
- * syncRolloutStatus sets them.  *first_reason, when set, is a condition the
- * step itself noted (NewReplicaSetCreated, FoundNewReplicaSet).  Returns 0
- * or -1, and *requeue_ms: when to look again for the progress deadline.
+ * syncRolloutStatus sets them.  noted, when set, is the Progressing reason
+ * the sync step itself noted (NewReplicaSetCreated, FoundNewReplicaSet).
+ * Returns 0 or -1, and *requeue_ms: when to look again for the progress
+ * deadline (0: no need).
  */
 static int sync_status(struct deployctl *d, struct sobj *dep, struct sobj **rss, size_t n,
 		       struct sobj *cur, int64_t max_unavail, const char *noted,
 		       int64_t *requeue_ms)
 {
-	const json_t *dobj = dep->obj;
-	int64_t want = obj_int(dobj, "spec.replicas", 1);
-	int64_t replicas = 0, ready = 0, avail = 0, updated = 0, total_spec = 0;
-	for (size_t i = 0; i < n; i++) {
-		replicas += obj_int(rss[i]->obj, "status.replicas", 0);
-		ready += obj_int(rss[i]->obj, "status.readyReplicas", 0);
-		avail += obj_int(rss[i]->obj, "status.availableReplicas", 0);
-		total_spec += obj_int(rss[i]->obj, "spec.replicas", 0);
-	}
-	if (cur)
-		updated = obj_int(cur->obj, "status.replicas", 0);
-	int64_t gen = obj_int(dobj, "metadata.generation", 1);
+	struct status_ctx s = {.d = d, .dep = dep, .cur = cur};
+	s.old = obj_at(dep->obj, "status");
+	s.st = json_is_object(s.old) ? json_deep_copy(s.old) : json_object();
+	s.want = obj_int(dep->obj, "spec.replicas", 1);
+	s.paused = json_is_true(obj_at(dep->obj, "spec.paused"));
+	api_timestamp(s.now);
 
-	json_t *old = obj_at(dobj, "status");
-	json_t *st = json_is_object(old) ? json_deep_copy(old) : json_object();
-	json_object_set_new(st, "observedGeneration", json_integer(gen));
-	json_object_set_new(st, "replicas", json_integer(replicas));
-	json_object_set_new(st, "updatedReplicas", json_integer(updated));
-	json_object_set_new(st, "readyReplicas", json_integer(ready));
-	json_object_set_new(st, "availableReplicas", json_integer(avail));
-	json_object_set_new(st, "unavailableReplicas",
-			    json_integer(total_spec - avail > 0 ? total_spec - avail : 0));
-	char now[32];
-	api_timestamp(now);
-	bool available = avail >= want - max_unavail;
-	obj_set_condition(st, "Available", available ? "True" : "False",
-			  available ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-			  available ? "Deployment has minimum availability."
-				    : "Deployment does not have minimum availability.",
-			  now);
+	status_counts(&s, rss, n);
+	status_available(&s, max_unavail);
+	progressing_noted(&s, noted);
+	*requeue_ms = progressing_rollout(&s);
 
-	/* Progressing, as syncRolloutStatus and checkPausedConditions set it. */
-	char msg[600];
-	json_t *cond = status_cond(old, PROGRESSING);
-	const char *reason = obj_str(cond, "reason");
-	bool paused = json_is_true(obj_at(dobj, "spec.paused"));
-	int64_t deadline = obj_int(dobj, "spec.progressDeadlineSeconds", 600);
-	bool timed_out_before = reason && !strcmp(reason, "ProgressDeadlineExceeded");
-	if (noted && cur) {
-		snprintf(msg, sizeof(msg), "%s replica set \"%s\"",
-			 !strcmp(noted, "NewReplicaSetCreated") ? "Created new" : "Found new",
-			 cur->name);
-		set_progressing(st, "True", noted, msg, now, true);
-	}
-	if (paused) {
-		if (!timed_out_before)
-			set_progressing(st, "Unknown", "DeploymentPaused", "Deployment is paused",
-					now, false);
-	} else if (reason && !strcmp(reason, "DeploymentPaused")) {
-		set_progressing(st, "Unknown", "DeploymentResumed", "Deployment is resumed", now,
-				true);
-	}
-	json_t *ncond = status_cond(st, PROGRESSING);
-	const char *nreason = obj_str(ncond, "reason");
-	bool complete = updated == want && replicas == want && avail == want;
-	bool was_complete = replicas == updated && nreason &&
-			    !strcmp(nreason, "NewReplicaSetAvailable");
-	bool progressing =
-		updated > obj_int(old, "updatedReplicas", 0) ||
-		replicas - updated <
-			obj_int(old, "replicas", 0) - obj_int(old, "updatedReplicas", 0) ||
-		ready > obj_int(old, "readyReplicas", 0) ||
-		avail > obj_int(old, "availableReplicas", 0);
-	*requeue_ms = 0;
-	if (!paused && !was_complete && cur) {
-		if (complete) {
-			snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" has successfully progressed.",
-				 cur->name);
-			set_progressing(st, "True", "NewReplicaSetAvailable", msg, now, false);
-		} else if (progressing) {
-			snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", cur->name);
-			set_progressing(st, "True", "ReplicaSetUpdated", msg, now, true);
-			*requeue_ms = deadline * 1000 + 100;
-		} else if (ncond && nreason && strcmp(nreason, "ProgressDeadlineExceeded")) {
-			time_t from = obj_time(obj_str(ncond, "lastUpdateTime"));
-			time_t t = time(NULL);
-			if (from >= 0 && from + deadline < t) {
-				snprintf(msg, sizeof(msg),
-					 "ReplicaSet \"%s\" has timed out progressing.", cur->name);
-				set_progressing(st, "False", "ProgressDeadlineExceeded", msg, now,
-						false);
-				api_event(d->api, "Warning", "ProgressDeadlineExceeded",
-					  "Deployment", dep->ns, dep->name, "%s", msg);
-			} else if (from >= 0) {
-				*requeue_ms = ((int64_t)(from + deadline - t) + 1) * 1000 + 100;
-			}
-		} else if (!ncond) {
-			snprintf(msg, sizeof(msg), "ReplicaSet \"%s\" is progressing.", cur->name);
-			set_progressing(st, "True", "ReplicaSetUpdated", msg, now, true);
-			*requeue_ms = deadline * 1000 + 100;
-		}
-	}
 	int rc = 0;
-	if (!json_equal(old, st)) {
+	if (!json_equal(s.old, s.st)) {
 		struct err *e = NULL;
-		if (api_update_status(d->api, KIND_DEPLOYMENT, dep->ns, dep->name, st, &e) < 0)
+		if (api_update_status(d->api, KIND_DEPLOYMENT, dep->ns, dep->name, s.st, &e) < 0)
 			rc = -1;
 		err_free(e);
 	}
-	json_decref(st);
+	json_decref(s.st);
 	return rc;
 }
 
@@ -416,8 +462,7 @@ static int apply_sizes(struct deployctl *d, struct sobj *dep, struct rollout_rs 
 }
 
 /* Makes cur's bookkeeping match dep: revision, change cause, minReadySeconds. */
-static void refresh_current(struct deployctl *d, struct sobj *dep, struct sobj *cur,
-			    int64_t maxold)
+static void refresh_current(struct deployctl *d, struct sobj *dep, struct sobj *cur, int64_t maxold)
 {
 	if (revision_of(cur->obj) <= maxold) {
 		/* A rollback to an older template makes it the newest revision. */
@@ -426,18 +471,231 @@ static void refresh_current(struct deployctl *d, struct sobj *dep, struct sobj *
 		api_annotate(d->api, KIND_REPLICASET, cur->ns, cur->name, REVISION_ANN, rev, NULL);
 	}
 	const char *cause = json_string_value(
-		json_object_get(obj_at(dep->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
+	    json_object_get(obj_at(dep->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
 	const char *had = json_string_value(
-		json_object_get(obj_at(cur->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
+	    json_object_get(obj_at(cur->obj, "metadata.annotations"), CHANGE_CAUSE_ANN));
 	if (cause && (!had || strcmp(had, cause)))
-		api_annotate(d->api, KIND_REPLICASET, cur->ns, cur->name, CHANGE_CAUSE_ANN, cause, NULL);
+		api_annotate(d->api, KIND_REPLICASET, cur->ns, cur->name, CHANGE_CAUSE_ANN, cause,
+			     NULL);
 	int64_t mrs = obj_int(dep->obj, "spec.minReadySeconds", 0);
 	if (obj_int(cur->obj, "spec.minReadySeconds", 0) != mrs) {
-		struct set_int_arg a = { "minReadySeconds", mrs, NULL, NULL };
+		struct set_int_arg a = {"minReadySeconds", mrs, NULL, NULL};
 		api_patch(d->api, KIND_REPLICASET, cur->ns, cur->name, set_int_mutate, &a, NULL);
 	}
 }
 
+/*
+ * One reconcile of a Deployment: what plan_read found (its ReplicaSets and
+ * strategy) and what the steps decided.  Lives for one d_sync.
+ */
+struct d_plan {
+	struct sobj *dep;  /* the Deployment (d_sync's reference) */
+	struct sobj **rss; /* the ReplicaSets it controls, by revision (owned) */
+	size_t n;
+	struct sobj *cur; /* the one with dep's template (in rss), or NULL */
+	int64_t want;	  /* spec.replicas */
+	bool recreate;	  /* strategy Recreate; else RollingUpdate */
+	bool paused;	  /* spec.paused */
+	struct rollout_params p;
+	struct rollout_rs *old; /* the other ReplicaSets, oldest first (owned) */
+	size_t nold;
+	int64_t maxold;	      /* their highest revision */
+	struct rollout_rs nw; /* cur's state, or the one to make */
+	bool make;	      /* decided: create the new ReplicaSet ... */
+	int64_t make_size;    /* ... with this many replicas */
+	bool complete;	      /* decided: the rollout is done (prune history) */
+	const char *noted;    /* the Progressing reason a step noted, or NULL */
+	int64_t wait_ms;      /* look again after this long (0: no need) */
+	bool failed;	      /* a write failed: retry with backoff */
+};
+
+/* Reads dep's ReplicaSets and strategy into pl; plan_free releases them. */
+static void plan_read(struct deployctl *d, struct sobj *dep, struct d_plan *pl)
+{
+	const json_t *dobj = dep->obj;
+	memset(pl, 0, sizeof(*pl));
+	pl->dep = dep;
+	pl->n = owned_rs(d, obj_str(dobj, "metadata.uid"), &pl->rss);
+	pl->cur = find_current(dobj, pl->rss, pl->n);
+	pl->want = obj_int(dobj, "spec.replicas", 1);
+	const char *stype = obj_str(dobj, "spec.strategy.type");
+	pl->recreate = stype && !strcmp(stype, "Recreate");
+	pl->paused = json_is_true(obj_at(dobj, "spec.paused"));
+	pl->p = (struct rollout_params){pl->want, 0, 0};
+	if (!pl->recreate &&
+	    rollout_resolve(obj_at(dobj, "spec.strategy.rollingUpdate.maxSurge"),
+			    obj_at(dobj, "spec.strategy.rollingUpdate.maxUnavailable"), pl->want,
+			    &pl->p, NULL) < 0) {
+		pl->p.max_surge = 0;
+		pl->p.max_unavailable = 1;
+	}
+	/* The old ReplicaSets, oldest first, and the new one (maybe not made yet). */
+	pl->old = xcalloc(pl->n ? pl->n : 1, sizeof(*pl->old));
+	for (size_t i = 0; i < pl->n; i++) {
+		if (pl->rss[i] == pl->cur)
+			continue;
+		rs_state(pl->rss[i], &pl->old[pl->nold++]);
+		if (revision_of(pl->rss[i]->obj) > pl->maxold)
+			pl->maxold = revision_of(pl->rss[i]->obj);
+	}
+	rollout_sort_oldest_first(pl->old, pl->nold);
+	if (pl->cur)
+		rs_state(pl->cur, &pl->nw);
+	else
+		pl->nw.revision = pl->maxold + 1;
+}
+
+/* Releases what plan_read read; the decisions stay. */
+static void plan_free(struct d_plan *pl)
+{
+	free(pl->old);
+	sobj_list_free(pl->rss, pl->n);
+	pl->old = NULL;
+	pl->rss = NULL;
+	pl->cur = NULL;
+	pl->n = pl->nold = 0;
+}
+
+/* Recreate (rolloutRecreate): the old ReplicaSets to 0, then, once their
+ * pods are gone, the new one up to replicas. */
+static void step_recreate(struct deployctl *d, struct d_plan *pl)
+{
+	bool old_pods = pl->nold && pods_exist(d, pl->old, pl->nold);
+	switch (rollout_recreate_step(&pl->p, &pl->nw, pl->old, pl->nold, old_pods)) {
+	case ROLLOUT_SCALE_DOWN_OLD:
+		pl->failed |= apply_sizes(d, pl->dep, pl->old, pl->nold) < 0;
+		break;
+	case ROLLOUT_SCALE_UP_NEW:
+		pl->make = !pl->cur;
+		pl->make_size = pl->nw.to;
+		if (pl->cur)
+			pl->failed |= apply_sizes(d, pl->dep, &pl->nw, 1) < 0;
+		break;
+	case ROLLOUT_WAIT_OLD_PODS:
+		/* Pod deletions are not watched here: look again shortly. */
+		pl->wait_ms = RECREATE_POLL_MS;
+		break;
+	case ROLLOUT_DONE:
+		pl->complete = true;
+		break;
+	}
+}
+
+/* RollingUpdate (rolloutRolling): make the new ReplicaSet as large as the
+ * surge allows, or take one step scaling it up and the old ones down. */
+static void step_rolling(struct deployctl *d, struct d_plan *pl)
+{
+	if (!pl->cur) {
+		pl->make = true;
+		pl->make_size = rollout_new_replicas(&pl->p, &pl->nw, pl->old, pl->nold);
+		return;
+	}
+	bool stepped = rollout_rolling_step(&pl->p, &pl->nw, pl->old, pl->nold) > 0;
+	pl->failed |= apply_sizes(d, pl->dep, &pl->nw, 1) < 0;
+	pl->failed |= apply_sizes(d, pl->dep, pl->old, pl->nold) < 0;
+	pl->complete = !stepped && pl->nw.replicas == pl->want && pl->nw.actual == pl->want &&
+		       pl->nw.available == pl->want;
+	for (size_t i = 0; i < pl->nold; i++)
+		pl->complete &= pl->old[i].actual == 0 && pl->old[i].replicas == 0;
+}
+
+/* A ReplicaSet of another template holds the new one's name (a hash
+ * collision): status.collisionCount to count, so that the next sync hashes
+ * the template to another name. */
+static void note_collision(struct deployctl *d, struct sobj *dep, int64_t count)
+{
+	json_t *st = json_deep_copy(obj_at(dep->obj, "status"));
+	if (!json_is_object(st)) {
+		json_decref(st);
+		st = json_object();
+	}
+	json_object_set_new(st, "collisionCount", json_integer(count));
+	api_update_status(d->api, KIND_DEPLOYMENT, dep->ns, dep->name, st, NULL);
+	json_decref(st);
+}
+
+/* Creates the new ReplicaSet (NAME-HASH, of pl->make_size replicas). */
+static void create_new_rs(struct deployctl *d, struct d_plan *pl)
+{
+	const json_t *dobj = pl->dep->obj;
+	int64_t collisions = obj_int(dobj, "status.collisionCount", 0);
+	char hash[16];
+	deployctl_template_hash(obj_at(dobj, "spec.template"), collisions, hash);
+	int r = create_rs(d, pl->dep, hash, pl->maxold + 1, pl->make_size, pl->p.max_surge);
+	if (r == -EEXIST)
+		note_collision(d, pl->dep, collisions + 1);
+	if (r < 0)
+		pl->failed = true;
+	else
+		pl->noted = "NewReplicaSetCreated";
+}
+
+/* History: deletes the old ReplicaSets beyond spec.revisionHistoryLimit. */
+static void prune_history(struct deployctl *d, struct d_plan *pl)
+{
+	size_t *del = xcalloc(pl->nold ? pl->nold : 1, sizeof(*del));
+	size_t nd = rollout_prune(pl->old, pl->nold,
+				  obj_int(pl->dep->obj, "spec.revisionHistoryLimit", 10), del);
+	for (size_t i = 0; i < nd; i++) {
+		struct sobj *rs = pl->old[del[i]].ref;
+		api_delete(d->api, KIND_REPLICASET, rs->ns, rs->name, NULL);
+	}
+	free(del);
+}
+
+/* Not paused: the current ReplicaSet's bookkeeping, one step of the
+ * strategy, the new ReplicaSet if the step asks for it, and the history
+ * pruned once the rollout is complete. */
+static void sync_rollout(struct deployctl *d, struct d_plan *pl)
+{
+	if (pl->cur) {
+		refresh_current(d, pl->dep, pl->cur, pl->maxold);
+		if (!obj_condition(pl->dep->obj, PROGRESSING))
+			pl->noted = "FoundNewReplicaSet";
+	}
+	if (pl->recreate)
+		step_recreate(d, pl);
+	else
+		step_rolling(d, pl);
+	if (pl->make)
+		create_new_rs(d, pl);
+	if (pl->complete)
+		prune_history(d, pl);
+}
+
+/* Paused: no rollout, but a Deployment whose only active ReplicaSet is the
+ * current one still scales (pl->cur is set). */
+static void scale_paused(struct deployctl *d, struct d_plan *pl)
+{
+	bool others = false;
+	for (size_t i = 0; i < pl->nold; i++)
+		others |= pl->old[i].replicas > 0;
+	if (!others && pl->nw.replicas != pl->want && scale_rs(d, pl->dep, pl->cur, pl->want) < 0)
+		pl->failed = true;
+}
+
+/* Writes the Deployment's revision and status from fresh copies of its
+ * ReplicaSets.  Returns 0 or -1, and *requeue_ms as sync_status does. */
+static int report_status(struct deployctl *d, struct d_plan *pl, int64_t *requeue_ms)
+{
+	struct sobj *dep = pl->dep, **rss;
+	size_t n = owned_rs(d, obj_str(dep->obj, "metadata.uid"), &rss);
+	struct sobj *cur = find_current(dep->obj, rss, n);
+	if (cur && revision_of(dep->obj) != revision_of(cur->obj)) {
+		char revs[32];
+		snprintf(revs, sizeof(revs), "%" PRId64, revision_of(cur->obj));
+		api_annotate(d->api, KIND_DEPLOYMENT, dep->ns, dep->name, REVISION_ANN, revs, NULL);
+	}
+	int rc = sync_status(d, dep, rss, n, cur, pl->p.max_unavailable, pl->noted, requeue_ms);
+	sobj_list_free(rss, n);
+	return rc;
+}
+
+/*
+ * The Deployment reconcile, as Kubernetes' syncDeployment: plan (read the
+ * ReplicaSets), one step of the strategy (or, paused, only scaling), then
+ * the revision and status.  Returns < 0 to retry, or when to look again.
+ */
 static int d_sync(void *arg, const char *key)
 {
 	struct deployctl *d = arg;
@@ -449,156 +707,30 @@ static int d_sync(void *arg, const char *key)
 		sobj_unref(dep);
 		return 0;
 	}
-	const json_t *dobj = dep->obj;
-	const char *uid = obj_str(dobj, "metadata.uid");
-	struct sobj **rss;
-	size_t n = owned_rs(d, uid, &rss);
-	struct sobj *cur = find_current(dobj, rss, n);
+	struct d_plan pl;
+	plan_read(d, dep, &pl);
+	if (!pl.paused)
+		sync_rollout(d, &pl);
+	else if (pl.cur)
+		scale_paused(d, &pl);
+	plan_free(&pl);
 
-	int64_t want = obj_int(dobj, "spec.replicas", 1);
-	const char *stype = obj_str(dobj, "spec.strategy.type");
-	bool recreate = stype && !strcmp(stype, "Recreate");
-	bool paused = json_is_true(obj_at(dobj, "spec.paused"));
-	struct rollout_params p = { want, 0, 0 };
-	if (!recreate &&
-	    rollout_resolve(obj_at(dobj, "spec.strategy.rollingUpdate.maxSurge"),
-			    obj_at(dobj, "spec.strategy.rollingUpdate.maxUnavailable"), want, &p,
-			    NULL) < 0) {
-		p.max_surge = 0;
-		p.max_unavailable = 1;
-	}
-
-	/* The old ReplicaSets, oldest first, and the new one (maybe not made yet). */
-	struct rollout_rs *old = xcalloc(n ? n : 1, sizeof(*old)), nw;
-	size_t nold = 0;
-	int64_t maxold = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (rss[i] == cur)
-			continue;
-		rs_state(rss[i], &old[nold++]);
-		if (revision_of(rss[i]->obj) > maxold)
-			maxold = revision_of(rss[i]->obj);
-	}
-	rollout_sort_oldest_first(old, nold);
-	if (cur) {
-		rs_state(cur, &nw);
-	} else {
-		memset(&nw, 0, sizeof(nw));
-		nw.revision = maxold + 1;
-	}
-
-	int rc = 0;
-	const char *noted = NULL;
-	bool complete = false, stepped = false;
-	int64_t wait_ms = 0;
-	int64_t collisions = obj_int(dobj, "status.collisionCount", 0);
-	char hash[16];
-	deployctl_template_hash(obj_at(dobj, "spec.template"), collisions, hash);
-	if (!paused) {
-		bool make = false;
-		int64_t make_size = 0;
-		if (cur) {
-			refresh_current(d, dep, cur, maxold);
-			if (!obj_condition(dobj, PROGRESSING))
-				noted = "FoundNewReplicaSet";
-		}
-		if (recreate) {
-			enum rollout_recreate r = rollout_recreate_step(
-				&p, &nw, old, nold, nold && pods_exist(d, old, nold));
-			if (r == ROLLOUT_SCALE_DOWN_OLD) {
-				rc |= apply_sizes(d, dep, old, nold);
-				stepped = true;
-			} else if (r == ROLLOUT_SCALE_UP_NEW) {
-				make = !cur;
-				make_size = nw.to;
-				if (cur)
-					rc |= apply_sizes(d, dep, &nw, 1);
-				stepped = true;
-			} else if (r == ROLLOUT_WAIT_OLD_PODS) {
-				/* Pod deletions are not watched here: look again shortly. */
-				wait_ms = RECREATE_POLL_MS;
-			} else if (r == ROLLOUT_DONE) {
-				complete = true;
-			}
-		} else if (!cur) {
-			make = true;
-			make_size = rollout_new_replicas(&p, &nw, old, nold);
-			stepped = true;
-		} else {
-			stepped = rollout_rolling_step(&p, &nw, old, nold) > 0;
-			rc |= apply_sizes(d, dep, &nw, 1);
-			rc |= apply_sizes(d, dep, old, nold);
-			complete = !stepped && nw.replicas == want && nw.actual == want &&
-				   nw.available == want;
-			for (size_t i = 0; i < nold; i++)
-				complete &= old[i].actual == 0 && old[i].replicas == 0;
-		}
-		if (make) {
-			int r = create_rs(d, dep, hash, maxold + 1, make_size, p.max_surge);
-			if (r == -EEXIST) {
-				/* A ReplicaSet of another template holds the name: a hash collision. */
-				json_t *st = json_deep_copy(obj_at(dobj, "status"));
-				if (!json_is_object(st)) {
-					json_decref(st);
-					st = json_object();
-				}
-				json_object_set_new(st, "collisionCount", json_integer(collisions + 1));
-				api_update_status(d->api, KIND_DEPLOYMENT, ns, name, st, NULL);
-				json_decref(st);
-			}
-			if (r < 0)
-				rc = -1;
-			else
-				noted = "NewReplicaSetCreated";
-		}
-		/* History: at most revisionHistoryLimit old ReplicaSets, once complete. */
-		if (complete) {
-			size_t *del = xcalloc(nold ? nold : 1, sizeof(*del));
-			size_t nd = rollout_prune(old, nold,
-						  obj_int(dobj, "spec.revisionHistoryLimit", 10), del);
-			for (size_t i = 0; i < nd; i++) {
-				struct sobj *rs = old[del[i]].ref;
-				api_delete(d->api, KIND_REPLICASET, rs->ns, rs->name, NULL);
-			}
-			free(del);
-		}
-	} else if (cur) {
-		/* Paused: no rollout, but a Deployment with only its current
-		 * ReplicaSet active still scales. */
-		bool others = false;
-		for (size_t i = 0; i < nold; i++)
-			others |= old[i].replicas > 0;
-		if (!others && nw.replicas != want)
-			rc |= scale_rs(d, dep, cur, want) < 0 ? -1 : 0;
-	}
-	free(old);
-	sobj_list_free(rss, n);
-
-	/* Status, and the Deployment's revision, from fresh copies. */
-	n = owned_rs(d, uid, &rss);
-	cur = find_current(dobj, rss, n);
-	if (cur && revision_of(dobj) != revision_of(cur->obj)) {
-		char revs[32];
-		snprintf(revs, sizeof(revs), "%" PRId64, revision_of(cur->obj));
-		api_annotate(d->api, KIND_DEPLOYMENT, ns, name, REVISION_ANN, revs, NULL);
-	}
 	int64_t requeue = 0;
-	if (sync_status(d, dep, rss, n, cur, p.max_unavailable, noted, &requeue) < 0)
-		rc = -1;
-	sobj_list_free(rss, n);
+	if (report_status(d, &pl, &requeue) < 0)
+		pl.failed = true;
 	sobj_unref(dep);
-	if (rc < 0)
+	if (pl.failed)
 		return -1;
-	if (wait_ms > 0 && (requeue == 0 || wait_ms < requeue))
-		requeue = wait_ms;
-	return requeue > 0 ? (int)(requeue > 600000 ? 600000 : requeue) : 0;
+	if (pl.wait_ms > 0 && (requeue == 0 || pl.wait_ms < requeue))
+		requeue = pl.wait_ms;
+	return ctrl_requeue_after(requeue);
 }
 
 /* Rollback and history */
 
 size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out)
 {
-	struct deployctl d = { a, NULL };
+	struct deployctl d = {a, NULL};
 	return owned_rs(&d, uid, out);
 }
 
@@ -653,22 +785,23 @@ int64_t deployctl_rollback(struct api *a, const char *ns, const char *name, int6
 	}
 	int64_t r;
 	if (!to) {
-		r = rev == 0 ? err_make(e, ENOENT,
-					"Deployment \"%s\": no rollout history found (no revision "
-					"before %" PRId64 ")",
-					name, cur)
-			     : err_make(e, ENOENT,
-					"Deployment \"%s\": unable to find specified revision %" PRId64
-					" in history",
-					name, rev);
+		r = rev == 0
+			? err_make(e, ENOENT,
+				   "Deployment \"%s\": no rollout history found (no revision "
+				   "before %" PRId64 ")",
+				   name, cur)
+			: err_make(e, ENOENT,
+				   "Deployment \"%s\": unable to find specified revision %" PRId64
+				   " in history",
+				   name, rev);
 	} else if (revision_of(to->obj) == cur) {
 		/* kubectl: "skipped rollback (current template already matches revision N)" */
 		r = cur;
 	} else {
 		struct rollback_arg arg = {
-			template_sans_hash(obj_at(to->obj, "spec.template")),
-			json_string_value(json_object_get(obj_at(to->obj, "metadata.annotations"),
-							  CHANGE_CAUSE_ANN)),
+		    template_sans_hash(obj_at(to->obj, "spec.template")),
+		    json_string_value(
+			json_object_get(obj_at(to->obj, "metadata.annotations"), CHANGE_CAUSE_ANN)),
 		};
 		r = api_patch(a, KIND_DEPLOYMENT, ns, name, rollback_mutate, &arg, e);
 		json_decref(arg.tpl);
@@ -687,7 +820,7 @@ int deployctl_start(struct api *a, struct deployctl **out, struct err **e)
 {
 	struct deployctl *d = xcalloc(1, sizeof(*d));
 	d->api = a;
-	static const struct ctrl_ops ops = { "deployment", 1, d_sync, d_resync, d_event };
+	static const struct ctrl_ops ops = {"deployment", 1, d_sync, d_resync, d_event};
 	int r = ctrl_start(a, &ops, d, &d->ctrl, e);
 	if (r < 0) {
 		free(d);

@@ -25,7 +25,6 @@ struct epctl {
 	struct hmap pod_svcs;
 };
 
-
 #define HEADLESS_LABEL "service.kubernetes.io/headless"
 
 /* The Service's selector as a LabelSelector, or NULL when it has none. */
@@ -197,79 +196,79 @@ static void sort_addresses(json_t *list)
 	free(v);
 }
 
-json_t *epctl_subsets(const json_t *svc, struct sobj *const *pods, size_t n)
+/* Whether a pod is one of the Service's endpoints: selected, with an IP,
+ * and not finished (nor terminating, unless publishNotReadyAddresses). */
+static bool pod_selected(const json_t *p, const json_t *sel, bool publish)
 {
-	json_t *out = json_array();
-	json_t *sel = selector_of(svc);
-	if (!sel)
-		return out;
-	json_t *sports = obj_at(svc, "spec.ports");
-	bool publish = json_is_true(obj_at(svc, "spec.publishNotReadyAddresses"));
-	/* Port-set key -> index of its subset in out. */
-	struct hmap groups = {0};
-	for (size_t i = 0; i < n; i++) {
-		const json_t *p = pods[i]->obj;
-		const char *ip = obj_str(p, "status.podIP");
-		if (!ip || !*ip || !svc_ip_parse(ip, &(uint32_t){0}) ||
-		    !api_selector_matches(sel, obj_at(p, "metadata.labels")))
-			continue;
-		if ((pod_is_terminating(p) && !publish) || pod_is_finished(p))
-			continue;
-		json_t *ports = json_array();
-		struct buf key = {0};
-		buf_puts(&key, "");
-		size_t j;
-		json_t *sp;
-		json_array_foreach(sports, j, sp)
-		{
-			int64_t port = resolve_target(p, sp);
-			if (port <= 0 || port > 65535)
-				continue; /* no such named port in this pod */
-			const char *name = obj_str(sp, "name"), *proto = obj_str(sp, "protocol");
-			json_t *ep = json_pack("{s:I, s:s}", "port", (json_int_t)port, "protocol",
-					       proto ? proto : "TCP");
-			if (name && *name)
-				json_object_set_new(ep, "name", json_string(name));
-			json_array_append_new(ports, ep);
-			buf_printf(&key, "%s/%lld/%s,", name ? name : "", (long long)port,
-				   proto ? proto : "TCP");
-		}
-		if (json_array_size(sports) > 0 && json_array_size(ports) == 0) {
-			json_decref(ports);
-			buf_free(&key);
-			continue;
-		}
-		void *slot = hmap_get(&groups, key.s);
-		json_t *ss;
-		if (slot) {
-			ss = json_array_get(out, (size_t)(uintptr_t)slot - 1);
-			json_decref(ports);
-		} else {
-			ss = json_object();
-			json_object_set_new(ss, "addresses", json_array());
-			json_object_set_new(ss, "notReadyAddresses", json_array());
-			if (json_array_size(ports))
-				json_object_set_new(ss, "ports", ports);
-			else
-				json_decref(ports);
-			json_array_append_new(out, ss);
-			hmap_set(&groups, key.s, (void *)(uintptr_t)json_array_size(out));
-		}
-		bool ready = publish || pod_is_ready(p);
-		json_array_append_new(
-		    json_object_get(ss, ready ? "addresses" : "notReadyAddresses"),
-		    address_of(svc, pods[i]));
-		buf_free(&key);
+	const char *ip = obj_str(p, "status.podIP");
+	if (!ip || !*ip || !svc_ip_parse(ip, &(uint32_t){0}) ||
+	    !api_selector_matches(sel, obj_at(p, "metadata.labels")))
+		return false;
+	return !((pod_is_terminating(p) && !publish) || pod_is_finished(p));
+}
+
+/*
+ * The EndpointPorts the Service's ports (sports) resolve to in pod p, and
+ * in key the port set ("NAME/PORT/PROTO," each) that groups pods into
+ * subsets.  NULL when the Service has ports and none resolve in this pod.
+ */
+static json_t *pod_ports(const json_t *p, const json_t *sports, struct buf *key)
+{
+	json_t *ports = json_array();
+	buf_puts(key, "");
+	size_t j;
+	json_t *sp;
+	json_array_foreach(sports, j, sp)
+	{
+		int64_t port = resolve_target(p, sp);
+		if (port <= 0 || port > 65535)
+			continue; /* no such named port in this pod */
+		const char *name = obj_str(sp, "name"), *proto = obj_str(sp, "protocol");
+		json_t *ep = json_pack("{s:I, s:s}", "port", (json_int_t)port, "protocol",
+				       proto ? proto : "TCP");
+		if (name && *name)
+			json_object_set_new(ep, "name", json_string(name));
+		json_array_append_new(ports, ep);
+		buf_printf(key, "%s/%lld/%s,", name ? name : "", (long long)port,
+			   proto ? proto : "TCP");
 	}
-	hmap_clear(&groups, NULL);
-	json_decref(sel);
-	/* Stable output: addresses by IP, subsets in the order of their first
-	 * address; empty lists dropped, as the API server shows them. */
+	if (json_array_size(sports) > 0 && json_array_size(ports) == 0) {
+		json_decref(ports);
+		return NULL;
+	}
+	return ports;
+}
+
+/* The subset of out for the port set key (groups: key -> its index in out,
+ * plus 1), appended with ports if new.  Takes ports. */
+static json_t *subset_for(json_t *out, struct hmap *groups, const char *key, json_t *ports)
+{
+	void *slot = hmap_get(groups, key);
+	if (slot) {
+		json_decref(ports);
+		return json_array_get(out, (size_t)(uintptr_t)slot - 1);
+	}
+	json_t *ss = json_object();
+	json_object_set_new(ss, "addresses", json_array());
+	json_object_set_new(ss, "notReadyAddresses", json_array());
+	if (json_array_size(ports))
+		json_object_set_new(ss, "ports", ports);
+	else
+		json_decref(ports);
+	json_array_append_new(out, ss);
+	hmap_set(groups, key, (void *)(uintptr_t)json_array_size(out));
+	return ss;
+}
+
+/* In each subset, addresses by IP and empty lists dropped, as the API
+ * server shows them. */
+static void tidy_addresses(json_t *out)
+{
+	static const char *const lists[] = {"addresses", "notReadyAddresses"};
 	size_t i;
 	json_t *ss;
 	json_array_foreach(out, i, ss)
 	{
-		static const char *const lists[] = {"addresses", "notReadyAddresses"};
 		for (int l = 0; l < 2; l++) {
 			json_t *list = json_object_get(ss, lists[l]);
 			if (json_array_size(list) == 0)
@@ -278,37 +277,72 @@ json_t *epctl_subsets(const json_t *svc, struct sobj *const *pods, size_t n)
 				sort_addresses(list);
 		}
 	}
+}
+
+/* A subset's first address: its first ready one, else its first not ready. */
+static json_t *first_address(const json_t *ss)
+{
+	json_t *a = json_array_get(json_object_get(ss, "addresses"), 0);
+	return a ? a : json_array_get(json_object_get(ss, "notReadyAddresses"), 0);
+}
+
+/* Sorts the subsets by their first address (stable: an insertion sort). */
+static void sort_subsets(json_t *out)
+{
 	size_t ns = json_array_size(out);
-	if (ns > 1) {
-		json_t **v = xcalloc(ns, sizeof(*v));
-		for (i = 0; i < ns; i++)
-			v[i] = json_incref(json_array_get(out, i));
-		/* By the first address of each (ready first, then not ready). */
-		for (i = 1; i < ns; i++) {
-			json_t *x = v[i];
-			size_t j = i;
-			while (j > 0) {
-				json_t *ax = json_array_get(json_object_get(x, "addresses"), 0);
-				json_t *ay =
-				    json_array_get(json_object_get(v[j - 1], "addresses"), 0);
-				if (!ax)
-					ax = json_array_get(json_object_get(x, "notReadyAddresses"),
-							    0);
-				if (!ay)
-					ay = json_array_get(
-					    json_object_get(v[j - 1], "notReadyAddresses"), 0);
-				if (cmp_addr(&ax, &ay) >= 0)
-					break;
-				v[j] = v[j - 1];
-				j--;
-			}
-			v[j] = x;
+	if (ns < 2)
+		return;
+	json_t **v = xcalloc(ns, sizeof(*v));
+	for (size_t i = 0; i < ns; i++)
+		v[i] = json_incref(json_array_get(out, i));
+	for (size_t i = 1; i < ns; i++) {
+		json_t *x = v[i];
+		size_t j = i;
+		while (j > 0) {
+			json_t *ax = first_address(x), *ay = first_address(v[j - 1]);
+			if (cmp_addr(&ax, &ay) >= 0)
+				break;
+			v[j] = v[j - 1];
+			j--;
 		}
-		json_array_clear(out);
-		for (i = 0; i < ns; i++)
-			json_array_append_new(out, v[i]);
-		free(v);
+		v[j] = x;
 	}
+	json_array_clear(out);
+	for (size_t i = 0; i < ns; i++)
+		json_array_append_new(out, v[i]);
+	free(v);
+}
+
+json_t *epctl_subsets(const json_t *svc, struct sobj *const *pods, size_t n)
+{
+	json_t *out = json_array();
+	json_t *sel = selector_of(svc);
+	if (!sel)
+		return out;
+	json_t *sports = obj_at(svc, "spec.ports");
+	bool publish = json_is_true(obj_at(svc, "spec.publishNotReadyAddresses"));
+	/* Port-set key -> index of its subset in out, plus 1. */
+	struct hmap groups = {0};
+	for (size_t i = 0; i < n; i++) {
+		const json_t *p = pods[i]->obj;
+		if (!pod_selected(p, sel, publish))
+			continue;
+		struct buf key = {0};
+		json_t *ports = pod_ports(p, sports, &key);
+		if (ports) {
+			json_t *ss = subset_for(out, &groups, key.s, ports);
+			bool ready = publish || pod_is_ready(p);
+			json_array_append_new(
+			    json_object_get(ss, ready ? "addresses" : "notReadyAddresses"),
+			    address_of(svc, pods[i]));
+		}
+		buf_free(&key);
+	}
+	hmap_clear(&groups, NULL);
+	json_decref(sel);
+	/* Stable output: addresses by IP, subsets in the order of their first address. */
+	tidy_addresses(out);
+	sort_subsets(out);
 	return out;
 }
 

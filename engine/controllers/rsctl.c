@@ -15,7 +15,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 
-#define CREATE_BATCH 1000
+#define CREATE_BATCH	   1000
 #define POD_EVENT_DELAY_MS 100 /* coalescing of pod events into one sync */
 
 const char rsctl_alphabet[] = "bcdfghjklmnpqrstvwxz2456789";
@@ -24,7 +24,6 @@ struct rsctl {
 	struct api *api;
 	struct ctrl *ctrl;
 };
-
 
 /* Keys */
 
@@ -156,7 +155,7 @@ static int sync_status(struct rsctl *r, struct sobj *rs, struct sobj **pods, siz
 		json_object_foreach(labels, k, v)
 		{
 			const char *have =
-				json_string_value(json_object_get(obj_at(p, "metadata.labels"), k));
+			    json_string_value(json_object_get(obj_at(p, "metadata.labels"), k));
 			if (!have || !json_is_string(v) || strcmp(have, json_string_value(v)))
 				full = false;
 		}
@@ -186,6 +185,84 @@ static int sync_status(struct rsctl *r, struct sobj *rs, struct sobj **pods, siz
 	return rc;
 }
 
+/* The pods uid's ReplicaSet controls that are active (neither terminating
+ * nor finished), fresh from the API. */
+static size_t active_pods(struct rsctl *r, const char *uid, struct sobj ***out)
+{
+	struct sobj **deps;
+	size_t nd = api_dependents(r->api, uid, &deps), nact = 0;
+	for (size_t i = 0; i < nd; i++) {
+		if (!strcmp(deps[i]->kind, "Pod") && obj_controlled_by(deps[i]->obj, uid) &&
+		    !pod_is_terminating(deps[i]->obj) && !pod_is_finished(deps[i]->obj))
+			deps[nact++] = deps[i];
+		else
+			sobj_unref(deps[i]);
+	}
+	*out = deps;
+	return nact;
+}
+
+/* Creates need pods from rs's template, CREATE_BATCH at a time, until a
+ * batch makes none.  Returns 0, or -1 when some were refused. */
+static int create_pods(struct rsctl *r, struct sobj *rs, size_t need)
+{
+	int rc = 0;
+	size_t made = 0;
+	while (made < need) {
+		size_t b = need - made < CREATE_BATCH ? need - made : CREATE_BATCH;
+		json_t **pods = xcalloc(b, sizeof(json_t *));
+		int *res = xcalloc(b, sizeof(int));
+		for (size_t i = 0; i < b; i++)
+			pods[i] = pod_from_template(rs->obj, rs->ns, rs->name);
+		int ok = api_create_many(r->api, pods, b, res);
+		for (size_t i = 0; i < b; i++) {
+			if (res[i] == 0)
+				api_event(r->api, "Normal", "SuccessfulCreate", "ReplicaSet",
+					  rs->ns, rs->name, "Created pod: %s",
+					  obj_str(pods[i], "metadata.name"));
+			json_decref(pods[i]);
+		}
+		if (ok < 0 || (size_t)ok < b) {
+			api_event(r->api, "Warning", "FailedCreate", "ReplicaSet", rs->ns, rs->name,
+				  "Error creating: %zu of %zu pods were refused",
+				  b - (size_t)(ok < 0 ? 0 : ok), b);
+			rc = -1;
+		}
+		free(pods);
+		free(res);
+		if (ok <= 0)
+			break;
+		made += (size_t)ok;
+	}
+	return rc;
+}
+
+/* Deletes surplus of rs's n active pods: those cmp_delete_first puts
+ * first (pods is sorted in place).  Returns 0 or -1. */
+static int delete_surplus(struct rsctl *r, struct sobj *rs, struct sobj **pods, size_t n,
+			  size_t surplus)
+{
+	qsort(pods, n, sizeof(*pods), cmp_delete_first);
+	struct api_ref *refs = xcalloc(surplus, sizeof(*refs));
+	for (size_t i = 0; i < surplus; i++) {
+		refs[i].k = KIND_POD;
+		refs[i].ns = pods[i]->ns;
+		refs[i].name = pods[i]->name;
+		refs[i].uid = obj_str(pods[i]->obj, "metadata.uid");
+	}
+	int *res = xcalloc(surplus, sizeof(int));
+	int ok = api_delete_many(r->api, refs, surplus, -1, res);
+	for (size_t i = 0; i < surplus; i++)
+		if (res[i] == 0)
+			api_event(r->api, "Normal", "SuccessfulDelete", "ReplicaSet", rs->ns,
+				  rs->name, "Deleted pod: %s", refs[i].name);
+	free(refs);
+	free(res);
+	return ok < 0 ? -1 : 0;
+}
+
+/* The ReplicaSet reconcile: as many active pods as spec.replicas (created
+ * or deleted), then the status from the pods there are now. */
 static int rs_sync(void *arg, const char *key)
 {
 	struct rsctl *r = arg;
@@ -199,97 +276,34 @@ static int rs_sync(void *arg, const char *key)
 		return 0; /* gone: its pods go with it (cascading delete) */
 	}
 	const char *uid = obj_str(rs->obj, "metadata.uid");
-	struct sobj **deps;
-	size_t nd = api_dependents(r->api, uid, &deps);
-	size_t nact = 0;
-	for (size_t i = 0; i < nd; i++) {
-		if (!strcmp(deps[i]->kind, "Pod") && obj_controlled_by(deps[i]->obj, uid) &&
-		    !pod_is_terminating(deps[i]->obj) && !pod_is_finished(deps[i]->obj))
-			deps[nact++] = deps[i];
-		else
-			sobj_unref(deps[i]);
-	}
+	struct sobj **pods;
+	size_t n = active_pods(r, uid, &pods);
 	int64_t want = obj_int(rs->obj, "spec.replicas", 1);
 	int rc = 0;
-	bool changed = (int64_t)nact != want;
-	if ((int64_t)nact < want) {
-		size_t need = (size_t)(want - (int64_t)nact);
-		size_t made = 0;
-		while (made < need) {
-			size_t b = need - made < CREATE_BATCH ? need - made : CREATE_BATCH;
-			json_t **pods = xcalloc(b, sizeof(json_t *));
-			int *res = xcalloc(b, sizeof(int));
-			for (size_t i = 0; i < b; i++)
-				pods[i] = pod_from_template(rs->obj, ns, name);
-			int ok = api_create_many(r->api, pods, b, res);
-			for (size_t i = 0; i < b; i++) {
-				if (res[i] == 0)
-					api_event(r->api, "Normal", "SuccessfulCreate", "ReplicaSet", ns,
-						  name, "Created pod: %s",
-						  obj_str(pods[i], "metadata.name"));
-				json_decref(pods[i]);
-			}
-			if (ok < 0 || (size_t)ok < b) {
-				api_event(r->api, "Warning", "FailedCreate", "ReplicaSet", ns, name,
-					  "Error creating: %zu of %zu pods were refused",
-					  b - (size_t)(ok < 0 ? 0 : ok), b);
-				rc = -1;
-			}
-			free(pods);
-			free(res);
-			if (ok <= 0)
-				break;
-			made += (size_t)ok;
-		}
-	} else if ((int64_t)nact > want) {
-		size_t surplus = nact - (size_t)want;
-		qsort(deps, nact, sizeof(*deps), cmp_delete_first);
-		struct api_ref *refs = xcalloc(surplus, sizeof(*refs));
-		for (size_t i = 0; i < surplus; i++) {
-			refs[i].k = KIND_POD;
-			refs[i].ns = deps[i]->ns;
-			refs[i].name = deps[i]->name;
-			refs[i].uid = obj_str(deps[i]->obj, "metadata.uid");
-		}
-		int *res = xcalloc(surplus, sizeof(int));
-		int ok = api_delete_many(r->api, refs, surplus, -1, res);
-		for (size_t i = 0; i < surplus; i++)
-			if (res[i] == 0)
-				api_event(r->api, "Normal", "SuccessfulDelete", "ReplicaSet", ns, name,
-					  "Deleted pod: %s", refs[i].name);
-		if (ok < 0)
-			rc = -1;
-		free(refs);
-		free(res);
-	}
-	if (changed) {
+	if ((int64_t)n < want)
+		rc = create_pods(r, rs, (size_t)(want - (int64_t)n));
+	else if ((int64_t)n > want)
+		rc = delete_surplus(r, rs, pods, n, n - (size_t)want);
+	if ((int64_t)n != want) {
 		/* Status from what is there now. */
-		sobj_list_free(deps, nact);
-		nd = api_dependents(r->api, uid, &deps);
-		nact = 0;
-		for (size_t i = 0; i < nd; i++) {
-			if (!strcmp(deps[i]->kind, "Pod") && obj_controlled_by(deps[i]->obj, uid) &&
-			    !pod_is_terminating(deps[i]->obj) && !pod_is_finished(deps[i]->obj))
-				deps[nact++] = deps[i];
-			else
-				sobj_unref(deps[i]);
-		}
+		sobj_list_free(pods, n);
+		n = active_pods(r, uid, &pods);
 	}
 	int64_t wait_ms = 0;
-	if (sync_status(r, rs, deps, nact, &wait_ms) < 0)
+	if (sync_status(r, rs, pods, n, &wait_ms) < 0)
 		rc = -1;
-	sobj_list_free(deps, nact);
+	sobj_list_free(pods, n);
 	sobj_unref(rs);
 	if (rc < 0)
 		return rc;
-	return wait_ms > 0 ? (int)(wait_ms > 600000 ? 600000 : wait_ms) : 0;
+	return ctrl_requeue_after(wait_ms);
 }
 
 int rsctl_start(struct api *a, struct rsctl **out, struct err **e)
 {
 	struct rsctl *r = xcalloc(1, sizeof(*r));
 	r->api = a;
-	static const struct ctrl_ops ops = { "replicaset", 2, rs_sync, rs_resync, rs_event };
+	static const struct ctrl_ops ops = {"replicaset", 2, rs_sync, rs_resync, rs_event};
 	int rc = ctrl_start(a, &ops, r, &r->ctrl, e);
 	if (rc < 0) {
 		free(r);

@@ -610,12 +610,50 @@ bad:
 	"Gi, Ti, Pi, Ei) or exponent (e3)"
 #define QTY_DIGITS 128
 
-/*
- * Parses a quantity string into milli-units, rounded up (away from zero).
- * The digits are kept in decimal, least significant first, so that a
- * binary suffix and any number of fraction digits stay exact.
- */
-static const char *qty_string(const char *s, int64_t *milli)
+/* A quantity string as read: its significant digits, sign and scale. */
+struct qty {
+	char digits[QTY_DIGITS]; /* most significant first, no leading zeros */
+	size_t nd;
+	long nfrac; /* digits after the point, zeros included */
+	long e10;   /* the suffix's (or exponent's) power of 10 */
+	int e2;	    /* the suffix's power of 2 */
+	bool neg;
+};
+
+/* Reads the sign and the number ("-1.50") at the start of s into q, and
+ * sets *end to what follows. */
+static const char *qty_number(const char *s, struct qty *q, const char **end)
+{
+	bool dot = false, any = false;
+	const char *p = s;
+
+	if (*p == '+' || *p == '-')
+		q->neg = *p++ == '-';
+	for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
+		if (*p == '.') {
+			if (dot)
+				return MSG_QUANTITY;
+			dot = true;
+			continue;
+		}
+		any = true;
+		if (dot)
+			q->nfrac++;
+		if (q->nd == 0 && *p == '0')
+			continue; /* leading zeros carry no value */
+		if (q->nd == QTY_DIGITS)
+			return "has too many digits";
+		q->digits[q->nd++] = *p;
+	}
+	if (!any)
+		return MSG_QUANTITY;
+	*end = p;
+	return NULL;
+}
+
+/* Reads the suffix p (a unit such as "Mi" or "m", or an exponent such as
+ * "e3") into q's scale; it must be all that is left. */
+static const char *qty_suffix(const char *p, struct qty *q)
 {
 	static const struct {
 		const char *sfx;
@@ -626,68 +664,44 @@ static const char *qty_string(const char *s, int64_t *milli)
 	    {"m", -3, 0},  {"", 0, 0},	  {"k", 3, 0},	 {"M", 6, 0},
 	    {"G", 9, 0},   {"T", 12, 0},  {"P", 15, 0},	 {"E", 18, 0},
 	};
-	uint8_t d[QTY_DIGITS + 24]; /* room for the digits times 2^60 */
-	char digits[QTY_DIGITS];
-	size_t nd = 0;
-	long nfrac = 0, e10 = 0;
-	int e2 = 0;
-	bool neg = false, dot = false, any = false;
-	const char *p = s;
+	bool eneg = false;
 
-	if (*p == '+' || *p == '-')
-		neg = *p++ == '-';
-	for (; (*p >= '0' && *p <= '9') || *p == '.'; p++) {
-		if (*p == '.') {
-			if (dot)
-				return MSG_QUANTITY;
-			dot = true;
-			continue;
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		if (strcmp(p, sfx[i].sfx) == 0) {
+			q->e10 = sfx[i].e10;
+			q->e2 = sfx[i].e2;
+			return NULL;
 		}
-		any = true;
-		if (dot)
-			nfrac++;
-		if (nd == 0 && *p == '0')
-			continue; /* leading zeros carry no value */
-		if (nd == QTY_DIGITS)
-			return "has too many digits";
-		digits[nd++] = *p;
 	}
-	if (!any)
+	if (*p != 'e' && *p != 'E')
 		return MSG_QUANTITY;
-
-	size_t i;
-	for (i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++)
-		if (strcmp(p, sfx[i].sfx) == 0)
-			break;
-	if (i < sizeof(sfx) / sizeof(sfx[0])) {
-		e10 = sfx[i].e10;
-		e2 = sfx[i].e2;
-	} else if (*p == 'e' || *p == 'E') {
-		bool eneg = false;
-
-		p++;
-		if (*p == '+' || *p == '-')
-			eneg = *p++ == '-';
-		if (!*p)
-			return MSG_QUANTITY;
-		for (; *p >= '0' && *p <= '9'; p++)
-			if (e10 < 100000)
-				e10 = e10 * 10 + (*p - '0');
-		if (*p)
-			return MSG_QUANTITY;
-		if (eneg)
-			e10 = -e10;
-	} else {
+	p++;
+	if (*p == '+' || *p == '-')
+		eneg = *p++ == '-';
+	if (!*p)
 		return MSG_QUANTITY;
-	}
+	for (; *p >= '0' && *p <= '9'; p++)
+		if (q->e10 < 100000)
+			q->e10 = q->e10 * 10 + (*p - '0');
+	if (*p)
+		return MSG_QUANTITY;
+	if (eneg)
+		q->e10 = -q->e10;
+	return NULL;
+}
 
-	/* value = digits * 10^a * 2^e2, in milli-units */
-	long a = e10 - nfrac + 3;
-	for (i = 0; i < nd; i++)
-		d[i] = (uint8_t)(digits[nd - 1 - i] - '0');
-	for (int k = 0; k < e2; k++) {
+/* Writes q's digits times 2^e2 into d, in decimal, least significant
+ * first (d has room for QTY_DIGITS + 24).  Returns how many there are. */
+static size_t qty_times_pow2(const struct qty *q, uint8_t *d)
+{
+	size_t nd = q->nd;
+
+	for (size_t i = 0; i < nd; i++)
+		d[i] = (uint8_t)(q->digits[nd - 1 - i] - '0');
+	for (int k = 0; k < q->e2; k++) {
 		int carry = 0;
-		for (i = 0; i < nd; i++) {
+
+		for (size_t i = 0; i < nd; i++) {
 			int x = d[i] * 2 + carry;
 			d[i] = (uint8_t)(x % 10);
 			carry = x / 10;
@@ -695,11 +709,19 @@ static const char *qty_string(const char *s, int64_t *milli)
 		if (carry)
 			d[nd++] = (uint8_t)carry;
 	}
+	return nd;
+}
+
+/* The value d (nd decimal digits, least significant first) times 10^a as
+ * an integer, rounded up (away from zero), negated with neg. */
+static const char *qty_round_up(const uint8_t *d, size_t nd, long a, bool neg, int64_t *out)
+{
 	size_t lo = 0;
+
 	while (lo < nd && d[lo] == 0)
 		lo++, a++;
 	if (lo == nd) {
-		*milli = 0;
+		*out = 0;
 		return NULL;
 	}
 
@@ -721,8 +743,29 @@ static const char *qty_string(const char *s, int64_t *milli)
 		return "is too large";
 	if (v > INT64_MAX)
 		return "is too large";
-	*milli = neg ? -(int64_t)v : (int64_t)v;
+	*out = neg ? -(int64_t)v : (int64_t)v;
 	return NULL;
+}
+
+/*
+ * Parses a quantity string into milli-units, rounded up (away from zero).
+ * The digits are kept in decimal, least significant first, so that a
+ * binary suffix and any number of fraction digits stay exact.
+ */
+static const char *qty_string(const char *s, int64_t *milli)
+{
+	struct qty q = {0};
+	uint8_t d[QTY_DIGITS + 24]; /* room for the digits times 2^60 */
+	const char *p = s, *err;
+
+	err = qty_number(s, &q, &p);
+	if (!err)
+		err = qty_suffix(p, &q);
+	if (err)
+		return err;
+	size_t nd = qty_times_pow2(&q, d);
+	/* value = digits * 10^(e10 - nfrac) * 2^e2, in milli-units (10^3 more) */
+	return qty_round_up(d, nd, q.e10 - q.nfrac + 3, q.neg, milli);
 }
 
 const char *vrule_quantity(const json_t *q, int64_t *milli)
