@@ -491,6 +491,35 @@ yget() {
 	"$PY" -c "$CFS_PYYGET" "$1" "$2"
 }
 
+# web_deployment [NAME] [REPLICAS] [PORT]: the tests' Deployment manifest:
+# NAME (default web) with REPLICAS (3) pods of nginx:1.25, selector and
+# template labels app: NAME, and a containerPort PORT if one is given.
+web_deployment() {
+	local name=${1:-web}
+	cat <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $name
+spec:
+  replicas: ${2:-3}
+  selector:
+    matchLabels:
+      app: $name
+  template:
+    metadata:
+      labels:
+        app: $name
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+EOF
+	if [ -n "${3:-}" ]; then
+		printf '        ports:\n        - containerPort: %s\n' "$3"
+	fi
+}
+
 # errors_lines: the number of lines in $MNT/errors now.
 errors_lines() {
 	wc -l <"$MNT/errors" 2>/dev/null || echo 0

@@ -15,29 +15,7 @@ W=$WORK
 
 # Fixtures: what the rows write, and the objects they must not change.
 
-deploy() { # NAME [REPLICAS] [extra lines under spec.template.spec]
-	cat <<EOF
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: $1
-spec:
-  replicas: ${2:-3}
-  selector:
-    matchLabels:
-      app: $1
-  template:
-    metadata:
-      labels:
-        app: $1
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.25
-        ports:
-        - containerPort: 80
-EOF
-}
+deploy() { web_deployment "$1" "${2:-3}" 80; } # NAME [REPLICAS]
 cm() { # NAME [NAMESPACE]
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\n' "$1"
 	[ -n "${2:-}" ] && printf '  namespace: %s\n' "$2"

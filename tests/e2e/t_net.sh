@@ -3,7 +3,8 @@
 # 3-replica busybox httpd behind a Service, reached from the node and from
 # another pod by ClusterIP and by name; DNS names of every form; service
 # environment variables; endpoints following scaling and readiness;
-# NodePort; a headless Service; a Service with no endpoints; and nothing
+# NodePort; a headless Service; a Service with no endpoints; a Service of
+# another namespace (web.NS); enableServiceLinks: false; and nothing
 # left after `clusterfs reset`.  Traffic goes only to the addresses this
 # test's server made (its bridge, its pods, its service range).
 . "$(dirname "$0")/lib.sh"
@@ -151,6 +152,22 @@ expect_in "resolv.conf: the cluster DNS on the gateway" "nameserver 10.87.0.1" "
 expect_in "resolv.conf: the search list" "search default.svc.cluster.local svc.cluster.local cluster.local" "$logs"
 expect_in "resolv.conf: ndots:5" "options ndots:5" "$logs"
 expect_in "/etc/hosts has the pod's own name" "client" "$(in_pod client 'cat /etc/hosts')"
+cat >"$WORK/nolinks.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: nolinks
+spec:
+  enableServiceLinks: false
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "echo web-vars=$(env | grep -c '^WEB_'); exec sleep 100000"]
+EOF
+cp "$WORK/nolinks.yaml" "$P/nolinks.yaml"
+check "a pod with enableServiceLinks: false runs" wait_until 20 grep -q '^web-vars=' "$P/nolinks/logs"
+check_eq "it has no WEB_* variables (the client above has them)" "web-vars=0" "$(grep '^web-vars=' "$P/nolinks/logs")"
 expect_in "DNS: nslookup web gives the ClusterIP" "$CIP" "$(in_pod client "nslookup web" 2>&1)"
 # every form through the C library's resolver (search list, ndots), as
 # programs resolve names: busybox nc
