@@ -128,7 +128,8 @@ check_eq "tail -f printed each line once, in order" "$(cat "$L/web/2.log")" "$(c
 # Copy-truncate rotation: the file shrinks in place; tail says so and goes on.
 cp "$L/web/2.log" "$L/web/2.log.1"
 : >"$L/web/2.log"
-sleep 1.5
+# until tail has seen the truncation (it polls once a second)
+wait_for "$WORK/tail.err" "file truncated" 10
 printf 'after rotation\n' >>"$L/web/2.log"
 if wait_for "$WORK/tail.out" "after rotation" 4; then
 	ok "tail -f goes on after a copy-truncate rotation"
