@@ -131,6 +131,22 @@ check_not_contains() {
 	return 0
 }
 
+# check_quiet DESCRIPTION CMD...: ok if CMD exits 0 AND prints nothing (on
+# stdout or stderr).  Unlike check_eq "" "$(CMD 2>/dev/null)", a CMD that
+# fails (and so prints nothing on stdout) is a failure.
+check_quiet() {
+	local desc=$1 out rc
+	shift
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && [ -z "$out" ]; then
+		ok "$desc"
+		return 0
+	fi
+	fail "$desc" "command: $*" "exit $rc, output: $out"
+	return 1
+}
+
 # errno_msg ENAME: the C library's message for an errno name.
 errno_msg() {
 	case "$1" in
@@ -173,6 +189,29 @@ expect_errno() {
 		;;
 	esac
 	fail "$desc: fails with $ename" "command: $*" "exit $rc, output: $LAST_OUT"
+	return 1
+}
+
+# expect_refusal ENAME REASON-REGEX DESCRIPTION CMD...: CMD (a write) must
+# fail with ENAME (as expect_errno), and the one line it adds to
+# $MNT/errors must read "... PATH: ENAME: REASON" with REASON matching
+# REASON-REGEX (grep -E).  So a refusal for another reason, or one that
+# is not logged, fails.
+expect_refusal() {
+	local ename=$1 re=$2 desc=$3 n line
+	shift 3
+	n=$(errors_lines)
+	expect_errno "$ename" "$desc" "$@" || return 1
+	line=$(errors_since "$n")
+	if [ "$(printf '%s\n' "$line" | grep -c .)" != 1 ]; then
+		fail "$desc: one line in errors" "lines added: $line"
+		return 1
+	fi
+	if printf '%s\n' "$line" | grep -qE ": $ename: .*($re)"; then
+		ok "$desc: the reason is logged"
+		return 0
+	fi
+	fail "$desc: the reason is logged" "expected: $ename: ...$re..." "errors: $line"
 	return 1
 }
 
@@ -450,6 +489,35 @@ print(json.dumps(v, sort_keys=True, default=str))
 '
 yget() {
 	"$PY" -c "$CFS_PYYGET" "$1" "$2"
+}
+
+# web_deployment [NAME] [REPLICAS] [PORT]: the tests' Deployment manifest:
+# NAME (default web) with REPLICAS (3) pods of nginx:1.25, selector and
+# template labels app: NAME, and a containerPort PORT if one is given.
+web_deployment() {
+	local name=${1:-web}
+	cat <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: $name
+spec:
+  replicas: ${2:-3}
+  selector:
+    matchLabels:
+      app: $name
+  template:
+    metadata:
+      labels:
+        app: $name
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.25
+EOF
+	if [ -n "${3:-}" ]; then
+		printf '        ports:\n        - containerPort: %s\n' "$3"
+	fi
 }
 
 # errors_lines: the number of lines in $MNT/errors now.

@@ -67,8 +67,9 @@ net_state() {
 	ip -o link show 2>/dev/null | awk -F': ' '$2 ~ /^cfs[0-9a-f]{8}$/ { print "bridge " $2 }'
 	nft list tables 2>/dev/null | awk '$3 ~ /^clusterfs_[0-9a-f]{8}$/ { print "table " $3 }'
 	for f in /proc/[0-9]*/cmdline; do
+		p=${f#/proc/}
 		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q "^/usr/sbin/dnsmasq .*$CFS_E2E_RUN/" &&
-			echo "dnsmasq ${f//[^0-9]/}"
+			echo "dnsmasq ${p%/cmdline}"
 	done
 }
 net_before=$(net_state | sort)

@@ -29,7 +29,11 @@ mkdir -p "$WORK/in"
 bash "$WORK/writer.sh" "$MNT" "$WORK" &
 WRITER=$!
 cfs_bg "$WRITER"
-sleep 1
+# until the writer has had some writes acknowledged (10 s at most)
+for _ in $(seq 100); do
+	[ "$(grep -c . "$WORK/acked")" -ge 5 ] && break
+	sleep 0.1
+done
 pid_before=$CFS_PID
 cfs_kill9
 check_eq "kill -9 ends the server" "" "$CFS_PID"

@@ -7,25 +7,7 @@
 cfs_start || cfs_abort "server starts and mounts $MNT"
 D=$MNT/deployments
 
-cat >"$WORK/web.yaml" <<'EOF'
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.25
-EOF
+web_deployment >"$WORK/web.yaml"
 cp "$WORK/web.yaml" "$D/" || cfs_abort "cp web.yaml deployments/"
 check_eq "replicas starts at 3" 3 "$(cat "$D/web/replicas")"
 

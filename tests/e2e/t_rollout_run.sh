@@ -178,7 +178,7 @@ check_contains "the Service answers (v1)" "$(printf 'GET / HTTP/1.0\r\n\r\n' | t
 # Control: the client records failed requests (a Service with no
 # endpoints refuses every connection).
 client_start control "$(cat "$S/nobody/clusterip")"
-sleep 1
+wait_until 10 sh -c "[ \$(grep -c . '$CLIENT_LOG') -ge 3 ]"
 client_stop control
 n=$(grep -c . "$CLIENT_LOG")
 check "control: against a Service with no endpoints the client records only failures ($n requests)" \
@@ -186,7 +186,7 @@ check "control: against a Service with no endpoints the client records only fail
 
 # --- revision 2 by sed -i, under traffic -----------------------------------------
 client_start update
-sleep 1
+check "the client is sending requests" wait_until 10 sh -c "[ \$(grep -c . '$CLIENT_LOG') -ge 3 ]"
 if sed -i 's/value: "1"/value: "2"/' "$D/web.yaml"; then ok "sed -i: VERSION 2"; else fail "sed -i: VERSION 2"; fi
 t0=$(now_ms)
 timeout 90 cat "$D/web/rollout" >"$WORK/rollout.out" 2>&1 &

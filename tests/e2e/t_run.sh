@@ -176,6 +176,7 @@ spec:
   containers:
   - name: c
     image: registry.example/nothing:1.0
+    command: ["sh", "-c", "echo image-is-here; exec sleep 100000"]
 EOF
 cp "$WORK/noimg.yaml" "$P/noimg.yaml"
 check "a missing image: ErrImagePull first" wait_until 10 cstat_has noimg state.waiting.reason ErrImagePull
@@ -185,8 +186,9 @@ check_eq "the pod stays Pending" "Pending" "$(pod_phase noimg)"
 expect_in "an event says why" "Failed to pull image" "$(grep noimg "$MNT/events")"
 check "the image is imported under that name" "$CLUSTERFS" image import --data-dir "$DATA" \
 	"$CFS_BUSYBOX_TAR" registry.example/nothing:1.0
-sed -i 's|image: registry.example/nothing:1.0|&\n    command: ["sleep", "100000"]|' "$WORK/noimg.yaml"
-check "the agent retries: once the image is there, the pod runs" wait_until 30 sh -c "[ \"\$(cat '$P/noimg/phase')\" = Running ]"
+check "the agent retries: once the image is there, its command runs" wait_until 30 grep -q image-is-here "$P/noimg/logs"
+check_eq "and the pod is Running" "Running" "$(pod_phase noimg)"
+check_eq "with no restart" "0" "$(cstat noimg restartCount)"
 
 cat >"$WORK/nocmd.yaml" <<'EOF'
 apiVersion: v1
@@ -226,7 +228,9 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\ndata:\n  v: "
 cp "$WORK/later.yaml" "$MNT/configmaps/later.yaml"
 check "once it exists, the pod starts" wait_until 10 is_phase nocm Running
 check "with its value" wait_until 5 grep -q "v=42" "$P/nocm/logs"
-check "bad resource values are refused at write" sh -c "! sed 's/image: busybox/image: busybox\n    resources: {limits: {memory: lots}}/' '$WORK/nocm.yaml' | sed 's/name: nocm/name: badres/' > '$P/badres.yaml' 2>/dev/null"
+sed 's/image: busybox/image: busybox\n    resources: {limits: {memory: lots}}/; s/name: nocm/name: badres/' "$WORK/nocm.yaml" >"$WORK/badres.yaml"
+check_eq "control: badres.yaml asks for memory: lots" '"lots"' "$(yget "$WORK/badres.yaml" spec.containers.0.resources.limits.memory)"
+expect_refusal EINVAL 'memory.*lots' "bad resource values are refused at write" cfs_write "$P/badres.yaml" "$WORK/badres.yaml"
 check_not "and no pod is made" test -e "$P/badres.yaml"
 
 # --- log rotation -----------------------------------------------------------------

@@ -212,12 +212,15 @@ sleep 0.2
 check_eq "services/ext/endpoints shows the hand-written one" "192.168.5.5:5432" "$(cat "$S/ext/endpoints")"
 
 # Deletion frees the IP and takes the Endpoints.
+WEB2IP=$(cat "$S/web2/clusterip")
+check "control: web2 has an IP ($WEB2IP)" test -n "$WEB2IP"
+mk reuse "  clusterIP: $WEB2IP
+  ports:
+  - port: 80"
+row EEXIST services/reuse.yaml "provided IP is already allocated" "control: web2's IP, asked for while web2 holds it" cp "$WORK/reuse.yaml" "$S/"
 check "rm services/web2.yaml" rm "$S/web2.yaml"
 check "endpoints/web2.yaml went with it" test ! -e "$MNT/endpoints/web2.yaml"
-mk reuse '  clusterIP: 10.96.1.1
-  ports:
-  - port: 80'
 check "web2's IP may be asked for again" cp "$WORK/reuse.yaml" "$S/"
-check_eq "reuse/clusterip" "10.96.1.1" "$(cat "$S/reuse/clusterip")"
+check_eq "reuse/clusterip is web2's old IP" "$WEB2IP" "$(cat "$S/reuse/clusterip")"
 
 cfs_done

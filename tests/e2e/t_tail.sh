@@ -3,6 +3,7 @@
 # refused write makes a Warning event with reason FailedWrite, and a
 # running `tail -f` prints it within seconds.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_ctl.sh"
 
 cfs_start || cfs_abort "server starts and mounts $MNT"
 D=$MNT/deployments
@@ -36,7 +37,10 @@ cfs_bg "$TAIL"
 tail -n +1 -f "$MNT/errors" >"$WORK/errors.out" 2>"$WORK/errors.err" &
 TAIL2=$!
 cfs_bg "$TAIL2"
-sleep 1.5
+# until both have opened their file (tail -f of a FUSE file polls it)
+tail_opened() { ls -l "/proc/$1/fd" 2>/dev/null | grep -q -- "-> $2\$"; }
+check "tail -f events has opened events" wait_until 10 tail_opened "$TAIL" "$MNT/events"
+check "tail -f errors has opened errors" wait_until 10 tail_opened "$TAIL2" "$MNT/errors"
 
 # Negative control: nothing about the probes before they are written.
 check "tail -f events is running" kill -0 "$TAIL"
@@ -79,15 +83,18 @@ else
 	fail "a repeated refusal shows as (x2)" "$(grep tailprobe-two "$WORK/events.out")"
 fi
 
-# What tail printed is what cat prints (no lost or doubled bytes).
-sleep 0.5
+# What tail printed is what cat prints (no lost or doubled bytes): a
+# prefix at any moment, so no wait.
 check "tail -f's output is a prefix of cat events" bash -c "cmp -s <(head -c \$(wc -c <'$WORK/events.out') '$MNT/events') '$WORK/events.out'"
 check_eq "stat size of events = bytes read" "$(cat "$MNT/events" | wc -c)" "$(stat -c %s "$MNT/events")"
 
 # Events of a successful write: none is Warning (control for the reason).
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tailprobe-ok\ndata:\n  k: v\n' >"$WORK/ok.yaml"
 check "a good write succeeds" cp "$WORK/ok.yaml" "$MNT/configmaps/tailprobe-ok.yaml"
-sleep 1
+# a refusal after it: once tail shows that one, it has shown everything
+# recorded before it
+check_not "a refusal after the good write" cp "$WORK/svc.yaml" "$D/tailprobe-three.yaml"
+check "tail -f events shows that refusal" wait_until 10 grep -q 'deployment/tailprobe-three' "$WORK/events.out"
 check_not "no Warning for the good write" grep -q 'Warning FailedWrite configmap/tailprobe-ok' "$WORK/events.out"
 
 kill "$TAIL" "$TAIL2"

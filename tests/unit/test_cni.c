@@ -331,7 +331,7 @@ static void test_del(void)
 	CHECK(cni_get_ip(c, "pod-a", ip) == -ENOENT);
 	CHECK(rules_for("pod-a") == 0);
 	CHECK(!connect_from(NULL, ip_a, 8080)); /* (nothing listened, but no route either) */
-	rc = cni_del(c, "pod-a", pa.path, &e); /* again */
+	rc = cni_del(c, "pod-a", pa.path, &e);	/* again */
 	report("del a again", rc, &e);
 	CHECK(rc == 0);
 	rc = cni_del(c, "pod-never", NULL, &e);
@@ -443,7 +443,7 @@ static void test_reset(void)
 int main(void)
 {
 	if (geteuid() != 0) {
-		printf("test_cni: needs root (network namespaces); skipped\n");
+		unit_skip("test_cni needs root (network namespaces)");
 		return unit_done();
 	}
 	/* the node of this test: a network namespace of its own */

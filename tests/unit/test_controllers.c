@@ -158,6 +158,18 @@ static int set_replicas(json_t *obj, void *arg, struct err **e)
 	return 0;
 }
 
+/* Deployment web's status says *arg replicas, all updated, and Available. */
+static bool status_follows(void *arg)
+{
+	int n = *(int *)arg;
+	struct sobj *d = api_get(api, K("Deployment"), "default", "web");
+	bool ok = d && obj_int(d->obj, "status.replicas", -1) == n &&
+		  obj_int(d->obj, "status.updatedReplicas", -1) == n &&
+		  obj_condition(d->obj, "Available") != NULL;
+	sobj_unref(d);
+	return ok;
+}
+
 static void test_scale_and_heal(void)
 {
 	int n = 5;
@@ -181,12 +193,7 @@ static void test_scale_and_heal(void)
 		sobj_list_free(pods, (size_t)np);
 	}
 	/* the status follows */
-	usleep(300000);
-	struct sobj *d = api_get(api, K("Deployment"), "default", "web");
-	CHECK(obj_int(d->obj, "status.replicas", -1) == 2);
-	CHECK(obj_int(d->obj, "status.updatedReplicas", -1) == 2);
-	CHECK(obj_condition(d->obj, "Available") != NULL);
-	sobj_unref(d);
+	CHECK(wait_for(status_follows, &n, 10000));
 }
 
 struct rs_state {
@@ -214,8 +221,8 @@ static void test_template_change(void)
 	memcpy(p, "replicas: 2", 11);
 	/* No nodes here: pods never become available, so a rolling update could
 	 * not go on (see test_rollout.c); Recreate needs no availability. */
-	char *v2r = xasprintf("%.*s  strategy: {type: Recreate}\n%s", (int)(p - v2 + 12), v2,
-			      p + 12);
+	char *v2r =
+	    xasprintf("%.*s  strategy: {type: Recreate}\n%s", (int)(p - v2 + 12), v2, p + 12);
 	free(v2);
 	v2 = v2r;
 	CHECK(apply(v2) == 1);

@@ -31,8 +31,8 @@
 #include "runtime/net/dns.h"
 #include "tests/unit/unit.h"
 
-#define DNS_IP	"10.231.1.1"
-#define UP_IP	"10.231.1.2"
+#define DNS_IP "10.231.1.1"
+#define UP_IP  "10.231.1.2"
 
 static char *data_dir, *up_dir;
 
@@ -259,8 +259,8 @@ static void pod_lookup(const char *conf, const char *const *names, char *out, si
 			struct addrinfo *res = NULL;
 			char ip[INET_ADDRSTRLEN] = "-";
 			if (getaddrinfo(*n, NULL, &hints, &res) == 0)
-				inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr, ip,
-					  sizeof(ip));
+				inet_ntop(AF_INET, &((struct sockaddr_in *)res->ai_addr)->sin_addr,
+					  ip, sizeof(ip));
 			if (res)
 				freeaddrinfo(res);
 			fprintf(w, "%s=%s\n", *n, ip);
@@ -294,9 +294,9 @@ static void test_pod_search_list(void)
 	CHECK(!strcmp(conf, "nameserver " DNS_IP "\n"
 			    "search default.svc.cluster.local svc.cluster.local cluster.local\n"
 			    "options ndots:5\n"));
-	const char *names[] = {"web",		   "web.default",	"web.default.svc",
-			       "web.default.svc.cluster.local", "api.other", "api",
-			       "upstream.example", NULL};
+	const char *names[] = {
+	    "web",	 "web.default", "web.default.svc",  "web.default.svc.cluster.local",
+	    "api.other", "api",		"upstream.example", NULL};
 	char out[1024];
 	pod_lookup(conf, names, out, sizeof(out));
 	printf("%s", out);
@@ -403,11 +403,11 @@ static void test_svc_env(void)
 	svc_env_free(env);
 
 	/* named ports, UDP, a default protocol; headless and IP-less skipped */
-	json_t *multi = json_loads(
-	    "{\"metadata\":{\"name\":\"my-dns\"},\"spec\":{\"clusterIP\":\"10.0.0.10\","
-	    "\"ports\":[{\"name\":\"dns-udp\",\"port\":53,\"protocol\":\"UDP\"},"
-	    "{\"name\":\"metrics\",\"port\":9153}]}}",
-	    0, NULL);
+	json_t *multi =
+	    json_loads("{\"metadata\":{\"name\":\"my-dns\"},\"spec\":{\"clusterIP\":\"10.0.0.10\","
+		       "\"ports\":[{\"name\":\"dns-udp\",\"port\":53,\"protocol\":\"UDP\"},"
+		       "{\"name\":\"metrics\",\"port\":9153}]}}",
+		       0, NULL);
 	json_t *headless = json_loads("{\"metadata\":{\"name\":\"hl\"},\"spec\":{\"clusterIP\":"
 				      "\"None\",\"ports\":[{\"port\":80}]}}",
 				      0, NULL);
@@ -444,7 +444,7 @@ int main(void)
 	RUN(test_hosts_file);
 	RUN(test_svc_env);
 	if (geteuid() != 0 || access("/usr/sbin/dnsmasq", X_OK) != 0) {
-		printf("test_dns: dnsmasq tests need root and dnsmasq-base; skipped\n");
+		unit_skip("the dnsmasq tests need root and dnsmasq-base");
 		return unit_done();
 	}
 	/* the node of this test: a network namespace of its own */

@@ -201,7 +201,15 @@ static void test_stop_with_grace(void)
 		return;
 	int code = -1;
 	CHECK(pod_container_wait(c, 0, &code) == -ETIMEDOUT); /* still running */
-	usleep(300 * 1000);				      /* let echo and hostname run */
+	/* until echo and hostname have run (their lines are in the log) */
+	for (int i = 0; i < 1000; i++) {
+		char *l = slurp(c->log);
+		bool both = l && strstr(l, "one\n") && strstr(l, "web-1\n");
+		free(l);
+		if (both)
+			break;
+		usleep(10 * 1000);
+	}
 	/* sh as its pid namespace's init has no SIGTERM handler, so the kernel
 	 * drops SIGTERM; SIGKILL after the 1 s grace ends it: 137 */
 	CHECK(pod_container_stop(&env, c, 1, &e) == 0);
@@ -332,8 +340,8 @@ static void test_cleanup(void)
 	CHECK(strstr(mounts, tmp) == NULL);
 	free(mounts);
 	/* the cgroup parent the containers had */
-	static const char *const ctl[] = {"", "/memory", "/cpu", "/cpuacct", "/pids", "/blkio",
-					  "/devices", "/freezer", "/cpuset", "/systemd"};
+	static const char *const ctl[] = {"",	    "/memory",	"/cpu",	    "/cpuacct", "/pids",
+					  "/blkio", "/devices", "/freezer", "/cpuset",	"/systemd"};
 	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
 		char *cg = xasprintf("/sys/fs/cgroup%s/clusterfs-test", ctl[i]);
 		rmdir(cg);

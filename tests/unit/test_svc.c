@@ -117,8 +117,9 @@ static void test_cluster_ip_dynamic(void)
 	snprintf(ipa, sizeof(ipa), "%s", svc_str("a", "spec.clusterIP"));
 	CHECK(upper_band(ipa));
 	struct sobj *o = api_get(api, K("Service"), "default", "a");
-	CHECK(o && json_array_size(obj_at(o->obj, "spec.clusterIPs")) == 1 &&
-	      !strcmp(json_string_value(json_array_get(obj_at(o->obj, "spec.clusterIPs"), 0)), ipa));
+	CHECK(
+	    o && json_array_size(obj_at(o->obj, "spec.clusterIPs")) == 1 &&
+	    !strcmp(json_string_value(json_array_get(obj_at(o->obj, "spec.clusterIPs"), 0)), ipa));
 	sobj_unref(o);
 	CHECK(mk_svc("b", "  clusterIP: \"\"\n") == 1);
 	CHECK(upper_band(svc_str("b", "spec.clusterIP")));
@@ -156,11 +157,34 @@ static void test_cluster_ip_requested(void)
 	/* Headless. */
 	CHECK(mk_svc("hl", "  clusterIP: None\n") == 1);
 	CHECK(!strcmp(svc_str("hl", "spec.clusterIP"), "None"));
-	/* A dynamic allocation never takes a requested one. */
-	CHECK(mk_svc("x", "  clusterIP: 10.96.1.0\n") == 1);
-	CHECK(mk_svc("y", NULL) == 1);
-	CHECK(upper_band(svc_str("y", "spec.clusterIP")) &&
-	      strcmp(svc_str("y", "spec.clusterIP"), "10.96.1.0"));
+	env_down();
+}
+
+/* A dynamic allocation never takes a requested IP: in a /27 (upper band
+ * .16 to .30, fifteen addresses) with .20 asked for, the next fourteen
+ * dynamic ones fill the rest of the upper band, each once, never .20; the
+ * one after comes from the lower band. */
+static void test_cluster_ip_requested_kept(void)
+{
+	env_up("svc");
+	CHECK(api_set_service_cidr(api, "10.96.0.0/27", NULL) == 0);
+	CHECK(mk_svc("x", "  clusterIP: 10.96.0.20\n") == 1);
+	bool seen[32] = {false};
+	seen[20] = true;
+	for (int i = 0; i < 14; i++) {
+		char name[16];
+		unsigned d = 0;
+		snprintf(name, sizeof(name), "y%d", i);
+		CHECK(mk_svc(name, NULL) == 1);
+		CHECK(sscanf(svc_str(name, "spec.clusterIP"), "10.96.0.%u", &d) == 1);
+		CHECK(d >= 16 && d <= 30 && !seen[d]);
+		if (d < 32)
+			seen[d] = true;
+	}
+	unsigned d = 0;
+	CHECK(mk_svc("low", NULL) == 1);
+	CHECK(sscanf(svc_str("low", "spec.clusterIP"), "10.96.0.%u", &d) == 1 && d >= 2 && d < 16);
+	CHECK(!strcmp(svc_str("x", "spec.clusterIP"), "10.96.0.20"));
 	env_down();
 }
 
@@ -177,7 +201,7 @@ static void test_cluster_ip_update_and_delete(void)
 	CHECK(!strcmp(svc_str("a", "metadata.labels.x"), "y"));
 	/* Changing it is refused. */
 	CHECK(mk_svc("a", strcmp(ipa, "10.96.1.5") ? "  clusterIP: 10.96.1.5\n"
-						    : "  clusterIP: 10.96.1.6\n") == -EINVAL);
+						   : "  clusterIP: 10.96.1.6\n") == -EINVAL);
 	CHECK(err_has("field is immutable"));
 	/* Freed on delete: another Service may ask for it. */
 	CHECK(del_svc("a") == 1);
@@ -565,6 +589,7 @@ int main(void)
 {
 	RUN(test_cluster_ip_dynamic);
 	RUN(test_cluster_ip_requested);
+	RUN(test_cluster_ip_requested_kept);
 	RUN(test_cluster_ip_update_and_delete);
 	RUN(test_rebuilt_from_store);
 	RUN(test_node_ports);
