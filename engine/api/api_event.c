@@ -22,12 +22,12 @@
 
 #define EV_QUEUE_MAX 100000 /* dropped (and logged) beyond this */
 #define EV_BATCH_MAX 2000
-#define EV_SEEN_MAX 20000   /* dedupe memory, cleared when full */
+#define EV_SEEN_MAX  20000 /* dedupe memory, cleared when full */
 
 struct pending_event {
 	struct pending_event *next;
-	char *key;   /* dedupe key */
-	json_t *ev;  /* a complete new Event */
+	char *key;  /* dedupe key */
+	json_t *ev; /* a complete new Event */
 	char *ns;
 	char *ts;
 };
@@ -46,12 +46,38 @@ struct batch_arg {
 	struct pending_event *list;
 };
 
+/* Sets the uid of p's involved object, as it is now, in p's event (kept
+ * from an earlier call), so that an object's events are told from those of
+ * a predecessor of the same name.  Returns it, or NULL. */
+static const char *involved_uid(struct store_txn *tx, struct pending_event *p)
+{
+	json_t *io = json_object_get(p->ev, "involvedObject");
+	if (api_jstr(io, "uid"))
+		return api_jstr(io, "uid");
+	const struct kind_info *k = kind_by_kind(api_jstr(io, "kind") ? api_jstr(io, "kind") : "");
+	const char *name = api_jstr(io, "name");
+	struct sobj *o =
+	    k && name ? store_txn_get(tx, k->kind, api_scope_ns(k, p->ns), name) : NULL;
+	const char *uid = o ? api_jstr(json_object_get(o->obj, "metadata"), "uid") : NULL;
+	if (uid)
+		json_object_set_new(io, "uid", json_string(uid));
+	sobj_unref(o);
+	return api_jstr(io, "uid");
+}
+
 /* Writes one event: bump an earlier one, or create it.  Under ev_seen's owner (the recorder). */
 static int write_one(struct store_txn *tx, struct api *a, struct pending_event *p, struct err **e)
 {
+	const char *uid = involved_uid(tx, p);
 	const char *prior = hmap_get(&a->ev_seen, p->key);
 	if (prior) {
 		struct sobj *old = store_txn_get(tx, "Event", p->ns, prior);
+		const char *ouid =
+		    api_jstr(json_object_get(old ? old->obj : NULL, "involvedObject"), "uid");
+		if (old && uid && ouid && strcmp(uid, ouid)) {
+			sobj_unref(old); /* about a predecessor of the same name */
+			old = NULL;
+		}
 		if (old) {
 			json_t *obj = json_deep_copy(old->obj);
 			int64_t count = json_integer_value(json_object_get(obj, "count"));
@@ -108,7 +134,7 @@ static void *recorder_main(void *arg)
 		a->ev_busy = true;
 		pthread_mutex_unlock(&a->ev_lock);
 
-		struct batch_arg b = { a, list };
+		struct batch_arg b = {a, list};
 		struct err *err = NULL;
 		if (store_update(a->st, batch_txn, &b, &err) < 0) {
 			log_warn("events", "writing %zu events: %s", n, err ? err->msg : "?");
@@ -198,15 +224,15 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	char *evname = xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name,
-				 (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-				 seq & 0xffff);
-	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
-			       "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
-			       "namespace", evns, "involvedObject", "kind", kind, "namespace",
-			       ns ? ns : "", "name", name, "reason", reason, "message", msg, "type",
-			       type, "count", 1, "firstTimestamp", ts, "lastTimestamp", ts,
-			       "source", "component", "clusterfs");
+	char *evname =
+	    xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name,
+		      (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec, seq & 0xffff);
+	json_t *ev = json_pack(
+	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
+	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname, "namespace", evns,
+	    "involvedObject", "kind", kind, "namespace", ns ? ns : "", "name", name, "reason",
+	    reason, "message", msg, "type", type, "count", 1, "firstTimestamp", ts, "lastTimestamp",
+	    ts, "source", "component", "clusterfs");
 	if (!ns || !*ns)
 		json_object_del(json_object_get(ev, "involvedObject"), "namespace");
 	struct pending_event *p = xcalloc(1, sizeof(*p));
