@@ -89,7 +89,7 @@ static bool spec_differs(const json_t *a, const json_t *b)
 /* Puts apiVersion, kind, metadata first and status last, as kubectl shows. */
 static json_t *canonical_order(json_t *obj)
 {
-	static const char *const first[] = {"apiVersion", "kind", "metadata"};
+	static const char *const first[] = { "apiVersion", "kind", "metadata" };
 	json_t *out = json_object();
 	for (size_t i = 0; i < 3; i++) {
 		json_t *v = json_object_get(obj, first[i]);
@@ -157,8 +157,8 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 		k = kind_by_kind(kind);
 		if (!k) {
 			if (t && t->kind)
-				err_make(e, EINVAL, "kind %s does not belong in %s/ (want %s)",
-					 kind, t->kind->plural, t->kind->kind);
+				err_make(e, EINVAL, "kind %s does not belong in %s/ (want %s)", kind,
+					 t->kind->plural, t->kind->kind);
 			else
 				err_make(e, EINVAL, "unknown kind \"%s\"", kind);
 			json_decref(obj);
@@ -202,8 +202,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 		if (!jname)
 			json_object_set_new(md, "name", json_string(t->name));
 		else if (strcmp(json_string_value(jname), t->name)) {
-			err_make(e, EINVAL,
-				 "%s \"%s\": metadata.name does not match the file name \"%s\"",
+			err_make(e, EINVAL, "%s \"%s\": metadata.name does not match the file name \"%s\"",
 				 k->kind, json_string_value(jname), t->name);
 			json_decref(obj);
 			return -EINVAL;
@@ -218,8 +217,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 	if (k->namespaced) {
 		if (t && t->ns && ns && *ns && strcmp(ns, t->ns)) {
 			err_make(e, EINVAL,
-				 "%s \"%s\": metadata.namespace \"%s\" does not match the folder's "
-				 "namespace \"%s\"",
+				 "%s \"%s\": metadata.namespace \"%s\" does not match the folder's namespace \"%s\"",
 				 k->kind, api_obj_name(obj) ? api_obj_name(obj) : "", ns, t->ns);
 			json_decref(obj);
 			return -EINVAL;
@@ -228,9 +226,8 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 			json_object_set_new(md, "namespace",
 					    json_string(t && t->ns ? t->ns : "default"));
 	} else if (ns && *ns) {
-		err_make(e, EINVAL,
-			 "%s \"%s\": is not namespaced, but metadata.namespace is \"%s\"", k->kind,
-			 api_obj_name(obj) ? api_obj_name(obj) : "", ns);
+		err_make(e, EINVAL, "%s \"%s\": is not namespaced, but metadata.namespace is \"%s\"",
+			 k->kind, api_obj_name(obj) ? api_obj_name(obj) : "", ns);
 		json_decref(obj);
 		return -EINVAL;
 	} else if (ns) {
@@ -255,10 +252,9 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 	if (json_is_string(json_object_get(md, "uid")))
 		p->want_uid = xstrdup(api_jstr(md, "uid"));
 	/* Server-owned fields are never taken from the user. */
-	static const char *const server_fields[] = {
-	    "uid",	  "resourceVersion",   "creationTimestamp",
-	    "generation", "deletionTimestamp", "managedFields",
-	    "selfLink"};
+	static const char *const server_fields[] = { "uid", "resourceVersion", "creationTimestamp",
+						     "generation", "deletionTimestamp",
+						     "managedFields", "selfLink" };
 	for (size_t i = 0; i < sizeof(server_fields) / sizeof(server_fields[0]); i++)
 		json_object_del(md, server_fields[i]);
 	json_object_del(obj, "status");
@@ -281,7 +277,7 @@ static int prepare(const json_t *doc, const struct api_target *t, struct prepare
 /* Writing prepared objects inside a transaction */
 
 int api_check_namespace(struct store_txn *tx, const struct kind_info *k, const char *ns,
-			const char *name, struct err **e)
+			   const char *name, struct err **e)
 {
 	if (!k->namespaced)
 		return 0;
@@ -317,8 +313,8 @@ static void admit_pod(const struct api *a, json_t *pod)
 		tol = json_array();
 		json_object_set_new(spec, "tolerations", tol);
 	}
-	static const char *const keys[] = {"node.kubernetes.io/not-ready",
-					   "node.kubernetes.io/unreachable"};
+	static const char *const keys[] = { "node.kubernetes.io/not-ready",
+					    "node.kubernetes.io/unreachable" };
 	for (size_t k = 0; k < 2; k++) {
 		bool have = false;
 		size_t i;
@@ -326,8 +322,7 @@ static void admit_pod(const struct api *a, json_t *pod)
 		json_array_foreach(tol, i, t)
 		{
 			const char *key = api_jstr(t, "key"), *eff = api_jstr(t, "effect");
-			if ((key && !strcmp(key, keys[k]) &&
-			     (!eff || !*eff || !strcmp(eff, "NoExecute"))) ||
+			if ((key && !strcmp(key, keys[k]) && (!eff || !*eff || !strcmp(eff, "NoExecute"))) ||
 			    (!key && json_is_string(json_object_get(t, "operator")) &&
 			     !strcmp(api_jstr(t, "operator"), "Exists")))
 				have = true;
@@ -364,8 +359,7 @@ int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind
 	if ((k == KIND_NAMESPACE || k == KIND_POD) &&
 	    !json_is_object(json_object_get(obj, "status"))) {
 		json_t *st = json_object();
-		json_object_set_new(st, "phase",
-				    json_string(k == KIND_NAMESPACE ? "Active" : "Pending"));
+		json_object_set_new(st, "phase", json_string(k == KIND_NAMESPACE ? "Active" : "Pending"));
 		json_object_set_new(obj, "status", st);
 	}
 	obj = canonical_order(obj);
@@ -387,11 +381,10 @@ int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_
 		   struct sobj *old, json_t *new, struct err **e)
 {
 	/* Fields the server set that a user's manifest may not carry. */
-	static const char *const carried[][2] = {
-	    {"Pod", "nodeName"}, {"Service", "clusterIP"}, {"Service", "clusterIPs"}};
+	static const char *const carried[][2] = { { "Pod", "nodeName" }, { "Service", "clusterIP" },
+						  { "Service", "clusterIPs" } };
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
-		json_t *ospec = json_object_get(old->obj, "spec"),
-		       *nspec = json_object_get(new, "spec");
+		json_t *ospec = json_object_get(old->obj, "spec"), *nspec = json_object_get(new, "spec");
 		json_t *v = json_object_get(ospec, carried[i][1]);
 		json_t *nv = json_object_get(nspec, carried[i][1]);
 		if (!strcmp(k->kind, carried[i][0]) && v && json_is_object(nspec) &&
@@ -426,7 +419,7 @@ int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_
 	}
 	json_t *omd = json_object_get(old->obj, "metadata");
 	json_t *md = api_meta_of(new);
-	static const char *const keep[] = {"uid", "creationTimestamp", "deletionTimestamp"};
+	static const char *const keep[] = { "uid", "creationTimestamp", "deletionTimestamp" };
 	for (size_t i = 0; i < 3; i++) {
 		json_t *v = json_object_get(omd, keep[i]);
 		if (v)
@@ -466,19 +459,17 @@ static int apply_one(struct store_txn *tx, struct api *a, struct prepared *p, st
 		return rv < 0 ? (int)rv : 1;
 	}
 	int r;
-	if (p->want_uid &&
-	    strcmp(p->want_uid, api_jstr(json_object_get(old->obj, "metadata"), "uid"))) {
+	if (p->want_uid && strcmp(p->want_uid, api_jstr(json_object_get(old->obj, "metadata"), "uid"))) {
 		r = err_make(e, EBUSY,
-			     "%s \"%s\": conflict: the object was deleted and created again since "
-			     "you read it; read it again and reapply",
+			     "%s \"%s\": conflict: the object was deleted and created again since you read it; read it again and reapply",
 			     p->k->kind, p->name);
 	} else if (p->want_rv && p->want_rv != old->rv &&
 		   (p->want_rv < old->user_rv || p->want_rv > old->rv)) {
-		r = err_make(
-		    e, EBUSY,
-		    "%s \"%s\": conflict: the object has been modified (resourceVersion %" PRId64
-		    " is older than its last change at %" PRId64 "); read it again and reapply",
-		    p->k->kind, p->name, p->want_rv, old->user_rv);
+		r = err_make(e, EBUSY,
+			     "%s \"%s\": conflict: the object has been modified (resourceVersion %" PRId64
+			     " is older than its last change at %" PRId64
+			     "); read it again and reapply",
+			     p->k->kind, p->name, p->want_rv, old->user_rv);
 	} else {
 		r = api_put_update(tx, a, p->k, old, json_deep_copy(p->obj), e);
 	}
@@ -529,7 +520,7 @@ int api_apply(struct api *a, json_t *const *docs, size_t ndocs, const struct api
 			return r;
 		}
 	}
-	struct apply_arg arg = {a, p, ndocs};
+	struct apply_arg arg = { a, p, ndocs };
 	int r = store_update(a->st, apply_txn, &arg, e);
 	prepared_free(p, ndocs);
 	return r;
@@ -566,14 +557,14 @@ static int create_txn(struct store_txn *tx, void *varg, struct err **e)
 
 int api_create(struct api *a, const json_t *obj, struct sobj **out, struct err **e)
 {
-	struct prepared p = {0};
+	struct prepared p = { 0 };
 	json_t *status = json_object_get(obj, "status");
 	int r = prepare(obj, NULL, &p, e);
 	if (r < 0)
 		return r;
 	if (status)
 		json_object_set(p.obj, "status", status);
-	struct create_arg c = {a, p.k, p.obj, NULL};
+	struct create_arg c = { a, p.k, p.obj, NULL };
 	r = store_update(a->st, create_txn, &c, e);
 	json_decref(p.obj);
 	free(p.ns);
@@ -621,7 +612,7 @@ static int patch_txn(struct store_txn *tx, void *varg, struct err **e)
 int api_patch(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 	      api_mutate_fn mutate, void *arg, struct err **e)
 {
-	struct patch_arg pa = {a, k, ns, name, mutate, arg};
+	struct patch_arg pa = { a, k, ns, name, mutate, arg };
 	return store_update(a->st, patch_txn, &pa, e);
 }
 
@@ -655,7 +646,7 @@ int api_update_status(struct api *a, const struct kind_info *k, const char *ns, 
 {
 	if (!json_is_object(status))
 		return err_make(e, EINVAL, "%s \"%s\": status must be a mapping", k->kind, name);
-	struct status_arg sa = {k, ns, name, status};
+	struct status_arg sa = { k, ns, name, status };
 	return store_update(a->st, status_txn, &sa, e);
 }
 
@@ -697,7 +688,7 @@ static int annotate_txn(struct store_txn *tx, void *varg, struct err **e)
 int api_annotate(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 		 const char *key, const char *value, struct err **e)
 {
-	struct annotate_arg aa = {k, ns, name, key, value};
+	struct annotate_arg aa = { k, ns, name, key, value };
 	return store_update(a->st, annotate_txn, &aa, e);
 }
 
@@ -717,8 +708,7 @@ static bool node_is_ready(struct store_txn *tx, const char *name)
 	size_t i;
 	json_t *c;
 	if (n)
-		json_array_foreach(json_object_get(json_object_get(n->obj, "status"), "conditions"),
-				   i, c)
+		json_array_foreach(json_object_get(json_object_get(n->obj, "status"), "conditions"), i, c)
 		{
 			const char *t = api_jstr(c, "type"), *st = api_jstr(c, "status");
 			if (t && st && !strcmp(t, "Ready"))
@@ -862,7 +852,7 @@ int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, co
 {
 	if (k == KIND_NAMESPACE && !strcmp(name, "default"))
 		return err_make(e, EPERM, "namespace \"default\" may not be deleted");
-	struct delete_arg d = {k, ns, name, grace};
+	struct delete_arg d = { k, ns, name, grace };
 	return store_update(a->st, delete_txn, &d, e);
 }
 
@@ -893,10 +883,10 @@ static int ensure_default_txn(struct store_txn *tx, void *arg, struct err **e)
 		sobj_unref(o);
 		return 0;
 	}
-	json_t *ns =
-	    json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[s]}}", "apiVersion", "v1", "kind",
-		      "Namespace", "metadata", "name", "default", "labels",
-		      "kubernetes.io/metadata.name", "default", "spec", "finalizers", "kubernetes");
+	json_t *ns = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[s]}}", "apiVersion", "v1",
+			       "kind", "Namespace", "metadata", "name", "default", "labels",
+			       "kubernetes.io/metadata.name", "default", "spec", "finalizers",
+			       "kubernetes");
 	int64_t rv = api_put_new(tx, NULL, KIND_NAMESPACE, ns, false, e);
 	return rv < 0 ? (int)rv : 1;
 }
