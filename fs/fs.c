@@ -758,6 +758,9 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	} else {
 		scratch_remove(fs, src);
 		node_rename(fs->nodes, src, dst);
+		/* Applied under its manifest's name: dst is not there. */
+		if (rd.vp.type == V_OBJYAML && view_stat(&fs->view, &rd.vp, &sd) < 0)
+			fs_queue_inval(fs, dst);
 		fuse_reply_err(req, 0);
 	}
 	buf_free(&content);

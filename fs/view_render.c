@@ -86,6 +86,21 @@ static const char readme_text[] =
     "  rm /cluster/deployments/web.yaml            delete, with its pods\n"
     "  cat /cluster/errors                         why a write was refused\n";
 
+/* The README, its examples under the real mount point. */
+static void put_readme(const struct view *v, struct buf *out)
+{
+	const char *m = v->mount ? v->mount : "/cluster";
+	for (const char *s = readme_text, *hit; *s; s = hit + 8) {
+		hit = strstr(s, "/cluster");
+		if (!hit) {
+			buf_puts(out, s);
+			return;
+		}
+		buf_add(out, s, (size_t)(hit - s));
+		buf_puts(out, m);
+	}
+}
+
 static bool node_ready(const json_t *node)
 {
 	size_t i;
@@ -172,7 +187,7 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 	case V_ROOTFILE:
 		switch (p->rootfile) {
 		case RF_README:
-			buf_puts(out, readme_text);
+			put_readme(v, out);
 			return 0;
 		case RF_STATUS: {
 			int64_t rev = api_rev(v->api);

@@ -185,6 +185,7 @@ n0=$(errors_lines)
 { cat "$W/cm-nons.yaml"; echo ---; cat "$W/noname.yaml"; } >"$W/two.yaml"
 expect_errno EINVAL "two documents in one NAME.yaml" cp "$W/two.yaml" "$MNT/configmaps/two.yaml"
 check_contains "errors: write several to apply, at the real mount" "$(errors_since "$n0")" "write several to $MNT/apply"
+check_contains "README's examples use the real mount" "$(cat "$MNT/README")" "cp web.yaml $MNT/deployments/"
 if [ "$MNT" != /cluster ]; then
 	check_not_contains "errors never names /cluster/" "$(cat "$MNT/errors")" "/cluster/"
 fi
