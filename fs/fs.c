@@ -10,8 +10,8 @@
  *
  * Every request is answered exactly once.  Generated files are served with
  * direct I/O from a snapshot taken at open (or, for the feeds, from the
- * live text; for containers' logs, from the real file by pread), and attributes are never cached by the kernel, so a read
- * after a write always sees the write.  Entries of objects are not cached
+ * live text; for containers' logs, from the real file by pread), and attributes are never cached by
+ * the kernel, so a read after a write always sees the write.  Entries of objects are not cached
  * either; fixed names (kind folders, the files inside NAME/) are.
  */
 #include "fs/fs_int.h"
@@ -299,6 +299,48 @@ static void notify_event(void *arg, const struct store_event *ev)
 						 strlen(ev->obj->name));
 }
 
+struct inval {
+	char *path;
+	struct inval *next;
+};
+
+void fs_queue_inval(struct fs *fs, const char *path)
+{
+	struct inval *i = xcalloc(1, sizeof(*i));
+	i->path = xstrdup(path);
+	pthread_mutex_lock(&fs->inval_lock);
+	i->next = fs->invals;
+	fs->invals = i;
+	pthread_mutex_unlock(&fs->inval_lock);
+}
+
+/* Takes the queued invalidations (all of them, to free at shutdown). */
+static struct inval *take_invals(struct fs *fs)
+{
+	pthread_mutex_lock(&fs->inval_lock);
+	struct inval *l = fs->invals;
+	fs->invals = NULL;
+	pthread_mutex_unlock(&fs->inval_lock);
+	return l;
+}
+
+/* The notifier's idle step: sends the queued invalidations. */
+static void notify_idle(void *arg)
+{
+	struct fs *fs = arg;
+	for (struct inval *i = take_invals(fs), *next; i; i = next) {
+		next = i->next;
+		const char *name = base_name(i->path);
+		char *dir = xstrndup(i->path, (size_t)(name - i->path) - (name > i->path));
+		uint64_t parent = node_find(fs->nodes, dir);
+		if (parent && fs->se)
+			fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
+		free(dir);
+		free(i->path);
+		free(i);
+	}
+}
+
 static void reply_entry(fuse_req_t req, const char *path, const struct resolved *r,
 			const struct stat *st)
 {
@@ -417,6 +459,7 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			}
 			fs_buf_resize(&h->data, n);
 			h->dirty = true;
+			h->written = true;
 			st.st_size = (off_t)n;
 			pthread_mutex_unlock(&h->lock);
 		} else if (!view_writable(&r.vp)) {
@@ -455,6 +498,28 @@ struct dirh {
 	struct vdir d;
 };
 
+/*
+ * Drops from a listing of dir the NAME.yaml files renamed onto a scratch
+ * name (mv NAME.yaml NAME.yaml~, cp --backup, vim): hidden so that a new
+ * NAME.yaml can be created in their place (cp --backup creates it with
+ * O_EXCL), they must not be listed either, or ls would show a name that
+ * stat cannot find.  The object stays as it is, NAME/ too.
+ */
+static void hide_shadowed(struct fs *fs, const char *dir, struct vdir *d)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		char *p = fs_join(dir, d->v[i].name);
+		bool hide = S_ISREG(d->v[i].mode) && shadowed(fs, p);
+		free(p);
+		if (hide)
+			free(d->v[i].name);
+		else
+			d->v[kept++] = d->v[i];
+	}
+	d->n = kept;
+}
+
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -482,6 +547,7 @@ static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		free(path);
 		return;
 	}
+	hide_shadowed(fs, path, &dh->d);
 	/* Scratch files in this folder. */
 	size_t plen = strlen(path);
 	pthread_mutex_lock(&fs->scratch_lock);
@@ -692,6 +758,9 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	} else {
 		scratch_remove(fs, src);
 		node_rename(fs->nodes, src, dst);
+		/* Applied under its manifest's name: dst is not there. */
+		if (rd.vp.type == V_OBJYAML && view_stat(&fs->view, &rd.vp, &sd) < 0)
+			fs_queue_inval(fs, dst);
 		fuse_reply_err(req, 0);
 	}
 	buf_free(&content);
@@ -769,7 +838,9 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->nodes = node_table_new();
 	pthread_mutex_init(&fs->scratch_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
+	pthread_mutex_init(&fs->inval_lock, NULL);
 	fs->view.api = o->api;
+	fs->view.mount = fs->mountpoint;
 	fs->view.errors = feed_new(256 * 1024);
 	fs->view.events = feed_new(16 * 1024 * 1024);
 	fs->view.start_ns = fs_now_ns();
@@ -798,7 +869,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 				real);
 	}
 	fs->mounted = true;
-	static const struct informer_ops nops = {NULL, notify_event, NULL, 500};
+	static const struct informer_ops nops = {NULL, notify_event, notify_idle, 500};
 	r = informer_start(o->api, "fs-notifier", &nops, fs, &fs->notifier, e);
 	if (r == 0)
 		r = fs_streams_start(fs, e);
@@ -851,6 +922,12 @@ void fs_free(struct fs *fs)
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
+	for (struct inval *i = take_invals(fs), *next; i; i = next) {
+		next = i->next;
+		free(i->path);
+		free(i);
+	}
+	pthread_mutex_destroy(&fs->inval_lock);
 	feed_free(fs->view.errors);
 	feed_free(fs->view.events);
 	view_free_caches(&fs->view);

@@ -52,6 +52,13 @@ void handle_free(struct fs *fs, struct handle *h)
 	free(h);
 }
 
+/* Is p a file whose every write() is applied at once (a one-value file)?
+ * Manifests (NAME.yaml, apply, namespaces/NS/apply) are applied at close. */
+static bool one_value(const struct vpath *p)
+{
+	return p->type == V_FIELD && p->k != KIND_NAMESPACE;
+}
+
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
@@ -98,13 +105,14 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 		h = handle_new(fs, H_WRITE, path, &r.vp);
-		h->oneval = r.vp.type == V_FIELD;
+		h->oneval = one_value(&r.vp);
 		if (fi->flags & O_TRUNC) {
 			h->dirty = r.vp.type == V_OBJYAML;
 		} else if (r.vp.type != V_ROOTFILE) {
 			view_read(&fs->view, &r.vp, &h->data);
 		}
-	} else if (r.vp.type == V_ROOTFILE && r.vp.rootfile == RF_APPLY) {
+	} else if ((st.st_mode & 0444) == 0) {
+		/* apply, namespaces/NS/apply: write-only */
 		fuse_reply_err(req, EACCES);
 		free(path);
 		return;
@@ -178,7 +186,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			goto out;
 		} else {
 			h = handle_new(fs, H_WRITE, path, &r.vp);
-			h->oneval = r.vp.type == V_FIELD;
+			h->oneval = one_value(&r.vp);
 			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
 			if (!(fi->flags & O_TRUNC))
 				view_read(&fs->view, &r.vp, &h->data);
@@ -212,7 +220,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
 				 r.vp.k ? r.vp.k->kind : "this object");
 		else if (r.parse_err == 0 && r.vp.type == V_FIELD && !view_writable(&r.vp))
-			err_make(&err, EACCES, "no file can be made here; the files here are fixed");
+			err_make(&err, EACCES,
+				 "no file can be made here; the files here are fixed");
 		else
 			err_make(&err, r.parse_err == 0 ? ENOENT : EACCES,
 				 r.parse_err == 0 ? "no such object" : "no file can be made here");
@@ -304,11 +313,17 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 	free(copy);
 }
 
-/* Applies a write handle's content.  Returns 0 or an errno (reported). */
-static int apply_handle(struct fs *fs, struct handle *h)
+/*
+ * Applies a write handle's content.  Returns 0 or an errno (reported).  A
+ * flush with nothing written since open applies nothing: the shell's
+ * `cat f > NAME.yaml` opens, dup2()s and closes its own descriptor (a
+ * flush) before cat writes a byte.  A handle never written but opened to
+ * replace (O_TRUNC, a new file) is applied at release: an empty manifest.
+ */
+static int apply_handle(struct fs *fs, struct handle *h, bool release)
 {
 	pthread_mutex_lock(&h->lock);
-	if (!h->dirty || h->failed) {
+	if (!h->dirty || h->failed || (!release && !h->written)) {
 		pthread_mutex_unlock(&h->lock);
 		return 0;
 	}
@@ -316,8 +331,14 @@ static int apply_handle(struct fs *fs, struct handle *h)
 	int r = view_write(&fs->view, &h->vp, h->data.s ? h->data.s : "", h->data.len, &err);
 	h->dirty = false;
 	pthread_mutex_unlock(&h->lock);
-	if (r >= 0)
+	if (r >= 0) {
+		struct stat st;
+		/* A new file applied under its manifest's name: the written
+		 * name is not there; the kernel must not keep it. */
+		if (h->created && h->vp.type == V_OBJYAML && view_stat(&fs->view, &h->vp, &st) < 0)
+			fs_queue_inval(fs, h->path);
 		return 0;
+	}
 	int code = err ? err->code : EIO;
 	fs_report(fs, h->path, &h->vp, code, err ? err->msg : strerror(code));
 	err_free(err);
@@ -374,11 +395,12 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 	}
 	fs_buf_write_at(&h->data, (size_t)off, buf, size);
 	h->dirty = true;
+	h->written = true;
 	if (h->created)
 		node_pending(fs->nodes, h->path, 0, h->data.len);
 	pthread_mutex_unlock(&h->lock);
 	if (h->oneval) {
-		int code = apply_handle(fs, h);
+		int code = apply_handle(fs, h, false);
 		if (code) {
 			pthread_mutex_lock(&h->lock);
 			h->failed = true;
@@ -393,7 +415,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
-	int code = h->type == H_WRITE ? apply_handle(fs_of(req), h) : 0;
+	int code = h->type == H_WRITE ? apply_handle(fs_of(req), h, false) : 0;
 	fuse_reply_err(req, code);
 }
 
@@ -407,7 +429,7 @@ void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fs *fs = fs_of(req);
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	if (h->type == H_WRITE)
-		apply_handle(fs, h);
+		apply_handle(fs, h, true);
 	if (h->type == H_STREAM)
 		fs_stream_release(fs, h);
 	if (h->created)

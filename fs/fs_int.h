@@ -49,6 +49,11 @@ struct fs {
 	/* Open handles, so that a shutdown with files still open frees them. */
 	pthread_mutex_t handles_lock; /* guards the list links of every handle */
 	struct handle *handles;
+
+	/* Names the kernel must forget (a new file applied under another
+	 * name), sent by the notifier's thread: never from a handler. */
+	pthread_mutex_t inval_lock; /* guards invals */
+	struct inval *invals;
 };
 
 enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH, H_STREAM };
@@ -60,14 +65,14 @@ struct handle {
 	pthread_mutex_t lock;	    /* guards data, dirty, failed */
 	struct buf data;	    /* snapshot, or what is being written */
 	struct podlog *log;	    /* H_LOG: the live log file (podlog.h), under lock */
-	bool dirty;		    /* written since the last apply */
+	bool dirty;		    /* to apply: written, or truncated, since the last apply */
+	bool written;		    /* write() or a truncation since open: a flush applies */
 	bool failed;		    /* a write was refused: never apply */
 	bool created;		    /* made by create(): a pending node */
 	bool oneval;		    /* a one-value file: applied at write() */
 	/* H_STREAM, under lock: */
 	int stream_end;		    /* 0 going on, -1 ended (EOF), else the errno */
 	size_t stream_last;	    /* where the last line of data starts */
-	bool stream_reported;	    /* the failure is in /cluster/errors */
 	struct handle *prev, *next; /* fs->handles, under handles_lock */
 };
 
@@ -97,6 +102,10 @@ bool scratch_stat(struct fs *fs, const char *path, struct stat *st);
 void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len);
 bool scratch_remove(struct fs *fs, const char *path);
 void fs_set_shadow(struct fs *fs, const char *path, const char *shadow);
+
+/* Queues path's directory entry to be invalidated in the kernel's cache
+ * (by the notifier's thread, soon). */
+void fs_queue_inval(struct fs *fs, const char *path);
 
 /* What path is now: 0 and *r, *st; -ENOENT. */
 int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st);

@@ -19,8 +19,9 @@
  * its own thread) when a line is added, as libfuse's example/poll.c
  * answers from a thread of its own.  When the rollout completes the next
  * read past the text gets EOF; when it fails (ProgressDeadlineExceeded),
- * the error line is shown and the next read fails with ETIMEDOUT, with the
- * reason in /cluster/errors; a deleted Deployment fails it with ENOENT.
+ * the error line is shown and the next read fails with ETIMEDOUT; a
+ * deleted Deployment fails it with ENOENT.  Neither is a refused write:
+ * nothing goes to the errors file (a read changes nothing to report).
  * An interrupted reader (Ctrl-C) gets EINTR at once.  A reader that opened
  * the file O_NONBLOCK (grep -r, find's readers do) never waits: it gets the
  * text there is, then EOF, so that searching the tree never hangs.
@@ -55,7 +56,6 @@ struct waiter {
 	int r;
 	char *buf;
 	size_t n;
-	bool report;
 	struct waiter *next;
 };
 
@@ -96,16 +96,13 @@ static void stream_update(struct handle *h, const json_t *dep)
 
 /*
  * What a read of size at off gets now: 1 with *buf, *n (n 0: EOF), a
- * negative errno, or 0 when it has to wait.  *report is set when the
- * failure is to be reported (once per handle).
+ * negative errno, or 0 when it has to wait.
  */
-static int stream_take(struct handle *h, size_t size, off_t off, char **buf, size_t *n,
-		       bool *report)
+static int stream_take(struct handle *h, size_t size, off_t off, char **buf, size_t *n)
 {
 	int r = 0;
 	*buf = NULL;
 	*n = 0;
-	*report = false;
 	pthread_mutex_lock(&h->lock);
 	if (off >= 0 && (size_t)off < h->data.len) {
 		*n = h->data.len - (size_t)off < size ? h->data.len - (size_t)off : size;
@@ -116,28 +113,14 @@ static int stream_take(struct handle *h, size_t size, off_t off, char **buf, siz
 		r = 1;
 	} else if (h->stream_end > 0) {
 		r = -h->stream_end;
-		*report = !h->stream_reported;
-		h->stream_reported = true;
 	}
 	pthread_mutex_unlock(&h->lock);
 	return r;
 }
 
 /* Answers a read that stream_take settled.  No lock held. */
-static void stream_reply(struct fs *fs, fuse_req_t req, struct handle *h, int r, char *buf,
-			 size_t n, bool report)
+static void stream_reply(fuse_req_t req, int r, char *buf, size_t n)
 {
-	if (report) {
-		char ts[32];
-		api_timestamp(ts);
-		const char *why = r == -ENOENT ? "the Deployment was deleted"
-					       : "the rollout exceeded its progress deadline "
-						 "(Progressing=False, ProgressDeadlineExceeded)";
-		char *line = xasprintf("%s %s/%s: %s: Deployment \"%s\": %s", ts, fs->mountpoint,
-				       h->path, strerrorname_np(-r), h->vp.name, why);
-		feed_append(fs->view.errors, line);
-		free(line);
-	}
 	if (r < 0)
 		fuse_reply_err(req, -r);
 	else
@@ -181,7 +164,7 @@ static void stream_news(struct fs_streams *s, const char *ns, const char *name, 
 			pp = &w->next;
 			continue;
 		}
-		w->r = stream_take(w->h, w->size, w->off, &w->buf, &w->n, &w->report);
+		w->r = stream_take(w->h, w->size, w->off, &w->buf, &w->n);
 		if (w->r == 0) {
 			pp = &w->next;
 			continue;
@@ -194,7 +177,7 @@ static void stream_news(struct fs_streams *s, const char *ns, const char *name, 
 	while (ready) {
 		struct waiter *w = ready;
 		ready = w->next;
-		stream_reply(s->fs, w->req, w->h, w->r, w->buf, w->n, w->report);
+		stream_reply(w->req, w->r, w->buf, w->n);
 		free(w);
 	}
 }
@@ -232,8 +215,7 @@ static void on_idle(void *arg)
 	}
 	pthread_mutex_unlock(&s->lock);
 	for (size_t i = 0; i < n; i++) {
-		struct sobj *d =
-		    api_get(s->fs->view.api, KIND_DEPLOYMENT, keys[i][0], keys[i][1]);
+		struct sobj *d = api_get(s->fs->view.api, KIND_DEPLOYMENT, keys[i][0], keys[i][1]);
 		stream_news(s, keys[i][0], keys[i][1], d ? d->obj : NULL);
 		sobj_unref(d);
 	}
@@ -304,14 +286,13 @@ void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off, bo
 	struct fs_streams *s = fs->streams;
 	char *buf;
 	size_t n;
-	bool report;
-	int r = stream_take(h, size, off, &buf, &n, &report);
+	int r = stream_take(h, size, off, &buf, &n);
 	if (r == 0) {
 		/* Nothing new in the text: look at the Deployment now. */
 		struct sobj *d = api_get(fs->view.api, h->vp.k, h->vp.ns, h->vp.name);
 		stream_update(h, d ? d->obj : NULL);
 		sobj_unref(d);
-		r = stream_take(h, size, off, &buf, &n, &report);
+		r = stream_take(h, size, off, &buf, &n);
 	}
 	if (r == 0 && nonblock) {
 		/* O_NONBLOCK (grep -r opens files so): what there is, then EOF. */
@@ -319,11 +300,9 @@ void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off, bo
 		return;
 	}
 	if (r != 0) {
-		if (nonblock && r < 0) {
+		if (nonblock && r < 0)
 			r = 1; /* the text shows the failure; no error for a snapshot reader */
-			report = false;
-		}
-		stream_reply(fs, req, h, r, buf, n, report);
+		stream_reply(req, r, buf, n);
 		return;
 	}
 	/* Park it.  The interrupt function first: once the request is on the
@@ -335,10 +314,10 @@ void fs_stream_read(fuse_req_t req, struct handle *h, size_t size, off_t off, bo
 		fuse_reply_err(req, EINTR);
 		return;
 	}
-	r = stream_take(h, size, off, &buf, &n, &report); /* news meanwhile? */
+	r = stream_take(h, size, off, &buf, &n); /* news meanwhile? */
 	if (r != 0) {
 		pthread_mutex_unlock(&s->lock);
-		stream_reply(fs, req, h, r, buf, n, report);
+		stream_reply(req, r, buf, n);
 		return;
 	}
 	struct waiter *w = xcalloc(1, sizeof(*w));

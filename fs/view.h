@@ -64,6 +64,7 @@ struct view {
 	struct feed *errors;
 	struct feed *events;
 	int64_t start_ns;
+	const char *mount; /* the mount point, for messages; NULL: "/cluster" */
 	char *logs_dir; /* DATA_DIR/logs, where containers' logs are (podlog.h); NULL: none */
 
 	/* /cluster/status walks every object: its text is kept for as long as

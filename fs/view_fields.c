@@ -133,18 +133,24 @@ static int cmp_events(const void *a, const void *b)
 	return c ? c : (x->rv < y->rv ? -1 : x->rv > y->rv);
 }
 
+/* The events of o: those whose involvedObject is o, by uid when the event
+ * has one (a predecessor of the same name had another), as kubectl
+ * describe shows them. */
 static void r_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct sobj **evs;
 	int n = api_list(v->api, KIND_EVENT, *o->ns ? o->ns : "default", NULL, &evs, NULL);
 	if (n <= 0)
 		return;
+	const char *uid = obj_str(o->obj, "metadata.uid");
 	size_t kept = 0;
 	for (int i = 0; i < n; i++) {
 		const json_t *io = json_object_get(evs[i]->obj, "involvedObject");
 		const char *k = json_string_value(json_object_get(io, "kind"));
 		const char *nm = json_string_value(json_object_get(io, "name"));
-		if (k && nm && !strcmp(k, o->kind) && !strcmp(nm, o->name))
+		const char *eu = json_string_value(json_object_get(io, "uid"));
+		if (k && nm && !strcmp(k, o->kind) && !strcmp(nm, o->name) &&
+		    (!eu || !uid || !strcmp(eu, uid)))
 			evs[kept++] = evs[i];
 		else
 			sobj_unref(evs[i]);
@@ -153,6 +159,40 @@ static void r_events(struct view *v, const struct sobj *o, const char *key, stru
 	for (size_t i = 0; i < kept; i++)
 		feed_event_line(evs[i]->obj, out);
 	sobj_list_free(evs, kept);
+}
+
+/* namespaces/NS/events: every event in NS, oldest first. */
+static void r_ns_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+	struct sobj **evs;
+	int n = api_list(v->api, KIND_EVENT, o->name, NULL, &evs, NULL);
+	if (n <= 0)
+		return;
+	qsort(evs, (size_t)n, sizeof(*evs), cmp_events);
+	for (int i = 0; i < n; i++)
+		feed_event_line(evs[i]->obj, out);
+	sobj_list_free(evs, (size_t)n);
+}
+
+/* namespaces/NS/apply reads empty (and is write-only, 0200). */
+static void r_nothing(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+}
+
+/* namespaces/NS/apply: any documents, as `kubectl apply -n NS -f`: those
+ * naming no namespace go to NS; naming another is refused. */
+static int w_ns_apply(struct view *v, const struct vpath *p, const char *data, size_t len,
+		      struct err **e)
+{
+	json_t **docs;
+	size_t n;
+	int r = codec_decode(data, len, &docs, &n, e);
+	if (r < 0)
+		return r;
+	struct api_target t = {NULL, p->name, NULL};
+	r = api_apply(v->api, docs, n, &t, e);
+	codec_docs_free(docs, n);
+	return r;
 }
 
 static void r_data_key(struct view *v, const struct sobj *o, const char *key, struct buf *out)
@@ -439,6 +479,8 @@ static const struct vfield configmap_fields[] = {
 
 static const struct vfield namespace_fields[] = {
     {.name = "status", .mode = RO, .render = r_ns_phase},
+    {.name = "apply", .mode = S_IFREG | 0200, .render = r_nothing, .write = w_ns_apply},
+    {.name = "events", .mode = RO, .render = r_ns_events},
     {.name = NULL},
 };
 

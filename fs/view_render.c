@@ -73,18 +73,35 @@ static const char readme_text[] =
     "  events        cluster events, one a line; tail -f follows\n"
     "  deployments/ replicasets/ pods/ services/ endpoints/ configmaps/\n"
     "                objects of namespace \"default\"; other namespaces are\n"
-    "                under namespaces/NS/; nodes/ are cluster-wide\n"
+    "                under namespaces/NS/ (with their own apply and events);\n"
+    "                nodes/ are cluster-wide\n"
     "\n"
     "Each object is NAME.yaml (the whole object; write it to create or\n"
     "update, rm it to delete) and NAME/ (one value a file, for scripts).\n"
     "\n"
-    "  cp web.yaml /cluster/deployments/           create or update\n"
+    "  cp web.yaml /cluster/deployments/           create or update (the object's\n"
+    "                                              name is its metadata.name)\n"
     "  echo 5 > /cluster/deployments/web/replicas  scale\n"
     "  sed -i 's/nginx:1.25/nginx:1.26/' /cluster/deployments/web.yaml\n"
     "  tail -f /cluster/pods/NAME/logs             follow a pod's log\n"
     "  mkdir /cluster/namespaces/prod              new namespace\n"
     "  rm /cluster/deployments/web.yaml            delete, with its pods\n"
     "  cat /cluster/errors                         why a write was refused\n";
+
+/* The README, its examples under the real mount point. */
+static void put_readme(const struct view *v, struct buf *out)
+{
+	const char *m = v->mount ? v->mount : "/cluster";
+	for (const char *s = readme_text, *hit; *s; s = hit + 8) {
+		hit = strstr(s, "/cluster");
+		if (!hit) {
+			buf_puts(out, s);
+			return;
+		}
+		buf_add(out, s, (size_t)(hit - s));
+		buf_puts(out, m);
+	}
+}
 
 static bool node_ready(const json_t *node)
 {
@@ -172,7 +189,7 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 	case V_ROOTFILE:
 		switch (p->rootfile) {
 		case RF_README:
-			buf_puts(out, readme_text);
+			put_readme(v, out);
 			return 0;
 		case RF_STATUS: {
 			int64_t rev = api_rev(v->api);

@@ -314,7 +314,15 @@ int api_check_namespace(struct store_txn *tx, const struct kind_info *k, const c
 	if (!n)
 		return err_make(e, ENOENT, "%s \"%s\": namespace \"%s\" not found", k->kind, name,
 				ns);
+	bool terminating =
+	    json_object_get(json_object_get(n->obj, "metadata"), "deletionTimestamp");
 	sobj_unref(n);
+	if (terminating)
+		return err_make(
+		    e, EPERM,
+		    "%s \"%s\": unable to create new content in namespace \"%s\" because it "
+		    "is being terminated",
+		    k->kind, name, ns);
 	return 0;
 }
 
@@ -804,6 +812,43 @@ int api_delete_tree(struct store_txn *tx, struct sobj *o, int grace, int depth, 
 	return rv < 0 ? (int)rv : count + 1;
 }
 
+/* Is anything but Events left in namespace ns? */
+static bool ns_has_objects(struct store_txn *tx, const char *ns)
+{
+	for (int i = 0; i < kind_count; i++) {
+		if (!kind_table[i].namespaced || &kind_table[i] == KIND_EVENT)
+			continue;
+		struct sobj **v = NULL;
+		size_t n = store_txn_list(tx, kind_table[i].kind, ns, &v);
+		sobj_list_free(v, n);
+		if (n)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A namespace whose objects are still going (pods stopping on their
+ * nodes) stays, marked (deletionTimestamp, status.phase Terminating), as
+ * in Kubernetes; it is deleted once nothing is left in it (gc.c deletes it
+ * again then).  Returns 1.
+ */
+static int mark_ns_terminating(struct store_txn *tx, struct sobj *o, struct err **e)
+{
+	json_t *md = json_object_get(o->obj, "metadata");
+	const char *phase = api_jstr(json_object_get(o->obj, "status"), "phase");
+	if (json_object_get(md, "deletionTimestamp") && phase && !strcmp(phase, "Terminating"))
+		return 1;
+	json_t *obj = json_deep_copy(o->obj);
+	char ts[32];
+	api_timestamp(ts);
+	if (!json_object_get(md, "deletionTimestamp"))
+		json_object_set_new(api_meta_of(obj), "deletionTimestamp", json_string(ts));
+	json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Terminating"));
+	int64_t rv = store_txn_put(tx, o->kind, o->ns, o->name, obj, true, e);
+	return rv < 0 ? (int)rv : 1;
+}
+
 static int delete_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct delete_arg *d = varg;
@@ -830,7 +875,9 @@ static int delete_txn(struct store_txn *tx, void *varg, struct err **e)
 			sobj_list_free(v, n);
 		}
 	}
-	int r = api_delete_tree(tx, o, d->grace, 0, e);
+	int r = d->k == KIND_NAMESPACE && ns_has_objects(tx, d->name)
+		    ? mark_ns_terminating(tx, o, e)
+		    : api_delete_tree(tx, o, d->grace, 0, e);
 	sobj_unref(o);
 	return r < 0 ? r : count + r;
 }

@@ -46,12 +46,38 @@ struct batch_arg {
 	struct pending_event *list;
 };
 
+/* Sets the uid of p's involved object, as it is now, in p's event (kept
+ * from an earlier call), so that an object's events are told from those of
+ * a predecessor of the same name.  Returns it, or NULL. */
+static const char *involved_uid(struct store_txn *tx, struct pending_event *p)
+{
+	json_t *io = json_object_get(p->ev, "involvedObject");
+	if (api_jstr(io, "uid"))
+		return api_jstr(io, "uid");
+	const struct kind_info *k = kind_by_kind(api_jstr(io, "kind") ? api_jstr(io, "kind") : "");
+	const char *name = api_jstr(io, "name");
+	struct sobj *o =
+	    k && name ? store_txn_get(tx, k->kind, api_scope_ns(k, p->ns), name) : NULL;
+	const char *uid = o ? api_jstr(json_object_get(o->obj, "metadata"), "uid") : NULL;
+	if (uid)
+		json_object_set_new(io, "uid", json_string(uid));
+	sobj_unref(o);
+	return api_jstr(io, "uid");
+}
+
 /* Writes one event: bump an earlier one, or create it.  Under ev_seen's owner (the recorder). */
 static int write_one(struct store_txn *tx, struct api *a, struct pending_event *p, struct err **e)
 {
+	const char *uid = involved_uid(tx, p);
 	const char *prior = hmap_get(&a->ev_seen, p->key);
 	if (prior) {
 		struct sobj *old = store_txn_get(tx, "Event", p->ns, prior);
+		const char *ouid =
+		    api_jstr(json_object_get(old ? old->obj : NULL, "involvedObject"), "uid");
+		if (old && uid && ouid && strcmp(uid, ouid)) {
+			sobj_unref(old); /* about a predecessor of the same name */
+			old = NULL;
+		}
 		if (old) {
 			json_t *obj = json_deep_copy(old->obj);
 			int64_t count = json_integer_value(json_object_get(obj, "count"));

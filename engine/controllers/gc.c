@@ -13,7 +13,8 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 
-#define DELETE_BATCH 1000
+#define DELETE_BATCH   1000
+#define GC_NS_PERIOD_S 1 /* how often Terminating namespaces are looked at */
 
 struct gc {
 	struct api *api;
@@ -59,9 +60,9 @@ static int refs_delete(struct api *a, struct refs *r, int grace)
 
 int gc_sweep(struct api *a, int event_ttl_s)
 {
-	struct hmap uids = { 0 };
+	struct hmap uids = {0};
 	struct sobj **all[16];
-	int counts[16] = { 0 };
+	int counts[16] = {0};
 	for (int i = 0; i < kind_count && i < 16; i++) {
 		counts[i] = api_list(a, &kind_table[i], NULL, NULL, &all[i], NULL);
 		for (int j = 0; j < counts[i]; j++) {
@@ -70,7 +71,7 @@ int gc_sweep(struct api *a, int event_ttl_s)
 				hmap_set(&uids, uid, all[i][j]);
 		}
 	}
-	struct refs orphans = { 0 }, old_events = { 0 };
+	struct refs orphans = {0}, old_events = {0};
 	time_t now = time(NULL);
 	for (int i = 0; i < kind_count && i < 16; i++) {
 		for (int j = 0; j < counts[i]; j++) {
@@ -93,7 +94,8 @@ int gc_sweep(struct api *a, int event_ttl_s)
 			}
 			if (!strcmp(o->kind, "Event")) {
 				const char *ts = obj_str(o->obj, "lastTimestamp");
-				time_t t = obj_time(ts ? ts : obj_str(o->obj, "metadata.creationTimestamp"));
+				time_t t = obj_time(
+				    ts ? ts : obj_str(o->obj, "metadata.creationTimestamp"));
 				if (t >= 0 && now - t > event_ttl_s)
 					refs_add(&old_events, o);
 			}
@@ -111,19 +113,48 @@ int gc_sweep(struct api *a, int event_ttl_s)
 	return deleted;
 }
 
+/*
+ * Terminating namespaces (api.c marks a deleted namespace whose pods are
+ * still stopping): deleted again, which removes the namespace once nothing
+ * is left in it.  Returns how many were looked at.
+ */
+int gc_namespaces(struct api *a)
+{
+	struct sobj **l;
+	int n = api_list(a, KIND_NAMESPACE, NULL, NULL, &l, NULL);
+	int seen = 0;
+	for (int i = 0; i < n; i++) {
+		if (!obj_at(l[i]->obj, "metadata.deletionTimestamp"))
+			continue;
+		seen++;
+		struct err *e = NULL;
+		if (api_delete(a, KIND_NAMESPACE, "", l[i]->name, &e) < 0 && e && e->code != ENOENT)
+			log_warn("gc", "namespace %s: %s", l[i]->name, e->msg);
+		err_free(e);
+	}
+	if (n > 0)
+		sobj_list_free(l, (size_t)n);
+	return seen;
+}
+
 static void *gc_main(void *arg)
 {
 	struct gc *g = arg;
+	time_t last = time(NULL);
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += g->o.period_s;
+		ts.tv_sec += GC_NS_PERIOD_S;
 		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 		if (g->stop)
 			break;
 		pthread_mutex_unlock(&g->lock);
-		gc_sweep(g->api, g->o.event_ttl_s);
+		gc_namespaces(g->api);
+		if (time(NULL) - last >= g->o.period_s) {
+			gc_sweep(g->api, g->o.event_ttl_s);
+			last = time(NULL);
+		}
 		pthread_mutex_lock(&g->lock);
 	}
 	pthread_mutex_unlock(&g->lock);

@@ -5,7 +5,8 @@
  *
  * Deleting an owner already deletes its dependents in the same transaction
  * (api_delete); this sweep catches what that cannot: dependents created
- * with a stale owner reference.  A thread sweeps every period_s seconds.
+ * with a stale owner reference.  A thread sweeps every period_s seconds,
+ * and every second removes Terminating namespaces left empty.
  */
 #ifndef CFS_GC_H
 #define CFS_GC_H
@@ -24,5 +25,9 @@ void gc_stop(struct gc *g);
 
 /* One sweep now; returns the number of objects deleted.  For tests. */
 int gc_sweep(struct api *a, int event_ttl_s);
+
+/* Deletes again each Terminating namespace (removed once empty); returns
+ * how many there were.  For tests. */
+int gc_namespaces(struct api *a);
 
 #endif

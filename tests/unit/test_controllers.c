@@ -258,6 +258,40 @@ static void test_gc(void)
 	CHECK(count_pods(NULL) == 0);
 }
 
+/* A namespace deleted while a pod in it is stopping on a Ready node stays,
+ * Terminating, until the pod is gone; then the gc removes it. */
+static void test_namespace_terminating(void)
+{
+	CHECK(apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: going}\n") == 1);
+	json_t *node = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
+				 "kind", "Node", "metadata", "name", "n1", "status",
+				 "conditions", "type", "Ready", "status", "True");
+	CHECK(api_create(api, node, NULL, NULL) == 0);
+	json_decref(node);
+	CHECK(apply("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: going}\n"
+		    "spec: {nodeName: n1, containers: [{name: c, image: busybox}]}\n") == 1);
+	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: going}\n") ==
+	      1);
+	CHECK(api_delete(api, K("Namespace"), "", "going", NULL) >= 2);
+	struct sobj *ns = api_get(api, K("Namespace"), "", "going");
+	CHECK(ns != NULL);
+	CHECK(ns && !strcmp(obj_str(ns->obj, "status.phase"), "Terminating"));
+	CHECK(ns && obj_at(ns->obj, "metadata.deletionTimestamp") != NULL);
+	sobj_unref(ns);
+	CHECK(api_get(api, K("ConfigMap"), "going", "c") == NULL);
+	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: going}\n") ==
+	      -EPERM);
+	CHECK(gc_namespaces(api) == 1);
+	ns = api_get(api, K("Namespace"), "", "going");
+	CHECK(ns != NULL); /* the pod is still stopping */
+	sobj_unref(ns);
+	CHECK(api_delete_opts(api, K("Pod"), "going", "p", 0, NULL) == 1); /* its node is done */
+	CHECK(gc_namespaces(api) == 1);
+	CHECK(api_get(api, K("Namespace"), "", "going") == NULL);
+	CHECK(gc_namespaces(api) == 0);
+	CHECK(api_delete(api, K("Node"), "", "n1", NULL) == 1);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -274,6 +308,7 @@ int main(void)
 	RUN(test_scale_and_heal);
 	RUN(test_template_change);
 	RUN(test_gc);
+	RUN(test_namespace_terminating);
 	store_wake_watchers(st);
 	deployctl_stop(dc);
 	rsctl_stop(rc);
