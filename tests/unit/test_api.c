@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "engine/api/api.h"
+#include "engine/store/store.h"
 #include "engine/valid/codec.h"
 #include "engine/mem.h"
 #include "tests/unit/unit.h"
