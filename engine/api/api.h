@@ -259,6 +259,9 @@ int api_refusal_record(struct api *a, const char *line, struct err **e);
  * each, then the array).  Returns the count.  Can't fail. */
 size_t api_refusals(struct api *a, char ***out);
 
+/* Testing: > 0 keeps this many lines instead of API_REFUSALS_KEEP. */
+extern int api_refusals_keep_for_test;
+
 /* Watch: see store_watch(); api_rev() is the newest committed revision. */
 int api_watch(struct api *a, int64_t after, struct store_event *evs, size_t max, int timeout_ms,
 	      struct err **e);
