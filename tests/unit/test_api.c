@@ -46,19 +46,21 @@ static const char *str_at(struct sobj *o, const char *a, const char *b)
 
 static int64_t gen_of(struct sobj *o)
 {
-	return json_integer_value(json_object_get(json_object_get(o->obj, "metadata"), "generation"));
+	return json_integer_value(
+	    json_object_get(json_object_get(o->obj, "metadata"), "generation"));
 }
 
-static const char deploy[] = "apiVersion: apps/v1\n"
-			     "kind: Deployment\n"
-			     "metadata: {name: web, labels: {tier: front}}\n"
-			     "spec:\n"
-			     "  replicas: 3\n"
-			     "  selector: {matchLabels: {app: web}}\n"
-			     "  template:\n"
-			     "    metadata: {labels: {app: web}}\n"
-			     "    spec:\n"
-			     "      containers: [{name: web, image: 'busybox:1.36', x-unknown: kept}]\n";
+static const char deploy[] =
+    "apiVersion: apps/v1\n"
+    "kind: Deployment\n"
+    "metadata: {name: web, labels: {tier: front}}\n"
+    "spec:\n"
+    "  replicas: 3\n"
+    "  selector: {matchLabels: {app: web}}\n"
+    "  template:\n"
+    "    metadata: {labels: {app: web}}\n"
+    "    spec:\n"
+    "      containers: [{name: web, image: 'busybox:1.36', x-unknown: kept}]\n";
 
 static void test_create_defaults_metadata(void)
 {
@@ -76,7 +78,7 @@ static void test_create_defaults_metadata(void)
 	CHECK(json_integer_value(json_object_get(spec, "revisionHistoryLimit")) == 10);
 	CHECK(json_integer_value(json_object_get(spec, "progressDeadlineSeconds")) == 600);
 	const char *surge = json_string_value(json_object_get(
-		json_object_get(json_object_get(spec, "strategy"), "rollingUpdate"), "maxSurge"));
+	    json_object_get(json_object_get(spec, "strategy"), "rollingUpdate"), "maxSurge"));
 	CHECK(surge && !strcmp(surge, "25%"));
 	json_t *tspec = json_object_get(json_object_get(spec, "template"), "spec");
 	json_t *c0 = json_array_get(json_object_get(tspec, "containers"), 0);
@@ -117,8 +119,7 @@ static void test_update_generation_unchanged(void)
 
 static int set_replicas(json_t *obj, void *arg, struct err **e)
 {
-	json_object_set_new(json_object_get(obj, "spec"), "replicas",
-			    json_integer(*(int *)arg));
+	json_object_set_new(json_object_get(obj, "spec"), "replicas", json_integer(*(int *)arg));
 	return 0;
 }
 
@@ -139,10 +140,11 @@ static void test_conflict(void)
 	CHECK(apply(stale, NULL, &e) == -EBUSY);
 	CHECK(e && strstr(e->msg, "modified"));
 	struct sobj *now = api_get(api, K("Deployment"), "default", "web");
-	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "spec"), "replicas")) == 2);
+	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "spec"), "replicas")) ==
+	      2);
 	/* status survives a user apply */
-	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "status"),
-						 "observedGeneration")) == 2);
+	CHECK(json_integer_value(
+		  json_object_get(json_object_get(now->obj, "status"), "observedGeneration")) == 2);
 	sobj_unref(o);
 	sobj_unref(now);
 	free(stale);
@@ -157,8 +159,8 @@ static void test_annotate_no_conflict(void)
 	struct err *e = NULL;
 	struct sobj *o = api_get(api, K("Deployment"), "default", "web");
 	char *copy = codec_yaml(o->obj, NULL);
-	CHECK(api_annotate(api, K("Deployment"), "default", "web", "deployment.kubernetes.io/revision",
-			   "7", &e) == 1);
+	CHECK(api_annotate(api, K("Deployment"), "default", "web",
+			   "deployment.kubernetes.io/revision", "7", &e) == 1);
 	char *p = strstr(copy, "replicas: 2");
 	CHECK(p != NULL);
 	if (p)
@@ -166,9 +168,11 @@ static void test_annotate_no_conflict(void)
 	CHECK(apply(copy, NULL, &e) == 1);
 	struct sobj *now = api_get(api, K("Deployment"), "default", "web");
 	json_t *ann = json_object_get(json_object_get(now->obj, "metadata"), "annotations");
-	const char *rev = json_string_value(json_object_get(ann, "deployment.kubernetes.io/revision"));
+	const char *rev =
+	    json_string_value(json_object_get(ann, "deployment.kubernetes.io/revision"));
 	CHECK(rev && !strcmp(rev, "7"));
-	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "spec"), "replicas")) == 3);
+	CHECK(json_integer_value(json_object_get(json_object_get(now->obj, "spec"), "replicas")) ==
+	      3);
 	/* put it back to 2 for the tests that follow */
 	int two = 2;
 	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &two, &e) == 1);
@@ -184,7 +188,8 @@ static void test_patch(void)
 	int n = 7;
 	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &n, &e) == 1);
 	struct sobj *o = api_get(api, K("Deployment"), "default", "web");
-	CHECK(json_integer_value(json_object_get(json_object_get(o->obj, "spec"), "replicas")) == 7);
+	CHECK(json_integer_value(json_object_get(json_object_get(o->obj, "spec"), "replicas")) ==
+	      7);
 	sobj_unref(o);
 	n = -1;
 	CHECK(api_patch(api, K("Deployment"), "default", "web", set_replicas, &n, &e) == -EINVAL);
@@ -195,13 +200,13 @@ static void test_patch(void)
 static void test_target_checks(void)
 {
 	struct err *e = NULL;
-	struct api_target t = { K("Deployment"), "default", "other" };
+	struct api_target t = {K("Deployment"), "default", "other"};
 	CHECK(apply(deploy, &t, &e) == -EINVAL);
 	CHECK(e && strstr(e->msg, "file name"));
-	struct api_target ts = { K("Service"), "default", "web" };
+	struct api_target ts = {K("Service"), "default", "web"};
 	CHECK(apply(deploy, &ts, &e) == -EINVAL);
 	CHECK(e && strstr(e->msg, "does not belong"));
-	struct api_target tn = { K("Deployment"), "prod", "web" };
+	struct api_target tn = {K("Deployment"), "prod", "web"};
 	char *withns = xasprintf("%s", deploy);
 	char *p = strstr(withns, "name: web,");
 	char *moved = xasprintf("%.*snamespace: dev, %s", (int)(p - withns), withns, p);
@@ -209,7 +214,7 @@ static void test_target_checks(void)
 	CHECK(e && strstr(e->msg, "namespace"));
 	/* A nameless manifest takes the file's name. */
 	const char *nameless = "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n";
-	struct api_target tc = { K("ConfigMap"), "default", "from-file" };
+	struct api_target tc = {K("ConfigMap"), "default", "from-file"};
 	CHECK(apply(nameless, &tc, &e) == 1);
 	struct sobj *o = api_get(api, K("ConfigMap"), "default", "from-file");
 	CHECK(o != NULL);
@@ -222,20 +227,23 @@ static void test_target_checks(void)
 static void test_multi_all_or_nothing(void)
 {
 	struct err *e = NULL;
-	const char *docs = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
-			   "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, namespace: shop}\n"
-			   "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n";
+	const char *docs =
+	    "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+	    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, namespace: shop}\n"
+	    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\n";
 	CHECK(apply(docs, NULL, &e) == -EINVAL);
 	CHECK(e && strstr(e->msg, "document 3"));
 	CHECK(api_get(api, KIND_NAMESPACE, "", "shop") == NULL);
-	const char *good = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
-			   "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, namespace: shop}\n";
+	const char *good =
+	    "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n"
+	    "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c1, namespace: shop}\n";
 	CHECK(apply(good, NULL, &e) == 2);
 	struct sobj *c1 = api_get(api, K("ConfigMap"), "shop", "c1");
 	CHECK(c1 != NULL);
 	sobj_unref(c1);
 	/* a missing namespace */
-	const char *orphan = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n";
+	const char *orphan =
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: nowhere}\n";
 	CHECK(apply(orphan, NULL, &e) == -ENOENT);
 	err_free(e);
 }
@@ -244,19 +252,21 @@ static void test_cascade(void)
 {
 	struct err *e = NULL;
 	struct sobj *d = api_get(api, K("Deployment"), "default", "web");
-	char *rs = xasprintf("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-1\n"
-			     "  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: %s}]\n"
-			     "spec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n"
-			     "  template:\n    metadata: {labels: {app: web}}\n"
-			     "    spec: {containers: [{name: c, image: busybox}]}\n",
-			     str_at(d, "metadata", "uid"));
+	char *rs = xasprintf(
+	    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-1\n"
+	    "  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: %s}]\n"
+	    "spec:\n  replicas: 1\n  selector: {matchLabels: {app: web}}\n"
+	    "  template:\n    metadata: {labels: {app: web}}\n"
+	    "    spec: {containers: [{name: c, image: busybox}]}\n",
+	    str_at(d, "metadata", "uid"));
 	CHECK(apply(rs, NULL, &e) == 1);
 	struct sobj *r = api_get(api, K("ReplicaSet"), "default", "web-1");
-	char *pod = xasprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1-abcde\n"
-			      "  labels: {app: web}\n"
-			      "  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: %s}]\n"
-			      "spec: {containers: [{name: c, image: busybox}]}\n",
-			      str_at(r, "metadata", "uid"));
+	char *pod = xasprintf(
+	    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1-abcde\n"
+	    "  labels: {app: web}\n"
+	    "  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: %s}]\n"
+	    "spec: {containers: [{name: c, image: busybox}]}\n",
+	    str_at(r, "metadata", "uid"));
 	CHECK(apply(pod, NULL, &e) == 1);
 	struct sobj *p = api_get(api, K("Pod"), "default", "web-1-abcde");
 	CHECK(p && !strcmp(str_at(p, "status", "phase"), "Pending"));
@@ -285,7 +295,8 @@ static void test_list_selector(void)
 {
 	struct err *e = NULL;
 	for (int i = 0; i < 4; i++) {
-		char *cm = xasprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s%d, labels: {n: \"%d\", %s}}\n",
+		char *cm = xasprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: s%d, "
+				     "labels: {n: \"%d\", %s}}\n",
 				     i, i, i % 2 ? "odd: \"yes\"" : "even: \"yes\"");
 		CHECK(apply(cm, NULL, &e) == 1);
 		free(cm);
@@ -301,8 +312,9 @@ static void test_list_selector(void)
 	CHECK(n == 2);
 	sobj_list_free(v, (size_t)n);
 	CHECK(api_list(api, K("ConfigMap"), "default", "a in (", &v, &e) == -EINVAL);
-	json_t *sel = json_pack("{s:{s:s}, s:[{s:s, s:s, s:[s,s]}]}", "matchLabels", "odd", "yes",
-				"matchExpressions", "key", "n", "operator", "In", "values", "1", "2");
+	json_t *sel =
+	    json_pack("{s:{s:s}, s:[{s:s, s:s, s:[s,s]}]}", "matchLabels", "odd", "yes",
+		      "matchExpressions", "key", "n", "operator", "In", "values", "1", "2");
 	json_t *l1 = json_pack("{s:s, s:s}", "odd", "yes", "n", "1");
 	json_t *l3 = json_pack("{s:s, s:s}", "odd", "yes", "n", "3");
 	CHECK(api_selector_matches(sel, l1));
@@ -350,9 +362,9 @@ static void make_bound_pod(const char *name, const char *node, const char *owner
 			      "containers", "name", "c", "image", "busybox:1.36");
 	if (owner_uid)
 		json_object_set_new(json_object_get(p, "metadata"), "ownerReferences",
-				    json_pack("[{s:s, s:s, s:s, s:s, s:b}]", "apiVersion", "apps/v1",
-					      "kind", "ReplicaSet", "name", "rs", "uid", owner_uid,
-					      "controller", 1));
+				    json_pack("[{s:s, s:s, s:s, s:s, s:b}]", "apiVersion",
+					      "apps/v1", "kind", "ReplicaSet", "name", "rs", "uid",
+					      owner_uid, "controller", 1));
 	struct err *e = NULL;
 	CHECK(api_create(api, p, NULL, &e) == 0);
 	if (e)
@@ -449,8 +461,7 @@ static void make_revision(const char *dep_uid, int rev, const char *image)
 
 static const char *image_of(struct sobj *d)
 {
-	return obj_str(json_array_get(obj_at(d->obj, "spec.template.spec.containers"), 0),
-		       "image");
+	return obj_str(json_array_get(obj_at(d->obj, "spec.template.spec.containers"), 0), "image");
 }
 
 static void test_rollback(void)
