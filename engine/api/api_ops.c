@@ -139,7 +139,8 @@ int api_node_drain(struct api *a, const char *node, bool force, struct err **e)
 		return r;
 	if (cordon(a, node, e) < 0)
 		return err_wrap(e, "draining node %s", node);
-	/* Cordoned: no pod is bound to it from now on.  List again. */
+	/* Cordoned: the scheduler binds nothing more to it.  List again, to
+	 * take the pods bound since the check too. */
 	np = pods_on(a, node, &pods);
 	int count = evict_all(a, node, pods, np, force);
 	sobj_list_free(pods, np);
