@@ -19,6 +19,8 @@ struct feed {
 	size_t cap;
 	int64_t mtime_ns;
 
+	struct api *keep; /* records each line appended (feed_keep_refusals) */
+
 	struct api *api; /* events follower, if started */
 	pthread_t thread;
 	bool running;
@@ -51,6 +53,19 @@ void feed_free(struct feed *f)
 	free(f);
 }
 
+/* Records line (n bytes, less its newline) in the store. */
+static void keep_line(struct api *a, const char *line, size_t n)
+{
+	if (n && line[n - 1] == '\n')
+		n--;
+	char *copy = xstrndup(line, n);
+	struct err *e = NULL;
+	if (api_refusal_record(a, copy, &e) < 0)
+		log_warn("feed", "keeping a refused write: %s", e ? e->msg : "?");
+	err_free(e);
+	free(copy);
+}
+
 void feed_append(struct feed *f, const char *line)
 {
 	size_t n = strlen(line);
@@ -69,6 +84,20 @@ void feed_append(struct feed *f, const char *line)
 		buf_add(&f->text, "\n", 1);
 	f->mtime_ns = now_ns();
 	pthread_mutex_unlock(&f->lock);
+	if (f->keep)
+		keep_line(f->keep, line, n);
+}
+
+void feed_keep_refusals(struct feed *f, struct api *a)
+{
+	char **lines;
+	size_t n = api_refusals(a, &lines);
+	for (size_t i = 0; i < n; i++) {
+		feed_append(f, lines[i]);
+		free(lines[i]);
+	}
+	free(lines);
+	f->keep = a;
 }
 
 size_t feed_size(struct feed *f)
@@ -129,7 +158,8 @@ void feed_event_line(const json_t *ev, struct buf *out)
 	for (char *c = kind; *c; c++)
 		*c = (char)tolower((unsigned char)*c);
 	const char *ns = jstr(io, "namespace");
-	buf_printf(out, "%s %s %s ", *ts ? ts : "-", *jstr(ev, "type") ? jstr(ev, "type") : "Normal",
+	buf_printf(out, "%s %s %s ", *ts ? ts : "-",
+		   *jstr(ev, "type") ? jstr(ev, "type") : "Normal",
 		   *jstr(ev, "reason") ? jstr(ev, "reason") : "-");
 	if (*ns && strcmp(ns, "default"))
 		buf_printf(out, "%s/", ns);
@@ -160,7 +190,7 @@ static void *follow_main(void *arg)
 	int n = api_list(f->api, KIND_EVENT, NULL, NULL, &v, NULL);
 	if (n > 0) {
 		qsort(v, (size_t)n, sizeof(*v), cmp_event_time);
-		struct buf b = { 0 };
+		struct buf b = {0};
 		for (int i = 0; i < n; i++)
 			feed_event_line(v[i]->obj, &b);
 		if (b.len)
@@ -177,7 +207,7 @@ static void *follow_main(void *arg)
 		}
 		if (got <= 0)
 			continue;
-		struct buf b = { 0 };
+		struct buf b = {0};
 		for (int i = 0; i < got; i++) {
 			rev = evs[i].rv;
 			if (evs[i].type != STORE_DELETED && !strcmp(evs[i].obj->kind, "Event"))

@@ -5,7 +5,9 @@
  * Lines are only ever appended, so a reader's offset stays valid and the
  * size only grows (what `tail -f` on FUSE needs: it polls stat).  When the
  * text passes its cap, the oldest half is dropped, once, and the file
- * shrinks: tail reports a truncation and reads on.
+ * shrinks: tail reports a truncation and reads on.  The errors feed is
+ * also kept in the store (feed_keep_refusals), so that it survives a
+ * restart.
  *
  * Thread-safe: one mutex per feed (a leaf lock).
  */
@@ -26,6 +28,15 @@ void feed_free(struct feed *f);
 
 /* Appends one line (a newline is added if missing). Can't fail. */
 void feed_append(struct feed *f, const char *line);
+
+/*
+ * Makes f the log of refused writes, kept in the store through the API so
+ * that it outlives the server: appends the lines kept there (oldest first),
+ * then records every line appended from now on (api_refusal_record: the
+ * newest API_REFUSALS_KEEP are kept).  Call once, before f is shared.  A
+ * line the store can't record is logged, and stays in f.
+ */
+void feed_keep_refusals(struct feed *f, struct api *a);
 size_t feed_size(struct feed *f);
 int64_t feed_mtime_ns(struct feed *f);
 /* Copies up to n bytes from off into out; returns the count (0 at the end). */

@@ -842,6 +842,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->view.api = o->api;
 	fs->view.mount = fs->mountpoint;
 	fs->view.errors = feed_new(256 * 1024);
+	feed_keep_refusals(fs->view.errors, o->api);
 	fs->view.events = feed_new(16 * 1024 * 1024);
 	fs->view.start_ns = fs_now_ns();
 	fs->view.logs_dir = o->data_dir ? xasprintf("%s/logs", o->data_dir) : NULL;

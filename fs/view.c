@@ -38,7 +38,7 @@ static void fill(struct stat *st, mode_t mode, size_t size, int64_t mtime_ns)
 
 static int64_t kinddir_mtime(struct view *v, const struct vpath *p)
 {
-	int64_t t = store_mtime(api_store(v->api), p->k->kind, p->k->namespaced ? p->ns : "");
+	int64_t t = api_kind_mtime(v->api, p->k, p->ns);
 	return t > v->start_ns ? t : v->start_ns;
 }
 
@@ -151,8 +151,8 @@ int view_list(struct view *v, const struct vpath *p, struct vdir *out)
 		return 0;
 	case V_KINDDIR: {
 		struct sobj **l;
-		size_t n =
-		    store_list(api_store(v->api), p->k->kind, p->k->namespaced ? p->ns : "", &l);
+		int got = api_list(v->api, p->k, p->ns, NULL, &l, NULL);
+		size_t n = got > 0 ? (size_t)got : 0;
 		for (size_t i = 0; i < n; i++) {
 			char name[300];
 			snprintf(name, sizeof(name), "%s.yaml", l[i]->name);

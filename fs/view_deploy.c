@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "engine/valid/codec.h"
-#include "engine/controllers/deployctl.h"
 #include "engine/obj.h"
 
 #define CHANGE_CAUSE_ANN "kubernetes.io/change-cause"
@@ -29,9 +28,9 @@ static int64_t key_revision(const char *key)
 void vd_history_list(struct view *v, const struct sobj *o, struct vdir *out)
 {
 	struct sobj **rss;
-	size_t n = deployctl_replicasets(v->api, obj_str(o->obj, "metadata.uid"), &rss);
+	size_t n = api_deployment_history(v->api, obj_str(o->obj, "metadata.uid"), &rss);
 	for (size_t i = 0; i < n; i++) {
-		int64_t rev = deployctl_revision(rss[i]->obj);
+		int64_t rev = api_revision(rss[i]->obj);
 		if (rev <= 0)
 			continue;
 		char name[40];
@@ -45,9 +44,9 @@ void vd_history_list(struct view *v, const struct sobj *o, struct vdir *out)
 static struct sobj *rs_of(struct view *v, const struct sobj *dep, int64_t rev)
 {
 	struct sobj **rss, *hit = NULL;
-	size_t n = deployctl_replicasets(v->api, obj_str(dep->obj, "metadata.uid"), &rss);
+	size_t n = api_deployment_history(v->api, obj_str(dep->obj, "metadata.uid"), &rss);
 	for (size_t i = 0; i < n; i++) {
-		if (!hit && rev > 0 && deployctl_revision(rss[i]->obj) == rev)
+		if (!hit && rev > 0 && api_revision(rss[i]->obj) == rev)
 			hit = rss[i];
 		else
 			sobj_unref(rss[i]);
@@ -118,7 +117,7 @@ int vd_rollback_write(struct view *v, const struct vpath *p, const char *data, s
 			    p->name, tmp);
 		rev = r;
 	}
-	int64_t r = deployctl_rollback(v->api, p->ns, p->name, rev, e);
+	int64_t r = api_deployment_rollback(v->api, p->ns, p->name, rev, e);
 	return r < 0 ? (int)r : 0;
 }
 

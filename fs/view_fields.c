@@ -8,7 +8,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "engine/controllers/nodelife.h"
 #include "engine/obj.h"
 #include "engine/valid/codec.h"
 #include "fs/container.h"
@@ -352,20 +351,28 @@ static void r_drain(struct view *v, const struct sobj *o, const char *key, struc
 	buf_puts(out, drained ? "1\n" : "0\n");
 }
 
+/* "1" drains, "force" drains evicting pods that no controller manages too. */
 static int w_drain(struct view *v, const struct vpath *p, const char *data, size_t len,
 		   struct err **e)
 {
-	int64_t n = 0;
 	char what[300];
 	snprintf(what, sizeof(what), "Node \"%s\": drain", p->name);
-	int r = parse_int_value(data, len, what, &n, e);
-	if (r < 0)
-		return r;
-	if (n != 1)
+	while (len && (data[len - 1] == '\n' || data[len - 1] == ' ' || data[len - 1] == '\t'))
+		len--;
+	while (len && (*data == ' ' || *data == '\t'))
+		data++, len--;
+	bool force = len == 5 && !memcmp(data, "force", 5);
+	if (!force && !(len == 1 && data[0] == '1'))
 		return err_make(e, EINVAL,
-				"%s: write 1 to cordon the node and evict its pods (got %lld)",
-				what, (long long)n);
-	r = nodelife_drain(v->api, p->name, e);
+				"%s: write 1 to cordon the node and evict its pods, or force to "
+				"evict pods that no controller manages too (got \"%.*s\")",
+				what, len > 64 ? 64 : (int)len, data);
+	int r = api_node_drain(v->api, p->name, force, e);
+	if (r == -EBUSY && e && *e) {
+		char *why = xstrdup((*e)->msg);
+		err_make(e, EBUSY, "%s; write force to evict them anyway", why);
+		free(why);
+	}
 	return r < 0 ? r : 0;
 }
 

@@ -969,8 +969,3 @@ void api_set_default_toleration(struct api *a, int seconds)
 {
 	a->default_toleration_s = seconds;
 }
-
-struct store *api_store(struct api *a)
-{
-	return a->st;
-}

@@ -13,7 +13,8 @@
  * (conflict: the spec changed since the resourceVersion the caller had),
  * EPERM (not allowed), EFBIG (too large).
  *
- * Objects returned are frozen snapshots (see store.h): never modify them.
+ * Objects returned are frozen snapshots (struct sobj, engine/sobj.h):
+ * never modify them.
  *
  * Thread-safe.
  */
@@ -25,15 +26,15 @@
 
 #include "engine/err.h"
 #include "engine/kind.h"
-#include "engine/store/store.h"
+#include "engine/sobj.h"
 
 struct api;
+struct store;
 
 /* Opens the API on a store (borrowed; must outlive the api).  Ensures the
  * "default" namespace exists. */
 int api_new(struct store *st, struct api **out, struct err **e);
 void api_free(struct api *a);
-struct store *api_store(struct api *a);
 
 /*
  * Where a manifest was written, to check it against: the kind folder, its
@@ -124,6 +125,11 @@ struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, c
 int api_list(struct api *a, const struct kind_info *k, const char *ns, const char *selector,
 	     struct sobj ***out, struct err **e);
 
+/* When an object of kind k in ns (ignored for cluster-scoped kinds) last
+ * changed, as far as this process has seen: ns since the epoch, 0 when
+ * nothing changed since the store was opened.  Cheap; can't fail. */
+int64_t api_kind_mtime(struct api *a, const struct kind_info *k, const char *ns);
+
 /* True when obj's labels match selector (a LabelSelector object with
  * matchLabels / matchExpressions). An empty selector matches everything. */
 bool api_selector_matches(const json_t *label_selector, const json_t *labels);
@@ -137,7 +143,7 @@ bool api_selector_matches(const json_t *label_selector, const json_t *labels);
  */
 void api_event(struct api *a, const char *type, const char *reason, const char *kind,
 	       const char *ns, const char *name, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
+    __attribute__((format(printf, 7, 8)));
 
 /*
  * Batches: many independent changes in one transaction (one fsync), for
@@ -188,6 +194,73 @@ void api_service_cidr(struct api *a, char out[20]);
 
 /* Waits until every event recorded so far is written (tests, shutdown). */
 void api_flush_events(struct api *a);
+
+/*
+ * Operations (api_ops.c): what kubectl does in several calls, done once
+ * here so that every face (the filesystem, HTTP) runs the same code.
+ */
+
+/*
+ * Evicts a pod, as Kubernetes' Eviction subresource does: deletes it
+ * gracefully, as api_delete() of a pod does (marked for its node agent to
+ * stop when its node is Ready).  0, or -ENOENT if there is no such pod.
+ */
+int api_evict(struct api *a, const char *ns, const char *name, struct err **e);
+
+/*
+ * Drains a node, as kubectl drain does: cordons it (spec.unschedulable:
+ * true) and evicts every pod bound to it that is not terminating already,
+ * recording an Evicted event for each.  A pod that declares no controller
+ * (no ownerReference with controller: true) and has not finished would be
+ * gone for good: unless force, the drain is refused with -EBUSY, *e naming
+ * those pods, and nothing changes (the node is not cordoned either).
+ * Returns the number of pods evicted (a pod gone meanwhile is not
+ * counted), or a negative errno with *e (-ENOENT: no such node).
+ */
+int api_node_drain(struct api *a, const char *node, bool force, struct err **e);
+
+/* The deployment.kubernetes.io/revision of a Deployment or ReplicaSet, or 0. */
+int64_t api_revision(const json_t *o);
+
+/*
+ * A Deployment's revision history: the ReplicaSets it controls (by uid),
+ * not being deleted, lowest revision first.  Free with sobj_list_free.
+ */
+size_t api_deployment_history(struct api *a, const char *uid, struct sobj ***out);
+
+/*
+ * Rolls the Deployment ns/name back to revision rev (0: the one before the
+ * current), as kubectl rollout undo does: copies that ReplicaSet's template
+ * (less its pod-template-hash label) and change cause into the Deployment,
+ * as a user change, and records a DeploymentRollback event; the Deployment
+ * controller then rolls it out as a new revision.  Rolling back to the
+ * current revision changes nothing.  Returns the revision rolled back to,
+ * or -ENOENT with *e when the Deployment or the revision does not exist
+ * (or another API error).
+ */
+int64_t api_deployment_rollback(struct api *a, const char *ns, const char *name, int64_t rev,
+				struct err **e);
+
+/*
+ * Refused writes (api_refusal.c): the faces' log of what they refused
+ * (the filesystem's /cluster/errors), kept in the store so that it
+ * survives a restart.  Only the newest API_REFUSALS_KEEP lines are kept.
+ * They are objects of an internal kind (API_REFUSAL_KIND, cluster-scoped,
+ * never in a folder and never applicable), named by time.
+ */
+#define API_REFUSALS_KEEP 1000
+#define API_REFUSAL_KIND  "RefusedWrite"
+
+/* Appends one line (without its newline) and drops the oldest beyond the
+ * cap, in one transaction.  0, or a negative errno with *e. */
+int api_refusal_record(struct api *a, const char *line, struct err **e);
+
+/* The kept lines, oldest first: *out is a new array of new strings (free
+ * each, then the array).  Returns the count.  Can't fail. */
+size_t api_refusals(struct api *a, char ***out);
+
+/* Testing: > 0 keeps this many lines instead of API_REFUSALS_KEEP. */
+extern int api_refusals_keep_for_test;
 
 /* Watch: see store_watch(); api_rev() is the newest committed revision. */
 int api_watch(struct api *a, int64_t after, struct store_event *evs, size_t max, int timeout_ms,

@@ -10,8 +10,9 @@
 #include <pthread.h>
 
 #include "engine/api/api.h"
-#include "engine/hmap.h"
 #include "engine/api/svc.h"
+#include "engine/hmap.h"
+#include "engine/store/store.h"
 
 struct pending_event;
 
@@ -21,16 +22,16 @@ struct api {
 	struct svc_cidr svc_cidr; /* the service IP range (api_svc.c) */
 
 	/* The event recorder (api_event.c). */
-	pthread_mutex_t ev_lock;   /* guards everything below */
-	pthread_cond_t ev_cond;    /* work for the recorder, or stop */
-	pthread_cond_t ev_idle;    /* the queue is empty and written */
+	pthread_mutex_t ev_lock; /* guards everything below */
+	pthread_cond_t ev_cond;	 /* work for the recorder, or stop */
+	pthread_cond_t ev_idle;	 /* the queue is empty and written */
 	struct pending_event *ev_head, **ev_tail;
 	size_t ev_len;
-	bool ev_busy;              /* the recorder is writing a batch */
+	bool ev_busy; /* the recorder is writing a batch */
 	bool ev_stop;
 	bool ev_running;
 	pthread_t ev_thread;
-	struct hmap ev_seen;       /* dedupe key -> event name (char *) */
+	struct hmap ev_seen; /* dedupe key -> event name (char *) */
 	uint64_t ev_seq;
 };
 

@@ -83,8 +83,8 @@ static int sel_parse(const char *s, struct sel_req **out, size_t *nout, struct e
 					char *val = take_word(&s);
 					if (!val)
 						goto bad;
-					r->values = xrealloc(r->values,
-							     (r->nvalues + 1) * sizeof(char *));
+					r->values =
+					    xrealloc(r->values, (r->nvalues + 1) * sizeof(char *));
 					r->values[r->nvalues++] = val;
 					s = skip_ws(s);
 					if (*s == ',') {
@@ -158,12 +158,12 @@ int api_list(struct api *a, const struct kind_info *k, const char *ns, const cha
 			return r;
 	}
 	struct sobj **v;
-	size_t n = store_list(a->st, k->kind, ns && k->namespaced ? ns : (k->namespaced ? NULL : ""),
-			      &v);
+	size_t n =
+	    store_list(a->st, k->kind, ns && k->namespaced ? ns : (k->namespaced ? NULL : ""), &v);
 	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
-		const json_t *labels = json_object_get(json_object_get(v[i]->obj, "metadata"),
-						       "labels");
+		const json_t *labels =
+		    json_object_get(json_object_get(v[i]->obj, "metadata"), "labels");
 		if (sel_match(reqs, nreqs, labels))
 			v[kept++] = v[i];
 		else
@@ -216,3 +216,7 @@ bool api_selector_matches(const json_t *sel, const json_t *labels)
 	return true;
 }
 
+int64_t api_kind_mtime(struct api *a, const struct kind_info *k, const char *ns)
+{
+	return store_mtime(a->st, k->kind, api_scope_ns(k, ns ? ns : ""));
+}

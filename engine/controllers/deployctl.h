@@ -46,15 +46,4 @@ size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out)
 /* The deployment.kubernetes.io/revision of a Deployment or ReplicaSet, or 0. */
 int64_t deployctl_revision(const json_t *o);
 
-/*
- * Rolls the Deployment ns/name back to revision rev (0: the one before the
- * current), as kubectl rollout undo does: copies that ReplicaSet's template
- * (less its pod-template-hash label) and change cause into the Deployment,
- * as a user change; the controller then rolls it out as a new revision.
- * Returns the revision rolled back to, or -ENOENT with *e when the
- * Deployment or the revision does not exist (or another API error).
- */
-int64_t deployctl_rollback(struct api *a, const char *ns, const char *name, int64_t rev,
-			   struct err **e);
-
 #endif

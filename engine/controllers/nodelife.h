@@ -1,6 +1,7 @@
 /*
  * nodelife.h - the node lifecycle controller: node health, taints,
- * taint-based eviction, pod garbage collection of lost nodes, and drain.
+ * taint-based eviction and pod garbage collection of lost nodes.  (Drain
+ * is an API operation: api_node_drain().)
  *
  * Kubernetes learns that a node is gone only by its silence: its kubelet
  * stops posting status.  This module is that part of kube-controller-
@@ -31,7 +32,6 @@
  *
  * Threads: nodelife_start() runs an informer (node deletions) and one
  * monitor thread; struct nodelife's lock guards only what the two share.
- * nodelife_drain() is a plain call, safe from any thread.
  */
 #ifndef CFS_NODELIFE_H
 #define CFS_NODELIFE_H
@@ -59,14 +59,5 @@ int nodelife_start(struct api *a, const struct nodelife_opts *o, struct nodelife
 /* Stops the informer and the monitor (after the period in progress) and
  * frees nl.  NULL is fine. */
 void nodelife_stop(struct nodelife *nl);
-
-/*
- * Drains node, as kubectl drain does: cordons it (spec.unschedulable:
- * true) and evicts, with the default grace period, every pod bound to it
- * that is not terminating already, recording an Evicted event for each.
- * Returns the number of pods evicted, or a negative errno with *e
- * (-ENOENT: no such node).  A pod that went away meanwhile is not counted.
- */
-int nodelife_drain(struct api *a, const char *node, struct err **e);
 
 #endif

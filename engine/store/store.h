@@ -16,8 +16,10 @@
  * only after the batch's COMMIT is on disk (synchronous=FULL), and after
  * the index shows the new state (read-after-write for the caller).
  *
- * Objects: a `struct sobj` is an immutable, reference-counted snapshot.
- * Its json `obj` is frozen: never modify it (json_deep_copy it to change).
+ * Objects: a `struct sobj` (engine/sobj.h) is an immutable, reference-
+ * counted snapshot.  Its json `obj` is frozen: never modify it
+ * (json_deep_copy it to change).  Watch events are struct store_event,
+ * also in engine/sobj.h.
  *
  * Watch: every committed change is an event (ADDED, MODIFIED, DELETED)
  * with its revision.  store_watch() returns the events after a revision,
@@ -40,27 +42,12 @@
 #include <stdint.h>
 
 #include "engine/err.h"
+#include "engine/sobj.h"
 
 #define STORE_LOG_KEEP 1000000 /* revisions of change log kept */
 
 struct store;
 struct store_txn;
-
-/* An immutable snapshot of one object. */
-struct sobj {
-	int refs;         /* atomic; use sobj_ref/sobj_unref */
-	char *kind;       /* "Deployment" */
-	char *ns;         /* "" for cluster-scoped kinds */
-	char *name;
-	int64_t rv;       /* revision of the last write of this object */
-	int64_t user_rv;  /* revision of its last write with user_change */
-	int64_t mtime_ns; /* wall-clock time (ns since epoch) of that last write */
-	json_t *obj;      /* frozen; metadata.resourceVersion == rv */
-};
-
-struct sobj *sobj_ref(struct sobj *o);
-void sobj_unref(struct sobj *o); /* NULL is fine */
-void sobj_list_free(struct sobj **v, size_t n);
 
 /* Opening and closing */
 
@@ -113,7 +100,8 @@ typedef int (*store_txn_fn)(struct store_txn *tx, void *arg, struct err **e);
 int store_update(struct store *st, store_txn_fn fn, void *arg, struct err **e);
 
 /* Inside fn: reads see the batch's own earlier writes. */
-struct sobj *store_txn_get(struct store_txn *tx, const char *kind, const char *ns, const char *name);
+struct sobj *store_txn_get(struct store_txn *tx, const char *kind, const char *ns,
+			   const char *name);
 size_t store_txn_list(struct store_txn *tx, const char *kind, const char *ns, struct sobj ***out);
 size_t store_txn_dependents(struct store_txn *tx, const char *uid, struct sobj ***out);
 
@@ -133,20 +121,12 @@ int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns,
 
 /* Watch */
 
-enum store_event_type { STORE_ADDED = 1, STORE_MODIFIED = 2, STORE_DELETED = 3 };
-
-struct store_event {
-	enum store_event_type type;
-	int64_t rv;       /* revision of this change */
-	struct sobj *obj; /* new state; for DELETED the last state (its rv is the old one) */
-};
-
 /*
  * Fills evs with up to max events of revisions > after, oldest first.
  * Waits up to timeout_ms (0: don't wait, -1: forever) for the first one.
  * Returns the count (0 on timeout or after store_close has begun),
  * or -ERANGE when events after `after` have been compacted away.
- * Free the events with store_events_free.
+ * Free the events with store_events_free (engine/sobj.h).
  */
 int store_watch(struct store *st, int64_t after, struct store_event *evs, size_t max,
 		int timeout_ms, struct err **e);
@@ -157,7 +137,7 @@ void store_wake_watchers(struct store *st);
 
 /* Testing: knobs for the unit test, never set in the daemon */
 
-extern int store_fail_commit_for_test;  /* the next N COMMITs fail with -EIO */
+extern int store_fail_commit_for_test;	/* the next N COMMITs fail with -EIO */
 extern int64_t store_log_keep_for_test; /* > 0: keep this many revisions, not STORE_LOG_KEEP */
 extern uint64_t store_batches_for_test; /* batches run so far (read with __atomic_load_n) */
 

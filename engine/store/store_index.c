@@ -16,46 +16,6 @@
 
 /* Objects */
 
-struct sobj *sobj_ref(struct sobj *o)
-{
-	if (o)
-		__atomic_add_fetch(&o->refs, 1, __ATOMIC_RELAXED);
-	return o;
-}
-
-void sobj_unref(struct sobj *o)
-{
-	if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	free(o->kind);
-	free(o->ns);
-	free(o->name);
-	json_decref(o->obj);
-	free(o);
-}
-
-void sobj_list_free(struct sobj **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		sobj_unref(v[i]);
-	free(v);
-}
-
-struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t *obj, int64_t rv,
-		      int64_t user_rv, int64_t mtime_ns)
-{
-	struct sobj *o = xmalloc(sizeof(*o));
-	o->refs = 1;
-	o->kind = xstrdup(kind);
-	o->ns = xstrdup(ns);
-	o->name = xstrdup(name);
-	o->rv = rv;
-	o->user_rv = user_rv;
-	o->mtime_ns = mtime_ns;
-	o->obj = obj;
-	return o;
-}
-
 void sobj_unref_void(void *o)
 {
 	if (o != TOMB)

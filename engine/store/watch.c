@@ -186,14 +186,6 @@ int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t m
 	return n;
 }
 
-void store_events_free(struct store_event *evs, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		sobj_unref(evs[i].obj);
-		evs[i].obj = NULL;
-	}
-}
-
 void watch_wake(struct watch *w)
 {
 	pthread_mutex_lock(&w->w_mu);

@@ -49,10 +49,6 @@ void watch_wake(struct watch *w);
 
 /* Shared with store.c */
 
-/* A new sobj with one reference; it takes obj's reference.  Can't fail. */
-struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t *obj, int64_t rv,
-		      int64_t user_rv, int64_t mtime_ns);
-
 /* The errno closest to an SQLite result code. */
 int store_sql_errno(int rc);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "engine/api/api.h"
+#include "engine/store/store.h"
 #include "engine/valid/codec.h"
 #include "engine/controllers/deployctl.h"
 #include "engine/controllers/gc.h"

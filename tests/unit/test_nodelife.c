@@ -406,7 +406,7 @@ static void test_drain(void)
 	CHECK(api_delete_opts(api, K("Pod"), "default", "leaving", 30, NULL) >= 0);
 	CHECK(pod_terminating("leaving"));
 	struct err *e = NULL;
-	CHECK(nodelife_drain(api, "d1", &e) == 2);
+	CHECK(api_node_drain(api, "d1", true, &e) == 2);
 	struct sobj *o = api_get(api, K("Node"), NULL, "d1");
 	CHECK(o && json_is_true(obj_at(o->obj, "spec.unschedulable")));
 	sobj_unref(o);
@@ -414,7 +414,7 @@ static void test_drain(void)
 	CHECK(!pod_terminating("c"));
 	CHECK(events("Evicted", "a") == 1);
 	CHECK(events("NodeNotSchedulable", "d1") == 1);
-	CHECK(nodelife_drain(api, "nope", &e) == -ENOENT);
+	CHECK(api_node_drain(api, "nope", false, &e) == -ENOENT);
 	CHECK(e && strstr(e->msg, "nope"));
 	err_free(e);
 	down();

@@ -425,7 +425,7 @@ static void test_ctl_rolling_update(void)
 
 	/* Rollback to revision 1: revision 3, the old ReplicaSet again. */
 	struct err *e = NULL;
-	CHECK(deployctl_rollback(api, "default", "web", 1, &e) == 1);
+	CHECK(api_deployment_rollback(api, "default", "web", 1, &e) == 1);
 	CHECK(WAIT_FOR(deploy_done("web", 10, 3), 20000));
 	char *rs3 = rs_of_revision("web", 3);
 	CHECK(rs3 && rs1 && !strcmp(rs3, rs1));
@@ -437,17 +437,17 @@ static void test_ctl_rolling_update(void)
 			      "pod-template-hash") == NULL);
 	sobj_unref(d);
 	/* An unknown revision is refused. */
-	CHECK(deployctl_rollback(api, "default", "web", 9, &e) == -ENOENT && e);
+	CHECK(api_deployment_rollback(api, "default", "web", 9, &e) == -ENOENT && e);
 	err_free(e);
 	e = NULL;
 	/* Empty: the previous revision (2). */
-	CHECK(deployctl_rollback(api, "default", "web", 0, &e) == 2);
+	CHECK(api_deployment_rollback(api, "default", "web", 0, &e) == 2);
 	CHECK(WAIT_FOR(deploy_done("web", 10, 4), 20000));
 	char *rs4 = rs_of_revision("web", 4);
 	CHECK(rs4 && rs2 && !strcmp(rs4, rs2));
 	/* To the current revision: nothing to do. */
 	struct sobj *before = api_get(api, K("Deployment"), "default", "web");
-	CHECK(deployctl_rollback(api, "default", "web", 4, NULL) == 4);
+	CHECK(api_deployment_rollback(api, "default", "web", 4, NULL) == 4);
 	struct sobj *after = api_get(api, K("Deployment"), "default", "web");
 	CHECK(before && after &&
 	      json_equal(obj_at(before->obj, "spec"), obj_at(after->obj, "spec")) &&

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "engine/api/api.h"
+#include "engine/store/store.h"
 #include "engine/mem.h"
 #include "engine/sched/sched.h"
 #include "tests/unit/unit.h"
