@@ -76,13 +76,6 @@ static void d_event(void *arg, struct ctrl *c, const struct store_event *ev)
 
 /* Helpers */
 
-static int64_t revision_of(const json_t *o)
-{
-	const char *s =
-	    json_string_value(json_object_get(obj_at(o, "metadata.annotations"), REVISION_ANN));
-	return s ? strtoll(s, NULL, 10) : 0;
-}
-
 /* The template without the pod-template-hash label, for comparing. */
 static json_t *template_sans_hash(const json_t *tpl)
 {
@@ -191,13 +184,6 @@ static int create_rs(struct deployctl *d, struct sobj *dep, const char *hash, in
 	json_decref(rs);
 	free(name);
 	return ok == 1 ? 0 : (res ? res : -EIO);
-}
-
-static int cmp_revision(const void *a, const void *b)
-{
-	int64_t x = revision_of((*(struct sobj *const *)a)->obj);
-	int64_t y = revision_of((*(struct sobj *const *)b)->obj);
-	return x < y ? -1 : x > y;
 }
 
 /* Status */
@@ -391,23 +377,6 @@ static int sync_status(struct deployctl *d, struct sobj *dep, struct sobj **rss,
 
 /* Sync */
 
-/* The ReplicaSets dep controls (new references), sorted by revision. */
-static size_t owned_rs(struct deployctl *d, const char *uid, struct sobj ***out)
-{
-	struct sobj **v;
-	size_t nd = api_dependents(d->api, uid, &v), n = 0;
-	for (size_t i = 0; i < nd; i++) {
-		if (!strcmp(v[i]->kind, "ReplicaSet") && obj_controlled_by(v[i]->obj, uid) &&
-		    !obj_at(v[i]->obj, "metadata.deletionTimestamp"))
-			v[n++] = v[i];
-		else
-			sobj_unref(v[i]);
-	}
-	qsort(v, n, sizeof(*v), cmp_revision);
-	*out = v;
-	return n;
-}
-
 /* The ReplicaSet whose template is dep's, or NULL (borrowed from rss). */
 static struct sobj *find_current(const json_t *dobj, struct sobj **rss, size_t n)
 {
@@ -426,7 +395,7 @@ static struct sobj *find_current(const json_t *dobj, struct sobj **rss, size_t n
 static void rs_state(struct sobj *rs, struct rollout_rs *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->revision = revision_of(rs->obj);
+	out->revision = api_revision(rs->obj);
 	out->created = obj_time(obj_str(rs->obj, "metadata.creationTimestamp"));
 	out->replicas = obj_int(rs->obj, "spec.replicas", 1);
 	out->actual = obj_int(rs->obj, "status.replicas", 0);
@@ -464,7 +433,7 @@ static int apply_sizes(struct deployctl *d, struct sobj *dep, struct rollout_rs 
 /* Makes cur's bookkeeping match dep: revision, change cause, minReadySeconds. */
 static void refresh_current(struct deployctl *d, struct sobj *dep, struct sobj *cur, int64_t maxold)
 {
-	if (revision_of(cur->obj) <= maxold) {
+	if (api_revision(cur->obj) <= maxold) {
 		/* A rollback to an older template makes it the newest revision. */
 		char rev[32];
 		snprintf(rev, sizeof(rev), "%" PRId64, maxold + 1);
@@ -515,7 +484,7 @@ static void plan_read(struct deployctl *d, struct sobj *dep, struct d_plan *pl)
 	const json_t *dobj = dep->obj;
 	memset(pl, 0, sizeof(*pl));
 	pl->dep = dep;
-	pl->n = owned_rs(d, obj_str(dobj, "metadata.uid"), &pl->rss);
+	pl->n = api_deployment_history(d->api, obj_str(dobj, "metadata.uid"), &pl->rss);
 	pl->cur = find_current(dobj, pl->rss, pl->n);
 	pl->want = obj_int(dobj, "spec.replicas", 1);
 	const char *stype = obj_str(dobj, "spec.strategy.type");
@@ -535,8 +504,8 @@ static void plan_read(struct deployctl *d, struct sobj *dep, struct d_plan *pl)
 		if (pl->rss[i] == pl->cur)
 			continue;
 		rs_state(pl->rss[i], &pl->old[pl->nold++]);
-		if (revision_of(pl->rss[i]->obj) > pl->maxold)
-			pl->maxold = revision_of(pl->rss[i]->obj);
+		if (api_revision(pl->rss[i]->obj) > pl->maxold)
+			pl->maxold = api_revision(pl->rss[i]->obj);
 	}
 	rollout_sort_oldest_first(pl->old, pl->nold);
 	if (pl->cur)
@@ -679,11 +648,11 @@ static void scale_paused(struct deployctl *d, struct d_plan *pl)
 static int report_status(struct deployctl *d, struct d_plan *pl, int64_t *requeue_ms)
 {
 	struct sobj *dep = pl->dep, **rss;
-	size_t n = owned_rs(d, obj_str(dep->obj, "metadata.uid"), &rss);
+	size_t n = api_deployment_history(d->api, obj_str(dep->obj, "metadata.uid"), &rss);
 	struct sobj *cur = find_current(dep->obj, rss, n);
-	if (cur && revision_of(dep->obj) != revision_of(cur->obj)) {
+	if (cur && api_revision(dep->obj) != api_revision(cur->obj)) {
 		char revs[32];
-		snprintf(revs, sizeof(revs), "%" PRId64, revision_of(cur->obj));
+		snprintf(revs, sizeof(revs), "%" PRId64, api_revision(cur->obj));
 		api_annotate(d->api, KIND_DEPLOYMENT, dep->ns, dep->name, REVISION_ANN, revs, NULL);
 	}
 	int rc = sync_status(d, dep, rss, n, cur, pl->p.max_unavailable, pl->noted, requeue_ms);
@@ -724,19 +693,6 @@ static int d_sync(void *arg, const char *key)
 	if (pl.wait_ms > 0 && (requeue == 0 || pl.wait_ms < requeue))
 		requeue = pl.wait_ms;
 	return ctrl_requeue_after(requeue);
-}
-
-/* Rollback and history */
-
-size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out)
-{
-	struct deployctl d = {a, NULL};
-	return owned_rs(&d, uid, out);
-}
-
-int64_t deployctl_revision(const json_t *o)
-{
-	return revision_of(o);
 }
 
 int deployctl_start(struct api *a, struct deployctl **out, struct err **e)

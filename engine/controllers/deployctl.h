@@ -37,13 +37,4 @@ void deployctl_stop(struct deployctl *d);
  */
 void deployctl_template_hash(const json_t *template, int64_t collisions, char out[16]);
 
-/*
- * The ReplicaSets controlled by the Deployment of this uid, not being
- * deleted, lowest revision first.  The caller frees them (sobj_list_free).
- */
-size_t deployctl_replicasets(struct api *a, const char *uid, struct sobj ***out);
-
-/* The deployment.kubernetes.io/revision of a Deployment or ReplicaSet, or 0. */
-int64_t deployctl_revision(const json_t *o);
-
 #endif

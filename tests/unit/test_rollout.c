@@ -342,7 +342,7 @@ static struct census census(const char *app, const char *owner)
 static int64_t revision(const char *kind, const char *name)
 {
 	struct sobj *o = api_get(api, K(kind), "default", name);
-	int64_t r = o ? deployctl_revision(o->obj) : -1;
+	int64_t r = o ? api_revision(o->obj) : -1;
 	sobj_unref(o);
 	return r;
 }
@@ -356,7 +356,7 @@ static char *rs_of_revision(const char *app, int64_t rev)
 	int n = api_list(api, K("ReplicaSet"), "default", sel, &v, NULL);
 	char *r = NULL;
 	for (int i = 0; i < n; i++)
-		if (deployctl_revision(v[i]->obj) == rev)
+		if (api_revision(v[i]->obj) == rev)
 			r = xstrdup(v[i]->name);
 	if (n > 0)
 		sobj_list_free(v, (size_t)n);
@@ -366,7 +366,7 @@ static char *rs_of_revision(const char *app, int64_t rev)
 static bool deploy_done(const char *name, int64_t replicas, int64_t rev)
 {
 	struct sobj *d = api_get(api, K("Deployment"), "default", name);
-	bool ok = d && deployctl_revision(d->obj) == rev &&
+	bool ok = d && api_revision(d->obj) == rev &&
 		  obj_int(d->obj, "status.updatedReplicas", -1) == replicas &&
 		  obj_int(d->obj, "status.replicas", -1) == replicas &&
 		  obj_int(d->obj, "status.availableReplicas", -1) == replicas;
