@@ -71,9 +71,12 @@ void feed_append(struct feed *f, const char *line)
 	size_t n = strlen(line);
 	pthread_mutex_lock(&f->lock);
 	if (f->text.len + n + 1 > f->cap && f->text.len > 0) {
-		/* Drop the oldest half, at a line boundary. */
-		size_t cut = f->text.len / 2;
-		char *nl = memchr(f->text.s + cut, '\n', f->text.len - cut);
+		/* Drop the oldest lines: what the new line needs, and a 64th of
+		 * the cap more so that a full feed is not moved at every line. */
+		size_t cut = f->text.len + n + 1 - f->cap + f->cap / 64;
+		if (cut > f->text.len)
+			cut = f->text.len;
+		char *nl = memchr(f->text.s + cut - 1, '\n', f->text.len - cut + 1);
 		cut = nl ? (size_t)(nl - f->text.s) + 1 : f->text.len;
 		memmove(f->text.s, f->text.s + cut, f->text.len - cut);
 		f->text.len -= cut;

@@ -4,8 +4,10 @@
  *
  * Lines are only ever appended, so a reader's offset stays valid and the
  * size only grows (what `tail -f` on FUSE needs: it polls stat).  When the
- * text passes its cap, the oldest half is dropped, once, and the file
- * shrinks: tail reports a truncation and reads on.  The errors feed is
+ * text passes its cap, the oldest whole lines are dropped (what the new
+ * line needs and a 64th of the cap more, so a full feed keeps between
+ * 63/64 of its cap and all of it), and the file shrinks: tail reports a
+ * truncation and reads on.  The errors feed is
  * also kept in the store (feed_keep_refusals), so that it survives a
  * restart.
  *
