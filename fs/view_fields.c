@@ -183,15 +183,7 @@ static void r_nothing(struct view *v, const struct sobj *o, const char *key, str
 static int w_ns_apply(struct view *v, const struct vpath *p, const char *data, size_t len,
 		      struct err **e)
 {
-	json_t **docs;
-	size_t n;
-	int r = codec_decode(data, len, &docs, &n, e);
-	if (r < 0)
-		return r;
-	struct api_target t = {NULL, p->name, NULL};
-	r = api_apply(v->api, docs, n, &t, e);
-	codec_docs_free(docs, n);
-	return r;
+	return view_apply_in(v, p->name, data, len, e);
 }
 
 static void r_data_key(struct view *v, const struct sobj *o, const char *key, struct buf *out)

@@ -58,4 +58,9 @@ void view_object_yaml(struct view *v, const struct sobj *o, struct buf *out);
  * caller frees it.  NULL when there is none. */
 char *view_log_dir(struct view *v, const struct vpath *p, const struct sobj *o);
 
+/* Applies every document of data (a YAML stream), those naming no
+ * namespace into ns, as `kubectl apply -n NS -f`; one naming another
+ * namespace is refused.  What api_apply returns. */
+int view_apply_in(struct view *v, const char *ns, const char *data, size_t len, struct err **e);
+
 #endif

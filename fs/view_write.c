@@ -127,6 +127,19 @@ static int write_manifest(struct view *v, const struct vpath *p, const char *dat
 	return r;
 }
 
+int view_apply_in(struct view *v, const char *ns, const char *data, size_t len, struct err **e)
+{
+	json_t **docs;
+	size_t n;
+	int r = codec_decode(data, len, &docs, &n, e);
+	if (r < 0)
+		return r;
+	struct api_target t = {NULL, ns, NULL};
+	r = api_apply(v->api, docs, n, &t, e);
+	codec_docs_free(docs, n);
+	return r;
+}
+
 int view_write(struct view *v, const struct vpath *p, const char *data, size_t len, struct err **e)
 {
 	if (!view_writable(p))

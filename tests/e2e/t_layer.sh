@@ -54,25 +54,7 @@ check_eq "errors holds both, oldest first" "configmaps/bad.yaml configmaps/bad2.
 
 # Drain: a pod that no controller manages.
 
-cat >"$WORK/web.yaml" <<'EOF'
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 2
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-      - name: nginx
-        image: nginx:1.25
-EOF
+web_deployment web 2 >"$WORK/web.yaml"
 check "cp web.yaml (2 replicas)" cp "$WORK/web.yaml" "$D/"
 if wait_until 20 deploy_ok web 2; then ok "web reaches 2 Ready pods"; else fail "web reaches 2 Ready pods" "$(state web)"; fi
 check_eq "one web pod per node" "hollow-1 hollow-2" "$(pods_table | awk '{ print $3 }' | sort | tr '\n' ' ' | sed 's/ $//')"
