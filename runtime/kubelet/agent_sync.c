@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -26,13 +27,6 @@
 #include "runtime/image/image.h"
 #include "runtime/kubelet/pause.h"
 
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Keeps the earliest positive delay in *next. */
 static void want(int64_t *next, int64_t delay)

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -616,13 +617,6 @@ struct run {
 	char *msg;	     /* runc's error message (its log, else stderr), or NULL */
 };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for child pid until deadline (monotonic ms): 0, -ETIMEDOUT, or
  * the errno of waitpid. */
 static int wait_until(pid_t pid, int pidfd, int64_t deadline, int *status)
@@ -633,7 +627,7 @@ static int wait_until(pid_t pid, int pidfd, int64_t deadline, int *status)
 			return 0;
 		if (w < 0 && errno != EINTR)
 			return -errno;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p = {.fd = pidfd, .events = POLLIN};
@@ -723,7 +717,7 @@ static int run_runc(struct oci_runtime *rt, struct run *r, struct err **e)
 		goto out;
 	}
 
-	int64_t t0 = now_ms();
+	int64_t t0 = mono_ms();
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	rc = wait_until(pid, pidfd, t0 + (r->timeout_ms > 0 ? r->timeout_ms : RUNC_TIMEOUT_MS),
 			&r->status);
@@ -734,12 +728,12 @@ static int run_runc(struct oci_runtime *rt, struct run *r, struct err **e)
 			kill(victim, SIGKILL); /* and runc exits with it */
 		if (f)
 			fclose(f);
-		if (victim <= 1 || wait_until(pid, pidfd, now_ms() + 2000, &r->status) < 0) {
+		if (victim <= 1 || wait_until(pid, pidfd, mono_ms() + 2000, &r->status) < 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &r->status, 0);
 		}
 		rc = err_make(e, ETIMEDOUT, "runc %s: timed out after %lld ms", r->args[0],
-			      (long long)(now_ms() - t0));
+			      (long long)(mono_ms() - t0));
 	} else if (rc < 0) {
 		rc = err_make(e, -rc, "runc %s: waitpid: %s", r->args[0], strerror(-rc));
 	} else {

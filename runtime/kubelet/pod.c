@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -29,13 +30,6 @@
 #define REAP_AFTER_KILL_MS 10000
 
 /* ---- small helpers ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A DNS label or a uid: [A-Za-z0-9-], 1..max bytes, no leading '-'. */
 static bool valid_label(const char *s, size_t max)
@@ -215,7 +209,7 @@ static int mount_overlay(const struct image_info *info, const char *rootfs, cons
  */
 static int reap(pid_t pid, int timeout_ms, int *code)
 {
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = mono_ms() + timeout_ms;
 	int st;
 	for (;;) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
@@ -225,7 +219,7 @@ static int reap(pid_t pid, int timeout_ms, int *code)
 		}
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (timeout_ms >= 0 && now_ms() >= end)
+		if (timeout_ms >= 0 && mono_ms() >= end)
 			return -ETIMEDOUT;
 		usleep(5000);
 	}
@@ -682,9 +676,9 @@ static int wait_gone(struct pod_container *c, int timeout_ms)
 {
 	if (!c->adopted)
 		return pod_container_wait(c, timeout_ms, NULL);
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = mono_ms() + timeout_ms;
 	while (pod_container_alive(c)) {
-		if (now_ms() >= end)
+		if (mono_ms() >= end)
 			return -ETIMEDOUT;
 		usleep(10000);
 	}

@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -67,13 +68,6 @@ struct proc {
 	char *out;  /* stdout, trailing space trimmed */
 	char *err;  /* stderr, likewise */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *fd_slurp(int fd)
 {
@@ -138,7 +132,7 @@ static int proc_run(struct proc *p, struct err **e)
 		goto out;
 	}
 
-	int64_t deadline = now_ms() + p->timeout_ms;
+	int64_t deadline = mono_ms() + p->timeout_ms;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
 		pid_t w = waitpid(pid, &p->status, WNOHANG);
@@ -148,7 +142,7 @@ static int proc_run(struct proc *p, struct err **e)
 			rc = err_make(e, errno, "%s: waitpid: %s", p->path, strerror(errno));
 			break;
 		}
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		if (left <= 0) {
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &p->status, 0) < 0 && errno == EINTR)

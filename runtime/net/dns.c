@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -39,13 +40,6 @@ struct dns {
 	char *pidfile;	/* DATA/dns/dnsmasq.pid */
 	char *logfile;	/* DATA/dns/dnsmasq.log */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool valid_ip4(const char *s)
 {
@@ -132,12 +126,12 @@ static bool proc_runs(pid_t pid, const char *needle)
 /* Waits until our child pid is reaped or ms pass: true when reaped. */
 static bool reap_within(pid_t pid, int ms)
 {
-	int64_t deadline = now_ms() + ms;
+	int64_t deadline = mono_ms() + ms;
 	for (;;) {
 		pid_t w = waitpid(pid, NULL, WNOHANG);
 		if (w == pid || (w < 0 && errno == ECHILD))
 			return true;
-		if (now_ms() >= deadline)
+		if (mono_ms() >= deadline)
 			return false;
 		usleep(5000);
 	}
@@ -289,10 +283,10 @@ int dns_start(const struct dns_opts *o, struct dns **out, struct err **e)
 		goto fail;
 
 	/* running once its pid file names it; an exit is a failed start */
-	for (int64_t deadline = now_ms() + START_TIMEOUT;;) {
+	for (int64_t deadline = mono_ms() + START_TIMEOUT;;) {
 		if (read_pid(d->pidfile) == d->pid)
 			break;
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid || now_ms() >= deadline) {
+		if (waitpid(d->pid, NULL, WNOHANG) == d->pid || mono_ms() >= deadline) {
 			_cleanup_free_ char *tail = log_tail(d->logfile);
 			rc = err_make(e, EIO, "dns: dnsmasq on %s:%d did not start: %s",
 				      o->listen_ip, o->port ? o->port : 53, tail);
