@@ -29,7 +29,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <limits.h>
 #include <nettle/base16.h>
@@ -49,6 +48,8 @@
 
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "engine/obj.h"
+#include "runtime/sys.h"
 
 #define MT_OCI_INDEX	     "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST	     "application/vnd.oci.image.manifest.v1+json"
@@ -74,19 +75,6 @@ struct image_store {
 
 static atomic_uint tmp_seq;
 
-static void cleanup_jsonp(json_t **j)
-{
-	json_decref(*j);
-}
-#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
-
-static void cleanup_fdp(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-}
-#define _cleanup_fd_ __attribute__((cleanup(cleanup_fdp)))
-
 /* A name for a temporary twin of path that no other thread or process
  * uses: PATH.tmp.PID.N.  The caller frees it. */
 static char *tmp_name(const char *path)
@@ -94,18 +82,13 @@ static char *tmp_name(const char *path)
 	return xasprintf("%s.tmp.%d.%u", path, (int)getpid(), atomic_fetch_add(&tmp_seq, 1));
 }
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+/* rm_rf (runtime/sys.h), a failure logged: the store goes on without it. */
+static void rm_logged(const char *path)
 {
-	if (remove(path) < 0 && errno != ENOENT)
-		log_warn("image", "%s: cannot remove: %s", path, strerror(errno));
-	return 0;
-}
-
-/* Removes path and everything below it, not following symlinks or
- * crossing mounts.  Problems are logged; can't fail otherwise. */
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	struct err *e = NULL;
+	if (rm_rf(path, &e) < 0)
+		log_warn("image", "%s", e->msg);
+	err_free(e);
 }
 
 static bool is_hex64(const char *s)
@@ -391,7 +374,7 @@ static int archive_stage(struct image_store *s, const char *file, char **dir, st
 		r = err_make(e, EINVAL, "archive %s: %s", file, archive_error_string(a));
 	if (r < 0) {
 		err_wrap(e, "archive %s", file);
-		rm_rf(d);
+		rm_logged(d);
 	} else {
 		*dir = STEAL_POINTER(&d);
 	}
@@ -629,9 +612,9 @@ static int layer_unpack(struct image_store *s, const char *hex, enum comp comp, 
 		/* Another importer renamed the same layer into place first. */
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			r = err_make(e, errno, "%s: %s", dst, strerror(errno));
-		rm_rf(tmp);
+		rm_logged(tmp);
 	} else if (r < 0) {
-		rm_rf(tmp);
+		rm_logged(tmp);
 		err_wrap(e, "layer sha256:%s", hex);
 	} else {
 		log_debug("image", "layer %s: unpacked", hex);
@@ -893,7 +876,7 @@ int image_import(struct image_store *s, const char *source, const char *ref, str
 		r = archive_stage(s, path, &dir, e);
 		if (r == 0) {
 			r = import_layout(s, dir, tag, ref ? name : NULL, e);
-			rm_rf(dir);
+			rm_logged(dir);
 		}
 	} else {
 		r = err_make(e, EINVAL, "%s: neither a layout dir nor an archive", source);
@@ -1105,7 +1088,7 @@ static void sweep_tmp(const char *dir)
 			continue;
 		_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
 		log_info("image", "%s: removing what a dead import left", p);
-		rm_rf(p);
+		rm_logged(p);
 	}
 	if (d)
 		closedir(d);

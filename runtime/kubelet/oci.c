@@ -1,6 +1,6 @@
 /*
  * oci.c - see oci.h.  The config half first (pure functions over jansson
- * values), then the runc driver (posix_spawn, memfds, pidfd waits).
+ * values), then the runc driver (each runc run by proc_run, runtime/proc.h).
  */
 #include "runtime/kubelet/oci.h"
 
@@ -10,7 +10,6 @@
 #include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,15 +27,10 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
-#include "runtime/spawn.h"
+#include "runtime/proc.h"
+#include "runtime/sys.h"
 
 extern char **environ;
-
-static inline void cleanup_jsonp(json_t **j)
-{
-	json_decref(*j);
-}
-#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
 
 #define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CPU_PERIOD	100000 /* the kubelet's CFS period, microseconds */
@@ -502,15 +496,54 @@ static json_t *strs(const char *const *v)
  * with EPERM.  A deny list rather than Docker's ~400-entry allow list, so
  * that a new system call the kernel adds works at once.
  */
-static const char *const seccomp_denied[] = {
-    "acct", "add_key", "bpf", "clock_adjtime", "clock_settime", "create_module",
-    "delete_module", "finit_module", "fsconfig", "fsmount", "fsopen", "fspick",
-    "get_kernel_syms", "init_module", "ioperm", "iopl", "kcmp", "kexec_file_load",
-    "kexec_load", "keyctl", "lookup_dcookie", "mount", "move_mount", "name_to_handle_at",
-    "nfsservctl", "open_by_handle_at", "open_tree", "perf_event_open", "pivot_root",
-    "process_vm_readv", "process_vm_writev", "ptrace", "query_module", "quotactl",
-    "reboot", "request_key", "setns", "settimeofday", "swapoff", "swapon", "sysfs",
-    "_sysctl", "umount2", "unshare", "uselib", "userfaultfd", "ustat", NULL};
+static const char *const seccomp_denied[] = {"acct",
+					     "add_key",
+					     "bpf",
+					     "clock_adjtime",
+					     "clock_settime",
+					     "create_module",
+					     "delete_module",
+					     "finit_module",
+					     "fsconfig",
+					     "fsmount",
+					     "fsopen",
+					     "fspick",
+					     "get_kernel_syms",
+					     "init_module",
+					     "ioperm",
+					     "iopl",
+					     "kcmp",
+					     "kexec_file_load",
+					     "kexec_load",
+					     "keyctl",
+					     "lookup_dcookie",
+					     "mount",
+					     "move_mount",
+					     "name_to_handle_at",
+					     "nfsservctl",
+					     "open_by_handle_at",
+					     "open_tree",
+					     "perf_event_open",
+					     "pivot_root",
+					     "process_vm_readv",
+					     "process_vm_writev",
+					     "ptrace",
+					     "query_module",
+					     "quotactl",
+					     "reboot",
+					     "request_key",
+					     "setns",
+					     "settimeofday",
+					     "swapoff",
+					     "swapon",
+					     "sysfs",
+					     "_sysctl",
+					     "umount2",
+					     "unshare",
+					     "uselib",
+					     "userfaultfd",
+					     "ustat",
+					     NULL};
 
 /* linux.seccomp for the container, or NULL: none for privileged ones and
  * for seccompProfile type Unconfined (the container's over the pod's). */
@@ -617,38 +650,6 @@ struct run {
 	char *msg;	     /* runc's error message (its log, else stderr), or NULL */
 };
 
-/* Waits for child pid until deadline (monotonic ms): 0, -ETIMEDOUT, or
- * the errno of waitpid. */
-static int wait_until(pid_t pid, int pidfd, int64_t deadline, int *status)
-{
-	for (;;) {
-		pid_t w = waitpid(pid, status, WNOHANG);
-		if (w == pid)
-			return 0;
-		if (w < 0 && errno != EINTR)
-			return -errno;
-		int64_t left = deadline - mono_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		struct pollfd p = {.fd = pidfd, .events = POLLIN};
-		int64_t step = pidfd >= 0 ? 1000 : 5; /* without a pidfd, a short sleep */
-		poll(&p, pidfd >= 0, (int)(left < step ? left : step));
-	}
-}
-
-static char *fd_slurp(int fd)
-{
-	struct buf b = {0};
-	char chunk[4096];
-	ssize_t n;
-	lseek(fd, 0, SEEK_SET);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-		buf_add(&b, chunk, n > 0 ? (size_t)n : 0);
-	while (b.len && isspace((unsigned char)b.s[b.len - 1]))
-		b.s[--b.len] = '\0';
-	return buf_steal(&b, NULL);
-}
-
 /* runc's last "error" in its JSON log, with the first "fatal" (what its
  * init said) when that adds something; NULL when none. */
 static char *runc_log_msg(const char *log)
@@ -668,90 +669,61 @@ static char *runc_log_msg(const char *log)
 	return err ? STEAL_POINTER(&err) : STEAL_POINTER(&fatal);
 }
 
+/* At a runc command's deadline: SIGKILL the process its pid file names
+ * (runc then exits with it), and give runc 2 s to do so. */
+static int runc_on_timeout(struct proc *p)
+{
+	const struct run *r = p->arg;
+	FILE *f = r->pidfile ? fopen(r->pidfile, "re") : NULL;
+	int victim = 0;
+	if (f && fscanf(f, "%d", &victim) == 1 && victim > 1)
+		kill(victim, SIGKILL);
+	if (f)
+		fclose(f);
+	return victim > 1 ? 2000 : 0;
+}
+
 /*
- * Runs runc with r->args: spawned with default signal handling, an empty
- * mask and only fds 0-3 (3 is runc's --log, a memfd), and waited for by
- * pid.  Returns 0 when runc ran to its end (r->status, r->msg, r->out_text
- * set), or a negative errno with *e when it could not be started or timed
- * out (then it has been killed and reaped).
+ * Runs runc with r->args through proc_run (runtime/proc.h): in a session
+ * of its own (a Ctrl-C at the server's terminal must not reach the
+ * containers runc starts), with only fds 0-3 (3 is runc's --log, a
+ * memfd).  Returns 0 when runc ran to its end (r->status, r->msg,
+ * r->out_text set), or a negative errno with *e when it could not be
+ * started or timed out (then it has been killed and reaped).
  */
 static int run_runc(struct oci_runtime *rt, struct run *r, struct err **e)
 {
 	const char *argv[64] = {rt->runc,	   "--root",	   rt->root, "--log",
 				"/proc/self/fd/3", "--log-format", "json"};
-	int src[4] = {r->in, r->out, r->err, -1}, hi[4] = {-1, -1, -1, -1};
-	int own[4] = {-1, -1, -1, -1}, rc = 0, pidfd = -1, err;
 	size_t argc = 7;
-	pid_t pid = -1;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 
 	for (size_t i = 0; r->args[i]; i++)
 		if (argc == 63)
 			return err_make(e, E2BIG, "runc %s: too many arguments", r->args[0]);
 		else
 			argv[argc++] = r->args[i];
-	for (int i = 0; i < 4; i++) {
-		if (src[i] < 0)
-			src[i] = own[i] = i ? memfd_create("runc", MFD_CLOEXEC)
-					    : open("/dev/null", O_RDONLY | O_CLOEXEC);
-		/* above 3, so that no dup2 below overwrites another's source */
-		if (src[i] < 0 || (hi[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 10)) < 0) {
-			rc = err_make(e, errno, "runc %s: fds: %s", r->args[0], strerror(errno));
-			goto out;
-		}
+	_cleanup_free_ char *name = xasprintf("runc %s", r->args[0]);
+	struct proc p = {.path = rt->runc,
+			 .argv = (char *const *)argv,
+			 .name = name,
+			 .nfd = 4,
+			 .io = {r->in < 0 ? PROC_NULL : PROC_FD,
+				r->out < 0 ? PROC_CAPTURE : PROC_FD,
+				r->err < 0 ? PROC_CAPTURE : PROC_FD, PROC_CAPTURE},
+			 .fd = {r->in, r->out, r->err, -1},
+			 .setsid = true,
+			 .timeout_ms = r->timeout_ms > 0 ? r->timeout_ms : RUNC_TIMEOUT_MS,
+			 .on_timeout = runc_on_timeout,
+			 .arg = r};
+	int rc = proc_run(&p, e);
+	r->status = p.status;
+	if (rc == 0) {
+		r->msg = runc_log_msg(p.out[3]);
+		if (!r->msg && r->err < 0 && *p.out[2])
+			r->msg = STEAL_POINTER(&p.out[2]);
+		r->out_text = r->out < 0 ? STEAL_POINTER(&p.out[1]) : NULL;
 	}
-
-	posix_spawn_file_actions_init(&fa);
-	for (int i = 0; i < 4; i++)
-		posix_spawn_file_actions_adddup2(&fa, hi[i], i);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
-	/* own session: a Ctrl-C at the server's terminal must not reach
-	 * the containers runc starts */
-	spawn_attr_clean(&attr, true);
-	err = posix_spawn(&pid, rt->runc, &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (err) {
-		rc = err_make(e, err, "runc %s: spawn %s: %s", r->args[0], rt->runc, strerror(err));
-		goto out;
-	}
-
-	int64_t t0 = mono_ms();
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	rc = wait_until(pid, pidfd, t0 + (r->timeout_ms > 0 ? r->timeout_ms : RUNC_TIMEOUT_MS),
-			&r->status);
-	if (rc == -ETIMEDOUT) {
-		FILE *f = r->pidfile ? fopen(r->pidfile, "re") : NULL;
-		int victim = 0;
-		if (f && fscanf(f, "%d", &victim) == 1 && victim > 1)
-			kill(victim, SIGKILL); /* and runc exits with it */
-		if (f)
-			fclose(f);
-		if (victim <= 1 || wait_until(pid, pidfd, mono_ms() + 2000, &r->status) < 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &r->status, 0);
-		}
-		rc = err_make(e, ETIMEDOUT, "runc %s: timed out after %lld ms", r->args[0],
-			      (long long)(mono_ms() - t0));
-	} else if (rc < 0) {
-		rc = err_make(e, -rc, "runc %s: waitpid: %s", r->args[0], strerror(-rc));
-	} else {
-		_cleanup_free_ char *log = fd_slurp(hi[3]);
-		r->msg = runc_log_msg(log);
-		if (!r->msg && own[2] >= 0 && *(r->msg = fd_slurp(hi[2])) == '\0')
-			free(STEAL_POINTER(&r->msg));
-		r->out_text = own[1] >= 0 ? fd_slurp(hi[1]) : NULL;
-	}
-	if (pidfd >= 0)
-		close(pidfd);
-out:
-	for (int i = 0; i < 4; i++) {
-		if (hi[i] >= 0)
-			close(hi[i]);
-		if (own[i] >= 0)
-			close(own[i]);
-	}
+	proc_free(&p);
 	return rc;
 }
 
@@ -957,11 +929,6 @@ int oci_state(struct oci_runtime *rt, const char *id, struct oci_state *out, str
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int oci_list(struct oci_runtime *rt, char ***ids, size_t *n, struct err **e)
 {
 	const char *args[] = {"list", "--format", "json", NULL};
@@ -980,7 +947,7 @@ int oci_list(struct oci_runtime *rt, char ***ids, size_t *n, struct err **e)
 			(*ids)[(*n)++] = xstrdup(obj_str(c, "id"));
 	}
 	if (*ids)
-		qsort(*ids, *n, sizeof(char *), cmp_str);
+		qsort(*ids, *n, sizeof(char *), cmp_strp);
 	json_decref(j);
 	free(r.out_text);
 	free(r.msg);
@@ -1025,19 +992,15 @@ int oci_exec(struct oci_runtime *rt, const char *id, char *const argv[], int tim
 	else if (rc == 0 && r.msg) /* runc's own failure, not the command's status */
 		rc = run_fail(&r, id, e);
 	else if (rc == 0)
-		*exit_code = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
+		*exit_code = proc_exit_code(r.status);
 	free(r.msg);
 	return rc;
 }
 
 int oci_wait_exit(pid_t pid, int *status)
 {
-	int st;
-	pid_t w;
-	while ((w = waitpid(pid, &st, 0)) < 0 && errno == EINTR)
-		;
-	if (w < 0)
-		return -errno;
-	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-	return 0;
+	int st, rc = proc_wait(pid, -1, &st);
+	if (rc == 0)
+		*status = proc_exit_code(st);
+	return rc;
 }

@@ -20,6 +20,7 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "runtime/sys.h"
 
 #define MASQ_MARK	   "0x4000"
 #define DEFAULT_AFFINITY_S 10800 /* Kubernetes' sessionAffinityConfig default */
@@ -144,13 +145,6 @@ static bool name_ok(const char *s)
 		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
 			return false;
 	return true;
-}
-
-/* Canonical dotted IPv4 of in into out; false when in is none. */
-static bool ipv4_canon(const char *in, char out[INET_ADDRSTRLEN])
-{
-	struct in_addr a;
-	return inet_pton(AF_INET, in, &a) == 1 && inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
 }
 
 /* "A.B.C.D/N" checked and with host bits cleared; NULL when bad. */
@@ -807,11 +801,6 @@ int proxy_delete_service(struct proxy *p, const char *ns, const char *name, stru
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int proxy_list_services(struct proxy *p, char ***keys, size_t *n)
 {
 	struct hmap_iter it = {0};
@@ -823,6 +812,6 @@ int proxy_list_services(struct proxy *p, char ***keys, size_t *n)
 	while ((ent = hmap_next(&p->svcs, &it)))
 		(*keys)[(*n)++] = xstrdup(ent->key);
 	pthread_mutex_unlock(&p->lock);
-	qsort(*keys, *n, sizeof(**keys), cmp_str);
+	qsort(*keys, *n, sizeof(**keys), cmp_strp);
 	return 0;
 }
