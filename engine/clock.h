@@ -10,10 +10,16 @@
 #define CFS_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 int64_t mono_ms(void);
 int64_t mono_ns(void);
 int64_t wall_ms(void);
 int64_t wall_ns(void);
+
+/* ms from now as an absolute time on that clock: the deadline of a
+ * pthread_cond_timedwait on a condition variable of that clock. */
+struct timespec mono_deadline(int64_t ms);
+struct timespec wall_deadline(int64_t ms);
 
 #endif

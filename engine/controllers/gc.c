@@ -1,6 +1,7 @@
 /*
  * gc.c - the garbage collector.  See gc.h.
  */
+#include "engine/clock.h"
 #include "engine/controllers/gc.h"
 
 #include <errno.h>
@@ -59,9 +60,9 @@ static int refs_delete(struct api *a, struct refs *r, int grace)
 
 int gc_sweep(struct api *a, int event_ttl_s)
 {
-	struct hmap uids = { 0 };
+	struct hmap uids = {0};
 	struct sobj **all[16];
-	int counts[16] = { 0 };
+	int counts[16] = {0};
 	for (int i = 0; i < kind_count && i < 16; i++) {
 		counts[i] = api_list(a, &kind_table[i], NULL, NULL, &all[i], NULL);
 		for (int j = 0; j < counts[i]; j++) {
@@ -70,7 +71,7 @@ int gc_sweep(struct api *a, int event_ttl_s)
 				hmap_set(&uids, uid, all[i][j]);
 		}
 	}
-	struct refs orphans = { 0 }, old_events = { 0 };
+	struct refs orphans = {0}, old_events = {0};
 	time_t now = time(NULL);
 	for (int i = 0; i < kind_count && i < 16; i++) {
 		for (int j = 0; j < counts[i]; j++) {
@@ -93,7 +94,8 @@ int gc_sweep(struct api *a, int event_ttl_s)
 			}
 			if (!strcmp(o->kind, "Event")) {
 				const char *ts = obj_str(o->obj, "lastTimestamp");
-				time_t t = obj_time(ts ? ts : obj_str(o->obj, "metadata.creationTimestamp"));
+				time_t t = obj_time(
+				    ts ? ts : obj_str(o->obj, "metadata.creationTimestamp"));
 				if (t >= 0 && now - t > event_ttl_s)
 					refs_add(&old_events, o);
 			}
@@ -116,9 +118,7 @@ static void *gc_main(void *arg)
 	struct gc *g = arg;
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += g->o.period_s;
+		struct timespec ts = wall_deadline((int64_t)g->o.period_s * 1000);
 		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 		if (g->stop)
 			break;

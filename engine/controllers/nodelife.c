@@ -585,14 +585,7 @@ static void *monitor_main(void *arg)
 		pthread_mutex_unlock(&nl->lock);
 		period(nl);
 		pthread_mutex_lock(&nl->lock);
-		struct timespec due;
-		clock_gettime(CLOCK_MONOTONIC, &due);
-		due.tv_sec += nl->period_ms / 1000;
-		due.tv_nsec += (long)(nl->period_ms % 1000) * 1000000L;
-		if (due.tv_nsec >= 1000000000L) {
-			due.tv_sec++;
-			due.tv_nsec -= 1000000000L;
-		}
+		struct timespec due = mono_deadline(nl->period_ms);
 		while (!nl->stop && !nl->kick)
 			if (pthread_cond_timedwait(&nl->wake, &nl->lock, &due) == ETIMEDOUT)
 				break;

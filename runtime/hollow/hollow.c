@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/hmap.h"
 #include "engine/client/informer.h"
 #include "engine/log.h"
@@ -594,9 +595,7 @@ static void *heart_main(void *arg)
 	struct hollow *h = arg;
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
-		struct timespec due;
-		clock_gettime(CLOCK_MONOTONIC, &due);
-		due.tv_sec += h->o.heartbeat_s;
+		struct timespec due = mono_deadline((int64_t)h->o.heartbeat_s * 1000);
 		while (!h->stop && !h->beat_now)
 			if (pthread_cond_timedwait(&h->beat, &h->lock, &due) == ETIMEDOUT)
 				break;
