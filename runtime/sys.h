@@ -15,6 +15,9 @@
 
 #include "engine/err.h"
 
+/* The PATH a program gets when none is set (the host's, a container's). */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 static inline void cleanup_fdp(int *fd)
 {
 	if (*fd >= 0)

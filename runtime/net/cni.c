@@ -33,7 +33,6 @@
 #define PLUGIN_DIR     "/usr/lib/cni"
 #define PLUGIN_TIMEOUT 10000 /* ms, per plugin call */
 #define TOOL_TIMEOUT   10000 /* ms, per `ip` / `iptables` call */
-#define DEFAULT_PATH   "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 extern char **environ;
 
