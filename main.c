@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,38 +42,39 @@
 #include "runtime/kubelet/pause.h"
 #include "runtime/net/svcnet.h"
 #include "runtime/image/image.h"
+#include "runtime/sys.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
-#define DEFAULT_MOUNT "/cluster"
-#define DEFAULT_DATA_DIR "/var/lib/clusterfs"
+#define DEFAULT_MOUNT	  "/cluster"
+#define DEFAULT_DATA_DIR  "/var/lib/clusterfs"
 
 static const char usage_text[] =
-	"usage: clusterfs COMMAND [OPTIONS]\n"
-	"\n"
-	"Commands:\n"
-	"  server    run the store, API, controllers, the node agent and the\n"
-	"            filesystem in the foreground; unmounts on SIGINT/SIGTERM\n"
-	"  reset     remove everything clusterfs made for a data dir\n"
-	"  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
-	"            import an OCI image layout directory or OCI archive\n"
-	"  image ls [--data-dir DIR]\n"
-	"            list the images in the local store\n"
-	"  version   print the version\n"
-	"\n"
-	"Options:\n"
-	"  --mount DIR      mount point (default " DEFAULT_MOUNT ")\n"
-	"  --data-dir DIR   state, images, logs (default " DEFAULT_DATA_DIR ")\n"
-	"  --no-agent       run the control plane only, no node agent\n"
-	"  --node-name NAME the local node's name (default: the host name)\n"
-	"  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
-	"  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
-	"  --pod-cidr CIDR  the local node's pod network (default 10.88.0.0/16)\n"
-	"  --service-cidr CIDR\n"
-	"                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
-	"  --default-toleration-seconds S\n"
-	"                   how long pods stay on a not-ready node before eviction (300)\n"
-	"  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
-	"  -h, --help       this text\n";
+    "usage: clusterfs COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  server    run the store, API, controllers, the node agent and the\n"
+    "            filesystem in the foreground; unmounts on SIGINT/SIGTERM\n"
+    "  reset     remove everything clusterfs made for a data dir\n"
+    "  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
+    "            import an OCI image layout directory or OCI archive\n"
+    "  image ls [--data-dir DIR]\n"
+    "            list the images in the local store\n"
+    "  version   print the version\n"
+    "\n"
+    "Options:\n"
+    "  --mount DIR      mount point (default " DEFAULT_MOUNT ")\n"
+    "  --data-dir DIR   state, images, logs (default " DEFAULT_DATA_DIR ")\n"
+    "  --no-agent       run the control plane only, no node agent\n"
+    "  --node-name NAME the local node's name (default: the host name)\n"
+    "  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
+    "  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
+    "  --pod-cidr CIDR  the local node's pod network (default 10.88.0.0/16)\n"
+    "  --service-cidr CIDR\n"
+    "                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
+    "  --default-toleration-seconds S\n"
+    "                   how long pods stay on a not-ready node before eviction (300)\n"
+    "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
+    "  -h, --help       this text\n";
 
 struct opts {
 	const char *mount;
@@ -100,19 +100,19 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 {
 	static const struct option longopts[] = {
-		{ "mount", required_argument, NULL, 'm' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "no-agent", no_argument, NULL, 'n' },
-		{ "node-name", required_argument, NULL, 'N' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "fuse-debug", no_argument, NULL, 'F' },
-		{ "hollow-nodes", required_argument, NULL, 'H' },
-		{ "node-grace", required_argument, NULL, 'G' },
-		{ "default-toleration-seconds", required_argument, NULL, 'T' },
-		{ "service-cidr", required_argument, NULL, 'S' },
-		{ "pod-cidr", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"mount", required_argument, NULL, 'm'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"no-agent", no_argument, NULL, 'n'},
+	    {"node-name", required_argument, NULL, 'N'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"fuse-debug", no_argument, NULL, 'F'},
+	    {"hollow-nodes", required_argument, NULL, 'H'},
+	    {"node-grace", required_argument, NULL, 'G'},
+	    {"default-toleration-seconds", required_argument, NULL, 'T'},
+	    {"service-cidr", required_argument, NULL, 'S'},
+	    {"pod-cidr", required_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	o->mount = DEFAULT_MOUNT;
 	o->data_dir = DEFAULT_DATA_DIR;
@@ -152,8 +152,12 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 0 || v > 100000) {
-				fprintf(stderr, "clusterfs: --%s: want a whole number, got \"%s\"\n",
-					c == 'H' ? "hollow-nodes" : c == 'G' ? "node-grace" : "default-toleration-seconds", optarg);
+				fprintf(stderr,
+					"clusterfs: --%s: want a whole number, got \"%s\"\n",
+					c == 'H'   ? "hollow-nodes"
+					: c == 'G' ? "node-grace"
+						   : "default-toleration-seconds",
+					optarg);
 				return -1;
 			}
 			if (c == 'H')
@@ -183,8 +187,6 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	return 0;
 }
 
-static int mkdir_p(const char *path);
-
 static int cmd_image(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -192,14 +194,15 @@ static int cmd_image(int argc, char **argv)
 		return 2;
 	}
 	const char *sub = argv[1];
-	struct opts o = { 0 };
+	struct opts o = {0};
 	int first = 0;
 	if (parse_opts_pos(argc - 1, argv + 1, &o, &first) < 0)
 		return 2;
 	int npos = argc - 1 - first;
 	char **pos = argv + 1 + first;
-	if (mkdir_p(o.data_dir) < 0) {
-		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(errno));
+	int mk = mkdir_p(o.data_dir, 0755, NULL);
+	if (mk < 0) {
+		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
 		return 1;
 	}
 	struct err *e = NULL;
@@ -209,7 +212,9 @@ static int cmd_image(int argc, char **argv)
 		goto out;
 	if (!strcmp(sub, "import")) {
 		if (npos != 2) {
-			fprintf(stderr, "usage: clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]\n");
+			fprintf(
+			    stderr,
+			    "usage: clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]\n");
 			rc = 2;
 			goto out;
 		}
@@ -243,24 +248,6 @@ out:
 	return rc;
 }
 
-static int mkdir_p(const char *path)
-{
-	char *p = xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
-			free(p);
-			return -1;
-		}
-		*s = '/';
-	}
-	int r = mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
-	free(p);
-	return r;
-}
-
 /* Takes the data dir's lock: one server per data dir.  Returns the fd or -1. */
 static int lock_data_dir(const char *dir, bool quiet)
 {
@@ -280,11 +267,12 @@ static int lock_data_dir(const char *dir, bool quiet)
 
 static int cmd_server(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
-	if (mkdir_p(o.data_dir) < 0) {
-		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(errno));
+	int mk = mkdir_p(o.data_dir, 0755, NULL);
+	if (mk < 0) {
+		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
 		return 1;
 	}
 	int lockfd = lock_data_dir(o.data_dir, false);
@@ -315,39 +303,37 @@ static int cmd_server(int argc, char **argv)
 	if (o.hollow_nodes > 0) {
 		/* Heartbeats well inside the grace period, or nodes would flap. */
 		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
-		struct hollow_opts ho = { hb > 0 ? hb : 1, 0 };
+		struct hollow_opts ho = {hb > 0 ? hb : 1, 0};
 		if (hollow_start(api, o.hollow_nodes, &ho, &hollow, &e) < 0)
 			goto fail;
 		log_info("server", "%d hollow nodes registered", o.hollow_nodes);
 	}
-	struct nodelife_opts nlo = { o.node_grace_s > 0 ? o.node_grace_s : 1, 1000, NULL };
+	struct nodelife_opts nlo = {o.node_grace_s > 0 ? o.node_grace_s : 1, 1000, NULL};
 	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc_, &e) < 0 ||
-	    epctl_start(api, &ep, &e) < 0 ||
-	    gc_start(api, NULL, &gc, &e) < 0 || sched_start(api, &sched, &e) < 0 ||
-	    nodelife_start(api, &nlo, &nl, &e) < 0)
+	    epctl_start(api, &ep, &e) < 0 || gc_start(api, NULL, &gc, &e) < 0 ||
+	    sched_start(api, &sched, &e) < 0 || nodelife_start(api, &nlo, &nl, &e) < 0)
 		goto fail;
 	if (o.no_agent) {
 		log_info("server", "control plane only (--no-agent)");
 	} else {
 		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
-		struct agent_opts ao = { .node_name = o.node_name,
-					 .data_dir = o.data_dir,
-					 .heartbeat_s = hb > 0 ? hb : 1,
-					 .pod_cidr = o.pod_cidr };
+		struct agent_opts ao = {.node_name = o.node_name,
+					.data_dir = o.data_dir,
+					.heartbeat_s = hb > 0 ? hb : 1,
+					.pod_cidr = o.pod_cidr};
 		if (agent_start(api, &ao, &agent, &e) < 0)
 			goto fail;
 		char svc_cidr[20];
 		api_service_cidr(api, svc_cidr);
-		struct svcnet_opts so = { .data_dir = o.data_dir,
-					  .pod_cidr = agent_pod_cidr(agent),
-					  .service_cidr = svc_cidr,
-					  .dns_ip = agent_dns_ip(agent) };
+		struct svcnet_opts so = {.data_dir = o.data_dir,
+					 .pod_cidr = agent_pod_cidr(agent),
+					 .service_cidr = svc_cidr,
+					 .dns_ip = agent_dns_ip(agent)};
 		if (svcnet_start(api, &so, &svcnet, &e) < 0)
 			goto fail;
 	}
 	struct fs_opts fo = {
-		.mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir
-	};
+	    .mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir};
 	if (fs_mount(&fo, &fs, &e) < 0)
 		goto fail;
 	log_info("server", "clusterfs %s serving %s from %s (revision %lld)", CLUSTERFS_VERSION,
@@ -378,24 +364,9 @@ out:
 	return rc;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	if (remove(path) < 0 && errno != ENOENT)
-		fprintf(stderr, "clusterfs: %s: %s\n", path, strerror(errno));
-	return 0;
-}
-
-/* rm -rf of a folder clusterfs made under the data dir (no symlinks followed). */
-static void remove_tree(const char *dir, const char *name)
-{
-	char *p = xasprintf("%s/%s", dir, name);
-	nftw(p, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	free(p);
-}
-
 static int cmd_reset(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	struct stat sb;
@@ -406,7 +377,7 @@ static int cmd_reset(int argc, char **argv)
 	int lockfd = lock_data_dir(o.data_dir, false);
 	if (lockfd < 0)
 		return 1;
-	static const char *const files[] = { "state.db", "state.db-wal", "state.db-shm" };
+	static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm"};
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xasprintf("%s/%s", o.data_dir, files[i]);
@@ -425,10 +396,14 @@ static int cmd_reset(int argc, char **argv)
 	}
 	if (agent_reset(o.data_dir, &e) < 0) {
 		fprintf(stderr, "clusterfs: reset: %s\n", e ? e->msg : "failed");
-		err_free(e);
+		err_free(STEAL_POINTER(&e));
 		rc = 1;
 	}
-	remove_tree(o.data_dir, "images");
+	char *images = xasprintf("%s/images", o.data_dir);
+	if (rm_rf(images, &e) < 0)
+		fprintf(stderr, "clusterfs: %s\n", e->msg);
+	err_free(STEAL_POINTER(&e));
+	free(images);
 	char *p = xasprintf("%s/lock", o.data_dir);
 	unlink(p);
 	free(p);

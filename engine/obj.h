@@ -14,6 +14,13 @@
 #include <stdint.h>
 #include <time.h>
 
+static inline void cleanup_jsonp(json_t **j)
+{
+	json_decref(*j);
+}
+/* Drops a json_t * local's reference (json_decref) as it leaves scope. */
+#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
+
 /* The value at a dotted path ("spec.template.metadata.labels"), or NULL. */
 json_t *obj_at(const json_t *o, const char *path);
 const char *obj_str(const json_t *o, const char *path); /* NULL unless a string */

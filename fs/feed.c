@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 
@@ -27,19 +28,12 @@ struct feed {
 	bool stop; /* atomic */
 };
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 struct feed *feed_new(size_t cap)
 {
 	struct feed *f = xcalloc(1, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
 	f->cap = cap;
-	f->mtime_ns = now_ns();
+	f->mtime_ns = wall_ns();
 	return f;
 }
 
@@ -85,7 +79,7 @@ void feed_append(struct feed *f, const char *line)
 	buf_add(&f->text, line, n);
 	if (n == 0 || line[n - 1] != '\n')
 		buf_add(&f->text, "\n", 1);
-	f->mtime_ns = now_ns();
+	f->mtime_ns = wall_ns();
 	pthread_mutex_unlock(&f->lock);
 	if (f->keep)
 		keep_line(f->keep, line, n);

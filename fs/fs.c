@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/valid/codec.h"
 #include "engine/client/informer.h"
 #include "engine/log.h"
@@ -38,9 +39,7 @@
 
 int64_t fs_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return wall_ns();
 }
 
 struct fs *fs_of(fuse_req_t req)

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/hmap.h"
 #include "engine/log.h"
 #include "engine/mem.h"
@@ -66,17 +67,10 @@ struct wq {
 	int64_t (*clock)(void); /* mu: test clock, or NULL for CLOCK_MONOTONIC */
 };
 
-static int64_t real_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The clock delays are measured on. */
 static int64_t now_ms(struct wq *q)
 {
-	return q->clock ? q->clock() : real_now_ms();
+	return q->clock ? q->clock() : mono_ms();
 }
 
 /* Timer heap */
@@ -298,7 +292,7 @@ struct wq *wq_new(const char *name)
 	pthread_cond_init(&q->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	q->credit = BUCKET_BURST * TOKEN_MS;
-	q->credit_at = real_now_ms();
+	q->credit_at = mono_ms();
 	return q;
 }
 
@@ -410,7 +404,7 @@ static char *get(struct wq *q, int timeout_ms)
 	char *key = NULL;
 
 	pthread_mutex_lock(&q->mu);
-	int64_t end = timeout_ms >= 0 ? real_now_ms() + timeout_ms : -1;
+	int64_t end = timeout_ms >= 0 ? mono_ms() + timeout_ms : -1;
 	while (!q->shut) {
 		int64_t now = now_ms(q);
 		promote(q, now);
@@ -418,7 +412,7 @@ static char *get(struct wq *q, int timeout_ms)
 			key = take(q);
 			break;
 		}
-		int64_t rnow = real_now_ms();
+		int64_t rnow = mono_ms();
 		if (end >= 0 && rnow >= end)
 			break;
 		int64_t wake = end;

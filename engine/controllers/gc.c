@@ -1,6 +1,7 @@
 /*
  * gc.c - the garbage collector.  See gc.h.
  */
+#include "engine/clock.h"
 #include "engine/controllers/gc.h"
 
 #include <errno.h>
@@ -143,9 +144,7 @@ static void *gc_main(void *arg)
 	time_t last = time(NULL);
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += GC_NS_PERIOD_S;
+		struct timespec ts = wall_deadline((int64_t)GC_NS_PERIOD_S * 1000);
 		pthread_cond_timedwait(&g->cond, &g->lock, &ts);
 		if (g->stop)
 			break;

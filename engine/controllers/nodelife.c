@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/hmap.h"
 #include "engine/client/informer.h"
 #include "engine/log.h"
@@ -69,13 +70,6 @@ struct nstate {
 	bool noexec;	/* final taints include a NoExecute one */
 	json_t *taints; /* the node's taints after this period (owned), or NULL */
 };
-
-static int64_t real_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool streq(const char *a, const char *b)
 {
@@ -591,14 +585,7 @@ static void *monitor_main(void *arg)
 		pthread_mutex_unlock(&nl->lock);
 		period(nl);
 		pthread_mutex_lock(&nl->lock);
-		struct timespec due;
-		clock_gettime(CLOCK_MONOTONIC, &due);
-		due.tv_sec += nl->period_ms / 1000;
-		due.tv_nsec += (long)(nl->period_ms % 1000) * 1000000L;
-		if (due.tv_nsec >= 1000000000L) {
-			due.tv_sec++;
-			due.tv_nsec -= 1000000000L;
-		}
+		struct timespec due = mono_deadline(nl->period_ms);
 		while (!nl->stop && !nl->kick)
 			if (pthread_cond_timedwait(&nl->wake, &nl->lock, &due) == ETIMEDOUT)
 				break;
@@ -640,7 +627,7 @@ int nodelife_start(struct api *a, const struct nodelife_opts *o, struct nodelife
 	nl->api = a;
 	nl->grace_s = o && o->grace_s > 0 ? o->grace_s : 40;
 	nl->period_ms = o && o->period_ms > 0 ? o->period_ms : 1000;
-	nl->now_ms = o && o->now_ms ? o->now_ms : real_now_ms;
+	nl->now_ms = o && o->now_ms ? o->now_ms : wall_ms;
 	nl->gc_all = true;
 	pthread_mutex_init(&nl->lock, NULL);
 	pthread_condattr_t ca;

@@ -26,6 +26,7 @@
  * not keep record pointers across a binding (the informer may free them):
  * it looks the key up again and checks the record's id.
  */
+#include "engine/clock.h"
 #include "engine/sched/sched.h"
 
 #include <errno.h>
@@ -82,13 +83,6 @@ struct sched {
 	bool stop;
 	struct sched_stats stats;
 };
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * NSEC + ts.tv_nsec;
-}
 
 static const char *jstr(const json_t *o, const char *key)
 {
@@ -190,7 +184,7 @@ static void set_node(struct sched *s, struct rec *r, int idx)
 		return;
 	if (r->node >= 0) {
 		sched_cache_remove_pod(s->cache, r->pod, r->node);
-		s->change_ns = now_ns();
+		s->change_ns = mono_ns();
 	}
 	if (idx >= 0)
 		sched_cache_add_pod(s->cache, r->pod, idx);
@@ -330,7 +324,7 @@ static void node_changed(struct sched *s, const struct sobj *o, bool deleted)
 		return;
 	}
 	if (sched_cache_put_node(s->cache, n))
-		s->change_ns = now_ns();
+		s->change_ns = mono_ns();
 }
 
 static void on_event(void *arg, const struct store_event *ev)
@@ -341,7 +335,7 @@ static void on_event(void *arg, const struct store_event *ev)
 
 	if (!pod && strcmp(o->kind, "Node"))
 		return;
-	int64_t t0 = now_ns();
+	int64_t t0 = mono_ns();
 	pthread_mutex_lock(&s->lock);
 	if (!pod)
 		node_changed(s, o, ev->type == STORE_DELETED);
@@ -349,7 +343,7 @@ static void on_event(void *arg, const struct store_event *ev)
 		pod_deleted(s, o);
 	else
 		pod_changed(s, o);
-	s->stats.informer_ns += (uint64_t)(now_ns() - t0);
+	s->stats.informer_ns += (uint64_t)(mono_ns() - t0);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -372,7 +366,7 @@ static void on_resync(void *arg)
 {
 	struct sched *s = arg;
 	struct sobj **nodes = NULL, **pods = NULL;
-	int64_t t0 = now_ns();
+	int64_t t0 = mono_ns();
 	int nn = api_list(s->api, KIND_NODE, NULL, NULL, &nodes, NULL);
 	int np = api_list(s->api, KIND_POD, NULL, NULL, &pods, NULL);
 
@@ -388,8 +382,8 @@ static void on_resync(void *arg)
 	for (int i = 0; i < np; i++)
 		pod_changed(s, pods[i]);
 	admit_incoming(s);
-	s->change_ns = now_ns();
-	s->stats.informer_ns += (uint64_t)(now_ns() - t0);
+	s->change_ns = mono_ns();
+	s->stats.informer_ns += (uint64_t)(mono_ns() - t0);
 	size_t pending = s->active.n;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
@@ -498,7 +492,7 @@ static void write_unschedulable(struct sched *s, struct status_item *it, size_t 
  * txn < 0 (nothing was written).  Under s->lock. */
 static void settle(struct sched *s, struct bind_item *bi, size_t n, const int *results, int txn)
 {
-	int64_t now = now_ns();
+	int64_t now = mono_ns();
 
 	for (size_t j = n; j-- > 0;) { /* backwards: requeued pods keep their order */
 		int rc = txn < 0 ? txn : results[j];
@@ -559,7 +553,7 @@ static void free_items(struct bind_item *bi, size_t nb, struct status_item *si, 
  */
 static void run_batch(struct sched *s)
 {
-	int64_t t0 = now_ns();
+	int64_t t0 = mono_ns();
 	size_t cap = s->active.n < SCHED_BATCH_PODS ? s->active.n : SCHED_BATCH_PODS;
 	struct bind_item *bi = xcalloc(cap, sizeof(*bi));
 	struct status_item *si = xcalloc(cap, sizeof(*si));
@@ -595,7 +589,7 @@ static void run_batch(struct sched *s)
 		si[ns++] = (struct status_item){xstrdup(r->pod->ns), xstrdup(r->pod->name),
 						xstrdup(r->pod->uid), msg};
 	}
-	int64_t t1 = now_ns();
+	int64_t t1 = mono_ns();
 	s->stats.pick_ns += (uint64_t)(t1 - t0);
 	pthread_mutex_unlock(&s->lock);
 
@@ -607,7 +601,7 @@ static void run_batch(struct sched *s)
 		txn = api_bind_many(s->api, b, nb, results);
 		free(b);
 	}
-	int64_t t2 = now_ns();
+	int64_t t2 = mono_ns();
 
 	pthread_mutex_lock(&s->lock);
 	s->stats.bind_ns += (uint64_t)(t2 - t1);
@@ -622,15 +616,15 @@ static void run_batch(struct sched *s)
 			api_event(s->api, "Normal", "Scheduled", "Pod", bi[i].ns, bi[i].name,
 				  "Successfully assigned %s/%s to %s", bi[i].ns, bi[i].name,
 				  bi[i].node);
-	int64_t t3 = now_ns();
+	int64_t t3 = mono_ns();
 	if (ns)
 		write_unschedulable(s, si, ns);
-	int64_t t4 = now_ns();
+	int64_t t4 = mono_ns();
 	free_items(bi, nb, si, ns);
 
 	pthread_mutex_lock(&s->lock);
 	s->stats.status_ns += (uint64_t)(t4 - t3);
-	s->stats.busy_ns += (uint64_t)(now_ns() - t0);
+	s->stats.busy_ns += (uint64_t)(mono_ns() - t0);
 }
 
 /*
@@ -667,7 +661,7 @@ static void *sched_main(void *arg)
 
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
-		int64_t now = now_ns();
+		int64_t now = mono_ns();
 		if (now < s->hold_until) {
 			wait_until(s, s->hold_until);
 			continue;
@@ -701,7 +695,7 @@ int sched_start(struct api *a, struct sched **out, struct err **e)
 	int r;
 
 	s->api = a;
-	s->cache = sched_cache_new((uint64_t)now_ns());
+	s->cache = sched_cache_new((uint64_t)mono_ns());
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

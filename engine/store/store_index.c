@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/store/store_int.h"
@@ -63,9 +64,7 @@ char *okey(const char *kind, const char *ns, const char *name)
 
 int64_t store_now_ns(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return wall_ns();
 }
 
 /* Index (callers hold idx_lock) */

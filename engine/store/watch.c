@@ -5,6 +5,7 @@
  * Split from store.c so that the writer side (index, group commit) and
  * the reader side of watch each fit in one file.
  */
+#include "engine/clock.h"
 #include "engine/store/watch.h"
 
 #include <errno.h>
@@ -141,16 +142,9 @@ static int log_read(struct watch *w, int64_t after, struct store_event *evs, siz
 int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t max, int timeout_ms,
 	       struct err **e)
 {
-	struct timespec deadline;
-	if (timeout_ms > 0) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000;
-		}
-	}
+	struct timespec deadline = {0};
+	if (timeout_ms > 0)
+		deadline = mono_deadline(timeout_ms);
 	if (after < 0)
 		after = 0;
 	if (max > INT32_MAX)

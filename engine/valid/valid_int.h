@@ -26,6 +26,7 @@
 
 #include "engine/err.h"
 #include "engine/kind.h"
+#include "engine/obj.h"
 
 #define VC_PATH_MAX 512
 
@@ -37,12 +38,6 @@
 		if (try_r_ < 0)                                                                    \
 			return try_r_;                                                             \
 	} while (0)
-
-static inline void cleanup_jsonp(json_t **j)
-{
-	json_decref(*j);
-}
-#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
 
 /* One walk over one object. */
 struct vc {

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/hmap.h"
 #include "engine/client/informer.h"
 #include "engine/log.h"
@@ -31,12 +32,12 @@
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
 #include "runtime/kubelet/kubelet.h"
+#include "runtime/sys.h"
 
 #define HOLLOW_MAX_NODES 65000
 #define HOLLOW_BATCH	 2048	     /* pods per status or delete batch */
 #define HOLLOW_KEY_MAX	 320	     /* "NS/NAME": 63 + 1 + 253, and a NUL */
 #define HOLLOW_MARK	 ((void *)1) /* the value of a set member in an hmap */
-
 
 struct hnode {
 	char name[32];
@@ -130,10 +131,18 @@ static bool node_paused(const json_t *node)
 /* The status a kubelet posts for hn (see kubelet_node_status). */
 static json_t *node_status(const struct hnode *hn, const json_t *old, const char *now)
 {
-	const struct kubelet_node n = {
-	    .name = hn->name, .ip = hn->ip, .cpu = "4", .memory = "16Gi", .pods = "110",
-	    .kernel = "", .os_image = "clusterfs hollow node", .runtime = "hollow://0",
-	    .kubelet = "clusterfs-hollow", .arch = "amd64", .machine_id = hn->name, .boot_id = ""};
+	const struct kubelet_node n = {.name = hn->name,
+				       .ip = hn->ip,
+				       .cpu = "4",
+				       .memory = "16Gi",
+				       .pods = "110",
+				       .kernel = "",
+				       .os_image = "clusterfs hollow node",
+				       .runtime = "hollow://0",
+				       .kubelet = "clusterfs-hollow",
+				       .arch = "amd64",
+				       .machine_id = hn->name,
+				       .boot_id = ""};
 	return kubelet_node_status(&n, old, now);
 }
 
@@ -203,10 +212,10 @@ static json_t *container_statuses(const json_t *pod, const char *which, const js
 						 started, "finishedAt", started);
 		char *image_id = xasprintf("hollow://%s", image);
 		char *cid = xasprintf("hollow://%s/%s", pname ? pname : "", name);
-		v[i] =
-		    json_pack("{s:s, s:o, s:{}, s:b, s:i, s:s, s:s, s:s, s:b}", "name", name,
-			      "state", state, "lastState", "ready", !hollow_pod_never_ready(pod), "restartCount", 0, "image",
-			      image, "imageID", image_id, "containerID", cid, "started", runs);
+		v[i] = json_pack("{s:s, s:o, s:{}, s:b, s:i, s:s, s:s, s:s, s:b}", "name", name,
+				 "state", state, "lastState", "ready", !hollow_pod_never_ready(pod),
+				 "restartCount", 0, "image", image, "imageID", image_id,
+				 "containerID", cid, "started", runs);
 		free(image_id);
 		free(cid);
 	}
@@ -245,7 +254,8 @@ static json_t *pod_status(struct hollow *h, const struct hnode *hn, const json_t
 	bool ready = !hollow_pod_never_ready(pod);
 	for (size_t j = 0; j < sizeof(types) / sizeof(types[0]); j++) {
 		const char *v = ready || (j != 1 && j != 2) ? "True" : "False";
-		const char *lt = kubelet_transition_time(kubelet_find_condition(oldc, types[j]), v, now);
+		const char *lt =
+		    kubelet_transition_time(kubelet_find_condition(oldc, types[j]), v, now);
 		json_array_append_new(cv,
 				      json_pack("{s:s, s:s, s:n, s:s}", "type", types[j], "status",
 						v, "lastProbeTime", "lastTransitionTime", lt));
@@ -492,8 +502,8 @@ static void batch_add(struct hollow *h, struct pod_batch *b, const char *key, co
 	if (act == POD_FINALIZE)
 		b->del[b->ndel++] = (struct api_ref){KIND_POD, o->ns, o->name, uid};
 	else
-		b->st[b->nst++] =
-		    (struct api_status){KIND_POD, o->ns, o->name, uid, pod_status(h, hn, o->obj, now)};
+		b->st[b->nst++] = (struct api_status){KIND_POD, o->ns, o->name, uid,
+						      pod_status(h, hn, o->obj, now)};
 	b->held[b->nheld++] = o;
 	if (b->nheld == HOLLOW_BATCH)
 		batch_flush(h, b);
@@ -511,13 +521,6 @@ static void work_on(struct hollow *h, struct hmap *set)
 		batch_add(h, b, ent->key, now);
 	batch_flush(h, b);
 	free(b);
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 static void *worker_main(void *arg)
@@ -569,8 +572,9 @@ static void heartbeat(struct hollow *h)
 			continue;
 		}
 		held[k] = o;
-		st[k] = (struct api_status){KIND_NODE, NULL, hn->name, obj_str(o->obj, "metadata.uid"),
-					    node_status(hn, obj_at(o->obj, "status"), now)};
+		st[k] =
+		    (struct api_status){KIND_NODE, NULL, hn->name, obj_str(o->obj, "metadata.uid"),
+					node_status(hn, obj_at(o->obj, "status"), now)};
 		k++;
 	}
 	if (k) {
@@ -591,9 +595,7 @@ static void *heart_main(void *arg)
 	struct hollow *h = arg;
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
-		struct timespec due;
-		clock_gettime(CLOCK_MONOTONIC, &due);
-		due.tv_sec += h->o.heartbeat_s;
+		struct timespec due = mono_deadline((int64_t)h->o.heartbeat_s * 1000);
 		while (!h->stop && !h->beat_now)
 			if (pthread_cond_timedwait(&h->beat, &h->lock, &due) == ETIMEDOUT)
 				break;
@@ -635,7 +637,8 @@ static int register_nodes(struct hollow *h, struct err **e)
 			hn->paused = node_paused(o->obj);
 			struct kubelet_node_meta m = {.labels = labels};
 			if (!kubelet_node_meta_ok(o->obj, &m) &&
-			    api_patch(h->api, KIND_NODE, NULL, hn->name, kubelet_node_patch, &m, e) < 0)
+			    api_patch(h->api, KIND_NODE, NULL, hn->name, kubelet_node_patch, &m,
+				      e) < 0)
 				ret = err_wrap(e, "taking over hollow node %s", hn->name);
 			sobj_unref(o);
 		}

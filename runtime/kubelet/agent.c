@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -46,7 +47,6 @@
 #define DEFAULT_CGROUP	    "/clusterfs"
 #define DEFAULT_POD_CIDR    "10.88.0.0/16"
 #define LOG_ROTATE_EVERY_MS 2000
-
 
 /* ---- the pod table ---- */
 
@@ -341,11 +341,10 @@ static int register_node(struct agent *ag, struct err **e)
 	struct sobj *o = api_get(ag->api, KIND_NODE, NULL, ag->node);
 	int r = 0;
 	if (!o) {
-		json_t *doc = json_pack("{s:s, s:s, s:{s:s, s:O}, s:{s:s, s:[s]}, s:o}",
-					"apiVersion", "v1", "kind", "Node", "metadata", "name",
-					ag->node, "labels", labels, "spec", "podCIDR",
-					ag->o.pod_cidr, "podCIDRs", ag->o.pod_cidr, "status",
-					node_status(ag, NULL));
+		json_t *doc = json_pack(
+		    "{s:s, s:s, s:{s:s, s:O}, s:{s:s, s:[s]}, s:o}", "apiVersion", "v1", "kind",
+		    "Node", "metadata", "name", ag->node, "labels", labels, "spec", "podCIDR",
+		    ag->o.pod_cidr, "podCIDRs", ag->o.pod_cidr, "status", node_status(ag, NULL));
 		int res = 0;
 		r = api_create_many(ag->api, &doc, 1, &res);
 		if (r >= 0 && res < 0 && res != -EEXIST)
@@ -358,7 +357,8 @@ static int register_node(struct agent *ag, struct err **e)
 	} else {
 		struct kubelet_node_meta m = {.labels = labels, .pod_cidr = ag->o.pod_cidr};
 		if (!kubelet_node_meta_ok(o->obj, &m))
-			r = api_patch(ag->api, KIND_NODE, NULL, ag->node, kubelet_node_patch, &m, e);
+			r = api_patch(ag->api, KIND_NODE, NULL, ag->node, kubelet_node_patch, &m,
+				      e);
 		if (r >= 0) {
 			json_t *st = node_status(ag, obj_at(o->obj, "status"));
 			r = api_update_status(ag->api, KIND_NODE, NULL, ag->node, st, e);
@@ -397,9 +397,7 @@ static void *heart_main(void *arg)
 	struct agent *ag = arg;
 	pthread_mutex_lock(&ag->lock);
 	while (!ag->stop) {
-		struct timespec due;
-		clock_gettime(CLOCK_MONOTONIC, &due);
-		due.tv_sec += ag->o.heartbeat_s;
+		struct timespec due = mono_deadline((int64_t)ag->o.heartbeat_s * 1000);
 		while (!ag->stop)
 			if (pthread_cond_timedwait(&ag->beat, &ag->lock, &due) == ETIMEDOUT)
 				break;
@@ -478,11 +476,7 @@ static void *logrot_main(void *arg)
 	struct agent *ag = arg;
 	pthread_mutex_lock(&ag->lock);
 	while (!ag->stop) {
-		struct timespec due;
-		clock_gettime(CLOCK_MONOTONIC, &due);
-		due.tv_nsec += (long)LOG_ROTATE_EVERY_MS * 1000000L;
-		due.tv_sec += due.tv_nsec / 1000000000L;
-		due.tv_nsec %= 1000000000L;
+		struct timespec due = mono_deadline(LOG_ROTATE_EVERY_MS);
 		while (!ag->stop)
 			if (pthread_cond_timedwait(&ag->beat, &ag->lock, &due) == ETIMEDOUT)
 				break;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -25,14 +26,6 @@
 #include "runtime/net/dns.h"
 #include "runtime/image/image.h"
 #include "runtime/kubelet/pause.h"
-
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Keeps the earliest positive delay in *next. */
 static void want(int64_t *next, int64_t delay)
@@ -355,7 +348,8 @@ static size_t host_ports(const json_t *pod, struct cni_port *out, size_t max)
 			const char *proto = obj_str(p, "protocol");
 			out[n++] = (struct cni_port){
 			    .host_port = (int)json_integer_value(hp),
-			    .container_port = (int)json_integer_value(json_object_get(p, "containerPort")),
+			    .container_port =
+				(int)json_integer_value(json_object_get(p, "containerPort")),
 			    .protocol = proto && !strcmp(proto, "UDP") ? "udp" : "tcp",
 			    .host_ip = obj_str(p, "hostIP")};
 		}
@@ -501,61 +495,68 @@ static void wait_reason(struct actr *c, const char *reason, const char *msg)
 	set_text(&c->message, msg);
 }
 
-/* Starts the next instance of c, or notes why not yet.  Adds to *next the
- * time it wants another look. */
-static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
-		      int64_t *next)
+/* True while c waits out its restart back-off (a crash loop then shown
+ * as CrashLoopBackOff); adds the wait to *next. */
+static bool backing_off(struct apod *ap, struct actr *c, int64_t now, int64_t *next)
 {
-	int64_t now = mono_ms();
-	if (c->retry_at > now) {
-		if (c->ran && c->last_term &&
-		    (!c->reason || strcmp(c->reason, "ImagePullBackOff"))) {
-			char msg[512];
-			snprintf(msg, sizeof(msg),
-				 "back-off %llds restarting failed container=%s pod=%s_%s(%s)",
-				 (long long)(c->backoff_ms / 1000), c->name, ap->name, ap->ns,
-				 ap->uid);
-			wait_reason(c, "CrashLoopBackOff", msg);
-		}
-		want(next, c->retry_at - now);
-		return;
-	}
-	const json_t *spec = ctr_spec(pod, c);
-	const char *image = obj_str(spec, "image");
-	struct err *e = NULL;
-
-	/* the image: in the store, or ErrImagePull and a back-off */
-	struct image_info *info = NULL;
-	int r = image_resolve(ag->env.images, image ? image : "", &info, &e);
-	if (r < 0) {
-		c->pull_fails++;
-		int64_t delay = AGENT_BACKOFF_START_MS;
-		for (int i = 1; i < c->pull_fails && delay < AGENT_BACKOFF_MAX_MS; i++)
-			delay *= 2;
-		if (delay > AGENT_BACKOFF_MAX_MS)
-			delay = AGENT_BACKOFF_MAX_MS;
+	if (c->retry_at <= now)
+		return false;
+	if (c->ran && c->last_term && (!c->reason || strcmp(c->reason, "ImagePullBackOff"))) {
 		char msg[512];
-		snprintf(msg, sizeof(msg), "%s%s",
-			 r == -ENOENT ? "" : "image is unusable: ", r == -ENOENT ? "" : e->msg);
-		if (r == -ENOENT)
-			snprintf(msg, sizeof(msg),
-				 "image \"%s\" not found in the local store (import it with "
-				 "`clusterfs image import`)",
-				 image ? image : "");
-		bool first = c->pull_fails == 1;
-		wait_reason(c, first ? "ErrImagePull" : "ImagePullBackOff",
-			    first ? msg : "Back-off pulling image");
-		if (first)
-			api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name,
-				  "Failed to pull image \"%s\": %s", image ? image : "", msg);
-		else
-			api_event(ag->api, "Normal", "BackOff", "Pod", ap->ns, ap->name,
-				  "Back-off pulling image \"%s\"", image ? image : "");
-		/* ErrImagePull is shown for a moment, then the back-off */
-		c->retry_at = now + (first ? 1000 : delay);
-		want(next, c->retry_at - now);
+		snprintf(msg, sizeof(msg),
+			 "back-off %llds restarting failed container=%s pod=%s_%s(%s)",
+			 (long long)(c->backoff_ms / 1000), c->name, ap->name, ap->ns, ap->uid);
+		wait_reason(c, "CrashLoopBackOff", msg);
+	}
+	want(next, c->retry_at - now);
+	return true;
+}
+
+/* The image could not be resolved (r, e): ErrImagePull for a moment, then
+ * ImagePullBackOff with a doubling delay. */
+static void pull_failed(struct agent *ag, struct apod *ap, struct actr *c, const char *image, int r,
+			const struct err *e, int64_t now, int64_t *next)
+{
+	c->pull_fails++;
+	int64_t delay = AGENT_BACKOFF_START_MS;
+	for (int i = 1; i < c->pull_fails && delay < AGENT_BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > AGENT_BACKOFF_MAX_MS)
+		delay = AGENT_BACKOFF_MAX_MS;
+	char msg[512];
+	snprintf(msg, sizeof(msg), "%s%s",
+		 r == -ENOENT ? "" : "image is unusable: ", r == -ENOENT ? "" : e->msg);
+	if (r == -ENOENT)
+		snprintf(msg, sizeof(msg),
+			 "image \"%s\" not found in the local store (import it with "
+			 "`clusterfs image import`)",
+			 image);
+	bool first = c->pull_fails == 1;
+	wait_reason(c, first ? "ErrImagePull" : "ImagePullBackOff",
+		    first ? msg : "Back-off pulling image");
+	if (first)
+		api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name,
+			  "Failed to pull image \"%s\": %s", image, msg);
+	else
+		api_event(ag->api, "Normal", "BackOff", "Pod", ap->ns, ap->name,
+			  "Back-off pulling image \"%s\"", image);
+	/* ErrImagePull is shown for a moment, then the back-off */
+	c->retry_at = now + (first ? 1000 : delay);
+	want(next, c->retry_at - now);
+}
+
+/* c's image in the store: its digest into c->image_id, 0; else the pull
+ * failure noted, -1. */
+static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const char *image,
+		     int64_t now, int64_t *next)
+{
+	struct image_info *info = NULL;
+	struct err *e = NULL;
+	int r = image_resolve(ag->env.images, image, &info, &e);
+	if (r < 0) {
+		pull_failed(ag, ap, c, image, r, e, now, next);
 		err_free(e);
-		return;
+		return -1;
 	}
 	snprintf(c->image_id, sizeof(c->image_id), "%s", info->digest);
 	image_info_free(info);
@@ -563,68 +564,73 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 		api_event(ag->api, "Normal", "Pulled", "Pod", ap->ns, ap->name,
 			  "Container image \"%s\" is now in the local store", image);
 	c->pull_fails = 0;
+	return 0;
+}
 
-	/* configMap volumes, then the environment: ConfigMaps that must exist */
-	if ((r = agent_configmap_volumes(ag, ap, pod, &e)) < 0) {
-		wait_reason(c, "ContainerCreating", e->msg);
-		if (!c->config_error)
-			api_event(ag->api, "Warning", "FailedMount", "Pod", ap->ns, ap->name, "%s",
-				  e->msg);
-		c->config_error = true;
-		err_free(e);
-		want(next, 2000);
-		return;
+/* A configuration c cannot start without is missing (e): c waits with
+ * reason, the event once, another look in 2 s. */
+static void config_failed(struct agent *ag, struct apod *ap, struct actr *c, const char *reason,
+			  const char *event, const char *fmt, struct err *e, int64_t *next)
+{
+	wait_reason(c, reason, e->msg);
+	if (!c->config_error)
+		api_event(ag->api, "Warning", event, "Pod", ap->ns, ap->name, fmt, e->msg);
+	c->config_error = true;
+	err_free(e);
+	want(next, 2000);
+}
+
+/* configMap volumes, then the environment (*env): ConfigMaps that must
+ * exist.  0, or -1 with the failure noted. */
+static int ctr_config(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
+		      const json_t *spec, char ***env, int64_t *next)
+{
+	struct err *e = NULL;
+	if (agent_configmap_volumes(ag, ap, pod, &e) < 0) {
+		config_failed(ag, ap, c, "ContainerCreating", "FailedMount", "%s", e, next);
+		return -1;
 	}
-	char **env = NULL;
-	if ((r = agent_container_env(ag, ap, pod, spec, &env, &e)) < 0) {
-		wait_reason(c, "CreateContainerConfigError", e->msg);
-		if (!c->config_error)
-			api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name,
-				  "Error: %s", e->msg);
-		c->config_error = true;
-		err_free(e);
-		want(next, 2000);
-		return;
+	if (agent_container_env(ag, ap, pod, spec, env, &e) < 0) {
+		config_failed(ag, ap, c, "CreateContainerConfigError", "Failed", "Error: %s", e,
+			      next);
+		return -1;
 	}
 	c->config_error = false;
+	return 0;
+}
 
-	int attempt = c->ran ? c->restarts + 1 : 0;
-	struct pod_container *pc = NULL;
-	r = pod_container_start(&ag->env, ap->sb, pod, c->name, (const char **)env, attempt, &pc,
-				&e);
-	agent_env_free(env);
-	c->ran = true;
-	c->restarts = attempt;
-	if (attempt > 0)
-		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : AGENT_BACKOFF_START_MS;
-	if (c->backoff_ms > AGENT_BACKOFF_MAX_MS)
-		c->backoff_ms = AGENT_BACKOFF_MAX_MS;
-	if (r < 0) {
-		/* runc could not run it: a missing command, a bad config */
-		log_warn("agent", "%s/%s: container %s: %s", ap->ns, ap->name, c->name, e->msg);
-		api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name, "Error: %s",
-			  e->msg);
-		agent_timestamp(c->started_at);
-		snprintf(c->finished_at, sizeof(c->finished_at), "%s", c->started_at);
-		c->exit_code = 128;
-		set_text(&c->reason, "StartError");
-		set_text(&c->message, e->msg);
-		err_free(e);
-		c->run_since = now;
-		json_t *term = terminated(c, NULL);
-		if (restarts(pod, c, 128)) {
-			json_decref(c->last_term);
-			c->last_term = term;
-			c->retry_at = now + c->backoff_ms;
-			wait_reason(c, "CrashLoopBackOff", NULL);
-			want(next, c->retry_at - now);
-		} else {
-			json_decref(term);
-			c->st = CS_TERMINATED;
-			c->done = true;
-		}
-		return;
+/* runc could not run c (a missing command, a bad config): StartError,
+ * exit code 128, then a restart after the back-off if the policy says so. */
+static void start_failed(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
+			 struct err *e, int64_t now, int64_t *next)
+{
+	log_warn("agent", "%s/%s: container %s: %s", ap->ns, ap->name, c->name, e->msg);
+	api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name, "Error: %s", e->msg);
+	agent_timestamp(c->started_at);
+	snprintf(c->finished_at, sizeof(c->finished_at), "%s", c->started_at);
+	c->exit_code = 128;
+	set_text(&c->reason, "StartError");
+	set_text(&c->message, e->msg);
+	err_free(e);
+	c->run_since = now;
+	json_t *term = terminated(c, NULL);
+	if (restarts(pod, c, 128)) {
+		json_decref(c->last_term);
+		c->last_term = term;
+		c->retry_at = now + c->backoff_ms;
+		wait_reason(c, "CrashLoopBackOff", NULL);
+		want(next, c->retry_at - now);
+	} else {
+		json_decref(term);
+		c->st = CS_TERMINATED;
+		c->done = true;
 	}
+}
+
+/* c runs as pc: its state, the watch of its process, its probes. */
+static void ctr_running(struct agent *ag, struct apod *ap, struct actr *c, const json_t *spec,
+			struct pod_container *pc)
+{
 	c->c = pc;
 	snprintf(c->cid, sizeof(c->cid), "runc://%s", pc->id);
 	c->st = CS_RUNNING;
@@ -642,6 +648,39 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 	agent_probes_start(ag, ap, c, spec);
 	api_event(ag->api, "Normal", "Started", "Pod", ap->ns, ap->name, "Started container %s",
 		  c->name);
+}
+
+/* Starts the next instance of c, or notes why not yet.  Adds to *next the
+ * time it wants another look. */
+static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
+		      int64_t *next)
+{
+	int64_t now = mono_ms();
+	if (backing_off(ap, c, now, next))
+		return;
+	const json_t *spec = ctr_spec(pod, c);
+	const char *image = obj_str(spec, "image");
+	char **env = NULL;
+	if (ctr_image(ag, ap, c, image ? image : "", now, next) < 0 ||
+	    ctr_config(ag, ap, c, pod, spec, &env, next) < 0)
+		return;
+
+	int attempt = c->ran ? c->restarts + 1 : 0;
+	struct pod_container *pc = NULL;
+	struct err *e = NULL;
+	int r = pod_container_start(&ag->env, ap->sb, pod, c->name, (const char **)env, attempt,
+				    &pc, &e);
+	agent_env_free(env);
+	c->ran = true;
+	c->restarts = attempt;
+	if (attempt > 0)
+		c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : AGENT_BACKOFF_START_MS;
+	if (c->backoff_ms > AGENT_BACKOFF_MAX_MS)
+		c->backoff_ms = AGENT_BACKOFF_MAX_MS;
+	if (r < 0)
+		start_failed(ag, ap, c, pod, e, now, next);
+	else
+		ctr_running(ag, ap, c, spec, pc);
 }
 
 /* ---- the pass ---- */

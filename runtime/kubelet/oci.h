@@ -17,7 +17,7 @@
  *     It reads only its arguments and, of the host, the cgroup version,
  *     the RAM size and its own CapEff and oom_score_adj.
  *
- *   - oci_create() ... oci_exec() run the `runc` executable (posix_spawn,
+ *   - oci_create() ... oci_exec() run the `runc` executable (proc_run,
  *     no shell) against one state directory (`runc --root`).  runc's own
  *     error messages are taken from its log (`--log`, JSON, kept in a
  *     memfd) and put in the struct err; the errno says what happened:

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +19,12 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
-#include "runtime/spawn.h"
+#include "runtime/proc.h"
+#include "runtime/sys.h"
 
 #define PAUSE_READY_FD	   3
 #define PAUSE_WAIT_MS	   5000
 #define PAUSE_HOSTNAME_MAX 63
-
 
 /* ---- the program ---- */
 
@@ -127,34 +126,33 @@ bool pause_alive(pid_t pid, uint64_t start)
 	return pid > 0 && start && proc_start_time(pid) == start;
 }
 
-int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *start,
-		struct err **e)
+int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *start, struct err **e)
 {
 	int p[2];
 	if (!hostname || !*hostname || strlen(hostname) > PAUSE_HOSTNAME_MAX)
 		return err_make(e, EINVAL, "pause: bad hostname");
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return err_make(e, errno, "pause: pipe: %s", strerror(errno));
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], PAUSE_READY_FD);
-	posix_spawn_file_actions_addclosefrom_np(&fa, PAUSE_READY_FD + 1);
-	spawn_attr_clean(&attr, true);
 	char *argv[] = {"clusterfs", "pause", (char *)hostname, NULL};
-	pid_t child = 0;
 	/* its environment names its pod's folder, and nothing else of ours */
-	char *tag = xasprintf("CLUSTERFS_POD_DIR=%s", dir ? dir : "");
+	_cleanup_free_ char *tag = xasprintf("CLUSTERFS_POD_DIR=%s", dir ? dir : "");
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", tag, NULL};
-	int err = posix_spawn(&child, "/proc/self/exe", &fa, &attr, argv, envp);
-	free(tag);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	/* stdin /dev/null, stdout and stderr the server's, the ready pipe */
+	struct proc sp = {.path = "/proc/self/exe",
+			  .argv = argv,
+			  .envp = envp,
+			  .name = "pause",
+			  .nfd = PAUSE_READY_FD + 1,
+			  .io = {PROC_NULL, PROC_INHERIT, PROC_INHERIT, PROC_FD},
+			  .fd = {[PAUSE_READY_FD] = p[1]},
+			  .setsid = true};
+	int rc = proc_start(&sp, e);
+	pid_t child = sp.pid;
+	proc_free(&sp);
 	close(p[1]);
-	if (err) {
+	if (rc < 0) {
 		close(p[0]);
-		return err_make(e, err, "pause: spawn: %s", strerror(err));
+		return rc;
 	}
 	struct pollfd pfd = {.fd = p[0], .events = POLLIN};
 	char c = 0;
@@ -166,20 +164,13 @@ int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *sta
 	close(p[0]);
 	if (!ready) {
 		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
+		proc_wait(child, -1, NULL);
 		return err_make(e, EIO, "pause %s: its namespaces could not be made (see the log)",
 				hostname);
 	}
 	*pid = child;
 	*start = proc_start_time(child);
 	return 0;
-}
-
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 int pause_kill(pid_t pid, uint64_t start)

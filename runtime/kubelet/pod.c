@@ -19,23 +19,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/pod.h"
+#include "runtime/proc.h"
+#include "runtime/sys.h"
 
 #define UID_PREFIX	   12
 #define REAP_AFTER_KILL_MS 10000
 
 /* ---- small helpers ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* A DNS label or a uid: [A-Za-z0-9-], 1..max bytes, no leading '-'. */
 static bool valid_label(const char *s, size_t max)
@@ -61,26 +57,6 @@ static int make_dir(const char *path, bool *made, struct err **e)
 	if (errno == EEXIST)
 		return 0;
 	return err_make(e, errno, "mkdir %s: %s", path, strerror(errno));
-}
-
-static int write_file(const char *path, const char *text, struct err **e)
-{
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_make(e, errno, "create %s: %s", tmp, strerror(errno));
-	size_t n = strlen(text);
-	ssize_t w = write(fd, text, n);
-	int err = w == (ssize_t)n ? 0 : (w < 0 ? errno : EIO);
-	if (close(fd) < 0 && !err)
-		err = errno;
-	if (!err && rename(tmp, path) < 0)
-		err = errno;
-	if (err) {
-		unlink(tmp);
-		return err_make(e, err, "write %s: %s", path, strerror(err));
-	}
-	return 0;
 }
 
 /* The host's resolv.conf, or "" when it has none. */
@@ -166,27 +142,6 @@ static int unmount_under(const char *dir, struct err **e)
 	return rc;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	if (flag == FTW_DP || flag == FTW_D)
-		rmdir(path);
-	else
-		unlink(path);
-	return 0;
-}
-
-/* rm -rf that stays on dir's file system (never descends into a mount
- * that unmounting left behind).  0 when dir is gone. */
-static int remove_tree(const char *dir, struct err **e)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	if (access(dir, F_OK) == 0)
-		return err_make(e, EBUSY, "remove %s: still there (a mount in it?)", dir);
-	return 0;
-}
-
 /* Mounts an overlay of info's layers on rootfs, with upper and work in
  * rw_dir (made here). */
 static int mount_overlay(const struct image_info *info, const char *rootfs, const char *rw_dir,
@@ -215,20 +170,10 @@ static int mount_overlay(const struct image_info *info, const char *rootfs, cons
  */
 static int reap(pid_t pid, int timeout_ms, int *code)
 {
-	int64_t end = now_ms() + timeout_ms;
-	int st;
-	for (;;) {
-		pid_t r = waitpid(pid, &st, WNOHANG);
-		if (r == pid) {
-			*code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-			return 0;
-		}
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (timeout_ms >= 0 && now_ms() >= end)
-			return -ETIMEDOUT;
-		usleep(5000);
-	}
+	int st, rc = proc_wait(pid, timeout_ms, &st);
+	if (rc == 0)
+		*code = proc_exit_code(st);
+	return rc;
 }
 
 /* Keeps the first failure of a multi-step removal: its code in *rc and
@@ -261,8 +206,9 @@ static int write_pod_files(const struct pod_sandbox *sb, struct err **e)
 					       sb->name);
 	_cleanup_free_ char *resolv = read_host_resolv();
 	int r;
-	if ((r = write_file(p_host, hostname, e)) < 0 || (r = write_file(p_hosts, hosts, e)) < 0 ||
-	    (r = write_file(p_resolv, resolv, e)) < 0)
+	if ((r = write_atomic(p_host, hostname, e)) < 0 ||
+	    (r = write_atomic(p_hosts, hosts, e)) < 0 ||
+	    (r = write_atomic(p_resolv, resolv, e)) < 0)
 		return r;
 	return 0;
 }
@@ -281,9 +227,9 @@ int pod_sandbox_set_net(const struct pod_sandbox *sb, const char *ip, const char
 					       "fe00::2\tip6-allrouters\n"
 					       "%s\t%s\n",
 					       ip && *ip ? ip : "127.0.1.1", sb->name);
-	int r = write_file(p_hosts, hosts, e);
+	int r = write_atomic(p_hosts, hosts, e);
 	if (r == 0 && resolv)
-		r = write_file(p_resolv, resolv, e);
+		r = write_atomic(p_resolv, resolv, e);
 	return r;
 }
 
@@ -293,7 +239,7 @@ static int write_sandbox_record(const struct pod_sandbox *sb, struct err **e)
 	_cleanup_free_ char *path = xasprintf("%s/sandbox", sb->dir);
 	_cleanup_free_ char *text = xasprintf("%d %llu\n%s\n%s\n", (int)sb->pid,
 					      (unsigned long long)sb->start, sb->ns, sb->name);
-	return write_file(path, text, e);
+	return write_atomic(path, text, e);
 }
 
 static struct pod_sandbox *sandbox_new(const struct pod_env *env, const char *uid, const char *ns,
@@ -403,7 +349,7 @@ int pod_sandbox_remove(const struct pod_env *env, struct pod_sandbox *sb, struct
 	int rc = pod_sandbox_stop(env, sb, e);
 	/* only what this object made: never another sandbox's files */
 	if (sb->dir && sb->made_dir)
-		keep_first(&rc, remove_tree(sb->dir, &e2), e, &e2);
+		keep_first(&rc, rm_rf(sb->dir, &e2), e, &e2);
 	return rc;
 }
 
@@ -443,7 +389,7 @@ int pod_logs_remove(const struct pod_env *env, const char *uid)
 	if (!valid_label(uid, 128))
 		return -EINVAL;
 	_cleanup_free_ char *dir = xasprintf("%s/%s", env->logs_dir, uid);
-	return remove_tree(dir, NULL);
+	return rm_rf(dir, NULL);
 }
 
 /* ---- containers ---- */
@@ -559,7 +505,7 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 		goto out;
 	}
 	/* a fresh writable layer for this attempt */
-	if ((r = remove_tree(c->attempt_dir, e)) < 0)
+	if ((r = rm_rf(c->attempt_dir, e)) < 0)
 		goto out;
 	if ((r = mount_overlay(info, c->rootfs, c->attempt_dir, e)) < 0)
 		goto out;
@@ -682,9 +628,9 @@ static int wait_gone(struct pod_container *c, int timeout_ms)
 {
 	if (!c->adopted)
 		return pod_container_wait(c, timeout_ms, NULL);
-	int64_t end = now_ms() + timeout_ms;
+	int64_t end = mono_ms() + timeout_ms;
 	while (pod_container_alive(c)) {
-		if (now_ms() >= end)
+		if (mono_ms() >= end)
 			return -ETIMEDOUT;
 		usleep(10000);
 	}
@@ -743,7 +689,7 @@ int pod_container_remove(const struct pod_env *env, struct pod_container *c, str
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", c->dir);
 	unlink(cfg);
 	rmdir(c->rootfs);
-	r = remove_tree(c->attempt_dir, &e2);
+	r = rm_rf(c->attempt_dir, &e2);
 	keep_first(&rc, r, e, &e2);
 	return rc;
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/kubelet/probe.h"
@@ -39,13 +40,6 @@
 #define STATUS_LINE_MAX	 1024 /* bytes read while looking for the status line */
 
 /* ---- Small helpers ---- */
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Writes the reason into msg (when there is room) and returns PROBE_FAIL. */
 static enum probe_result fail(char *msg, size_t len, const char *fmt, ...)
@@ -263,7 +257,7 @@ static int wait_fd(int fd, short ev, int64_t deadline, int cancel_fd)
 	int r;
 
 	for (;;) {
-		left = deadline - now_ms();
+		left = deadline - mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = poll(pf, cancel_fd >= 0 ? 2 : 1, left > INT_MAX ? INT_MAX : (int)left);
@@ -501,7 +495,7 @@ static enum probe_result run_probe(const json_t *probe, const json_t *ctr,
 	if (!strcmp(which, "exec"))
 		return exec_probe(h, probe, t, msg, len);
 
-	deadline = now_ms() + timeout_ms(probe);
+	deadline = mono_ms() + timeout_ms(probe);
 	if ((port = resolve_port(h, ctr, msg, len)) < 0)
 		return PROBE_FAIL;
 	host = obj_str(h, "host");
@@ -656,11 +650,11 @@ static void *prober_main(void *arg)
 	if (err)
 		return NULL;
 
-	next = now_ms() + delay;
+	next = mono_ms() + delay;
 	while (!sleep_until(p, hold ? INT64_MAX : next)) {
 		ok = run_probe(p->probe, p->container, &p->t, p->cancel_fd, msg, sizeof(msg)) ==
 		     PROBE_OK;
-		now = now_ms();
+		now = mono_ms();
 		next += period;
 		if (next <= now) /* the attempt overran: the next tick */
 			next += ((now - next) / period + 1) * period;

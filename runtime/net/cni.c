@@ -1,7 +1,7 @@
 /*
- * cni.c - see cni.h.  The process runner first (posix_spawn, memfds for
- * stdin/stdout/stderr, a pidfd wait with a deadline), then the conflist
- * execution as the CNI spec orders it, the result cache, and reset.
+ * cni.c - see cni.h.  The host tools and plugins run through proc_run
+ * (runtime/proc.h); then the conflist execution as the CNI spec orders it,
+ * the result cache, and reset.
  */
 #include "runtime/net/cni.h"
 
@@ -12,38 +12,29 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <net/if.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
-#include "runtime/spawn.h"
+#include "runtime/proc.h"
+#include "runtime/sys.h"
 
-#define CNI_VERSION	"1.0.0"
-#define PLUGIN_DIR	"/usr/lib/cni"
-#define PLUGIN_TIMEOUT	10000 /* ms, per plugin call */
-#define TOOL_TIMEOUT	10000 /* ms, per `ip` / `iptables` call */
-#define DEFAULT_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CNI_VERSION    "1.0.0"
+#define PLUGIN_DIR     "/usr/lib/cni"
+#define PLUGIN_TIMEOUT 10000 /* ms, per plugin call */
+#define TOOL_TIMEOUT   10000 /* ms, per `ip` / `iptables` call */
 
 extern char **environ;
-
-static inline void cleanup_jsonp(json_t **j)
-{
-	json_decref(*j);
-}
-#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
 
 struct cni {
 	char *dir;	   /* DATA/cni */
@@ -56,126 +47,6 @@ struct cni {
 };
 
 /* ---- running a program ---- */
-
-struct proc {
-	const char *path;
-	char *const *argv;
-	char *const *envp; /* NULL: environ */
-	const char *in;	   /* stdin text; NULL: /dev/null */
-	int timeout_ms;
-	int status; /* waitpid() status */
-	char *out;  /* stdout, trailing space trimmed */
-	char *err;  /* stderr, likewise */
-};
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static char *fd_slurp(int fd)
-{
-	struct buf b = {0};
-	char chunk[4096];
-	ssize_t n;
-	lseek(fd, 0, SEEK_SET);
-	while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR))
-		buf_add(&b, chunk, n > 0 ? (size_t)n : 0);
-	while (b.len && isspace((unsigned char)b.s[b.len - 1]))
-		b.s[--b.len] = '\0';
-	return buf_steal(&b, NULL);
-}
-
-/*
- * Runs p->path with p->argv: stdin from a memfd holding p->in, stdout and
- * stderr into memfds, default signal handling, no other fds, waited for by
- * pid.  At the deadline it is killed (SIGKILL) and reaped.  Returns 0 when
- * it ran to its end (p->status, p->out, p->err set; the caller frees
- * them), -ETIMEDOUT, or the errno of a failed spawn, with *e.
- */
-static int proc_run(struct proc *p, struct err **e)
-{
-	int fds[3] = {-1, -1, -1}, hi[3] = {-1, -1, -1}, rc = 0, err, pidfd = -1;
-	pid_t pid;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-
-	for (int i = 0; i < 3; i++) {
-		fds[i] = memfd_create("cni", MFD_CLOEXEC);
-		/* above 2, so that no dup2 below overwrites another's source */
-		if (fds[i] < 0 || (hi[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 10)) < 0) {
-			rc = err_make(e, errno, "%s: memfd: %s", p->path, strerror(errno));
-			goto out;
-		}
-	}
-	if (p->in) {
-		size_t n = strlen(p->in), off = 0;
-		while (off < n) {
-			ssize_t w = write(hi[0], p->in + off, n - off);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				rc = err_make(e, errno, "%s: stdin: %s", p->path, strerror(errno));
-				goto out;
-			}
-			off += (size_t)w;
-		}
-		lseek(hi[0], 0, SEEK_SET);
-	}
-
-	posix_spawn_file_actions_init(&fa);
-	for (int i = 0; i < 3; i++)
-		posix_spawn_file_actions_adddup2(&fa, hi[i], i);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	spawn_attr_clean(&attr, false);
-	err = posix_spawn(&pid, p->path, &fa, &attr, p->argv, p->envp ? p->envp : environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (err) {
-		rc = err_make(e, err, "%s: spawn: %s", p->path, strerror(err));
-		goto out;
-	}
-
-	int64_t deadline = now_ms() + p->timeout_ms;
-	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	for (;;) {
-		pid_t w = waitpid(pid, &p->status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w < 0 && errno != EINTR) {
-			rc = err_make(e, errno, "%s: waitpid: %s", p->path, strerror(errno));
-			break;
-		}
-		int64_t left = deadline - now_ms();
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &p->status, 0) < 0 && errno == EINTR)
-				;
-			rc = err_make(e, ETIMEDOUT, "%s: killed after %d ms", p->path,
-				      p->timeout_ms);
-			break;
-		}
-		struct pollfd pf = {.fd = pidfd, .events = POLLIN};
-		int64_t step = pidfd >= 0 ? 1000 : 5; /* without a pidfd, a short sleep */
-		poll(&pf, pidfd >= 0, (int)(left < step ? left : step));
-	}
-	if (rc == 0) {
-		p->out = fd_slurp(hi[1]);
-		p->err = fd_slurp(hi[2]);
-	}
-out:
-	if (pidfd >= 0)
-		close(pidfd);
-	for (int i = 0; i < 3; i++) {
-		if (hi[i] >= 0)
-			close(hi[i]);
-		if (fds[i] >= 0)
-			close(fds[i]);
-	}
-	return rc;
-}
 
 static bool exited_ok(const struct proc *p)
 {
@@ -197,15 +68,17 @@ static int tool_run(char *const argv[], char **out, struct err **e)
 	if (!path)
 		return err_make(e, ENOENT, "%s: not found in /usr/sbin, /sbin, /usr/bin, /bin",
 				argv[0]);
-	struct proc p = {.path = path, .argv = argv, .timeout_ms = TOOL_TIMEOUT};
+	struct proc p = {.path = path,
+			 .argv = argv,
+			 .timeout_ms = TOOL_TIMEOUT,
+			 .io = {[1] = PROC_CAPTURE, [2] = PROC_CAPTURE}};
 	int rc = proc_run(&p, e);
 	if (rc == 0 && !exited_ok(&p))
 		rc = err_make(e, EIO, "%s %s: %s", argv[0], argv[1] ? argv[1] : "",
-			      *p.err ? p.err : "failed");
+			      *p.out[2] ? p.out[2] : "failed");
 	if (rc == 0 && out)
-		*out = STEAL_POINTER(&p.out);
-	free(p.out);
-	free(p.err);
+		*out = STEAL_POINTER(&p.out[1]);
+	proc_free(&p);
 	return rc;
 }
 
@@ -224,10 +97,9 @@ struct call {
 /* The plugin's error: its JSON {code, msg, details} on stdout, else its
  * stderr or exit status.  CNI error codes: 3 unknown container, 11 try
  * again later; the rest are failures (-EIO). */
-static int plugin_fail(const struct call *k, const char *type, const struct proc *p,
-		       struct err **e)
+static int plugin_fail(const struct call *k, const char *type, const struct proc *p, struct err **e)
 {
-	_cleanup_json_ json_t *j = json_loads(p->out, 0, NULL);
+	_cleanup_json_ json_t *j = json_loads(p->out[1], 0, NULL);
 	json_t *code = json_object_get(j, "code");
 	const char *msg = obj_str(j, "msg"), *details = obj_str(j, "details");
 	int err = EIO;
@@ -244,7 +116,7 @@ static int plugin_fail(const struct call *k, const char *type, const struct proc
 		return err_make(e, err, "pod %s: cni %s %s: killed by signal %d", k->pod_id, type,
 				k->command, WTERMSIG(p->status));
 	return err_make(e, err, "pod %s: cni %s %s: exit status %d%s%s", k->pod_id, type,
-			k->command, WEXITSTATUS(p->status), *p->err ? ": " : "", p->err);
+			k->command, WEXITSTATUS(p->status), *p->out[2] ? ": " : "", p->out[2]);
 }
 
 /*
@@ -268,22 +140,26 @@ static int plugin_run(const struct call *k, const json_t *conf, json_t **result,
 	_cleanup_free_ char *v_p = xasprintf("PATH=%s", host_path ? host_path : DEFAULT_PATH);
 	char *envp[] = {v_cmd, v_id, v_ns, v_if, v_args, v_path, v_p, NULL};
 	char *argv[] = {path, NULL};
-	struct proc p = {.path = path, .argv = argv, .envp = envp, .in = in,
-			 .timeout_ms = PLUGIN_TIMEOUT};
+	struct proc p = {.path = path,
+			 .argv = argv,
+			 .envp = envp,
+			 .in = in,
+			 .timeout_ms = PLUGIN_TIMEOUT,
+			 .io = {[1] = PROC_CAPTURE, [2] = PROC_CAPTURE}};
 	int rc;
 
 	log_debug("cni", "pod %s: %s %s netns=%s", k->pod_id, type, k->command, k->netns);
 	if ((rc = proc_run(&p, e)) < 0) {
+		proc_free(&p);
 		err_wrap(e, "pod %s: cni %s %s", k->pod_id, type, k->command);
 		return rc;
 	}
 	if (!exited_ok(&p))
 		rc = plugin_fail(k, type, &p, e);
-	else if (result && !(*result = json_loads(p.out, 0, NULL)))
+	else if (result && !(*result = json_loads(p.out[1], 0, NULL)))
 		rc = err_make(e, EIO, "pod %s: cni %s %s: result is not JSON: %.200s", k->pod_id,
-			      type, k->command, p.out);
-	free(p.out);
-	free(p.err);
+			      type, k->command, p.out[1]);
+	proc_free(&p);
 	return rc;
 }
 
@@ -317,8 +193,7 @@ static json_t *cache_load(const struct cni *c, const char *pod_id)
 	return json_load_file(path, 0, NULL);
 }
 
-static int cache_store(const struct cni *c, const char *pod_id, const json_t *entry,
-		       struct err **e)
+static int cache_store(const struct cni *c, const char *pod_id, const json_t *entry, struct err **e)
 {
 	_cleanup_free_ char *path = cache_path(c, pod_id);
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
@@ -371,10 +246,12 @@ static int rules_delete(const char *chain, const char *name, const char *id, str
 	}
 	for (int i = 0; i < n; i++) {
 		if (!strncmp(targets[i], "CNI-", 4) && strcmp(targets[i], "CNI-HOSTPORT-SETMARK")) {
-			tool_run((char *[]){"iptables", "-w", "5", "-t", "nat", "-F", targets[i], NULL},
-				 NULL, NULL);
-			tool_run((char *[]){"iptables", "-w", "5", "-t", "nat", "-X", targets[i], NULL},
-				 NULL, NULL);
+			tool_run(
+			    (char *[]){"iptables", "-w", "5", "-t", "nat", "-F", targets[i], NULL},
+			    NULL, NULL);
+			tool_run(
+			    (char *[]){"iptables", "-w", "5", "-t", "nat", "-X", targets[i], NULL},
+			    NULL, NULL);
 		}
 		free(targets[i]);
 	}
@@ -385,10 +262,12 @@ static int rules_delete(const char *chain, const char *name, const char *id, str
 
 static int check_name(const char *what, const char *s, size_t max, struct err **e)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+	static const char ok[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
 	size_t n = s ? strlen(s) : 0;
 	if (!n || n > max || s[0] == '.' || s[0] == '-' || s[strspn(s, ok)])
-		return err_make(e, EINVAL, "%s \"%s\": 1-%zu of [A-Za-z0-9_.-], not starting with . or -",
+		return err_make(e, EINVAL,
+				"%s \"%s\": 1-%zu of [A-Za-z0-9_.-], not starting with . or -",
 				what, s ? s : "", max);
 	return 0;
 }
@@ -412,37 +291,6 @@ static int parse_cidr(const char *cidr, struct in_addr *net, int *len, struct er
 	uint32_t mask = n ? ~UINT32_C(0) << (32 - n) : 0;
 	net->s_addr = htonl(ntohl(net->s_addr) & mask);
 	*len = (int)n;
-	return 0;
-}
-
-static int mkdir_p(const char *path, struct err **e)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return err_make(e, errno, "mkdir %s: %s", p, strerror(errno));
-		if (!(*s = c))
-			return 0;
-	}
-}
-
-static int write_file(const char *path, const char *text, struct err **e)
-{
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return err_make(e, errno, "%s: %s", tmp, strerror(errno));
-	bool ok = fputs(text, f) >= 0;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		int err = errno ? errno : EIO;
-		unlink(tmp);
-		return err_make(e, err, "%s: %s", path, strerror(err));
-	}
 	return 0;
 }
 
@@ -507,11 +355,11 @@ static int cni_setup(struct cni *c, const struct cni_opts *o, struct err **e)
 		_cleanup_free_ char *p = xasprintf("%s/%s", c->plugin_dir, plugins[i]);
 		if (access(p, X_OK) != 0)
 			return err_make(e, ENOENT,
-					"cni plugin %s: %s (install containernetworking-plugins)", p,
-					strerror(errno));
+					"cni plugin %s: %s (install containernetworking-plugins)",
+					p, strerror(errno));
 	}
 	_cleanup_free_ char *ipam_dir = xasprintf("%s/ipam", c->dir);
-	if ((rc = mkdir_p(c->results_dir, e)) < 0 || (rc = mkdir_p(ipam_dir, e)) < 0 ||
+	if ((rc = mkdir_p(c->results_dir, 0700, e)) < 0 || (rc = mkdir_p(ipam_dir, 0700, e)) < 0 ||
 	    (rc = ensure_bridge(c, len, e)) < 0)
 		return rc;
 
@@ -526,7 +374,7 @@ static int cni_setup(struct cni *c, const struct cni_opts *o, struct err **e)
 	    /* portmap */
 	    "type", "portmap", "capabilities", "portMappings", 1);
 	_cleanup_free_ char *text = json_dumps(c->conflist, JSON_INDENT(2));
-	if ((rc = write_file(c->conf_path, text, e)) < 0)
+	if ((rc = write_atomic(c->conf_path, text, e)) < 0)
 		return rc;
 
 	/* pods reach beyond the node through the host's routing */
@@ -644,9 +492,9 @@ int cni_add_ports(struct cni *c, const char *pod_id, const char *netns_path, con
 				pod_id);
 	for (size_t i = 0; i < n_ports; i++) {
 		const struct cni_port *p = &ports[i];
-		json_t *m = json_pack("{s:i, s:i, s:s}", "hostPort", p->host_port, "containerPort",
-				      p->container_port, "protocol",
-				      p->protocol ? p->protocol : "tcp");
+		json_t *m =
+		    json_pack("{s:i, s:i, s:s}", "hostPort", p->host_port, "containerPort",
+			      p->container_port, "protocol", p->protocol ? p->protocol : "tcp");
 		if (p->host_ip && *p->host_ip)
 			json_object_set_new(m, "hostIP", json_string(p->host_ip));
 		json_array_append_new(mappings, m);
@@ -672,8 +520,8 @@ int cni_add_ports(struct cni *c, const char *pod_id, const char *netns_path, con
 		goto undo;
 	}
 	entry = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O}", "kind", "cniCacheV1", "containerId",
-		      pod_id, "ifName", "eth0", "cniArgs", args, "portMappings", mappings,
-		      "result", result);
+			  pod_id, "ifName", "eth0", "cniArgs", args, "portMappings", mappings,
+			  "result", result);
 	if ((rc = cache_store(c, pod_id, entry, e)) < 0)
 		goto undo;
 	log_info("cni", "pod %s: %s/%s added, %s on %s", pod_id, k8s_ns ? k8s_ns : "",
@@ -702,10 +550,11 @@ int cni_check(struct cni *c, const char *pod_id, const char *netns_path, struct 
 	if (!(entry = cache_load(c, pod_id)))
 		return err_make(e, ENOENT, "pod %s: cni CHECK: no cached result (never added?)",
 				pod_id);
-	struct call k = {c, "CHECK", pod_id, netns_path ? netns_path : "", "eth0",
-			 obj_str(entry, "cniArgs") ? obj_str(entry, "cniArgs") : ""};
-	return list_run(&k, json_object_get(entry, "result"), json_object_get(entry, "portMappings"),
-			NULL, e);
+	struct call k = {c,	 "CHECK",
+			 pod_id, netns_path ? netns_path : "",
+			 "eth0", obj_str(entry, "cniArgs") ? obj_str(entry, "cniArgs") : ""};
+	return list_run(&k, json_object_get(entry, "result"),
+			json_object_get(entry, "portMappings"), NULL, e);
 }
 
 int cni_del(struct cni *c, const char *pod_id, const char *netns_path, struct err **e)
@@ -720,7 +569,7 @@ int cni_del(struct cni *c, const char *pod_id, const char *netns_path, struct er
 	if (!netns_path || access(netns_path, F_OK) != 0)
 		netns_path = ""; /* gone: the plugins free what is outside it */
 	args = obj_str(entry, "cniArgs") ? xstrdup(obj_str(entry, "cniArgs"))
-					  : cni_args(pod_id, NULL, NULL);
+					 : cni_args(pod_id, NULL, NULL);
 	struct call k = {c, "DEL", pod_id, netns_path, "eth0", args};
 	if ((rc = list_run(&k, json_object_get(entry, "result"),
 			   json_object_get(entry, "portMappings"), NULL, e)) < 0)
@@ -747,36 +596,6 @@ int cni_get_ip(struct cni *c, const char *pod_id, char ip[64])
 		return -EINVAL;
 	_cleanup_json_ json_t *entry = cache_load(c, pod_id);
 	return result_ip(json_object_get(entry, "result"), ip) ? 0 : -ENOENT;
-}
-
-/* Removes path and everything under it; ENOENT is success. */
-static int rm_rf(const char *path, struct err **e)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : err_make(e, errno, "%s: %s", path, strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		struct dirent *de;
-		int rc = 0;
-		if (!d)
-			return err_make(e, errno, "%s: %s", path, strerror(errno));
-		while ((de = readdir(d)) && rc == 0) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			_cleanup_free_ char *sub = xasprintf("%s/%s", path, de->d_name);
-			rc = rm_rf(sub, e);
-		}
-		closedir(d);
-		if (rc < 0)
-			return rc;
-		if (rmdir(path) < 0 && errno != ENOENT)
-			return err_make(e, errno, "%s: %s", path, strerror(errno));
-		return 0;
-	}
-	if (unlink(path) < 0 && errno != ENOENT)
-		return err_make(e, errno, "%s: %s", path, strerror(errno));
-	return 0;
 }
 
 int cni_reset(const char *data_dir, const char *bridge, struct err **e)

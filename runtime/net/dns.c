@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,32 +19,25 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
-#include "runtime/spawn.h"
+#include "runtime/proc.h"
+#include "runtime/sys.h"
 
-#define DNSMASQ		"/usr/sbin/dnsmasq"
-#define START_TIMEOUT	5000 /* ms */
-#define STOP_GRACE	2000 /* ms */
-#define MAX_UPSTREAM	8
-
-extern char **environ;
+#define DNSMASQ	      "/usr/sbin/dnsmasq"
+#define START_TIMEOUT 5000 /* ms */
+#define STOP_GRACE    2000 /* ms */
+#define MAX_UPSTREAM  8
 
 struct dns {
 	pid_t pid;
-	char *dir;	/* DATA/dns */
-	char *hosts;	/* DATA/dns/hosts */
-	char *pidfile;	/* DATA/dns/dnsmasq.pid */
-	char *logfile;	/* DATA/dns/dnsmasq.log */
+	char *dir;     /* DATA/dns */
+	char *hosts;   /* DATA/dns/hosts */
+	char *pidfile; /* DATA/dns/dnsmasq.pid */
+	char *logfile; /* DATA/dns/dnsmasq.log */
 };
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static bool valid_ip4(const char *s)
 {
@@ -72,22 +64,6 @@ static bool valid_name(const char *s)
 		}
 	}
 	return true;
-}
-
-static int write_atomic(const char *path, const char *text, struct err **e)
-{
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
-	FILE *f = fopen(tmp, "we");
-	if (!f)
-		return err_make(e, errno, "%s: %s", tmp, strerror(errno));
-	bool ok = fputs(text, f) >= 0;
-	ok = (fclose(f) == 0) && ok;
-	if (!ok || rename(tmp, path) < 0) {
-		int err = errno ? errno : EIO;
-		unlink(tmp);
-		return err_make(e, err, "%s: %s", path, strerror(err));
-	}
-	return 0;
 }
 
 /* The pid in path, or 0. */
@@ -132,15 +108,8 @@ static bool proc_runs(pid_t pid, const char *needle)
 /* Waits until our child pid is reaped or ms pass: true when reaped. */
 static bool reap_within(pid_t pid, int ms)
 {
-	int64_t deadline = now_ms() + ms;
-	for (;;) {
-		pid_t w = waitpid(pid, NULL, WNOHANG);
-		if (w == pid || (w < 0 && errno == ECHILD))
-			return true;
-		if (now_ms() >= deadline)
-			return false;
-		usleep(5000);
-	}
+	int rc = proc_wait(pid, ms, NULL);
+	return rc == 0 || rc == -ECHILD;
 }
 
 /* Ends a dnsmasq a crashed server left (its pid file names it and its
@@ -218,36 +187,29 @@ static int spawn_dnsmasq(struct dns *d, const struct dns_opts *o, const char *bi
 	argv[argc++] = xasprintf("--pid-file=%s", d->pidfile);
 	argv[argc++] = xstrdup("--user=root"); /* re-reads the hosts file after SIGHUP */
 	argv[argc++] = xstrdup("--local=/" DNS_DOMAIN "/"); /* never forwarded */
-	argv[argc++] = xstrdup("--log-facility=-");	     /* stderr: the log file */
+	argv[argc++] = xstrdup("--log-facility=-");	    /* stderr: the log file */
 	argv[argc++] = xstrdup("--no-ping");
 	for (size_t i = 0; i < n_up; i++)
 		argv[argc++] = xasprintf("--server=%s", up[i]);
 	argv[argc] = NULL;
 
 	int logfd = open(d->logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	int nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	int rc = 0, err = 0;
-	if (logfd < 0 || nullfd < 0) {
+	int rc = 0;
+	if (logfd < 0) {
 		rc = err_make(e, errno, "dns: %s: %s", d->logfile, strerror(errno));
 	} else {
-		posix_spawn_file_actions_t fa;
-		posix_spawnattr_t attr;
-		posix_spawn_file_actions_init(&fa);
-		posix_spawn_file_actions_adddup2(&fa, nullfd, 0);
-		posix_spawn_file_actions_adddup2(&fa, logfd, 1);
-		posix_spawn_file_actions_adddup2(&fa, logfd, 2);
-		posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-		spawn_attr_clean(&attr, true);
-		err = posix_spawn(&d->pid, bin, &fa, &attr, argv, environ);
-		posix_spawn_file_actions_destroy(&fa);
-		posix_spawnattr_destroy(&attr);
-		if (err)
-			rc = err_make(e, err, "dns: spawn %s: %s", bin, strerror(err));
-	}
-	if (logfd >= 0)
+		/* stdin /dev/null, stdout and stderr the log; a session of its own */
+		struct proc p = {.path = bin,
+				 .argv = argv,
+				 .name = "dns",
+				 .io = {PROC_NULL, PROC_FD, PROC_FD},
+				 .fd = {-1, logfd, logfd},
+				 .setsid = true};
+		rc = proc_start(&p, e);
+		d->pid = p.pid;
+		proc_free(&p);
 		close(logfd);
-	if (nullfd >= 0)
-		close(nullfd);
+	}
 	for (size_t i = 0; i < argc; i++)
 		free(argv[i]);
 	for (size_t i = 0; i < n_up; i++)
@@ -289,10 +251,10 @@ int dns_start(const struct dns_opts *o, struct dns **out, struct err **e)
 		goto fail;
 
 	/* running once its pid file names it; an exit is a failed start */
-	for (int64_t deadline = now_ms() + START_TIMEOUT;;) {
+	for (int64_t deadline = mono_ms() + START_TIMEOUT;;) {
 		if (read_pid(d->pidfile) == d->pid)
 			break;
-		if (waitpid(d->pid, NULL, WNOHANG) == d->pid || now_ms() >= deadline) {
+		if (waitpid(d->pid, NULL, WNOHANG) == d->pid || mono_ms() >= deadline) {
 			_cleanup_free_ char *tail = log_tail(d->logfile);
 			rc = err_make(e, EIO, "dns: dnsmasq on %s:%d did not start: %s",
 				      o->listen_ip, o->port ? o->port : 53, tail);
@@ -317,7 +279,8 @@ int dns_update(struct dns *d, const struct dns_record *r, size_t n, struct err *
 	for (size_t i = 0; i < n; i++)
 		if (!valid_name(r[i].fqdn) || !valid_ip4(r[i].ip))
 			return err_make(e, EINVAL, "dns record %s -> %s: bad name or IPv4 address",
-					r[i].fqdn ? r[i].fqdn : "(null)", r[i].ip ? r[i].ip : "(null)");
+					r[i].fqdn ? r[i].fqdn : "(null)",
+					r[i].ip ? r[i].ip : "(null)");
 	if (!d->pid)
 		return err_make(e, ESRCH, "dns: dnsmasq is not running");
 	buf_puts(&b, "# clusterfs: Service records, rewritten on every change\n");
@@ -436,9 +399,10 @@ char **svc_env(const json_t *const *services, size_t n)
 			const char *pname = obj_str(p, "name");
 			if (pname && *pname) {
 				_cleanup_free_ char *pn = env_name(pname);
-				env_add(&v, &len,
-					xasprintf("%s_SERVICE_PORT_%s=%d", svc, pn,
-						  (int)json_integer_value(json_object_get(p, "port"))));
+				env_add(
+				    &v, &len,
+				    xasprintf("%s_SERVICE_PORT_%s=%d", svc, pn,
+					      (int)json_integer_value(json_object_get(p, "port"))));
 			}
 		}
 		/* Docker links: the first port as NAME_PORT, then each port */
@@ -451,7 +415,8 @@ char **svc_env(const json_t *const *services, size_t n)
 				*c = (char)tolower((unsigned char)*c);
 			_cleanup_free_ char *pre = xasprintf("%s_PORT_%d_%s", svc, port, up);
 			if (j == 0)
-				env_add(&v, &len, xasprintf("%s_PORT=%s://%s:%d", svc, low, ip, port));
+				env_add(&v, &len,
+					xasprintf("%s_PORT=%s://%s:%d", svc, low, ip, port));
 			env_add(&v, &len, xasprintf("%s=%s://%s:%d", pre, low, ip, port));
 			env_add(&v, &len, xasprintf("%s_PROTO=%s", pre, low));
 			env_add(&v, &len, xasprintf("%s_PORT=%d", pre, port));

@@ -20,6 +20,7 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "runtime/sys.h"
 
 #define MASQ_MARK	   "0x4000"
 #define DEFAULT_AFFINITY_S 10800 /* Kubernetes' sessionAffinityConfig default */
@@ -144,13 +145,6 @@ static bool name_ok(const char *s)
 		if (!isalnum((unsigned char)*s) && !strchr("._-", *s))
 			return false;
 	return true;
-}
-
-/* Canonical dotted IPv4 of in into out; false when in is none. */
-static bool ipv4_canon(const char *in, char out[INET_ADDRSTRLEN])
-{
-	struct in_addr a;
-	return inet_pton(AF_INET, in, &a) == 1 && inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
 }
 
 /* "A.B.C.D/N" checked and with host bits cleared; NULL when bad. */
@@ -358,26 +352,53 @@ static struct sstate *by_tag(struct hmap *tags, const char *tag)
 	return s;
 }
 
-/* Replaces p->svcs with what the kernel's table holds. */
-static int load_state(struct proxy *p, struct err **e)
+/* A chain of the table: into its tag's state; a service chain
+ * (service-TAG-NS/NAME/PROTO/PORT) also names the tag's service in keys. */
+static void note_chain(struct hmap *tags, struct hmap *keys, const char *name)
 {
-	_cleanup_free_ char *cmd = xasprintf("list table ip %s", p->table);
-	struct hmap tags = {0}, keys = {0}; /* tag -> sstate; tag -> "ns/name" */
-	struct hmap_iter it = {0};
-	struct hmap_ent *ent;
 	char tag[9];
-	json_t *root, *x;
+	if (!name_tag(name, tag))
+		return;
+	add_chain(by_tag(tags, tag), xstrdup(name), NULL);
+	if (!strncmp(name, "service-", 8) && !hmap_get(keys, tag)) {
+		const char *k = name + 17, *s1 = strchr(k, '/');
+		const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+		if (s2)
+			hmap_set(keys, tag, xstrndup(k, (size_t)(s2 - k)));
+	}
+}
+
+/* The elements of the shared set st or map m called name: a map's go with
+ * the tag of their target chain; a set's (service-keys) go to the orphan
+ * state "--------" until adopt_keys finds their service. */
+static void note_elems(struct hmap *tags, const char *name, const json_t *st, const json_t *m)
+{
+	char tag[9];
+	size_t j;
+	json_t *el;
+	json_array_foreach(json_object_get(st ? st : m, "elem"), j, el)
+	{
+		const json_t *k = m ? json_array_get(el, 0) : el;
+		const json_t *v = m ? json_array_get(el, 1) : NULL;
+		const char *target = obj_str(v, "goto.target");
+		if (json_object_get(k, "elem")) /* an element with options */
+			k = json_object_get(json_object_get(k, "elem"), "val");
+		if (m && (!target || !name_tag(target, tag)))
+			continue;
+		if (st)
+			add_elem(by_tag(tags, "--------"), name, key_text(k), NULL);
+		else
+			add_elem(by_tag(tags, tag), name, key_text(k),
+				 xasprintf("goto %s", target));
+	}
+}
+
+/* Every object of the table's JSON listing root into tags and keys. */
+static void scan_table(const json_t *root, struct hmap *tags, struct hmap *keys)
+{
+	char tag[9];
 	size_t i;
-
-	nft_ctx_output_set_flags(p->nft, NFT_CTX_OUTPUT_JSON);
-	int rc = nft_run(p->nft, p->table, cmd, e);
-	nft_ctx_output_set_flags(p->nft, 0);
-	if (rc < 0)
-		return rc;
-	root = json_loads(nft_ctx_get_output_buffer(p->nft), 0, NULL);
-	if (!root)
-		return err_make(e, EIO, "%s: nft printed no JSON", p->table);
-
+	json_t *x;
 	json_array_foreach(json_object_get(root, "nftables"), i, x)
 	{
 		const json_t *c = json_object_get(x, "chain"), *st = json_object_get(x, "set");
@@ -385,51 +406,27 @@ static int load_state(struct proxy *p, struct err **e)
 		const char *name = obj_str(c ? c : st ? st : m, "name");
 		if (!name)
 			continue;
-		if (c && name_tag(name, tag)) {
-			add_chain(by_tag(&tags, tag), xstrdup(name), NULL);
-			/* service-TAG-NS/NAME/PROTO/PORT names the service */
-			if (!strncmp(name, "service-", 8) && !hmap_get(&keys, tag)) {
-				const char *k = name + 17, *s1 = strchr(k, '/');
-				const char *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
-				if (s2)
-					hmap_set(&keys, tag, xstrndup(k, (size_t)(s2 - k)));
-			}
+		if (c) {
+			note_chain(tags, keys, name);
 		} else if (st && name_tag(name, tag)) {
-			struct sstate *s = by_tag(&tags, tag);
+			struct sstate *s = by_tag(tags, tag);
 			add_set(s, xstrdup(name));
 			s->set_timeout = (int)obj_int(st, "timeout", -1);
-		} else if (st || m) {
-			size_t j;
-			json_t *el;
-			json_array_foreach(json_object_get(st ? st : m, "elem"), j, el)
-			{
-				const json_t *k = m ? json_array_get(el, 0) : el;
-				const json_t *v = m ? json_array_get(el, 1) : NULL;
-				const char *target = obj_str(v, "goto.target");
-				if (json_object_get(k, "elem")) /* an element with options */
-					k = json_object_get(json_object_get(k, "elem"), "val");
-				if (m && (!target || !name_tag(target, tag)))
-					continue;
-				if (st) { /* service-keys: owned by the service whose map has the
-					     key */
-					struct sstate *orphan = by_tag(&tags, "--------");
-					add_elem(orphan, name, key_text(k), NULL);
-					continue;
-				}
-				add_elem(by_tag(&tags, tag), name, key_text(k),
-					 xasprintf("goto %s", target));
-			}
+		} else {
+			note_elems(tags, name, st, m);
 		}
 	}
-	json_decref(root);
+}
 
-	/* service-keys elements go with the service that maps the same key */
-	struct sstate *loose = hmap_del(&tags, "--------");
+/* service-keys elements go with the service that maps the same key. */
+static void adopt_keys(struct hmap *tags)
+{
+	struct sstate *loose = hmap_del(tags, "--------");
 	for (size_t k = 0; loose && k < loose->nelems; k++) {
-		struct hmap_iter it2 = {0};
-		struct hmap_ent *t2;
-		while ((t2 = hmap_next(&tags, &it2))) {
-			struct sstate *s = t2->val;
+		struct hmap_iter it = {0};
+		struct hmap_ent *ent;
+		while ((ent = hmap_next(tags, &it))) {
+			struct sstate *s = ent->val;
 			bool mine = false;
 			for (size_t j = 0; j < s->nelems && !mine; j++)
 				mine = s->elems[j].val &&
@@ -442,6 +439,38 @@ static int load_state(struct proxy *p, struct err **e)
 		}
 	}
 	sstate_free(loose);
+}
+
+/* service-/external- chains before endpoint- ones, for deletion. */
+static void chains_service_first(struct sstate *s)
+{
+	for (size_t a = 0, z = 0; a < s->nchains; a++)
+		if (strncmp(s->chains[a].name, "endpoint-", 9)) {
+			struct chain tmp = s->chains[a];
+			memmove(&s->chains[z + 1], &s->chains[z], (a - z) * sizeof(tmp));
+			s->chains[z++] = tmp;
+		}
+}
+
+/* Replaces p->svcs with what the kernel's table holds. */
+static int load_state(struct proxy *p, struct err **e)
+{
+	_cleanup_free_ char *cmd = xasprintf("list table ip %s", p->table);
+	struct hmap tags = {0}, keys = {0}; /* tag -> sstate; tag -> "ns/name" */
+	struct hmap_iter it = {0};
+	struct hmap_ent *ent;
+
+	nft_ctx_output_set_flags(p->nft, NFT_CTX_OUTPUT_JSON);
+	int rc = nft_run(p->nft, p->table, cmd, e);
+	nft_ctx_output_set_flags(p->nft, 0);
+	if (rc < 0)
+		return rc;
+	json_t *root = json_loads(nft_ctx_get_output_buffer(p->nft), 0, NULL);
+	if (!root)
+		return err_make(e, EIO, "%s: nft printed no JSON", p->table);
+	scan_table(root, &tags, &keys);
+	json_decref(root);
+	adopt_keys(&tags);
 
 	hmap_clear(&p->svcs, sstate_free);
 	while ((ent = hmap_next(&tags, &it))) {
@@ -452,15 +481,8 @@ static int load_state(struct proxy *p, struct err **e)
 			sstate_free(ent->val);
 			continue;
 		}
-		/* service-/external- chains before endpoint- ones, for deletion */
-		struct sstate *s = ent->val;
-		for (size_t a = 0, z = 0; a < s->nchains; a++)
-			if (strncmp(s->chains[a].name, "endpoint-", 9)) {
-				struct chain tmp = s->chains[a];
-				memmove(&s->chains[z + 1], &s->chains[z], (a - z) * sizeof(tmp));
-				s->chains[z++] = tmp;
-			}
-		sstate_free(hmap_set(&p->svcs, key, s));
+		chains_service_first(ent->val);
+		sstate_free(hmap_set(&p->svcs, key, ent->val));
 	}
 	hmap_clear(&tags, NULL);
 	hmap_clear(&keys, free);
@@ -542,6 +564,159 @@ int proxy_reset(const char *table, struct err **e)
 
 /* ---- one service ---- */
 
+/* Moves the chain added last to index at: a service chain goes before its
+ * endpoint chains, an external chain before its service chain. */
+static void chain_to(struct sstate *d, size_t at)
+{
+	struct chain c = d->chains[d->nchains - 1];
+	memmove(&d->chains[at + 1], &d->chains[at], (d->nchains - 1 - at) * sizeof(c));
+	d->chains[at] = c;
+}
+
+/* Checks what build writes into the table: names, the clusterIP (its
+ * canonical form into cip, "" when none), each port and the endpoints of
+ * each port that gets chains.  -EINVAL for the first that is bad. */
+static int check_service(const struct proxy_service *s, const char *key, char cip[INET_ADDRSTRLEN],
+			 struct err **e)
+{
+	if (!name_ok(s->ns) || !name_ok(s->name) || strlen(key) > 200)
+		return err_make(e, EINVAL, "service %s: bad namespace or name", key);
+	if (*s->cluster_ip && strcmp(s->cluster_ip, "None") && !ipv4_canon(s->cluster_ip, cip))
+		return err_make(e, EINVAL, "service %s: bad clusterIP \"%s\"", key, s->cluster_ip);
+	for (size_t i = 0; i < s->nports; i++) {
+		const struct proxy_port *pt = &s->ports[i];
+		if (!proto_name(pt->proto) || pt->port < 1 || pt->port > 65535 ||
+		    pt->node_port < 0 || pt->node_port > 65535)
+			return err_make(e, EINVAL, "service %s: bad port %s/%d (nodePort %d)", key,
+					pt->proto, pt->port, pt->node_port);
+		if (!*cip && !pt->node_port)
+			continue; /* no chains: its endpoints are not written */
+		for (size_t j = 0; j < pt->neps; j++) {
+			const struct proxy_endpoint *ep = &pt->eps[j];
+			char ip[INET_ADDRSTRLEN];
+			if (!ipv4_canon(ep->ip, ip) || ep->port < 1 || ep->port > 65535)
+				return err_make(e, EINVAL, "service %s: bad endpoint %s:%d", key,
+						ep->ip, ep->port);
+		}
+	}
+	return 0;
+}
+
+/* What the chains of one port of one service are named by. */
+struct port_ctx {
+	const struct proxy *p;
+	const struct proxy_service *s;
+	const struct proxy_port *pt;
+	const char *key, *tag, *proto, *svc; /* svc: the service chain's name */
+};
+
+/* The endpoint chains of one port, each once, into d; their names (d's)
+ * into eps; the affinity rules into the service chain's r.  Returns how
+ * many. */
+static size_t endpoint_chains(const struct port_ctx *c, struct sstate *d, struct buf *r, char **eps)
+{
+	const char *t = c->p->table;
+	size_t n = 0;
+	for (size_t j = 0; j < c->pt->neps; j++) {
+		const struct proxy_endpoint *ep = &c->pt->eps[j];
+		char ip[INET_ADDRSTRLEN];
+		ipv4_canon(ep->ip, ip); /* checked by check_service */
+		_cleanup_free_ char *suffix =
+		    xasprintf("%s-%s/%d__%s/%d", c->tag, c->proto, c->pt->port, ip, ep->port);
+		char *name = xasprintf("endpoint-%s", suffix);
+		if (find_chain(d, name)) {
+			free(name);
+			continue;
+		}
+		struct buf er = {0};
+		buf_printf(&er, "add rule ip %s %s ip saddr %s jump mark-for-masquerade\n", t, name,
+			   ip);
+		if (c->s->affinity_client_ip) {
+			char *set = xasprintf("affinity-%s", suffix);
+			buf_printf(&er, "add rule ip %s %s update @%s { ip saddr }\n", t, name,
+				   set);
+			buf_printf(r, "add rule ip %s %s ip saddr @%s goto %s\n", t, c->svc, set,
+				   name);
+			add_set(d, set);
+		}
+		buf_printf(&er, "add rule ip %s %s meta l4proto %s dnat to %s:%d\n", t, name,
+			   c->proto, ip, ep->port);
+		add_chain(d, name, buf_steal(&er, NULL));
+		eps[n++] = name;
+	}
+	return n;
+}
+
+/* The service chain's rules after the affinity ones: masquerade and a
+ * jump to one of the n endpoint chains, or a reject when there are none. */
+static void service_rules(const struct port_ctx *c, char *const *eps, size_t n, struct buf *r)
+{
+	const char *t = c->p->table, *svc = c->svc;
+	if (!n) {
+		buf_printf(r, "add rule ip %s %s meta l4proto tcp reject with tcp reset\n", t, svc);
+		buf_printf(r, "add rule ip %s %s reject\n", t, svc);
+		return;
+	}
+	if (c->p->pod_cidr)
+		buf_printf(r, "add rule ip %s %s ip saddr != %s jump mark-for-masquerade\n", t, svc,
+			   c->p->pod_cidr);
+	else
+		buf_printf(r, "add rule ip %s %s jump mark-for-masquerade\n", t, svc);
+	if (n == 1) {
+		buf_printf(r, "add rule ip %s %s goto %s\n", t, svc, eps[0]);
+		return;
+	}
+	buf_printf(r, "add rule ip %s %s numgen random mod %zu vmap { ", t, svc, n);
+	for (size_t k = 0; k < n; k++)
+		buf_printf(r, "%s%zu : goto %s", k ? ", " : "", k, eps[k]);
+	buf_puts(r, " }\n");
+}
+
+/* The map elements that lead to the service chain (n: its endpoints),
+ * and for a nodePort with endpoints the external chain, placed at
+ * first_ep. */
+static void port_entries(const struct port_ctx *c, const char *cip, size_t n, size_t first_ep,
+			 struct sstate *d)
+{
+	const struct proxy_port *pt = c->pt;
+	const char *t = c->p->table, *proto = c->proto;
+	if (*cip) {
+		add_elem(d, n ? "service-ips" : "no-endpoint-services",
+			 xasprintf("%s . %s . %d", cip, proto, pt->port),
+			 xasprintf("goto %s", c->svc));
+		add_elem(d, "service-keys", xasprintf("%s . %s . %d", cip, proto, pt->port), NULL);
+	}
+	if (pt->node_port && n) {
+		char *ext = xasprintf("external-%s-%s/%s/%d", c->tag, c->key, proto, pt->port);
+		char *er = xasprintf("add rule ip %s %s jump mark-for-masquerade\n"
+				     "add rule ip %s %s goto %s\n",
+				     t, ext, t, ext, c->svc);
+		add_elem(d, "service-nodeports", xasprintf("%s . %d", proto, pt->node_port),
+			 xasprintf("goto %s", ext));
+		add_chain(d, ext, er);
+		chain_to(d, first_ep); /* before the service chain */
+	} else if (pt->node_port) {
+		add_elem(d, "no-endpoint-nodeports", xasprintf("%s . %d", proto, pt->node_port),
+			 xasprintf("goto %s", c->svc));
+	}
+}
+
+/* The chains, sets and elements of one port (already checked) into d. */
+static void port_state(struct port_ctx *c, const char *cip, struct sstate *d)
+{
+	struct buf r = {0}; /* the service chain's rules */
+	size_t first_ep = d->nchains;
+	char *svc = xasprintf("service-%s-%s/%s/%d", c->tag, c->key, c->proto, c->pt->port);
+	_cleanup_free_ char **eps = xcalloc(c->pt->neps + 1, sizeof(*eps)); /* names: d's */
+
+	c->svc = svc;
+	size_t n = endpoint_chains(c, d, &r, eps);
+	service_rules(c, eps, n, &r);
+	add_chain(d, svc, buf_steal(&r, NULL));
+	chain_to(d, first_ep); /* before its endpoint chains */
+	port_entries(c, cip, n, first_ep, d);
+}
+
 /* The desired state of s: its chains with their rules, sets and elements.
  * -EINVAL for anything that cannot be written into the table. */
 static int build(const struct proxy *p, const struct proxy_service *s, struct sstate **out,
@@ -549,139 +724,25 @@ static int build(const struct proxy *p, const struct proxy_service *s, struct ss
 {
 	_cleanup_free_ char *key = xasprintf("%s/%s", s->ns, s->name);
 	char tag[9], cip[INET_ADDRSTRLEN] = "";
-	struct sstate *d = xcalloc(1, sizeof(*d));
 	int timeout = s->affinity_timeout_s > 0 ? s->affinity_timeout_s : DEFAULT_AFFINITY_S;
-	const char *t = p->table;
+	int rc;
 
 	*out = NULL;
+	if ((rc = check_service(s, key, cip, e)) < 0)
+		return rc;
 	svc_tag(key, tag);
+	struct sstate *d = xcalloc(1, sizeof(*d));
 	d->set_timeout = s->affinity_client_ip ? timeout : -1;
-	if (!name_ok(s->ns) || !name_ok(s->name) || strlen(key) > 200) {
-		sstate_free(d);
-		return err_make(e, EINVAL, "service %s: bad namespace or name", key);
-	}
-	if (*s->cluster_ip && strcmp(s->cluster_ip, "None") && !ipv4_canon(s->cluster_ip, cip)) {
-		sstate_free(d);
-		return err_make(e, EINVAL, "service %s: bad clusterIP \"%s\"", key, s->cluster_ip);
-	}
-
 	for (size_t i = 0; i < s->nports; i++) {
-		const struct proxy_port *pt = &s->ports[i];
-		const char *proto = proto_name(pt->proto);
-		struct buf r = {0}; /* the service chain's rules */
-		size_t first_ep = d->nchains;
-
-		if (!proto || pt->port < 1 || pt->port > 65535 || pt->node_port < 0 ||
-		    pt->node_port > 65535) {
-			sstate_free(d);
-			return err_make(e, EINVAL, "service %s: bad port %s/%d (nodePort %d)", key,
-					pt->proto, pt->port, pt->node_port);
-		}
-		if (!*cip && !pt->node_port)
-			continue;
-		char *svc = xasprintf("service-%s-%s/%s/%d", tag, key, proto, pt->port);
-
-		/* endpoint chains, each once */
-		size_t n = 0;
-		char **eps = xcalloc(pt->neps + 1, sizeof(*eps));
-		for (size_t j = 0; j < pt->neps; j++) {
-			char ip[INET_ADDRSTRLEN];
-			const struct proxy_endpoint *ep = &pt->eps[j];
-			if (!ipv4_canon(ep->ip, ip) || ep->port < 1 || ep->port > 65535) {
-				for (size_t k = 0; k < n; k++)
-					free(eps[k]);
-				free(eps), free(svc), buf_free(&r), sstate_free(d);
-				return err_make(e, EINVAL, "service %s: bad endpoint %s:%d", key,
-						ep->ip, ep->port);
-			}
-			char *suffix =
-			    xasprintf("%s-%s/%d__%s/%d", tag, proto, pt->port, ip, ep->port);
-			char *name = xasprintf("endpoint-%s", suffix);
-			if (find_chain(d, name)) {
-				free(name), free(suffix);
-				continue;
-			}
-			struct buf er = {0};
-			buf_printf(&er, "add rule ip %s %s ip saddr %s jump mark-for-masquerade\n",
-				   t, name, ip);
-			if (s->affinity_client_ip) {
-				char *set = xasprintf("affinity-%s", suffix);
-				buf_printf(&er, "add rule ip %s %s update @%s { ip saddr }\n", t,
-					   name, set);
-				buf_printf(&r, "add rule ip %s %s ip saddr @%s goto %s\n", t, svc,
-					   set, name);
-				add_set(d, set);
-			}
-			buf_printf(&er, "add rule ip %s %s meta l4proto %s dnat to %s:%d\n", t,
-				   name, proto, ip, ep->port);
-			add_chain(d, name, buf_steal(&er, NULL));
-			eps[n++] = name;
-			free(suffix);
-		}
-
-		if (n) {
-			if (p->pod_cidr)
-				buf_printf(
-				    &r,
-				    "add rule ip %s %s ip saddr != %s jump mark-for-masquerade\n",
-				    t, svc, p->pod_cidr);
-			else
-				buf_printf(&r, "add rule ip %s %s jump mark-for-masquerade\n", t,
-					   svc);
-			if (n == 1) {
-				buf_printf(&r, "add rule ip %s %s goto %s\n", t, svc, eps[0]);
-			} else {
-				buf_printf(&r, "add rule ip %s %s numgen random mod %zu vmap { ", t,
-					   svc, n);
-				for (size_t k = 0; k < n; k++)
-					buf_printf(&r, "%s%zu : goto %s", k ? ", " : "", k, eps[k]);
-				buf_puts(&r, " }\n");
-			}
-		} else {
-			buf_printf(&r, "add rule ip %s %s meta l4proto tcp reject with tcp reset\n",
-				   t, svc);
-			buf_printf(&r, "add rule ip %s %s reject\n", t, svc);
-		}
-		free(eps); /* the names are d's now */
-
-		/* the service chain goes before its endpoint chains */
-		add_chain(d, svc, buf_steal(&r, NULL));
-		struct chain sc = d->chains[d->nchains - 1];
-		memmove(&d->chains[first_ep + 1], &d->chains[first_ep],
-			(d->nchains - 1 - first_ep) * sizeof(sc));
-		d->chains[first_ep] = sc;
-
-		if (*cip) {
-			add_elem(d, n ? "service-ips" : "no-endpoint-services",
-				 xasprintf("%s . %s . %d", cip, proto, pt->port),
-				 xasprintf("goto %s", svc));
-			add_elem(d, "service-keys", xasprintf("%s . %s . %d", cip, proto, pt->port),
-				 NULL);
-		}
-		if (pt->node_port && n) {
-			char *ext = xasprintf("external-%s-%s/%s/%d", tag, key, proto, pt->port);
-			char *er = xasprintf("add rule ip %s %s jump mark-for-masquerade\n"
-					     "add rule ip %s %s goto %s\n",
-					     t, ext, t, ext, svc);
-			add_elem(d, "service-nodeports", xasprintf("%s . %d", proto, pt->node_port),
-				 xasprintf("goto %s", ext));
-			/* before the service chain, like it before the endpoints */
-			add_chain(d, ext, er);
-			struct chain ec = d->chains[d->nchains - 1];
-			memmove(&d->chains[first_ep + 1], &d->chains[first_ep],
-				(d->nchains - 1 - first_ep) * sizeof(ec));
-			d->chains[first_ep] = ec;
-		} else if (pt->node_port) {
-			add_elem(d, "no-endpoint-nodeports",
-				 xasprintf("%s . %d", proto, pt->node_port),
-				 xasprintf("goto %s", svc));
-		}
+		struct port_ctx c = {.p = p, .s = s, .pt = &s->ports[i], .key = key, .tag = tag};
+		c.proto = proto_name(c.pt->proto);
+		if (*cip || c.pt->node_port)
+			port_state(&c, cip, d);
 	}
 	for (size_t i = 0; i < d->nchains; i++)
 		if (strlen(d->chains[i].name) > NAME_MAX_NFT) {
-			int rc = err_make(e, EINVAL, "service %s: chain name too long", key);
 			sstate_free(d);
-			return rc;
+			return err_make(e, EINVAL, "service %s: chain name too long", key);
 		}
 	*out = d;
 	return 0;
@@ -807,11 +868,6 @@ int proxy_delete_service(struct proxy *p, const char *ns, const char *name, stru
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int proxy_list_services(struct proxy *p, char ***keys, size_t *n)
 {
 	struct hmap_iter it = {0};
@@ -823,6 +879,6 @@ int proxy_list_services(struct proxy *p, char ***keys, size_t *n)
 	while ((ent = hmap_next(&p->svcs, &it)))
 		(*keys)[(*n)++] = xstrdup(ent->key);
 	pthread_mutex_unlock(&p->lock);
-	qsort(*keys, *n, sizeof(**keys), cmp_str);
+	qsort(*keys, *n, sizeof(**keys), cmp_strp);
 	return 0;
 }

@@ -13,15 +13,9 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/net/proxy.h"
+#include "runtime/sys.h"
 
 #define DEFAULT_AFFINITY_S 10800 /* Kubernetes' sessionAffinityConfig default */
-
-/* Canonical dotted IPv4 of in into out; false when in is none. */
-static bool ipv4_canon(const char *in, char out[INET_ADDRSTRLEN])
-{
-	struct in_addr a;
-	return inet_pton(AF_INET, in, &a) == 1 && inet_ntop(AF_INET, &a, out, INET_ADDRSTRLEN);
-}
 
 static void copy_str(char *dst, size_t cap, const char *src)
 {

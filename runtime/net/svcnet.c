@@ -19,10 +19,10 @@
 #include "runtime/kubelet/agent.h"
 #include "runtime/net/dns.h"
 #include "runtime/net/proxy.h"
+#include "runtime/sys.h"
 
 #define SVCNET_MARK ((void *)1)
 #define GATHER_MS   1
-
 
 struct svcnet {
 	struct api *api;
@@ -207,13 +207,6 @@ static void sync_dns(struct svcnet *s)
 	free(recs);
 }
 
-static void sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static void *worker_main(void *arg)
 {
 	struct svcnet *s = arg;
@@ -263,8 +256,7 @@ static void bridge_netfilter_on(void)
 	fclose(f);
 }
 
-int svcnet_start(struct api *a, const struct svcnet_opts *o, struct svcnet **out,
-		 struct err **e)
+int svcnet_start(struct api *a, const struct svcnet_opts *o, struct svcnet **out, struct err **e)
 {
 	struct svcnet *s = xcalloc(1, sizeof(*s));
 	s->api = a;

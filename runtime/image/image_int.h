@@ -1,0 +1,50 @@
+/*
+ * image_int.h - what image.c and image_layer.c share inside the image
+ * store; nothing else includes this file (the interface is image.h).
+ */
+#ifndef CFS_IMAGE_INT_H
+#define CFS_IMAGE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "engine/err.h"
+
+/* Lock order: mu, then the flock on refs.lock. */
+struct image_store {
+	char *root;	    /* DATA_DIR/images, a real path (no symlinks) */
+	char *blobs;	    /* root/blobs/sha256 */
+	char *layers;	    /* root/layers */
+	char *tmp;	    /* root/tmp: archives being read */
+	char *refs;	    /* root/refs.json */
+	char *lock;	    /* root/refs.lock */
+	pthread_mutex_t mu; /* guards the read-modify-write of refs.json */
+};
+
+/* True when s is 64 lower-case hex digits (a sha256). */
+static inline bool is_hex64(const char *s)
+{
+	for (int i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return s[64] == '\0';
+}
+
+/* A layer's compression, from its media type. */
+enum comp { COMP_NONE, COMP_GZIP, COMP_ZSTD, COMP_UNKNOWN };
+
+/* A name for a temporary twin of path that no other thread or process
+ * uses: PATH.tmp.PID.N.  The caller frees it. */
+char *image_tmp_name(const char *path);
+/* rm_rf (runtime/sys.h), a failure logged: the store goes on without it. */
+void image_rm_logged(const char *path);
+
+/* Unpacks the OCI archive file into a new directory under s->tmp: *dir,
+ * which the caller removes. */
+int image_archive_stage(struct image_store *s, const char *file, char **dir, struct err **e);
+/* The compression a layer media type says; COMP_UNKNOWN for anything else. */
+enum comp image_layer_comp(const char *mt);
+/* Makes layers/HEX from the layer blob HEX, unless it is there already. */
+int image_layer_unpack(struct image_store *s, const char *hex, enum comp comp, struct err **e);
+
+#endif
