@@ -97,7 +97,7 @@ run: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR) --hollow-nodes $(HOLLOW)
 
 format:
-	clang-format -i main.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.c
+	clang-format -i main.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build build-asan bin

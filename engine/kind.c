@@ -5,18 +5,19 @@
 
 /* In enum kind_id order: the KIND_* handles index this table. */
 const struct kind_info kind_table[] = {
-	{ "Namespace", "namespaces", "v1", false, true, NAME_DNS1123_LABEL },
-	{ "Deployment", "deployments", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN },
-	{ "ReplicaSet", "replicasets", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN },
-	{ "Pod", "pods", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
-	{ "Service", "services", "v1", true, true, NAME_DNS1035_LABEL },
-	{ "Endpoints", "endpoints", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
-	{ "ConfigMap", "configmaps", "v1", true, true, NAME_DNS1123_SUBDOMAIN },
-	{ "Node", "nodes", "v1", false, true, NAME_DNS1123_SUBDOMAIN },
-	{ "Event", "events", "v1", true, false, NAME_DNS1123_SUBDOMAIN },
+    {"Namespace", "namespaces", "v1", false, true, NAME_DNS1123_LABEL},
+    {"Deployment", "deployments", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN},
+    {"ReplicaSet", "replicasets", "apps/v1", true, true, NAME_DNS1123_SUBDOMAIN},
+    {"Pod", "pods", "v1", true, true, NAME_DNS1123_SUBDOMAIN},
+    {"Service", "services", "v1", true, true, NAME_DNS1035_LABEL},
+    {"Endpoints", "endpoints", "v1", true, true, NAME_DNS1123_SUBDOMAIN},
+    {"ConfigMap", "configmaps", "v1", true, true, NAME_DNS1123_SUBDOMAIN},
+    {"Node", "nodes", "v1", false, true, NAME_DNS1123_SUBDOMAIN},
+    {"Event", "events", "v1", true, false, NAME_DNS1123_SUBDOMAIN},
 };
 const int kind_count = sizeof(kind_table) / sizeof(kind_table[0]);
-_Static_assert(sizeof(kind_table) / sizeof(kind_table[0]) == KI_COUNT, "kind_table and enum kind_id differ");
+_Static_assert(sizeof(kind_table) / sizeof(kind_table[0]) == KI_COUNT,
+	       "kind_table and enum kind_id differ");
 
 const struct kind_info *kind_by_kind(const char *kind)
 {

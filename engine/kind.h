@@ -10,23 +10,23 @@
 
 enum kind_name_rule {
 	NAME_DNS1123_SUBDOMAIN, /* lower alnum, '-', '.', <= 253 */
-	NAME_DNS1123_LABEL,     /* lower alnum, '-', <= 63 */
-	NAME_DNS1035_LABEL,     /* as above, starts with a letter */
+	NAME_DNS1123_LABEL,	/* lower alnum, '-', <= 63 */
+	NAME_DNS1035_LABEL,	/* as above, starts with a letter */
 };
 
 struct kind_info {
-	const char *kind;          /* "Deployment" */
-	const char *plural;        /* "deployments": the folder name */
-	const char *api_version;   /* "apps/v1": what we accept and show */
+	const char *kind;	 /* "Deployment" */
+	const char *plural;	 /* "deployments": the folder name */
+	const char *api_version; /* "apps/v1": what we accept and show */
 	bool namespaced;
-	bool in_fs;                /* has a kind folder under /cluster */
+	bool in_fs; /* has a kind folder under /cluster */
 	enum kind_name_rule name_rule;
 };
 
 extern const struct kind_info kind_table[];
 extern const int kind_count;
 
-const struct kind_info *kind_by_kind(const char *kind);     /* exact: "Deployment" */
+const struct kind_info *kind_by_kind(const char *kind);	    /* exact: "Deployment" */
 const struct kind_info *kind_by_plural(const char *plural); /* "deployments" */
 
 /* The built-in kinds, in kind_table order; use the KIND_* handles below
@@ -44,14 +44,14 @@ enum kind_id {
 	KI_COUNT,
 };
 
-#define KIND_NAMESPACE  (&kind_table[KI_NAMESPACE])
+#define KIND_NAMESPACE	(&kind_table[KI_NAMESPACE])
 #define KIND_DEPLOYMENT (&kind_table[KI_DEPLOYMENT])
 #define KIND_REPLICASET (&kind_table[KI_REPLICASET])
-#define KIND_POD        (&kind_table[KI_POD])
-#define KIND_SERVICE    (&kind_table[KI_SERVICE])
-#define KIND_ENDPOINTS  (&kind_table[KI_ENDPOINTS])
-#define KIND_CONFIGMAP  (&kind_table[KI_CONFIGMAP])
-#define KIND_NODE       (&kind_table[KI_NODE])
-#define KIND_EVENT      (&kind_table[KI_EVENT])
+#define KIND_POD	(&kind_table[KI_POD])
+#define KIND_SERVICE	(&kind_table[KI_SERVICE])
+#define KIND_ENDPOINTS	(&kind_table[KI_ENDPOINTS])
+#define KIND_CONFIGMAP	(&kind_table[KI_CONFIGMAP])
+#define KIND_NODE	(&kind_table[KI_NODE])
+#define KIND_EVENT	(&kind_table[KI_EVENT])
 
 #endif

@@ -8,7 +8,7 @@
 
 enum log_level log_level = LOG_INFO;
 
-static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void log_line(enum log_level lvl, const char *component, const char *fmt, ...)
 {

@@ -28,11 +28,11 @@ static inline void cleanup_freep(void *p)
 
 #define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
 
-#define STEAL_POINTER(pp)                            \
-	({                                           \
-		__typeof__(*(pp)) steal_tmp_ = *(pp); \
-		*(pp) = NULL;                        \
-		steal_tmp_;                          \
+#define STEAL_POINTER(pp)                                                                          \
+	({                                                                                         \
+		__typeof__(*(pp)) steal_tmp_ = *(pp);                                              \
+		*(pp) = NULL;                                                                      \
+		steal_tmp_;                                                                        \
 	})
 
 /* A growable byte buffer, always NUL-terminated. */

@@ -25,9 +25,9 @@ struct fs;
 
 struct fs_opts {
 	const char *mountpoint; /* created if missing; a stale mount is cleared */
-	struct api *api;        /* borrowed */
-	bool debug;             /* libfuse request tracing */
-	const char *data_dir;   /* containers' logs are under DATA_DIR/logs (podlog.h);
+	struct api *api;	/* borrowed */
+	bool debug;		/* libfuse request tracing */
+	const char *data_dir;	/* containers' logs are under DATA_DIR/logs (podlog.h);
 				 * NULL: every log reads empty */
 };
 

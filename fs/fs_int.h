@@ -40,7 +40,7 @@ struct fs {
 	char *mountpoint;
 	struct fuse_session *se;
 	bool mounted;
-	struct informer *notifier; /* drops cached NAME/ entries of deleted objects */
+	struct informer *notifier;  /* drops cached NAME/ entries of deleted objects */
 	struct fs_streams *streams; /* stream files' readers (fs_stream.c) */
 
 	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
@@ -62,14 +62,14 @@ struct handle {
 	enum htype type;
 	char *path;
 	struct vpath vp;
-	pthread_mutex_t lock;	    /* guards data, dirty, failed */
-	struct buf data;	    /* snapshot, or what is being written */
-	struct podlog *log;	    /* H_LOG: the live log file (podlog.h), under lock */
-	bool dirty;		    /* to apply: written, or truncated, since the last apply */
-	bool written;		    /* write() or a truncation since open: a flush applies */
-	bool failed;		    /* a write was refused: never apply */
-	bool created;		    /* made by create(): a pending node */
-	bool oneval;		    /* a one-value file: applied at write() */
+	pthread_mutex_t lock; /* guards data, dirty, failed */
+	struct buf data;      /* snapshot, or what is being written */
+	struct podlog *log;   /* H_LOG: the live log file (podlog.h), under lock */
+	bool dirty;	      /* to apply: written, or truncated, since the last apply */
+	bool written;	      /* write() or a truncation since open: a flush applies */
+	bool failed;	      /* a write was refused: never apply */
+	bool created;	      /* made by create(): a pending node */
+	bool oneval;	      /* a one-value file: applied at write() */
 	/* H_STREAM, under lock: */
 	int stream_end;		    /* 0 going on, -1 ended (EOF), else the errno */
 	size_t stream_last;	    /* where the last line of data starts */

@@ -17,7 +17,7 @@ struct node {
 	char *path;
 	uint64_t ino;
 	uint64_t nlookup;
-	int pending;        /* open create-handles not yet applied */
+	int pending; /* open create-handles not yet applied */
 	size_t pending_size;
 	struct node *hnext; /* hash chain */
 };

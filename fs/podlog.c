@@ -87,7 +87,7 @@ int podlog_stat(const char *dir, enum podlog_role role, struct stat *st)
 int podlog_read_all(const char *dir, enum podlog_role role, size_t cap, struct buf *out)
 {
 	struct podlog *l = podlog_open(dir, role);
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char chunk[65536];
 	ssize_t n;
 	off_t off = 0;
@@ -108,7 +108,7 @@ int podlog_read_all(const char *dir, enum podlog_role role, size_t cap, struct b
 struct podlog {
 	char *dir;
 	enum podlog_role role;
-	int fd;      /* -1: no file yet */
+	int fd;	     /* -1: no file yet */
 	int attempt; /* of fd; -1 with it */
 	dev_t dev;   /* of fd: a file made anew under the same name is another */
 	ino_t ino;
@@ -120,7 +120,7 @@ static struct timespec dir_mtime_of(const char *dir)
 {
 	struct stat st;
 	if (stat(dir, &st) < 0)
-		return (struct timespec){ 0, 0 };
+		return (struct timespec){0, 0};
 	return st.st_mtim;
 }
 

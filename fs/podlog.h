@@ -50,7 +50,7 @@
 
 /* Which of a container's logs. */
 enum podlog_role {
-	PODLOG_CURRENT,  /* the highest ATTEMPT.log */
+	PODLOG_CURRENT,	 /* the highest ATTEMPT.log */
 	PODLOG_PREVIOUS, /* the second highest */
 };
 

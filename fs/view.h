@@ -65,7 +65,7 @@ struct view {
 	struct feed *events;
 	int64_t start_ns;
 	const char *mount; /* the mount point, for messages; NULL: "/cluster" */
-	char *logs_dir; /* DATA_DIR/logs, where containers' logs are (podlog.h); NULL: none */
+	char *logs_dir;	   /* DATA_DIR/logs, where containers' logs are (podlog.h); NULL: none */
 
 	/* /cluster/status walks every object: its text is kept for as long as
 	 * nothing it depends on changed (the store's revision and the errors

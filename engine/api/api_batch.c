@@ -40,7 +40,8 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 		if (!c->objs[i])
 			continue;
 		const struct kind_info *k = c->kinds[i];
-		const char *ns = api_scope_ns(k, api_obj_ns(c->objs[i]) ? api_obj_ns(c->objs[i]) : "");
+		const char *ns =
+		    api_scope_ns(k, api_obj_ns(c->objs[i]) ? api_obj_ns(c->objs[i]) : "");
 		const char *name = api_obj_name(c->objs[i]);
 		struct sobj *old = store_txn_get(tx, k->kind, ns, name);
 		if (old) {
@@ -63,9 +64,12 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 
 int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results)
 {
-	struct create_many_arg c = { a, xcalloc(n, sizeof(json_t *)),
-				     xcalloc(n, sizeof(struct kind_info *)), n,
-				     results ? results : xcalloc(n, sizeof(int)), 0 };
+	struct create_many_arg c = {a,
+				    xcalloc(n, sizeof(json_t *)),
+				    xcalloc(n, sizeof(struct kind_info *)),
+				    n,
+				    results ? results : xcalloc(n, sizeof(int)),
+				    0};
 	for (size_t i = 0; i < n; i++) {
 		const char *kind = api_jstr(objs[i], "kind");
 		const struct kind_info *k = kind ? kind_by_kind(kind) : NULL;
@@ -151,8 +155,8 @@ static int bind_txn(struct store_txn *tx, void *varg, struct err **e)
 		const char *nn = api_jstr(spec, "nodeName");
 		if (uid_mismatch(o, x->uid)) {
 			b->results[i] = -ESTALE;
-		} else if ((nn && *nn) ||
-			   json_object_get(json_object_get(o->obj, "metadata"), "deletionTimestamp")) {
+		} else if ((nn && *nn) || json_object_get(json_object_get(o->obj, "metadata"),
+							  "deletionTimestamp")) {
 			b->results[i] = -EEXIST;
 		} else {
 			json_t *obj = json_deep_copy(o->obj);
@@ -179,7 +183,7 @@ static int bind_txn(struct store_txn *tx, void *varg, struct err **e)
 
 int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *results)
 {
-	struct bind_arg b = { bs, n, results ? results : xcalloc(n, sizeof(int)), 0 };
+	struct bind_arg b = {bs, n, results ? results : xcalloc(n, sizeof(int)), 0};
 	struct err *err = NULL;
 	int r = store_update(a->st, bind_txn, &b, &err);
 	if (r < 0) {
@@ -233,7 +237,7 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 
 int api_status_many(struct api *a, const struct api_status *s, size_t n, int *results)
 {
-	struct status_many_arg m = { s, n, results ? results : xcalloc(n, sizeof(int)), 0 };
+	struct status_many_arg m = {s, n, results ? results : xcalloc(n, sizeof(int)), 0};
 	struct err *err = NULL;
 	int r = store_update(a->st, status_many_txn, &m, &err);
 	if (r < 0) {
@@ -282,8 +286,7 @@ static int delete_many_txn(struct store_txn *tx, void *varg, struct err **e)
 
 int api_delete_many(struct api *a, const struct api_ref *refs, size_t n, int grace, int *results)
 {
-	struct delete_many_arg d = { refs, n, grace, results ? results : xcalloc(n, sizeof(int)),
-				     0 };
+	struct delete_many_arg d = {refs, n, grace, results ? results : xcalloc(n, sizeof(int)), 0};
 	struct err *err = NULL;
 	int r = store_update(a->st, delete_many_txn, &d, &err);
 	if (r < 0) {

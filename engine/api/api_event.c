@@ -22,12 +22,12 @@
 
 #define EV_QUEUE_MAX 100000 /* dropped (and logged) beyond this */
 #define EV_BATCH_MAX 2000
-#define EV_SEEN_MAX 20000   /* dedupe memory, cleared when full */
+#define EV_SEEN_MAX  20000 /* dedupe memory, cleared when full */
 
 struct pending_event {
 	struct pending_event *next;
-	char *key;   /* dedupe key */
-	json_t *ev;  /* a complete new Event */
+	char *key;  /* dedupe key */
+	json_t *ev; /* a complete new Event */
 	char *ns;
 	char *ts;
 };
@@ -134,7 +134,7 @@ static void *recorder_main(void *arg)
 		a->ev_busy = true;
 		pthread_mutex_unlock(&a->ev_lock);
 
-		struct batch_arg b = { a, list };
+		struct batch_arg b = {a, list};
 		struct err *err = NULL;
 		if (store_update(a->st, batch_txn, &b, &err) < 0) {
 			log_warn("events", "writing %zu events: %s", n, err ? err->msg : "?");
@@ -224,15 +224,15 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	char *evname = xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name,
-				 (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec,
-				 seq & 0xffff);
-	json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
-			       "apiVersion", "v1", "kind", "Event", "metadata", "name", evname,
-			       "namespace", evns, "involvedObject", "kind", kind, "namespace",
-			       ns ? ns : "", "name", name, "reason", reason, "message", msg, "type",
-			       type, "count", 1, "firstTimestamp", ts, "lastTimestamp", ts,
-			       "source", "component", "clusterfs");
+	char *evname =
+	    xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name,
+		      (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec, seq & 0xffff);
+	json_t *ev = json_pack(
+	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
+	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname, "namespace", evns,
+	    "involvedObject", "kind", kind, "namespace", ns ? ns : "", "name", name, "reason",
+	    reason, "message", msg, "type", type, "count", 1, "firstTimestamp", ts, "lastTimestamp",
+	    ts, "source", "component", "clusterfs");
 	if (!ns || !*ns)
 		json_object_del(json_object_get(ev, "involvedObject"), "namespace");
 	struct pending_event *p = xcalloc(1, sizeof(*p));

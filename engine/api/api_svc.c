@@ -56,7 +56,6 @@ static uint32_t port_static_band(uint32_t size)
 	return b > 128 ? 128 : b;
 }
 
-
 /* What the other Services hold: IP offsets in the range and node ports. */
 struct taken {
 	uint8_t *ips;	/* bitmap by offset from the network address */

@@ -33,7 +33,8 @@ static void *informer_main(void *varg)
 	while (!__atomic_load_n(&inf->stop, __ATOMIC_ACQUIRE)) {
 		int n = api_watch(inf->api, rev, evs, INFORMER_BATCH, wait, NULL);
 		if (n == -ERANGE) {
-			log_warn("informer", "%s: fell behind the store's log; resyncing", inf->name);
+			log_warn("informer", "%s: fell behind the store's log; resyncing",
+				 inf->name);
 			rev = api_rev(inf->api);
 			if (inf->ops.resync)
 				inf->ops.resync(inf->arg);

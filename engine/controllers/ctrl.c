@@ -71,7 +71,7 @@ int ctrl_start(struct api *a, const struct ctrl_ops *ops, void *arg, struct ctrl
 	c->threads = xcalloc((size_t)c->nthreads, sizeof(pthread_t));
 	for (int i = 0; i < c->nthreads; i++)
 		pthread_create(&c->threads[i], NULL, worker_main, c);
-	struct informer_ops io = { on_resync, on_event, NULL, 1000 };
+	struct informer_ops io = {on_resync, on_event, NULL, 1000};
 	int r = informer_start(a, ops->name, &io, c, &c->inf, e);
 	if (r < 0) {
 		ctrl_stop(c);

@@ -16,7 +16,7 @@
 struct gc;
 
 struct gc_opts {
-	int period_s;   /* default 30 */
+	int period_s;	 /* default 30 */
 	int event_ttl_s; /* default 3600 */
 };
 

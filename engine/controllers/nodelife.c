@@ -672,4 +672,3 @@ void nodelife_stop(struct nodelife *nl)
 	pthread_cond_destroy(&nl->wake);
 	free(nl);
 }
-

@@ -26,9 +26,9 @@
 #include "engine/err.h"
 
 #define CODEC_MAX_BYTES (1024 * 1024) /* larger input: -EFBIG */
-#define CODEC_MAX_DEPTH 100           /* nesting of mappings/sequences */
-#define CODEC_MAX_NODES 200000        /* values produced per stream, aliases expanded */
-#define CODEC_MAX_DOCS 1000
+#define CODEC_MAX_DEPTH 100	      /* nesting of mappings/sequences */
+#define CODEC_MAX_NODES 200000	      /* values produced per stream, aliases expanded */
+#define CODEC_MAX_DOCS	1000
 
 /*
  * Decodes every document of a YAML stream.  Empty documents (nothing, or

@@ -44,7 +44,7 @@
 #include "engine/api/api.h"
 
 #define HOLLOW_PAUSED_ANNOTATION "hollow.clusterfs.io/paused"
-#define HOLLOW_READY_ANNOTATION "hollow.clusterfs.io/ready"
+#define HOLLOW_READY_ANNOTATION	 "hollow.clusterfs.io/ready"
 
 struct hollow_opts {
 	int heartbeat_s; /* seconds between heartbeats; <= 0: 10 */

@@ -84,7 +84,7 @@ struct apod {
 	size_t nadopt;
 	char start_time[32];
 	char pod_ip[64]; /* from CNI; "" before */
-	json_t *posted; /* the status we last posted (ours) */
+	json_t *posted;	 /* the status we last posted (ours) */
 	pthread_mutex_t lock;
 };
 

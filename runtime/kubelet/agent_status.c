@@ -286,7 +286,6 @@ void agent_env_free(char **env)
 	free(env);
 }
 
-
 /* The ConfigMap ns/name, or NULL with *e unless optional. */
 static struct sobj *configmap(struct agent *ag, const char *ns, const char *name, bool optional,
 			      struct err **e, int *r)

@@ -37,8 +37,7 @@ int pause_main(int argc, char **argv);
  * with *pid (the caller's child: reap it with waitpid after stopping it)
  * and *start (its start time), or a negative errno with *e.
  */
-int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *start,
-		struct err **e);
+int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *start, struct err **e);
 
 /* The start time of pid (clock ticks since boot, /proc/PID/stat field 22),
  * or 0 when there is no such process. */

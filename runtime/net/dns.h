@@ -50,9 +50,9 @@
 struct dns;
 
 struct dns_opts {
-	const char *listen_ip; /* IPv4, e.g. the bridge's gateway "10.88.0.1" */
-	int port;	       /* 0: 53 */
-	const char *data_dir;  /* hosts file, pid file and log in DATA/dns */
+	const char *listen_ip;	     /* IPv4, e.g. the bridge's gateway "10.88.0.1" */
+	int port;		     /* 0: 53 */
+	const char *data_dir;	     /* hosts file, pid file and log in DATA/dns */
 	const char *const *upstream; /* NULL-ended server addresses ("IP" or
 					"IP#PORT"); NULL: the nameservers of the
 					host's /etc/resolv.conf; {NULL}: none */

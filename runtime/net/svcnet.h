@@ -39,8 +39,7 @@ struct svcnet;
 
 /* Opens the table, starts dnsmasq and the informer.  0 and *out, or a
  * negative errno with *e (nothing left running). */
-int svcnet_start(struct api *a, const struct svcnet_opts *o, struct svcnet **out,
-		 struct err **e);
+int svcnet_start(struct api *a, const struct svcnet_opts *o, struct svcnet **out, struct err **e);
 
 /* Stops the threads and dnsmasq; the rules stay.  NULL is fine. */
 void svcnet_stop(struct svcnet *s);

@@ -16,26 +16,28 @@ static json_t *pod_new(void)
 {
 	json_error_t je;
 	json_t *p = json_loads(
-		"{\"metadata\": {\"name\": \"web-1\", \"uid\": \"u1\"},"
-		" \"spec\": {"
-		"  \"initContainers\": [{\"name\": \"setup\", \"image\": \"busybox:1.36\"}],"
-		"  \"containers\": [{\"name\": \"web\", \"image\": \"nginx:1.25\"},"
-		"                   {\"name\": \"side\", \"image\": \"busybox:1.36\"}]},"
-		" \"status\": {"
-		"  \"initContainerStatuses\": [{\"name\": \"setup\", \"ready\": true,"
-		"    \"restartCount\": 0, \"image\": \"busybox:1.36\","
-		"    \"state\": {\"terminated\": {\"exitCode\": 0, \"reason\": \"Completed\","
-		"      \"startedAt\": \"2026-01-01T00:00:00Z\", \"finishedAt\": \"2026-01-01T00:00:01Z\"}}}],"
-		"  \"containerStatuses\": ["
-		"   {\"name\": \"web\", \"ready\": false, \"restartCount\": 3, \"image\": \"nginx:1.25\","
-		"    \"state\": {\"waiting\": {\"reason\": \"CrashLoopBackOff\","
-		"      \"message\": \"back-off 20s restarting failed container=web pod=web-1\"}},"
-		"    \"lastState\": {\"terminated\": {\"exitCode\": 1, \"reason\": \"Error\","
-		"      \"message\": \"boom\\nat line 2\\n\"}}},"
-		"   {\"name\": \"side\", \"ready\": true, \"restartCount\": 0,"
-		"    \"state\": {\"running\": {\"startedAt\": \"2026-01-01T00:00:02Z\"}},"
-		"    \"lastState\": {}}]}}",
-		0, &je);
+	    "{\"metadata\": {\"name\": \"web-1\", \"uid\": \"u1\"},"
+	    " \"spec\": {"
+	    "  \"initContainers\": [{\"name\": \"setup\", \"image\": \"busybox:1.36\"}],"
+	    "  \"containers\": [{\"name\": \"web\", \"image\": \"nginx:1.25\"},"
+	    "                   {\"name\": \"side\", \"image\": \"busybox:1.36\"}]},"
+	    " \"status\": {"
+	    "  \"initContainerStatuses\": [{\"name\": \"setup\", \"ready\": true,"
+	    "    \"restartCount\": 0, \"image\": \"busybox:1.36\","
+	    "    \"state\": {\"terminated\": {\"exitCode\": 0, \"reason\": \"Completed\","
+	    "      \"startedAt\": \"2026-01-01T00:00:00Z\", \"finishedAt\": "
+	    "\"2026-01-01T00:00:01Z\"}}}],"
+	    "  \"containerStatuses\": ["
+	    "   {\"name\": \"web\", \"ready\": false, \"restartCount\": 3, \"image\": "
+	    "\"nginx:1.25\","
+	    "    \"state\": {\"waiting\": {\"reason\": \"CrashLoopBackOff\","
+	    "      \"message\": \"back-off 20s restarting failed container=web pod=web-1\"}},"
+	    "    \"lastState\": {\"terminated\": {\"exitCode\": 1, \"reason\": \"Error\","
+	    "      \"message\": \"boom\\nat line 2\\n\"}}},"
+	    "   {\"name\": \"side\", \"ready\": true, \"restartCount\": 0,"
+	    "    \"state\": {\"running\": {\"startedAt\": \"2026-01-01T00:00:02Z\"}},"
+	    "    \"lastState\": {}}]}}",
+	    0, &je);
 	if (!p)
 		fprintf(stderr, "bad JSON: %s\n", je.text);
 	return p;
@@ -43,16 +45,16 @@ static json_t *pod_new(void)
 
 static char *status_of(const json_t *pod, const char *name)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	container_render_status(pod, name, &b);
 	return buf_steal(&b, NULL);
 }
 
-#define CHECK_TEXT(got, want)                                                      \
-	do {                                                                       \
-		CHECK(!strcmp((got), (want)));                                     \
-		if (strcmp((got), (want)))                                         \
-			fprintf(stderr, "    got:\n%s    want:\n%s", (got), (want)); \
+#define CHECK_TEXT(got, want)                                                                      \
+	do {                                                                                       \
+		CHECK(!strcmp((got), (want)));                                                     \
+		if (strcmp((got), (want)))                                                         \
+			fprintf(stderr, "    got:\n%s    want:\n%s", (got), (want));               \
 	} while (0)
 
 static void test_names(void)
@@ -132,7 +134,7 @@ static void test_status_unreported(void)
 static void test_restarts(void)
 {
 	json_t *p = pod_new();
-	struct buf b = { 0 };
+	struct buf b = {0};
 	container_render_restarts(p, "web", &b);
 	CHECK(b.s && !strcmp(b.s, "3\n"));
 	b.len = 0;

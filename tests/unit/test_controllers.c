@@ -265,8 +265,8 @@ static void test_namespace_terminating(void)
 {
 	CHECK(apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: going}\n") == 1);
 	json_t *node = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
-				 "kind", "Node", "metadata", "name", "n1", "status",
-				 "conditions", "type", "Ready", "status", "True");
+				 "kind", "Node", "metadata", "name", "n1", "status", "conditions",
+				 "type", "Ready", "status", "True");
 	CHECK(api_create(api, node, NULL, NULL) == 0);
 	json_decref(node);
 	CHECK(apply("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: going}\n"

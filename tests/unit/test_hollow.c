@@ -18,7 +18,6 @@
 #include "tests/unit/env.h"
 #include "tests/unit/unit.h"
 
-
 static void up(void)
 {
 	env_up("hollow");
@@ -28,8 +27,6 @@ static void down(void)
 {
 	env_down();
 }
-
-
 
 static struct sobj *node(const char *name)
 {

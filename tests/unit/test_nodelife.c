@@ -20,7 +20,6 @@
 #include "tests/unit/env.h"
 #include "tests/unit/unit.h"
 
-
 static int64_t fake_ms;
 
 static int64_t fake_now(void)
@@ -48,8 +47,6 @@ static void down(void)
 {
 	env_down();
 }
-
-
 
 static bool str_is(const json_t *o, const char *path, const char *want)
 {

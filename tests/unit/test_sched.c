@@ -1011,8 +1011,7 @@ static void test_service_churn(void)
 		      "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated "
 		      "taint {dedicated: gpu}."));
 	json_decref(c);
-	CHECK(api_patch(v.api, KIND_POD, "default", "web-2", add_toleration, NULL, &e) >=
-	      0);
+	CHECK(api_patch(v.api, KIND_POD, "default", "web-2", add_toleration, NULL, &e) >= 0);
 	const char *where = NULL;
 	for (int64_t end = mono_ms() + 3000; mono_ms() < end && !where; usleep(20000))
 		where = pod_node(v.api, "web-2");
