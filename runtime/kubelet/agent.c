@@ -392,22 +392,29 @@ static void heartbeat(struct agent *ag)
 	sobj_unref(o);
 }
 
-static void *heart_main(void *arg)
+/* Runs step(ag) every period_ms until the agent stops; ag->beat wakes
+ * it early only to stop. */
+static void every(struct agent *ag, int64_t period_ms, void (*step)(struct agent *))
 {
-	struct agent *ag = arg;
 	pthread_mutex_lock(&ag->lock);
 	while (!ag->stop) {
-		struct timespec due = mono_deadline((int64_t)ag->o.heartbeat_s * 1000);
+		struct timespec due = mono_deadline(period_ms);
 		while (!ag->stop)
 			if (pthread_cond_timedwait(&ag->beat, &ag->lock, &due) == ETIMEDOUT)
 				break;
 		if (ag->stop)
 			break;
 		pthread_mutex_unlock(&ag->lock);
-		heartbeat(ag);
+		step(ag);
 		pthread_mutex_lock(&ag->lock);
 	}
 	pthread_mutex_unlock(&ag->lock);
+}
+
+static void *heart_main(void *arg)
+{
+	struct agent *ag = arg;
+	every(ag, (int64_t)ag->o.heartbeat_s * 1000, heartbeat);
 	return NULL;
 }
 
@@ -473,20 +480,7 @@ static void rotate_logs(struct agent *ag)
 
 static void *logrot_main(void *arg)
 {
-	struct agent *ag = arg;
-	pthread_mutex_lock(&ag->lock);
-	while (!ag->stop) {
-		struct timespec due = mono_deadline(LOG_ROTATE_EVERY_MS);
-		while (!ag->stop)
-			if (pthread_cond_timedwait(&ag->beat, &ag->lock, &due) == ETIMEDOUT)
-				break;
-		if (ag->stop)
-			break;
-		pthread_mutex_unlock(&ag->lock);
-		rotate_logs(ag);
-		pthread_mutex_lock(&ag->lock);
-	}
-	pthread_mutex_unlock(&ag->lock);
+	every(arg, LOG_ROTATE_EVERY_MS, rotate_logs);
 	return NULL;
 }
 
