@@ -38,6 +38,7 @@
 #include "engine/store/store.h"
 #include "engine/api/svc.h"
 #include "fs/fs.h"
+#include "http/http.h"
 #include "runtime/kubelet/agent.h"
 #include "runtime/hollow/hollow.h"
 #include "runtime/kubelet/pause.h"
@@ -45,36 +46,40 @@
 #include "runtime/image/image.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
-#define DEFAULT_MOUNT "/cluster"
-#define DEFAULT_DATA_DIR "/var/lib/clusterfs"
+#define DEFAULT_MOUNT	  "/cluster"
+#define DEFAULT_DATA_DIR  "/var/lib/clusterfs"
 
 static const char usage_text[] =
-	"usage: clusterfs COMMAND [OPTIONS]\n"
-	"\n"
-	"Commands:\n"
-	"  server    run the store, API, controllers, the node agent and the\n"
-	"            filesystem in the foreground; unmounts on SIGINT/SIGTERM\n"
-	"  reset     remove everything clusterfs made for a data dir\n"
-	"  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
-	"            import an OCI image layout directory or OCI archive\n"
-	"  image ls [--data-dir DIR]\n"
-	"            list the images in the local store\n"
-	"  version   print the version\n"
-	"\n"
-	"Options:\n"
-	"  --mount DIR      mount point (default " DEFAULT_MOUNT ")\n"
-	"  --data-dir DIR   state, images, logs (default " DEFAULT_DATA_DIR ")\n"
-	"  --no-agent       run the control plane only, no node agent\n"
-	"  --node-name NAME the local node's name (default: the host name)\n"
-	"  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
-	"  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
-	"  --pod-cidr CIDR  the local node's pod network (default 10.88.0.0/16)\n"
-	"  --service-cidr CIDR\n"
-	"                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
-	"  --default-toleration-seconds S\n"
-	"                   how long pods stay on a not-ready node before eviction (300)\n"
-	"  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
-	"  -h, --help       this text\n";
+    "usage: clusterfs COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  server    run the store, API, controllers, the node agent and the\n"
+    "            filesystem in the foreground; unmounts on SIGINT/SIGTERM\n"
+    "  reset     remove everything clusterfs made for a data dir\n"
+    "  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
+    "            import an OCI image layout directory or OCI archive\n"
+    "  image ls [--data-dir DIR]\n"
+    "            list the images in the local store\n"
+    "  version   print the version\n"
+    "\n"
+    "Options:\n"
+    "  --mount DIR      mount point (default " DEFAULT_MOUNT ")\n"
+    "  --data-dir DIR   state, images, logs (default " DEFAULT_DATA_DIR ")\n"
+    "  --no-agent       run the control plane only, no node agent\n"
+    "  --node-name NAME the local node's name (default: the host name)\n"
+    "  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
+    "  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
+    "  --pod-cidr CIDR  the local node's pod network (default 10.88.0.0/16)\n"
+    "  --service-cidr CIDR\n"
+    "                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
+    "  --default-toleration-seconds S\n"
+    "                   how long pods stay on a not-ready node before eviction (300)\n"
+    "  --listen ADDR:PORT\n"
+    "                   serve the Kubernetes API over HTTPS there (" HTTP_DEFAULT_LISTEN ");\n"
+    "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
+    "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
+    "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
+    "  -h, --help       this text\n";
 
 struct opts {
 	const char *mount;
@@ -87,6 +92,9 @@ struct opts {
 	int default_toleration_s;
 	const char *service_cidr;
 	const char *pod_cidr;
+	const char *listen;
+	const char *tls_sans[16];
+	size_t ntls_sans;
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -100,19 +108,21 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 {
 	static const struct option longopts[] = {
-		{ "mount", required_argument, NULL, 'm' },
-		{ "data-dir", required_argument, NULL, 'd' },
-		{ "no-agent", no_argument, NULL, 'n' },
-		{ "node-name", required_argument, NULL, 'N' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "fuse-debug", no_argument, NULL, 'F' },
-		{ "hollow-nodes", required_argument, NULL, 'H' },
-		{ "node-grace", required_argument, NULL, 'G' },
-		{ "default-toleration-seconds", required_argument, NULL, 'T' },
-		{ "service-cidr", required_argument, NULL, 'S' },
-		{ "pod-cidr", required_argument, NULL, 'P' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"mount", required_argument, NULL, 'm'},
+	    {"data-dir", required_argument, NULL, 'd'},
+	    {"no-agent", no_argument, NULL, 'n'},
+	    {"node-name", required_argument, NULL, 'N'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"fuse-debug", no_argument, NULL, 'F'},
+	    {"hollow-nodes", required_argument, NULL, 'H'},
+	    {"node-grace", required_argument, NULL, 'G'},
+	    {"default-toleration-seconds", required_argument, NULL, 'T'},
+	    {"service-cidr", required_argument, NULL, 'S'},
+	    {"pod-cidr", required_argument, NULL, 'P'},
+	    {"listen", required_argument, NULL, 'L'},
+	    {"tls-san", required_argument, NULL, 'A'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	o->mount = DEFAULT_MOUNT;
 	o->data_dir = DEFAULT_DATA_DIR;
@@ -146,14 +156,28 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		case 'P':
 			o->pod_cidr = optarg;
 			break;
+		case 'L':
+			o->listen = optarg;
+			break;
+		case 'A':
+			if (o->ntls_sans == sizeof(o->tls_sans) / sizeof(o->tls_sans[0])) {
+				fprintf(stderr, "clusterfs: too many --tls-san\n");
+				return -1;
+			}
+			o->tls_sans[o->ntls_sans++] = optarg;
+			break;
 		case 'H':
 		case 'G':
 		case 'T': {
 			char *end;
 			long v = strtol(optarg, &end, 10);
 			if (*end || v < 0 || v > 100000) {
-				fprintf(stderr, "clusterfs: --%s: want a whole number, got \"%s\"\n",
-					c == 'H' ? "hollow-nodes" : c == 'G' ? "node-grace" : "default-toleration-seconds", optarg);
+				fprintf(stderr,
+					"clusterfs: --%s: want a whole number, got \"%s\"\n",
+					c == 'H'   ? "hollow-nodes"
+					: c == 'G' ? "node-grace"
+						   : "default-toleration-seconds",
+					optarg);
 				return -1;
 			}
 			if (c == 'H')
@@ -192,7 +216,7 @@ static int cmd_image(int argc, char **argv)
 		return 2;
 	}
 	const char *sub = argv[1];
-	struct opts o = { 0 };
+	struct opts o = {0};
 	int first = 0;
 	if (parse_opts_pos(argc - 1, argv + 1, &o, &first) < 0)
 		return 2;
@@ -209,7 +233,9 @@ static int cmd_image(int argc, char **argv)
 		goto out;
 	if (!strcmp(sub, "import")) {
 		if (npos != 2) {
-			fprintf(stderr, "usage: clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]\n");
+			fprintf(
+			    stderr,
+			    "usage: clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]\n");
 			rc = 2;
 			goto out;
 		}
@@ -278,9 +304,28 @@ static int lock_data_dir(const char *dir, bool quiet)
 	return fd;
 }
 
+/* Serves the Kubernetes API over HTTPS unless --listen none. */
+static int start_http(const struct opts *o, struct api *api, struct http **out, struct err **e)
+{
+	*out = NULL;
+	if (o->listen && !strcmp(o->listen, "none"))
+		return 0;
+	struct http_opts ho = {.api = api,
+			       .data_dir = o->data_dir,
+			       .listen = o->listen,
+			       .sans = o->tls_sans,
+			       .nsans = o->ntls_sans};
+	if (http_start(&ho, out, e) < 0)
+		return -1;
+	log_info("server", "Kubernetes API on https://%s (port %d); KUBECONFIG=%s",
+		 o->listen ? o->listen : HTTP_DEFAULT_LISTEN, http_port(*out),
+		 http_kubeconfig(*out));
+	return 0;
+}
+
 static int cmd_server(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	if (mkdir_p(o.data_dir) < 0) {
@@ -303,6 +348,7 @@ static int cmd_server(int argc, char **argv)
 	struct hollow *hollow = NULL;
 	struct agent *agent = NULL;
 	struct svcnet *svcnet = NULL;
+	struct http *http = NULL;
 	int rc = 1;
 	char *db = xasprintf("%s/state.db", o.data_dir);
 	if (store_open(db, &st, &e) < 0)
@@ -315,40 +361,40 @@ static int cmd_server(int argc, char **argv)
 	if (o.hollow_nodes > 0) {
 		/* Heartbeats well inside the grace period, or nodes would flap. */
 		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
-		struct hollow_opts ho = { hb > 0 ? hb : 1, 0 };
+		struct hollow_opts ho = {hb > 0 ? hb : 1, 0};
 		if (hollow_start(api, o.hollow_nodes, &ho, &hollow, &e) < 0)
 			goto fail;
 		log_info("server", "%d hollow nodes registered", o.hollow_nodes);
 	}
-	struct nodelife_opts nlo = { o.node_grace_s > 0 ? o.node_grace_s : 1, 1000, NULL };
+	struct nodelife_opts nlo = {o.node_grace_s > 0 ? o.node_grace_s : 1, 1000, NULL};
 	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc_, &e) < 0 ||
-	    epctl_start(api, &ep, &e) < 0 ||
-	    gc_start(api, NULL, &gc, &e) < 0 || sched_start(api, &sched, &e) < 0 ||
-	    nodelife_start(api, &nlo, &nl, &e) < 0)
+	    epctl_start(api, &ep, &e) < 0 || gc_start(api, NULL, &gc, &e) < 0 ||
+	    sched_start(api, &sched, &e) < 0 || nodelife_start(api, &nlo, &nl, &e) < 0)
 		goto fail;
 	if (o.no_agent) {
 		log_info("server", "control plane only (--no-agent)");
 	} else {
 		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
-		struct agent_opts ao = { .node_name = o.node_name,
-					 .data_dir = o.data_dir,
-					 .heartbeat_s = hb > 0 ? hb : 1,
-					 .pod_cidr = o.pod_cidr };
+		struct agent_opts ao = {.node_name = o.node_name,
+					.data_dir = o.data_dir,
+					.heartbeat_s = hb > 0 ? hb : 1,
+					.pod_cidr = o.pod_cidr};
 		if (agent_start(api, &ao, &agent, &e) < 0)
 			goto fail;
 		char svc_cidr[20];
 		api_service_cidr(api, svc_cidr);
-		struct svcnet_opts so = { .data_dir = o.data_dir,
-					  .pod_cidr = agent_pod_cidr(agent),
-					  .service_cidr = svc_cidr,
-					  .dns_ip = agent_dns_ip(agent) };
+		struct svcnet_opts so = {.data_dir = o.data_dir,
+					 .pod_cidr = agent_pod_cidr(agent),
+					 .service_cidr = svc_cidr,
+					 .dns_ip = agent_dns_ip(agent)};
 		if (svcnet_start(api, &so, &svcnet, &e) < 0)
 			goto fail;
 	}
 	struct fs_opts fo = {
-		.mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir
-	};
+	    .mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir};
 	if (fs_mount(&fo, &fs, &e) < 0)
+		goto fail;
+	if (start_http(&o, api, &http, &e) < 0)
 		goto fail;
 	log_info("server", "clusterfs %s serving %s from %s (revision %lld)", CLUSTERFS_VERSION,
 		 o.mount, o.data_dir, (long long)store_rev(st));
@@ -358,6 +404,7 @@ static int cmd_server(int argc, char **argv)
 fail:
 	fprintf(stderr, "clusterfs: %s\n", e ? e->msg : "failed");
 out:
+	http_stop(http);
 	fs_free(fs);
 	if (st)
 		store_wake_watchers(st);
@@ -395,7 +442,7 @@ static void remove_tree(const char *dir, const char *name)
 
 static int cmd_reset(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
 	struct stat sb;
@@ -406,7 +453,7 @@ static int cmd_reset(int argc, char **argv)
 	int lockfd = lock_data_dir(o.data_dir, false);
 	if (lockfd < 0)
 		return 1;
-	static const char *const files[] = { "state.db", "state.db-wal", "state.db-shm" };
+	static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm"};
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xasprintf("%s/%s", o.data_dir, files[i]);
