@@ -392,9 +392,10 @@ static int cmd_server(int argc, char **argv)
 	}
 	struct fs_opts fo = {
 	    .mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir};
-	if (fs_mount(&fo, &fs, &e) < 0)
-		goto fail;
+	/* Before the mount: once /cluster is there, so is the kubeconfig. */
 	if (start_http(&o, api, &http, &e) < 0)
+		goto fail;
+	if (fs_mount(&fo, &fs, &e) < 0)
 		goto fail;
 	log_info("server", "clusterfs %s serving %s from %s (revision %lld)", CLUSTERFS_VERSION,
 		 o.mount, o.data_dir, (long long)store_rev(st));
