@@ -57,6 +57,11 @@ void h_list(struct http_req *rq, struct http_resp *rs)
 	const struct route *rt = &rq->rt;
 	_cleanup_err_ struct err *e = NULL;
 	struct fieldsel *fs = NULL;
+	const char *watch = http_query(rq, "watch");
+	if (watch && (!strcmp(watch, "true") || !strcmp(watch, "1"))) {
+		http_fail(rs, 405, "MethodNotAllowed", "watch is not served yet");
+		return;
+	}
 	if (fieldsel_parse(rt->kind, http_query(rq, "fieldSelector"), &fs, &e) < 0) {
 		http_fail(rs, 400, "BadRequest", "%s", e->msg);
 		return;
