@@ -213,6 +213,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct conn_state *cs = *con_cls;
 	if (!cs) {
 		*con_cls = xcalloc(1, sizeof(*cs));
+		/* A declared length over the limit is refused before reading it. */
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
+			struct http_resp rs = {0};
+			http_fail(&rs, 413, "RequestEntityTooLarge",
+				  "the request body is larger than %d bytes", HTTP_BODY_MAX);
+			return send_resp(c, &rs);
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
