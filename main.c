@@ -304,7 +304,8 @@ static int lock_data_dir(const char *dir, bool quiet)
 	return fd;
 }
 
-/* Serves the Kubernetes API over HTTPS unless --listen none. */
+/* Serves the Kubernetes API over HTTPS unless --listen none.  Started
+ * before the mount: once the mount is there, so is the kubeconfig. */
 static int start_http(const struct opts *o, struct api *api, struct http **out, struct err **e)
 {
 	*out = NULL;
@@ -392,7 +393,6 @@ static int cmd_server(int argc, char **argv)
 	}
 	struct fs_opts fo = {
 	    .mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir};
-	/* Before the mount: once /cluster is there, so is the kubeconfig. */
 	if (start_http(&o, api, &http, &e) < 0)
 		goto fail;
 	if (fs_mount(&fo, &fs, &e) < 0)
