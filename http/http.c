@@ -132,7 +132,8 @@ static handler_fn find_handler(const struct route *rt, const char *method, bool 
 {
 	*path_ok = false;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-		if (routes[i].type != rt->type || strcmp(routes[i].sub, rt->sub))
+		if (routes[i].type != rt->type ||
+		    (strcmp(routes[i].sub, "*") && strcmp(routes[i].sub, rt->sub)))
 			continue;
 		*path_ok = true;
 		if (!strcmp(routes[i].method, method))
