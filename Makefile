@@ -1,7 +1,7 @@
 # clusterfs - see README.md.  `make` builds bin/clusterfs; `make test` runs
 # every test; `make run` sets up and runs; `make bench` prints figures.
 
-PKGS     := fuse3 yaml-0.1 sqlite3 jansson uuid libarchive nettle libnftables
+PKGS     := fuse3 yaml-0.1 sqlite3 jansson uuid libarchive nettle libnftables libmicrohttpd gnutls
 BUILD    ?= build
 BIN      ?= bin
 SAN      ?=
@@ -12,8 +12,8 @@ CFLAGS   = -std=gnu11 $(OPT) -g -Wall -Wextra -Werror -Wno-unused-parameter \
 LDLIBS   = $(shell pkg-config --libs $(PKGS)) -pthread
 LDFLAGS  = $(SAN)
 
-LIB_SRC     := $(sort $(shell find engine fs runtime -name '*.c'))
-LIB_HDR     := $(sort $(shell find engine fs runtime -name '*.h'))
+LIB_SRC     := $(sort $(shell find engine fs http runtime -name '*.c'))
+LIB_HDR     := $(sort $(shell find engine fs http runtime -name '*.h'))
 LIB_OBJ     := $(LIB_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -37,6 +37,7 @@
 #include "engine/store/store.h"
 #include "engine/api/svc.h"
 #include "fs/fs.h"
+#include "http/http.h"
 #include "runtime/kubelet/agent.h"
 #include "runtime/hollow/hollow.h"
 #include "runtime/kubelet/pause.h"
@@ -73,6 +74,10 @@ static const char usage_text[] =
     "                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
     "  --default-toleration-seconds S\n"
     "                   how long pods stay on a not-ready node before eviction (300)\n"
+    "  --listen ADDR:PORT\n"
+    "                   serve the Kubernetes API over HTTPS there (" HTTP_DEFAULT_LISTEN ");\n"
+    "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
+    "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -87,6 +92,9 @@ struct opts {
 	int default_toleration_s;
 	const char *service_cidr;
 	const char *pod_cidr;
+	const char *listen;
+	const char *tls_sans[16];
+	size_t ntls_sans;
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -111,6 +119,8 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	    {"default-toleration-seconds", required_argument, NULL, 'T'},
 	    {"service-cidr", required_argument, NULL, 'S'},
 	    {"pod-cidr", required_argument, NULL, 'P'},
+	    {"listen", required_argument, NULL, 'L'},
+	    {"tls-san", required_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -145,6 +155,16 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			break;
 		case 'P':
 			o->pod_cidr = optarg;
+			break;
+		case 'L':
+			o->listen = optarg;
+			break;
+		case 'A':
+			if (o->ntls_sans == sizeof(o->tls_sans) / sizeof(o->tls_sans[0])) {
+				fprintf(stderr, "clusterfs: too many --tls-san\n");
+				return -1;
+			}
+			o->tls_sans[o->ntls_sans++] = optarg;
 			break;
 		case 'H':
 		case 'G':
@@ -265,6 +285,26 @@ static int lock_data_dir(const char *dir, bool quiet)
 	return fd;
 }
 
+/* Serves the Kubernetes API over HTTPS unless --listen none.  Started
+ * before the mount: once the mount is there, so is the kubeconfig. */
+static int start_http(const struct opts *o, struct api *api, struct http **out, struct err **e)
+{
+	*out = NULL;
+	if (o->listen && !strcmp(o->listen, "none"))
+		return 0;
+	struct http_opts ho = {.api = api,
+			       .data_dir = o->data_dir,
+			       .listen = o->listen,
+			       .sans = o->tls_sans,
+			       .nsans = o->ntls_sans};
+	if (http_start(&ho, out, e) < 0)
+		return -1;
+	log_info("server", "Kubernetes API on https://%s (port %d); KUBECONFIG=%s",
+		 o->listen ? o->listen : HTTP_DEFAULT_LISTEN, http_port(*out),
+		 http_kubeconfig(*out));
+	return 0;
+}
+
 static int cmd_server(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -291,6 +331,7 @@ static int cmd_server(int argc, char **argv)
 	struct hollow *hollow = NULL;
 	struct agent *agent = NULL;
 	struct svcnet *svcnet = NULL;
+	struct http *http = NULL;
 	int rc = 1;
 	char *db = xasprintf("%s/state.db", o.data_dir);
 	if (store_open(db, &st, &e) < 0)
@@ -334,6 +375,8 @@ static int cmd_server(int argc, char **argv)
 	}
 	struct fs_opts fo = {
 	    .mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir};
+	if (start_http(&o, api, &http, &e) < 0)
+		goto fail;
 	if (fs_mount(&fo, &fs, &e) < 0)
 		goto fail;
 	log_info("server", "clusterfs %s serving %s from %s (revision %lld)", CLUSTERFS_VERSION,
@@ -344,6 +387,7 @@ static int cmd_server(int argc, char **argv)
 fail:
 	fprintf(stderr, "clusterfs: %s\n", e ? e->msg : "failed");
 out:
+	http_stop(http);
 	fs_free(fs);
 	if (st)
 		store_wake_watchers(st);

@@ -8,16 +8,17 @@
 # could not run: ROOT missing, no .clang-format, no clang-format).
 #
 # The code it checks ("production code") is main.c and every .c/.h file under
-# engine/, fs/ and runtime/.  It checks four things:
+# engine/, fs/, http/ and runtime/.  It checks four things:
 #
 # 1. Layering.  Every project include names its path from ROOT
 #    (#include "engine/api/api.h"); a quoted include that is not such a path,
 #    or names a file that does not exist, is reported (and so is an include
-#    in <> of engine/, fs/, runtime/ or tests/, checked as if in quotes).  The layers are:
+#    in <> of engine/, fs/, http/, runtime/ or tests/, checked as if in quotes).  The layers are:
 #      base         the files directly in engine/ (obj, hmap, mem, err, ...)
 #      valid, store, api, client, controllers, sched
 #                   the sub-folders of engine/ of those names
 #      fs           everything under fs/
+#      http         everything under http/ (the Kubernetes HTTP API)
 #      runtime      everything under runtime/ (all of its sub-folders)
 #    and a file of a layer may include headers of these layers only:
 #      base         base
@@ -28,10 +29,12 @@
 #      controllers  base, valid, api, client, controllers
 #      sched        base, valid, api, client, sched
 #      fs           base, valid, api, client, fs
+#      http         base, valid, api, client, http
 #      runtime      base, valid, api, client, runtime
 #    main.c and tests/ may include anything (they are not checked).  So only
-#    the API reaches the store, fs and runtime never use each other, and
-#    nothing in the engine uses fs or runtime.  On top of that, a public
+#    the API reaches the store, fs, http and runtime never use one another,
+#    and nothing in the engine uses fs, http or runtime (only main.c
+#    includes http/).  On top of that, a public
 #    header of engine/api (any .h there not named *_int.h) may not include
 #    engine/store/*: it forward-declares what it needs, so that including
 #    the API does not pull the store in.  A file in a sub-folder of engine/
@@ -81,7 +84,7 @@ fi
 # The files, as paths from ROOT (no spaces in them, as in the rest of the build).
 prod=$({
 	[ -f main.c ] && echo main.c
-	for d in engine fs runtime; do
+	for d in engine fs http runtime; do
 		[ -d "$d" ] && find "$d" -type f \( -name '*.c' -o -name '*.h' \)
 	done
 } | LC_ALL=C sort)
@@ -105,6 +108,7 @@ BEGIN {
 	allow("controllers", "base valid api client controllers")
 	allow("sched", "base valid api client sched")
 	allow("fs", "base valid api client fs")
+	allow("http", "base valid api client http")
 	allow("runtime", "base valid api client runtime")
 }
 function allow(from, list,   a, n, i) {
@@ -122,6 +126,8 @@ function layer(p,   d) {
 		return "any"
 	if (p ~ /^fs\//)
 		return "fs"
+	if (p ~ /^http\//)
+		return "http"
 	if (p ~ /^runtime\//)
 		return "runtime"
 	if (p ~ /^engine\/[^\/]+$/)
@@ -137,7 +143,7 @@ function layer(p,   d) {
 function folder(l) {
 	if (l == "base")
 		return "engine/ (base)"
-	if (l == "fs" || l == "runtime")
+	if (l == "fs" || l == "http" || l == "runtime")
 		return l "/"
 	return "engine/" l "/"
 }
@@ -216,7 +222,7 @@ FNR == 1 {
 	if (!incomment && line ~ /^[ \t]*#/) {
 		ppcont = (line ~ /\\$/)
 		if (from != "any" && (line ~ /^[ \t]*#[ \t]*include[ \t]*"/ ||
-				      line ~ /^[ \t]*#[ \t]*include[ \t]*<(engine|fs|runtime|tests)\//))
+				      line ~ /^[ \t]*#[ \t]*include[ \t]*<(engine|fs|http|runtime|tests)\//))
 			check_include(line)
 		next
 	}

@@ -103,8 +103,10 @@ header runtime/kubelet/kubelet.h engine/api/api.h
 source_file runtime/kubelet/kubelet.c runtime/kubelet/kubelet.h engine/client/informer.h
 source_file runtime/net/net.c runtime/kubelet/kubelet.h engine/valid/valid.h engine/obj.h
 header runtime/spawn.h engine/mem.h
+header http/http.h engine/api/api.h
+source_file http/http.c http/http.h engine/client/informer.h engine/valid/valid.h engine/mem.h
 source_file main.c engine/store/store.h engine/api/api.h engine/controllers/ctrl.h \
-	engine/sched/sched.h fs/fs.h runtime/kubelet/kubelet.h
+	engine/sched/sched.h fs/fs.h runtime/kubelet/kubelet.h http/http.h
 header tests/unit/unit.h engine/store/store.h fs/fs.h runtime/kubelet/kubelet.h
 # Tests may include anything and hold long functions.
 {
@@ -195,6 +197,16 @@ plant
 source_file runtime/net/plant.c engine/obj.h runtime/kubelet/kubelet.h fs/fs.h
 run "runtime including fs" <<EOF
 runtime/net/plant.c:4: runtime/ may not include fs/fs.h
+EOF
+
+plant
+source_file http/plant.c http/http.h engine/store/store.h fs/fs.h engine/controllers/ctrl.h
+source_file fs/plant.c fs/fs.h http/http.h
+run "http including the store, fs, controllers; fs including http" <<EOF
+fs/plant.c:3: fs/ may not include http/http.h
+http/plant.c:3: http/ may not include engine/store/store.h
+http/plant.c:4: http/ may not include fs/fs.h
+http/plant.c:5: http/ may not include engine/controllers/ctrl.h
 EOF
 
 plant

@@ -273,6 +273,9 @@ cfs_start() {
 	if [ "${CFS_AGENT:-0}" != 1 ]; then
 		set -- --no-agent "$@"
 	fi
+	# HTTPS on a free port of 127.0.0.1 (servers run side by side); the
+	# port is in $DATA/kubeconfig.  A later --listen in "$@" wins.
+	set -- --listen "${CFS_LISTEN:-127.0.0.1:0}" "$@"
 	if [ -n "${CFS_SIGINT_DFL:-}" ]; then
 		# exec with SIGINT's default action (bash makes a background
 		# job ignore it); the PID stays the server's.

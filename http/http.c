@@ -1,0 +1,369 @@
+/*
+ * http.c - the HTTPS server: lifecycle, authentication, dispatch.
+ *
+ * Owns the libmicrohttpd daemon, the PKI material it serves with, and the
+ * dispatch table.  libmicrohttpd runs a small pool of threads with internal
+ * polling (epoll); each request is read whole (up to HTTP_BODY_MAX, more is
+ * 413) into a struct conn_state, then authenticated, routed (route.h) and
+ * handed to the handler the table names.  Handlers run on the pool's
+ * threads and must not block for long; a long-lived response (a watch, a
+ * log follow) is a stream (http_resp.stream) sent chunked.  The daemon is
+ * started with suspend/resume allowed, so that a stream with nothing to
+ * send can later suspend its connection instead of holding a thread.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/log.h"
+#include "engine/mem.h"
+#include "http/http_int.h"
+#include "http/pki.h"
+#include "http/status.h"
+
+#define POOL_THREADS   4
+#define CONN_LIMIT     1024
+#define CONN_TIMEOUT_S 60
+
+struct http {
+	struct api *api;
+	struct MHD_Daemon *d;
+	struct pki *pki;
+	int port;
+	char *kubeconfig;
+	char *address;
+};
+
+typedef void (*handler_fn)(struct http_req *rq, struct http_resp *rs);
+
+/* The dispatch table: the first row matching the route's type, the method
+ * and the subresource ("*": any, "": none) handles the request. */
+static const struct {
+	enum route_type type;
+	const char *method;
+	const char *sub;
+	handler_fn fn;
+} routes[] = {
+    {ROUTE_VERSION, "GET", "", h_version},
+    {ROUTE_API, "GET", "", h_api},
+    {ROUTE_APIS, "GET", "", h_apis},
+    {ROUTE_GROUP, "GET", "", h_group},
+    {ROUTE_GROUP_VERSION, "GET", "", h_group_version},
+    {ROUTE_COLLECTION, "GET", "", h_list},
+    {ROUTE_OBJECT, "GET", "", h_get},
+    {ROUTE_OBJECT, "GET", "status", h_get},
+};
+
+/* Per request: the body as it arrives. */
+struct conn_state {
+	struct buf body;
+	bool too_big;
+};
+
+const char *http_query(const struct http_req *rq, const char *key)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(const struct http_req *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_server_address(const struct http *h)
+{
+	return h->address;
+}
+
+void http_resp_json(struct http_resp *rs, int code, json_t *j)
+{
+	free(rs->body);
+	rs->code = code;
+	rs->ctype = "application/json";
+	rs->body = json_dumps(j, JSON_COMPACT);
+	rs->len = rs->body ? strlen(rs->body) : 0;
+	json_decref(j);
+}
+
+void http_resp_status(struct http_resp *rs, json_t *status)
+{
+	http_resp_json(rs, status_code(status), status);
+}
+
+void http_fail(struct http_resp *rs, int code, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	http_resp_status(rs, status_new(code, reason, msg ? msg : reason));
+	free(msg);
+}
+
+/* True when the request carries the admin token (compared in constant time). */
+static bool authorized(struct http *h, struct MHD_Connection *c)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+	if (!v || strncasecmp(v, "Bearer ", 7))
+		return false;
+	v += 7;
+	while (*v == ' ')
+		v++;
+	const char *tok = pki_token(h->pki);
+	size_t n = strlen(tok);
+	if (strlen(v) != n)
+		return false;
+	unsigned char diff = 0;
+	for (size_t i = 0; i < n; i++)
+		diff |= (unsigned char)(v[i] ^ tok[i]);
+	return diff == 0;
+}
+
+static handler_fn find_handler(const struct route *rt, const char *method, bool *path_ok)
+{
+	*path_ok = false;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		if (routes[i].type != rt->type ||
+		    (strcmp(routes[i].sub, "*") && strcmp(routes[i].sub, rt->sub)))
+			continue;
+		*path_ok = true;
+		if (!strcmp(routes[i].method, method))
+			return routes[i].fn;
+	}
+	return NULL;
+}
+
+/* Authenticates, routes and runs the handler; fills rs. */
+static void dispatch(struct http *h, struct http_req *rq, struct http_resp *rs)
+{
+	if (route_parse(rq->path, &rq->rt) == 0 && rq->rt.type == ROUTE_HEALTH) {
+		rs->code = 200;
+		rs->ctype = "text/plain; charset=utf-8";
+		rs->body = xstrdup("ok");
+		rs->len = 2;
+		return;
+	}
+	if (!authorized(h, rq->conn)) {
+		http_fail(rs, 401, "Unauthorized", "Unauthorized");
+		return;
+	}
+	if (route_parse(rq->path, &rq->rt) < 0) {
+		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
+		return;
+	}
+	bool path_ok;
+	handler_fn fn = find_handler(&rq->rt, rq->method, &path_ok);
+	if (fn)
+		fn(rq, rs);
+	else if (path_ok)
+		http_fail(rs, 405, "MethodNotAllowed",
+			  "the server does not allow this method on the requested resource");
+	else
+		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
+}
+
+static void stream_free(void *cls)
+{
+	struct http_resp *rs = cls;
+	if (rs->stream_free)
+		rs->stream_free(rs->stream_arg);
+	free(rs);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_resp *rs = cls;
+	return rs->stream(rs->stream_arg, pos, buf, max);
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *c, struct http_resp *rs)
+{
+	struct MHD_Response *r;
+	if (rs->stream) {
+		struct http_resp *keep = xmalloc(sizeof(*keep));
+		*keep = *rs;
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read,
+						      keep, stream_free);
+	} else {
+		r = MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
+		rs->body = NULL;
+	}
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
+	MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+	enum MHD_Result ok = MHD_queue_response(c, (unsigned)rs->code, r);
+	MHD_destroy_response(r);
+	return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct http *h = cls;
+	struct conn_state *cs = *con_cls;
+	if (!cs) {
+		*con_cls = xcalloc(1, sizeof(*cs));
+		/* A declared length over the limit is refused before reading it. */
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
+			struct http_resp rs = {0};
+			http_fail(&rs, 413, "RequestEntityTooLarge",
+				  "the request body is larger than %d bytes", HTTP_BODY_MAX);
+			return send_resp(c, &rs);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (cs->body.len + *upload_size > HTTP_BODY_MAX)
+			cs->too_big = true;
+		else
+			buf_add(&cs->body, upload, *upload_size);
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	struct http_req rq = {.srv = h, .api = h->api, .conn = c, .method = method, .path = url};
+	struct http_resp rs = {0};
+	if (cs->body.len) {
+		rq.body = cs->body.s;
+		rq.body_len = cs->body.len;
+	}
+	if (cs->too_big)
+		http_fail(&rs, 413, "RequestEntityTooLarge",
+			  "the request body is larger than %d bytes", HTTP_BODY_MAX);
+	else
+		dispatch(h, &rq, &rs);
+	log_debug("http", "%s %s: %d", method, url, rs.code);
+	enum MHD_Result ok = send_resp(c, &rs);
+	free(rs.body);
+	return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct conn_state *cs = *con_cls;
+	if (cs) {
+		buf_free(&cs->body);
+		free(cs);
+		*con_cls = NULL;
+	}
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug("http", "%s", line);
+}
+
+/* Parses "ADDR:PORT" or "[V6]:PORT" into sa.  -EINVAL if malformed. */
+static int parse_listen(const char *s, struct sockaddr_storage *sa, bool *v6, struct err **e)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	const char *h0 = s, *h1 = colon;
+	if (colon && s[0] == '[' && colon > s && colon[-1] == ']') {
+		h0 = s + 1;
+		h1 = colon - 1;
+	}
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : -1;
+	if (!colon || !colon[1] || *end || port < 0 || port > 65535 ||
+	    h1 - h0 >= (long)sizeof(host))
+		return err_make(e, EINVAL, "--listen %s: want ADDR:PORT", s);
+	memcpy(host, h0, (size_t)(h1 - h0));
+	host[h1 - h0] = '\0';
+	memset(sa, 0, sizeof(*sa));
+	struct sockaddr_in *a4 = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)sa;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*v6 = false;
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*v6 = true;
+	} else {
+		return err_make(e, EINVAL, "--listen %s: \"%s\" is not an IP address", s, host);
+	}
+	return 0;
+}
+
+static int start_daemon(struct http *h, const char *listen, struct err **e)
+{
+	struct sockaddr_storage sa;
+	bool v6 = false;
+	if (parse_listen(listen, &sa, &v6, e) < 0)
+		return -EINVAL;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	h->d = MHD_start_daemon(
+	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	    MHD_OPTION_HTTPS_MEM_KEY, pki_key_pem(h->pki), MHD_OPTION_HTTPS_MEM_CERT,
+	    pki_cert_pem(h->pki), MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+	if (!h->d)
+		return err_make(
+		    e, EADDRINUSE,
+		    "https: cannot listen on %s (in use, or not an address of this host)", listen);
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di ? di->port : 0;
+	return 0;
+}
+
+int http_start(const struct http_opts *o, struct http **out, struct err **e)
+{
+	struct http *h = xcalloc(1, sizeof(*h));
+	h->api = o->api;
+	if (pki_ensure(o->data_dir, o->sans, o->nsans, &h->pki, e) < 0)
+		goto fail;
+	if (start_daemon(h, o->listen ? o->listen : HTTP_DEFAULT_LISTEN, e) < 0)
+		goto fail;
+	h->address = xasprintf("https://127.0.0.1:%d", h->port);
+	h->kubeconfig = xasprintf("%s/kubeconfig", o->data_dir);
+	if (pki_write_kubeconfig(h->pki, h->kubeconfig, h->address, e) < 0)
+		goto fail;
+	*out = h;
+	return 0;
+fail:
+	http_stop(h);
+	return e && *e ? -(*e)->code : -EIO;
+}
+
+int http_port(const struct http *h)
+{
+	return h->port;
+}
+
+const char *http_kubeconfig(const struct http *h)
+{
+	return h->kubeconfig;
+}
+
+void http_stop(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	pki_free(h->pki);
+	free(h->kubeconfig);
+	free(h->address);
+	free(h);
+}

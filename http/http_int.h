@@ -1,0 +1,88 @@
+/*
+ * http_int.h - what the HTTP modules share: a request, a response, and
+ * the handlers the dispatch table in http.c names.
+ *
+ * A handler runs on one of the server's threads and fills a struct
+ * http_resp: a whole body (http_resp_json, http_resp_status), or a
+ * stream (stream callback; for watches and logs: the body is produced
+ * chunk by chunk, see http_resp.stream).  Handlers may block briefly on
+ * the API; they must not keep pointers into the request after returning.
+ *
+ * Adding a route: give route.h a type if the path is new, write a handler
+ * (void fn(struct http_req *, struct http_resp *)) declared here, and add
+ * a row {route type, method, subresource, handler} to the table in http.c.
+ */
+#ifndef CFS_HTTP_INT_H
+#define CFS_HTTP_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/api/api.h"
+#include "http/route.h"
+
+/* Largest request body accepted (as Kubernetes: 3 MiB); more is 413. */
+#define HTTP_BODY_MAX (3 * 1024 * 1024)
+
+struct http;
+struct MHD_Connection;
+
+struct http_req {
+	struct http *srv;
+	struct api *api;
+	struct MHD_Connection *conn;
+	const char *method; /* "GET", "POST", ... */
+	const char *path;
+	struct route rt;
+	const char *body; /* the request body, NUL-terminated (NULL: none) */
+	size_t body_len;
+};
+
+/*
+ * A streamed body: called with a buffer of max bytes to fill; returns
+ * the bytes written (> 0), 0 to be called again later, or -1 at the end
+ * of the stream (as libmicrohttpd's content reader; sent chunked).
+ */
+typedef ssize_t (*http_stream_fn)(void *arg, uint64_t pos, char *buf, size_t max);
+
+struct http_resp {
+	int code;
+	const char *ctype; /* static string */
+	char *body;	   /* malloc'd, owned */
+	size_t len;
+	http_stream_fn stream; /* non-NULL: stream the body instead */
+	void *stream_arg;
+	void (*stream_free)(void *arg);
+};
+
+/* The query parameter key (URL-decoded), or NULL. */
+const char *http_query(const struct http_req *rq, const char *key);
+/* The request header name, or NULL. */
+const char *http_header(const struct http_req *rq, const char *name);
+
+/* Sets the response to j serialized as JSON (j is stolen). */
+void http_resp_json(struct http_resp *rs, int code, json_t *j);
+/* Sets the response to a Status object (stolen); the code is its code. */
+void http_resp_status(struct http_resp *rs, json_t *status);
+/* A Status built from code, reason and a printf message. */
+void http_fail(struct http_resp *rs, int code, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* "https://ADDR:PORT" of the server as a client should name it. */
+const char *http_server_address(const struct http *h);
+
+/* discovery.c */
+void h_version(struct http_req *rq, struct http_resp *rs);
+void h_api(struct http_req *rq, struct http_resp *rs);
+void h_apis(struct http_req *rq, struct http_resp *rs);
+void h_group(struct http_req *rq, struct http_resp *rs);
+void h_group_version(struct http_req *rq, struct http_resp *rs);
+
+/* read.c */
+void h_get(struct http_req *rq, struct http_resp *rs);
+void h_list(struct http_req *rq, struct http_resp *rs);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * read.c - GET of one object and LIST of a kind, as Kubernetes answers
+ * them.
+ *
+ * An object is served as stored (with apiVersion and kind set); a list is
+ * e.g. {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":
+ * REV},"items":[...]} where REV is the store's revision read before the
+ * list, so that a watch from it misses nothing.  labelSelector goes to
+ * api_list() (kubectl -l syntax), fieldSelector to fieldsel.h.  Runs on
+ * the server's threads; stateless.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/mem.h"
+#include "http/fieldsel.h"
+#include "http/http_int.h"
+#include "http/status.h"
+
+/* obj (frozen) with apiVersion and kind, as a new reference. */
+static json_t *with_type(const struct kind_info *k, json_t *obj)
+{
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	if (av && kind && !strcmp(av, k->api_version) && !strcmp(kind, k->kind))
+		return json_incref(obj);
+	json_t *c = json_copy(obj);
+	json_object_set_new(c, "apiVersion", json_string(k->api_version));
+	json_object_set_new(c, "kind", json_string(k->kind));
+	return c;
+}
+
+void h_get(struct http_req *rq, struct http_resp *rs)
+{
+	const struct route *rt = &rq->rt;
+	struct sobj *o = api_get(rq->api, rt->kind, rt->kind->namespaced ? rt->ns : NULL, rt->name);
+	if (!o) {
+		http_resp_status(rs, status_not_found(rt->kind, rt->name));
+		return;
+	}
+	http_resp_json(rs, 200, with_type(rt->kind, o->obj));
+	sobj_unref(o);
+}
+
+static json_t *list_object(const struct kind_info *k, int64_t rev, json_t *items)
+{
+	char kind[64], rv[32];
+	snprintf(kind, sizeof(kind), "%sList", k->kind);
+	snprintf(rv, sizeof(rv), "%lld", (long long)rev);
+	return json_pack("{s:s, s:s, s:{s:s}, s:o}", "kind", kind, "apiVersion", k->api_version,
+			 "metadata", "resourceVersion", rv, "items", items);
+}
+
+void h_list(struct http_req *rq, struct http_resp *rs)
+{
+	const struct route *rt = &rq->rt;
+	_cleanup_err_ struct err *e = NULL;
+	struct fieldsel *fs = NULL;
+	const char *watch = http_query(rq, "watch");
+	if (watch && (!strcmp(watch, "true") || !strcmp(watch, "1"))) {
+		http_fail(rs, 405, "MethodNotAllowed", "watch is not served yet");
+		return;
+	}
+	if (fieldsel_parse(rt->kind, http_query(rq, "fieldSelector"), &fs, &e) < 0) {
+		http_fail(rs, 400, "BadRequest", "%s", e->msg);
+		return;
+	}
+	int64_t rev = api_rev(rq->api);
+	struct sobj **v = NULL;
+	const char *ns = rt->kind->namespaced && rt->ns[0] ? rt->ns : NULL;
+	int n = api_list(rq->api, rt->kind, ns, http_query(rq, "labelSelector"), &v, &e);
+	if (n < 0) {
+		fieldsel_free(fs);
+		http_fail(rs, 400, "BadRequest", "%s", e ? e->msg : "bad label selector");
+		return;
+	}
+	json_t *items = json_array();
+	for (int i = 0; i < n; i++)
+		if (fieldsel_matches(fs, v[i]->obj))
+			json_array_append_new(items, with_type(rt->kind, v[i]->obj));
+	sobj_list_free(v, (size_t)n);
+	fieldsel_free(fs);
+	http_resp_json(rs, 200, list_object(rt->kind, rev, items));
+}
