@@ -305,6 +305,97 @@ static int start_http(const struct opts *o, struct api *api, struct http **out, 
 	return 0;
 }
 
+/* Everything a server runs; NULL where not started.  Stopped in the
+ * reverse order of starting (server_stop). */
+struct server {
+	struct store *st;
+	struct api *api;
+	struct fs *fs;
+	struct deployctl *dc;
+	struct rsctl *rc;
+	struct epctl *ep;
+	struct gc *gc;
+	struct sched *sched;
+	struct nodelife *nl;
+	struct hollow *hollow;
+	struct agent *agent;
+	struct svcnet *svcnet;
+	struct http *http;
+};
+
+/* Heartbeats well inside the node grace period, or nodes would flap. */
+static int heartbeat_s(const struct opts *o)
+{
+	int hb = o->node_grace_s >= 40 ? 10 : o->node_grace_s / 4;
+	return hb > 0 ? hb : 1;
+}
+
+/* The store, the API, hollow nodes and the controllers. */
+static int start_control_plane(const struct opts *o, struct server *s, struct err **e)
+{
+	char *db = xasprintf("%s/state.db", o->data_dir);
+	int r = store_open(db, &s->st, e);
+	free(db);
+	if (r < 0 || api_new(s->st, &s->api, e) < 0)
+		return -1;
+	api_set_default_toleration(s->api, o->default_toleration_s);
+	if (o->service_cidr && api_set_service_cidr(s->api, o->service_cidr, e) < 0)
+		return -1;
+	if (o->hollow_nodes > 0) {
+		struct hollow_opts ho = {heartbeat_s(o), 0};
+		if (hollow_start(s->api, o->hollow_nodes, &ho, &s->hollow, e) < 0)
+			return -1;
+		log_info("server", "%d hollow nodes registered", o->hollow_nodes);
+	}
+	struct nodelife_opts nlo = {o->node_grace_s > 0 ? o->node_grace_s : 1, 1000, NULL};
+	if (deployctl_start(s->api, &s->dc, e) < 0 || rsctl_start(s->api, &s->rc, e) < 0 ||
+	    epctl_start(s->api, &s->ep, e) < 0 || gc_start(s->api, NULL, &s->gc, e) < 0 ||
+	    sched_start(s->api, &s->sched, e) < 0 || nodelife_start(s->api, &nlo, &s->nl, e) < 0)
+		return -1;
+	return 0;
+}
+
+/* The local node: the agent, then Services on it (proxy and DNS). */
+static int start_node(const struct opts *o, struct server *s, struct err **e)
+{
+	if (o->no_agent) {
+		log_info("server", "control plane only (--no-agent)");
+		return 0;
+	}
+	struct agent_opts ao = {.node_name = o->node_name,
+				.data_dir = o->data_dir,
+				.heartbeat_s = heartbeat_s(o),
+				.pod_cidr = o->pod_cidr};
+	if (agent_start(s->api, &ao, &s->agent, e) < 0)
+		return -1;
+	char svc_cidr[20];
+	api_service_cidr(s->api, svc_cidr);
+	struct svcnet_opts so = {.data_dir = o->data_dir,
+				 .pod_cidr = agent_pod_cidr(s->agent),
+				 .service_cidr = svc_cidr,
+				 .dns_ip = agent_dns_ip(s->agent)};
+	return svcnet_start(s->api, &so, &s->svcnet, e);
+}
+
+static void server_stop(struct server *s)
+{
+	http_stop(s->http);
+	fs_free(s->fs);
+	if (s->st)
+		store_wake_watchers(s->st);
+	svcnet_stop(s->svcnet);
+	agent_stop(s->agent);
+	nodelife_stop(s->nl);
+	hollow_stop(s->hollow);
+	sched_stop(s->sched);
+	gc_stop(s->gc);
+	deployctl_stop(s->dc);
+	rsctl_stop(s->rc);
+	epctl_stop(s->ep);
+	api_free(s->api);
+	store_close(s->st);
+}
+
 static int cmd_server(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -319,91 +410,26 @@ static int cmd_server(int argc, char **argv)
 	if (lockfd < 0)
 		return 1;
 	struct err *e = NULL;
-	struct store *st = NULL;
-	struct api *api = NULL;
-	struct fs *fs = NULL;
-	struct deployctl *dc = NULL;
-	struct rsctl *rc_ = NULL;
-	struct epctl *ep = NULL;
-	struct gc *gc = NULL;
-	struct sched *sched = NULL;
-	struct nodelife *nl = NULL;
-	struct hollow *hollow = NULL;
-	struct agent *agent = NULL;
-	struct svcnet *svcnet = NULL;
-	struct http *http = NULL;
+	struct server s = {0};
 	int rc = 1;
-	char *db = xasprintf("%s/state.db", o.data_dir);
-	if (store_open(db, &st, &e) < 0)
-		goto fail;
-	if (api_new(st, &api, &e) < 0)
-		goto fail;
-	api_set_default_toleration(api, o.default_toleration_s);
-	if (o.service_cidr && api_set_service_cidr(api, o.service_cidr, &e) < 0)
-		goto fail;
-	if (o.hollow_nodes > 0) {
-		/* Heartbeats well inside the grace period, or nodes would flap. */
-		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
-		struct hollow_opts ho = {hb > 0 ? hb : 1, 0};
-		if (hollow_start(api, o.hollow_nodes, &ho, &hollow, &e) < 0)
-			goto fail;
-		log_info("server", "%d hollow nodes registered", o.hollow_nodes);
-	}
-	struct nodelife_opts nlo = {o.node_grace_s > 0 ? o.node_grace_s : 1, 1000, NULL};
-	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc_, &e) < 0 ||
-	    epctl_start(api, &ep, &e) < 0 || gc_start(api, NULL, &gc, &e) < 0 ||
-	    sched_start(api, &sched, &e) < 0 || nodelife_start(api, &nlo, &nl, &e) < 0)
-		goto fail;
-	if (o.no_agent) {
-		log_info("server", "control plane only (--no-agent)");
-	} else {
-		int hb = o.node_grace_s >= 40 ? 10 : o.node_grace_s / 4;
-		struct agent_opts ao = {.node_name = o.node_name,
-					.data_dir = o.data_dir,
-					.heartbeat_s = hb > 0 ? hb : 1,
-					.pod_cidr = o.pod_cidr};
-		if (agent_start(api, &ao, &agent, &e) < 0)
-			goto fail;
-		char svc_cidr[20];
-		api_service_cidr(api, svc_cidr);
-		struct svcnet_opts so = {.data_dir = o.data_dir,
-					 .pod_cidr = agent_pod_cidr(agent),
-					 .service_cidr = svc_cidr,
-					 .dns_ip = agent_dns_ip(agent)};
-		if (svcnet_start(api, &so, &svcnet, &e) < 0)
-			goto fail;
-	}
 	struct fs_opts fo = {
-	    .mountpoint = o.mount, .api = api, .debug = o.fuse_debug, .data_dir = o.data_dir};
-	if (start_http(&o, api, &http, &e) < 0)
+	    .mountpoint = o.mount, .api = NULL, .debug = o.fuse_debug, .data_dir = o.data_dir};
+	if (start_control_plane(&o, &s, &e) < 0 || start_node(&o, &s, &e) < 0 ||
+	    start_http(&o, s.api, &s.http, &e) < 0)
 		goto fail;
-	if (fs_mount(&fo, &fs, &e) < 0)
+	fo.api = s.api;
+	if (fs_mount(&fo, &s.fs, &e) < 0)
 		goto fail;
 	log_info("server", "clusterfs %s serving %s from %s (revision %lld)", CLUSTERFS_VERSION,
-		 o.mount, o.data_dir, (long long)store_rev(st));
-	rc = fs_serve(fs) < 0 ? 1 : 0;
+		 o.mount, o.data_dir, (long long)store_rev(s.st));
+	rc = fs_serve(s.fs) < 0 ? 1 : 0;
 	log_info("server", "shutting down");
 	goto out;
 fail:
 	fprintf(stderr, "clusterfs: %s\n", e ? e->msg : "failed");
 out:
-	http_stop(http);
-	fs_free(fs);
-	if (st)
-		store_wake_watchers(st);
-	svcnet_stop(svcnet);
-	agent_stop(agent);
-	nodelife_stop(nl);
-	hollow_stop(hollow);
-	sched_stop(sched);
-	gc_stop(gc);
-	deployctl_stop(dc);
-	rsctl_stop(rc_);
-	epctl_stop(ep);
-	api_free(api);
-	store_close(st);
+	server_stop(&s);
 	err_free(e);
-	free(db);
 	close(lockfd);
 	return rc;
 }
