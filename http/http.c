@@ -51,11 +51,21 @@ static const struct {
 	const char *sub;
 	handler_fn fn;
 } routes[] = {
+    /* discovery.c */
     {ROUTE_VERSION, "GET", "", h_version},
     {ROUTE_API, "GET", "", h_api},
     {ROUTE_APIS, "GET", "", h_apis},
     {ROUTE_GROUP, "GET", "", h_group},
     {ROUTE_GROUP_VERSION, "GET", "", h_group_version},
+    /* openapi.c */
+
+    /* write.c: create, replace, delete, scale, status, eviction */
+
+    /* patch.c */
+
+    /* log.c */
+
+    /* read.c (after the more specific rows above) */
     {ROUTE_COLLECTION, "GET", "", h_list},
     {ROUTE_OBJECT, "GET", "", h_get},
     {ROUTE_OBJECT, "GET", "status", h_get},

@@ -85,4 +85,16 @@ void h_group_version(struct http_req *rq, struct http_resp *rs);
 void h_get(struct http_req *rq, struct http_resp *rs);
 void h_list(struct http_req *rq, struct http_resp *rs);
 
+/* table.c */
+
+/* watch.c */
+
+/* openapi.c */
+
+/* write.c */
+
+/* patch.c */
+
+/* log.c */
+
 #endif
