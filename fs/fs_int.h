@@ -17,7 +17,7 @@
 
 #include "engine/mem.h"
 #include "fs/fs.h"
-#include "fs/podlog.h"
+#include "engine/podlog.h"
 #include "fs/view.h"
 
 #define SCRATCH_MAX    (16 * 1024 * 1024)

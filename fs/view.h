@@ -31,7 +31,7 @@
 #include "engine/hmap.h"
 #include "engine/mem.h"
 #include "fs/feed.h"
-#include "fs/podlog.h"
+#include "engine/podlog.h"
 
 enum vtype {
 	V_ROOT,

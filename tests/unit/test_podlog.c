@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
-#include "fs/podlog.h"
+#include "engine/podlog.h"
 #include "tests/unit/unit.h"
 
 static char *base;

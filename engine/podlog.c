@@ -8,7 +8,7 @@
  *     two
  *     one
  */
-#include "fs/podlog.h"
+#include "engine/podlog.h"
 
 #include <dirent.h>
 #include <errno.h>
