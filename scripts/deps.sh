@@ -15,6 +15,11 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
+# The HTTP API's tests drive a real kubectl. A machine that has one (any
+# version, from any package) keeps it; one without gets Debian's.
+if ! command -v kubectl >/dev/null 2>&1; then
+	missing="$missing kubernetes-client"
+fi
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then
