@@ -39,6 +39,7 @@ struct http {
 	int port;
 	char *kubeconfig;
 	char *address;
+	char *logs_dir; /* DATA_DIR/logs: containers' logs (engine/podlog.h) */
 };
 
 typedef void (*handler_fn)(struct http_req *rq, struct http_resp *rs);
@@ -64,6 +65,7 @@ static const struct {
     /* patch.c */
 
     /* log.c */
+    {ROUTE_OBJECT, "GET", "log", h_log},
 
     /* read.c (after the more specific rows above) */
     {ROUTE_COLLECTION, "GET", "", h_list},
@@ -90,6 +92,11 @@ const char *http_header(const struct http_req *rq, const char *name)
 const char *http_server_address(const struct http *h)
 {
 	return h->address;
+}
+
+const char *http_logs_dir(const struct http *h)
+{
+	return h->logs_dir;
 }
 
 void http_resp_json(struct http_resp *rs, int code, json_t *j)
@@ -347,6 +354,7 @@ int http_start(const struct http_opts *o, struct http **out, struct err **e)
 		goto fail;
 	h->address = xasprintf("https://127.0.0.1:%d", h->port);
 	h->kubeconfig = xasprintf("%s/kubeconfig", o->data_dir);
+	h->logs_dir = xasprintf("%s/logs", o->data_dir);
 	if (pki_write_kubeconfig(h->pki, h->kubeconfig, h->address, e) < 0)
 		goto fail;
 	*out = h;
@@ -374,6 +382,7 @@ void http_stop(struct http *h)
 		MHD_stop_daemon(h->d);
 	pki_free(h->pki);
 	free(h->kubeconfig);
+	free(h->logs_dir);
 	free(h->address);
 	free(h);
 }

@@ -73,6 +73,8 @@ void http_fail(struct http_resp *rs, int code, const char *reason, const char *f
 
 /* "https://ADDR:PORT" of the server as a client should name it. */
 const char *http_server_address(const struct http *h);
+/* Where containers' logs are (DATA_DIR/logs; engine/podlog.h). */
+const char *http_logs_dir(const struct http *h);
 
 /* discovery.c */
 void h_version(struct http_req *rq, struct http_resp *rs);
@@ -96,5 +98,6 @@ void h_list(struct http_req *rq, struct http_resp *rs);
 /* patch.c */
 
 /* log.c */
+void h_log(struct http_req *rq, struct http_resp *rs);
 
 #endif

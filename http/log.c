@@ -1,0 +1,180 @@
+/*
+ * log.c - GET .../pods/NAME/log: a container's log, as `kubectl logs`
+ * reads it.
+ *
+ *     $ kubectl logs web-7d9c -c nginx --tail=2
+ *     GET /api/v1/namespaces/default/pods/web-7d9c/log?container=nginx&tailLines=2
+ *
+ * The text comes from the files the node agent writes (engine/podlog.h),
+ * the same the filesystem's pods/NAME/logs serves.  Query parameters:
+ * container (needed when the pod has several), previous, tailLines,
+ * limitBytes.  Errors are worded as the apiserver words them.  Stateless;
+ * runs on the server's threads.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/mem.h"
+#include "engine/obj.h"
+#include "engine/podlog.h"
+#include "http/http_int.h"
+#include "http/status.h"
+
+/* Whole logs larger than this are refused (use limitBytes or tailLines). */
+#define LOG_CAP (64 * 1024 * 1024)
+
+/* Appends the names of the containers of one list ("containers",
+ * "initContainers") of spec to out, space separated. */
+static void container_names(const json_t *spec, const char *list, struct buf *out)
+{
+	size_t i;
+	json_t *c;
+	json_array_foreach(json_object_get(spec, list), i, c)
+	{
+		const char *n = obj_str(c, "name");
+		if (!n)
+			continue;
+		if (out->len)
+			buf_add(out, " ", 1);
+		buf_add(out, n, strlen(n));
+	}
+}
+
+static bool has_container(const json_t *spec, const char *name)
+{
+	static const char *const lists[] = {"containers", "initContainers"};
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(spec, lists[l]), i, c)
+		{
+			const char *n = obj_str(c, "name");
+			if (n && !strcmp(n, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The container the request names, or the pod's only one; NULL with the
+ * response set to the apiserver's 400 when there is none to pick. */
+static const char *pick_container(struct http_req *rq, struct http_resp *rs, const json_t *pod)
+{
+	const json_t *spec = json_object_get(pod, "spec");
+	const char *c = http_query(rq, "container");
+	if (c && *c) {
+		if (has_container(spec, c))
+			return c;
+		http_fail(rs, 400, "BadRequest", "container %s is not valid for pod %s", c,
+			  rq->rt.name);
+		return NULL;
+	}
+	json_t *cs = json_object_get(spec, "containers");
+	if (json_array_size(cs) == 1)
+		return obj_str(json_array_get(cs, 0), "name");
+	struct buf names = {0};
+	container_names(spec, "containers", &names);
+	http_fail(rs, 400, "BadRequest",
+		  "a container name must be specified for pod %s, choose one of: [%.*s]",
+		  rq->rt.name, (int)names.len, names.s ? names.s : "");
+	buf_free(&names);
+	return NULL;
+}
+
+/* A whole non-negative number from the query, or -1 when absent; -2 when
+ * present but not a number. */
+static long long query_count(struct http_req *rq, const char *key)
+{
+	const char *s = http_query(rq, key);
+	if (!s)
+		return -1;
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	return (!*s || *end || errno || v < 0) ? -2 : v;
+}
+
+/* Keeps the last n lines of b (a final line without '\n' counts). */
+static void keep_tail(struct buf *b, long long n)
+{
+	if (n < 0 || !b->len)
+		return;
+	size_t end = b->len;
+	if (b->s[end - 1] == '\n')
+		end--;
+	size_t start = end;
+	long long seen = 0;
+	while (start > 0) {
+		if (b->s[start - 1] == '\n' && ++seen == n)
+			break;
+		start--;
+	}
+	if (n == 0)
+		start = b->len;
+	memmove(b->s, b->s + start, b->len - start);
+	b->len -= start;
+}
+
+/* Reads the log the request asks for into out; 0, or -1 with rs set. */
+static int read_log(struct http_req *rq, struct http_resp *rs, const struct sobj *pod,
+		    const char *ctr, struct buf *out)
+{
+	const char *prev = http_query(rq, "previous");
+	bool previous = prev && (!strcmp(prev, "true") || !strcmp(prev, "1"));
+	enum podlog_role role = previous ? PODLOG_PREVIOUS : PODLOG_CURRENT;
+	_cleanup_free_ char *dir =
+	    podlog_dir_new(http_logs_dir(rq->srv), obj_str(pod->obj, "metadata.uid"), ctr);
+	if (previous && (!dir || podlog_pick(dir, role) < 0)) {
+		http_fail(rs, 400, "BadRequest",
+			  "previous terminated container \"%s\" in pod \"%s\" not found", ctr,
+			  rq->rt.name);
+		return -1;
+	}
+	int r = dir ? podlog_read_all(dir, role, LOG_CAP, out) : 0;
+	if (r == -EFBIG) {
+		http_fail(rs, 413, "RequestEntityTooLarge",
+			  "the log of container %s is over %d bytes: use tailLines or limitBytes",
+			  ctr, LOG_CAP);
+		return -1;
+	}
+	if (r < 0 && r != -ENOENT) {
+		http_fail(rs, 500, "InternalError", "reading the log of container %s: %s", ctr,
+			  strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
+void h_log(struct http_req *rq, struct http_resp *rs)
+{
+	const struct route *rt = &rq->rt;
+	if (rt->kind != KIND_POD) {
+		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
+		return;
+	}
+	long long tail = query_count(rq, "tailLines"), limit = query_count(rq, "limitBytes");
+	if (tail == -2 || limit == -2) {
+		http_fail(rs, 400, "BadRequest", "tailLines and limitBytes take a whole number");
+		return;
+	}
+	struct sobj *pod = api_get(rq->api, KIND_POD, rt->ns, rt->name);
+	if (!pod) {
+		http_resp_status(rs, status_not_found(KIND_POD, rt->name));
+		return;
+	}
+	struct buf b = {0};
+	const char *ctr = pick_container(rq, rs, pod->obj);
+	if (ctr && read_log(rq, rs, pod, ctr, &b) == 0) {
+		keep_tail(&b, tail);
+		if (limit >= 0 && b.len > (size_t)limit)
+			b.len = (size_t)limit;
+		rs->code = 200;
+		rs->ctype = "text/plain";
+		rs->body = b.s ? b.s : xstrdup("");
+		rs->len = b.len;
+		b.s = NULL;
+	}
+	buf_free(&b);
+	sobj_unref(pod);
+}
