@@ -64,6 +64,8 @@ static const struct {
 
     /* patch.c */
 
+    /* exec.c: exec and portforward (connection upgrades) */
+
     /* log.c */
     {ROUTE_OBJECT, "GET", "log", h_log},
 

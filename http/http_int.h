@@ -97,6 +97,8 @@ void h_list(struct http_req *rq, struct http_resp *rs);
 
 /* patch.c */
 
+/* exec.c */
+
 /* log.c */
 void h_log(struct http_req *rq, struct http_resp *rs);
 
