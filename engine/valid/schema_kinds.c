@@ -137,7 +137,7 @@ static const struct sch_field scale_spec[] = {
 };
 
 static const struct sch_field scale_status[] = {
-    FIR("replicas", "The current number of replicas."),
+    FI("replicas", "The current number of replicas."),
     FS("selector", "The label selector of the pods, as a string."),
 };
 
@@ -186,8 +186,8 @@ static const struct sch_field deploy_status[] = {
 };
 
 static const struct sch_field condition[] = {
-    FSR("type", "The condition."),
-    FSR("status", "True, False or Unknown."),
+    FS("type", "The condition."),
+    FS("status", "True, False or Unknown."),
     FT("lastUpdateTime", "When it was last updated."),
     FT("lastTransitionTime", "When it last changed."),
     FS("reason", "Why, in a CamelCase word."),
@@ -209,7 +209,7 @@ static const struct sch_field rs_spec[] = {
 };
 
 static const struct sch_field rs_status[] = {
-    FIR("replicas", "Pods there are."),
+    FI("replicas", "Pods there are."),
     FI("fullyLabeledReplicas", "Pods whose labels match the template's."),
     FI("readyReplicas", "Ready pods."),
     FI("availableReplicas", "Pods ready for minReadySeconds."),
@@ -360,8 +360,8 @@ static const struct sch_field node_status[] = {
 };
 
 static const struct sch_field node_cond[] = {
-    FSR("type", "The condition."),
-    FSR("status", "True, False or Unknown."),
+    FS("type", "The condition."),
+    FS("status", "True, False or Unknown."),
     FT("lastHeartbeatTime", "When it was last reported."),
     FT("lastTransitionTime", "When it last changed."),
     FS("reason", "Why, in a CamelCase word."),
@@ -369,8 +369,8 @@ static const struct sch_field node_cond[] = {
 };
 
 static const struct sch_field node_addr[] = {
-    FSR("type", "InternalIP, ExternalIP or Hostname."),
-    FSR("address", "The address."),
+    FS("type", "InternalIP, ExternalIP or Hostname."),
+    FS("address", "The address."),
 };
 
 static const struct sch_field node_info[] = {

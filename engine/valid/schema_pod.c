@@ -397,8 +397,8 @@ static const struct sch_field pod_ip[] = {
 };
 
 static const struct sch_field pod_cond[] = {
-    FSR("type", "The condition."),
-    FSR("status", "True, False or Unknown."),
+    FS("type", "The condition."),
+    FS("status", "True, False or Unknown."),
     FT("lastProbeTime", "When it was last probed."),
     FT("lastTransitionTime", "When it last changed."),
     FS("reason", "Why, in a CamelCase word."),
@@ -406,13 +406,13 @@ static const struct sch_field pod_cond[] = {
 };
 
 static const struct sch_field ctr_status[] = {
-    FSR("name", "The container's name."),
+    FS("name", "The container's name."),
     FO("state", CORE "ContainerState", "What it is doing."),
     FO("lastState", CORE "ContainerState", "How its last run ended."),
-    F_("ready", SCH_BOOL, 0, NULL, "Whether its readiness probe passes.", SCH_REQUIRED, NULL, NULL),
-    FIR("restartCount", "Times it was restarted."),
-    FSR("image", "The image it runs."),
-    FSR("imageID", "The image's ID."),
+    F_("ready", SCH_BOOL, 0, NULL, "Whether its readiness probe passes.", 0, NULL, NULL),
+    FI("restartCount", "Times it was restarted."),
+    FS("image", "The image it runs."),
+    FS("imageID", "The image's ID."),
     FS("containerID", "runc://ID."),
     FB("started", "Whether its startup probe passed."),
 };
@@ -433,7 +433,7 @@ static const struct sch_field st_running[] = {
 };
 
 static const struct sch_field st_term[] = {
-    FIR("exitCode", "Its exit status."),
+    FI("exitCode", "Its exit status."),
     FI("signal", "The signal that ended it."),
     FS("reason", "Completed, Error, OOMKilled, ..."),
     FS("message", "Details."),
