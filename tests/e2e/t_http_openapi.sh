@@ -7,7 +7,7 @@
 # documents) and api-resources.
 . "$(dirname "$0")/lib.sh"
 
-cfs_start || cfs_abort "server starts and mounts $MNT"
+cfs_start --hollow-nodes 1 || cfs_abort "server starts and mounts $MNT"
 TOKEN=$(cat "$DATA/pki/token")
 URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
 
@@ -56,6 +56,65 @@ check_contains "/openapi/v3/apis/apps/v1: the scale path" "$(a /openapi/v3/apis/
 	'/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale'
 a /openapi/v3/apis/batch/v1 >/dev/null
 check_eq "/openapi/v3/apis/batch/v1: 404" 404 "$(code)"
+
+# Every field of every object the server itself writes (metadata, status,
+# events, endpoints, nodes) is in the schema: kubectl replace and edit send
+# them back, and fieldValidation=Strict refuses unknown fields.
+web_deployment web 2 >"$WORK/web.yaml"
+check "cp a Deployment into the mount" cp "$WORK/web.yaml" "$MNT/deployments/web.yaml"
+cat >"$WORK/svc.yaml" <<-YAML
+	apiVersion: v1
+	kind: Service
+	metadata: {name: web}
+	spec:
+	  selector: {app: web}
+	  ports: [{name: http, port: 80, targetPort: 8080}]
+YAML
+check "cp a Service into the mount" cp "$WORK/svc.yaml" "$MNT/services/web.yaml"
+for i in $(seq 50); do
+	a /api/v1/namespaces/default/endpoints/web | grep -q '"ip"' && break
+	sleep 0.2
+done
+a /openapi/v3/api/v1 >"$WORK/core.json"
+a /openapi/v3/apis/apps/v1 >"$WORK/apps.json"
+cat >"$WORK/unknown.py" <<-'PY'
+	import json, sys
+	schemas = {}
+	for f in sys.argv[1:3]:
+	    schemas.update(json.load(open(f))["components"]["schemas"])
+	def res(s):
+	    while "$ref" in s or "allOf" in s:
+	        s = schemas[s["$ref"].split("/")[-1]] if "$ref" in s else s["allOf"][0]
+	    return s
+	def walk(v, s, path, out):
+	    s = res(s)
+	    if isinstance(v, dict) and "properties" in s:
+	        for k, x in v.items():
+	            if k in s["properties"]:
+	                walk(x, s["properties"][k], path + k + ".", out)
+	            else:
+	                out.append(path + k)
+	    elif isinstance(v, dict) and "additionalProperties" in s:
+	        for k, x in v.items():
+	            walk(x, s["additionalProperties"], path + k + ".", out)
+	    elif isinstance(v, list) and "items" in s:
+	        for i, x in enumerate(v):
+	            walk(x, s["items"], path[:-1] + "[%d]." % i, out)
+	doc = json.load(sys.stdin)
+	out = []
+	walk(doc, schemas[sys.argv[3]], "", out)
+	print(" ".join(sorted(set(out))) or "none")
+PY
+for l in api/v1/pods:core.v1.PodList api/v1/nodes:core.v1.NodeList \
+	api/v1/services:core.v1.ServiceList api/v1/endpoints:core.v1.EndpointsList \
+	api/v1/events:core.v1.EventList api/v1/namespaces:core.v1.NamespaceList \
+	api/v1/configmaps:core.v1.ConfigMapList apis/apps/v1/deployments:apps.v1.DeploymentList \
+	apis/apps/v1/replicasets:apps.v1.ReplicaSetList; do
+	body=$(a "/${l%%:*}")
+	check_eq "/${l%%:*}: every field is in the schema" none \
+		"$(printf %s "$body" | "$PY" "$WORK/unknown.py" "$WORK/core.json" "$WORK/apps.json" "io.k8s.api.${l#*:}" 2>&1)"
+done
+check_contains "the pods have a status to check" "$(a /api/v1/pods)" '"containerStatuses"'
 
 # kubectl.
 export KUBECONFIG=$DATA/kubeconfig
