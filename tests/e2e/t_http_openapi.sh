@@ -1,10 +1,10 @@
 #!/bin/bash
 # t_http_openapi.sh - the OpenAPI documents (http/openapi.c) over HTTPS:
 # /openapi/v2 as JSON and as protobuf, the /openapi/v3 index and its
-# group-version documents, then what kubectl does with them: explain (1.32
-# reads v3, 1.27 reads the v2 protobuf), apply --dry-run=client (1.27 and
-# 1.28 download the v2 protobuf to decide on validation, 1.32 the v3
-# documents) and api-resources.
+# group-version documents, then what kubectl does with them: explain (1.27
+# and 1.32 read v3; --output plaintext-openapiv2 reads the v2 protobuf),
+# apply --dry-run=client (1.27 and 1.28 download the v2 protobuf to decide
+# on validation, 1.32 the v3 documents) and api-resources.
 . "$(dirname "$0")/lib.sh"
 
 cfs_start --hollow-nodes 1 || cfs_abort "server starts and mounts $MNT"
@@ -138,6 +138,9 @@ if [ -n "$kubectls" ]; then
 	check_contains "kubectl 1.27 explain deployments.spec: the field" "$out" "spec <DeploymentSpec>"
 	check_contains "kubectl 1.27 explain deployments.spec: selector required" "$out" "selector	<LabelSelector> -required-"
 	check_contains "kubectl 1.27 explain deployments.spec: strategy" "$out" "strategy	<DeploymentStrategy>"
+	out=$("$K132" explain deployments.spec --output plaintext-openapiv2 2>&1)
+	check_contains "kubectl explain from the v2 protobuf: the field" "$out" "RESOURCE: spec <Object>"
+	check_contains "kubectl explain from the v2 protobuf: selector required" "$out" "selector	<Object> -required-"
 	check_contains "kubectl 1.27 explain pods" "$("$K127" explain pods 2>&1)" "KIND:       Pod"
 	check_contains "kubectl explain svc.spec.ports.targetPort" \
 		"$("$K132" explain svc.spec.ports.targetPort 2>&1)" "a number or a container port's name"
