@@ -13,7 +13,14 @@
  *     fieldValidation=Strict refuses and fieldValidation=Warn warns about;
  *   - the validation (valid*.c) takes some of its allowed values from here
  *     (schema_enum_*), and the unit tests check that every field the
- *     validation accepts appears here.
+ *     validation accepts appears here;
+ *   - a strategic merge patch can find a list's merge keys (sch_field.mkeys:
+ *     containers by name, ports by containerPort, volumeMounts by
+ *     mountPath, ...) by walking from schema_for_kind() with schema_field()
+ *     and schema_field_def().
+ *
+ * A field the validation starts to read needs its row here (schema_pod.c,
+ * schema_kinds.c); test_openapi fails otherwise.
  *
  * Definitions are named as Kubernetes names them.  A top-level kind's
  * definition carries its group, version and kind (x-kubernetes-group-

@@ -200,6 +200,21 @@ static void test_protobuf(void)
 	/* The definition's type is "object" (TypeItem 22 -> value 1). */
 	struct pb t, tv;
 	CHECK(pb_get(s, 22, &t) && pb_get(t, 1, &tv) && pb_str_is(tv, "object"));
+	/* Every definition and every property of the JSON document is in the
+	 * protobuf one. */
+	const char *name, *prop;
+	json_t *def, *v;
+	int defs_missing = 0;
+	json_object_foreach(json_object_get(v2, "definitions"), name, def)
+	{
+		if (!pb_definition(doc, name, &s)) {
+			defs_missing++;
+			continue;
+		}
+		json_object_foreach(json_object_get(def, "properties"), prop, v) defs_missing +=
+		    !pb_has_property(s, prop);
+	}
+	CHECK(defs_missing == 0);
 	int n, fv, gvk;
 	pb_patch_ops(doc, &n, &fv, &gvk);
 	CHECK(n >= 17); /* 9 kinds, 6 status and 2 scale subresources */
