@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/mem.h"
 #include "engine/valid/schema_int.h"
 
 size_t schema_count(void)
@@ -75,6 +76,7 @@ const struct sch_def *schema_field_def(const struct sch_field *f)
 struct walk {
 	schema_unknown_fn fn;
 	void *arg;
+	bool skip_status; /* the top level's status is not walked */
 	size_t found;
 	size_t len;
 	char path[512];
@@ -130,6 +132,8 @@ static void walk_obj(struct walk *w, const json_t *obj, const struct sch_def *d)
 		return;
 	json_object_foreach((json_t *)obj, key, v)
 	{
+		if (!w->len && w->skip_status && !strcmp(key, "status"))
+			continue;
 		size_t mark = push(w, w->len ? ".%s" : "%s", key, 0);
 		const struct sch_field *f = schema_field(d, key);
 		if (!f) {
@@ -146,6 +150,30 @@ static void walk_obj(struct walk *w, const json_t *obj, const struct sch_def *d)
 size_t schema_unknown(const json_t *obj, const struct sch_def *d, schema_unknown_fn fn, void *arg)
 {
 	struct walk w = {.fn = fn, .arg = arg};
+	walk_obj(&w, obj, d);
+	return w.found;
+}
+
+struct collect {
+	char **out;
+	size_t max, n;
+};
+
+static void collect(void *arg, const char *path)
+{
+	struct collect *c = arg;
+	if (c->n < c->max)
+		c->out[c->n] = xstrdup(path);
+	c->n++;
+}
+
+size_t schema_unknown_fields(const json_t *obj, const struct kind_info *k, char **out, size_t max)
+{
+	const struct sch_def *d = k ? schema_for_kind(k, false) : NULL;
+	if (!d)
+		return 0;
+	struct collect c = {out, max, 0};
+	struct walk w = {.fn = collect, .arg = &c, .skip_status = true};
 	walk_obj(&w, obj, d);
 	return w.found;
 }

@@ -99,6 +99,15 @@ const struct sch_def *schema_field_def(const struct sch_field *f);
 typedef void (*schema_unknown_fn)(void *arg, const char *path);
 size_t schema_unknown(const json_t *obj, const struct sch_def *d, schema_unknown_fn fn, void *arg);
 
+/*
+ * For a face's fieldValidation (Strict refuses, Warn warns): the unknown
+ * fields of obj, an object of kind k, as schema_unknown finds them but
+ * for the top level's status (a write ignores it).  Up to max paths go to
+ * out as new strings the caller frees; returns how many there are (maybe
+ * more than max).  0 for a kind the table does not describe.
+ */
+size_t schema_unknown_fields(const json_t *obj, const struct kind_info *k, char **out, size_t max);
+
 /* Allowed values shared by the validation and the schema (NULL-ended). */
 extern const char *const schema_enum_protocol[];    /* SCTP TCP UDP */
 extern const char *const schema_enum_pull_policy[]; /* Always IfNotPresent Never */

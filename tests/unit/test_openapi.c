@@ -516,6 +516,16 @@ static void test_unknown(void)
 	CHECK(!strcmp(s.paths[0], "metadata.bogus"));
 	CHECK(!strcmp(s.paths[1], "spec.replicass"));
 	CHECK(!strcmp(s.paths[2], "spec.template.spec.containers[1].imagee"));
+	/* The same through schema_unknown_fields, which skips the status. */
+	char *paths[2] = {NULL, NULL};
+	CHECK(schema_unknown_fields(obj, KIND_DEPLOYMENT, paths, 2) == 3);
+	CHECK(paths[0] && !strcmp(paths[0], "metadata.bogus"));
+	CHECK(paths[1] && !strcmp(paths[1], "spec.replicass"));
+	free(paths[0]);
+	free(paths[1]);
+	json_object_set_new(json_object_get(obj, "status"), "bogus", json_true());
+	CHECK(schema_unknown(obj, schema_for_kind(KIND_DEPLOYMENT, false), NULL, NULL) == 4);
+	CHECK(schema_unknown_fields(obj, KIND_DEPLOYMENT, paths, 0) == 3);
 	json_decref(obj);
 	CHECK(schema_for_kind(KIND_POD, true) == schema_def("io.k8s.api.core.v1.PodList"));
 	CHECK(schema_by_gvk("autoscaling", "v1", "Scale") != NULL);
