@@ -95,6 +95,10 @@ static json_t *field_schema(const struct gen *g, const struct sch_field *f)
 			json_object_set_new(s, "x-kubernetes-patch-merge-key",
 					    json_string(f->mkeys[0]));
 			json_object_set_new(s, "x-kubernetes-patch-strategy", json_string("merge"));
+		}
+		/* Keyed by more than the merge key (ports: number and protocol):
+		 * an associative list, as Kubernetes marks it. */
+		if (f->mkeys && f->mkeys[1]) {
 			json_object_set_new(s, "x-kubernetes-list-type", json_string("map"));
 			json_object_set_new(s, "x-kubernetes-list-map-keys", strings(f->mkeys));
 		}
