@@ -143,13 +143,24 @@ static json_t *definitions(const struct gen *g)
 	json_t *defs = json_object();
 	for (size_t i = 0; i < schema_count(); i++)
 		json_object_set_new(defs, schema_at(i)->name, def_schema(g, schema_at(i)));
-	json_object_set_new(defs, QUANTITY,
-			    json_pack("{s:s,s:s}", "description",
-				      "A quantity: 100m, 1, 1.5, 128Mi, 1G, 2e3.", "type",
-				      "string"));
-	json_object_set_new(defs, INT_OR_STR,
-			    json_pack("{s:s,s:s,s:s}", "description", "An integer or a string.",
-				      "type", "string", "format", "int-or-string"));
+	/* As Kubernetes writes them: strings in v2, unions in v3. */
+	const char *qdoc = "A quantity: 100m, 1, 1.5, 128Mi, 1G, 2e3.";
+	const char *idoc = "An integer or a string.";
+	if (g->v3) {
+		json_object_set_new(defs, QUANTITY,
+				    json_pack("{s:s,s:[{s:s},{s:s}]}", "description", qdoc, "oneOf",
+					      "type", "string", "type", "number"));
+		json_object_set_new(defs, INT_OR_STR,
+				    json_pack("{s:s,s:s,s:[{s:s},{s:s}]}", "description", idoc,
+					      "format", "int-or-string", "oneOf", "type", "integer",
+					      "type", "string"));
+	} else {
+		json_object_set_new(defs, QUANTITY,
+				    json_pack("{s:s,s:s}", "description", qdoc, "type", "string"));
+		json_object_set_new(defs, INT_OR_STR,
+				    json_pack("{s:s,s:s,s:s}", "description", idoc, "type",
+					      "string", "format", "int-or-string"));
+	}
 	return defs;
 }
 
