@@ -59,6 +59,8 @@ static const struct {
     {ROUTE_GROUP, "GET", "", h_group},
     {ROUTE_GROUP_VERSION, "GET", "", h_group_version},
     /* openapi.c */
+    {ROUTE_OPENAPI_V2, "GET", "", h_openapi_v2},
+    {ROUTE_OPENAPI_V3, "GET", "", h_openapi_v3},
 
     /* write.c: create, replace, delete, scale, status, eviction */
 

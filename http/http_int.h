@@ -92,6 +92,8 @@ void h_list(struct http_req *rq, struct http_resp *rs);
 /* watch.c */
 
 /* openapi.c */
+void h_openapi_v2(struct http_req *rq, struct http_resp *rs);
+void h_openapi_v3(struct http_req *rq, struct http_resp *rs);
 
 /* write.c */
 

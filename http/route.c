@@ -125,6 +125,25 @@ static int parse_group_version(const struct segs *sg, int i, struct route *r)
 	return parse_resource(sg, i, false, r);
 }
 
+/* /openapi/v2, /openapi/v3[/api/v1 | /apis/GROUP/VERSION]. */
+static int parse_openapi(const struct segs *sg, struct route *r)
+{
+	if (sg->n == 2 && seg_is(sg, 1, "v2")) {
+		r->type = ROUTE_OPENAPI_V2;
+		return 0;
+	}
+	if (!seg_is(sg, 1, "v3"))
+		return -ENOENT;
+	r->type = ROUTE_OPENAPI_V3;
+	if (sg->n == 2)
+		return 0;
+	if (sg->n == 4 && seg_is(sg, 2, "api"))
+		return seg_copy(sg, 3, r->version, sizeof(r->version));
+	if (sg->n == 5 && seg_is(sg, 2, "apis") && seg_copy(sg, 3, r->group, sizeof(r->group)) == 0)
+		return seg_copy(sg, 4, r->version, sizeof(r->version));
+	return -ENOENT;
+}
+
 int route_parse(const char *path, struct route *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -140,6 +159,8 @@ int route_parse(const char *path, struct route *r)
 		r->type = ROUTE_VERSION;
 		return 0;
 	}
+	if (seg_is(&sg, 0, "openapi"))
+		return parse_openapi(&sg, r);
 	if (seg_is(&sg, 0, "api")) {
 		if (sg.n == 1) {
 			r->type = ROUTE_API;

@@ -12,6 +12,7 @@
  *     /api/v1/PLURAL/NAME[/SUB]    (cluster-scoped kinds)
  *     /api/v1/namespaces/NS/PLURAL[/NAME[/SUB]]
  *     and the same under /apis/GROUP/VERSION.
+ *     /openapi/v2  /openapi/v3  /openapi/v3/api/v1  /openapi/v3/apis/GROUP/VERSION
  *
  * /api/v1/namespaces/NAME/status and .../finalize are the Namespace's
  * subresources, not a kind in a namespace.  Thread-safe (no state).
@@ -32,6 +33,8 @@ enum route_type {
 	ROUTE_GROUP_VERSION, /* /api/v1, /apis/GROUP/VERSION: APIResourceList */
 	ROUTE_COLLECTION,    /* .../PLURAL: list (ns "" with namespaced: all namespaces) */
 	ROUTE_OBJECT,	     /* .../PLURAL/NAME[/SUB] */
+	ROUTE_OPENAPI_V2,    /* /openapi/v2 */
+	ROUTE_OPENAPI_V3, /* /openapi/v3 (version ""), /openapi/v3/api/v1, /openapi/v3/apis/G/V */
 	ROUTE_TYPE_COUNT,
 };
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine/mem.h"
+#include "engine/valid/schema.h"
 #include "engine/valid/valid_int.h"
 
 /* The API server's limits, in bytes. */
@@ -328,7 +329,6 @@ static int check_workload(struct vc *c, const json_t *obj, bool deploy)
 
 static const char *const service_types[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort",
 					    NULL};
-static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
 static const char *const affinities[] = {"ClientIP", "None", NULL};
 static const char *const traffic_policies[] = {"Cluster", "Local", NULL};
 
@@ -343,7 +343,7 @@ static int check_service_port(struct vc *c, const json_t *ports, size_t i, const
 		return vc_invalid(c, NULL, p, "must be a mapping");
 	TRY(vc_dns(c, p, "name", json_array_size(ports) > 1, NAME_DNS1123_LABEL, &name));
 	TRY(vc_int(c, p, "port", true, 1, 65535, &port));
-	TRY(vc_enum(c, p, "protocol", false, protocols, &proto));
+	TRY(vc_enum(c, p, "protocol", false, schema_enum_protocol, &proto));
 	TRY(vc_port_or_name(c, p, "targetPort", false));
 	TRY(vc_int(c, p, "nodePort", false, 0, INT32_MAX, &node));
 	if (node) {
@@ -511,7 +511,7 @@ static int check_endpoints(struct vc *c, const json_t *obj)
 			TRY(vc_dns(c, a, "name", json_array_size(ports) > 1, NAME_DNS1123_LABEL,
 				   &name));
 			TRY(vc_int(c, a, "port", true, 1, 65535, NULL));
-			TRY(vc_enum(c, a, "protocol", false, protocols, NULL));
+			TRY(vc_enum(c, a, "protocol", false, schema_enum_protocol, NULL));
 			TRY(vc_str(c, a, "appProtocol", false, NULL));
 			for (size_t k = 0; k < j && name; k++) {
 				const char *other =

@@ -16,6 +16,7 @@
 
 #include "engine/mem.h"
 #include "engine/valid/valid.h"
+#include "engine/valid/schema.h"
 #include "engine/valid/valid_int.h"
 
 /* What one pod's walk remembers: names seen, to find duplicates. */
@@ -26,8 +27,6 @@ struct podctx {
 	bool tmpl;	/* a Deployment's or ReplicaSet's template */
 };
 
-static const char *const protocols[] = {"SCTP", "TCP", "UDP", NULL};
-static const char *const pull_policies[] = {"Always", "IfNotPresent", "Never", NULL};
 const char *const vpod_probe_names[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
 
 /* strcmp == 0 that takes NULL as different from anything. */
@@ -189,7 +188,7 @@ static int check_ports(struct vc *c, struct podctx *pc, const json_t *ctr)
 		if (!json_is_object(p))
 			return vc_invalid(c, NULL, p, "must be a mapping");
 		TRY(vc_int(c, p, "containerPort", true, 1, 65535, NULL));
-		TRY(vc_enum(c, p, "protocol", false, protocols, NULL));
+		TRY(vc_enum(c, p, "protocol", false, schema_enum_protocol, NULL));
 		TRY(vc_int(c, p, "hostPort", false, 0, 65535, &host));
 		if (host)
 			return vc_notsup(c, "hostPort",
@@ -653,7 +652,7 @@ static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, b
 	if (strchr(" \t\n\r\f\v", image[0]) || strchr(" \t\n\r\f\v", image[strlen(image) - 1]))
 		return vc_invalid(c, "image", vget(ctr, "image"),
 				  "must not have leading or trailing whitespace");
-	TRY(vc_enum(c, ctr, "imagePullPolicy", false, pull_policies, NULL));
+	TRY(vc_enum(c, ctr, "imagePullPolicy", false, schema_enum_pull_policy, NULL));
 	TRY(vc_strlist(c, ctr, "command"));
 	TRY(vc_strlist(c, ctr, "args"));
 	TRY(vc_str(c, ctr, "workingDir", false, NULL));
