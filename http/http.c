@@ -32,8 +32,10 @@
 #define POOL_THREADS   4
 #define CONN_SPARE     1024 /* connections beyond the watch bound */
 #define CONN_TIMEOUT_S 60
-#define MAX_WATCHES    4096  /* CFS_HTTP_MAX_WATCHES overrides (tests) */
-#define BOOKMARK_MS    60000 /* CFS_HTTP_BOOKMARK_MS overrides (tests) */
+#define MAX_WATCHES    4096	   /* CFS_HTTP_MAX_WATCHES overrides (tests) */
+#define BOOKMARK_MS    60000	   /* CFS_HTTP_BOOKMARK_MS overrides (tests) */
+#define STREAM_BLOCK   (8 * 1024)  /* a stream chunk at most (from the connection pool) */
+#define CONN_MEMORY    (24 * 1024) /* per connection: headers and a chunk */
 
 struct http {
 	struct api *api;
@@ -238,8 +240,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct http_resp *rs)
 	if (rs->stream) {
 		struct http_resp *keep = xmalloc(sizeof(*keep));
 		*keep = *rs;
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, resp_stream_read,
-						      keep, resp_stream_free);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+						      resp_stream_read, keep, resp_stream_free);
 	} else {
 		r = MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
 		rs->body = NULL;
@@ -363,7 +365,8 @@ static int start_daemon(struct http *h, const char *listen, struct err **e)
 	    MHD_OPTION_HTTPS_MEM_KEY, pki_key_pem(h->pki), MHD_OPTION_HTTPS_MEM_CERT,
 	    pki_cert_pem(h->pki), MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)(h->max_watches + CONN_SPARE),
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
 	    on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
 	if (!h->d)
 		return err_make(
