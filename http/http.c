@@ -7,9 +7,12 @@
  * 413) into a struct conn_state, then authenticated, routed (route.h) and
  * handed to the handler the table names.  Handlers run on the pool's
  * threads and must not block for long; a long-lived response (a watch, a
- * log follow) is a stream (http_resp.stream) sent chunked.  The daemon is
- * started with suspend/resume allowed, so that a stream with nothing to
- * send can later suspend its connection instead of holding a thread.
+ * log follow) is a stream (http_resp.stream) sent chunked: stream.h,
+ * whose connections are suspended while they have nothing to send, so
+ * that thousands of idle watches hold no thread; the daemon allows
+ * suspend/resume, admits the watch bound (watch.c) plus CONN_SPARE
+ * connections, and stops only after the stream hub has ended and resumed
+ * every stream.
  */
 #include "http/http.h"
 

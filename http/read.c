@@ -6,8 +6,10 @@
  * e.g. {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":
  * REV},"items":[...]} where REV is the store's revision read before the
  * list, so that a watch from it misses nothing.  labelSelector goes to
- * api_list() (kubectl -l syntax), fieldSelector to fieldsel.h.  Runs on
- * the server's threads; stateless.
+ * api_list() (kubectl -l syntax), fieldSelector to fieldsel.h.  An Accept
+ * header asking for a Table (as kubectl get does) gets a meta.k8s.io Table
+ * of the same objects instead (table.h); ?watch=true goes to watch.c.
+ * Runs on the server's threads; stateless.
  */
 #include <errno.h>
 #include <stdio.h>

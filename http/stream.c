@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <microhttpd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -31,7 +32,8 @@ struct stream {
 	void (*free_arg)(void *);
 	void *arg;
 	int64_t wake_at;
-	bool woken, suspended, suspending;
+	int fd; /* the connection's socket, -1 if unknown */
+	bool woken, suspended, suspending, gone;
 };
 
 struct stream_hub {
@@ -42,6 +44,7 @@ struct stream_hub {
 	bool closing;
 	pthread_t timer;
 	bool timer_started;
+	int64_t next_check; /* when to look for clients gone away */
 };
 
 int64_t stream_now_ms(void)
@@ -126,6 +129,33 @@ void stream_wake_at(struct stream *s, int64_t when_ms)
 	pthread_mutex_unlock(&s->hub->mu);
 }
 
+/*
+ * With h->mu held: marks suspended streams whose client hung up (the
+ * library polls no suspended socket, so it would not notice) as gone and
+ * due, so that the timer ends them.  A watch's client sends nothing more
+ * after its request: a hang-up is the only thing to see.
+ */
+static void check_gone(struct stream_hub *h, int64_t now)
+{
+	struct pollfd pf[256];
+	struct stream *who[256];
+	struct stream *s = h->head;
+	while (s) {
+		nfds_t n = 0;
+		for (; s && n < 256; s = s->next)
+			if (s->suspended && s->fd >= 0 && !s->gone) {
+				pf[n] = (struct pollfd){.fd = s->fd, .events = POLLRDHUP};
+				who[n++] = s;
+			}
+		if (n && poll(pf, n, 0) > 0)
+			for (nfds_t i = 0; i < n; i++)
+				if (pf[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+					who[i]->gone = true;
+					who[i]->wake_at = now;
+				}
+	}
+}
+
 /* The timer: wakes streams whose time came, checking at least every second. */
 static void *timer_main(void *arg)
 {
@@ -133,6 +163,10 @@ static void *timer_main(void *arg)
 	pthread_mutex_lock(&h->mu);
 	while (!h->closing) {
 		int64_t now = stream_now_ms(), next = now + 1000;
+		if (now >= h->next_check) {
+			check_gone(h, now);
+			h->next_check = now + 1000;
+		}
 		bool due = false;
 		for (struct stream *s = h->head; s; s = s->next) {
 			if (s->wake_at && s->wake_at <= now)
@@ -222,6 +256,9 @@ struct stream *stream_new(struct stream_hub *h, struct MHD_Connection *conn, con
 	s->fill = fill;
 	s->free_arg = free_arg;
 	s->arg = arg;
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	s->fd = ci ? ci->connect_fd : -1;
 	pthread_mutex_lock(&h->mu);
 	s->next = h->head;
 	if (h->head)
@@ -237,7 +274,7 @@ ssize_t stream_read(void *arg, uint64_t pos, char *buf, size_t max)
 	struct stream *s = arg;
 	struct stream_hub *h = s->hub;
 	pthread_mutex_lock(&h->mu);
-	bool closing = h->closing;
+	bool closing = h->closing || s->gone;
 	s->woken = false;
 	pthread_mutex_unlock(&h->mu);
 	if (closing)

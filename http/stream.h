@@ -15,8 +15,10 @@
  * A hub owns the streams of one server: a tag lets a caller wake every
  * stream of one sort at once (stream_wake_tag), and one timer thread wakes
  * streams whose wake time passed.  While a connection is suspended the
- * library cannot see its client go away, so a fill that may be idle for
- * long should send something now and then (a watch sends a blank line).
+ * library cannot see its client go away: the timer polls the sockets of
+ * suspended streams for a hang-up (POLLRDHUP) every second and ends those
+ * streams, so that a dead client's watch does not hold its slot; a fill
+ * may also send something now and then (a watch sends a blank line).
  *
  * No libmicrohttpd call is made with the hub's lock held.  Thread-safe.
  */

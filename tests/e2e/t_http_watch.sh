@@ -7,12 +7,13 @@
 # definitions in the first event only), a label selector that stops
 # matching gives DELETED, timeoutSeconds, 410 Expired from a compacted
 # resourceVersion (a short history: CFS_STORE_LOG_KEEP_FOR_TEST), 429 past
-# the bound on watches (CFS_HTTP_MAX_WATCHES).
+# the bound on watches (CFS_HTTP_MAX_WATCHES), BOOKMARK events where asked
+# (every CFS_HTTP_BOOKMARK_MS).
 . "$(dirname "$0")/lib.sh"
 
-export CFS_STORE_LOG_KEEP_FOR_TEST=40 CFS_HTTP_MAX_WATCHES=6
+export CFS_STORE_LOG_KEEP_FOR_TEST=40 CFS_HTTP_MAX_WATCHES=6 CFS_HTTP_BOOKMARK_MS=400
 cfs_start --hollow-nodes 2 || cfs_abort "server starts and mounts $MNT"
-unset CFS_STORE_LOG_KEEP_FOR_TEST CFS_HTTP_MAX_WATCHES
+unset CFS_STORE_LOG_KEEP_FOR_TEST CFS_HTTP_MAX_WATCHES CFS_HTTP_BOOKMARK_MS
 export KUBECONFIG=$DATA/kubeconfig
 TOKEN=$(cat "$DATA/pki/token")
 URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
@@ -100,7 +101,7 @@ done
 
 # kubectl get pods -w: a pod added and deleted through the filesystem.
 for v in $KS; do
-	k "$v" get pods -w --output-watch-events >"$WORK/w$v.out" &
+	"$KDIR/kubectl.$v" get pods -w --output-watch-events >"$WORK/w$v.out" 2>&1 &
 	cfs_bg $!
 	eval "wpid_${v%.*}_${v#*.}=$!"
 done
@@ -154,6 +155,14 @@ w "$URL/api/v1/nodes?watch=true&resourceVersion=$rv&timeoutSeconds=1" >/dev/null
 ms=$((($(date +%s%N) - s0) / 1000000))
 check "timeoutSeconds=1 ends the watch within 1-3 s ($ms ms)" test $ms -ge 900 -a $ms -lt 3000
 
+out=$(w "$URL/api/v1/namespaces/default/pods?watch=true&resourceVersion=$rv&allowWatchBookmarks=true&timeoutSeconds=1" 2>/dev/null |
+	"$PY" -c 'import json,sys
+for l in sys.stdin:
+    if l.strip():
+        e = json.loads(l)
+        if e["type"] == "BOOKMARK": print(e["object"]["kind"], int(e["object"]["metadata"]["resourceVersion"]) > 0); break' 2>&1)
+check_eq "allowWatchBookmarks: a BOOKMARK with a resourceVersion" "Pod True" "$out"
+
 # 410 Expired from a compacted resourceVersion (history kept: 40 revisions).
 for i in $(seq 1 60); do
 	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%s\ndata:\n  a: "%s"\n' "$i" "$i" >"$MNT/configmaps/c$i.yaml"
@@ -163,13 +172,20 @@ check_eq "a compacted resourceVersion: ERROR 410 Expired" "ERROR Status Expired 
 	"$(printf %s "$out" | "$PY" -c 'import json,sys; e=json.loads(sys.stdin.readline()); o=e["object"]; print(e["type"], o["kind"], o["reason"], o["code"])' 2>&1)"
 check_contains "410: the message names the revision" "$out" "too old resource version: 2"
 
-# 429 past the bound (6 here).
+# 429 past the bound (6 here), once the watches above are gone.
+sleep 1
 for i in 1 2 3 4 5 6; do
-	w "$URL/api/v1/pods?watch=true&timeoutSeconds=20" >/dev/null &
+	w "$URL/api/v1/pods?watch=true&timeoutSeconds=20" >"$WORK/bound$i" &
 	cfs_bg $!
 	eval "bound_$i=$!"
 done
-sleep 1
+for i in $(seq 1 100); do # until each has its first events (the machine may be slow)
+	n=0
+	for f in "$WORK"/bound?; do [ -s "$f" ] && n=$((n + 1)); done
+	[ $n = 6 ] && break
+	sleep 0.1
+done
+check_eq "6 watches open" 6 "$n"
 out=$(w -w '\n%{http_code}' "$URL/api/v1/pods?watch=true&timeoutSeconds=20")
 check_eq "the 7th watch: 429" 429 "$(printf %s "$out" | tail -1)"
 check_contains "429: a Status TooManyRequests" "$out" '"reason":"TooManyRequests"'
