@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,10 +122,24 @@ static int env_int(const char *name, int def)
 	return n > 0 && n < 1000000000 ? (int)n : def;
 }
 
+/* Raises the soft limit on open files (up to the hard one) so that the
+ * connection limit can be reached: every connection is a descriptor. */
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("http", "cannot raise the open files limit to %llu",
+			 (unsigned long long)want);
+}
+
 /* The stream hub and the watch feed, before the daemon serves. */
 static int start_streams(struct http *h, struct err **e)
 {
 	h->max_watches = env_int("CFS_HTTP_MAX_WATCHES", MAX_WATCHES);
+	raise_nofile((rlim_t)(h->max_watches + 2 * CONN_SPARE));
 	int rc = stream_hub_new(&h->streams);
 	if (rc == 0)
 		rc = watch_feed_start(h->api, h->streams, h->max_watches,
