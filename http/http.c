@@ -7,9 +7,12 @@
  * 413) into a struct conn_state, then authenticated, routed (route.h) and
  * handed to the handler the table names.  Handlers run on the pool's
  * threads and must not block for long; a long-lived response (a watch, a
- * log follow) is a stream (http_resp.stream) sent chunked.  The daemon is
- * started with suspend/resume allowed, so that a stream with nothing to
- * send can later suspend its connection instead of holding a thread.
+ * log follow) is a stream (http_resp.stream) sent chunked: stream.h,
+ * whose connections are suspended while they have nothing to send, so
+ * that thousands of idle watches hold no thread; the daemon allows
+ * suspend/resume, admits the watch bound (watch.c) plus CONN_SPARE
+ * connections, and stops only after the stream hub has ended and resumed
+ * every stream.
  */
 #include "http/http.h"
 
@@ -18,6 +21,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,10 +31,15 @@
 #include "http/http_int.h"
 #include "http/pki.h"
 #include "http/status.h"
+#include "http/stream.h"
 
 #define POOL_THREADS   4
-#define CONN_LIMIT     1024
+#define CONN_SPARE     1024 /* connections beyond the watch bound */
 #define CONN_TIMEOUT_S 60
+#define MAX_WATCHES    4096	   /* CFS_HTTP_MAX_WATCHES overrides (tests) */
+#define BOOKMARK_MS    60000	   /* CFS_HTTP_BOOKMARK_MS overrides (tests) */
+#define STREAM_BLOCK   (8 * 1024)  /* a stream chunk at most (from the connection pool) */
+#define CONN_MEMORY    (24 * 1024) /* per connection: headers and a chunk */
 
 struct http {
 	struct api *api;
@@ -40,6 +49,9 @@ struct http {
 	char *kubeconfig;
 	char *address;
 	char *logs_dir; /* DATA_DIR/logs: containers' logs (engine/podlog.h) */
+	struct stream_hub *streams;
+	struct watch_feed *feed;
+	int max_watches;
 };
 
 typedef void (*handler_fn)(struct http_req *rq, struct http_resp *rs);
@@ -101,6 +113,51 @@ const char *http_server_address(const struct http *h)
 const char *http_logs_dir(const struct http *h)
 {
 	return h->logs_dir;
+}
+
+struct watch_feed *http_watch_feed(const struct http *h)
+{
+	return h->feed;
+}
+
+struct stream_hub *http_stream_hub(const struct http *h)
+{
+	return h->streams;
+}
+
+/* A positive integer from the environment, or def. */
+static int env_int(const char *name, int def)
+{
+	const char *v = getenv(name);
+	long n = v ? strtol(v, NULL, 10) : 0;
+	return n > 0 && n < 1000000000 ? (int)n : def;
+}
+
+/* Raises the soft limit on open files (up to the hard one) so that the
+ * connection limit can be reached: every connection is a descriptor. */
+static void raise_nofile(rlim_t want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_warn("http", "cannot raise the open files limit to %llu",
+			 (unsigned long long)want);
+}
+
+/* The stream hub and the watch feed, before the daemon serves. */
+static int start_streams(struct http *h, struct err **e)
+{
+	h->max_watches = env_int("CFS_HTTP_MAX_WATCHES", MAX_WATCHES);
+	raise_nofile((rlim_t)(h->max_watches + 2 * CONN_SPARE));
+	int rc = stream_hub_new(&h->streams);
+	if (rc == 0)
+		rc = watch_feed_start(h->api, h->streams, h->max_watches,
+				      env_int("CFS_HTTP_BOOKMARK_MS", BOOKMARK_MS), &h->feed);
+	if (rc < 0)
+		return err_make(e, -rc, "https: cannot start the watch threads");
+	return 0;
 }
 
 void http_resp_json(struct http_resp *rs, int code, json_t *j)
@@ -192,7 +249,7 @@ static void dispatch(struct http *h, struct http_req *rq, struct http_resp *rs)
 		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
 }
 
-static void stream_free(void *cls)
+static void resp_stream_free(void *cls)
 {
 	struct http_resp *rs = cls;
 	if (rs->stream_free)
@@ -200,7 +257,7 @@ static void stream_free(void *cls)
 	free(rs);
 }
 
-static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+static ssize_t resp_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct http_resp *rs = cls;
 	return rs->stream(rs->stream_arg, pos, buf, max);
@@ -212,8 +269,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct http_resp *rs)
 	if (rs->stream) {
 		struct http_resp *keep = xmalloc(sizeof(*keep));
 		*keep = *rs;
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read,
-						      keep, stream_free);
+		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
+						      resp_stream_read, keep, resp_stream_free);
 	} else {
 		r = MHD_create_response_from_buffer(rs->len, rs->body, MHD_RESPMEM_MUST_FREE);
 		rs->body = NULL;
@@ -336,9 +393,10 @@ static int start_daemon(struct http *h, const char *listen, struct err **e)
 	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_HTTPS_MEM_KEY, pki_key_pem(h->pki), MHD_OPTION_HTTPS_MEM_CERT,
 	    pki_cert_pem(h->pki), MHD_OPTION_THREAD_POOL_SIZE, (unsigned)POOL_THREADS,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned)CONN_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)(h->max_watches + CONN_SPARE),
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, h, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h, MHD_OPTION_END);
 	if (!h->d)
 		return err_make(
 		    e, EADDRINUSE,
@@ -353,6 +411,8 @@ int http_start(const struct http_opts *o, struct http **out, struct err **e)
 	struct http *h = xcalloc(1, sizeof(*h));
 	h->api = o->api;
 	if (pki_ensure(o->data_dir, o->sans, o->nsans, &h->pki, e) < 0)
+		goto fail;
+	if (start_streams(h, e) < 0)
 		goto fail;
 	if (start_daemon(h, o->listen ? o->listen : HTTP_DEFAULT_LISTEN, e) < 0)
 		goto fail;
@@ -382,8 +442,11 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	stream_hub_close(h->streams); /* no connection may stay suspended */
 	if (h->d)
 		MHD_stop_daemon(h->d);
+	watch_feed_stop(h->feed);
+	stream_hub_free(h->streams);
 	pki_free(h->pki);
 	free(h->kubeconfig);
 	free(h->logs_dir);

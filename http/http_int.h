@@ -87,9 +87,20 @@ void h_group_version(struct http_req *rq, struct http_resp *rs);
 void h_get(struct http_req *rq, struct http_resp *rs);
 void h_list(struct http_req *rq, struct http_resp *rs);
 
-/* table.c */
+/* table.c: see table.h (a library, no handler) */
 
-/* watch.c */
+/* watch.c: ?watch=true on a collection (h_list hands it over) */
+void h_watch(struct http_req *rq, struct http_resp *rs);
+/* The feed thread that wakes watches when the store moves; at most max
+ * watches at once, a BOOKMARK every bookmark_ms where asked. */
+struct watch_feed;
+struct stream_hub;
+int watch_feed_start(struct api *a, struct stream_hub *hub, int max, int bookmark_ms,
+		     struct watch_feed **out);
+void watch_feed_stop(struct watch_feed *f);
+/* The server's feed and stream hub (http.c). */
+struct watch_feed *http_watch_feed(const struct http *h);
+struct stream_hub *http_stream_hub(const struct http *h);
 
 /* openapi.c */
 void h_openapi_v2(struct http_req *rq, struct http_resp *rs);

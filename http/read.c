@@ -6,17 +6,40 @@
  * e.g. {"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":
  * REV},"items":[...]} where REV is the store's revision read before the
  * list, so that a watch from it misses nothing.  labelSelector goes to
- * api_list() (kubectl -l syntax), fieldSelector to fieldsel.h.  Runs on
- * the server's threads; stateless.
+ * api_list() (kubectl -l syntax), fieldSelector to fieldsel.h.  An Accept
+ * header asking for a Table (as kubectl get does) gets a meta.k8s.io Table
+ * of the same objects instead (table.h); ?watch=true goes to watch.c.
+ * Runs on the server's threads; stateless.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/mem.h"
 #include "http/fieldsel.h"
 #include "http/http_int.h"
 #include "http/status.h"
+#include "http/table.h"
+
+/* The Table version the request's Accept header asks for, or NULL. */
+static const char *want_table(const struct http_req *rq)
+{
+	return table_accept(http_header(rq, "Accept"));
+}
+
+/* A Table of the n objects of v (those fs matches) at revision rv. */
+static json_t *as_table(const struct http_req *rq, const char *version, struct sobj **v, size_t n,
+			const struct fieldsel *fs, const char *rv)
+{
+	enum table_include inc = table_include_parse(http_query(rq, "includeObject"));
+	int64_t now = (int64_t)time(NULL);
+	json_t *rows = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (fieldsel_matches(fs, v[i]->obj))
+			json_array_append_new(rows, table_row(rq->rt.kind, v[i]->obj, inc, now));
+	return table_new(version, rq->rt.kind, true, rv, rows);
+}
 
 /* obj (frozen) with apiVersion and kind, as a new reference. */
 static json_t *with_type(const struct kind_info *k, json_t *obj)
@@ -39,7 +62,11 @@ void h_get(struct http_req *rq, struct http_resp *rs)
 		http_resp_status(rs, status_not_found(rt->kind, rt->name));
 		return;
 	}
-	http_resp_json(rs, 200, with_type(rt->kind, o->obj));
+	const char *tv = want_table(rq);
+	char rv[32];
+	snprintf(rv, sizeof(rv), "%lld", (long long)o->rv);
+	http_resp_json(rs, 200,
+		       tv ? as_table(rq, tv, &o, 1, NULL, rv) : with_type(rt->kind, o->obj));
 	sobj_unref(o);
 }
 
@@ -59,7 +86,7 @@ void h_list(struct http_req *rq, struct http_resp *rs)
 	struct fieldsel *fs = NULL;
 	const char *watch = http_query(rq, "watch");
 	if (watch && (!strcmp(watch, "true") || !strcmp(watch, "1"))) {
-		http_fail(rs, 405, "MethodNotAllowed", "watch is not served yet");
+		h_watch(rq, rs);
 		return;
 	}
 	if (fieldsel_parse(rt->kind, http_query(rq, "fieldSelector"), &fs, &e) < 0) {
@@ -73,6 +100,15 @@ void h_list(struct http_req *rq, struct http_resp *rs)
 	if (n < 0) {
 		fieldsel_free(fs);
 		http_fail(rs, 400, "BadRequest", "%s", e ? e->msg : "bad label selector");
+		return;
+	}
+	const char *tv = want_table(rq);
+	if (tv) {
+		char rvs[32];
+		snprintf(rvs, sizeof(rvs), "%lld", (long long)rev);
+		http_resp_json(rs, 200, as_table(rq, tv, v, (size_t)n, fs, rvs));
+		sobj_list_free(v, (size_t)n);
+		fieldsel_free(fs);
 		return;
 	}
 	json_t *items = json_array();

@@ -125,6 +125,16 @@ struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, c
 int api_list(struct api *a, const struct kind_info *k, const char *ns, const char *selector,
 	     struct sobj ***out, struct err **e);
 
+/*
+ * A label selector in the syntax of api_list(), parsed once to match many
+ * objects (a watch filters each event with it).  *out is NULL for an empty
+ * selector, which matches everything; -EINVAL with *e for bad syntax.
+ */
+struct api_labelsel;
+int api_labelsel_parse(const char *s, struct api_labelsel **out, struct err **e);
+bool api_labelsel_matches(const struct api_labelsel *ls, const json_t *labels);
+void api_labelsel_free(struct api_labelsel *ls);
+
 /* When an object of kind k in ns (ignored for cluster-scoped kinds) last
  * changed, as far as this process has seen: ns since the epoch, 0 when
  * nothing changed since the store was opened.  Cheap; can't fail. */

@@ -220,3 +220,35 @@ int64_t api_kind_mtime(struct api *a, const struct kind_info *k, const char *ns)
 {
 	return store_mtime(a->st, k->kind, api_scope_ns(k, ns ? ns : ""));
 }
+
+struct api_labelsel {
+	struct sel_req *reqs;
+	size_t n;
+};
+
+int api_labelsel_parse(const char *s, struct api_labelsel **out, struct err **e)
+{
+	*out = NULL;
+	if (!s || !*s)
+		return 0;
+	struct api_labelsel *ls = xcalloc(1, sizeof(*ls));
+	int r = sel_parse(s, &ls->reqs, &ls->n, e);
+	if (r < 0) {
+		free(ls);
+		return r;
+	}
+	*out = ls;
+	return 0;
+}
+
+bool api_labelsel_matches(const struct api_labelsel *ls, const json_t *labels)
+{
+	return !ls || sel_match(ls->reqs, ls->n, labels);
+}
+
+void api_labelsel_free(struct api_labelsel *ls)
+{
+	if (ls)
+		sel_free(ls->reqs, ls->n);
+	free(ls);
+}

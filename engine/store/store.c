@@ -828,6 +828,10 @@ int store_open(const char *path, struct store **out, struct err **e)
 	/* connections are used from several threads, one at a time */
 	if (!sqlite3_threadsafe())
 		return err_make(e, ENOTSUP, "store %s: SQLite was built without threads", path);
+	/* Tests of clients' relist (410 Gone) need a short history. */
+	const char *keep = getenv("CFS_STORE_LOG_KEEP_FOR_TEST");
+	if (keep && atoll(keep) > 0 && store_log_keep_for_test <= 0)
+		store_log_keep_for_test = atoll(keep);
 	struct store *st = xcalloc(1, sizeof(*st));
 	st->path = xstrdup(path);
 	st->q_tail = &st->q_head;
