@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "fs/view_int.h"
 
 /* Stat */
@@ -64,11 +65,8 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 			view_read(v, p, &b);
 			fill(st, RO, b.len,
 			     p->rootfile == RF_STATUS ? feed_mtime_ns(v->events) : v->start_ns);
-			if (p->rootfile == RF_STATUS) {
-				struct timespec ts;
-				clock_gettime(CLOCK_REALTIME, &ts);
-				st->st_mtim = ts;
-			}
+			if (p->rootfile == RF_STATUS)
+				st->st_mtim = wall_deadline(0);
 			buf_free(&b);
 			return 0;
 		}

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/clock.h"
 #include "engine/mem.h"
 
 struct stream {
@@ -46,13 +47,6 @@ struct stream_hub {
 	bool timer_started;
 	int64_t next_check; /* when to look for clients gone away */
 };
-
-int64_t stream_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* With h->mu held: marks s woken; returns true when the caller must
  * resume its connection (after unlocking). */
@@ -162,7 +156,7 @@ static void *timer_main(void *arg)
 	struct stream_hub *h = arg;
 	pthread_mutex_lock(&h->mu);
 	while (!h->closing) {
-		int64_t now = stream_now_ms(), next = now + 1000;
+		int64_t now = mono_ms(), next = now + 1000;
 		if (now >= h->next_check) {
 			check_gone(h, now);
 			h->next_check = now + 1000;
@@ -180,15 +174,7 @@ static void *timer_main(void *arg)
 			pthread_mutex_lock(&h->mu);
 			continue;
 		}
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		int64_t wait = next - now;
-		ts.tv_sec += wait / 1000;
-		ts.tv_nsec += (wait % 1000) * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		struct timespec ts = mono_deadline(next - now);
 		pthread_cond_timedwait(&h->cv, &h->mu, &ts);
 	}
 	pthread_mutex_unlock(&h->mu);

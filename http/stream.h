@@ -60,11 +60,8 @@ void stream_free(void *s);
 void stream_wake(struct stream *s);
 /* Wakes every stream with this tag. */
 void stream_wake_tag(struct stream_hub *h, const void *tag);
-/* Wakes s at when_ms (CLOCK_MONOTONIC milliseconds; 0: no timed wake).
+/* Wakes s at when_ms (mono_ms(), engine/clock.h; 0: no timed wake).
  * Call from fill. */
 void stream_wake_at(struct stream *s, int64_t when_ms);
-
-/* CLOCK_MONOTONIC in milliseconds. */
-int64_t stream_now_ms(void);
 
 #endif

@@ -29,6 +29,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/hmap.h"
 #include "engine/log.h"
 #include "engine/mem.h"
@@ -277,7 +278,7 @@ static void produce(struct watch *w)
  * deadline; else arms the next timed wake. */
 static void idle(struct watch *w)
 {
-	int64_t now = stream_now_ms();
+	int64_t now = mono_ms();
 	if (w->deadline && now >= w->deadline) {
 		w->done = true;
 		return;
@@ -310,7 +311,7 @@ static ssize_t watch_fill(void *arg, char *buf, size_t max)
 		if (!w->out.len)
 			idle(w);
 		else
-			w->next_keepalive = stream_now_ms() + KEEPALIVE_MS;
+			w->next_keepalive = mono_ms() + KEEPALIVE_MS;
 		if (!w->out.len)
 			return w->done ? -1 : 0;
 	}
@@ -338,7 +339,7 @@ static bool watch_parse(struct http_req *rq, struct http_resp *rs, struct watch 
 	w->inc = table_include_parse(http_query(rq, "includeObject"));
 	const char *ts = http_query(rq, "timeoutSeconds");
 	long t = ts ? strtol(ts, NULL, 10) : DEFAULT_TIMEOUT_S;
-	int64_t now = stream_now_ms();
+	int64_t now = mono_ms();
 	w->deadline = now + (t > 0 ? t : DEFAULT_TIMEOUT_S) * 1000;
 	const char *bm = http_query(rq, "allowWatchBookmarks");
 	if (bm && (!strcmp(bm, "true") || !strcmp(bm, "1")))

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/clock.h"
 #include "engine/api/api.h"
 #include "engine/api/api_int.h"
 #include "engine/log.h"
@@ -222,11 +223,8 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 	uint64_t seq = ++a->ev_seq;
 	pthread_mutex_unlock(&a->ev_lock);
 
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	char *evname =
-	    xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name,
-		      (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec, seq & 0xffff);
+	    xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name, (uint64_t)wall_ns(), seq & 0xffff);
 	json_t *ev = json_pack(
 	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
 	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname, "namespace", evns,

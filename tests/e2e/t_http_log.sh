@@ -86,6 +86,32 @@ out=$(k logs one --previous 2>&1)
 check_contains "--previous with no earlier instance: 400" "$out" \
 	"previous terminated container \"main\" in pod \"one\" not found"
 
+# -f: the text so far, then what is appended; it ends with the container.
+cat >"$WORK/ticker.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  restartPolicy: Never
+  containers:
+  - name: t
+    image: busybox:latest
+    command: ["sh", "-c", "echo start; sleep 2; for i in 1 2 3; do echo tick-$i; sleep 1; done"]
+EOF
+cp "$WORK/ticker.yaml" "$MNT/pods/" || cfs_abort "pod ticker written"
+check "ticker started" wait_until 30 grep -q start "$MNT/pods/ticker/logs"
+k logs -f ticker >"$WORK/follow.out" 2>&1 &
+fpid=$!
+CFS_BG_PIDS="$CFS_BG_PIDS $fpid"
+check "-f: the lines appended after it started" wait_until 20 grep -q tick-3 "$WORK/follow.out"
+check "-f ends when the container exits" wait_until 10 sh -c "! kill -0 $fpid 2>/dev/null"
+wait "$fpid"
+check_eq "-f exits 0" 0 "$?"
+check_eq "-f: every line once, in order" "$(printf 'start\ntick-1\ntick-2\ntick-3')" "$(cat "$WORK/follow.out")"
+out=$(k logs -f ticker --tail=1 2>&1)
+check_eq "-f on an exited container: the text, then the end" "tick-3" "$out"
+
 # curl: status codes.
 a /api/v1/namespaces/default/pods/nosuch/log >/dev/null
 check_eq "no such pod: 404" 404 "$(code)"
