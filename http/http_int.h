@@ -94,6 +94,7 @@ void h_list(struct http_req *rq, struct http_resp *rs);
 /* write.c */
 
 /* patch.c */
+void h_patch(struct http_req *rq, struct http_resp *rs);
 
 /* log.c */
 
