@@ -279,7 +279,11 @@ static size_t check_conflicts(const json_t *live, const json_t *config, json_t *
 		for (size_t j = 0; j < json_array_size(mf); j++) {
 			json_t *en = json_array_get(mf, j);
 			json_t *set = json_object_get(en, "fieldsV1");
-			if (is_mine(en, o->manager) || !set_node(set, p))
+			json_t *theirs = set_node(set, p);
+			/* they own only things under p (p an empty map of mine) */
+			bool under =
+			    theirs && json_object_size(theirs) && !json_object_get(theirs, ".");
+			if (is_mine(en, o->manager) || !theirs || under)
 				continue;
 			json_t *lv = value_at(live, p, n), *cv = value_at(config, p, n);
 			if (!lv || (cv && patch_equal(lv, cv)))
@@ -300,24 +304,44 @@ static size_t check_conflicts(const json_t *live, const json_t *config, json_t *
 	return nconf;
 }
 
+static bool ends_dot(const json_t *path)
+{
+	size_t n = json_array_size(path);
+	return n && !strcmp(json_string_value(json_array_get(path, n - 1)), ".");
+}
+
+/* Whether a manager other than manager owns path or something under it
+ * (for an element's ".", anything of the element). */
+static bool owned_by_other(const json_t *mf, const json_t *path, const char *manager)
+{
+	json_t *p = json_copy((json_t *)path);
+	if (ends_dot(p))
+		json_array_remove(p, json_array_size(p) - 1);
+	bool owned = false;
+	for (size_t j = 0; j < json_array_size(mf); j++) {
+		json_t *en = json_array_get(mf, j);
+		if (!is_mine(en, manager) && set_node(json_object_get(en, "fieldsV1"), p))
+			owned = true;
+	}
+	json_decref(p);
+	return owned;
+}
+
 /* Removes from obj the leaves old has and mine has not, unless another
- * manager owns them (or something under them). */
+ * manager owns them (or something under them): whole list elements
+ * first, then fields. */
 static void remove_dropped(json_t *obj, const json_t *old, const json_t *mine, const json_t *mf,
 			   const char *manager)
 {
 	json_t *ls = set_leaves(old);
-	for (size_t i = 0; i < json_array_size(ls); i++) {
-		json_t *p = json_array_get(ls, i);
-		if (set_node(mine, p))
-			continue;
-		bool owned = false;
-		for (size_t j = 0; j < json_array_size(mf); j++) {
-			json_t *en = json_array_get(mf, j);
-			if (!is_mine(en, manager) && set_node(json_object_get(en, "fieldsV1"), p))
-				owned = true;
-		}
-		if (!owned)
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < json_array_size(ls); i++) {
+			json_t *p = json_array_get(ls, i);
+			if (ends_dot(p) != (pass == 0) || set_node(mine, p) ||
+			    owned_by_other(mf, p, manager))
+				continue;
 			value_remove(obj, p);
+		}
 	}
 	json_decref(ls);
 }
