@@ -39,6 +39,8 @@ struct pctx {
 	struct patch_apply_opts ssa;
 	json_t *conflicts; /* server-side apply conflicts */
 	bool scale;
+	struct patch_apply_opts upd; /* the manager of an update */
+	char manager[128];
 };
 
 static int media_type(const char *ct, enum ptype *t)
@@ -136,9 +138,25 @@ static int check_identity(const struct pctx *c, const json_t *before, const json
 	return 0;
 }
 
+/* An update (not an apply) takes the fields it changed (managedFields). */
+static void record_update(const struct pctx *c, const json_t *before, json_t *obj)
+{
+	if (c->type == P_APPLY)
+		return;
+	json_t *mf = patch_managed_update(before, obj, &c->upd);
+	json_t *md = json_object_get(obj, "metadata");
+	if (json_array_size(mf))
+		json_object_set_new(md, "managedFields", mf);
+	else {
+		json_object_del(md, "managedFields");
+		json_decref(mf);
+	}
+}
+
 static int mutate(json_t *obj, void *arg, struct err **e)
 {
 	struct pctx *c = arg;
+	json_t *before = json_deep_copy(obj);
 	json_t *cur = c->scale ? scale_of(obj) : json_incref(obj);
 	json_t *res = NULL;
 	int r = run_patch(c, cur, &res, e);
@@ -161,6 +179,9 @@ static int mutate(json_t *obj, void *arg, struct err **e)
 		json_object_set_new(obj, "apiVersion", av);
 		json_object_set_new(obj, "kind", kind);
 	}
+	if (r == 0)
+		record_update(c, before, obj);
+	json_decref(before);
 	json_decref(res);
 	json_decref(cur);
 	return r;
@@ -329,6 +350,24 @@ static int apply_opts(struct http_req *rq, struct http_resp *rs, struct pctx *c,
 	return 0;
 }
 
+/* The manager of an update: fieldManager=, or the User-Agent's program
+ * (up to its '/'), as Kubernetes names it. */
+static void update_opts(struct http_req *rq, struct pctx *c, char now[32])
+{
+	const char *fm = http_query(rq, "fieldManager");
+	const char *ua = http_header(rq, "User-Agent");
+	if (fm && *fm)
+		snprintf(c->manager, sizeof(c->manager), "%s", fm);
+	else if (ua && *ua)
+		snprintf(c->manager, sizeof(c->manager), "%.*s", (int)strcspn(ua, "/"), ua);
+	else
+		snprintf(c->manager, sizeof(c->manager), "unknown");
+	api_timestamp(now);
+	c->upd.manager = c->manager;
+	c->upd.api_version = c->rt->kind->api_version;
+	c->upd.now = now;
+}
+
 /* dryRun=All: the patch applied to a snapshot, nothing written. */
 static void dry_run(struct http_req *rq, struct http_resp *rs, struct pctx *c)
 {
@@ -365,6 +404,7 @@ void h_patch(struct http_req *rq, struct http_resp *rs)
 		return;
 	}
 	c.scale = !strcmp(rt->sub, "scale");
+	update_opts(rq, &c, now);
 	if (c.scale && rt->kind != KIND_DEPLOYMENT && rt->kind != KIND_REPLICASET) {
 		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
 		return;

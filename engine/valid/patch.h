@@ -80,6 +80,17 @@ struct patch_apply_opts {
 int patch_apply(const json_t *live, const json_t *config, const struct patch_apply_opts *o,
 		json_t **out, json_t **conflicts, struct err **e);
 
+/*
+ * An update (not an apply) by o->manager from old to new: the fields whose
+ * value changed become the manager's (an entry with operation Update,
+ * taken from every other manager without conflict, as Kubernetes does),
+ * and fields new no longer has leave every manager's set.  Returns the
+ * new metadata.managedFields (a new array; entries left empty dropped),
+ * made from new's own.  o->force is ignored.
+ */
+json_t *patch_managed_update(const json_t *old, const json_t *new,
+			     const struct patch_apply_opts *o);
+
 /* The FieldsV1 set of config's fields (a new object), as patch_apply
  * records it: {"f:spec":{"f:replicas":{}}, ...}. */
 json_t *patch_fieldset(const json_t *config);

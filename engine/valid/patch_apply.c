@@ -8,8 +8,9 @@
  * for a value of a set list; a node without children is a leaf, owned
  * whole.  Paths (arrays of those segments) address values in an object.
  *
- * Limits: only Apply operations own fields (writes that are not applies
- * record no ownership, so they never conflict); a keyed list's identity is
+ * Updates (patch_managed_update) take the fields they change.  Limits:
+ * only the writes that call it (the HTTP API's PATCH) record ownership;
+ * other writes (the filesystem's, controllers') record none; a keyed list's identity is
  * its one merge key (Kubernetes uses containerPort and protocol for
  * container ports); maps are never atomic (Kubernetes makes a few, such
  * as label selectors, atomic).
@@ -407,4 +408,99 @@ int patch_apply(const json_t *live, const json_t *config, const struct patch_app
 	json_decref(mf);
 	json_decref(base);
 	return r;
+}
+
+/* --- updates ------------------------------------------------------------------ */
+
+/* Adds path to set (creating the nodes on the way). */
+static void set_add(json_t *set, const json_t *path)
+{
+	json_t *cur = set;
+	for (size_t i = 0; i < json_array_size(path); i++) {
+		const char *seg = json_string_value(json_array_get(path, i));
+		json_t *next = json_object_get(cur, seg);
+		if (!next) {
+			next = json_object();
+			json_object_set_new(cur, seg, next);
+		}
+		cur = next;
+	}
+}
+
+/* The paths of new's owned fields whose value differs from old's. */
+static json_t *changed_set(const json_t *old, const json_t *new)
+{
+	json_t *set = patch_fieldset(new), *ls = set_leaves(set), *out = json_object();
+	for (size_t i = 0; i < json_array_size(ls); i++) {
+		json_t *p = json_array_get(ls, i);
+		size_t n = json_array_size(p);
+		json_t *ov = value_at(old, p, n), *nv = value_at(new, p, n);
+		if (!ov || !patch_equal(ov, nv))
+			set_add(out, p);
+	}
+	json_decref(ls);
+	json_decref(set);
+	return out;
+}
+
+/* Drops from each entry's set the fields obj no longer has, and the
+ * fields in taken unless the entry is keep. */
+static void prune_sets(json_t *mf, const json_t *obj, const json_t *taken, const json_t *keep)
+{
+	json_t *tl = set_leaves(taken);
+	for (size_t j = 0; j < json_array_size(mf); j++) {
+		json_t *en = json_array_get(mf, j);
+		json_t *set = json_object_get(en, "fieldsV1");
+		if (!json_is_object(set))
+			continue;
+		json_t *ls = set_leaves(set);
+		for (size_t i = 0; i < json_array_size(ls); i++) {
+			json_t *p = json_array_get(ls, i);
+			if (!value_at(obj, p, json_array_size(p)))
+				set_remove(set, p, 0);
+		}
+		json_decref(ls);
+		for (size_t i = 0; en != keep && i < json_array_size(tl); i++)
+			set_remove(set, json_array_get(tl, i), 0);
+	}
+	json_decref(tl);
+}
+
+json_t *patch_managed_update(const json_t *old, const json_t *new, const struct patch_apply_opts *o)
+{
+	json_t *mf =
+	    json_deep_copy(json_object_get(json_object_get(new, "metadata"), "managedFields"));
+	if (!json_is_array(mf)) {
+		json_decref(mf);
+		mf = json_array();
+	}
+	json_t *changed = changed_set(old, new), *mine = NULL;
+	for (size_t j = 0; j < json_array_size(mf); j++) {
+		json_t *en = json_array_get(mf, j);
+		const char *m = json_string_value(json_object_get(en, "manager"));
+		const char *op = json_string_value(json_object_get(en, "operation"));
+		if (m && op && !strcmp(m, o->manager) && !strcmp(op, "Update"))
+			mine = en;
+	}
+	if (!mine && json_object_size(changed)) {
+		mine = json_pack("{s:s, s:s, s:s, s:s, s:s, s:{}}", "manager", o->manager,
+				 "operation", "Update", "apiVersion", o->api_version, "time",
+				 o->now, "fieldsType", "FieldsV1", "fieldsV1");
+		json_array_append_new(mf, mine);
+	}
+	if (mine && json_object_size(changed)) {
+		json_t *ls = set_leaves(changed);
+		for (size_t i = 0; i < json_array_size(ls); i++)
+			set_add(json_object_get(mine, "fieldsV1"), json_array_get(ls, i));
+		json_decref(ls);
+		json_object_set_new(mine, "time", json_string(o->now));
+	}
+	prune_sets(mf, new, changed, mine);
+	json_t *out = json_array();
+	for (size_t j = 0; j < json_array_size(mf); j++)
+		if (json_object_size(json_object_get(json_array_get(mf, j), "fieldsV1")))
+			json_array_append(out, json_array_get(mf, j));
+	json_decref(mf);
+	json_decref(changed);
+	return out;
 }

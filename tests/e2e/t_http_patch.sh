@@ -206,5 +206,14 @@ EOF
 	out=$(k apply --validate=false --server-side --field-manager other --force-conflicts -f "$WORK/ssa$n.yaml" 2>&1)
 	check_contains "kubectl $v apply --server-side --force-conflicts" "$out" "serverside-applied"
 	check_eq "kubectl $v --force-conflicts: replicas" 2 "$(f deployments ssa$n spec.replicas)"
+	# kubectl scale is an update: it takes spec.replicas, and an apply of
+	# another value then conflicts with it.
+	k scale deployment/ssa$n --replicas=3 >/dev/null 2>&1
+	sed -i 's/replicas: 2/replicas: 4/' "$WORK/ssa$n.yaml"
+	out=$(k apply --validate=false --server-side --field-manager other -f "$WORK/ssa$n.yaml" 2>&1)
+	check_contains "kubectl $v apply --server-side after scale: a conflict on .spec.replicas" "$out" ".spec.replicas"
+	check_eq "kubectl $v: the conflict changed nothing" 3 "$(f deployments ssa$n spec.replicas)"
+	check_contains "kubectl $v: managedFields lists the updater" \
+		"$(k get deployment ssa$n -o jsonpath='{.metadata.managedFields[*].operation}' --show-managed-fields 2>&1)" Update
 done
 cfs_done

@@ -423,6 +423,48 @@ static void test_apply_lists(void)
 	json_decref(o2);
 }
 
+/* An update takes the fields it changes from an applier, without conflict;
+ * the applier then conflicts with the updater. */
+static void test_managed_update(void)
+{
+	int r;
+	json_t *o1 =
+	    apply(NULL, "{\"spec\":{\"replicas\":1,\"paused\":false}}", "ssa", false, &r, NULL);
+	json_t *o2 = json_deep_copy(o1);
+	json_object_set_new(json_object_get(o2, "spec"), "replicas", json_integer(5));
+	json_object_set_new(json_object_get(o2, "spec"), "minReadySeconds", json_integer(2));
+	struct patch_apply_opts u = {"kubectl-scale", "apps/v1", "2026-01-01T00:00:01Z", false};
+	json_t *mf = patch_managed_update(o1, o2, &u);
+	CHECK(json_array_size(mf) == 2);
+	json_t *ssa = json_array_get(mf, 0), *upd = json_array_get(mf, 1);
+	CHECK(same(json_incref(json_object_get(ssa, "fieldsV1")), "{\"f:spec\":{\"f:paused\":{}}}",
+		   "the applier lost replicas"));
+	CHECK(same(json_incref(json_object_get(upd, "fieldsV1")),
+		   "{\"f:spec\":{\"f:replicas\":{},\"f:minReadySeconds\":{}}}", "the updater's"));
+	CHECK(!strcmp(json_string_value(json_object_get(upd, "operation")), "Update"));
+	json_object_set_new(json_object_get(o2, "metadata"), "managedFields", mf);
+	json_t *conf = NULL;
+	json_t *o3 =
+	    apply(o2, "{\"spec\":{\"replicas\":1,\"paused\":false}}", "ssa", false, &r, &conf);
+	CHECK(r == -EBUSY && !o3);
+	CHECK(conf &&
+	      !strcmp(json_string_value(json_object_get(json_array_get(conf, 0), "manager")),
+		      "kubectl-scale"));
+	json_decref(conf);
+	/* a field removed leaves every set; nothing changed adds no entry */
+	json_t *o4 = json_deep_copy(o2);
+	json_object_del(json_object_get(o4, "spec"), "minReadySeconds");
+	u.manager = "other";
+	mf = patch_managed_update(o2, o4, &u);
+	CHECK(json_array_size(mf) == 2);
+	CHECK(same(json_incref(json_object_get(json_array_get(mf, 1), "fieldsV1")),
+		   "{\"f:spec\":{\"f:replicas\":{}}}", "removed field pruned"));
+	json_decref(mf);
+	json_decref(o4);
+	json_decref(o1);
+	json_decref(o2);
+}
+
 static void test_strategy_table(void)
 {
 	const char *k;
@@ -447,5 +489,6 @@ int main(void)
 	RUN(test_apply_own);
 	RUN(test_apply_force);
 	RUN(test_apply_lists);
+	RUN(test_managed_update);
 	return unit_done();
 }
