@@ -123,6 +123,13 @@ static int check_identity(const struct pctx *c, const json_t *before, const json
 				"modified; please apply your changes to the latest version and try "
 				"again",
 				c->rt->kind->plural, c->rt->name);
+	const char *uid = json_string_value(json_object_get(amd, "uid"));
+	const char *cuid = json_string_value(json_object_get(bmd, "uid"));
+	if (uid && cuid && strcmp(uid, cuid))
+		return err_make(
+		    e, EBUSY,
+		    "Precondition failed: UID in precondition: %s, UID in object meta: %s", uid,
+		    cuid);
 	const char *name = json_string_value(json_object_get(amd, "name"));
 	if (!json_is_object(after) || !name || strcmp(name, c->rt->name))
 		return err_make(
@@ -245,13 +252,12 @@ static int set_managed(json_t *obj, void *arg, struct err **e)
 	return 0;
 }
 
-/* Server-side apply of an object that does not exist: create it. */
-static void apply_create(struct http_req *rq, struct http_resp *rs, struct pctx *c)
+/* Server-side apply of an object that does not exist: create it, then
+ * record its managedFields (a create takes none from the user). */
+static int apply_create(struct http_req *rq, struct pctx *c, struct sobj **o, struct err **e)
 {
-	_cleanup_err_ struct err *e = NULL;
 	json_t *obj = NULL;
-	struct sobj *o = NULL;
-	int r = patch_apply(NULL, c->patch, &c->ssa, &obj, NULL, &e);
+	int r = patch_apply(NULL, c->patch, &c->ssa, &obj, NULL, e);
 	if (r == 0) {
 		json_t *md = json_object_get(obj, "metadata");
 		json_object_set_new(md, "name", json_string(c->rt->name));
@@ -259,20 +265,15 @@ static void apply_create(struct http_req *rq, struct http_resp *rs, struct pctx 
 			json_object_set_new(md, "namespace", json_string(c->rt->ns));
 		json_object_set_new(obj, "apiVersion", json_string(c->rt->kind->api_version));
 		json_object_set_new(obj, "kind", json_string(c->rt->kind->kind));
-		r = api_create(rq->api, obj, NULL, &e);
+		r = api_create(rq->api, obj, NULL, e);
 	}
 	if (r == 0) {
 		json_t *mf = json_object_get(json_object_get(obj, "metadata"), "managedFields");
 		r = api_patch_ex(rq->api, c->rt->kind, c->rt->ns, c->rt->name, set_managed, mf, 0,
-				 &o, &e);
+				 o, e);
 	}
 	json_decref(obj);
-	if (r < 0) {
-		fail(rs, c, e);
-		return;
-	}
-	answer(rs, c, 201, o);
-	sobj_unref(o);
+	return r;
 }
 
 static bool exists(struct api *a, const struct kind_info *k, const char *ns, const char *name)
@@ -280,6 +281,31 @@ static bool exists(struct api *a, const struct kind_info *k, const char *ns, con
 	struct sobj *o = api_get(a, k, ns, name);
 	sobj_unref(o);
 	return o != NULL;
+}
+
+/* The write: a server-side apply of a missing object creates it; one
+ * that finds it created meanwhile (or deleted meanwhile) tries again. */
+static void write_patch(struct http_req *rq, struct http_resp *rs, struct pctx *c, int flags)
+{
+	const struct route *rt = c->rt;
+	const char *ns = rt->kind->namespaced ? rt->ns : NULL;
+	bool may_create = c->type == P_APPLY && !c->scale && !flags;
+	for (int attempt = 0;; attempt++) {
+		_cleanup_err_ struct err *e = NULL;
+		struct sobj *o = NULL;
+		bool create = may_create && !exists(rq->api, rt->kind, ns, rt->name);
+		int r = create ? apply_create(rq, c, &o, &e)
+			       : api_patch_ex(rq->api, rt->kind, ns, rt->name, mutate, c, flags, &o,
+					      &e);
+		if (attempt < 3 && may_create && r == (create ? -EEXIST : -ENOENT))
+			continue;
+		if (r < 0)
+			fail(rs, c, e);
+		else
+			answer(rs, c, create ? 201 : 200, o);
+		sobj_unref(o);
+		return;
+	}
 }
 
 /* Decodes the body as the type says: YAML (one document) for an apply,
@@ -414,21 +440,10 @@ void h_patch(struct http_req *rq, struct http_resp *rs)
 		return;
 	}
 	const char *dry = http_query(rq, "dryRun");
-	_cleanup_err_ struct err *e = NULL;
-	struct sobj *o = NULL;
-	int flags = !strcmp(rt->sub, "status") ? API_PATCH_STATUS : 0;
-	const char *ns = rt->kind->namespaced ? rt->ns : NULL;
-	if (dry && *dry) {
+	if (dry && *dry)
 		dry_run(rq, rs, &c);
-	} else if (c.type == P_APPLY && !c.scale && !flags &&
-		   !exists(rq->api, rt->kind, ns, rt->name)) {
-		apply_create(rq, rs, &c);
-	} else if (api_patch_ex(rq->api, rt->kind, ns, rt->name, mutate, &c, flags, &o, &e) < 0) {
-		fail(rs, &c, e);
-	} else {
-		answer(rs, &c, 200, o);
-	}
-	sobj_unref(o);
+	else
+		write_patch(rq, rs, &c, !strcmp(rt->sub, "status") ? API_PATCH_STATUS : 0);
 	json_decref(c.conflicts);
 	json_decref(c.patch);
 }

@@ -65,6 +65,11 @@ body=$(p $D/web merge-patch+json "{\"metadata\":{\"resourceVersion\":\"$rv\"},\"
 check_eq "a stale resourceVersion precondition: 409 Conflict" "409 Conflict" \
 	"$(code) $(printf %s "$body" | jv 'd["reason"]')"
 check_eq "409: nothing changed" 2 "$(f deployments web spec.replicas)"
+p $D/web merge-patch+json '{"metadata":{"uid":"00000000-0000-0000-0000-000000000000"},"spec":{"replicas":4}}' >/dev/null
+check_eq "another uid as precondition: 409" 409 "$(code)"
+body=$(p "$D/web?dryRun=All" merge-patch+json '{"spec":{"replicas":6}}')
+check_eq "dryRun=All: 200 with the result" "200 6" "$(code) $(printf %s "$body" | jv 'd["spec"]["replicas"]')"
+check_eq "dryRun=All: nothing written" 2 "$(f deployments web spec.replicas)"
 p $D/web merge-patch+json '{"spec":{"replicas":-1}}' >/dev/null
 check_eq "an invalid result: 422" 422 "$(code)"
 p $D/web merge-patch+json '{"metadata":{"name":"other"}}' >/dev/null
