@@ -138,6 +138,28 @@ check_eq "alice drops k1 (now bob's) and the label: k1 kept, label gone" '200 "o
 a "$CM/ssa" -X PATCH -H "Content-Type: application/apply-patch+yaml" --data-binary @"$WORK/cm.yaml" >/dev/null
 check_eq "apply without fieldManager: 400" 400 "$(code)"
 
+# kubectl apply of a Service: ports merge by port (one removed, one changed).
+cat >"$WORK/svc.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata:
+  name: front
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+  - {name: https, port: 443, targetPort: 8443}
+EOF
+cp "$WORK/svc.yaml" "$MNT/services/front.yaml"
+K32=$KBIN/kubectl.1.32
+$K32 apply --validate=false -f "$WORK/svc.yaml" >/dev/null 2>&1
+sed -e '/name: https/d' -e 's/targetPort: 8080/targetPort: 8081/' "$WORK/svc.yaml" >"$WORK/svc2.yaml"
+check_contains "kubectl apply of a Service with a port removed" \
+	"$($K32 apply --validate=false -f "$WORK/svc2.yaml" 2>&1)" "service/front configured"
+check_eq "Service ports: 80 now targets 8081, 443 gone" "80 8081 <missing>" \
+	"$(f services front spec.ports.0.port) $(f services front spec.ports.0.targetPort) $(f services front spec.ports.1)"
+check_not "Service: the cluster IP kept" test "$(f services front spec.clusterIP)" = "<missing>"
+
 # kubectl: each version on its own Deployment.
 for v in 1.32 1.27; do
 	k() { "$KBIN/kubectl.$v" "$@"; }
@@ -196,6 +218,11 @@ EOF
 	check_contains "kubectl $v patch: a failing json test" "$(k patch deployment $n --type json -p '[{"op":"test","path":"/spec/replicas","value":42}]' 2>&1)" "is invalid"
 	check_contains "kubectl $v scale" "$(k scale deployment/$n --replicas=2 2>&1)" scaled
 	check_eq "kubectl $v scale: in the filesystem" 2 "$(f deployments $n spec.replicas)"
+	# rollout undo is a JSON patch of the template and the annotations.
+	out=$(k rollout undo deployment/$n --to-revision=1 2>&1)
+	check_contains "kubectl $v rollout undo --to-revision=1" "$out" "rolled back"
+	check_eq "kubectl $v rollout undo: revision 1's image and env" '"nginx:1.25" "DROP"' \
+		"$(f deployments $n spec.template.spec.containers.0.image) $(f deployments $n spec.template.spec.containers.0.env.1.name)"
 	check_contains "kubectl $v cordon" "$(k cordon hollow-1 2>&1)" cordoned
 	check_eq "kubectl $v cordon: unschedulable" true "$(yget "$MNT/nodes/hollow-1.yaml" spec.unschedulable)"
 	check_contains "kubectl $v uncordon" "$(k uncordon hollow-1 2>&1)" uncordoned
