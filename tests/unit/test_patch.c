@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <jansson.h>
 
+#include "engine/api/api_patch.h"
+#include "engine/mem.h"
+#include "engine/store/store.h"
 #include "engine/valid/patch.h"
 #include "tests/unit/unit.h"
 
@@ -479,6 +482,73 @@ static void test_strategy_table(void)
 	      !strcmp(k, "type"));
 }
 
+/* --- api_patch_ex --------------------------------------------------------- */
+
+static int set_replicas(json_t *obj, void *arg, struct err **e)
+{
+	(void)e;
+	json_object_set_new(json_object_get(obj, "spec"), "replicas", json_integer(*(int *)arg));
+	json_object_set_new(obj, "status", json_pack("{s:i}", "replicas", 42));
+	return 0;
+}
+
+static int refuse(json_t *obj, void *arg, struct err **e)
+{
+	(void)obj;
+	(void)arg;
+	return err_make(e, EBUSY, "no");
+}
+
+static void test_api_patch_ex(void)
+{
+	char dir[] = "/tmp/cfs-test-patch.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char *db = xasprintf("%s/state.db", dir);
+	struct store *st = NULL;
+	struct api *a = NULL;
+	struct err *e = NULL;
+	CHECK(store_open(db, &st, &e) == 0 && api_new(st, &a, &e) == 0);
+	json_t *d = J("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
+		      "\"name\":\"w\",\"namespace\":\"default\"},\"spec\":{\"replicas\":1,"
+		      "\"selector\":{\"matchLabels\":{\"a\":\"b\"}},\"template\":{\"metadata\":"
+		      "{\"labels\":{\"a\":\"b\"}},\"spec\":{\"containers\":[{\"name\":\"c\","
+		      "\"image\":\"i\"}]}}}}");
+	CHECK(api_create(a, d, NULL, &e) == 0);
+	json_decref(d);
+	/* a user change: spec written, status dropped; *out is the stored object */
+	int n = 4;
+	struct sobj *o = NULL;
+	CHECK(api_patch_ex(a, KIND_DEPLOYMENT, "default", "w", set_replicas, &n, 0, &o, &e) == 1);
+	CHECK(o && json_integer_value(
+		       json_object_get(json_object_get(o->obj, "spec"), "replicas")) == 4);
+	CHECK(o && !json_object_get(json_object_get(o->obj, "status"), "replicas"));
+	sobj_unref(o);
+	o = NULL;
+	/* the status mode writes only status */
+	n = 9;
+	CHECK(api_patch_ex(a, KIND_DEPLOYMENT, "default", "w", set_replicas, &n, API_PATCH_STATUS,
+			   &o, &e) == 1);
+	CHECK(o && json_integer_value(
+		       json_object_get(json_object_get(o->obj, "spec"), "replicas")) == 4);
+	CHECK(o && json_integer_value(
+		       json_object_get(json_object_get(o->obj, "status"), "replicas")) == 42);
+	sobj_unref(o);
+	o = NULL;
+	/* a refusing callback, a missing object */
+	CHECK(api_patch_ex(a, KIND_DEPLOYMENT, "default", "w", refuse, NULL, 0, &o, &e) == -EBUSY);
+	CHECK(o == NULL);
+	err_free(e);
+	e = NULL;
+	CHECK(api_patch_ex(a, KIND_DEPLOYMENT, "default", "x", refuse, NULL, 0, &o, &e) == -ENOENT);
+	err_free(e);
+	api_free(a);
+	store_close(st);
+	char *cmd = xasprintf("rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	free(db);
+}
+
 int main(void)
 {
 	RUN(test_merge);
@@ -490,5 +560,6 @@ int main(void)
 	RUN(test_apply_force);
 	RUN(test_apply_lists);
 	RUN(test_managed_update);
+	RUN(test_api_patch_ex);
 	return unit_done();
 }
