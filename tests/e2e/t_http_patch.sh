@@ -244,6 +244,18 @@ EOF
 	out=$(k apply $VF --server-side --field-manager other --force-conflicts -f "$WORK/ssa$n.yaml" 2>&1)
 	check_contains "kubectl $v apply --server-side --force-conflicts" "$out" "serverside-applied"
 	check_eq "kubectl $v --force-conflicts: replicas" 2 "$(f deployments ssa$n spec.replicas)"
+	# kubectl apply of a missing object creates it (a POST, http/write.c),
+	# then patches it.
+	web_deployment new$n 1 >"$WORK/new$n.yaml"
+	out=$(k apply $VF -f "$WORK/new$n.yaml" 2>&1)
+	if [ "$out" = "deployment.apps/new$n created" ]; then
+		ok "kubectl $v apply of a missing object: created"
+		sed -i 's/nginx:1.25/nginx:1.26/' "$WORK/new$n.yaml"
+		check_contains "kubectl $v apply again: configured" "$(k apply $VF -f "$WORK/new$n.yaml" 2>&1)" configured
+		check_eq "kubectl $v apply again: the image" '"nginx:1.26"' "$(f deployments new$n spec.template.spec.containers.0.image)"
+	else
+		echo "# kubectl $v apply of a missing object needs POST (not served here): $out"
+	fi
 	# kubectl scale is an update: it takes spec.replicas, and an apply of
 	# another value then conflicts with it.
 	k scale deployment/ssa$n --replicas=3 >/dev/null 2>&1
