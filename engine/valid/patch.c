@@ -459,36 +459,57 @@ static json_t *smp_list(const json_t *dst, const json_t *pl, const char *ctx, co
 	return out;
 }
 
-/* $setElementOrder/FIELD: the listed elements first, in that order. */
+/* Interleaves the ordered listed elements (mine) with the others (rest,
+ * in their order): an other goes first when the live list had it before
+ * the listed element it is compared with.  Both keep their own order. */
+static json_t *interleave(const json_t *mine, const json_t *rest, const json_t *live,
+			  const char *key)
+{
+	json_t *out = json_array();
+	size_t i = 0, j = 0;
+	while (i < json_array_size(rest) || j < json_array_size(mine)) {
+		bool take_rest = j >= json_array_size(mine);
+		if (!take_rest && i < json_array_size(rest)) {
+			long li = find_keyed(live, key, json_array_get(rest, i));
+			long mi = find_keyed(live, key, json_array_get(mine, j));
+			take_rest = li >= 0 && mi >= 0 && li < mi;
+		}
+		json_array_append(out, take_rest ? json_array_get(rest, i++)
+						 : json_array_get(mine, j++));
+	}
+	return out;
+}
+
+/* $setElementOrder/FIELD: the listed elements in that order; the others
+ * keep their place relative to them as far as the live list (before the
+ * patch) tells. */
 static int smp_order(json_t *dst, const char *field, const json_t *order, const char *ctx,
-		     struct err **e)
+		     const json_t *live, struct err **e)
 {
 	json_t *list = json_object_get(dst, field);
 	if (!json_is_array(order))
 		return err_make(e, EBADMSG, "$setElementOrder/%s must be a list", field);
-	if (!json_is_array(list))
-		return 0;
 	const char *key;
-	if (patch_list_strategy(ctx, field, &key) == PATCH_LIST_ATOMIC)
+	if (!json_is_array(list) || patch_list_strategy(ctx, field, &key) == PATCH_LIST_ATOMIC)
 		return 0;
-	json_t *out = json_array(), *rest = json_deep_copy(list);
+	json_t *mine = json_array(), *rest = json_deep_copy(list);
 	for (size_t i = 0; i < json_array_size(order); i++) {
 		json_t *o = json_array_get(order, i);
 		if (key && (!json_is_object(o) || !json_object_get(o, key))) {
-			json_decref(out);
+			json_decref(mine);
 			json_decref(rest);
 			return err_make(e, EBADMSG, "$setElementOrder/%s: an element lacks \"%s\"",
 					field, key);
 		}
 		long at = find_keyed(rest, key, o);
 		if (at >= 0) {
-			json_array_append(out, json_array_get(rest, (size_t)at));
+			json_array_append(mine, json_array_get(rest, (size_t)at));
 			json_array_remove(rest, (size_t)at);
 		}
 	}
-	json_array_extend(out, rest);
+	json_object_set_new(dst, field, interleave(mine, rest, live, key));
+	json_decref(mine);
 	json_decref(rest);
-	json_object_set_new(dst, field, out);
 	return 0;
 }
 
@@ -572,26 +593,30 @@ static int smp_map(json_t *dst, const json_t *patch, const char *ctx, struct err
 	if (r != 0)
 		return r;
 	const char *k;
-	json_t *pv;
+	json_t *pv, *live = NULL;
 	static const char del[] = "$deleteFromPrimitiveList/", ord[] = "$setElementOrder/";
 	json_object_foreach((json_t *)patch, k, pv)
 	{
+		if (!live && !strncmp(k, ord, sizeof(ord) - 1))
+			live = json_deep_copy(dst); /* the order before the patch */
+	}
+	json_object_foreach((json_t *)patch, k, pv)
+	{
+		if (r < 0)
+			break;
 		if (!strncmp(k, del, sizeof(del) - 1))
 			r = smp_delete_from(dst, k + sizeof(del) - 1, pv, e);
 		else if (!is_directive(k))
 			r = smp_field(dst, k, pv, ctx, e);
-		if (r < 0)
-			return r;
 	}
 	json_object_foreach((json_t *)patch, k, pv)
 	{
-		if (!strncmp(k, ord, sizeof(ord) - 1)) {
-			r = smp_order(dst, k + sizeof(ord) - 1, pv, ctx, e);
-			if (r < 0)
-				return r;
-		}
+		if (r >= 0 && !strncmp(k, ord, sizeof(ord) - 1))
+			r = smp_order(dst, k + sizeof(ord) - 1, pv, ctx,
+				      json_object_get(live, k + sizeof(ord) - 1), e);
 	}
-	return 0;
+	json_decref(live);
+	return r < 0 ? r : 0;
 }
 
 int patch_strategic(const json_t *doc, const json_t *patch, json_t **out, struct err **e)

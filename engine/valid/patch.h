@@ -19,8 +19,8 @@
  * a map, and as a list element: {"$patch":"delete", KEY: V} deletes the
  * element, {"$patch":"replace"} replaces the list), "$retainKeys",
  * "$deleteFromPrimitiveList/FIELD", "$setElementOrder/FIELD" (the listed
- * elements come first, in that order; others keep their relative order
- * after them).
+ * elements in that order; the others keep their relative order and their
+ * place before or after listed ones as the list had them before).
  */
 #ifndef CFS_PATCH_H
 #define CFS_PATCH_H

@@ -271,6 +271,22 @@ static void test_strategic(void)
 	    {"{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"}]}}",
 	     "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"b\"},{\"name\":\"a\"}]}}",
 	     "{\"spec\":{\"containers\":[{\"name\":\"b\"},{\"name\":\"a\"}]}}", 0},
+	    /* the others keep their place relative to the listed ones */
+	    {"{\"spec\":{\"containers\":[{\"name\":\"a\"},{\"name\":\"b\"},{\"name\":"
+	     "\"c\"}]}}",
+	     "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"c\"},{\"name\":\"a\"}]}}",
+	     "{\"spec\":{\"containers\":[{\"name\":\"b\"},{\"name\":\"c\"},{\"name\":"
+	     "\"a\"}]}}",
+	     0},
+	    {"{\"spec\":{\"containers\":[{\"name\":\"k\"},{\"name\":\"x\"}]}}",
+	     "{\"spec\":{\"$setElementOrder/containers\":[{\"name\":\"k\"},{\"name\":\"n\"}],"
+	     "\"containers\":[{\"name\":\"n\"}]}}",
+	     "{\"spec\":{\"containers\":[{\"name\":\"k\"},{\"name\":\"n\"},{\"name\":"
+	     "\"x\"}]}}",
+	     0},
+	    {"{\"metadata\":{\"finalizers\":[\"a\",\"b\"]}}",
+	     "{\"metadata\":{\"$setElementOrder/finalizers\":[\"b\",\"a\"]}}",
+	     "{\"metadata\":{\"finalizers\":[\"b\",\"a\"]}}", 0},
 	    /* a new list under a missing key: directives stripped */
 	    {"{}", POD("[{\"name\":\"a\",\"env\":[{\"$patch\":\"delete\",\"name\":\"X\"}]}]"),
 	     POD("[{\"name\":\"a\",\"env\":[]}]"), 0},
