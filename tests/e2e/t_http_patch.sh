@@ -166,6 +166,13 @@ check_contains "kubectl apply of a Service with a port removed" \
 check_eq "Service ports: 80 now targets 8081, 443 gone" "80 8081 <missing>" \
 	"$(f services front spec.ports.0.port) $(f services front spec.ports.0.targetPort) $(f services front spec.ports.1)"
 check_not "Service: the cluster IP kept" test "$(f services front spec.clusterIP)" = "<missing>"
+for v in 1.32 1.27; do
+	out=$("$KBIN/kubectl.$v" patch service front --subresource=status --type merge \
+		-p "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"10.9.9.${v#1.}\"}]}}}" 2>&1)
+	check_contains "kubectl $v patch --subresource=status" "$out" patched
+	check_eq "kubectl $v patch --subresource=status: in the filesystem" "\"10.9.9.${v#1.}\"" \
+		"$(f services front status.loadBalancer.ingress.0.ip)"
+done
 
 # kubectl: each version on its own Deployment.
 for v in 1.32 1.27; do
