@@ -77,6 +77,9 @@ static const struct {
     /* write.c: create, replace, delete, scale, status, eviction */
 
     /* patch.c */
+    {ROUTE_OBJECT, "PATCH", "", h_patch},
+    {ROUTE_OBJECT, "PATCH", "status", h_patch},
+    {ROUTE_OBJECT, "PATCH", "scale", h_patch},
 
     /* exec.c: exec and portforward (connection upgrades) */
 

@@ -109,6 +109,7 @@ void h_openapi_v3(struct http_req *rq, struct http_resp *rs);
 /* write.c */
 
 /* patch.c */
+void h_patch(struct http_req *rq, struct http_resp *rs);
 
 /* exec.c */
 
