@@ -459,6 +459,11 @@ int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_
 		else
 			json_object_del(md, keep[i]);
 	}
+	/* Field ownership (server-side apply) survives a write that does not
+	 * manage it, as a filesystem write or a client-side apply. */
+	json_t *mf = json_object_get(omd, "managedFields");
+	if (mf && !json_object_get(md, "managedFields"))
+		json_object_set(md, "managedFields", mf);
 	int64_t gen = json_integer_value(json_object_get(omd, "generation"));
 	if (gen <= 0)
 		gen = 1;

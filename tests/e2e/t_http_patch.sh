@@ -126,6 +126,11 @@ check_eq "apply: in the filesystem" '"v2"' "$(f configmaps ssa data.k2)"
 check_eq "apply: managedFields names alice, Apply" "alice Apply FieldsV1" \
 	"$(a $CM/ssa | jv 'd["metadata"]["managedFields"][0]["manager"], d["metadata"]["managedFields"][0]["operation"], d["metadata"]["managedFields"][0]["fieldsType"]' | tr -d "(),'")"
 check_contains "apply: fieldsV1 has f:data f:k1" "$(cat "$WORK/body")" '"f:k1":{}'
+# A filesystem write (no managedFields of its own) keeps the ownership.
+sed 's/k2: v2/k2: v2\n  k9: fs/' "$WORK/cm.yaml" >"$WORK/cm-fs.yaml"
+cp "$WORK/cm-fs.yaml" "$MNT/configmaps/ssa.yaml"
+check_eq "a cp into the mount keeps managedFields (alice)" "alice" \
+	"$(a $CM/ssa | jv 'd["metadata"]["managedFields"][0]["manager"]')"
 body=$(a "$CM/ssa?fieldManager=bob" -X PATCH -H "Content-Type: application/apply-patch+yaml" --data-binary $'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {k1: other, k3: v3}\n')
 check_eq "bob applies alice's field: 409 Conflict" "409 Conflict" "$(code) $(printf %s "$body" | jv 'd["reason"]')"
 check_contains "409: the cause names the field" "$body" '".data.k1"'
