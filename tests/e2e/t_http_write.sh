@@ -48,7 +48,7 @@ check_eq "POST YAML: 201" 201 "$(code)"
 check_contains "cm2 is in the mount" "$(cat "$MNT/configmaps/cm2.yaml" 2>&1)" "k: yaml"
 body=$(a $NS/configmaps -X POST "${J[@]}" -d '{"metadata":{"generateName":"gen-"},"data":{"a":"b"}}')
 gen=$(printf %s "$body" | jv 'd["metadata"]["name"]')
-check_eq "generateName: 201, named gen-XXXXX" "201 10" "$(code) ${#gen}"
+check_eq "generateName: 201, named gen-XXXXX" "201 9" "$(code) ${#gen}"
 check "the generated name is in the mount" test -e "$MNT/configmaps/$gen.yaml"
 a "$NS/configmaps?dryRun=All" -X POST "${J[@]}" -d "$(cm dry v)" >/dev/null
 check_eq "dryRun=All create: 201" 201 "$(code)"
@@ -183,6 +183,15 @@ patch_served() {
 	a /api/v1/nodes/hollow-2 -X PATCH -H "Content-Type: application/merge-patch+json" -d '{}' >/dev/null
 	[ "$(code)" != 405 ]
 }
+# kubectl validates a manifest against /openapi/v2 or /v3 first (http/openapi.c);
+# until those are served here, it is told not to.
+a /openapi/v2 >/dev/null
+if [ "$(code)" = 404 ]; then
+	VAL=--validate=false
+	ok "# /openapi/v2 is not served in this tree: kubectl create/replace run with $VAL"
+else
+	VAL=
+fi
 for v in 1.32 1.27; do
 	K=/usr/lib/google-cloud-sdk/bin/kubectl.$v
 	[ -x "$K" ] || {
@@ -191,17 +200,17 @@ for v in 1.32 1.27; do
 	}
 	n=kc-${v/./-}
 	cm "$n" one | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >"$WORK/$n.json"
-	check "kubectl.$v create -f" "$K" create -f "$WORK/$n.json"
+	check "kubectl.$v create -f" "$K" create $VAL -f "$WORK/$n.json"
 	check_contains "kubectl.$v create: in the mount" "$(cat "$MNT/configmaps/$n.yaml" 2>&1)" "k: one"
-	out=$("$K" create -f "$WORK/$n.json" 2>&1)
+	out=$("$K" create $VAL -f "$WORK/$n.json" 2>&1)
 	check_contains "kubectl.$v create again: AlreadyExists" "$out" "AlreadyExists"
 	cm "$n" two >"$WORK/$n.json"
-	check "kubectl.$v replace -f" "$K" replace -f "$WORK/$n.json"
+	check "kubectl.$v replace -f" "$K" replace $VAL -f "$WORK/$n.json"
 	check_contains "kubectl.$v replace: in the mount" "$(cat "$MNT/configmaps/$n.yaml" 2>&1)" "k: two"
 	check "kubectl.$v delete (waits)" "$K" delete configmap "$n"
 	check_not "kubectl.$v delete: gone from the mount" test -e "$MNT/configmaps/$n.yaml"
 	web_deployment "$n" 1 >"$WORK/$n-d.yaml"
-	check "kubectl.$v create -f a Deployment" "$K" create -f "$WORK/$n-d.yaml"
+	check "kubectl.$v create -f a Deployment" "$K" create $VAL -f "$WORK/$n-d.yaml"
 	check "kubectl.$v scale --replicas=3" "$K" scale "deployment/$n" --replicas=3
 	check_eq "kubectl.$v scale: deployments/$n/replicas reads 3" 3 "$(cat "$MNT/deployments/$n/replicas" 2>&1)"
 	for i in $(seq 1 100); do
