@@ -161,8 +161,9 @@ int wr_body(struct http_req *rq, struct http_resp *rs, const char *const *ctypes
 	wr_ctype(rq, ct);
 	if (*ct && !ctype_in(ct, plain) && !ctype_in(ct, ctypes)) {
 		wr_fail(rq, rs, ENOTSUP, 415, "UnsupportedMediaType",
-			"the body of the request was in an unknown format - accepted media "
-			"types include: application/json, application/yaml");
+			"the body of the request was in an unknown format (%s) - accepted media "
+			"types include: application/json, application/yaml",
+			ct);
 		return -1;
 	}
 	if (!rq->body || !rq->body_len) {
