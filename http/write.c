@@ -418,7 +418,11 @@ static int delete_options(struct http_req *rq, struct http_resp *rs, struct del_
 	*o = (struct del_opts){.grace = -1, .dry = wr_dry_run(rq)};
 	const char *pp = http_query(rq, "propagationPolicy");
 	const char *gs = http_query(rq, "gracePeriodSeconds");
-	if (rq->body && rq->body_len) {
+	/* A protobuf DeleteOptions (kubectl drain without eviction) is not
+	 * read: the defaults and the query stand. */
+	char ct[96];
+	wr_ctype(rq, ct);
+	if (rq->body && rq->body_len && strcmp(ct, "application/vnd.kubernetes.protobuf")) {
 		if (wr_body(rq, rs, NULL, body) < 0)
 			return -1;
 		if (obj_str(*body, "propagationPolicy"))
