@@ -229,7 +229,11 @@ for v in 1.32 1.27; do
 		check_contains "cordon: the node is unschedulable" "$(cat "$MNT/nodes/hollow-2.yaml")" "unschedulable: true"
 		check "kubectl.$v uncordon" "$K" uncordon hollow-2
 		check "kubectl.$v drain --ignore-daemonsets" "$K" drain hollow-2 --ignore-daemonsets --timeout=30s
+		left=$(a "/api/v1/pods?fieldSelector=spec.nodeName%3Dhollow-2" | jv 'len([p for p in d["items"] if not p["metadata"].get("deletionTimestamp")])')
+		check_eq "drain: no pod left on hollow-2" 0 "$left"
+		check_contains "drain: the node is cordoned" "$(cat "$MNT/nodes/hollow-2.yaml")" "unschedulable: true"
 		check "kubectl.$v uncordon after drain" "$K" uncordon hollow-2
+		check_not_contains "uncordon: schedulable again" "$(cat "$MNT/nodes/hollow-2.yaml")" "unschedulable: true"
 	else
 		ok "# kubectl.$v cordon/drain not run: PATCH on objects is not served in this tree (http/patch.c)"
 	fi
