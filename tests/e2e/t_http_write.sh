@@ -192,6 +192,10 @@ if [ "$(code)" = 404 ]; then
 else
 	VAL=
 fi
+watch_served() {
+	a "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1" >/dev/null
+	[ "$(code)" = 200 ]
+}
 for v in 1.32 1.27; do
 	K=/usr/lib/google-cloud-sdk/bin/kubectl.$v
 	[ -x "$K" ] || {
@@ -224,6 +228,26 @@ for v in 1.32 1.27; do
 	check_not_contains "orphan: the ReplicaSet has no owner" "$(cat "$MNT/replicasets/$rs.yaml" 2>&1)" "ownerReferences"
 	check "kubectl.$v delete --wait the ReplicaSet" "$K" delete replicaset "$rs" --wait=true
 	check_not "the ReplicaSet is gone" test -e "$MNT/replicasets/$rs.yaml"
+	check "kubectl.$v create -f a Deployment (foreground)" "$K" create $VAL -f "$WORK/$n-d.yaml"
+	for i in $(seq 1 100); do
+		ls "$MNT/replicasets" 2>/dev/null | grep -q "^$n-" && break
+		sleep 0.1
+	done
+	check "kubectl.$v delete --cascade=foreground" "$K" delete deployment "$n" --cascade=foreground
+	check_not "foreground: the Deployment is gone" test -e "$MNT/deployments/$n.yaml"
+	check_eq "foreground: its ReplicaSets are gone" "" "$(ls "$MNT/replicasets" | grep "^$n-")"
+	if watch_served; then
+		printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s-p\nspec:\n  containers:\n  - name: c\n    image: busybox\n' "$n" >"$WORK/$n-p.yaml"
+		check "kubectl.$v create -f a Pod" "$K" create $VAL -f "$WORK/$n-p.yaml"
+		for i in $(seq 1 100); do
+			grep -q "nodeName:" "$MNT/pods/$n-p.yaml" 2>/dev/null && break
+			sleep 0.1
+		done
+		check "kubectl.$v delete pod (waits until the node agent deleted it)" "$K" delete pod "$n-p" --timeout=30s
+		check_not "the pod is gone from the mount when kubectl returns" test -e "$MNT/pods/$n-p.yaml"
+	else
+		ok "# kubectl.$v delete pod --wait not run: watch is not served in this tree (http/watch.c)"
+	fi
 	if patch_served; then
 		check "kubectl.$v cordon" "$K" cordon hollow-2
 		check_contains "cordon: the node is unschedulable" "$(cat "$MNT/nodes/hollow-2.yaml")" "unschedulable: true"
