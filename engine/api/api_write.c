@@ -115,7 +115,7 @@ int api_refused(struct api *a, const char *face_path, int err, const char *msg)
 	if (r < 0)
 		log_warn("api", "keeping a refused write (%s): %s", line, e ? e->msg : "?");
 	else
-		log_info("api", "refused %s: %s: %s", face_path, ename ? ename : "E?", msg);
+		log_info("api", "refused %s", line + strlen(ts) + 1);
 	err_free(e);
 	free(line);
 	return r;
