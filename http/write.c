@@ -25,6 +25,7 @@
 #include "engine/obj.h"
 #include "engine/valid/codec.h"
 #include "engine/valid/valid.h"
+#include "http/pb.h"
 #include "http/status.h"
 #include "http/write.h"
 
@@ -153,12 +154,30 @@ static bool ctype_in(const char *ct, const char *const *list)
 	return false;
 }
 
+/* A protobuf body (kubectl 1.32's typed client): decoded by pb.h for the
+ * kinds it knows, else 415. */
+static int pb_body(struct http_req *rq, struct http_resp *rs, json_t **out)
+{
+	_cleanup_err_ struct err *e = NULL;
+	if (!rq->body || pb_decode_object(rq->body, rq->body_len, out, &e) < 0) {
+		if (e && e->code == EINVAL)
+			wr_fail(rq, rs, EINVAL, 400, "BadRequest", "%s", e->msg);
+		else
+			wr_fail(rq, rs, ENOTSUP, 415, "UnsupportedMediaType", "%s",
+				e ? e->msg : "the request has no body");
+		return -1;
+	}
+	return 0;
+}
+
 int wr_body(struct http_req *rq, struct http_resp *rs, const char *const *ctypes, json_t **out)
 {
 	static const char *const plain[] = {"application/json", "application/yaml",
 					    "application/x-yaml", "text/yaml", NULL};
 	char ct[96];
 	wr_ctype(rq, ct);
+	if (!strcmp(ct, "application/vnd.kubernetes.protobuf") && !ctypes)
+		return pb_body(rq, rs, out);
 	if (*ct && !ctype_in(ct, plain) && !ctype_in(ct, ctypes)) {
 		wr_fail(rq, rs, ENOTSUP, 415, "UnsupportedMediaType",
 			"the body of the request was in an unknown format (%s) - accepted media "

@@ -214,17 +214,21 @@ for v in 1.32 1.27; do
 	check "kubectl.$v delete (waits)" "$K" delete configmap "$n"
 	check_not "kubectl.$v delete: gone from the mount" test -e "$MNT/configmaps/$n.yaml"
 	# kubectl create namespace|configmap use the typed client: 1.27 sends
-	# JSON; 1.32 sends protobuf, which is not decoded (415) yet.
+	# JSON, 1.32 protobuf (http/pb.c).
+	check "kubectl.$v create namespace" "$K" create namespace "$n"
+	check_eq "namespaces/$n/status" Active "$(cat "$MNT/namespaces/$n/status" 2>&1)"
+	check "kubectl.$v create configmap -n" "$K" create configmap cfg -n "$n" --from-literal=mode=fast \
+		--from-literal=other=x
+	check_eq "namespaces/$n/configmaps/cfg/data/mode" fast "$(cat "$MNT/namespaces/$n/configmaps/cfg/data/mode" 2>&1)"
+	check_eq "namespaces/$n/configmaps/cfg/data/other" x "$(cat "$MNT/namespaces/$n/configmaps/cfg/data/other" 2>&1)"
+	check "kubectl.$v delete namespace" "$K" delete namespace "$n" --timeout=30s
+	check_not "the namespace is gone" test -e "$MNT/namespaces/$n.yaml"
+	out=$("$K" create service clusterip "$n-s" --tcp=80 2>&1)
 	if [ "$v" = 1.27 ]; then
-		check "kubectl.$v create namespace" "$K" create namespace "$n"
-		check_eq "namespaces/$n/status" Active "$(cat "$MNT/namespaces/$n/status" 2>&1)"
-		check "kubectl.$v create configmap -n" "$K" create configmap cfg -n "$n" --from-literal=mode=fast
-		check_eq "namespaces/$n/configmaps/cfg/data/mode" fast "$(cat "$MNT/namespaces/$n/configmaps/cfg/data/mode" 2>&1)"
-		check "kubectl.$v delete namespace" "$K" delete namespace "$n" --timeout=30s
-		check_not "the namespace is gone" test -e "$MNT/namespaces/$n.yaml"
+		check_contains "kubectl.$v create service" "$out" "created"
+		check "the service is in the mount" test -e "$MNT/services/$n-s.yaml"
 	else
-		out=$("$K" create namespace "$n" 2>&1)
-		check_contains "kubectl.$v create namespace (protobuf): a clean 415" "$out" "UnsupportedMediaType"
+		check_contains "kubectl.$v create service (protobuf, not decoded): a clean refusal" "$out" "not decoded yet"
 	fi
 	web_deployment "$n" 1 >"$WORK/$n-d.yaml"
 	check "kubectl.$v create -f a Deployment" "$K" create $VAL -f "$WORK/$n-d.yaml"
