@@ -20,7 +20,11 @@ struct feed {
 	size_t cap;
 	int64_t mtime_ns;
 
-	struct api *keep; /* records each line appended (feed_keep_refusals) */
+	/* The refusals' feed (feed_keep_refusals) follows the store: */
+	struct api *keep;
+	pthread_mutex_t sync_lock; /* guards the two below; taken before lock */
+	int64_t kept_rev;	   /* the store's revision read up to */
+	char last[24];		   /* the newest line's name in the store */
 
 	struct api *api; /* events follower, if started */
 	pthread_t thread;
@@ -32,6 +36,7 @@ struct feed *feed_new(size_t cap)
 {
 	struct feed *f = xcalloc(1, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
+	pthread_mutex_init(&f->sync_lock, NULL);
 	f->cap = cap;
 	f->mtime_ns = wall_ns();
 	return f;
@@ -44,20 +49,8 @@ void feed_free(struct feed *f)
 	feed_stop_events(f);
 	buf_free(&f->text);
 	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->sync_lock);
 	free(f);
-}
-
-/* Records line (n bytes, less its newline) in the store. */
-static void keep_line(struct api *a, const char *line, size_t n)
-{
-	if (n && line[n - 1] == '\n')
-		n--;
-	char *copy = xstrndup(line, n);
-	struct err *e = NULL;
-	if (api_refusal_record(a, copy, &e) < 0)
-		log_warn("feed", "keeping a refused write: %s", e ? e->msg : "?");
-	err_free(e);
-	free(copy);
 }
 
 void feed_append(struct feed *f, const char *line)
@@ -81,24 +74,67 @@ void feed_append(struct feed *f, const char *line)
 		buf_add(&f->text, "\n", 1);
 	f->mtime_ns = wall_ns();
 	pthread_mutex_unlock(&f->lock);
-	if (f->keep)
-		keep_line(f->keep, line, n);
 }
 
-void feed_keep_refusals(struct feed *f, struct api *a)
+/* Appends lines (n, each freed) and frees the array. */
+static void append_lines(struct feed *f, char **lines, size_t n)
 {
-	char **lines;
-	size_t n = api_refusals(a, &lines);
 	for (size_t i = 0; i < n; i++) {
 		feed_append(f, lines[i]);
 		free(lines[i]);
 	}
 	free(lines);
+}
+
+/* Appends the refusals the store got since the last sync: from its watch,
+ * or, when the watch has forgotten that far back, from its list. */
+static void feed_sync(struct feed *f)
+{
+	if (!f->keep)
+		return;
+	pthread_mutex_lock(&f->sync_lock);
+	struct store_event evs[256];
+	while (api_rev(f->keep) != f->kept_rev) {
+		int got = api_watch(f->keep, f->kept_rev, evs, 256, 0, NULL);
+		if (got == -ERANGE) {
+			f->kept_rev = api_rev(f->keep);
+			char **lines;
+			size_t n = api_refusals_since(f->keep, f->last, &lines, f->last);
+			append_lines(f, lines, n);
+			break;
+		}
+		if (got <= 0)
+			break;
+		for (int i = 0; i < got; i++) {
+			f->kept_rev = evs[i].rv;
+			const struct sobj *o = evs[i].obj;
+			if (evs[i].type == STORE_DELETED || strcmp(o->kind, API_REFUSAL_KIND) ||
+			    strcmp(o->name, f->last) <= 0)
+				continue;
+			const char *line = json_string_value(json_object_get(o->obj, "line"));
+			if (line)
+				feed_append(f, line);
+			snprintf(f->last, sizeof(f->last), "%s", o->name);
+		}
+		store_events_free(evs, (size_t)got);
+	}
+	pthread_mutex_unlock(&f->sync_lock);
+}
+
+void feed_keep_refusals(struct feed *f, struct api *a)
+{
+	pthread_mutex_lock(&f->sync_lock);
+	f->kept_rev = api_rev(a);
+	char **lines;
+	size_t n = api_refusals_since(a, NULL, &lines, f->last);
+	append_lines(f, lines, n);
 	f->keep = a;
+	pthread_mutex_unlock(&f->sync_lock);
 }
 
 size_t feed_size(struct feed *f)
 {
+	feed_sync(f);
 	pthread_mutex_lock(&f->lock);
 	size_t n = f->text.len;
 	pthread_mutex_unlock(&f->lock);
@@ -107,6 +143,7 @@ size_t feed_size(struct feed *f)
 
 int64_t feed_mtime_ns(struct feed *f)
 {
+	feed_sync(f);
 	pthread_mutex_lock(&f->lock);
 	int64_t t = f->mtime_ns;
 	pthread_mutex_unlock(&f->lock);
@@ -115,6 +152,7 @@ int64_t feed_mtime_ns(struct feed *f)
 
 size_t feed_read(struct feed *f, off_t off, char *out, size_t n)
 {
+	feed_sync(f);
 	size_t got = 0;
 	pthread_mutex_lock(&f->lock);
 	if (off >= 0 && (size_t)off < f->text.len) {
@@ -129,6 +167,7 @@ size_t feed_read(struct feed *f, off_t off, char *out, size_t n)
 
 char *feed_dup(struct feed *f, size_t *len)
 {
+	feed_sync(f);
 	pthread_mutex_lock(&f->lock);
 	char *s = xstrndup(f->text.s ? f->text.s : "", f->text.len);
 	*len = f->text.len;

@@ -7,9 +7,9 @@
  * text passes its cap, the oldest whole lines are dropped (what the new
  * line needs and a 64th of the cap more, so a full feed keeps between
  * 63/64 of its cap and all of it), and the file shrinks: tail reports a
- * truncation and reads on.  The errors feed is
- * also kept in the store (feed_keep_refusals), so that it survives a
- * restart.
+ * truncation and reads on.  The errors feed follows the refusals kept
+ * in the store (feed_keep_refusals), so that it shows every face's and
+ * survives a restart.
  *
  * Thread-safe: one mutex per feed (a leaf lock).
  */
@@ -32,11 +32,11 @@ void feed_free(struct feed *f);
 void feed_append(struct feed *f, const char *line);
 
 /*
- * Makes f the log of refused writes, kept in the store through the API so
- * that it outlives the server: appends the lines kept there (oldest first),
- * then records every line appended from now on (api_refusal_record: the
- * newest API_REFUSALS_KEEP are kept).  Call once, before f is shared.  A
- * line the store can't record is logged, and stays in f.
+ * Makes f the log of refused writes kept in the store (api_refused(), by
+ * any face): appends the lines kept there (oldest first), and from then on
+ * follows the store: each read of f (size, mtime, read, dup) first appends
+ * the lines recorded since, so a refusal recorded by any face is in f when
+ * its call returns.  Call once, before f is shared.
  */
 void feed_keep_refusals(struct feed *f, struct api *a);
 size_t feed_size(struct feed *f);

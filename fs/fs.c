@@ -101,14 +101,17 @@ char *fs_child_path(struct fs *fs, fuse_ino_t parent, const char *name)
 
 void fs_report(struct fs *fs, const char *path, const struct vpath *vp, int code, const char *msg)
 {
-	char ts[32];
-	api_timestamp(ts);
-	const char *ename = strerrorname_np(code);
-	char *line =
-	    xasprintf("%s %s/%s: %s: %s", ts, fs->mountpoint, path, ename ? ename : "E?", msg);
-	feed_append(fs->view.errors, line);
-	log_info("fs", "refused %s/%s: %s: %s", fs->mountpoint, path, ename ? ename : "E?", msg);
-	free(line);
+	char *full = xasprintf("%s/%s", fs->mountpoint, path);
+	if (api_refused(fs->view.api, full, code, msg) < 0) {
+		/* The store can't keep it: the line stays in this mount's feed. */
+		char ts[32];
+		api_timestamp(ts);
+		const char *ename = strerrorname_np(code);
+		char *line = xasprintf("%s %s: %s: %s", ts, full, ename ? ename : "E?", msg);
+		feed_append(fs->view.errors, line);
+		free(line);
+	}
+	free(full);
 	if (vp && vp->k && vp->name[0] && vp->k->in_fs)
 		api_event(fs->view.api, "Warning", "FailedWrite", vp->k->kind, vp->ns, vp->name,
 			  "%s: %s", path, msg);

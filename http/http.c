@@ -75,6 +75,15 @@ static const struct {
     {ROUTE_OPENAPI_V3, "GET", "", h_openapi_v3},
 
     /* write.c: create, replace, delete, scale, status, eviction */
+    {ROUTE_COLLECTION, "POST", "", h_create},
+    {ROUTE_COLLECTION, "DELETE", "", h_delete_collection},
+    {ROUTE_OBJECT, "PUT", "", h_replace},
+    {ROUTE_OBJECT, "DELETE", "", h_delete},
+    {ROUTE_OBJECT, "GET", "scale", h_scale_get},
+    {ROUTE_OBJECT, "PUT", "scale", h_scale_put},
+    {ROUTE_OBJECT, "PATCH", "scale", h_scale_patch},
+    {ROUTE_OBJECT, "PUT", "status", h_status_put},
+    {ROUTE_OBJECT, "POST", "eviction", h_evict},
 
     /* patch.c */
     {ROUTE_OBJECT, "PATCH", "", h_patch},
@@ -282,9 +291,29 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct http_resp *rs)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->ctype);
 	MHD_add_response_header(r, "Cache-Control", "no-cache, private");
+	for (char *w = rs->warnings, *nl; w && *w; w = nl ? nl + 1 : w + strlen(w)) {
+		nl = strchr(w, '\n');
+		if (nl)
+			*nl = '\0';
+		MHD_add_response_header(r, "Warning", w);
+	}
+	free(rs->warnings);
+	rs->warnings = NULL;
 	enum MHD_Result ok = MHD_queue_response(c, (unsigned)rs->code, r);
 	MHD_destroy_response(r);
 	return ok;
+}
+
+/* 413, recorded as a refused write (api_refused) as every refusal is. */
+static void too_large(struct http *h, struct http_resp *rs, const char *method, const char *url)
+{
+	http_fail(rs, 413, "RequestEntityTooLarge", "the request body is larger than %d bytes",
+		  HTTP_BODY_MAX);
+	char *path = xasprintf("%s %s", method, url);
+	char *msg = xasprintf("the request body is larger than %d bytes", HTTP_BODY_MAX);
+	api_refused(h->api, path, EFBIG, msg);
+	free(msg);
+	free(path);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -300,8 +329,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 			struct http_resp rs = {0};
-			http_fail(&rs, 413, "RequestEntityTooLarge",
-				  "the request body is larger than %d bytes", HTTP_BODY_MAX);
+			too_large(h, &rs, method, url);
 			return send_resp(c, &rs);
 		}
 		return MHD_YES;
@@ -321,8 +349,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		rq.body_len = cs->body.len;
 	}
 	if (cs->too_big)
-		http_fail(&rs, 413, "RequestEntityTooLarge",
-			  "the request body is larger than %d bytes", HTTP_BODY_MAX);
+		too_large(h, &rs, method, url);
 	else
 		dispatch(h, &rq, &rs);
 	log_debug("http", "%s %s: %d", method, url, rs.code);

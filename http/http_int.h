@@ -56,6 +56,7 @@ struct http_resp {
 	http_stream_fn stream; /* non-NULL: stream the body instead */
 	void *stream_arg;
 	void (*stream_free)(void *arg);
+	char *warnings; /* malloc'd: Warning header values, one a line (or NULL) */
 };
 
 /* The query parameter key (URL-decoded), or NULL. */
@@ -107,6 +108,16 @@ void h_openapi_v2(struct http_req *rq, struct http_resp *rs);
 void h_openapi_v3(struct http_req *rq, struct http_resp *rs);
 
 /* write.c */
+void h_create(struct http_req *rq, struct http_resp *rs);
+void h_replace(struct http_req *rq, struct http_resp *rs);
+void h_delete(struct http_req *rq, struct http_resp *rs);
+void h_delete_collection(struct http_req *rq, struct http_resp *rs);
+/* write_sub.c */
+void h_scale_get(struct http_req *rq, struct http_resp *rs);
+void h_scale_put(struct http_req *rq, struct http_resp *rs);
+void h_scale_patch(struct http_req *rq, struct http_resp *rs);
+void h_status_put(struct http_req *rq, struct http_resp *rs);
+void h_evict(struct http_req *rq, struct http_resp *rs);
 
 /* patch.c */
 void h_patch(struct http_req *rq, struct http_resp *rs);

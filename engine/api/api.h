@@ -111,6 +111,22 @@ int api_delete(struct api *a, const struct kind_info *k, const char *ns, const c
 int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 		    int grace, struct err **e);
 
+/*
+ * Deletes as api_delete_opts(), but orphans the dependents (Kubernetes'
+ * propagationPolicy Orphan): in the same transaction, the ownerReferences
+ * naming the object are removed from every object that has them, and they
+ * stay.  A Namespace always takes what is in it.
+ */
+int api_delete_orphan(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		      int grace, struct err **e);
+
+/*
+ * Kubernetes' generateName: an object with metadata.generateName and no
+ * metadata.name gets the name generateName + 5 random characters (obj is
+ * changed in place).  Nothing to do is 0.  0 or -EIO.
+ */
+int api_generate_name(json_t *obj, struct err **e);
+
 /* Objects whose ownerReferences name uid (any kind), in no particular order. */
 size_t api_dependents(struct api *a, const char *uid, struct sobj ***out);
 
@@ -268,6 +284,20 @@ int api_refusal_record(struct api *a, const char *line, struct err **e);
 /* The kept lines, oldest first: *out is a new array of new strings (free
  * each, then the array).  Returns the count.  Can't fail. */
 size_t api_refusals(struct api *a, char ***out);
+
+/*
+ * Records that a face refused a write (api_write.c): one line
+ * "TIME FACE_PATH: ERRNAME: msg" (newlines in msg become spaces) through
+ * api_refusal_record, the one wording every face shares.  face_path names
+ * what was written: "/cluster/pods/web.yaml", "POST /api/v1/namespaces/
+ * default/pods".  err is a positive errno.  0, or a negative errno (logged).
+ */
+int api_refused(struct api *a, const char *face_path, int err, const char *msg);
+
+/* The kept lines recorded after the line named after (NULL: all), oldest
+ * first, as api_refusals(); last gets the newest line's name (unchanged if
+ * there is none). */
+size_t api_refusals_since(struct api *a, const char *after, char ***out, char last[24]);
 
 /* Testing: > 0 keeps this many lines instead of API_REFUSALS_KEEP. */
 extern int api_refusals_keep_for_test;

@@ -126,8 +126,8 @@ check_eq "404: details name and kind" "nope pods" \
 	"$(printf %s "$body" | jv 'd["details"]["name"], d["details"]["kind"]' | tr -d "(),'")"
 a /api/v1/widgets >/dev/null
 check_eq "an unknown resource: 404" 404 "$(code)"
-a /api/v1/namespaces/default/pods/p1 -X PUT -d '{}' >/dev/null
-check_eq "PUT (not served yet): 405" 405 "$(code)"
+a /api/v1/namespaces/default/pods/p1 -X POST -d "{}" >/dev/null
+check_eq "POST on an object: 405" 405 "$(code)"
 head -c 4000000 /dev/zero | tr '\0' a >"$WORK/big"
 a /api/v1/namespaces/default/pods -X POST --data-binary @"$WORK/big" >/dev/null
 check_eq "a body over 3 MiB: 413" 413 "$(code)"
