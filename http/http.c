@@ -81,7 +81,6 @@ static const struct {
     {ROUTE_OBJECT, "DELETE", "", h_delete},
     {ROUTE_OBJECT, "GET", "scale", h_scale_get},
     {ROUTE_OBJECT, "PUT", "scale", h_scale_put},
-    {ROUTE_OBJECT, "PATCH", "scale", h_scale_patch},
     {ROUTE_OBJECT, "PUT", "status", h_status_put},
     {ROUTE_OBJECT, "POST", "eviction", h_evict},
 

@@ -115,7 +115,6 @@ void h_delete_collection(struct http_req *rq, struct http_resp *rs);
 /* write_sub.c */
 void h_scale_get(struct http_req *rq, struct http_resp *rs);
 void h_scale_put(struct http_req *rq, struct http_resp *rs);
-void h_scale_patch(struct http_req *rq, struct http_resp *rs);
 void h_status_put(struct http_req *rq, struct http_resp *rs);
 void h_evict(struct http_req *rq, struct http_resp *rs);
 

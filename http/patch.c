@@ -29,10 +29,12 @@
 #include "engine/valid/patch.h"
 #include "http/http_int.h"
 #include "http/status.h"
+#include "http/write.h"
 
 enum ptype { P_MERGE, P_JSON, P_STRATEGIC, P_APPLY };
 
 struct pctx {
+	struct http_req *rq;
 	const struct route *rt;
 	enum ptype type;
 	json_t *patch;
@@ -199,7 +201,7 @@ static void fail(struct http_resp *rs, const struct pctx *c, struct err *e)
 {
 	int code = e ? e->code : EIO;
 	if (code == EBADMSG) {
-		http_fail(rs, 400, "BadRequest", "%s", e->msg);
+		wr_fail(c->rq, rs, EINVAL, 400, "BadRequest", "%s", e->msg);
 		return;
 	}
 	json_t *st = status_from_err(e, c->rt->kind, c->rt->name);
@@ -228,7 +230,7 @@ static void fail(struct http_resp *rs, const struct pctx *c, struct err *e)
 		}
 		json_object_set_new(d, "causes", causes);
 	}
-	http_resp_status(rs, st);
+	wr_refuse(c->rq, rs, code, st);
 }
 
 /* The object as answered: with apiVersion and kind (or its Scale). */
@@ -313,7 +315,7 @@ static void write_patch(struct http_req *rq, struct http_resp *rs, struct pctx *
 static int decode(struct http_req *rq, struct http_resp *rs, struct pctx *c)
 {
 	if (!rq->body || !rq->body_len) {
-		http_fail(rs, 400, "BadRequest", "the patch is empty");
+		wr_fail(rq, rs, EINVAL, 400, "BadRequest", "the patch is empty");
 		return -1;
 	}
 	if (c->type == P_APPLY) {
@@ -321,10 +323,11 @@ static int decode(struct http_req *rq, struct http_resp *rs, struct pctx *c)
 		json_t **docs = NULL;
 		size_t n = 0;
 		if (codec_decode(rq->body, rq->body_len, &docs, &n, &e) < 0 || n != 1) {
-			http_fail(rs, e && e->code == EFBIG ? 413 : 400,
-				  e && e->code == EFBIG ? "RequestEntityTooLarge" : "BadRequest",
-				  "error decoding the applied configuration: %s",
-				  e ? e->msg : "expected exactly one document");
+			wr_fail(rq, rs, e && e->code == EFBIG ? EFBIG : EINVAL,
+				e && e->code == EFBIG ? 413 : 400,
+				e && e->code == EFBIG ? "RequestEntityTooLarge" : "BadRequest",
+				"error decoding the applied configuration: %s",
+				e ? e->msg : "expected exactly one document");
 			codec_docs_free(docs, n);
 			return -1;
 		}
@@ -334,15 +337,15 @@ static int decode(struct http_req *rq, struct http_resp *rs, struct pctx *c)
 		json_error_t je;
 		c->patch = json_loadb(rq->body, rq->body_len, JSON_DECODE_ANY, &je);
 		if (!c->patch) {
-			http_fail(rs, 400, "BadRequest", "error decoding the patch: %s (line %d)",
-				  je.text, je.line);
+			wr_fail(rq, rs, EINVAL, 400, "BadRequest",
+				"error decoding the patch: %s (line %d)", je.text, je.line);
 			return -1;
 		}
 	}
 	bool want_array = c->type == P_JSON;
 	if (want_array ? !json_is_array(c->patch) : !json_is_object(c->patch)) {
-		http_fail(rs, 400, "BadRequest", "the patch must be a JSON %s",
-			  want_array ? "list of operations" : "object");
+		wr_fail(rq, rs, EINVAL, 400, "BadRequest", "the patch must be a JSON %s",
+			want_array ? "list of operations" : "object");
 		return -1;
 	}
 	return 0;
@@ -354,18 +357,17 @@ static int apply_opts(struct http_req *rq, struct http_resp *rs, struct pctx *c,
 	const char *fm = http_query(rq, "fieldManager");
 	const char *force = http_query(rq, "force");
 	if (!fm || !*fm) {
-		http_fail(rs, 400, "BadRequest",
-			  "PATCH, application/apply-patch+yaml: fieldManager is required");
+		wr_fail(rq, rs, EINVAL, 400, "BadRequest",
+			"PATCH, application/apply-patch+yaml: fieldManager is required");
 		return -1;
 	}
 	const char *kind = json_string_value(json_object_get(c->patch, "kind"));
 	const char *av = json_string_value(json_object_get(c->patch, "apiVersion"));
 	if ((kind && strcmp(kind, c->rt->kind->kind)) ||
 	    (av && strcmp(av, c->rt->kind->api_version))) {
-		http_fail(rs, 400, "BadRequest",
-			  "the applied configuration is a %s %s, the URL names a %s %s",
-			  av ? av : "", kind ? kind : "", c->rt->kind->api_version,
-			  c->rt->kind->kind);
+		wr_fail(rq, rs, EINVAL, 400, "BadRequest",
+			"the applied configuration is a %s %s, the URL names a %s %s", av ? av : "",
+			kind ? kind : "", c->rt->kind->api_version, c->rt->kind->kind);
 		return -1;
 	}
 	api_timestamp(now);
@@ -401,7 +403,7 @@ static void dry_run(struct http_req *rq, struct http_resp *rs, struct pctx *c)
 	_cleanup_err_ struct err *e = NULL;
 	struct sobj *o = api_get(rq->api, rt->kind, rt->kind->namespaced ? rt->ns : NULL, rt->name);
 	if (!o) {
-		http_resp_status(rs, status_not_found(rt->kind, rt->name));
+		wr_refuse(rq, rs, ENOENT, status_not_found(rt->kind, rt->name));
 		return;
 	}
 	json_t *obj = json_deep_copy(o->obj);
@@ -420,19 +422,20 @@ static void dry_run(struct http_req *rq, struct http_resp *rs, struct pctx *c)
 void h_patch(struct http_req *rq, struct http_resp *rs)
 {
 	const struct route *rt = &rq->rt;
-	struct pctx c = {.rt = rt};
+	struct pctx c = {.rq = rq, .rt = rt};
 	char now[32];
 	if (media_type(http_header(rq, "Content-Type"), &c.type) < 0) {
-		http_fail(rs, 415, "UnsupportedMediaType",
-			  "the body of the request was in an unknown format - accepted media types "
-			  "include: application/json-patch+json, application/merge-patch+json, "
-			  "application/apply-patch+yaml, application/strategic-merge-patch+json");
+		wr_fail(rq, rs, EINVAL, 415, "UnsupportedMediaType",
+			"the body of the request was in an unknown format - accepted media types "
+			"include: application/json-patch+json, application/merge-patch+json, "
+			"application/apply-patch+yaml, application/strategic-merge-patch+json");
 		return;
 	}
 	c.scale = !strcmp(rt->sub, "scale");
 	update_opts(rq, &c, now);
 	if (c.scale && rt->kind != KIND_DEPLOYMENT && rt->kind != KIND_REPLICASET) {
-		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
+		wr_fail(rq, rs, ENOENT, 404, "NotFound",
+			"the server could not find the requested resource");
 		return;
 	}
 	if (decode(rq, rs, &c) < 0 || (c.type == P_APPLY && apply_opts(rq, rs, &c, now) < 0)) {

@@ -24,6 +24,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid/codec.h"
+#include "engine/valid/schema.h"
 #include "engine/valid/valid.h"
 #include "http/pb.h"
 #include "http/status.h"
@@ -240,6 +241,28 @@ static void add_warning(struct http_resp *rs, const char *text)
 	rs->warnings = w;
 }
 
+struct unknown {
+	struct http_resp *rs;
+	bool strict;
+	size_t n;
+	struct buf b; /* Strict: the message */
+};
+
+/* schema_unknown's callback: one unknown field at path. */
+static void unknown_field(void *arg, const char *path)
+{
+	struct unknown *u = arg;
+	if (u->n++ >= UNKNOWN_MAX)
+		return;
+	if (u->strict) {
+		buf_printf(&u->b, "%sunknown field \"%s\"", u->n > 1 ? ", " : "", path);
+	} else {
+		char *t = xasprintf("unknown field \\\"%s\\\"", path);
+		add_warning(u->rs, t);
+		free(t);
+	}
+}
+
 /*
  * Kubernetes' fieldValidation: unknown fields of obj are refused (Strict:
  * 400 naming them, -1), or warned about (Warn, the default: a Warning
@@ -256,27 +279,15 @@ static int check_fields(struct http_req *rq, struct http_resp *rs, const json_t 
 			"fieldValidation must be Ignore, Warn or Strict (got \"%s\")", fv);
 		return -1;
 	}
-	char *unknown[UNKNOWN_MAX];
-	size_t n = valid_unknown_fields(obj, rq->rt.kind, unknown, UNKNOWN_MAX);
-	if (n > UNKNOWN_MAX)
-		n = UNKNOWN_MAX;
-	struct buf b = {0};
-	for (size_t i = 0; i < n; i++) {
-		if (strict) {
-			buf_printf(&b, "%sunknown field \"%s\"", i ? ", " : "", unknown[i]);
-		} else {
-			char *t = xasprintf("unknown field \\\"%s\\\"", unknown[i]);
-			add_warning(rs, t);
-			free(t);
-		}
-		free(unknown[i]);
-	}
+	struct unknown u = {.rs = rs, .strict = strict};
+	const struct sch_def *d = schema_for_kind(rq->rt.kind, false);
+	size_t n = d ? schema_unknown(obj, d, unknown_field, &u) : 0;
 	int r = 0;
 	if (strict && n) {
-		wr_fail(rq, rs, EINVAL, 400, "BadRequest", "strict decoding error: %s", b.s);
+		wr_fail(rq, rs, EINVAL, 400, "BadRequest", "strict decoding error: %s", u.b.s);
 		r = -1;
 	}
-	buf_free(&b);
+	buf_free(&u.b);
 	return r;
 }
 

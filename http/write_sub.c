@@ -1,7 +1,7 @@
 /*
- * write_sub.c - the subresources' writes: scale (GET, PUT, and PATCH with
- * a merge patch or JSON patch of spec.replicas) for Deployments and
- * ReplicaSets as autoscaling/v1 Scale; status (PUT); and a pod's eviction
+ * write_sub.c - the subresources' writes: scale (GET and PUT; PATCH is
+ * patch.c's) for Deployments and ReplicaSets as autoscaling/v1 Scale;
+ * status (PUT); and a pod's eviction
  * (POST, policy/v1 Eviction: api_evict, 201 with a Status Success; there
  * are no PodDisruptionBudgets, so never 429; a protobuf body, as kubectl
  * drain sends, is not read: the URL names the pod).  Stateless.
@@ -168,59 +168,6 @@ void h_scale_put(struct http_req *rq, struct http_resp *rs)
 			kind);
 	else if ((n = replicas_of(rq, rs, json_object_get(body, "spec"))) >= 0)
 		scale_to(rq, rs, n, obj_str(body, "metadata.resourceVersion"));
-	json_decref(body);
-}
-
-/* replicas from a JSON patch's replace/add of /spec/replicas, or -1. */
-static json_int_t json_patch_replicas(const json_t *ops)
-{
-	size_t i;
-	json_t *op;
-	json_int_t n = -1;
-	json_array_foreach(ops, i, op)
-	{
-		const char *verb = obj_str(op, "op"), *path = obj_str(op, "path");
-		if (!verb || !path || strcmp(path, "/spec/replicas") ||
-		    (strcmp(verb, "replace") && strcmp(verb, "add")))
-			return -1;
-		json_t *v = json_object_get(op, "value");
-		n = json_is_integer(v) ? json_integer_value(v) : -1;
-	}
-	return n;
-}
-
-/* PATCH .../scale: {"spec":{"replicas":N}} as a merge (or strategic
- * merge) patch, or a JSON patch replacing /spec/replicas. */
-void h_scale_patch(struct http_req *rq, struct http_resp *rs)
-{
-	static const char *const types[] = {"application/merge-patch+json",
-					    "application/strategic-merge-patch+json",
-					    "application/json-patch+json", NULL};
-	char ct[96];
-	wr_ctype(rq, ct);
-	if (!*ct || !strcmp(ct, "application/json") || !strcmp(ct, "application/yaml") ||
-	    !strcmp(ct, "application/apply-patch+yaml")) {
-		wr_fail(rq, rs, ENOTSUP, 415, "UnsupportedMediaType",
-			"the body of the request was in an unknown format - accepted media types "
-			"include: application/json-patch+json, application/merge-patch+json, "
-			"application/strategic-merge-patch+json");
-		return;
-	}
-	json_t *body = NULL;
-	if (wr_body(rq, rs, types, &body) < 0)
-		return;
-	json_int_t n;
-	if (!strcmp(ct, "application/json-patch+json")) {
-		n = json_patch_replicas(body);
-		if (n < 0)
-			wr_fail(rq, rs, EINVAL, 422, "Invalid",
-				"a JSON patch of a Scale may only replace /spec/replicas with a "
-				"whole number >= 0");
-	} else {
-		n = replicas_of(rq, rs, json_object_get(body, "spec"));
-	}
-	if (n >= 0)
-		scale_to(rq, rs, n, NULL);
 	json_decref(body);
 }
 

@@ -5,7 +5,7 @@
  * Inputs are decoded manifests (jansson values).  Validation checks what a
  * user wrote; defaulting fills in what Kubernetes fills in.  Both work on
  * the whole object; neither looks at the store.  Unknown fields are kept
- * (valid_unknown_fields names them).
+ * (schema_unknown, schema.h, names them).
  * Fields that matter but that clusterfs does not support yet are refused
  * with a message saying so.
  *
@@ -61,16 +61,6 @@ int valid_object(const json_t *obj, const struct kind_info *k, struct err **e);
  * clusterIP, a Pod's spec other than container images.  Returns 0 or -EINVAL.
  */
 int valid_update(const json_t *old, const json_t *new, const struct kind_info *k, struct err **e);
-
-/*
- * The fields of obj that kind k does not have, for a face's unknown-field
- * warnings (Kubernetes' fieldValidation): up to max of them go to out as
- * paths ("spec.foo", "spec.template.spec.containers[0].imag"), new strings
- * the caller frees; returns how many there are (possibly more than max).
- * Checked as deep as valid_fields.c's tables: the top level, metadata,
- * spec, pod templates and containers.  Can't fail.
- */
-size_t valid_unknown_fields(const json_t *obj, const struct kind_info *k, char **out, size_t max);
 
 /* Name rules; 0 or -EINVAL with a message naming what is wrong. */
 int valid_name(const char *name, enum kind_name_rule rule, struct err **e);

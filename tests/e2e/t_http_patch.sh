@@ -56,6 +56,8 @@ check_eq "JSON patch not a list: 400" 400 "$(code)"
 body=$(p $D/web xml '<x/>')
 check_eq "an unknown patch type: 415 UnsupportedMediaType" "415 UnsupportedMediaType" \
 	"$(code) $(printf %s "$body" | jv 'd["reason"]')"
+check_contains "a refused PATCH has its line in errors" "$(tail -n 1 "$MNT/errors")" \
+	"PATCH /apis/apps/v1/namespaces/default/deployments/web: EINVAL: "
 p $D/web merge-patch+json '{"spec":' >/dev/null
 check_eq "malformed JSON: 400" 400 "$(code)"
 rv=$(a $D/web | jv 'd["metadata"]["resourceVersion"]')
@@ -72,6 +74,7 @@ check_eq "dryRun=All: 200 with the result" "200 6" "$(code) $(printf %s "$body" 
 check_eq "dryRun=All: nothing written" 2 "$(f deployments web spec.replicas)"
 p $D/web merge-patch+json '{"spec":{"replicas":-1}}' >/dev/null
 check_eq "an invalid result: 422" 422 "$(code)"
+check_contains "... and its line in errors names the field" "$(tail -n 1 "$MNT/errors")" "spec.replicas"
 p $D/web merge-patch+json '{"metadata":{"name":"other"}}' >/dev/null
 check_eq "a patch renaming the object: 400" 400 "$(code)"
 p $D/nope merge-patch+json '{}' >/dev/null
