@@ -107,8 +107,14 @@ static void add_subresources(json_t *list, const struct kind_info *k, const char
 		json_t *r = json_pack("{s:s, s:s, s:b, s:s, s:o}", "name", name, "singularName", "",
 				      "namespaced", k->namespaced, "kind", sub_kind(k, sub),
 				      "verbs", sub_verbs(sub));
-		if (!strcmp(sub, "scale")) {
-			json_object_set_new(r, "group", json_string("autoscaling"));
+		/* Subresources of another group's kind say so: kubectl scale reads
+		 * autoscaling/v1, and kubectl drain evicts only where
+		 * pods/eviction names policy/v1. */
+		const char *group = !strcmp(sub, "scale")      ? "autoscaling"
+				    : !strcmp(sub, "eviction") ? "policy"
+							       : NULL;
+		if (group) {
+			json_object_set_new(r, "group", json_string(group));
 			json_object_set_new(r, "version", json_string("v1"));
 		}
 		json_array_append_new(list, r);
@@ -197,6 +203,12 @@ void h_apis(struct http_req *rq, struct http_resp *rs)
 		json_array_append_new(groups, g);
 	}
 	json_decref(seen);
+	for (size_t i = 0; route_extra_groups[i]; i++) {
+		json_t *g = api_group(route_extra_groups[i]);
+		json_object_del(g, "kind");
+		json_object_del(g, "apiVersion");
+		json_array_append_new(groups, g);
+	}
 	http_resp_json(rs, 200,
 		       json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1",
 				 "groups", groups));

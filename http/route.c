@@ -56,10 +56,22 @@ void route_api_version(const struct route *r, char out[96])
 }
 
 /* True when some kind is served in group/version. */
+const char *const route_extra_groups[] = {"policy", NULL};
+
+static bool extra_group(const char *group)
+{
+	for (size_t i = 0; route_extra_groups[i]; i++)
+		if (!strcmp(route_extra_groups[i], group))
+			return true;
+	return false;
+}
+
 static bool group_version_known(const struct route *r)
 {
 	char av[96];
 	route_api_version(r, av);
+	if (extra_group(r->group) && !strcmp(r->version, "v1"))
+		return true;
 	for (int i = 0; i < kind_count; i++)
 		if (!strcmp(kind_table[i].api_version, av))
 			return true;
@@ -68,6 +80,8 @@ static bool group_version_known(const struct route *r)
 
 static bool group_known(const char *group)
 {
+	if (extra_group(group))
+		return true;
 	size_t n = strlen(group);
 	for (int i = 0; i < kind_count; i++) {
 		const char *av = kind_table[i].api_version;

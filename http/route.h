@@ -61,4 +61,9 @@ int route_parse(const char *path, struct route *r);
 /* "v1" or "apps/v1": the apiVersion of the route's group and version. */
 void route_api_version(const struct route *r, char out[96]);
 
+/* Groups served (discovery, version v1) that hold no kind of ours:
+ * "policy", where kubectl drain looks before it evicts pods through
+ * pods/NAME/eviction (policy/v1 Eviction).  NULL-ended. */
+extern const char *const route_extra_groups[];
+
 #endif

@@ -269,7 +269,10 @@ for v in 1.32 1.27; do
 		check "kubectl.$v cordon" "$K" cordon hollow-2
 		check_contains "cordon: the node is unschedulable" "$(cat "$MNT/nodes/hollow-2.yaml")" "unschedulable: true"
 		check "kubectl.$v uncordon" "$K" uncordon hollow-2
-		check "kubectl.$v drain --ignore-daemonsets" "$K" drain hollow-2 --ignore-daemonsets --timeout=30s
+		out=$("$K" drain hollow-2 --ignore-daemonsets --timeout=30s 2>&1)
+		check_eq "kubectl.$v drain --ignore-daemonsets exits 0" 0 "$?"
+		check_not_contains "kubectl.$v drain evicts (the Eviction subresource), never deletes" "$out" " deleted"
+		[ "$v" = 1.32 ] && check_contains "kubectl.$v drain: the pods it evicted" "$out" "evicting pod"
 		left=$(a "/api/v1/pods?fieldSelector=spec.nodeName%3Dhollow-2" | jv 'len([p for p in d["items"] if not p["metadata"].get("deletionTimestamp")])')
 		check_eq "drain: no pod left on hollow-2" 0 "$left"
 		check_contains "drain: the node is cordoned" "$(cat "$MNT/nodes/hollow-2.yaml")" "unschedulable: true"
