@@ -87,6 +87,7 @@ bench: $(BIN)/clusterfs $(BENCH_BIN) $(BUILD)/tests/test_sched $(BUILD)/images/b
 	@sh tests/bench/bench_services.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@sh tests/bench/bench_rollout.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@sh tests/bench/bench_http.sh $(BIN)/clusterfs
+	@sh tests/bench/bench_watch.sh $(BIN)/clusterfs
 	@echo; echo "== make bench: one verdict per target (docs/benchmarks.md)"; sed 's/^/  /' $(BENCH_VERDICTS)
 
 HOLLOW   ?= 0
