@@ -56,6 +56,8 @@ struct http_resp {
 	http_stream_fn stream; /* non-NULL: stream the body instead */
 	void *stream_arg;
 	void (*stream_free)(void *arg);
+	int queued; /* the handler queued its own response (exec.c: an upgrade):
+		       1 done, -1 failed; the rest is then ignored */
 };
 
 /* The query parameter key (URL-decoded), or NULL. */
@@ -98,6 +100,8 @@ void h_list(struct http_req *rq, struct http_resp *rs);
 /* patch.c */
 
 /* exec.c */
+void h_exec(struct http_req *rq, struct http_resp *rs);
+void h_portforward(struct http_req *rq, struct http_resp *rs);
 
 /* log.c */
 void h_log(struct http_req *rq, struct http_resp *rs);
