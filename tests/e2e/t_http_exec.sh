@@ -1,0 +1,61 @@
+#!/bin/bash
+# t_http_exec.sh - kubectl exec (pipes, stdin, exit codes, a terminal) and
+# kubectl port-forward against real runc containers, with kubectl 1.32
+# (WebSocket; port-forward as SPDY tunneled in WebSocket) and 1.27 (SPDY).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_ctl.sh"
+
+cfs_import_busybox || cfs_abort "importing the busybox image failed"
+CFS_AGENT=1
+cfs_start --node-name t-http-exec || cfs_abort "server did not start"
+
+KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
+[ -x "$KUBECTL" ] || KUBECTL=kubectl
+KUBECTL_OLD=/usr/lib/google-cloud-sdk/bin/kubectl.1.27
+[ -x "$KUBECTL_OLD" ] || KUBECTL_OLD=$KUBECTL
+export KUBECONFIG=$DATA/kubeconfig
+
+cat >"$WORK/sh.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: sh
+spec:
+  containers:
+  - name: main
+    image: busybox:latest
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-pod >/www/index.html && httpd -f -p 8080 -h /www"]
+EOF
+cp "$WORK/sh.yaml" "$MNT/pods/" || cfs_abort "pod written"
+check "pod sh runs" wait_until 60 grep -qx Running "$MNT/pods/sh/phase"
+
+for kc in "$KUBECTL" "$KUBECTL_OLD"; do
+	v=${kc##*kubectl}
+	out=$(timeout 30 "$kc" exec sh -- echo hi 2>&1)
+	check_eq "kubectl$v exec sh -- echo hi" "hi" "$out"
+	timeout 30 "$kc" exec sh -- sh -c 'exit 3' >"$WORK/out" 2>&1
+	check_eq "kubectl$v exec: exit code 3" "3" "$?"
+	out=$(echo abc | timeout 30 "$kc" exec -i sh -- cat 2>&1)
+	check_eq "kubectl$v exec -i: stdin" "abc" "$out"
+	out=$(timeout 30 "$kc" exec sh -- sh -c 'echo err >&2' 2>&1 >/dev/null)
+	check_eq "kubectl$v exec: stderr" "err" "$out"
+	out=$(timeout 30 script -qc "$kc exec -it sh -- sh -c 'tty; stty size; exit'" /dev/null </dev/null 2>&1)
+	check_contains "kubectl$v exec -it: a terminal" "$out" "/dev/pts/"
+	out=$(timeout 30 "$kc" exec nosuch -- true 2>&1)
+	check_contains "kubectl$v exec nosuch: not found" "$out" 'pods "nosuch" not found'
+
+	port=$((18080 + RANDOM % 1000))
+	timeout 60 "$kc" port-forward pod/sh $port:8080 >"$WORK/pf.out" 2>&1 &
+	pf=$!
+	check "kubectl$v port-forward listens" wait_until 15 grep -q Forwarding "$WORK/pf.out"
+	out=$(curl -s --max-time 10 http://127.0.0.1:$port/index.html)
+	check_eq "kubectl$v port-forward: the page" "hello-from-pod" "$out"
+	out=$(curl -s --max-time 10 http://127.0.0.1:$port/index.html)
+	check_eq "kubectl$v port-forward: a second connection" "hello-from-pod" "$out"
+	kill "$pf" 2>/dev/null
+	wait "$pf" 2>/dev/null
+done
+
+
+
+cfs_done
