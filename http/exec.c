@@ -79,7 +79,8 @@ struct relay {
 	struct buf resize;  /* SPDY resize stream: JSON objects back to back */
 	struct pf_stream pf[PFWD_MAX];
 	size_t npf;
-	bool out_eof, err_eof, gone;
+	bool want[CH_N]; /* exec over SPDY: the streams to wait for */
+	bool gone;
 };
 
 /* ---- sending ---- */
@@ -497,11 +498,14 @@ static void pf_pump(struct relay *r, struct pf_stream *s)
 	send_spdy(r, &o);
 }
 
-/* Whether an exec output channel can be read now (SPDY: its stream is
- * open). */
-static bool out_ready(struct relay *r, enum chan ch)
+/* Whether exec output can be sent now: over SPDY, once the client has
+ * opened every stream it will (it starts reading only then). */
+static bool out_ready(struct relay *r)
 {
-	return !r->spdy || r->sid[ch];
+	for (int c = 0; r->spdy && c < CH_N; c++)
+		if (r->want[c] && !r->sid[c])
+			return false;
+	return true;
 }
 
 /* One round: poll, then move what is there.  False when done. */
@@ -509,12 +513,13 @@ static bool relay_step(struct relay *r)
 {
 	struct pollfd p[2 + PFWD_MAX];
 	int n = 0, at_out = -1, at_err = -1, at_pf[PFWD_MAX];
+	size_t npf = r->npf; /* reading from the client may add streams */
 	p[n++] = (struct pollfd){.fd = r->sock, .events = POLLIN};
-	if (!r->portforward && r->sess->out >= 0 && out_ready(r, CH_OUT))
+	if (!r->portforward && r->sess->out >= 0 && out_ready(r))
 		at_out = n, p[n++] = (struct pollfd){.fd = r->sess->out, .events = POLLIN};
-	if (!r->portforward && r->sess->err >= 0 && out_ready(r, CH_ERR))
+	if (!r->portforward && r->sess->err >= 0 && out_ready(r))
 		at_err = n, p[n++] = (struct pollfd){.fd = r->sess->err, .events = POLLIN};
-	for (size_t i = 0; i < r->npf; i++) {
+	for (size_t i = 0; i < npf; i++) {
 		at_pf[i] = -1;
 		if (r->pf[i].fd >= 0)
 			at_pf[i] = n, p[n++] = (struct pollfd){.fd = r->pf[i].fd, .events = POLLIN};
@@ -527,7 +532,7 @@ static bool relay_step(struct relay *r)
 		pump(r, &r->sess->out, CH_OUT);
 	if (at_err >= 0 && p[at_err].revents)
 		pump(r, &r->sess->err, CH_ERR);
-	for (size_t i = 0; i < r->npf; i++)
+	for (size_t i = 0; i < npf; i++)
 		if (at_pf[i] >= 0 && p[at_pf[i]].revents && r->pf[i].fd >= 0)
 			pf_pump(r, &r->pf[i]);
 	return !r->gone && (r->portforward || r->sess->out >= 0 || r->sess->err >= 0);
@@ -536,9 +541,8 @@ static bool relay_step(struct relay *r)
 /* Waits (a while) for the client to close after the last frames. */
 static void linger(struct relay *r)
 {
-	char b[4096];
 	struct pollfd p = {.fd = r->sock, .events = POLLIN};
-	while (!r->gone && poll(&p, 1, LINGER_MS) > 0 && recv(r->sock, b, sizeof(b), 0) > 0)
+	while (!r->gone && poll(&p, 1, LINGER_MS) > 0 && client_read(r))
 		;
 }
 
@@ -782,6 +786,8 @@ void h_exec(struct http_req *rq, struct http_resp *rs)
 				  .out = flag(rq, "stdout"),
 				  .err = flag(rq, "stderr")};
 	o.err = o.err && !o.tty;
+	bool want[CH_N] = {o.in, o.out, o.err, true, o.tty};
+	memcpy(r->want, want, sizeof(want));
 	if (!o.in && !o.out && !o.err) {
 		relay_free(r);
 		http_fail(rs, 400, "BadRequest",
