@@ -33,11 +33,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/api/api_exec.h"
+#include "engine/kind.h"
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "engine/sobj.h"
 #include "http/http_int.h"
 #include "http/spdy.h"
 #include "http/status.h"
@@ -47,6 +50,12 @@
 #define PFWD_MAX  16
 #define CHUNK	  (32 * 1024)
 #define LINGER_MS 3000
+
+/* Relays running, and whether the server is stopping (exec_stop_all). */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t live_cond = PTHREAD_COND_INITIALIZER;
+static int live;
+static bool stopping;
 
 enum chan { CH_IN, CH_OUT, CH_ERR, CH_STATUS, CH_RESIZE, CH_N };
 
@@ -526,6 +535,12 @@ static bool relay_step(struct relay *r)
 	}
 	if (poll(p, (nfds_t)n, 1000) < 0)
 		return errno == EINTR;
+	pthread_mutex_lock(&live_lock);
+	if (stopping)
+		r->gone = true;
+	pthread_mutex_unlock(&live_lock);
+	if (r->gone)
+		return false;
 	if (p[0].revents && !client_read(r))
 		return false;
 	if (at_out >= 0 && p[at_out].revents)
@@ -602,7 +617,26 @@ static void *relay_main(void *arg)
 		  r->portforward ? "port-forward" : "exec");
 	MHD_upgrade_action(r->urh, MHD_UPGRADE_ACTION_CLOSE);
 	relay_free(r);
+	pthread_mutex_lock(&live_lock);
+	live--;
+	pthread_cond_broadcast(&live_cond);
+	pthread_mutex_unlock(&live_lock);
 	return NULL;
+}
+
+void exec_stop_all(void)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	pthread_mutex_lock(&live_lock);
+	stopping = true;
+	while (live > 0 && pthread_cond_timedwait(&live_cond, &live_lock, &until) == 0)
+		;
+	if (live > 0)
+		log_warn("http", "%d exec or port-forward sessions did not end", live);
+	stopping = false;
+	pthread_mutex_unlock(&live_lock);
 }
 
 static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const char *extra,
@@ -618,9 +652,15 @@ static void on_upgrade(void *cls, struct MHD_Connection *c, void *con_cls, const
 	pthread_attr_t a;
 	pthread_attr_init(&a);
 	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_mutex_lock(&live_lock);
+	live++;
+	pthread_mutex_unlock(&live_lock);
 	if (pthread_create(&t, &a, relay_main, r)) {
 		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 		relay_free(r);
+		pthread_mutex_lock(&live_lock);
+		live--;
+		pthread_mutex_unlock(&live_lock);
 	}
 	pthread_attr_destroy(&a);
 }
@@ -711,7 +751,7 @@ static void upgrade(struct http_req *rq, struct http_resp *rs, struct relay *r, 
 		http_fail(rs, 500, "InternalError", "cannot upgrade the connection");
 		return;
 	}
-	MHD_add_response_header(m, "Connection", "Upgrade");
+	/* libmicrohttpd adds "Connection: Upgrade" itself */
 	if (r->ws) {
 		char acc[29];
 		const char *key = http_header(rq, "Sec-WebSocket-Key");

@@ -387,8 +387,10 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
-	if (h->d)
+	if (h->d) {
+		exec_stop_all();
 		MHD_stop_daemon(h->d);
+	}
 	pki_free(h->pki);
 	free(h->kubeconfig);
 	free(h->logs_dir);

@@ -102,6 +102,9 @@ void h_list(struct http_req *rq, struct http_resp *rs);
 /* exec.c */
 void h_exec(struct http_req *rq, struct http_resp *rs);
 void h_portforward(struct http_req *rq, struct http_resp *rs);
+/* Ends every exec and port-forward session (http_stop, before the daemon
+ * stops); waits up to 5 s for them. */
+void exec_stop_all(void);
 
 /* log.c */
 void h_log(struct http_req *rq, struct http_resp *rs);
