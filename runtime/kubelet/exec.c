@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -51,6 +52,7 @@ struct rsess {
 	pid_t pid;     /* with tty: the command */
 	char *pidfile; /* the command's pid (runc --pid-file) */
 	struct proc p; /* without tty */
+	int log;       /* without tty: runc's JSON log (a memfd), or -1 */
 	bool waited;
 	int code;
 };
@@ -113,9 +115,33 @@ static pid_t read_pid(const char *path)
 	return pid;
 }
 
+/* runc's last error in its JSON log (fd), or NULL: the exec itself
+ * failed (no such executable, ...), not the command. */
+static char *runc_error(int fd)
+{
+	char b[16384];
+	ssize_t n = fd >= 0 ? pread(fd, b, sizeof(b) - 1, 0) : -1;
+	if (n <= 0)
+		return NULL;
+	b[n] = '\0';
+	char *msg = NULL;
+	for (char *line = strtok(b, "\n"); line; line = strtok(NULL, "\n")) {
+		json_t *j = json_loads(line, 0, NULL);
+		const char *lvl = json_string_value(json_object_get(j, "level"));
+		const char *m = json_string_value(json_object_get(j, "msg"));
+		if (lvl && m && (!strcmp(lvl, "error") || !strcmp(lvl, "fatal"))) {
+			free(msg);
+			msg = xstrdup(m);
+		}
+		json_decref(j);
+	}
+	return msg;
+}
+
 static int sess_wait(struct api_exec_sess *s, int *code, struct err **e)
 {
 	struct rsess *rs = (struct rsess *)s;
+	_cleanup_free_ char *failed = NULL;
 	if (!rs->waited) {
 		int st = 0, r = proc_wait(rs->tty ? rs->pid : rs->runc, -1, &st);
 		if (r == -ECHILD) { /* not ours after all: wait for it to go */
@@ -127,7 +153,12 @@ static int sess_wait(struct api_exec_sess *s, int *code, struct err **e)
 		}
 		rs->waited = true;
 		rs->code = proc_exit_code(st);
+		if (!rs->tty && rs->code == 255 && (failed = runc_error(rs->log)))
+			rs->code = -1;
 	}
+	if (rs->code < 0)
+		return err_make(e, EIO, "OCI runtime exec failed: %s: unknown",
+				failed ? failed : "runc exec failed");
 	*code = rs->code;
 	return 0;
 }
@@ -167,6 +198,8 @@ static void sess_free(struct api_exec_sess *s)
 			close(*fd);
 	if (!rs->tty)
 		proc_free(&rs->p);
+	if (rs->log >= 0)
+		close(rs->log);
 	unlink(rs->pidfile);
 	free(rs->pidfile);
 	free(rs);
@@ -176,13 +209,19 @@ static const struct api_exec_sess_ops sess_ops = {
     .wait = sess_wait, .resize = sess_resize, .kill = sess_kill, .free = sess_free};
 
 /* argv of `runc --root R exec OPTS... ID CMD...` into out (EXEC_ARGS_MAX). */
-static int build_argv(struct agent *ag, const char *runc, const char *const *opts, const char *id,
-		      char *const *cmd, const char **out, struct err **e)
+static int build_argv(struct agent *ag, const char *runc, bool log, const char *const *opts,
+		      const char *id, char *const *cmd, const char **out, struct err **e)
 {
 	size_t n = 0;
 	out[n++] = runc;
 	out[n++] = "--root";
 	out[n++] = ag->runc_dir;
+	if (log) {
+		out[n++] = "--log";
+		out[n++] = "/proc/self/fd/3";
+		out[n++] = "--log-format";
+		out[n++] = "json";
+	}
 	out[n++] = "exec";
 	for (size_t i = 0; opts[i]; i++)
 		out[n++] = opts[i];
@@ -202,9 +241,11 @@ static int exec_pipes(struct agent *ag, struct rsess *rs, const char *runc, cons
 {
 	const char *opts[] = {"--pid-file", rs->pidfile, NULL};
 	const char *argv[EXEC_ARGS_MAX];
-	int r = build_argv(ag, runc, opts, id, o->argv, argv, e);
+	int r = build_argv(ag, runc, true, opts, id, o->argv, argv, e);
 	if (r < 0)
 		return r;
+	if ((rs->log = memfd_create("runc-exec-log", MFD_CLOEXEC)) < 0)
+		return err_make(e, errno, "exec: memfd: %s", strerror(errno));
 	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
 	if ((o->in && pipe2(pin, O_CLOEXEC) < 0) || (o->out && pipe2(pout, O_CLOEXEC) < 0) ||
 	    (o->err && pipe2(perr, O_CLOEXEC) < 0))
@@ -212,10 +253,10 @@ static int exec_pipes(struct agent *ag, struct rsess *rs, const char *runc, cons
 	rs->p = (struct proc){.path = runc,
 			      .argv = (char *const *)argv,
 			      .name = "runc exec",
-			      .nfd = 3,
+			      .nfd = 4,
 			      .io = {o->in ? PROC_FD : PROC_NULL, o->out ? PROC_FD : PROC_NULL,
-				     o->err ? PROC_FD : PROC_NULL},
-			      .fd = {pin[0], pout[1], perr[1]},
+				     o->err ? PROC_FD : PROC_NULL, PROC_FD},
+			      .fd = {pin[0], pout[1], perr[1], rs->log},
 			      .setsid = true};
 	if (r == 0)
 		r = proc_start(&rs->p, e);
@@ -290,7 +331,7 @@ static int exec_tty(struct agent *ag, struct rsess *rs, const char *runc, const 
 	const char *opts[] = {"-t",	   "-d", "--console-socket", sock, "--pid-file",
 			      rs->pidfile, NULL};
 	const char *argv[EXEC_ARGS_MAX];
-	int r = build_argv(ag, runc, opts, id, o->argv, argv, e);
+	int r = build_argv(ag, runc, false, opts, id, o->argv, argv, e);
 	struct proc p = {.path = runc,
 			 .argv = (char *const *)argv,
 			 .name = "runc exec",
@@ -330,6 +371,7 @@ static int do_exec(void *arg, const struct api_exec_opts *o, struct api_exec_ses
 	struct rsess *rs = xcalloc(1, sizeof(*rs));
 	rs->s = (struct api_exec_sess){.in = -1, .out = -1, .err = -1, .ops = &sess_ops};
 	rs->tty = o->tty;
+	rs->log = -1;
 	rs->pidfile = xasprintf("%s/exec@%d.x%u.pid", ag->runc_dir, (int)getpid(),
 				atomic_fetch_add(&exec_seq, 1));
 	r = o->tty ? exec_tty(ag, rs, runc, id, o, e) : exec_pipes(ag, rs, runc, id, o, e);
@@ -389,9 +431,9 @@ static int do_portforward(void *arg, const char *ns, const char *pod, const char
 	close(j.netns);
 	if (j.fd < 0)
 		return err_make(e, j.err,
-				"error forwarding port %d to pod %s, uid : failed to connect to "
+				"error forwarding port %d to pod %s, uid %s: failed to connect to "
 				"localhost:%d inside namespace: %s",
-				port, pod, port, strerror(j.err));
+				port, pod, uid, port, strerror(j.err));
 	*fd = j.fd;
 	return 0;
 }

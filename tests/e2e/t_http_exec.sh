@@ -82,6 +82,11 @@ for kc in "$KUBECTL" "$KUBECTL_OLD"; do
 	check_contains "kubectl$v exec -it: exit 7" "$out" "exit 7"
 	out=$(timeout 30 "$kc" exec sh -c nosuch -- true 2>&1)
 	check_contains "kubectl$v exec -c nosuch: not valid" "$out" "container nosuch is not valid for pod sh"
+	out=$(timeout 30 "$kc" exec sh -- nosuchcmd 2>&1)
+	rc=$?
+	check_contains "kubectl$v exec of no such command: runc's error" "$out" \
+		'exec: "nosuchcmd": executable file not found'
+	check_eq "... is an error, not an exit code (exit 1)" 1 "$rc"
 	out=$(timeout 30 "$kc" exec nosuch -- true 2>&1)
 	check_contains "kubectl$v exec nosuch: not found" "$out" 'pods "nosuch" not found'
 
