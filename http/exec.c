@@ -46,10 +46,11 @@
 #include "http/status.h"
 #include "http/ws.h"
 
-#define ARGV_MAX  128
-#define PFWD_MAX  16
-#define CHUNK	  (32 * 1024)
-#define LINGER_MS 3000
+#define ARGV_MAX	  128
+#define PFWD_MAX	  16
+#define CHUNK		  (32 * 1024)
+#define LINGER_MS	  3000
+#define STDIN_PENDING_MAX (1 << 20) /* then the client is not read */
 
 /* Relays running, and whether the server is stopping (exec_stop_all). */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -86,6 +87,9 @@ struct relay {
 	bool z_ok;
 	uint32_t sid[CH_N]; /* exec over SPDY: the stream of each channel */
 	struct buf resize;  /* SPDY resize stream: JSON objects back to back */
+	struct buf pend;    /* stdin not written yet (from pend_off) */
+	size_t pend_off;
+	bool in_eof; /* the client ended stdin */
 	struct pf_stream pf[PFWD_MAX];
 	size_t npf;
 	bool want[CH_N]; /* exec over SPDY: the streams to wait for */
@@ -173,28 +177,45 @@ static void send_exit(struct relay *r, int code, const char *failure)
 
 /* ---- input: exec ---- */
 
+/* Writes what stdin has pending, without blocking; closes stdin when
+ * the client ended it and all is written, or when the command is gone. */
+static void flush_stdin(struct relay *r)
+{
+	int *in = r->sess ? &r->sess->in : NULL;
+	while (in && *in >= 0 && r->pend_off < r->pend.len) {
+		ssize_t w = write(*in, r->pend.s + r->pend_off, r->pend.len - r->pend_off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w <= 0) {
+			r->in_eof = true;
+			break;
+		}
+		r->pend_off += (size_t)w;
+	}
+	if (r->pend_off >= r->pend.len || !in || *in < 0) {
+		buf_free(&r->pend);
+		r->pend_off = 0;
+	}
+	if (in && *in >= 0 && r->in_eof && !r->pend.len) {
+		close(*in);
+		*in = -1;
+	}
+}
+
 static void close_stdin(struct relay *r)
 {
-	if (r->sess && r->sess->in >= 0) {
-		close(r->sess->in);
-		r->sess->in = -1;
-	}
+	r->in_eof = true;
+	flush_stdin(r);
 }
 
 static void to_stdin(struct relay *r, const void *p, size_t n)
 {
-	const char *c = p;
-	while (r->sess && r->sess->in >= 0 && n > 0) {
-		ssize_t w = write(r->sess->in, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			close_stdin(r);
-			break;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
+	if (!r->sess || r->sess->in < 0 || r->in_eof)
+		return;
+	buf_add(&r->pend, p, n);
+	flush_stdin(r);
 }
 
 static void do_resize(struct relay *r, const json_t *j)
@@ -520,10 +541,13 @@ static bool out_ready(struct relay *r)
 /* One round: poll, then move what is there.  False when done. */
 static bool relay_step(struct relay *r)
 {
-	struct pollfd p[2 + PFWD_MAX];
-	int n = 0, at_out = -1, at_err = -1, at_pf[PFWD_MAX];
+	struct pollfd p[3 + PFWD_MAX];
+	int n = 0, at_out = -1, at_err = -1, at_in = -1, at_pf[PFWD_MAX];
 	size_t npf = r->npf; /* reading from the client may add streams */
-	p[n++] = (struct pollfd){.fd = r->sock, .events = POLLIN};
+	bool full = r->pend.len - r->pend_off >= STDIN_PENDING_MAX;
+	p[n++] = (struct pollfd){.fd = r->sock, .events = full ? 0 : POLLIN};
+	if (!r->portforward && r->sess->in >= 0 && r->pend.len)
+		at_in = n, p[n++] = (struct pollfd){.fd = r->sess->in, .events = POLLOUT};
 	if (!r->portforward && r->sess->out >= 0 && out_ready(r))
 		at_out = n, p[n++] = (struct pollfd){.fd = r->sess->out, .events = POLLIN};
 	if (!r->portforward && r->sess->err >= 0 && out_ready(r))
@@ -541,6 +565,8 @@ static bool relay_step(struct relay *r)
 	pthread_mutex_unlock(&live_lock);
 	if (r->gone)
 		return false;
+	if (at_in >= 0 && p[at_in].revents)
+		flush_stdin(r);
 	if (p[0].revents && !client_read(r))
 		return false;
 	if (at_out >= 0 && p[at_out].revents)
@@ -597,6 +623,7 @@ static void relay_free(struct relay *r)
 	buf_free(&r->in);
 	buf_free(&r->sp_in);
 	buf_free(&r->resize);
+	buf_free(&r->pend);
 	ws_msg_reset(&r->msg);
 	free(r->cmdline);
 	free(r);
@@ -841,6 +868,8 @@ void h_exec(struct http_req *rq, struct http_resp *rs)
 		err_free(e);
 		return;
 	}
+	if (r->sess->in >= 0)
+		fcntl(r->sess->in, F_SETFL, fcntl(r->sess->in, F_GETFL) | O_NONBLOCK);
 	if (r->spdy && spdy_z_init(&r->z) == 0)
 		r->z_ok = true;
 	upgrade(rq, rs, r, proto);

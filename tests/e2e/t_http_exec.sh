@@ -72,6 +72,8 @@ for kc in "$KUBECTL" "$KUBECTL_OLD"; do
 	check_eq "kubectl$v exec: exit code 3" "3" "$?"
 	out=$(echo abc | timeout 30 "$kc" exec -i sh -- cat 2>&1)
 	check_eq "kubectl$v exec -i: stdin" "abc" "$out"
+	out=$(head -c 2000000 /dev/zero | timeout 60 "$kc" exec -i sh -- cat | wc -c)
+	check_eq "kubectl$v exec -i: 2 MB through cat, both ways at once" 2000000 "$out"
 	out=$(timeout 30 "$kc" exec sh -- sh -c 'echo err >&2' 2>&1 >/dev/null)
 	check_eq "kubectl$v exec: stderr" "err" "$out"
 	out=$(timeout 30 script -qc "$kc exec -it sh -- sh -c 'tty; stty size; exit'" /dev/null </dev/null 2>&1)
