@@ -66,6 +66,9 @@ struct pf_stream {
 	int port;
 	int fd; /* -1: not connected (yet) */
 	bool fin_sent;
+	struct buf pend; /* from the client, not written yet (from off) */
+	size_t off;
+	bool fin_in; /* the client ended its side: shut ours after pend */
 };
 
 struct relay {
@@ -284,6 +287,29 @@ static void pf_close(struct relay *r, struct pf_stream *s)
 		close(s->fd);
 	s->fd = -1;
 	s->fin_sent = true;
+	buf_free(&s->pend);
+	s->off = 0;
+}
+
+/* Writes what s has pending to its connection, without blocking. */
+static void pf_flush(struct pf_stream *s)
+{
+	while (s->fd >= 0 && s->off < s->pend.len) {
+		ssize_t w = write(s->fd, s->pend.s + s->off, s->pend.len - s->off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w <= 0) {
+			s->off = s->pend.len; /* the peer is gone: drop it */
+			break;
+		}
+		s->off += (size_t)w;
+	}
+	buf_free(&s->pend);
+	s->off = 0;
+	if (s->fd >= 0 && s->fin_in)
+		shutdown(s->fd, SHUT_WR);
 }
 
 /* Both streams of a port-forward request are there: connect. */
@@ -375,22 +401,9 @@ static void spdy_data_in(struct relay *r, const struct spdy_frame *f)
 	struct pf_stream *s = pf_find(r, f->stream, &is_data);
 	if (!s || !is_data || s->fd < 0)
 		return;
-	const uint8_t *p = f->data;
-	size_t n = f->len;
-	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
-		if (w < 0 && errno == EAGAIN) {
-			struct pollfd pf = {.fd = s->fd, .events = POLLOUT};
-			poll(&pf, 1, 1000);
-			continue;
-		}
-		if (w <= 0)
-			break;
-		p += w;
-		n -= (size_t)w;
-	}
-	if (fin)
-		shutdown(s->fd, SHUT_WR);
+	buf_add(&s->pend, f->data, f->len);
+	s->fin_in = s->fin_in || fin;
+	pf_flush(s);
 }
 
 static void spdy_frame_in(struct relay *r, const struct spdy_frame *f)
@@ -545,6 +558,8 @@ static bool relay_step(struct relay *r)
 	int n = 0, at_out = -1, at_err = -1, at_in = -1, at_pf[PFWD_MAX];
 	size_t npf = r->npf; /* reading from the client may add streams */
 	bool full = r->pend.len - r->pend_off >= STDIN_PENDING_MAX;
+	for (size_t i = 0; i < npf; i++)
+		full = full || r->pf[i].pend.len - r->pf[i].off >= STDIN_PENDING_MAX;
 	p[n++] = (struct pollfd){.fd = r->sock, .events = full ? 0 : POLLIN};
 	if (!r->portforward && r->sess->in >= 0 && r->pend.len)
 		at_in = n, p[n++] = (struct pollfd){.fd = r->sess->in, .events = POLLOUT};
@@ -555,7 +570,10 @@ static bool relay_step(struct relay *r)
 	for (size_t i = 0; i < npf; i++) {
 		at_pf[i] = -1;
 		if (r->pf[i].fd >= 0)
-			at_pf[i] = n, p[n++] = (struct pollfd){.fd = r->pf[i].fd, .events = POLLIN};
+			at_pf[i] = n,
+			p[n++] =
+			    (struct pollfd){.fd = r->pf[i].fd,
+					    .events = POLLIN | (r->pf[i].pend.len ? POLLOUT : 0)};
 	}
 	if (poll(p, (nfds_t)n, 1000) < 0)
 		return errno == EINTR;
@@ -574,7 +592,10 @@ static bool relay_step(struct relay *r)
 	if (at_err >= 0 && p[at_err].revents)
 		pump(r, &r->sess->err, CH_ERR);
 	for (size_t i = 0; i < npf; i++)
-		if (at_pf[i] >= 0 && p[at_pf[i]].revents && r->pf[i].fd >= 0)
+		if (at_pf[i] >= 0 && (p[at_pf[i]].revents & POLLOUT))
+			pf_flush(&r->pf[i]);
+	for (size_t i = 0; i < npf; i++)
+		if (at_pf[i] >= 0 && (p[at_pf[i]].revents & ~POLLOUT) && r->pf[i].fd >= 0)
 			pf_pump(r, &r->pf[i]);
 	return !r->gone && (r->portforward || r->sess->out >= 0 || r->sess->err >= 0);
 }
@@ -616,8 +637,7 @@ static void relay_free(struct relay *r)
 	if (r->sess)
 		r->sess->ops->free(r->sess);
 	for (size_t i = 0; i < r->npf; i++)
-		if (r->pf[i].fd >= 0)
-			close(r->pf[i].fd);
+		pf_close(r, &r->pf[i]);
 	if (r->z_ok)
 		spdy_z_free(&r->z);
 	buf_free(&r->in);

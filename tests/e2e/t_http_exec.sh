@@ -27,7 +27,7 @@ spec:
   containers:
   - name: main
     image: busybox:latest
-    command: ["sh", "-c", "mkdir -p /www && echo hello-from-pod >/www/index.html && httpd -f -p 8080 -h /www"]
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-pod >/www/index.html && head -c 3000000 /dev/zero >/www/big && httpd -f -p 8080 -h /www"]
 EOF
 cp "$WORK/sh.yaml" "$MNT/pods/" || cfs_abort "pod written"
 check "pod sh runs" wait_until 60 grep -qx Running "$MNT/pods/sh/phase"
@@ -100,6 +100,8 @@ for kc in "$KUBECTL" "$KUBECTL_OLD"; do
 	check_eq "kubectl$v port-forward: the page" "hello-from-pod" "$out"
 	out=$(curl -s --max-time 10 http://127.0.0.1:$port/index.html)
 	check_eq "kubectl$v port-forward: a second connection" "hello-from-pod" "$out"
+	out=$(curl -s --max-time 20 http://127.0.0.1:$port/big | wc -c)
+	check_eq "kubectl$v port-forward: a 3 MB file" 3000000 "$out"
 	kill "$pf" 2>/dev/null
 	wait "$pf" 2>/dev/null
 done
