@@ -99,6 +99,20 @@ struct relay {
 	bool gone;
 };
 
+/* Drops the first off bytes of b. */
+static void buf_drop(struct buf *b, size_t off)
+{
+	if (off >= b->len) {
+		buf_free(b);
+		return;
+	}
+	if (off) {
+		memmove(b->s, b->s + off, b->len - off);
+		b->len -= off;
+		b->s[b->len] = '\0';
+	}
+}
+
 /* ---- sending ---- */
 
 static void write_all(struct relay *r, const void *p, size_t n)
@@ -149,7 +163,8 @@ static void send_chan(struct relay *r, enum chan ch, const void *p, size_t n, bo
 	struct buf b = {0};
 	uint8_t c = (uint8_t)ch;
 	buf_add(&b, &c, 1);
-	buf_add(&b, p, n);
+	if (n)
+		buf_add(&b, p, n);
 	send_ws(r, WS_BINARY, b.s, b.len);
 	buf_free(&b);
 }
@@ -244,10 +259,7 @@ static void resize_bytes(struct relay *r, const void *p, size_t n)
 		json_decref(j);
 		off += (size_t)je.position;
 	}
-	struct buf rest = {0};
-	buf_add(&rest, r->resize.s + off, r->resize.len - off);
-	buf_free(&r->resize);
-	r->resize = rest;
+	buf_drop(&r->resize, off);
 	if (r->resize.len > 4096)
 		buf_free(&r->resize);
 }
@@ -447,10 +459,7 @@ static void spdy_bytes(struct relay *r, struct buf *b)
 	}
 	if (n < 0)
 		r->gone = true;
-	struct buf rest = {0};
-	buf_add(&rest, b->s + off, b->len - off);
-	buf_free(b);
-	*b = rest;
+	buf_drop(b, off);
 }
 
 /* Parses what WebSocket bytes r->in holds. */
@@ -483,10 +492,7 @@ static void ws_bytes(struct relay *r)
 	}
 	if (n < 0)
 		r->gone = true;
-	struct buf rest = {0};
-	buf_add(&rest, r->in.s + off, r->in.len - off);
-	buf_free(&r->in);
-	r->in = rest;
+	buf_drop(&r->in, off);
 }
 
 /* ---- the relay ---- */
@@ -652,7 +658,7 @@ static void relay_free(struct relay *r)
 static void *relay_main(void *arg)
 {
 	struct relay *r = arg;
-	if (r->ws)
+	if (r->ws && r->in.len)
 		ws_bytes(r);
 	else if (r->in.len)
 		spdy_bytes(r, &r->in);
@@ -813,6 +819,8 @@ static void upgrade(struct http_req *rq, struct http_resp *rs, struct relay *r, 
 	rs->queued =
 	    MHD_queue_response(rq->conn, MHD_HTTP_SWITCHING_PROTOCOLS, m) == MHD_YES ? 1 : -1;
 	MHD_destroy_response(m);
+	if (rs->queued < 0)
+		relay_free(r); /* on_upgrade will not be called */
 }
 
 static bool flag(struct http_req *rq, const char *key)

@@ -306,7 +306,8 @@ static void control(struct buf *out, int type, uint8_t flags, const struct buf *
 	h[6] = (uint8_t)(payload->len >> 8);
 	h[7] = (uint8_t)payload->len;
 	buf_add(out, h, 8);
-	buf_add(out, payload->s, payload->len);
+	if (payload->len)
+		buf_add(out, payload->s, payload->len);
 }
 
 void spdy_syn_stream(struct spdy_z *z, struct buf *out, uint32_t stream, uint8_t flags,
@@ -342,7 +343,8 @@ void spdy_data(struct buf *out, uint32_t stream, uint8_t flags, const void *p, s
 	h[6] = (uint8_t)(n >> 8);
 	h[7] = (uint8_t)n;
 	buf_add(out, h, 8);
-	buf_add(out, p, n);
+	if (n)
+		buf_add(out, p, n);
 }
 
 static void control2(struct buf *out, int type, uint32_t a, uint32_t b)

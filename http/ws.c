@@ -67,7 +67,8 @@ void ws_frame(struct buf *b, int opcode, bool fin, const uint8_t *mask, const vo
 	}
 	buf_add(b, h, hl);
 	size_t at = b->len;
-	buf_add(b, payload, n);
+	if (n)
+		buf_add(b, payload, n);
 	for (size_t i = 0; mask && i < n; i++)
 		((uint8_t *)b->s)[at + i] ^= mask[i & 3];
 }
@@ -122,7 +123,8 @@ int ws_msg_add(struct ws_msg *m, const struct ws_frame *f, size_t max)
 		m->opcode = f->opcode;
 	if (m->data.len + f->len > max)
 		return -1;
-	buf_add(&m->data, f->payload, f->len);
+	if (f->len)
+		buf_add(&m->data, f->payload, f->len);
 	return f->fin ? 1 : 0;
 }
 
