@@ -90,6 +90,10 @@ static const struct {
     {ROUTE_OBJECT, "PATCH", "scale", h_patch},
 
     /* exec.c: exec and portforward (connection upgrades) */
+    {ROUTE_OBJECT, "GET", "exec", h_exec},
+    {ROUTE_OBJECT, "POST", "exec", h_exec},
+    {ROUTE_OBJECT, "GET", "portforward", h_portforward},
+    {ROUTE_OBJECT, "POST", "portforward", h_portforward},
 
     /* log.c */
     {ROUTE_OBJECT, "GET", "log", h_log},
@@ -277,6 +281,8 @@ static ssize_t resp_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct http_resp *rs)
 {
 	struct MHD_Response *r;
+	if (rs->queued)
+		return rs->queued > 0 ? MHD_YES : MHD_NO;
 	if (rs->stream) {
 		struct http_resp *keep = xmalloc(sizeof(*keep));
 		*keep = *rs;
@@ -417,7 +423,8 @@ static int start_daemon(struct http *h, const char *listen, struct err **e)
 	if (parse_listen(listen, &sa, &v6, e) < 0)
 		return -EINVAL;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
-			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG |
+			 (v6 ? MHD_USE_IPv6 : 0);
 	h->d = MHD_start_daemon(
 	    flags, 0, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	    MHD_OPTION_HTTPS_MEM_KEY, pki_key_pem(h->pki), MHD_OPTION_HTTPS_MEM_CERT,
@@ -471,6 +478,7 @@ void http_stop(struct http *h)
 {
 	if (!h)
 		return;
+	exec_stop_all();	      /* upgraded sessions end first */
 	stream_hub_close(h->streams); /* no connection may stay suspended */
 	if (h->d)
 		MHD_stop_daemon(h->d);

@@ -57,6 +57,8 @@ struct http_resp {
 	void *stream_arg;
 	void (*stream_free)(void *arg);
 	char *warnings; /* malloc'd: Warning header values, one a line (or NULL) */
+	int queued;	/* the handler queued its own response (exec.c: an upgrade):
+			   1 done, -1 failed; the rest is then ignored */
 };
 
 /* The query parameter key (URL-decoded), or NULL. */
@@ -122,6 +124,11 @@ void h_evict(struct http_req *rq, struct http_resp *rs);
 void h_patch(struct http_req *rq, struct http_resp *rs);
 
 /* exec.c */
+void h_exec(struct http_req *rq, struct http_resp *rs);
+void h_portforward(struct http_req *rq, struct http_resp *rs);
+/* Ends every exec and port-forward session (http_stop, before the daemon
+ * stops); waits up to 5 s for them. */
+void exec_stop_all(void);
 
 /* log.c */
 void h_log(struct http_req *rq, struct http_resp *rs);

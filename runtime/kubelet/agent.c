@@ -37,6 +37,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/kubelet/agent_int.h"
+#include "runtime/kubelet/exec.h"
 #include "runtime/net/dns.h"
 #include "runtime/image/image.h"
 #include "runtime/kubelet/kubelet.h"
@@ -718,6 +719,7 @@ int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, s
 		agent_stop(ag);
 		return r;
 	}
+	agent_exec_register(ag);
 	log_info("agent", "node %s: agent running (%d workers, data in %s)", ag->node, ag->nworkers,
 		 o->data_dir);
 	*out = ag;
@@ -731,6 +733,7 @@ void agent_stop(struct agent *ag)
 {
 	if (!ag)
 		return;
+	agent_exec_unregister(ag);
 	informer_stop(ag->inf);
 	pthread_mutex_lock(&ag->lock);
 	ag->stop = true;

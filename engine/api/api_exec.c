@@ -1,0 +1,172 @@
+/*
+ * api_exec.c - see api_exec.h.  The providers are in a small table of
+ * (api, node) keys under a read-write lock: calls hold it for reading, so
+ * that unregistering (writing) waits for them.
+ */
+#include "engine/api/api_exec.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/kind.h"
+#include "engine/mem.h"
+#include "engine/obj.h"
+#include "engine/sobj.h"
+
+#define PROVIDERS_MAX 64
+
+static struct {
+	struct api *api;
+	char node[254];
+	const struct api_exec_provider *p;
+	void *arg;
+} providers[PROVIDERS_MAX];
+static pthread_rwlock_t providers_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+/* The slot of (a, node), or -1.  Lock held. */
+static int find_slot(struct api *a, const char *node)
+{
+	for (int i = 0; i < PROVIDERS_MAX; i++)
+		if (providers[i].p && providers[i].api == a && !strcmp(providers[i].node, node))
+			return i;
+	return -1;
+}
+
+void api_exec_register(struct api *a, const char *node, const struct api_exec_provider *p,
+		       void *arg)
+{
+	pthread_rwlock_wrlock(&providers_lock);
+	int i = find_slot(a, node);
+	for (int j = 0; i < 0 && j < PROVIDERS_MAX; j++)
+		if (!providers[j].p)
+			i = j;
+	if (i >= 0) {
+		providers[i].api = a;
+		snprintf(providers[i].node, sizeof(providers[i].node), "%s", node);
+		providers[i].p = p;
+		providers[i].arg = arg;
+	}
+	pthread_rwlock_unlock(&providers_lock);
+}
+
+void api_exec_unregister(struct api *a, const char *node)
+{
+	pthread_rwlock_wrlock(&providers_lock);
+	int i = find_slot(a, node);
+	if (i >= 0)
+		memset(&providers[i], 0, sizeof(providers[i]));
+	pthread_rwlock_unlock(&providers_lock);
+}
+
+static bool has_container(const json_t *spec, const char *name)
+{
+	static const char *const lists[] = {"containers", "initContainers"};
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(spec, lists[l]), i, c)
+		{
+			const char *n = obj_str(c, "name");
+			if (n && !strcmp(n, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Checks that pod can be reached on a node: 0 and its node, or the
+ * apiserver's refusals. */
+static int check_pod(const json_t *pod, const char *name, const char **node, struct err **e)
+{
+	const json_t *st = json_object_get(pod, "status");
+	const char *phase = obj_str(st, "phase");
+	*node = obj_str(json_object_get(pod, "spec"), "nodeName");
+	if (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")))
+		return err_make(
+		    e, EINVAL,
+		    "cannot exec into a container in a completed pod; current phase is %s", phase);
+	if (!*node || !**node)
+		return err_make(e, EAGAIN, "pod %s does not have a host assigned", name);
+	return 0;
+}
+
+/* The pod's container o->container (or its only one) into *ctr. */
+static int pick_container(const json_t *pod, const char *name, const char *want, const char **ctr,
+			  struct err **e)
+{
+	const json_t *spec = json_object_get(pod, "spec");
+	if (want && *want) {
+		if (!has_container(spec, want))
+			return err_make(e, EINVAL, "container %s is not valid for pod %s", want,
+					name);
+		*ctr = want;
+		return 0;
+	}
+	const json_t *cs = json_object_get(spec, "containers");
+	if (json_array_size(cs) != 1)
+		return err_make(e, EINVAL, "a container name must be specified for pod %s", name);
+	*ctr = obj_str(json_array_get(cs, 0), "name");
+	return *ctr ? 0 : err_make(e, EINVAL, "pod %s has no container", name);
+}
+
+/* Finds pod ns/name and its node's provider; on 0 the read lock is held. */
+static int locate(struct api *a, const char *ns, const char *name, struct sobj **pod, int *slot,
+		  struct err **e)
+{
+	*pod = api_get(a, KIND_POD, ns, name);
+	if (!*pod)
+		return err_make(e, ENOENT, "pods \"%s\" not found", name);
+	const char *node;
+	int r = check_pod((*pod)->obj, name, &node, e);
+	if (r < 0)
+		goto fail;
+	pthread_rwlock_rdlock(&providers_lock);
+	*slot = find_slot(a, node);
+	if (*slot >= 0)
+		return 0;
+	pthread_rwlock_unlock(&providers_lock);
+	r = err_make(e, EHOSTUNREACH,
+		     "error dialing backend: no node agent serves node %s (of pod %s)", node, name);
+fail:
+	sobj_unref(*pod);
+	*pod = NULL;
+	return r;
+}
+
+int api_exec_start(struct api *a, const struct api_exec_opts *o, struct api_exec_sess **s,
+		   struct err **e)
+{
+	if (!o->argv || !o->argv[0])
+		return err_make(e, EINVAL, "you must specify at least 1 command");
+	struct sobj *pod;
+	int slot, r = locate(a, o->ns, o->pod, &pod, &slot, e);
+	if (r < 0)
+		return r;
+	struct api_exec_opts oo = *o;
+	oo.uid = obj_str(json_object_get(pod->obj, "metadata"), "uid");
+	r = pick_container(pod->obj, o->pod, o->container, &oo.container, e);
+	if (r == 0)
+		r = providers[slot].p->exec(providers[slot].arg, &oo, s, e);
+	pthread_rwlock_unlock(&providers_lock);
+	sobj_unref(pod);
+	return r;
+}
+
+int api_portforward(struct api *a, const char *ns, const char *pod, int port, int *fd,
+		    struct err **e)
+{
+	if (port < 1 || port > 65535)
+		return err_make(e, EINVAL, "invalid port %d", port);
+	struct sobj *p;
+	int slot, r = locate(a, ns, pod, &p, &slot, e);
+	if (r < 0)
+		return r;
+	const char *uid = obj_str(json_object_get(p->obj, "metadata"), "uid");
+	r = providers[slot].p->portforward(providers[slot].arg, ns, pod, uid ? uid : "", port, fd,
+					   e);
+	pthread_rwlock_unlock(&providers_lock);
+	sobj_unref(p);
+	return r;
+}
