@@ -233,6 +233,12 @@ static void test_strategic(void)
 	     "\"emptyDir\":{}}],\"imagePullSecrets\":[{\"name\":\"s\"},{\"name\":\"t\"}],"
 	     "\"tolerations\":[{\"key\":\"b\"}]}}",
 	     0},
+	    /* a volume's source changed, as kubectl apply sends it (volumes are
+	     * merge,retainKeys): the old source goes */
+	    {"{\"spec\":{\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]}}",
+	     "{\"spec\":{\"volumes\":[{\"$retainKeys\":[\"configMap\",\"name\"],\"name\":"
+	     "\"v\",\"configMap\":{\"name\":\"c\"}}]}}",
+	     "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"configMap\":{\"name\":\"c\"}}]}}", 0},
 	    /* conditions by type */
 	    {"{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"},{\"type\":"
 	     "\"A\",\"status\":\"True\"}]}}",
