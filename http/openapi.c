@@ -85,23 +85,35 @@ static json_t *strings(const char *const *v)
 	return a;
 }
 
+/* How a patch merges the field, as Kubernetes' extensions say it (from the
+ * schema's merge keys and flags, the rule the strategic merge patch and
+ * server-side apply follow): a list merged by keys is an associative list
+ * whose first key is the merge key; a set; a map whose keys a patch may
+ * retain. */
+static void patch_extensions(json_t *s, const struct sch_field *f)
+{
+	const char *how = NULL;
+	if (f->type == SCH_ARRAY && f->mkeys) {
+		json_object_set_new(s, "x-kubernetes-patch-merge-key", json_string(f->mkeys[0]));
+		json_object_set_new(s, "x-kubernetes-list-type", json_string("map"));
+		json_object_set_new(s, "x-kubernetes-list-map-keys", strings(f->mkeys));
+		how = f->flags & SCH_RETAIN ? "merge,retainKeys" : "merge";
+	} else if (f->type == SCH_ARRAY && (f->flags & SCH_SET)) {
+		json_object_set_new(s, "x-kubernetes-list-type", json_string("set"));
+		how = "merge";
+	} else if (f->type == SCH_OBJECT && (f->flags & SCH_RETAIN)) {
+		how = "retainKeys";
+	}
+	if (how)
+		json_object_set_new(s, "x-kubernetes-patch-strategy", json_string(how));
+}
+
 static json_t *field_schema(const struct gen *g, const struct sch_field *f)
 {
 	json_t *s;
 	if (f->type == SCH_ARRAY) {
 		s = json_pack("{s:s,s:o}", "type", "array", "items",
 			      type_schema(g, f->item, f->ref));
-		if (f->mkeys) {
-			json_object_set_new(s, "x-kubernetes-patch-merge-key",
-					    json_string(f->mkeys[0]));
-			json_object_set_new(s, "x-kubernetes-patch-strategy", json_string("merge"));
-		}
-		/* Keyed by more than the merge key (ports: number and protocol):
-		 * an associative list, as Kubernetes marks it. */
-		if (f->mkeys && f->mkeys[1]) {
-			json_object_set_new(s, "x-kubernetes-list-type", json_string("map"));
-			json_object_set_new(s, "x-kubernetes-list-map-keys", strings(f->mkeys));
-		}
 	} else if (f->type == SCH_MAP) {
 		s = json_pack("{s:s,s:o}", "type", "object", "additionalProperties",
 			      type_schema(g, f->item, f->ref));
@@ -110,7 +122,9 @@ static json_t *field_schema(const struct gen *g, const struct sch_field *f)
 	}
 	if (f->enums)
 		json_object_set_new(s, "enum", strings(f->enums));
-	return described(g, s, f->doc);
+	s = described(g, s, f->doc);
+	patch_extensions(s, f);
+	return s;
 }
 
 static json_t *gvk_list(const struct sch_def *d)

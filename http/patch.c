@@ -27,6 +27,7 @@
 #include "engine/mem.h"
 #include "engine/valid/codec.h"
 #include "engine/valid/patch.h"
+#include "engine/valid/schema.h"
 #include "http/http_int.h"
 #include "http/status.h"
 #include "http/write.h"
@@ -41,6 +42,7 @@ struct pctx {
 	struct patch_apply_opts ssa;
 	json_t *conflicts; /* server-side apply conflicts */
 	bool scale;
+	const struct sch_def *def;   /* what is patched: the kind's, or a Scale's */
 	struct patch_apply_opts upd; /* the manager of an update */
 	char manager[128];
 };
@@ -104,7 +106,7 @@ static int run_patch(struct pctx *c, const json_t *cur, json_t **out, struct err
 	case P_JSON:
 		return patch_json(cur, c->patch, out, e);
 	case P_STRATEGIC:
-		return patch_strategic(cur, c->patch, out, e);
+		return patch_strategic(c->def, cur, c->patch, out, e);
 	case P_APPLY:
 		return patch_apply(cur, c->patch, &c->ssa, out, &c->conflicts, e);
 	}
@@ -375,6 +377,7 @@ static int apply_opts(struct http_req *rq, struct http_resp *rs, struct pctx *c,
 	c->ssa.api_version = c->rt->kind->api_version;
 	c->ssa.now = now;
 	c->ssa.force = force && (!strcmp(force, "true") || !strcmp(force, "1"));
+	c->ssa.def = c->def;
 	return 0;
 }
 
@@ -394,6 +397,7 @@ static void update_opts(struct http_req *rq, struct pctx *c, char now[32])
 	c->upd.manager = c->manager;
 	c->upd.api_version = c->rt->kind->api_version;
 	c->upd.now = now;
+	c->upd.def = schema_for_kind(c->rt->kind, false);
 }
 
 /* dryRun=All: the patch applied to a snapshot, nothing written. */
@@ -432,6 +436,8 @@ void h_patch(struct http_req *rq, struct http_resp *rs)
 		return;
 	}
 	c.scale = !strcmp(rt->sub, "scale");
+	c.def = c.scale ? schema_by_gvk("autoscaling", "v1", "Scale")
+			: schema_for_kind(rt->kind, false);
 	update_opts(rq, &c, now);
 	if (c.scale && rt->kind != KIND_DEPLOYMENT && rt->kind != KIND_REPLICASET) {
 		wr_fail(rq, rs, ENOENT, 404, "NotFound",

@@ -12,46 +12,18 @@
 
 /* --- list strategies -------------------------------------------------- */
 
-/* The patchStrategy/patchMergeKey tags of core/v1, apps/v1 and meta/v1
- * types: a parent of "*" matches any. */
-static const struct {
-	const char *parent, *field, *key;
-	enum patch_list how;
-} lists[] = {
-    {"containers", "ports", "containerPort", PATCH_LIST_KEYED},
-    {"initContainers", "ports", "containerPort", PATCH_LIST_KEYED},
-    {"ephemeralContainers", "ports", "containerPort", PATCH_LIST_KEYED},
-    {"spec", "ports", "port", PATCH_LIST_KEYED}, /* ServiceSpec */
-    {"*", "containers", "name", PATCH_LIST_KEYED},
-    {"*", "initContainers", "name", PATCH_LIST_KEYED},
-    {"*", "ephemeralContainers", "name", PATCH_LIST_KEYED},
-    {"*", "volumes", "name", PATCH_LIST_KEYED},
-    {"*", "imagePullSecrets", "name", PATCH_LIST_KEYED},
-    {"*", "env", "name", PATCH_LIST_KEYED},
-    {"*", "volumeMounts", "mountPath", PATCH_LIST_KEYED},
-    {"*", "volumeDevices", "devicePath", PATCH_LIST_KEYED},
-    {"*", "hostAliases", "ip", PATCH_LIST_KEYED},
-    {"*", "topologySpreadConstraints", "topologyKey", PATCH_LIST_KEYED},
-    {"*", "resourceClaims", "name", PATCH_LIST_KEYED},
-    {"*", "schedulingGates", "name", PATCH_LIST_KEYED},
-    {"*", "conditions", "type", PATCH_LIST_KEYED},
-    {"status", "addresses", "type", PATCH_LIST_KEYED}, /* NodeStatus */
-    {"metadata", "ownerReferences", "uid", PATCH_LIST_KEYED},
-    {"metadata", "finalizers", NULL, PATCH_LIST_SET},
-    {"spec", "podCIDRs", NULL, PATCH_LIST_SET},
-};
-
-enum patch_list patch_list_strategy(const char *parent, const char *field, const char **key)
+enum patch_list patch_list_strategy(const struct sch_field *f, const char *const **keys)
 {
-	*key = NULL;
-	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
-		if (strcmp(lists[i].field, field) ||
-		    (strcmp(lists[i].parent, "*") && strcmp(lists[i].parent, parent)))
-			continue;
-		*key = lists[i].key;
-		return lists[i].how;
+	if (keys)
+		*keys = NULL;
+	if (!f || f->type != SCH_ARRAY)
+		return PATCH_LIST_ATOMIC;
+	if (f->mkeys) {
+		if (keys)
+			*keys = f->mkeys;
+		return PATCH_LIST_KEYED;
 	}
-	return PATCH_LIST_ATOMIC;
+	return f->flags & SCH_SET ? PATCH_LIST_SET : PATCH_LIST_ATOMIC;
 }
 
 bool patch_equal(const json_t *a, const json_t *b)
@@ -331,11 +303,21 @@ int patch_json(const json_t *doc, const json_t *ops, json_t **out, struct err **
 
 /* --- strategic merge --------------------------------------------------- */
 
-static int smp_map(json_t *dst, const json_t *patch, const char *ctx, struct err **e);
+/*
+ * The merge walks the schema alongside the JSON: each map comes with the
+ * definition that describes it (NULL: not described, its lists atomic),
+ * each field with its row (schema_field), which gives the field's list
+ * strategy and, through schema_field_def, the definition of its value or
+ * of its list's elements.
+ */
 
-/* A patch value made into a stored value: directives applied to nothing. */
-static json_t *smp_fresh(const json_t *pv, const char *ctx, const char *field, struct err **e,
-			 int *r);
+static int smp_map(json_t *dst, const json_t *patch, const struct sch_def *d, const char *ctx,
+		   struct err **e);
+
+/* A patch value made into a stored value: directives applied to nothing.
+ * sub: the definition of the value (a map) or of its elements (a list). */
+static json_t *smp_fresh(const json_t *pv, const struct sch_def *sub, const char *field,
+			 struct err **e, int *r);
 
 static bool is_directive(const char *k)
 {
@@ -356,27 +338,27 @@ static long find_keyed(const json_t *list, const char *key, const json_t *el)
 }
 
 /* A list's elements with directives stripped (and {"$patch":...} dropped). */
-static json_t *smp_strip_list(const json_t *pl, const char *field, struct err **e, int *r)
+static json_t *smp_strip_list(const json_t *pl, const struct sch_def *sub, const char *field,
+			      struct err **e, int *r)
 {
 	json_t *out = json_array();
 	for (size_t i = 0; i < json_array_size(pl) && *r == 0; i++) {
 		json_t *pe = json_array_get(pl, i);
 		if (json_is_object(pe) && json_object_get(pe, "$patch"))
 			continue;
-		json_t *v = smp_fresh(pe, field, field, e, r);
+		json_t *v = smp_fresh(pe, sub, field, e, r);
 		if (v)
 			json_array_append_new(out, v);
 	}
 	return out;
 }
 
-static json_t *smp_fresh(const json_t *pv, const char *ctx, const char *field, struct err **e,
-			 int *r)
+static json_t *smp_fresh(const json_t *pv, const struct sch_def *sub, const char *field,
+			 struct err **e, int *r)
 {
-	(void)ctx;
 	if (json_is_object(pv)) {
 		json_t *m = json_object();
-		int d = smp_map(m, pv, field, e);
+		int d = smp_map(m, pv, sub, field, e);
 		if (d < 0)
 			*r = d;
 		if (d != 0) {
@@ -386,13 +368,14 @@ static json_t *smp_fresh(const json_t *pv, const char *ctx, const char *field, s
 		return m;
 	}
 	if (json_is_array(pv))
-		return smp_strip_list(pv, field, e, r);
+		return smp_strip_list(pv, sub, field, e, r);
 	return json_deep_copy(pv);
 }
 
-/* Merges the patch list pl into the list dst (a mutable array). */
-static int smp_keyed(json_t *dst, const json_t *pl, const char *field, const char *key,
-		     struct err **e)
+/* Merges the patch list pl into the list dst (a mutable array) by key;
+ * sub describes the elements. */
+static int smp_keyed(json_t *dst, const json_t *pl, const struct sch_def *sub, const char *field,
+		     const char *key, struct err **e)
 {
 	for (size_t i = 0; i < json_array_size(pl); i++) {
 		json_t *pe = json_array_get(pl, i);
@@ -413,7 +396,7 @@ static int smp_keyed(json_t *dst, const json_t *pl, const char *field, const cha
 					"\"%s\"",
 					field, d);
 		if (at >= 0) {
-			int r = smp_map(json_array_get(dst, (size_t)at), pe, field, e);
+			int r = smp_map(json_array_get(dst, (size_t)at), pe, sub, field, e);
 			if (r < 0)
 				return r;
 			if (r == 1)
@@ -421,7 +404,7 @@ static int smp_keyed(json_t *dst, const json_t *pl, const char *field, const cha
 			continue;
 		}
 		int r = 0;
-		json_t *v = smp_fresh(pe, field, field, e, &r);
+		json_t *v = smp_fresh(pe, sub, field, e, &r);
 		if (r < 0)
 			return r;
 		if (v)
@@ -430,23 +413,24 @@ static int smp_keyed(json_t *dst, const json_t *pl, const char *field, const cha
 	return 0;
 }
 
-/* The new value of the list field `field` of a map under ctx. */
-static json_t *smp_list(const json_t *dst, const json_t *pl, const char *ctx, const char *field,
-			struct err **e, int *r)
+/* The new value of the list field `field` (schema row f, or NULL). */
+static json_t *smp_list(const json_t *dst, const json_t *pl, const struct sch_field *f,
+			const char *field, struct err **e, int *r)
 {
+	const struct sch_def *sub = schema_field_def(f);
 	for (size_t i = 0; i < json_array_size(pl); i++) {
 		json_t *pe = json_array_get(pl, i);
 		const char *d = json_string_value(json_object_get(pe, "$patch"));
 		if (d && !strcmp(d, "replace"))
-			return smp_strip_list(pl, field, e, r);
+			return smp_strip_list(pl, sub, field, e, r);
 	}
-	const char *key;
-	enum patch_list how = patch_list_strategy(ctx, field, &key);
+	const char *const *keys;
+	enum patch_list how = patch_list_strategy(f, &keys);
 	if (how == PATCH_LIST_ATOMIC || !json_is_array(dst))
-		return smp_strip_list(pl, field, e, r);
+		return smp_strip_list(pl, sub, field, e, r);
 	json_t *out = json_deep_copy(dst);
 	if (how == PATCH_LIST_KEYED) {
-		*r = smp_keyed(out, pl, field, key, e);
+		*r = smp_keyed(out, pl, sub, field, keys[0], e);
 	} else {
 		for (size_t i = 0; i < json_array_size(pl); i++)
 			if (find_keyed(out, NULL, json_array_get(pl, i)) < 0)
@@ -483,15 +467,16 @@ static json_t *interleave(const json_t *mine, const json_t *rest, const json_t *
 /* $setElementOrder/FIELD: the listed elements in that order; the others
  * keep their place relative to them as far as the live list (before the
  * patch) tells. */
-static int smp_order(json_t *dst, const char *field, const json_t *order, const char *ctx,
+static int smp_order(json_t *dst, const char *field, const json_t *order, const struct sch_field *f,
 		     const json_t *live, struct err **e)
 {
 	json_t *list = json_object_get(dst, field);
 	if (!json_is_array(order))
 		return err_make(e, EBADMSG, "$setElementOrder/%s must be a list", field);
-	const char *key;
-	if (!json_is_array(list) || patch_list_strategy(ctx, field, &key) == PATCH_LIST_ATOMIC)
+	const char *const *keys;
+	if (!json_is_array(list) || patch_list_strategy(f, &keys) == PATCH_LIST_ATOMIC)
 		return 0;
+	const char *key = keys ? keys[0] : NULL;
 	json_t *mine = json_array(), *rest = json_deep_copy(list);
 	for (size_t i = 0; i < json_array_size(order); i++) {
 		json_t *o = json_array_get(order, i);
@@ -560,23 +545,26 @@ static int smp_delete_from(json_t *dst, const char *field, const json_t *vals, s
 	return 0;
 }
 
-/* One field of the patch into dst. */
-static int smp_field(json_t *dst, const char *k, const json_t *pv, const char *ctx, struct err **e)
+/* One field of the patch into dst, a map described by d. */
+static int smp_field(json_t *dst, const char *k, const json_t *pv, const struct sch_def *d,
+		     struct err **e)
 {
 	json_t *dv = json_object_get(dst, k);
+	const struct sch_field *f = schema_field(d, k);
+	const struct sch_def *sub = schema_field_def(f);
 	int r = 0;
 	if (json_is_null(pv)) {
 		json_object_del(dst, k);
 		return 0;
 	}
 	if (json_is_object(pv) && json_is_object(dv)) {
-		r = smp_map(dv, pv, k, e);
+		r = smp_map(dv, pv, sub, k, e);
 		if (r == 1)
 			json_object_del(dst, k);
 		return r < 0 ? r : 0;
 	}
 	json_t *nv =
-	    json_is_array(pv) ? smp_list(dv, pv, ctx, k, e, &r) : smp_fresh(pv, ctx, k, e, &r);
+	    json_is_array(pv) ? smp_list(dv, pv, f, k, e, &r) : smp_fresh(pv, sub, k, e, &r);
 	if (r < 0)
 		return r;
 	if (nv)
@@ -586,8 +574,10 @@ static int smp_field(json_t *dst, const char *k, const json_t *pv, const char *c
 	return 0;
 }
 
-/* Merges patch into dst (a mutable object) in place; 1: delete dst. */
-static int smp_map(json_t *dst, const json_t *patch, const char *ctx, struct err **e)
+/* Merges patch into dst (a mutable object, described by d) in place;
+ * 1: delete dst. */
+static int smp_map(json_t *dst, const json_t *patch, const struct sch_def *d, const char *ctx,
+		   struct err **e)
 {
 	int r = smp_map_directives(dst, patch, ctx, e);
 	if (r != 0)
@@ -607,24 +597,26 @@ static int smp_map(json_t *dst, const json_t *patch, const char *ctx, struct err
 		if (!strncmp(k, del, sizeof(del) - 1))
 			r = smp_delete_from(dst, k + sizeof(del) - 1, pv, e);
 		else if (!is_directive(k))
-			r = smp_field(dst, k, pv, ctx, e);
+			r = smp_field(dst, k, pv, d, e);
 	}
 	json_object_foreach((json_t *)patch, k, pv)
 	{
+		const char *field = k + sizeof(ord) - 1;
 		if (r >= 0 && !strncmp(k, ord, sizeof(ord) - 1))
-			r = smp_order(dst, k + sizeof(ord) - 1, pv, ctx,
-				      json_object_get(live, k + sizeof(ord) - 1), e);
+			r = smp_order(dst, field, pv, schema_field(d, field),
+				      json_object_get(live, field), e);
 	}
 	json_decref(live);
 	return r < 0 ? r : 0;
 }
 
-int patch_strategic(const json_t *doc, const json_t *patch, json_t **out, struct err **e)
+int patch_strategic(const struct sch_def *d, const json_t *doc, const json_t *patch, json_t **out,
+		    struct err **e)
 {
 	if (!json_is_object(patch))
 		return err_make(e, EINVAL, "a strategic merge patch must be a mapping");
 	json_t *dst = json_is_object(doc) ? json_deep_copy(doc) : json_object();
-	int r = smp_map(dst, patch, "", e);
+	int r = smp_map(dst, patch, d, "", e);
 	if (r < 0) {
 		json_decref(dst);
 		return r;

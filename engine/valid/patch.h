@@ -12,11 +12,17 @@
  * this object (a failed JSON-patch test, a path that is not there: 422),
  * -EBUSY for server-side apply conflicts (409).  Thread-safe, no state.
  *
- * Strategic merge: a list field is merged by its merge key where
- * Kubernetes' types declare one (patch_list_strategy), lists without one
- * are replaced whole, maps are merged recursively and a null value
- * deletes a key.  Directives honoured: "$patch": replace|delete|merge (in
- * a map, and as a list element: {"$patch":"delete", KEY: V} deletes the
+ * Strategic merge and server-side apply take each list's strategy from
+ * the schema (engine/valid/schema.h, the table the OpenAPI documents
+ * kubectl builds its patches from are made of): they walk the schema
+ * alongside the JSON, from the definition of the object patched
+ * (schema_for_kind(), or NULL: every list atomic).  A list is merged by
+ * its merge key where the schema names one (sch_field.mkeys: the first
+ * key; server-side apply identifies an element by all of them, as
+ * x-kubernetes-list-map-keys says), merged as a set (SCH_SET), or else
+ * replaced whole (also any list the schema does not describe); maps are
+ * merged recursively and a null value deletes a key.  Directives honoured: "$patch":
+ * replace|delete|merge (in a map, and as a list element: {"$patch":"delete", KEY: V} deletes the
  * element, {"$patch":"replace"} replaces the list), "$retainKeys",
  * "$deleteFromPrimitiveList/FIELD", "$setElementOrder/FIELD" (the listed
  * elements in that order; the others keep their relative order and their
@@ -29,6 +35,7 @@
 #include <stdbool.h>
 
 #include "engine/err.h"
+#include "engine/valid/schema.h"
 
 /* How a list field merges, as Kubernetes' patchStrategy/patchMergeKey tags. */
 enum patch_list {
@@ -38,13 +45,15 @@ enum patch_list {
 };
 
 /*
- * The strategy of the list field `field` inside a map that is itself the
- * value of the field `parent` (for a list element: the list's field; ""
- * at the top).  For PATCH_LIST_KEYED *key gets the merge key.  E.g.
- * ("containers", "ports") -> KEYED containerPort; ("spec", "ports") ->
- * KEYED port (a Service); ("spec", "tolerations") -> ATOMIC.
+ * The strategy of a list field as the schema row f describes it (NULL, a
+ * field the schema does not know: ATOMIC).  For PATCH_LIST_KEYED *keys
+ * (if keys is non-NULL) gets the NULL-ended key fields, the merge key
+ * first; else NULL.  E.g. Container's ports -> KEYED {containerPort,
+ * protocol}; ServiceSpec's ports -> KEYED {port, protocol}; ObjectMeta's
+ * finalizers -> SET; PodSpec's tolerations -> ATOMIC.  Reach a field with
+ * schema_field(schema_for_kind(k, false), "spec") ...
  */
-enum patch_list patch_list_strategy(const char *parent, const char *field, const char **key);
+enum patch_list patch_list_strategy(const struct sch_field *f, const char *const **keys);
 
 /* RFC 7386.  Can't fail: *out is a new value (the patch itself when it is
  * not an object). */
@@ -55,9 +64,12 @@ json_t *patch_merge(const json_t *doc, const json_t *patch);
  * a failed test: *e says which operation). */
 int patch_json(const json_t *doc, const json_t *ops, json_t **out, struct err **e);
 
-/* Kubernetes' strategic merge patch.  0 with *out, -EBADMSG (bad directive,
- * a list element without its merge key), -EINVAL (patch not a mapping). */
-int patch_strategic(const json_t *doc, const json_t *patch, json_t **out, struct err **e);
+/* Kubernetes' strategic merge patch of doc, an object the definition d
+ * describes (schema_for_kind(); NULL: all lists atomic).  0 with *out,
+ * -EBADMSG (bad directive, a list element without its merge key),
+ * -EINVAL (patch not a mapping). */
+int patch_strategic(const struct sch_def *d, const json_t *doc, const json_t *patch, json_t **out,
+		    struct err **e);
 
 /*
  * Server-side apply of config (the manager's whole applied configuration)
@@ -68,14 +80,18 @@ int patch_strategic(const json_t *doc, const json_t *patch, json_t **out, struct
  * with a different value is a conflict: -EBUSY and *conflicts (if
  * non-NULL) gets an array of {"field": ".spec.replicas", "manager": M},
  * unless force, which takes the field over.  api_version is recorded
- * with the manager's entry, now as its time.  0 with *out (the merged
- * object, managedFields updated), -EBUSY, -EBADMSG, -EINVAL.
+ * with the manager's entry, now as its time.  def is the definition of
+ * the object (schema_for_kind()): its lists' strategies say which
+ * elements are owned one by one ("k:{...}", "v:...") and which lists
+ * whole; NULL: all lists whole.  0 with *out (the merged object,
+ * managedFields updated), -EBUSY, -EBADMSG, -EINVAL.
  */
 struct patch_apply_opts {
 	const char *manager;
 	const char *api_version;
 	const char *now;
 	bool force;
+	const struct sch_def *def;
 };
 int patch_apply(const json_t *live, const json_t *config, const struct patch_apply_opts *o,
 		json_t **out, json_t **conflicts, struct err **e);
@@ -92,8 +108,8 @@ json_t *patch_managed_update(const json_t *old, const json_t *new,
 			     const struct patch_apply_opts *o);
 
 /* The FieldsV1 set of config's fields (a new object), as patch_apply
- * records it: {"f:spec":{"f:replicas":{}}, ...}. */
-json_t *patch_fieldset(const json_t *config);
+ * records it: {"f:spec":{"f:replicas":{}}, ...}; d as o->def above. */
+json_t *patch_fieldset(const struct sch_def *d, const json_t *config);
 
 /* Numbers compare by value (1 == 1.0), everything else as json_equal. */
 bool patch_equal(const json_t *a, const json_t *b);

@@ -10,10 +10,12 @@
  *
  * Updates (patch_managed_update) take the fields they change.  Limits:
  * only the writes that call it (the HTTP API's PATCH) record ownership;
- * other writes (the filesystem's, controllers') record none; a keyed list's identity is
- * its one merge key (Kubernetes uses containerPort and protocol for
- * container ports); maps are never atomic (Kubernetes makes a few, such
- * as label selectors, atomic).
+ * other writes (the filesystem's, controllers') record none; a keyed
+ * list element's identity is the schema's keys it has (containerPort and
+ * protocol for container ports; the merge key is required, a key left
+ * out, such as a protocol to be defaulted, is left out of the identity
+ * too); maps are never atomic (Kubernetes makes a few, such as label
+ * selectors, atomic).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,16 +26,36 @@
 
 /* --- building a field set ------------------------------------------------ */
 
-static json_t *fs_map(const json_t *obj, const char *ctx);
+static json_t *fs_map(const json_t *obj, const struct sch_def *d);
 
-static json_t *fs_value(const json_t *v, const char *ctx, const char *field)
+/* The "k:{...}" segment of el, an element of a list keyed by keys: all the
+ * keys it has (the merge key first, which it must have); NULL if not. */
+static char *key_seg(const json_t *el, const char *const *keys)
 {
+	if (!json_is_object(el) || !json_object_get(el, keys[0]))
+		return NULL;
+	json_t *id = json_object();
+	for (size_t i = 0; keys[i]; i++)
+		if (json_object_get(el, keys[i]))
+			json_object_set(id, keys[i], json_object_get(el, keys[i]));
+	char *s = json_dumps(id, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *seg = xasprintf("k:%s", s);
+	free(s);
+	json_decref(id);
+	return seg;
+}
+
+/* The field set of v, the value of the field the schema row f describes. */
+static json_t *fs_value(const json_t *v, const struct sch_field *f)
+{
+	const struct sch_def *sub = schema_field_def(f);
 	if (json_is_object(v))
-		return json_object_size(v) ? fs_map(v, field) : json_object();
+		return json_object_size(v) ? fs_map(v, f && f->type == SCH_OBJECT ? sub : NULL)
+					   : json_object();
 	if (!json_is_array(v))
 		return json_object();
-	const char *key;
-	enum patch_list how = patch_list_strategy(ctx, field, &key);
+	const char *const *keys;
+	enum patch_list how = patch_list_strategy(f, &keys);
 	if (how == PATCH_LIST_ATOMIC)
 		return json_object();
 	json_t *set = json_object();
@@ -47,25 +69,20 @@ static json_t *fs_value(const json_t *v, const char *ctx, const char *field)
 			free(s);
 			continue;
 		}
-		json_t *kv = json_object_get(el, key);
-		if (!kv) {
+		char *seg = key_seg(el, keys);
+		if (!seg) {
 			json_decref(set);
 			return json_object(); /* not keyed after all: owned whole */
 		}
-		json_t *id = json_pack("{s:O}", key, kv);
-		char *s = json_dumps(id, JSON_COMPACT);
-		char *seg = xasprintf("k:%s", s);
-		json_t *sub = fs_map(el, field);
-		json_object_set_new(sub, ".", json_object());
-		json_object_set_new(set, seg, sub);
+		json_t *sub_set = fs_map(el, sub);
+		json_object_set_new(sub_set, ".", json_object());
+		json_object_set_new(set, seg, sub_set);
 		free(seg);
-		free(s);
-		json_decref(id);
 	}
 	return set;
 }
 
-static json_t *fs_map(const json_t *obj, const char *ctx)
+static json_t *fs_map(const json_t *obj, const struct sch_def *d)
 {
 	json_t *set = json_object();
 	const char *k;
@@ -73,7 +90,7 @@ static json_t *fs_map(const json_t *obj, const char *ctx)
 	json_object_foreach((json_t *)obj, k, v)
 	{
 		char *seg = xasprintf("f:%s", k);
-		json_object_set_new(set, seg, fs_value(v, ctx, k));
+		json_object_set_new(set, seg, fs_value(v, schema_field(d, k)));
 		free(seg);
 	}
 	return set;
@@ -99,10 +116,10 @@ static json_t *owned_part(const json_t *config)
 	return c;
 }
 
-json_t *patch_fieldset(const json_t *config)
+json_t *patch_fieldset(const struct sch_def *d, const json_t *config)
 {
 	json_t *c = owned_part(config);
-	json_t *set = fs_map(c, "");
+	json_t *set = fs_map(c, d);
 	json_decref(c);
 	return set;
 }
@@ -376,7 +393,7 @@ int patch_apply(const json_t *live, const json_t *config, const struct patch_app
 		json_decref(mf);
 		mf = json_array();
 	}
-	json_t *mine = patch_fieldset(config), *old = json_object();
+	json_t *mine = patch_fieldset(o->def, config), *old = json_object();
 	for (size_t j = 0; j < json_array_size(mf); j++)
 		if (is_mine(json_array_get(mf, j), o->manager))
 			json_object_update(old, json_object_get(json_array_get(mf, j), "fieldsV1"));
@@ -389,7 +406,7 @@ int patch_apply(const json_t *live, const json_t *config, const struct patch_app
 		remove_dropped(base, old, mine, mf, o->manager);
 		json_t *c = json_deep_copy(config);
 		json_object_del(c, "status");
-		r = patch_strategic(base, c, out, e);
+		r = patch_strategic(o->def, base, c, out, e);
 		json_decref(c);
 	}
 	if (r == 0) {
@@ -428,9 +445,9 @@ static void set_add(json_t *set, const json_t *path)
 }
 
 /* The paths of new's owned fields whose value differs from old's. */
-static json_t *changed_set(const json_t *old, const json_t *new)
+static json_t *changed_set(const struct sch_def *d, const json_t *old, const json_t *new)
 {
-	json_t *set = patch_fieldset(new), *ls = set_leaves(set), *out = json_object();
+	json_t *set = patch_fieldset(d, new), *ls = set_leaves(set), *out = json_object();
 	for (size_t i = 0; i < json_array_size(ls); i++) {
 		json_t *p = json_array_get(ls, i);
 		size_t n = json_array_size(p);
@@ -474,7 +491,7 @@ json_t *patch_managed_update(const json_t *old, const json_t *new, const struct 
 		json_decref(mf);
 		mf = json_array();
 	}
-	json_t *changed = changed_set(old, new), *mine = NULL;
+	json_t *changed = changed_set(o->def, old, new), *mine = NULL;
 	for (size_t j = 0; j < json_array_size(mf); j++) {
 		json_t *en = json_array_get(mf, j);
 		const char *m = json_string_value(json_object_get(en, "manager"));

@@ -14,10 +14,15 @@
  *   - the validation (valid*.c) takes some of its allowed values from here
  *     (schema_enum_*), and the unit tests check that every field the
  *     validation accepts appears here;
- *   - a strategic merge patch can find a list's merge keys (sch_field.mkeys:
+ *   - the strategic merge patch and server-side apply (patch.h) take each
+ *     list's strategy from here, walking from schema_for_kind() with
+ *     schema_field() and schema_field_def(): merged by key (sch_field.mkeys:
  *     containers by name, ports by containerPort, volumeMounts by
- *     mountPath, ...) by walking from schema_for_kind() with schema_field()
- *     and schema_field_def().
+ *     mountPath, ...), merged as a set (SCH_SET: finalizers) or atomic;
+ *     the OpenAPI documents carry the same as Kubernetes' extensions
+ *     (x-kubernetes-patch-merge-key, -patch-strategy, -list-type, ...),
+ *     which is what kubectl builds its patches from.  The rows follow
+ *     Kubernetes' patchMergeKey/patchStrategy and listType tags.
  *
  * A field the validation starts to read needs its row here (schema_pod.c,
  * schema_kinds.c); test_openapi fails otherwise.
@@ -52,6 +57,12 @@ enum sch_type {
 
 #define SCH_REQUIRED 0x1 /* the validation refuses the object without it */
 #define SCH_READONLY 0x2 /* set by the system (status, uid, ...) */
+/* A list of scalars merged as a set (finalizers, podCIDRs): Kubernetes'
+ * patchStrategy=merge without a merge key, x-kubernetes-list-type: set. */
+#define SCH_SET 0x4
+/* A list merged by key whose elements' keys a patch may retain
+ * (patchStrategy=merge,retainKeys: a pod's volumes). */
+#define SCH_RETAIN 0x8
 
 struct sch_field {
 	const char *name;
@@ -59,9 +70,13 @@ struct sch_field {
 	enum sch_type item;	  /* SCH_ARRAY, SCH_MAP: the elements' type */
 	const char *ref;	  /* SCH_OBJECT (or elements SCH_OBJECT): a definition's name */
 	const char *doc;	  /* one or two sentences */
-	unsigned flags;		  /* SCH_REQUIRED, SCH_READONLY */
+	unsigned flags;		  /* SCH_REQUIRED, SCH_READONLY, SCH_SET, SCH_RETAIN */
 	const char *const *enums; /* NULL-ended allowed values, or NULL */
-	const char *const *mkeys; /* SCH_ARRAY merged by key: NULL-ended key fields */
+	/* SCH_ARRAY merged by key: the NULL-ended key fields, as Kubernetes'
+	 * x-kubernetes-list-map-keys; the first is the strategic merge
+	 * patch's merge key (patchMergeKey).  NULL: a set when SCH_SET,
+	 * else atomic (replaced whole). */
+	const char *const *mkeys;
 };
 
 struct sch_def {

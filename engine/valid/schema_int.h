@@ -9,6 +9,9 @@
  *   FO object of a definition        FA list of a definition's objects
  *   FAK list merged by keys (a NULL-ended array; the first is the patch
  *       merge key)                   FAS list of strings  FAI list of int64
+ *   FAKANY list of any values merged by keys (elements not described)
+ *   FAKRET list merged by keys whose patches may $retainKeys (volumes)
+ *   FASET list of strings merged as a set (finalizers)
  *   FM map of strings                FMQ map of quantities
  * The R suffix (FSR, FOR, FAR, FIR, FER, FXR) marks a required field.
  */
@@ -26,33 +29,36 @@
 	{                                                                                          \
 		n, t, i, r, d, fl, e, k                                                            \
 	}
-#define FS(n, d)	 F_(n, SCH_STRING, 0, NULL, d, 0, NULL, NULL)
-#define FSR(n, d)	 F_(n, SCH_STRING, 0, NULL, d, SCH_REQUIRED, NULL, NULL)
-#define FSRO(n, d)	 F_(n, SCH_STRING, 0, NULL, d, SCH_READONLY, NULL, NULL)
-#define FE(n, e, d)	 F_(n, SCH_STRING, 0, NULL, d, 0, e, NULL)
-#define FER(n, e, d)	 F_(n, SCH_STRING, 0, NULL, d, SCH_REQUIRED, e, NULL)
-#define FI(n, d)	 F_(n, SCH_INT32, 0, NULL, d, 0, NULL, NULL)
-#define FIR(n, d)	 F_(n, SCH_INT32, 0, NULL, d, SCH_REQUIRED, NULL, NULL)
-#define FL(n, d)	 F_(n, SCH_INT64, 0, NULL, d, 0, NULL, NULL)
-#define FB(n, d)	 F_(n, SCH_BOOL, 0, NULL, d, 0, NULL, NULL)
-#define FN(n, d)	 F_(n, SCH_NUMBER, 0, NULL, d, 0, NULL, NULL)
-#define FT(n, d)	 F_(n, SCH_TIME, 0, NULL, d, 0, NULL, NULL)
-#define FQ(n, d)	 F_(n, SCH_QUANTITY, 0, NULL, d, 0, NULL, NULL)
-#define FX(n, d)	 F_(n, SCH_INT_OR_STRING, 0, NULL, d, 0, NULL, NULL)
-#define FXR(n, d)	 F_(n, SCH_INT_OR_STRING, 0, NULL, d, SCH_REQUIRED, NULL, NULL)
-#define FANY(n, d)	 F_(n, SCH_ANY, 0, NULL, d, 0, NULL, NULL)
-#define FO(n, r, d)	 F_(n, SCH_OBJECT, 0, r, d, 0, NULL, NULL)
-#define FOR(n, r, d)	 F_(n, SCH_OBJECT, 0, r, d, SCH_REQUIRED, NULL, NULL)
-#define FA(n, r, d)	 F_(n, SCH_ARRAY, SCH_OBJECT, r, d, 0, NULL, NULL)
-#define FAR(n, r, d)	 F_(n, SCH_ARRAY, SCH_OBJECT, r, d, SCH_REQUIRED, NULL, NULL)
-#define FAK(n, r, k, d)	 F_(n, SCH_ARRAY, SCH_OBJECT, r, d, 0, NULL, k)
-#define FAKR(n, r, k, d) F_(n, SCH_ARRAY, SCH_OBJECT, r, d, SCH_REQUIRED, NULL, k)
-#define FAS(n, d)	 F_(n, SCH_ARRAY, SCH_STRING, NULL, d, 0, NULL, NULL)
-#define FASR(n, d)	 F_(n, SCH_ARRAY, SCH_STRING, NULL, d, SCH_REQUIRED, NULL, NULL)
-#define FAI(n, d)	 F_(n, SCH_ARRAY, SCH_INT64, NULL, d, 0, NULL, NULL)
-#define FAANY(n, d)	 F_(n, SCH_ARRAY, SCH_ANY, NULL, d, 0, NULL, NULL)
-#define FM(n, d)	 F_(n, SCH_MAP, SCH_STRING, NULL, d, 0, NULL, NULL)
-#define FMQ(n, d)	 F_(n, SCH_MAP, SCH_QUANTITY, NULL, d, 0, NULL, NULL)
+#define FS(n, d)	   F_(n, SCH_STRING, 0, NULL, d, 0, NULL, NULL)
+#define FSR(n, d)	   F_(n, SCH_STRING, 0, NULL, d, SCH_REQUIRED, NULL, NULL)
+#define FSRO(n, d)	   F_(n, SCH_STRING, 0, NULL, d, SCH_READONLY, NULL, NULL)
+#define FE(n, e, d)	   F_(n, SCH_STRING, 0, NULL, d, 0, e, NULL)
+#define FER(n, e, d)	   F_(n, SCH_STRING, 0, NULL, d, SCH_REQUIRED, e, NULL)
+#define FI(n, d)	   F_(n, SCH_INT32, 0, NULL, d, 0, NULL, NULL)
+#define FIR(n, d)	   F_(n, SCH_INT32, 0, NULL, d, SCH_REQUIRED, NULL, NULL)
+#define FL(n, d)	   F_(n, SCH_INT64, 0, NULL, d, 0, NULL, NULL)
+#define FB(n, d)	   F_(n, SCH_BOOL, 0, NULL, d, 0, NULL, NULL)
+#define FN(n, d)	   F_(n, SCH_NUMBER, 0, NULL, d, 0, NULL, NULL)
+#define FT(n, d)	   F_(n, SCH_TIME, 0, NULL, d, 0, NULL, NULL)
+#define FQ(n, d)	   F_(n, SCH_QUANTITY, 0, NULL, d, 0, NULL, NULL)
+#define FX(n, d)	   F_(n, SCH_INT_OR_STRING, 0, NULL, d, 0, NULL, NULL)
+#define FXR(n, d)	   F_(n, SCH_INT_OR_STRING, 0, NULL, d, SCH_REQUIRED, NULL, NULL)
+#define FANY(n, d)	   F_(n, SCH_ANY, 0, NULL, d, 0, NULL, NULL)
+#define FO(n, r, d)	   F_(n, SCH_OBJECT, 0, r, d, 0, NULL, NULL)
+#define FOR(n, r, d)	   F_(n, SCH_OBJECT, 0, r, d, SCH_REQUIRED, NULL, NULL)
+#define FA(n, r, d)	   F_(n, SCH_ARRAY, SCH_OBJECT, r, d, 0, NULL, NULL)
+#define FAR(n, r, d)	   F_(n, SCH_ARRAY, SCH_OBJECT, r, d, SCH_REQUIRED, NULL, NULL)
+#define FAK(n, r, k, d)	   F_(n, SCH_ARRAY, SCH_OBJECT, r, d, 0, NULL, k)
+#define FAKR(n, r, k, d)   F_(n, SCH_ARRAY, SCH_OBJECT, r, d, SCH_REQUIRED, NULL, k)
+#define FAKANY(n, k, d)	   F_(n, SCH_ARRAY, SCH_ANY, NULL, d, 0, NULL, k)
+#define FAKRET(n, r, k, d) F_(n, SCH_ARRAY, SCH_OBJECT, r, d, SCH_RETAIN, NULL, k)
+#define FAS(n, d)	   F_(n, SCH_ARRAY, SCH_STRING, NULL, d, 0, NULL, NULL)
+#define FASET(n, d)	   F_(n, SCH_ARRAY, SCH_STRING, NULL, d, SCH_SET, NULL, NULL)
+#define FASR(n, d)	   F_(n, SCH_ARRAY, SCH_STRING, NULL, d, SCH_REQUIRED, NULL, NULL)
+#define FAI(n, d)	   F_(n, SCH_ARRAY, SCH_INT64, NULL, d, 0, NULL, NULL)
+#define FAANY(n, d)	   F_(n, SCH_ARRAY, SCH_ANY, NULL, d, 0, NULL, NULL)
+#define FM(n, d)	   F_(n, SCH_MAP, SCH_STRING, NULL, d, 0, NULL, NULL)
+#define FMQ(n, d)	   F_(n, SCH_MAP, SCH_QUANTITY, NULL, d, 0, NULL, NULL)
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define DEF(n, d, f)                                                                               \
@@ -80,6 +86,7 @@
 
 extern const char *const schema_k_name[]; /* {"name", NULL} */
 extern const char *const schema_k_type[]; /* {"type", NULL} */
+extern const char *const schema_k_ip[];	  /* {"ip", NULL} */
 
 /* schema_pod.c: pods, pod templates and what they hold. */
 extern const struct sch_def schema_pod_defs[];

@@ -7,6 +7,7 @@
 
 const char *const schema_k_name[] = {"name", NULL};
 const char *const schema_k_type[] = {"type", NULL};
+const char *const schema_k_ip[] = {"ip", NULL};
 static const char *const k_uid[] = {"uid", NULL};
 static const char *const k_svc_port[] = {"port", "protocol", NULL};
 
@@ -39,7 +40,7 @@ static const struct sch_field object_meta[] = {
     FM("annotations", "Keys and values for tools; not matched on."),
     FAK("ownerReferences", META "OwnerReference", k_uid,
 	"The objects this one depends on; at most one is its controller."),
-    FAS("finalizers", "What must happen before the object is removed."),
+    FASET("finalizers", "What must happen before the object is removed."),
     FA("managedFields", META "ManagedFieldsEntry", "Which manager owns which fields."),
 };
 
@@ -154,7 +155,8 @@ static const struct sch_field deploy_spec[] = {
     FOR("selector", META "LabelSelector",
 	"Which pods are the deployment's; must match the template's labels. Immutable."),
     FOR("template", CORE "PodTemplateSpec", "The pods to run."),
-    FO("strategy", APPS "DeploymentStrategy", "How old pods are replaced by new ones."),
+    F_("strategy", SCH_OBJECT, 0, APPS "DeploymentStrategy",
+       "How old pods are replaced by new ones.", SCH_RETAIN, NULL, NULL),
     FI("minReadySeconds", "Seconds a new pod must be ready to count as available."),
     FI("revisionHistoryLimit", "Old ReplicaSets kept for rollback (default 10)."),
     FB("paused", "Whether rollouts are paused."),
@@ -231,7 +233,7 @@ static const struct sch_field ns_spec[] = {
 
 static const struct sch_field ns_status[] = {
     FE("phase", e_ns_phase, "Active or Terminating."),
-    FAANY("conditions", "The namespace's conditions."),
+    FAKANY("conditions", schema_k_type, "The namespace's conditions."),
 };
 
 static const struct sch_field svc[] = {
@@ -277,7 +279,7 @@ static const struct sch_field svc_port[] = {
 
 static const struct sch_field svc_status[] = {
     FANY("loadBalancer", "The load balancer's addresses."),
-    FAANY("conditions", "The service's conditions."),
+    FAKANY("conditions", schema_k_type, "The service's conditions."),
 };
 
 static const struct sch_field ep[] = {
@@ -330,7 +332,7 @@ static const struct sch_field node[] = {
 
 static const struct sch_field node_spec[] = {
     FS("podCIDR", "The range pod addresses on the node come from."),
-    FAS("podCIDRs", "The same, as a list."),
+    FASET("podCIDRs", "The same, as a list."),
     FS("providerID", "The node's ID at its provider."),
     FB("unschedulable", "Whether new pods stay off the node (cordon)."),
     FA("taints", CORE "Taint", "Taints that keep pods that do not tolerate them away."),

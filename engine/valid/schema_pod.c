@@ -25,6 +25,8 @@ static const char *const e_medium[] = {"", "Memory", NULL};
 
 static const char *const k_port[] = {"containerPort", "protocol", NULL};
 static const char *const k_mount[] = {"mountPath", NULL};
+static const char *const k_device[] = {"devicePath", NULL};
+static const char *const k_spread[] = {"topologyKey", "whenUnsatisfiable", NULL};
 
 static const struct sch_field pod[] = {
     OBJ_META,
@@ -44,13 +46,13 @@ static const struct sch_field template[] = {
 };
 
 static const struct sch_field pod_spec[] = {
-    FAK("volumes", CORE "Volume", schema_k_name,
-	"Volumes the containers may mount (emptyDir and configMap are supported)."),
+    FAKRET("volumes", CORE "Volume", schema_k_name,
+	   "Volumes the containers may mount (emptyDir and configMap are supported)."),
     FAK("initContainers", CORE "Container", schema_k_name,
 	"Containers run one after the other, each to completion, before the containers start."),
     FAKR("containers", CORE "Container", schema_k_name,
 	 "The pod's containers. At least one; names are unique in the pod."),
-    FAANY("ephemeralContainers", "Debugging containers; cannot be set on create."),
+    FAKANY("ephemeralContainers", schema_k_name, "Debugging containers; cannot be set on create."),
     FE("restartPolicy", e_restart,
        "When containers are restarted: Always (the default), OnFailure or Never. A template "
        "must restart Always."),
@@ -76,7 +78,7 @@ static const struct sch_field pod_spec[] = {
     FO("affinity", CORE "Affinity", "Scheduling constraints: node affinity."),
     FS("schedulerName", "The scheduler that places the pod (default-scheduler)."),
     FA("tolerations", CORE "Toleration", "Taints the pod tolerates."),
-    FAANY("hostAliases", "Entries added to the pod's /etc/hosts."),
+    FAKANY("hostAliases", schema_k_ip, "Entries added to the pod's /etc/hosts."),
     FS("priorityClassName", "The pod's priority class."),
     FI("priority", "The pod's priority, from its priority class."),
     FO("dnsConfig", CORE "PodDNSConfig", "DNS settings added to those of the dnsPolicy."),
@@ -85,13 +87,14 @@ static const struct sch_field pod_spec[] = {
     FB("enableServiceLinks", "Whether services' addresses are put into the environment."),
     FS("preemptionPolicy", "Whether the pod may preempt lower-priority pods."),
     FMQ("overhead", "Resources the pod's sandbox uses beyond its containers."),
-    FAANY("topologySpreadConstraints",
-	  "How pods spread across topology domains (not supported by clusterfs yet)."),
+    FAKANY("topologySpreadConstraints", k_spread,
+	   "How pods spread across topology domains (not supported by clusterfs yet)."),
     FB("setHostnameAsFQDN", "Whether the hostname is the pod's fully qualified domain name."),
     FANY("os", "The operating system the pod's containers need."),
     FB("hostUsers", "Whether the pod uses the host's user namespace."),
-    FAANY("schedulingGates", "Gates that hold the pod back from scheduling."),
-    FAANY("resourceClaims", "Dynamic resource claims (not supported by clusterfs)."),
+    FAKANY("schedulingGates", schema_k_name, "Gates that hold the pod back from scheduling."),
+    F_("resourceClaims", SCH_ARRAY, SCH_ANY, NULL,
+       "Dynamic resource claims (not supported by clusterfs).", SCH_RETAIN, NULL, schema_k_name),
 };
 
 static const struct sch_field container[] = {
@@ -109,7 +112,7 @@ static const struct sch_field container[] = {
     FS("restartPolicy", "Init containers only: Always makes a sidecar (not supported yet)."),
     FAK("volumeMounts", CORE "VolumeMount", k_mount,
 	"The pod's volumes mounted into the container."),
-    FAANY("volumeDevices", "Block devices (not supported by clusterfs)."),
+    FAKANY("volumeDevices", k_device, "Block devices (not supported by clusterfs)."),
     FO("livenessProbe", CORE "Probe", "Restarts the container when it fails."),
     FO("readinessProbe", CORE "Probe", "Takes the pod out of service endpoints when it fails."),
     FO("startupProbe", CORE "Probe", "Holds the other probes back until it succeeds."),
@@ -385,7 +388,7 @@ static const struct sch_field pod_status[] = {
     FS("hostIP", "The address of the pod's node."),
     FAANY("hostIPs", "The addresses of the pod's node."),
     FS("podIP", "The pod's address."),
-    FA("podIPs", CORE "PodIP", "The pod's addresses."),
+    FAK("podIPs", CORE "PodIP", schema_k_ip, "The pod's addresses."),
     FT("startTime", "When the node accepted the pod."),
     FA("initContainerStatuses", CORE "ContainerStatus", "The init containers' states."),
     FA("containerStatuses", CORE "ContainerStatus", "The containers' states."),

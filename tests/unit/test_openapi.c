@@ -20,6 +20,10 @@
 #include "http/route.h"
 #include "tests/unit/unit.h"
 
+#define META "io.k8s.apimachinery.pkg.apis.meta.v1."
+#define CORE "io.k8s.api.core.v1."
+#define APPS "io.k8s.api.apps.v1."
+
 /* --- a tiny protobuf reader ----------------------------------------------- */
 
 struct pb {
@@ -302,6 +306,92 @@ static void test_v2_refs(void)
 	json_decref(v2);
 }
 
+/* A property's extension, as a string ("" when missing). */
+static const char *ext(const json_t *defs, const char *def, const char *prop, const char *x)
+{
+	json_t *p =
+	    json_object_get(json_object_get(json_object_get(defs, def), "properties"), prop);
+	const char *v = json_string_value(json_object_get(p, x));
+	return v ? v : "";
+}
+
+static const json_t *ext_keys(const json_t *defs, const char *def, const char *prop)
+{
+	json_t *p =
+	    json_object_get(json_object_get(json_object_get(defs, def), "properties"), prop);
+	return json_object_get(p, "x-kubernetes-list-map-keys");
+}
+
+/* The list strategies the strategic merge patch follows (the schema's)
+ * are in both documents as Kubernetes' extensions: kubectl builds its
+ * patches from them. */
+static void test_patch_extensions(void)
+{
+	json_t *v2 = openapi_v2(), *v3 = openapi_v3("", "v1"), *apps = openapi_v3("apps", "v1");
+	const json_t *d2 = json_object_get(v2, "definitions");
+	const json_t *d3 = json_object_get(json_object_get(v3, "components"), "schemas");
+	const json_t *da = json_object_get(json_object_get(apps, "components"), "schemas");
+	const json_t *docs[] = {d2, d3};
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *d = docs[i];
+		CHECK(!strcmp(ext(d, META "ObjectMeta", "finalizers", "x-kubernetes-list-type"),
+			      "set"));
+		CHECK(
+		    !strcmp(ext(d, META "ObjectMeta", "finalizers", "x-kubernetes-patch-strategy"),
+			    "merge"));
+		CHECK(!strcmp(
+		    ext(d, META "ObjectMeta", "ownerReferences", "x-kubernetes-patch-merge-key"),
+		    "uid"));
+		CHECK(!strcmp(ext(d, CORE "PodSpec", "volumes", "x-kubernetes-patch-strategy"),
+			      "merge,retainKeys"));
+		CHECK(!strcmp(ext(d, CORE "PodSpec", "volumes", "x-kubernetes-list-type"), "map"));
+		CHECK(!strcmp(ext(d, CORE "PodSpec", "tolerations", "x-kubernetes-patch-strategy"),
+			      ""));
+		CHECK(!strcmp(ext(d, CORE "Container", "ports", "x-kubernetes-patch-merge-key"),
+			      "containerPort"));
+		CHECK(json_array_size(ext_keys(d, CORE "Container", "ports")) == 2);
+		CHECK(!strcmp(ext(d, CORE "ServiceSpec", "ports", "x-kubernetes-patch-merge-key"),
+			      "port"));
+		CHECK(!strcmp(ext(d, CORE "PodStatus", "podIPs", "x-kubernetes-patch-merge-key"),
+			      "ip"));
+		CHECK(
+		    !strcmp(ext(d, CORE "NodeSpec", "podCIDRs", "x-kubernetes-list-type"), "set"));
+	}
+	CHECK(!strcmp(ext(d2, APPS "DeploymentSpec", "strategy", "x-kubernetes-patch-strategy"),
+		      "retainKeys"));
+	CHECK(!strcmp(ext(da, APPS "DeploymentSpec", "strategy", "x-kubernetes-patch-strategy"),
+		      "retainKeys"));
+	json_decref(v2);
+	json_decref(v3);
+	json_decref(apps);
+}
+
+/* The schema's list strategies are well formed: keys only on lists, each
+ * a field of the elements' definition; sets only of scalars. */
+static void test_list_strategies(void)
+{
+	int bad = 0;
+	for (size_t i = 0; i < schema_count(); i++) {
+		const struct sch_def *d = schema_at(i);
+		for (size_t j = 0; j < d->nfields; j++) {
+			const struct sch_field *f = &d->fields[j];
+			const struct sch_def *el = schema_field_def(f);
+			bool set = f->flags & SCH_SET;
+			if ((f->mkeys || set) && f->type != SCH_ARRAY)
+				bad++;
+			if (set && (f->mkeys || f->item == SCH_OBJECT || f->item == SCH_ANY))
+				bad++;
+			for (size_t k = 0; f->mkeys && el && f->mkeys[k]; k++)
+				if (!schema_field(el, f->mkeys[k])) {
+					fprintf(stderr, "  %s.%s: no key %s\n", d->name, f->name,
+						f->mkeys[k]);
+					bad++;
+				}
+		}
+	}
+	CHECK(bad == 0);
+}
+
 static void test_routes(void)
 {
 	struct route r;
@@ -550,6 +640,8 @@ int main(void)
 	RUN(test_v2_refs);
 	RUN(test_protobuf);
 	RUN(test_v3);
+	RUN(test_patch_extensions);
+	RUN(test_list_strategies);
 	RUN(test_validator_fields);
 	RUN(test_full_manifests);
 	RUN(test_unknown);

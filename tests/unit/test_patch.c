@@ -10,7 +10,9 @@
 #include "engine/api/api_patch.h"
 #include "engine/mem.h"
 #include "engine/store/store.h"
+#include "engine/kind.h"
 #include "engine/valid/patch.h"
+#include "engine/valid/schema.h"
 #include "tests/unit/unit.h"
 
 static json_t *J(const char *s)
@@ -189,6 +191,14 @@ static void test_json_patch(void)
 
 #define POD(containers) "{\"spec\":{\"containers\":" containers "}}"
 
+/* The definition the strategic cases patch objects of (the schema's). */
+static const struct sch_def *smp_def;
+
+static int smp(const json_t *doc, const json_t *patch, json_t **out, struct err **e)
+{
+	return patch_strategic(smp_def, doc, patch, out, e);
+}
+
 static void test_strategic(void)
 {
 	static const struct pcase c[] = {
@@ -214,10 +224,6 @@ static void test_strategic(void)
 		 "\"protocol\":\"TCP\"}],\"volumeMounts\":[{\"mountPath\":\"/d\",\"name\":\"v\","
 		 "\"readOnly\":true}]}]"),
 	     0},
-	    /* Service ports merge by port */
-	    {"{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":8080},{\"port\":443}]}}",
-	     "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":9090}]}}",
-	     "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":9090},{\"port\":443}]}}", 0},
 	    /* volumes, imagePullSecrets by name; tolerations replaced */
 	    {"{\"spec\":{\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}],\"imagePullSecrets\":[{"
 	     "\"name\":\"s\"}],\"tolerations\":[{\"key\":\"a\"}]}}",
@@ -227,6 +233,12 @@ static void test_strategic(void)
 	     "\"emptyDir\":{}}],\"imagePullSecrets\":[{\"name\":\"s\"},{\"name\":\"t\"}],"
 	     "\"tolerations\":[{\"key\":\"b\"}]}}",
 	     0},
+	    /* a volume's source changed, as kubectl apply sends it (volumes are
+	     * merge,retainKeys): the old source goes */
+	    {"{\"spec\":{\"volumes\":[{\"name\":\"v\",\"emptyDir\":{}}]}}",
+	     "{\"spec\":{\"volumes\":[{\"$retainKeys\":[\"configMap\",\"name\"],\"name\":"
+	     "\"v\",\"configMap\":{\"name\":\"c\"}}]}}",
+	     "{\"spec\":{\"volumes\":[{\"name\":\"v\",\"configMap\":{\"name\":\"c\"}}]}}", 0},
 	    /* conditions by type */
 	    {"{\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"False\"},{\"type\":"
 	     "\"A\",\"status\":\"True\"}]}}",
@@ -251,11 +263,6 @@ static void test_strategic(void)
 	    {"{\"spec\":{\"selector\":{\"a\":\"1\"},\"x\":1}}",
 	     "{\"spec\":{\"selector\":{\"$patch\":\"delete\"}}}", "{\"spec\":{\"x\":1}}", 0},
 	    {"{\"a\":1}", "{\"$patch\":\"merge\",\"b\":2}", "{\"a\":1,\"b\":2}", 0},
-	    /* $retainKeys (a Deployment's strategy) */
-	    {"{\"spec\":{\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{"
-	     "\"maxSurge\":1}}}}",
-	     "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
-	     "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}", 0},
 	    /* finalizers: a set; $deleteFromPrimitiveList */
 	    {"{\"metadata\":{\"finalizers\":[\"a\",\"b\"]}}",
 	     "{\"metadata\":{\"finalizers\":[\"b\",\"c\"]}}",
@@ -290,6 +297,38 @@ static void test_strategic(void)
 	    /* a new list under a missing key: directives stripped */
 	    {"{}", POD("[{\"name\":\"a\",\"env\":[{\"$patch\":\"delete\",\"name\":\"X\"}]}]"),
 	     POD("[{\"name\":\"a\",\"env\":[]}]"), 0},
+	    /* errors */
+	    {POD("[{\"name\":\"a\"}]"), POD("[{\"image\":\"x\"}]"), NULL, EBADMSG},
+	    {"{}", "{\"$patch\":\"frob\"}", NULL, EBADMSG},
+	    {"{}", "{\"a\":{\"$retainKeys\":\"x\"}}", NULL, EBADMSG},
+	    {"{}", "[1]", NULL, EINVAL},
+	    {POD("[{\"name\":\"a\"}]"), POD("[{\"name\":\"a\",\"$patch\":\"frob\"}]"), NULL,
+	     EBADMSG},
+	};
+	smp_def = schema_for_kind(KIND_POD, false);
+	run_cases(c, sizeof(c) / sizeof(c[0]), "strategic", smp);
+}
+
+/* Other kinds: the lists' strategies are those of the kind's schema. */
+static void test_strategic_kinds(void)
+{
+	static const struct pcase svc[] = {
+	    /* Service ports merge by port */
+	    {"{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":8080},{\"port\":443}]}}",
+	     "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":9090}]}}",
+	     "{\"spec\":{\"ports\":[{\"port\":80,\"targetPort\":9090},{\"port\":443}]}}", 0},
+	    /* a Service's ports are not a container's: containerPort is no key */
+	    {"{\"spec\":{\"ports\":[{\"port\":80}]}}",
+	     "{\"spec\":{\"ports\":[{\"containerPort\":80}]}}", NULL, EBADMSG},
+	};
+	smp_def = schema_for_kind(KIND_SERVICE, false);
+	run_cases(svc, sizeof(svc) / sizeof(svc[0]), "service", smp);
+	static const struct pcase deploy[] = {
+	    /* $retainKeys (a Deployment's strategy) */
+	    {"{\"spec\":{\"strategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{"
+	     "\"maxSurge\":1}}}}",
+	     "{\"spec\":{\"strategy\":{\"$retainKeys\":[\"type\"],\"type\":\"Recreate\"}}}",
+	     "{\"spec\":{\"strategy\":{\"type\":\"Recreate\"}}}", 0},
 	    /* kubectl apply's three-way patch: image changed, an env var and a label removed */
 	    {"{\"metadata\":{\"labels\":{\"keep\":\"y\",\"drop\":\"y\"}},\"spec\":{\"template\":{"
 	     "\"spec\":{\"containers\":[{\"name\":\"nginx\",\"image\":\"nginx:1.25\",\"env\":[{"
@@ -302,15 +341,44 @@ static void test_strategic(void)
 	     "\"containers\":[{\"name\":\"nginx\",\"image\":\"nginx:1.27\",\"env\":[{\"name\":"
 	     "\"KEEP\",\"value\":\"1\"}]}]}}}}",
 	     0},
-	    /* errors */
-	    {POD("[{\"name\":\"a\"}]"), POD("[{\"image\":\"x\"}]"), NULL, EBADMSG},
-	    {"{}", "{\"$patch\":\"frob\"}", NULL, EBADMSG},
-	    {"{}", "{\"a\":{\"$retainKeys\":\"x\"}}", NULL, EBADMSG},
-	    {"{}", "[1]", NULL, EINVAL},
-	    {POD("[{\"name\":\"a\"}]"), POD("[{\"name\":\"a\",\"$patch\":\"frob\"}]"), NULL,
-	     EBADMSG},
+	    /* the template's containers and their ports merge as a pod's do */
+	    {"{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":"
+	     "[{\"containerPort\":80}]}]}}}}",
+	     "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":"
+	     "[{\"containerPort\":81}]}]}}}}",
+	     "{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"a\",\"ports\":"
+	     "[{\"containerPort\":80},{\"containerPort\":81}]}]}}}}",
+	     0},
+	    /* a list the schema does not describe is replaced whole */
+	    {"{\"spec\":{\"extra\":{\"containers\":[{\"name\":\"a\"}]}}}",
+	     "{\"spec\":{\"extra\":{\"containers\":[{\"name\":\"b\"}]}}}",
+	     "{\"spec\":{\"extra\":{\"containers\":[{\"name\":\"b\"}]}}}", 0},
 	};
-	run_cases(c, sizeof(c) / sizeof(c[0]), "strategic", patch_strategic);
+	smp_def = schema_for_kind(KIND_DEPLOYMENT, false);
+	run_cases(deploy, sizeof(deploy) / sizeof(deploy[0]), "deployment", smp);
+	static const struct pcase node[] = {
+	    /* podCIDRs: a set; addresses by type */
+	    {"{\"spec\":{\"podCIDRs\":[\"10.0.0.0/24\"]},\"status\":{\"addresses\":[{"
+	     "\"type\":\"Hostname\",\"address\":\"a\"}]}}",
+	     "{\"spec\":{\"podCIDRs\":[\"10.0.1.0/24\",\"10.0.0.0/24\"]},\"status\":{"
+	     "\"addresses\":[{\"type\":\"InternalIP\",\"address\":\"1.2.3.4\"}]}}",
+	     "{\"spec\":{\"podCIDRs\":[\"10.0.0.0/24\",\"10.0.1.0/24\"]},\"status\":{"
+	     "\"addresses\":[{\"type\":\"Hostname\",\"address\":\"a\"},{\"type\":"
+	     "\"InternalIP\",\"address\":\"1.2.3.4\"}]}}",
+	     0},
+	    /* taints: atomic */
+	    {"{\"spec\":{\"taints\":[{\"key\":\"a\",\"effect\":\"NoSchedule\"}]}}",
+	     "{\"spec\":{\"taints\":[{\"key\":\"b\",\"effect\":\"NoSchedule\"}]}}",
+	     "{\"spec\":{\"taints\":[{\"key\":\"b\",\"effect\":\"NoSchedule\"}]}}", 0},
+	};
+	smp_def = schema_for_kind(KIND_NODE, false);
+	run_cases(node, sizeof(node) / sizeof(node[0]), "node", smp);
+	/* without a definition every list is atomic */
+	static const struct pcase none[] = {
+	    {POD("[{\"name\":\"a\"}]"), POD("[{\"name\":\"b\"}]"), POD("[{\"name\":\"b\"}]"), 0},
+	};
+	smp_def = NULL;
+	run_cases(none, sizeof(none) / sizeof(none[0]), "no schema", smp);
 }
 
 /* --- server-side apply ----------------------------------------------------- */
@@ -318,7 +386,8 @@ static void test_strategic(void)
 static json_t *apply(const json_t *live, const char *config, const char *mgr, bool force, int *r,
 		     json_t **conflicts)
 {
-	struct patch_apply_opts o = {mgr, "v1", "2026-01-01T00:00:00Z", force};
+	struct patch_apply_opts o = {mgr, "v1", "2026-01-01T00:00:00Z", force,
+				     schema_for_kind(KIND_POD, false)};
 	json_t *c = J(config), *out = NULL;
 	struct err *e = NULL;
 	*r = patch_apply(live, c, &o, &out, conflicts, &e);
@@ -339,13 +408,16 @@ static void test_fieldset(void)
 	    J("{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":"
 	      "\"w\",\"labels\":{\"a\":\"1\"},\"finalizers\":[\"f\"]},\"spec\":{\"replicas\":"
 	      "2,\"template\":{\"spec\":{\"containers\":[{\"name\":\"n\",\"image\":\"i\","
-	      "\"ports\":[{\"containerPort\":80}],\"args\":[\"x\"]}]}}}}");
+	      "\"ports\":[{\"containerPort\":80},{\"containerPort\":53,\"protocol\":\"UDP\"}],"
+	      "\"args\":[\"x\"]}]}}}}");
 	CHECK(same(
-	    patch_fieldset(c),
+	    patch_fieldset(schema_for_kind(KIND_DEPLOYMENT, false), c),
 	    "{\"f:metadata\":{\"f:labels\":{\"f:a\":{}},\"f:finalizers\":{\"v:\\\"f\\\"\":{}}},"
 	    "\"f:spec\":{\"f:replicas\":{},\"f:template\":{\"f:spec\":{\"f:containers\":{"
 	    "\"k:{\\\"name\\\":\\\"n\\\"}\":{\".\":{},\"f:name\":{},\"f:image\":{},\"f:"
-	    "ports\":{\"k:{\\\"containerPort\\\":80}\":{\".\":{},\"f:containerPort\":{}}},"
+	    "ports\":{\"k:{\\\"containerPort\\\":80}\":{\".\":{},\"f:containerPort\":{}},"
+	    "\"k:{\\\"containerPort\\\":53,\\\"protocol\\\":\\\"UDP\\\"}\":{\".\":{},"
+	    "\"f:containerPort\":{},\"f:protocol\":{}}},"
 	    "\"f:args\":{}}}}}}}",
 	    "field set"));
 	json_decref(c);
@@ -435,7 +507,7 @@ static void test_apply_lists(void)
 			      ".spec.containers[name=\"a\"].image"));
 	json_decref(conf);
 	/* a config that is not a mapping */
-	struct patch_apply_opts o = {"m", "v1", "t", false};
+	struct patch_apply_opts o = {"m", "v1", "t", false, NULL};
 	json_t *arr = json_array(), *out = NULL;
 	struct err *e = NULL;
 	CHECK(patch_apply(o2, arr, &o, &out, NULL, &e) == -EBADMSG);
@@ -455,7 +527,8 @@ static void test_managed_update(void)
 	json_t *o2 = json_deep_copy(o1);
 	json_object_set_new(json_object_get(o2, "spec"), "replicas", json_integer(5));
 	json_object_set_new(json_object_get(o2, "spec"), "minReadySeconds", json_integer(2));
-	struct patch_apply_opts u = {"kubectl-scale", "apps/v1", "2026-01-01T00:00:01Z", false};
+	struct patch_apply_opts u = {"kubectl-scale", "apps/v1", "2026-01-01T00:00:01Z", false,
+				     schema_for_kind(KIND_DEPLOYMENT, false)};
 	json_t *mf = patch_managed_update(o1, o2, &u);
 	CHECK(json_array_size(mf) == 2);
 	json_t *ssa = json_array_get(mf, 0), *upd = json_array_get(mf, 1);
@@ -487,18 +560,41 @@ static void test_managed_update(void)
 	json_decref(o2);
 }
 
+/* The strategies are the schema's rows, reached by walking from a kind. */
+static const struct sch_field *field_at(const struct kind_info *k, const char *const *path)
+{
+	const struct sch_def *d = schema_for_kind(k, false);
+	const struct sch_field *f = NULL;
+	for (; *path; path++) {
+		f = schema_field(d, *path);
+		d = schema_field_def(f);
+	}
+	return f;
+}
+
 static void test_strategy_table(void)
 {
-	const char *k;
-	CHECK(patch_list_strategy("containers", "ports", &k) == PATCH_LIST_KEYED &&
-	      !strcmp(k, "containerPort"));
-	CHECK(patch_list_strategy("spec", "ports", &k) == PATCH_LIST_KEYED && !strcmp(k, "port"));
-	CHECK(patch_list_strategy("spec", "tolerations", &k) == PATCH_LIST_ATOMIC && !k);
-	CHECK(patch_list_strategy("x", "volumeMounts", &k) == PATCH_LIST_KEYED &&
-	      !strcmp(k, "mountPath"));
-	CHECK(patch_list_strategy("metadata", "finalizers", &k) == PATCH_LIST_SET);
-	CHECK(patch_list_strategy("status", "conditions", &k) == PATCH_LIST_KEYED &&
-	      !strcmp(k, "type"));
+	const char *const *k;
+	const char *const cports[] = {"spec", "containers", "ports", NULL};
+	const char *const sports[] = {"spec", "ports", NULL};
+	const char *const tols[] = {"spec", "tolerations", NULL};
+	const char *const mounts[] = {"spec",		"template",	"spec",
+				      "initContainers", "volumeMounts", NULL};
+	const char *const fins[] = {"metadata", "finalizers", NULL};
+	const char *const conds[] = {"status", "conditions", NULL};
+	const char *const nsfins[] = {"spec", "finalizers", NULL};
+	CHECK(patch_list_strategy(field_at(KIND_POD, cports), &k) == PATCH_LIST_KEYED &&
+	      !strcmp(k[0], "containerPort") && !strcmp(k[1], "protocol") && !k[2]);
+	CHECK(patch_list_strategy(field_at(KIND_SERVICE, sports), &k) == PATCH_LIST_KEYED &&
+	      !strcmp(k[0], "port"));
+	CHECK(patch_list_strategy(field_at(KIND_POD, tols), &k) == PATCH_LIST_ATOMIC && !k);
+	CHECK(patch_list_strategy(field_at(KIND_DEPLOYMENT, mounts), &k) == PATCH_LIST_KEYED &&
+	      !strcmp(k[0], "mountPath"));
+	CHECK(patch_list_strategy(field_at(KIND_CONFIGMAP, fins), &k) == PATCH_LIST_SET && !k);
+	CHECK(patch_list_strategy(field_at(KIND_NODE, conds), &k) == PATCH_LIST_KEYED &&
+	      !strcmp(k[0], "type"));
+	CHECK(patch_list_strategy(field_at(KIND_NAMESPACE, nsfins), &k) == PATCH_LIST_ATOMIC);
+	CHECK(patch_list_strategy(NULL, &k) == PATCH_LIST_ATOMIC && !k);
 }
 
 /* --- api_patch_ex --------------------------------------------------------- */
@@ -573,6 +669,7 @@ int main(void)
 	RUN(test_merge);
 	RUN(test_json_patch);
 	RUN(test_strategic);
+	RUN(test_strategic_kinds);
 	RUN(test_strategy_table);
 	RUN(test_fieldset);
 	RUN(test_apply_own);
