@@ -259,6 +259,16 @@ void h_log(struct http_req *rq, struct http_resp *rs)
 		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
+	static const char *const unkept[] = {"timestamps", "sinceSeconds", "sinceTime"};
+	for (size_t i = 0; i < 3; i++) {
+		const char *v = http_query(rq, unkept[i]);
+		if (v && strcmp(v, "false")) {
+			http_fail(rs, 400, "BadRequest",
+				  "%s is not supported: the node keeps no time for each log line",
+				  unkept[i]);
+			return;
+		}
+	}
 	long long tail = query_count(rq, "tailLines"), limit = query_count(rq, "limitBytes");
 	if (tail == -2 || limit == -2) {
 		http_fail(rs, 400, "BadRequest", "tailLines and limitBytes take a whole number");

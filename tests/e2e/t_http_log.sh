@@ -112,6 +112,12 @@ check_eq "-f: every line once, in order" "$(printf 'start\ntick-1\ntick-2\ntick-
 out=$(k logs -f ticker --tail=1 2>&1)
 check_eq "-f on an exited container: the text, then the end" "tick-3" "$out"
 
+# Line times are not kept: refused, not ignored.
+out=$(k logs one --timestamps 2>&1)
+check_contains "--timestamps: refused with the reason" "$out" "timestamps is not supported"
+out=$(k logs one --since=1h 2>&1)
+check_contains "--since: refused with the reason" "$out" "sinceSeconds is not supported"
+
 # curl: status codes.
 a /api/v1/namespaces/default/pods/nosuch/log >/dev/null
 check_eq "no such pod: 404" 404 "$(code)"
