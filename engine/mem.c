@@ -73,7 +73,8 @@ static void buf_reserve(struct buf *b, size_t extra)
 void buf_add(struct buf *b, const void *p, size_t n)
 {
 	buf_reserve(b, n);
-	memcpy(b->s + b->len, p, n);
+	if (n) /* p may be NULL when there is nothing to add */
+		memcpy(b->s + b->len, p, n);
 	b->len += n;
 	b->s[b->len] = '\0';
 }
