@@ -231,7 +231,12 @@ static int nested(struct ctx *c, const struct sch_field *f, struct rd sub, int d
 	if (!d || !nums)
 		return fail(c, ENOTSUP, "this message is not decoded: send JSON");
 	*out = json_object();
-	return decode_into(c, sub, d, nums, *out, depth + 1);
+	int rc = decode_into(c, sub, d, nums, *out, depth + 1);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
 }
 
 /* One value (an element, for lists and maps) of type t of field f. */
