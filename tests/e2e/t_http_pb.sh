@@ -5,7 +5,8 @@
 # commands, the same results), each checked in the filesystem:
 # create deployment (--replicas=0 stays 0), run (its args), create service
 # clusterip, expose, create configmap, create namespace, drain (the
-# Eviction).  Then hand-made protobuf bodies with curl: an unknown field
+# Eviction; with --disable-eviction the DELETE's DeleteOptions).  Then
+# hand-made protobuf bodies with curl: an unknown field
 # number (Strict refuses it, Warn warns), a kind not decoded (415), a
 # malformed body (400), an Eviction naming another pod (400).
 . "$(dirname "$0")/lib.sh"
@@ -174,6 +175,17 @@ done
 check_not_contains "drain never falls back to deleting" "$out" " deleted"
 left=$(a "/api/v1/pods?fieldSelector=spec.nodeName%3D$node" | jv 'len([p for p in d["items"] if p["metadata"]["name"].startswith("dr-") and not p["metadata"].get("deletionTimestamp")])')
 check_eq "drain: no dr pod left on $node" 0 "$left"
+check "kubectl.1.32 uncordon" "$K" uncordon "$node"
+# --disable-eviction: DELETEs with a protobuf DeleteOptions body
+wait_for sh -c "[ \$(grep -l nodeName: $MNT/pods/dr-*.yaml 2>/dev/null | wc -l) -ge 2 ]"
+node=$(node_of_dr)
+out=$("$K" drain "$node" --ignore-daemonsets --force --disable-eviction --grace-period=1 --timeout=30s -v=8 2>&1)
+check_eq "kubectl.1.32 drain --disable-eviction exits 0" 0 "$?"
+check_contains "drain --disable-eviction deletes" "$out" "deleted"
+check_contains "drain --disable-eviction: DELETE with a protobuf DeleteOptions" \
+	"$(printf %s "$out" | grep -A8 '"DELETE"\|DELETE https' | grep -i 'content-type')" "application/vnd.kubernetes.protobuf"
+left=$(a "/api/v1/pods?fieldSelector=spec.nodeName%3D$node" | jv 'len([p for p in d["items"] if p["metadata"]["name"].startswith("dr-") and not p["metadata"].get("deletionTimestamp")])')
+check_eq "drain --disable-eviction: no dr pod left on $node" 0 "$left"
 check "kubectl.1.32 uncordon" "$K" uncordon "$node"
 
 cfs_done
