@@ -321,8 +321,8 @@ static int map_entry(struct ctx *c, const struct sch_field *f, unsigned flags, s
 	json_t *jv = NULL;
 	int rc = value_of(c, f, f->item, flags & ~PBN_MICROTIME, &val, depth, &jv);
 	pop(c, mark);
-	if (rc >= 0)
-		json_object_set_new(map, k, jv ? jv : json_string(""));
+	if (rc >= 0 && json_object_set_new(map, k, jv ? jv : json_string("")) < 0)
+		rc = fail(c, EINVAL, "a map key is not UTF-8");
 	free(k);
 	return rc;
 }
