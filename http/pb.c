@@ -1,100 +1,48 @@
 /*
  * pb.c - protobuf request bodies.  See pb.h.
  *
- * Field numbers are those of Kubernetes' generated.proto for each message
- * (k8s.io/apimachinery meta/v1 and runtime, k8s.io/api core/v1).  Wire
- * types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32.
+ * One decoder for every message: a field's number leads, through the
+ * definition's table (pb_numbers.c), to its name, and the name, through
+ * the schema, to its type and, for a message, its definition.  Wire
+ * types: 0 varint, 1 fixed64, 2 length-delimited, 5 fixed32.  The types
+ * of apimachinery with their own messages: resource.Quantity {string 1},
+ * intstr.IntOrString {type 1 (0 int, 1 string), intVal 2, strVal 3},
+ * meta/v1 Time and MicroTime {seconds 1, nanos 2}, RawExtension and
+ * FieldsV1 {raw 1}; maps are repeated entries {key 1, value 2}.
  */
 #include "http/pb.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "engine/mem.h"
 #include "engine/obj.h"
 
-enum pb_type {
-	PB_STRING,
-	PB_BYTES, /* base64 in JSON */
-	PB_INT,
-	PB_BOOL,
-	PB_MSG,
-	PB_MAP_STRING, /* map<string, string> */
-	PB_MAP_BYTES,  /* map<string, bytes>: values base64 */
-	PB_TIME,       /* meta/v1 Time {seconds 1, nanos 2}: RFC 3339 */
-};
-
-struct pb_msg;
-struct pb_field {
-	int num;
-	const char *name;
-	enum pb_type type;
-	bool repeated;
-	const struct pb_msg *msg; /* PB_MSG */
-};
-struct pb_msg {
-	const char *name;
-	const struct pb_field *fields;
-};
-
-static const struct pb_msg owner_ref = {
-    "OwnerReference", (const struct pb_field[]){{1, "kind", PB_STRING, false, NULL},
-						{3, "name", PB_STRING, false, NULL},
-						{4, "uid", PB_STRING, false, NULL},
-						{5, "apiVersion", PB_STRING, false, NULL},
-						{6, "controller", PB_BOOL, false, NULL},
-						{7, "blockOwnerDeletion", PB_BOOL, false, NULL},
-						{0}}};
-
-static const struct pb_msg object_meta = {
-    "ObjectMeta", (const struct pb_field[]){{1, "name", PB_STRING, false, NULL},
-					    {2, "generateName", PB_STRING, false, NULL},
-					    {3, "namespace", PB_STRING, false, NULL},
-					    {4, "selfLink", PB_STRING, false, NULL},
-					    {5, "uid", PB_STRING, false, NULL},
-					    {6, "resourceVersion", PB_STRING, false, NULL},
-					    {7, "generation", PB_INT, false, NULL},
-					    {8, "creationTimestamp", PB_TIME, false, NULL},
-					    {9, "deletionTimestamp", PB_TIME, false, NULL},
-					    {10, "deletionGracePeriodSeconds", PB_INT, false, NULL},
-					    {11, "labels", PB_MAP_STRING, false, NULL},
-					    {12, "annotations", PB_MAP_STRING, false, NULL},
-					    {13, "ownerReferences", PB_MSG, true, &owner_ref},
-					    {14, "finalizers", PB_STRING, true, NULL},
-					    {0}}};
-
-static const struct pb_msg configmap = {
-    "ConfigMap", (const struct pb_field[]){{1, "metadata", PB_MSG, false, &object_meta},
-					   {2, "data", PB_MAP_STRING, false, NULL},
-					   {3, "binaryData", PB_MAP_BYTES, false, NULL},
-					   {4, "immutable", PB_BOOL, false, NULL},
-					   {0}}};
-
-static const struct pb_msg namespace_spec = {
-    "NamespaceSpec", (const struct pb_field[]){{1, "finalizers", PB_STRING, true, NULL}, {0}}};
-static const struct pb_msg namespace_status = {
-    "NamespaceStatus", (const struct pb_field[]){{1, "phase", PB_STRING, false, NULL}, {0}}};
-
-static const struct pb_msg namespace = {
-    "Namespace", (const struct pb_field[]){{1, "metadata", PB_MSG, false, &object_meta},
-					   {2, "spec", PB_MSG, false, &namespace_spec},
-					   {3, "status", PB_MSG, false, &namespace_status},
-					   {0}}};
-
-/* The objects decoded, by apiVersion and kind. */
-static const struct {
-	const char *api_version, *kind;
-	const struct pb_msg *msg;
-} kinds[] = {
-    {"v1", "ConfigMap", &configmap},
-    {"v1", "Namespace", &namespace},
-};
+#define UNKNOWN_MAX 16
+#define DEPTH_MAX   40
 
 struct rd {
 	const uint8_t *p, *end;
+};
+
+/* One decoding: where it is (for unknown fields' paths) and what it found. */
+struct ctx {
+	struct err **e;
+	char *unknown[UNKNOWN_MAX];
+	size_t nunknown;
+	size_t len;
+	char path[512];
+};
+
+/* What one field carries on the wire. */
+struct wire {
+	int type; /* 0, 1, 2, 5 */
+	uint64_t v;
+	struct rd sub; /* type 2 */
 };
 
 static int varint(struct rd *r, uint64_t *v)
@@ -109,33 +57,34 @@ static int varint(struct rd *r, uint64_t *v)
 	return -1;
 }
 
-/* Reads one field's key and, for wire type 2, its bytes (*sub). */
-static int next_field(struct rd *r, int *num, int *wire, uint64_t *v, struct rd *sub)
+/* Reads one field: its number and value. */
+static int next_field(struct rd *r, int *num, struct wire *w)
 {
 	uint64_t key;
-	if (varint(r, &key) < 0 || key >> 3 == 0 || key >> 3 > 1000000)
+	if (varint(r, &key) < 0 || key >> 3 == 0 || key >> 3 > 536870911)
 		return -1;
 	*num = (int)(key >> 3);
-	*wire = (int)(key & 7);
-	switch (*wire) {
+	w->type = (int)(key & 7);
+	switch (w->type) {
 	case 0:
-		return varint(r, v);
+		return varint(r, &w->v);
 	case 1:
 	case 5: {
-		size_t n = *wire == 1 ? 8 : 4;
+		size_t n = w->type == 1 ? 8 : 4;
 		if ((size_t)(r->end - r->p) < n)
 			return -1;
-		*v = 0;
-		memcpy(v, r->p, n); /* little-endian hosts */
+		w->v = 0;
+		for (size_t i = 0; i < n; i++)
+			w->v |= (uint64_t)r->p[i] << (8 * i);
 		r->p += n;
 		return 0;
 	}
 	case 2:
-		if (varint(r, v) < 0 || *v > (uint64_t)(r->end - r->p))
+		if (varint(r, &w->v) < 0 || w->v > (uint64_t)(r->end - r->p))
 			return -1;
-		sub->p = r->p;
-		sub->end = r->p + *v;
-		r->p += *v;
+		w->sub.p = r->p;
+		w->sub.end = r->p + w->v;
+		r->p += w->v;
 		return 0;
 	default:
 		return -1;
@@ -144,7 +93,7 @@ static int next_field(struct rd *r, int *num, int *wire, uint64_t *v, struct rd 
 
 static json_t *str_of(const struct rd *s)
 {
-	return json_stringn((const char *)s->p, (size_t)(s->end - s->p));
+	return json_stringn(s->p ? (const char *)s->p : "", (size_t)(s->end - s->p));
 }
 
 static json_t *b64_of(const struct rd *s)
@@ -170,176 +119,402 @@ static json_t *b64_of(const struct rd *s)
 	return j;
 }
 
-static int decode_msg(struct rd r, const struct pb_msg *m, int depth, json_t **out, struct err **e);
+/* --- where the decoding is ------------------------------------------------ */
 
-/* A map entry {key 1, value 2} into obj. */
-static int map_entry(struct rd r, bool bytes, json_t *obj, struct err **e)
+static size_t push(struct ctx *c, const char *name, long idx)
 {
-	int num, wire;
-	uint64_t v;
-	struct rd sub, key = {0}, val = {0};
-	while (r.p < r.end) {
-		if (next_field(&r, &num, &wire, &v, &sub) < 0 || wire != 2)
-			return err_make(e, EINVAL, "protobuf: a malformed map entry");
-		if (num == 1)
-			key = sub;
-		else if (num == 2)
-			val = sub;
-	}
-	char *k = key.p ? xstrndup((const char *)key.p, (size_t)(key.end - key.p)) : xstrdup("");
-	json_t *jv = bytes ? b64_of(&val) : str_of(&val);
-	int r2 = jv ? 0 : err_make(e, EINVAL, "protobuf: a map value is not UTF-8");
-	if (jv)
-		json_object_set_new(obj, k, jv);
-	free(k);
-	return r2;
+	size_t mark = c->len, room = sizeof(c->path) - c->len;
+	int n = name ? snprintf(c->path + c->len, room, c->len ? ".%s" : "%s", name)
+		     : snprintf(c->path + c->len, room, "[%ld]", idx);
+	if (n > 0)
+		c->len = (size_t)n < room ? c->len + (size_t)n : sizeof(c->path) - 1;
+	return mark;
 }
 
+static void pop(struct ctx *c, size_t mark)
+{
+	c->len = mark;
+	c->path[mark] = '\0';
+}
+
+static void unknown(struct ctx *c, int num)
+{
+	if (c->nunknown < UNKNOWN_MAX)
+		c->unknown[c->nunknown++] =
+		    xasprintf("%s%s(protobuf field %d)", c->path, c->len ? " " : "", num);
+}
+
+static int fail(struct ctx *c, int code, const char *what)
+{
+	return err_make(c->e, code, "protobuf: %s%s%s", c->len ? c->path : "", c->len ? ": " : "",
+			what);
+}
+
+/* --- apimachinery's own messages ------------------------------------------ */
+
+/* Time and MicroTime: RFC 3339, or NULL for Go's zero time. */
 static json_t *time_of(struct rd r)
 {
-	int num, wire;
-	uint64_t v, secs = 0;
-	struct rd sub;
-	while (r.p < r.end && next_field(&r, &num, &wire, &v, &sub) == 0)
-		if (num == 1 && wire == 0)
-			secs = v;
+	int num;
+	struct wire w;
+	uint64_t secs = 0;
+	while (r.p < r.end && next_field(&r, &num, &w) == 0)
+		if (num == 1 && w.type == 0)
+			secs = w.v;
 	if ((int64_t)secs <= 0)
-		return NULL; /* Go's zero time, as an unset Time is sent */
+		return NULL;
 	char ts[32];
 	obj_format_time((time_t)secs, ts);
 	return json_string(ts);
 }
 
-/* The value of field f from its wire form. */
-static int field_value(const struct pb_field *f, int wire, uint64_t v, struct rd sub, int depth,
-		       json_t **out, struct err **e)
+/* Quantity {string 1}; IntOrString {type 1, intVal 2, strVal 3}. */
+static json_t *quantity_or_intstr(struct rd r, bool intstr)
 {
-	bool lenfield =
-	    f->type == PB_STRING || f->type == PB_BYTES || f->type == PB_MSG || f->type == PB_TIME;
-	if (lenfield != (wire == 2))
-		return err_make(e, EINVAL, "protobuf: field %s has the wrong wire type", f->name);
-	switch (f->type) {
-	case PB_STRING:
-		*out = str_of(&sub);
-		return *out ? 0 : err_make(e, EINVAL, "protobuf: %s is not UTF-8", f->name);
-	case PB_BYTES:
-		*out = b64_of(&sub);
+	int num;
+	struct wire w;
+	uint64_t type = 0, ival = 0;
+	struct rd s = {0};
+	while (r.p < r.end && next_field(&r, &num, &w) == 0) {
+		if (!intstr && num == 1 && w.type == 2)
+			s = w.sub;
+		else if (intstr && num == 1 && w.type == 0)
+			type = w.v;
+		else if (intstr && num == 2 && w.type == 0)
+			ival = w.v;
+		else if (intstr && num == 3 && w.type == 2)
+			s = w.sub;
+	}
+	if (intstr && type == 0)
+		return json_integer((json_int_t)(int32_t)ival);
+	return str_of(&s);
+}
+
+/* RawExtension and FieldsV1 {raw 1}: the JSON they hold. */
+static json_t *raw_of(struct rd r)
+{
+	int num;
+	struct wire w;
+	struct rd raw = {0};
+	while (r.p < r.end && next_field(&r, &num, &w) == 0)
+		if (num == 1 && w.type == 2)
+			raw = w.sub;
+	if (!raw.p || raw.p == raw.end)
+		return json_object();
+	return json_loadb((const char *)raw.p, (size_t)(raw.end - raw.p), JSON_DECODE_ANY, NULL);
+}
+
+/* --- values by the schema's types ----------------------------------------- */
+
+static int decode_into(struct ctx *c, struct rd r, const struct sch_def *d,
+		       const struct pb_nums *nums, json_t *obj, int depth);
+
+static int wire_of(enum sch_type t)
+{
+	switch (t) {
+	case SCH_INT32:
+	case SCH_INT64:
+	case SCH_BOOL:
 		return 0;
-	case PB_INT:
-		*out = json_integer((json_int_t)v);
-		return 0;
-	case PB_BOOL:
-		*out = json_boolean(v != 0);
-		return 0;
-	case PB_TIME:
-		*out = time_of(sub);
-		return 0;
-	case PB_MSG:
-		return decode_msg(sub, f->msg, depth + 1, out, e);
+	case SCH_NUMBER:
+		return 1;
 	default:
-		return err_make(e, EINVAL, "protobuf: field %s", f->name);
+		return 2;
 	}
 }
 
-/* A zero value (or none): "", 0, false, {}. */
-static bool empty(const json_t *v)
+/* A message of field f's definition. */
+static int nested(struct ctx *c, const struct sch_field *f, struct rd sub, int depth, json_t **out)
+{
+	const struct sch_def *d = pb_schema_def(f->ref);
+	const struct pb_nums *nums = pb_numbers(f->ref);
+	if (!d || !nums)
+		return fail(c, ENOTSUP, "this message is not decoded: send JSON");
+	*out = json_object();
+	int rc = decode_into(c, sub, d, nums, *out, depth + 1);
+	if (rc < 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* One value (an element, for lists and maps) of type t of field f. */
+static int value_of(struct ctx *c, const struct sch_field *f, enum sch_type t, unsigned flags,
+		    const struct wire *w, int depth, json_t **out)
+{
+	*out = NULL;
+	if (w->type != wire_of(t) && !(flags & PBN_MICROTIME))
+		return fail(c, EINVAL, "the wrong wire type");
+	switch (t) {
+	case SCH_STRING:
+		if (flags & PBN_MICROTIME)
+			*out = w->type == 2 ? time_of(w->sub) : NULL;
+		else
+			*out = flags & PBN_BYTES ? b64_of(&w->sub) : str_of(&w->sub);
+		return *out || (flags & PBN_MICROTIME) ? 0 : fail(c, EINVAL, "not UTF-8");
+	case SCH_INT32:
+		*out = json_integer((json_int_t)(int32_t)w->v);
+		return 0;
+	case SCH_INT64:
+		*out = json_integer((json_int_t)(int64_t)w->v);
+		return 0;
+	case SCH_BOOL:
+		*out = json_boolean(w->v != 0);
+		return 0;
+	case SCH_NUMBER: {
+		double dv;
+		memcpy(&dv, &w->v, sizeof(dv));
+		*out = json_real(dv);
+		return 0;
+	}
+	case SCH_TIME:
+		*out = time_of(w->sub);
+		return 0;
+	case SCH_QUANTITY:
+	case SCH_INT_OR_STRING:
+		*out = quantity_or_intstr(w->sub, t == SCH_INT_OR_STRING);
+		return *out ? 0 : fail(c, EINVAL, "not UTF-8");
+	case SCH_OBJECT:
+		return nested(c, f, w->sub, depth, out);
+	case SCH_ANY:
+		if (flags & PBN_RAW) {
+			*out = raw_of(w->sub);
+			return *out ? 0 : fail(c, EINVAL, "its raw value is not JSON");
+		}
+		if (w->sub.p != w->sub.end)
+			return fail(c, ENOTSUP,
+				    "this field is not decoded from protobuf: send JSON");
+		*out = json_object();
+		return 0;
+	default:
+		return fail(c, EINVAL, "a field of no wire form");
+	}
+}
+
+/* A zero value as Go's omitempty drops it ("", 0, false, none). */
+static bool zero(const json_t *v)
 {
 	return !v || (json_is_string(v) && !json_string_length(v)) ||
 	       (json_is_integer(v) && !json_integer_value(v)) || json_is_false(v) ||
-	       (json_is_object(v) && !json_object_size(v));
+	       (json_is_real(v) && json_real_value(v) == 0);
 }
 
-static int decode_msg(struct rd r, const struct pb_msg *m, int depth, json_t **out, struct err **e)
+/* A map entry {key 1, value 2} into map. */
+static int map_entry(struct ctx *c, const struct sch_field *f, unsigned flags, struct rd r,
+		     json_t *map, int depth)
 {
-	if (depth > 32)
-		return err_make(e, EINVAL, "protobuf: nested too deep");
-	json_t *obj = json_object();
+	static const uint8_t none[1];
+	int num;
+	struct wire w, val = {.type = wire_of(f->item), .sub = {none, none}};
+	struct rd key = {0};
 	while (r.p < r.end) {
-		int num, wire;
-		uint64_t v;
-		struct rd sub = {0};
-		if (next_field(&r, &num, &wire, &v, &sub) < 0) {
-			json_decref(obj);
-			return err_make(e, EINVAL, "protobuf: a malformed %s", m->name);
-		}
-		const struct pb_field *f = m->fields;
-		while (f->num && f->num != num)
-			f++;
-		if (!f->num) {
-			json_decref(obj);
-			return err_make(e, ENOTSUP, "protobuf: field %d of %s is not decoded", num,
-					m->name);
-		}
-		int rc;
-		if (f->type == PB_MAP_STRING || f->type == PB_MAP_BYTES) {
-			json_t *map = json_object_get(obj, f->name);
-			if (!map)
-				json_object_set_new(obj, f->name, map = json_object());
-			rc = wire == 2 ? map_entry(sub, f->type == PB_MAP_BYTES, map, e)
-				       : err_make(e, EINVAL, "protobuf: a malformed map");
-		} else {
-			json_t *val = NULL;
-			rc = field_value(f, wire, v, sub, depth, &val, e);
-			if (rc >= 0 && !f->repeated && empty(val)) {
-				/* Go sends its zero values: as JSON's omitempty, no field */
-				json_decref(val);
-			} else if (rc >= 0 && f->repeated) {
-				json_t *arr = json_object_get(obj, f->name);
-				if (!arr)
-					json_object_set_new(obj, f->name, arr = json_array());
-				json_array_append_new(arr, val);
-			} else if (rc >= 0) {
-				json_object_set_new(obj, f->name, val);
-			}
-		}
-		if (rc < 0) {
-			json_decref(obj);
-			return rc;
-		}
+		if (next_field(&r, &num, &w) < 0)
+			return fail(c, EINVAL, "a malformed map entry");
+		if (num == 1 && w.type == 2)
+			key = w.sub;
+		else if (num == 2)
+			val = w;
 	}
-	*out = obj;
+	char *k = key.p ? xstrndup((const char *)key.p, (size_t)(key.end - key.p)) : xstrdup("");
+	size_t mark = push(c, k, 0);
+	json_t *jv = NULL;
+	int rc = value_of(c, f, f->item, flags & ~PBN_MICROTIME, &val, depth, &jv);
+	pop(c, mark);
+	if (rc >= 0 && json_object_set_new(map, k, jv ? jv : json_string("")) < 0)
+		rc = fail(c, EINVAL, "a map key is not UTF-8");
+	free(k);
+	return rc;
+}
+
+/* A list's element, or several (packed varints). */
+static int list_elems(struct ctx *c, const struct sch_field *f, unsigned flags,
+		      const struct wire *w, json_t *arr, int depth)
+{
+	if (w->type == 2 && wire_of(f->item) == 0) {
+		struct rd r = w->sub;
+		struct wire e = {.type = 0};
+		while (r.p < r.end) {
+			if (varint(&r, &e.v) < 0)
+				return fail(c, EINVAL, "a malformed packed list");
+			json_t *jv = NULL;
+			int rc = value_of(c, f, f->item, flags, &e, depth, &jv);
+			if (rc < 0)
+				return rc;
+			json_array_append_new(arr, jv);
+		}
+		return 0;
+	}
+	size_t mark = push(c, NULL, (long)json_array_size(arr));
+	json_t *jv = NULL;
+	int rc = value_of(c, f, f->item, flags, w, depth, &jv);
+	pop(c, mark);
+	if (rc >= 0)
+		json_array_append_new(arr, jv ? jv : json_null());
+	return rc;
+}
+
+/* Field f of obj from one occurrence on the wire. */
+static int field(struct ctx *c, const struct sch_field *f, unsigned flags, const struct wire *w,
+		 json_t *obj, int depth)
+{
+	json_t *have = json_object_get(obj, f->name);
+	if (f->type == SCH_ARRAY || f->type == SCH_MAP) {
+		if (!have) {
+			have = f->type == SCH_ARRAY ? json_array() : json_object();
+			json_object_set_new(obj, f->name, have);
+		}
+		size_t mark = push(c, f->name, 0);
+		int rc = f->type == SCH_ARRAY ? list_elems(c, f, flags, w, have, depth)
+			 : w->type == 2	      ? map_entry(c, f, flags, w->sub, have, depth)
+					      : fail(c, EINVAL, "a malformed map");
+		pop(c, mark);
+		return rc;
+	}
+	size_t mark = push(c, f->name, 0);
+	json_t *v = NULL;
+	int rc = value_of(c, f, f->type, flags, w, depth, &v);
+	pop(c, mark);
+	if (rc < 0)
+		return rc;
+	if (!v || (zero(v) && !(flags & PBN_PTR))) {
+		json_decref(v); /* Go sent its zero value: as JSON's omitempty, none */
+	} else if (json_is_object(v) && json_is_object(have)) {
+		json_object_update(have, v); /* a message sent in parts */
+		json_decref(v);
+	} else {
+		json_object_set_new(obj, f->name, v);
+	}
 	return 0;
 }
 
-int pb_decode_object(const char *body, size_t len, json_t **out, struct err **e)
+static int decode_into(struct ctx *c, struct rd r, const struct sch_def *d,
+		       const struct pb_nums *nums, json_t *obj, int depth)
+{
+	if (depth > DEPTH_MAX)
+		return fail(c, EINVAL, "nested too deep");
+	while (r.p < r.end) {
+		int num;
+		struct wire w = {0};
+		if (next_field(&r, &num, &w) < 0)
+			return fail(c, EINVAL, "a malformed message");
+		const struct pb_num *n = nums->nums;
+		while (n->num && n->num != num)
+			n++;
+		int rc = 0;
+		if (!n->num) {
+			unknown(c, num);
+		} else if (n->flags & PBN_INLINE) {
+			const struct pb_nums *in = pb_numbers(n->inl);
+			rc = w.type == 2 && in ? decode_into(c, w.sub, d, in, obj, depth + 1)
+					       : fail(c, EINVAL, "a malformed inline message");
+		} else {
+			const struct sch_field *f = schema_field(d, n->field);
+			if (f)
+				rc = field(c, f, n->flags, &w, obj, depth);
+			else
+				unknown(c, num); /* numbered, but not in the schema */
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* --- entry points --------------------------------------------------------- */
+
+static void ctx_done(struct ctx *c, int rc, pb_unknown_fn fn, void *arg)
+{
+	for (size_t i = 0; i < c->nunknown; i++) {
+		if (rc >= 0 && fn)
+			fn(arg, c->unknown[i]);
+		free(c->unknown[i]);
+	}
+}
+
+int pb_decode_message(const void *buf, size_t len, const char *def, json_t **out, pb_unknown_fn fn,
+		      void *arg, struct err **e)
+{
+	const struct sch_def *d = pb_schema_def(def);
+	const struct pb_nums *nums = pb_numbers(def);
+	if (!d || !nums)
+		return err_make(e, ENOTSUP, "protobuf bodies of %s are not decoded: send JSON",
+				def ? def : "?");
+	static const uint8_t none[1];
+	struct ctx c = {.e = e};
+	struct rd r = {buf ? buf : none, (const uint8_t *)(buf ? buf : none) + len};
+	json_t *obj = json_object();
+	int rc = decode_into(&c, r, d, nums, obj, 0);
+	ctx_done(&c, rc, fn, arg);
+	if (rc < 0)
+		json_decref(obj);
+	else
+		*out = obj;
+	return rc;
+}
+
+/* The definition of the envelope's apiVersion and kind, or NULL. */
+static const struct sch_def *def_of(const char *av, const char *kind)
+{
+	char group[128] = "";
+	const char *slash = strchr(av, '/'), *version = av;
+	if (slash && (size_t)(slash - av) < sizeof(group)) {
+		memcpy(group, av, (size_t)(slash - av));
+		group[slash - av] = '\0';
+		version = slash + 1;
+	}
+	const struct sch_def *d = schema_by_gvk(group, version, kind);
+	if (!d && !strcmp(kind, "DeleteOptions")) /* v1 or meta.k8s.io/v1 */
+		d = schema_def("io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions");
+	if (!d && !strcmp(group, "policy") && !strcmp(version, "v1") && !strcmp(kind, "Eviction"))
+		d = pb_schema_def("io.k8s.api.policy.v1.Eviction");
+	return d;
+}
+
+/* Copies a typeMeta string (at most 127 bytes) into dst. */
+static void tm_copy(char dst[128], const struct rd *s)
+{
+	size_t n = (size_t)(s->end - s->p);
+	if (n < 128) {
+		memcpy(dst, s->p, n);
+		dst[n] = '\0';
+	}
+}
+
+int pb_decode_object(const char *body, size_t len, json_t **out, pb_unknown_fn fn, void *arg,
+		     struct err **e)
 {
 	if (len < 4 || memcmp(body, "k8s\0", 4))
 		return err_make(e, EINVAL, "protobuf: the body does not start with \"k8s\\0\"");
 	struct rd r = {(const uint8_t *)body + 4, (const uint8_t *)body + len};
 	struct rd raw = {0}, tm = {0};
-	int num, wire;
-	uint64_t v;
-	struct rd sub;
+	int num;
+	struct wire w;
 	while (r.p < r.end) {
-		if (next_field(&r, &num, &wire, &v, &sub) < 0)
+		if (next_field(&r, &num, &w) < 0)
 			return err_make(e, EINVAL, "protobuf: a malformed envelope");
-		if (num == 1 && wire == 2)
-			tm = sub;
-		else if (num == 2 && wire == 2)
-			raw = sub;
+		if (num == 1 && w.type == 2)
+			tm = w.sub;
+		else if (num == 2 && w.type == 2)
+			raw = w.sub;
 	}
 	char av[128] = "", kind[128] = "";
 	while (tm.p && tm.p < tm.end) {
-		if (next_field(&tm, &num, &wire, &v, &sub) < 0 || wire != 2)
+		if (next_field(&tm, &num, &w) < 0 || w.type != 2)
 			return err_make(e, EINVAL, "protobuf: a malformed typeMeta");
-		size_t n = (size_t)(sub.end - sub.p);
-		char *dst = num == 1 ? av : num == 2 ? kind : NULL;
-		if (dst && n < sizeof(av)) {
-			memcpy(dst, sub.p, n);
-			dst[n] = '\0';
-		}
+		if (num == 1 || num == 2)
+			tm_copy(num == 1 ? av : kind, &w.sub);
 	}
-	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		if (strcmp(kinds[i].api_version, av) || strcmp(kinds[i].kind, kind))
-			continue;
-		int rc = decode_msg(raw.p ? raw : (struct rd){0}, kinds[i].msg, 0, out, e);
-		if (rc < 0)
-			return rc;
-		json_object_set_new(*out, "apiVersion", json_string(av));
-		json_object_set_new(*out, "kind", json_string(kind));
-		return 0;
-	}
-	return err_make(e, ENOTSUP,
-			"protobuf bodies of %s %s are not decoded yet: send JSON or YAML",
-			*av ? av : "?", *kind ? kind : "?");
+	const struct sch_def *d = def_of(av, kind);
+	if (!d)
+		return err_make(e, ENOTSUP,
+				"protobuf bodies of %s %s are not decoded: send JSON or YAML",
+				*av ? av : "?", *kind ? kind : "?");
+	int rc = pb_decode_message(raw.p, raw.p ? (size_t)(raw.end - raw.p) : 0, d->name, out, fn,
+				   arg, e);
+	if (rc < 0)
+		return rc;
+	json_object_set_new(*out, "apiVersion", json_string(av));
+	json_object_set_new(*out, "kind", json_string(kind));
+	return 0;
 }

@@ -155,20 +155,67 @@ static bool ctype_in(const char *ct, const char *const *list)
 	return false;
 }
 
-/* A protobuf body (kubectl 1.32's typed client): decoded by pb.h for the
- * kinds it knows, else 415. */
+/* Adds a Warning header value (RFC 7234 form, as Kubernetes sends). */
+static void add_warning(struct http_resp *rs, const char *text)
+{
+	char *w = xasprintf("299 - \"%s\"", text);
+	if (rs->warnings) {
+		char *both = xasprintf("%s\n%s", rs->warnings, w);
+		free(rs->warnings);
+		free(w);
+		w = both;
+	}
+	rs->warnings = w;
+}
+
+struct unknown {
+	struct http_resp *rs;
+	bool strict;
+	size_t n;
+	struct buf b; /* Strict: the message */
+};
+
+/* schema_unknown's callback: one unknown field at path. */
+static void unknown_field(void *arg, const char *path)
+{
+	struct unknown *u = arg;
+	if (u->n++ >= UNKNOWN_MAX)
+		return;
+	if (u->strict) {
+		buf_printf(&u->b, "%sunknown field \"%s\"", u->n > 1 ? ", " : "", path);
+	} else {
+		char *t = xasprintf("unknown field \\\"%s\\\"", path);
+		add_warning(u->rs, t);
+		free(t);
+	}
+}
+
+/* A protobuf body (kubectl 1.32's typed client), decoded by pb.h; its
+ * unknown field numbers are refused or warned about here (fieldValidation),
+ * as the JSON's unknown fields are by check_fields. */
 static int pb_body(struct http_req *rq, struct http_resp *rs, json_t **out)
 {
 	_cleanup_err_ struct err *e = NULL;
-	if (!rq->body || pb_decode_object(rq->body, rq->body_len, out, &e) < 0) {
+	const char *fv = http_query(rq, "fieldValidation");
+	bool ignore = fv && !strcasecmp(fv, "Ignore");
+	struct unknown u = {.rs = rs, .strict = fv && !strcasecmp(fv, "Strict")};
+	int rc = -1;
+	if (!rq->body || pb_decode_object(rq->body, rq->body_len, out,
+					  ignore ? NULL : unknown_field, &u, &e) < 0) {
 		if (e && e->code == EINVAL)
 			wr_fail(rq, rs, EINVAL, 400, "BadRequest", "%s", e->msg);
 		else
 			wr_fail(rq, rs, ENOTSUP, 415, "UnsupportedMediaType", "%s",
 				e ? e->msg : "the request has no body");
-		return -1;
+	} else if (u.strict && u.n) {
+		wr_fail(rq, rs, EINVAL, 400, "BadRequest", "strict decoding error: %s", u.b.s);
+		json_decref(*out);
+		*out = NULL;
+	} else {
+		rc = 0;
 	}
-	return 0;
+	buf_free(&u.b);
+	return rc;
 }
 
 int wr_body(struct http_req *rq, struct http_resp *rs, const char *const *ctypes, json_t **out)
@@ -226,41 +273,6 @@ json_t *wr_typed(const struct kind_info *k, const json_t *obj)
 	json_object_set_new(c, "apiVersion", json_string(k->api_version));
 	json_object_set_new(c, "kind", json_string(k->kind));
 	return c;
-}
-
-/* Adds a Warning header value (RFC 7234 form, as Kubernetes sends). */
-static void add_warning(struct http_resp *rs, const char *text)
-{
-	char *w = xasprintf("299 - \"%s\"", text);
-	if (rs->warnings) {
-		char *both = xasprintf("%s\n%s", rs->warnings, w);
-		free(rs->warnings);
-		free(w);
-		w = both;
-	}
-	rs->warnings = w;
-}
-
-struct unknown {
-	struct http_resp *rs;
-	bool strict;
-	size_t n;
-	struct buf b; /* Strict: the message */
-};
-
-/* schema_unknown's callback: one unknown field at path. */
-static void unknown_field(void *arg, const char *path)
-{
-	struct unknown *u = arg;
-	if (u->n++ >= UNKNOWN_MAX)
-		return;
-	if (u->strict) {
-		buf_printf(&u->b, "%sunknown field \"%s\"", u->n > 1 ? ", " : "", path);
-	} else {
-		char *t = xasprintf("unknown field \\\"%s\\\"", path);
-		add_warning(u->rs, t);
-		free(t);
-	}
 }
 
 /*
@@ -448,11 +460,8 @@ static int delete_options(struct http_req *rq, struct http_resp *rs, struct del_
 	*o = (struct del_opts){.grace = -1, .dry = wr_dry_run(rq)};
 	const char *pp = http_query(rq, "propagationPolicy");
 	const char *gs = http_query(rq, "gracePeriodSeconds");
-	/* A protobuf DeleteOptions (kubectl drain without eviction) is not
-	 * read: the defaults and the query stand. */
-	char ct[96];
-	wr_ctype(rq, ct);
-	if (rq->body && rq->body_len && strcmp(ct, "application/vnd.kubernetes.protobuf")) {
+	/* JSON, YAML or protobuf (kubectl drain without eviction: pb.h) */
+	if (rq->body && rq->body_len) {
 		if (wr_body(rq, rs, NULL, body) < 0)
 			return -1;
 		if (obj_str(*body, "propagationPolicy"))

@@ -3,8 +3,8 @@
  * patch.c's) for Deployments and ReplicaSets as autoscaling/v1 Scale;
  * status (PUT); and a pod's eviction
  * (POST, policy/v1 Eviction: api_evict, 201 with a Status Success; there
- * are no PodDisruptionBudgets, so never 429; a protobuf body, as kubectl
- * drain sends, is not read: the URL names the pod).  Stateless.
+ * are no PodDisruptionBudgets, so never 429; its body, JSON or protobuf
+ * as kubectl drain sends it, must name the URL's pod).  Stateless.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -223,13 +223,9 @@ void h_evict(struct http_req *rq, struct http_resp *rs)
 				     "the server could not find the requested resource"));
 		return;
 	}
-	/* kubectl drain sends the Eviction as protobuf: its pod is the URL's,
-	 * so such a body is not read. */
-	char ct[96];
-	wr_ctype(rq, ct);
-	bool proto = !strcmp(ct, "application/vnd.kubernetes.protobuf");
+	/* JSON, YAML or protobuf (kubectl drain: pb.h decodes the Eviction) */
 	json_t *body = NULL;
-	if (!proto && rq->body && rq->body_len && wr_body(rq, rs, NULL, &body) < 0)
+	if (rq->body && rq->body_len && wr_body(rq, rs, NULL, &body) < 0)
 		return;
 	const char *kind = obj_str(body, "kind"), *name = obj_str(body, "metadata.name");
 	_cleanup_err_ struct err *e = NULL;
