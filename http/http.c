@@ -194,11 +194,9 @@ void http_fail(struct http_resp *rs, int code, const char *reason, const char *f
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	http_resp_status(rs, status_new(code, reason, msg ? msg : reason));
+	http_resp_status(rs, status_new(code, reason, msg));
 	free(msg);
 }
 

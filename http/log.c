@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/api/api_exec.h"
 #include "engine/clock.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -35,61 +36,15 @@
 /* How often a follow with nothing new looks at its file again. */
 #define FOLLOW_POLL_MS 250
 
-/* Appends the names of the containers of one list ("containers",
- * "initContainers") of spec to out, space separated. */
-static void container_names(const json_t *spec, const char *list, struct buf *out)
-{
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(spec, list), i, c)
-	{
-		const char *n = obj_str(c, "name");
-		if (!n)
-			continue;
-		if (out->len)
-			buf_add(out, " ", 1);
-		buf_add(out, n, strlen(n));
-	}
-}
-
-static bool has_container(const json_t *spec, const char *name)
-{
-	static const char *const lists[] = {"containers", "initContainers"};
-	for (size_t l = 0; l < 2; l++) {
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_object_get(spec, lists[l]), i, c)
-		{
-			const char *n = obj_str(c, "name");
-			if (n && !strcmp(n, name))
-				return true;
-		}
-	}
-	return false;
-}
-
 /* The container the request names, or the pod's only one; NULL with the
  * response set to the apiserver's 400 when there is none to pick. */
 static const char *pick_container(struct http_req *rq, struct http_resp *rs, const json_t *pod)
 {
-	const json_t *spec = json_object_get(pod, "spec");
-	const char *c = http_query(rq, "container");
-	if (c && *c) {
-		if (has_container(spec, c))
-			return c;
-		http_fail(rs, 400, "BadRequest", "container %s is not valid for pod %s", c,
-			  rq->rt.name);
-		return NULL;
-	}
-	json_t *cs = json_object_get(spec, "containers");
-	if (json_array_size(cs) == 1)
-		return obj_str(json_array_get(cs, 0), "name");
-	struct buf names = {0};
-	container_names(spec, "containers", &names);
-	http_fail(rs, 400, "BadRequest",
-		  "a container name must be specified for pod %s, choose one of: [%.*s]",
-		  rq->rt.name, (int)names.len, names.s ? names.s : "");
-	buf_free(&names);
+	_cleanup_err_ struct err *e = NULL;
+	const char *ctr;
+	if (api_pod_container(pod, rq->rt.name, http_query(rq, "container"), &ctr, &e) == 0)
+		return ctr;
+	http_fail(rs, 400, "BadRequest", "%s", e->msg);
 	return NULL;
 }
 

@@ -68,35 +68,6 @@ static int media_type(const char *ct, enum ptype *t)
 	return -1;
 }
 
-/* The autoscaling/v1 Scale of a Deployment or ReplicaSet (new reference). */
-static json_t *scale_of(const json_t *obj)
-{
-	json_t *md = json_object_get(obj, "metadata");
-	json_t *spec = json_object_get(obj, "spec"), *st = json_object_get(obj, "status");
-	json_t *smd = json_object();
-	static const char *const keep[] = {"name", "namespace", "uid", "resourceVersion",
-					   "creationTimestamp"};
-	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (json_object_get(md, keep[i]))
-			json_object_set(smd, keep[i], json_object_get(md, keep[i]));
-	json_t *sel = json_object_get(json_object_get(spec, "selector"), "matchLabels");
-	struct buf b = {0};
-	const char *k;
-	json_t *v;
-	json_object_foreach(sel, k, v)
-	{
-		buf_printf(&b, "%s%s=%s", b.len ? "," : "", k, json_string_value(v));
-	}
-	json_t *sc =
-	    json_pack("{s:s, s:s, s:o, s:{s:I}, s:{s:I, s:s}}", "kind", "Scale", "apiVersion",
-		      "autoscaling/v1", "metadata", smd, "spec", "replicas",
-		      (json_int_t)json_integer_value(json_object_get(spec, "replicas")), "status",
-		      "replicas", (json_int_t)json_integer_value(json_object_get(st, "replicas")),
-		      "selector", b.s ? b.s : "");
-	buf_free(&b);
-	return sc;
-}
-
 static int run_patch(struct pctx *c, const json_t *cur, json_t **out, struct err **e)
 {
 	switch (c->type) {
@@ -168,7 +139,7 @@ static int mutate(json_t *obj, void *arg, struct err **e)
 {
 	struct pctx *c = arg;
 	json_t *before = json_deep_copy(obj);
-	json_t *cur = c->scale ? scale_of(obj) : json_incref(obj);
+	json_t *cur = c->scale ? wr_scale_of(obj) : json_incref(obj);
 	json_t *res = NULL;
 	int r = run_patch(c, cur, &res, e);
 	if (r == 0)
@@ -240,7 +211,7 @@ static void answer(struct http_resp *rs, const struct pctx *c, int code, struct 
 {
 	json_t *j;
 	if (c->scale) {
-		j = scale_of(o->obj);
+		j = wr_scale_of(o->obj);
 	} else {
 		j = json_deep_copy(o->obj);
 		json_object_set_new(j, "apiVersion", json_string(c->rt->kind->api_version));

@@ -48,11 +48,9 @@ void wr_fail(struct http_req *rq, struct http_resp *rs, int err, int code, const
 {
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
+	char *msg = xvasprintf(fmt, ap);
 	va_end(ap);
-	wr_refuse(rq, rs, err, status_new(code, reason, msg ? msg : reason));
+	wr_refuse(rq, rs, err, status_new(code, reason, msg));
 	free(msg);
 }
 

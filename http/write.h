@@ -39,4 +39,9 @@ bool wr_dry_run(struct http_req *rq);
 /* obj (borrowed) with apiVersion and kind set, as a new reference. */
 json_t *wr_typed(const struct kind_info *k, const json_t *obj);
 
+/* The autoscaling/v1 Scale of a Deployment or ReplicaSet (a new reference):
+ * its metadata, spec.replicas, status.replicas and status.selector as a
+ * label selector string.  For scale's GET, PUT and PATCH alike. */
+json_t *wr_scale_of(const json_t *obj);
+
 #endif

@@ -48,8 +48,7 @@ static void selector_string(const json_t *sel, struct buf *b)
 	}
 }
 
-/* The autoscaling/v1 Scale of a Deployment or ReplicaSet. */
-static json_t *scale_of(const json_t *o)
+json_t *wr_scale_of(const json_t *o)
 {
 	json_t *md = json_object_get(o, "metadata");
 	json_t *smd = json_object();
@@ -99,7 +98,7 @@ void h_scale_get(struct http_req *rq, struct http_resp *rs)
 	struct sobj *o = scale_target(rq, rs, false);
 	if (!o)
 		return;
-	http_resp_json(rs, 200, scale_of(o->obj));
+	http_resp_json(rs, 200, wr_scale_of(o->obj));
 	sobj_unref(o);
 }
 
@@ -127,14 +126,14 @@ static void scale_to(struct http_req *rq, struct http_resp *rs, json_int_t n, co
 			 rt->kind->kind, rt->name, want_rv);
 		wr_fail_err(rq, rs, e, rt->name);
 	} else if (wr_dry_run(rq)) {
-		json_t *s = scale_of(o->obj);
+		json_t *s = wr_scale_of(o->obj);
 		json_object_set_new(json_object_get(s, "spec"), "replicas", json_integer(n));
 		http_resp_json(rs, 200, s);
 	} else if (api_patch(rq->api, rt->kind, rt->ns, rt->name, set_replicas, &n, &e) < 0) {
 		wr_fail_err(rq, rs, e, rt->name);
 	} else {
 		struct sobj *now = api_get(rq->api, rt->kind, rt->ns, rt->name);
-		http_resp_json(rs, 200, scale_of(now ? now->obj : o->obj));
+		http_resp_json(rs, 200, wr_scale_of(now ? now->obj : o->obj));
 		sobj_unref(now);
 	}
 	sobj_unref(o);

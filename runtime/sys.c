@@ -94,6 +94,17 @@ int rm_rf(const char *path, struct err **e)
 	return err_make(e, EBUSY, "remove %s: still there (a mount in it?)", path);
 }
 
+pid_t pid_file_read(const char *path)
+{
+	FILE *f = path ? fopen(path, "re") : NULL;
+	int pid = 0;
+	if (f && fscanf(f, "%d", &pid) != 1)
+		pid = 0;
+	if (f)
+		fclose(f);
+	return pid > 1 ? pid : 0;
+}
+
 void sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};

@@ -43,6 +43,10 @@ int mkdir_p(const char *path, mode_t mode, struct err **e);
  * there); else the first errno met, or EBUSY when only a mount stayed. */
 int rm_rf(const char *path, struct err **e);
 
+/* The pid a pid file holds (its first number), or 0 when the file is
+ * missing or holds no pid above 1. */
+pid_t pid_file_read(const char *path);
+
 /* Sleeps ms milliseconds, signals or not. */
 void sleep_ms(int ms);
 

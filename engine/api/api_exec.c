@@ -60,22 +60,6 @@ void api_exec_unregister(struct api *a, const char *node)
 	pthread_rwlock_unlock(&providers_lock);
 }
 
-static bool has_container(const json_t *spec, const char *name)
-{
-	static const char *const lists[] = {"containers", "initContainers"};
-	for (size_t l = 0; l < 2; l++) {
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_object_get(spec, lists[l]), i, c)
-		{
-			const char *n = obj_str(c, "name");
-			if (n && !strcmp(n, name))
-				return true;
-		}
-	}
-	return false;
-}
-
 /* Checks that pod can be reached on a node: 0 and its node, or the
  * apiserver's refusals. */
 static int check_pod(const json_t *pod, const char *name, const char **node, struct err **e)
@@ -92,9 +76,24 @@ static int check_pod(const json_t *pod, const char *name, const char **node, str
 	return 0;
 }
 
-/* The pod's container o->container (or its only one) into *ctr. */
-static int pick_container(const json_t *pod, const char *name, const char *want, const char **ctr,
-			  struct err **e)
+static bool has_container(const json_t *spec, const char *name)
+{
+	static const char *const lists[] = {"containers", "initContainers"};
+	for (size_t l = 0; l < 2; l++) {
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(spec, lists[l]), i, c)
+		{
+			const char *n = obj_str(c, "name");
+			if (n && !strcmp(n, name))
+				return true;
+		}
+	}
+	return false;
+}
+
+int api_pod_container(const json_t *pod, const char *name, const char *want, const char **ctr,
+		      struct err **e)
 {
 	const json_t *spec = json_object_get(pod, "spec");
 	if (want && *want) {
@@ -105,10 +104,24 @@ static int pick_container(const json_t *pod, const char *name, const char *want,
 		return 0;
 	}
 	const json_t *cs = json_object_get(spec, "containers");
-	if (json_array_size(cs) != 1)
-		return err_make(e, EINVAL, "a container name must be specified for pod %s", name);
-	*ctr = obj_str(json_array_get(cs, 0), "name");
-	return *ctr ? 0 : err_make(e, EINVAL, "pod %s has no container", name);
+	if (json_array_size(cs) == 1) {
+		*ctr = obj_str(json_array_get(cs, 0), "name");
+		return *ctr ? 0 : err_make(e, EINVAL, "pod %s has no container", name);
+	}
+	struct buf names = {0};
+	size_t i;
+	json_t *c;
+	json_array_foreach(cs, i, c)
+	{
+		const char *n = obj_str(c, "name");
+		if (n)
+			buf_printf(&names, "%s%s", names.len ? " " : "", n);
+	}
+	int r = err_make(e, EINVAL,
+			 "a container name must be specified for pod %s, choose one of: [%s]", name,
+			 names.s ? names.s : "");
+	buf_free(&names);
+	return r;
 }
 
 /* Finds pod ns/name and its node's provider; on 0 the read lock is held. */
@@ -146,7 +159,7 @@ int api_exec_start(struct api *a, const struct api_exec_opts *o, struct api_exec
 		return r;
 	struct api_exec_opts oo = *o;
 	oo.uid = obj_str(json_object_get(pod->obj, "metadata"), "uid");
-	r = pick_container(pod->obj, o->pod, o->container, &oo.container, e);
+	r = api_pod_container(pod->obj, o->pod, o->container, &oo.container, e);
 	if (r == 0)
 		r = providers[slot].p->exec(providers[slot].arg, &oo, s, e);
 	pthread_rwlock_unlock(&providers_lock);

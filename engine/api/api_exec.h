@@ -79,6 +79,17 @@ void api_exec_unregister(struct api *a, const char *node);
 int api_exec_start(struct api *a, const struct api_exec_opts *o, struct api_exec_sess **s,
 		   struct err **e);
 
+/*
+ * The container of pod (an object named name) a request means: want when
+ * it is one of the pod's containers or init containers, else the pod's
+ * only container when want is NULL or "".  0 and *ctr (borrowed from pod
+ * or want); -EINVAL with the apiserver's wording ("container X is not
+ * valid for pod P", "a container name must be specified for pod P,
+ * choose one of: [a b]").  For exec, attach and logs alike.
+ */
+int api_pod_container(const json_t *pod, const char *name, const char *want, const char **ctr,
+		      struct err **e);
+
 /* A connected socket to the pod's port (1..65535), or as above. */
 int api_portforward(struct api *a, const char *ns, const char *pod, int port, int *fd,
 		    struct err **e);

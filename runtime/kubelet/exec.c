@@ -40,6 +40,7 @@
 #include "runtime/kubelet/agent_int.h"
 #include "runtime/kubelet/oci.h"
 #include "runtime/proc.h"
+#include "runtime/sys.h"
 
 #define EXEC_ARGS_MAX 200
 
@@ -104,17 +105,6 @@ static int find_container(struct agent *ag, const char *uid, const char *name, c
 	return r;
 }
 
-static pid_t read_pid(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	int pid = 0;
-	if (f && fscanf(f, "%d", &pid) != 1)
-		pid = 0;
-	if (f)
-		fclose(f);
-	return pid;
-}
-
 /* runc's last error in its JSON log (fd), or NULL: the exec itself
  * failed (no such executable, ...), not the command. */
 static char *runc_error(int fd)
@@ -176,7 +166,7 @@ static void sess_kill(struct api_exec_sess *s)
 	struct rsess *rs = (struct rsess *)s;
 	if (rs->waited)
 		return;
-	pid_t pid = rs->tty ? rs->pid : read_pid(rs->pidfile);
+	pid_t pid = rs->tty ? rs->pid : pid_file_read(rs->pidfile);
 	if (pid > 1)
 		kill(pid, SIGKILL);
 	else if (!rs->tty && rs->runc > 1)
@@ -346,7 +336,7 @@ static int exec_tty(struct agent *ag, struct rsess *rs, const char *runc, const 
 	unlink(sock);
 	if (fd < 0)
 		return fd;
-	rs->pid = read_pid(rs->pidfile);
+	rs->pid = pid_file_read(rs->pidfile);
 	rs->s.out = fd;
 	rs->s.in = o->in ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1;
 	if (rs->pid <= 1) {

@@ -76,13 +76,10 @@ static char *runc_log_msg(const char *log)
 static int runc_on_timeout(struct proc *p)
 {
 	const struct run *r = p->arg;
-	FILE *f = r->pidfile ? fopen(r->pidfile, "re") : NULL;
-	int victim = 0;
-	if (f && fscanf(f, "%d", &victim) == 1 && victim > 1)
+	pid_t victim = pid_file_read(r->pidfile);
+	if (victim)
 		kill(victim, SIGKILL);
-	if (f)
-		fclose(f);
-	return victim > 1 ? 2000 : 0;
+	return victim ? 2000 : 0;
 }
 
 /*
@@ -228,19 +225,6 @@ int oci_create(struct oci_runtime *rt, const char *id, const char *bundle, const
 	return oci_create_pid(rt, id, bundle, config, stdout_log, NULL, e);
 }
 
-/* The pid runc wrote to path, or 0. */
-static pid_t read_pid_file(const char *path)
-{
-	char text[32] = "";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	ssize_t n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	long v = n > 0 ? strtol(text, NULL, 10) : 0;
-	return v > 0 && v < INT32_MAX ? (pid_t)v : 0;
-}
-
 int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
 		   const char *stdout_log, pid_t *pid, struct err **e)
 {
@@ -270,7 +254,7 @@ int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, c
 	rc = run_checked(rt, id, &r, e);
 	close(fd);
 	if (pid) {
-		*pid = rc == 0 ? read_pid_file(pidfile) : 0;
+		*pid = rc == 0 ? pid_file_read(pidfile) : 0;
 		unlink(pidfile);
 		if (rc == 0 && *pid == 0) {
 			struct oci_state st;

@@ -66,18 +66,6 @@ static bool valid_name(const char *s)
 	return true;
 }
 
-/* The pid in path, or 0. */
-static pid_t read_pid(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	int pid = 0;
-	if (f && fscanf(f, "%d", &pid) != 1)
-		pid = 0;
-	if (f)
-		fclose(f);
-	return pid > 1 ? pid : 0;
-}
-
 /* True when pid is a running (not zombie) process whose command line
  * holds needle. */
 static bool proc_runs(pid_t pid, const char *needle)
@@ -118,7 +106,7 @@ static bool reap_within(pid_t pid, int ms)
 static void kill_stale(const char *pidfile)
 {
 	_cleanup_free_ char *needle = xasprintf("--pid-file=%s", pidfile);
-	pid_t pid = read_pid(pidfile);
+	pid_t pid = pid_file_read(pidfile);
 	if (!pid || !proc_runs(pid, needle))
 		return;
 	log_warn("dns", "%s: stopping dnsmasq %d left by an earlier server", pidfile, (int)pid);
@@ -252,7 +240,7 @@ int dns_start(const struct dns_opts *o, struct dns **out, struct err **e)
 
 	/* running once its pid file names it; an exit is a failed start */
 	for (int64_t deadline = mono_ms() + START_TIMEOUT;;) {
-		if (read_pid(d->pidfile) == d->pid)
+		if (pid_file_read(d->pidfile) == d->pid)
 			break;
 		if (waitpid(d->pid, NULL, WNOHANG) == d->pid || mono_ms() >= deadline) {
 			_cleanup_free_ char *tail = log_tail(d->logfile);

@@ -6,6 +6,7 @@
 # discovery, kubectl against DATA/kubeconfig, and a restart that reuses
 # the CA and the token.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 cfs_start --hollow-nodes 2 || cfs_abort "server starts and mounts $MNT"
 
@@ -29,22 +30,6 @@ sed -n 's/^ *certificate-authority-data: //p' "$DATA/kubeconfig" | base64 -d >"$
 check "the embedded CA is pki/ca.crt" cmp -s "$WORK/ca.pem" "$DATA/pki/ca.crt"
 check_contains "server.log names the kubeconfig" "$(cat "$DATA/server.log")" "$DATA/kubeconfig"
 
-# c PATH [CURL ARGS...]: the body; $WORK/code gets the HTTP status.
-c() {
-	local p=$1
-	shift
-	curl -sS --cacert "$DATA/pki/ca.crt" -o "$WORK/body" -w '%{http_code}' "$@" "$URL$p" >"$WORK/code" 2>"$WORK/curl.err"
-	cat "$WORK/body"
-}
-# a PATH [CURL ARGS...]: as c, with the token.
-a() {
-	local p=$1
-	shift
-	c "$p" -H "Authorization: Bearer $TOKEN" "$@"
-}
-code() { cat "$WORK/code"; }
-# jq-like: jv EXPR reads JSON on stdin, prints EXPR (Python, d = the document).
-jv() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # Authentication.
 body=$(c /api/v1/pods)

@@ -6,27 +6,20 @@
 # previous instance) and 404 (no such pod).  The same text as the
 # filesystem's pods/NAME/logs.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_http.sh"
 . "$(dirname "$0")/lib_ctl.sh"
 
 cfs_import_busybox || cfs_abort "importing the busybox image failed"
 CFS_AGENT=1
 cfs_start --node-name t-http-log || cfs_abort "server did not start"
 
-TOKEN=$(cat "$DATA/pki/token")
-URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
+http_env
 KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
 [ -x "$KUBECTL" ] || KUBECTL=kubectl
 KUBECTL_OLD=/usr/lib/google-cloud-sdk/bin/kubectl.1.27
 [ -x "$KUBECTL_OLD" ] || KUBECTL_OLD=$KUBECTL
 k() { KUBECONFIG=$DATA/kubeconfig "$KUBECTL" "$@"; }
 k_old() { KUBECONFIG=$DATA/kubeconfig "$KUBECTL_OLD" "$@"; }
-# a PATH: the body with the token; $WORK/code gets the status.
-a() {
-	curl -sS --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $TOKEN" \
-		-o "$WORK/body" -w '%{http_code}' "$URL$1" >"$WORK/code" 2>"$WORK/curl.err"
-	cat "$WORK/body"
-}
-code() { cat "$WORK/code"; }
 
 cat >"$WORK/one.yaml" <<'EOF'
 apiVersion: v1

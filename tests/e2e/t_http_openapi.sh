@@ -6,22 +6,11 @@
 # apply --dry-run=client (1.27 and 1.28 download the v2 protobuf to decide
 # on validation, 1.32 the v3 documents) and api-resources.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 cfs_start --hollow-nodes 1 || cfs_abort "server starts and mounts $MNT"
-TOKEN=$(cat "$DATA/pki/token")
-URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
+http_env
 
-# a PATH [CURL ARGS...]: the body, with the token; $WORK/code gets the status,
-# $WORK/headers the response's headers.
-a() {
-	local p=$1
-	shift
-	curl -sS --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $TOKEN" -o "$WORK/body" \
-		-D "$WORK/headers" -w '%{http_code}' "$@" "$URL$p" >"$WORK/code" 2>"$WORK/curl.err"
-	cat "$WORK/body"
-}
-code() { cat "$WORK/code"; }
-jv() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 # /openapi/v2.
 out=$(a /openapi/v2 -H "Accept: application/json")

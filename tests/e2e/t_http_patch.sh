@@ -11,23 +11,12 @@
 # --server-side; every result checked in the filesystem.  Objects are
 # created through the filesystem (POST is another module's).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 cfs_start --hollow-nodes 2 || cfs_abort "server starts and mounts $MNT"
-TOKEN=$(cat "$DATA/pki/token")
-URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
-export KUBECONFIG=$DATA/kubeconfig
+http_env
 KBIN=/usr/lib/google-cloud-sdk/bin
 
-# a PATH [CURL ARGS...]: the body; $WORK/code gets the HTTP status.
-a() {
-	local p=$1
-	shift
-	curl -sS --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $TOKEN" -o "$WORK/body" \
-		-w '%{http_code}' "$@" "$URL$p" >"$WORK/code" 2>"$WORK/curl.err"
-	cat "$WORK/body"
-}
-code() { cat "$WORK/code"; }
-jv() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 # p PATH TYPE BODY: PATCH with Content-Type application/TYPE.
 p() { a "$1" -X PATCH -H "Content-Type: application/$2" --data-binary "$3"; }
 # f KIND NAME PATH: a value of the object as the filesystem shows it.

@@ -10,24 +10,13 @@
 # number (Strict refuses it, Warn warns), a kind not decoded (415), a
 # malformed body (400), an Eviction naming another pod (400).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 cfs_start --hollow-nodes 2 || cfs_abort "server starts and mounts $MNT"
 
-TOKEN=$(cat "$DATA/pki/token")
-URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
-export KUBECONFIG=$DATA/kubeconfig
+http_env
 NS=/api/v1/namespaces/default
 
-# a PATH [CURL ARGS...]: the body; $WORK/code the status, $WORK/headers.
-a() {
-	local p=$1
-	shift
-	curl -sS --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $TOKEN" -D "$WORK/headers" \
-		-o "$WORK/body" -w '%{http_code}' "$@" "$URL$p" >"$WORK/code" 2>"$WORK/curl.err"
-	cat "$WORK/body"
-}
-code() { cat "$WORK/code"; }
-jv() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 PB=(-H "Content-Type: application/vnd.kubernetes.protobuf")
 
 # wait_for CMD...: up to 10 s until CMD succeeds.

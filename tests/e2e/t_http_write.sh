@@ -8,25 +8,13 @@
 # (default, --cascade=orphan, --wait), scale, and cordon/uncordon/drain
 # when PATCH is served.  Every result is checked in the filesystem.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 cfs_start --hollow-nodes 2 || cfs_abort "server starts and mounts $MNT"
 
-TOKEN=$(cat "$DATA/pki/token")
-URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
-export KUBECONFIG=$DATA/kubeconfig
+http_env
 NS=/api/v1/namespaces/default
 
-# a PATH [CURL ARGS...]: the body, with the token; $WORK/code gets the
-# HTTP status, $WORK/headers the response headers.
-a() {
-	local p=$1
-	shift
-	curl -sS --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $TOKEN" -D "$WORK/headers" \
-		-o "$WORK/body" -w '%{http_code}' "$@" "$URL$p" >"$WORK/code" 2>"$WORK/curl.err"
-	cat "$WORK/body"
-}
-code() { cat "$WORK/code"; }
-jv() { "$PY" -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 J=(-H "Content-Type: application/json")
 Y=(-H "Content-Type: application/yaml")
 # refused WHAT METHOD PATH: the newest line of errors names METHOD PATH.

@@ -12,12 +12,8 @@
 #include "engine/api/api.h"
 #include "engine/api/api_exec.h"
 #include "engine/mem.h"
-#include "engine/store/store.h"
+#include "tests/unit/env.h"
 #include "tests/unit/unit.h"
-
-static char dir[] = "/tmp/cfs-test-api-exec.XXXXXX";
-static struct store *st;
-static struct api *api;
 
 /* What the fake provider was called with. */
 static struct {
@@ -142,21 +138,8 @@ static void test_exec(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	char *db = xasprintf("%s/state.db", dir);
-	struct err *e = NULL;
-	if (store_open(db, &st, &e) < 0 || api_new(st, &api, &e) < 0) {
-		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
-		return 1;
-	}
+	env_up("api-exec");
 	RUN(test_exec);
-	api_free(api);
-	store_close(st);
-	char *cmd = xasprintf("rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup failed\n");
-	free(cmd);
-	free(db);
+	env_down();
 	return unit_done();
 }

@@ -13,13 +13,9 @@
 #include "engine/api/api.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
-#include "engine/store/store.h"
 #include "engine/valid/codec.h"
+#include "tests/unit/env.h"
 #include "tests/unit/unit.h"
-
-static char dir[] = "/tmp/cfs-test-api-write.XXXXXX";
-static struct store *st;
-static struct api *api;
 
 static json_t *load(const char *yaml)
 {
@@ -117,23 +113,10 @@ static void test_refused(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	char *db = xasprintf("%s/state.db", dir);
-	struct err *e = NULL;
-	if (store_open(db, &st, &e) < 0 || api_new(st, &api, &e) < 0) {
-		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
-		return 1;
-	}
+	env_up("api-write");
 	RUN(test_generate_name);
 	RUN(test_delete_orphan);
 	RUN(test_refused);
-	api_free(api);
-	store_close(st);
-	char *cmd = xasprintf("rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", dir);
-	free(cmd);
-	free(db);
+	env_down();
 	return unit_done();
 }

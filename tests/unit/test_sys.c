@@ -170,6 +170,23 @@ static void test_small(void)
 	json_decref(j);
 }
 
+static void test_pid_file_read(void)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/pid", tmp);
+	CHECK(pid_file_read(path) == 0); /* missing */
+	CHECK(pid_file_read(NULL) == 0);
+	static const struct {
+		const char *text;
+		pid_t want;
+	} cases[] = {{"4242\n", 4242}, {"77", 77}, {"1\n", 0}, {"0", 0},
+		     {"-5", 0},	       {"x12", 0}, {"", 0}};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(write_atomic(path, cases[i].text, NULL) == 0);
+		CHECK(pid_file_read(path) == cases[i].want);
+	}
+}
+
 /* ---- processes ---- */
 
 /* Runs sh -c script with p's other fields; returns proc_run's result. */
@@ -359,6 +376,7 @@ int main(void)
 	RUN(test_mkdir_p);
 	RUN(test_rm_rf);
 	RUN(test_small);
+	RUN(test_pid_file_read);
 	RUN(test_proc_output_and_status);
 	RUN(test_proc_stdin_env);
 	RUN(test_proc_timeout);
