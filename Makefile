@@ -56,8 +56,14 @@ unit: $(UNIT_BIN)
 $(BUILD)/images/busybox.tar: scripts/busybox-image.sh $(BUILD)/.deps
 	sh scripts/busybox-image.sh $(BUILD)/images
 
-e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
-	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh tests/e2e/run.sh $(BIN)/clusterfs
+# Debian's kubectl (1.20), driven by the HTTP tests beside the machine's.
+$(BUILD)/tools/kubectl-debian: scripts/kubectl-debian.sh
+	sh scripts/kubectl-debian.sh $@
+
+e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar $(BUILD)/tools/kubectl-debian
+	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar \
+		CFS_KUBECTL_DEBIAN=$(CURDIR)/$(BUILD)/tools/kubectl-debian \
+		sh tests/e2e/run.sh $(BIN)/clusterfs
 
 # Static rules (layering, function and file length, format): see scripts/check.sh.
 check: $(BUILD)/.deps

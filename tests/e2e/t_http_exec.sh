@@ -7,15 +7,13 @@
 # that stops while a session runs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 cfs_import_busybox || cfs_abort "importing the busybox image failed"
 CFS_AGENT=1
 cfs_start --node-name t-http-exec || cfs_abort "server did not start"
 
-KUBECTL=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
-[ -x "$KUBECTL" ] || KUBECTL=kubectl
-KUBECTL_OLD=/usr/lib/google-cloud-sdk/bin/kubectl.1.27
-[ -x "$KUBECTL_OLD" ] || KUBECTL_OLD=$KUBECTL
+KUBECTL=$(kubectl_newest)
 export KUBECONFIG=$DATA/kubeconfig
 
 cat >"$WORK/sh.yaml" <<'EOF'
@@ -64,7 +62,7 @@ print(out.decode(errors="replace"))
 print("exit", os.waitstatus_to_exitcode(st))
 EOF
 
-for kc in "$KUBECTL" "$KUBECTL_OLD"; do
+for kc in $(for v in $(kubectl_versions); do kubectl_bin "$v"; done); do
 	v=${kc##*kubectl}
 	out=$(timeout 30 "$kc" exec sh -- echo hi 2>&1)
 	check_eq "kubectl$v exec sh -- echo hi" "hi" "$out"

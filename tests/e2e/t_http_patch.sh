@@ -15,7 +15,6 @@
 
 cfs_start --hollow-nodes 2 || cfs_abort "server starts and mounts $MNT"
 http_env
-KBIN=/usr/lib/google-cloud-sdk/bin
 
 # p PATH TYPE BODY: PATCH with Content-Type application/TYPE.
 p() { a "$1" -X PATCH -H "Content-Type: application/$2" --data-binary "$3"; }
@@ -155,7 +154,7 @@ spec:
   - {name: https, port: 443, targetPort: 8443}
 EOF
 cp "$WORK/svc.yaml" "$MNT/services/front.yaml"
-K32=$KBIN/kubectl.1.32
+K32=$(kubectl_newest)
 $K32 apply $VF -f "$WORK/svc.yaml" >/dev/null 2>&1
 sed -e '/name: https/d' -e 's/targetPort: 8080/targetPort: 8081/' "$WORK/svc.yaml" >"$WORK/svc2.yaml"
 check_contains "kubectl apply of a Service with a port removed" \
@@ -163,8 +162,9 @@ check_contains "kubectl apply of a Service with a port removed" \
 check_eq "Service ports: 80 now targets 8081, 443 gone" "80 8081 <missing>" \
 	"$(f services front spec.ports.0.port) $(f services front spec.ports.0.targetPort) $(f services front spec.ports.1)"
 check_not "Service: the cluster IP kept" test "$(f services front spec.clusterIP)" = "<missing>"
-for v in 1.32 1.27; do
-	out=$("$KBIN/kubectl.$v" patch service front --subresource=status --type merge \
+for v in $(kubectl_versions); do
+	[ "$v" = 1.20 ] && continue # --subresource came in kubectl 1.24
+	out=$("$(kubectl_bin "$v")" patch service front --subresource=status --type merge \
 		-p "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"10.9.9.${v#1.}\"}]}}}" 2>&1)
 	check_contains "kubectl $v patch --subresource=status" "$out" patched
 	check_eq "kubectl $v patch --subresource=status: in the filesystem" "\"10.9.9.${v#1.}\"" \
@@ -172,8 +172,8 @@ for v in 1.32 1.27; do
 done
 
 # kubectl: each version on its own Deployment.
-for v in 1.32 1.27; do
-	k() { "$KBIN/kubectl.$v" "$@"; }
+for v in $(kubectl_versions); do
+	k() { "$(kubectl_bin "$v")" "$@"; }
 	n=web${v/./}
 	web_deployment $n 1 >"$WORK/$n.yaml"
 	cat >>"$WORK/$n.yaml" <<'EOF'
@@ -267,7 +267,9 @@ EOF
 	out=$(k apply $VF --server-side --field-manager other -f "$WORK/ssa$n.yaml" 2>&1)
 	check_contains "kubectl $v apply --server-side after scale: a conflict on .spec.replicas" "$out" ".spec.replicas"
 	check_eq "kubectl $v: the conflict changed nothing" 3 "$(f deployments ssa$n spec.replicas)"
+	smf=--show-managed-fields # kubectl 1.21 on; 1.20 always shows them
+	[ "$v" = 1.20 ] && smf=
 	check_contains "kubectl $v: managedFields lists the updater" \
-		"$(k get deployment ssa$n -o jsonpath='{.metadata.managedFields[*].operation}' --show-managed-fields 2>&1)" Update
+		"$(k get deployment ssa$n -o jsonpath='{.metadata.managedFields[*].operation}' $smf 2>&1)" Update
 done
 cfs_done

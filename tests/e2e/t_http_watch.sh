@@ -10,6 +10,7 @@
 # the bound on watches (CFS_HTTP_MAX_WATCHES), BOOKMARK events where asked
 # (every CFS_HTTP_BOOKMARK_MS).
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 export CFS_STORE_LOG_KEEP_FOR_TEST=40 CFS_HTTP_MAX_WATCHES=6 CFS_HTTP_BOOKMARK_MS=400
 cfs_start --hollow-nodes 2 || cfs_abort "server starts and mounts $MNT"
@@ -17,16 +18,12 @@ unset CFS_STORE_LOG_KEEP_FOR_TEST CFS_HTTP_MAX_WATCHES CFS_HTTP_BOOKMARK_MS
 export KUBECONFIG=$DATA/kubeconfig
 TOKEN=$(cat "$DATA/pki/token")
 URL=$(sed -n 's/^ *server: //p' "$DATA/kubeconfig")
-KDIR=/usr/lib/google-cloud-sdk/bin
-KS=""
-for v in 1.32 1.27; do
-	if [ -x "$KDIR/kubectl.$v" ]; then KS="$KS $v"; else echo "# no kubectl.$v here"; fi
-done
-[ -n "$KS" ] || cfs_abort "kubectl 1.32 or 1.27 in $KDIR"
+KS=$(kubectl_versions | tr "\n" " ")
+[ -n "$KS" ] || cfs_abort "no kubectl here"
 k() {
 	local v=$1
 	shift
-	"$KDIR/kubectl.$v" "$@" 2>&1
+	"$(kubectl_bin "$v")" "$@" 2>&1
 }
 # w ARGS...: a curl of $URL with the token (-N: as it arrives).
 w() { curl -sS -N --cacert "$DATA/pki/ca.crt" -H "Authorization: Bearer $TOKEN" "$@"; }
@@ -101,7 +98,7 @@ done
 
 # kubectl get pods -w: a pod added and deleted through the filesystem.
 for v in $KS; do
-	"$KDIR/kubectl.$v" get pods -w --output-watch-events >"$WORK/w$v.out" 2>&1 &
+	"$(kubectl_bin "$v")" get pods -w --output-watch-events >"$WORK/w$v.out" 2>&1 &
 	cfs_bg $!
 	eval "wpid_${v%.*}_${v#*.}=$!"
 done

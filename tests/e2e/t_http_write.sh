@@ -184,12 +184,8 @@ watch_served() {
 	a "/api/v1/namespaces/default/configmaps?watch=true&timeoutSeconds=1" >/dev/null
 	[ "$(code)" = 200 ]
 }
-for v in 1.32 1.27; do
-	K=/usr/lib/google-cloud-sdk/bin/kubectl.$v
-	[ -x "$K" ] || {
-		fail "kubectl.$v is installed"
-		continue
-	}
+for v in $(kubectl_versions); do
+	K=$(kubectl_bin "$v")
 	n=kc-${v/./-}
 	cm "$n" one | "$PY" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' >"$WORK/$n.json"
 	check "kubectl.$v create -f" "$K" create $VAL -f "$WORK/$n.json"

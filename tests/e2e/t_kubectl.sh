@@ -1,12 +1,15 @@
 #!/bin/bash
-# t_kubectl.sh - the tour of README.md with the real kubectl (1.32, then
-# 1.27) against a server with its local node, real runc containers and a
-# Service: apply, get (tables, -o wide, -w), scale, set image/env, rollout
-# status/history/undo/restart/pause/resume, logs, exec, port-forward,
-# describe, events, cordon/uncordon/drain, delete; each result checked in
-# the filesystem as well as in kubectl's output.
+# t_kubectl.sh - the tour of README.md with the real kubectl (1.32, 1.27
+# and Debian's 1.20, those that are here) against a server with its local
+# node, real runc containers and a Service: apply, get (tables, -o wide,
+# -w), scale, set image/env, rollout status/history/undo/restart/pause/
+# resume, logs, exec, port-forward, describe, events, cordon/uncordon/
+# drain, delete; each result checked in the filesystem as well as in
+# kubectl's output.
+# e2e-time-limit: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 NODE=t-kubectl
 cfs_import_busybox || cfs_abort "importing the busybox image failed"
@@ -15,12 +18,9 @@ cfs_start --node-name "$NODE" || cfs_abort "server did not start"
 export KUBECONFIG=$DATA/kubeconfig
 D=$MNT/deployments
 
+# tour VERSION BINARY
 tour() {
-	local v=$1 K=/usr/lib/google-cloud-sdk/bin/kubectl.$1 n=web${1//./} out pf
-	if [ ! -x "$K" ]; then
-		fail "kubectl.$v is installed ($K)"
-		return
-	fi
+	local v=$1 K=$2 n=web${1//./} out pf
 	cat >"$WORK/$n.yaml" <<EOF
 apiVersion: apps/v1
 kind: Deployment
@@ -127,11 +127,17 @@ EOF
 	check "$v: its pods go" wait_until 60 sh -c "! ls '$MNT/pods' | grep -q '^$n-'"
 }
 
-tour 1.32
-tour 1.27
+# Every kubectl there is: gcloud's 1.32 and 1.27 where installed, and
+# Debian's own (kubernetes-client, 1.20), which scripts/deps.sh installs on
+# a machine with no kubectl or extracts into build/tools.
+K=
+for v in $(kubectl_versions); do
+	tour "$v" "$(kubectl_bin "$v")"
+	K=${K:-$(kubectl_bin "$v")}
+done
+[ -n "$K" ] || cfs_abort "no kubectl found"
 
 # drain last: it evicts what runs on the node.
-K=/usr/lib/google-cloud-sdk/bin/kubectl.1.32
 web_deployment drainme 1 >"$WORK/drainme.yaml"
 sed -i 's/image: nginx:1.25/image: busybox:latest\n        command: ["sleep", "3600"]/' "$WORK/drainme.yaml"
 cp "$WORK/drainme.yaml" "$D/" || fail "drainme written"
