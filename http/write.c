@@ -11,8 +11,8 @@
  * create is api_create (status dropped: a user's create states intent),
  * replace is api_apply with the path as its target (the same conflict
  * rule as the filesystem: a resourceVersion older than the object's last
- * change by a user is 409), delete is api_delete_opts or
- * api_delete_orphan.  Stateless; runs on the server's threads.
+ * change by a user is 409), delete is api_delete_opts,
+ * api_delete_orphan or api_delete_foreground.  Stateless; runs on the server's threads.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -446,7 +446,7 @@ void h_replace(struct http_req *rq, struct http_resp *rs)
 /* DeleteOptions, from the query or the body. */
 struct del_opts {
 	int grace; /* -1: the object's own */
-	bool orphan;
+	bool orphan, foreground;
 	bool dry;
 	const char *uid; /* preconditions.uid, or NULL */
 };
@@ -491,6 +491,7 @@ static int delete_options(struct http_req *rq, struct http_resp *rs, struct del_
 		return -1;
 	}
 	o->orphan = pp && !strcmp(pp, "Orphan");
+	o->foreground = pp && !strcmp(pp, "Foreground");
 	return 0;
 }
 
@@ -502,6 +503,8 @@ static int delete_one(struct http_req *rq, const struct kind_info *k, const char
 		return 0;
 	if (o->orphan)
 		return api_delete_orphan(rq->api, k, ns, name, o->grace, e);
+	if (o->foreground)
+		return api_delete_foreground(rq->api, k, ns, name, o->grace, e);
 	return api_delete_opts(rq->api, k, ns, name, o->grace, e);
 }
 

@@ -121,6 +121,18 @@ int api_delete_orphan(struct api *a, const struct kind_info *k, const char *ns, 
 		      int grace, struct err **e);
 
 /*
+ * Deletes as api_delete_opts(), in the foreground (Kubernetes'
+ * propagationPolicy Foreground): the dependents first, recursively; an
+ * object whose dependents are not all gone yet (pods stopping on their
+ * nodes) stays, marked with metadata.deletionTimestamp and the finalizer
+ * API_FOREGROUND, until the garbage collector (gc_foreground) finds them
+ * gone and deletes it.  A Namespace is deleted as by api_delete_opts().
+ */
+#define API_FOREGROUND "foregroundDeletion"
+int api_delete_foreground(struct api *a, const struct kind_info *k, const char *ns,
+			  const char *name, int grace, struct err **e);
+
+/*
  * Kubernetes' generateName: an object with metadata.generateName and no
  * metadata.name gets the name generateName + 5 random characters (obj is
  * changed in place).  Nothing to do is 0.  0 or -EIO.

@@ -100,6 +100,79 @@ int api_delete_orphan(struct api *a, const struct kind_info *k, const char *ns, 
 	return store_update(a->st, orphan_txn, &d, e);
 }
 
+/*
+ * Foreground deletion: dependents first; an object whose dependents are
+ * not all gone yet (pods stopping on their nodes) stays, marked with
+ * deletionTimestamp and the finalizer foregroundDeletion.  Returns the
+ * number of objects deleted or marked.
+ */
+static int mark_foreground(struct store_txn *tx, struct sobj *o, struct err **e)
+{
+	json_t *md = json_object_get(o->obj, "metadata");
+	json_t *fin = json_object_get(md, "finalizers");
+	size_t i;
+	json_t *f;
+	json_array_foreach(fin, i, f) if (json_is_string(f) &&
+					  !strcmp(json_string_value(f), API_FOREGROUND)) return 1;
+	json_t *obj = json_deep_copy(o->obj);
+	json_t *nmd = api_meta_of(obj);
+	if (!json_object_get(nmd, "deletionTimestamp")) {
+		char ts[32];
+		api_timestamp(ts);
+		json_object_set_new(nmd, "deletionTimestamp", json_string(ts));
+	}
+	json_t *nfin = json_object_get(nmd, "finalizers");
+	if (!json_is_array(nfin)) {
+		nfin = json_array();
+		json_object_set_new(nmd, "finalizers", nfin);
+	}
+	json_array_append_new(nfin, json_string(API_FOREGROUND));
+	int64_t rv = store_txn_put(tx, o->kind, o->ns, o->name, obj, false, e);
+	return rv < 0 ? (int)rv : 1;
+}
+
+static int foreground_tree(struct store_txn *tx, struct sobj *o, int grace, int depth,
+			   struct err **e)
+{
+	const char *uid = api_jstr(json_object_get(o->obj, "metadata"), "uid");
+	struct sobj **deps = NULL;
+	size_t n = uid && depth < 16 ? store_txn_dependents(tx, uid, &deps) : 0;
+	int count = 0, r = 0;
+	for (size_t i = 0; i < n && r >= 0; i++)
+		count += (r = foreground_tree(tx, deps[i], grace, depth + 1, e)) > 0 ? r : 0;
+	sobj_list_free(deps, n);
+	if (r < 0)
+		return r;
+	struct sobj *still = store_txn_get(tx, o->kind, o->ns, o->name);
+	if (!still)
+		return count; /* reached twice through two owners */
+	n = uid ? store_txn_dependents(tx, uid, &deps) : 0;
+	sobj_list_free(deps, n);
+	r = n ? mark_foreground(tx, still, e) : api_delete_tree(tx, still, grace, depth, e);
+	sobj_unref(still);
+	return r < 0 ? r : count + r;
+}
+
+static int foreground_txn(struct store_txn *tx, void *varg, struct err **e)
+{
+	struct orphan_arg *d = varg;
+	struct sobj *o = store_txn_get(tx, d->k->kind, api_scope_ns(d->k, d->ns), d->name);
+	if (!o)
+		return err_make(e, ENOENT, "%s \"%s\" not found", d->k->kind, d->name);
+	int r = foreground_tree(tx, o, d->grace, 0, e);
+	sobj_unref(o);
+	return r;
+}
+
+int api_delete_foreground(struct api *a, const struct kind_info *k, const char *ns,
+			  const char *name, int grace, struct err **e)
+{
+	if (k == KIND_NAMESPACE)
+		return api_delete_opts(a, k, ns, name, grace, e);
+	struct orphan_arg d = {k, ns, name, grace};
+	return store_update(a->st, foreground_txn, &d, e);
+}
+
 int api_refused(struct api *a, const char *face_path, int err, const char *msg)
 {
 	char ts[32];

@@ -15,7 +15,7 @@
 #include "engine/obj.h"
 
 #define DELETE_BATCH   1000
-#define GC_NS_PERIOD_S 1 /* how often Terminating namespaces are looked at */
+#define GC_NS_PERIOD_S 1 /* how often Terminating namespaces and foreground deletions are looked at */
 
 struct gc {
 	struct api *api;
@@ -138,6 +138,45 @@ int gc_namespaces(struct api *a)
 	return seen;
 }
 
+/* Does o carry the finalizer API_FOREGROUND? */
+static bool in_foreground_deletion(const json_t *o)
+{
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(json_object_get(o, "metadata"), "finalizers"), i, f)
+	{
+		if (json_is_string(f) && !strcmp(json_string_value(f), API_FOREGROUND))
+			return true;
+	}
+	return false;
+}
+
+int gc_foreground(struct api *a)
+{
+	int seen = 0;
+	for (int k = 0; k < kind_count; k++) {
+		const struct kind_info *ki = &kind_table[k];
+		/* pods, events and namespaces own nothing this waits for */
+		if (ki == KIND_POD || ki == KIND_EVENT || ki == KIND_NAMESPACE)
+			continue;
+		struct sobj **l;
+		int n = api_list(a, ki, NULL, NULL, &l, NULL);
+		for (int i = 0; i < n; i++) {
+			if (!in_foreground_deletion(l[i]->obj))
+				continue;
+			seen++;
+			struct err *e = NULL;
+			if (api_delete_foreground(a, ki, l[i]->ns, l[i]->name, -1, &e) < 0 && e &&
+			    e->code != ENOENT)
+				log_warn("gc", "%s %s: %s", ki->kind, l[i]->name, e->msg);
+			err_free(e);
+		}
+		if (n > 0)
+			sobj_list_free(l, (size_t)n);
+	}
+	return seen;
+}
+
 static void *gc_main(void *arg)
 {
 	struct gc *g = arg;
@@ -150,6 +189,7 @@ static void *gc_main(void *arg)
 			break;
 		pthread_mutex_unlock(&g->lock);
 		gc_namespaces(g->api);
+		gc_foreground(g->api);
 		if (time(NULL) - last >= g->o.period_s) {
 			gc_sweep(g->api, g->o.event_ttl_s);
 			last = time(NULL);

@@ -6,7 +6,8 @@
  * Deleting an owner already deletes its dependents in the same transaction
  * (api_delete); this sweep catches what that cannot: dependents created
  * with a stale owner reference.  A thread sweeps every period_s seconds,
- * and every second removes Terminating namespaces left empty.
+ * and every second removes Terminating namespaces left empty and objects
+ * in foreground deletion whose dependents are gone.
  */
 #ifndef CFS_GC_H
 #define CFS_GC_H
@@ -29,5 +30,10 @@ int gc_sweep(struct api *a, int event_ttl_s);
 /* Deletes again each Terminating namespace (removed once empty); returns
  * how many there were.  For tests. */
 int gc_namespaces(struct api *a);
+
+/* Deletes again each object in foreground deletion (api_delete_foreground:
+ * removed once its dependents are gone); returns how many there were.
+ * For tests. */
+int gc_foreground(struct api *a);
 
 #endif

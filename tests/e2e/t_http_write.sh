@@ -234,6 +234,7 @@ for v in $(kubectl_versions); do
 	check "kubectl.$v delete --cascade=foreground" "$K" delete deployment "$n" --cascade=foreground
 	check_not "foreground: the Deployment is gone" test -e "$MNT/deployments/$n.yaml"
 	check_eq "foreground: its ReplicaSets are gone" "" "$(ls "$MNT/replicasets" | grep "^$n-")"
+	check_eq "foreground: its pods are gone (kubectl waited for them)" "" "$(ls "$MNT/pods" | grep "^$n-")"
 	if watch_served; then
 		printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s-p\nspec:\n  containers:\n  - name: c\n    image: busybox\n' "$n" >"$WORK/$n-p.yaml"
 		check "kubectl.$v create -f a Pod" "$K" create $VAL -f "$WORK/$n-p.yaml"

@@ -293,6 +293,61 @@ static void test_namespace_terminating(void)
 	CHECK(api_delete(api, K("Node"), "", "n1", NULL) == 1);
 }
 
+/* Foreground deletion: an owner whose pods are still stopping on a Ready
+ * node stays (deletionTimestamp, finalizer foregroundDeletion), as does
+ * each owner between; the gc removes them once the pods are gone.  With
+ * nothing left to wait for, everything goes at once. */
+static void test_foreground_delete(void)
+{
+	json_t *node = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
+				 "kind", "Node", "metadata", "name", "n1", "status", "conditions",
+				 "type", "Ready", "status", "True");
+	CHECK(api_create(api, node, NULL, NULL) == 0);
+	json_decref(node);
+	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: top}\n") == 1);
+	struct sobj *top = api_get(api, K("ConfigMap"), "default", "top");
+	const char *uid = top ? obj_str(top->obj, "metadata.uid") : "x";
+	char *y = xasprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mid\n"
+			    "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: top, uid: %s}]\n",
+			    uid);
+	CHECK(apply(y) == 1);
+	free(y);
+	struct sobj *mid = api_get(api, K("ConfigMap"), "default", "mid");
+	uid = mid ? obj_str(mid->obj, "metadata.uid") : "x";
+	y = xasprintf("apiVersion: v1\nkind: Pod\nmetadata:\n  name: fg\n"
+		      "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: mid, uid: %s}]\n"
+		      "spec: {nodeName: n1, containers: [{name: c, image: busybox}]}\n",
+		      uid);
+	CHECK(apply(y) == 1);
+	free(y);
+	CHECK(api_delete_foreground(api, K("ConfigMap"), "default", "top", -1, NULL) == 3);
+	struct sobj *o = api_get(api, K("ConfigMap"), "default", "top");
+	json_t *fin = o ? obj_at(o->obj, "metadata.finalizers") : NULL;
+	CHECK(o && obj_at(o->obj, "metadata.deletionTimestamp") && json_array_size(fin) == 1 &&
+	      !strcmp(json_string_value(json_array_get(fin, 0)) ?: "", API_FOREGROUND));
+	sobj_unref(o);
+	o = api_get(api, K("ConfigMap"), "default", "mid");
+	CHECK(o && obj_at(o->obj, "metadata.deletionTimestamp"));
+	sobj_unref(o);
+	o = api_get(api, K("Pod"), "default", "fg");
+	CHECK(o && obj_at(o->obj, "metadata.deletionTimestamp")); /* stopping */
+	sobj_unref(o);
+	CHECK(gc_foreground(api) == 2); /* both wait */
+	CHECK(api_get(api, K("ConfigMap"), "default", "top") != NULL);
+	CHECK(api_delete_opts(api, K("Pod"), "default", "fg", 0, NULL) == 1);
+	CHECK(gc_foreground(api) >= 1);
+	CHECK(gc_foreground(api) == 0);
+	CHECK(api_get(api, K("ConfigMap"), "default", "mid") == NULL);
+	CHECK(api_get(api, K("ConfigMap"), "default", "top") == NULL);
+	sobj_unref(top);
+	sobj_unref(mid);
+	/* nothing to wait for: at once */
+	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alone}\n") == 1);
+	CHECK(api_delete_foreground(api, K("ConfigMap"), "default", "alone", -1, NULL) == 1);
+	CHECK(api_get(api, K("ConfigMap"), "default", "alone") == NULL);
+	CHECK(api_delete(api, K("Node"), "", "n1", NULL) == 1);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -310,6 +365,7 @@ int main(void)
 	RUN(test_template_change);
 	RUN(test_gc);
 	RUN(test_namespace_terminating);
+	RUN(test_foreground_delete);
 	store_wake_watchers(st);
 	deployctl_stop(dc);
 	rsctl_stop(rc);
