@@ -14,8 +14,9 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 
-#define DELETE_BATCH   1000
-#define GC_NS_PERIOD_S 1 /* how often Terminating namespaces and foreground deletions are looked at */
+#define DELETE_BATCH 1000
+#define GC_NS_PERIOD_S                                                                             \
+	1 /* how often Terminating namespaces and foreground deletions are looked at */
 
 struct gc {
 	struct api *api;

@@ -307,9 +307,10 @@ static void test_foreground_delete(void)
 	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: top}\n") == 1);
 	struct sobj *top = api_get(api, K("ConfigMap"), "default", "top");
 	const char *uid = top ? obj_str(top->obj, "metadata.uid") : "x";
-	char *y = xasprintf("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mid\n"
-			    "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: top, uid: %s}]\n",
-			    uid);
+	char *y = xasprintf(
+	    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mid\n"
+	    "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: top, uid: %s}]\n",
+	    uid);
 	CHECK(apply(y) == 1);
 	free(y);
 	struct sobj *mid = api_get(api, K("ConfigMap"), "default", "mid");
