@@ -419,6 +419,227 @@ static void test_refusals(void)
 	buf_free(&body);
 }
 
+/* --- numbers checked against Kubernetes' generated.proto ------------------ */
+
+/* meta/v1 Time {seconds 1, nanos 2}. */
+static void ptime(struct buf *b, int num, uint64_t secs)
+{
+	struct buf t = {0};
+	pv(&t, 1, secs);
+	pv(&t, 2, 0);
+	pm(b, num, &t);
+}
+
+/* apps/v1 DeploymentStatus and DeploymentCondition, whose numbers are not
+ * in order (readyReplicas 7, lastUpdateTime 6, lastTransitionTime 7), and
+ * DeploymentSpec's revisionHistoryLimit 6 and progressDeadlineSeconds 9. */
+static void test_deployment_status(void)
+{
+	struct buf d = {0}, spec = {0}, st = {0}, cond = {0}, body = {0};
+	pv(&spec, 6, 3);
+	pv(&spec, 9, 600);
+	pv(&st, 1, 4);
+	pv(&st, 2, 2);
+	pv(&st, 3, 2);
+	pv(&st, 4, 1);
+	pv(&st, 5, 1);
+	ps(&cond, 1, "Available");
+	ps(&cond, 2, "True");
+	ps(&cond, 4, "MinimumReplicasAvailable");
+	ps(&cond, 5, "ok");
+	ptime(&cond, 6, 1700000000);
+	ptime(&cond, 7, 1700000001);
+	pm(&st, 6, &cond);
+	pv(&st, 7, 2);
+	pv(&st, 8, 0); /* collisionCount: a pointer */
+	meta(&d, "web");
+	pm(&d, 2, &spec);
+	pm(&d, 3, &st);
+	envelope(&body, "apps/v1", "Deployment", &d);
+	struct seen s = {0};
+	CHECK(same(&body,
+		   "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\","
+		   "\"metadata\":{\"name\":\"web\",\"labels\":{\"app\":\"web\"}},"
+		   "\"spec\":{\"revisionHistoryLimit\":3,\"progressDeadlineSeconds\":600},"
+		   "\"status\":{\"observedGeneration\":4,\"replicas\":2,\"updatedReplicas\":2,"
+		   "\"availableReplicas\":1,\"unavailableReplicas\":1,\"readyReplicas\":2,"
+		   "\"collisionCount\":0,\"conditions\":[{\"type\":\"Available\","
+		   "\"status\":\"True\",\"reason\":\"MinimumReplicasAvailable\","
+		   "\"message\":\"ok\",\"lastUpdateTime\":\"2023-11-14T22:13:20Z\","
+		   "\"lastTransitionTime\":\"2023-11-14T22:13:21Z\"}]}}",
+		   &s));
+	CHECK(s.n == 0);
+	buf_free(&body);
+}
+
+/* apps/v1 ReplicaSetSpec (minReadySeconds 4) and ReplicaSetStatus
+ * (observedGeneration 3, readyReplicas 4, availableReplicas 5),
+ * ReplicaSetCondition (lastTransitionTime 3, reason 4, message 5). */
+static void test_replicaset_status(void)
+{
+	struct buf rs = {0}, spec = {0}, st = {0}, cond = {0}, body = {0};
+	pv(&spec, 1, 2);
+	pv(&spec, 4, 10);
+	pv(&st, 1, 2);
+	pv(&st, 2, 2);
+	pv(&st, 3, 7);
+	pv(&st, 4, 1);
+	pv(&st, 5, 1);
+	ps(&cond, 1, "ReplicaFailure");
+	ps(&cond, 2, "False");
+	ptime(&cond, 3, 1700000000);
+	ps(&cond, 4, "r");
+	ps(&cond, 5, "m");
+	pm(&st, 6, &cond);
+	meta(&rs, "web-1");
+	pm(&rs, 2, &spec);
+	pm(&rs, 3, &st);
+	envelope(&body, "apps/v1", "ReplicaSet", &rs);
+	struct seen s = {0};
+	CHECK(same(&body,
+		   "{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\","
+		   "\"metadata\":{\"name\":\"web-1\",\"labels\":{\"app\":\"web\"}},"
+		   "\"spec\":{\"replicas\":2,\"minReadySeconds\":10},"
+		   "\"status\":{\"replicas\":2,\"fullyLabeledReplicas\":2,"
+		   "\"observedGeneration\":7,\"readyReplicas\":1,\"availableReplicas\":1,"
+		   "\"conditions\":[{\"type\":\"ReplicaFailure\",\"status\":\"False\","
+		   "\"lastTransitionTime\":\"2023-11-14T22:13:20Z\",\"reason\":\"r\","
+		   "\"message\":\"m\"}]}}",
+		   &s));
+	CHECK(s.n == 0);
+	buf_free(&body);
+}
+
+/* meta/v1 ObjectMeta's later fields (generateName 2, deletionTimestamp 9,
+ * deletionGracePeriodSeconds 10, ownerReferences 13, finalizers 14,
+ * managedFields 17), OwnerReference (kind 1, name 3, uid 4, apiVersion 5,
+ * controller 6, blockOwnerDeletion 7) and ManagedFieldsEntry (time 4,
+ * fieldsType 6, fieldsV1 7, subresource 8). */
+static void test_meta_owners_managed(void)
+{
+	struct buf m = {0}, own = {0}, mf = {0}, fv = {0}, ns = {0}, body = {0};
+	ps(&m, 1, "n");
+	ps(&m, 2, "n-");
+	ptime(&m, 9, 1700000000);
+	pv(&m, 10, 0);
+	ps(&own, 1, "Deployment");
+	ps(&own, 3, "web");
+	ps(&own, 4, "u-1");
+	ps(&own, 5, "apps/v1");
+	pv(&own, 6, 1);
+	pv(&own, 7, 0);
+	pm(&m, 13, &own);
+	ps(&m, 14, "kubernetes");
+	ps(&mf, 1, "kubectl");
+	ps(&mf, 2, "Update");
+	ps(&mf, 3, "v1");
+	ptime(&mf, 4, 1700000000);
+	ps(&mf, 6, "FieldsV1");
+	ps(&fv, 1, "{\"f:metadata\":{}}");
+	pm(&mf, 7, &fv);
+	ps(&mf, 8, "status");
+	pm(&m, 17, &mf);
+	pm(&ns, 1, &m);
+	envelope(&body, "v1", "Namespace", &ns);
+	struct seen s = {0};
+	CHECK(same(&body,
+		   "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"n\","
+		   "\"generateName\":\"n-\",\"deletionTimestamp\":\"2023-11-14T22:13:20Z\","
+		   "\"deletionGracePeriodSeconds\":0,\"ownerReferences\":[{\"kind\":"
+		   "\"Deployment\",\"name\":\"web\",\"uid\":\"u-1\",\"apiVersion\":\"apps/v1\","
+		   "\"controller\":true,\"blockOwnerDeletion\":false}],"
+		   "\"finalizers\":[\"kubernetes\"],\"managedFields\":[{\"manager\":\"kubectl\","
+		   "\"operation\":\"Update\",\"apiVersion\":\"v1\","
+		   "\"time\":\"2023-11-14T22:13:20Z\",\"fieldsType\":\"FieldsV1\","
+		   "\"fieldsV1\":{\"f:metadata\":{}},\"subresource\":\"status\"}]}}",
+		   &s));
+	CHECK(s.n == 0);
+	buf_free(&body);
+}
+
+/* autoscaling/v1 Scale: spec {replicas 1}, status {replicas 1, selector 2}. */
+static void test_scale(void)
+{
+	struct buf sc = {0}, spec = {0}, st = {0}, body = {0};
+	pv(&spec, 1, 0);
+	pv(&st, 1, 3);
+	ps(&st, 2, "app=web");
+	meta(&sc, "web");
+	pm(&sc, 2, &spec);
+	pm(&sc, 3, &st);
+	envelope(&body, "autoscaling/v1", "Scale", &sc);
+	struct seen s = {0};
+	CHECK(
+	    same(&body,
+		 "{\"apiVersion\":\"autoscaling/v1\",\"kind\":\"Scale\","
+		 "\"metadata\":{\"name\":\"web\",\"labels\":{\"app\":\"web\"}},"
+		 "\"spec\":{\"replicas\":0},\"status\":{\"replicas\":3,\"selector\":\"app=web\"}}",
+		 &s));
+	CHECK(s.n == 0);
+	buf_free(&body);
+}
+
+/* core/v1 fields newer than the rest: Container.restartPolicy 24,
+ * VolumeMount.recursiveReadOnly 7, PodSecurityContext
+ * supplementalGroupsPolicy 12 and seLinuxChangePolicy 13, PodSpec
+ * hostUsers 37; Service: ServicePort.appProtocol 6, ServiceSpec
+ * ipFamilyPolicy 17, clusterIPs 18, internalTrafficPolicy 22,
+ * trafficDistribution 23. */
+static void test_newer_core_fields(void)
+{
+	struct buf c = {0}, vm = {0}, sc = {0}, spec = {0}, pod = {0}, body = {0};
+	ps(&c, 1, "init");
+	ps(&vm, 1, "v");
+	pv(&vm, 2, 1);
+	ps(&vm, 3, "/v");
+	ps(&vm, 7, "IfPossible");
+	pm(&c, 9, &vm);
+	ps(&c, 24, "Always");
+	pm(&spec, 20, &c);
+	ps(&sc, 12, "Strict");
+	ps(&sc, 13, "MountOption");
+	pm(&spec, 14, &sc);
+	pv(&spec, 37, 0);
+	meta(&pod, "p");
+	pm(&pod, 2, &spec);
+	envelope(&body, "v1", "Pod", &pod);
+	struct seen s = {0};
+	CHECK(same(&body,
+		   "{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+		   "\"metadata\":{\"name\":\"p\",\"labels\":{\"app\":\"web\"}},"
+		   "\"spec\":{\"initContainers\":[{\"name\":\"init\",\"volumeMounts\":[{"
+		   "\"name\":\"v\",\"readOnly\":true,\"mountPath\":\"/v\","
+		   "\"recursiveReadOnly\":\"IfPossible\"}],\"restartPolicy\":\"Always\"}],"
+		   "\"securityContext\":{\"supplementalGroupsPolicy\":\"Strict\","
+		   "\"seLinuxChangePolicy\":\"MountOption\"},\"hostUsers\":false}}",
+		   &s));
+	CHECK(s.n == 0);
+	buf_free(&body);
+	s = (struct seen){0};
+	struct buf port = {0}, sspec = {0}, svc = {0};
+	ps(&port, 1, "web");
+	ps(&port, 6, "kubernetes.io/h2c");
+	pv(&port, 3, 80);
+	pm(&sspec, 1, &port);
+	ps(&sspec, 17, "SingleStack");
+	ps(&sspec, 18, "10.96.0.10");
+	ps(&sspec, 22, "Local");
+	ps(&sspec, 23, "PreferClose");
+	meta(&svc, "s");
+	pm(&svc, 2, &sspec);
+	envelope(&body, "v1", "Service", &svc);
+	CHECK(same(&body,
+		   "{\"apiVersion\":\"v1\",\"kind\":\"Service\","
+		   "\"metadata\":{\"name\":\"s\",\"labels\":{\"app\":\"web\"}},"
+		   "\"spec\":{\"ports\":[{\"name\":\"web\",\"appProtocol\":\"kubernetes.io/h2c\","
+		   "\"port\":80}],\"ipFamilyPolicy\":\"SingleStack\",\"clusterIPs\":"
+		   "[\"10.96.0.10\"],\"internalTrafficPolicy\":\"Local\","
+		   "\"trafficDistribution\":\"PreferClose\"}}",
+		   &s));
+	CHECK(s.n == 0);
+	buf_free(&body);
+}
+
 /* Every numbered field is in the schema; every schema field is numbered
  * (but apiVersion and kind, which travel in the envelope); no number twice. */
 static void test_tables_match_schema(void)
@@ -488,6 +709,11 @@ int main(void)
 	RUN(test_unknown_fields);
 	RUN(test_eviction_delete_options);
 	RUN(test_refusals);
+	RUN(test_deployment_status);
+	RUN(test_replicaset_status);
+	RUN(test_meta_owners_managed);
+	RUN(test_scale);
+	RUN(test_newer_core_fields);
 	RUN(test_tables_match_schema);
 	return unit_done();
 }
