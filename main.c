@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "engine/api/api.h"
+#include "engine/client/apic.h"
 #include "engine/controllers/deployctl.h"
 #include "engine/controllers/epctl.h"
 #include "engine/controllers/gc.h"
@@ -310,6 +311,7 @@ static int start_http(const struct opts *o, struct api *api, struct http **out, 
 struct server {
 	struct store *st;
 	struct api *api;
+	struct apic *apic; /* the in-process client of the node roles */
 	struct fs *fs;
 	struct deployctl *dc;
 	struct rsctl *rc;
@@ -338,12 +340,13 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	free(db);
 	if (r < 0 || api_new(s->st, &s->api, e) < 0)
 		return -1;
+	s->apic = apic_local_new(s->api);
 	api_set_default_toleration(s->api, o->default_toleration_s);
 	if (o->service_cidr && api_set_service_cidr(s->api, o->service_cidr, e) < 0)
 		return -1;
 	if (o->hollow_nodes > 0) {
 		struct hollow_opts ho = {heartbeat_s(o), 0};
-		if (hollow_start(s->api, o->hollow_nodes, &ho, &s->hollow, e) < 0)
+		if (hollow_start(s->apic, o->hollow_nodes, &ho, &s->hollow, e) < 0)
 			return -1;
 		log_info("server", "%d hollow nodes registered", o->hollow_nodes);
 	}
@@ -366,7 +369,7 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				.data_dir = o->data_dir,
 				.heartbeat_s = heartbeat_s(o),
 				.pod_cidr = o->pod_cidr};
-	if (agent_start(s->api, &ao, &s->agent, e) < 0)
+	if (agent_start(s->apic, &ao, &s->agent, e) < 0)
 		return -1;
 	char svc_cidr[20];
 	api_service_cidr(s->api, svc_cidr);
@@ -374,7 +377,7 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				 .pod_cidr = agent_pod_cidr(s->agent),
 				 .service_cidr = svc_cidr,
 				 .dns_ip = agent_dns_ip(s->agent)};
-	return svcnet_start(s->api, &so, &s->svcnet, e);
+	return svcnet_start(s->apic, &so, &s->svcnet, e);
 }
 
 static void server_stop(struct server *s)
@@ -392,6 +395,7 @@ static void server_stop(struct server *s)
 	deployctl_stop(s->dc);
 	rsctl_stop(s->rc);
 	epctl_stop(s->ep);
+	apic_free(s->apic);
 	api_free(s->api);
 	store_close(s->st);
 }
