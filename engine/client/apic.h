@@ -92,7 +92,8 @@ bool apic_fields_match(const json_t *obj, const char *fields);
  */
 int apic_create_many(struct apic *c, json_t *const *objs, size_t n, int *results);
 /* Read-modify-write of one object (api_patch); over HTTP GET, mutate, PUT
- * with the resourceVersion read, again on a conflict. */
+ * with the resourceVersion read, again on a conflict.  apic_patch and
+ * apic_update_status return 1 when they wrote, 0 when nothing changed. */
 int apic_patch(struct apic *c, const struct kind_info *k, const char *ns, const char *name,
 	       api_mutate_fn mutate, void *arg, struct err **e);
 int apic_update_status(struct apic *c, const struct kind_info *k, const char *ns, const char *name,

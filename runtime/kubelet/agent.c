@@ -389,7 +389,8 @@ static void heartbeat(struct agent *ag)
 	struct err *e = NULL;
 	int r = apic_get(ag->c, KIND_NODE, NULL, ag->node, &o, &e);
 	if (r < 0 && r != -ENOENT) {
-		log_warn("agent", "heartbeat: %s", e ? e->msg : strerror(-r));
+		if (r != -ENOTCONN) /* an unreachable server is logged once, by the client */
+			log_warn("agent", "heartbeat: %s", e ? e->msg : strerror(-r));
 		err_free(e);
 		return;
 	}
@@ -405,7 +406,7 @@ static void heartbeat(struct agent *ag)
 	struct api_status s = {KIND_NODE, NULL, ag->node, obj_str(o->obj, "metadata.uid"), st};
 	int res = 0;
 	r = apic_status_many(ag->c, &s, 1, &res);
-	if (r < 0 || res < 0)
+	if ((r < 0 || res < 0) && (r < 0 ? r : res) != -ENOTCONN)
 		log_warn("agent", "heartbeat: %s", strerror(r < 0 ? -r : -res));
 	json_decref(st);
 	sobj_unref(o);
@@ -701,7 +702,10 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 		for (char *p = ag->node; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 	}
-	host_ip(ag->node_ip);
+	if (o->node_ip)
+		snprintf(ag->node_ip, sizeof(ag->node_ip), "%s", o->node_ip);
+	else
+		host_ip(ag->node_ip);
 	ag->pods_dir = xasprintf("%s/pods", o->data_dir);
 	ag->logs_dir = xasprintf("%s/logs", o->data_dir);
 	ag->runc_dir = xasprintf("%s/runc", o->data_dir);

@@ -55,6 +55,7 @@ struct agent_opts {
 	int workers;		   /* pods synced at once; <= 0: 8 */
 	const char *cgroup_parent; /* NULL: "/clusterfs" */
 	const char *pod_cidr;	   /* NULL: "10.88.0.0/16"; recorded on the Node */
+	const char *node_ip;	   /* NULL: the first address of an interface that is up */
 };
 
 /* The pod network's bridge for data_dir: "cfs" and 8 hex digits of a hash

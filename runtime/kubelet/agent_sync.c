@@ -701,7 +701,7 @@ static void post_status(struct agent *ag, struct apod *ap, const json_t *pod)
 	struct api_status s = {KIND_POD, ap->ns, ap->name, ap->uid, st};
 	int res = 0;
 	int r = apic_status_many(ag->c, &s, 1, &res);
-	if (r < 0 || (res < 0 && res != -ENOENT))
+	if ((r < 0 || (res < 0 && res != -ENOENT)) && (r < 0 ? r : res) != -ENOTCONN)
 		log_warn("agent", "%s/%s: status: %s", ap->ns, ap->name,
 			 strerror(r < 0 ? -r : -res));
 	json_decref(ap->posted);
