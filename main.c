@@ -513,7 +513,8 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 			break;
 		if (r != -ENOTCONN && r != -EAGAIN)
 			return -1;
-		log_info("agent", "waiting for the server: %s", (*e)->msg);
+		if (delay == 250)
+			log_info("agent", "waiting for the server: %s", (*e)->msg);
 		err_free(STEAL_POINTER(e));
 		if (!agent_nap(delay))
 			return -1;
