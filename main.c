@@ -511,6 +511,8 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 		int r = agent_start(c, &ao, ag, e);
 		if (r == 0)
 			break;
+		if (r == -EACCES)
+			err_wrap(e, "the server refused the token");
 		if (r != -ENOTCONN && r != -EAGAIN)
 			return -1;
 		if (delay == 250)

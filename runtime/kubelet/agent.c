@@ -709,7 +709,9 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 	ag->pods_dir = xasprintf("%s/pods", o->data_dir);
 	ag->logs_dir = xasprintf("%s/logs", o->data_dir);
 	ag->runc_dir = xasprintf("%s/runc", o->data_dir);
-	if ((r = check_node_name(ag->node, e)) < 0 ||
+	/* the Node first: an API that refuses us or does not answer fails the
+	 * start before anything on the host is touched */
+	if ((r = check_node_name(ag->node, e)) < 0 || (r = register_node(ag, e)) < 0 ||
 	    (r = image_store_open(o->data_dir, &ag->images, e)) < 0 ||
 	    (r = oci_runtime_new(ag->runc_dir, &ag->rt, e)) < 0)
 		goto fail;
@@ -734,8 +736,6 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 		r = err_make(e, errno, "agent: epoll: %s", strerror(errno));
 		goto fail;
 	}
-	if ((r = register_node(ag, e)) < 0)
-		goto fail;
 	adopt_all(ag);
 
 	r = start_threads(ag);

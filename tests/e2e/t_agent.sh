@@ -47,6 +47,12 @@ web_restarts() {
 }
 
 # --- join --------------------------------------------------------------------
+out=$(timeout 20 "$CLUSTERFS" agent --server "https://127.0.0.1:$PORT" --token wrong \
+	--ca "$DATA/pki/ca.crt" --node-name t-bad --data-dir "$T_BASE/bad" 2>&1)
+rc=$?
+check "a wrong token is refused: the agent exits" test "$rc" -ne 0 -a "$rc" -ne 124
+check_contains "with a clear message" "$out" "refused the token"
+check_not "and it touched nothing on the host" test -d "$T_BASE/bad/runc"
 agent_start
 check "the agent registers its node through the API" wait_until 15 test -e "$MNT/nodes/$NODE.yaml"
 check "the node is Ready" wait_until 15 node_ready
@@ -93,6 +99,22 @@ check "pod IP in /cluster" grep -q '^10\.88\.' "$P/$first/ip"
 check_eq "ready in /cluster" "True" "$(yvals "$P/$first.yaml" status.containerStatuses.0.ready)"
 check "logs are written on the agent's node" wait_until 5 grep -q started "$AG"/logs/*/main/0.log
 check "the Started event reaches the server" wait_until 10 grep -q Started "$P/$first/events"
+# the Services' node role runs on the agent too
+cat >"$WORK/svc.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+EOF
+cp "$WORK/svc.yaml" "$MNT/services/web.yaml"
+CIP=$(cat "$MNT/services/web/clusterip")
+TABLE=$(sed -n 's/.*nftables table \(clusterfs_[0-9a-f]*\).*/\1/p' "$AG/agent.log" | head -1)
+check "the agent programs the Service's ClusterIP ($CIP) in $TABLE" wait_until 10 sh -c "nft list table ip '$TABLE' | grep -qF '$CIP'"
+check "and its DNS name" wait_until 10 grep -q "web.default.svc.cluster.local" "$AG/dns/hosts"
 check "a crashing container's restarts show in /cluster" wait_until 30 restarts_ge crash 1
 check_eq "with its exit code" "3" "$(yvals "$P/crash.yaml" status.containerStatuses.0.lastState.terminated.exitCode)"
 
