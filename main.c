@@ -3,6 +3,7 @@
  * modules together.  Nothing else lives here.
  *
  *     clusterfs server [--mount DIR] [--data-dir DIR] [--no-agent] ...
+ *     clusterfs agent --server URL --token TOKEN --ca FILE [--node-name N] ...
  *     clusterfs reset [--data-dir DIR]
  *     clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]
  *     clusterfs image ls [--data-dir DIR]
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "engine/api/api.h"
+#include "engine/client/apic.h"
 #include "engine/controllers/deployctl.h"
 #include "engine/controllers/epctl.h"
 #include "engine/controllers/gc.h"
@@ -55,6 +58,9 @@ static const char usage_text[] =
     "Commands:\n"
     "  server    run the store, API, controllers, the node agent and the\n"
     "            filesystem in the foreground; unmounts on SIGINT/SIGTERM\n"
+    "  agent --server https://HOST:PORT --token TOKEN --ca FILE\n"
+    "            run only the node roles (pods, Services, DNS) for a server\n"
+    "            elsewhere, through its HTTP API, in the foreground\n"
     "  reset     remove everything clusterfs made for a data dir\n"
     "  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
     "            import an OCI image layout directory or OCI archive\n"
@@ -78,6 +84,10 @@ static const char usage_text[] =
     "                   serve the Kubernetes API over HTTPS there (" HTTP_DEFAULT_LISTEN ");\n"
     "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
     "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
+    "  --server URL     agent: the server's API (https://HOST:PORT)\n"
+    "  --token TOKEN    agent: the bearer token to present\n"
+    "  --ca FILE        agent: the CA that signed the server's certificate\n"
+    "  --node-ip IP     agent: the node's address (default: the first one up)\n"
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -95,6 +105,8 @@ struct opts {
 	const char *listen;
 	const char *tls_sans[16];
 	size_t ntls_sans;
+	/* agent */
+	const char *server, *token, *ca, *node_ip;
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -103,6 +115,48 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first);
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	return parse_opts_pos(argc, argv, o, NULL);
+}
+
+/* The options that take a string as it is: true if c is one (set). */
+static bool string_opt(struct opts *o, int c, const char *arg)
+{
+	const char **to = NULL;
+	switch (c) {
+	case 'm':
+		to = &o->mount;
+		break;
+	case 'd':
+		to = &o->data_dir;
+		break;
+	case 'N':
+		to = &o->node_name;
+		break;
+	case 'S':
+		to = &o->service_cidr;
+		break;
+	case 'P':
+		to = &o->pod_cidr;
+		break;
+	case 'L':
+		to = &o->listen;
+		break;
+	case 'U':
+		to = &o->server;
+		break;
+	case 'K':
+		to = &o->token;
+		break;
+	case 'C':
+		to = &o->ca;
+		break;
+	case 'I':
+		to = &o->node_ip;
+		break;
+	default:
+		return false;
+	}
+	*to = arg;
+	return true;
 }
 
 static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
@@ -121,6 +175,10 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	    {"pod-cidr", required_argument, NULL, 'P'},
 	    {"listen", required_argument, NULL, 'L'},
 	    {"tls-san", required_argument, NULL, 'A'},
+	    {"server", required_argument, NULL, 'U'},
+	    {"token", required_argument, NULL, 'K'},
+	    {"ca", required_argument, NULL, 'C'},
+	    {"node-ip", required_argument, NULL, 'I'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -131,33 +189,17 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:d:vh", longopts, NULL)) != -1) {
+		if (string_opt(o, c, optarg))
+			continue;
 		switch (c) {
-		case 'm':
-			o->mount = optarg;
-			break;
-		case 'd':
-			o->data_dir = optarg;
-			break;
 		case 'n':
 			o->no_agent = true;
-			break;
-		case 'N':
-			o->node_name = optarg;
 			break;
 		case 'v':
 			log_level = LOG_DEBUG;
 			break;
 		case 'F':
 			o->fuse_debug = true;
-			break;
-		case 'S':
-			o->service_cidr = optarg;
-			break;
-		case 'P':
-			o->pod_cidr = optarg;
-			break;
-		case 'L':
-			o->listen = optarg;
 			break;
 		case 'A':
 			if (o->ntls_sans == sizeof(o->tls_sans) / sizeof(o->tls_sans[0])) {
@@ -310,6 +352,7 @@ static int start_http(const struct opts *o, struct api *api, struct http **out, 
 struct server {
 	struct store *st;
 	struct api *api;
+	struct apic *apic; /* the in-process client of the node roles */
 	struct fs *fs;
 	struct deployctl *dc;
 	struct rsctl *rc;
@@ -338,12 +381,13 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	free(db);
 	if (r < 0 || api_new(s->st, &s->api, e) < 0)
 		return -1;
+	s->apic = apic_local_new(s->api);
 	api_set_default_toleration(s->api, o->default_toleration_s);
 	if (o->service_cidr && api_set_service_cidr(s->api, o->service_cidr, e) < 0)
 		return -1;
 	if (o->hollow_nodes > 0) {
 		struct hollow_opts ho = {heartbeat_s(o), 0};
-		if (hollow_start(s->api, o->hollow_nodes, &ho, &s->hollow, e) < 0)
+		if (hollow_start(s->apic, o->hollow_nodes, &ho, &s->hollow, e) < 0)
 			return -1;
 		log_info("server", "%d hollow nodes registered", o->hollow_nodes);
 	}
@@ -366,7 +410,7 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				.data_dir = o->data_dir,
 				.heartbeat_s = heartbeat_s(o),
 				.pod_cidr = o->pod_cidr};
-	if (agent_start(s->api, &ao, &s->agent, e) < 0)
+	if (agent_start(s->apic, &ao, &s->agent, e) < 0)
 		return -1;
 	char svc_cidr[20];
 	api_service_cidr(s->api, svc_cidr);
@@ -374,7 +418,7 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				 .pod_cidr = agent_pod_cidr(s->agent),
 				 .service_cidr = svc_cidr,
 				 .dns_ip = agent_dns_ip(s->agent)};
-	return svcnet_start(s->api, &so, &s->svcnet, e);
+	return svcnet_start(s->apic, &so, &s->svcnet, e);
 }
 
 static void server_stop(struct server *s)
@@ -392,6 +436,7 @@ static void server_stop(struct server *s)
 	deployctl_stop(s->dc);
 	rsctl_stop(s->rc);
 	epctl_stop(s->ep);
+	apic_free(s->apic);
 	api_free(s->api);
 	store_close(s->st);
 }
@@ -429,6 +474,104 @@ fail:
 	fprintf(stderr, "clusterfs: %s\n", e ? e->msg : "failed");
 out:
 	server_stop(&s);
+	err_free(e);
+	close(lockfd);
+	return rc;
+}
+
+/* ---- clusterfs agent ---- */
+
+static volatile sig_atomic_t agent_stop_sig;
+
+static void on_stop_signal(int sig)
+{
+	agent_stop_sig = sig;
+}
+
+/* Sleeps ms unless a stop signal came; false when one did. */
+static bool agent_nap(int ms)
+{
+	for (int t = 0; t < ms && !agent_stop_sig; t += 100)
+		sleep_ms(100);
+	return !agent_stop_sig;
+}
+
+/* Starts the node roles over c, retrying (with back-off) while the server
+ * cannot be reached.  0, or -1 with *e (or on a stop signal, e NULL). */
+static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, struct svcnet **sn,
+		    struct err **e)
+{
+	struct agent_opts ao = {.node_name = o->node_name,
+				.data_dir = o->data_dir,
+				.heartbeat_s = heartbeat_s(o),
+				.pod_cidr = o->pod_cidr,
+				.node_ip = o->node_ip};
+	int delay = 250;
+	for (;;) {
+		int r = agent_start(c, &ao, ag, e);
+		if (r == 0)
+			break;
+		if (r == -EACCES)
+			err_wrap(e, "the server refused the token");
+		if (r != -ENOTCONN && r != -EAGAIN)
+			return -1;
+		if (delay == 250)
+			log_info("agent", "waiting for the server: %s", (*e)->msg);
+		err_free(STEAL_POINTER(e));
+		if (!agent_nap(delay))
+			return -1;
+		delay = delay * 2 > 8000 ? 8000 : delay * 2;
+	}
+	struct svcnet_opts so = {.data_dir = o->data_dir,
+				 .pod_cidr = agent_pod_cidr(*ag),
+				 .service_cidr =
+				     o->service_cidr ? o->service_cidr : SVC_DEFAULT_CIDR,
+				 .dns_ip = agent_dns_ip(*ag)};
+	return svcnet_start(c, &so, sn, e) < 0 ? -1 : 0;
+}
+
+static int cmd_agent(int argc, char **argv)
+{
+	struct opts o = {0};
+	if (parse_opts(argc, argv, &o) < 0)
+		return 2;
+	if (!o.server || !o.token) {
+		fprintf(stderr, "clusterfs agent: --server URL and --token TOKEN are required\n");
+		return 2;
+	}
+	int mk = mkdir_p(o.data_dir, 0700, NULL);
+	if (mk < 0) {
+		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
+		return 1;
+	}
+	int lockfd = lock_data_dir(o.data_dir, false);
+	if (lockfd < 0)
+		return 1;
+	struct sigaction sa = {.sa_handler = on_stop_signal};
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	struct err *e = NULL;
+	struct apic *c = NULL;
+	struct agent *ag = NULL;
+	struct svcnet *sn = NULL;
+	int rc = 1;
+	struct apic_http_opts ho = {.server = o.server, .ca_file = o.ca, .token = o.token};
+	if (apic_http_new(&ho, &c, &e) < 0 || agent_up(&o, c, &ag, &sn, &e) < 0)
+		goto out;
+	log_info("agent", "clusterfs %s agent for %s (data in %s)", CLUSTERFS_VERSION, o.server,
+		 o.data_dir);
+	while (agent_nap(1000))
+		;
+	log_info("agent", "shutting down (containers keep running)");
+	rc = 0;
+out:
+	if (e)
+		fprintf(stderr, "clusterfs: %s\n", e->msg);
+	else if (rc && agent_stop_sig)
+		rc = 0;
+	svcnet_stop(sn);
+	agent_stop(ag);
+	apic_free(c);
 	err_free(e);
 	close(lockfd);
 	return rc;
@@ -493,6 +636,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "server"))
 		return cmd_server(argc - 1, argv + 1);
+	if (!strcmp(cmd, "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(cmd, "image"))
 		return cmd_image(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pause"))

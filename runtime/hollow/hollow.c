@@ -52,7 +52,7 @@ struct hnode {
  * while waiting on anything but its own condition variables.
  */
 struct hollow {
-	struct api *api;
+	struct apic *c;
 	struct hollow_opts o;
 	int n;
 	struct hnode *nodes; /* n of them; names and ips fixed at start */
@@ -405,7 +405,7 @@ static void on_resync(void *arg)
 {
 	struct hollow *h = arg;
 	struct sobj **v;
-	int n = api_list(h->api, KIND_NODE, NULL, NULL, &v, NULL);
+	int n = apic_list(h->c, KIND_NODE, NULL, &v, NULL);
 	bool *seen = xcalloc((size_t)h->n, sizeof(bool));
 	pthread_mutex_lock(&h->lock);
 	for (int i = 0; i < n; i++) {
@@ -423,7 +423,7 @@ static void on_resync(void *arg)
 	if (n >= 0)
 		sobj_list_free(v, (size_t)n);
 
-	n = api_list(h->api, KIND_POD, NULL, NULL, &v, NULL);
+	n = apic_list(h->c, KIND_POD, NULL, &v, NULL);
 	char key[HOLLOW_KEY_MAX];
 	pthread_mutex_lock(&h->lock);
 	for (int i = 0; i < n; i++) {
@@ -455,14 +455,14 @@ struct pod_batch {
 static void batch_flush(struct hollow *h, struct pod_batch *b)
 {
 	if (b->nst) {
-		int r = api_status_many(h->api, b->st, b->nst, NULL);
+		int r = apic_status_many(h->c, b->st, b->nst, NULL);
 		if (r < 0)
 			log_warn("hollow", "starting %zu pods: %s", b->nst, strerror(-r));
 		else
 			log_debug("hollow", "started %d of %zu pods", r, b->nst);
 	}
 	if (b->ndel) {
-		int r = api_delete_many(h->api, b->del, b->ndel, 0, NULL);
+		int r = apic_delete_many(h->c, b->del, b->ndel, 0, NULL);
 		if (r < 0)
 			log_warn("hollow", "deleting %zu pods: %s", b->ndel, strerror(-r));
 	}
@@ -481,7 +481,8 @@ static void batch_add(struct hollow *h, struct pod_batch *b, const char *key, co
 		return;
 	char ns[HOLLOW_KEY_MAX];
 	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
-	struct sobj *o = api_get(h->api, KIND_POD, ns, slash + 1);
+	struct sobj *o = NULL;
+	apic_get(h->c, KIND_POD, ns, slash + 1, &o, NULL);
 	if (!o)
 		return;
 	struct hnode *hn = pod_node(h, o->obj);
@@ -564,8 +565,8 @@ static void heartbeat(struct hollow *h)
 		if (!alive)
 			continue;
 		/* Read again: the informer may not have seen a pause yet. */
-		struct sobj *o = api_get(h->api, KIND_NODE, NULL, hn->name);
-		if (!o)
+		struct sobj *o = NULL;
+		if (apic_get(h->c, KIND_NODE, NULL, hn->name, &o, NULL) < 0)
 			continue;
 		if (node_paused(o->obj)) {
 			sobj_unref(o);
@@ -578,7 +579,7 @@ static void heartbeat(struct hollow *h)
 		k++;
 	}
 	if (k) {
-		int r = api_status_many(h->api, st, k, NULL);
+		int r = apic_status_many(h->c, st, k, NULL);
 		if (r < 0)
 			log_warn("hollow", "heartbeat of %zu nodes: %s", k, strerror(-r));
 	}
@@ -626,8 +627,11 @@ static int register_nodes(struct hollow *h, struct err **e)
 	for (int i = 0; i < h->n && ret == 0; i++) {
 		struct hnode *hn = &h->nodes[i];
 		json_t *labels = node_labels(hn);
-		struct sobj *o = api_get(h->api, KIND_NODE, NULL, hn->name);
-		if (!o) {
+		struct sobj *o = NULL;
+		int g = apic_get(h->c, KIND_NODE, NULL, hn->name, &o, NULL);
+		if (g < 0 && g != -ENOENT) {
+			ret = err_make(e, -g, "hollow node %s: %s", hn->name, strerror(-g));
+		} else if (!o) {
 			docs[ndocs++] =
 			    json_pack("{s:s, s:s, s:{s:s, s:O}, s:{}, s:o}", "apiVersion", "v1",
 				      "kind", "Node", "metadata", "name", hn->name, "labels",
@@ -637,8 +641,8 @@ static int register_nodes(struct hollow *h, struct err **e)
 			hn->paused = node_paused(o->obj);
 			struct kubelet_node_meta m = {.labels = labels};
 			if (!kubelet_node_meta_ok(o->obj, &m) &&
-			    api_patch(h->api, KIND_NODE, NULL, hn->name, kubelet_node_patch, &m,
-				      e) < 0)
+			    apic_patch(h->c, KIND_NODE, NULL, hn->name, kubelet_node_patch, &m, e) <
+				0)
 				ret = err_wrap(e, "taking over hollow node %s", hn->name);
 			sobj_unref(o);
 		}
@@ -646,7 +650,7 @@ static int register_nodes(struct hollow *h, struct err **e)
 	}
 	if (ret == 0 && ndocs) {
 		int *res = xcalloc(ndocs, sizeof(int));
-		int r = api_create_many(h->api, docs, ndocs, res);
+		int r = apic_create_many(h->c, docs, ndocs, res);
 		if (r < 0)
 			ret = err_make(e, -r, "registering %zu hollow nodes: %s", ndocs,
 				       strerror(-r));
@@ -681,14 +685,14 @@ static void hollow_free(struct hollow *h)
 	free(h);
 }
 
-int hollow_start(struct api *a, int n, const struct hollow_opts *o, struct hollow **out,
+int hollow_start(struct apic *c, int n, const struct hollow_opts *o, struct hollow **out,
 		 struct err **e)
 {
 	if (n < 1 || n > HOLLOW_MAX_NODES)
 		return err_make(e, EINVAL, "hollow nodes: count %d is not between 1 and %d", n,
 				HOLLOW_MAX_NODES);
 	struct hollow *h = xcalloc(1, sizeof(*h));
-	h->api = a;
+	h->c = c;
 	h->n = n;
 	if (o)
 		h->o = *o;
@@ -732,7 +736,9 @@ int hollow_start(struct api *a, int n, const struct hollow_opts *o, struct hollo
 	}
 	static const struct informer_ops ops = {
 	    .resync = on_resync, .event = on_event, .idle_ms = 250 /* how soon a stop is seen */};
-	r = informer_start(a, "hollow", &ops, h, &h->inf, e);
+	static const struct kind_info *const kinds[] = {KIND_POD, KIND_NODE};
+	const struct apic_watch_spec sp = {kinds, 2, NULL};
+	r = informer_start_apic(c, "hollow", &sp, &ops, h, &h->inf, e);
 	if (r < 0) {
 		hollow_stop(h);
 		return r;

@@ -41,7 +41,7 @@
 #ifndef CFS_HOLLOW_H
 #define CFS_HOLLOW_H
 
-#include "engine/api/api.h"
+#include "engine/client/apic.h"
 
 #define HOLLOW_PAUSED_ANNOTATION "hollow.clusterfs.io/paused"
 #define HOLLOW_READY_ANNOTATION	 "hollow.clusterfs.io/ready"
@@ -59,7 +59,7 @@ struct hollow;
  * the defaults.  Returns 0 and *out, or a negative errno with *e when the
  * nodes could not be registered (nothing is left running then).
  */
-int hollow_start(struct api *a, int n, const struct hollow_opts *o, struct hollow **out,
+int hollow_start(struct apic *c, int n, const struct hollow_opts *o, struct hollow **out,
 		 struct err **e);
 
 /* Stops the threads (after the batch in progress) and frees h.  The Nodes

@@ -213,7 +213,13 @@ static void on_resync(void *arg)
 {
 	struct agent *ag = arg;
 	struct sobj **v;
-	int n = api_list(ag->api, KIND_POD, NULL, NULL, &v, NULL);
+	char fields[300];
+	snprintf(fields, sizeof(fields), "spec.nodeName=%s", ag->node);
+	struct err *e = NULL;
+	int n = apic_list(ag->c, KIND_POD, &(struct apic_sel){.fields = fields}, &v, &e);
+	if (n < 0)
+		log_warn("agent", "listing pods: %s", e ? e->msg : strerror(-n));
+	err_free(e);
 	for (int i = 0; i < n; i++) {
 		const char *uid = obj_str(v[i]->obj, "metadata.uid");
 		if (uid && ours(ag, v[i]->obj))
@@ -339,15 +345,20 @@ static json_t *node_labels(struct agent *ag)
 static int register_node(struct agent *ag, struct err **e)
 {
 	json_t *labels = node_labels(ag);
-	struct sobj *o = api_get(ag->api, KIND_NODE, NULL, ag->node);
-	int r = 0;
+	struct sobj *o = NULL;
+	int r = apic_get(ag->c, KIND_NODE, NULL, ag->node, &o, e);
+	if (r < 0 && r != -ENOENT) {
+		json_decref(labels);
+		return err_wrap(e, "registering node %s", ag->node);
+	}
+	r = 0;
 	if (!o) {
 		json_t *doc = json_pack(
 		    "{s:s, s:s, s:{s:s, s:O}, s:{s:s, s:[s]}, s:o}", "apiVersion", "v1", "kind",
 		    "Node", "metadata", "name", ag->node, "labels", labels, "spec", "podCIDR",
 		    ag->o.pod_cidr, "podCIDRs", ag->o.pod_cidr, "status", node_status(ag, NULL));
 		int res = 0;
-		r = api_create_many(ag->api, &doc, 1, &res);
+		r = apic_create_many(ag->c, &doc, 1, &res);
 		if (r >= 0 && res < 0 && res != -EEXIST)
 			r = res;
 		json_decref(doc);
@@ -358,11 +369,10 @@ static int register_node(struct agent *ag, struct err **e)
 	} else {
 		struct kubelet_node_meta m = {.labels = labels, .pod_cidr = ag->o.pod_cidr};
 		if (!kubelet_node_meta_ok(o->obj, &m))
-			r = api_patch(ag->api, KIND_NODE, NULL, ag->node, kubelet_node_patch, &m,
-				      e);
+			r = apic_patch(ag->c, KIND_NODE, NULL, ag->node, kubelet_node_patch, &m, e);
 		if (r >= 0) {
 			json_t *st = node_status(ag, obj_at(o->obj, "status"));
-			r = api_update_status(ag->api, KIND_NODE, NULL, ag->node, st, e);
+			r = apic_update_status(ag->c, KIND_NODE, NULL, ag->node, st, e);
 			json_decref(st);
 		}
 		sobj_unref(o);
@@ -375,10 +385,18 @@ static int register_node(struct agent *ag, struct err **e)
 
 static void heartbeat(struct agent *ag)
 {
-	struct sobj *o = api_get(ag->api, KIND_NODE, NULL, ag->node);
+	struct sobj *o = NULL;
+	struct err *e = NULL;
+	int r = apic_get(ag->c, KIND_NODE, NULL, ag->node, &o, &e);
+	if (r < 0 && r != -ENOENT) {
+		if (r != -ENOTCONN) /* an unreachable server is logged once, by the client */
+			log_warn("agent", "heartbeat: %s", e ? e->msg : strerror(-r));
+		err_free(e);
+		return;
+	}
+	err_free(STEAL_POINTER(&e));
 	if (!o) {
 		/* deleted by someone: register again, as a kubelet does */
-		struct err *e = NULL;
 		if (register_node(ag, &e) < 0)
 			log_warn("agent", "%s", e->msg);
 		err_free(e);
@@ -386,9 +404,10 @@ static void heartbeat(struct agent *ag)
 	}
 	json_t *st = node_status(ag, obj_at(o->obj, "status"));
 	struct api_status s = {KIND_NODE, NULL, ag->node, obj_str(o->obj, "metadata.uid"), st};
-	int r = api_status_many(ag->api, &s, 1, NULL);
-	if (r < 0)
-		log_warn("agent", "heartbeat: %s", strerror(-r));
+	int res = 0;
+	r = apic_status_many(ag->c, &s, 1, &res);
+	if ((r < 0 || res < 0) && (r < 0 ? r : res) != -ENOTCONN)
+		log_warn("agent", "heartbeat: %s", strerror(r < 0 ? -r : -res));
 	json_decref(st);
 	sobj_unref(o);
 }
@@ -628,10 +647,34 @@ static void agent_free(struct agent *ag)
 	free(ag);
 }
 
-int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, struct err **e)
+/* The workers, the exit reaper, the heartbeat and the log rotator: 0 or
+ * a positive errno (those started are marked on). */
+static int start_threads(struct agent *ag)
+{
+	int r = 0;
+	ag->workers = xcalloc((size_t)ag->o.workers, sizeof(pthread_t));
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 512 * 1024);
+	for (int i = 0; i < ag->o.workers; i++) {
+		if ((r = pthread_create(&ag->workers[i], &attr, worker_main, ag)))
+			break;
+		ag->nworkers++;
+	}
+	if (!r && !(r = pthread_create(&ag->reaper, &attr, reaper_main, ag)))
+		ag->reaper_on = true;
+	if (!r && !(r = pthread_create(&ag->heart, &attr, heart_main, ag)))
+		ag->heart_on = true;
+	if (!r && !(r = pthread_create(&ag->logrot, &attr, logrot_main, ag)))
+		ag->logrot_on = true;
+	pthread_attr_destroy(&attr);
+	return r;
+}
+
+int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, struct err **e)
 {
 	struct agent *ag = xcalloc(1, sizeof(*ag));
-	ag->api = a;
+	ag->c = c;
 	ag->o = *o;
 	ag->epfd = -1;
 	if (ag->o.heartbeat_s <= 0)
@@ -659,11 +702,16 @@ int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, s
 		for (char *p = ag->node; *p; p++)
 			*p = (char)tolower((unsigned char)*p);
 	}
-	host_ip(ag->node_ip);
+	if (o->node_ip)
+		snprintf(ag->node_ip, sizeof(ag->node_ip), "%s", o->node_ip);
+	else
+		host_ip(ag->node_ip);
 	ag->pods_dir = xasprintf("%s/pods", o->data_dir);
 	ag->logs_dir = xasprintf("%s/logs", o->data_dir);
 	ag->runc_dir = xasprintf("%s/runc", o->data_dir);
-	if ((r = check_node_name(ag->node, e)) < 0 ||
+	/* the Node first: an API that refuses us or does not answer fails the
+	 * start before anything on the host is touched */
+	if ((r = check_node_name(ag->node, e)) < 0 || (r = register_node(ag, e)) < 0 ||
 	    (r = image_store_open(o->data_dir, &ag->images, e)) < 0 ||
 	    (r = oci_runtime_new(ag->runc_dir, &ag->rt, e)) < 0)
 		goto fail;
@@ -688,26 +736,9 @@ int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, s
 		r = err_make(e, errno, "agent: epoll: %s", strerror(errno));
 		goto fail;
 	}
-	if ((r = register_node(ag, e)) < 0)
-		goto fail;
 	adopt_all(ag);
 
-	ag->workers = xcalloc((size_t)ag->o.workers, sizeof(pthread_t));
-	pthread_attr_t attr;
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 512 * 1024);
-	for (int i = 0; i < ag->o.workers; i++) {
-		if ((r = pthread_create(&ag->workers[i], &attr, worker_main, ag)))
-			break;
-		ag->nworkers++;
-	}
-	if (!r && !(r = pthread_create(&ag->reaper, &attr, reaper_main, ag)))
-		ag->reaper_on = true;
-	if (!r && !(r = pthread_create(&ag->heart, &attr, heart_main, ag)))
-		ag->heart_on = true;
-	if (!r && !(r = pthread_create(&ag->logrot, &attr, logrot_main, ag)))
-		ag->logrot_on = true;
-	pthread_attr_destroy(&attr);
+	r = start_threads(ag);
 	if (r) {
 		r = err_make(e, r, "agent: starting a thread: %s", strerror(r));
 		agent_stop(ag);
@@ -715,7 +746,11 @@ int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, s
 	}
 	static const struct informer_ops ops = {
 	    .resync = on_resync, .event = on_event, .idle_ms = 250};
-	if ((r = informer_start(a, "agent", &ops, ag, &ag->inf, e)) < 0) {
+	static const struct kind_info *const kinds[] = {KIND_POD};
+	char fields[300];
+	snprintf(fields, sizeof(fields), "spec.nodeName=%s", ag->node);
+	const struct apic_watch_spec sp = {kinds, 1, fields};
+	if ((r = informer_start_apic(c, "agent", &sp, &ops, ag, &ag->inf, e)) < 0) {
 		agent_stop(ag);
 		return r;
 	}

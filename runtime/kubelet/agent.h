@@ -45,7 +45,7 @@
 #ifndef CFS_AGENT_H
 #define CFS_AGENT_H
 
-#include "engine/api/api.h"
+#include "engine/client/apic.h"
 #include "engine/err.h"
 
 struct agent_opts {
@@ -55,6 +55,7 @@ struct agent_opts {
 	int workers;		   /* pods synced at once; <= 0: 8 */
 	const char *cgroup_parent; /* NULL: "/clusterfs" */
 	const char *pod_cidr;	   /* NULL: "10.88.0.0/16"; recorded on the Node */
+	const char *node_ip;	   /* NULL: the first address of an interface that is up */
 };
 
 /* The pod network's bridge for data_dir: "cfs" and 8 hex digits of a hash
@@ -70,7 +71,7 @@ struct agent;
  * threads.  Returns 0 and *out, or a negative errno with *e (nothing left
  * running): -ENOENT when there is no runc.
  */
-int agent_start(struct api *a, const struct agent_opts *o, struct agent **out, struct err **e);
+int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, struct err **e);
 
 /* The pod network's gateway on the bridge ("10.88.0.1"), where the cluster
  * DNS listens, and the pod CIDR. */

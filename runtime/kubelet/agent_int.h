@@ -20,6 +20,7 @@
 
 #include "engine/api/api.h"
 #include "engine/hmap.h"
+#include "engine/client/apic.h"
 #include "engine/client/informer.h"
 #include "engine/client/wq.h"
 #include "runtime/kubelet/agent.h"
@@ -89,7 +90,7 @@ struct apod {
 };
 
 struct agent {
-	struct api *api;
+	struct apic *c;
 	struct agent_opts o;
 	char node[254];
 	char node_ip[64];

@@ -48,8 +48,8 @@ static void on_result(void *arg, enum probe_kind kind, bool ok, const char *msg)
 	}
 	pthread_mutex_unlock(&ap->lock);
 	if (!ok)
-		api_event(c->ag->api, "Warning", "Unhealthy", "Pod", ap->ns, ap->name,
-			  "%s probe failed: %s", probe_kind_name(kind), msg ? msg : "");
+		apic_event(c->ag->c, "Warning", "Unhealthy", "Pod", ap->ns, ap->name,
+			   "%s probe failed: %s", probe_kind_name(kind), msg ? msg : "");
 	if (changed)
 		wq_add(c->ag->q, ap->uid);
 }

@@ -290,8 +290,11 @@ void agent_env_free(char **env)
 static struct sobj *configmap(struct agent *ag, const char *ns, const char *name, bool optional,
 			      struct err **e, int *r)
 {
-	struct sobj *o = name ? api_get(ag->api, KIND_CONFIGMAP, ns, name) : NULL;
-	if (!o && !optional)
+	struct sobj *o = NULL;
+	int g = name ? apic_get(ag->c, KIND_CONFIGMAP, ns, name, &o, NULL) : -ENOENT;
+	if (g < 0 && g != -ENOENT) /* not reached: try again later, optional or not */
+		*r = err_make(e, -g, "configmap \"%s\": %s", name, strerror(-g));
+	else if (!o && !optional)
 		*r = err_make(e, ENOENT, "configmap \"%s\" not found", name ? name : "");
 	return o;
 }
@@ -391,7 +394,7 @@ static char *resource_ref(const json_t *pod, const json_t *ctr, const json_t *re
 static void service_env(struct agent *ag, const char *ns, char ***v, size_t *n)
 {
 	struct sobj **list;
-	int m = api_list(ag->api, KIND_SERVICE, ns, NULL, &list, NULL);
+	int m = apic_list(ag->c, KIND_SERVICE, &(struct apic_sel){.ns = ns}, &list, NULL);
 	if (m <= 0)
 		return;
 	const json_t **objs = xcalloc((size_t)m, sizeof(*objs));

@@ -271,8 +271,8 @@ static void on_exit_(struct agent *ag, struct apod *ap, struct actr *c, const js
 	log_info("agent", "%s/%s: container %s exited %d (%s)", ap->ns, ap->name, c->name, code,
 		 c->reason);
 	if (oom)
-		api_event(ag->api, "Warning", "OOMKilling", "Pod", ap->ns, ap->name,
-			  "Container %s was killed: out of memory", c->name);
+		apic_event(ag->c, "Warning", "OOMKilling", "Pod", ap->ns, ap->name,
+			   "Container %s was killed: out of memory", c->name);
 
 	if (now - c->run_since >= AGENT_BACKOFF_RESET_MS)
 		c->backoff_ms = 0;
@@ -388,8 +388,8 @@ static void ctr_term(struct agent *ag, struct apod *ap, struct actr *c, int64_t 
 	c->kill_at = mono_ms() + (grace_ms > 0 ? grace_ms : 0);
 	if (grace_ms > 0) {
 		oci_kill(ag->env.rt, c->c->id, SIGTERM, NULL);
-		api_event(ag->api, "Normal", "Killing", "Pod", ap->ns, ap->name,
-			  "Stopping container %s", c->name);
+		apic_event(ag->c, "Normal", "Killing", "Pod", ap->ns, ap->name,
+			   "Stopping container %s", c->name);
 	}
 }
 
@@ -474,7 +474,7 @@ static int64_t sync_terminating(struct agent *ag, struct apod *ap, const json_t 
 	if (!ap->finalizing) {
 		struct api_ref ref = {KIND_POD, ap->ns, ap->name, ap->uid};
 		int res = 0;
-		int r = api_delete_many(ag->api, &ref, 1, 0, &res);
+		int r = apic_delete_many(ag->c, &ref, 1, 0, &res);
 		if (r < 0 || (res < 0 && res != -ENOENT)) {
 			log_warn("agent", "%s/%s: final delete: %s", ap->ns, ap->name,
 				 strerror(r < 0 ? -r : -res));
@@ -535,11 +535,11 @@ static void pull_failed(struct agent *ag, struct apod *ap, struct actr *c, const
 	wait_reason(c, first ? "ErrImagePull" : "ImagePullBackOff",
 		    first ? msg : "Back-off pulling image");
 	if (first)
-		api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name,
-			  "Failed to pull image \"%s\": %s", image, msg);
+		apic_event(ag->c, "Warning", "Failed", "Pod", ap->ns, ap->name,
+			   "Failed to pull image \"%s\": %s", image, msg);
 	else
-		api_event(ag->api, "Normal", "BackOff", "Pod", ap->ns, ap->name,
-			  "Back-off pulling image \"%s\"", image);
+		apic_event(ag->c, "Normal", "BackOff", "Pod", ap->ns, ap->name,
+			   "Back-off pulling image \"%s\"", image);
 	/* ErrImagePull is shown for a moment, then the back-off */
 	c->retry_at = now + (first ? 1000 : delay);
 	want(next, c->retry_at - now);
@@ -561,8 +561,8 @@ static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const ch
 	snprintf(c->image_id, sizeof(c->image_id), "%s", info->digest);
 	image_info_free(info);
 	if (c->pull_fails)
-		api_event(ag->api, "Normal", "Pulled", "Pod", ap->ns, ap->name,
-			  "Container image \"%s\" is now in the local store", image);
+		apic_event(ag->c, "Normal", "Pulled", "Pod", ap->ns, ap->name,
+			   "Container image \"%s\" is now in the local store", image);
 	c->pull_fails = 0;
 	return 0;
 }
@@ -574,7 +574,7 @@ static void config_failed(struct agent *ag, struct apod *ap, struct actr *c, con
 {
 	wait_reason(c, reason, e->msg);
 	if (!c->config_error)
-		api_event(ag->api, "Warning", event, "Pod", ap->ns, ap->name, fmt, e->msg);
+		apic_event(ag->c, "Warning", event, "Pod", ap->ns, ap->name, fmt, e->msg);
 	c->config_error = true;
 	err_free(e);
 	want(next, 2000);
@@ -605,7 +605,7 @@ static void start_failed(struct agent *ag, struct apod *ap, struct actr *c, cons
 			 struct err *e, int64_t now, int64_t *next)
 {
 	log_warn("agent", "%s/%s: container %s: %s", ap->ns, ap->name, c->name, e->msg);
-	api_event(ag->api, "Warning", "Failed", "Pod", ap->ns, ap->name, "Error: %s", e->msg);
+	apic_event(ag->c, "Warning", "Failed", "Pod", ap->ns, ap->name, "Error: %s", e->msg);
 	agent_timestamp(c->started_at);
 	snprintf(c->finished_at, sizeof(c->finished_at), "%s", c->started_at);
 	c->exit_code = 128;
@@ -646,8 +646,8 @@ static void ctr_running(struct agent *ag, struct apod *ap, struct actr *c, const
 	pthread_mutex_unlock(&ap->lock);
 	agent_watch_pid(ag, pc->pid, ap->uid);
 	agent_probes_start(ag, ap, c, spec);
-	api_event(ag->api, "Normal", "Started", "Pod", ap->ns, ap->name, "Started container %s",
-		  c->name);
+	apic_event(ag->c, "Normal", "Started", "Pod", ap->ns, ap->name, "Started container %s",
+		   c->name);
 }
 
 /* Starts the next instance of c, or notes why not yet.  Adds to *next the
@@ -700,8 +700,8 @@ static void post_status(struct agent *ag, struct apod *ap, const json_t *pod)
 	}
 	struct api_status s = {KIND_POD, ap->ns, ap->name, ap->uid, st};
 	int res = 0;
-	int r = api_status_many(ag->api, &s, 1, &res);
-	if (r < 0 || (res < 0 && res != -ENOENT))
+	int r = apic_status_many(ag->c, &s, 1, &res);
+	if ((r < 0 || (res < 0 && res != -ENOENT)) && (r < 0 ? r : res) != -ENOTCONN)
 		log_warn("agent", "%s/%s: status: %s", ap->ns, ap->name,
 			 strerror(r < 0 ? -r : -res));
 	json_decref(ap->posted);
@@ -716,8 +716,8 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 		return true;
 	if (ap->sb) {
 		log_warn("agent", "%s/%s: sandbox died: making a new one", ap->ns, ap->name);
-		api_event(ag->api, "Normal", "SandboxChanged", "Pod", ap->ns, ap->name,
-			  "Pod sandbox changed, it will be killed and re-created.");
+		apic_event(ag->c, "Normal", "SandboxChanged", "Pod", ap->ns, ap->name,
+			   "Pod sandbox changed, it will be killed and re-created.");
 		for (size_t i = 0; i < ap->nc; i++) {
 			struct actr *c = &ap->c[i];
 			if (c->c) {
@@ -745,8 +745,8 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 		sandbox_remove(ag, ap);
 	if (r < 0) {
 		log_warn("agent", "%s/%s: %s", ap->ns, ap->name, e->msg);
-		api_event(ag->api, "Warning", "FailedCreatePodSandBox", "Pod", ap->ns, ap->name,
-			  "Failed to create pod sandbox: %s", e->msg);
+		apic_event(ag->c, "Warning", "FailedCreatePodSandBox", "Pod", ap->ns, ap->name,
+			   "Failed to create pod sandbox: %s", e->msg);
 		err_free(e);
 		want(next, 2000);
 		return false;
@@ -775,8 +775,8 @@ static void handle_liveness(struct agent *ag, struct apod *ap, const json_t *pod
 		if (!json_is_integer(g))
 			g = obj_at(pod, "spec.terminationGracePeriodSeconds");
 		int64_t grace = json_is_integer(g) ? json_integer_value(g) : 30;
-		api_event(ag->api, "Normal", "Killing", "Pod", ap->ns, ap->name,
-			  "Container %s failed liveness probe, will be restarted", c->name);
+		apic_event(ag->c, "Normal", "Killing", "Pod", ap->ns, ap->name,
+			   "Container %s failed liveness probe, will be restarted", c->name);
 		ctr_term(ag, ap, c, grace * 1000);
 	}
 }
@@ -801,7 +801,16 @@ static bool pod_done(const struct apod *ap, const json_t *pod)
 
 int64_t agent_sync(struct agent *ag, struct apod *ap)
 {
-	struct sobj *o = api_get(ag->api, KIND_POD, ap->ns, ap->name);
+	struct sobj *o = NULL;
+	struct err *e = NULL;
+	int r = apic_get(ag->c, KIND_POD, ap->ns, ap->name, &o, &e);
+	if (r < 0 && r != -ENOENT) {
+		/* the server did not answer: nothing is known, nothing changes */
+		log_debug("agent", "%s/%s: %s", ap->ns, ap->name, e ? e->msg : strerror(-r));
+		err_free(e);
+		return 2000;
+	}
+	err_free(e);
 	const json_t *pod = o ? o->obj : NULL;
 	const char *uid = obj_str(pod, "metadata.uid");
 	const char *node = obj_str(pod, "spec.nodeName");

@@ -432,10 +432,13 @@ static const struct api_exec_provider provider = {.exec = do_exec, .portforward 
 
 void agent_exec_register(struct agent *ag)
 {
-	api_exec_register(ag->api, ag->node, &provider, ag);
+	struct err *e = NULL;
+	if (apic_exec_register(ag->c, ag->node, &provider, ag, &e) < 0)
+		log_warn("agent", "%s", e ? e->msg : "exec: not registered");
+	err_free(e);
 }
 
 void agent_exec_unregister(struct agent *ag)
 {
-	api_exec_unregister(ag->api, ag->node);
+	apic_exec_unregister(ag->c, ag->node);
 }

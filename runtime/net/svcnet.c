@@ -23,9 +23,10 @@
 
 #define SVCNET_MARK ((void *)1)
 #define GATHER_MS   1
+#define RETRY_MS    1000
 
 struct svcnet {
-	struct api *api;
+	struct apic *c;
 	struct proxy *proxy;
 	struct dns *dns;
 	struct informer *inf;
@@ -39,6 +40,7 @@ struct svcnet {
 	bool worker_on;
 
 	char *dns_text; /* worker: the records last given to dnsmasq, as text */
+	bool failed;	/* worker: the API did not answer during this pass */
 };
 
 void svcnet_table_name(const char *data_dir, char out[32])
@@ -88,7 +90,15 @@ static void sync_one(struct svcnet *s, const char *key)
 	snprintf(ns, sizeof(ns), "%.*s", (int)(slash - key), key);
 	const char *name = slash + 1;
 	struct err *e = NULL;
-	struct sobj *svc = api_get(s->api, KIND_SERVICE, ns, name);
+	struct sobj *svc = NULL, *ep = NULL;
+	int r = apic_get(s->c, KIND_SERVICE, ns, name, &svc, NULL);
+	if (r == 0)
+		r = apic_get(s->c, KIND_ENDPOINTS, ns, name, &ep, NULL);
+	if (r < 0 && r != -ENOENT) {
+		s->failed = true; /* unknown: the rules stay as they are */
+		sobj_unref(svc);
+		return;
+	}
 	if (!svc) {
 		if (proxy_delete_service(s->proxy, ns, name, &e) < 0) {
 			log_warn("svcnet", "%s: deleting rules: %s", key, e->msg);
@@ -96,9 +106,8 @@ static void sync_one(struct svcnet *s, const char *key)
 		}
 		return;
 	}
-	struct sobj *ep = api_get(s->api, KIND_ENDPOINTS, ns, name);
 	struct proxy_service ps;
-	int r = proxy_service_from_json(svc->obj, ep ? ep->obj : NULL, &ps);
+	r = proxy_service_from_json(svc->obj, ep ? ep->obj : NULL, &ps);
 	if (r == 0) {
 		if (proxy_sync_service(s->proxy, &ps, &e) < 0) {
 			log_warn("svcnet", "%s: rules: %s", key, e->msg);
@@ -116,7 +125,9 @@ static void sync_one(struct svcnet *s, const char *key)
 static void sync_all(struct svcnet *s)
 {
 	struct sobj **v;
-	int n = api_list(s->api, KIND_SERVICE, NULL, NULL, &v, NULL);
+	int n = apic_list(s->c, KIND_SERVICE, NULL, &v, NULL);
+	if (n < 0)
+		s->failed = true;
 	struct hmap have = {0};
 	char key[320];
 	for (int i = 0; i < n; i++) {
@@ -146,9 +157,11 @@ static void sync_dns(struct svcnet *s)
 	if (!s->dns)
 		return;
 	struct sobj **v;
-	int n = api_list(s->api, KIND_SERVICE, NULL, NULL, &v, NULL);
-	if (n < 0)
+	int n = apic_list(s->c, KIND_SERVICE, NULL, &v, NULL);
+	if (n < 0) {
+		s->failed = true;
 		return;
+	}
 	struct buf text = {0};
 	size_t cap = 16, nr = 0;
 	struct dns_record *recs = xcalloc(cap, sizeof(*recs));
@@ -161,7 +174,9 @@ static void sync_dns(struct svcnet *s)
 		if (ip && strcmp(ip, "None") && *ip) {
 			ips[nips++] = ip;
 		} else if (ip && !strcmp(ip, "None")) {
-			ep = api_get(s->api, KIND_ENDPOINTS, v[i]->ns, v[i]->name);
+			int r = apic_get(s->c, KIND_ENDPOINTS, v[i]->ns, v[i]->name, &ep, NULL);
+			if (r < 0 && r != -ENOENT)
+				s->failed = true;
 			size_t a, b;
 			json_t *sub, *addr;
 			json_array_foreach(obj_at(ep ? ep->obj : NULL, "subsets"), a, sub)
@@ -234,6 +249,14 @@ static void *worker_main(void *arg)
 		}
 		hmap_clear(&set, NULL);
 		sync_dns(s);
+		if (s->failed) {
+			/* the API did not answer: everything again, a little later */
+			s->failed = false;
+			sleep_ms(RETRY_MS);
+			pthread_mutex_lock(&s->lock);
+			s->all = true;
+			continue;
+		}
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -256,10 +279,10 @@ static void bridge_netfilter_on(void)
 	fclose(f);
 }
 
-int svcnet_start(struct api *a, const struct svcnet_opts *o, struct svcnet **out, struct err **e)
+int svcnet_start(struct apic *c, const struct svcnet_opts *o, struct svcnet **out, struct err **e)
 {
 	struct svcnet *s = xcalloc(1, sizeof(*s));
-	s->api = a;
+	s->c = c;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	char table[32];
@@ -281,7 +304,9 @@ int svcnet_start(struct api *a, const struct svcnet_opts *o, struct svcnet **out
 	}
 	s->worker_on = true;
 	static const struct informer_ops ops = {.resync = on_resync, .event = on_event};
-	if ((r = informer_start(a, "svcnet", &ops, s, &s->inf, e)) < 0) {
+	static const struct kind_info *const kinds[] = {KIND_SERVICE, KIND_ENDPOINTS};
+	const struct apic_watch_spec sp = {kinds, 2, NULL};
+	if ((r = informer_start_apic(c, "svcnet", &sp, &ops, s, &s->inf, e)) < 0) {
 		svcnet_stop(s);
 		return r;
 	}

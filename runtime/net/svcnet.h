@@ -24,7 +24,7 @@
 #ifndef CFS_SVCNET_H
 #define CFS_SVCNET_H
 
-#include "engine/api/api.h"
+#include "engine/client/apic.h"
 #include "engine/err.h"
 
 struct svcnet_opts {
@@ -39,7 +39,7 @@ struct svcnet;
 
 /* Opens the table, starts dnsmasq and the informer.  0 and *out, or a
  * negative errno with *e (nothing left running). */
-int svcnet_start(struct api *a, const struct svcnet_opts *o, struct svcnet **out, struct err **e);
+int svcnet_start(struct apic *c, const struct svcnet_opts *o, struct svcnet **out, struct err **e);
 
 /* Stops the threads and dnsmasq; the rules stay.  NULL is fine. */
 void svcnet_stop(struct svcnet *s);

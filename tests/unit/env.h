@@ -13,12 +13,14 @@
 #include <unistd.h>
 
 #include "engine/api/api.h"
+#include "engine/client/apic.h"
 #include "engine/store/store.h"
 #include "engine/mem.h"
 
 static char *dir;
 static struct store *st;
 static struct api *api;
+static struct apic *apic; /* the in-process client on api, for node roles */
 
 /* Opens a store and an API under /tmp/cfs-test-NAME.XXXXXX; exits on failure. */
 static inline void env_up(const char *name)
@@ -35,12 +37,14 @@ static inline void env_up(const char *name)
 		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
 		exit(1);
 	}
+	apic = apic_local_new(api);
 	free(db);
 }
 
 /* Closes both and removes the dir. */
 static inline void env_down(void)
 {
+	apic_free(apic);
 	api_free(api);
 	store_close(st);
 	char *cmd = xasprintf("rm -rf %s", dir);

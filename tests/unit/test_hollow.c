@@ -115,7 +115,7 @@ static void test_register(void)
 	up();
 	struct hollow *h = NULL;
 	struct err *e = NULL;
-	CHECK(hollow_start(api, 3, &fast, &h, &e) == 0);
+	CHECK(hollow_start(apic, 3, &fast, &h, &e) == 0);
 	struct sobj **v;
 	int n = api_list(api, K("Node"), NULL, "type=hollow", &v, NULL);
 	CHECK(n == 3);
@@ -166,7 +166,7 @@ static void test_takeover(void)
 	CHECK(api_create(api, pre, &made, NULL) == 0);
 	json_decref(pre);
 	struct hollow *h = NULL;
-	CHECK(hollow_start(api, 2, &fast, &h, NULL) == 0);
+	CHECK(hollow_start(apic, 2, &fast, &h, NULL) == 0);
 	struct sobj *o = node("hollow-1");
 	CHECK(o && made &&
 	      !strcmp(obj_str(o->obj, "metadata.uid"), obj_str(made->obj, "metadata.uid")));
@@ -181,7 +181,7 @@ static void test_takeover(void)
 	CHECK(WAIT_FOR(heartbeat_of("hollow-1") > 0, 2000));
 	hollow_stop(h);
 	struct sobj *o2 = node("hollow-2");
-	CHECK(hollow_start(api, 2, &fast, &h, NULL) == 0);
+	CHECK(hollow_start(apic, 2, &fast, &h, NULL) == 0);
 	struct sobj *o3 = node("hollow-2");
 	CHECK(o2 && o3 &&
 	      !strcmp(obj_str(o2->obj, "metadata.uid"), obj_str(o3->obj, "metadata.uid")));
@@ -196,7 +196,7 @@ static void test_pod_runs(void)
 {
 	up();
 	struct hollow *h = NULL;
-	CHECK(hollow_start(api, 3, &fast, &h, NULL) == 0);
+	CHECK(hollow_start(apic, 3, &fast, &h, NULL) == 0);
 	CHECK(make_pod("web", "hollow-2",
 		       "[{\"name\": \"web\", \"image\": \"nginx:1.25\"},"
 		       " {\"name\": \"a-side\", \"image\": \"busybox:1.36\"}]") == 0);
@@ -245,7 +245,7 @@ static void test_qos_and_ips(void)
 {
 	up();
 	struct hollow *h = NULL;
-	CHECK(hollow_start(api, 2, &fast, &h, NULL) == 0);
+	CHECK(hollow_start(apic, 2, &fast, &h, NULL) == 0);
 	CHECK(make_pod("g", "hollow-1",
 		       "[{\"name\": \"c\", \"image\": \"x:1\", \"resources\": {\"limits\": "
 		       "{\"cpu\": \"500m\", \"memory\": \"128Mi\"}}}]") == 0);
@@ -279,7 +279,7 @@ static void test_terminating_finalized(void)
 {
 	up();
 	struct hollow *h = NULL;
-	CHECK(hollow_start(api, 2, &fast, &h, NULL) == 0);
+	CHECK(hollow_start(apic, 2, &fast, &h, NULL) == 0);
 	CHECK(make_pod("doomed", "hollow-1", NULL) == 0);
 	CHECK(make_pod("kept", "hollow-1", NULL) == 0);
 	CHECK(WAIT_FOR(pod_phase("doomed", "Running"), 3000));
@@ -298,7 +298,7 @@ static void test_pause_and_revive(void)
 {
 	up();
 	struct hollow *h = NULL;
-	CHECK(hollow_start(api, 3, &fast, &h, NULL) == 0);
+	CHECK(hollow_start(apic, 3, &fast, &h, NULL) == 0);
 	pause_node("hollow-3", true);
 	usleep(100 * 1000);
 	time_t paused_hb = heartbeat_of("hollow-3"), live_hb = heartbeat_of("hollow-1");
@@ -320,7 +320,7 @@ static void test_burst(void)
 	enum { NODES = 100, PODS = 3000 };
 	struct hollow *h = NULL;
 	struct hollow_opts o = {.heartbeat_s = 5};
-	CHECK(hollow_start(api, NODES, &o, &h, NULL) == 0);
+	CHECK(hollow_start(apic, NODES, &o, &h, NULL) == 0);
 	json_t **docs = xcalloc(PODS, sizeof(json_t *));
 	for (int i = 0; i < PODS; i++) {
 		char name[32], nn[32];

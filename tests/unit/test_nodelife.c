@@ -438,7 +438,7 @@ static void test_hollow_heartbeat_loss(void)
 	up();
 	struct hollow_opts ho = {.heartbeat_s = 1, .gather_ms = 2};
 	struct hollow *h = NULL;
-	CHECK(hollow_start(api, 2, &ho, &h, NULL) == 0);
+	CHECK(hollow_start(apic, 2, &ho, &h, NULL) == 0);
 	api_set_default_toleration(api, 0);
 	make_pod("quick", "hollow-1", NULL);
 	api_set_default_toleration(api, 300);

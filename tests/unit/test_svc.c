@@ -224,6 +224,8 @@ static void test_rebuilt_from_store(void)
 	store_close(st);
 	struct err *e = NULL;
 	CHECK(store_open(db, &st, &e) == 0 && api_new(st, &api, &e) == 0);
+	apic_free(apic);
+	apic = apic_local_new(api);
 	free(db);
 	CHECK(mk_svc("c", "  type: NodePort\n") == 1);
 	CHECK(upper_band(svc_str("c", "spec.clusterIP")));
@@ -314,7 +316,7 @@ static void cluster_up(void)
 {
 	env_up("svcctl");
 	struct err *e = NULL;
-	if (hollow_start(api, 2, NULL, &hw, &e) < 0 || deployctl_start(api, &dc, &e) < 0 ||
+	if (hollow_start(apic, 2, NULL, &hw, &e) < 0 || deployctl_start(api, &dc, &e) < 0 ||
 	    rsctl_start(api, &rc, &e) < 0 || sched_start(api, &sc, &e) < 0 ||
 	    epctl_start(api, &ec, &e) < 0) {
 		fprintf(stderr, "cluster: %s\n", e ? e->msg : "?");
