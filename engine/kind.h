@@ -41,6 +41,7 @@ enum kind_id {
 	KI_CONFIGMAP,
 	KI_NODE,
 	KI_EVENT,
+	KI_LEASE,
 	KI_COUNT,
 };
 
@@ -53,5 +54,6 @@ enum kind_id {
 #define KIND_CONFIGMAP	(&kind_table[KI_CONFIGMAP])
 #define KIND_NODE	(&kind_table[KI_NODE])
 #define KIND_EVENT	(&kind_table[KI_EVENT])
+#define KIND_LEASE	(&kind_table[KI_LEASE])
 
 #endif
