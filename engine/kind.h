@@ -56,4 +56,9 @@ enum kind_id {
 #define KIND_EVENT	(&kind_table[KI_EVENT])
 #define KIND_LEASE	(&kind_table[KI_LEASE])
 
+/* The namespace of the nodes' heartbeat Leases, one per node, named as the
+ * node (kube-node-lease/NODE), as Kubernetes has them; it exists from the
+ * start, as default does. */
+#define NODE_LEASE_NS "kube-node-lease"
+
 #endif

@@ -923,7 +923,7 @@ size_t api_dependents(struct api *a, const char *uid, struct sobj ***out)
  * (the nodes' heartbeat Leases), made again at each start if deleted. */
 static int ensure_default_txn(struct store_txn *tx, void *arg, struct err **e)
 {
-	static const char *const names[] = {"default", "kube-node-lease"};
+	static const char *const names[] = {"default", NODE_LEASE_NS};
 	int made = 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct sobj *o = store_txn_get(tx, "Namespace", "", names[i]);
