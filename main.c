@@ -113,6 +113,31 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	return parse_opts_pos(argc, argv, o, NULL);
 }
 
+/* The whole-number option c (H, G, K or T) into o; -1 with a message. */
+static int parse_number(int c, const char *arg, struct opts *o)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || v < 0 || v > 100000) {
+		fprintf(stderr, "clusterfs: --%s: want a whole number, got \"%s\"\n",
+			c == 'H'   ? "hollow-nodes"
+			: c == 'G' ? "node-grace"
+			: c == 'K' ? "node-cidr-mask-size"
+				   : "default-toleration-seconds",
+			arg);
+		return -1;
+	}
+	if (c == 'H')
+		o->hollow_nodes = (int)v;
+	else if (c == 'G')
+		o->node_grace_s = (int)v;
+	else if (c == 'K')
+		o->node_cidr_mask = (int)v;
+	else
+		o->default_toleration_s = (int)v;
+	return 0;
+}
+
 static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 {
 	static const struct option longopts[] = {
@@ -182,29 +207,10 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		case 'H':
 		case 'G':
 		case 'K':
-		case 'T': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 0 || v > 100000) {
-				fprintf(stderr,
-					"clusterfs: --%s: want a whole number, got \"%s\"\n",
-					c == 'H'   ? "hollow-nodes"
-					: c == 'G' ? "node-grace"
-					: c == 'K' ? "node-cidr-mask-size"
-						   : "default-toleration-seconds",
-					optarg);
+		case 'T':
+			if (parse_number(c, optarg, o) < 0)
 				return -1;
-			}
-			if (c == 'H')
-				o->hollow_nodes = (int)v;
-			else if (c == 'G')
-				o->node_grace_s = (int)v;
-			else if (c == 'K')
-				o->node_cidr_mask = (int)v;
-			else
-				o->default_toleration_s = (int)v;
 			break;
-		}
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
