@@ -233,6 +233,16 @@ static void keep(struct nodeipam *n, const char *node, const char *cidr)
 	claim_add(n, node, &cl);
 }
 
+/* A node's podCIDR: spec.podCIDR, else the first of spec.podCIDRs (what
+ * Kubernetes' own types keep), else NULL. */
+static const char *node_cidr(const json_t *node)
+{
+	const char *c = obj_str(node, "spec.podCIDR");
+	if (!c || !*c)
+		c = json_string_value(json_array_get(obj_at(node, "spec.podCIDRs"), 0));
+	return c && *c ? c : NULL;
+}
+
 /* Allocation */
 
 struct set_arg {
@@ -245,8 +255,8 @@ static int set_cidr(json_t *node, void *arg, struct err **e)
 {
 	const struct set_arg *s = arg;
 	json_t *spec = json_object_get(node, "spec");
-	const char *cur = json_string_value(json_object_get(spec, "podCIDR"));
-	if (cur && *cur)
+	const char *cur = node_cidr(node);
+	if (cur)
 		return err_make(e, EEXIST, "node has podCIDR %s already", cur);
 	if (!json_is_object(spec)) {
 		spec = json_object();
@@ -317,8 +327,8 @@ static void rebuild(struct nodeipam *n)
 	struct sobj **v;
 	int cnt = api_list(n->api, KIND_NODE, NULL, NULL, &v, NULL);
 	for (int i = 0; i < cnt; i++) {
-		const char *cidr = obj_str(v[i]->obj, "spec.podCIDR");
-		if (cidr && *cidr && !is_hollow(v[i]->obj))
+		const char *cidr = node_cidr(v[i]->obj);
+		if (cidr && !is_hollow(v[i]->obj))
 			keep(n, v[i]->name, cidr);
 	}
 	if (cnt > 0)
@@ -343,8 +353,8 @@ static int ipam_sync(void *arg, const char *key)
 		hmap_del(&n->waiting, name);
 		free(hmap_del(&n->warned, name));
 	} else {
-		const char *cidr = obj_str(o->obj, "spec.podCIDR");
-		if (cidr && *cidr)
+		const char *cidr = node_cidr(o->obj);
+		if (cidr)
 			keep(n, name, cidr);
 		else
 			r = allocate(n, name);

@@ -183,6 +183,25 @@ static void test_restart_rebuild(void)
 	env_down();
 }
 
+/* A node registered with spec.podCIDRs only: that one is its podCIDR. */
+static void test_podcidrs_only(void)
+{
+	env_up("nodeipam");
+	json_t *n = json_pack("{s:s, s:s, s:{s:s}, s:{s:[s]}}", "apiVersion", "v1", "kind", "Node",
+			      "metadata", "name", "lst", "spec", "podCIDRs", "10.90.0.0/24");
+	CHECK(api_create(api, n, NULL, NULL) == 0);
+	json_decref(n);
+	struct nodeipam *ip = start();
+	make_node("a", NULL, false);
+	CHECK(WAIT_FOR(has_cidr("a", "10.90.1.0/24"), 2000));
+	usleep(100 * 1000);
+	struct sobj *o = api_get(api, K("Node"), NULL, "lst");
+	CHECK(o && !obj_str(o->obj, "spec.podCIDR"));
+	sobj_unref(o);
+	nodeipam_stop(ip);
+	env_down();
+}
+
 /* An api_mutate_fn: sets spec.podCIDR to arg. */
 static int change_cidr(json_t *node, void *arg, struct err **e)
 {
@@ -255,6 +274,7 @@ int main(void)
 	RUN(test_allocate_and_reuse);
 	RUN(test_registered_conflicts);
 	RUN(test_restart_rebuild);
+	RUN(test_podcidrs_only);
 	RUN(test_immutable);
 	RUN(test_opts);
 	return unit_done();
