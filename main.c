@@ -34,6 +34,7 @@
 #include "engine/controllers/gc.h"
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "engine/controllers/nodeipam.h"
 #include "engine/controllers/nodelife.h"
 #include "engine/controllers/rsctl.h"
 #include "engine/sched/sched.h"
@@ -75,7 +76,12 @@ static const char usage_text[] =
     "  --node-name NAME the local node's name (default: the host name)\n"
     "  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
     "  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
-    "  --pod-cidr CIDR  the local node's pod network (default 10.88.0.0/16)\n"
+    "  --cluster-cidr CIDR\n"
+    "                   the pods' addresses, cut into one subnet per node (" NODEIPAM_DEFAULT_CIDR
+    ")\n"
+    "  --node-cidr-mask-size N\n"
+    "                   the prefix length of each node's subnet (24)\n"
+    "  --pod-cidr CIDR  the local node's pod network (default: given by the server)\n"
     "  --service-cidr CIDR\n"
     "                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
     "  --default-toleration-seconds S\n"
@@ -102,6 +108,8 @@ struct opts {
 	int default_toleration_s;
 	const char *service_cidr;
 	const char *pod_cidr;
+	const char *cluster_cidr;
+	int node_cidr_mask;
 	const char *listen;
 	const char *tls_sans[16];
 	size_t ntls_sans;
@@ -152,11 +160,39 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 	case 'I':
 		to = &o->node_ip;
 		break;
+	case 'R':
+		to = &o->cluster_cidr;
+		break;
 	default:
 		return false;
 	}
 	*to = arg;
 	return true;
+}
+
+/* The whole-number option c (H, G, M or T) into o; -1 with a message. */
+static int parse_number(int c, const char *arg, struct opts *o)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	if (*end || v < 0 || v > 100000) {
+		fprintf(stderr, "clusterfs: --%s: want a whole number, got \"%s\"\n",
+			c == 'H'   ? "hollow-nodes"
+			: c == 'G' ? "node-grace"
+			: c == 'M' ? "node-cidr-mask-size"
+				   : "default-toleration-seconds",
+			arg);
+		return -1;
+	}
+	if (c == 'H')
+		o->hollow_nodes = (int)v;
+	else if (c == 'G')
+		o->node_grace_s = (int)v;
+	else if (c == 'M')
+		o->node_cidr_mask = (int)v;
+	else
+		o->default_toleration_s = (int)v;
+	return 0;
 }
 
 static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
@@ -173,6 +209,8 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	    {"default-toleration-seconds", required_argument, NULL, 'T'},
 	    {"service-cidr", required_argument, NULL, 'S'},
 	    {"pod-cidr", required_argument, NULL, 'P'},
+	    {"cluster-cidr", required_argument, NULL, 'R'},
+	    {"node-cidr-mask-size", required_argument, NULL, 'M'},
 	    {"listen", required_argument, NULL, 'L'},
 	    {"tls-san", required_argument, NULL, 'A'},
 	    {"server", required_argument, NULL, 'U'},
@@ -210,26 +248,11 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			break;
 		case 'H':
 		case 'G':
-		case 'T': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 0 || v > 100000) {
-				fprintf(stderr,
-					"clusterfs: --%s: want a whole number, got \"%s\"\n",
-					c == 'H'   ? "hollow-nodes"
-					: c == 'G' ? "node-grace"
-						   : "default-toleration-seconds",
-					optarg);
+		case 'M':
+		case 'T':
+			if (parse_number(c, optarg, o) < 0)
 				return -1;
-			}
-			if (c == 'H')
-				o->hollow_nodes = (int)v;
-			else if (c == 'G')
-				o->node_grace_s = (int)v;
-			else
-				o->default_toleration_s = (int)v;
 			break;
-		}
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -360,6 +383,7 @@ struct server {
 	struct gc *gc;
 	struct sched *sched;
 	struct nodelife *nl;
+	struct nodeipam *ipam;
 	struct hollow *hollow;
 	struct agent *agent;
 	struct svcnet *svcnet;
@@ -392,11 +416,21 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 		log_info("server", "%d hollow nodes registered", o->hollow_nodes);
 	}
 	struct nodelife_opts nlo = {o->node_grace_s > 0 ? o->node_grace_s : 1, 1000, NULL};
+	struct nodeipam_opts io = {o->cluster_cidr, o->node_cidr_mask};
 	if (deployctl_start(s->api, &s->dc, e) < 0 || rsctl_start(s->api, &s->rc, e) < 0 ||
 	    epctl_start(s->api, &s->ep, e) < 0 || gc_start(s->api, NULL, &s->gc, e) < 0 ||
-	    sched_start(s->api, &s->sched, e) < 0 || nodelife_start(s->api, &nlo, &s->nl, e) < 0)
+	    sched_start(s->api, &s->sched, e) < 0 || nodelife_start(s->api, &nlo, &s->nl, e) < 0 ||
+	    nodeipam_start(s->api, &io, &s->ipam, e) < 0)
 		return -1;
 	return 0;
+}
+
+/* kube-proxy's pod range: the cluster CIDR, which holds the pods of every
+ * node, when the node's own range lies inside it; else the node's. */
+static const char *proxy_pod_cidr(const struct opts *o, const char *node_pods)
+{
+	const char *cluster = o->cluster_cidr ? o->cluster_cidr : NODEIPAM_DEFAULT_CIDR;
+	return nodeipam_cidr_within(node_pods, cluster) ? cluster : node_pods;
 }
 
 /* The local node: the agent, then Services on it (proxy and DNS). */
@@ -410,12 +444,16 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				.data_dir = o->data_dir,
 				.heartbeat_s = heartbeat_s(o),
 				.pod_cidr = o->pod_cidr};
+	const char *cluster = o->cluster_cidr ? o->cluster_cidr : NODEIPAM_DEFAULT_CIDR;
+	if (o->pod_cidr && !nodeipam_cidr_within(o->pod_cidr, cluster))
+		log_warn("server", "--pod-cidr %s is not inside the cluster CIDR %s", o->pod_cidr,
+			 cluster);
 	if (agent_start(s->apic, &ao, &s->agent, e) < 0)
 		return -1;
 	char svc_cidr[20];
 	api_service_cidr(s->api, svc_cidr);
 	struct svcnet_opts so = {.data_dir = o->data_dir,
-				 .pod_cidr = agent_pod_cidr(s->agent),
+				 .pod_cidr = proxy_pod_cidr(o, agent_pod_cidr(s->agent)),
 				 .service_cidr = svc_cidr,
 				 .dns_ip = agent_dns_ip(s->agent)};
 	return svcnet_start(s->apic, &so, &s->svcnet, e);
@@ -429,6 +467,7 @@ static void server_stop(struct server *s)
 		store_wake_watchers(s->st);
 	svcnet_stop(s->svcnet);
 	agent_stop(s->agent);
+	nodeipam_stop(s->ipam);
 	nodelife_stop(s->nl);
 	hollow_stop(s->hollow);
 	sched_stop(s->sched);
@@ -523,7 +562,7 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 		delay = delay * 2 > 8000 ? 8000 : delay * 2;
 	}
 	struct svcnet_opts so = {.data_dir = o->data_dir,
-				 .pod_cidr = agent_pod_cidr(*ag),
+				 .pod_cidr = proxy_pod_cidr(o, agent_pod_cidr(*ag)),
 				 .service_cidr =
 				     o->service_cidr ? o->service_cidr : SVC_DEFAULT_CIDR,
 				 .dns_ip = agent_dns_ip(*ag)};

@@ -41,6 +41,7 @@ enum kind_id {
 	KI_CONFIGMAP,
 	KI_NODE,
 	KI_EVENT,
+	KI_LEASE,
 	KI_COUNT,
 };
 
@@ -53,5 +54,11 @@ enum kind_id {
 #define KIND_CONFIGMAP	(&kind_table[KI_CONFIGMAP])
 #define KIND_NODE	(&kind_table[KI_NODE])
 #define KIND_EVENT	(&kind_table[KI_EVENT])
+#define KIND_LEASE	(&kind_table[KI_LEASE])
+
+/* The namespace of the nodes' heartbeat Leases, one per node, named as the
+ * node (kube-node-lease/NODE), as Kubernetes has them; it exists from the
+ * start, as default does. */
+#define NODE_LEASE_NS "kube-node-lease"
 
 #endif

@@ -34,6 +34,7 @@ static const struct {
     [KI_CONFIGMAP] = {"cm", false, ""},
     [KI_NODE] = {"no", false, "status"},
     [KI_EVENT] = {"ev", false, ""},
+    [KI_LEASE] = {"", false, ""},
 };
 _Static_assert(sizeof(facts) / sizeof(facts[0]) == KI_COUNT, "facts and enum kind_id differ");
 

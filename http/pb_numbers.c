@@ -26,11 +26,13 @@
 
 #include "engine/valid/schema.h"
 
-#define META "io.k8s.apimachinery.pkg.apis.meta.v1."
-#define CORE "io.k8s.api.core.v1."
-#define APPS "io.k8s.api.apps.v1."
-#define ASCL "io.k8s.api.autoscaling.v1."
-#define PLCY "io.k8s.api.policy.v1."
+#define META  "io.k8s.apimachinery.pkg.apis.meta.v1."
+#define CORE  "io.k8s.api.core.v1."
+#define APPS  "io.k8s.api.apps.v1."
+#define ASCL  "io.k8s.api.autoscaling.v1."
+#define PLCY  "io.k8s.api.policy.v1."
+#define COORD "io.k8s.api.coordination.v1."
+#define MT    PBN_MICROTIME
 
 #define P PBN_PTR
 #define N(def, ...)                                                                                \
@@ -183,6 +185,12 @@ static const struct pb_nums tables[] = {
       {"reportingInstance", 15, 0, NULL}),
     LIST(CORE "EventList"),
     N(CORE "EventSource", {"component", 1, 0, NULL}, {"host", 2, 0, NULL}),
+    /* coordination/v1 */
+    N(COORD "Lease", {"metadata", 1, 0, NULL}, {"spec", 2, 0, NULL}),
+    LIST(COORD "LeaseList"),
+    N(COORD "LeaseSpec", {"holderIdentity", 1, P, NULL}, {"leaseDurationSeconds", 2, P, NULL},
+      {"acquireTime", 3, P | MT, NULL}, {"renewTime", 4, P | MT, NULL},
+      {"leaseTransitions", 5, P, NULL}),
     /* core/v1: pods and what they hold */
     OBJ(CORE "Pod", "spec", "status"),
     LIST(CORE "PodList"),

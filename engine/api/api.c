@@ -412,8 +412,11 @@ int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_
 		   struct sobj *old, json_t *new, struct err **e)
 {
 	/* Fields the server set that a user's manifest may not carry. */
-	static const char *const carried[][2] = {
-	    {"Pod", "nodeName"}, {"Service", "clusterIP"}, {"Service", "clusterIPs"}};
+	static const char *const carried[][2] = {{"Pod", "nodeName"},
+						 {"Service", "clusterIP"},
+						 {"Service", "clusterIPs"},
+						 {"Node", "podCIDR"},
+						 {"Node", "podCIDRs"}};
 	for (size_t i = 0; i < sizeof(carried) / sizeof(carried[0]); i++) {
 		json_t *ospec = json_object_get(old->obj, "spec"),
 		       *nspec = json_object_get(new, "spec");
@@ -916,19 +919,28 @@ size_t api_dependents(struct api *a, const char *uid, struct sobj ***out)
 
 /* Lifecycle */
 
+/* The namespaces that exist from the start: default, and kube-node-lease
+ * (the nodes' heartbeat Leases), made again at each start if deleted. */
 static int ensure_default_txn(struct store_txn *tx, void *arg, struct err **e)
 {
-	struct sobj *o = store_txn_get(tx, "Namespace", "", "default");
-	if (o) {
-		sobj_unref(o);
-		return 0;
+	static const char *const names[] = {"default", NODE_LEASE_NS};
+	int made = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct sobj *o = store_txn_get(tx, "Namespace", "", names[i]);
+		if (o) {
+			sobj_unref(o);
+			continue;
+		}
+		json_t *ns = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[s]}}", "apiVersion",
+				       "v1", "kind", "Namespace", "metadata", "name", names[i],
+				       "labels", "kubernetes.io/metadata.name", names[i], "spec",
+				       "finalizers", "kubernetes");
+		int64_t rv = api_put_new(tx, NULL, KIND_NAMESPACE, ns, false, e);
+		if (rv < 0)
+			return (int)rv;
+		made++;
 	}
-	json_t *ns =
-	    json_pack("{s:s, s:s, s:{s:s, s:{s:s}}, s:{s:[s]}}", "apiVersion", "v1", "kind",
-		      "Namespace", "metadata", "name", "default", "labels",
-		      "kubernetes.io/metadata.name", "default", "spec", "finalizers", "kubernetes");
-	int64_t rv = api_put_new(tx, NULL, KIND_NAMESPACE, ns, false, e);
-	return rv < 0 ? (int)rv : 1;
+	return made;
 }
 
 int api_new(struct store *st, struct api **out, struct err **e)
@@ -940,7 +952,7 @@ int api_new(struct store *st, struct api **out, struct err **e)
 	int r = store_update(st, ensure_default_txn, NULL, e);
 	if (r < 0) {
 		free(a);
-		return err_wrap(e, "creating namespace default");
+		return err_wrap(e, "creating namespaces default and kube-node-lease");
 	}
 	r = api_events_start(a, e);
 	if (r < 0) {

@@ -83,17 +83,19 @@ static char ready_char(const char *status)
 	return streq(status, "True") ? 'T' : streq(status, "False") ? 'F' : 'U';
 }
 
-/* When the node last posted status, in ms: the Ready condition's
- * lastHeartbeatTime, or the Node's creation when it never posted.
- * *never is set in the second case. */
-static int64_t heartbeat_ms(const json_t *node, bool *never)
+/* When the node was last heard of, in ms: the newer of the Ready
+ * condition's lastHeartbeatTime (or the Node's creation when it never
+ * posted status) and lease_ms, its Lease's renewTime (0: none).  *never
+ * is set when it never posted status. */
+static int64_t heartbeat_ms(const json_t *node, int64_t lease_ms, bool *never)
 {
 	json_t *ready = obj_condition(node, "Ready");
 	time_t t = obj_time(json_string_value(json_object_get(ready, "lastHeartbeatTime")));
 	*never = !ready;
 	if (t < 0)
 		t = obj_time(obj_str(node, "metadata.creationTimestamp"));
-	return t < 0 ? 0 : (int64_t)t * 1000;
+	int64_t ms = t < 0 ? 0 : (int64_t)t * 1000;
+	return lease_ms > ms ? lease_ms : ms;
 }
 
 /*
@@ -385,13 +387,41 @@ static json_t *not_ready_status(const json_t *pod, const char *now)
 
 /* The monitor */
 
-/* A period's view of the nodes: name -> struct nstate *. */
+/* A period's view of the nodes: name -> struct nstate *, and the renewTime
+ * of each node's Lease: name -> int64_t * in ms (one list per period). */
 struct view {
 	struct sobj **nodes;
 	int n;
 	struct nstate *st;
 	struct hmap by_name;
+	struct hmap lease_ms;
+	int64_t *renewed; /* the values lease_ms points into */
 };
+
+/* Fills v->lease_ms from one list of the Leases in kube-node-lease. */
+static void list_leases(struct nodelife *nl, struct view *v)
+{
+	struct sobj **l;
+	int n = api_list(nl->api, KIND_LEASE, NODE_LEASE_NS, NULL, &l, NULL);
+	if (n <= 0)
+		return;
+	v->renewed = xcalloc((size_t)n, sizeof(*v->renewed));
+	for (int i = 0; i < n; i++) {
+		time_t t = obj_time(obj_str(l[i]->obj, "spec.renewTime"));
+		if (t < 0)
+			continue;
+		v->renewed[i] = (int64_t)t * 1000;
+		hmap_set(&v->lease_ms, l[i]->name, &v->renewed[i]);
+	}
+	sobj_list_free(l, (size_t)n);
+}
+
+/* The renewTime of node's Lease in ms, or 0. */
+static int64_t lease_of(struct view *v, const char *node)
+{
+	int64_t *ms = hmap_get(&v->lease_ms, node);
+	return ms ? *ms : 0;
+}
 
 /*
  * Decides node i's health and taints, queuing its Unknown status on
@@ -406,14 +436,14 @@ static bool judge_node(struct nodelife *nl, struct view *v, int i, int64_t now, 
 	char before =
 	    ready_char(json_string_value(json_object_get(obj_condition(node, "Ready"), "status")));
 	bool never;
-	int64_t hb = heartbeat_ms(node, &never);
+	int64_t hb = heartbeat_ms(node, lease_of(v, name), &never);
 	ns->ready = before;
 	if (now - hb > (int64_t)nl->grace_s * 1000) {
 		json_t *s = unknown_status(node, never, ts);
 		if (s) {
 			statuses_add(statuses, KIND_NODE, ns->o, s);
 			ns->ready = 'U';
-			log_info("nodelife", "%s: no status for %" PRId64 "s: Unknown", name,
+			log_info("nodelife", "%s: no heartbeat for %" PRId64 "s: Unknown", name,
 				 (now - hb) / 1000);
 		}
 	}
@@ -508,6 +538,22 @@ static void pods_pass(struct nodelife *nl, struct view *v, struct hmap *gone, bo
 	sobj_list_free(pods, (size_t)n);
 }
 
+/* Deletes the Leases of deleted Nodes (a node agent's Lease is owned by
+ * its Node, and the garbage collector would get there too, later). */
+static void delete_leases(struct nodelife *nl, struct hmap *gone)
+{
+	struct hmap_iter it = {0};
+	struct hmap_ent *ent;
+	while ((ent = hmap_next(gone, &it))) {
+		struct err *e = NULL;
+		if (api_delete(nl->api, KIND_LEASE, NODE_LEASE_NS, ent->key, &e) < 0 &&
+		    (!e || e->code != ENOENT))
+			log_warn("nodelife", "%s: deleting its lease: %s", ent->key,
+				 e ? e->msg : "?");
+		err_free(e);
+	}
+}
+
 static void format_ms(int64_t ms, char out[32])
 {
 	obj_format_time((time_t)(ms / 1000), out);
@@ -531,6 +577,7 @@ static void period(struct nodelife *nl)
 	v.n = api_list(nl->api, KIND_NODE, NULL, NULL, &v.nodes, NULL);
 	if (v.n < 0)
 		v.n = 0;
+	list_leases(nl, &v);
 	v.st = xcalloc((size_t)v.n + 1, sizeof(*v.st));
 	struct statuses statuses = {0};
 	struct taint_want *want = xcalloc((size_t)v.n + 1, sizeof(*want));
@@ -568,6 +615,9 @@ static void period(struct nodelife *nl)
 	for (int i = 0; i < v.n; i++)
 		json_decref(v.st[i].taints);
 	hmap_clear(&v.by_name, NULL);
+	hmap_clear(&v.lease_ms, NULL);
+	free(v.renewed);
+	delete_leases(nl, &gone);
 	hmap_clear(&gone, NULL);
 	if (v.nodes)
 		sobj_list_free(v.nodes, (size_t)v.n);

@@ -7,7 +7,12 @@
  * stops posting status.  This module is that part of kube-controller-
  * manager.  Every period it looks at each Node:
  *
- *   - Health: when the Ready condition's lastHeartbeatTime is older than
+ *   - Health: a node's last heartbeat is the newer of its Lease's
+ *     renewTime (coordination.k8s.io/v1, kube-node-lease/NODE, which an
+ *     agent renews every few seconds) and its Ready condition's
+ *     lastHeartbeatTime (its status posts, which hollow nodes make); so an
+ *     agent that renews only its Lease, and posts status on change, stays
+ *     Ready.  When that is older than
  *     grace_s (node-monitor-grace-period), Ready and the pressure
  *     conditions become Unknown ("Kubelet stopped posting node status.",
  *     reason NodeStatusUnknown), with a NodeNotReady event, and the pods
@@ -24,6 +29,9 @@
  *     tolerates forever.  Each eviction records TaintManagerEviction.
  *   - Lost nodes: when a Node is deleted, its pods are deleted (grace 0);
  *     at start, pods bound to nodes that do not exist are too.
+ *
+ * Nodes and their Leases are listed once per period (the Leases hashed by
+ * name).  A deleted Node's Lease is deleted.
  *
  * Node status goes in one api_status_many per period, evictions in one
  * api_delete_many; taints change by api_patch per node whose taints change.

@@ -20,10 +20,11 @@
 
 #include "engine/valid/schema.h"
 
-#define META "io.k8s.apimachinery.pkg.apis.meta.v1."
-#define CORE "io.k8s.api.core.v1."
-#define APPS "io.k8s.api.apps.v1."
-#define ASCL "io.k8s.api.autoscaling.v1."
+#define META  "io.k8s.apimachinery.pkg.apis.meta.v1."
+#define CORE  "io.k8s.api.core.v1."
+#define APPS  "io.k8s.api.apps.v1."
+#define ASCL  "io.k8s.api.autoscaling.v1."
+#define COORD "io.k8s.api.coordination.v1."
 
 #define F_(n, t, i, r, d, fl, e, k)                                                                \
 	{                                                                                          \

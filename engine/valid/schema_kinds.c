@@ -411,6 +411,20 @@ static const struct sch_field event_src[] = {
     FS("host", "The node."),
 };
 
+static const struct sch_field lease[] = {
+    OBJ_META,
+    FO("spec", COORD "LeaseSpec", "The lease's holder and its terms."),
+};
+
+/* acquireTime and renewTime are MicroTimes: RFC 3339 with microseconds. */
+static const struct sch_field lease_spec[] = {
+    FS("holderIdentity", "Who holds the lease: a node's name for a node's heartbeat."),
+    FI("leaseDurationSeconds", "How long others wait after renewTime before taking it."),
+    FS("acquireTime", "When the current holder took the lease (MicroTime)."),
+    FS("renewTime", "When the holder last renewed the lease (MicroTime)."),
+    FI("leaseTransitions", "How many times the lease changed holders."),
+};
+
 #define LIST_OF(name, of, what)                                                                    \
 	static const struct sch_field name[] = {LIST_META, FAR("items", of, what)}
 LIST_OF(deploy_list, APPS "Deployment", "The deployments.");
@@ -421,6 +435,7 @@ LIST_OF(ep_list, CORE "Endpoints", "The Endpoints.");
 LIST_OF(cm_list, CORE "ConfigMap", "The ConfigMaps.");
 LIST_OF(node_list, CORE "Node", "The nodes.");
 LIST_OF(event_list, CORE "Event", "The events.");
+LIST_OF(lease_list, COORD "Lease", "The leases.");
 
 const struct sch_def schema_kind_defs[] = {
     DEF(META "ObjectMeta", "What every object has: name, namespace, labels, ...", object_meta),
@@ -484,5 +499,10 @@ const struct sch_def schema_kind_defs[] = {
 	 "Event"),
     KIND(CORE "EventList", "A list of events.", event_list, "", "v1", "EventList"),
     DEF(CORE "EventSource", "Who reported an event.", event_src),
+    KIND(COORD "Lease", "A lease: a node's heartbeat, or a lock.", lease, "coordination.k8s.io",
+	 "v1", "Lease"),
+    KIND(COORD "LeaseList", "A list of leases.", lease_list, "coordination.k8s.io", "v1",
+	 "LeaseList"),
+    DEF(COORD "LeaseSpec", "A lease's holder and terms.", lease_spec),
 };
 const size_t schema_kind_ndefs = NELEM(schema_kind_defs);

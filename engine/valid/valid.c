@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "engine/mem.h"
+#include "engine/obj.h"
 #include "engine/valid/schema.h"
 #include "engine/valid/valid_int.h"
 
@@ -704,6 +705,33 @@ static int check_event(struct vc *c, const json_t *obj)
 	return vc_map(c, obj, "source", false, &io);
 }
 
+/* A time a Lease holds (a MicroTime): RFC 3339, when present. */
+static int check_micro_time(struct vc *c, const json_t *spec, const char *key)
+{
+	const char *s;
+	TRY(vc_str(c, spec, key, false, &s));
+	if (s && obj_time(s) < 0)
+		return vc_invalid(c, key, vget(spec, key), "must be an RFC 3339 time");
+	return 0;
+}
+
+/* A Lease: its spec's holder, duration (> 0), times and transitions (>= 0). */
+static int check_lease(struct vc *c, const json_t *obj)
+{
+	json_t *spec;
+	TRY(vc_map(c, obj, "spec", false, &spec));
+	if (!spec)
+		return 0;
+	size_t root = vc_push(c, "spec");
+	TRY(vc_str(c, spec, "holderIdentity", false, NULL));
+	TRY(vc_int(c, spec, "leaseDurationSeconds", false, 1, INT32_MAX, NULL));
+	TRY(vc_int(c, spec, "leaseTransitions", false, 0, INT32_MAX, NULL));
+	TRY(check_micro_time(c, spec, "acquireTime"));
+	TRY(check_micro_time(c, spec, "renewTime"));
+	vc_pop(c, root);
+	return 0;
+}
+
 /* --- entry points --------------------------------------------------------- */
 
 /* Whether k is the kind named kind. */
@@ -752,6 +780,8 @@ int valid_object(const json_t *obj, const struct kind_info *k, struct err **e)
 		return check_namespace(&c, obj);
 	if (is_kind(k, "Event"))
 		return check_event(&c, obj);
+	if (is_kind(k, "Lease"))
+		return check_lease(&c, obj);
 	return 0;
 }
 
@@ -867,6 +897,17 @@ int valid_update(const json_t *old, const json_t *new, const struct kind_info *k
 	} else if (is_kind(k, "Pod")) {
 		vc_push(&c, "spec");
 		return vpod_update(&c, os, ns);
+	} else if (is_kind(k, "Node")) {
+		/* Set once (by the node IPAM controller or at registration). */
+		static const char msg[] = "node updates may not change podCIDR except from \"\" to "
+					  "valid";
+		const char *oc = json_string_value(vget(os, "podCIDR"));
+		vc_push(&c, "spec");
+		if (oc && *oc && !same(vget(os, "podCIDR"), vget(ns, "podCIDR")))
+			return vc_forbidden(&c, "podCIDR", "%s", msg);
+		if (json_array_size(vget(os, "podCIDRs")) &&
+		    !same(vget(os, "podCIDRs"), vget(ns, "podCIDRs")))
+			return vc_forbidden(&c, "podCIDRs", "%s", msg);
 	} else if (is_kind(k, "ConfigMap") && json_is_true(vget(old, "immutable"))) {
 		static const char msg[] = "field is immutable when `immutable` is set";
 

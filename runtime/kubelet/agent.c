@@ -46,7 +46,7 @@
 
 #define AGENT_KEY_MAX	    320
 #define DEFAULT_CGROUP	    "/clusterfs"
-#define DEFAULT_POD_CIDR    "10.88.0.0/16"
+#define POD_CIDR_WAIT_MS    30000
 #define LOG_ROTATE_EVERY_MS 2000
 
 /* ---- the pod table ---- */
@@ -352,11 +352,15 @@ static int register_node(struct agent *ag, struct err **e)
 		return err_wrap(e, "registering node %s", ag->node);
 	}
 	r = 0;
+	/* the podCIDR in use, else --pod-cidr, else none: the server gives one */
+	const char *cidr = ag->pod_cidr[0] ? ag->pod_cidr : ag->o.pod_cidr;
 	if (!o) {
-		json_t *doc = json_pack(
-		    "{s:s, s:s, s:{s:s, s:O}, s:{s:s, s:[s]}, s:o}", "apiVersion", "v1", "kind",
-		    "Node", "metadata", "name", ag->node, "labels", labels, "spec", "podCIDR",
-		    ag->o.pod_cidr, "podCIDRs", ag->o.pod_cidr, "status", node_status(ag, NULL));
+		json_t *doc =
+		    json_pack("{s:s, s:s, s:{s:s, s:O}, s:o, s:o}", "apiVersion", "v1", "kind",
+			      "Node", "metadata", "name", ag->node, "labels", labels, "spec",
+			      cidr ? json_pack("{s:s, s:[s]}", "podCIDR", cidr, "podCIDRs", cidr)
+				   : json_object(),
+			      "status", node_status(ag, NULL));
 		int res = 0;
 		r = apic_create_many(ag->c, &doc, 1, &res);
 		if (r >= 0 && res < 0 && res != -EEXIST)
@@ -367,7 +371,10 @@ static int register_node(struct agent *ag, struct err **e)
 		else
 			log_info("agent", "registered node %s (%s)", ag->node, ag->node_ip);
 	} else {
-		struct kubelet_node_meta m = {.labels = labels, .pod_cidr = ag->o.pod_cidr};
+		/* a podCIDR, once set, is the Node's for good */
+		const char *has = obj_str(o->obj, "spec.podCIDR");
+		struct kubelet_node_meta m = {.labels = labels,
+					      .pod_cidr = has && *has ? NULL : cidr};
 		if (!kubelet_node_meta_ok(o->obj, &m))
 			r = apic_patch(ag->c, KIND_NODE, NULL, ag->node, kubelet_node_patch, &m, e);
 		if (r >= 0) {
@@ -381,6 +388,36 @@ static int register_node(struct agent *ag, struct err **e)
 	}
 	json_decref(labels);
 	return r < 0 ? r : 0;
+}
+
+/* Waits until the Node has a spec.podCIDR (given by the node IPAM
+ * controller when it registered without one) and takes it as the pod
+ * network's.  -ETIMEDOUT with *e after POD_CIDR_WAIT_MS. */
+static int wait_pod_cidr(struct agent *ag, struct err **e)
+{
+	for (int waited = 0;; waited += 50) {
+		struct sobj *o = NULL;
+		int r = apic_get(ag->c, KIND_NODE, NULL, ag->node, &o, e);
+		if (r < 0 && r != -ENOENT && r != -ENOTCONN)
+			return r;
+		err_free(STEAL_POINTER(e));
+		const char *c = o ? obj_str(o->obj, "spec.podCIDR") : NULL;
+		if (c && *c)
+			snprintf(ag->pod_cidr, sizeof(ag->pod_cidr), "%s", c);
+		sobj_unref(o);
+		if (ag->pod_cidr[0])
+			break;
+		if (waited >= POD_CIDR_WAIT_MS)
+			return err_make(e, ETIMEDOUT,
+					"node %s got no spec.podCIDR in %ds: is the cluster CIDR "
+					"full? (see the node's events)",
+					ag->node, POD_CIDR_WAIT_MS / 1000);
+		usleep(50 * 1000);
+	}
+	if (ag->o.pod_cidr && strcmp(ag->o.pod_cidr, ag->pod_cidr))
+		log_warn("agent", "node %s keeps its podCIDR %s (--pod-cidr %s ignored)", ag->node,
+			 ag->pod_cidr, ag->o.pod_cidr);
+	return 0;
 }
 
 static void heartbeat(struct agent *ag)
@@ -683,8 +720,6 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 		ag->o.workers = 8;
 	if (!ag->o.cgroup_parent)
 		ag->o.cgroup_parent = DEFAULT_CGROUP;
-	if (!ag->o.pod_cidr)
-		ag->o.pod_cidr = DEFAULT_POD_CIDR;
 	agent_bridge_name(o->data_dir, ag->bridge);
 	pthread_mutex_init(&ag->lock, NULL);
 	pthread_condattr_t ca;
@@ -715,10 +750,6 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 	    (r = image_store_open(o->data_dir, &ag->images, e)) < 0 ||
 	    (r = oci_runtime_new(ag->runc_dir, &ag->rt, e)) < 0)
 		goto fail;
-	const struct cni_opts co = {
-	    .data_dir = o->data_dir, .pod_cidr = ag->o.pod_cidr, .bridge = ag->bridge};
-	if ((r = cni_open(&co, &ag->cni, e)) < 0)
-		goto fail;
 	ag->env = (struct pod_env){.images = ag->images,
 				   .rt = ag->rt,
 				   .pods_dir = ag->pods_dir,
@@ -736,6 +767,10 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 		r = err_make(e, errno, "agent: epoll: %s", strerror(errno));
 		goto fail;
 	}
+	const struct cni_opts co = {
+	    .data_dir = o->data_dir, .pod_cidr = ag->pod_cidr, .bridge = ag->bridge};
+	if ((r = wait_pod_cidr(ag, e)) < 0 || (r = cni_open(&co, &ag->cni, e)) < 0)
+		goto fail;
 	adopt_all(ag);
 
 	r = start_threads(ag);
@@ -801,7 +836,7 @@ const char *agent_dns_ip(const struct agent *ag)
 
 const char *agent_pod_cidr(const struct agent *ag)
 {
-	return ag->o.pod_cidr;
+	return ag->pod_cidr;
 }
 
 void agent_bridge_name(const char *data_dir, char out[16])

@@ -54,7 +54,7 @@ struct agent_opts {
 	int heartbeat_s;	   /* <= 0: 10 */
 	int workers;		   /* pods synced at once; <= 0: 8 */
 	const char *cgroup_parent; /* NULL: "/clusterfs" */
-	const char *pod_cidr;	   /* NULL: "10.88.0.0/16"; recorded on the Node */
+	const char *pod_cidr;	   /* registered with; NULL: none, the server gives one */
 	const char *node_ip;	   /* NULL: the first address of an interface that is up */
 };
 
@@ -67,14 +67,16 @@ struct agent;
 
 /*
  * Opens the image store and runc state under o->data_dir, registers or
- * takes over the Node, adopts what a previous agent left and starts the
- * threads.  Returns 0 and *out, or a negative errno with *e (nothing left
- * running): -ENOENT when there is no runc.
+ * takes over the Node, waits until it has a spec.podCIDR (its own, or one
+ * the node IPAM controller gives; the pod network's), adopts what a
+ * previous agent left and starts the threads.  Returns 0 and *out, or a
+ * negative errno with *e (nothing left running): -ENOENT when there is no
+ * runc, -ETIMEDOUT when no podCIDR came in 30 s.
  */
 int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, struct err **e);
 
 /* The pod network's gateway on the bridge ("10.88.0.1"), where the cluster
- * DNS listens, and the pod CIDR. */
+ * DNS listens, and the pod CIDR: the Node's spec.podCIDR. */
 const char *agent_dns_ip(const struct agent *ag);
 const char *agent_pod_cidr(const struct agent *ag);
 

@@ -100,6 +100,7 @@ struct agent {
 	char *pods_dir, *logs_dir, *runc_dir;
 	struct cni *cni;
 	char bridge[16];
+	char pod_cidr[32]; /* the Node's spec.podCIDR, once known */
 
 	pthread_mutex_t lock;
 	struct hmap pods; /* lock: uid -> struct apod * */

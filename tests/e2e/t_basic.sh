@@ -29,15 +29,16 @@ D=$MNT/deployments
 
 got=$(ls "$MNT" | tr '\n' ' ')
 check_eq "ls shows the top-level entries" \
-	"README apply configmaps deployments endpoints errors events namespaces nodes pods replicasets services status " "$got"
+	"README apply configmaps deployments endpoints errors events leases namespaces nodes pods replicasets services status " "$got"
 readme=$(cat "$MNT/README")
 check_contains "cat README explains the folders" "$readme" "deployments/"
 status=$(cat "$MNT/status")
 check_contains "cat status shows nodes" "$status" "nodes:"
 check_contains "cat status shows pods by phase" "$status" "Running"
-check_contains "cat status counts namespaces (default)" "$status" "namespaces:   1"
+check_contains "cat status counts namespaces (default, kube-node-lease)" "$status" "namespaces:   2"
 check_quiet "a new cluster has no deployments" ls "$D"
-check_eq "a new cluster has namespace default only" "default default.yaml" "$(ls "$MNT/namespaces" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "a new cluster has namespaces default and kube-node-lease only" \
+	"default default.yaml kube-node-lease kube-node-lease.yaml" "$(ls "$MNT/namespaces" | tr '\n' ' ' | sed 's/ $//')"
 
 # A Deployment, as written for a real cluster, with fields clusterfs does
 # not know (kept as written).
@@ -307,7 +308,7 @@ check "the apply file reads empty" test ! -s "$MNT/apply"
 check_eq "apply is write-only (0200)" 200 "$(stat -c %a "$MNT/apply")"
 if echo 4 >"$MNT/namespaces/team/deployments/backend/replicas"; then ok "scale in namespace team"; else fail "scale in namespace team"; fi
 check_eq "namespaced scale applied" 4 "$(yget "$MNT/namespaces/team/deployments/backend.yaml" spec.replicas)"
-check_eq "ls namespaces/team" "apply configmaps deployments endpoints events pods replicasets services status" "$(ls "$MNT/namespaces/team" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls namespaces/team" "apply configmaps deployments endpoints events leases pods replicasets services status" "$(ls "$MNT/namespaces/team" | tr '\n' ' ' | sed 's/ $//')"
 
 # mkdir / rmdir of namespaces.
 

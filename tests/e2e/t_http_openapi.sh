@@ -30,7 +30,8 @@ check_eq "/openapi/v2 without a token: 401" 401 "$(code)"
 # /openapi/v3.
 idx=$(a /openapi/v3)
 check_eq "/openapi/v3: 200" 200 "$(code)"
-check_eq "/openapi/v3: api/v1 and apis/apps/v1" "api/v1 apis/apps/v1" \
+check_eq "/openapi/v3: api/v1, apis/apps/v1 and apis/coordination.k8s.io/v1" \
+	"api/v1 apis/apps/v1 apis/coordination.k8s.io/v1" \
 	"$(printf %s "$idx" | jv '" ".join(sorted(d["paths"]))')"
 u=$(printf %s "$idx" | jv 'd["paths"]["api/v1"]["serverRelativeURL"]')
 case "$u" in

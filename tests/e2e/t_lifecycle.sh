@@ -102,7 +102,8 @@ check_contains "reset says what it reset" "$out" "reset"
 check_not "state.db is gone after reset" test -e "$DATA/state.db"
 check_not "state.db-wal is gone after reset" test -e "$DATA/state.db-wal"
 cfs_start || cfs_abort "server starts after reset"
-check_eq "after reset: namespaces has only default" "default default.yaml" "$(ls "$MNT/namespaces" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "after reset: namespaces has only default and kube-node-lease" \
+	"default default.yaml kube-node-lease kube-node-lease.yaml" "$(ls "$MNT/namespaces" | tr '\n' ' ' | sed 's/ $//')"
 check_quiet "after reset: no ConfigMaps" ls "$MNT/configmaps"
 check_quiet "after reset: no Deployments" ls "$MNT/deployments"
 check_stop

@@ -464,6 +464,74 @@ static void test_hollow_heartbeat_loss(void)
 	down();
 }
 
+/* Creates or renews node's Lease in kube-node-lease: renewTime at ms. */
+static void renew_lease(const char *node, int64_t ms)
+{
+	char ts[40], sec[32];
+	obj_format_time((time_t)(ms / 1000), sec);
+	snprintf(ts, sizeof(ts), "%.19s.%06dZ", sec, (int)(ms % 1000) * 1000);
+	json_t *l = json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:i, s:s}}", "apiVersion",
+			      "coordination.k8s.io/v1", "kind", "Lease", "metadata", "name", node,
+			      "namespace", "kube-node-lease", "spec", "holderIdentity", node,
+			      "leaseDurationSeconds", 40, "renewTime", ts);
+	struct api_target tg = {K("Lease"), "kube-node-lease", NULL};
+	struct err *e = NULL;
+	CHECK(api_apply(api, &l, 1, &tg, &e) >= 0);
+	if (e)
+		fprintf(stderr, "  renew_lease %s: %s\n", node, e->msg);
+	err_free(e);
+	json_decref(l);
+}
+
+static bool lease_exists(const char *node)
+{
+	struct sobj *o = api_get(api, K("Lease"), "kube-node-lease", node);
+	sobj_unref(o);
+	return o != NULL;
+}
+
+/* A node whose agent renews only its Lease (status posted once) stays
+ * Ready; once the Lease too goes stale it goes Unknown; a deleted Node's
+ * Lease goes with it. */
+static void test_lease_heartbeat(void)
+{
+	up();
+	int64_t t = t0();
+	set_clock(t);
+	make_node("leased", "True", t);
+	make_node("silent", "True", t);
+	renew_lease("leased", t);
+	struct nodelife *nl = start(40, true);
+
+	/* the status is 60 s old, the Lease 10 s */
+	renew_lease("leased", t + 50000);
+	set_clock(t + 60000);
+	CHECK(WAIT_FOR(node_ready_is("silent", "Unknown"), 2000));
+	usleep(100 * 1000);
+	CHECK(node_ready_is("leased", "True") && taint_count("leased") == 0);
+	/* the Lease is renewed no more: past the grace from its renewTime */
+	set_clock(t + 90000);
+	usleep(100 * 1000);
+	CHECK(node_ready_is("leased", "True"));
+	set_clock(t + 91000);
+	CHECK(WAIT_FOR(node_ready_is("leased", "Unknown"), 2000));
+	CHECK(WAIT_FOR(has_taint("leased", "node.kubernetes.io/unreachable", "NoExecute", NULL),
+		       2000));
+	/* renewed again, and the status posted: Ready, untainted */
+	renew_lease("leased", t + 95000);
+	post_status("leased", "True", t + 95000);
+	set_clock(t + 96000);
+	CHECK(WAIT_FOR(taint_count("leased") == 0, 2000));
+
+	/* a Lease without its Node does no harm; a deleted Node's Lease goes */
+	renew_lease("nobody", t + 96000);
+	CHECK(api_delete(api, K("Node"), NULL, "leased", NULL) >= 0);
+	CHECK(WAIT_FOR(!lease_exists("leased"), 2000));
+	CHECK(lease_exists("nobody"));
+	nodelife_stop(nl);
+	down();
+}
+
 int main(void)
 {
 	RUN(test_unreachable_eviction);
@@ -474,5 +542,6 @@ int main(void)
 	RUN(test_orphans_at_start);
 	RUN(test_drain);
 	RUN(test_hollow_heartbeat_loss);
+	RUN(test_lease_heartbeat);
 	return unit_done();
 }
