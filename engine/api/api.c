@@ -559,6 +559,15 @@ int api_apply(struct api *a, json_t *const *docs, size_t ndocs, const struct api
 			return r;
 		}
 	}
+	for (size_t i = 0; a->who && i < ndocs; i++) {
+		struct sobj *o = store_get(a->st, p[i].k->kind, p[i].ns, p[i].name);
+		int r = api_check(a, o ? "update" : "create", p[i].k, p[i].ns, p[i].name, NULL, e);
+		sobj_unref(o);
+		if (r < 0) {
+			prepared_free(p, ndocs);
+			return r;
+		}
+	}
 	struct apply_arg arg = {a, p, ndocs};
 	int r = store_update(a->st, apply_txn, &arg, e);
 	prepared_free(p, ndocs);
@@ -604,7 +613,9 @@ int api_create(struct api *a, const json_t *obj, struct sobj **out, struct err *
 	if (status)
 		json_object_set(p.obj, "status", status);
 	struct create_arg c = {a, p.k, p.obj, NULL};
-	r = store_update(a->st, create_txn, &c, e);
+	r = api_check(a, "create", p.k, p.ns, p.name, NULL, e);
+	if (r == 0)
+		r = store_update(a->st, create_txn, &c, e);
 	json_decref(p.obj);
 	free(p.ns);
 	free(p.name);
@@ -652,7 +663,8 @@ int api_patch(struct api *a, const struct kind_info *k, const char *ns, const ch
 	      api_mutate_fn mutate, void *arg, struct err **e)
 {
 	struct patch_arg pa = {a, k, ns, name, mutate, arg};
-	return store_update(a->st, patch_txn, &pa, e);
+	int r = api_check(a, "patch", k, ns, name, NULL, e);
+	return r < 0 ? r : store_update(a->st, patch_txn, &pa, e);
 }
 
 /* Status */
@@ -686,7 +698,8 @@ int api_update_status(struct api *a, const struct kind_info *k, const char *ns, 
 	if (!json_is_object(status))
 		return err_make(e, EINVAL, "%s \"%s\": status must be a mapping", k->kind, name);
 	struct status_arg sa = {k, ns, name, status};
-	return store_update(a->st, status_txn, &sa, e);
+	int r = api_check(a, "update", k, ns, name, "status", e);
+	return r < 0 ? r : store_update(a->st, status_txn, &sa, e);
 }
 
 /* Annotations by controllers */
@@ -728,7 +741,8 @@ int api_annotate(struct api *a, const struct kind_info *k, const char *ns, const
 		 const char *key, const char *value, struct err **e)
 {
 	struct annotate_arg aa = {k, ns, name, key, value};
-	return store_update(a->st, annotate_txn, &aa, e);
+	int r = api_check(a, "patch", k, ns, name, NULL, e);
+	return r < 0 ? r : store_update(a->st, annotate_txn, &aa, e);
 }
 
 /* Delete, with cascade */
@@ -893,7 +907,8 @@ int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, co
 	if (k == KIND_NAMESPACE && !strcmp(name, "default"))
 		return err_make(e, EPERM, "namespace \"default\" may not be deleted");
 	struct delete_arg d = {k, ns, name, grace};
-	return store_update(a->st, delete_txn, &d, e);
+	int r = api_check(a, "delete", k, ns, name, NULL, e);
+	return r < 0 ? r : store_update(a->st, delete_txn, &d, e);
 }
 
 int api_delete(struct api *a, const struct kind_info *k, const char *ns, const char *name,
@@ -906,6 +921,10 @@ int api_delete(struct api *a, const struct kind_info *k, const char *ns, const c
 
 struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, const char *name)
 {
+	if (api_check(a, "get", k, ns, name, NULL, NULL) < 0) {
+		errno = EACCES;
+		return NULL;
+	}
 	return store_get(a->st, k->kind, api_scope_ns(k, ns ? ns : ""), name);
 }
 
@@ -935,6 +954,7 @@ int api_new(struct store *st, struct api **out, struct err **e)
 {
 	struct api *a = xcalloc(1, sizeof(*a));
 	a->st = st;
+	a->root = a;
 	a->default_toleration_s = 300;
 	svc_cidr_parse(SVC_DEFAULT_CIDR, &a->svc_cidr, NULL);
 	int r = store_update(st, ensure_default_txn, NULL, e);
@@ -955,6 +975,10 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	if (a->root != a) {
+		api_view_free(a);
+		return;
+	}
 	api_events_stop(a);
 	free(a);
 }
