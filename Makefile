@@ -1,7 +1,7 @@
 # clusterfs - see README.md.  `make` builds bin/clusterfs; `make test` runs
 # every test; `make run` sets up and runs; `make bench` prints figures.
 
-PKGS     := fuse3 yaml-0.1 sqlite3 jansson uuid libarchive nettle libnftables libmicrohttpd gnutls zlib
+PKGS     := fuse3 yaml-0.1 sqlite3 jansson uuid libarchive nettle libnftables libmicrohttpd gnutls zlib libcurl
 BUILD    ?= build
 BIN      ?= bin
 SAN      ?=
