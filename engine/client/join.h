@@ -88,6 +88,11 @@ void join_result_free(struct join_result *r);
 int join(const char *server_url, const char *token, const char *node_name, const char *data_dir,
 	 struct join_result *out, struct err **e);
 
+/* Forgets the saved credential (not the CA), so that the next join() asks
+ * for a new one: for an agent whose credential the server refuses (401:
+ * revoked).  0 or a negative errno. */
+int join_forget(const char *data_dir);
+
 /*
  * join() again while it returns -EAGAIN, waiting 1 s, then doubling up to
  * max_wait_ms between attempts, for at most total_ms in all (< 0: for
