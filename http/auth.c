@@ -166,6 +166,8 @@ int auth_open(const char *data_dir, struct api *root, const char *admin_token, c
 		auth_free(a);
 		return r;
 	}
+	log_info("http", "nodes join with the token in %s (clusterfs agent --token)",
+		 a->token_path);
 	*out = a;
 	return 0;
 }

@@ -4,8 +4,10 @@
  * Owns the libmicrohttpd daemon, the PKI material it serves with, and the
  * dispatch table.  libmicrohttpd runs a small pool of threads with internal
  * polling (epoll); each request is read whole (up to HTTP_BODY_MAX, more is
- * 413) into a struct conn_state, then authenticated, routed (route.h) and
- * handed to the handler the table names.  Handlers run on the pool's
+ * 413) into a struct conn_state, then authenticated (auth.h: rq->api
+ * becomes the caller's view of the API), routed (route.h), authorized
+ * (api_authorize with the request's verb and resource: 403 before the
+ * handler) and handed to the handler the table names.  Handlers run on the pool's
  * threads and must not block for long; a long-lived response (a watch, a
  * log follow) is a stream (http_resp.stream) sent chunked: stream.h,
  * whose connections are suspended while they have nothing to send, so

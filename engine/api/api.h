@@ -65,10 +65,14 @@ void api_free(struct api *a);
  *  - any other user may read everything but secrets and change nothing
  *    (issue 13 adds namespace ownership here: api_authz.c, user_allows()).
  *
- * What a view does not check: api_watch() and api_rev() (kind-agnostic:
- * the face checks the kind it serves with api_authorize() first),
- * api_event() (the system's own recorder), api_refused(), and helpers that
- * take no api.
+ * What a view does not check: api_watch(), api_rev() and api_kind_mtime()
+ * (kind-agnostic or metadata only: the face checks the kind it serves with
+ * api_authorize() first), api_dependents() and api_deployment_history()
+ * (reads by uid, for the faces' own views), api_event() (the system's own
+ * recorder), the refusal log, and helpers that take no api.  Batches
+ * (api_*_many) on a view are refused whole (-EACCES, nothing written) when
+ * any item is; api_get() of something the caller may not read is NULL with
+ * errno EACCES.
  */
 struct api_who {
 	const char *user;  /* "root", "system:node:n1", "alice" */
