@@ -7,6 +7,7 @@
  *     clusterfs reset [--data-dir DIR]
  *     clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]
  *     clusterfs image ls [--data-dir DIR]
+ *     clusterfs token rotate|revoke NODE [--data-dir DIR]
  *     clusterfs pause HOSTNAME    (a pod's sandbox; started by the agent)
  *     clusterfs version
  *     clusterfs help
@@ -41,6 +42,7 @@
 #include "engine/store/store.h"
 #include "engine/api/svc.h"
 #include "fs/fs.h"
+#include "http/auth.h"
 #include "http/http.h"
 #include "runtime/kubelet/agent.h"
 #include "runtime/hollow/hollow.h"
@@ -67,6 +69,10 @@ static const char usage_text[] =
     "            import an OCI image layout directory or OCI archive\n"
     "  image ls [--data-dir DIR]\n"
     "            list the images in the local store\n"
+    "  token rotate [--data-dir DIR]\n"
+    "            a new join token in DATA_DIR/node-token; the old one is refused\n"
+    "  token revoke [--data-dir DIR] NODE\n"
+    "            refuse a node's credential (the node must join again)\n"
     "  version   print the version\n"
     "\n"
     "Options:\n"
@@ -666,6 +672,41 @@ static int cmd_reset(int argc, char **argv)
 	return rc;
 }
 
+/* clusterfs token rotate | revoke NODE: the server notices at once. */
+static int cmd_token(int argc, char **argv)
+{
+	struct opts o = {0};
+	int first = 0;
+	if (argc < 2 || parse_opts_pos(argc - 1, argv + 1, &o, &first) < 0)
+		goto usage;
+	int npos = argc - 1 - first;
+	char **pos = argv + 1 + first;
+	struct err *e = NULL;
+	int r;
+	if (!strcmp(argv[1], "rotate") && npos == 0) {
+		char *tok = NULL;
+		r = auth_token_rotate(o.data_dir, &tok, &e);
+		if (r == 0)
+			printf("%s\n", tok);
+		free(tok);
+	} else if (!strcmp(argv[1], "revoke") && npos == 1) {
+		r = auth_node_revoke(o.data_dir, pos[0], &e);
+		if (r == 0)
+			printf("clusterfs: node %s's credential revoked\n", pos[0]);
+	} else {
+		goto usage;
+	}
+	if (r < 0)
+		fprintf(stderr, "clusterfs: token %s: %s\n", argv[1], e ? e->msg : strerror(-r));
+	err_free(e);
+	return r < 0 ? 1 : 0;
+usage:
+	fputs("usage: clusterfs token rotate [--data-dir DIR]\n"
+	      "       clusterfs token revoke [--data-dir DIR] NODE\n",
+	      stderr);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -683,6 +724,8 @@ int main(int argc, char **argv)
 		return pause_main(argc, argv);
 	if (!strcmp(cmd, "reset"))
 		return cmd_reset(argc - 1, argv + 1);
+	if (!strcmp(cmd, "token"))
+		return cmd_token(argc - 1, argv + 1);
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
 		printf("clusterfs %s\n", CLUSTERFS_VERSION);
 		return 0;

@@ -4,8 +4,10 @@
  * Owns the libmicrohttpd daemon, the PKI material it serves with, and the
  * dispatch table.  libmicrohttpd runs a small pool of threads with internal
  * polling (epoll); each request is read whole (up to HTTP_BODY_MAX, more is
- * 413) into a struct conn_state, then authenticated, routed (route.h) and
- * handed to the handler the table names.  Handlers run on the pool's
+ * 413) into a struct conn_state, then authenticated (auth.h: rq->api
+ * becomes the caller's view of the API), routed (route.h), authorized
+ * (api_authorize with the request's verb and resource: 403 before the
+ * handler) and handed to the handler the table names.  Handlers run on the pool's
  * threads and must not block for long; a long-lived response (a watch, a
  * log follow) is a stream (http_resp.stream) sent chunked: stream.h,
  * whose connections are suspended while they have nothing to send, so
@@ -28,6 +30,7 @@
 
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "http/auth.h"
 #include "http/http_int.h"
 #include "http/pki.h"
 #include "http/status.h"
@@ -45,6 +48,7 @@ struct http {
 	struct api *api;
 	struct MHD_Daemon *d;
 	struct pki *pki;
+	struct auth *auth; /* who a request is (auth.h) */
 	int port;
 	char *kubeconfig;
 	char *address;
@@ -200,23 +204,43 @@ void http_fail(struct http_resp *rs, int code, const char *reason, const char *f
 	free(msg);
 }
 
-/* True when the request carries the admin token (compared in constant time). */
-static bool authorized(struct http *h, struct MHD_Connection *c)
+/* The verb of a request on a kind, as Kubernetes' authorizers name it. */
+static const char *request_verb(const struct http_req *rq)
 {
-	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	if (!v || strncasecmp(v, "Bearer ", 7))
-		return false;
-	v += 7;
-	while (*v == ' ')
-		v++;
-	const char *tok = pki_token(h->pki);
-	size_t n = strlen(tok);
-	if (strlen(v) != n)
-		return false;
-	unsigned char diff = 0;
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)(v[i] ^ tok[i]);
-	return diff == 0;
+	const char *m = rq->method, *sub = rq->rt.sub;
+	if (!strcmp(sub, "exec") || !strcmp(sub, "portforward") || !strcmp(sub, "eviction"))
+		return "create";
+	if (rq->rt.type == ROUTE_COLLECTION) {
+		const char *w = http_query(rq, "watch");
+		if (!strcmp(m, "GET"))
+			return w && (!strcmp(w, "true") || !strcmp(w, "1")) ? "watch" : "list";
+		return !strcmp(m, "POST") ? "create" : "deletecollection";
+	}
+	static const char *const verbs[][2] = {
+	    {"GET", "get"}, {"PUT", "update"}, {"PATCH", "patch"}, {"DELETE", "delete"}};
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(m, verbs[i][0]))
+			return verbs[i][1];
+	return "create";
+}
+
+/* 0 when the caller may make the request (one on a kind), else 403 in rs. */
+static int authorize(struct http_req *rq, struct http_resp *rs)
+{
+	if (rq->rt.type != ROUTE_COLLECTION && rq->rt.type != ROUTE_OBJECT)
+		return 0; /* discovery and OpenAPI: any caller */
+	struct api_request ar = {request_verb(rq), rq->rt.kind, rq->rt.ns, rq->rt.name, rq->rt.sub};
+	struct err *e = NULL;
+	if (api_authorize(rq->api, &ar, &e) == 0)
+		return 0;
+	http_resp_status(rs, status_from_err(e, rq->rt.kind, rq->rt.name));
+	if (strcmp(ar.verb, "get") && strcmp(ar.verb, "list") && strcmp(ar.verb, "watch")) {
+		char *what = xasprintf("%s %s", rq->method, rq->path);
+		api_refused(rq->srv->api, what, EACCES, e->msg);
+		free(what);
+	}
+	err_free(e);
+	return -EACCES;
 }
 
 static handler_fn find_handler(const struct route *rt, const char *method, bool *path_ok)
@@ -243,7 +267,10 @@ static void dispatch(struct http *h, struct http_req *rq, struct http_resp *rs)
 		rs->len = 2;
 		return;
 	}
-	if (!authorized(h, rq->conn)) {
+	if (auth_serve(h->auth, rq, rs))
+		return; /* the anonymous /cacerts and join */
+	rq->api = auth_caller(h->auth, http_header(rq, "Authorization"));
+	if (!rq->api) {
 		http_fail(rs, 401, "Unauthorized", "Unauthorized");
 		return;
 	}
@@ -251,6 +278,8 @@ static void dispatch(struct http *h, struct http_req *rq, struct http_resp *rs)
 		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
 		return;
 	}
+	if (authorize(rq, rs) < 0)
+		return;
 	bool path_ok;
 	handler_fn fn = find_handler(&rq->rt, rq->method, &path_ok);
 	if (fn)
@@ -446,6 +475,8 @@ int http_start(const struct http_opts *o, struct http **out, struct err **e)
 	h->api = o->api;
 	if (pki_ensure(o->data_dir, o->sans, o->nsans, &h->pki, e) < 0)
 		goto fail;
+	if (auth_open(o->data_dir, h->api, pki_token(h->pki), pki_ca_pem(h->pki), &h->auth, e) < 0)
+		goto fail;
 	if (start_streams(h, e) < 0)
 		goto fail;
 	if (start_daemon(h, o->listen ? o->listen : HTTP_DEFAULT_LISTEN, e) < 0)
@@ -482,6 +513,7 @@ void http_stop(struct http *h)
 		MHD_stop_daemon(h->d);
 	watch_feed_stop(h->feed);
 	stream_hub_free(h->streams);
+	auth_free(h->auth); /* the views, after every stream that used one */
 	pki_free(h->pki);
 	free(h->kubeconfig);
 	free(h->logs_dir);

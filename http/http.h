@@ -5,8 +5,11 @@
  * http_start() makes or reuses the PKI and kubeconfig (pki.h), then serves
  * HTTPS with libmicrohttpd on its own threads (a small pool with internal
  * polling, a connection limit and an idle timeout) until http_stop().
- * Every request but /healthz, /readyz and /livez needs the admin bearer
- * token.  What is served: route.h; the handlers: http_int.h.
+ * Every request but /healthz, /readyz, /livez, /cacerts and the join
+ * needs a bearer token: the admin's, or a node's credential (auth.h); each
+ * request is served through the API's view for its caller, and authorized
+ * there (engine/api/api.h, "Callers").  What is served: route.h; the
+ * handlers: http_int.h.
  *
  * main.c is the only user of this header; nothing in the engine knows of it.
  */

@@ -32,8 +32,7 @@ struct pki {
 	char token[65];
 };
 
-/* A file's whole content, NUL-terminated, or NULL (errno set). */
-static char *read_file(const char *path)
+char *pki_read_file(const char *path)
 {
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -49,8 +48,7 @@ static char *read_file(const char *path)
 	return buf_steal(&b, NULL);
 }
 
-/* Writes data to path, mode 0600, through a temporary file and rename. */
-static int write_file(const char *path, const char *data, struct err **e)
+int pki_write_file(const char *path, const char *data, struct err **e)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -315,7 +313,7 @@ size_t pki_sans(const char *const *extra, size_t nextra, char ***out)
 
 static int load_token(struct pki *p, const char *path, struct err **e)
 {
-	_cleanup_free_ char *t = read_file(path);
+	_cleanup_free_ char *t = pki_read_file(path);
 	if (t) {
 		t[strcspn(t, " \r\n")] = '\0';
 		if (strlen(t) == 64) {
@@ -331,7 +329,7 @@ static int load_token(struct pki *p, const char *path, struct err **e)
 		snprintf(p->token + 2 * i, 3, "%02x", raw[i]);
 	char line[66];
 	snprintf(line, sizeof(line), "%s\n", p->token);
-	return write_file(path, line, e);
+	return pki_write_file(path, line, e);
 }
 
 /* Loads the CA, or makes and writes it (with a new serving certificate). */
@@ -339,8 +337,8 @@ static int load_ca(struct pki *p, const char *dir, bool *made, struct err **e)
 {
 	_cleanup_free_ char *crt = xasprintf("%s/ca.crt", dir);
 	_cleanup_free_ char *key = xasprintf("%s/ca.key", dir);
-	p->ca_pem = read_file(crt);
-	p->ca_key_pem = read_file(key);
+	p->ca_pem = pki_read_file(crt);
+	p->ca_key_pem = pki_read_file(key);
 	*made = false;
 	if (p->ca_pem && p->ca_key_pem)
 		return 0;
@@ -348,8 +346,8 @@ static int load_ca(struct pki *p, const char *dir, bool *made, struct err **e)
 	free(p->ca_key_pem);
 	p->ca_pem = p->ca_key_pem = NULL;
 	*made = true;
-	if (make_ca(p, e) < 0 || write_file(key, p->ca_key_pem, e) < 0 ||
-	    write_file(crt, p->ca_pem, e) < 0)
+	if (make_ca(p, e) < 0 || pki_write_file(key, p->ca_key_pem, e) < 0 ||
+	    pki_write_file(crt, p->ca_pem, e) < 0)
 		return -EIO;
 	log_info("http", "made a new CA in %s", dir);
 	return 0;
@@ -359,12 +357,12 @@ static int load_server(struct pki *p, const char *dir, bool force, char **sans, 
 {
 	_cleanup_free_ char *crt = xasprintf("%s/server.crt", dir);
 	_cleanup_free_ char *key = xasprintf("%s/server.key", dir);
-	p->cert_pem = read_file(crt);
-	p->key_pem = read_file(key);
+	p->cert_pem = pki_read_file(crt);
+	p->key_pem = pki_read_file(key);
 	if (!force && !server_stale(p, sans))
 		return 0;
-	if (make_server(p, sans, e) < 0 || write_file(key, p->key_pem, e) < 0 ||
-	    write_file(crt, p->cert_pem, e) < 0)
+	if (make_server(p, sans, e) < 0 || pki_write_file(key, p->key_pem, e) < 0 ||
+	    pki_write_file(crt, p->cert_pem, e) < 0)
 		return -EIO;
 	return 0;
 }
@@ -474,5 +472,5 @@ int pki_write_kubeconfig(const struct pki *p, const char *path, const char *serv
 					      "current-context: clusterfs\n"
 					      "preferences: {}\n",
 					      server, ca, p->token);
-	return write_file(path, text, e);
+	return pki_write_file(path, text, e);
 }

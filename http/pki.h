@@ -44,4 +44,11 @@ int pki_cert_has_san(const char *cert_pem, const char *host);
 /* Writes the kubeconfig (mode 0600, atomically) for server ("https://..."). */
 int pki_write_kubeconfig(const struct pki *p, const char *path, const char *server, struct err **e);
 
+/* A file's whole content, NUL-terminated (malloc'd), or NULL (errno set). */
+char *pki_read_file(const char *path);
+
+/* Writes data to path, mode 0600, through a temporary file, fsync and
+ * rename.  0, or a negative errno with *e. */
+int pki_write_file(const char *path, const char *data, struct err **e);
+
 #endif

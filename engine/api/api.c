@@ -562,6 +562,15 @@ int api_apply(struct api *a, json_t *const *docs, size_t ndocs, const struct api
 			return r;
 		}
 	}
+	for (size_t i = 0; a->who && i < ndocs; i++) {
+		struct sobj *o = store_get(a->st, p[i].k->kind, p[i].ns, p[i].name);
+		int r = api_check(a, o ? "update" : "create", p[i].k, p[i].ns, p[i].name, NULL, e);
+		sobj_unref(o);
+		if (r < 0) {
+			prepared_free(p, ndocs);
+			return r;
+		}
+	}
 	struct apply_arg arg = {a, p, ndocs};
 	int r = store_update(a->st, apply_txn, &arg, e);
 	prepared_free(p, ndocs);
@@ -607,7 +616,9 @@ int api_create(struct api *a, const json_t *obj, struct sobj **out, struct err *
 	if (status)
 		json_object_set(p.obj, "status", status);
 	struct create_arg c = {a, p.k, p.obj, NULL};
-	r = store_update(a->st, create_txn, &c, e);
+	r = api_check(a, "create", p.k, p.ns, p.name, NULL, e);
+	if (r == 0)
+		r = store_update(a->st, create_txn, &c, e);
 	json_decref(p.obj);
 	free(p.ns);
 	free(p.name);
@@ -655,7 +666,8 @@ int api_patch(struct api *a, const struct kind_info *k, const char *ns, const ch
 	      api_mutate_fn mutate, void *arg, struct err **e)
 {
 	struct patch_arg pa = {a, k, ns, name, mutate, arg};
-	return store_update(a->st, patch_txn, &pa, e);
+	int r = api_check(a, "patch", k, ns, name, NULL, e);
+	return r < 0 ? r : store_update(a->st, patch_txn, &pa, e);
 }
 
 /* Status */
@@ -689,7 +701,8 @@ int api_update_status(struct api *a, const struct kind_info *k, const char *ns, 
 	if (!json_is_object(status))
 		return err_make(e, EINVAL, "%s \"%s\": status must be a mapping", k->kind, name);
 	struct status_arg sa = {k, ns, name, status};
-	return store_update(a->st, status_txn, &sa, e);
+	int r = api_check(a, "update", k, ns, name, "status", e);
+	return r < 0 ? r : store_update(a->st, status_txn, &sa, e);
 }
 
 /* Annotations by controllers */
@@ -731,184 +744,18 @@ int api_annotate(struct api *a, const struct kind_info *k, const char *ns, const
 		 const char *key, const char *value, struct err **e)
 {
 	struct annotate_arg aa = {k, ns, name, key, value};
-	return store_update(a->st, annotate_txn, &aa, e);
-}
-
-/* Delete, with cascade */
-
-struct delete_arg {
-	const struct kind_info *k;
-	const char *ns, *name;
-	int grace;
-};
-
-/* Is node name Ready?  Pods on it are deleted gracefully; elsewhere at once. */
-static bool node_is_ready(struct store_txn *tx, const char *name)
-{
-	struct sobj *n = store_txn_get(tx, "Node", "", name);
-	bool ready = false;
-	size_t i;
-	json_t *c;
-	if (n)
-		json_array_foreach(json_object_get(json_object_get(n->obj, "status"), "conditions"),
-				   i, c)
-		{
-			const char *t = api_jstr(c, "type"), *st = api_jstr(c, "status");
-			if (t && st && !strcmp(t, "Ready"))
-				ready = !strcmp(st, "True");
-		}
-	sobj_unref(n);
-	return ready;
-}
-
-/*
- * Graceful deletion of a pod bound to a ready node: marks it (deletionTimestamp,
- * deletionGracePeriodSeconds) for its node agent to stop and then delete.
- * Returns 1 if marked (or already marked), 0 if the pod must go at once.
- */
-static int mark_terminating(struct store_txn *tx, struct sobj *o, int grace, struct err **e)
-{
-	if (strcmp(o->kind, "Pod") || grace == 0)
-		return 0;
-	json_t *spec = json_object_get(o->obj, "spec");
-	const char *node = api_jstr(spec, "nodeName");
-	if (!node || !*node || !node_is_ready(tx, node))
-		return 0;
-	json_t *md = json_object_get(o->obj, "metadata");
-	if (json_object_get(md, "deletionTimestamp"))
-		return 1;
-	if (grace < 0) {
-		json_t *g = json_object_get(spec, "terminationGracePeriodSeconds");
-		grace = json_is_integer(g) ? (int)json_integer_value(g) : 30;
-	}
-	if (grace <= 0)
-		return 0;
-	json_t *obj = json_deep_copy(o->obj);
-	char ts[32];
-	api_timestamp(ts);
-	json_object_set_new(api_meta_of(obj), "deletionTimestamp", json_string(ts));
-	json_object_set_new(api_meta_of(obj), "deletionGracePeriodSeconds", json_integer(grace));
-	int64_t rv = store_txn_put(tx, o->kind, o->ns, o->name, obj, true, e);
-	return rv < 0 ? (int)rv : 1;
-}
-
-int api_delete_tree(struct store_txn *tx, struct sobj *o, int grace, int depth, struct err **e)
-{
-	int count = 0;
-	const char *uid = api_jstr(json_object_get(o->obj, "metadata"), "uid");
-	if (uid && depth < 16) {
-		struct sobj **deps;
-		size_t n = store_txn_dependents(tx, uid, &deps);
-		for (size_t i = 0; i < n; i++) {
-			int r = api_delete_tree(tx, deps[i], grace, depth + 1, e);
-			if (r < 0) {
-				sobj_list_free(deps, n);
-				return r;
-			}
-			count += r;
-		}
-		sobj_list_free(deps, n);
-	}
-	struct sobj *still = store_txn_get(tx, o->kind, o->ns, o->name);
-	if (!still)
-		return count; /* reached twice through two owners */
-	int marked = mark_terminating(tx, still, grace, e);
-	sobj_unref(still);
-	if (marked)
-		return marked < 0 ? marked : count + 1;
-	int64_t rv = store_txn_delete(tx, o->kind, o->ns, o->name, e);
-	return rv < 0 ? (int)rv : count + 1;
-}
-
-/* Is anything but Events left in namespace ns? */
-static bool ns_has_objects(struct store_txn *tx, const char *ns)
-{
-	for (int i = 0; i < kind_count; i++) {
-		if (!kind_table[i].namespaced || &kind_table[i] == KIND_EVENT)
-			continue;
-		struct sobj **v = NULL;
-		size_t n = store_txn_list(tx, kind_table[i].kind, ns, &v);
-		sobj_list_free(v, n);
-		if (n)
-			return true;
-	}
-	return false;
-}
-
-/*
- * A namespace whose objects are still going (pods stopping on their
- * nodes) stays, marked (deletionTimestamp, status.phase Terminating), as
- * in Kubernetes; it is deleted once nothing is left in it (gc.c deletes it
- * again then).  Returns 1.
- */
-static int mark_ns_terminating(struct store_txn *tx, struct sobj *o, struct err **e)
-{
-	json_t *md = json_object_get(o->obj, "metadata");
-	const char *phase = api_jstr(json_object_get(o->obj, "status"), "phase");
-	if (json_object_get(md, "deletionTimestamp") && phase && !strcmp(phase, "Terminating"))
-		return 1;
-	json_t *obj = json_deep_copy(o->obj);
-	char ts[32];
-	api_timestamp(ts);
-	if (!json_object_get(md, "deletionTimestamp"))
-		json_object_set_new(api_meta_of(obj), "deletionTimestamp", json_string(ts));
-	json_object_set_new(obj, "status", json_pack("{s:s}", "phase", "Terminating"));
-	int64_t rv = store_txn_put(tx, o->kind, o->ns, o->name, obj, true, e);
-	return rv < 0 ? (int)rv : 1;
-}
-
-static int delete_txn(struct store_txn *tx, void *varg, struct err **e)
-{
-	struct delete_arg *d = varg;
-	const char *ns = api_scope_ns(d->k, d->ns);
-	struct sobj *o = store_txn_get(tx, d->k->kind, ns, d->name);
-	if (!o)
-		return err_make(e, ENOENT, "%s \"%s\" not found", d->k->kind, d->name);
-	int count = 0;
-	if (d->k == KIND_NAMESPACE) {
-		for (int i = 0; i < kind_count; i++) {
-			if (!kind_table[i].namespaced)
-				continue;
-			struct sobj **v;
-			size_t n = store_txn_list(tx, kind_table[i].kind, d->name, &v);
-			for (size_t j = 0; j < n; j++) {
-				int r = api_delete_tree(tx, v[j], d->grace, 0, e);
-				if (r < 0) {
-					sobj_list_free(v, n);
-					sobj_unref(o);
-					return r;
-				}
-				count += r;
-			}
-			sobj_list_free(v, n);
-		}
-	}
-	int r = d->k == KIND_NAMESPACE && ns_has_objects(tx, d->name)
-		    ? mark_ns_terminating(tx, o, e)
-		    : api_delete_tree(tx, o, d->grace, 0, e);
-	sobj_unref(o);
-	return r < 0 ? r : count + r;
-}
-
-int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, const char *name,
-		    int grace, struct err **e)
-{
-	if (k == KIND_NAMESPACE && !strcmp(name, "default"))
-		return err_make(e, EPERM, "namespace \"default\" may not be deleted");
-	struct delete_arg d = {k, ns, name, grace};
-	return store_update(a->st, delete_txn, &d, e);
-}
-
-int api_delete(struct api *a, const struct kind_info *k, const char *ns, const char *name,
-	       struct err **e)
-{
-	return api_delete_opts(a, k, ns, name, -1, e);
+	int r = api_check(a, "patch", k, ns, name, NULL, e);
+	return r < 0 ? r : store_update(a->st, annotate_txn, &aa, e);
 }
 
 /* Reads */
 
 struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, const char *name)
 {
+	if (api_check(a, "get", k, ns, name, NULL, NULL) < 0) {
+		errno = EACCES;
+		return NULL;
+	}
 	return store_get(a->st, k->kind, api_scope_ns(k, ns ? ns : ""), name);
 }
 
@@ -947,6 +794,7 @@ int api_new(struct store *st, struct api **out, struct err **e)
 {
 	struct api *a = xcalloc(1, sizeof(*a));
 	a->st = st;
+	a->root = a;
 	a->default_toleration_s = 300;
 	svc_cidr_parse(SVC_DEFAULT_CIDR, &a->svc_cidr, NULL);
 	int r = store_update(st, ensure_default_txn, NULL, e);
@@ -967,6 +815,10 @@ void api_free(struct api *a)
 {
 	if (!a)
 		return;
+	if (a->root != a) {
+		api_view_free(a);
+		return;
+	}
 	api_events_stop(a);
 	free(a);
 }

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "engine/err.h"
 #include "engine/kind.h"
@@ -35,6 +36,89 @@ struct store;
  * "default" namespace exists. */
 int api_new(struct store *st, struct api **out, struct err **e);
 void api_free(struct api *a);
+
+/*
+ * Callers: who makes a call, and what they may do.
+ *
+ * The api that api_new() returns is the root: its caller is the system
+ * (root, uid 0), which may do everything; controllers, the scheduler and
+ * the in-process agent use it.  A face that serves someone else (the HTTP
+ * API for a node's credential; the filesystem, later, for the FUSE
+ * request's uid/gid) calls through a view, api_as(root, who): the same
+ * store, settings and event recorder, with a caller.  Every api_* call on
+ * a view is authorized, once, here, for every face: a refused call is
+ * -EACCES with Kubernetes' wording (api_authorize()) and changes nothing.
+ * So no face and no controller has to pass a caller around: each keeps
+ * using a struct api *, and only the face that knows the caller makes the
+ * view.
+ *
+ * The rules (api_authz.c):
+ *  - root (the root api, or a view whose caller is uid 0 and no node, or in
+ *    the group "system:masters") may do everything;
+ *  - a node (who.node set: user "system:node:NAME", group "system:nodes",
+ *    Kubernetes' node authorizer) may read (get, list, watch) pods,
+ *    services, endpoints, nodes, namespaces, configmaps and leases; create,
+ *    update and patch its own Node (and its status) and its own Lease
+ *    (kube-node-lease/NAME; any kind named "Lease"); update and patch the
+ *    status of pods bound to it (spec.nodeName == NAME) and delete them;
+ *    create, update and patch events; nothing else;
+ *  - any other user may read everything but secrets and change nothing
+ *    (issue 13 adds namespace ownership here: api_authz.c, user_allows()).
+ *
+ * What a view does not check: api_watch(), api_rev() and api_kind_mtime()
+ * (kind-agnostic or metadata only: the face checks the kind it serves with
+ * api_authorize() first), api_dependents() and api_deployment_history()
+ * (reads by uid, for the faces' own views), api_event() (the system's own
+ * recorder), the refusal log, and helpers that take no api.  Batches
+ * (api_*_many) on a view are refused whole (-EACCES, nothing written) when
+ * any item is; api_get() of something the caller may not read is NULL with
+ * errno EACCES.
+ */
+struct api_who {
+	const char *user;  /* "root", "system:node:n1", "alice" */
+	uid_t uid;	   /* the Unix user; (uid_t)-1: none (a node) */
+	gid_t gid;	   /* its group; (gid_t)-1: none */
+	const gid_t *gids; /* supplementary groups (ngids of them) */
+	size_t ngids;
+	const char *const *groups; /* Kubernetes' group names, NULL-ended ("system:nodes") */
+	const char *node;	   /* a node's credential: the node's name; else NULL */
+};
+
+/*
+ * A view of root (or of the root of a view) for the caller who (copied:
+ * the view owns its copy).  who NULL gives root itself.  The view shares
+ * everything with root and must not outlive it; api_free() frees a view
+ * (and only the view).  Faces keep one view per caller for as long as its
+ * requests (streams included) may run.  Can't fail.
+ */
+struct api *api_as(struct api *root, const struct api_who *who);
+
+/* The caller of a (the root's: user "root", uid 0). */
+const struct api_who *api_caller(const struct api *a);
+
+/*
+ * What a request asks, as Kubernetes' authorizers see it: verb ("get",
+ * "list", "watch", "create", "update", "patch", "delete",
+ * "deletecollection"), the kind, the namespace ("" or NULL: cluster scope
+ * or all namespaces), the name ("" or NULL: a collection, or a create whose
+ * name is not known yet: then the kind alone is checked and the API checks
+ * the name when the object is written), the subresource ("" or NULL,
+ * "status", "log", "exec", "eviction", ...).
+ */
+struct api_request {
+	const char *verb;
+	const struct kind_info *kind;
+	const char *ns, *name, *sub;
+};
+
+/*
+ * 0 when a's caller may do r, else -EACCES with *e in Kubernetes' words:
+ *   nodes "n1" is forbidden: User "system:node:n2" cannot patch resource
+ *   "nodes" in API group "" at the cluster scope: node "n2" may change
+ *   only its own Node
+ * A rule that depends on an object (a pod's node) reads it.  Thread-safe.
+ */
+int api_authorize(struct api *a, const struct api_request *r, struct err **e);
 
 /*
  * Where a manifest was written, to check it against: the kind folder, its

@@ -91,6 +91,11 @@ int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results)
 		}
 		if (status)
 			json_object_set_new(obj, "status", status);
+		if (api_check(a, "create", k, api_obj_ns(obj), api_obj_name(obj), NULL, NULL) < 0) {
+			c.results[i] = -EACCES;
+			json_decref(obj);
+			continue;
+		}
 		c.objs[i] = obj;
 		c.kinds[i] = k;
 	}
@@ -185,7 +190,11 @@ int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *re
 {
 	struct bind_arg b = {bs, n, results ? results : xcalloc(n, sizeof(int)), 0};
 	struct err *err = NULL;
-	int r = store_update(a->st, bind_txn, &b, &err);
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = api_check(a, "create", KIND_POD, bs[i].ns, bs[i].name, "binding", &err);
+	if (r == 0)
+		r = store_update(a->st, bind_txn, &b, &err);
 	if (r < 0) {
 		log_warn("api", "binding %zu pods: %s", n, err ? err->msg : "?");
 		err_free(err);
@@ -239,7 +248,11 @@ int api_status_many(struct api *a, const struct api_status *s, size_t n, int *re
 {
 	struct status_many_arg m = {s, n, results ? results : xcalloc(n, sizeof(int)), 0};
 	struct err *err = NULL;
-	int r = store_update(a->st, status_many_txn, &m, &err);
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = api_check(a, "update", s[i].k, s[i].ns, s[i].name, "status", &err);
+	if (r == 0)
+		r = store_update(a->st, status_many_txn, &m, &err);
 	if (r < 0) {
 		log_warn("api", "status of %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);
@@ -288,7 +301,11 @@ int api_delete_many(struct api *a, const struct api_ref *refs, size_t n, int gra
 {
 	struct delete_many_arg d = {refs, n, grace, results ? results : xcalloc(n, sizeof(int)), 0};
 	struct err *err = NULL;
-	int r = store_update(a->st, delete_many_txn, &d, &err);
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		r = api_check(a, "delete", refs[i].k, refs[i].ns, refs[i].name, NULL, &err);
+	if (r == 0)
+		r = store_update(a->st, delete_many_txn, &d, &err);
 	if (r < 0) {
 		log_warn("api", "deleting %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);

@@ -194,6 +194,7 @@ void api_events_stop(struct api *a)
 
 void api_flush_events(struct api *a)
 {
+	a = a->root; /* a view records through its root */
 	pthread_mutex_lock(&a->ev_lock);
 	while ((a->ev_head || a->ev_busy) && a->ev_running && !a->ev_stop)
 		pthread_cond_wait(&a->ev_idle, &a->ev_lock);
@@ -209,6 +210,7 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = xstrdup(fmt);
 	va_end(ap);
+	a = a->root; /* a view records through its root */
 	const char *evns = ns && *ns ? ns : "default";
 	char ts[32];
 	api_timestamp(ts);

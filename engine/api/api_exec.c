@@ -154,7 +154,10 @@ int api_exec_start(struct api *a, const struct api_exec_opts *o, struct api_exec
 	if (!o->argv || !o->argv[0])
 		return err_make(e, EINVAL, "you must specify at least 1 command");
 	struct sobj *pod;
-	int slot, r = locate(a, o->ns, o->pod, &pod, &slot, e);
+	struct api_request rq = {"create", KIND_POD, o->ns, o->pod, "exec"};
+	int slot, r = api_authorize(a, &rq, e);
+	if (r == 0)
+		r = locate(a, o->ns, o->pod, &pod, &slot, e);
 	if (r < 0)
 		return r;
 	struct api_exec_opts oo = *o;
@@ -173,7 +176,10 @@ int api_portforward(struct api *a, const char *ns, const char *pod, int port, in
 	if (port < 1 || port > 65535)
 		return err_make(e, EINVAL, "invalid port %d", port);
 	struct sobj *p;
-	int slot, r = locate(a, ns, pod, &p, &slot, e);
+	struct api_request rq = {"create", KIND_POD, ns, pod, "portforward"};
+	int slot, r = api_authorize(a, &rq, e);
+	if (r == 0)
+		r = locate(a, ns, pod, &p, &slot, e);
 	if (r < 0)
 		return r;
 	const char *uid = obj_str(json_object_get(p->obj, "metadata"), "uid");

@@ -2,7 +2,8 @@
  * api_int.h - what the api_*.c files share; not part of the API.
  *
  * struct api's fields are set at api_new() and read-only afterwards, but
- * for the event recorder's, which ev_lock guards.
+ * for the event recorder's, which ev_lock guards.  A view (api_as()) copies
+ * st and the settings, and uses its root's event recorder.
  */
 #ifndef CFS_API_INT_H
 #define CFS_API_INT_H
@@ -18,6 +19,8 @@ struct pending_event;
 
 struct api {
 	struct store *st;
+	struct api *root;	  /* the root api: itself, or the one a view was made of */
+	struct api_who *who;	  /* a view's caller (its own copy); NULL: the root */
 	int default_toleration_s; /* not-ready/unreachable NoExecute tolerations */
 	struct svc_cidr svc_cidr; /* the service IP range (api_svc.c) */
 
@@ -56,6 +59,14 @@ int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_
 int api_admit_service(struct store_txn *tx, const struct api *a, const struct sobj *old,
 		      json_t *obj, struct err **e);
 int api_delete_tree(struct store_txn *tx, struct sobj *o, int grace, int depth, struct err **e);
+
+/* The authorization of a call on a view (api_authz.c): 0 at once for the
+ * root; else api_authorize() of {verb, k, ns, name, sub}. */
+int api_check(struct api *a, const char *verb, const struct kind_info *k, const char *ns,
+	      const char *name, const char *sub, struct err **e);
+
+/* Frees a view (api_free() of one). */
+void api_view_free(struct api *v);
 
 int api_events_start(struct api *a, struct err **e);
 void api_events_stop(struct api *a);

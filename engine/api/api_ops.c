@@ -27,7 +27,11 @@
 
 int api_evict(struct api *a, const char *ns, const char *name, struct err **e)
 {
-	int r = api_delete_opts(a, KIND_POD, ns, name, -1, e);
+	struct api_request rq = {"create", KIND_POD, ns, name, "eviction"};
+	int r = api_authorize(a, &rq, e);
+	if (r < 0)
+		return r;
+	r = api_delete_opts(a, KIND_POD, ns, name, -1, e);
 	return r < 0 ? r : 0;
 }
 

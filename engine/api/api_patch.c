@@ -66,7 +66,9 @@ int api_patch_ex(struct api *a, const struct kind_info *k, const char *ns, const
 		 api_mutate_fn mutate, void *arg, int flags, struct sobj **out, struct err **e)
 {
 	struct patch_ex p = {a, k, ns ? ns : "", name, mutate, arg, flags, NULL};
-	int r = store_update(a->st, patch_ex_txn, &p, e);
+	int r = api_check(a, "patch", k, ns, name, flags & API_PATCH_STATUS ? "status" : NULL, e);
+	if (r == 0)
+		r = store_update(a->st, patch_ex_txn, &p, e);
 	if (r >= 0 && out)
 		*out = p.out;
 	else

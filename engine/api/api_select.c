@@ -152,6 +152,9 @@ int api_list(struct api *a, const struct kind_info *k, const char *ns, const cha
 {
 	struct sel_req *reqs = NULL;
 	size_t nreqs = 0;
+	int rc = api_check(a, "list", k, ns, NULL, NULL, e);
+	if (rc < 0)
+		return rc;
 	if (selector && *selector) {
 		int r = sel_parse(selector, &reqs, &nreqs, e);
 		if (r < 0)

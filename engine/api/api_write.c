@@ -97,7 +97,8 @@ int api_delete_orphan(struct api *a, const struct kind_info *k, const char *ns, 
 	if (k == KIND_NAMESPACE)
 		return api_delete_opts(a, k, ns, name, grace, e);
 	struct orphan_arg d = {k, ns, name, grace};
-	return store_update(a->st, orphan_txn, &d, e);
+	int r = api_check(a, "delete", k, ns, name, NULL, e);
+	return r < 0 ? r : store_update(a->st, orphan_txn, &d, e);
 }
 
 /*
@@ -170,7 +171,8 @@ int api_delete_foreground(struct api *a, const struct kind_info *k, const char *
 	if (k == KIND_NAMESPACE)
 		return api_delete_opts(a, k, ns, name, grace, e);
 	struct orphan_arg d = {k, ns, name, grace};
-	return store_update(a->st, foreground_txn, &d, e);
+	int r = api_check(a, "delete", k, ns, name, NULL, e);
+	return r < 0 ? r : store_update(a->st, foreground_txn, &d, e);
 }
 
 int api_refused(struct api *a, const char *face_path, int err, const char *msg)
