@@ -56,8 +56,10 @@ unit: $(UNIT_BIN)
 $(BUILD)/images/busybox.tar: scripts/busybox-image.sh $(BUILD)/.deps
 	sh scripts/busybox-image.sh $(BUILD)/images
 
-e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
-	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh tests/e2e/run.sh $(BIN)/clusterfs
+# t_routes.sh runs $(BUILD)/tests/routes_tool (tests/unit/routes_tool.c)
+# inside its node namespaces.
+e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar $(BUILD)/tests/routes_tool
+	@CFS_ROUTES_TOOL=$(CURDIR)/$(BUILD)/tests/routes_tool CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh tests/e2e/run.sh $(BIN)/clusterfs
 
 # Static rules (layering, function and file length, format): see scripts/check.sh.
 check: $(BUILD)/.deps
