@@ -318,8 +318,8 @@ static int dev_ensure(struct routes *r, struct err **e)
 	struct batch b = {0};
 	int rc;
 
-	if ((rc = dev_get(r->dev, &l, e)) < 0)
-		return rc;
+	if ((rc = find_under(r, e)) < 0 || (rc = dev_get(r->dev, &l, e)) < 0)
+		return rc; /* the node's device, read again: its MTU may change */
 	if (l && !dev_matches(r, l)) {
 		log_info("routes", "%s: not the VXLAN device wanted: remade", r->dev);
 		if ((rc = tool((char *[]){"ip", "link", "del", r->dev, NULL}, NULL, NULL, NULL,
@@ -482,6 +482,25 @@ int routes_reset(const char *vxlan_dev, struct err **e)
 	if (rc < 0)
 		return rc;
 	return dev_delete(dev, e);
+}
+
+/* ---- peers ---- */
+
+int routes_peer_from_node(const json_t *node, struct routes_peer *p)
+{
+	const json_t *a;
+	size_t i;
+	*p = (struct routes_peer){.name = obj_str(node, "metadata.name"),
+				  .pod_cidr = obj_str(node, "spec.podCIDR")};
+	json_array_foreach(obj_at(node, "status.addresses"), i, a)
+	{
+		const char *type = obj_str(a, "type");
+		if (type && !strcmp(type, "InternalIP") && obj_str(a, "address")) {
+			p->node_ip = obj_str(a, "address");
+			break;
+		}
+	}
+	return p->name && p->pod_cidr && p->node_ip ? 0 : -ENOENT;
 }
 
 /* ---- sync ---- */

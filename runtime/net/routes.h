@@ -60,6 +60,7 @@
 #ifndef CFS_ROUTES_H
 #define CFS_ROUTES_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "engine/err.h"
@@ -92,6 +93,16 @@ struct routes_peer {
 };
 
 struct routes;
+
+/*
+ * A Kubernetes Node as a peer: metadata.name, spec.podCIDR and the first
+ * status.addresses entry of type InternalIP (the agent's --node-ip).  The
+ * strings are node's (valid while it is).  0, or -ENOENT when one of the
+ * three is missing (a node without a pod CIDR yet, a hollow node): such a
+ * node is no peer.  Can't fail otherwise; the values are checked by
+ * routes_sync.
+ */
+int routes_peer_from_node(const json_t *node, struct routes_peer *p);
 
 /* "host-gw" or "vxlan" into *m: 0, or -EINVAL.  Can't fail otherwise. */
 int routes_mode_parse(const char *s, enum routes_mode *m);

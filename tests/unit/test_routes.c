@@ -219,6 +219,25 @@ static void test_reset(void)
 	err_free(e);
 }
 
+static void test_peer_from_node(void)
+{
+	struct routes_peer p;
+	json_t *n = json_loads("{\"metadata\": {\"name\": \"n2\"}, \"spec\": {\"podCIDR\": "
+			       "\"10.221.2.0/24\"}, \"status\": {\"addresses\": [{\"type\": "
+			       "\"Hostname\", \"address\": \"n2\"}, {\"type\": \"InternalIP\", "
+			       "\"address\": \"10.220.0.12\"}]}}",
+			       0, NULL);
+	CHECK(routes_peer_from_node(n, &p) == 0 && !strcmp(p.name, "n2") &&
+	      !strcmp(p.node_ip, "10.220.0.12") && !strcmp(p.pod_cidr, "10.221.2.0/24"));
+	json_object_del(json_object_get(n, "spec"), "podCIDR"); /* no range yet: no peer */
+	CHECK(routes_peer_from_node(n, &p) == -ENOENT);
+	json_decref(n);
+	n = json_loads(
+	    "{\"metadata\": {\"name\": \"h\"}, \"spec\": {\"podCIDR\": \"10.0.0.0/24\"}}", 0, NULL);
+	CHECK(routes_peer_from_node(n, &p) == -ENOENT); /* no address */
+	json_decref(n);
+}
+
 int main(void)
 {
 	if (geteuid() != 0) {
@@ -234,6 +253,7 @@ int main(void)
 		return 1;
 	}
 	RUN(test_modes_and_options);
+	RUN(test_peer_from_node);
 	RUN(test_host_gw);
 	RUN(test_vxlan);
 	RUN(test_reset);
