@@ -23,7 +23,7 @@ BENCH_BIN   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
 DATA_DIR ?= /var/lib/clusterfs
 MOUNT    ?= /cluster
 
-.PHONY: all deps check check-selftest test unit e2e asan bench run format clean
+.PHONY: all deps check check-selftest test unit e2e asan bench run cluster cluster-down format clean
 
 all: $(BIN)/clusterfs
 
@@ -60,9 +60,13 @@ $(BUILD)/images/busybox.tar: scripts/busybox-image.sh $(BUILD)/.deps
 $(BUILD)/tools/kubectl-debian: scripts/kubectl-debian.sh
 	sh scripts/kubectl-debian.sh $@
 
-e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar $(BUILD)/tools/kubectl-debian
+# t_routes.sh runs $(BUILD)/tests/routes_tool (tests/unit/routes_tool.c)
+# inside its node namespaces.
+e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar $(BUILD)/tools/kubectl-debian \
+		$(BUILD)/tests/routes_tool
 	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar \
 		CFS_KUBECTL_DEBIAN=$(CURDIR)/$(BUILD)/tools/kubectl-debian \
+		CFS_ROUTES_TOOL=$(CURDIR)/$(BUILD)/tests/routes_tool \
 		sh tests/e2e/run.sh $(BIN)/clusterfs
 
 # Static rules (layering, function and file length, format): see scripts/check.sh.
@@ -103,6 +107,19 @@ HOLLOW   ?= 0
 run: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	$(BIN)/clusterfs image import --data-dir $(DATA_DIR) $(BUILD)/images/busybox.tar busybox:latest
 	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR) --hollow-nodes $(HOLLOW)
+
+# A multi-node cluster on one machine (scripts/cluster.sh; docs/cluster.md):
+# a server with no local pods and NODES agents, each in a network namespace
+# of its own on a bridge; `make cluster-down` removes all of it.
+NODES       ?= 3
+CLUSTER_DIR ?= /var/lib/clusterfs-cluster
+
+cluster: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+	@NODES=$(NODES) MOUNT=$(MOUNT) CLUSTER_DIR=$(CLUSTER_DIR) CLUSTERFS=$(CURDIR)/$(BIN)/clusterfs \
+		CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh scripts/cluster.sh up
+
+cluster-down:
+	@CLUSTER_DIR=$(CLUSTER_DIR) CLUSTERFS=$(CURDIR)/$(BIN)/clusterfs sh scripts/cluster.sh down
 
 format:
 	clang-format -i main.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.[ch]

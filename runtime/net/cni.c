@@ -368,14 +368,21 @@ static int cni_setup(struct cni *c, const struct cni_opts *o, struct err **e)
 	    " {s:s, s:{s:b}}]}",
 	    "cniVersion", CNI_VERSION, "name", c->bridge, "plugins",
 	    /* bridge */
-	    "type", "bridge", "bridge", c->bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1,
+	    "type", "bridge", "bridge", c->bridge, "isGateway", 1, "ipMasq", 0, "hairpinMode", 1,
 	    "ipam", "type", "host-local", "ranges", "subnet", subnet, "gateway", c->gateway,
 	    "routes", "dst", "0.0.0.0/0", "dataDir", ipam_dir,
 	    /* portmap */
 	    "type", "portmap", "capabilities", "portMappings", 1);
+	if (o->mtu > 0)
+		json_object_set_new(json_array_get(json_object_get(c->conflist, "plugins"), 0),
+				    "mtu", json_integer(o->mtu));
 	_cleanup_free_ char *text = json_dumps(c->conflist, JSON_INDENT(2));
 	if ((rc = write_atomic(c->conf_path, text, e)) < 0)
 		return rc;
+	/* pods of a version whose bridge masqueraded (ipMasq) lose those
+	 * rules: the proxy's table masquerades what leaves the cluster */
+	if (rules_delete("POSTROUTING", c->bridge, NULL, NULL) < 0)
+		log_warn("cni", "%s: old masquerade rules could not be removed", c->bridge);
 
 	/* pods reach beyond the node through the host's routing */
 	int fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);

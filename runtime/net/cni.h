@@ -4,7 +4,7 @@
  *
  *     $ cat /var/lib/clusterfs/cni/net.conflist      (written by cni_open)
  *     {"cniVersion": "1.0.0", "name": "cfs0", "plugins": [
- *       {"type": "bridge", "bridge": "cfs0", "isGateway": true, "ipMasq": true,
+ *       {"type": "bridge", "bridge": "cfs0", "isGateway": true, "ipMasq": false,
  *        "hairpinMode": true, "ipam": {"type": "host-local", ... "10.88.0.0/16"}},
  *       {"type": "portmap", "capabilities": {"portMappings": true}}]}
  *     $ ls /var/lib/clusterfs/cni/results/
@@ -19,9 +19,16 @@
  *   - the `loopback` plugin on "lo" (a network of its own, as the kubelet
  *     has it);
  *   - the conflist on "eth0": `bridge` (with `host-local` IPAM: an address
- *     of the pod CIDR, the gateway .1 on the bridge, a default route,
- *     masquerade of traffic leaving the CIDR) then `portmap` (hostPorts),
- *     each plugin fed the previous one's result as prevResult.
+ *     of the pod CIDR, the gateway .1 on the bridge, a default route)
+ *     then `portmap` (hostPorts), each plugin fed the previous one's
+ *     result as prevResult.
+ *
+ * The bridge does not masquerade (ipMasq false): a pod's packets keep its
+ * address on their way to pods of other nodes.  What leaves the cluster's
+ * pod range is masqueraded by one rule of the proxy's nftables table
+ * (proxy.h, proxy_opts.pod_cidr), as flannel and kube-proxy do it.
+ * cni_open removes the per-pod masquerade rules an earlier version's
+ * bridge (ipMasq true) left for this network.
  *
  * The final ADD result is cached in DATA/cni/results/POD.json: CHECK and
  * DEL give it to the plugins as prevResult (the spec wants it), and a
@@ -63,6 +70,8 @@ struct cni_opts {
 	const char *bridge;	/* bridge and network name, 1-15 of [A-Za-z0-9_.-];
 				   callers derive a unique one per data dir */
 	const char *plugin_dir; /* NULL: /usr/lib/cni */
+	int mtu;		/* the pods' interfaces' MTU (routes_pod_mtu for a VXLAN
+				   network); 0: the plugin's default */
 };
 
 /* A hostPort, given to portmap as runtimeConfig.portMappings. */

@@ -238,6 +238,12 @@ static int ensure_base(struct proxy *p, struct err **e)
 			   fixed[i]);
 	buf_printf(
 	    &b, "add rule ip %s mark-for-masquerade meta mark set meta mark | " MASQ_MARK "\n", t);
+	if (p->pod_cidr) /* pods' packets leaving the cluster's pod range */
+		buf_printf(
+		    &b,
+		    "add rule ip %s masquerading ip saddr %s ip daddr != { %s, 224.0.0.0/4 } "
+		    "masquerade fully-random\n",
+		    t, p->pod_cidr, p->pod_cidr);
 	buf_printf(&b, "add rule ip %s masquerading meta mark & " MASQ_MARK " == 0 return\n", t);
 	buf_printf(&b, "add rule ip %s masquerading meta mark set meta mark ^ " MASQ_MARK "\n", t);
 	buf_printf(&b, "add rule ip %s masquerading masquerade fully-random\n", t);

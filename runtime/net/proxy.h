@@ -39,7 +39,11 @@
  *   endpoint-H-PROTO/PORT__IP/TPORT  marks for masquerade when the client
  *                 is the endpoint itself (hairpin), remembers the client in
  *                 the set affinity-H-... (sessionAffinity only), DNATs.
- *   masquerading  masquerades (fully random) packets with mark 0x4000.
+ *   masquerading  masquerades (fully random) packets from the pod CIDR
+ *                 to outside it (not multicast): pods reach the world with
+ *                 the node's address, and each other with their own (the
+ *                 CNI bridge does not masquerade); then packets with mark
+ *                 0x4000.
  *
  * H is a hash of "NS/NAME": every chain, set and map element of one
  * service carries it, so that what the table holds can be read back into
@@ -121,9 +125,12 @@ struct proxy;
 struct proxy_opts {
 	const char *table;	  /* nft table (ip family), e.g. "clusterfs";
 				     unique per data dir */
-	const char *pod_cidr;	  /* e.g. "10.88.0.0/16"; traffic from outside
-				     it to a ClusterIP is masqueraded; NULL:
-				     all of it is */
+	const char *pod_cidr;	  /* the cluster's pod range, every node's pods
+				     (kube-proxy's --cluster-cidr), e.g.
+				     "10.88.0.0/16": traffic from outside it to
+				     a ClusterIP is masqueraded (NULL: all of
+				     it is), and so is traffic from it to
+				     outside it (NULL: none) */
 	const char *cluster_cidr; /* the service range, e.g. "10.96.0.0/16";
 				     new connections into it that match no
 				     service port are rejected; NULL: none */

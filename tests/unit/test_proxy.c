@@ -399,6 +399,10 @@ static void test_reopen_delete_reset(void)
 	px = NULL;
 	CHECK(spread(-1, "10.233.0.10", 80, 10, hits) == 0); /* rules stay after close */
 	CHECK(proxy_open(&o, &px, &e) == 0);
+	/* pods' packets leaving the pod range are masqueraded, not those
+	 * between pods (the CNI bridge masquerades nothing) */
+	CHECK(system("nft list chain ip " TABLE " masquerading | grep -qF 'ip saddr 10.232.0.0/24 "
+		     "ip daddr != { 10.232.0.0/24, 224.0.0.0/4 } masquerade'") == 0);
 	CHECK(listed("test/web") && listed("test/empty") && listed("test/sticky") &&
 	      listed("test/a") && listed("test/b") && listed("test/np") && listed("test/self"));
 	CHECK(spread(-1, "10.233.0.10", 80, 20, hits) == 0);
