@@ -3,7 +3,7 @@
  * modules together.  Nothing else lives here.
  *
  *     clusterfs server [--mount DIR] [--data-dir DIR] [--no-agent] ...
- *     clusterfs agent --server URL --token TOKEN --ca FILE [--node-name N] ...
+ *     clusterfs agent --server URL --token TOKEN [--node-name N] [--node-ip IP] ...
  *     clusterfs reset [--data-dir DIR]
  *     clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]
  *     clusterfs image ls [--data-dir DIR]
@@ -16,6 +16,7 @@
  * pod's namespaces (runtime/kubelet/pause.h).  `clusterfs help` (or -h,
  * --help) prints every command and option.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -30,6 +31,7 @@
 
 #include "engine/api/api.h"
 #include "engine/client/apic.h"
+#include "engine/client/join.h"
 #include "engine/controllers/deployctl.h"
 #include "engine/controllers/epctl.h"
 #include "engine/controllers/gc.h"
@@ -47,6 +49,7 @@
 #include "runtime/kubelet/agent.h"
 #include "runtime/hollow/hollow.h"
 #include "runtime/kubelet/pause.h"
+#include "runtime/net/routes.h"
 #include "runtime/net/svcnet.h"
 #include "runtime/image/image.h"
 #include "runtime/sys.h"
@@ -61,9 +64,10 @@ static const char usage_text[] =
     "Commands:\n"
     "  server    run the store, API, controllers, the node agent and the\n"
     "            filesystem in the foreground; unmounts on SIGINT/SIGTERM\n"
-    "  agent --server https://HOST:PORT --token TOKEN --ca FILE\n"
-    "            run only the node roles (pods, Services, DNS) for a server\n"
-    "            elsewhere, through its HTTP API, in the foreground\n"
+    "  agent --server https://HOST:PORT --token TOKEN\n"
+    "            join the server's cluster as a node (TOKEN: the server's\n"
+    "            DATA_DIR/node-token) and run the node roles (pods, Services,\n"
+    "            DNS, routes) through its HTTP API, in the foreground\n"
     "  reset     remove everything clusterfs made for a data dir\n"
     "  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
     "            import an OCI image layout directory or OCI archive\n"
@@ -96,10 +100,18 @@ static const char usage_text[] =
     "                   serve the Kubernetes API over HTTPS there (" HTTP_DEFAULT_LISTEN ");\n"
     "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
     "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
+    "  --route-mode host-gw|vxlan\n"
+    "                   routes to the other nodes' pods: via their addresses on a\n"
+    "                   shared link (host-gw, the default) or a VXLAN overlay\n"
     "  --server URL     agent: the server's API (https://HOST:PORT)\n"
-    "  --token TOKEN    agent: the bearer token to present\n"
-    "  --ca FILE        agent: the CA that signed the server's certificate\n"
+    "  --token TOKEN    agent: the join token (the server's DATA_DIR/node-token:\n"
+    "                   it pins the server's CA; the node's credential is kept in\n"
+    "                   DATA_DIR/join), or else a bearer token (with --ca)\n"
+    "  --ca FILE        agent: verify the server with this CA instead\n"
     "  --node-ip IP     agent: the node's address (default: the first one up)\n"
+    "  --node-grace S   agent: the server's --node-grace (heartbeats every S/4 s)\n"
+    "  --cluster-cidr CIDR\n"
+    "                   agent: the server's --cluster-cidr (kube-proxy's pod range)\n"
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -119,6 +131,7 @@ struct opts {
 	const char *listen;
 	const char *tls_sans[16];
 	size_t ntls_sans;
+	enum routes_mode route_mode;
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
 };
@@ -223,6 +236,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	    {"token", required_argument, NULL, 'K'},
 	    {"ca", required_argument, NULL, 'C'},
 	    {"node-ip", required_argument, NULL, 'I'},
+	    {"route-mode", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -251,6 +265,14 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 				return -1;
 			}
 			o->tls_sans[o->ntls_sans++] = optarg;
+			break;
+		case 'W':
+			if (routes_mode_parse(optarg, &o->route_mode) < 0) {
+				fprintf(stderr,
+					"clusterfs: --route-mode: host-gw or vxlan, not \"%s\"\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'H':
 		case 'G':
@@ -449,7 +471,9 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 	struct agent_opts ao = {.node_name = o->node_name,
 				.data_dir = o->data_dir,
 				.heartbeat_s = heartbeat_s(o),
-				.pod_cidr = o->pod_cidr};
+				.pod_cidr = o->pod_cidr,
+				.node_ip = o->node_ip,
+				.route_mode = o->route_mode};
 	const char *cluster = o->cluster_cidr ? o->cluster_cidr : NODEIPAM_DEFAULT_CIDR;
 	if (o->pod_cidr && !nodeipam_cidr_within(o->pod_cidr, cluster))
 		log_warn("server", "--pod-cidr %s is not inside the cluster CIDR %s", o->pod_cidr,
@@ -527,10 +551,12 @@ out:
 /* ---- clusterfs agent ---- */
 
 static volatile sig_atomic_t agent_stop_sig;
+static volatile bool agent_stopping; /* join_retry's stop flag */
 
 static void on_stop_signal(int sig)
 {
 	agent_stop_sig = sig;
+	agent_stopping = true;
 }
 
 /* Sleeps ms unless a stop signal came; false when one did. */
@@ -541,8 +567,40 @@ static bool agent_nap(int ms)
 	return !agent_stop_sig;
 }
 
+static bool is_join_token(const char *t)
+{
+	return !strncmp(t, JOIN_TOKEN_PREFIX, strlen(JOIN_TOKEN_PREFIX));
+}
+
+/* The API client of the agent: with a join token, the node's credential
+ * (joining, with back-off while the server cannot be reached, unless one
+ * is saved in the data dir) and the CA the token pins; with any other
+ * token, that token and --ca.  0, or -1 with *e (or on a stop signal). */
+static int agent_connect(const struct opts *o, struct apic **c, struct err **e)
+{
+	if (!is_join_token(o->token)) {
+		struct apic_http_opts ho = {
+		    .server = o->server, .ca_file = o->ca, .token = o->token};
+		return apic_http_new(&ho, c, e) < 0 ? -1 : 0;
+	}
+	struct join_result jr = {0};
+	int r = join_retry(o->server, o->token, o->node_name, o->data_dir, 30000, -1,
+			   &agent_stopping, &jr, e);
+	if (r < 0) {
+		if (r == -EAGAIN && agent_stop_sig)
+			err_free(STEAL_POINTER(e));
+		return -1;
+	}
+	struct apic_http_opts ho = {
+	    .server = o->server, .ca_file = o->ca ? o->ca : jr.ca_path, .token = jr.token};
+	r = apic_http_new(&ho, c, e);
+	join_result_free(&jr);
+	return r < 0 ? -1 : 0;
+}
+
 /* Starts the node roles over c, retrying (with back-off) while the server
- * cannot be reached.  0, or -1 with *e (or on a stop signal, e NULL). */
+ * cannot be reached.  0, or -1 with *e (or on a stop signal, e NULL);
+ * -2 with *e when the server refuses the credential (401). */
 static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, struct svcnet **sn,
 		    struct err **e)
 {
@@ -550,12 +608,15 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 				.data_dir = o->data_dir,
 				.heartbeat_s = heartbeat_s(o),
 				.pod_cidr = o->pod_cidr,
-				.node_ip = o->node_ip};
+				.node_ip = o->node_ip,
+				.route_mode = o->route_mode};
 	int delay = 250;
 	for (;;) {
 		int r = agent_start(c, &ao, ag, e);
 		if (r == 0)
 			break;
+		if (r == -EACCES && is_join_token(o->token))
+			return -2;
 		if (r == -EACCES)
 			err_wrap(e, "the server refused the token");
 		if (r != -ENOTCONN && r != -EAGAIN)
@@ -575,6 +636,74 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 	return svcnet_start(c, &so, sn, e) < 0 ? -1 : 0;
 }
 
+/* True when the server refuses the node's credential (401: revoked). */
+static bool agent_refused(struct apic *c, const char *node)
+{
+	struct sobj *o = NULL;
+	struct err *e = NULL;
+	int r = apic_get(c, KIND_NODE, NULL, node, &o, &e);
+	sobj_unref(o);
+	err_free(e);
+	return r == -EACCES;
+}
+
+/* Runs the node until a stop signal: 0; or until the server refuses its
+ * credential: 1 (join again); -1 with *e on an error. */
+static int agent_run(const struct opts *o, struct err **e)
+{
+	struct apic *c = NULL;
+	struct agent *ag = NULL;
+	struct svcnet *sn = NULL;
+	int rc = -1;
+	if (agent_connect(o, &c, e) < 0)
+		goto out;
+	int r = agent_up(o, c, &ag, &sn, e);
+	if (r == -2) {
+		rc = 1;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	log_info("agent", "clusterfs %s agent: node %s of %s (data in %s)", CLUSTERFS_VERSION,
+		 o->node_name, o->server, o->data_dir);
+	for (int t = 1; agent_nap(1000); t++) {
+		if (t % 5 == 0 && is_join_token(o->token) && agent_refused(c, o->node_name)) {
+			rc = 1;
+			goto out;
+		}
+	}
+	log_info("agent", "shutting down (containers keep running)");
+	rc = 0;
+out:
+	if (rc == 1) {
+		log_warn("agent",
+			 "the server refuses node %s's credential (revoked?): joining "
+			 "again with the join token",
+			 o->node_name);
+		err_free(STEAL_POINTER(e));
+	}
+	svcnet_stop(sn);
+	agent_stop(ag);
+	apic_free(c);
+	if (rc == 1)
+		join_forget(o->data_dir);
+	if (rc < 0 && !*e && agent_stop_sig)
+		rc = 0;
+	return rc;
+}
+
+/* The node's name: --node-name, else the host name in lower case. */
+static void agent_node_name(struct opts *o)
+{
+	static char host[256];
+	if (o->node_name)
+		return;
+	gethostname(host, sizeof(host) - 1);
+	for (char *p = host; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	o->node_name = host;
+}
+
 static int cmd_agent(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -584,6 +713,7 @@ static int cmd_agent(int argc, char **argv)
 		fprintf(stderr, "clusterfs agent: --server URL and --token TOKEN are required\n");
 		return 2;
 	}
+	agent_node_name(&o);
 	int mk = mkdir_p(o.data_dir, 0700, NULL);
 	if (mk < 0) {
 		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
@@ -596,30 +726,14 @@ static int cmd_agent(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	struct err *e = NULL;
-	struct apic *c = NULL;
-	struct agent *ag = NULL;
-	struct svcnet *sn = NULL;
-	int rc = 1;
-	struct apic_http_opts ho = {.server = o.server, .ca_file = o.ca, .token = o.token};
-	if (apic_http_new(&ho, &c, &e) < 0 || agent_up(&o, c, &ag, &sn, &e) < 0)
-		goto out;
-	log_info("agent", "clusterfs %s agent for %s (data in %s)", CLUSTERFS_VERSION, o.server,
-		 o.data_dir);
-	while (agent_nap(1000))
+	int r;
+	while ((r = agent_run(&o, &e)) == 1 && agent_nap(1000))
 		;
-	log_info("agent", "shutting down (containers keep running)");
-	rc = 0;
-out:
 	if (e)
 		fprintf(stderr, "clusterfs: %s\n", e->msg);
-	else if (rc && agent_stop_sig)
-		rc = 0;
-	svcnet_stop(sn);
-	agent_stop(ag);
-	apic_free(c);
 	err_free(e);
 	close(lockfd);
-	return rc;
+	return r < 0 ? 1 : 0;
 }
 
 static int cmd_reset(int argc, char **argv)
@@ -650,6 +764,11 @@ static int cmd_reset(int argc, char **argv)
 		fprintf(stderr, "clusterfs: reset: %s\n", e ? e->msg : "failed");
 		err_free(e);
 		e = NULL;
+		rc = 1;
+	}
+	if (routes_reset(NULL, &e) < 0) {
+		fprintf(stderr, "clusterfs: reset: %s\n", e ? e->msg : "failed");
+		err_free(STEAL_POINTER(&e));
 		rc = 1;
 	}
 	if (agent_reset(o.data_dir, &e) < 0) {

@@ -304,7 +304,7 @@ static void host_ip(char out[64])
 	freeifaddrs(ifs);
 }
 
-static json_t *node_status(struct agent *ag, const json_t *old)
+json_t *agent_node_status(struct agent *ag, const json_t *old)
 {
 	char now[32], cpu[24];
 	agent_timestamp(now);
@@ -342,7 +342,7 @@ static json_t *node_labels(struct agent *ag)
 }
 
 /* Creates the Node, or takes it over (labels), and posts its status. */
-static int register_node(struct agent *ag, struct err **e)
+int agent_register_node(struct agent *ag, struct err **e)
 {
 	json_t *labels = node_labels(ag);
 	struct sobj *o = NULL;
@@ -360,7 +360,7 @@ static int register_node(struct agent *ag, struct err **e)
 			      "Node", "metadata", "name", ag->node, "labels", labels, "spec",
 			      cidr ? json_pack("{s:s, s:[s]}", "podCIDR", cidr, "podCIDRs", cidr)
 				   : json_object(),
-			      "status", node_status(ag, NULL));
+			      "status", agent_node_status(ag, NULL));
 		int res = 0;
 		r = apic_create_many(ag->c, &doc, 1, &res);
 		if (r >= 0 && res < 0 && res != -EEXIST)
@@ -378,7 +378,7 @@ static int register_node(struct agent *ag, struct err **e)
 		if (!kubelet_node_meta_ok(o->obj, &m))
 			r = apic_patch(ag->c, KIND_NODE, NULL, ag->node, kubelet_node_patch, &m, e);
 		if (r >= 0) {
-			json_t *st = node_status(ag, obj_at(o->obj, "status"));
+			json_t *st = agent_node_status(ag, obj_at(o->obj, "status"));
 			r = apic_update_status(ag->c, KIND_NODE, NULL, ag->node, st, e);
 			json_decref(st);
 		}
@@ -420,35 +420,6 @@ static int wait_pod_cidr(struct agent *ag, struct err **e)
 	return 0;
 }
 
-static void heartbeat(struct agent *ag)
-{
-	struct sobj *o = NULL;
-	struct err *e = NULL;
-	int r = apic_get(ag->c, KIND_NODE, NULL, ag->node, &o, &e);
-	if (r < 0 && r != -ENOENT) {
-		if (r != -ENOTCONN) /* an unreachable server is logged once, by the client */
-			log_warn("agent", "heartbeat: %s", e ? e->msg : strerror(-r));
-		err_free(e);
-		return;
-	}
-	err_free(STEAL_POINTER(&e));
-	if (!o) {
-		/* deleted by someone: register again, as a kubelet does */
-		if (register_node(ag, &e) < 0)
-			log_warn("agent", "%s", e->msg);
-		err_free(e);
-		return;
-	}
-	json_t *st = node_status(ag, obj_at(o->obj, "status"));
-	struct api_status s = {KIND_NODE, NULL, ag->node, obj_str(o->obj, "metadata.uid"), st};
-	int res = 0;
-	r = apic_status_many(ag->c, &s, 1, &res);
-	if ((r < 0 || res < 0) && (r < 0 ? r : res) != -ENOTCONN)
-		log_warn("agent", "heartbeat: %s", strerror(r < 0 ? -r : -res));
-	json_decref(st);
-	sobj_unref(o);
-}
-
 /* Runs step(ag) every period_ms until the agent stops; ag->beat wakes
  * it early only to stop. */
 static void every(struct agent *ag, int64_t period_ms, void (*step)(struct agent *))
@@ -471,7 +442,7 @@ static void every(struct agent *ag, int64_t period_ms, void (*step)(struct agent
 static void *heart_main(void *arg)
 {
 	struct agent *ag = arg;
-	every(ag, (int64_t)ag->o.heartbeat_s * 1000, heartbeat);
+	every(ag, (int64_t)ag->o.heartbeat_s * 1000, agent_heartbeat);
 	return NULL;
 }
 
@@ -675,6 +646,7 @@ static void agent_free(struct agent *ag)
 	oci_runtime_free(ag->rt);
 	image_store_close(ag->images);
 	cni_close(ag->cni);
+	nodenet_close(ag->net);
 	pthread_mutex_destroy(&ag->lock);
 	pthread_cond_destroy(&ag->beat);
 	free(ag->workers);
@@ -706,6 +678,24 @@ static int start_threads(struct agent *ag)
 		ag->logrot_on = true;
 	pthread_attr_destroy(&attr);
 	return r;
+}
+
+/* The routes to the other nodes' pods, then the pod network (its MTU
+ * the routes' mode's). */
+static int open_net(struct agent *ag, struct err **e)
+{
+	const struct nodenet_opts no = {.mode = ag->o.route_mode,
+					.node = ag->node,
+					.node_ip = ag->node_ip,
+					.pod_cidr = ag->pod_cidr};
+	int r = nodenet_open(&no, &ag->net, e);
+	if (r < 0)
+		return err_wrap(e, "node %s", ag->node);
+	const struct cni_opts co = {.data_dir = ag->o.data_dir,
+				    .pod_cidr = ag->pod_cidr,
+				    .bridge = ag->bridge,
+				    .mtu = nodenet_pod_mtu(ag->net)};
+	return cni_open(&co, &ag->cni, e);
 }
 
 int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, struct err **e)
@@ -746,7 +736,7 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 	ag->runc_dir = xasprintf("%s/runc", o->data_dir);
 	/* the Node first: an API that refuses us or does not answer fails the
 	 * start before anything on the host is touched */
-	if ((r = check_node_name(ag->node, e)) < 0 || (r = register_node(ag, e)) < 0 ||
+	if ((r = check_node_name(ag->node, e)) < 0 || (r = agent_register_node(ag, e)) < 0 ||
 	    (r = image_store_open(o->data_dir, &ag->images, e)) < 0 ||
 	    (r = oci_runtime_new(ag->runc_dir, &ag->rt, e)) < 0)
 		goto fail;
@@ -767,9 +757,7 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 		r = err_make(e, errno, "agent: epoll: %s", strerror(errno));
 		goto fail;
 	}
-	const struct cni_opts co = {
-	    .data_dir = o->data_dir, .pod_cidr = ag->pod_cidr, .bridge = ag->bridge};
-	if ((r = wait_pod_cidr(ag, e)) < 0 || (r = cni_open(&co, &ag->cni, e)) < 0)
+	if ((r = wait_pod_cidr(ag, e)) < 0 || (r = open_net(ag, e)) < 0)
 		goto fail;
 	adopt_all(ag);
 
@@ -786,6 +774,10 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 	snprintf(fields, sizeof(fields), "spec.nodeName=%s", ag->node);
 	const struct apic_watch_spec sp = {kinds, 1, fields};
 	if ((r = informer_start_apic(c, "agent", &sp, &ops, ag, &ag->inf, e)) < 0) {
+		agent_stop(ag);
+		return r;
+	}
+	if ((r = nodenet_start(ag->net, c, e)) < 0) {
 		agent_stop(ag);
 		return r;
 	}

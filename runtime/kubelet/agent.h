@@ -47,15 +47,18 @@
 
 #include "engine/client/apic.h"
 #include "engine/err.h"
+#include "runtime/net/routes.h"
 
 struct agent_opts {
-	const char *node_name;	   /* NULL: the host name */
-	const char *data_dir;	   /* required */
-	int heartbeat_s;	   /* <= 0: 10 */
-	int workers;		   /* pods synced at once; <= 0: 8 */
-	const char *cgroup_parent; /* NULL: "/clusterfs" */
-	const char *pod_cidr;	   /* registered with; NULL: none, the server gives one */
-	const char *node_ip;	   /* NULL: the first address of an interface that is up */
+	const char *node_name;	     /* NULL: the host name */
+	const char *data_dir;	     /* required */
+	int heartbeat_s;	     /* <= 0: 10 */
+	int workers;		     /* pods synced at once; <= 0: 8 */
+	const char *cgroup_parent;   /* NULL: "/clusterfs" */
+	const char *pod_cidr;	     /* registered with; NULL: none, the server gives one */
+	const char *node_ip;	     /* NULL: the first address of an interface that is up */
+	enum routes_mode route_mode; /* routes to the other nodes' pods (nodenet.h) */
+	int status_every_s;	     /* Node status at least this often; <= 0: 60 */
 };
 
 /* The pod network's bridge for data_dir: "cfs" and 8 hex digits of a hash

@@ -25,6 +25,7 @@
 #include "engine/client/wq.h"
 #include "runtime/kubelet/agent.h"
 #include "runtime/net/cni.h"
+#include "runtime/net/nodenet.h"
 #include "runtime/kubelet/pod.h"
 
 #define AGENT_BACKOFF_START_MS 10000	  /* CrashLoopBackOff: 10 s ... */
@@ -100,7 +101,9 @@ struct agent {
 	char *pods_dir, *logs_dir, *runc_dir;
 	struct cni *cni;
 	char bridge[16];
-	char pod_cidr[32]; /* the Node's spec.podCIDR, once known */
+	char pod_cidr[32];   /* the Node's spec.podCIDR, once known */
+	struct nodenet *net; /* routes to the other nodes' pods */
+	int64_t status_at;   /* heartbeat thread: mono ms of the last Node status written */
 
 	pthread_mutex_t lock;
 	struct hmap pods; /* lock: uid -> struct apod * */
@@ -122,6 +125,17 @@ struct apod *agent_pod_get(struct agent *ag, const char *uid);
 void agent_pod_drop(struct agent *ag, struct apod *ap);
 void agent_watch_pid(struct agent *ag, pid_t pid, const char *uid);
 void agent_sync_later(struct agent *ag, const char *uid, int64_t delay_ms);
+
+/* agent.c: the Node */
+json_t *agent_node_status(struct agent *ag, const json_t *old);
+int agent_register_node(struct agent *ag, struct err **e);
+
+/* agent_node.c */
+/* The heartbeat: renews the node's Lease every time, writes the Node's
+ * status when it differs from what the Node holds (heartbeat times
+ * aside) or status_every_s has passed, registers the Node again if it
+ * was deleted. */
+void agent_heartbeat(struct agent *ag);
 
 /* agent_sync.c */
 /* Brings the pod with this uid to its spec; returns the delay (ms) after
