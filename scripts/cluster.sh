@@ -49,7 +49,7 @@
 set -u
 
 usage() {
-	echo "usage: sh scripts/cluster.sh up|down|status" >&2
+	echo "usage: sh scripts/cluster.sh up|down|status|start-agent I|restart-server" >&2
 	exit 2
 }
 
@@ -73,6 +73,7 @@ settings() {
 	CLUSTER_NET=${CLUSTER_NET:-172.30.88}
 	CLUSTER_PORT=${CLUSTER_PORT:-6443}
 	CLUSTER_SERVER_ARGS=${CLUSTER_SERVER_ARGS:-}
+	CLUSTER_AGENT_ARGS=${CLUSTER_AGENT_ARGS:-}
 	CLUSTER_JOIN_WAIT=${CLUSTER_JOIN_WAIT:-60}
 	case "$CLUSTERFS" in
 	/*) ;;
@@ -91,10 +92,21 @@ MOUNT='$MOUNT'
 CLUSTER_PREFIX='$CLUSTER_PREFIX'
 CLUSTER_NET='$CLUSTER_NET'
 CLUSTER_PORT='$CLUSTER_PORT'
+CLUSTER_SERVER_ARGS='$CLUSTER_SERVER_ARGS'
+CLUSTER_AGENT_ARGS='$CLUSTER_AGENT_ARGS'
 EOF
 }
 
 ns_of() { echo "$CLUSTER_PREFIX-node$1"; }
+
+# in_ns NS CMD...: CMD in the network namespace NS only.  Not `ip netns
+# exec`, which also gives CMD a mount namespace of its own with /sys
+# remounted, where runc finds no cgroup mount.
+in_ns() {
+	_netns=$1
+	shift
+	nsenter --net="/run/netns/$_netns" "$@"
+}
 ip_of() { echo "$CLUSTER_NET.$((10 + $1))"; }
 
 check_settings() {
@@ -132,7 +144,7 @@ wait_for() {
 start() {
 	name=$1
 	shift
-	nohup "$@" >"$CLUSTER_DIR/$name.log" 2>&1 &
+	nohup "$@" >>"$CLUSTER_DIR/$name.log" 2>&1 &
 	echo $! >"$CLUSTER_DIR/$name.pid"
 }
 
@@ -169,7 +181,26 @@ up_server() {
 		tail -n 20 "$CLUSTER_DIR/server.log" >&2
 		return 1
 	fi
+	if ! wait_for 30 test -d "$MOUNT/nodes"; then
+		echo "cluster: $MOUNT was not mounted; see $CLUSTER_DIR/server.log" >&2
+		return 1
+	fi
 	echo "cluster: server on $SERVER_URL, $MOUNT mounted"
+}
+
+# node_ready I: node I's Ready condition is True.
+node_ready() {
+	awk '/type: Ready/ { r = 1; next } r && /status:/ { print $2; exit }' \
+		"$MOUNT/nodes/node$1/status" 2>/dev/null | grep -q True
+}
+
+# start_agent I: node I's agent, in its namespace (also for `restart-agent I`).
+start_agent() {
+	# shellcheck disable=SC2086
+	start "node$1" nsenter --net="/run/netns/$(ns_of "$1")" "$CLUSTERFS" agent \
+		--server "$SERVER_URL" --token "$(cat "$CLUSTER_DIR/server/node-token")" \
+		--node-name "node$1" --node-ip "$(ip_of "$1")" --data-dir "$CLUSTER_DIR/node$1" \
+		$CLUSTER_AGENT_ARGS
 }
 
 up_agents() {
@@ -185,15 +216,13 @@ up_agents() {
 				return 1
 			}
 		fi
-		start "node$i" ip netns exec "$(ns_of "$i")" "$CLUSTERFS" agent \
-			--server "$SERVER_URL" --token "$(cat "$CLUSTER_DIR/server/node-token")" \
-			--node-name "node$i" --node-ip "$(ip_of "$i")" --data-dir "$dir"
+		start_agent "$i"
 		i=$((i + 1))
 	done
 	i=1
 	while [ "$i" -le "$NODES" ]; do
-		if wait_for "$CLUSTER_JOIN_WAIT" test -e "$MOUNT/nodes/node$i"; then
-			echo "cluster: node$i $(ip_of "$i") (netns $(ns_of "$i")) joined"
+		if wait_for "$CLUSTER_JOIN_WAIT" node_ready "$i"; then
+			echo "cluster: node$i $(ip_of "$i") (netns $(ns_of "$i")) joined: Ready"
 		else
 			echo "cluster: node$i has not joined in $CLUSTER_JOIN_WAIT s;" \
 				"see $CLUSTER_DIR/node$i.log" >&2
@@ -243,7 +272,7 @@ cmd_down() {
 	while [ "$i" -le "$NODES" ]; do
 		ns=$(ns_of "$i")
 		if [ -d "$CLUSTER_DIR/node$i" ] && ip netns list | grep -q "^$ns\b"; then
-			ip netns exec "$ns" "$CLUSTERFS" reset --data-dir "$CLUSTER_DIR/node$i" >/dev/null
+			in_ns "$ns" "$CLUSTERFS" reset --data-dir "$CLUSTER_DIR/node$i" >/dev/null
 		fi
 		# whatever still runs in the namespace is ours: ended by PID
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do
@@ -277,8 +306,32 @@ cmd_status() {
 	done
 }
 
+# start-agent I: starts node I's agent again (after it was stopped or killed).
+cmd_start_agent() {
+	settings
+	[ -f "$CLUSTER_DIR/cluster.env" ] || die "no cluster in $CLUSTER_DIR"
+	case "${1:-}" in
+	'' | *[!0-9]*) die "usage: sh scripts/cluster.sh start-agent I" ;;
+	esac
+	[ "$1" -ge 1 ] && [ "$1" -le "$NODES" ] || die "no node$1 (NODES=$NODES)"
+	pid=$(cat "$CLUSTER_DIR/node$1.pid" 2>/dev/null)
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && die "node$1's agent runs already (pid $pid)"
+	start_agent "$1"
+	echo "cluster: node$1's agent started (pid $(cat "$CLUSTER_DIR/node$1.pid"))"
+}
+
+# restart-server: stops the server and starts it again (the agents stay).
+cmd_restart_server() {
+	settings
+	[ -f "$CLUSTER_DIR/cluster.env" ] || die "no cluster in $CLUSTER_DIR"
+	stop server
+	up_server || die "the server did not start again; see $CLUSTER_DIR/server.log"
+}
+
 case "${1:-}" in
 up) cmd_up ;;
+restart-server) cmd_restart_server ;;
+start-agent) cmd_start_agent "${2:-}" ;;
 down) cmd_down ;;
 status) cmd_status ;;
 *) usage ;;
