@@ -442,6 +442,7 @@ static void every(struct agent *ag, int64_t period_ms, void (*step)(struct agent
 static void *heart_main(void *arg)
 {
 	struct agent *ag = arg;
+	agent_heartbeat(ag); /* the Lease at once */
 	every(ag, (int64_t)ag->o.heartbeat_s * 1000, agent_heartbeat);
 	return NULL;
 }
