@@ -370,6 +370,7 @@ int agent_register_node(struct agent *ag, struct err **e)
 			r = err_make(e, -r, "registering node %s: %s", ag->node, strerror(-r));
 		else
 			log_info("agent", "registered node %s (%s)", ag->node, ag->node_ip);
+		ag->status_at = r < 0 ? 0 : mono_ms();
 	} else {
 		/* a podCIDR, once set, is the Node's for good */
 		const char *has = obj_str(o->obj, "spec.podCIDR");
@@ -385,6 +386,7 @@ int agent_register_node(struct agent *ag, struct err **e)
 		sobj_unref(o);
 		if (r < 0)
 			r = err_wrap(e, "taking over node %s", ag->node);
+		ag->status_at = r < 0 ? 0 : mono_ms();
 	}
 	json_decref(labels);
 	return r < 0 ? r : 0;
