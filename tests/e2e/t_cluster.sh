@@ -3,8 +3,9 @@
 # scripts/cluster.sh (what `make cluster` runs) with settings of its own
 # (CLUSTER_DIR under the test's base dir, MOUNT=$MNT, prefix cfst, net
 # 172.30.93.0/24, port 16443), so that it never meets a user's cluster:
-# a server with no local pods and two agents, each in a network namespace
-# of its own, joined with the node token alone.
+# a server with no local pods and three agents (T_CLUSTER_NODES; at least
+# 2), each in a network namespace of its own, joined with the node token
+# alone, with host-gw routes (T_CLUSTER_ROUTE_MODE=vxlan for the overlay).
 #
 # Checked: a wrong join token is refused; a Deployment of 6 replicas
 # spreads over the agents and runs; a Service's ClusterIP answers from a
@@ -23,9 +24,10 @@
 . "$(dirname "$0")/lib_ctl.sh"
 
 export CLUSTER_DIR=$T_BASE/cluster MOUNT=$MNT CLUSTER_PREFIX=cfst CLUSTER_NET=172.30.93
-export CLUSTER_PORT=16443 NODES=${T_CLUSTER_NODES:-2} CLUSTERFS
+export CLUSTER_PORT=16443 NODES=${T_CLUSTER_NODES:-3} CLUSTERFS
 export CLUSTER_SERVER_ARGS="--node-grace 4 --default-toleration-seconds 4"
-export CLUSTER_AGENT_ARGS="--node-grace 4" CLUSTER_JOIN_WAIT=30
+export CLUSTER_AGENT_ARGS="--node-grace 4 --route-mode ${T_CLUSTER_ROUTE_MODE:-host-gw}"
+export CLUSTER_JOIN_WAIT=30
 export CFS_BUSYBOX_TAR=${CFS_BUSYBOX_TAR:-$CFS_SRC/build/images/busybox.tar}
 GRACE=4
 TOLERATION=4
@@ -68,6 +70,9 @@ r1=$(renew_of node1)
 sleep 1.5
 check_contains "node1 holds its Lease" "$(ncurl "$LEASES/node1")" '"holderIdentity":"node1"'
 check "and renews it every heartbeat" test "$r1" != "$(renew_of node1)"
+routes_n() { [ "$(ip -n "$CLUSTER_PREFIX-node1" route show proto 207 | wc -l)" -eq $((NODES - 1)) ]; }
+check "node1 routes to the $((NODES - 1)) other nodes' pod ranges (${T_CLUSTER_ROUTE_MODE:-host-gw})" \
+	wait_until 10 routes_n
 check_eq "node1's InternalIP is its --node-ip" "$CLUSTER_NET.11" \
 	"$(yvals "$MNT/nodes/node1.yaml" status.addresses.0.address)"
 
