@@ -9,6 +9,8 @@
 #     $ ls /cluster/nodes
 #     node1  node2  node3
 #     $ make cluster-down               (sh scripts/cluster.sh down)
+#     $ sh scripts/cluster.sh start-agent 2   (node2's agent again, after a kill)
+#     $ sh scripts/cluster.sh restart-server  (the agents run on)
 #
 # What `up` makes (all of it named with $CLUSTER_PREFIX, default "cfsc"):
 #
@@ -24,7 +26,8 @@
 #            $CLUSTER_DIR/nodeI with the busybox image imported, and
 #            `clusterfs agent --server https://BRIDGE:PORT --token TOKEN
 #            --node-name nodeI --node-ip ADDR --data-dir DIR` run in it
-#            (TOKEN: the server's $CLUSTER_DIR/server/node-token)
+#            with nsenter --net (TOKEN: the server's join token,
+#            $CLUSTER_DIR/server/node-token; $CLUSTER_AGENT_ARGS added)
 #
 # Each process's PID is in $CLUSTER_DIR/NAME.pid and its output in
 # $CLUSTER_DIR/NAME.log; the settings `up` used are in
