@@ -153,12 +153,12 @@ int podlog_read_all(const char *dir, enum podlog_role role, size_t cap, struct b
 struct podlog {
 	char *dir;
 	enum podlog_role role;
-	int fd;	     /* -1: no file yet */
-	int idx;     /* fd's index (ATTEMPT.idx), or -1 */
+	int fd;				    /* -1: no file yet */
+	int idx;			    /* fd's index (ATTEMPT.idx), or -1 */
 	struct podlog_rec cache[IDX_CACHE]; /* records first .. first + n - 1 */
 	size_t cache_first, cache_n, hint;  /* hint: where the last lookup ended */
-	int attempt; /* of fd; -1 with it */
-	dev_t dev;   /* of fd: a file made anew under the same name is another */
+	int attempt;			    /* of fd; -1 with it */
+	dev_t dev; /* of fd: a file made anew under the same name is another */
 	ino_t ino;
 	struct timespec dir_mtime; /* of dir when it was last looked at */
 };
@@ -284,8 +284,8 @@ static size_t idx_read(struct podlog *l, size_t first, struct podlog_rec *out, s
 {
 	unsigned char raw[IDX_CACHE * PODLOG_REC_SIZE];
 	n = n < IDX_CACHE ? n : IDX_CACHE;
-	ssize_t r = pread_full(l->idx, (char *)raw, n * PODLOG_REC_SIZE,
-			       (off_t)(first * PODLOG_REC_SIZE));
+	ssize_t r =
+	    pread_full(l->idx, (char *)raw, n * PODLOG_REC_SIZE, (off_t)(first * PODLOG_REC_SIZE));
 	size_t got = r > 0 ? (size_t)r / PODLOG_REC_SIZE : 0;
 	for (size_t i = 0; i < got; i++)
 		podlog_rec_unpack(raw + i * PODLOG_REC_SIZE, &out[i]);
