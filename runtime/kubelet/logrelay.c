@@ -266,7 +266,8 @@ int logrelay_start(const char *log_path, int *out_w, int *err_w, pid_t *pid, str
 {
 	_cleanup_free_ char *ipath = podlog_index_path(log_path);
 	int po[2] = {-1, -1}, pe[2] = {-1, -1}, rc = 0;
-	const int fl = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY;
+	const int fl =
+	    O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY; /* read back: resume, rotation */
 	int log = open(log_path, fl, 0640);
 	int idx = log >= 0 ? open(ipath, fl, 0640) : -1;
 	if (idx < 0)
