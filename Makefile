@@ -25,7 +25,7 @@ MOUNT    ?= /cluster
 
 .PHONY: all deps check check-selftest test unit e2e asan bench run format clean
 
-all: $(BIN)/clusterfs
+all: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay
 
 deps: $(BUILD)/.deps
 
@@ -42,6 +42,11 @@ $(BIN)/clusterfs: $(BUILD)/main.o $(LIB_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A container's log relay, beside clusterfs: its loop and libc only.
+$(BIN)/clusterfs-logrelay: $(BUILD)/main_logrelay.o $(BUILD)/runtime/kubelet/logrelay_run.o
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
@@ -56,7 +61,7 @@ unit: $(UNIT_BIN)
 $(BUILD)/images/busybox.tar: scripts/busybox-image.sh $(BUILD)/.deps
 	sh scripts/busybox-image.sh $(BUILD)/images
 
-e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+e2e: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BUILD)/images/busybox.tar
 	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh tests/e2e/run.sh $(BIN)/clusterfs
 
 # Static rules (layering, function and file length, format): see scripts/check.sh.
@@ -75,7 +80,7 @@ asan:
 # About 13-15 minutes.  Each script prints a verdict per target (PASS or
 # MISS, with the figure); all of them are printed again at the end.
 bench: export BENCH_VERDICTS := $(CURDIR)/$(BUILD)/bench/verdicts
-bench: $(BIN)/clusterfs $(BENCH_BIN) $(BUILD)/tests/test_sched $(BUILD)/images/busybox.tar
+bench: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BENCH_BIN) $(BUILD)/tests/test_sched $(BUILD)/images/busybox.tar
 	@: >$(BENCH_VERDICTS)
 	@sh tests/bench/run.sh $(BIN)/clusterfs $(BUILD)/bench
 	@echo "== the scheduler alone, as kube-scheduler's scheduler_perf measures it (for"
@@ -94,12 +99,12 @@ HOLLOW   ?= 0
 
 # Builds the busybox image from Debian's busybox-static, imports it as
 # busybox:latest, then runs the server in the foreground (Ctrl-C unmounts).
-run: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+run: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BUILD)/images/busybox.tar
 	$(BIN)/clusterfs image import --data-dir $(DATA_DIR) $(BUILD)/images/busybox.tar busybox:latest
 	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR) --hollow-nodes $(HOLLOW)
 
 format:
-	clang-format -i main.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.[ch]
+	clang-format -i main.c main_logrelay.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build build-asan bin

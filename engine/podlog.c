@@ -74,21 +74,6 @@ static char *attempt_path(const char *dir, int attempt)
 
 /* Line times: the index format */
 
-void podlog_rec_pack(const struct podlog_rec *r, unsigned char out[PODLOG_REC_SIZE])
-{
-	uint64_t w[2] = {((uint64_t)r->off << 1) | (uint64_t)(r->stream & 1), (uint64_t)r->ns};
-	memcpy(out, w, sizeof(w));
-}
-
-void podlog_rec_unpack(const unsigned char in[PODLOG_REC_SIZE], struct podlog_rec *r)
-{
-	uint64_t w[2];
-	memcpy(w, in, sizeof(w));
-	r->off = (off_t)(w[0] >> 1);
-	r->stream = (int)(w[0] & 1);
-	r->ns = (int64_t)w[1];
-}
-
 char *podlog_index_path(const char *log_path)
 {
 	size_t n = strlen(log_path);

@@ -8,10 +8,11 @@
  *     $ tail -f /cluster/pods/web-x2bqz/logs          # 2.log, followed
  *     $ cat /cluster/pods/web-x2bqz/containers/web/logs.previous   # 1.log
  *
- * The node agent writes each attempt (restart) of container C of the pod
- * with uid UID to
+ * The node's log relay (runtime/kubelet/logrelay.h) writes each attempt
+ * (restart) of container C of the pod with uid UID to
  *
  *     LOGS/UID/C/ATTEMPT.log       ATTEMPT = 0, 1, 2 ...
+ *     LOGS/UID/C/ATTEMPT.idx       the time of each of its lines (below)
  *     LOGS/UID/C/ATTEMPT.log.1     the rotated older part (not shown)
  *
  * LOGS being DATA_DIR/logs.  The current log is the highest ATTEMPT (while
@@ -36,6 +37,9 @@
  * ends with the new file's tail.  The reader looks for another file when
  * the folder's mtime changed and when it reaches the end of its file.
  *
+ * A reader also opens the index of the file it reads (podlog_line_time,
+ * podlog_since).
+ *
  * Not thread-safe per reader: its owner serializes calls on one reader
  * (the FUSE handle's lock).  The functions without a reader are.
  */
@@ -44,6 +48,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -69,10 +74,24 @@ struct podlog_rec {
 	int stream; /* enum podlog_stream */
 };
 
-/* The on-disk form (native byte order: the node writes and reads it).
- * Async-signal-safe. */
-void podlog_rec_pack(const struct podlog_rec *r, unsigned char out[PODLOG_REC_SIZE]);
-void podlog_rec_unpack(const unsigned char in[PODLOG_REC_SIZE], struct podlog_rec *r);
+/* The on-disk form: two 64-bit words in the node's byte order (it writes
+ * and reads them), offset << 1 | stream and ns.  Inline and
+ * async-signal-safe: the relay's own executable has nothing else of
+ * clusterfs. */
+static inline void podlog_rec_pack(const struct podlog_rec *r, unsigned char out[PODLOG_REC_SIZE])
+{
+	uint64_t w[2] = {((uint64_t)r->off << 1) | (uint64_t)(r->stream & 1), (uint64_t)r->ns};
+	memcpy(out, w, sizeof(w));
+}
+
+static inline void podlog_rec_unpack(const unsigned char in[PODLOG_REC_SIZE], struct podlog_rec *r)
+{
+	uint64_t w[2];
+	memcpy(w, in, sizeof(w));
+	r->off = (off_t)(w[0] >> 1);
+	r->stream = (int)(w[0] & 1);
+	r->ns = (int64_t)w[1];
+}
 
 /* The index path of a log path: "D/3.log" -> "D/3.idx" (caller frees). */
 char *podlog_index_path(const char *log_path);

@@ -16,9 +16,15 @@
  * stream), written before the line's bytes, so that a reader that sees a
  * line also sees its time: `kubectl logs --timestamps` and `--since`.
  *
- * The relay lives apart from the server: `clusterfs logrelay PATH`, exec'd
- * (posix_spawn) in a session of its own with only its four fds (0: the
- * stdout pipe, 1: the stderr pipe, 2: the log, 3: the index), its cwd "/".
+ * The relay lives apart from the server: `clusterfs-logrelay PATH`, a
+ * small executable of its own (main_logrelay.c: this loop and libc, about
+ * 120 kB of memory of its own where `clusterfs logrelay PATH`, the same
+ * loop in the server's executable, which the agent runs when there is no
+ * clusterfs-logrelay beside it, has 1.6 MB), exec'd (posix_spawn) in a
+ * session of its own with only its four fds (0: the stdout pipe, 1: the
+ * stderr pipe, 2: the log, 3: the index), its cwd "/".  Forked from the
+ * server instead, it would keep a copy of the server's memory once the
+ * server is gone (docs/benchmarks.md has the figures).
  * A server killed with SIGKILL, stopped or restarted leaves it running,
  * and the container keeps writing into the same file; the next server
  * adopts the container and reads on.  It exits by itself when both pipes
@@ -44,7 +50,8 @@
 
 #include "engine/err.h"
 
-#define LOGRELAY_MAX_BYTES (10 << 20) /* rotate past 10 MiB */
+#define LOGRELAY_MAX_BYTES (10 << 20)		/* rotate past 10 MiB */
+#define LOGRELAY_EXE	   "clusterfs-logrelay" /* beside the server's executable */
 
 /*
  * Opens log_path (O_APPEND, created 0640) and its index, makes the two
@@ -55,8 +62,9 @@
  */
 int logrelay_start(const char *log_path, int *out_w, int *err_w, pid_t *pid, struct err **e);
 
-/* The executable to run as the relay ("/proc/self/exe" by default); for
- * tests, whose own executable is not clusterfs.  Not thread-safe. */
+/* The executable to run as the relay, with the arguments LOGRELAY_EXE
+ * takes (NULL: LOGRELAY_EXE beside our executable if it is there, else
+ * /proc/self/exe logrelay PATH); for tests.  Not thread-safe. */
 void logrelay_set_exe(const char *path);
 
 /*
@@ -69,7 +77,8 @@ void logrelay_set_exe(const char *path);
 int logrelay_run(int out_r, int err_r, int log_fd, int idx_fd, const char *log_path,
 		 off_t max_bytes);
 
-/* `clusterfs logrelay PATH`: logrelay_run on fds 0..3.  Not for people. */
+/* `clusterfs logrelay PATH` (argc 3) and `clusterfs-logrelay PATH` (argc
+ * 2): logrelay_run on fds 0..3.  Not for people. */
 int logrelay_main(int argc, char **argv);
 
 #endif

@@ -36,7 +36,7 @@ print("%.9f" % (s.timestamp() + int(t[20:29]) / 1e9))' "$1"; }
 # relays: the pids of this test's log relays
 relays() {
 	for f in /proc/[0-9]*/cmdline; do
-		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -q "^clusterfs logrelay $DATA/" &&
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qE "^clusterfs(-| )logrelay $DATA/" &&
 			{ p=${f#/proc/}; echo "${p%/cmdline}"; }
 	done | sort
 }
@@ -174,6 +174,11 @@ tfile=$DATA/logs/$tuid/t/0.log
 r_before=$(relays)
 check "one relay per running container (3)" test "$(printf '%s\n' "$r_before" | grep -c .)" -eq 3
 ino=$(stat -c %i "$tfile")
+for r in $r_before; do
+	echo "# relay $r ($(cut -d ' ' -f 1 "/proc/$r/cmdline" | tr '\0' ' ' | cut -d ' ' -f 1)):" \
+		"$(awk '/^(Rss|Pss|Private_Clean|Private_Dirty):/ { printf "%s %s kB  ", $1, $2 }' "/proc/$r/smaps_rollup")"
+done
+echo "# server: $(awk '/^(Rss|Pss):/ { printf "%s %s kB  ", $1, $2 }' "/proc/$CFS_PID/smaps_rollup")"
 check_stop "SIGTERM stops the server"
 check "the relays outlive the server" test "$(relays)" = "$r_before"
 n_stop=$(grep -c . "$tfile")

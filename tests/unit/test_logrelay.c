@@ -330,7 +330,9 @@ static void bench_one(bool forked, size_t mb, const char *exe, struct bench_run 
 		memset(mem, 1, mb << 20);
 		int64_t t0 = mono_ns();
 		pid_t r = forked ? spawn_fork(fds, log) : spawn_exec(fds, log, exe);
-		int64_t msg[2] = {r, mono_ns() - t0};
+		int64_t msg[3] = {r, mono_ns() - t0, t0};
+		if (write(po[1], "ready?\n", 7) != 7)
+			_exit(1);
 		char c;
 		if (write(rep[1], msg, sizeof(msg)) != sizeof(msg) || read(go[0], &c, 1) != 1)
 			_exit(1);
@@ -338,19 +340,16 @@ static void bench_one(bool forked, size_t mb, const char *exe, struct bench_run 
 	}
 	for (int i = 0; i < 4; i++)
 		close(fds[i]);
-	int64_t msg[2];
+	int64_t msg[3];
 	if (read(rep[0], msg, sizeof(msg)) != sizeof(msg))
 		exit(1);
 	pid_t r = (pid_t)msg[0];
 	out->spawn_ms = (double)msg[1] / 1e6;
 	struct stat st = {0};
-	stat(log, &st);
-	off_t size0 = st.st_size;
-	int64_t t0 = mono_ns();
-	put(po[1], "ready?\n");
-	while (stat(log, &st) == 0 && st.st_size == size0)
-		usleep(100);
-	out->ready_ms = (double)(mono_ns() - t0) / 1e6 - 30; /* put() sleeps 30 ms */
+	while (stat(log, &st) == 0 && st.st_size == 0)
+		usleep(50);
+	/* from the spawn's start to its first line in the log */
+	out->ready_ms = (double)(mono_ns() - msg[2]) / 1e6;
 	out->rss = smaps_kb(r, "Rss");
 	out->pss = smaps_kb(r, "Pss");
 	bench_uss(r, &out->uss, &out->anon);

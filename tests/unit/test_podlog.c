@@ -1,5 +1,5 @@
 /*
- * test_podlog.c - unit tests of fs/podlog: which ATTEMPT.log is current
+ * test_podlog.c - unit tests of engine/podlog: which ATTEMPT.log is current
  * and previous (rotated parts and odd names ignored), stat of a missing
  * log, a reader that sees appends and truncation at once, moves to a new
  * attempt (after a restart, at the end of its file or at any offset), and
