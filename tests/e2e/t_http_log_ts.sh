@@ -48,6 +48,7 @@ metadata:
   name: ts
 spec:
   restartPolicy: Never
+  terminationGracePeriodSeconds: 1
   containers:
   - name: main
     image: busybox:latest
@@ -119,6 +120,7 @@ metadata:
   name: tty
 spec:
   restartPolicy: Never
+  terminationGracePeriodSeconds: 1
   containers:
   - name: main
     image: busybox:latest
@@ -214,7 +216,9 @@ check_eq "... and the file holds every tick, in order, once" \
 # The relays end with their containers.
 rm "$MNT/pods/tick.yaml" "$MNT/pods/ts.yaml" "$MNT/pods/tty.yaml"
 no_relays() { [ -z "$(relays)" ]; }
+check "the pods are gone" wait_until 60 sh -c "! ls '$MNT/pods/' | grep -qE '^(ts|tty|tick)$'"
 check "the relays end when their containers do" wait_until 30 no_relays
+for r in $(relays); do echo "# left: $r $(tr '\0' ' ' <"/proc/$r/cmdline")"; done
 check_eq "none is a zombie of the server" "" \
 	"$(ps -o stat=,args= --ppid "$CFS_PID" 2>/dev/null | grep '^Z' || true)"
 
