@@ -493,6 +493,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	logrelay_use_self();
 	if (!strcmp(cmd, "logrelay"))
 		return logrelay_main(argc, argv);
 	if (!strcmp(cmd, "server"))

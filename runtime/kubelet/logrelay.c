@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 /* ---- the agent's side ---- */
 
 static const char *relay_exe; /* NULL: relay_exe_find's */
+static bool self_ok;	      /* /proc/self/exe has the logrelay mode */
 static pthread_once_t exe_once = PTHREAD_ONCE_INIT;
 static char exe_found[PATH_MAX];
 
@@ -100,22 +102,51 @@ void logrelay_set_exe(const char *path)
 	relay_exe = path;
 }
 
-/* Spawns the relay on fds (read ends, log, index); *pid. */
-static int relay_spawn(const char *log_path, const int fds[4], pid_t *pid, struct err **e)
+void logrelay_use_self(void)
+{
+	self_ok = true;
+}
+
+/* The executable to run, or NULL. */
+static const char *relay_exe_get(void)
 {
 	pthread_once(&exe_once, relay_exe_find);
-	const char *exe = relay_exe ? relay_exe : exe_found[0] ? exe_found : NULL;
+	if (relay_exe)
+		return relay_exe;
+	return exe_found[0] ? exe_found : self_ok ? "/proc/self/exe" : NULL;
+}
+
+bool logrelay_available(void)
+{
+	static atomic_bool warned;
+	if (relay_exe_get())
+		return true;
+	if (!atomic_exchange(&warned, true))
+		log_warn("logrelay",
+			 "no %s beside this executable: container logs are written "
+			 "without line times",
+			 LOGRELAY_EXE);
+	return false;
+}
+
+/* Spawns the relay on fds (the pipe's read end, /dev/null for a second
+ * stream, log, index); *pid. */
+static int relay_spawn(const char *log_path, const int fds[4], pid_t *pid, struct err **e)
+{
+	const char *exe = relay_exe_get();
+	if (!exe)
+		return err_make(e, ENOEXEC, "log %s: no %s", log_path, LOGRELAY_EXE);
 	char *own[] = {LOGRELAY_EXE, (char *)log_path, NULL};
 	char *mode[] = {"clusterfs", "logrelay", (char *)log_path, NULL};
-	char **argv = exe ? own : mode;
+	char **argv = exe == exe_found ? own : mode;
 	char *envp[] = {NULL};
-	struct proc p = {.path = exe ? exe : "/proc/self/exe",
+	struct proc p = {.path = exe,
 			 .argv = argv,
 			 .envp = envp,
 			 .name = "logrelay",
 			 .nfd = 4,
-			 .io = {PROC_FD, PROC_FD, PROC_FD, PROC_FD},
-			 .fd = {fds[0], fds[1], fds[2], fds[3]},
+			 .io = {PROC_FD, PROC_NULL, PROC_FD, PROC_FD},
+			 .fd = {fds[0], -1, fds[2], fds[3]},
 			 .setsid = true};
 	int rc = proc_start(&p, e);
 	*pid = p.pid;
@@ -123,31 +154,29 @@ static int relay_spawn(const char *log_path, const int fds[4], pid_t *pid, struc
 	return rc;
 }
 
-int logrelay_start(const char *log_path, int *out_w, int *err_w, pid_t *pid, struct err **e)
+int logrelay_start(const char *log_path, int *wfd, pid_t *pid, struct err **e)
 {
 	_cleanup_free_ char *ipath = podlog_index_path(log_path);
-	int po[2] = {-1, -1}, pe[2] = {-1, -1}, rc = 0;
-	const int fl =
-	    O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY; /* read back: resume, rotation */
+	int pp[2] = {-1, -1}, rc = 0;
+	/* read-write: the relay reads it back to resume and to rotate */
+	const int fl = O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY;
 	int log = open(log_path, fl, 0640);
 	int idx = log >= 0 ? open(ipath, fl, 0640) : -1;
 	if (idx < 0)
 		rc = err_make(e, errno, "log %s: %s", log < 0 ? log_path : ipath, strerror(errno));
-	else if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0)
+	else if (pipe2(pp, O_CLOEXEC) < 0)
 		rc = err_make(e, errno, "log %s: pipe: %s", log_path, strerror(errno));
 	pid_t child = 0;
 	if (rc == 0)
-		rc = relay_spawn(log_path, (int[4]){po[0], pe[0], log, idx}, &child, e);
-	int keep[2] = {po[1], pe[1]};
-	int all[] = {po[0], pe[0], log, idx, po[1], pe[1]};
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i] >= 0 && (rc < 0 || i < 4))
+		rc = relay_spawn(log_path, (int[4]){pp[0], -1, log, idx}, &child, e);
+	int all[] = {pp[0], log, idx, pp[1]};
+	for (size_t i = 0; i < 4; i++)
+		if (all[i] >= 0 && (rc < 0 || i < 3))
 			close(all[i]);
 	if (rc < 0)
 		return rc;
 	reap_later(child);
-	*out_w = keep[0];
-	*err_w = keep[1];
+	*wfd = pp[1];
 	if (pid)
 		*pid = child;
 	return 0;

@@ -21,8 +21,9 @@
  * 120 kB of memory of its own where `clusterfs logrelay PATH`, the same
  * loop in the server's executable, which the agent runs when there is no
  * clusterfs-logrelay beside it, has 1.6 MB), exec'd (posix_spawn) in a
- * session of its own with only its four fds (0: the stdout pipe, 1: the
- * stderr pipe, 2: the log, 3: the index), its cwd "/".  Forked from the
+ * session of its own with only its four fds (0: the container's stdout
+ * and stderr pipe, 1: a second stream's pipe, /dev/null from the agent,
+ * 2: the log, 3: the index), its cwd "/".  Forked from the
  * server instead, it would keep a copy of the server's memory once the
  * server is gone (docs/benchmarks.md has the figures).
  * A server killed with SIGKILL, stopped or restarted leaves it running,
@@ -46,6 +47,7 @@
 #ifndef CFS_LOGRELAY_H
 #define CFS_LOGRELAY_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "engine/err.h"
@@ -54,18 +56,32 @@
 #define LOGRELAY_EXE	   "clusterfs-logrelay" /* beside the server's executable */
 
 /*
- * Opens log_path (O_APPEND, created 0640) and its index, makes the two
- * pipes and starts the relay on them.  *out_w and *err_w are the write
- * ends (O_CLOEXEC) for the container's stdout and stderr: give them to
- * runc and close them.  Returns 0 (and *pid when pid is not NULL), or
- * -errno with *e (nothing left open, no process).
+ * Opens log_path (O_APPEND, created 0640) and its index, makes a pipe and
+ * starts the relay on it.  *wfd is the write end (O_CLOEXEC) for the
+ * container's stdout and stderr both (one pipe, so that the file has
+ * their bytes in the order they were written, as when the container
+ * wrote into the file itself; the index's stream is then always
+ * PODLOG_STDOUT): give it to runc and close it.  Returns 0 (and *pid when
+ * pid is not NULL), or -errno with *e (nothing left open, no process);
+ * -ENOEXEC when there is no relay executable (logrelay_available).
  */
-int logrelay_start(const char *log_path, int *out_w, int *err_w, pid_t *pid, struct err **e);
+int logrelay_start(const char *log_path, int *wfd, pid_t *pid, struct err **e);
 
-/* The executable to run as the relay, with the arguments LOGRELAY_EXE
- * takes (NULL: LOGRELAY_EXE beside our executable if it is there, else
- * /proc/self/exe logrelay PATH); for tests.  Not thread-safe. */
+/*
+ * Is there a relay to run: LOGRELAY_EXE beside our executable, or the
+ * one logrelay_set_exe named, or our own executable when
+ * logrelay_use_self() said it has the mode (clusterfs's main does).  When
+ * there is none (a test program; a clusterfs copied without its relay)
+ * the caller writes the log itself, without line times (warned once).
+ */
+bool logrelay_available(void);
+
+/* The executable to run as the relay, with the arguments `clusterfs
+ * logrelay PATH` takes; for tests.  Not thread-safe. */
 void logrelay_set_exe(const char *path);
+
+/* Our own executable runs the relay as `EXE logrelay PATH` (main.c). */
+void logrelay_use_self(void);
 
 /*
  * The relay's loop: reads out_r and err_r until both are at their end,

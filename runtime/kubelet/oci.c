@@ -242,21 +242,23 @@ int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, c
 		unlink(tmp);
 		return rc;
 	}
-	/* stdout and stderr: pipes to the log relay, or /dev/null */
-	int efd = -1;
-	if (stdout_log && (rc = logrelay_start(stdout_log, &fd, &efd, NULL, e)) < 0)
-		return err_wrap(e, "container %s", id);
-	if (!stdout_log && (fd = efd = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
-		return err_make(e, errno, "/dev/null: %s", strerror(errno));
+	/* stdout and stderr: a pipe to the log relay; without a relay the
+	 * log itself; /dev/null without a log */
+	if (stdout_log && logrelay_available()) {
+		if ((rc = logrelay_start(stdout_log, &fd, NULL, e)) < 0)
+			return err_wrap(e, "container %s", id);
+	} else if ((fd = open(stdout_log ? stdout_log : "/dev/null",
+			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640)) < 0) {
+		return err_make(e, errno, "container %s: log %s: %s", id,
+				stdout_log ? stdout_log : "/dev/null", strerror(errno));
+	}
 	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", bundle);
 	const char *args[] = {"create", "--bundle", bundle, "--pid-file", pidfile, id, NULL};
 	if (!pid)
 		args[3] = id, args[4] = NULL;
-	struct run r = {.args = args, .in = -1, .out = fd, .err = efd};
+	struct run r = {.args = args, .in = -1, .out = fd, .err = fd};
 	rc = run_checked(rt, id, &r, e);
 	close(fd);
-	if (efd != fd)
-		close(efd);
 	if (pid) {
 		*pid = rc == 0 ? pid_file_read(pidfile) : 0;
 		unlink(pidfile);

@@ -189,9 +189,10 @@ void oci_runtime_free(struct oci_runtime *rt);
  * Creates container id (letters, digits, "_+-.", at most 250 bytes) from
  * the bundle dir, which holds the rootfs.  When config is not NULL it is
  * first written to BUNDLE/config.json (via config.json.tmp and rename()).
- * The container's stdout and stderr are pipes to a log relay
- * (logrelay.h) that appends them to stdout_log (created 0640) and notes
- * each line's time beside it (NULL: both are /dev/null, no relay); its
+ * The container's stdout and stderr are a pipe to a log relay
+ * (logrelay.h) that appends to stdout_log (created 0640) and notes each
+ * line's time beside it (without a relay executable: stdout_log itself,
+ * opened O_APPEND; NULL: /dev/null, no relay); its
  * stdin is /dev/null: runc create runs detached with these as its own
  * stdio, and the init inherits them.  So a failed create also leaves
  * runc's error line in that log, which is what a user reading the logs
