@@ -25,7 +25,7 @@ MOUNT    ?= /cluster
 
 .PHONY: all deps check check-selftest test unit e2e asan bench run cluster cluster-down format clean
 
-all: $(BIN)/clusterfs
+all: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay
 
 deps: $(BUILD)/.deps
 
@@ -41,6 +41,11 @@ $(BUILD)/%.o: %.c $(BUILD)/.deps $(LIB_HDR)
 $(BIN)/clusterfs: $(BUILD)/main.o $(LIB_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# A container's log relay, beside clusterfs: its loop and libc only.
+$(BIN)/clusterfs-logrelay: $(BUILD)/main_logrelay.o $(BUILD)/runtime/kubelet/logrelay_run.o
+	@mkdir -p $(BIN)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
@@ -62,8 +67,8 @@ $(BUILD)/tools/kubectl-debian: scripts/kubectl-debian.sh
 
 # t_routes.sh runs $(BUILD)/tests/routes_tool (tests/unit/routes_tool.c)
 # inside its node namespaces.
-e2e: $(BIN)/clusterfs $(BUILD)/images/busybox.tar $(BUILD)/tools/kubectl-debian \
-		$(BUILD)/tests/routes_tool
+e2e: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BUILD)/images/busybox.tar \
+		$(BUILD)/tools/kubectl-debian $(BUILD)/tests/routes_tool
 	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar \
 		CFS_KUBECTL_DEBIAN=$(CURDIR)/$(BUILD)/tools/kubectl-debian \
 		CFS_ROUTES_TOOL=$(CURDIR)/$(BUILD)/tests/routes_tool \
@@ -85,7 +90,7 @@ asan:
 # About 13-15 minutes.  Each script prints a verdict per target (PASS or
 # MISS, with the figure); all of them are printed again at the end.
 bench: export BENCH_VERDICTS := $(CURDIR)/$(BUILD)/bench/verdicts
-bench: $(BIN)/clusterfs $(BENCH_BIN) $(BUILD)/tests/test_sched $(BUILD)/images/busybox.tar
+bench: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BENCH_BIN) $(BUILD)/tests/test_sched $(BUILD)/images/busybox.tar
 	@: >$(BENCH_VERDICTS)
 	@sh tests/bench/run.sh $(BIN)/clusterfs $(BUILD)/bench
 	@echo "== the scheduler alone, as kube-scheduler's scheduler_perf measures it (for"
@@ -104,7 +109,7 @@ HOLLOW   ?= 0
 
 # Builds the busybox image from Debian's busybox-static, imports it as
 # busybox:latest, then runs the server in the foreground (Ctrl-C unmounts).
-run: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+run: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BUILD)/images/busybox.tar
 	$(BIN)/clusterfs image import --data-dir $(DATA_DIR) $(BUILD)/images/busybox.tar busybox:latest
 	$(BIN)/clusterfs server --mount $(MOUNT) --data-dir $(DATA_DIR) --hollow-nodes $(HOLLOW)
 
@@ -114,7 +119,7 @@ run: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 NODES       ?= 3
 CLUSTER_DIR ?= /var/lib/clusterfs-cluster
 
-cluster: $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+cluster: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BUILD)/images/busybox.tar
 	@NODES=$(NODES) MOUNT=$(MOUNT) CLUSTER_DIR=$(CLUSTER_DIR) CLUSTERFS=$(CURDIR)/$(BIN)/clusterfs \
 		CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar sh scripts/cluster.sh up
 
@@ -122,7 +127,7 @@ cluster-down:
 	@CLUSTER_DIR=$(CLUSTER_DIR) CLUSTERFS=$(CURDIR)/$(BIN)/clusterfs sh scripts/cluster.sh down
 
 format:
-	clang-format -i main.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.[ch]
+	clang-format -i main.c main_logrelay.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.[ch]
 
 clean:
 	rm -rf build build-asan bin

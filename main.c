@@ -9,6 +9,7 @@
  *     clusterfs image ls [--data-dir DIR]
  *     clusterfs token rotate|revoke NODE [--data-dir DIR]
  *     clusterfs pause HOSTNAME    (a pod's sandbox; started by the agent)
+ *     clusterfs logrelay LOG      (a container's log relay; started by the agent)
  *     clusterfs version
  *     clusterfs help
  *
@@ -48,6 +49,7 @@
 #include "http/http.h"
 #include "runtime/kubelet/agent.h"
 #include "runtime/hollow/hollow.h"
+#include "runtime/kubelet/logrelay.h"
 #include "runtime/kubelet/pause.h"
 #include "runtime/net/routes.h"
 #include "runtime/net/svcnet.h"
@@ -833,6 +835,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	logrelay_use_self();
+	if (!strcmp(cmd, "logrelay"))
+		return logrelay_main(argc, argv);
 	if (!strcmp(cmd, "server"))
 		return cmd_server(argc - 1, argv + 1);
 	if (!strcmp(cmd, "agent"))

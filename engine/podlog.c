@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
@@ -71,6 +72,32 @@ static char *attempt_path(const char *dir, int attempt)
 	return xasprintf("%s/%d.log", dir, attempt);
 }
 
+/* Line times: the index format */
+
+char *podlog_index_path(const char *log_path)
+{
+	size_t n = strlen(log_path);
+	if (n >= 4 && !strcmp(log_path + n - 4, ".log"))
+		n -= 4;
+	return xasprintf("%.*s.idx", (int)n, log_path);
+}
+
+void podlog_time_format(int64_t ns, char out[PODLOG_TIME_LEN + 1])
+{
+	time_t sec = (time_t)(ns / 1000000000);
+	long frac = (long)(ns % 1000000000);
+	if (frac < 0)
+		sec--, frac += 1000000000;
+	struct tm tm;
+	if (!gmtime_r(&sec, &tm) || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900)
+		memset(&tm, 0, sizeof(tm)), tm.tm_year = 70, tm.tm_mday = 1, frac = 0;
+	char t[96];
+	snprintf(t, sizeof(t), "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	memcpy(out, t, PODLOG_TIME_LEN);
+	out[PODLOG_TIME_LEN] = 0;
+}
+
 int podlog_stat(const char *dir, enum podlog_role role, struct stat *st)
 {
 	int a = podlog_pick(dir, role);
@@ -105,12 +132,18 @@ int podlog_read_all(const char *dir, enum podlog_role role, size_t cap, struct b
 
 /* Readers */
 
+/* Index records read at once, and kept, by a reader. */
+#define IDX_CACHE 128
+
 struct podlog {
 	char *dir;
 	enum podlog_role role;
-	int fd;	     /* -1: no file yet */
-	int attempt; /* of fd; -1 with it */
-	dev_t dev;   /* of fd: a file made anew under the same name is another */
+	int fd;				    /* -1: no file yet */
+	int idx;			    /* fd's index (ATTEMPT.idx), or -1 */
+	struct podlog_rec cache[IDX_CACHE]; /* records first .. first + n - 1 */
+	size_t cache_first, cache_n, hint;  /* hint: where the last lookup ended */
+	int attempt;			    /* of fd; -1 with it */
+	dev_t dev; /* of fd: a file made anew under the same name is another */
 	ino_t ino;
 	struct timespec dir_mtime; /* of dir when it was last looked at */
 };
@@ -142,14 +175,19 @@ static bool podlog_refresh(struct podlog *l)
 	}
 	if (l->fd >= 0)
 		close(l->fd);
-	l->fd = -1;
+	if (l->idx >= 0)
+		close(l->idx);
+	l->fd = l->idx = -1;
 	l->attempt = -1;
+	l->cache_n = 0;
 	if (a >= 0) {
 		l->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		if (l->fd >= 0 && fstat(l->fd, &st) == 0 && S_ISREG(st.st_mode)) {
 			l->attempt = a;
 			l->dev = st.st_dev;
 			l->ino = st.st_ino;
+			_cleanup_free_ char *ipath = podlog_index_path(path);
+			l->idx = open(ipath, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 		} else if (l->fd >= 0) {
 			close(l->fd);
 			l->fd = -1;
@@ -164,7 +202,7 @@ struct podlog *podlog_open(const char *dir, enum podlog_role role)
 	struct podlog *l = xcalloc(1, sizeof(*l));
 	l->dir = dir ? xstrdup(dir) : NULL;
 	l->role = role;
-	l->fd = -1;
+	l->fd = l->idx = -1;
 	l->attempt = -1;
 	if (l->dir)
 		podlog_refresh(l);
@@ -204,6 +242,119 @@ ssize_t podlog_read(struct podlog *l, off_t off, char *out, size_t n)
 	return r;
 }
 
+off_t podlog_size(struct podlog *l)
+{
+	struct stat st;
+	return l->fd >= 0 && fstat(l->fd, &st) == 0 ? st.st_size : 0;
+}
+
+/* Line times: the reader's side */
+
+static int64_t mtime_ns(struct podlog *l)
+{
+	struct stat st;
+	if (l->fd < 0 || fstat(l->fd, &st) < 0)
+		return 0;
+	return (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+static size_t idx_count(struct podlog *l)
+{
+	struct stat st;
+	return l->idx >= 0 && fstat(l->idx, &st) == 0 ? (size_t)st.st_size / PODLOG_REC_SIZE : 0;
+}
+
+/* Reads up to n records from number first into out; how many. */
+static size_t idx_read(struct podlog *l, size_t first, struct podlog_rec *out, size_t n)
+{
+	unsigned char raw[IDX_CACHE * PODLOG_REC_SIZE];
+	n = n < IDX_CACHE ? n : IDX_CACHE;
+	ssize_t r =
+	    pread_full(l->idx, (char *)raw, n * PODLOG_REC_SIZE, (off_t)(first * PODLOG_REC_SIZE));
+	size_t got = r > 0 ? (size_t)r / PODLOG_REC_SIZE : 0;
+	for (size_t i = 0; i < got; i++)
+		podlog_rec_unpack(raw + i * PODLOG_REC_SIZE, &out[i]);
+	return got;
+}
+
+/* The number of the first record for which past(record, key) is false,
+ * the records being ordered so that past is true for a prefix. */
+static size_t idx_search(struct podlog *l, bool (*past)(const struct podlog_rec *, int64_t),
+			 int64_t key)
+{
+	size_t lo = 0, hi = idx_count(l);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct podlog_rec r;
+		if (idx_read(l, mid, &r, 1) == 1 && past(&r, key))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool off_at_or_before(const struct podlog_rec *r, int64_t off)
+{
+	return r->off <= off;
+}
+
+static bool earlier_than(const struct podlog_rec *r, int64_t ns)
+{
+	return r->ns < ns;
+}
+
+static void cache_load(struct podlog *l, size_t first)
+{
+	l->cache_first = first;
+	l->cache_n = idx_read(l, first, l->cache, IDX_CACHE);
+	l->hint = 0;
+}
+
+int64_t podlog_line_time(struct podlog *l, off_t off, int *stream)
+{
+	if (stream)
+		*stream = PODLOG_STDOUT;
+	for (int round = 0; l->idx >= 0 && round < 6; round++) {
+		if (!l->cache_n || l->cache[0].off > off) {
+			size_t k = idx_search(l, off_at_or_before, off);
+			if (k == 0)
+				break;
+			cache_load(l, k - 1);
+			continue;
+		}
+		size_t i = l->hint < l->cache_n && l->cache[l->hint].off <= off ? l->hint : 0;
+		while (i + 1 < l->cache_n && l->cache[i + 1].off <= off)
+			i++;
+		l->hint = i;
+		/* the last one kept: there may be later ones on disk, read on
+		 * from it (or search, when it was a whole cache behind) */
+		if (i + 1 == l->cache_n && !(l->cache_n == 1 && round > 0)) {
+			if (l->cache_n == IDX_CACHE)
+				l->cache_n = 0;
+			else
+				cache_load(l, l->cache_first + i);
+			continue;
+		}
+		if (stream)
+			*stream = l->cache[i].stream;
+		return l->cache[i].ns;
+	}
+	return mtime_ns(l);
+}
+
+off_t podlog_since(struct podlog *l, int64_t ns)
+{
+	off_t size = podlog_size(l);
+	if (l->idx < 0)
+		return mtime_ns(l) >= ns ? 0 : size;
+	size_t k = idx_search(l, earlier_than, ns);
+	struct podlog_rec r;
+	if (idx_read(l, k, &r, 1) != 1 || r.off > size)
+		return size;
+	return r.off;
+}
+
 int podlog_attempt(const struct podlog *l)
 {
 	return l->attempt;
@@ -215,6 +366,8 @@ void podlog_free(struct podlog *l)
 		return;
 	if (l->fd >= 0)
 		close(l->fd);
+	if (l->idx >= 0)
+		close(l->idx);
 	free(l->dir);
 	free(l);
 }

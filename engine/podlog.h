@@ -8,10 +8,11 @@
  *     $ tail -f /cluster/pods/web-x2bqz/logs          # 2.log, followed
  *     $ cat /cluster/pods/web-x2bqz/containers/web/logs.previous   # 1.log
  *
- * The node agent writes each attempt (restart) of container C of the pod
- * with uid UID to
+ * The node's log relay (runtime/kubelet/logrelay.h) writes each attempt
+ * (restart) of container C of the pod with uid UID to
  *
  *     LOGS/UID/C/ATTEMPT.log       ATTEMPT = 0, 1, 2 ...
+ *     LOGS/UID/C/ATTEMPT.idx       the time of each of its lines (below)
  *     LOGS/UID/C/ATTEMPT.log.1     the rotated older part (not shown)
  *
  * LOGS being DATA_DIR/logs.  The current log is the highest ATTEMPT (while
@@ -36,6 +37,9 @@
  * ends with the new file's tail.  The reader looks for another file when
  * the folder's mtime changed and when it reaches the end of its file.
  *
+ * A reader also opens the index of the file it reads (podlog_line_time,
+ * podlog_since).
+ *
  * Not thread-safe per reader: its owner serializes calls on one reader
  * (the FUSE handle's lock).  The functions without a reader are.
  */
@@ -43,10 +47,54 @@
 #define CFS_PODLOG_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
 #include "engine/mem.h"
+
+/*
+ * Line times.  Beside each ATTEMPT.log the node's log relay
+ * (runtime/kubelet/logrelay.h) keeps ATTEMPT.idx: for each line start in
+ * the log, in order, one record of PODLOG_REC_SIZE bytes (the offset, the
+ * wall-clock time the relay read it, in ns since the epoch, and the
+ * stream).  A record is written before the bytes it points at, so a line
+ * that can be read has its time; rotation truncates both files.  A log
+ * without an index (written before the relay existed) has the file's
+ * mtime as the time of every line.
+ */
+#define PODLOG_REC_SIZE 16
+
+enum podlog_stream { PODLOG_STDOUT = 0, PODLOG_STDERR = 1 };
+
+struct podlog_rec {
+	off_t off;  /* of the line's first byte in the log */
+	int64_t ns; /* CLOCK_REALTIME when the relay read it */
+	int stream; /* enum podlog_stream */
+};
+
+/* The on-disk form: two 64-bit words in the node's byte order (it writes
+ * and reads them), offset << 1 | stream and ns.  Inline and
+ * async-signal-safe: the relay's own executable has nothing else of
+ * clusterfs. */
+static inline void podlog_rec_pack(const struct podlog_rec *r, unsigned char out[PODLOG_REC_SIZE])
+{
+	uint64_t w[2] = {((uint64_t)r->off << 1) | (uint64_t)(r->stream & 1), (uint64_t)r->ns};
+	memcpy(out, w, sizeof(w));
+}
+
+static inline void podlog_rec_unpack(const unsigned char in[PODLOG_REC_SIZE], struct podlog_rec *r)
+{
+	uint64_t w[2];
+	memcpy(w, in, sizeof(w));
+	r->off = (off_t)(w[0] >> 1);
+	r->stream = (int)(w[0] & 1);
+	r->ns = (int64_t)w[1];
+}
+
+/* The index path of a log path: "D/3.log" -> "D/3.idx" (caller frees). */
+char *podlog_index_path(const char *log_path);
 
 /* Which of a container's logs. */
 enum podlog_role {
@@ -93,6 +141,31 @@ struct podlog *podlog_open(const char *dir, enum podlog_role role);
  * another one (a new attempt, or a file made anew).
  */
 ssize_t podlog_read(struct podlog *l, off_t off, char *out, size_t n);
+
+/* The size of the file being read now (0 when none). */
+off_t podlog_size(struct podlog *l);
+
+/*
+ * The time (ns since the epoch) of the line that starts at off in the file
+ * being read, from its index: the record at off, else the last one before
+ * it, else the file's mtime (no index, or none that early); *stream (when
+ * not NULL) as recorded, PODLOG_STDOUT when unknown.  Calls at growing
+ * offsets read the index on from where the last one stopped.
+ */
+int64_t podlog_line_time(struct podlog *l, off_t off, int *stream);
+
+/*
+ * Where the first line written at or after ns starts in the file being
+ * read (a binary search in its index): an offset, the file's size when
+ * no line is that recent.  Without an index: 0 when the file's mtime is at
+ * or after ns, else its size.
+ */
+off_t podlog_since(struct podlog *l, int64_t ns);
+
+/* Formats ns as RFC 3339 in UTC with 9 digits of fraction, the kubelet's
+ * timestamps (30 bytes and the NUL): 2026-12-07T08:01:28.123456789Z. */
+#define PODLOG_TIME_LEN 30
+void podlog_time_format(int64_t ns, char out[PODLOG_TIME_LEN + 1]);
 
 /* The attempt being read, or -1 (for tests). */
 int podlog_attempt(const struct podlog *l);

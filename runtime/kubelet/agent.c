@@ -36,6 +36,7 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "engine/podlog.h"
 #include "runtime/kubelet/agent_int.h"
 #include "runtime/kubelet/exec.h"
 #include "runtime/net/dns.h"
@@ -495,8 +496,11 @@ static void rotate_logs(struct agent *ag)
 				if (n < 5 || strcmp(f->d_name + n - 4, ".log"))
 					continue;
 				_cleanup_free_ char *path = xasprintf("%s/%s", cdir, f->d_name);
+				_cleanup_free_ char *idx = podlog_index_path(path);
 				struct stat st;
-				if (stat(path, &st) == 0 && st.st_size > AGENT_LOG_MAX_BYTES)
+				/* a log with an index is its relay's to rotate */
+				if (stat(path, &st) == 0 && st.st_size > AGENT_LOG_MAX_BYTES &&
+				    access(idx, F_OK) < 0)
 					rotate(path);
 			}
 			if (dc)

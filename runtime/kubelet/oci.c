@@ -27,6 +27,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
+#include "runtime/kubelet/logrelay.h"
 #include "runtime/proc.h"
 #include "runtime/sys.h"
 
@@ -241,11 +242,16 @@ int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, c
 		unlink(tmp);
 		return rc;
 	}
-	fd = open(stdout_log ? stdout_log : "/dev/null",
-		  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640);
-	if (fd < 0)
-		return err_make(e, errno, "container %s: log %s: %s", id, stdout_log,
-				strerror(errno));
+	/* stdout and stderr: a pipe to the log relay; without a relay the
+	 * log itself; /dev/null without a log */
+	if (stdout_log && logrelay_available()) {
+		if ((rc = logrelay_start(stdout_log, &fd, NULL, e)) < 0)
+			return err_wrap(e, "container %s", id);
+	} else if ((fd = open(stdout_log ? stdout_log : "/dev/null",
+			      O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY, 0640)) < 0) {
+		return err_make(e, errno, "container %s: log %s: %s", id,
+				stdout_log ? stdout_log : "/dev/null", strerror(errno));
+	}
 	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", bundle);
 	const char *args[] = {"create", "--bundle", bundle, "--pid-file", pidfile, id, NULL};
 	if (!pid)

@@ -189,11 +189,14 @@ void oci_runtime_free(struct oci_runtime *rt);
  * Creates container id (letters, digits, "_+-.", at most 250 bytes) from
  * the bundle dir, which holds the rootfs.  When config is not NULL it is
  * first written to BUNDLE/config.json (via config.json.tmp and rename()).
- * The container's stdout and stderr are stdout_log, opened O_APPEND
- * (created 0640; NULL: /dev/null), its stdin /dev/null: runc create runs
- * detached with these as its own stdio, and the init inherits them.  So a
- * failed create also leaves runc's error line in that log, which is what a
- * user reading the logs wants.  The init waits for oci_start().  Returns
+ * The container's stdout and stderr are a pipe to a log relay
+ * (logrelay.h) that appends to stdout_log (created 0640) and notes each
+ * line's time beside it (without a relay executable: stdout_log itself,
+ * opened O_APPEND; NULL: /dev/null, no relay); its
+ * stdin is /dev/null: runc create runs detached with these as its own
+ * stdio, and the init inherits them.  So a failed create also leaves
+ * runc's error line in that log, which is what a user reading the logs
+ * wants.  The init waits for oci_start().  Returns
  * 0, -EEXIST when id is taken, -EINVAL for a bad id, else -EIO with runc's
  * message.
  */

@@ -117,6 +117,24 @@ for pid in $(cat "$CFS_E2E_RUN/pids"); do
 		kill -KILL "$pid" 2>/dev/null
 	fi
 done
+# Log relays ("clusterfs-logrelay LOG") end with their containers: give
+# those the cleanup killed a moment to drain.
+relay_pids() {
+	for f in /proc/[0-9]*/cmdline; do
+		{ tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qE "^clusterfs(-| )logrelay $CFS_E2E_RUN/" &&
+			{ p=${f#/proc/}; echo "${p%/cmdline}"; }
+	done
+}
+i=0
+while [ -n "$(relay_pids)" ] && [ $i -lt 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+relays_left=$(relay_pids)
+if [ -n "$relays_left" ]; then
+	leaks=$((leaks + 1))
+	echo "LEAK: log relays left by the tests:" $relays_left
+fi
 pause_left=$(pause_pids | grep -vxF "$pause_before")
 if [ -n "$pause_left" ]; then
 	leaks=$((leaks + 1))
@@ -140,7 +158,7 @@ for m in $(awk -v b="$CFS_E2E_RUN/" 'index($2, b) == 1 { print $2 }' /proc/mount
 done
 if [ $leaks -eq 0 ]; then
 	rm -rf --one-file-system "$CFS_E2E_RUN"
-	echo "leaks: none (no clusterfs mount, server, pod process, bridge, nftables table, dnsmasq or temp dir left by the tests)"
+	echo "leaks: none (no clusterfs mount, server, pod process, log relay, bridge, nftables table, dnsmasq or temp dir left by the tests)"
 else
 	echo "leaks: $leaks (left $CFS_E2E_RUN for inspection)"
 fi

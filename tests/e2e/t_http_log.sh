@@ -2,6 +2,7 @@
 # t_http_log.sh - GET .../pods/NAME/log over HTTPS, as `kubectl logs`
 # reads it, from real runc containers: the only container by default,
 # -c with several, --tail, --limit-bytes, --previous after a restart,
+# --timestamps and --since (in short: t_http_log_ts has them),
 # and the apiserver's 400s (no container named, an unknown container, no
 # previous instance) and 404 (no such pod).  The same text as the
 # filesystem's pods/NAME/logs.
@@ -105,11 +106,10 @@ check_eq "-f: every line once, in order" "$(printf 'start\ntick-1\ntick-2\ntick-
 out=$(k logs -f ticker --tail=1 2>&1)
 check_eq "-f on an exited container: the text, then the end" "tick-3" "$out"
 
-# Line times are not kept: refused, not ignored.
-out=$(k logs one --timestamps 2>&1)
-check_contains "--timestamps: refused with the reason" "$out" "timestamps is not supported"
-out=$(k logs one --since=1h 2>&1)
-check_contains "--since: refused with the reason" "$out" "sinceSeconds is not supported"
+# Line times (more in t_http_log_ts).
+out=$(k logs one --timestamps --tail=1 2>&1)
+check_contains "--timestamps: the line with its time" "$out" "Z line-5"
+check_eq "--since=1h: every line" "$(printf 'line-%s\n' 1 2 3 4 5)" "$(k logs one --since=1h 2>&1)"
 
 # curl: status codes.
 a /api/v1/namespaces/default/pods/nosuch/log >/dev/null

@@ -334,7 +334,9 @@ static void test_foreground_delete(void)
 	CHECK(o && obj_at(o->obj, "metadata.deletionTimestamp")); /* stopping */
 	sobj_unref(o);
 	CHECK(gc_foreground(api) == 2); /* both wait */
-	CHECK(api_get(api, K("ConfigMap"), "default", "top") != NULL);
+	o = api_get(api, K("ConfigMap"), "default", "top");
+	CHECK(o != NULL);
+	sobj_unref(o);
 	CHECK(api_delete_opts(api, K("Pod"), "default", "fg", 0, NULL) == 1);
 	CHECK(gc_foreground(api) >= 1);
 	CHECK(gc_foreground(api) == 0);

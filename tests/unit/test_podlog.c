@@ -1,9 +1,10 @@
 /*
- * test_podlog.c - unit tests of fs/podlog: which ATTEMPT.log is current
+ * test_podlog.c - unit tests of engine/podlog: which ATTEMPT.log is current
  * and previous (rotated parts and odd names ignored), stat of a missing
  * log, a reader that sees appends and truncation at once, moves to a new
  * attempt (after a restart, at the end of its file or at any offset), and
- * to a file made anew; read_all's cap; folder names that are refused.
+ * to a file made anew; read_all's cap; folder names that are refused;
+ * the line-time index: its format, times by offset, the since search.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -192,6 +193,129 @@ static void test_read_all(void)
 	free(d);
 }
 
+/* Writes an index of n records (line i at offs[i], time ns[i]) as dir/name. */
+static void put_index(const char *dir, const char *name, const off_t *offs, const int64_t *ns,
+		      size_t n)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char raw[PODLOG_REC_SIZE];
+		struct podlog_rec r = {.off = offs[i], .ns = ns[i], .stream = (int)(i % 2)};
+		podlog_rec_pack(&r, raw);
+		if (write(fd, raw, sizeof(raw)) != (ssize_t)sizeof(raw))
+			exit(1);
+	}
+	close(fd);
+	free(p);
+}
+
+static void test_index_format(void)
+{
+	struct podlog_rec r = {.off = ((off_t)1 << 40) + 7, .ns = 1796630665717317610, .stream = 1},
+			  back;
+	unsigned char raw[PODLOG_REC_SIZE];
+	podlog_rec_pack(&r, raw);
+	podlog_rec_unpack(raw, &back);
+	CHECK(back.off == r.off && back.ns == r.ns && back.stream == 1);
+	char *ip = podlog_index_path("/d/logs/u/web/12.log");
+	CHECK(!strcmp(ip, "/d/logs/u/web/12.idx"));
+	free(ip);
+	char t[PODLOG_TIME_LEN + 1];
+	podlog_time_format(0, t);
+	CHECK(!strcmp(t, "1970-01-01T00:00:00.000000000Z"));
+	podlog_time_format(1796630665717317610, t);
+	CHECK(!strcmp(t, "2026-12-07T08:04:25.717317610Z"));
+	podlog_time_format(1000000000LL * 86400 * 366 + 5, t); /* 1971-01-02 */
+	CHECK(!strcmp(t, "1971-01-02T00:00:00.000000005Z"));
+}
+
+/* "a\nbb\nccc\n..." : line i is i + 1 letters and '\n', written at second
+ * 100 + i (lines 3 and 4 in the same second). */
+static void test_line_times(void)
+{
+	char *d = fresh("times");
+	put(d, "0.log", "w", "a\nbb\nccc\ndddd\neeeee\nffffff");
+	off_t offs[] = {0, 2, 5, 9, 14, 20};
+	int64_t ns[] = {100e9, 101e9, 102e9, 103e9, 103e9, 105e9};
+	put_index(d, "0.idx", offs, ns, 6);
+	struct podlog *l = podlog_open(d, PODLOG_CURRENT);
+	int stream = -1;
+	CHECK(podlog_line_time(l, 0, &stream) == (int64_t)100e9 && stream == 0);
+	CHECK(podlog_line_time(l, 5, &stream) == (int64_t)102e9 && stream == 0);
+	CHECK(podlog_line_time(l, 9, &stream) == (int64_t)103e9 && stream == 1);
+	CHECK(podlog_line_time(l, 7, NULL) == (int64_t)102e9); /* mid-line: its start's */
+	CHECK(podlog_line_time(l, 20, NULL) == (int64_t)105e9);
+	CHECK(podlog_line_time(l, 2, NULL) == (int64_t)101e9); /* backwards */
+	/* since: the first line at or after */
+	CHECK(podlog_since(l, 0) == 0);
+	CHECK(podlog_since(l, 100e9) == 0);
+	CHECK(podlog_since(l, 100e9 + 1) == 2);
+	CHECK(podlog_since(l, 103e9) == 9); /* the first of two in that second */
+	CHECK(podlog_since(l, 104e9) == 20);
+	CHECK(podlog_since(l, 106e9) == 26); /* none: the size */
+	podlog_free(l);
+	free(d);
+}
+
+/* Many lines: lookups in order read the index on; one far ahead, and
+ * records appended after the reader read the index, are found. */
+static void test_line_times_many(void)
+{
+	char *d = fresh("many");
+	enum { N = 1000 };
+	static off_t offs[N + 1];
+	static int64_t ns[N + 1];
+	struct buf text = {0};
+	for (int i = 0; i <= N; i++) {
+		offs[i] = (off_t)text.len;
+		ns[i] = (int64_t)(1000 + i) * 1000000;
+		char line[32];
+		int n = snprintf(line, sizeof(line), "line %d\n", i);
+		buf_add(&text, line, (size_t)n);
+	}
+	char *p = xasprintf("%s/0.log", d);
+	FILE *f = fopen(p, "w");
+	fwrite(text.s, 1, text.len, f);
+	fclose(f);
+	put_index(d, "0.idx", offs, ns, N);
+	struct podlog *l = podlog_open(d, PODLOG_CURRENT);
+	int bad = 0;
+	for (int i = 0; i < N; i++)
+		bad += podlog_line_time(l, offs[i], NULL) != ns[i];
+	CHECK(bad == 0);
+	CHECK(podlog_line_time(l, offs[3], NULL) == ns[3]);
+	CHECK(podlog_line_time(l, offs[999], NULL) == ns[999]);
+	CHECK(podlog_since(l, ns[500]) == offs[500]);
+	CHECK(podlog_since(l, ns[500] - 1) == offs[500]);
+	CHECK(podlog_since(l, ns[N - 1] + 1) == (off_t)text.len);
+	/* the last line gets its record now */
+	put_index(d, "0.idx", offs, ns, N + 1);
+	CHECK(podlog_line_time(l, offs[N], NULL) == ns[N]);
+	podlog_free(l);
+	free(p);
+	buf_free(&text);
+	free(d);
+}
+
+/* No index (a log written before the relay): the file's mtime. */
+static void test_line_times_none(void)
+{
+	char *d = fresh("noidx");
+	put(d, "0.log", "w", "x\ny\n");
+	char *p = xasprintf("%s/0.log", d);
+	struct timespec tv[2] = {{.tv_sec = 200}, {.tv_sec = 200}};
+	CHECK(utimensat(AT_FDCWD, p, tv, 0) == 0);
+	struct podlog *l = podlog_open(d, PODLOG_CURRENT);
+	CHECK(podlog_line_time(l, 2, NULL) == (int64_t)200e9);
+	CHECK(podlog_since(l, 100e9) == 0);
+	CHECK(podlog_since(l, 300e9) == 4);
+	CHECK(podlog_size(l) == 4);
+	podlog_free(l);
+	free(p);
+	free(d);
+}
+
 int main(void)
 {
 	base = xstrdup("/tmp/cfs-test-podlog.XXXXXX");
@@ -205,6 +329,10 @@ int main(void)
 	RUN(test_live);
 	RUN(test_restart);
 	RUN(test_read_all);
+	RUN(test_index_format);
+	RUN(test_line_times);
+	RUN(test_line_times_many);
+	RUN(test_line_times_none);
 	char *rm = xasprintf("rm -rf '%s'", base);
 	if (system(rm) != 0)
 		fprintf(stderr, "could not remove %s\n", base);
