@@ -18,6 +18,7 @@
 
 #include "engine/api/api_exec.h"
 #include "engine/client/kubelet_auth.h"
+#include "engine/client/kubelet_client_int.h"
 #include "engine/clock.h"
 #include "engine/kind.h"
 #include "engine/log.h"
@@ -25,17 +26,9 @@
 #include "engine/obj.h"
 #include "engine/sobj.h"
 
-#define NODES_MAX 256
-#define TIMES_SPAN (1024 * 1024)
+#define NODES_MAX     256
+#define TIMES_SPAN    (1024 * 1024)
 #define STAT_FRESH_MS 100
-
-/* The argument of a registered provider: where node's agent is. */
-struct rnode {
-	struct kubelet_client *kc;
-	char node[254];
-	char base[128]; /* https://IP:PORT */
-	char pin[128];
-};
 
 struct kubelet_client {
 	struct api *api;
@@ -44,6 +37,11 @@ struct kubelet_client {
 	atomic_bool stop;
 	struct rnode *nodes[NODES_MAX]; /* registered by us */
 };
+
+char *kubelet_client_auth(struct rnode *rn)
+{
+	return kubelet_auth_sign(rn->kc->signer, rn->node, time(NULL));
+}
 
 /* A remote log reader. */
 struct rec {
@@ -216,8 +214,8 @@ static void rl_free(void *arg)
 	free(rl);
 }
 
-static const struct podlog_ops rlog_ops = {rl_read, rl_size, rl_line_time, rl_since, rl_attempt,
-					   rl_free};
+static const struct podlog_ops rlog_ops = {rl_read,  rl_size,	 rl_line_time,
+					   rl_since, rl_attempt, rl_free};
 
 static struct rlog *rl_new(struct rnode *rn, const char *uid, const char *ctr,
 			   enum podlog_role role)
@@ -268,22 +266,10 @@ static int log_stat(void *arg, const char *uid, const char *ctr, enum podlog_rol
 	return r;
 }
 
-static int no_exec(void *arg, const struct api_exec_opts *o, struct api_exec_sess **out,
-		   struct err **e)
-{
-	return err_make(e, ENOTSUP, "exec on node %s: not served through its agent yet",
-			((struct rnode *)arg)->node);
-}
-
-static int no_portforward(void *arg, const char *ns, const char *pod, const char *uid, int port,
-			  int *fd, struct err **e)
-{
-	return err_make(e, ENOTSUP, "port-forward on node %s: not served through its agent yet",
-			((struct rnode *)arg)->node);
-}
-
-static const struct api_exec_provider remote_provider = {
-    .exec = no_exec, .portforward = no_portforward, .log_open = log_open, .log_stat = log_stat};
+static const struct api_exec_provider remote_provider = {.exec = kubelet_remote_exec,
+							 .portforward = kubelet_remote_portforward,
+							 .log_open = log_open,
+							 .log_stat = log_stat};
 
 /* Watcher */
 

@@ -472,7 +472,9 @@ static int serve_remote(struct agent *ag, struct err **e)
 				  .port = port,
 				  .data_dir = ag->o.data_dir,
 				  .logs_dir = ag->logs_dir,
-				  .ca_file = ca_file};
+				  .ca_file = ca_file,
+				  .provider = &provider,
+				  .provider_arg = ag};
 	if (kserver_start(&ko, &kserver, e) < 0)
 		return -1;
 	struct publish p = {kserver_pin(kserver), kserver_port(kserver)};

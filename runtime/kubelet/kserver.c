@@ -3,7 +3,7 @@
  * connection (few: the control plane's readers); each request opens the
  * log it names (engine/podlog.h) and answers from it at once.
  */
-#include "runtime/kubelet/kserver.h"
+#include "runtime/kubelet/kserver_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,7 +11,6 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +22,8 @@
 #include "engine/mem.h"
 #include "engine/podlog.h"
 
-#define READ_MAX (1024 * 1024)
+#define READ_MAX  (1024 * 1024)
 #define TIMES_MAX (4 * 1024 * 1024)
-
-struct kserver {
-	struct MHD_Daemon *d;
-	char *node, *logs_dir, *ca_pem, *cert, *key, *pin;
-	int port;
-};
 
 static int cfg_port;
 static char *cfg_ca;
@@ -157,8 +150,8 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned code, struct bu
 {
 	size_t len = body ? body->len : 0;
 	struct MHD_Response *r = MHD_create_response_from_buffer(
-	    len, body && body->s ? body->s : (void *)"", body && body->s ? MHD_RESPMEM_MUST_FREE
-								   : MHD_RESPMEM_PERSISTENT);
+	    len, body && body->s ? body->s : (void *)"",
+	    body && body->s ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (body)
 		body->s = NULL;
 	char v[32];
@@ -174,6 +167,11 @@ static enum MHD_Result answer(struct MHD_Connection *c, unsigned code, struct bu
 	enum MHD_Result res = MHD_queue_response(c, code, r);
 	MHD_destroy_response(r);
 	return res;
+}
+
+enum MHD_Result kserver_answer(struct MHD_Connection *c, unsigned code, struct buf *body)
+{
+	return answer(c, code, body, NULL, NULL, NULL);
 }
 
 static long long qnum(struct MHD_Connection *c, const char *key)
@@ -216,8 +214,8 @@ static enum MHD_Result serve_log(struct kserver *k, struct MHD_Connection *c, co
 		return answer(c, 404, NULL, NULL, NULL, NULL);
 	const char *role = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "role");
 	const char *op = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "op");
-	struct podlog *l = podlog_open(
-	    dir, role && !strcmp(role, "previous") ? PODLOG_PREVIOUS : PODLOG_CURRENT);
+	struct podlog *l =
+	    podlog_open(dir, role && !strcmp(role, "previous") ? PODLOG_PREVIOUS : PODLOG_CURRENT);
 	struct buf b = {0};
 	char v[32] = "", *extra = NULL;
 	long long off = qnum(c, "off"), n = qnum(c, "n");
@@ -234,9 +232,9 @@ static enum MHD_Result serve_log(struct kserver *k, struct MHD_Connection *c, co
 		extra = "X-Since";
 	} else if (op && !strcmp(op, "stat")) {
 		struct stat st;
-		if (podlog_stat(dir, role && !strcmp(role, "previous") ? PODLOG_PREVIOUS
-								      : PODLOG_CURRENT,
-				&st) == 0)
+		if (podlog_stat(
+			dir, role && !strcmp(role, "previous") ? PODLOG_PREVIOUS : PODLOG_CURRENT,
+			&st) == 0)
 			snprintf(v, sizeof(v), "%lld",
 				 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
 		else
@@ -275,6 +273,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return answer(c, 405, NULL, NULL, NULL, NULL);
 	if (!strncmp(url, "/podlog/", 8))
 		return serve_log(k, c, url + 8);
+	if (!strncmp(url, "/exec/", 6) || !strncmp(url, "/portforward/", 13))
+		return kserver_stream(k, c, url);
 	return answer(c, 404, NULL, NULL, NULL, NULL);
 }
 
@@ -284,6 +284,8 @@ int kserver_start(const struct kserver_opts *o, struct kserver **out, struct err
 	k->node = xstrdup(o->node);
 	k->logs_dir = xstrdup(o->logs_dir);
 	k->port = o->port > 0 ? o->port : 10250;
+	k->p = o->provider;
+	k->parg = o->provider_arg;
 	if (!(k->ca_pem = slurp(o->ca_file))) {
 		err_make(e, errno, "%s: %s", o->ca_file, strerror(errno));
 		goto fail;
@@ -296,7 +298,7 @@ int kserver_start(const struct kserver_opts *o, struct kserver **out, struct err
 		goto fail;
 	}
 	k->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-				    MHD_USE_TLS,
+				    MHD_USE_TLS | MHD_ALLOW_UPGRADE,
 				0, NULL, NULL, on_request, k, MHD_OPTION_SOCK_ADDR,
 				(struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_KEY, k->key,
 				MHD_OPTION_HTTPS_MEM_CERT, k->cert, MHD_OPTION_CONNECTION_TIMEOUT,

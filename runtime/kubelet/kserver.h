@@ -11,6 +11,10 @@
  *     GET ...&op=times&off=N&n=M       "OFF NS STREAM\n" for the line at N
  *                                      and each line starting in N..N+M
  *     GET ...&op=since&ns=T            X-Since: podlog_since
+ *     GET /exec/UID/CTR?ns=&pod=&tty=&in=&out=&err=&cmd=A&cmd=B...
+ *         Upgrade: cfs-exec -> 101, then frames (engine/client/kstream.h)
+ *     GET /portforward/UID?ns=&pod=&port=P
+ *         Upgrade: cfs-portforward -> 101, then the connection's bytes
  *
  * Every answer has X-Size and X-Attempt.  A request without a valid
  * token: 401.  Files: DATA_DIR/kubelet/serving.{crt,key} (made at first
@@ -21,12 +25,17 @@
 
 #include "engine/err.h"
 
+struct api_exec_provider;
+
 struct kserver_opts {
 	const char *node, *ip; /* this node's name and address */
 	int port;	       /* 0: 10250 */
 	const char *data_dir;
 	const char *logs_dir;
 	const char *ca_file; /* the cluster CA (PEM) the server's tokens are checked with */
+	/* exec and port-forward (engine/api/api_exec.h; NULL: none) */
+	const struct api_exec_provider *provider;
+	void *provider_arg;
 };
 
 struct kserver;

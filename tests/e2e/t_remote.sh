@@ -5,7 +5,8 @@
 # network namespace, each with its own data dir (the server never looks
 # at the agent's).  kubectl logs (--tail, --timestamps, -f, --previous),
 # cat and tail -f of /cluster/pods/P/logs; the agent's port refuses a
-# request without the server's token (401).
+# request without the server's token (401).  kubectl exec (-i, -it, exit
+# codes) and port-forward through the agent too.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
 
@@ -54,7 +55,20 @@ spec:
     image: busybox
     command: ["sh", "-c", "echo run-$(date +%s%N); sleep 1; exit 3"]
 EOF
+cat >"$WORK/web.yaml" <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello-remote >/www/index.html && head -c 3000000 /dev/zero >/www/big && httpd -f -p 8080 -h /www"]
+EOF
 cp "$WORK/talk.yaml" "$P/talk.yaml"
+cp "$WORK/web.yaml" "$P/web.yaml"
 cp "$WORK/crash.yaml" "$P/crash.yaml"
 check "the pod runs on the remote node" wait_until 30 sh -c "grep -qx Running '$P/talk/phase'"
 check_eq "bound to $NODE" "$NODE" "$(cat "$P/talk/node")"
@@ -81,6 +95,38 @@ size=$(stat -c %s "$P/talk/logs")
 check "stat: the size of the agent's file" test "$size" -gt 30
 timeout 4 tail -n 1 -f "$P/talk/logs" >"$WORK/tail.out" 2>/dev/null
 check "tail -f: new lines arrive" test "$(grep -c tick "$WORK/tail.out")" -ge 3
+
+# (3) kubectl exec
+kx() { timeout 60 "$KUBECTL" --kubeconfig "$DATA/kubeconfig" "$@"; }
+check "pod web runs" wait_until 30 sh -c "grep -qx Running '$P/web/phase'"
+out=$(kx exec web -- echo hi 2>&1)
+check_eq "kubectl exec web -- echo hi" "hi" "$out"
+kx exec web -- sh -c 'echo err >&2; exit 3' >"$WORK/out" 2>"$WORK/err"
+rc=$?
+check_eq "the exit code comes back" 3 "$rc"
+check_contains "and stderr" "$(cat "$WORK/err")" "err"
+out=$(echo abc | kx exec -i web -- cat 2>&1)
+check_eq "kubectl exec -i: stdin" "abc" "$out"
+out=$(head -c 2000000 /dev/zero | kx exec -i web -- cat | wc -c)
+check_eq "kubectl exec -i: 2 MB through cat" 2000000 "$out"
+out=$(timeout 30 script -qc "$KUBECTL --kubeconfig $DATA/kubeconfig exec -it web -- sh -c 'tty; exit 5'" /dev/null </dev/null 2>&1)
+check_contains "kubectl exec -it: a terminal" "$out" "/dev/pts/"
+out=$(kx exec web -c nope -- true 2>&1)
+check_contains "a bad container: the apiserver's error" "$out" "not valid for pod"
+
+# (4) kubectl port-forward
+FPORT=18351
+kx port-forward pod/web $FPORT:8080 >"$WORK/pf.out" 2>&1 &
+pf=$!
+check "kubectl port-forward listens" wait_until 15 grep -q Forwarding "$WORK/pf.out"
+out=$(curl -s --max-time 10 http://127.0.0.1:$FPORT/index.html)
+check_eq "port-forward: the page" "hello-remote" "$out"
+out=$(curl -s --max-time 10 http://127.0.0.1:$FPORT/index.html)
+check_eq "port-forward: a second connection" "hello-remote" "$out"
+out=$(curl -s --max-time 20 http://127.0.0.1:$FPORT/big | wc -c)
+check_eq "port-forward: a 3 MB file" 3000000 "$out"
+kill "$pf" 2>/dev/null
+wait "$pf" 2>/dev/null
 
 # the agent's endpoint
 code=$(curl -sk -o /dev/null -w '%{http_code}' "https://$NIP:$KPORT/podlog/x/y?op=stat")
