@@ -465,6 +465,10 @@ static int serve_remote(struct agent *ag, struct err **e)
 	int port;
 	const char *ca_file;
 	kserver_config(&port, &ca_file);
+	/* without --ca: the CA the join pinned (engine/client/join.h) */
+	_cleanup_free_ char *joined = xasprintf("%s/join/ca.crt", ag->o.data_dir);
+	if (!ca_file && access(joined, R_OK) == 0)
+		ca_file = joined;
 	if (!ca_file)
 		return err_make(e, EINVAL, "kubelet endpoint: no CA to check the server with");
 	struct kserver_opts ko = {.node = ag->node,
