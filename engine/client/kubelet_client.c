@@ -54,7 +54,8 @@ struct rlog {
 	struct kubelet_client *kc;
 	CURL *c;
 	char node[254], pin[128];
-	char *url; /* .../podlog/UID/CTR?role=R */
+	char *url;     /* .../podlog/UID/CTR?role=R */
+	bool borrowed; /* c is the node's stat_c */
 	off_t size;
 	int attempt;
 	int64_t mtime, since, last_ms;
@@ -208,7 +209,8 @@ static int rl_attempt(void *arg)
 static void rl_free(void *arg)
 {
 	struct rlog *rl = arg;
-	curl_easy_cleanup(rl->c);
+	if (!rl->borrowed)
+		curl_easy_cleanup(rl->c);
 	free(rl->recs);
 	free(rl->url);
 	free(rl);
@@ -217,8 +219,9 @@ static void rl_free(void *arg)
 static const struct podlog_ops rlog_ops = {rl_read,  rl_size,	 rl_line_time,
 					   rl_since, rl_attempt, rl_free};
 
+/* A reader; with its own curl handle, or borrow's (kept by the caller). */
 static struct rlog *rl_new(struct rnode *rn, const char *uid, const char *ctr,
-			   enum podlog_role role)
+			   enum podlog_role role, CURL *borrow)
 {
 	struct rlog *rl = xcalloc(1, sizeof(*rl));
 	rl->kc = rn->kc;
@@ -227,7 +230,8 @@ static struct rlog *rl_new(struct rnode *rn, const char *uid, const char *ctr,
 	rl->url = xasprintf("%s/podlog/%s/%s?role=%s", rn->base, uid, ctr,
 			    role == PODLOG_PREVIOUS ? "previous" : "current");
 	rl->attempt = -1;
-	rl->c = curl_easy_init();
+	rl->borrowed = borrow != NULL;
+	rl->c = borrow ? borrow : curl_easy_init();
 	curl_easy_setopt(rl->c, CURLOPT_NOSIGNAL, 1L);
 	/* The agent's certificate is self-signed: its key is what we trust. */
 	curl_easy_setopt(rl->c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -243,7 +247,7 @@ static struct rlog *rl_new(struct rnode *rn, const char *uid, const char *ctr,
 
 static struct podlog *log_open(void *arg, const char *uid, const char *ctr, enum podlog_role role)
 {
-	struct rlog *rl = rl_new(arg, uid, ctr, role);
+	struct rlog *rl = rl_new(arg, uid, ctr, role, NULL);
 	rl_stat(rl);
 	return podlog_custom(&rlog_ops, rl, role);
 }
@@ -251,7 +255,11 @@ static struct podlog *log_open(void *arg, const char *uid, const char *ctr, enum
 static int log_stat(void *arg, const char *uid, const char *ctr, enum podlog_role role,
 		    struct stat *st)
 {
-	struct rlog *rl = rl_new(arg, uid, ctr, role);
+	struct rnode *rn = arg;
+	pthread_mutex_lock(&rn->lock);
+	if (!rn->stat_c)
+		rn->stat_c = curl_easy_init();
+	struct rlog *rl = rl_new(rn, uid, ctr, role, rn->stat_c);
 	int r = rl_stat(rl);
 	if (r == 0 && rl->attempt < 0)
 		r = -ENOENT;
@@ -263,6 +271,7 @@ static int log_stat(void *arg, const char *uid, const char *ctr, enum podlog_rol
 		st->st_mtim.tv_nsec = (long)(rl->mtime % 1000000000);
 	}
 	rl_free(rl);
+	pthread_mutex_unlock(&rn->lock);
 	return r;
 }
 
@@ -293,6 +302,16 @@ static bool endpoint_of(const json_t *node, char base[128], char pin[128])
 	snprintf(base, 128, "https://%s:%d", ip, atoi(port));
 	snprintf(pin, 128, "%s", p);
 	return true;
+}
+
+static void rnode_free(struct rnode *rn)
+{
+	if (!rn)
+		return;
+	if (rn->stat_c)
+		curl_easy_cleanup(rn->stat_c);
+	pthread_mutex_destroy(&rn->lock);
+	free(rn);
 }
 
 static int find_ours(struct kubelet_client *kc, const char *node)
@@ -330,13 +349,14 @@ static void sync_node(struct kubelet_client *kc, const json_t *node, bool *seen)
 		seen[i] = true;
 	}
 	struct rnode *rn = xcalloc(1, sizeof(*rn)), *old = kc->nodes[i];
+	pthread_mutex_init(&rn->lock, NULL);
 	rn->kc = kc;
 	snprintf(rn->node, sizeof(rn->node), "%s", name);
 	memcpy(rn->base, base, sizeof(base));
 	memcpy(rn->pin, pin, sizeof(pin));
 	api_exec_register(kc->api, name, &remote_provider, rn); /* waits for calls into old */
 	kc->nodes[i] = rn;
-	free(old);
+	rnode_free(old);
 	log_info("kubelet", "node %s: logs through its agent at %s", name, base);
 }
 
@@ -354,7 +374,7 @@ static void *watch_main(void *arg)
 		for (int i = 0; i < NODES_MAX && n >= 0; i++)
 			if (kc->nodes[i] && !seen[i]) {
 				api_exec_unregister(kc->api, kc->nodes[i]->node);
-				free(STEAL_POINTER(&kc->nodes[i]));
+				rnode_free(STEAL_POINTER(&kc->nodes[i]));
 			}
 		for (int t = 0; t < 10 && !atomic_load(&kc->stop); t++)
 			usleep(100000);
@@ -389,7 +409,7 @@ void kubelet_client_stop(struct kubelet_client *kc)
 	for (int i = 0; i < NODES_MAX; i++)
 		if (kc->nodes[i]) {
 			api_exec_unregister(kc->api, kc->nodes[i]->node);
-			free(kc->nodes[i]);
+			rnode_free(kc->nodes[i]);
 		}
 	kubelet_signer_free(kc->signer);
 	free(kc);

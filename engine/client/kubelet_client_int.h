@@ -2,6 +2,8 @@
 #ifndef CFS_KUBELET_CLIENT_INT_H
 #define CFS_KUBELET_CLIENT_INT_H
 
+#include <pthread.h>
+
 #include "engine/api/api_exec.h"
 #include "engine/client/kubelet_client.h"
 
@@ -9,8 +11,10 @@
 struct rnode {
 	struct kubelet_client *kc;
 	char node[254];
-	char base[128]; /* https://IP:PORT */
-	char pin[128];	/* sha256//BASE64 of its key */
+	char base[128];	      /* https://IP:PORT */
+	char pin[128];	      /* sha256//BASE64 of its key */
+	pthread_mutex_t lock; /* stat_c */
+	void *stat_c;	      /* a curl handle kept for log_stat (its connection reused) */
 };
 
 /* The Authorization header value for a request to rn's agent (caller

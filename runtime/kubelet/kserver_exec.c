@@ -20,7 +20,8 @@
 #include "engine/mem.h"
 #include "runtime/kubelet/kserver_int.h"
 
-#define ARGS_MAX 256
+#define ARGS_MAX  256
+#define LINGER_MS 5000
 
 struct krelay {
 	struct api_exec_sess *s; /* exec; NULL for port-forward */
@@ -180,6 +181,15 @@ static void *relay_main(void *arg)
 		exec_relay(r);
 	else
 		pf_relay(r);
+	/* libmicrohttpd may drop what is still on its way to TLS when told
+	 * to close: end our side and wait for the server to close its own
+	 * (it does once it has the exit code), at most LINGER_MS. */
+	shutdown(r->sock, SHUT_WR);
+	char junk[4096];
+	struct pollfd p = {r->sock, POLLIN, 0};
+	for (int waited = 0; waited < LINGER_MS; waited += 100)
+		if (poll(&p, 1, 100) > 0 && read(r->sock, junk, sizeof(junk)) <= 0)
+			break;
 	MHD_upgrade_action(r->urh, MHD_UPGRADE_ACTION_CLOSE);
 	free(r);
 	return NULL;

@@ -85,6 +85,9 @@ check "-f follows: new ticks arrive" test "$(echo "$out" | grep -c tick)" -ge 3
 restarted() { [ "$(yvals "$P/crash.yaml" status.containerStatuses.0.restartCount)" -ge 1 ] 2>/dev/null; }
 check "a crashing container restarts" wait_until 30 restarted
 check "--previous: the last instance's log" sh -c "KUBECONFIG=$DATA/kubeconfig $KUBECTL logs crash --previous | grep -q run-"
+check_eq "--since=1h: from the first line" "line-1" "$(k logs talk --since=1h | head -1)"
+check_eq "--limit-bytes=4" "line" "$(k logs talk --limit-bytes=4)"
+check "/cluster: containers/main/logs.previous" grep -q run- "$P/crash/containers/main/logs.previous"
 out=$(k logs talk --previous 2>&1)
 check_contains "--previous of a container that never restarted: refused" "$out" "previous terminated container"
 
