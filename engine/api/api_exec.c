@@ -16,7 +16,7 @@
 #include "engine/obj.h"
 #include "engine/sobj.h"
 
-#define PROVIDERS_MAX 64
+#define PROVIDERS_MAX 256
 
 static struct {
 	struct api *api;

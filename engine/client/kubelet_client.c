@@ -330,12 +330,12 @@ static void sync_node(struct kubelet_client *kc, const json_t *node, bool *seen)
 	char base[128], pin[128];
 	if (!name || strlen(name) >= 254)
 		return;
+	if (!endpoint_of(node, base, pin))
+		return;
 	int i = find_ours(kc, name);
 	const struct api_exec_provider *p = api_exec_provider_of(kc->api, name);
 	if (p && p != &remote_provider)
 		return; /* a local agent serves it */
-	if (!endpoint_of(node, base, pin))
-		return;
 	if (i >= 0) {
 		seen[i] = true;
 		if (!strcmp(kc->nodes[i]->base, base) && !strcmp(kc->nodes[i]->pin, pin))
