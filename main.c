@@ -33,6 +33,7 @@
 #include "engine/api/api.h"
 #include "engine/client/apic.h"
 #include "engine/client/join.h"
+#include "engine/client/kubelet_client.h"
 #include "engine/controllers/deployctl.h"
 #include "engine/controllers/epctl.h"
 #include "engine/controllers/gc.h"
@@ -48,6 +49,7 @@
 #include "http/auth.h"
 #include "http/http.h"
 #include "runtime/kubelet/agent.h"
+#include "runtime/kubelet/kserver.h"
 #include "runtime/hollow/hollow.h"
 #include "runtime/kubelet/logrelay.h"
 #include "runtime/kubelet/pause.h"
@@ -114,6 +116,7 @@ static const char usage_text[] =
     "  --node-grace S   agent: the server's --node-grace (heartbeats every S/4 s)\n"
     "  --cluster-cidr CIDR\n"
     "                   agent: the server's --cluster-cidr (kube-proxy's pod range)\n"
+    "  --kubelet-port N agent: where it serves its pods' logs (default 10250)\n"
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -121,6 +124,7 @@ struct opts {
 	const char *mount;
 	const char *data_dir;
 	bool no_agent;
+	int kubelet_port; /* agent: its endpoint's port (0: 10250) */
 	const char *node_name;
 	bool fuse_debug;
 	int hollow_nodes;
@@ -239,6 +243,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	    {"ca", required_argument, NULL, 'C'},
 	    {"node-ip", required_argument, NULL, 'I'},
 	    {"route-mode", required_argument, NULL, 'W'},
+	    {"kubelet-port", required_argument, NULL, 'B'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -254,6 +259,9 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		switch (c) {
 		case 'n':
 			o->no_agent = true;
+			break;
+		case 'B':
+			o->kubelet_port = atoi(optarg);
 			break;
 		case 'v':
 			log_level = LOG_DEBUG;
@@ -418,6 +426,7 @@ struct server {
 	struct agent *agent;
 	struct svcnet *svcnet;
 	struct http *http;
+	struct kubelet_client *kc; /* remote nodes' logs through their agents */
 };
 
 /* Heartbeats well inside the node grace period, or nodes would flap. */
@@ -495,6 +504,7 @@ static void server_stop(struct server *s)
 {
 	http_stop(s->http);
 	fs_free(s->fs);
+	kubelet_client_stop(s->kc);
 	if (s->st)
 		store_wake_watchers(s->st);
 	svcnet_stop(s->svcnet);
@@ -532,6 +542,11 @@ static int cmd_server(int argc, char **argv)
 	    .mountpoint = o.mount, .api = NULL, .debug = o.fuse_debug, .data_dir = o.data_dir};
 	if (start_control_plane(&o, &s, &e) < 0 || start_node(&o, &s, &e) < 0 ||
 	    start_http(&o, s.api, &s.http, &e) < 0)
+		goto fail;
+	char *cakey = xasprintf("%s/pki/ca.key", o.data_dir);
+	int kr = kubelet_client_start(s.api, cakey, &s.kc, &e);
+	free(cakey);
+	if (kr < 0)
 		goto fail;
 	fo.api = s.api;
 	if (fs_mount(&fo, &s.fs, &e) < 0)
@@ -729,6 +744,7 @@ static int cmd_agent(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	struct err *e = NULL;
 	int r;
+	kserver_configure(o.kubelet_port, o.ca);
 	while ((r = agent_run(&o, &e)) == 1 && agent_nap(1000))
 		;
 	if (e)

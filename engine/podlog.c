@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -47,8 +48,72 @@ static int attempt_of(const char *name)
 	return (int)strtol(name, NULL, 10);
 }
 
+/* Index records read at once, and kept, by a reader. */
+#define IDX_CACHE 128
+
+struct podlog {
+	const struct podlog_ops *ops; /* a reader of another source (a remote node); NULL: files */
+	void *arg;
+	char *dir;
+	enum podlog_role role;
+	int fd;				    /* -1: no file yet */
+	int idx;			    /* fd's index (ATTEMPT.idx), or -1 */
+	struct podlog_rec cache[IDX_CACHE]; /* records first .. first + n - 1 */
+	size_t cache_first, cache_n, hint;  /* hint: where the last lookup ended */
+	int attempt;			    /* of fd; -1 with it */
+	dev_t dev; /* of fd: a file made anew under the same name is another */
+	ino_t ino;
+	struct timespec dir_mtime; /* of dir when it was last looked at */
+};
+
+/* Remote sources */
+
+static _Atomic(const struct podlog_remote *) remote_hook;
+
+void podlog_set_remote(const struct podlog_remote *h)
+{
+	atomic_store(&remote_hook, h);
+}
+
+bool podlog_is_remote(const char *dir)
+{
+	return dir && !strncmp(dir, PODLOG_REMOTE_PREFIX, strlen(PODLOG_REMOTE_PREFIX));
+}
+
+/* A reader from the hook when dir names a remote source (an empty one
+ * when the hook can't open it); NULL for a local dir. */
+static struct podlog *remote_open(const char *dir, enum podlog_role role)
+{
+	if (!podlog_is_remote(dir))
+		return NULL;
+	const struct podlog_remote *h = atomic_load(&remote_hook);
+	struct podlog *l = h ? h->open(dir + strlen(PODLOG_REMOTE_PREFIX), role) : NULL;
+	if (!l) {
+		l = xcalloc(1, sizeof(*l));
+		l->fd = l->idx = l->attempt = -1;
+		l->role = role;
+	}
+	return l;
+}
+
+struct podlog *podlog_custom(const struct podlog_ops *ops, void *arg, enum podlog_role role)
+{
+	struct podlog *l = xcalloc(1, sizeof(*l));
+	l->ops = ops;
+	l->arg = arg;
+	l->role = role;
+	l->fd = l->idx = l->attempt = -1;
+	return l;
+}
+
 int podlog_pick(const char *dir, enum podlog_role role)
 {
+	if (podlog_is_remote(dir)) {
+		struct podlog *l = remote_open(dir, role);
+		int a = l ? podlog_attempt(l) : -1;
+		podlog_free(l);
+		return a;
+	}
 	DIR *d = dir ? opendir(dir) : NULL;
 	if (!d)
 		return -1;
@@ -100,6 +165,10 @@ void podlog_time_format(int64_t ns, char out[PODLOG_TIME_LEN + 1])
 
 int podlog_stat(const char *dir, enum podlog_role role, struct stat *st)
 {
+	if (podlog_is_remote(dir)) {
+		const struct podlog_remote *h = atomic_load(&remote_hook);
+		return h ? h->stat(dir + strlen(PODLOG_REMOTE_PREFIX), role, st) : -ENOENT;
+	}
 	int a = podlog_pick(dir, role);
 	if (a < 0)
 		return -ENOENT;
@@ -131,22 +200,6 @@ int podlog_read_all(const char *dir, enum podlog_role role, size_t cap, struct b
 }
 
 /* Readers */
-
-/* Index records read at once, and kept, by a reader. */
-#define IDX_CACHE 128
-
-struct podlog {
-	char *dir;
-	enum podlog_role role;
-	int fd;				    /* -1: no file yet */
-	int idx;			    /* fd's index (ATTEMPT.idx), or -1 */
-	struct podlog_rec cache[IDX_CACHE]; /* records first .. first + n - 1 */
-	size_t cache_first, cache_n, hint;  /* hint: where the last lookup ended */
-	int attempt;			    /* of fd; -1 with it */
-	dev_t dev; /* of fd: a file made anew under the same name is another */
-	ino_t ino;
-	struct timespec dir_mtime; /* of dir when it was last looked at */
-};
 
 /* dir's mtime now, zero if it is missing. */
 static struct timespec dir_mtime_of(const char *dir)
@@ -199,6 +252,9 @@ static bool podlog_refresh(struct podlog *l)
 
 struct podlog *podlog_open(const char *dir, enum podlog_role role)
 {
+	struct podlog *rl = remote_open(dir, role);
+	if (rl)
+		return rl;
 	struct podlog *l = xcalloc(1, sizeof(*l));
 	l->dir = dir ? xstrdup(dir) : NULL;
 	l->role = role;
@@ -224,6 +280,8 @@ ssize_t podlog_read(struct podlog *l, off_t off, char *out, size_t n)
 {
 	if (off < 0)
 		return -EINVAL;
+	if (l->ops)
+		return l->ops->read(l->arg, off, out, n);
 	if (!l->dir)
 		return 0;
 	/*
@@ -244,6 +302,8 @@ ssize_t podlog_read(struct podlog *l, off_t off, char *out, size_t n)
 
 off_t podlog_size(struct podlog *l)
 {
+	if (l->ops)
+		return l->ops->size(l->arg);
 	struct stat st;
 	return l->fd >= 0 && fstat(l->fd, &st) == 0 ? st.st_size : 0;
 }
@@ -315,6 +375,8 @@ int64_t podlog_line_time(struct podlog *l, off_t off, int *stream)
 {
 	if (stream)
 		*stream = PODLOG_STDOUT;
+	if (l->ops)
+		return l->ops->line_time(l->arg, off, stream);
 	for (int round = 0; l->idx >= 0 && round < 6; round++) {
 		if (!l->cache_n || l->cache[0].off > off) {
 			size_t k = idx_search(l, off_at_or_before, off);
@@ -345,6 +407,8 @@ int64_t podlog_line_time(struct podlog *l, off_t off, int *stream)
 
 off_t podlog_since(struct podlog *l, int64_t ns)
 {
+	if (l->ops)
+		return l->ops->since(l->arg, ns);
 	off_t size = podlog_size(l);
 	if (l->idx < 0)
 		return mtime_ns(l) >= ns ? 0 : size;
@@ -357,13 +421,15 @@ off_t podlog_since(struct podlog *l, int64_t ns)
 
 int podlog_attempt(const struct podlog *l)
 {
-	return l->attempt;
+	return l->ops ? l->ops->attempt(l->arg) : l->attempt;
 }
 
 void podlog_free(struct podlog *l)
 {
 	if (!l)
 		return;
+	if (l->ops)
+		l->ops->free(l->arg);
 	if (l->fd >= 0)
 		close(l->fd);
 	if (l->idx >= 0)

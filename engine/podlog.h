@@ -46,6 +46,7 @@
 #ifndef CFS_PODLOG_H
 #define CFS_PODLOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -172,5 +173,36 @@ int podlog_attempt(const struct podlog *l);
 
 /* Closes and frees.  NULL is fine. */
 void podlog_free(struct podlog *l);
+
+/*
+ * Other sources: a node's logs kept on another machine, read through its
+ * agent (engine/client/kubelet_client.h).  A "dir" that starts with
+ * PODLOG_REMOTE_PREFIX (made by api_podlog_dir, engine/api/api_exec.h)
+ * names one; podlog_open, podlog_pick, podlog_stat and podlog_read_all
+ * hand the rest of it to the hook set here, whose readers are made with
+ * podlog_custom.  Without a hook such a log reads as empty.
+ */
+#define PODLOG_REMOTE_PREFIX "kubelet://"
+
+struct podlog_ops {
+	ssize_t (*read)(void *arg, off_t off, char *out, size_t n);
+	off_t (*size)(void *arg);
+	int64_t (*line_time)(void *arg, off_t off, int *stream);
+	off_t (*since)(void *arg, int64_t ns);
+	int (*attempt)(void *arg);
+	void (*free)(void *arg);
+};
+
+struct podlog_remote {
+	/* A reader (never NULL: an empty one when it can't reach it). */
+	struct podlog *(*open)(const char *where, enum podlog_role role);
+	int (*stat)(const char *where, enum podlog_role role, struct stat *st);
+};
+
+/* Sets (NULL: clears) the hook; h static.  Thread-safe. */
+void podlog_set_remote(const struct podlog_remote *h);
+bool podlog_is_remote(const char *dir);
+/* A reader whose calls go to ops with arg (freed by ops->free). */
+struct podlog *podlog_custom(const struct podlog_ops *ops, void *arg, enum podlog_role role);
 
 #endif

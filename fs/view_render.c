@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "engine/api/api_exec.h"
 #include "engine/obj.h"
 #include "engine/valid/codec.h"
 #include "fs/container.h"
@@ -44,7 +45,7 @@ bool vf_key_exists(struct view *v, const struct vpath *p, const struct sobj *o)
 char *view_log_dir(struct view *v, const struct vpath *p, const struct sobj *o)
 {
 	const char *c = p->sub ? p->key : container_first(o->obj);
-	return podlog_dir_new(v->logs_dir, obj_str(o->obj, "metadata.uid"), c);
+	return api_podlog_dir(v->api, v->logs_dir, o->obj, c);
 }
 
 int view_log(struct view *v, const struct vpath *p, char **dir, enum podlog_role *role)

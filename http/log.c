@@ -361,8 +361,7 @@ static int parse_query(struct http_req *rq, struct http_resp *rs, struct logq *q
 static void serve_log(struct http_req *rq, struct http_resp *rs, const struct sobj *pod,
 		      const char *ctr, const struct logq *q)
 {
-	_cleanup_free_ char *dir =
-	    podlog_dir_new(http_logs_dir(rq->srv), obj_str(pod->obj, "metadata.uid"), ctr);
+	_cleanup_free_ char *dir = api_podlog_dir(rq->api, http_logs_dir(rq->srv), pod->obj, ctr);
 	struct podlog *rd = NULL;
 	struct buf raw = {0}, b = {0};
 	if (read_log(rq, rs, dir, ctr, q, &rd, &raw) < 0)

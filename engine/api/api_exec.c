@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@
 #include "engine/obj.h"
 #include "engine/sobj.h"
 
-#define PROVIDERS_MAX 64
+#define PROVIDERS_MAX 256
 
 static struct {
 	struct api *api;
@@ -24,6 +25,7 @@ static struct {
 	void *arg;
 } providers[PROVIDERS_MAX];
 static pthread_rwlock_t providers_lock = PTHREAD_RWLOCK_INITIALIZER;
+static const struct podlog_remote remote_logs;
 
 /* The slot of (a, node), or -1.  Lock held. */
 static int find_slot(struct api *a, const char *node)
@@ -49,6 +51,17 @@ void api_exec_register(struct api *a, const char *node, const struct api_exec_pr
 		providers[i].arg = arg;
 	}
 	pthread_rwlock_unlock(&providers_lock);
+	if (p->log_open)
+		podlog_set_remote(&remote_logs);
+}
+
+const struct api_exec_provider *api_exec_provider_of(struct api *a, const char *node)
+{
+	pthread_rwlock_rdlock(&providers_lock);
+	int i = find_slot(a, node);
+	const struct api_exec_provider *p = i >= 0 ? providers[i].p : NULL;
+	pthread_rwlock_unlock(&providers_lock);
+	return p;
 }
 
 void api_exec_unregister(struct api *a, const char *node)
@@ -189,3 +202,86 @@ int api_portforward(struct api *a, const char *ns, const char *pod, int port, in
 	sobj_unref(p);
 	return r;
 }
+
+/* Remote logs: "kubelet://NODE/UID/CTR" */
+
+char *api_podlog_dir(struct api *a, const char *logs_dir, const json_t *pod, const char *ctr)
+{
+	const char *uid = obj_str(json_object_get(pod, "metadata"), "uid");
+	char *dir = podlog_dir_new(logs_dir ? logs_dir : "/", uid, ctr);
+	const char *node = obj_str(json_object_get(pod, "spec"), "nodeName");
+	if (!dir || !node || !*node || strchr(node, '/'))
+		goto local;
+	pthread_rwlock_rdlock(&providers_lock);
+	int i = find_slot(a, node);
+	bool remote = i >= 0 && providers[i].p->log_open;
+	pthread_rwlock_unlock(&providers_lock);
+	if (remote) {
+		free(dir);
+		return xasprintf("%s%s/%s/%s", PODLOG_REMOTE_PREFIX, node, uid, ctr);
+	}
+local:
+	if (!logs_dir) {
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
+/* Splits "NODE/UID/CTR" into its three parts (in buf); false when it is
+ * not one. */
+static bool split_where(const char *where, char *buf, size_t size, char **node, char **uid,
+			char **ctr)
+{
+	snprintf(buf, size, "%s", where);
+	*node = buf;
+	*uid = strchr(buf, '/');
+	if (!*uid)
+		return false;
+	*(*uid)++ = 0;
+	*ctr = strchr(*uid, '/');
+	if (!*ctr)
+		return false;
+	*(*ctr)++ = 0;
+	return **node && **uid && **ctr && !strchr(*ctr, '/');
+}
+
+/* The slot of node for any api with a log provider; read lock held on
+ * >= 0. */
+static int log_slot(const char *node)
+{
+	pthread_rwlock_rdlock(&providers_lock);
+	for (int i = 0; i < PROVIDERS_MAX; i++)
+		if (providers[i].p && providers[i].p->log_open && !strcmp(providers[i].node, node))
+			return i;
+	pthread_rwlock_unlock(&providers_lock);
+	return -1;
+}
+
+static struct podlog *remote_open(const char *where, enum podlog_role role)
+{
+	char buf[1024], *node, *uid, *ctr;
+	if (!split_where(where, buf, sizeof(buf), &node, &uid, &ctr))
+		return NULL;
+	int i = log_slot(node);
+	if (i < 0)
+		return NULL;
+	struct podlog *l = providers[i].p->log_open(providers[i].arg, uid, ctr, role);
+	pthread_rwlock_unlock(&providers_lock);
+	return l;
+}
+
+static int remote_stat(const char *where, enum podlog_role role, struct stat *st)
+{
+	char buf[1024], *node, *uid, *ctr;
+	if (!split_where(where, buf, sizeof(buf), &node, &uid, &ctr))
+		return -ENOENT;
+	int i = log_slot(node);
+	if (i < 0)
+		return -ENOENT;
+	int r = providers[i].p->log_stat(providers[i].arg, uid, ctr, role, st);
+	pthread_rwlock_unlock(&providers_lock);
+	return r;
+}
+
+static const struct podlog_remote remote_logs = {.open = remote_open, .stat = remote_stat};

@@ -25,6 +25,7 @@
 
 #include "engine/api/api.h"
 #include "engine/err.h"
+#include "engine/podlog.h"
 
 struct api_exec_opts {
 	const char *ns, *pod, *uid; /* the pod */
@@ -61,7 +62,27 @@ struct api_exec_provider {
 	/* A connected socket to 127.0.0.1:port in the pod's network. */
 	int (*portforward)(void *arg, const char *ns, const char *pod, const char *uid, int port,
 			   int *fd, struct err **e);
+	/* Logs kept away from this machine (a remote node's; NULL: in the
+	 * files under the server's DATA_DIR/logs, read directly): a reader
+	 * (never NULL) of container ctr of the pod with uid, standing alone
+	 * once made, and the size and mtime of that log (-ENOENT: none). */
+	struct podlog *(*log_open)(void *arg, const char *uid, const char *ctr,
+				   enum podlog_role role);
+	int (*log_stat)(void *arg, const char *uid, const char *ctr, enum podlog_role role,
+			struct stat *st);
 };
+
+/* The provider registered for node, or NULL (to tell one's own apart). */
+const struct api_exec_provider *api_exec_provider_of(struct api *a, const char *node);
+
+/*
+ * Where the logs of container ctr of pod are, for podlog_open and the
+ * other podlog.h calls (caller frees): the folder under logs_dir
+ * (podlog_dir_new) when the pod's node keeps them here, or a name for the
+ * provider of the pod's node (PODLOG_REMOTE_PREFIX) when it has log_open.
+ * NULL as podlog_dir_new.
+ */
+char *api_podlog_dir(struct api *a, const char *logs_dir, const json_t *pod, const char *ctr);
 
 /* Registers p (static) for node; replaces an earlier one of that name. */
 void api_exec_register(struct api *a, const char *node, const struct api_exec_provider *p,

@@ -135,10 +135,11 @@ int apic_watch_next(struct apic_watch *w, struct store_event *evs, size_t max, i
 void apic_watch_close(struct apic_watch *w); /* NULL ok */
 
 /*
- * Local only, for now: registers the node's exec/port-forward provider
- * with the API (api_exec.h).  A remote client answers -ENOTSUP with *e:
- * exec, logs and port-forward of a remote node's pods are served through
- * the agent later (issue 12).
+ * Local only: registers the node's exec/port-forward/logs provider with
+ * the API (api_exec.h).  A remote client answers -ENOTSUP with *e: a
+ * remote agent serves them on its own endpoint instead
+ * (runtime/kubelet/kserver.h), which the server reaches through
+ * engine/client/kubelet_client.h.
  */
 int apic_exec_register(struct apic *c, const char *node, const struct api_exec_provider *p,
 		       void *arg, struct err **e);

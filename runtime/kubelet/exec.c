@@ -37,7 +37,10 @@
 #include "engine/api/api_exec.h"
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "engine/client/kubelet_auth.h"
+#include "engine/kind.h"
 #include "runtime/kubelet/agent_int.h"
+#include "runtime/kubelet/kserver.h"
 #include "runtime/kubelet/oci.h"
 #include "runtime/proc.h"
 #include "runtime/sys.h"
@@ -430,15 +433,78 @@ static int do_portforward(void *arg, const char *ns, const char *pod, const char
 
 static const struct api_exec_provider provider = {.exec = do_exec, .portforward = do_portforward};
 
+/* The endpoint of a remote agent (one per process). */
+static struct kserver *kserver;
+
+struct publish {
+	const char *pin;
+	int port;
+};
+
+/* Puts the endpoint's key pin and port in the Node's annotations. */
+static int publish_mut(json_t *node, void *arg, struct err **e)
+{
+	const struct publish *p = arg;
+	json_t *md = json_object_get(node, "metadata");
+	json_t *an = json_object_get(md, "annotations");
+	if (!json_is_object(an)) {
+		an = json_object();
+		json_object_set_new(md, "annotations", an);
+	}
+	char port[16];
+	snprintf(port, sizeof(port), "%d", p->port);
+	json_object_set_new(an, KUBELET_PIN_ANNOTATION, json_string(p->pin));
+	json_object_set_new(an, KUBELET_PORT_ANNOTATION, json_string(port));
+	return 0;
+}
+
+/* A remote agent: serves its pods' logs on its own endpoint (kserver.h)
+ * and says where in its Node. */
+static int serve_remote(struct agent *ag, struct err **e)
+{
+	int port;
+	const char *ca_file;
+	kserver_config(&port, &ca_file);
+	/* without --ca: the CA the join pinned (engine/client/join.h) */
+	_cleanup_free_ char *joined = xasprintf("%s/join/ca.crt", ag->o.data_dir);
+	if (!ca_file && access(joined, R_OK) == 0)
+		ca_file = joined;
+	if (!ca_file)
+		return err_make(e, EINVAL, "kubelet endpoint: no CA to check the server with");
+	struct kserver_opts ko = {.node = ag->node,
+				  .ip = ag->node_ip,
+				  .port = port,
+				  .data_dir = ag->o.data_dir,
+				  .logs_dir = ag->logs_dir,
+				  .ca_file = ca_file,
+				  .provider = &provider,
+				  .provider_arg = ag};
+	if (kserver_start(&ko, &kserver, e) < 0)
+		return -1;
+	struct publish p = {kserver_pin(kserver), kserver_port(kserver)};
+	if (apic_patch(ag->c, KIND_NODE, NULL, ag->node, publish_mut, &p, e) < 0) {
+		kserver_stop(STEAL_POINTER(&kserver));
+		return -1;
+	}
+	log_info("agent", "kubelet endpoint on %s:%d", ag->node_ip, p.port);
+	return 0;
+}
+
 void agent_exec_register(struct agent *ag)
 {
 	struct err *e = NULL;
-	if (apic_exec_register(ag->c, ag->node, &provider, ag, &e) < 0)
+	int r = apic_exec_register(ag->c, ag->node, &provider, ag, &e);
+	if (r == -ENOTSUP) {
+		err_free(STEAL_POINTER(&e));
+		r = serve_remote(ag, &e);
+	}
+	if (r < 0)
 		log_warn("agent", "%s", e ? e->msg : "exec: not registered");
 	err_free(e);
 }
 
 void agent_exec_unregister(struct agent *ag)
 {
+	kserver_stop(STEAL_POINTER(&kserver));
 	apic_exec_unregister(ag->c, ag->node);
 }
