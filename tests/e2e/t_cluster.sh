@@ -16,12 +16,14 @@
 # on the other node within node-grace + toleration + 5 s; the agent
 # started again -> its node Ready, the containers of its deleted pods
 # removed (never two copies); the server restarted -> no container
-# restarted; a node's credential cannot change another node (403).
+# restarted; a node's credential cannot change another node (403); logs
+# (the mount, kubectl) and kubectl exec of pods on the agents.
 # Commands in pods run with `runc exec` on the node's runc root (the
 # test's own containers, on this machine).
 # e2e-time-limit: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
+. "$(dirname "$0")/lib_http.sh"
 
 export CLUSTER_DIR=$T_BASE/cluster MOUNT=$MNT CLUSTER_PREFIX=cfst CLUSTER_NET=172.30.93
 export CLUSTER_PORT=16443 NODES=${T_CLUSTER_NODES:-3} CLUSTERFS
@@ -112,6 +114,7 @@ spec:
           hostname >/tmp/w/index.html
           printf '#!/bin/sh\necho Content-Type: text/plain\necho\necho "$REMOTE_ADDR"\n' >/tmp/w/cgi-bin/ip
           chmod +x /tmp/w/cgi-bin/ip
+          echo "hello from $(hostname)"
           exec httpd -f -p 8080 -h /tmp/w
 EOF
 cat >"$WORK/svc.yaml" <<'EOF'
@@ -171,9 +174,19 @@ client_ip=$(cat "$P/$(pod_sh 1 hostname)/ip")
 check_eq "pod to pod across nodes keeps the source address" "$client_ip" \
 	"$(get 1 "$ip2" 8080 /cgi-bin/ip | sed 's/^\[::ffff:\(.*\)\]$/\1/')"
 
-# TODO(lead): logs and exec of a pod on a remote agent (`cat $P/POD/logs`,
-# kubectl logs/exec through the agent) are being built on branch `remote`:
-# check them here once merged.
+# Logs and exec of pods on remote agents, through their agents (no shared
+# disk): the mount and kubectl.
+export KUBECONFIG=$CLUSTER_DIR/server/kubeconfig
+K=$(kubectl_newest)
+for i in 1 2; do
+	pi=$(on_node "node$i" | head -1)
+	check_contains "cat pods/POD/logs of a pod on node$i (through its agent)" \
+		"$(cat "$P/$pi/logs" 2>&1)" "hello from $pi"
+	check_contains "kubectl logs of a pod on node$i" "$("$K" --server "$URL" logs "$pi" 2>&1)" \
+		"hello from $pi"
+	check_eq "kubectl exec in a pod on node$i" "$pi" \
+		"$("$K" --server "$URL" exec "$pi" -- hostname 2>&1)"
+done
 
 # --- an agent killed ---------------------------------------------------------
 runc_all() { for i in $(seq 1 "$NODES"); do runc --root "$CLUSTER_DIR/node$i/runc" list 2>/dev/null | awk -v n="$i" 'NR > 1 && $3 == "running" { print n, $1, $2 }'; done | sort; }
