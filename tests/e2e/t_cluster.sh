@@ -13,7 +13,9 @@
 # pods on every node; the NodePort answers on each node's address (from
 # the root namespace); pod to pod across nodes keeps the source address;
 # an agent killed with SIGKILL -> its node NotReady and its pods Running
-# on the other node within node-grace + toleration + 5 s; the agent
+# on the other node within node-grace + toleration + 5 s, with no request
+# to the Service (its NodePort on node1, every ~100 ms) failing for longer
+# than the grace; the agent
 # started again -> its node Ready, the containers of its deleted pods
 # removed (never two copies); the server restarted -> no container
 # restarted; a node's credential cannot change another node (403); logs
@@ -39,6 +41,7 @@ URL=https://$CLUSTER_NET.1:$CLUSTER_PORT
 cluster() { sh "$CFS_SRC/scripts/cluster.sh" "$@"; }
 t_cleanup() {
 	local rc=$?
+	[ -n "${probe_pid:-}" ] && kill "$probe_pid" 2>/dev/null
 	cluster down >/dev/null 2>&1
 	(exit $rc)
 	cfs_cleanup
@@ -197,12 +200,40 @@ all_elsewhere() {
 	done
 	[ "$n" -ge 6 ]
 }
+# The Service probed through the failover: its NodePort on node1's address,
+# from the root namespace, every ~100 ms (curl -m 1); "MS ok|fail" lines.
+probe() {
+	while [ ! -e "$WORK/probe.stop" ]; do
+		if curl -s -m 1 -o /dev/null "http://$CLUSTER_NET.11:$NP/"; then
+			echo "$(now_ms) ok"
+		else
+			echo "$(now_ms) fail"
+		fi
+		sleep 0.1
+	done >"$WORK/probe.log"
+}
+# The longest failing stretch (ms): from a run's first failure to the next
+# success (or the last probe).
+longest_fail() {
+	awk '$2 == "fail" && !s { s = $1 } $2 == "ok" && s { if ($1 - s > m) m = $1 - s; s = 0 }
+		{ last = $1 } END { if (s && last - s > m) m = last - s; print m + 0 }' "$WORK/probe.log"
+}
+probe &
+probe_pid=$!
+sleep 1
 kill -KILL "$(cat "$CLUSTER_DIR/node2.pid")"
 t0=$(now_ms)
 limit=$((GRACE + TOLERATION + 5))
 check "node2 goes NotReady within the grace ($GRACE s) + 2 s" wait_until $((GRACE + 2)) node_not_ready node2
 check "its pods Running again on the other nodes within $limit s" wait_until "$limit" all_elsewhere
 echo "# failover: all 6 Running off node2 $(($(now_ms) - t0)) ms after SIGKILL (limit $limit s)"
+sleep 1
+touch "$WORK/probe.stop"
+wait "$probe_pid"
+lf=$(longest_fail)
+echo "# Service probes through the failover: $(grep -c ok "$WORK/probe.log") ok, $(grep -c fail "$WORK/probe.log") failed, longest failing stretch $lf ms"
+check "no request to the Service (NodePort on node1) failing for longer than the grace ($GRACE s)" \
+	test "$lf" -le $((GRACE * 1000))
 
 cluster start-agent 2 >/dev/null
 check "node2's agent started again: Ready" wait_until 20 node_ready node2
