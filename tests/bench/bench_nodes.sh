@@ -27,6 +27,10 @@
 #            through the host-gw routes and the cluster bridge); BENCH_RUNS
 #            alternating runs each.
 #
+# Knobs: BENCH_RUNS (3), BENCH_GRACE, BENCH_TOLERATION, BENCH_WRK_S,
+# BENCH_P2P_PAUSE (2 s between wrk runs), BENCH_PARTS ("single agents
+# pod2pod"; the cluster is made for the last two).
+#
 # Peer: the single-node server in the same run (for 1).  Issue 12 fixes no
 # figure for (1) and (3): INFO lines print them; (2) is judged against
 # the end-to-end test's bound, grace + toleration + 5 s.  Not root: skipped.  The
@@ -46,6 +50,8 @@ RUNS=${BENCH_RUNS:-3}
 GRACE=${BENCH_GRACE:-4}
 TOLER=${BENCH_TOLERATION:-4}
 WRK_S=${BENCH_WRK_S:-5}
+P2P_PAUSE=${BENCH_P2P_PAUSE:-2}
+PARTS=${BENCH_PARTS:-single agents pod2pod}
 REPLICAS=30
 
 echo "== nodes: $REPLICAS replicas over 3 agents vs one server, node failure, pod to pod across nodes"
@@ -81,6 +87,7 @@ bench_on_cleanup() {
 }
 
 now_ms() { date +%s%3N; }
+has() { case " $PARTS " in *" $1 "*) return 0 ;; esac; return 1; }
 wait_for() { bench_wait_for "$@"; }
 
 # manifest NAME REPLICAS: a Deployment of busybox httpd pods on :8080.
@@ -130,22 +137,24 @@ bench_machine
 echo "== $($CFS version) ($CFS_ID); $RUNS runs; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- single: one server with its local agent -----------------------------------
-"$CFS" image import --data-dir "$tmp/single" "$TAR" busybox:latest >"$tmp/import.out" 2>&1 ||
-	{ cat "$tmp/import.out" >&2; exit 1; }
-bench_start_server "$tmp/single" --node-name bench --pod-cidr 10.87.0.0/16 --service-cidr 10.97.0.0/16
-bench_wait_ready 15 1
-echo "== single: one server with its local agent (pid $pid)"
-r=1
-while [ $r -le "$RUNS" ]; do
-	ms=$(create "$mnt" s$r) || { echo "bench_nodes.sh: single run $r: not all Running" >&2; failed=1; }
-	[ -n "$ms" ] && echo "single $ms" >>"$res"
-	echo "   single run $r: $REPLICAS Running after ${ms:--} ms"
-	remove "$mnt" s$r "$tmp/single/runc"
-	r=$((r + 1))
-done
-bench_stop_server
-bench_reset_data
-data=""
+if has single; then
+	"$CFS" image import --data-dir "$tmp/single" "$TAR" busybox:latest >"$tmp/import.out" 2>&1 ||
+		{ cat "$tmp/import.out" >&2; exit 1; }
+	bench_start_server "$tmp/single" --node-name bench --pod-cidr 10.87.0.0/16 --service-cidr 10.97.0.0/16
+	bench_wait_ready 15 1
+	echo "== single: one server with its local agent (pid $pid)"
+	r=1
+	while [ $r -le "$RUNS" ]; do
+		ms=$(create "$mnt" s$r) || { echo "bench_nodes.sh: single run $r: not all Running" >&2; failed=1; }
+		[ -n "$ms" ] && echo "single $ms" >>"$res"
+		echo "   single run $r: $REPLICAS Running after ${ms:--} ms"
+		remove "$mnt" s$r "$tmp/single/runc"
+		r=$((r + 1))
+	done
+	bench_stop_server
+	bench_reset_data
+	data=""
+fi
 
 # --- agents: 3 agents, then node failure ------------------------------------------
 echo "== agents: cluster.sh up, 3 agents, --node-grace $GRACE --default-toleration-seconds $TOLER"
@@ -160,64 +169,77 @@ node_ready() {
 }
 # most NAME: the node running the most of NAME's pods ("node2").
 most() { cat "$M"/pods/"$1"-*/node 2>/dev/null | sort | uniq -c | sort -rn | awk 'NR == 1 { print $2 }'; }
-r=1
-while [ $r -le "$RUNS" ]; do
-	# shellcheck disable=SC2086
-	ms=$(create "$M" a$r) || { echo "bench_nodes.sh: agents run $r: not all Running" >&2; failed=1; }
-	[ -n "$ms" ] && echo "agents $ms" >>"$res"
-	echo "   agents run $r: $REPLICAS Running after ${ms:--} ms ($(spread "$M" a$r))"
-	victim=$(most a$r)
-	vi=${victim#node}
-	nv=$(grep -lx "$victim" "$M"/pods/a$r-*/node | wc -l)
-	kill -KILL "$(cat "$CLUSTER_DIR/$victim.pid")"
-	t0=$(now_ms)
-	if wait_for 90 all_running "$M" a$r "$victim"; then
-		ms=$(($(now_ms) - t0))
-		echo "failover $ms" >>"$res"
-		echo "   agents run $r: SIGKILL of $victim's agent ($nv pods) -> $REPLICAS Running elsewhere after $ms ms ($(spread "$M" a$r))"
-	else
-		echo "bench_nodes.sh: run $r: replacements not Running" >&2
-		failed=1
-	fi
-	cluster start-agent "$vi" >/dev/null 2>&1
-	wait_for 30 node_ready "$vi" || { echo "bench_nodes.sh: $victim not Ready again" >&2; failed=1; }
-	wait_for 30 no_ctrs "$CLUSTER_DIR/$victim/runc" ||
-		{ echo "bench_nodes.sh: $victim's old containers left" >&2; failed=1; }
-	# shellcheck disable=SC2086
-	remove "$M" a$r $roots
-	r=$((r + 1))
-done
+if has agents; then
+	r=1
+	while [ $r -le "$RUNS" ]; do
+		# shellcheck disable=SC2086
+		ms=$(create "$M" a$r) || { echo "bench_nodes.sh: agents run $r: not all Running" >&2; failed=1; }
+		[ -n "$ms" ] && echo "agents $ms" >>"$res"
+		echo "   agents run $r: $REPLICAS Running after ${ms:--} ms ($(spread "$M" a$r))"
+		victim=$(most a$r)
+		vi=${victim#node}
+		nv=$(grep -lx "$victim" "$M"/pods/a$r-*/node | wc -l)
+		kill -KILL "$(cat "$CLUSTER_DIR/$victim.pid")"
+		t0=$(now_ms)
+		if wait_for 90 all_running "$M" a$r "$victim"; then
+			ms=$(($(now_ms) - t0))
+			echo "failover $ms" >>"$res"
+			echo "   agents run $r: SIGKILL of $victim's agent ($nv pods) -> $REPLICAS Running elsewhere after $ms ms ($(spread "$M" a$r))"
+		else
+			echo "bench_nodes.sh: run $r: replacements not Running" >&2
+			failed=1
+		fi
+		cluster start-agent "$vi" >/dev/null 2>&1
+		wait_for 30 node_ready "$vi" || { echo "bench_nodes.sh: $victim not Ready again" >&2; failed=1; }
+		wait_for 30 no_ctrs "$CLUSTER_DIR/$victim/runc" ||
+			{ echo "bench_nodes.sh: $victim's old containers left" >&2; failed=1; }
+		# shellcheck disable=SC2086
+		remove "$M" a$r $roots
+		r=$((r + 1))
+	done
+fi
 
 # --- pod to pod: same node vs across nodes -------------------------------------------
-echo "== pod2pod: wrk -t1 -c8 -d${WRK_S}s in a node1 pod's network namespace"
-REPLICAS=6
-manifest p2p 6 >"$tmp/p2p.yaml"
-cp "$tmp/p2p.yaml" "$M/deployments/p2p.yaml"
-wait_for 60 all_running "$M" p2p || { echo "bench_nodes.sh: p2p not Running" >&2; exit 1; }
-cid=$(runc --root "$CLUSTER_DIR/node1/runc" list 2>/dev/null | awk 'NR > 1 && $3 == "running" { print $1; exit }')
-cpid=$(runc --root "$CLUSTER_DIR/node1/runc" state "$cid" | sed -n 's/^ *"pid": *\([0-9]*\).*/\1/p')
-cip=$(nsenter --net="/proc/$cpid/ns/net" ip -4 -o addr show scope global | awk 'NR == 1 { sub("/.*", "", $4); print $4 }')
-same="" cross=""
-for d in "$M"/pods/p2p-*/; do
-	ip=$(cat "$d/ip") n=$(cat "$d/node")
-	[ "$n" = node1 ] && [ "$ip" != "$cip" ] && [ -z "$same" ] && same=$ip
-	[ "$n" = node2 ] && [ -z "$cross" ] && cross=$ip
-done
-echo "   client pod $cip (node1); same node $same, other node $cross ($(spread "$M" p2p))"
-[ -n "$same" ] && [ -n "$cross" ] || { echo "bench_nodes.sh: no pod pair ($same, $cross)" >&2; exit 1; }
-r=1
-while [ $r -le "$RUNS" ]; do
-	for kind in same cross; do
-		eval "ip=\$$kind"
-		rps=$(nsenter --net="/proc/$cpid/ns/net" wrk -t1 -c8 -d"${WRK_S}s" "http://$ip:8080/" 2>&1 |
-			awk '/^Requests\/sec:/ { printf "%.0f", $2 }')
-		[ -n "$rps" ] || { echo "bench_nodes.sh: wrk to $ip gave no figure" >&2; failed=1; rps=-; }
-		echo "p2p-$kind $rps" >>"$res"
-		echo "   run $r: $kind node ($ip): $rps requests/s"
+if has pod2pod; then
+	echo "== pod2pod: wrk -t1 -c8 -d${WRK_S}s in a node1 pod's network namespace"
+	REPLICAS=6
+	manifest p2p 6 >"$tmp/p2p.yaml"
+	cp "$tmp/p2p.yaml" "$M/deployments/p2p.yaml"
+	wait_for 60 all_running "$M" p2p || { echo "bench_nodes.sh: p2p not Running" >&2; exit 1; }
+	cid=$(runc --root "$CLUSTER_DIR/node1/runc" list 2>/dev/null | awk 'NR > 1 && $3 == "running" { print $1; exit }')
+	cpid=$(runc --root "$CLUSTER_DIR/node1/runc" state "$cid" | sed -n 's/^ *"pid": *\([0-9]*\).*/\1/p')
+	cip=$(nsenter --net="/proc/$cpid/ns/net" ip -4 -o addr show scope global | awk 'NR == 1 { sub("/.*", "", $4); print $4 }')
+	same="" cross=""
+	for d in "$M"/pods/p2p-*/; do
+		ip=$(cat "$d/ip") n=$(cat "$d/node")
+		[ "$n" = node1 ] && [ "$ip" != "$cip" ] && [ -z "$same" ] && same=$ip
+		[ "$n" = node2 ] && [ -z "$cross" ] && cross=$ip
 	done
-	r=$((r + 1))
-done
-rm -f "$M/deployments/p2p.yaml"
+	echo "   client pod $cip (node1); same node $same, other node $cross ($(spread "$M" p2p))"
+	[ -n "$same" ] && [ -n "$cross" ] || { echo "bench_nodes.sh: no pod pair ($same, $cross)" >&2; exit 1; }
+	# busybox httpd closes each connection (no keep-alive): every request is a
+	# new connection, tens of thousands a run.  In the client pod (ours) the
+	# port range is widened and TIME_WAIT ports reused, so that a run does not
+	# starve the next of ports; and a pause lets TIME_WAIT drain between runs.
+	in_client() { nsenter --net="/proc/$cpid/ns/net" "$@"; }
+	in_client sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
+	tw() { in_client ss -Htan state time-wait | wc -l; }
+	r=1
+	while [ $r -le "$RUNS" ]; do
+		for kind in same cross; do
+			eval "ip=\$$kind"
+			load=$(cut -d' ' -f1 /proc/loadavg)
+			rps=$(in_client wrk -t1 -c8 -d"${WRK_S}s" "http://$ip:8080/" 2>&1 |
+				awk '/^Requests\/sec:/ { printf "%.0f", $2 }')
+			[ -n "$rps" ] || { echo "bench_nodes.sh: wrk to $ip gave no figure" >&2; failed=1; rps=-; }
+			echo "p2p-$kind $rps" >>"$res"
+			echo "   run $r: $kind node ($ip): $rps requests/s  (load $load; client TIME_WAIT after: $(tw))"
+			sleep "$P2P_PAUSE"
+		done
+		r=$((r + 1))
+	done
+	rm -f "$M/deployments/p2p.yaml"
+fi
 bench_on_cleanup
 [ -d "$CLUSTER_DIR" ] && { echo "bench_nodes.sh: $CLUSTER_DIR left after down" >&2; failed=1; }
 ip link show cfsb0 >/dev/null 2>&1 && { echo "bench_nodes.sh: bridge cfsb0 left" >&2; failed=1; }
