@@ -255,11 +255,11 @@ echo "binary:  $CFS_ID"
 echo "machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r); load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 printf '  %-52s %10s   %s\n' "measure" "median" "every run"
-printf '  %-52s %7s ms   %s\n' "30 replicas write -> Running, single server" "$s" "$(all single)"
-printf '  %-52s %7s ms   %s\n' "30 replicas write -> Running, 3 agents" "$a" "$(all agents)"
-printf '  %-52s %7s ms   %s\n' "SIGKILL of an agent -> 30 Running elsewhere" "$f" "$(all failover)"
-printf '  %-52s %7s r/s  %s\n' "pod to pod, same node" "$ps" "$(all p2p-same)"
-printf '  %-52s %7s r/s  %s\n' "pod to pod, across nodes" "$pc" "$(all p2p-cross)"
+printf '  %-52s %7s ms   %s\n' "30 replicas write -> Running, single server" "${s:--}" "$(all single)"
+printf '  %-52s %7s ms   %s\n' "30 replicas write -> Running, 3 agents" "${a:--}" "$(all agents)"
+printf '  %-52s %7s ms   %s\n' "SIGKILL of an agent -> 30 Running elsewhere" "${f:--}" "$(all failover)"
+printf '  %-52s %7s r/s  %s\n' "pod to pod, same node" "${ps:--}" "$(all p2p-same)"
+printf '  %-52s %7s r/s  %s\n' "pod to pod, across nodes" "${pc:--}" "$(all p2p-cross)"
 echo
 # info WHAT VALUE UNIT: a figure with no target in the issue, printed (and
 # sent to $BENCH_VERDICTS) beside the verdicts.
