@@ -18,7 +18,9 @@
 # than the grace; the agent
 # started again -> its node Ready, the containers of its deleted pods
 # removed (never two copies); the server restarted -> no container
-# restarted; a node's credential cannot change another node (403); logs
+# restarted; a node cut off (its link down) -> NotReady within the grace,
+# and the Service (NodePort on node1) no longer failing from NotReady +
+# 1.5 s on; a node's credential cannot change another node (403); logs
 # (the mount, kubectl) and kubectl exec of pods on the agents.
 # Commands in pods run with `runc exec` on the node's runc root (the
 # test's own containers, on this machine).
@@ -201,13 +203,15 @@ all_elsewhere() {
 	[ "$n" -ge 6 ]
 }
 # The Service probed through the failover: its NodePort on node1's address,
-# from the root namespace, every ~100 ms (curl -m 1); "MS ok|fail" lines.
+# from the root namespace, every ~100 ms (curl -m ${1:-1}); "MS ok|fail" lines, MS the request's start.
 probe() {
+	rm -f "$WORK/probe.stop"
 	while [ ! -e "$WORK/probe.stop" ]; do
-		if curl -s -m 1 -o /dev/null "http://$CLUSTER_NET.11:$NP/"; then
-			echo "$(now_ms) ok"
+		t=$(now_ms)
+		if curl -s -m "${1:-1}" -o /dev/null "http://$CLUSTER_NET.11:$NP/"; then
+			echo "$t ok"
 		else
-			echo "$(now_ms) fail"
+			echo "$t fail"
 		fi
 		sleep 0.1
 	done >"$WORK/probe.log"
@@ -227,18 +231,18 @@ limit=$((GRACE + TOLERATION + 5))
 check "node2 goes NotReady within the grace ($GRACE s) + 2 s" wait_until $((GRACE + 2)) node_not_ready node2
 check "its pods Running again on the other nodes within $limit s" wait_until "$limit" all_elsewhere
 echo "# failover: all 6 Running off node2 $(($(now_ms) - t0)) ms after SIGKILL (limit $limit s)"
-sleep 1
-touch "$WORK/probe.stop"
-wait "$probe_pid"
-lf=$(longest_fail)
-echo "# Service probes through the failover: $(grep -c ok "$WORK/probe.log") ok, $(grep -c fail "$WORK/probe.log") failed, longest failing stretch $lf ms"
-check "no request to the Service (NodePort on node1) failing for longer than the grace ($GRACE s)" \
-	test "$lf" -le $((GRACE * 1000))
 
 cluster start-agent 2 >/dev/null
 check "node2's agent started again: Ready" wait_until 20 node_ready node2
 gone_removed() { [ -z "$(runc --root "$CLUSTER_DIR/node2/runc" list -q 2>/dev/null)" ]; }
 check "the containers of node2's deleted pods are removed" wait_until 20 gone_removed
+touch "$WORK/probe.stop"
+wait "$probe_pid"
+probe_pid=
+lf=$(longest_fail)
+echo "# Service probes through the failover and the agent's return: $(grep -c ok "$WORK/probe.log") ok, $(grep -c fail "$WORK/probe.log") failed, longest failing stretch $lf ms"
+check "no request to the Service (NodePort on node1) failing for longer than the grace ($GRACE s), from the kill to the removal" \
+	test "$lf" -le $((GRACE * 1000))
 check_eq "never two copies: 6 containers run" 6 "$(runc_all | wc -l)"
 
 # --- the server restarted ----------------------------------------------------
@@ -249,6 +253,32 @@ check "node2 Ready" wait_until 20 node_ready node2
 sleep 2
 check_eq "no container restarted (same runc containers and PIDs)" "$before" "$(runc_all)"
 check_eq "restart counts 0" "0" "$(for f in "$P"/web-*.yaml; do yvals "$f" status.containerStatuses.0.restartCount; done | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+# --- a node cut off (its link down) --------------------------------------------
+# The Service must stop sending to the node's pods once it is NotReady: the
+# probe (0.5 s timeout) through node1's NodePort has no failure from
+# NotReady + 1.5 s on, and no failing stretch longer than the grace.  The
+# link comes back before the toleration has run out.
+cut=$NODES
+probe 0.5 &
+probe_pid=$!
+sleep 1
+ip link set "$CLUSTER_PREFIX-v$cut" down
+check "node$cut cut off (its link down): NotReady within the grace ($GRACE s) + 2 s" \
+	wait_until $((GRACE + 2)) node_not_ready "node$cut"
+sleep 1.5
+mark=$(now_ms)
+sleep 2
+touch "$WORK/probe.stop"
+wait "$probe_pid"
+probe_pid=
+ip link set "$CLUSTER_PREFIX-v$cut" up
+lf=$(longest_fail)
+late=$(awk -v m="$mark" '$1 >= m && $2 == "fail"' "$WORK/probe.log" | wc -l)
+echo "# Service probes, node$cut cut off: $(grep -c ok "$WORK/probe.log") ok, $(grep -c fail "$WORK/probe.log") failed, longest failing stretch $lf ms, $late failed from NotReady + 1.5 s"
+check_eq "no request to the Service failing once node$cut is NotReady (+ 1.5 s)" 0 "$late"
+check "no failing stretch longer than the grace ($GRACE s)" test "$lf" -le $((GRACE * 1000))
+check "node$cut Ready again with its link back" wait_until 20 node_ready "node$cut"
 
 # --- the node authorizer -----------------------------------------------------
 code() { ncurl -o /dev/null -w '%{http_code}' "$@"; }
