@@ -103,6 +103,7 @@ bench: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BENCH_BIN) $(BUILD)/tests/te
 	@sh tests/bench/bench_rollout.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@sh tests/bench/bench_http.sh $(BIN)/clusterfs
 	@sh tests/bench/bench_watch.sh $(BIN)/clusterfs
+	@sh tests/bench/bench_nodes.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@echo; echo "== make bench: one verdict per target (docs/benchmarks.md)"; sed 's/^/  /' $(BENCH_VERDICTS)
 
 HOLLOW   ?= 0

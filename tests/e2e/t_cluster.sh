@@ -13,10 +13,14 @@
 # pods on every node; the NodePort answers on each node's address (from
 # the root namespace); pod to pod across nodes keeps the source address;
 # an agent killed with SIGKILL -> its node NotReady and its pods Running
-# on the other node within node-grace + toleration + 5 s; the agent
+# on the other node within node-grace + toleration + 5 s, with no request
+# to the Service (its NodePort on node1, every ~100 ms) failing for longer
+# than the grace; the agent
 # started again -> its node Ready, the containers of its deleted pods
 # removed (never two copies); the server restarted -> no container
-# restarted; a node's credential cannot change another node (403); logs
+# restarted; a node cut off (its link down) -> NotReady within the grace,
+# and the Service (NodePort on node1) no longer failing from NotReady +
+# 1.5 s on; a node's credential cannot change another node (403); logs
 # (the mount, kubectl) and kubectl exec of pods on the agents.
 # Commands in pods run with `runc exec` on the node's runc root (the
 # test's own containers, on this machine).
@@ -39,6 +43,7 @@ URL=https://$CLUSTER_NET.1:$CLUSTER_PORT
 cluster() { sh "$CFS_SRC/scripts/cluster.sh" "$@"; }
 t_cleanup() {
 	local rc=$?
+	[ -n "${probe_pid:-}" ] && kill "$probe_pid" 2>/dev/null
 	cluster down >/dev/null 2>&1
 	(exit $rc)
 	cfs_cleanup
@@ -197,6 +202,29 @@ all_elsewhere() {
 	done
 	[ "$n" -ge 6 ]
 }
+# The Service probed through the failover: its NodePort on node1's address,
+# from the root namespace, every ~100 ms (curl -m ${1:-1}); "MS ok|fail" lines, MS the request's start.
+probe() {
+	rm -f "$WORK/probe.stop"
+	while [ ! -e "$WORK/probe.stop" ]; do
+		t=$(now_ms)
+		if curl -s -m "${1:-1}" -o /dev/null "http://$CLUSTER_NET.11:$NP/"; then
+			echo "$t ok"
+		else
+			echo "$t fail"
+		fi
+		sleep 0.1
+	done >"$WORK/probe.log"
+}
+# The longest failing stretch (ms): from a run's first failure to the next
+# success (or the last probe).
+longest_fail() {
+	awk '$2 == "fail" && !s { s = $1 } $2 == "ok" && s { if ($1 - s > m) m = $1 - s; s = 0 }
+		{ last = $1 } END { if (s && last - s > m) m = last - s; print m + 0 }' "$WORK/probe.log"
+}
+probe &
+probe_pid=$!
+sleep 1
 kill -KILL "$(cat "$CLUSTER_DIR/node2.pid")"
 t0=$(now_ms)
 limit=$((GRACE + TOLERATION + 5))
@@ -208,6 +236,13 @@ cluster start-agent 2 >/dev/null
 check "node2's agent started again: Ready" wait_until 20 node_ready node2
 gone_removed() { [ -z "$(runc --root "$CLUSTER_DIR/node2/runc" list -q 2>/dev/null)" ]; }
 check "the containers of node2's deleted pods are removed" wait_until 20 gone_removed
+touch "$WORK/probe.stop"
+wait "$probe_pid"
+probe_pid=
+lf=$(longest_fail)
+echo "# Service probes through the failover and the agent's return: $(grep -c ok "$WORK/probe.log") ok, $(grep -c fail "$WORK/probe.log") failed, longest failing stretch $lf ms"
+check "no request to the Service (NodePort on node1) failing for longer than the grace ($GRACE s), from the kill to the removal" \
+	test "$lf" -le $((GRACE * 1000))
 check_eq "never two copies: 6 containers run" 6 "$(runc_all | wc -l)"
 
 # --- the server restarted ----------------------------------------------------
@@ -218,6 +253,32 @@ check "node2 Ready" wait_until 20 node_ready node2
 sleep 2
 check_eq "no container restarted (same runc containers and PIDs)" "$before" "$(runc_all)"
 check_eq "restart counts 0" "0" "$(for f in "$P"/web-*.yaml; do yvals "$f" status.containerStatuses.0.restartCount; done | sort -u | tr '\n' ' ' | sed 's/ $//')"
+
+# --- a node cut off (its link down) --------------------------------------------
+# The Service must stop sending to the node's pods once it is NotReady: the
+# probe (0.5 s timeout) through node1's NodePort has no failure from
+# NotReady + 1.5 s on, and no failing stretch longer than the grace.  The
+# link comes back before the toleration has run out.
+cut=$NODES
+probe 0.5 &
+probe_pid=$!
+sleep 1
+ip link set "$CLUSTER_PREFIX-v$cut" down
+check "node$cut cut off (its link down): NotReady within the grace ($GRACE s) + 2 s" \
+	wait_until $((GRACE + 2)) node_not_ready "node$cut"
+sleep 1.5
+mark=$(now_ms)
+sleep 2
+touch "$WORK/probe.stop"
+wait "$probe_pid"
+probe_pid=
+ip link set "$CLUSTER_PREFIX-v$cut" up
+lf=$(longest_fail)
+late=$(awk -v m="$mark" '$1 >= m && $2 == "fail"' "$WORK/probe.log" | wc -l)
+echo "# Service probes, node$cut cut off: $(grep -c ok "$WORK/probe.log") ok, $(grep -c fail "$WORK/probe.log") failed, longest failing stretch $lf ms, $late failed from NotReady + 1.5 s"
+check_eq "no request to the Service failing once node$cut is NotReady (+ 1.5 s)" 0 "$late"
+check "no failing stretch longer than the grace ($GRACE s)" test "$lf" -le $((GRACE * 1000))
+check "node$cut Ready again with its link back" wait_until 20 node_ready "node$cut"
 
 # --- the node authorizer -----------------------------------------------------
 code() { ncurl -o /dev/null -w '%{http_code}' "$@"; }
