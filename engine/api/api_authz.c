@@ -135,6 +135,75 @@ static char *pod_bound(struct api *a, const char *node, const char *ns, const ch
 	return why;
 }
 
+/* Does a container list (containers, initContainers) name ConfigMap cm in
+ * env[].valueFrom.configMapKeyRef or envFrom[].configMapRef? */
+static bool ctrs_use_configmap(const json_t *ctrs, const char *cm)
+{
+	size_t i, j;
+	json_t *c, *x;
+	json_array_foreach(ctrs, i, c)
+	{
+		json_array_foreach(json_object_get(c, "env"), j, x)
+		{
+			const char *n = api_jstr(
+			    json_object_get(json_object_get(x, "valueFrom"), "configMapKeyRef"),
+			    "name");
+			if (n && !strcmp(n, cm))
+				return true;
+		}
+		json_array_foreach(json_object_get(c, "envFrom"), j, x)
+		{
+			const char *n = api_jstr(json_object_get(x, "configMapRef"), "name");
+			if (n && !strcmp(n, cm))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Does pod spec use ConfigMap cm (a volume, a projected source, env)? */
+static bool pod_uses_configmap(const json_t *spec, const char *cm)
+{
+	size_t i, j;
+	json_t *v, *src;
+	json_array_foreach(json_object_get(spec, "volumes"), i, v)
+	{
+		const char *n = api_jstr(json_object_get(v, "configMap"), "name");
+		if (n && !strcmp(n, cm))
+			return true;
+		json_array_foreach(json_object_get(json_object_get(v, "projected"), "sources"), j,
+				   src)
+		{
+			n = api_jstr(json_object_get(src, "configMap"), "name");
+			if (n && !strcmp(n, cm))
+				return true;
+		}
+	}
+	return ctrs_use_configmap(json_object_get(spec, "containers"), cm) ||
+	       ctrs_use_configmap(json_object_get(spec, "initContainers"), cm);
+}
+
+/* A ConfigMap's rule, as Kubernetes' node authorizer has it: a node reads
+ * one by name, and only one that a pod bound to it uses. */
+static char *configmap_used(struct api *a, const char *node, const char *verb, const char *ns,
+			    const char *name)
+{
+	if (strcmp(verb, "get") || !*name)
+		return xasprintf("a node may only get, one by one, the configmaps its pods use");
+	struct sobj **v = NULL;
+	size_t n = store_list(a->st, "Pod", ns, &v);
+	bool used = false;
+	for (size_t i = 0; i < n && !used; i++) {
+		const json_t *spec = json_object_get(v[i]->obj, "spec");
+		const char *bound = api_jstr(spec, "nodeName");
+		used = bound && !strcmp(bound, node) && pod_uses_configmap(spec, name);
+	}
+	sobj_list_free(v, n);
+	return used ? NULL
+		    : xasprintf("no pod bound to node \"%s\" uses configmap \"%s/%s\"", node, ns,
+				name);
+}
+
 /* NULL when the node may do r, else why not (malloc'd). */
 static char *node_denies(struct api *a, const char *node, const struct api_request *r)
 {
@@ -143,11 +212,13 @@ static char *node_denies(struct api *a, const char *node, const struct api_reque
 	const char *ns = r->ns ? r->ns : "";
 	bool write = verb_is(r->verb, "create update patch");
 	if (verb_is(r->verb, "get list watch")) {
-		if (kind_in(k, "Pod Service Endpoints Node Namespace ConfigMap Lease") &&
+		if (k == KIND_CONFIGMAP && !*sub)
+			return configmap_used(a, node, r->verb, ns, name);
+		if (kind_in(k, "Pod Service Endpoints Node Namespace Lease") &&
 		    (!*sub || !strcmp(sub, "status")))
 			return NULL;
 		return xasprintf("a node may read only pods, services, endpoints, nodes, "
-				 "namespaces, configmaps and leases");
+				 "namespaces, leases and the configmaps its pods use");
 	}
 	if (k == KIND_NODE && write && (!*sub || !strcmp(sub, "status"))) {
 		if (!strcmp(name, node) || (!*name && !strcmp(r->verb, "create")))

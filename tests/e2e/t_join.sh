@@ -92,7 +92,13 @@ check_eq "node: GET pods: 200" 200 "$(code)"
 n /api/v1/namespaces/default/services >/dev/null
 check_eq "node: GET services: 200" 200 "$(code)"
 n /apis/apps/v1/namespaces/default/deployments >/dev/null
-forbidden "node: GET deployments" "deployments is forbidden: User \"system:node:hollow-1\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"default\": a node may read only pods, services, endpoints, nodes, namespaces, configmaps and leases"
+forbidden "node: GET deployments" "deployments is forbidden: User \"system:node:hollow-1\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"default\": a node may read only pods, services, endpoints, nodes, namespaces, leases and the configmaps its pods use"
+n /api/v1/namespaces/default/configmaps >/dev/null
+check_eq "node: list configmaps: 403" 403 "$(code)"
+a /api/v1/namespaces/default/configmaps -X POST -H 'Content-Type: application/json' \
+	-d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nobodys"}}' >/dev/null
+n /api/v1/namespaces/default/configmaps/nobodys >/dev/null
+forbidden "node: GET a configmap no pod of its uses" "configmaps \"nobodys\" is forbidden: User \"system:node:hollow-1\" cannot get resource \"configmaps\" in API group \"\" in the namespace \"default\": no pod bound to node \"hollow-1\" uses configmap \"default/nobodys\""
 
 merge='Content-Type: application/merge-patch+json'
 n /api/v1/nodes/hollow-1 -X PATCH -H "$merge" -d '{"metadata":{"labels":{"joined":"yes"}}}' >/dev/null

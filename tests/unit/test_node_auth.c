@@ -53,7 +53,8 @@ static void setup(void)
 	CHECK(create_as(api, "kind: Node\nmetadata: {name: n1}\n", NULL) == 0);
 	CHECK(create_as(api, "kind: Node\nmetadata: {name: n2}\n", NULL) == 0);
 	const char *pod = "kind: Pod\nmetadata: {name: %s}\nspec: {nodeName: %s, containers: "
-			  "[{name: c, image: busybox}]}\n";
+			  "[{name: c, image: busybox, env: [{name: X, valueFrom: "
+			  "{configMapKeyRef: {name: cm, key: k}}}]}]}\n";
 	char *y = xasprintf(pod, "a", "n1");
 	CHECK(create_as(api, y, NULL) == 0);
 	free(y);
@@ -61,6 +62,7 @@ static void setup(void)
 	CHECK(create_as(api, y, NULL) == 0);
 	free(y);
 	CHECK(create_as(api, "kind: ConfigMap\nmetadata: {name: cm}\n", NULL) == 0);
+	CHECK(create_as(api, "kind: ConfigMap\nmetadata: {name: unused}\n", NULL) == 0);
 	n1 = node_view("n1");
 }
 
@@ -74,8 +76,8 @@ static int may(const char *verb, const struct kind_info *k, const char *ns, cons
 
 static void test_node_reads(void)
 {
-	const struct kind_info *ok[] = {KIND_POD,  KIND_SERVICE,   KIND_ENDPOINTS,
-					KIND_NODE, KIND_NAMESPACE, KIND_CONFIGMAP};
+	const struct kind_info *ok[] = {KIND_POD, KIND_SERVICE, KIND_ENDPOINTS, KIND_NODE,
+					KIND_NAMESPACE};
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		const char *ns = ok[i]->namespaced ? "default" : NULL;
 		CHECK(may("get", ok[i], ns, "x", NULL) == 0);
@@ -98,11 +100,28 @@ static void test_node_reads(void)
 	CHECK(e && !strcmp(e->msg, "deployments is forbidden: User \"system:node:n1\" cannot list "
 				   "resource \"deployments\" in API group \"apps\" at the cluster "
 				   "scope: a node may read only pods, services, endpoints, nodes, "
-				   "namespaces, configmaps and leases"));
+				   "namespaces, leases and the configmaps its pods use"));
 	err_free(e);
+	/* ConfigMaps: one by name, only those its pods use */
 	struct sobj *o = api_get(n1, KIND_CONFIGMAP, "default", "cm");
 	CHECK(o != NULL);
 	sobj_unref(o);
+	CHECK(api_get(n1, KIND_CONFIGMAP, "default", "unused") == NULL);
+	CHECK(may("get", KIND_CONFIGMAP, "default", "unused", NULL) == -EACCES);
+	CHECK(may("get", KIND_CONFIGMAP, "other", "cm", NULL) == -EACCES);
+	CHECK(may("list", KIND_CONFIGMAP, "default", NULL, NULL) == -EACCES);
+	CHECK(may("watch", KIND_CONFIGMAP, NULL, NULL, NULL) == -EACCES);
+	CHECK(create_as(api, "kind: ConfigMap\nmetadata: {name: vcm}\n", NULL) == 0);
+	CHECK(create_as(api,
+			"kind: Pod\nmetadata: {name: v}\nspec: {nodeName: n1, volumes: [{name: "
+			"p, configMap: {name: vcm}}], containers: [{name: c, image: busybox}]}\n",
+			NULL) == 0);
+	CHECK(may("get", KIND_CONFIGMAP, "default", "vcm", NULL) == 0); /* a volume */
+	struct api *n2 = node_view("n2"); /* its pod b uses cm too, in env */
+	o = api_get(n2, KIND_CONFIGMAP, "default", "cm");
+	CHECK(o != NULL);
+	sobj_unref(o);
+	api_free(n2);
 }
 
 static void test_node_own_node(void)
