@@ -260,9 +260,19 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		case 'n':
 			o->no_agent = true;
 			break;
-		case 'B':
-			o->kubelet_port = atoi(optarg);
+		case 'B': {
+			char *end;
+			long port = strtol(optarg, &end, 10);
+			if (*end || end == optarg || port < 1 || port > 65535) {
+				fprintf(stderr,
+					"clusterfs: --kubelet-port: want a port, 1 to 65535, got "
+					"\"%s\"\n",
+					optarg);
+				return -1;
+			}
+			o->kubelet_port = (int)port;
 			break;
+		}
 		case 'v':
 			log_level = LOG_DEBUG;
 			break;

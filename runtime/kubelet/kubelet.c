@@ -2,6 +2,7 @@
  * kubelet.c - what every kubelet writes the same way (see kubelet.h).
  */
 #include "runtime/kubelet/kubelet.h"
+#include "runtime/kubelet/kserver.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -73,8 +74,12 @@ json_t *kubelet_node_status(const struct kubelet_node *n, const json_t *old, con
 	json_object_set_new(s, "addresses",
 			    json_pack("[{s:s, s:s}, {s:s, s:s}]", "type", "InternalIP", "address",
 				      n->ip, "type", "Hostname", "address", n->name));
-	json_object_set_new(s, "daemonEndpoints",
-			    json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", 10250));
+	int port;
+	const char *ca;
+	kserver_config(&port, &ca);
+	json_object_set_new(
+	    s, "daemonEndpoints",
+	    json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", port > 0 ? port : 10250));
 	json_object_set_new(s, "nodeInfo",
 			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
 				      "machineID", n->machine_id, "systemUUID", n->machine_id,
