@@ -118,6 +118,20 @@ char *buf_steal(struct buf *b, size_t *len)
 	return s;
 }
 
+char *file_slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	struct buf b = {0};
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, n);
+	fclose(f);
+	return buf_steal(&b, NULL);
+}
+
 void buf_free(struct buf *b)
 {
 	free(b->s);

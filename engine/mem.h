@@ -49,6 +49,10 @@ void buf_puts(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Gives the string to the caller and leaves b empty. */
 char *buf_steal(struct buf *b, size_t *len);
+
+/* The whole of file path, NUL-terminated (caller frees), or NULL with
+ * errno when it cannot be opened. */
+char *file_slurp(const char *path);
 void buf_free(struct buf *b);
 
 #endif

@@ -40,21 +40,6 @@ void join_result_free(struct join_result *r)
 
 /* Files */
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	struct buf b = {0};
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	buf_add(&b, "", 0);
-	return buf_steal(&b, NULL);
-}
-
 /* Writes data to path (mode 0600) through a temporary file and rename. */
 static int save(const char *path, const char *data, struct err **e)
 {
@@ -225,11 +210,11 @@ static int fetch_cred(const char *server, const char *ca_path, const char *secre
 static bool saved(const char *dir, const char *node, const char *hash, struct join_result *out)
 {
 	_cleanup_free_ char *ca_path = xasprintf("%s/ca.crt", dir);
-	_cleanup_free_ char *ca = slurp(ca_path);
+	_cleanup_free_ char *ca = file_slurp(ca_path);
 	_cleanup_free_ char *tok = xasprintf("%s/token", dir);
-	char *t = slurp(tok);
+	char *t = file_slurp(tok);
 	_cleanup_free_ char *np = xasprintf("%s/node", dir);
-	_cleanup_free_ char *n = slurp(np);
+	_cleanup_free_ char *n = file_slurp(np);
 	char got[65] = "";
 	if (ca)
 		join_sha256_hex(ca, strlen(ca), got);

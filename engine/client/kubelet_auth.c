@@ -22,24 +22,9 @@ struct kubelet_signer {
 	gnutls_privkey_t key;
 };
 
-static char *read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct buf b = {0};
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	buf_add(&b, "", 1);
-	return b.s;
-}
-
 int kubelet_signer_open(const char *ca_key_file, struct kubelet_signer **out, struct err **e)
 {
-	char *pem = read_all(ca_key_file);
+	char *pem = file_slurp(ca_key_file);
 	if (!pem)
 		return err_make(e, errno, "%s: %s", ca_key_file, strerror(errno));
 	struct kubelet_signer *s = xcalloc(1, sizeof(*s));

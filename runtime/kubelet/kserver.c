@@ -41,21 +41,6 @@ void kserver_config(int *port, const char **ca_file)
 	*ca_file = cfg_ca;
 }
 
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	struct buf b = {0};
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	buf_add(&b, "", 1);
-	return b.s;
-}
-
 static int spit(const char *path, const char *data)
 {
 	FILE *f = fopen(path, "w");
@@ -124,8 +109,8 @@ static int ensure_cert(struct kserver *k, const struct kserver_opts *o, struct e
 	char *dir = xasprintf("%s/kubelet", o->data_dir);
 	char *cp = xasprintf("%s/serving.crt", dir), *kp = xasprintf("%s/serving.key", dir);
 	int r = 0;
-	k->cert = slurp(cp);
-	k->key = slurp(kp);
+	k->cert = file_slurp(cp);
+	k->key = file_slurp(kp);
 	if (!k->cert || !k->key) {
 		free(k->cert);
 		free(k->key);
@@ -286,7 +271,7 @@ int kserver_start(const struct kserver_opts *o, struct kserver **out, struct err
 	k->port = o->port > 0 ? o->port : 10250;
 	k->p = o->provider;
 	k->parg = o->provider_arg;
-	if (!(k->ca_pem = slurp(o->ca_file))) {
+	if (!(k->ca_pem = file_slurp(o->ca_file))) {
 		err_make(e, errno, "%s: %s", o->ca_file, strerror(errno));
 		goto fail;
 	}
