@@ -7,7 +7,7 @@
  *     clusterfs reset [--data-dir DIR]
  *     clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]
  *     clusterfs image ls [--data-dir DIR]
- *     clusterfs token rotate|revoke NODE [--data-dir DIR]
+ *     clusterfs token rotate|issue USER [GROUP...]|revoke NAME [--data-dir DIR]
  *     clusterfs pause HOSTNAME    (a pod's sandbox; started by the agent)
  *     clusterfs logrelay LOG      (a container's log relay; started by the agent)
  *     clusterfs version
@@ -47,6 +47,7 @@
 #include "engine/api/svc.h"
 #include "fs/fs.h"
 #include "http/auth.h"
+#include "http/tokens.h"
 #include "http/http.h"
 #include "runtime/kubelet/agent.h"
 #include "runtime/kubelet/kserver.h"
@@ -79,8 +80,12 @@ static const char usage_text[] =
     "            list the images in the local store\n"
     "  token rotate [--data-dir DIR]\n"
     "            a new join token in DATA_DIR/node-token; the old one is refused\n"
-    "  token revoke [--data-dir DIR] NODE\n"
-    "            refuse a node's credential (the node must join again)\n"
+    "  token issue [--data-dir DIR] USER [GROUP...]\n"
+    "            a bearer token for the Unix user USER (and GROUPs), for kubectl:\n"
+    "            its requests may do what USER may do in /cluster (replaces USER's)\n"
+    "  token revoke [--data-dir DIR] NODE|USER\n"
+    "            refuse a node's credential (the node must join again) or a user's\n"
+    "            tokens (DATA_DIR/tokens)\n"
     "  version   print the version\n"
     "\n"
     "Options:\n"
@@ -836,10 +841,26 @@ static int cmd_token(int argc, char **argv)
 		if (r == 0)
 			printf("%s\n", tok);
 		free(tok);
+	} else if (!strcmp(argv[1], "issue") && npos >= 1) {
+		char *tok = NULL;
+		r = tokens_issue(o.data_dir, pos[0], pos + 1, npos - 1, &tok, &e);
+		if (r == 0)
+			printf("%s\n", tok);
+		free(tok);
 	} else if (!strcmp(argv[1], "revoke") && npos == 1) {
 		r = auth_node_revoke(o.data_dir, pos[0], &e);
-		if (r == 0)
-			printf("clusterfs: node %s's credential revoked\n", pos[0]);
+		const char *what = "node %s's credential revoked";
+		if (r == -ENOENT) {
+			err_free(e);
+			e = NULL;
+			r = tokens_revoke(o.data_dir, pos[0], &e);
+			what = "user %s's tokens revoked";
+		}
+		if (r == 0) {
+			printf("clusterfs: ");
+			printf(what, pos[0]);
+			putchar('\n');
+		}
 	} else {
 		goto usage;
 	}
@@ -849,7 +870,8 @@ static int cmd_token(int argc, char **argv)
 	return r < 0 ? 1 : 0;
 usage:
 	fputs("usage: clusterfs token rotate [--data-dir DIR]\n"
-	      "       clusterfs token revoke [--data-dir DIR] NODE\n",
+	      "       clusterfs token issue [--data-dir DIR] USER [GROUP...]\n"
+	      "       clusterfs token revoke [--data-dir DIR] NODE|USER\n",
 	      stderr);
 	return 2;
 }

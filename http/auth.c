@@ -17,6 +17,7 @@
 #include "engine/mem.h"
 #include "http/http_int.h"
 #include "http/pki.h"
+#include "http/tokens.h"
 
 struct auth {
 	struct api *root;
@@ -27,6 +28,7 @@ struct auth {
 	struct hmap creds;    /* credential hash -> node name (char *) */
 	struct stat creds_st; /* the file as last read (st_ino 0: never) */
 	struct hmap views;    /* node name -> its view (struct api *) */
+	struct tokens *users; /* DATA_DIR/tokens */
 };
 
 /* The node-token file */
@@ -161,6 +163,7 @@ int auth_open(const char *data_dir, struct api *root, const char *admin_token, c
 	a->token_path = xasprintf("%s/node-token", data_dir);
 	a->creds_path = xasprintf("%s/node-credentials", data_dir);
 	pthread_mutex_init(&a->lock, NULL);
+	a->users = tokens_open(data_dir, root);
 	int r = token_ensure(a->token_path, ca_pem, e);
 	if (r < 0) {
 		auth_free(a);
@@ -183,6 +186,7 @@ void auth_free(struct auth *a)
 		return;
 	hmap_clear(&a->creds, free);
 	hmap_clear(&a->views, view_free);
+	tokens_free(a->users);
 	pthread_mutex_destroy(&a->lock);
 	free(a->token_path);
 	free(a->creds_path);
@@ -238,7 +242,7 @@ struct api *auth_caller(struct auth *a, const char *authorization)
 	if (join_secret_equal(tok, a->admin))
 		return a->root;
 	if (strncmp(tok, JOIN_CRED_PREFIX, strlen(JOIN_CRED_PREFIX)))
-		return NULL;
+		return tokens_caller(a->users, tok);
 	char hash[65];
 	join_sha256_hex(tok, strlen(tok), hash);
 	pthread_mutex_lock(&a->lock);

@@ -11,6 +11,9 @@
  *    (0600, "NODE HASH" a line) and reads the file again whenever it changes
  *    (checked by stat at each request with a node credential), so that
  *    `clusterfs token revoke NODE` refuses that node at once;
+ *  - a user's token (http/tokens.h: DATA_DIR/tokens): a view for that
+ *    Unix user and its groups, which the API authorizes as it does the
+ *    user's own filesystem calls;
  *  - no other: anything else is 401.
  *
  * The join token (DATA_DIR/node-token, 0600; format: engine/client/join.h)
@@ -40,8 +43,8 @@ int auth_open(const char *data_dir, struct api *root, const char *admin_token, c
 void auth_free(struct auth *a);
 
 /* The api to serve a request with, from its Authorization header: root
- * for the admin token, a node's view for its credential; NULL: unknown
- * (401). */
+ * for the admin token, a node's view for its credential, a user's view for
+ * a user's token; NULL: unknown (401). */
 struct api *auth_caller(struct auth *a, const char *authorization);
 
 /* The anonymous routes: 1 when path is one (rs filled), else 0. */
