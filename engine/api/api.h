@@ -149,9 +149,9 @@ int api_authorize(struct api *a, const struct api_request *r, struct err **e);
  * annotations change with api_ns_chown/api_ns_chmod (or, by root, by
  * writing the Namespace as any object).
  */
-#define API_NS_OWNER "clusterfs.io/owner"
-#define API_NS_GROUP "clusterfs.io/group"
-#define API_NS_MODE  "clusterfs.io/mode"
+#define API_NS_OWNER	    "clusterfs.io/owner"
+#define API_NS_GROUP	    "clusterfs.io/group"
+#define API_NS_MODE	    "clusterfs.io/mode"
 #define API_NS_DEFAULT_MODE 0755
 
 struct api_ns_perm {
