@@ -145,11 +145,8 @@ void fs_as_end(void)
 
 struct api *fs_as_own(fuse_req_t req)
 {
-	uid_t uid;
-	gid_t gid, g[GROUPS_MAX];
-	size_t n;
-	req_caller(req, &uid, &gid, g, &n);
-	return uid == 0 ? NULL : view_for(fs_of(req)->view.api, uid, gid, g, n);
+	struct api *c = view_caller(); /* set by fs_as for this request */
+	return c ? api_as(c, api_caller(c)) : NULL;
 }
 
 void fs_caller_ids(uid_t *uid, gid_t *gid)

@@ -116,8 +116,9 @@ int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat 
 /* Callers and what the files show of them (fs_caller.c).  fs_as sets the
  * request's caller for the view (view_set_caller) and returns their API
  * view (root's for uid 0); fs_as_end (at the end of the request) puts root
- * back.  fs_as_own: a view the caller owns (api_free it), NULL for root,
- * for open files that apply later.  fs_caller_ids: the current caller's
+ * back.  fs_as_own (after fs_as): a view of the same caller that the
+ * caller owns (api_free it), NULL for root, for open files that apply
+ * later.  fs_caller_ids: the current caller's
  * uid and gid (0, 0: root). */
 struct api *fs_as(fuse_req_t req);
 void fs_as_end(void);
