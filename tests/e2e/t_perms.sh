@@ -32,6 +32,7 @@ as() { # USER CMD...: runs CMD as USER with their groups
 	setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"
 }
 st() { stat -c '%A %U %G' "$1"; }
+NOGROUP=$(id -gn nobody)
 as_write() { # USER PATH SRC: cfs_write as USER (close() errors reported)
 	as "$1" "$PY" -c "$CFS_PYWRITE" "$2" "$3"
 }
@@ -83,6 +84,11 @@ check_eq "its pod manifest: -rw-rw----" "-rw-rw---- $U $G" "$(st "$MNT/namespace
 check_contains "kept as annotations" "$(cat "$MNT/namespaces/team-a.yaml")" "clusterfs.io/mode: \"2770\""
 expect_errno EPERM "the owner may not give the namespace away" \
 	as "$U" chown nobody "$MNT/namespaces/team-a"
+expect_errno EPERM "nor give it to a group not theirs" \
+	as "$U" chgrp "$NOGROUP" "$MNT/namespaces/team-a"
+check "the owner may chmod it (2750)" as "$U" chmod 2750 "$MNT/namespaces/team-a"
+check_eq "now drwxr-s---" "drwxr-s---" "$(stat -c %A "$MNT/namespaces/team-a")"
+check "and back (2770)" as "$U" chmod 2770 "$MNT/namespaces/team-a"
 
 # The owner creates, changes and deletes a deployment in team-a.
 TA=$MNT/namespaces/team-a
