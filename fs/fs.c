@@ -415,7 +415,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	if (path && fs_resolve(fs, path, &r, &st) == 0) {
 		st.st_ino = ino;
-		fuse_reply_attr(req, &st, 0);
+		/* the mount point's never change: spare path walks a request */
+		fuse_reply_attr(req, &st, r.vp.type == V_ROOT ? FIXED_TIMEOUT : 0);
 	} else {
 		fuse_reply_err(req, ENOENT);
 	}
@@ -795,38 +796,28 @@ out:
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fs_as(req);
-	opendir_as(req, ino, fi);
-	fs_as_end();
+	FS_AS(req, opendir_as(req, ino, fi));
 }
 
 static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	fs_as(req);
-	mkdir_as(req, parent, name, mode);
-	fs_as_end();
+	FS_AS(req, mkdir_as(req, parent, name, mode));
 }
 
 static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fs_as(req);
-	rmdir_as(req, parent, name);
-	fs_as_end();
+	FS_AS(req, rmdir_as(req, parent, name));
 }
 
 static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fs_as(req);
-	unlink_as(req, parent, name);
-	fs_as_end();
+	FS_AS(req, unlink_as(req, parent, name));
 }
 
 static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
-	fs_as(req);
-	rename_as(req, parent, name, newparent, newname, flags);
-	fs_as_end();
+	FS_AS(req, rename_as(req, parent, name, newparent, newname, flags));
 }
 
 static const struct fuse_lowlevel_ops fs_ops = {

@@ -261,17 +261,13 @@ out:
 /* Opening, as the caller (fs_caller.c). */
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	fs_as(req);
-	open_as(req, ino, fi);
-	fs_as_end();
+	FS_AS(req, open_as(req, ino, fi));
 }
 
 void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	       struct fuse_file_info *fi)
 {
-	fs_as(req);
-	create_as(req, parent, name, mode, fi);
-	fs_as_end();
+	FS_AS(req, create_as(req, parent, name, mode, fi));
 }
 
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)

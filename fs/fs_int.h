@@ -122,6 +122,12 @@ int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat 
  * uid and gid (0, 0: root). */
 struct api *fs_as(fuse_req_t req);
 void fs_as_end(void);
+#define FS_AS(req, call)                                                                           \
+	do {                                                                                       \
+		fs_as(req);                                                                        \
+		call;                                                                              \
+		fs_as_end();                                                                       \
+	} while (0)
 struct api *fs_as_own(fuse_req_t req);
 void fs_caller_ids(uid_t *uid, gid_t *gid);
 /* Owner, group and mode of what p names, from its namespace (st's type and
