@@ -146,6 +146,8 @@ bool scratch_stat(struct fs *fs, const char *path, struct stat *st)
 	if (s) {
 		memset(st, 0, sizeof(*st));
 		st->st_mode = S_IFREG | (s->mode & 07777);
+		st->st_uid = s->uid;
+		st->st_gid = s->gid;
 		st->st_nlink = 1;
 		st->st_size = (off_t)s->data.len;
 		st->st_blksize = 4096;
@@ -165,6 +167,7 @@ void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data,
 	if (!s) {
 		s = xcalloc(1, sizeof(*s));
 		s->path = xstrdup(path);
+		fs_caller_ids(&s->uid, &s->gid); /* its maker's, as any new file */
 		s->next = fs->scratch;
 		fs->scratch = s;
 	}
@@ -235,13 +238,16 @@ int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat 
 			st->st_mtim.tv_sec = time(NULL);
 			st->st_ctim = st->st_atim = st->st_mtim;
 		}
+		fs_perm_stat(fs, &r->vp, st);
 		r->pending = true;
 		return 0;
 	}
 	if (r->parse_err == 0 && !(r->vp.type == V_OBJYAML && shadowed(fs, path))) {
 		int e = view_stat(&fs->view, &r->vp, st);
-		if (e == 0)
+		if (e == 0) {
+			fs_perm_stat(fs, &r->vp, st);
 			return 0;
+		}
 	}
 	if ((r->parse_err == 0 && r->vp.scratch_ok) && scratch_stat(fs, path, st)) {
 		r->scratch = true;
@@ -409,7 +415,8 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	if (path && fs_resolve(fs, path, &r, &st) == 0) {
 		st.st_ino = ino;
-		fuse_reply_attr(req, &st, 0);
+		/* the mount point's never change: spare path walks a request */
+		fuse_reply_attr(req, &st, r.vp.type == V_ROOT ? FIXED_TIMEOUT : 0);
 	} else {
 		fuse_reply_err(req, ENOENT);
 	}
@@ -429,6 +436,16 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	bool done;
+	if (!r.scratch && fs_perm_setattr(req, path, &r.vp, attr, to_set, &done) != 0) {
+		free(path);
+		return;
+	}
+	if (done && fs_resolve(fs, path, &r, &st) < 0) {
+		fuse_reply_err(req, ENOENT);
+		free(path);
+		return;
+	}
 	if (r.scratch) {
 		pthread_mutex_lock(&fs->scratch_lock);
 		struct scratch *s = scratch_find(fs, path);
@@ -475,8 +492,9 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			/* truncate(1) outside an open file: nothing to apply yet */
 		}
 	}
-	/* chmod, chown and utimes are accepted and change nothing: modes
-	 * follow writability and times follow the object. */
+	/* chmod and chown of namespaces/NS change the namespace's (above);
+	 * elsewhere they and utimes are accepted and change nothing: modes
+	 * follow the namespace and writability, times follow the object. */
 	st.st_ino = ino;
 	fuse_reply_attr(req, &st, 0);
 	free(path);
@@ -522,7 +540,7 @@ static void hide_shadowed(struct fs *fs, const char *dir, struct vdir *d)
 	d->n = kept;
 }
 
-static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void opendir_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	char *path = node_path(fs->nodes, ino);
@@ -601,7 +619,7 @@ static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	fuse_reply_err(req, 0);
 }
 
-static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+static void mkdir_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = fs_of(req);
 	char *path = fs_child_path(fs, parent, name);
@@ -628,7 +646,7 @@ static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 	free(path);
 }
 
-static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void rmdir_as(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	char *path = fs_child_path(fs, parent, name);
@@ -651,7 +669,7 @@ static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	free(path);
 }
 
-static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void unlink_as(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fs_of(req);
 	char *path = fs_child_path(fs, parent, name);
@@ -679,7 +697,7 @@ static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
  * writable field applies its content; NAME.yaml (or any readable file)
  * renamed onto a scratch name leaves a copy there and the object as it is.
  */
-static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+static void rename_as(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
 	struct fs *fs = fs_of(req);
@@ -774,6 +792,34 @@ out:
 	free(ndir);
 }
 
+/* The handlers that act, as their caller (fs_caller.c). */
+
+static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	FS_AS(req, opendir_as(req, ino, fi));
+}
+
+static void fs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	FS_AS(req, mkdir_as(req, parent, name, mode));
+}
+
+static void fs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	FS_AS(req, rmdir_as(req, parent, name));
+}
+
+static void fs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	FS_AS(req, unlink_as(req, parent, name));
+}
+
+static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	FS_AS(req, rename_as(req, parent, name, newparent, newname, flags));
+}
+
 static const struct fuse_lowlevel_ops fs_ops = {
     .init = fs_init,
     .lookup = fs_lookup,
@@ -856,7 +902,8 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 		return r;
 	}
 
-	const char *argv[] = {"clusterfs", "-o", "fsname=clusterfs,subtype=clusterfs,allow_other",
+	const char *argv[] = {"clusterfs", "-o",
+			      "fsname=clusterfs,subtype=clusterfs,allow_other,default_permissions",
 			      o->debug ? "-d" : NULL, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(o->debug ? 4 : 3, (char **)argv);
 	fs->se = fuse_session_new(&args, &fs_ops, sizeof(fs_ops), fs);

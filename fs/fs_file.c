@@ -47,6 +47,8 @@ void handle_free(struct fs *fs, struct handle *h)
 	pthread_mutex_unlock(&fs->handles_lock);
 	buf_free(&h->data);
 	podlog_free(h->log);
+	if (h->as)
+		api_free(h->as);
 	pthread_mutex_destroy(&h->lock);
 	free(h->path);
 	free(h);
@@ -59,7 +61,7 @@ static bool one_value(const struct vpath *p)
 	return p->type == V_FIELD && p->k != KIND_NAMESPACE;
 }
 
-void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	char *path = node_path(fs->nodes, ino);
@@ -141,6 +143,8 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	}
+	if (h->type == H_WRITE)
+		h->as = fs_as_own(req);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -153,8 +157,8 @@ void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	free(path);
 }
 
-void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-	       struct fuse_file_info *fi)
+static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
 {
 	struct fs *fs = fs_of(req);
 	char *dir = node_path(fs->nodes, parent);
@@ -209,6 +213,7 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		st.st_mode = S_IFREG | 0644;
 		st.st_nlink = 1;
 		st.st_mtim.tv_sec = time(NULL);
+		fs_perm_stat(fs, &r.vp, &st);
 	} else if (r.parse_err == 0 && r.vp.scratch_ok &&
 		   (r.vp.type == V_OTHER || r.vp.type == V_OBJDIR || r.vp.type == V_FIELD)) {
 		scratch_new(fs, path, mode, NULL, 0);
@@ -236,6 +241,8 @@ void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 	ep.attr.st_ino = ep.ino;
 	ep.entry_timeout = 0;
 	ep.attr_timeout = 0;
+	if (h->type == H_WRITE)
+		h->as = fs_as_own(req);
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -249,6 +256,18 @@ out:
 	err_free(err);
 	free(path);
 	free(dir);
+}
+
+/* Opening, as the caller (fs_caller.c). */
+void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	FS_AS(req, open_as(req, ino, fi));
+}
+
+void fs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+	       struct fuse_file_info *fi)
+{
+	FS_AS(req, create_as(req, parent, name, mode, fi));
 }
 
 void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
@@ -328,7 +347,9 @@ static int apply_handle(struct fs *fs, struct handle *h, bool release)
 		return 0;
 	}
 	struct err *err = NULL;
+	view_set_caller(h->as); /* as whoever opened it (release has no caller) */
 	int r = view_write(&fs->view, &h->vp, h->data.s ? h->data.s : "", h->data.len, &err);
+	view_set_caller(NULL);
 	h->dirty = false;
 	pthread_mutex_unlock(&h->lock);
 	if (r >= 0) {

@@ -29,6 +29,8 @@ struct scratch {
 	char *path;
 	struct buf data;
 	mode_t mode;
+	uid_t uid; /* its maker's */
+	gid_t gid;
 	int64_t mtime_ns;
 	char *shadows; /* NAME.yaml renamed onto this file: hidden while it lives */
 	struct scratch *next;
@@ -65,6 +67,7 @@ struct handle {
 	pthread_mutex_t lock; /* guards data, dirty, failed */
 	struct buf data;      /* snapshot, or what is being written */
 	struct podlog *log;   /* H_LOG: the live log file (podlog.h), under lock */
+	struct api *as;	      /* H_WRITE: the opener's view (applies as them); NULL: root */
 	bool dirty;	      /* to apply: written, or truncated, since the last apply */
 	bool written;	      /* write() or a truncation since open: a flush applies */
 	bool failed;	      /* a write was refused: never apply */
@@ -109,6 +112,31 @@ void fs_queue_inval(struct fs *fs, const char *path);
 
 /* What path is now: 0 and *r, *st; -ENOENT. */
 int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st);
+
+/* Callers and what the files show of them (fs_caller.c).  fs_as sets the
+ * request's caller for the view (view_set_caller) and returns their API
+ * view (root's for uid 0); fs_as_end (at the end of the request) puts root
+ * back.  fs_as_own (after fs_as): a view of the same caller that the
+ * caller owns (api_free it), NULL for root, for open files that apply
+ * later.  fs_caller_ids: the current caller's
+ * uid and gid (0, 0: root). */
+struct api *fs_as(fuse_req_t req);
+void fs_as_end(void);
+#define FS_AS(req, call)                                                                           \
+	do {                                                                                       \
+		fs_as(req);                                                                        \
+		call;                                                                              \
+		fs_as_end();                                                                       \
+	} while (0)
+struct api *fs_as_own(fuse_req_t req);
+void fs_caller_ids(uid_t *uid, gid_t *gid);
+/* Owner, group and mode of what p names, from its namespace (st's type and
+ * own mode in, the shown ones out). */
+void fs_perm_stat(struct fs *fs, const struct vpath *p, struct stat *st);
+/* chmod/chown of namespaces/NS through the API: 0 (done or not one:
+ * *done says), or the errno replied. */
+int fs_perm_setattr(fuse_req_t req, const char *path, const struct vpath *p,
+		    const struct stat *attr, int to_set, bool *done);
 
 /* Open files (fs_file.c) */
 void handle_free(struct fs *fs, struct handle *h);

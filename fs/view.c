@@ -21,6 +21,25 @@
 #include "engine/clock.h"
 #include "fs/view_int.h"
 
+/* The caller */
+
+static __thread struct api *caller;
+
+void view_set_caller(struct api *as)
+{
+	caller = as;
+}
+
+struct api *view_caller(void)
+{
+	return caller;
+}
+
+struct api *view_api(struct view *v)
+{
+	return caller ? caller : v->api;
+}
+
 /* Stat */
 
 static void fill(struct stat *st, mode_t mode, size_t size, int64_t mtime_ns)
@@ -72,7 +91,7 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 		}
 	case V_KINDDIR:
 		if (p->k->namespaced && strcmp(p->ns, "default")) {
-			struct sobj *ns = api_get(v->api, KIND_NAMESPACE, "", p->ns);
+			struct sobj *ns = api_get(view_api(v), KIND_NAMESPACE, "", p->ns);
 			if (!ns)
 				return -ENOENT;
 			sobj_unref(ns);
@@ -149,7 +168,7 @@ int view_list(struct view *v, const struct vpath *p, struct vdir *out)
 		return 0;
 	case V_KINDDIR: {
 		struct sobj **l;
-		int got = api_list(v->api, p->k, p->ns, NULL, &l, NULL);
+		int got = api_list(view_api(v), p->k, p->ns, NULL, &l, NULL);
 		size_t n = got > 0 ? (size_t)got : 0;
 		for (size_t i = 0; i < n; i++) {
 			char name[300];

@@ -145,6 +145,17 @@ int view_unlink(struct view *v, const struct vpath *p, struct err **e);
 int view_rmdir(struct view *v, const struct vpath *p, struct err **e);
 int view_mkdir(struct view *v, const struct vpath *p, struct err **e);
 
+/*
+ * The caller of the request this thread serves (thread-local): every API
+ * call of the view but the status page's goes through view_api(v), their
+ * api_as() view, so that the API authorizes it (api.h, "Callers").  The
+ * FUSE layer sets it around each request that acts (fs_caller.c); NULL,
+ * the default, is root: v->api.
+ */
+void view_set_caller(struct api *as);
+struct api *view_caller(void); /* NULL: root */
+struct api *view_api(struct view *v);
+
 /* Frees the view's caches (at unmount). */
 void view_free_caches(struct view *v);
 

@@ -28,7 +28,7 @@ static int64_t key_revision(const char *key)
 void vd_history_list(struct view *v, const struct sobj *o, struct vdir *out)
 {
 	struct sobj **rss;
-	size_t n = api_deployment_history(v->api, obj_str(o->obj, "metadata.uid"), &rss);
+	size_t n = api_deployment_history(view_api(v), obj_str(o->obj, "metadata.uid"), &rss);
 	for (size_t i = 0; i < n; i++) {
 		int64_t rev = api_revision(rss[i]->obj);
 		if (rev <= 0)
@@ -44,7 +44,7 @@ void vd_history_list(struct view *v, const struct sobj *o, struct vdir *out)
 static struct sobj *rs_of(struct view *v, const struct sobj *dep, int64_t rev)
 {
 	struct sobj **rss, *hit = NULL;
-	size_t n = api_deployment_history(v->api, obj_str(dep->obj, "metadata.uid"), &rss);
+	size_t n = api_deployment_history(view_api(v), obj_str(dep->obj, "metadata.uid"), &rss);
 	for (size_t i = 0; i < n; i++) {
 		if (!hit && rev > 0 && api_revision(rss[i]->obj) == rev)
 			hit = rss[i];
@@ -117,7 +117,7 @@ int vd_rollback_write(struct view *v, const struct vpath *p, const char *data, s
 			    p->name, tmp);
 		rev = r;
 	}
-	int64_t r = api_deployment_rollback(v->api, p->ns, p->name, rev, e);
+	int64_t r = api_deployment_rollback(view_api(v), p->ns, p->name, rev, e);
 	return r < 0 ? (int)r : 0;
 }
 

@@ -101,7 +101,7 @@ static void r_pods(struct view *v, const struct sobj *o, const char *key, struct
 {
 	bool node = !strcmp(o->kind, "Node");
 	struct sobj **pods;
-	int n = api_list(v->api, KIND_POD, node ? NULL : o->ns, NULL, &pods, NULL);
+	int n = api_list(view_api(v), KIND_POD, node ? NULL : o->ns, NULL, &pods, NULL);
 	const json_t *sel = obj_at(o->obj, "spec.selector");
 	for (int i = 0; i < n; i++) {
 		const json_t *p = pods[i]->obj;
@@ -138,7 +138,7 @@ static int cmp_events(const void *a, const void *b)
 static void r_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct sobj **evs;
-	int n = api_list(v->api, KIND_EVENT, *o->ns ? o->ns : "default", NULL, &evs, NULL);
+	int n = api_list(view_api(v), KIND_EVENT, *o->ns ? o->ns : "default", NULL, &evs, NULL);
 	if (n <= 0)
 		return;
 	const char *uid = obj_str(o->obj, "metadata.uid");
@@ -164,7 +164,7 @@ static void r_events(struct view *v, const struct sobj *o, const char *key, stru
 static void r_ns_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct sobj **evs;
-	int n = api_list(v->api, KIND_EVENT, o->name, NULL, &evs, NULL);
+	int n = api_list(view_api(v), KIND_EVENT, o->name, NULL, &evs, NULL);
 	if (n <= 0)
 		return;
 	qsort(evs, (size_t)n, sizeof(*evs), cmp_events);
@@ -303,7 +303,7 @@ static int w_replicas(struct view *v, const struct vpath *p, const char *data, s
 				INT32_MAX);
 	json_t *val = json_integer(n);
 	struct set_arg a = {"spec.replicas", val};
-	r = api_patch(v->api, p->k, p->ns, p->name, set_mutate, &a, e);
+	r = api_patch(view_api(v), p->k, p->ns, p->name, set_mutate, &a, e);
 	json_decref(val);
 	return r;
 }
@@ -327,7 +327,7 @@ static int w_unschedulable(struct view *v, const struct vpath *p, const char *da
 		return err_make(e, EINVAL, "Node \"%s\": unschedulable: want 1 or 0, got \"%s\"",
 				p->name, tmp);
 	struct set_arg a = {"spec.unschedulable", on ? json_true() : NULL};
-	return api_patch(v->api, p->k, p->ns, p->name, set_mutate, &a, e);
+	return api_patch(view_api(v), p->k, p->ns, p->name, set_mutate, &a, e);
 }
 
 /* drain reads 1 once the node is cordoned and holds no pods. */
@@ -359,7 +359,7 @@ static int w_drain(struct view *v, const struct vpath *p, const char *data, size
 				"%s: write 1 to cordon the node and evict its pods, or force to "
 				"evict pods that no controller manages too (got \"%.*s\")",
 				what, len > 64 ? 64 : (int)len, data);
-	int r = api_node_drain(v->api, p->name, force, e);
+	int r = api_node_drain(view_api(v), p->name, force, e);
 	if (r == -EBUSY && e && *e) {
 		char *why = xstrdup((*e)->msg);
 		err_make(e, EBUSY, "%s; write force to evict them anyway", why);
@@ -393,7 +393,7 @@ static int w_data_key(struct view *v, const struct vpath *p, const char *data, s
 		return err_make(e, EINVAL, "ConfigMap \"%s\": data.%s: the value is not UTF-8 text",
 				p->name, p->key);
 	struct data_arg a = {p->key, val};
-	int r = api_patch(v->api, p->k, p->ns, p->name, data_mutate, &a, e);
+	int r = api_patch(view_api(v), p->k, p->ns, p->name, data_mutate, &a, e);
 	json_decref(val);
 	return r;
 }

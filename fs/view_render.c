@@ -18,7 +18,7 @@
 
 struct sobj *view_object_get(struct view *v, const struct vpath *p)
 {
-	return api_get(v->api, p->k, p->ns, p->name);
+	return api_get(view_api(v), p->k, p->ns, p->name);
 }
 
 /* The file p names inside a field: FIELD, FIELD/KEY or FIELD/KEY/FILE. */

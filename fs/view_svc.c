@@ -20,7 +20,7 @@ void view_svc_clusterip(struct view *v, const struct sobj *o, const char *key, s
 void view_svc_endpoints(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct svc_info *s;
-	if (svc_info_get(v->api, o->ns, o->name, &s) < 0)
+	if (svc_info_get(view_api(v), o->ns, o->name, &s) < 0)
 		return;
 	char *lines = svc_ready_lines(s);
 	buf_puts(out, lines);
@@ -31,7 +31,7 @@ void view_svc_endpoints(struct view *v, const struct sobj *o, const char *key, s
 void view_svc_status(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct svc_info *s;
-	if (svc_info_get(v->api, o->ns, o->name, &s) < 0)
+	if (svc_info_get(view_api(v), o->ns, o->name, &s) < 0)
 		return;
 	json_t *st = json_object();
 	json_object_set_new(st, "type", json_string(s->type));

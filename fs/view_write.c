@@ -92,11 +92,11 @@ static int write_object_file(struct view *v, const struct vpath *p, json_t *doc,
 	if (r < 0)
 		return r;
 	struct api_target t = {p->k, p->ns, other ? NULL : p->name};
-	r = api_apply(v->api, &doc, 1, &t, e);
+	r = api_apply(view_api(v), &doc, 1, &t, e);
 	if (r >= 0 && other) {
 		char folder[600];
 		kind_folder(p->k, p->ns, folder, sizeof(folder));
-		api_event(v->api, "Normal", "Applied", p->k->kind, p->ns, other,
+		api_event(view_api(v), "Normal", "Applied", p->k->kind, p->ns, other,
 			  "%s/%s.yaml applied as %s", folder, p->name, other);
 	}
 	return r;
@@ -119,9 +119,9 @@ static int write_manifest(struct view *v, const struct vpath *p, const char *dat
 		r = write_object_file(v, p, docs[0], e);
 	} else if (p->type == V_OBJYAML) {
 		struct api_target t = {p->k, p->ns, p->name};
-		r = api_apply(v->api, docs, n, &t, e);
+		r = api_apply(view_api(v), docs, n, &t, e);
 	} else {
-		r = api_apply(v->api, docs, n, NULL, e);
+		r = api_apply(view_api(v), docs, n, NULL, e);
 	}
 	codec_docs_free(docs, n);
 	return r;
@@ -135,7 +135,7 @@ int view_apply_in(struct view *v, const char *ns, const char *data, size_t len, 
 	if (r < 0)
 		return r;
 	struct api_target t = {NULL, ns, NULL};
-	r = api_apply(v->api, docs, n, &t, e);
+	r = api_apply(view_api(v), docs, n, &t, e);
 	codec_docs_free(docs, n);
 	return r;
 }
@@ -157,7 +157,7 @@ int view_write(struct view *v, const struct vpath *p, const char *data, size_t l
 int view_unlink(struct view *v, const struct vpath *p, struct err **e)
 {
 	if (p->type == V_OBJYAML) {
-		int r = api_delete(v->api, p->k, p->ns, p->name, e);
+		int r = api_delete(view_api(v), p->k, p->ns, p->name, e);
 		return r < 0 ? r : 0;
 	}
 	if (p->type == V_OBJDIR || (p->type == V_FIELD && vf_is_dir(p)))
@@ -176,7 +176,7 @@ int view_rmdir(struct view *v, const struct vpath *p, struct err **e)
 			return err_make(e, ENOTDIR, "not a directory");
 		return err_make(e, EPERM, "this folder cannot be removed");
 	}
-	int r = api_delete(v->api, p->k, p->ns, p->name, e);
+	int r = api_delete(view_api(v), p->k, p->ns, p->name, e);
 	return r < 0 ? r : 0;
 }
 
@@ -194,7 +194,7 @@ int view_mkdir(struct view *v, const struct vpath *p, struct err **e)
 	json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
 			       "metadata", "name", p->name);
 	struct api_target t = {KIND_NAMESPACE, NULL, p->name};
-	int r = api_apply(v->api, &ns, 1, &t, e);
+	int r = api_apply(view_api(v), &ns, 1, &t, e);
 	json_decref(ns);
 	return r < 0 ? r : 0;
 }

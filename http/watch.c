@@ -113,6 +113,7 @@ void watch_feed_stop(struct watch_feed *f)
 
 struct watch {
 	struct watch_feed *feed;
+	struct api *api; /* the caller's (its view lives as long as the server) */
 	const struct kind_info *kind;
 	char *ns; /* NULL: all */
 	struct api_labelsel *ls;
@@ -150,6 +151,9 @@ static void watch_free(void *arg)
 static bool matches(const struct watch *w, const struct sobj *o)
 {
 	if (w->ns && strcmp(o->ns, w->ns))
+		return false;
+	/* Only what the caller may read, now (a namespace's mode may change). */
+	if (w->kind->namespaced && !api_may_read(w->api, w->kind, o->ns))
 		return false;
 	const json_t *labels = json_object_get(json_object_get(o->obj, "metadata"), "labels");
 	return api_labelsel_matches(w->ls, labels) && fieldsel_matches(w->fs, o->obj);
@@ -395,6 +399,7 @@ void h_watch(struct http_req *rq, struct http_resp *rs)
 	int live = __atomic_add_fetch(&f->count, 1, __ATOMIC_RELAXED);
 	struct watch *w = xcalloc(1, sizeof(*w));
 	w->feed = f;
+	w->api = rq->api;
 	if (live > f->max) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "too many watches (at most %d); retry later", f->max);

@@ -43,8 +43,8 @@ void api_free(struct api *a);
  * The api that api_new() returns is the root: its caller is the system
  * (root, uid 0), which may do everything; controllers, the scheduler and
  * the in-process agent use it.  A face that serves someone else (the HTTP
- * API for a node's credential; the filesystem, later, for the FUSE
- * request's uid/gid) calls through a view, api_as(root, who): the same
+ * API for a node's credential or a token's user; the filesystem for the
+ * FUSE request's uid, gid and groups) calls through a view, api_as(root, who): the same
  * store, settings and event recorder, with a caller.  Every api_* call on
  * a view is authorized, once, here, for every face: a refused call is
  * -EACCES with Kubernetes' wording (api_authorize()) and changes nothing.
@@ -63,8 +63,25 @@ void api_free(struct api *a);
  *    (kube-node-lease/NAME; any kind named "Lease"); update and patch the
  *    status of pods bound to it (spec.nodeName == NAME) and delete them;
  *    create, update and patch events; nothing else;
- *  - any other user may read everything but secrets and change nothing
- *    (issue 13 adds namespace ownership here: api_authz.c, user_allows()).
+ *  - any other user (uid, gid, supplementary gids: a FUSE request's
+ *    caller, an HTTP token's user) is judged by Unix permissions on the
+ *    namespace, as on a folder (api_ns_perm() below): in a namespace whose
+ *    owner, group and mode grant them r (as the owner when uid == owner,
+ *    else as the group when gid or a supplementary gid == group, else as
+ *    other: Unix's order) they may read (get, list, watch, and read
+ *    subresources such as pods/log); with w they may change (create,
+ *    update, patch, delete, deletecollection, and subresources: status,
+ *    exec, eviction, binding).  Secrets are never granted to "other",
+ *    whatever the mode.  Cluster-scoped kinds (nodes, namespaces, ...):
+ *    anyone reads, only root writes.  A list or watch across all
+ *    namespaces is allowed and sees only the objects of namespaces the
+ *    caller may read (api_list() filters; a watching face filters each
+ *    event with api_may_read()), as `kubectl get pods -A` should not show
+ *    another team's pods; a write across all namespaces is refused.
+ *    Refusals name the namespace's owner, group and mode:
+ *      pods "x" is forbidden: User "bob" cannot create resource "pods" in
+ *      API group "" in the namespace "team-a": namespace "team-a" is
+ *      owned by alice:dev mode 2770
  *
  * What a view does not check: api_watch(), api_rev() and api_kind_mtime()
  * (kind-agnostic or metadata only: the face checks the kind it serves with
@@ -120,6 +137,54 @@ struct api_request {
  * A rule that depends on an object (a pod's node) reads it.  Thread-safe.
  */
 int api_authorize(struct api *a, const struct api_request *r, struct err **e);
+
+/*
+ * Namespace ownership (api_nsperm.c): a namespace's owner, group and mode,
+ * kept as annotations on the Namespace object, numeric, so that they
+ * survive restarts and read the same on every face:
+ *   clusterfs.io/owner: "1000"    (uid)
+ *   clusterfs.io/group: "1000"    (gid)
+ *   clusterfs.io/mode:  "2770"    (octal; permission bits and setgid)
+ * Absent or unreadable values are root (0), root (0) and 0755.  The
+ * annotations change with api_ns_chown/api_ns_chmod (or, by root, by
+ * writing the Namespace as any object).
+ */
+#define API_NS_OWNER	    "clusterfs.io/owner"
+#define API_NS_GROUP	    "clusterfs.io/group"
+#define API_NS_MODE	    "clusterfs.io/mode"
+#define API_NS_DEFAULT_MODE 0755
+
+struct api_ns_perm {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* 07777 at most */
+};
+
+/* ns's ownership: 0, or -ENOENT (no such namespace: *out gets the defaults). */
+int api_ns_perm(struct api *a, const char *ns, struct api_ns_perm *out);
+/* The ownership a Namespace object (JSON) carries. */
+void api_ns_perm_of(const json_t *ns_obj, struct api_ns_perm *out);
+
+/* Does perm grant who want (4 read, 2 write)?  Unix's order: owner, then
+ * group (gid or a supplementary gid), then other; secret: never other. */
+bool api_ns_grants(const struct api_who *who, const struct api_ns_perm *perm, int want,
+		   bool secret);
+
+/*
+ * chown: sets ns's owner (uid (uid_t)-1: unchanged) and group ((gid_t)-1:
+ * unchanged), as Unix does: only root changes the owner; the owner may
+ * change the group to one of their own groups.  chmod: sets the mode
+ * (07777 & mode; setuid and sticky are dropped), by the owner or root; a
+ * non-root owner not in the group loses setgid, as on Unix.  One
+ * transaction; a refusal is -EACCES (EPERM's meaning, Forbidden's words)
+ * and changes nothing; -ENOENT when ns does not exist.
+ */
+int api_ns_chown(struct api *a, const char *ns, uid_t uid, gid_t gid, struct err **e);
+int api_ns_chmod(struct api *a, const char *ns, mode_t mode, struct err **e);
+
+/* May a's caller read objects of kind k in namespace ns (a watch's
+ * filter)?  Cheap: one store read. */
+bool api_may_read(struct api *a, const struct kind_info *k, const char *ns);
 
 /*
  * Where a manifest was written, to check it against: the kind folder, its

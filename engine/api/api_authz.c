@@ -7,7 +7,9 @@
  * refusal reads as RBAC's Forbidden message with the rule's reason after
  * it.  A create whose name is not known yet (a face's POST before it reads
  * the body) is checked by kind; the API checks it again with the name
- * when the object is written (api_create(), api_apply()).
+ * when the object is written (api_create(), api_apply()).  Other users
+ * are judged by Unix permissions on the namespace (api_nsperm.c), so that
+ * the filesystem's modes and the HTTP API's answers are one rule.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -242,16 +244,33 @@ static char *node_denies(struct api *a, const char *node, const struct api_reque
 			 "pods, and events");
 }
 
-/* NULL when a user who is neither root nor a node may do r, else why not.
- * Issue 13 (namespace owner, group and mode) decides writes here. */
-static char *user_denies(const struct api_who *w, const struct api_request *r)
+/* NULL when a user who is neither root nor a node may do r, else why not:
+ * Unix permissions on the namespace (api.h, "Callers"). */
+static char *user_denies(struct api *a, const struct api_who *w, const struct api_request *r)
 {
-	if (verb_is(r->verb, "get list watch"))
-		return strcmp(r->kind->kind, "Secret")
-			   ? NULL
-			   : xasprintf("secrets are readable by root only");
-	(void)w;
-	return xasprintf("only root may change the cluster");
+	const struct kind_info *k = r->kind;
+	bool read = verb_is(r->verb, "get list watch");
+	const char *ns = r->ns && *r->ns ? r->ns : NULL;
+	if (!k->namespaced)
+		return read ? NULL
+			    : xasprintf("only root may change cluster-scoped objects (%s)",
+					k->plural);
+	if (!ns)
+		return read ? NULL /* api_list() and watches keep the readable namespaces */
+			    : xasprintf("only root may change %s across all namespaces", k->plural);
+	struct api_ns_perm p;
+	api_ns_perm(a, ns, &p);
+	bool secret = !strcmp(k->kind, "Secret");
+	if (api_ns_grants(w, &p, read ? 4 : 2, secret))
+		return NULL;
+	char *t = api_ns_perm_text(&p);
+	char *why = xasprintf("%snamespace \"%s\" is owned by %s",
+			      secret ? "secrets are readable only by their namespace's owner and "
+				       "group: "
+				     : "",
+			      ns, t);
+	free(t);
+	return why;
 }
 
 /* Kubernetes' Forbidden message, with why after it. */
@@ -277,12 +296,23 @@ static int forbidden(const struct api_who *w, const struct api_request *r, const
 	return rc;
 }
 
+bool api_caller_is_root(const struct api *a)
+{
+	return !a->who || is_root(a->who);
+}
+
+bool api_may_read(struct api *a, const struct kind_info *k, const char *ns)
+{
+	struct api_request r = {"get", k, ns, NULL, NULL};
+	return api_authorize(a, &r, NULL) == 0;
+}
+
 int api_authorize(struct api *a, const struct api_request *r, struct err **e)
 {
 	const struct api_who *w = a->who;
 	if (!w || is_root(w))
 		return 0;
-	char *why = w->node ? node_denies(a, w->node, r) : user_denies(w, r);
+	char *why = w->node ? node_denies(a, w->node, r) : user_denies(a, w, r);
 	if (!why)
 		return 0;
 	int rc = forbidden(w, r, why, e);

@@ -38,6 +38,10 @@ struct api {
 	uint64_t ev_seq;
 };
 
+/* Is a's caller root (api_authz.c)? */
+bool api_caller_is_root(const struct api *a);
+/* "alice:dev mode 2770" (api_nsperm.c); the caller frees it. */
+char *api_ns_perm_text(const struct api_ns_perm *p);
 const char *api_jstr(const json_t *o, const char *key);
 json_t *api_meta_of(json_t *obj);
 const char *api_obj_name(const json_t *obj);

@@ -4,6 +4,7 @@
  * of Deployments and ReplicaSets (matchLabels, matchExpressions).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "engine/api/api.h"
@@ -147,6 +148,27 @@ static bool sel_match(const struct sel_req *r, size_t n, const json_t *labels)
 	return true;
 }
 
+/* A list across all namespaces by a caller who is not root keeps the
+ * objects of namespaces they may read (api.h, "Callers"); objects come
+ * grouped by namespace, so one answer serves a run of them. */
+struct ns_memo {
+	bool filter, have;
+	char ns[256];
+	bool ok;
+};
+
+static bool readable(struct api *a, const struct kind_info *k, struct ns_memo *m, const char *ns)
+{
+	if (!m->filter)
+		return true;
+	if (!m->have || strcmp(m->ns, ns)) {
+		m->have = true;
+		snprintf(m->ns, sizeof(m->ns), "%s", ns);
+		m->ok = api_may_read(a, k, ns);
+	}
+	return m->ok;
+}
+
 int api_list(struct api *a, const struct kind_info *k, const char *ns, const char *selector,
 	     struct sobj ***out, struct err **e)
 {
@@ -164,10 +186,11 @@ int api_list(struct api *a, const struct kind_info *k, const char *ns, const cha
 	size_t n =
 	    store_list(a->st, k->kind, ns && k->namespaced ? ns : (k->namespaced ? NULL : ""), &v);
 	size_t kept = 0;
+	struct ns_memo memo = {.filter = k->namespaced && !ns && !api_caller_is_root(a)};
 	for (size_t i = 0; i < n; i++) {
 		const json_t *labels =
 		    json_object_get(json_object_get(v[i]->obj, "metadata"), "labels");
-		if (sel_match(reqs, nreqs, labels))
+		if (sel_match(reqs, nreqs, labels) && readable(a, k, &memo, v[i]->ns))
 			v[kept++] = v[i];
 		else
 			sobj_unref(v[i]);

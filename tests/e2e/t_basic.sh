@@ -305,7 +305,7 @@ check_eq "namespaces/team/deployments/backend/replicas" 2 "$(cat "$MNT/namespace
 check_eq "namespaces/team/configmaps/settings/data/mode" fast "$(cat "$MNT/namespaces/team/configmaps/settings/data/mode")"
 check_not "backend is not in namespace default" test -e "$D/backend.yaml"
 check "the apply file reads empty" test ! -s "$MNT/apply"
-check_eq "apply is write-only (0200)" 200 "$(stat -c %a "$MNT/apply")"
+check_eq "apply is write-only, for anyone (0222: the API judges each document)" 222 "$(stat -c %a "$MNT/apply")"
 if echo 4 >"$MNT/namespaces/team/deployments/backend/replicas"; then ok "scale in namespace team"; else fail "scale in namespace team"; fi
 check_eq "namespaced scale applied" 4 "$(yget "$MNT/namespaces/team/deployments/backend.yaml" spec.replicas)"
 check_eq "ls namespaces/team" "apply configmaps deployments endpoints events leases pods replicasets services status" "$(ls "$MNT/namespaces/team" | tr '\n' ' ' | sed 's/ $//')"
