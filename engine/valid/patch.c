@@ -379,7 +379,10 @@ static int smp_keyed(json_t *dst, const json_t *pl, const struct sch_def *sub, c
 {
 	for (size_t i = 0; i < json_array_size(pl); i++) {
 		json_t *pe = json_array_get(pl, i);
-		if (!json_is_object(pe) || !json_object_get(pe, key))
+		/* A null key is none: it would delete itself, and the element
+		 * be added anew at each patch. */
+		json_t *kv = json_object_get(pe, key);
+		if (!json_is_object(pe) || !kv || json_is_null(kv))
 			return err_make(e, EBADMSG,
 					"%s: a list element does not contain its merge key \"%s\"",
 					field, key);
