@@ -408,8 +408,10 @@ static int smp_keyed(json_t *dst, const json_t *pl, const struct sch_def *sub, c
 		}
 		int r = 0;
 		json_t *v = smp_fresh(pe, sub, field, e, &r);
-		if (r < 0)
+		if (r < 0) {
+			json_decref(v);
 			return r;
+		}
 		if (v)
 			json_array_append_new(dst, v);
 	}
@@ -568,8 +570,10 @@ static int smp_field(json_t *dst, const char *k, const json_t *pv, const struct 
 	}
 	json_t *nv =
 	    json_is_array(pv) ? smp_list(dv, pv, f, k, e, &r) : smp_fresh(pv, sub, k, e, &r);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(nv); /* a list stripped up to the failing element */
 		return r;
+	}
 	if (nv)
 		json_object_set_new(dst, k, nv);
 	else
