@@ -54,7 +54,7 @@ static void rebuild(const struct route *r, char *out, size_t n)
 		snprintf(out, n, "/openapi/v2");
 		break;
 	case ROUTE_OPENAPI_V3:
-		snprintf(out, n, "/openapi/v3%s%s", r->version[0] ? strchr(gv, '/') : "", "");
+		snprintf(out, n, "/openapi/v3%s", r->version[0] ? gv : "");
 		break;
 	default:
 		out[0] = '\0';

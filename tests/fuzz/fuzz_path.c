@@ -75,7 +75,8 @@ static void rebuild(const struct vpath *p, char *out, size_t n)
 		snprintf(out, n, "%s/%s", kdir, p->name);
 	else
 		snprintf(out, n, "%s/%s/%s%s%s%s%s", kdir, p->name, p->field->name,
-			 p->key[0] ? "/" : "", p->key, p->sub ? "/" : "", p->sub ? p->sub->name : "");
+			 p->key[0] ? "/" : "", p->key, p->sub ? "/" : "",
+			 p->sub ? p->sub->name : "");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

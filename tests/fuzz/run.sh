@@ -25,14 +25,14 @@ for h in "$@"; do
 	for d in "$root/tests/fuzz/corpus/$h" "$root/tests/fuzz/regress/$h"; do
 		[ -d "$d" ] && cp -p "$d"/* "$work"/ 2>/dev/null
 	done
-	echo "== fuzz_$h: ${secs}s from $(ls "$work" | wc -l) inputs (log: $log)"
+	echo "== fuzz_$h: ${secs}s from $(find "$work" -type f | wc -l) inputs (log: $log)"
 	# shellcheck disable=SC2086
 	nice -n "$nice" "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=1 -artifact_prefix="$crashes/" ${FUZZ_ARGS:-} "$work" >"$log" 2>&1
 	rc=$?
 	grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$log" |
 		sed 's/^stat::/   /'
-	echo "   corpus now: $(ls "$work" | wc -l) inputs"
+	echo "   corpus now: $(find "$work" -type f | wc -l) inputs"
 	if [ $rc -ne 0 ]; then
 		failed="$failed $h"
 		echo "   FAILED (exit $rc): $(grep -m1 -E 'ERROR|SUMMARY|property failed' "$log")"
