@@ -379,12 +379,15 @@ static int smp_keyed(json_t *dst, const json_t *pl, const struct sch_def *sub, c
 {
 	for (size_t i = 0; i < json_array_size(pl); i++) {
 		json_t *pe = json_array_get(pl, i);
-		/* A null key is none: it would delete itself, and the element
-		 * be added anew at each patch. */
+		/* A key must be a scalar: a null one would delete itself, one
+		 * holding directives lose them, and the element never match
+		 * and be added anew at each patch. */
 		json_t *kv = json_object_get(pe, key);
-		if (!json_is_object(pe) || !kv || json_is_null(kv))
+		if (!json_is_object(pe) ||
+		    !(json_is_string(kv) || json_is_number(kv) || json_is_boolean(kv)))
 			return err_make(e, EBADMSG,
-					"%s: a list element does not contain its merge key \"%s\"",
+					"%s: a list element does not contain its merge key \"%s\" "
+					"(a string, number or boolean)",
 					field, key);
 		const char *d = json_string_value(json_object_get(pe, "$patch"));
 		long at = find_keyed(dst, key, pe);
