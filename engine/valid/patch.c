@@ -324,10 +324,11 @@ static bool is_directive(const char *k)
 	return k[0] == '$';
 }
 
-/* The index in list of the element whose key equals that of el, or -1. */
+/* The index in list of the element whose key equals that of el (key NULL:
+ * that equals el), or -1. */
 static long find_keyed(const json_t *list, const char *key, const json_t *el)
 {
-	json_t *want = json_is_object(el) ? json_object_get(el, key) : (json_t *)el;
+	json_t *want = key && json_is_object(el) ? json_object_get(el, key) : (json_t *)el;
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		json_t *x = json_array_get(list, i);
 		json_t *have = key ? json_object_get(x, key) : x;
