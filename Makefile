@@ -81,7 +81,48 @@ check: $(BUILD)/.deps
 check-selftest: $(BUILD)/.deps
 	@sh tests/check/t_check.sh
 
-test: check check-selftest unit e2e
+test: check check-selftest unit fuzz-regress e2e
+
+# Fuzzing (tests/fuzz/, docs/security.md): libFuzzer harnesses built by clang
+# with ASan and UBSan from objects of their own in $(FUZZ_BUILD)/.  `make fuzz`
+# runs each for FUZZ_TIME seconds (FUZZ=NAME...: only those) from its seed
+# corpus; `make fuzz-regress` (part of `make test`) replays the seeds and every
+# crash kept in tests/fuzz/regress/ through the same harnesses, built by $(CC).
+.PHONY: fuzz fuzz-build fuzz-regress
+FUZZ_CC     ?= clang-14
+FUZZ_BUILD  ?= build-fuzz
+FUZZ_TIME   ?= 600
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES  := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=%)
+FUZZ        ?= $(FUZZ_NAMES)
+FUZZ_OBJ    := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_CFLAGS  = $(filter-out -Werror $(OPT),$(CFLAGS)) -O1 -fno-omit-frame-pointer \
+	       -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_REG    := $(FUZZ_NAMES:%=$(BUILD)/fuzz/regress_%)
+
+$(FUZZ_BUILD)/%.o: %.c $(BUILD)/.deps $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libcfs.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_BUILD)/libcfs.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libcfs.a $(LDLIBS)
+
+fuzz-build: $(FUZZ:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ)
+
+$(BUILD)/fuzz/regress_%: tests/fuzz/fuzz_%.c tests/fuzz/driver.c tests/fuzz/fuzz.h $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ tests/fuzz/driver.c $< $(LIB_OBJ) $(LDLIBS)
+
+fuzz-regress: $(FUZZ_REG)
+	@set -e; for h in $(FUZZ_NAMES); do \
+		$(BUILD)/fuzz/regress_$$h tests/fuzz/corpus/$$h tests/fuzz/regress/$$h; done
 
 asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin OPT=-O1 \
@@ -131,4 +172,4 @@ format:
 	clang-format -i main.c main_logrelay.c $(LIB_SRC) $(LIB_HDR) tests/unit/*.[ch] tests/bench/*.[ch]
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin

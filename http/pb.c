@@ -152,7 +152,9 @@ static int fail(struct ctx *c, int code, const char *what)
 
 /* --- apimachinery's own messages ------------------------------------------ */
 
-/* Time and MicroTime: RFC 3339, or NULL for Go's zero time. */
+/* Time and MicroTime: RFC 3339, or NULL for Go's zero time and for a
+ * time past 9999-12-31T23:59:59Z, which RFC 3339 (and Go's JSON) cannot
+ * write either. */
 static json_t *time_of(struct rd r)
 {
 	int num;
@@ -161,7 +163,7 @@ static json_t *time_of(struct rd r)
 	while (r.p < r.end && next_field(&r, &num, &w) == 0)
 		if (num == 1 && w.type == 0)
 			secs = w.v;
-	if ((int64_t)secs <= 0)
+	if ((int64_t)secs <= 0 || secs > 253402300799)
 		return NULL;
 	char ts[32];
 	obj_format_time((time_t)secs, ts);
@@ -510,11 +512,21 @@ int pb_decode_object(const char *body, size_t len, json_t **out, pb_unknown_fn f
 		return err_make(e, ENOTSUP,
 				"protobuf bodies of %s %s are not decoded: send JSON or YAML",
 				*av ? av : "?", *kind ? kind : "?");
+	/* DeleteOptions takes any apiVersion: it must be text to be kept. */
+	json_t *jav = json_string(av), *jkind = json_string(kind);
+	if (!jav || !jkind) {
+		json_decref(jav);
+		json_decref(jkind);
+		return err_make(e, EINVAL, "protobuf: a typeMeta that is not UTF-8");
+	}
 	int rc = pb_decode_message(raw.p, raw.p ? (size_t)(raw.end - raw.p) : 0, d->name, out, fn,
 				   arg, e);
-	if (rc < 0)
+	if (rc < 0) {
+		json_decref(jav);
+		json_decref(jkind);
 		return rc;
-	json_object_set_new(*out, "apiVersion", json_string(av));
-	json_object_set_new(*out, "kind", json_string(kind));
+	}
+	json_object_set_new(*out, "apiVersion", jav);
+	json_object_set_new(*out, "kind", jkind);
 	return 0;
 }

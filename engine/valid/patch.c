@@ -324,10 +324,11 @@ static bool is_directive(const char *k)
 	return k[0] == '$';
 }
 
-/* The index in list of the element whose key equals that of el, or -1. */
+/* The index in list of the element whose key equals that of el (key NULL:
+ * that equals el), or -1. */
 static long find_keyed(const json_t *list, const char *key, const json_t *el)
 {
-	json_t *want = json_is_object(el) ? json_object_get(el, key) : (json_t *)el;
+	json_t *want = key && json_is_object(el) ? json_object_get(el, key) : (json_t *)el;
 	for (size_t i = 0; i < json_array_size(list); i++) {
 		json_t *x = json_array_get(list, i);
 		json_t *have = key ? json_object_get(x, key) : x;
@@ -379,9 +380,15 @@ static int smp_keyed(json_t *dst, const json_t *pl, const struct sch_def *sub, c
 {
 	for (size_t i = 0; i < json_array_size(pl); i++) {
 		json_t *pe = json_array_get(pl, i);
-		if (!json_is_object(pe) || !json_object_get(pe, key))
+		/* A key must be a scalar: a null one would delete itself, one
+		 * holding directives lose them, and the element never match
+		 * and be added anew at each patch. */
+		json_t *kv = json_object_get(pe, key);
+		if (!json_is_object(pe) ||
+		    !(json_is_string(kv) || json_is_number(kv) || json_is_boolean(kv)))
 			return err_make(e, EBADMSG,
-					"%s: a list element does not contain its merge key \"%s\"",
+					"%s: a list element does not contain its merge key \"%s\" "
+					"(a string, number or boolean)",
 					field, key);
 		const char *d = json_string_value(json_object_get(pe, "$patch"));
 		long at = find_keyed(dst, key, pe);
@@ -405,8 +412,10 @@ static int smp_keyed(json_t *dst, const json_t *pl, const struct sch_def *sub, c
 		}
 		int r = 0;
 		json_t *v = smp_fresh(pe, sub, field, e, &r);
-		if (r < 0)
+		if (r < 0) {
+			json_decref(v);
 			return r;
+		}
 		if (v)
 			json_array_append_new(dst, v);
 	}
@@ -565,8 +574,10 @@ static int smp_field(json_t *dst, const char *k, const json_t *pv, const struct 
 	}
 	json_t *nv =
 	    json_is_array(pv) ? smp_list(dv, pv, f, k, e, &r) : smp_fresh(pv, sub, k, e, &r);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(nv); /* a list stripped up to the failing element */
 		return r;
+	}
 	if (nv)
 		json_object_set_new(dst, k, nv);
 	else

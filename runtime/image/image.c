@@ -184,7 +184,7 @@ static int json_read(const char *path, json_t **out, struct err **e)
 
 /* The hex part of a descriptor's digest into hex, and its size.  Only
  * sha256 is known. */
-static int desc_parse(json_t *desc, char hex[65], int64_t *size, struct err **e)
+int desc_parse(json_t *desc, char hex[65], int64_t *size, struct err **e)
 {
 	const char *d = json_string_value(json_object_get(desc, "digest"));
 	json_t *sz = json_object_get(desc, "size");
@@ -295,7 +295,7 @@ static const char *native_arch(void)
  * whose ref.name annotation is tag (all when tag is NULL), the only one,
  * or the first for linux/<this arch>, or the only one without a platform.
  */
-static int pick_manifest(json_t *index, const char *tag, json_t **out, struct err **e)
+int pick_manifest(json_t *index, const char *tag, json_t **out, struct err **e)
 {
 	json_t *list = json_object_get(index, "manifests"), *d, *only = NULL, *bare = NULL;
 	size_t i, n = 0, n_bare = 0;
@@ -334,7 +334,7 @@ static int pick_manifest(json_t *index, const char *tag, json_t **out, struct er
 
 /* 'i' for an index, 'm' for a manifest, 0 for anything else: by the
  * descriptor's media type, else the blob's, else the blob's shape. */
-static int blob_kind(json_t *desc, json_t *blob)
+int blob_kind(json_t *desc, json_t *blob)
 {
 	const char *mt = json_string_value(json_object_get(desc, "mediaType"));
 	if (!mt)

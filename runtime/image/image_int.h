@@ -1,12 +1,15 @@
 /*
  * image_int.h - what image.c and image_layer.c share inside the image
- * store; nothing else includes this file (the interface is image.h).
+ * store; nothing else includes this file (the interface is image.h) but
+ * tests/fuzz/fuzz_image.c.
  */
 #ifndef CFS_IMAGE_INT_H
 #define CFS_IMAGE_INT_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "engine/err.h"
 
@@ -29,6 +32,17 @@ static inline bool is_hex64(const char *s)
 			return false;
 	return s[64] == '\0';
 }
+
+/* The parsers of image.c that see an image's own JSON, outside it for
+ * tests/fuzz/fuzz_image.c.  desc_parse: a descriptor's sha256 hex (hex[65])
+ * and size, -EINVAL when it has none.  pick_manifest: the descriptor of
+ * index's manifests (borrowed) to import, narrowed by tag (the ref.name
+ * annotation; NULL: any), then by platform; -ENOENT or -EINVAL.
+ * blob_kind: 'i' (an index), 'm' (a manifest) or 0 for the blob desc
+ * names. */
+int desc_parse(json_t *desc, char hex[65], int64_t *size, struct err **e);
+int pick_manifest(json_t *index, const char *tag, json_t **out, struct err **e);
+int blob_kind(json_t *desc, json_t *blob);
 
 /* A layer's compression, from its media type. */
 enum comp { COMP_NONE, COMP_GZIP, COMP_ZSTD, COMP_UNKNOWN };
