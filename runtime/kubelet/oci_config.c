@@ -272,9 +272,24 @@ static int caps_apply(const json_t *list, bool all, bool add, uint64_t *caps, st
 	return 0;
 }
 
+/* The agent's own bounding set: what a privileged container gets, as
+ * containerd's WithAllCurrentCapabilities (runc cannot give more). */
+static uint64_t own_bounding(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	uint64_t bnd = ALL_CAPS;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "CapBnd:", 7))
+			bnd = strtoull(line + 7, NULL, 16);
+	if (f)
+		fclose(f);
+	return bnd & ALL_CAPS;
+}
+
 static int build_caps(const struct oci_spec *s, bool privileged, json_t *process, struct err **e)
 {
-	uint64_t caps = privileged ? ALL_CAPS : DEFAULT_CAPS;
+	uint64_t caps = privileged ? own_bounding() : DEFAULT_CAPS;
 	const json_t *sc = json_object_get(s->container, "securityContext");
 	const json_t *add = obj_at(sc, "capabilities.add"), *drop = obj_at(sc, "capabilities.drop");
 
