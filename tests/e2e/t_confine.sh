@@ -82,13 +82,14 @@ metadata:
     pod-security.kubernetes.io/enforce: privileged
 EOF
 	probe_pod confined default '{}'
+	probe_pod escalate default '{allowPrivilegeEscalation: true, runAsUser: 1000}'
 	probe_pod priv confine-priv '{privileged: true}'
 	probe_pod sysadmin confine-priv '{capabilities: {add: [SYS_ADMIN]}}'
 } >"$WORK/probes.yaml"
 check "the probe pods are created" cfs_write "$MNT/apply" "$WORK/probes.yaml"
 
 PRIV=$MNT/namespaces/confine-priv/pods
-for p in "$P/confined" "$PRIV/priv" "$PRIV/sysadmin"; do
+for p in "$P/confined" "$P/escalate" "$PRIV/priv" "$PRIV/sysadmin"; do
 	if wait_until 60 grep -q '^done' "$p/logs"; then
 		ok "$(basename "$p") ran its probes"
 	else
@@ -124,6 +125,13 @@ check_not "confined: writing /proc/sysrq-trigger fails" test "$(line "$C" sysrq_
 check_not "confined: reading /proc/kcore fails" test "$(line "$C" kcore)" = ok
 [ -e /proc/kcore ] || echo "# note: this kernel has no /proc/kcore (the probe reads ENOENT everywhere)"
 [ -e /proc/sysrq-trigger ] || echo "# note: this kernel has no /proc/sysrq-trigger; /proc/sys shows the read-only rule"
+
+# without no_new_privs runc loads the filter before it drops to the user:
+# the calls it makes from then on must be in the allow-list
+E=$(cat "$P/escalate/logs" 2>/dev/null)
+check_eq "allowPrivilegeEscalation, runAsUser 1000: filtered, without no_new_privs" "2 0" \
+	"$(line "$E" Seccomp) $(line "$E" NoNewPrivs)"
+check_eq "and as refused" "EPERM ENOSYS" "$(line "$E" unshare_user) $(line "$E" clone3)"
 
 # --- the positive control: privileged ------------------------------------------
 check_eq "privileged: no seccomp filter" 0 "$(line "$V" Seccomp)"
