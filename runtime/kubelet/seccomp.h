@@ -5,13 +5,13 @@
  *
  *     $ jq '.linux.seccomp | .defaultAction, (.syscalls | length)' config.json
  *     "SCMP_ACT_ERRNO"
- *     6
+ *     9
  *     $ kubectl exec web -- unshare -U true
  *     unshare: unshare(0x10000000): Operation not permitted
  *
  * An allow-list: every system call not named fails with EPERM.  The rules:
  *
- *   - ~330 system calls a process needs (file, memory, signal, socket,
+ *   - ~355 system calls a process needs (file, memory, signal, socket,
  *     time, ... calls) are allowed outright; io_uring_* are not (as
  *     containerd and Docker since 2023: io_uring runs work outside seccomp).
  *   - clone is allowed only when its flags carry none of CLONE_NEWNS,
