@@ -72,7 +72,15 @@ e2e: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BUILD)/images/busybox.tar \
 	@CFS_BUSYBOX_TAR=$(CURDIR)/$(BUILD)/images/busybox.tar \
 		CFS_KUBECTL_DEBIAN=$(CURDIR)/$(BUILD)/tools/kubectl-debian \
 		CFS_ROUTES_TOOL=$(CURDIR)/$(BUILD)/tests/routes_tool \
+		CFS_PROBE=$(CURDIR)/$(BUILD)/tests/probe \
 		sh tests/e2e/run.sh $(BIN)/clusterfs
+
+# t_confine.sh's in-container probes (tests/e2e/probe.c), static: they run
+# in a busybox image with no libc.
+$(BUILD)/tests/probe: tests/e2e/probe.c
+	@mkdir -p $(dir $@)
+	$(CC) -static -O2 -Wall -Wextra -Werror -o $@ $<
+e2e: $(BUILD)/tests/probe
 
 # Static rules (layering, function and file length, format): see scripts/check.sh.
 check: $(BUILD)/.deps

@@ -122,6 +122,8 @@ static const char usage_text[] =
     "  --cluster-cidr CIDR\n"
     "                   agent: the server's --cluster-cidr (kube-proxy's pod range)\n"
     "  --kubelet-port N agent: where it serves its pods' logs (default 10250)\n"
+    "  --pod-pids-limit N\n"
+    "                   processes and threads per pod on this node (4096; -1: none)\n"
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -143,6 +145,7 @@ struct opts {
 	const char *tls_sans[16];
 	size_t ntls_sans;
 	enum routes_mode route_mode;
+	long pod_pids_limit; /* 0: the agent's default */
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
 };
@@ -200,11 +203,17 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 	return true;
 }
 
-/* The whole-number option c (H, G, M or T) into o; -1 with a message. */
+/* The whole-number option c (H, G, M, T or Q) into o; -1 with a message. */
 static int parse_number(int c, const char *arg, struct opts *o)
 {
 	char *end;
 	long v = strtol(arg, &end, 10);
+	if (c == 'Q' && (*end || end == arg || v < -1 || !v || v > 4194304)) {
+		fprintf(stderr, "clusterfs: --pod-pids-limit: 1 to 4194304, or -1\n");
+		return -1;
+	}
+	if (c == 'Q')
+		return o->pod_pids_limit = v, 0;
 	if (*end || v < 0 || v > 100000) {
 		fprintf(stderr, "clusterfs: --%s: want a whole number, got \"%s\"\n",
 			c == 'H'   ? "hollow-nodes"
@@ -249,6 +258,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	    {"node-ip", required_argument, NULL, 'I'},
 	    {"route-mode", required_argument, NULL, 'W'},
 	    {"kubelet-port", required_argument, NULL, 'B'},
+	    {"pod-pids-limit", required_argument, NULL, 'Q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -303,6 +313,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		case 'G':
 		case 'M':
 		case 'T':
+		case 'Q':
 			if (parse_number(c, optarg, o) < 0)
 				return -1;
 			break;
@@ -499,7 +510,8 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				.heartbeat_s = heartbeat_s(o),
 				.pod_cidr = o->pod_cidr,
 				.node_ip = o->node_ip,
-				.route_mode = o->route_mode};
+				.route_mode = o->route_mode,
+				.pod_pids_limit = o->pod_pids_limit};
 	const char *cluster = o->cluster_cidr ? o->cluster_cidr : NODEIPAM_DEFAULT_CIDR;
 	if (o->pod_cidr && !nodeipam_cidr_within(o->pod_cidr, cluster))
 		log_warn("server", "--pod-cidr %s is not inside the cluster CIDR %s", o->pod_cidr,
@@ -641,7 +653,8 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 				.heartbeat_s = heartbeat_s(o),
 				.pod_cidr = o->pod_cidr,
 				.node_ip = o->node_ip,
-				.route_mode = o->route_mode};
+				.route_mode = o->route_mode,
+				.pod_pids_limit = o->pod_pids_limit};
 	int delay = 250;
 	for (;;) {
 		int r = agent_start(c, &ao, ag, e);

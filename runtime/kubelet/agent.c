@@ -44,6 +44,7 @@
 #include "runtime/kubelet/kubelet.h"
 #include "runtime/kubelet/oci.h"
 #include "runtime/kubelet/pause.h"
+#include "runtime/kubelet/podcg.h"
 
 #define AGENT_KEY_MAX	    320
 #define DEFAULT_CGROUP	    "/clusterfs"
@@ -560,7 +561,8 @@ static void adopt_all(struct agent *ag)
 			log_warn("agent", "%s: removing", e->msg);
 			err_free(e), e = NULL;
 			_cleanup_free_ char *dir = xasprintf("%s/%s", ag->pods_dir, uids[u]);
-			struct pod_sandbox tmp = {.dir = dir, .made_dir = true, .name = uids[u]};
+			struct pod_sandbox tmp = {
+			    .dir = dir, .made_dir = true, .name = uids[u], .uid = uids[u]};
 			for (size_t i = 0; i < ni; i++) {
 				char name[64];
 				int at;
@@ -751,7 +753,9 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 				   .rt = ag->rt,
 				   .pods_dir = ag->pods_dir,
 				   .logs_dir = ag->logs_dir,
-				   .cgroup_parent = ag->o.cgroup_parent};
+				   .cgroup_parent = ag->o.cgroup_parent,
+				   .pids_limit = o->pod_pids_limit ? o->pod_pids_limit
+								   : AGENT_POD_PIDS_LIMIT};
 	mkdir(ag->pods_dir, 0755);
 	mkdir(ag->logs_dir, 0755);
 	/* containers' inits become our children when runc exits */
@@ -912,12 +916,7 @@ int agent_reset(const char *data_dir, struct err **e)
 	err_free(e2);
 	_cleanup_free_ char *cni_dir = xasprintf("%s/cni", data_dir);
 	rm_tree(cni_dir);
-	/* the cgroup parents, where they are empty now */
-	static const char *const ctl[] = {"",	    "/memory",	"/cpu",	    "/cpuacct", "/pids",
-					  "/blkio", "/devices", "/freezer", "/cpuset",	"/systemd"};
-	for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++) {
-		_cleanup_free_ char *cg = xasprintf("/sys/fs/cgroup%s%s", ctl[i], DEFAULT_CGROUP);
-		rmdir(cg);
-	}
+	/* the pods' cgroups and their parent, where they are empty now */
+	podcg_remove_all(DEFAULT_CGROUP);
 	return rc;
 }

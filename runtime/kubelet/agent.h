@@ -45,6 +45,8 @@
 #ifndef CFS_AGENT_H
 #define CFS_AGENT_H
 
+#include <stdint.h>
+
 #include "engine/client/apic.h"
 #include "engine/err.h"
 #include "runtime/net/routes.h"
@@ -59,7 +61,14 @@ struct agent_opts {
 	const char *node_ip;	     /* NULL: the first address of an interface that is up */
 	enum routes_mode route_mode; /* routes to the other nodes' pods (nodenet.h) */
 	int status_every_s;	     /* Node status at least this often; <= 0: 60 */
+	int64_t pod_pids_limit;	     /* pids.max of each pod's cgroup (podcg.h):
+					0: AGENT_POD_PIDS_LIMIT; < 0: none */
 };
+
+/* The pids limit of a pod by default: processes and threads of all its
+ * containers together (OpenShift's podPidsLimit; Kubernetes' own default
+ * is none). */
+#define AGENT_POD_PIDS_LIMIT 4096
 
 /* The pod network's bridge for data_dir: "cfs" and 8 hex digits of a hash
  * of its absolute path, so that two data dirs never share one.  Can't

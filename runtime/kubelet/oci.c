@@ -72,12 +72,33 @@ static char *runc_log_msg(const char *log)
 	return err ? STEAL_POINTER(&err) : STEAL_POINTER(&fatal);
 }
 
+/* Whether pid runs (not gone, not a zombie waiting to be reaped). */
+static bool running(pid_t pid)
+{
+	char path[32], buf[256], *close;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "re");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	close = strrchr(buf, ')');
+	return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
+}
+
 /* At a runc command's deadline: SIGKILL the process its pid file names
- * (runc then exits with it), and give runc 2 s to do so. */
+ * (runc then exits with it), and give runc 2 s to do so.  A runc still
+ * starting it (a loaded machine) has not written the file yet: wait for
+ * it (2 s at most, while runc runs), or the process would outlive the
+ * deadline, and its container's init with it. */
 static int runc_on_timeout(struct proc *p)
 {
 	const struct run *r = p->arg;
 	pid_t victim = pid_file_read(r->pidfile);
+	for (int i = 0; r->pidfile && !victim && i < 200 && running(p->pid); i++) {
+		usleep(10000);
+		victim = pid_file_read(r->pidfile);
+	}
 	if (victim)
 		kill(victim, SIGKILL);
 	return victim ? 2000 : 0;

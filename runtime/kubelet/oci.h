@@ -150,11 +150,11 @@ struct oci_spec {
  *            can set: without CAP_SYS_RESOURCE, the agent's own value.
  *   root     the rootfs, read-only with readOnlyRootFilesystem.
  *
- *   seccomp  a default profile: every system call allowed but ~50 that
- *            Docker's default profile also keeps from unprivileged
- *            containers (mount, unshare, setns, ptrace, bpf, keyctl,
- *            kexec_load, ...), which fail with EPERM; none when privileged
- *            or with seccompProfile type Unconfined.
+ *   seccomp  RuntimeDefault (seccomp.h): Docker's allow-list, answering
+ *            EPERM to the rest (clone with namespace flags, clone3 ENOSYS,
+ *            mount, unshare, io_uring, keyctl, bpf, ...), widened by the
+ *            effective capabilities as Docker does; none when privileged
+ *            or with seccompProfile type Unconfined; Localhost refused.
  *
  * Left out: the pod's sysctls; rlimits (inherited from
  * the agent); AppArmor/SELinux.  Device nodes are runc's defaults (null,

@@ -20,6 +20,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
+#include "runtime/kubelet/seccomp.h"
 #include "runtime/sys.h"
 
 #define CPU_PERIOD 100000 /* the kubelet's CFS period, microseconds */
@@ -271,9 +272,24 @@ static int caps_apply(const json_t *list, bool all, bool add, uint64_t *caps, st
 	return 0;
 }
 
+/* The agent's own bounding set: what a privileged container gets, as
+ * containerd's WithAllCurrentCapabilities (runc cannot give more). */
+static uint64_t own_bounding(void)
+{
+	FILE *f = fopen("/proc/self/status", "re");
+	char line[256];
+	uint64_t bnd = ALL_CAPS;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "CapBnd:", 7))
+			bnd = strtoull(line + 7, NULL, 16);
+	if (f)
+		fclose(f);
+	return bnd & ALL_CAPS;
+}
+
 static int build_caps(const struct oci_spec *s, bool privileged, json_t *process, struct err **e)
 {
-	uint64_t caps = privileged ? ALL_CAPS : DEFAULT_CAPS;
+	uint64_t caps = privileged ? own_bounding() : DEFAULT_CAPS;
 	const json_t *sc = json_object_get(s->container, "securityContext");
 	const json_t *add = obj_at(sc, "capabilities.add"), *drop = obj_at(sc, "capabilities.drop");
 
@@ -477,77 +493,6 @@ static json_t *strs(const char *const *v)
 
 /* ---- config.json ---- */
 
-/*
- * The default seccomp profile: everything allowed but the system calls a
- * container has no business making (the ones Docker's default profile
- * leaves out for containers without CAP_SYS_ADMIN and friends): they fail
- * with EPERM.  A deny list rather than Docker's ~400-entry allow list, so
- * that a new system call the kernel adds works at once.
- */
-static const char *const seccomp_denied[] = {"acct",
-					     "add_key",
-					     "bpf",
-					     "clock_adjtime",
-					     "clock_settime",
-					     "create_module",
-					     "delete_module",
-					     "finit_module",
-					     "fsconfig",
-					     "fsmount",
-					     "fsopen",
-					     "fspick",
-					     "get_kernel_syms",
-					     "init_module",
-					     "ioperm",
-					     "iopl",
-					     "kcmp",
-					     "kexec_file_load",
-					     "kexec_load",
-					     "keyctl",
-					     "lookup_dcookie",
-					     "mount",
-					     "move_mount",
-					     "name_to_handle_at",
-					     "nfsservctl",
-					     "open_by_handle_at",
-					     "open_tree",
-					     "perf_event_open",
-					     "pivot_root",
-					     "process_vm_readv",
-					     "process_vm_writev",
-					     "ptrace",
-					     "query_module",
-					     "quotactl",
-					     "reboot",
-					     "request_key",
-					     "setns",
-					     "settimeofday",
-					     "swapoff",
-					     "swapon",
-					     "sysfs",
-					     "_sysctl",
-					     "umount2",
-					     "unshare",
-					     "uselib",
-					     "userfaultfd",
-					     "ustat",
-					     NULL};
-
-/* linux.seccomp for the container, or NULL: none for privileged ones and
- * for seccompProfile type Unconfined (the container's over the pod's). */
-static json_t *build_seccomp(const struct oci_spec *s, bool privileged)
-{
-	const char *type = obj_str(s->container, "securityContext.seccompProfile.type");
-	if (!type)
-		type = obj_str(s->pod, "spec.securityContext.seccompProfile.type");
-	if (privileged || s->sandbox || (type && !strcmp(type, "Unconfined")))
-		return NULL;
-	return json_pack("{s:s, s:[s, s, s], s:[{s:o, s:s, s:i}]}", "defaultAction",
-			 "SCMP_ACT_ALLOW", "architectures", "SCMP_ARCH_X86_64", "SCMP_ARCH_X86",
-			 "SCMP_ARCH_X32", "syscalls", "names", strs(seccomp_denied), "action",
-			 "SCMP_ACT_ERRNO", "errnoRet", 1);
-}
-
 json_t *oci_config(const struct oci_spec *s, struct err **e)
 {
 	const char *ctr_name = s->sandbox ? "sandbox" : obj_str(s->container, "name");
@@ -591,7 +536,10 @@ json_t *oci_config(const struct oci_spec *s, struct err **e)
 	if (s->cgroups_path)
 		json_object_set_new(linux_, "cgroupsPath", json_string(s->cgroups_path));
 	json_object_set_new(linux_, "namespaces", build_namespaces(s));
-	json_t *seccomp = build_seccomp(s, privileged);
+	json_t *seccomp = NULL;
+	if (!s->sandbox && seccomp_for(s->pod, s->container, privileged,
+				       obj_at(process, "capabilities.effective"), &seccomp, e) < 0)
+		return err_wrap(e, "pod %s: container %s", pod_name, ctr_name), NULL;
 	if (seccomp)
 		json_object_set_new(linux_, "seccomp", seccomp);
 	if (!privileged) {

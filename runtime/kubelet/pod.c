@@ -24,6 +24,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/kubelet/pause.h"
+#include "runtime/kubelet/podcg.h"
 #include "runtime/kubelet/pod.h"
 #include "runtime/proc.h"
 #include "runtime/sys.h"
@@ -283,6 +284,7 @@ int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_
 	}
 	if ((r = make_dir(env->pods_dir, NULL, e)) < 0 ||
 	    (r = make_dir(sb->dir, &sb->made_dir, e)) < 0 || (r = write_pod_files(sb, e)) < 0 ||
+	    (r = podcg_create(env->cgroup_parent, uid, env->pids_limit, e)) < 0 ||
 	    (r = make_dir(vols, NULL, e)) < 0 ||
 	    (r = pause_spawn(host, sb->dir, &sb->pid, &sb->start, e)) < 0 ||
 	    (r = write_sandbox_record(sb, e)) < 0) {
@@ -347,6 +349,7 @@ int pod_sandbox_remove(const struct pod_env *env, struct pod_sandbox *sb, struct
 		return 0;
 	struct err *e2 = NULL;
 	int rc = pod_sandbox_stop(env, sb, e);
+	podcg_remove(env ? env->cgroup_parent : NULL, sb->uid);
 	/* only what this object made: never another sandbox's files */
 	if (sb->dir && sb->made_dir)
 		keep_first(&rc, rm_rf(sb->dir, &e2), e, &e2);
@@ -567,7 +570,7 @@ static struct pod_container *container_new(const struct pod_env *env, const stru
 	c->attempt_dir = xasprintf("%s/%d", c->dir, attempt);
 	c->log = xasprintf("%s/%s/%s/%d.log", env->logs_dir, sb->uid, container, attempt);
 	if (env->cgroup_parent)
-		c->cgroup = xasprintf("%s/%s", env->cgroup_parent, c->id);
+		c->cgroup = xasprintf("%s/pod%s/%s", env->cgroup_parent, sb->uid, c->id);
 	return c;
 }
 

@@ -63,7 +63,9 @@ struct pod_env {
 	const char *pods_dir;	   /* DATA_DIR/pods; made if missing */
 	const char *logs_dir;	   /* DATA_DIR/logs; made if missing */
 	const char *cgroup_parent; /* "/clusterfs": containers' cgroups go
-				      below it; NULL: runc's default */
+				      below it, in the pod's (podcg.h);
+				      NULL: runc's default */
+	int64_t pids_limit;	   /* the pod cgroup's pids.max; <= 0: none */
 };
 
 /* ---- The sandbox ---- */
@@ -139,7 +141,7 @@ struct pod_container {
 	char *rootfs;	     /* PODS/UID/NAME/rootfs */
 	char *attempt_dir;   /* PODS/UID/NAME/ATTEMPT: upper and work */
 	char *log;	     /* LOGS/UID/NAME/ATTEMPT.log */
-	char *cgroup;	     /* CGROUP_PARENT/ID, or NULL */
+	char *cgroup;	     /* CGROUP_PARENT/podUID/ID, or NULL */
 	pid_t pid;	     /* the init on the host; 0 before it runs */
 	uint64_t start_time; /* of pid, when adopted */
 	bool mounted, created, reaped;
