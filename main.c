@@ -104,6 +104,7 @@ static const char usage_text[] =
     "                   serve the Kubernetes API over HTTPS there (" HTTP_DEFAULT_LISTEN ");\n"
     "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
     "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
+    "  --store-quota BYTES  refuse writes (not deletes) past this database size\n"
     "  --route-mode host-gw|vxlan\n"
     "                   routes to the other nodes' pods: via their addresses on a\n"
     "                   shared link (host-gw, the default) or a VXLAN overlay\n"
@@ -134,7 +135,7 @@ struct opts {
 	const char *pod_cidr;
 	const char *cluster_cidr;
 	int node_cidr_mask;
-	const char *listen;
+	const char *listen, *store_quota;
 	const char *tls_sans[16];
 	size_t ntls_sans;
 	enum routes_mode route_mode;
@@ -187,6 +188,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 'R':
 		to = &o->cluster_cidr;
+		break;
+	case 'O':
+		to = &o->store_quota;
 		break;
 	default:
 		return false;
@@ -244,6 +248,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	    {"node-ip", required_argument, NULL, 'I'},
 	    {"route-mode", required_argument, NULL, 'W'},
 	    {"kubelet-port", required_argument, NULL, 'B'},
+	    {"store-quota", required_argument, NULL, 'O'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -452,7 +457,8 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	char *db = xasprintf("%s/state.db", o->data_dir);
 	int r = store_open(db, &s->st, e);
 	free(db);
-	if (r < 0 || api_new(s->st, &s->api, e) < 0)
+	if (r < 0 || (o->store_quota && store_set_quota(s->st, o->store_quota, e) < 0) ||
+	    api_new(s->st, &s->api, e) < 0)
 		return -1;
 	s->apic = apic_local_new(s->api);
 	api_set_default_toleration(s->api, o->default_toleration_s);
