@@ -158,22 +158,37 @@ bool scratch_stat(struct fs *fs, const char *path, struct stat *st)
 	return s != NULL;
 }
 
-void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len)
+int scratch_charge(struct fs *fs, struct scratch *s, size_t n, struct err **e)
+{
+	return fs_bounds_resize(fs->bounds, s->uid, &s->charged, n, e);
+}
+
+int scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len,
+		uid_t uid, struct err **e)
 {
 	pthread_mutex_lock(&fs->scratch_lock);
 	struct scratch *s = scratch_find(fs, path);
-	if (!s) {
+	bool made = false;
+	int r = 0;
+	if (!s && (r = fs_bounds_charge(fs->bounds, uid, FB_FILES, 1, e)) == 0) {
 		s = xcalloc(1, sizeof(*s));
 		s->path = xstrdup(path);
+		s->uid = uid;
 		s->next = fs->scratch;
 		fs->scratch = s;
+		made = true;
 	}
-	s->data.len = 0;
-	if (len)
-		buf_add(&s->data, data, len);
-	s->mode = mode & 07777;
-	s->mtime_ns = fs_now_ns();
+	if (r == 0 && (r = scratch_charge(fs, s, len, e)) == 0) {
+		s->data.len = 0;
+		if (len)
+			buf_add(&s->data, data, len);
+		s->mode = mode & 07777;
+		s->mtime_ns = fs_now_ns();
+	}
 	pthread_mutex_unlock(&fs->scratch_lock);
+	if (r < 0 && made)
+		scratch_remove(fs, path); /* refused: no empty file left behind */
+	return r;
 }
 
 /* Is path (a NAME.yaml) hidden because it was renamed away (cp --backup, vim)? */
@@ -210,6 +225,8 @@ bool scratch_remove(struct fs *fs, const char *path)
 	struct scratch *s = *pp;
 	if (s) {
 		*pp = s->next;
+		fs_bounds_release(fs->bounds, s->uid, FB_FILES, 1);
+		fs_bounds_release(fs->bounds, s->uid, FB_BYTES, s->charged);
 		buf_free(&s->data);
 		free(s->shadows);
 		free(s->path);
@@ -434,9 +451,11 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		struct scratch *s = scratch_find(fs, path);
 		if (s && (to_set & FUSE_SET_ATTR_SIZE)) {
 			size_t n = (size_t)attr->st_size;
-			if (n > SCRATCH_MAX) {
+			struct err *err = NULL;
+			if (n > SCRATCH_MAX || scratch_charge(fs, s, n, &err) < 0) {
 				pthread_mutex_unlock(&fs->scratch_lock);
-				fuse_reply_err(req, EFBIG);
+				reply_refusal(req, path, &r.vp, err, EFBIG);
+				err_free(err);
 				free(path);
 				return;
 			}
@@ -740,8 +759,10 @@ static void fs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		fuse_reply_err(req, EACCES);
 		goto out;
 	}
-	if (dst_scratch) {
-		scratch_new(fs, dst, rs.scratch ? ss.st_mode : 0644, content.s, content.len);
+	if (dst_scratch && scratch_new(fs, dst, rs.scratch ? ss.st_mode : 0644, content.s,
+				       content.len, fuse_req_ctx(req)->uid, &err) < 0) {
+		reply_refusal(req, dst, &rd.vp, err, ENOSPC);
+	} else if (dst_scratch) {
 		if (rs.scratch)
 			scratch_remove(fs, src);
 		else if (rs.vp.type == V_OBJYAML)
@@ -841,6 +862,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	pthread_mutex_init(&fs->scratch_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_mutex_init(&fs->inval_lock, NULL);
+	fs->bounds = fs_bounds_new();
 	fs->view.api = o->api;
 	fs->view.mount = fs->mountpoint;
 	fs->view.errors = feed_new(256 * 1024);
@@ -925,6 +947,7 @@ void fs_free(struct fs *fs)
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
+	fs_bounds_free(fs->bounds);
 	for (struct inval *i = take_invals(fs), *next; i; i = next) {
 		next = i->next;
 		free(i->path);

@@ -71,6 +71,50 @@ for shape in long wide deep small; do
 done
 check_eq "no pod was made" "" "$(ls "$MNT/pods")"
 check "the server is alive and serving" cat "$MNT/status"
+
+# ---- scratch files and write handles, per caller ----
+
+C=$MNT/configmaps
+for i in $(seq 1 64); do
+	: >"$C/.s$i.yaml.swp" || fail "scratch file $i"
+done
+check_eq "64 scratch files are made" 64 "$(ls -a "$C" | grep -c '^\.s[0-9]*\.yaml\.swp$')"
+expect_refusal EMFILE "scratch files" "a 65th scratch file" sh -c ": >'$C/.s65.yaml.swp'"
+check "a scratch file removed" rm "$C/.s64.yaml.swp"
+check "makes room for another" sh -c ": >'$C/.s65.yaml.swp'"
+rm -f "$C"/.s*.yaml.swp
+check_eq "the scratch files are gone" 0 "$(ls -a "$C" | grep -c '\.swp$')"
+# bytes: 16 MiB a file (the most one may hold), 64 MiB a caller
+rss0=$(rss_kib VmRSS)
+for i in 1 2 3 4; do
+	dd if=/dev/zero of="$C/big$i.yaml~" bs=1M count=16 2>/dev/null || fail "16 MiB scratch file $i"
+done
+expect_refusal ENOSPC "bytes held in scratch files" "a byte past 64 MiB of scratch files" \
+	cfs_write "$C/big5.yaml~" /etc/hostname
+check "truncating one makes room" sh -c ": >'$C/big4.yaml~' && echo x >'$C/big5.yaml~'"
+rm -f "$C"/big*.yaml~
+echo "# scratch files: server RSS +$(($(rss_kib VmRSS) - rss0)) KiB after 64 MiB written and removed"
+# open write handles: 1024 a caller (the shell's own limit raised past it)
+cat >"$W/handles.py" <<'PYEOF'
+import errno, os, sys
+fds = []
+try:
+    for i in range(int(sys.argv[2])):
+        fds.append(os.open(sys.argv[1], os.O_WRONLY))
+except OSError as e:
+    print("%s after %d" % (errno.errorcode.get(e.errno), len(fds)))
+    sys.exit(1)
+print("OK %d" % len(fds))
+PYEOF
+: >"$C/.h.yaml.swp"
+n=$(errors_lines)
+out=$(ulimit -n 4096 && "$PY" "$W/handles.py" "$C/.h.yaml.swp" 1100)
+check_eq "the 1025th write handle is refused" "EMFILE after 1024" "$out"
+check "errors says why" sh -c "tail -n +$((n + 1)) '$MNT/errors' | grep -q 'files open for writing'"
+out=$(ulimit -n 4096 && "$PY" "$W/handles.py" "$C/.h.yaml.swp" 1024)
+check_eq "closed handles are given back" "OK 1024" "$out"
+rm -f "$C/.h.yaml.swp"
+check "the server is alive and serving" cat "$MNT/status"
 cfs_stop
 
 # ---- the store quota ----
