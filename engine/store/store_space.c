@@ -156,8 +156,10 @@ int space_check_put(struct store *st, size_t add, struct err **e)
 				st->path, avail, STORE_DISK_LOW, STORE_DISK_RESERVE);
 	}
 	int64_t quota = __atomic_load_n(&st->quota, __ATOMIC_RELAXED);
-	if (quota <= 0)
+	if (quota <= 0) {
+		st->tight = false;
 		return 0;
+	}
 	int64_t used = used_bytes(st);
 	if (used >= 0 && used + (int64_t)add > quota) {
 		st->tight = true;
