@@ -783,7 +783,8 @@ static int cmd_reset(int argc, char **argv)
 	int lockfd = lock_data_dir(o.data_dir, false);
 	if (lockfd < 0)
 		return 1;
-	static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm"};
+	static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm",
+					    "state.db.reserve"};
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xasprintf("%s/%s", o.data_dir, files[i]);
