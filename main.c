@@ -109,6 +109,7 @@ static const char usage_text[] =
     "                   serve the Kubernetes API over HTTPS there (" HTTP_DEFAULT_LISTEN ");\n"
     "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
     "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
+    "  --store-quota BYTES  refuse writes (not deletes) past this database size\n"
     "  --route-mode host-gw|vxlan\n"
     "                   routes to the other nodes' pods: via their addresses on a\n"
     "                   shared link (host-gw, the default) or a VXLAN overlay\n"
@@ -141,7 +142,7 @@ struct opts {
 	const char *pod_cidr;
 	const char *cluster_cidr;
 	int node_cidr_mask;
-	const char *listen;
+	const char *listen, *store_quota;
 	const char *tls_sans[16];
 	size_t ntls_sans;
 	enum routes_mode route_mode;
@@ -196,6 +197,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 	case 'R':
 		to = &o->cluster_cidr;
 		break;
+	case 'O':
+		to = &o->store_quota;
+		break;
 	default:
 		return false;
 	}
@@ -234,34 +238,37 @@ static int parse_number(int c, const char *arg, struct opts *o)
 	return 0;
 }
 
+/* The options of every command (getopt_long). */
+static const struct option longopts[] = {
+    {"mount", required_argument, NULL, 'm'},
+    {"data-dir", required_argument, NULL, 'd'},
+    {"no-agent", no_argument, NULL, 'n'},
+    {"node-name", required_argument, NULL, 'N'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"fuse-debug", no_argument, NULL, 'F'},
+    {"hollow-nodes", required_argument, NULL, 'H'},
+    {"node-grace", required_argument, NULL, 'G'},
+    {"default-toleration-seconds", required_argument, NULL, 'T'},
+    {"service-cidr", required_argument, NULL, 'S'},
+    {"pod-cidr", required_argument, NULL, 'P'},
+    {"cluster-cidr", required_argument, NULL, 'R'},
+    {"node-cidr-mask-size", required_argument, NULL, 'M'},
+    {"listen", required_argument, NULL, 'L'},
+    {"tls-san", required_argument, NULL, 'A'},
+    {"server", required_argument, NULL, 'U'},
+    {"token", required_argument, NULL, 'K'},
+    {"ca", required_argument, NULL, 'C'},
+    {"node-ip", required_argument, NULL, 'I'},
+    {"route-mode", required_argument, NULL, 'W'},
+    {"kubelet-port", required_argument, NULL, 'B'},
+    {"pod-pids-limit", required_argument, NULL, 'Q'},
+    {"store-quota", required_argument, NULL, 'O'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
 static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 {
-	static const struct option longopts[] = {
-	    {"mount", required_argument, NULL, 'm'},
-	    {"data-dir", required_argument, NULL, 'd'},
-	    {"no-agent", no_argument, NULL, 'n'},
-	    {"node-name", required_argument, NULL, 'N'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"fuse-debug", no_argument, NULL, 'F'},
-	    {"hollow-nodes", required_argument, NULL, 'H'},
-	    {"node-grace", required_argument, NULL, 'G'},
-	    {"default-toleration-seconds", required_argument, NULL, 'T'},
-	    {"service-cidr", required_argument, NULL, 'S'},
-	    {"pod-cidr", required_argument, NULL, 'P'},
-	    {"cluster-cidr", required_argument, NULL, 'R'},
-	    {"node-cidr-mask-size", required_argument, NULL, 'M'},
-	    {"listen", required_argument, NULL, 'L'},
-	    {"tls-san", required_argument, NULL, 'A'},
-	    {"server", required_argument, NULL, 'U'},
-	    {"token", required_argument, NULL, 'K'},
-	    {"ca", required_argument, NULL, 'C'},
-	    {"node-ip", required_argument, NULL, 'I'},
-	    {"route-mode", required_argument, NULL, 'W'},
-	    {"kubelet-port", required_argument, NULL, 'B'},
-	    {"pod-pids-limit", required_argument, NULL, 'Q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	o->mount = DEFAULT_MOUNT;
 	o->data_dir = DEFAULT_DATA_DIR;
 	o->node_grace_s = 40;
@@ -468,7 +475,8 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	char *db = xasprintf("%s/state.db", o->data_dir);
 	int r = store_open(db, &s->st, e);
 	free(db);
-	if (r < 0 || api_new(s->st, &s->api, e) < 0)
+	if (r < 0 || (o->store_quota && store_set_quota(s->st, o->store_quota, e) < 0) ||
+	    api_new(s->st, &s->api, e) < 0)
 		return -1;
 	s->apic = apic_local_new(s->api);
 	api_set_default_toleration(s->api, o->default_toleration_s);
@@ -795,7 +803,8 @@ static int cmd_reset(int argc, char **argv)
 	int lockfd = lock_data_dir(o.data_dir, false);
 	if (lockfd < 0)
 		return 1;
-	static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm"};
+	static const char *const files[] = {"state.db", "state.db-wal", "state.db-shm",
+					    "state.db.reserve"};
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		char *p = xasprintf("%s/%s", o.data_dir, files[i]);

@@ -129,99 +129,6 @@ void reply_refusal(fuse_req_t req, const char *path, const struct vpath *vp, str
 	fuse_reply_err(req, code);
 }
 
-/* Scratch files */
-
-struct scratch *scratch_find(struct fs *fs, const char *path)
-{
-	for (struct scratch *s = fs->scratch; s; s = s->next)
-		if (!strcmp(s->path, path))
-			return s;
-	return NULL;
-}
-
-bool scratch_stat(struct fs *fs, const char *path, struct stat *st)
-{
-	pthread_mutex_lock(&fs->scratch_lock);
-	struct scratch *s = scratch_find(fs, path);
-	if (s) {
-		memset(st, 0, sizeof(*st));
-		st->st_mode = S_IFREG | (s->mode & 07777);
-		st->st_uid = s->uid;
-		st->st_gid = s->gid;
-		st->st_nlink = 1;
-		st->st_size = (off_t)s->data.len;
-		st->st_blksize = 4096;
-		st->st_blocks = (blkcnt_t)((s->data.len + 511) / 512);
-		st->st_mtim.tv_sec = s->mtime_ns / 1000000000;
-		st->st_mtim.tv_nsec = s->mtime_ns % 1000000000;
-		st->st_ctim = st->st_atim = st->st_mtim;
-	}
-	pthread_mutex_unlock(&fs->scratch_lock);
-	return s != NULL;
-}
-
-void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len)
-{
-	pthread_mutex_lock(&fs->scratch_lock);
-	struct scratch *s = scratch_find(fs, path);
-	if (!s) {
-		s = xcalloc(1, sizeof(*s));
-		s->path = xstrdup(path);
-		fs_caller_ids(&s->uid, &s->gid); /* its maker's, as any new file */
-		s->next = fs->scratch;
-		fs->scratch = s;
-	}
-	s->data.len = 0;
-	if (len)
-		buf_add(&s->data, data, len);
-	s->mode = mode & 07777;
-	s->mtime_ns = fs_now_ns();
-	pthread_mutex_unlock(&fs->scratch_lock);
-}
-
-/* Is path (a NAME.yaml) hidden because it was renamed away (cp --backup, vim)? */
-static bool shadowed(struct fs *fs, const char *path)
-{
-	bool hit = false;
-	pthread_mutex_lock(&fs->scratch_lock);
-	for (struct scratch *s = fs->scratch; s && !hit; s = s->next)
-		hit = s->shadows && !strcmp(s->shadows, path);
-	pthread_mutex_unlock(&fs->scratch_lock);
-	return hit;
-}
-
-/* Sets or clears (shadow NULL) what the scratch file at path hides; with
- * path NULL, stops hiding shadow wherever it is hidden. */
-void fs_set_shadow(struct fs *fs, const char *path, const char *shadow)
-{
-	pthread_mutex_lock(&fs->scratch_lock);
-	for (struct scratch *s = fs->scratch; s; s = s->next) {
-		if (path ? !strcmp(s->path, path) : (s->shadows && !strcmp(s->shadows, shadow))) {
-			free(s->shadows);
-			s->shadows = path && shadow ? xstrdup(shadow) : NULL;
-		}
-	}
-	pthread_mutex_unlock(&fs->scratch_lock);
-}
-
-bool scratch_remove(struct fs *fs, const char *path)
-{
-	pthread_mutex_lock(&fs->scratch_lock);
-	struct scratch **pp = &fs->scratch;
-	while (*pp && strcmp((*pp)->path, path))
-		pp = &(*pp)->next;
-	struct scratch *s = *pp;
-	if (s) {
-		*pp = s->next;
-		buf_free(&s->data);
-		free(s->shadows);
-		free(s->path);
-		free(s);
-	}
-	pthread_mutex_unlock(&fs->scratch_lock);
-	return s != NULL;
-}
-
 /* Resolving a path to attributes */
 
 int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st)
@@ -242,7 +149,7 @@ int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat 
 		r->pending = true;
 		return 0;
 	}
-	if (r->parse_err == 0 && !(r->vp.type == V_OBJYAML && shadowed(fs, path))) {
+	if (r->parse_err == 0 && !(r->vp.type == V_OBJYAML && scratch_shadowed(fs, path))) {
 		int e = view_stat(&fs->view, &r->vp, st);
 		if (e == 0) {
 			fs_perm_stat(fs, &r->vp, st);
@@ -451,9 +358,11 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		struct scratch *s = scratch_find(fs, path);
 		if (s && (to_set & FUSE_SET_ATTR_SIZE)) {
 			size_t n = (size_t)attr->st_size;
-			if (n > SCRATCH_MAX) {
+			struct err *err = NULL;
+			if (n > SCRATCH_MAX || scratch_charge(fs, s, n, &err) < 0) {
 				pthread_mutex_unlock(&fs->scratch_lock);
-				fuse_reply_err(req, EFBIG);
+				reply_refusal(req, path, &r.vp, err, EFBIG);
+				err_free(err);
 				free(path);
 				return;
 			}
@@ -530,7 +439,7 @@ static void hide_shadowed(struct fs *fs, const char *dir, struct vdir *d)
 	size_t kept = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		char *p = fs_join(dir, d->v[i].name);
-		bool hide = S_ISREG(d->v[i].mode) && shadowed(fs, p);
+		bool hide = S_ISREG(d->v[i].mode) && scratch_shadowed(fs, p);
 		free(p);
 		if (hide)
 			free(d->v[i].name);
@@ -758,8 +667,10 @@ static void rename_as(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		fuse_reply_err(req, EACCES);
 		goto out;
 	}
-	if (dst_scratch) {
-		scratch_new(fs, dst, rs.scratch ? ss.st_mode : 0644, content.s, content.len);
+	if (dst_scratch && scratch_new(fs, dst, rs.scratch ? ss.st_mode : 0644, content.s,
+				       content.len, fuse_req_ctx(req)->uid, &err) < 0) {
+		reply_refusal(req, dst, &rd.vp, err, ENOSPC);
+	} else if (dst_scratch) {
 		if (rs.scratch)
 			scratch_remove(fs, src);
 		else if (rs.vp.type == V_OBJYAML)
@@ -887,6 +798,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	pthread_mutex_init(&fs->scratch_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
 	pthread_mutex_init(&fs->inval_lock, NULL);
+	fs->bounds = fs_bounds_new();
 	fs->view.api = o->api;
 	fs->view.mount = fs->mountpoint;
 	fs->view.errors = feed_new(256 * 1024);
@@ -972,6 +884,7 @@ void fs_free(struct fs *fs)
 	while (fs->handles)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
+	fs_bounds_free(fs->bounds);
 	for (struct inval *i = take_invals(fs), *next; i; i = next) {
 		next = i->next;
 		free(i->path);

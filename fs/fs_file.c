@@ -37,6 +37,7 @@ static struct handle *handle_new(struct fs *fs, enum htype type, const char *pat
 
 void handle_free(struct fs *fs, struct handle *h)
 {
+	fs_handle_unadmit(fs, h);
 	pthread_mutex_lock(&fs->handles_lock);
 	if (h->prev)
 		h->prev->next = h->next;
@@ -52,6 +53,24 @@ void handle_free(struct fs *fs, struct handle *h)
 	pthread_mutex_destroy(&h->lock);
 	free(h->path);
 	free(h);
+}
+
+static size_t max_size(size_t a, size_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Empties the scratch file at path (an open with O_TRUNC). */
+static void scratch_truncate(struct fs *fs, const char *path)
+{
+	pthread_mutex_lock(&fs->scratch_lock);
+	struct scratch *s = scratch_find(fs, path);
+	if (s) {
+		s->data.len = 0;
+		scratch_charge(fs, s, 0, NULL);
+		s->mtime_ns = fs_now_ns();
+	}
+	pthread_mutex_unlock(&fs->scratch_lock);
 }
 
 /* Is p a file whose every write() is applied at once (a one-value file)?
@@ -84,15 +103,8 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (r.scratch) {
 		h = handle_new(fs, H_SCRATCH, path, &r.vp);
-		if (fi->flags & O_TRUNC) {
-			pthread_mutex_lock(&fs->scratch_lock);
-			struct scratch *s = scratch_find(fs, path);
-			if (s) {
-				s->data.len = 0;
-				s->mtime_ns = fs_now_ns();
-			}
-			pthread_mutex_unlock(&fs->scratch_lock);
-		}
+		if (fi->flags & O_TRUNC)
+			scratch_truncate(fs, path);
 	} else if (r.pending) {
 		/* A second open of a file being created: share nothing, apply on its own close. */
 		h = handle_new(fs, H_WRITE, path, &r.vp);
@@ -143,6 +155,10 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			return;
 		}
 	}
+	if (!fs_handle_admit(req, h, acc != O_RDONLY)) {
+		free(path);
+		return;
+	}
 	if (h->type == H_WRITE)
 		h->as = fs_as_own(req);
 	fi->fh = (uintptr_t)h;
@@ -155,6 +171,23 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (fuse_reply_open(req, fi) != 0)
 		handle_free(fs, h);
 	free(path);
+}
+
+/* Refuses a create at path, which is nothing a file can be made as. */
+static void refuse_create(fuse_req_t req, const char *path, const struct resolved *r)
+{
+	struct err *err = NULL;
+
+	if (r->parse_err == 0 && r->vp.type == V_OTHER)
+		err_make(&err, EACCES, "no such field of %s; the files here are fixed",
+			 r->vp.k ? r->vp.k->kind : "this object");
+	else if (r->parse_err == 0 && r->vp.type == V_FIELD && !view_writable(&r->vp))
+		err_make(&err, EACCES, "no file can be made here; the files here are fixed");
+	else
+		err_make(&err, r->parse_err == 0 ? ENOENT : EACCES,
+			 r->parse_err == 0 ? "no such object" : "no file can be made here");
+	reply_refusal(req, path, r->parse_err == 0 ? &r->vp : NULL, err, EACCES);
+	err_free(err);
 }
 
 static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -171,7 +204,14 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	struct stat st;
 	struct handle *h = NULL;
 	struct err *err = NULL;
+	uid_t uid = fuse_req_ctx(req)->uid;
 	bool exists = fs_resolve(fs, path, &r, &st) == 0;
+	/* the handle is counted first: nothing is made for a refused create */
+	bool charged = fs_bounds_charge(fs->bounds, uid, FB_HANDLES, 1, &err) == 0;
+	if (!charged) {
+		reply_refusal(req, path, r.parse_err == 0 ? &r.vp : NULL, err, EMFILE);
+		goto out;
+	}
 	if (exists && (fi->flags & O_EXCL)) {
 		fuse_reply_err(req, EEXIST);
 		goto out;
@@ -216,33 +256,24 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fs_perm_stat(fs, &r.vp, &st);
 	} else if (r.parse_err == 0 && r.vp.scratch_ok &&
 		   (r.vp.type == V_OTHER || r.vp.type == V_OBJDIR || r.vp.type == V_FIELD)) {
-		scratch_new(fs, path, mode, NULL, 0);
+		if (scratch_new(fs, path, mode, NULL, 0, uid, &err) < 0) {
+			reply_refusal(req, path, &r.vp, err, EMFILE);
+			goto out;
+		}
 		scratch_stat(fs, path, &st);
 		r.scratch = true;
 		h = handle_new(fs, H_SCRATCH, path, &r.vp);
 	} else {
-		if (r.parse_err == 0 && r.vp.type == V_OTHER)
-			err_make(&err, EACCES, "no such field of %s; the files here are fixed",
-				 r.vp.k ? r.vp.k->kind : "this object");
-		else if (r.parse_err == 0 && r.vp.type == V_FIELD && !view_writable(&r.vp))
-			err_make(&err, EACCES,
-				 "no file can be made here; the files here are fixed");
-		else
-			err_make(&err, r.parse_err == 0 ? ENOENT : EACCES,
-				 r.parse_err == 0 ? "no such object" : "no file can be made here");
-		reply_refusal(req, path, r.parse_err == 0 ? &r.vp : NULL, err, EACCES);
+		refuse_create(req, path, &r);
 		goto out;
 	}
-	struct fuse_entry_param ep;
-	memset(&ep, 0, sizeof(ep));
-	ep.ino = node_ref(fs->nodes, path);
-	ep.generation = 1;
-	ep.attr = st;
-	ep.attr.st_ino = ep.ino;
-	ep.entry_timeout = 0;
-	ep.attr_timeout = 0;
+	struct fuse_entry_param ep = {
+	    .ino = node_ref(fs->nodes, path), .generation = 1, .attr = st};
+	ep.attr.st_ino = ep.ino; /* entry and attribute timeouts 0: never cached */
 	if (h->type == H_WRITE)
 		h->as = fs_as_own(req);
+	fs_handle_attach(fs, h, uid);
+	charged = false; /* h carries it now */
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
 	fi->keep_cache = 0;
@@ -253,6 +284,8 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		handle_free(fs, h);
 	}
 out:
+	if (charged)
+		fs_bounds_release(fs->bounds, uid, FB_HANDLES, 1);
 	err_free(err);
 	free(path);
 	free(dir);
@@ -385,19 +418,25 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 		pthread_mutex_lock(&fs->scratch_lock);
 		struct scratch *s = scratch_find(fs, h->path);
 		int code = 0;
+		struct err *err = NULL;
 		if (!s)
 			code = ENOENT;
 		else if ((size_t)off + size > SCRATCH_MAX)
 			code = EFBIG;
+		else if (scratch_charge(fs, s, max_size(s->data.len, (size_t)off + size), &err) < 0)
+			code = err->code;
 		else {
 			fs_buf_write_at(&s->data, (size_t)off, buf, size);
 			s->mtime_ns = fs_now_ns();
 		}
 		pthread_mutex_unlock(&fs->scratch_lock);
-		if (code)
+		if (err)
+			reply_refusal(req, h->path, &h->vp, err, code);
+		else if (code)
 			fuse_reply_err(req, code);
 		else
 			fuse_reply_write(req, size);
+		err_free(err);
 		return;
 	}
 	if (h->type != H_WRITE) {
@@ -411,6 +450,15 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 		struct err *err = NULL;
 		err_make(&err, EFBIG, "a manifest may be at most %d bytes", CODEC_MAX_BYTES);
 		reply_refusal(req, h->path, &h->vp, err, EFBIG);
+		err_free(err);
+		return;
+	}
+	struct err *err = NULL;
+	if (h->counted && fs_bounds_resize(fs->bounds, h->uid, &h->charged,
+					   max_size(h->data.len, (size_t)off + size), &err) < 0) {
+		h->failed = true;
+		pthread_mutex_unlock(&h->lock);
+		reply_refusal(req, h->path, &h->vp, err, ENOSPC);
 		err_free(err);
 		return;
 	}

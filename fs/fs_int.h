@@ -24,15 +24,30 @@
 #define FIXED_TIMEOUT  3600.0 /* names whose existence never changes on their own */
 #define OBJDIR_TIMEOUT 60.0   /* NAME/ folders: dropped by the notifier on deletion */
 
+/*
+ * What callers may hold in the server's memory (fs_bounds.c), per caller
+ * uid and for all together: scratch files (EMFILE past the count), files
+ * open for writing (EMFILE), and the bytes of scratch files and unsaved
+ * writes (ENOSPC).  Enough for editors (vim's swap file and backup, sed
+ * -i's temporary, cp --backup) and for tools writing many manifests.
+ */
+#define FS_MAX_SCRATCH_FILES	   64
+#define FS_MAX_SCRATCH_FILES_TOTAL 1024
+#define FS_MAX_WRITE_HANDLES	   1024
+#define FS_MAX_WRITE_HANDLES_TOTAL 4096
+#define FS_MAX_BYTES		   (64 * 1024 * 1024)
+#define FS_MAX_BYTES_TOTAL	   (512 * 1024 * 1024)
+
 /* A scratch file: an editor's temporary, held in memory. */
 struct scratch {
 	char *path;
 	struct buf data;
 	mode_t mode;
-	uid_t uid; /* its maker's */
+	uid_t uid; /* its maker's: shown by stat, and its bytes are charged to them */
 	gid_t gid;
 	int64_t mtime_ns;
 	char *shadows; /* NAME.yaml renamed onto this file: hidden while it lives */
+	size_t charged;
 	struct scratch *next;
 };
 
@@ -56,6 +71,8 @@ struct fs {
 	 * name), sent by the notifier's thread: never from a handler. */
 	pthread_mutex_t inval_lock; /* guards invals */
 	struct inval *invals;
+
+	struct fs_bounds *bounds; /* what callers hold (fs_bounds.c) */
 };
 
 enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH, H_STREAM };
@@ -73,6 +90,9 @@ struct handle {
 	bool failed;	      /* a write was refused: never apply */
 	bool created;	      /* made by create(): a pending node */
 	bool oneval;	      /* a one-value file: applied at write() */
+	bool counted;	      /* charged to uid (fs_handle_admit) */
+	uid_t uid;	      /* who opened it */
+	size_t charged;	      /* bytes of data charged to uid, under lock */
 	/* H_STREAM, under lock: */
 	int stream_end;		    /* 0 going on, -1 ended (EOF), else the errno */
 	size_t stream_last;	    /* where the last line of data starts */
@@ -102,9 +122,38 @@ void reply_refusal(fuse_req_t req, const char *path, const struct vpath *vp, str
 /* Scratch files (callers of scratch_find hold scratch_lock). */
 struct scratch *scratch_find(struct fs *fs, const char *path);
 bool scratch_stat(struct fs *fs, const char *path, struct stat *st);
-void scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len);
+/* Makes (or replaces) a scratch file of uid's; -EMFILE or -ENOSPC past
+ * the bounds. */
+int scratch_new(struct fs *fs, const char *path, mode_t mode, const char *data, size_t len,
+		uid_t uid, struct err **e);
+/* Charges s (under scratch_lock) as n bytes long, before it grows or
+ * after it shrank; -ENOSPC (nothing changed). */
+int scratch_charge(struct fs *fs, struct scratch *s, size_t n, struct err **e);
 bool scratch_remove(struct fs *fs, const char *path);
 void fs_set_shadow(struct fs *fs, const char *path, const char *shadow);
+/* Is path a NAME.yaml moved onto a scratch file (hidden while it lives)? */
+bool scratch_shadowed(struct fs *fs, const char *path);
+
+/* Bounds (fs_bounds.c) */
+enum fs_bound { FB_HANDLES, FB_FILES, FB_BYTES };
+struct fs_bounds *fs_bounds_new(void);
+void fs_bounds_free(struct fs_bounds *b);
+/* Charges n of what to uid: -EMFILE or -ENOSPC (*e says which bound). */
+int fs_bounds_charge(struct fs_bounds *b, uid_t uid, enum fs_bound what, size_t n, struct err **e);
+void fs_bounds_release(struct fs_bounds *b, uid_t uid, enum fs_bound what, size_t n);
+/* Moves uid's byte charge *charged to n: -ENOSPC (nothing changed). */
+int fs_bounds_resize(struct fs_bounds *b, uid_t uid, size_t *charged, size_t n, struct err **e);
+/* What uid holds; false when nothing. */
+int fs_bounds_usage(struct fs_bounds *b, uid_t uid, size_t *handles, size_t *files, size_t *bytes);
+/* A new handle h of req's caller (writer: opened for writing): true, or
+ * false after refusing req (a line in errors) and freeing h.  Only write
+ * handles (H_WRITE, H_SCRATCH) are counted. */
+bool fs_handle_admit(fuse_req_t req, struct handle *h, bool writer);
+/* Marks h as uid's, whose one handle is already charged (FB_HANDLES), and
+ * charges the bytes h holds. */
+void fs_handle_attach(struct fs *fs, struct handle *h, uid_t uid);
+/* Gives back what h was charged (handle_free does). */
+void fs_handle_unadmit(struct fs *fs, struct handle *h);
 
 /* Queues path's directory entry to be invalidated in the kernel's cache
  * (by the notifier's thread, soon). */

@@ -381,6 +381,14 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 		sobj_unref(o);
 		return err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", kind, ns, name);
 	}
+	struct err *le = NULL;
+	/* the object's row and its log row */
+	int rc = space_check_put(st, 2 * strlen(text) + 256, &le);
+	if (rc) {
+		free(text);
+		sobj_unref(o);
+		return txn_fail(tx, rc, &le, e);
+	}
 	sqlite3_stmt *s = st->ws[S_UPSERT];
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, ns, -1, SQLITE_STATIC);
@@ -389,8 +397,7 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 	sqlite3_bind_int64(s, 5, user_rv);
 	sqlite3_bind_int64(s, 6, o->mtime_ns);
 	sqlite3_bind_text(s, 7, text, -1, SQLITE_STATIC);
-	struct err *le = NULL;
-	int rc = run(st, s, &le, "object write");
+	rc = run(st, s, &le, "object write");
 	if (!rc)
 		rc = log_row(st, rv, type, o, text, &le);
 	free(text);
@@ -523,7 +530,8 @@ static int meta_set(struct store *st, const char *key, int64_t value, struct err
  */
 static int64_t batch_compact(struct store *st)
 {
-	int64_t keep = store_log_keep_for_test > 0 ? store_log_keep_for_test : STORE_LOG_KEEP;
+	int64_t keep = space_log_keep(st, store_log_keep_for_test > 0 ? store_log_keep_for_test
+								      : STORE_LOG_KEEP);
 	int64_t slack = keep / 8 < 4096 ? keep / 8 : 4096;
 	int64_t upto = st->next_rev - keep;
 	if (upto - st->compacted <= slack)
@@ -603,6 +611,7 @@ static void batch_run(struct store *st, struct req *batch)
 	int64_t compacted = st->compacted;
 	__atomic_add_fetch(&store_batches_for_test, 1, __ATOMIC_RELAXED);
 
+	space_batch_start(st);
 	int rc = run(st, st->ws[S_BEGIN], &berr, "begin");
 	struct req *r = batch, *last = NULL;
 	for (size_t n = 0; !rc && n < BATCH_MAX;) {
@@ -705,6 +714,7 @@ void store_wake_watchers(struct store *st)
 static void store_free(struct store *st)
 {
 	watch_close(st->watch);
+	space_close(st);
 	for (int i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(st->ws[i]);
 	sqlite3_close(st->wdb);
@@ -837,6 +847,8 @@ int store_open(const char *path, struct store **out, struct err **e)
 	st->q_tail = &st->q_head;
 	store_init_locks(st);
 	int rc = open_writer(st, e);
+	if (!rc)
+		rc = space_open(st, e);
 	if (!rc)
 		rc = load(st, e);
 	if (!rc)

@@ -46,6 +46,21 @@
 
 #define STORE_LOG_KEEP 1000000 /* revisions of change log kept */
 
+/*
+ * Space (store_space.c).  Deletes always work, so that users can free
+ * space: puts are refused with -ENOSPC when the disk holding the store has
+ * less than STORE_DISK_LOW bytes free, or when the database would pass the
+ * quota (store_set_quota, --store-quota), with a message that says which.
+ * A reserve file PATH.reserve of STORE_DISK_RESERVE bytes keeps room for
+ * deletes against other programs filling the disk; after a refusal the
+ * log keeps only STORE_TIGHT_LOG_KEEP revisions, so that deletes shrink
+ * the usage (watchers further behind relist).
+ */
+#define STORE_DISK_RESERVE   (8 * 1024 * 1024)
+#define STORE_DISK_LOW	     (8 * 1024 * 1024)
+#define STORE_TIGHT_LOG_KEEP 16
+#define STORE_QUOTA_MIN	     (1024 * 1024)
+
 struct store;
 struct store_txn;
 
@@ -59,6 +74,14 @@ struct store_txn;
 int store_open(const char *path, struct store **out, struct err **e);
 /* Waits for a batch in flight, then closes.  NULL is fine. */
 void store_close(struct store *st);
+
+/*
+ * Sets the quota on the database's pages in use: bytes is a number with
+ * an optional K, M, G or T suffix (powers of 1024; Ki, Mi, ... too), at
+ * least STORE_QUOTA_MIN, or 0 for none.  -EINVAL with a message when it
+ * is not.
+ */
+int store_set_quota(struct store *st, const char *bytes, struct err **e);
 
 /* The newest committed revision (0 for an empty store). */
 int64_t store_rev(struct store *st);
@@ -137,8 +160,9 @@ void store_wake_watchers(struct store *st);
 
 /* Testing: knobs for the unit test, never set in the daemon */
 
-extern int store_fail_commit_for_test;	/* the next N COMMITs fail with -EIO */
-extern int64_t store_log_keep_for_test; /* > 0: keep this many revisions, not STORE_LOG_KEEP */
-extern uint64_t store_batches_for_test; /* batches run so far (read with __atomic_load_n) */
+extern int store_fail_commit_for_test;	 /* the next N COMMITs fail with -EIO */
+extern int64_t store_log_keep_for_test;	 /* > 0: keep this many revisions, not STORE_LOG_KEEP */
+extern uint64_t store_batches_for_test;	 /* batches run so far (read with __atomic_load_n) */
+extern int64_t store_disk_free_for_test; /* >= 0: the free disk space the store sees */
 
 #endif

@@ -83,6 +83,15 @@ struct store {
 	int64_t rev;	    /* written under idx_lock (exclusive), read atomically */
 
 	struct watch *watch; /* the event feed; see watch.h for its locks */
+
+	/* Space (store_space.c); only the leader of a batch touches these,
+	 * but quota, which store_set_quota writes atomically. */
+	int64_t quota;	      /* bytes of used pages allowed; 0: none */
+	int64_t page_size;    /* SQLite's */
+	sqlite3_stmt *s_used; /* pages in use */
+	char *reserve_path;   /* PATH.reserve: disk kept back for deletes */
+	bool reserve_held;    /* the reserve file is in place, full size */
+	bool tight;	      /* a put was refused since the last batch */
 };
 
 /* The overlay value of a deleted key in a batch (never a real object). */
@@ -103,5 +112,17 @@ void kindidx_free(void *p);
 void deplist_free(void *p);
 size_t idx_list(struct store *st, const char *kind, const char *ns, struct sobj ***out);
 size_t idx_dependents(struct store *st, const char *uid, struct sobj ***out);
+
+/* Space: the disk reserve and the quota (store_space.c). */
+int space_open(struct store *st, struct err **e);
+void space_close(struct store *st);
+/* Before a batch: gives the reserve back when the disk is nearly full,
+ * takes it again when there is room. */
+void space_batch_start(struct store *st);
+/* Before a put of about add bytes: -ENOSPC when over the quota or the
+ * disk is short of room (deletes are never checked). */
+int space_check_put(struct store *st, size_t add, struct err **e);
+/* Log revisions to keep when compacting: fewer while space is tight. */
+int64_t space_log_keep(struct store *st, int64_t keep);
 
 #endif

@@ -6,9 +6,16 @@
  * events let every limit be checked as the input is read.  A stack of
  * open collections, never deeper than CODEC_MAX_DEPTH, receives each
  * value as it completes.  An alias inserts a deep copy of the anchored
- * value, charged in full against CODEC_MAX_NODES before it is made, so
- * alias bombs stop early and no two places in a decoded document share a
- * jansson value (callers mutate documents, e.g. when defaulting).
+ * value, charged in full against CODEC_MAX_NODES and the byte budget
+ * before it is made, so alias bombs stop early whatever their shape (wide,
+ * deep, long strings, many small aliases), and no two places in a decoded
+ * document share a jansson value (callers mutate documents, e.g. when
+ * defaulting).  The byte budget counts CODEC_NODE_BYTES per value plus the
+ * bytes of every string and key, aliases expanded: YAML needs at least two
+ * bytes of input per value, so input without aliases stays under 2.5x its
+ * size, and only aliases can reach CODEC_EXPAND_RATIO x the input plus
+ * CODEC_EXPAND_SLACK.  Every allocation jansson can fail (it returns NULL)
+ * is checked: the decode fails with ENOMEM, never a shorter document.
  *
  * Encoding feeds libyaml's emitter one event per value and chooses each
  * string's style itself: plain only when a reader would get the same
@@ -244,6 +251,7 @@ struct frame {
 	char *key;     /* object: a key whose value is still to come */
 	char *anchor;  /* registered when the collection closes, or NULL */
 	size_t nodes0; /* dec.nodes before this collection was counted */
+	size_t bytes0; /* dec.bytes likewise */
 	int height;    /* nesting of val so far: 1 + the deepest child's */
 };
 
@@ -251,6 +259,7 @@ struct anchor {
 	json_t *val;  /* a reference, only ever deep-copied out */
 	char *text;   /* a scalar's source text, usable as a key; else NULL */
 	size_t nodes; /* values val stands for */
+	size_t bytes; /* their cost against the byte budget */
 	int height;   /* its nesting: 0 for a scalar */
 };
 
@@ -260,6 +269,8 @@ struct dec {
 	struct frame stack[CODEC_MAX_DEPTH];
 	int depth;	   /* open collections on the stack */
 	size_t nodes;	   /* values produced in this stream, aliases expanded */
+	size_t bytes;	   /* their cost, see the top of this file */
+	size_t budget;	   /* the most bytes may reach */
 	json_t *root;	   /* the current document's value, once complete */
 	json_t *anchor_ix; /* anchor name -> index into anchors */
 	struct anchor *anchors;
@@ -316,14 +327,29 @@ static int parser_fail(struct dec *d, const char *buf, size_t len)
 			p->context ? p->context : "", p->context ? ")" : "");
 }
 
-/* Counts n more values against CODEC_MAX_NODES. */
-static int charge(struct dec *d, const yaml_mark_t *m, size_t n)
+/* Counts n more values costing bytes against CODEC_MAX_NODES and the
+ * byte budget: past either is -EFBIG, before anything is made. */
+static int charge(struct dec *d, const yaml_mark_t *m, size_t n, size_t bytes)
 {
+	if (bytes > d->budget - d->bytes)
+		return err_make(d->e, EFBIG,
+				"yaml: line %zu column %zu: aliases expand past %zu bytes "
+				"(%dx the input + %d)",
+				m->line + 1, m->column + 1, d->budget, CODEC_EXPAND_RATIO,
+				CODEC_EXPAND_SLACK);
 	if (n > CODEC_MAX_NODES - d->nodes)
-		return fail_at(d, m, "too many nodes (alias expansion?), limit %d",
-			       CODEC_MAX_NODES);
+		return err_make(d->e, EFBIG,
+				"yaml: line %zu column %zu: too many nodes (alias expansion?), "
+				"limit %d",
+				m->line + 1, m->column + 1, CODEC_MAX_NODES);
 	d->nodes += n;
+	d->bytes += bytes;
 	return 0;
+}
+
+static int no_memory(struct dec *d)
+{
+	return err_make(d->e, ENOMEM, "yaml: out of memory");
 }
 
 /* True when the next value read is a key of the open object. */
@@ -344,28 +370,36 @@ static int set_key(struct dec *d, const yaml_mark_t *m, const char *s, size_t n)
 	return 0;
 }
 
-/* Puts the complete value v (stolen) of nesting height where it belongs. */
-static void put(struct dec *d, json_t *v, int height)
+/* Puts the complete value v (stolen; NULL when making it failed) of
+ * nesting height where it belongs. */
+static int put(struct dec *d, json_t *v, int height)
 {
+	int r;
+
+	if (!v)
+		return no_memory(d);
 	if (d->depth == 0) {
 		d->root = v;
-		return;
+		return 0;
 	}
 	struct frame *f = &d->stack[d->depth - 1];
 	if (json_is_array(f->val)) {
-		json_array_append_new(f->val, v);
+		r = json_array_append_new(f->val, v);
 	} else {
-		json_object_set_new(f->val, f->key, v);
+		r = json_object_set_new(f->val, f->key, v);
 		free(f->key);
 		f->key = NULL;
 	}
+	if (r < 0)
+		return no_memory(d);
 	if (height + 1 > f->height)
 		f->height = height + 1;
+	return 0;
 }
 
 /* Remembers v (a new reference is taken) under the anchor name. */
-static void anchor_set(struct dec *d, const char *name, json_t *v, const char *text, size_t nodes,
-		       int height)
+static int anchor_set(struct dec *d, const char *name, json_t *v, const char *text, size_t nodes,
+		      size_t bytes, int height)
 {
 	if (d->nanchors == d->capanchors) {
 		d->capanchors = d->capanchors ? 2 * d->capanchors : 16;
@@ -375,8 +409,11 @@ static void anchor_set(struct dec *d, const char *name, json_t *v, const char *t
 	a->val = json_incref(v);
 	a->text = text ? xstrdup(text) : NULL;
 	a->nodes = nodes;
+	a->bytes = bytes;
 	a->height = height;
-	json_object_set_new(d->anchor_ix, name, json_integer((json_int_t)d->nanchors++));
+	if (json_object_set_new(d->anchor_ix, name, json_integer((json_int_t)d->nanchors++)) < 0)
+		return no_memory(d);
+	return 0;
 }
 
 /* Anchors are scoped to one document. */
@@ -451,7 +488,7 @@ static int resolve(struct dec *d, const yaml_event_t *ev, json_t **out)
 		*out = json_stringn(s, n);
 		break;
 	}
-	return 0;
+	return *out ? 0 : no_memory(d);
 bad:
 	json_decref(*out);
 	*out = NULL;
@@ -468,20 +505,21 @@ static int on_scalar(struct dec *d, const yaml_event_t *ev)
 
 	if (memchr(s, '\0', n))
 		return fail_at(d, &ev->start_mark, "NUL character in a scalar");
-	if ((r = charge(d, &ev->start_mark, 1)) < 0)
+	if ((r = charge(d, &ev->start_mark, 1, CODEC_NODE_BYTES + n)) < 0)
 		return r;
 	if (expecting_key(d) && !anchor)
 		return set_key(d, &ev->start_mark, s, n);
 	if ((r = resolve(d, ev, &v)) < 0)
 		return r;
-	if (anchor)
-		anchor_set(d, anchor, v, s, 1, 0);
+	if (anchor && (r = anchor_set(d, anchor, v, s, 1, CODEC_NODE_BYTES + n, 0)) < 0) {
+		json_decref(v);
+		return r;
+	}
 	if (expecting_key(d)) {
 		json_decref(v);
 		return set_key(d, &ev->start_mark, s, n);
 	}
-	put(d, v, 0);
-	return 0;
+	return put(d, v, 0);
 }
 
 static int on_alias(struct dec *d, const yaml_event_t *ev)
@@ -497,48 +535,57 @@ static int on_alias(struct dec *d, const yaml_event_t *ev)
 	if (expecting_key(d)) {
 		if (!a->text)
 			return fail_at(d, m, "mapping key must be a scalar");
-		if ((r = charge(d, m, 1)) < 0)
+		if ((r = charge(d, m, 1, a->bytes)) < 0)
 			return r;
 		return set_key(d, m, a->text, strlen(a->text));
 	}
 	if (d->depth + a->height > CODEC_MAX_DEPTH)
 		return fail_at(d, m, "nesting deeper than %d", CODEC_MAX_DEPTH);
-	if ((r = charge(d, m, a->nodes)) < 0)
+	if ((r = charge(d, m, a->nodes, a->bytes)) < 0)
 		return r;
-	put(d, json_deep_copy(a->val), a->height);
-	return 0;
+	return put(d, json_deep_copy(a->val), a->height);
 }
 
 static int on_start(struct dec *d, const yaml_event_t *ev, bool map, const yaml_char_t *anchor)
 {
 	const yaml_mark_t *m = &ev->start_mark;
-	size_t nodes0 = d->nodes;
+	size_t nodes0 = d->nodes, bytes0 = d->bytes;
 	int r;
 
 	if (expecting_key(d))
 		return fail_at(d, m, "mapping key must be a scalar");
 	if (d->depth == CODEC_MAX_DEPTH)
 		return fail_at(d, m, "nesting deeper than %d", CODEC_MAX_DEPTH);
-	if ((r = charge(d, m, 1)) < 0)
+	if ((r = charge(d, m, 1, CODEC_NODE_BYTES)) < 0)
 		return r;
+	json_t *v = map ? json_object() : json_array();
+	if (!v)
+		return no_memory(d);
 	struct frame *f = &d->stack[d->depth++];
-	f->val = map ? json_object() : json_array();
+	f->val = v;
 	f->key = NULL;
 	f->anchor = anchor ? xstrdup((const char *)anchor) : NULL;
 	f->nodes0 = nodes0;
+	f->bytes0 = bytes0;
 	f->height = 1;
 	return 0;
 }
 
-static void on_end(struct dec *d)
+static int on_end(struct dec *d)
 {
 	struct frame *f = &d->stack[--d->depth];
+	int r = 0;
 
 	if (f->anchor)
-		anchor_set(d, f->anchor, f->val, NULL, d->nodes - f->nodes0, f->height);
+		r = anchor_set(d, f->anchor, f->val, NULL, d->nodes - f->nodes0,
+			       d->bytes - f->bytes0, f->height);
 	free(f->anchor);
 	free(f->key);
-	put(d, f->val, f->height);
+	if (r < 0) {
+		json_decref(f->val);
+		return r;
+	}
+	return put(d, f->val, f->height);
 }
 
 static int on_doc_end(struct dec *d, const yaml_event_t *ev)
@@ -576,8 +623,7 @@ static int on_event(struct dec *d, const yaml_event_t *ev)
 		return on_start(d, ev, true, ev->data.mapping_start.anchor);
 	case YAML_SEQUENCE_END_EVENT:
 	case YAML_MAPPING_END_EVENT:
-		on_end(d);
-		return 0;
+		return on_end(d);
 	case YAML_DOCUMENT_END_EVENT:
 		return on_doc_end(d, ev);
 	default:
@@ -631,7 +677,13 @@ int codec_decode(const char *buf, size_t len, json_t ***docs, size_t *ndocs, str
 		return err_make(e, ENOMEM, "yaml: out of memory");
 	}
 	d->e = e;
+	d->budget = CODEC_EXPAND_RATIO * len + CODEC_EXPAND_SLACK;
 	d->anchor_ix = json_object();
+	if (!d->anchor_ix) {
+		yaml_parser_delete(&d->parser);
+		free(d);
+		return err_make(e, ENOMEM, "yaml: out of memory");
+	}
 	yaml_parser_set_input_string(&d->parser, (const unsigned char *)(len ? buf : ""), len);
 	yaml_parser_set_encoding(&d->parser, YAML_UTF8_ENCODING);
 	for (;;) {

@@ -31,12 +31,26 @@
 #define CODEC_MAX_DOCS	1000
 
 /*
+ * The byte budget: what a stream decodes to, counted as CODEC_NODE_BYTES
+ * per value plus the bytes of each string and key, aliases expanded, may
+ * be at most CODEC_EXPAND_RATIO times the input plus CODEC_EXPAND_SLACK.
+ * Input without aliases never reaches it (a value takes at least one byte
+ * of input, so it costs at most 3x the input); past it is -EFBIG with a
+ * message naming the budget, before the expansion is made.
+ */
+#define CODEC_NODE_BYTES   2
+#define CODEC_EXPAND_RATIO 4
+#define CODEC_EXPAND_SLACK (64 * 1024)
+
+/*
  * Decodes every document of a YAML stream.  Empty documents (nothing, or
  * only comments, or a null) are skipped.  On success *docs is a new array
  * of *ndocs new references (free with codec_docs_free) and 0 is returned.
- * Fails with -EFBIG when len > CODEC_MAX_BYTES, -EINVAL for malformed
- * YAML (message with line and column), for input with NUL bytes or invalid
- * UTF-8, and when a limit above is passed (message names the limit); a
+ * Fails with -EFBIG when len > CODEC_MAX_BYTES or when aliases expand
+ * past CODEC_MAX_NODES or the byte budget, -EINVAL for malformed YAML
+ * (message with line and column), for input with NUL bytes or invalid
+ * UTF-8, and when another limit above is passed (message names the
+ * limit); -ENOMEM when memory runs out (never a shortened document).  A
  * failed decode frees everything it made.  Never reads past buf + len.
  */
 int codec_decode(const char *buf, size_t len, json_t ***docs, size_t *ndocs, struct err **e);

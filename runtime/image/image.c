@@ -477,7 +477,7 @@ static int import_layout(struct image_store *s, const char *dir, const char *tag
 	    (r = blob_json(s, chex, &conf, e)) < 0)
 		return err_wrap(e, "config");
 	diff_ids = json_object_get(json_object_get(conf, "rootfs"), "diff_ids");
-	if (json_is_array(diff_ids) && json_array_size(diff_ids) != n)
+	if (!json_is_array(diff_ids) || json_array_size(diff_ids) != n)
 		return err_make(e, EINVAL, "config sha256:%s: %zu diff_ids for %zu layers", chex,
 				json_array_size(diff_ids), n);
 	char lhex[65];
@@ -490,11 +490,17 @@ static int import_layout(struct image_store *s, const char *dir, const char *tag
 		if ((r = blob_copy(s, dir, l, lhex, e)) < 0)
 			return r;
 	}
+	struct unpack_budget budget = {s->max_bytes, s->max_entries};
 	json_array_foreach(layers, i, l)
 	{
 		const char *mt = json_string_value(json_object_get(l, "mediaType"));
+		const char *did = json_string_value(json_array_get(diff_ids, i));
 		memcpy(lhex, json_string_value(json_object_get(l, "digest")) + 7, 65);
-		if ((r = image_layer_unpack(s, lhex, image_layer_comp(mt), e)) < 0)
+		if (!did || strncmp(did, "sha256:", 7) || !is_hex64(did + 7))
+			return err_make(e, EINVAL, "config sha256:%s: diff_id %zu is not a sha256",
+					chex, i + 1);
+		r = image_layer_unpack(s, lhex, image_layer_comp(mt), did + 7, &budget, e);
+		if (r < 0)
 			return r;
 	}
 
@@ -763,8 +769,10 @@ int image_store_open(const char *data_dir, struct image_store **out, struct err 
 	s->refs = xasprintf("%s/refs.json", s->root);
 	s->lock = xasprintf("%s/refs.lock", s->root);
 	pthread_mutex_init(&s->mu, NULL);
+	image_store_set_limits(s, IMAGE_MAX_UNPACKED, IMAGE_MAX_ENTRIES);
 	_cleanup_free_ char *blobs = xasprintf("%s/blobs", s->root);
-	const char *dirs[] = {s->root, blobs, s->blobs, s->layers, s->tmp};
+	_cleanup_free_ char *diff_ids = xasprintf("%s/diff_ids", s->root);
+	const char *dirs[] = {s->root, blobs, s->blobs, s->layers, s->tmp, diff_ids};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (mkdir(dirs[i], i == 4 ? 0700 : 0755) < 0 && errno != EEXIST) {
 			int r = err_make(e, errno, "image store %s: %s", dirs[i], strerror(errno));
@@ -775,8 +783,15 @@ int image_store_open(const char *data_dir, struct image_store **out, struct err 
 	sweep_tmp(s->blobs);
 	sweep_tmp(s->layers);
 	sweep_tmp(s->tmp);
+	sweep_tmp(diff_ids);
 	*out = s;
 	return 0;
+}
+
+void image_store_set_limits(struct image_store *s, int64_t max_bytes, int64_t max_entries)
+{
+	s->max_bytes = max_bytes;
+	s->max_entries = max_entries;
 }
 
 void image_store_close(struct image_store *s)

@@ -19,6 +19,7 @@
  *                        (whiteouts are 0/0 char devices, opaque dirs carry
  *                        trusted.overlay.opaque=y), shared by every image
  *                        that has it; HEX is the layer blob's digest
+ *     diff_ids/HEX       the checked sha256 of layer HEX uncompressed
  *     refs.json          normalised reference -> manifest digest
  *     refs.lock          flock()ed around refs.json updates, so that the
  *                        CLI and a running server can import together
@@ -80,6 +81,17 @@ int image_normalize(const char *ref, char *out, size_t n, struct err **e);
 /* ---- Import ---- */
 
 /*
+ * What one import may unpack, all of its new layers together: past
+ * either, the import fails with -EFBIG before writing more (a tar header
+ * declares each file's size, so a gzip bomb is refused at its header).
+ * image_store_set_limits() changes them for a store (tests).
+ */
+#define IMAGE_MAX_UNPACKED (8LL * 1024 * 1024 * 1024) /* bytes of files */
+#define IMAGE_MAX_ENTRIES  1000000		      /* tar entries */
+
+void image_store_set_limits(struct image_store *s, int64_t max_bytes, int64_t max_entries);
+
+/*
  * Imports the image at source under the reference ref.  source is an OCI
  * layout directory or an OCI archive file (tar, optionally gzip'ed); a
  * layout holding several images is narrowed with "PATH:TAG", TAG being its
@@ -91,15 +103,20 @@ int image_normalize(const char *ref, char *out, size_t n, struct err **e);
  *
  * Every blob is copied in and its sha256 and size checked; each layer
  * (tar, tar+gzip or tar+zstd, by media type) is unpacked once, keeping
- * modes, owners (numeric), times, xattrs, symlinks and hard links, and
- * turning OCI whiteouts into overlayfs ones (a layer's own trusted.overlay.*
- * xattrs are dropped).  The reference is recorded
- * only when all of that succeeded; importing a ref again moves it.
+ * modes (setuid and setgid too, as Docker does), owners (numeric), times,
+ * user.* xattrs, symlinks and hard links, and turning OCI whiteouts into
+ * overlayfs ones.  Hostile content is neutralised: device nodes are not
+ * made, trusted.* and security.* xattrs (file capabilities) are dropped.
+ * The sha256 of each uncompressed layer must be the config's
+ * rootfs.diff_ids entry; a layer is synced to disk (syncfs) before it is
+ * renamed into place.  The reference is recorded only when all of that
+ * succeeded; importing a ref again moves it.
  *
- * Fails with -EINVAL for a malformed or corrupt image (digest mismatch, an
- * unsupported media type, a layer entry that is absolute, has a ".." or
- * goes through a symlink), -ENOENT for a missing source, blob or tag, or
- * the errno of a failed system call; *e names the image.
+ * Fails with -EINVAL for a malformed or corrupt image (digest or diff_id
+ * mismatch, an unsupported media type, a layer entry or hard link target
+ * that is absolute, has a ".." or goes through a symlink), -EFBIG past the
+ * limits above, -ENOENT for a missing source, blob or tag, or the errno of
+ * a failed system call; *e names the image.
  */
 int image_import(struct image_store *s, const char *source, const char *ref, struct err **e);
 

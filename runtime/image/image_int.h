@@ -15,13 +15,19 @@
 
 /* Lock order: mu, then the flock on refs.lock. */
 struct image_store {
-	char *root;	    /* DATA_DIR/images, a real path (no symlinks) */
-	char *blobs;	    /* root/blobs/sha256 */
-	char *layers;	    /* root/layers */
-	char *tmp;	    /* root/tmp: archives being read */
-	char *refs;	    /* root/refs.json */
-	char *lock;	    /* root/refs.lock */
-	pthread_mutex_t mu; /* guards the read-modify-write of refs.json */
+	char *root;			/* DATA_DIR/images, a real path (no symlinks) */
+	char *blobs;			/* root/blobs/sha256 */
+	char *layers;			/* root/layers */
+	char *tmp;			/* root/tmp: archives being read */
+	char *refs;			/* root/refs.json */
+	char *lock;			/* root/refs.lock */
+	pthread_mutex_t mu;		/* guards the read-modify-write of refs.json */
+	int64_t max_bytes, max_entries; /* what one import may unpack */
+};
+
+/* What an import may still unpack (image_layer_unpack charges it). */
+struct unpack_budget {
+	int64_t bytes, entries;
 };
 
 /* True when s is 64 lower-case hex digits (a sha256). */
@@ -58,7 +64,10 @@ void image_rm_logged(const char *path);
 int image_archive_stage(struct image_store *s, const char *file, char **dir, struct err **e);
 /* The compression a layer media type says; COMP_UNKNOWN for anything else. */
 enum comp image_layer_comp(const char *mt);
-/* Makes layers/HEX from the layer blob HEX, unless it is there already. */
-int image_layer_unpack(struct image_store *s, const char *hex, enum comp comp, struct err **e);
+/* Makes layers/HEX from the layer blob HEX, unless it is there already,
+ * checking that its uncompressed sha256 is diff_id (64 hex digits) and
+ * charging what it unpacks to b. */
+int image_layer_unpack(struct image_store *s, const char *hex, enum comp comp, const char *diff_id,
+		       struct unpack_budget *b, struct err **e);
 
 #endif

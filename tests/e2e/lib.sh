@@ -164,6 +164,8 @@ errno_msg() {
 	ENOTEMPTY) echo "Directory not empty" ;;
 	ENOTCONN) echo "Transport endpoint is not connected" ;;
 	ENAMETOOLONG) echo "File name too long" ;;
+	ENOSPC) echo "No space left on device" ;;
+	EMFILE) echo "Too many open files" ;;
 	*) echo "$1" ;;
 	esac
 }

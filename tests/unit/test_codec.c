@@ -468,7 +468,7 @@ static void test_billion_laughs(void)
 				  "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n";
 	double t0 = now_ms();
 
-	CHECK(fails(lol, EINVAL, "too many nodes (alias expansion?)"));
+	CHECK(fails(lol, EFBIG, "aliases expand past"));
 	double ms = now_ms() - t0;
 	printf("  billion laughs refused in %.1f ms\n", ms);
 	/* the same shape, small enough, is accepted */
@@ -576,14 +576,14 @@ static void test_node_limit(void)
 	char *s = repeat("[", "0,", CODEC_MAX_NODES, "]");
 	char *t = repeat("[", "0,", CODEC_MAX_NODES - 1, "]");
 
-	CHECK(fails(s, EINVAL, "too many nodes"));
+	CHECK(fails(s, EFBIG, "too many nodes"));
 	CHECK(ndocs(t) == 1);
 	free(s);
 	free(t);
 	/* counted per stream, not per document */
 	t = repeat("[", "0,", 999, "0]\n---\n");
 	s = repeat("", t, CODEC_MAX_NODES / 1001 + 1, "");
-	CHECK(fails(s, EINVAL, "too many nodes"));
+	CHECK(fails(s, EFBIG, "too many nodes"));
 	free(s);
 	free(t);
 }
