@@ -141,6 +141,22 @@ a /apis/apps/v1/namespaces/default/deployments/kpd -X PUT -H "Content-Type: appl
 check_contains "PUT: the Warning header, quotes escaped" "$(tr -d '\r' <"$WORK/headers")" \
 	"Warning: 299 - \"would violate PodSecurity \\\"baseline:latest\\\": privileged (container \\\"c\\\" must not set securityContext.privileged=true)\""
 
+sed 's/name: pd$/name: kpa/; s/app: pd/app: kpa/g' "$WORK/pd.yaml" >"$WORK/kpa.yaml"
+"$K" apply $VAL -f "$WORK/kpa.yaml" >/dev/null 2>&1
+sed -i 's/replicas: 2/replicas: 3/' "$WORK/kpa.yaml"
+out=$("$K" apply $VAL -f "$WORK/kpa.yaml" 2>&1)
+check_contains "kubectl apply (a PATCH): the Warning" "$out" \
+	"Warning: would violate PodSecurity \"baseline:latest\": $PRIV_MSG"
+check_eq "the change is written" 3 "$(yget "$MNT/deployments/kpa.yaml" spec.replicas)"
+out=$("$K" label ns open --overwrite "$LBL/enforce=strict" 2>&1)
+check_contains "kubectl label ns: a bad level refused (422)" "$out" 'namespaces "open" is invalid'
+check_contains "with its reason in errors" "$(tail -n 1 "$MNT/errors")" \
+	"PATCH /api/v1/namespaces/open: EINVAL: Namespace \"open\": metadata.labels[$LBL/enforce]: Invalid value: \"strict\": must be one of privileged, baseline, restricted"
+check "kubectl label ns: a good level taken" "$K" label ns open --overwrite "$LBL/enforce=baseline"
+out=$("$K" run kp --image=busybox --privileged 2>&1)
+check_contains "kubectl run --privileged in open (now baseline): Forbidden" "$out" \
+	'pods "kp" is forbidden: violates PodSecurity "baseline:latest": privileged'
+
 # --- the server flag -----------------------------------------------------------
 cfs_stop || cfs_abort "server stops"
 out=$(timeout 20 "$CLUSTERFS" server --mount "$MNT" --data-dir "$DATA" --no-agent --listen none \
