@@ -413,8 +413,9 @@ void api_timestamp(char out[32]);
  * (and -version) choose a level of the Pod Security Standards
  * (engine/valid/psa.h) for each mode; a mode without a label takes the
  * cluster default, baseline:latest unless set here.
- *  - enforce: a Pod create, or an update that changes more than container
- *    images, that breaks the level is refused, -EACCES:
+ *  - enforce: a Pod create, or an update Kubernetes deems significant (a
+ *    container's image, the containers, a seccomp annotation:
+ *    psa_significant_update), that breaks the level is refused, -EACCES:
  *      pods "web" is forbidden: violates PodSecurity "baseline:latest":
  *      privileged (container "c" must not set securityContext.privileged=true)
  *    Pods their controllers make (api_create_many) are refused the same

@@ -160,33 +160,32 @@ char *psa_evaluate(const json_t *meta, const json_t *spec, const struct psa_poli
 	return b.s;
 }
 
-/* A copy of a pod's spec without its containers' images. */
-static json_t *spec_sans_images(const json_t *pod)
+static const char *ann(const json_t *pod, const char *key)
 {
-	static const char *const lists[] = {"initContainers", "containers", "ephemeralContainers"};
-	json_t *spec = json_deep_copy(json_object_get(pod, "spec"));
-	for (size_t l = 0; l < 3; l++) {
-		size_t i;
-		json_t *c;
-		json_array_foreach(json_object_get(spec, lists[l]), i, c)
-		{
-			if (json_is_object(c))
-				json_object_del(c, "image");
-		}
-	}
-	return spec;
+	const char *s = json_string_value(
+	    json_object_get(json_object_get(json_object_get(pod, "metadata"), "annotations"), key));
+	return s ? s : "";
 }
 
-/* True when an annotation of a that matters (seccomp, AppArmor) differs in b. */
-static bool security_annotations_differ(const json_t *a, const json_t *b)
+/* True when the containers of list differ in number, image or seccomp
+ * annotation between the two pods. */
+static bool containers_differ(const json_t *old_pod, const json_t *new_pod, const char *list)
 {
-	const char *k;
-	json_t *v;
-	json_object_foreach((json_t *)a, k, v)
-	{
-		if ((strstr(k, "seccomp.security.alpha.kubernetes.io") ||
-		     strstr(k, "apparmor.security.beta.kubernetes.io")) &&
-		    !json_equal(v, json_object_get(b, k)))
+	const json_t *o = json_object_get(json_object_get(old_pod, "spec"), list);
+	const json_t *n = json_object_get(json_object_get(new_pod, "spec"), list);
+	if (json_array_size(o) != json_array_size(n))
+		return true;
+	for (size_t i = 0; i < json_array_size(n); i++) {
+		const json_t *oc = json_array_get(o, i), *nc = json_array_get(n, i);
+		const char *oi = json_string_value(json_object_get(oc, "image"));
+		const char *ni = json_string_value(json_object_get(nc, "image"));
+		const char *name = json_string_value(json_object_get(nc, "name"));
+		if (strcmp(oi ? oi : "", ni ? ni : ""))
+			return true;
+		char key[320];
+		snprintf(key, sizeof(key), "container.seccomp.security.alpha.kubernetes.io/%s",
+			 name ? name : "");
+		if (strcmp(ann(old_pod, key), ann(new_pod, key)))
 			return true;
 	}
 	return false;
@@ -194,13 +193,14 @@ static bool security_annotations_differ(const json_t *a, const json_t *b)
 
 bool psa_significant_update(const json_t *old_pod, const json_t *new_pod)
 {
-	const json_t *oa = json_object_get(json_object_get(old_pod, "metadata"), "annotations");
-	const json_t *na = json_object_get(json_object_get(new_pod, "metadata"), "annotations");
-	if (security_annotations_differ(oa, na) || security_annotations_differ(na, oa))
+	static const char pod_key[] = "seccomp.security.alpha.kubernetes.io/pod";
+	if (strcmp(ann(old_pod, pod_key), ann(new_pod, pod_key)))
 		return true;
-	json_t *os = spec_sans_images(old_pod), *ns = spec_sans_images(new_pod);
-	bool differ = !json_equal(os, ns);
-	json_decref(os);
-	json_decref(ns);
-	return differ;
+	if (containers_differ(old_pod, new_pod, "containers") ||
+	    containers_differ(old_pod, new_pod, "initContainers"))
+		return true;
+	return !json_equal(json_object_get(json_object_get(old_pod, "spec"), "ephemeralContainers")
+			       ?: json_null(),
+			   json_object_get(json_object_get(new_pod, "spec"), "ephemeralContainers")
+			       ?: json_null());
 }

@@ -77,8 +77,10 @@ char *psa_evaluate(const json_t *meta, const json_t *spec, const struct psa_poli
 
 /*
  * True when an update of a pod from old to new matters to Pod Security, as
- * Kubernetes decides: anything in the spec but container images changed,
- * or a seccomp or AppArmor annotation.
+ * Kubernetes decides (its "significant" updates): the number of containers
+ * or init containers, a container's image, a seccomp annotation or the
+ * ephemeral containers changed.  Other changes (labels, annotations,
+ * tolerations, ...) are not evaluated again.
  */
 bool psa_significant_update(const json_t *old_pod, const json_t *new_pod);
 

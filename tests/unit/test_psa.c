@@ -304,8 +304,17 @@ static void test_significant_update(void)
 			 "'image':'b'}]}}");
 	json_t *c = load("{'spec':{'containers':[{'name':'c','image':'a','securityContext':{"
 			 "'privileged':true}}]}}");
-	CHECK(!psa_significant_update(a, b)); /* labels and images only */
-	CHECK(psa_significant_update(a, c));
+	json_t *d = load("{'metadata':{'labels':{'x':'2'}},'spec':{'tolerations':[{'key':'k',"
+			 "'operator':'Exists'}],'containers':[{'name':'c','image':'a'}]}}");
+	json_t *f = load("{'metadata':{'annotations':{'container.seccomp.security.alpha."
+			 "kubernetes.io/c':'unconfined'}},'spec':{'containers':[{'name':'c',"
+			 "'image':'a'}]}}");
+	CHECK(psa_significant_update(a, b));  /* an image */
+	CHECK(!psa_significant_update(a, c)); /* not a field updates may change */
+	CHECK(!psa_significant_update(a, d)); /* labels, tolerations */
+	CHECK(psa_significant_update(a, f));  /* a seccomp annotation */
+	json_decref(d);
+	json_decref(f);
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
