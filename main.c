@@ -105,6 +105,8 @@ static const char usage_text[] =
     "                   the range of Services' cluster IPs (" SVC_DEFAULT_CIDR ")\n"
     "  --default-toleration-seconds S\n"
     "                   how long pods stay on a not-ready node before eviction (300)\n"
+    "  --pod-security-default LEVEL[:VERSION]\n"
+    "                   Pod Security of namespaces without labels (baseline:latest)\n"
     "  --listen ADDR:PORT\n"
     "                   serve the Kubernetes API over HTTPS there (" HTTP_DEFAULT_LISTEN ");\n"
     "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
@@ -141,6 +143,7 @@ struct opts {
 	const char *service_cidr;
 	const char *pod_cidr;
 	const char *cluster_cidr;
+	const char *pod_security; /* --pod-security-default */
 	int node_cidr_mask;
 	const char *listen, *store_quota;
 	const char *tls_sans[16];
@@ -199,6 +202,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 'O':
 		to = &o->store_quota;
+		break;
+	case 'Y':
+		to = &o->pod_security;
 		break;
 	default:
 		return false;
@@ -263,6 +269,7 @@ static const struct option longopts[] = {
     {"kubelet-port", required_argument, NULL, 'B'},
     {"pod-pids-limit", required_argument, NULL, 'Q'},
     {"store-quota", required_argument, NULL, 'O'},
+    {"pod-security-default", required_argument, NULL, 'Y'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -481,6 +488,8 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	s->apic = apic_local_new(s->api);
 	api_set_default_toleration(s->api, o->default_toleration_s);
 	if (o->service_cidr && api_set_service_cidr(s->api, o->service_cidr, e) < 0)
+		return -1;
+	if (o->pod_security && api_set_pod_security_default(s->api, o->pod_security, e) < 0)
 		return -1;
 	if (o->hollow_nodes > 0) {
 		struct hollow_opts ho = {heartbeat_s(o), 0};

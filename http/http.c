@@ -243,6 +243,31 @@ static int authorize(struct http_req *rq, struct http_resp *rs)
 	return -EACCES;
 }
 
+/* Runs fn, the API's warnings (Pod Security's warn mode) becoming Warning
+ * headers: 299 - "text", quotes escaped, as Kubernetes sends them. */
+static void run_handler(handler_fn fn, struct http_req *rq, struct http_resp *rs)
+{
+	struct api_warnings w = {0};
+	api_warnings_collect(&w);
+	fn(rq, rs);
+	api_warnings_collect(NULL);
+	for (size_t i = 0; i < w.n; i++) {
+		struct buf b = {0};
+		if (rs->warnings)
+			buf_printf(&b, "%s\n", rs->warnings);
+		buf_puts(&b, "299 - \"");
+		for (const char *c = w.v[i]; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				buf_puts(&b, "\\");
+			buf_add(&b, c, 1);
+		}
+		buf_puts(&b, "\"");
+		free(rs->warnings);
+		rs->warnings = buf_steal(&b, NULL);
+	}
+	api_warnings_free(&w);
+}
+
 static handler_fn find_handler(const struct route *rt, const char *method, bool *path_ok)
 {
 	*path_ok = false;
@@ -283,7 +308,7 @@ static void dispatch(struct http *h, struct http_req *rq, struct http_resp *rs)
 	bool path_ok;
 	handler_fn fn = find_handler(&rq->rt, rq->method, &path_ok);
 	if (fn)
-		fn(rq, rs);
+		run_handler(fn, rq, rs);
 	else if (path_ok)
 		http_fail(rs, 405, "MethodNotAllowed",
 			  "the server does not allow this method on the requested resource");

@@ -124,6 +124,7 @@ struct prepared {
 	char *name;
 	int64_t want_rv; /* metadata.resourceVersion the user carried, or 0 */
 	char *want_uid;
+	char *warning; /* Pod Security's warn mode, once written (api_psa.c) */
 };
 
 static void prepared_free(struct prepared *p, size_t n)
@@ -133,6 +134,7 @@ static void prepared_free(struct prepared *p, size_t n)
 		free(p[i].ns);
 		free(p[i].name);
 		free(p[i].want_uid);
+		free(p[i].warning);
 	}
 	free(p);
 }
@@ -379,8 +381,9 @@ int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind
 		json_object_del(obj, "status");
 	if (k == KIND_POD && a)
 		admit_pod(a, obj);
-	if (k == KIND_SERVICE) {
-		int r = api_admit_service(tx, a, NULL, obj, e);
+	if (k == KIND_SERVICE || k == KIND_POD || k == KIND_NAMESPACE) {
+		int r = k == KIND_SERVICE ? api_admit_service(tx, a, NULL, obj, e)
+					  : api_psa_admit(tx, a, k, NULL, obj, e);
 		if (r < 0) {
 			json_decref(obj);
 			return r;
@@ -448,6 +451,8 @@ int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_
 	int r = valid_update(old->obj, new, k, e);
 	if (r >= 0 && k == KIND_SERVICE)
 		r = api_admit_service(tx, a, old, new, e);
+	if (r >= 0)
+		r = api_psa_admit(tx, a, k, old->obj, new, e);
 	if (r < 0) {
 		json_decref(new);
 		return r;
@@ -491,6 +496,8 @@ int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_
 static int apply_one(struct store_txn *tx, struct api *a, struct prepared *p, struct err **e)
 {
 	struct sobj *old = store_txn_get(tx, p->k->kind, p->ns, p->name);
+	free(p->warning);
+	p->warning = api_psa_warning(tx, a, p->k, old ? old->obj : NULL, p->obj);
 	if (!old) {
 		int r = api_check_namespace(tx, p->k, p->ns, p->name, e);
 		if (r < 0)
@@ -573,6 +580,10 @@ int api_apply(struct api *a, json_t *const *docs, size_t ndocs, const struct api
 	}
 	struct apply_arg arg = {a, p, ndocs};
 	int r = store_update(a->st, apply_txn, &arg, e);
+	for (size_t i = 0; r >= 0 && i < ndocs; i++) {
+		api_psa_emit(a, p[i].k, p[i].ns, p[i].name, p[i].warning);
+		p[i].warning = NULL;
+	}
 	prepared_free(p, ndocs);
 	return r;
 }
@@ -584,6 +595,7 @@ struct create_arg {
 	const struct kind_info *k;
 	json_t *obj;
 	struct sobj *out;
+	char *warning;
 };
 
 static int create_txn(struct store_txn *tx, void *varg, struct err **e)
@@ -599,6 +611,8 @@ static int create_txn(struct store_txn *tx, void *varg, struct err **e)
 	int r = api_check_namespace(tx, c->k, ns, name, e);
 	if (r < 0)
 		return r;
+	free(c->warning);
+	c->warning = api_psa_warning(tx, c->api, c->k, NULL, c->obj);
 	int64_t rv = api_put_new(tx, c->api, c->k, json_deep_copy(c->obj), true, e);
 	if (rv < 0)
 		return (int)rv;
@@ -615,10 +629,14 @@ int api_create(struct api *a, const json_t *obj, struct sobj **out, struct err *
 		return r;
 	if (status)
 		json_object_set(p.obj, "status", status);
-	struct create_arg c = {a, p.k, p.obj, NULL};
+	struct create_arg c = {a, p.k, p.obj, NULL, NULL};
 	r = api_check(a, "create", p.k, p.ns, p.name, NULL, e);
 	if (r == 0)
 		r = store_update(a->st, create_txn, &c, e);
+	if (r >= 0)
+		api_psa_emit(a, p.k, p.ns, p.name, c.warning);
+	else
+		free(c.warning);
 	json_decref(p.obj);
 	free(p.ns);
 	free(p.name);
@@ -796,6 +814,7 @@ int api_new(struct store *st, struct api **out, struct err **e)
 	a->st = st;
 	a->root = a;
 	a->default_toleration_s = 300;
+	a->psa_default = (struct psa_policy){PSA_BASELINE, PSA_LATEST};
 	svc_cidr_parse(SVC_DEFAULT_CIDR, &a->svc_cidr, NULL);
 	int r = store_update(st, ensure_default_txn, NULL, e);
 	if (r < 0) {

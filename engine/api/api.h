@@ -472,4 +472,55 @@ int64_t api_rev(struct api *a);
 /* The current time as Kubernetes writes it: "2026-11-26T01:07:11Z". */
 void api_timestamp(char out[32]);
 
+/*
+ * Pod Security admission (api_psa.c), Kubernetes' PodSecurity plugin: a
+ * namespace's labels pod-security.kubernetes.io/{enforce,warn,audit}
+ * (and -version) choose a level of the Pod Security Standards
+ * (engine/valid/psa.h) for each mode; a mode without a label takes the
+ * cluster default, baseline:latest unless set here.
+ *  - enforce: a Pod create, or an update Kubernetes deems significant (a
+ *    container's image, the containers, a seccomp annotation:
+ *    psa_significant_update), that breaks the level is refused, -EACCES:
+ *      pods "web" is forbidden: violates PodSecurity "baseline:latest":
+ *      privileged (container "c" must not set securityContext.privileged=true)
+ *    Pods their controllers make (api_create_many) are refused the same
+ *    way.  Deployments and ReplicaSets are not enforced, as in Kubernetes.
+ *  - warn: a Pod, Deployment or ReplicaSet (its template) written by
+ *    api_apply(), api_create() or api_patch_ex() that breaks the level is
+ *    written, with a warning (below): would violate PodSecurity
+ *    "baseline:latest": ...
+ *  - audit: the same evaluation, logged (component "psa").
+ * A Namespace whose labels do not parse is refused, -EINVAL:
+ *   metadata.labels[pod-security.kubernetes.io/enforce]: Invalid value:
+ *   "strict": must be one of privileged, baseline, restricted
+ * No exemptions (Kubernetes has none by default either).
+ */
+/* The default for namespaces without labels (all three modes):
+ * "LEVEL[:VERSION]" ("baseline", "restricted:v1.30").  Set it before
+ * serving.  0, or -EINVAL with *e (nothing changes). */
+int api_set_pod_security_default(struct api *a, const char *level_version, struct err **e);
+
+/*
+ * Warnings: what a call admitted but warns about (Kubernetes' Warning
+ * response headers).  A face that can show them collects them for the
+ * calls its thread makes: api_warnings_collect(&w) before, then
+ * api_warnings_collect(NULL) and show w.v[0..n) (distinct messages).  A
+ * call made while nothing collects records each warning as a Warning
+ * Event on the object instead (reason "PodSecurity"), so that a face
+ * without headers (the filesystem) still shows it.
+ */
+struct api_warnings {
+	char **v;
+	size_t n;
+};
+void api_warnings_collect(struct api_warnings *w);
+void api_warnings_free(struct api_warnings *w);
+
+/*
+ * As api_create_many(), and why[i] (why may be NULL) gets a new string
+ * saying why item i was refused (NULL when it was not), for the
+ * controller's FailedCreate event.
+ */
+int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *results, char **why);
+
 #endif

@@ -6,6 +6,7 @@
  * in seconds.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/api/api.h"
@@ -30,6 +31,7 @@ struct create_many_arg {
 	const struct kind_info **kinds;
 	size_t n;
 	int *results;
+	char **why; /* or NULL */
 	int ok;
 };
 
@@ -53,6 +55,16 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 			c->results[i] = -ENOENT;
 			continue;
 		}
+		struct err *err = NULL;
+		if (api_psa_admit(tx, c->a, k, NULL, c->objs[i], &err) < 0) {
+			c->results[i] = -err->code;
+			if (c->why) {
+				free(c->why[i]);
+				c->why[i] = xstrdup(err->msg);
+			}
+			err_free(err);
+			continue;
+		}
 		int64_t rv = api_put_new(tx, c->a, k, json_incref(c->objs[i]), true, e);
 		if (rv < 0)
 			return (int)rv;
@@ -64,12 +76,20 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 
 int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results)
 {
+	return api_create_many_ex(a, objs, n, results, NULL);
+}
+
+int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *results, char **why)
+{
 	struct create_many_arg c = {a,
 				    xcalloc(n, sizeof(json_t *)),
 				    xcalloc(n, sizeof(struct kind_info *)),
 				    n,
 				    results ? results : xcalloc(n, sizeof(int)),
+				    why,
 				    0};
+	for (size_t i = 0; why && i < n; i++)
+		why[i] = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const char *kind = api_jstr(objs[i], "kind");
 		const struct kind_info *k = kind ? kind_by_kind(kind) : NULL;
@@ -84,6 +104,8 @@ int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results)
 			log_warn("api", "create: refused %s: %s", kind ? kind : "object",
 				 err ? err->msg : "unknown kind");
 			c.results[i] = -EINVAL;
+			if (why)
+				why[i] = xstrdup(err ? err->msg : "unknown kind");
 			json_decref(obj);
 			json_decref(status);
 			err_free(err);

@@ -14,6 +14,7 @@
 #include "engine/api/svc.h"
 #include "engine/hmap.h"
 #include "engine/store/store.h"
+#include "engine/valid/psa.h"
 
 struct pending_event;
 
@@ -23,6 +24,10 @@ struct api {
 	struct api_who *who;	  /* a view's caller (its own copy); NULL: the root */
 	int default_toleration_s; /* not-ready/unreachable NoExecute tolerations */
 	struct svc_cidr svc_cidr; /* the service IP range (api_svc.c) */
+
+	/* Pod Security: the level of namespaces without labels (api_psa.c);
+	 * the root's is used. */
+	struct psa_policy psa_default;
 
 	/* The event recorder (api_event.c). */
 	pthread_mutex_t ev_lock; /* guards everything below */
@@ -74,5 +79,19 @@ void api_view_free(struct api *v);
 
 int api_events_start(struct api *a, struct err **e);
 void api_events_stop(struct api *a);
+
+/* Pod Security admission (api_psa.c).  api_psa_admit: 0, -EINVAL for a
+ * Namespace's bad labels, -EACCES for a Pod its namespace's enforce level
+ * refuses (old: the current object of an update, or NULL).
+ * api_psa_warning: the warn mode's message for a Pod, Deployment or
+ * ReplicaSet (new string), or NULL; logs the audit mode's.  tx NULL: read
+ * outside a transaction.  api_psa_emit hands a warning (freed; NULL:
+ * nothing) to the caller's collector or records it as an Event. */
+int api_psa_admit(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		  const json_t *old, const json_t *obj, struct err **e);
+char *api_psa_warning(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		      const json_t *old, const json_t *obj);
+void api_psa_emit(struct api *a, const struct kind_info *k, const char *ns, const char *name,
+		  char *warning);
 
 #endif

@@ -17,6 +17,7 @@ struct patch_ex {
 	void *arg;
 	int flags;
 	struct sobj *out;
+	char *warning; /* Pod Security's warn mode (api_psa.c) */
 };
 
 /* The status the callback made, written alone. */
@@ -49,6 +50,8 @@ static int patch_ex_txn(struct store_txn *tx, void *varg, struct err **e)
 	} else if (r >= 0) {
 		valid_default(obj, p->k);
 		r = valid_object(obj, p->k, e);
+		free(p->warning);
+		p->warning = r >= 0 ? api_psa_warning(tx, p->api, p->k, old->obj, obj) : NULL;
 		if (r >= 0)
 			r = api_put_update(tx, p->api, p->k, old, obj, e);
 		else
@@ -65,10 +68,14 @@ static int patch_ex_txn(struct store_txn *tx, void *varg, struct err **e)
 int api_patch_ex(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 		 api_mutate_fn mutate, void *arg, int flags, struct sobj **out, struct err **e)
 {
-	struct patch_ex p = {a, k, ns ? ns : "", name, mutate, arg, flags, NULL};
+	struct patch_ex p = {a, k, ns ? ns : "", name, mutate, arg, flags, NULL, NULL};
 	int r = api_check(a, "patch", k, ns, name, flags & API_PATCH_STATUS ? "status" : NULL, e);
 	if (r == 0)
 		r = store_update(a->st, patch_ex_txn, &p, e);
+	if (r > 0)
+		api_psa_emit(a, k, ns ? ns : "", name, p.warning);
+	else
+		free(p.warning);
 	if (r >= 0 && out)
 		*out = p.out;
 	else

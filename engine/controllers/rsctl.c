@@ -202,6 +202,21 @@ static size_t active_pods(struct rsctl *r, const char *uid, struct sobj ***out)
 	return nact;
 }
 
+/* The FailedCreate event of a batch of b with ok made: the first refusal's
+ * reason, as Kubernetes' "Error creating: pods "x" is forbidden: ...", or
+ * the count. */
+static void failed_create(struct rsctl *r, struct sobj *rs, size_t b, int ok, char **why)
+{
+	for (size_t i = 0; i < b; i++)
+		if (why[i]) {
+			api_event(r->api, "Warning", "FailedCreate", "ReplicaSet", rs->ns, rs->name,
+				  "Error creating: %s", why[i]);
+			return;
+		}
+	api_event(r->api, "Warning", "FailedCreate", "ReplicaSet", rs->ns, rs->name,
+		  "Error creating: %zu of %zu pods were refused", b - (size_t)(ok < 0 ? 0 : ok), b);
+}
+
 /* Creates need pods from rs's template, CREATE_BATCH at a time, until a
  * batch makes none.  Returns 0, or -1 when some were refused. */
 static int create_pods(struct rsctl *r, struct sobj *rs, size_t need)
@@ -212,9 +227,10 @@ static int create_pods(struct rsctl *r, struct sobj *rs, size_t need)
 		size_t b = need - made < CREATE_BATCH ? need - made : CREATE_BATCH;
 		json_t **pods = xcalloc(b, sizeof(json_t *));
 		int *res = xcalloc(b, sizeof(int));
+		char **why = xcalloc(b, sizeof(char *));
 		for (size_t i = 0; i < b; i++)
 			pods[i] = pod_from_template(rs->obj, rs->ns, rs->name);
-		int ok = api_create_many(r->api, pods, b, res);
+		int ok = api_create_many_ex(r->api, pods, b, res, why);
 		for (size_t i = 0; i < b; i++) {
 			if (res[i] == 0)
 				api_event(r->api, "Normal", "SuccessfulCreate", "ReplicaSet",
@@ -223,11 +239,12 @@ static int create_pods(struct rsctl *r, struct sobj *rs, size_t need)
 			json_decref(pods[i]);
 		}
 		if (ok < 0 || (size_t)ok < b) {
-			api_event(r->api, "Warning", "FailedCreate", "ReplicaSet", rs->ns, rs->name,
-				  "Error creating: %zu of %zu pods were refused",
-				  b - (size_t)(ok < 0 ? 0 : ok), b);
+			failed_create(r, rs, b, ok, why);
 			rc = -1;
 		}
+		for (size_t i = 0; i < b; i++)
+			free(why[i]);
+		free(why);
 		free(pods);
 		free(res);
 		if (ok <= 0)

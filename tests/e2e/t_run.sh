@@ -121,6 +121,9 @@ spec:
     image: busybox
     command: ["grep", "Seccomp:", "/proc/self/status"]
 EOF
+# Unconfined breaks Pod Security's baseline: the namespace allows it.
+printf 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n  labels:\n    pod-security.kubernetes.io/enforce: privileged\n' >"$WORK/ns-default.yaml"
+cfs_write "$MNT/apply" "$WORK/ns-default.yaml" >/dev/null
 cp "$WORK/unconfined.yaml" "$P/unconfined.yaml"
 check "seccompProfile Unconfined: no filter" wait_until 10 grep -q "Seccomp:.0" "$P/unconfined/logs"
 check "a Localhost seccomp profile is refused at write" sh -c \
