@@ -72,6 +72,8 @@ static void apod_free(struct apod *ap)
 	free(ap->adopt);
 	pod_sandbox_free(ap->sb);
 	json_decref(ap->posted);
+	free(ap->fail_reason);
+	free(ap->fail_msg);
 	pthread_mutex_destroy(&ap->lock);
 	free(ap->uid);
 	free(ap->ns);

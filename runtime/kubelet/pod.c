@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "engine/valid/valid.h"
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/pod.h"
 #include "runtime/proc.h"
@@ -145,7 +147,7 @@ static int unmount_under(const char *dir, struct err **e)
 /* Mounts an overlay of info's layers on rootfs, with upper and work in
  * rw_dir (made here). */
 static int mount_overlay(const struct image_info *info, const char *rootfs, const char *rw_dir,
-			 struct err **e)
+			 unsigned long flags, struct err **e)
 {
 	_cleanup_free_ char *upper = xasprintf("%s/upper", rw_dir);
 	_cleanup_free_ char *work = xasprintf("%s/work", rw_dir);
@@ -159,7 +161,7 @@ static int mount_overlay(const struct image_info *info, const char *rootfs, cons
 	if (strlen(opts) >= 4096)
 		return err_make(e, E2BIG, "%s: %zu layers: overlay options too long", info->ref,
 				info->n_layers);
-	if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
+	if (mount("overlay", rootfs, "overlay", flags, opts) < 0)
 		return err_make(e, errno, "mount overlay on %s: %s", rootfs, strerror(errno));
 	return 0;
 }
@@ -425,6 +427,92 @@ static const json_t *find_volume(const json_t *pod, const char *name)
 	return NULL;
 }
 
+/* The size of a medium: Memory emptyDir: its sizeLimit, else the pod's
+ * memory limit (the sum of its containers' when each has one), else 0
+ * (the tmpfs default). */
+static int64_t memory_volume_size(const json_t *pod, const json_t *vol)
+{
+	int64_t sum = 0, m = 0;
+	size_t i;
+	json_t *c;
+	if (quantity_parse(obj_at(vol, "emptyDir.sizeLimit"), &m, NULL) == 0 && m > 0)
+		return (m + 999) / 1000;
+	json_array_foreach(obj_at(pod, "spec.containers"), i, c)
+	{
+		if (quantity_parse(obj_at(c, "resources.limits.memory"), &m, NULL) < 0 || m <= 0)
+			return 0;
+		sum += (m + 999) / 1000;
+	}
+	return sum;
+}
+
+/* An emptyDir's dir: mode 0777 as the kubelet makes it (setgid with an
+ * fsGroup: see volume_owner); medium Memory: a tmpfs (nosuid, nodev),
+ * its pages charged to the memory cgroup of the container that writes
+ * them, so that they count against the pod's memory. */
+static int emptydir_setup(const struct pod_sandbox *sb, const json_t *pod, const json_t *vol,
+			  const char *dir, struct err **e)
+{
+	const char *medium = obj_str(vol, "emptyDir.medium");
+	if (medium && !strcmp(medium, "Memory") && !is_mountpoint(dir)) {
+		int64_t size = memory_volume_size(pod, vol);
+		_cleanup_free_ char *o = size > 0
+					     ? xasprintf("mode=0777,size=%lld", (long long)size)
+					     : xstrdup("mode=0777");
+		if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, o) < 0)
+			return err_make(e, errno, "pod %s: volume %s: mount tmpfs: %s", sb->name,
+					obj_str(vol, "name"), strerror(errno));
+	}
+	if (chmod(dir, 0777) < 0)
+		return err_make(e, errno, "chmod %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+static gid_t fs_group; /* for chown_walk (one walk at a time: walk_lock) */
+static bool fs_group_add, fs_group_rw;
+static uid_t fs_owner;
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int chown_walk(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)f;
+	if (type != FTW_F && type != FTW_D && type != FTW_DP)
+		return 0; /* symlinks (configMap's ..data links) are left as they are */
+	mode_t mode = st->st_mode & 07777;
+	if (fs_group_add)
+		mode |= (fs_group_rw ? 0060 : 0040) | (S_ISDIR(st->st_mode) ? 02010 : 0);
+	if (lchown(path, fs_owner, fs_group) < 0 || chmod(path, mode) < 0)
+		return -1;
+	return 0;
+}
+
+/* A volume's ownership as the kubelet sets it: with an fsGroup, group
+ * fsGroup, group-readable (and writable for an emptyDir), directories
+ * setgid so that new files inherit it; with a user namespace, owned by
+ * the container's root. */
+static int volume_owner(const struct pod_sandbox *sb, const json_t *pod, const char *dir, bool rw,
+			struct err **e)
+{
+	const json_t *g = obj_at(pod, "spec.securityContext.fsGroup");
+	if (!json_is_integer(g) && !sb->userns_base)
+		return 0;
+	pthread_mutex_lock(&walk_lock);
+	fs_group = json_is_integer(g) ? (gid_t)json_integer_value(g) : (gid_t)-1;
+	fs_owner = sb->userns_base ? (uid_t)sb->userns_base : (uid_t)-1;
+	if (sb->userns_base && fs_group != (gid_t)-1)
+		fs_group += sb->userns_base; /* the container's gid, seen from the host */
+	else if (sb->userns_base)
+		fs_group = sb->userns_base;
+	fs_group_rw = rw;
+	fs_group_add = json_is_integer(g);
+	int r = nftw(dir, chown_walk, 16, FTW_PHYS);
+	pthread_mutex_unlock(&walk_lock);
+	if (r < 0)
+		return err_make(e, errno, "pod %s: volume %s: ownership: %s", sb->name, dir,
+				strerror(errno));
+	return 0;
+}
+
 /* Fills mounts (n of them, paths in owned[]) from ctr's volumeMounts,
  * making each emptyDir's dir. */
 static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const json_t *ctr,
@@ -458,6 +546,10 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 		    .readonly = cm || json_is_true(json_object_get(vm, "readOnly"))};
 		(*n)++;
 		int r = make_dir(owned[*n - 1], NULL, e);
+		if (r == 0 && !cm)
+			r = emptydir_setup(sb, pod, vol, owned[*n - 1], e);
+		if (r == 0)
+			r = volume_owner(sb, pod, owned[*n - 1], !cm, e);
 		if (r < 0)
 			return r;
 	}
@@ -507,7 +599,12 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	/* a fresh writable layer for this attempt */
 	if ((r = rm_rf(c->attempt_dir, e)) < 0)
 		goto out;
-	if ((r = mount_overlay(info, c->rootfs, c->attempt_dir, e)) < 0)
+	/* nodev: a device node the container makes (it has CAP_MKNOD) is
+	 * never one, not even reached through /proc/PID/root by a host user;
+	 * nosuid too unless the container may gain privileges (setuid is
+	 * inert under no_new_privs anyway) */
+	if ((r = mount_overlay(info, c->rootfs, c->attempt_dir,
+			       MS_NODEV | (oci_may_escalate(pod, ctr) ? 0 : MS_NOSUID), e)) < 0)
 		goto out;
 	c->mounted = true;
 	if ((r = volume_mounts(sb, pod, ctr, mounts, owned, &n_mounts, e)) < 0)
@@ -531,6 +628,7 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	    .hosts_file = f_hosts,
 	    .resolv_file = f_resolv,
 	    .cgroups_path = c->cgroup,
+	    .userns_base = sb->userns_base,
 	};
 	if (!(config = oci_config(&s, e))) {
 		r = err_wrap(e, "pod %s: container %s", sb->name, c->name);

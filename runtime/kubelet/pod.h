@@ -70,14 +70,17 @@ struct pod_env {
 
 /* Fields are for reading; the functions below change them. */
 struct pod_sandbox {
-	char *uid;	/* the pod's metadata.uid */
-	char *ns;	/* metadata.namespace */
-	char *name;	/* metadata.name */
-	char *dir;	/* PODS/UID */
-	pid_t pid;	/* the pause process (pause.h) */
-	uint64_t start; /* its start time, against pid reuse */
-	bool made_dir;	/* dir is this sandbox's (so removal may drop it) */
-	bool adopted;	/* found after an agent restart: not our child */
+	char *uid;	      /* the pod's metadata.uid */
+	char *ns;	      /* metadata.namespace */
+	char *name;	      /* metadata.name */
+	char *dir;	      /* PODS/UID */
+	pid_t pid;	      /* the pause process (pause.h) */
+	uint64_t start;	      /* its start time, against pid reuse */
+	bool made_dir;	      /* dir is this sandbox's (so removal may drop it) */
+	bool adopted;	      /* found after an agent restart: not our child */
+	uint32_t userns_base; /* hostUsers: false: the host id of the
+				 containers' root (oci_spec.userns_base); 0:
+				 the host's user namespace */
 };
 
 /*
