@@ -21,10 +21,11 @@
 
 /* What one pod's walk remembers: names seen, to find duplicates. */
 struct podctx {
-	json_t *cnames; /* container and init container names: a set */
-	json_t *pnames; /* container port names across the pod: a set */
-	json_t *vols;	/* volume name -> volume */
-	bool tmpl;	/* a Deployment's or ReplicaSet's template */
+	json_t *cnames;	 /* container and init container names: a set */
+	json_t *pnames;	 /* container port names across the pod: a set */
+	json_t *vols;	 /* volume name -> volume */
+	bool tmpl;	 /* a Deployment's or ReplicaSet's template */
+	bool host_users; /* spec.hostUsers (true when unset) */
 };
 
 const char *const vpod_probe_names[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
@@ -633,6 +634,39 @@ static int check_seccomp(struct vc *c, const json_t *sc)
 	return r;
 }
 
+/* A container's securityContext (sc may be NULL), with Kubernetes' rules
+ * tying procMount to hostUsers and allowPrivilegeEscalation to
+ * privileged and CAP_SYS_ADMIN. */
+static int check_sec_ctx(struct vc *c, const struct podctx *pc, const json_t *sc)
+{
+	static const char *const proc_mounts[] = {"Default", "Unmasked", NULL};
+	const char *pm = NULL;
+	if (!sc)
+		return 0;
+	size_t mark = vc_push(c, "securityContext");
+	TRY(vc_enum(c, sc, "procMount", false, proc_mounts, &pm));
+	if (pm && !strcmp(pm, "Unmasked") && pc->host_users)
+		return vc_invalid(c, "procMount", vget(sc, "procMount"),
+				  "`hostUsers` must be false to use `Unmasked`");
+	vc_pop(c, mark);
+	if (!json_is_false(vget(sc, "allowPrivilegeEscalation")))
+		return 0;
+	if (json_is_true(vget(sc, "privileged")))
+		return vc_invalid(c, "securityContext", sc,
+				  "cannot set `allowPrivilegeEscalation` to false and `privileged` "
+				  "to true");
+	size_t i;
+	json_t *cap;
+	json_array_foreach(json_object_get(vget(sc, "capabilities"), "add"), i, cap)
+	{
+		if (json_is_string(cap) && !strcmp(json_string_value(cap), "CAP_SYS_ADMIN"))
+			return vc_invalid(c, "securityContext", sc,
+					  "cannot set `allowPrivilegeEscalation` to false and "
+					  "`capabilities.Add` CAP_SYS_ADMIN");
+	}
+	return 0;
+}
+
 /* One container or init container (init); c is at it. */
 static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, bool init)
 {
@@ -684,6 +718,7 @@ static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, b
 	TRY(vc_str(c, ctr, "terminationMessagePath", false, NULL));
 	TRY(vc_map(c, ctr, "securityContext", false, &sc));
 	TRY(check_seccomp(c, sc));
+	TRY(check_sec_ctx(c, pc, sc));
 	TRY(vc_bool(c, ctr, "stdin", NULL));
 	TRY(vc_bool(c, ctr, "stdinOnce", NULL));
 	return vc_bool(c, ctr, "tty", NULL);
@@ -928,7 +963,8 @@ int vpod_spec(struct vc *c, const json_t *spec, bool in_template)
 	_cleanup_json_ json_t *cnames = json_object();
 	_cleanup_json_ json_t *pnames = json_object();
 	_cleanup_json_ json_t *vols = json_object();
-	struct podctx pc = {cnames, pnames, vols, in_template};
+	struct podctx pc = {cnames, pnames, vols, in_template,
+			    !json_is_false(vget(spec, "hostUsers"))};
 	json_t *l, *v;
 	size_t i;
 	bool on;

@@ -476,7 +476,7 @@ static void test_namespaces_mounts(void)
 					    "\"noexec\",\"nodev\",\"ro\"]}"));
 	CHECK(json_is(json_array_get(m, 9), "{\"destination\":\"/data\",\"type\":\"bind\","
 					    "\"source\":\"/var/lib/x/empty\",\"options\":["
-					    "\"rbind\",\"rprivate\"]}"));
+					    "\"rbind\",\"rprivate\",\"nodev\",\"nosuid\"]}"));
 	CHECK(has_str(obj_at(json_array_get(m, 10), "options"), "ro"));
 	CHECK(!strcmp(
 	    json_string_value(json_object_get(obj_at(c, "annotations"), "io.kubernetes.pod.name")),
