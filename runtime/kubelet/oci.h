@@ -152,7 +152,8 @@ struct oci_spec {
  *   userns   userns_base != 0: a user namespace of its own mapping
  *            0..65535 to base..base+65535 (uid and gid).
  *   linux    Docker's maskedPaths and readonlyPaths; resources: memory
- *            limit from limits.memory, cpu quota/period from limits.cpu
+ *            limit from limits.memory (and swap the same where the
+ *            kernel accounts it), cpu quota/period from limits.cpu
  *            (period 100000, quota >= 1000), cpu shares from requests.cpu
  *            (limits.cpu if no request; milli * 1024 / 1000, >= 2); pid
  *            and mount namespaces new, net/ipc/uts joined or new, cgroup

@@ -378,6 +378,15 @@ static int64_t oom_score_adj(const struct oci_spec *s)
 	return adj < floor ? floor : adj;
 }
 
+/* Whether the memory cgroup accounts swap (v1: memory.memsw.*; v2:
+ * memory.swap.max), so that runc can set a swap limit. */
+static bool swap_accounted(void)
+{
+	return access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0 ||
+	       access("/sys/fs/cgroup/init.scope/memory.swap.max", F_OK) == 0 ||
+	       access("/sys/fs/cgroup/system.slice/memory.swap.max", F_OK) == 0;
+}
+
 static int build_resources(const struct oci_spec *s, bool privileged, json_t *linux_,
 			   struct err **e)
 {
@@ -395,6 +404,11 @@ static int build_resources(const struct oci_spec *s, bool privileged, json_t *li
 	if (mem > 0)
 		json_object_set_new(res, "memory",
 				    json_pack("{s:I}", "limit", (json_int_t)((mem + 999) / 1000)));
+	/* as containerd: swap (memory + swap on v1) no more than the limit,
+	 * so that the limit holds, where the kernel accounts swap */
+	if (mem > 0 && swap_accounted())
+		json_object_set(json_object_get(res, "memory"), "swap",
+				obj_at(res, "memory.limit"));
 	cpu_req = cpu_req ? cpu_req : cpu_lim; /* what API defaulting would have written */
 	int64_t shares = cpu_req * 1024 / 1000, quota = cpu_lim * CPU_PERIOD / 1000;
 	json_t *cpu = json_pack("{s:I}", "shares",
