@@ -754,8 +754,11 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 				   .pods_dir = ag->pods_dir,
 				   .logs_dir = ag->logs_dir,
 				   .cgroup_parent = ag->o.cgroup_parent};
-	mkdir(ag->pods_dir, 0755);
-	mkdir(ag->logs_dir, 0755);
+	/* pods' filesystems and logs: root's alone */
+	mkdir(ag->pods_dir, 0700);
+	mkdir(ag->logs_dir, 0700);
+	chmod(ag->pods_dir, 0700);
+	chmod(ag->logs_dir, 0700);
 	/* containers' inits become our children when runc exits */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		r = err_make(e, errno, "agent: PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
