@@ -478,9 +478,17 @@ static json_t *build_mounts(const struct oci_spec *s, bool privileged, bool esca
 	else
 		add_mount(m, "/dev/shm", "tmpfs", "shm",
 			  "nosuid,noexec,nodev,mode=1777,size=65536k");
-	add_mount(m, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
-	add_mount(m, "/sys", "sysfs", "sysfs", sys);
-	add_mount(m, "/sys/fs/cgroup", "cgroup", "cgroup", sys);
+	if (s->userns_base) {
+		/* a user namespace may mount neither the pod's mqueue nor a
+		 * sysfs (their ipc and net namespaces are the pause process's,
+		 * the host users'): no /dev/mqueue (mq_open works without it),
+		 * and the host's /sys, read-only all through */
+		add_mount(m, "/sys", "bind", "/sys", "rbind,nosuid,noexec,nodev,rro");
+	} else {
+		add_mount(m, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
+		add_mount(m, "/sys", "sysfs", "sysfs", sys);
+		add_mount(m, "/sys/fs/cgroup", "cgroup", "cgroup", sys);
+	}
 	for (size_t i = 0; i < 3; i++)
 		if (files[i][0])
 			add_mount(m, files[i][1], "bind", files[i][0], "rbind,rprivate");

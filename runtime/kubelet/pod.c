@@ -27,6 +27,7 @@
 #include "engine/valid/valid.h"
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/pod.h"
+#include "runtime/kubelet/userns.h"
 #include "runtime/proc.h"
 #include "runtime/sys.h"
 
@@ -147,15 +148,24 @@ static int unmount_under(const char *dir, struct err **e)
 /* Mounts an overlay of info's layers on rootfs, with upper and work in
  * rw_dir (made here). */
 static int mount_overlay(const struct image_info *info, const char *rootfs, const char *rw_dir,
-			 unsigned long flags, struct err **e)
+			 unsigned long flags, uint32_t userns_base, struct err **e)
 {
 	_cleanup_free_ char *upper = xasprintf("%s/upper", rw_dir);
 	_cleanup_free_ char *work = xasprintf("%s/work", rw_dir);
-	_cleanup_free_ char *lower = image_info_lowerdir(info);
+	_cleanup_free_ char *ldir = xasprintf("%s/lower", rw_dir);
+	_cleanup_free_ char *lower = NULL;
 	int r;
 	if ((r = make_dir(rw_dir, NULL, e)) < 0 || (r = make_dir(upper, NULL, e)) < 0 ||
 	    (r = make_dir(work, NULL, e)) < 0 || (r = make_dir(rootfs, NULL, e)) < 0)
 		return r;
+	if (!userns_base) {
+		lower = image_info_lowerdir(info);
+	} else if ((r = userns_mount_layers(info, userns_base, ldir, &lower, e)) < 0) {
+		return r;
+	} else if (chown(upper, userns_base, userns_base) < 0) {
+		/* the rootfs' top directory is the upper one: the container's root's */
+		return err_make(e, errno, "chown %s: %s", upper, strerror(errno));
+	}
 	_cleanup_free_ char *opts =
 	    xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
 	if (strlen(opts) >= 4096)
@@ -284,8 +294,10 @@ int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_
 		return r;
 	}
 	if ((r = make_dir(env->pods_dir, NULL, e)) < 0 ||
-	    (r = make_dir(sb->dir, &sb->made_dir, e)) < 0 || (r = write_pod_files(sb, e)) < 0 ||
-	    (r = make_dir(vols, NULL, e)) < 0 ||
+	    (r = make_dir(sb->dir, &sb->made_dir, e)) < 0 ||
+	    (!oci_host_users(pod) &&
+	     (r = userns_alloc(env->pods_dir, sb->dir, &sb->userns_base, e)) < 0) ||
+	    (r = write_pod_files(sb, e)) < 0 || (r = make_dir(vols, NULL, e)) < 0 ||
 	    (r = pause_spawn(host, sb->dir, &sb->pid, &sb->start, e)) < 0 ||
 	    (r = write_sandbox_record(sb, e)) < 0) {
 		pod_sandbox_remove(env, sb, NULL);
@@ -319,6 +331,7 @@ int pod_sandbox_adopt(const struct pod_env *env, const char *uid, struct pod_san
 	sb->start = start;
 	sb->made_dir = true; /* ours: a removal may drop it */
 	sb->adopted = true;
+	sb->userns_base = userns_read(sb->dir);
 	*out = sb;
 	return 0;
 }
@@ -574,6 +587,7 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	_cleanup_free_ char *f_host = xasprintf("%s/hostname", sb->dir);
 	_cleanup_free_ char *f_hosts = xasprintf("%s/hosts", sb->dir);
 	_cleanup_free_ char *f_resolv = xasprintf("%s/resolv.conf", sb->dir);
+	_cleanup_free_ char *view_rootfs = NULL;
 	int r;
 
 	if (!image || !*image) {
@@ -604,14 +618,19 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	 * nosuid too unless the container may gain privileges (setuid is
 	 * inert under no_new_privs anyway) */
 	if ((r = mount_overlay(info, c->rootfs, c->attempt_dir,
-			       MS_NODEV | (oci_may_escalate(pod, ctr) ? 0 : MS_NOSUID), e)) < 0)
+			       MS_NODEV | (oci_may_escalate(pod, ctr) ? 0 : MS_NOSUID),
+			       sb->userns_base, e)) < 0)
 		goto out;
 	c->mounted = true;
+	if (c->view && (r = userns_view(c->view, c->rootfs, sb->userns_base, e)) < 0)
+		goto out;
 	if ((r = volume_mounts(sb, pod, ctr, mounts, owned, &n_mounts, e)) < 0)
 		goto out;
+	if (c->view)
+		view_rootfs = xasprintf("%s/rootfs", c->view);
 
 	struct oci_spec s = {
-	    .rootfs = c->rootfs,
+	    .rootfs = view_rootfs ? view_rootfs : c->rootfs,
 	    .pod = pod,
 	    .container = ctr,
 	    .entrypoint = info->entrypoint,
@@ -666,6 +685,8 @@ static struct pod_container *container_new(const struct pod_env *env, const stru
 	c->log = xasprintf("%s/%s/%s/%d.log", env->logs_dir, sb->uid, container, attempt);
 	if (env->cgroup_parent)
 		c->cgroup = xasprintf("%s/%s", env->cgroup_parent, c->id);
+	if (sb->userns_base)
+		c->view = xasprintf("%s/%s", USERNS_VIEW_DIR, c->id);
 	return c;
 }
 
@@ -779,10 +800,21 @@ int pod_container_remove(const struct pod_env *env, struct pod_container *c, str
 	 * still mounted) made nothing to undo: leave those files alone */
 	if (!c->mounted)
 		return rc;
+	if (c->view) {
+		keep_first(&rc, unmount_under(c->view, &e2), e, &e2);
+		_cleanup_free_ char *vr = xasprintf("%s/rootfs", c->view);
+		rmdir(vr);
+		rmdir(c->view);
+	}
 	r = unmount(c->rootfs, &e2);
 	keep_first(&rc, r, e, &e2);
 	if (r < 0)
 		return rc; /* keep the layers a mount still uses */
+	/* a user namespace's idmapped layers, before anything is removed */
+	r = unmount_under(c->attempt_dir, &e2);
+	keep_first(&rc, r, e, &e2);
+	if (r < 0)
+		return rc;
 	c->mounted = false;
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", c->dir);
 	unlink(cfg);
@@ -803,6 +835,7 @@ void pod_container_free(struct pod_container *c)
 	free(c->attempt_dir);
 	free(c->log);
 	free(c->cgroup);
+	free(c->view);
 	free(c);
 }
 

@@ -143,6 +143,9 @@ struct pod_container {
 	char *attempt_dir;   /* PODS/UID/NAME/ATTEMPT: upper and work */
 	char *log;	     /* LOGS/UID/NAME/ATTEMPT.log */
 	char *cgroup;	     /* CGROUP_PARENT/ID, or NULL */
+	char *view;	     /* hostUsers: false: /run/clusterfs/userns/ID, where
+				runc (as the container's root) finds the rootfs,
+				the data dir being root's alone; else NULL */
 	pid_t pid;	     /* the init on the host; 0 before it runs */
 	uint64_t start_time; /* of pid, when adopted */
 	bool mounted, created, reaped;
