@@ -634,39 +634,6 @@ static int check_seccomp(struct vc *c, const json_t *sc)
 	return r;
 }
 
-/* A container's securityContext (sc may be NULL), with Kubernetes' rules
- * tying procMount to hostUsers and allowPrivilegeEscalation to
- * privileged and CAP_SYS_ADMIN. */
-static int check_sec_ctx(struct vc *c, const struct podctx *pc, const json_t *sc)
-{
-	static const char *const proc_mounts[] = {"Default", "Unmasked", NULL};
-	const char *pm = NULL;
-	if (!sc)
-		return 0;
-	size_t mark = vc_push(c, "securityContext");
-	TRY(vc_enum(c, sc, "procMount", false, proc_mounts, &pm));
-	if (pm && !strcmp(pm, "Unmasked") && pc->host_users)
-		return vc_invalid(c, "procMount", vget(sc, "procMount"),
-				  "`hostUsers` must be false to use `Unmasked`");
-	vc_pop(c, mark);
-	if (!json_is_false(vget(sc, "allowPrivilegeEscalation")))
-		return 0;
-	if (json_is_true(vget(sc, "privileged")))
-		return vc_invalid(c, "securityContext", sc,
-				  "cannot set `allowPrivilegeEscalation` to false and `privileged` "
-				  "to true");
-	size_t i;
-	json_t *cap;
-	json_array_foreach(json_object_get(vget(sc, "capabilities"), "add"), i, cap)
-	{
-		if (json_is_string(cap) && !strcmp(json_string_value(cap), "CAP_SYS_ADMIN"))
-			return vc_invalid(c, "securityContext", sc,
-					  "cannot set `allowPrivilegeEscalation` to false and "
-					  "`capabilities.Add` CAP_SYS_ADMIN");
-	}
-	return 0;
-}
-
 /* One container or init container (init); c is at it. */
 static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, bool init)
 {
@@ -718,7 +685,7 @@ static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, b
 	TRY(vc_str(c, ctr, "terminationMessagePath", false, NULL));
 	TRY(vc_map(c, ctr, "securityContext", false, &sc));
 	TRY(check_seccomp(c, sc));
-	TRY(check_sec_ctx(c, pc, sc));
+	TRY(vpod_sec_ctx(c, pc->host_users, sc));
 	TRY(vc_bool(c, ctr, "stdin", NULL));
 	TRY(vc_bool(c, ctr, "stdinOnce", NULL));
 	return vc_bool(c, ctr, "tty", NULL);
