@@ -210,6 +210,15 @@ static int spawn_dnsmasq(struct dns *d, const struct dns_opts *o, const char *bi
 	return rc;
 }
 
+/* DATA/dns/hosts names the hosts file, for whoever looks there. */
+static void hosts_link(const struct dns *d)
+{
+	_cleanup_free_ char *link = xasprintf("%s/hosts", d->dir);
+	unlink(link);
+	if (symlink(d->hosts, link) < 0)
+		log_warn("dns", "symlink %s: %s", link, strerror(errno));
+}
+
 int dns_start(const struct dns_opts *o, struct dns **out, struct err **e)
 {
 	const char *bin = o->dnsmasq ? o->dnsmasq : DNSMASQ;
@@ -249,6 +258,7 @@ int dns_start(const struct dns_opts *o, struct dns **out, struct err **e)
 		rc = err_make(e, errno, "dns: mkdir %s: %s", d->run, strerror(errno));
 		goto fail;
 	}
+	hosts_link(d);
 	kill_stale(d->pidfile);
 	unlink(d->pidfile);
 	if ((rc = write_atomic(d->hosts, "", e)) < 0 || (rc = spawn_dnsmasq(d, o, bin, e)) < 0)

@@ -27,7 +27,8 @@
  * dnsmasq binds as root and then runs as nobody:nogroup (keeping only
  * CAP_NET_BIND_SERVICE, for the address that appears later); as the data
  * dir is root's alone, the hosts file it re-reads is /run/clusterfs/
- * dns-DEV-INO/hosts (DEV and INO: of DATA/dns), a dir removed at stop.
+ * dns-DEV-INO/hosts (DEV and INO: of DATA/dns; DATA/dns/hosts is a
+ * symbolic link to it), a dir removed at stop.
  *
  * dns_update() writes the hosts file (via .tmp and rename) and sends
  * SIGHUP, on which dnsmasq clears its cache and re-reads the file: a
