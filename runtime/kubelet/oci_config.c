@@ -434,6 +434,12 @@ static int build_secctx(const struct oci_spec *s, bool unmasked, json_t *linux_,
 	if (unmasked && !s->userns_base)
 		return err_make(e, EINVAL, "procMount Unmasked: only with hostUsers: false");
 	json_t *sysctl = oci_sysctls(s->pod);
+	if (json_object_size(sysctl) && s->userns_base) {
+		json_decref(sysctl);
+		return err_make(e, EINVAL,
+				"sysctls with hostUsers: false: not supported yet (the pod's "
+				"namespaces are the host users')");
+	}
 	if (json_object_size(sysctl))
 		json_object_set_new(linux_, "sysctl", sysctl);
 	else

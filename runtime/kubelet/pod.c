@@ -341,6 +341,26 @@ bool pod_sandbox_alive(const struct pod_sandbox *sb)
 	return sb && pause_alive(sb->pid, sb->start);
 }
 
+/* The userns views of sb's containers (USERNS_VIEW_DIR/UID12-*), a
+ * crashed agent's too: unmounted and removed. */
+static void views_remove(const struct pod_sandbox *sb)
+{
+	DIR *d = opendir(USERNS_VIEW_DIR);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, sb->uid, UID_PREFIX) || de->d_name[UID_PREFIX] != '-')
+			continue;
+		_cleanup_free_ char *v = xasprintf("%s/%s", USERNS_VIEW_DIR, de->d_name);
+		_cleanup_free_ char *r = xasprintf("%s/rootfs", v);
+		if (unmount_under(v, NULL) == 0) {
+			rmdir(r);
+			rmdir(v);
+		}
+	}
+	if (d)
+		closedir(d);
+}
+
 int pod_sandbox_stop(const struct pod_env *env, struct pod_sandbox *sb, struct err **e)
 {
 	(void)env;
@@ -351,6 +371,8 @@ int pod_sandbox_stop(const struct pod_env *env, struct pod_sandbox *sb, struct e
 		rc = err_make(e, ETIMEDOUT, "pod %s: sandbox pid %d does not die", sb->name,
 			      (int)sb->pid);
 	struct err *e2 = NULL;
+	if (sb->userns_base)
+		views_remove(sb);
 	if (sb->dir && sb->made_dir)
 		keep_first(&rc, unmount_under(sb->dir, &e2), e, &e2);
 	return rc;

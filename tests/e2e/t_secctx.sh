@@ -211,6 +211,7 @@ base=${map% *}
 check "uid_map: 0 -> a base of 65536 ids, a multiple of 65536" sh -c "[ '${map#* }' = 65536 ] && [ $((base % 65536)) = 0 ] && [ $base -ge 65536 ]"
 check_eq "root inside" "0" "$(logs userns | sed -n 2p)"
 pid=$(ctr_pid userns)
+uns_uid=$(yvals "$P/userns.yaml" metadata.uid | cut -c1-12)
 check_eq "on the host: uid $base, not 0" "$base" "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)"
 check_contains "root inside may write its rootfs" "$(logs userns)" "rootfs-writable"
 check_contains "and its emptyDir" "$(logs userns)" "vol-writable"
@@ -229,4 +230,6 @@ fi
 
 for p in ids ro nonroot safe unsafe mem full userns; do rm -f "$P/$p.yaml"; done
 check "the pods go" wait_until 30 sh -c "[ -z \"\$(ls '$P' | grep yaml)\" ]"
+views_gone() { [ -z "$(grep " /run/clusterfs/userns/$uns_uid" /proc/self/mounts; ls /run/clusterfs/userns 2>/dev/null | grep "^$uns_uid")" ]; }
+check "the userns pod's views under /run/clusterfs/userns go with it" wait_until 15 views_gone
 cfs_done
