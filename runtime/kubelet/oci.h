@@ -150,7 +150,12 @@ struct oci_spec {
  *   procMount  Unmasked: no masked or read-only paths; only with
  *            userns_base (hostUsers: false), else -EINVAL.
  *   userns   userns_base != 0: a user namespace of its own mapping
- *            0..65535 to base..base+65535 (uid and gid).
+ *            0..65535 to base..base+65535 (uid and gid); as such a
+ *            namespace may mount neither the pod's mqueue nor a sysfs
+ *            (the pod's ipc and net namespaces belong to the host's
+ *            users), no /dev/mqueue and the host's /sys bound read-only
+ *            (rro); the pod's sysctls refused (-EINVAL) for the same
+ *            reason.
  *   linux    Docker's maskedPaths and readonlyPaths; resources: memory
  *            limit from limits.memory (and swap the same where the
  *            kernel accounts it), cpu quota/period from limits.cpu

@@ -13,10 +13,15 @@
  *                                             container of the pod
  *     PODS/UID/sandbox/                       the sandbox's bundle: rootfs
  *                                             (overlay), upper/, work/
- *     PODS/UID/volumes/NAME/                  an emptyDir volume
+ *     PODS/UID/userns                         hostUsers: false: the
+ *                                             pod's id range (userns.h)
+ *     PODS/UID/volumes/NAME/                  an emptyDir volume (0777;
+ *                                             group fsGroup, setgid; a
+ *                                             tmpfs for medium: Memory)
  *     PODS/UID/C/                             container C's bundle:
  *         rootfs/                             overlay of the image layers
  *         ATTEMPT/upper, ATTEMPT/work         that attempt's writable layer
+ *         ATTEMPT/lower/N                     userns: idmapped layers
  *         ATTEMPT.log                         its stdout and stderr
  *
  * The sandbox is busybox:latest (from the image store; no pause image yet)
