@@ -216,6 +216,23 @@ check_eq "on the host: uid $base, not 0" "$base" "$(awk '/^Uid:/ { print $2 }' "
 check_contains "root inside may write its rootfs" "$(logs userns)" "rootfs-writable"
 check_contains "and its emptyDir" "$(logs userns)" "vol-writable"
 
+pod unmasked <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata: {name: unmasked}
+spec:
+  terminationGracePeriodSeconds: 0
+  hostUsers: false
+  containers:
+  - name: c
+    image: busybox
+    command: ["sh", "-c", "echo masked=$(grep -c ' /proc/keys ' /proc/mounts); echo done; exec sleep 100000"]
+    securityContext: {procMount: Unmasked}
+EOF
+check "procMount Unmasked (hostUsers: false): running" wait_until 20 logs_have unmasked done
+check_contains "nothing masked in its /proc" "$(logs unmasked)" "masked=0"
+check_eq "where the default masks /proc/keys" "1" "$(grep -c ' /proc/keys ' "/proc/$(ctr_pid userns)/mounts" 2>/dev/null)"
+
 # --- the node ----------------------------------------------------------------
 check_eq "the data dir is 0700" "700" "$(stat -c %a "$DATA")"
 check_eq "pods, logs and images are 0700" "700 700 700" "$(stat -c %a "$DATA/pods" "$DATA/logs" "$DATA/images" | tr '\n' ' ' | sed 's/ $//')"
@@ -228,7 +245,7 @@ else
 	check "the DNS server runs (its pid file)" false
 fi
 
-for p in ids ro nonroot safe unsafe mem full userns; do rm -f "$P/$p.yaml"; done
+for p in ids ro nonroot safe unsafe mem full userns unmasked; do rm -f "$P/$p.yaml"; done
 check "the pods go" wait_until 30 sh -c "[ -z \"\$(ls '$P' | grep yaml)\" ]"
 views_gone() { [ -z "$(grep " /run/clusterfs/userns/$uns_uid" /proc/self/mounts; ls /run/clusterfs/userns 2>/dev/null | grep "^$uns_uid")" ]; }
 check "the userns pod's views under /run/clusterfs/userns go with it" wait_until 15 views_gone
