@@ -154,8 +154,8 @@ struct oci_spec {
  *            namespace may mount neither the pod's mqueue nor a sysfs
  *            (the pod's ipc and net namespaces belong to the host's
  *            users), no /dev/mqueue and the host's /sys bound read-only
- *            (rro); the pod's sysctls refused (-EINVAL) for the same
- *            reason.
+ *            (rro); and no linux.sysctl, for the same reason: the
+ *            caller sets them in the pod's namespaces (userns_sysctls).
  *   linux    Docker's maskedPaths and readonlyPaths; resources: memory
  *            limit from limits.memory (and swap the same where the
  *            kernel accounts it), cpu quota/period from limits.cpu

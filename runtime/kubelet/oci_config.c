@@ -434,13 +434,9 @@ static int build_secctx(const struct oci_spec *s, bool unmasked, json_t *linux_,
 	if (unmasked && !s->userns_base)
 		return err_make(e, EINVAL, "procMount Unmasked: only with hostUsers: false");
 	json_t *sysctl = oci_sysctls(s->pod);
-	if (json_object_size(sysctl) && s->userns_base) {
-		json_decref(sysctl);
-		return err_make(e, EINVAL,
-				"sysctls with hostUsers: false: not supported yet (the pod's "
-				"namespaces are the host users')");
-	}
-	if (json_object_size(sysctl))
+	/* in a user namespace, the pod's net and ipc namespaces are not its
+	 * own: the caller sets them there (userns_sysctls) */
+	if (json_object_size(sysctl) && !s->userns_base)
 		json_object_set_new(linux_, "sysctl", sysctl);
 	else
 		json_decref(sysctl);

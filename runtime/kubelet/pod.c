@@ -265,6 +265,14 @@ static struct pod_sandbox *sandbox_new(const struct pod_env *env, const char *ui
 	return sb;
 }
 
+static int sandbox_sysctls(const struct pod_sandbox *sb, const json_t *pod, struct err **e)
+{
+	_cleanup_json_ json_t *sysctls = oci_sysctls(pod);
+	if (oci_check_sysctls(pod, e) < 0)
+		return -EPERM;
+	return userns_sysctls(sb->pid, sysctls, e);
+}
+
 int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_sandbox **out,
 		       struct err **e)
 {
@@ -299,6 +307,7 @@ int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_
 	     (r = userns_alloc(env->pods_dir, sb->dir, &sb->userns_base, e)) < 0) ||
 	    (r = write_pod_files(sb, e)) < 0 || (r = make_dir(vols, NULL, e)) < 0 ||
 	    (r = pause_spawn(host, sb->dir, &sb->pid, &sb->start, e)) < 0 ||
+	    (sb->userns_base && (r = sandbox_sysctls(sb, pod, e)) < 0) ||
 	    (r = write_sandbox_record(sb, e)) < 0) {
 		pod_sandbox_remove(env, sb, NULL);
 		pod_sandbox_free(sb);

@@ -187,3 +187,51 @@ int userns_view(const char *view, const char *rootfs, uint32_t base, struct err 
 		return err_make(e, errno, "userns: bind %s: %s", target, strerror(errno));
 	return 0;
 }
+
+/* In the child: joins pid's net and ipc namespaces and writes each
+ * sysctl.  Its exit status: 0, or the errno of the first failure. */
+static int sysctls_child(pid_t pid, const json_t *sysctls)
+{
+	const char *ns[] = {"net", "ipc"};
+	const char *name;
+	json_t *v;
+	for (size_t i = 0; i < 2; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, ns[i]);
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || setns(fd, 0) < 0)
+			return errno;
+		close(fd);
+	}
+	json_object_foreach((json_t *)sysctls, name, v)
+	{
+		char path[320];
+		int n = snprintf(path, sizeof(path), "/proc/sys/%s", name);
+		for (char *p = path + 10; n > 0 && *p; p++)
+			*p = *p == '.' ? '/' : *p;
+		const char *val = json_string_value(v);
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, val, strlen(val)) < 0)
+			return errno ? errno : EIO;
+		close(fd);
+	}
+	return 0;
+}
+
+int userns_sysctls(pid_t pid, const json_t *sysctls, struct err **e)
+{
+	if (!json_object_size(sysctls))
+		return 0;
+	pid_t c = fork();
+	if (c < 0)
+		return err_make(e, errno, "sysctls: fork: %s", strerror(errno));
+	if (c == 0)
+		_exit(sysctls_child(pid, sysctls));
+	int st = 0;
+	while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+		;
+	int r = WIFEXITED(st) ? WEXITSTATUS(st) : EIO;
+	if (r)
+		return err_make(e, r, "sysctls in the pod's namespaces: %s", strerror(r));
+	return 0;
+}

@@ -24,7 +24,9 @@
 #ifndef CFS_USERNS_H
 #define CFS_USERNS_H
 
+#include <jansson.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "engine/err.h"
 #include "runtime/image/image.h"
@@ -54,5 +56,11 @@ int userns_mount_layers(const struct image_info *info, uint32_t base, const char
 /* Makes view (0700, owned by base) in USERNS_VIEW_DIR (0711) and binds
  * rootfs on view/rootfs.  0 or a negative errno. */
 int userns_view(const char *view, const char *rootfs, uint32_t base, struct err **e);
+
+/* Sets sysctls ({"NAME": "VALUE"}, names with dots; oci_sysctls) in the
+ * net and ipc namespaces of pid (the pod's pause process), from a child
+ * that joins them: a user namespace cannot (those namespaces are the host
+ * users').  0 or a negative errno. */
+int userns_sysctls(pid_t pid, const json_t *sysctls, struct err **e);
 
 #endif

@@ -196,10 +196,12 @@ metadata: {name: userns}
 spec:
   terminationGracePeriodSeconds: 0
   hostUsers: false
+  securityContext:
+    sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: "81"}]
   containers:
   - name: c
     image: busybox
-    command: ["sh", "-c", "cat /proc/self/uid_map; id -u; touch /etc/x && echo rootfs-writable; touch /vol/y && echo vol-writable; echo done; exec sleep 100000"]
+    command: ["sh", "-c", "cat /proc/self/uid_map; id -u; touch /etc/x && echo rootfs-writable; touch /vol/y && echo vol-writable; echo port_start=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start); echo done; exec sleep 100000"]
     volumeMounts: [{name: vol, mountPath: /vol}]
   volumes:
   - name: vol
@@ -215,6 +217,7 @@ uns_uid=$(yvals "$P/userns.yaml" metadata.uid | cut -c1-12)
 check_eq "on the host: uid $base, not 0" "$base" "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status" 2>/dev/null)"
 check_contains "root inside may write its rootfs" "$(logs userns)" "rootfs-writable"
 check_contains "and its emptyDir" "$(logs userns)" "vol-writable"
+check_contains "a safe sysctl, set in the pod's namespaces by the agent" "$(logs userns)" "port_start=81"
 
 pod unmasked <<'EOF'
 apiVersion: v1
