@@ -457,6 +457,15 @@ int dns_reset(const char *data_dir)
 	_cleanup_free_ char *dir = xasprintf("%s/dns", data_dir);
 	_cleanup_free_ char *pidfile = xasprintf("%s/dnsmasq.pid", dir);
 	kill_stale(pidfile);
+	struct stat st;
+	if (stat(dir, &st) == 0) { /* the hosts file dnsmasq read, in /run */
+		_cleanup_free_ char *run =
+		    xasprintf("%s/dns-%llx-%llx", DNS_RUN_DIR, (unsigned long long)st.st_dev,
+			      (unsigned long long)st.st_ino);
+		_cleanup_free_ char *h = xasprintf("%s/hosts", run), *t = xasprintf("%s.tmp", h);
+		unlink(h), unlink(t);
+		rmdir(run);
+	}
 	static const char *const files[] = {"hosts", "hosts.tmp", "dnsmasq.pid", "dnsmasq.log"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		_cleanup_free_ char *p = xasprintf("%s/%s", dir, files[i]);

@@ -132,7 +132,8 @@ char **svc_env(const json_t *const *services, size_t n);
 void svc_env_free(char **env);
 
 /* `clusterfs reset`: stops a dnsmasq an earlier server of data_dir left
- * and removes DATA/dns.  0, or a negative errno (DATA/dns not empty). */
+ * and removes DATA/dns and its dir in /run/clusterfs.  0, or a negative errno (DATA/dns not empty).
+ */
 int dns_reset(const char *data_dir);
 
 #endif
