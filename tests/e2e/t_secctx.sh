@@ -27,6 +27,8 @@ EOF
 cp "$WORK/ns.yaml" "$MNT/namespaces/secctx.yaml" 2>/dev/null || mkdir "$MNT/namespaces/secctx"
 P=$MNT/namespaces/secctx/pods
 wait_until 5 test -d "$P" || cfs_abort "no namespace secctx"
+check_contains "the namespace carries its Pod Security label" \
+	"$(cat "$MNT/namespaces/secctx.yaml" 2>/dev/null)" "pod-security.kubernetes.io/enforce: privileged"
 
 is_phase() { [ "$(cat "$P/$1/phase" 2>/dev/null)" = "$2" ]; }
 logs_have() { grep -q -- "$2" "$P/$1/containers/c/logs" 2>/dev/null; }
