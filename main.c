@@ -363,7 +363,10 @@ static int cmd_image(int argc, char **argv)
 		return 2;
 	int npos = argc - 1 - first;
 	char **pos = argv + 1 + first;
-	int mk = mkdir_p(o.data_dir, 0755, NULL);
+	/* root's alone: image layers, pod filesystems, keys (issue 13) */
+	int mk = mkdir_p(o.data_dir, 0700, NULL);
+	if (mk == 0 && chmod(o.data_dir, 0700) < 0)
+		mk = -errno;
 	if (mk < 0) {
 		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
 		return 1;
@@ -571,7 +574,10 @@ static int cmd_server(int argc, char **argv)
 	struct opts o = {0};
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
-	int mk = mkdir_p(o.data_dir, 0755, NULL);
+	/* root's alone: image layers, pod filesystems, keys (issue 13) */
+	int mk = mkdir_p(o.data_dir, 0700, NULL);
+	if (mk == 0 && chmod(o.data_dir, 0700) < 0)
+		mk = -errno;
 	if (mk < 0) {
 		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
 		return 1;
@@ -776,7 +782,10 @@ static int cmd_agent(int argc, char **argv)
 		return 2;
 	}
 	agent_node_name(&o);
+	/* root's alone: image layers, pod filesystems, keys (issue 13) */
 	int mk = mkdir_p(o.data_dir, 0700, NULL);
+	if (mk == 0 && chmod(o.data_dir, 0700) < 0)
+		mk = -errno;
 	if (mk < 0) {
 		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
 		return 1;

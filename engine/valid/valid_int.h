@@ -150,6 +150,11 @@ void vdefault(json_t *m, const char *key, json_t *v);
 void vpod_default(json_t *spec, bool is_pod);
 int vpod_spec(struct vc *c, const json_t *spec, bool in_template);
 int vpod_update(struct vc *c, const json_t *old_spec, const json_t *new_spec);
+/* A container's securityContext (c at the container; sc may be NULL):
+ * procMount Default or Unmasked (Unmasked only without host_users);
+ * allowPrivilegeEscalation false refused with privileged or an added
+ * CAP_SYS_ADMIN, in Kubernetes' words (valid_secctx.c). */
+int vpod_sec_ctx(struct vc *c, bool host_users, const json_t *sc);
 
 /* Pod specs (valid_pod.c, valid_pod_defaults.c) */
 

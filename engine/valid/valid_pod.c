@@ -21,10 +21,11 @@
 
 /* What one pod's walk remembers: names seen, to find duplicates. */
 struct podctx {
-	json_t *cnames; /* container and init container names: a set */
-	json_t *pnames; /* container port names across the pod: a set */
-	json_t *vols;	/* volume name -> volume */
-	bool tmpl;	/* a Deployment's or ReplicaSet's template */
+	json_t *cnames;	 /* container and init container names: a set */
+	json_t *pnames;	 /* container port names across the pod: a set */
+	json_t *vols;	 /* volume name -> volume */
+	bool tmpl;	 /* a Deployment's or ReplicaSet's template */
+	bool host_users; /* spec.hostUsers (true when unset) */
 };
 
 const char *const vpod_probe_names[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
@@ -684,6 +685,7 @@ static int check_container(struct vc *c, struct podctx *pc, const json_t *ctr, b
 	TRY(vc_str(c, ctr, "terminationMessagePath", false, NULL));
 	TRY(vc_map(c, ctr, "securityContext", false, &sc));
 	TRY(check_seccomp(c, sc));
+	TRY(vpod_sec_ctx(c, pc->host_users, sc));
 	TRY(vc_bool(c, ctr, "stdin", NULL));
 	TRY(vc_bool(c, ctr, "stdinOnce", NULL));
 	return vc_bool(c, ctr, "tty", NULL);
@@ -928,7 +930,8 @@ int vpod_spec(struct vc *c, const json_t *spec, bool in_template)
 	_cleanup_json_ json_t *cnames = json_object();
 	_cleanup_json_ json_t *pnames = json_object();
 	_cleanup_json_ json_t *vols = json_object();
-	struct podctx pc = {cnames, pnames, vols, in_template};
+	struct podctx pc = {cnames, pnames, vols, in_template,
+			    !json_is_false(vget(spec, "hostUsers"))};
 	json_t *l, *v;
 	size_t i;
 	bool on;

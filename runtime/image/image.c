@@ -757,7 +757,7 @@ static void sweep_tmp(const char *dir)
 int image_store_open(const char *data_dir, struct image_store **out, struct err **e)
 {
 	char real[PATH_MAX];
-	if (mkdir(data_dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
 		return err_make(e, errno, "image store %s: %s", data_dir, strerror(errno));
 	if (!realpath(data_dir, real))
 		return err_make(e, errno, "image store %s: %s", data_dir, strerror(errno));
@@ -774,7 +774,9 @@ int image_store_open(const char *data_dir, struct image_store **out, struct err 
 	_cleanup_free_ char *diff_ids = xasprintf("%s/diff_ids", s->root);
 	const char *dirs[] = {s->root, blobs, s->blobs, s->layers, s->tmp, diff_ids};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (mkdir(dirs[i], i == 4 ? 0700 : 0755) < 0 && errno != EEXIST) {
+		if ((mkdir(dirs[i], i == 0 || i == 4 ? 0700 : 0755) < 0 && errno != EEXIST) ||
+		    (i == 0 && chmod(dirs[i], 0700) < 0)) {
+			/* the layers: root's alone, whatever the data dir's mode */
 			int r = err_make(e, errno, "image store %s: %s", dirs[i], strerror(errno));
 			image_store_close(s);
 			return r;

@@ -73,6 +73,8 @@ static void apod_free(struct apod *ap)
 	free(ap->adopt);
 	pod_sandbox_free(ap->sb);
 	json_decref(ap->posted);
+	free(ap->fail_reason);
+	free(ap->fail_msg);
 	pthread_mutex_destroy(&ap->lock);
 	free(ap->uid);
 	free(ap->ns);
@@ -756,8 +758,11 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 				   .cgroup_parent = ag->o.cgroup_parent,
 				   .pids_limit = o->pod_pids_limit ? o->pod_pids_limit
 								   : AGENT_POD_PIDS_LIMIT};
-	mkdir(ag->pods_dir, 0755);
-	mkdir(ag->logs_dir, 0755);
+	/* pods' filesystems and logs: root's alone */
+	mkdir(ag->pods_dir, 0700);
+	mkdir(ag->logs_dir, 0700);
+	chmod(ag->pods_dir, 0700);
+	chmod(ag->logs_dir, 0700);
 	/* containers' inits become our children when runc exits */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		r = err_make(e, errno, "agent: PR_SET_CHILD_SUBREAPER: %s", strerror(errno));

@@ -32,6 +32,7 @@
 #define AGENT_BACKOFF_MAX_MS   300000	  /* ... doubling to 5 min */
 #define AGENT_BACKOFF_RESET_MS 600000	  /* reset after 10 min running */
 #define AGENT_LOG_MAX_BYTES    (10 << 20) /* rotate a log at 10 MiB */
+#define AGENT_EVICT_CHECK_MS   2000	  /* emptyDir sizeLimit: how often */
 
 struct prober;
 
@@ -85,8 +86,9 @@ struct apod {
 	struct pod_container **adopt; /* found at start, until matched */
 	size_t nadopt;
 	char start_time[32];
-	char pod_ip[64]; /* from CNI; "" before */
-	json_t *posted;	 /* the status we last posted (ours) */
+	char pod_ip[64];	      /* from CNI; "" before */
+	json_t *posted;		      /* the status we last posted (ours) */
+	char *fail_reason, *fail_msg; /* rejected or evicted: phase Failed */
 	pthread_mutex_t lock;
 };
 
@@ -161,6 +163,15 @@ void agent_env_free(char **env);
  * (not optional). */
 int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
 void agent_timestamp(char out[32]);
+
+/* agent_secctx.c */
+/* The kubelet's admission of the pod: false (ap->fail_reason set, event
+ * posted) for a sysctl outside the safe set: SysctlForbidden. */
+bool agent_pod_admit(struct agent *ag, struct apod *ap, const json_t *pod);
+/* True (ap->fail_reason set, event posted) when an emptyDir (on disk)
+ * holds more than its sizeLimit: Evicted; else asks for another look
+ * within AGENT_EVICT_CHECK_MS in *next when there is a limit to watch. */
+bool agent_pod_evict_check(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next);
 
 /* agent_probe.c */
 /* Starts c's probers: the startup probe's first; liveness and readiness

@@ -103,6 +103,8 @@ static const char *phase(const struct apod *ap, const json_t *pod)
 {
 	const char *policy = obj_str(pod, "spec.restartPolicy");
 	policy = policy ? policy : "Always";
+	if (ap->fail_reason)
+		return "Failed"; /* rejected or evicted */
 	bool pending_init = false;
 	for (size_t i = 0; i < ap->ninit; i++) {
 		const struct actr *c = &ap->c[i];
@@ -233,6 +235,10 @@ json_t *agent_pod_status(struct agent *ag, struct apod *ap, const json_t *pod)
 	free(msg_init);
 
 	json_object_set_new(s, "phase", json_string(ph));
+	if (ap->fail_reason) {
+		json_object_set_new(s, "reason", json_string(ap->fail_reason));
+		json_object_set_new(s, "message", json_string(ap->fail_msg));
+	}
 	json_object_set_new(s, "conditions", cv);
 	json_object_set_new(s, "hostIP", json_string(ag->node_ip));
 	json_object_set_new(s, "hostIPs", json_pack("[{s:s}]", "ip", ag->node_ip));

@@ -277,7 +277,7 @@ static void on_exit_(struct agent *ag, struct apod *ap, struct actr *c, const js
 	if (now - c->run_since >= AGENT_BACKOFF_RESET_MS)
 		c->backoff_ms = 0;
 	json_t *term = terminated(c, cid);
-	if (restarts(pod, c, code < 0 ? 137 : code)) {
+	if (!ap->fail_reason && restarts(pod, c, code < 0 ? 137 : code)) {
 		json_decref(c->last_term);
 		c->last_term = term;
 		c->retry_at = now + c->backoff_ms;
@@ -547,8 +547,11 @@ static void pull_failed(struct agent *ag, struct apod *ap, struct actr *c, const
 
 /* c's image in the store: its digest into c->image_id, 0; else the pull
  * failure noted, -1. */
-static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const char *image,
-		     int64_t now, int64_t *next)
+static void config_failed(struct agent *ag, struct apod *ap, struct actr *c, const char *reason,
+			  const char *event, const char *fmt, struct err *e, int64_t *next);
+
+static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
+		     const json_t *spec, const char *image, int64_t now, int64_t *next)
 {
 	struct image_info *info = NULL;
 	struct err *e = NULL;
@@ -559,7 +562,15 @@ static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const ch
 		return -1;
 	}
 	snprintf(c->image_id, sizeof(c->image_id), "%s", info->digest);
+	/* runAsNonRoot against the image's user, as the kubelet checks it */
+	r = oci_check_user(pod, spec, info->user, &e);
 	image_info_free(info);
+	if (r < 0) {
+		c->pull_fails = 0;
+		config_failed(ag, ap, c, "CreateContainerConfigError", "Failed", "Error: %s", e,
+			      next);
+		return -1;
+	}
 	if (c->pull_fails)
 		apic_event(ag->c, "Normal", "Pulled", "Pod", ap->ns, ap->name,
 			   "Container image \"%s\" is now in the local store", image);
@@ -661,7 +672,7 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 	const json_t *spec = ctr_spec(pod, c);
 	const char *image = obj_str(spec, "image");
 	char **env = NULL;
-	if (ctr_image(ag, ap, c, image ? image : "", now, next) < 0 ||
+	if (ctr_image(ag, ap, c, pod, spec, image ? image : "", now, next) < 0 ||
 	    ctr_config(ag, ap, c, pod, spec, &env, next) < 0)
 		return;
 
@@ -786,6 +797,8 @@ static void handle_liveness(struct agent *ag, struct apod *ap, const json_t *pod
 static bool pod_done(const struct apod *ap, const json_t *pod)
 {
 	const char *p = restart_policy(pod);
+	if (ap->fail_reason)
+		return true; /* evicted: everything stops */
 	for (size_t i = 0; i < ap->ninit; i++) {
 		const struct actr *c = &ap->c[i];
 		if (c->st == CS_TERMINATED && c->exit_code != 0 && !strcmp(p, "Never"))
@@ -846,16 +859,23 @@ int64_t agent_sync(struct agent *ag, struct apod *ap)
 
 	for (size_t i = 0; i < ap->nc; i++)
 		collect_exit(ag, ap, &ap->c[i], pod);
-	if (!ensure_sandbox(ag, ap, pod, &next)) {
+	if (!ap->sb && !agent_pod_admit(ag, ap, pod)) {
+		ap->terminal = true; /* rejected: nothing was made */
+		post_status(ag, ap, pod);
+		sobj_unref(o);
+		return 0;
+	}
+	bool evicted = agent_pod_evict_check(ag, ap, pod, &next);
+	if (!evicted && !ensure_sandbox(ag, ap, pod, &next)) {
 		post_status(ag, ap, pod);
 		sobj_unref(o);
 		return next;
 	}
 	handle_liveness(ag, ap, pod);
 
-	/* init containers, one after another */
-	bool inits_done = true;
-	for (size_t i = 0; i < ap->ninit; i++) {
+	/* init containers, one after another (none once evicted) */
+	bool inits_done = !evicted;
+	for (size_t i = 0; i < ap->ninit && !evicted; i++) {
 		struct actr *c = &ap->c[i];
 		if (ctr_succeeded(c))
 			continue;

@@ -107,7 +107,12 @@ struct oci_spec {
 					      tmpfs of the container's own */
 	int64_t node_memory;		   /* bytes, for Burstable oomScoreAdj;
 					      0: this machine's RAM */
+	uint32_t userns_base;		   /* hostUsers: false: container ids
+					      0..OCI_USERNS_SIZE-1 are host ids
+					      base..; 0: the host's user namespace */
 };
+
+#define OCI_USERNS_SIZE 65536 /* ids mapped per pod, as Kubernetes maps them */
 
 /*
  * Builds the config.json of s (runtime-spec 1.0.2) as a new jansson value
@@ -129,17 +134,31 @@ struct oci_spec {
  *   user     runAsUser / runAsGroup (container over pod), else the image's
  *            numeric User, else 0:0 (no /etc/passwd lookup: a named image
  *            User without runAsUser is refused); additionalGids from
- *            supplementalGroups and fsGroup.
+ *            supplementalGroups and fsGroup.  runAsNonRoot checked
+ *            (oci_check_user: -EPERM).
  *   caps     Docker's default 14 in bounding, effective and permitted
  *            (none ambient or inheritable); securityContext.capabilities
  *            add then drop, "ALL" before single names, so that drop ALL +
  *            add X is X (names with or without CAP_, any case).
  *            privileged: all caps, nothing masked, /sys read-write.
- *            noNewPrivileges unless allowPrivilegeEscalation is true.
+ *            noNewPrivileges unless oci_may_escalate().
  *   mounts   /proc, /dev (tmpfs), /dev/pts, /dev/shm, /dev/mqueue, /sys
- *            (ro), /sys/fs/cgroup (ro), the caller's files and mounts.
+ *            (ro), /sys/fs/cgroup (ro), the caller's files and mounts
+ *            (nodev; nosuid too unless oci_may_escalate()).
+ *   sysctl   the pod's sysctls, the safe set only (oci_check_sysctls:
+ *            -EPERM for another).
+ *   procMount  Unmasked: no masked or read-only paths; only with
+ *            userns_base (hostUsers: false), else -EINVAL.
+ *   userns   userns_base != 0: a user namespace of its own mapping
+ *            0..65535 to base..base+65535 (uid and gid); as such a
+ *            namespace may mount neither the pod's mqueue nor a sysfs
+ *            (the pod's ipc and net namespaces belong to the host's
+ *            users), no /dev/mqueue and the host's /sys bound read-only
+ *            (rro); and no linux.sysctl, for the same reason: the
+ *            caller sets them in the pod's namespaces (userns_sysctls).
  *   linux    Docker's maskedPaths and readonlyPaths; resources: memory
- *            limit from limits.memory, cpu quota/period from limits.cpu
+ *            limit from limits.memory (and swap the same where the
+ *            kernel accounts it), cpu quota/period from limits.cpu
  *            (period 100000, quota >= 1000), cpu shares from requests.cpu
  *            (limits.cpu if no request; milli * 1024 / 1000, >= 2); pid
  *            and mount namespaces new, net/ipc/uts joined or new, cgroup
@@ -156,7 +175,7 @@ struct oci_spec {
  *            effective capabilities as Docker does; none when privileged
  *            or with seccompProfile type Unconfined; Localhost refused.
  *
- * Left out: the pod's sysctls; rlimits (inherited from
+ * Left out: rlimits (inherited from
  * the agent); AppArmor/SELinux.  Device nodes are runc's defaults (null,
  * zero, full, random, urandom, tty, ptmx), also when privileged.
  *
@@ -164,6 +183,40 @@ struct oci_spec {
  * quantity or capability, a missing pod/container/rootfs).
  */
 json_t *oci_config(const struct oci_spec *s, struct err **e);
+
+/* ---- securityContext: what the kubelet checks before a container ---- */
+
+/* securityContext.FIELD of ctr, else of the pod (the kubelet's merge). */
+json_t *oci_sc_get(const json_t *pod, const json_t *ctr, const char *field);
+
+/*
+ * runAsNonRoot as the kubelet verifies it: with runAsUser 0, or without
+ * runAsUser and an image user that is root (empty, "0", "0:G") or a name,
+ * -EPERM with the kubelet's message (its CreateContainerConfigError).
+ */
+int oci_check_user(const json_t *pod, const json_t *ctr, const char *image_user, struct err **e);
+
+/*
+ * The pod's sysctls against Kubernetes' safe set (the kubelet without
+ * --allowed-unsafe-sysctls): -EPERM "forbidden sysctl: \"NAME\" not
+ * allowlisted" for any other (its SysctlForbidden rejection), -EINVAL
+ * for one without a value.
+ */
+int oci_check_sysctls(const json_t *pod, struct err **e);
+
+/* linux.sysctl of the pod: {"NAME": "VALUE"} (names with '/' normalised). */
+json_t *oci_sysctls(const json_t *pod);
+
+/* Whether ctr may gain privileges (no no_new_privs): privileged,
+ * allowPrivilegeEscalation true, or CAP_SYS_ADMIN added (unless
+ * allowPrivilegeEscalation is false). */
+bool oci_may_escalate(const json_t *pod, const json_t *ctr);
+
+/* spec.hostUsers, true when unset. */
+bool oci_host_users(const json_t *pod);
+
+/* securityContext.procMount is Unmasked. */
+bool oci_proc_unmasked(const json_t *ctr);
 
 /* ---- Running containers with runc ---- */
 

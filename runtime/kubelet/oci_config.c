@@ -202,8 +202,7 @@ static bool numeric(const char *s)
 /* securityContext field: the container's, else the pod's. */
 static json_t *sc_get(const struct oci_spec *s, const char *field)
 {
-	json_t *v = json_object_get(json_object_get(s->container, "securityContext"), field);
-	return v ? v : json_object_get(obj_at(s->pod, "spec.securityContext"), field);
+	return oci_sc_get(s->pod, s->container, field);
 }
 
 /* runAsUser / runAsGroup, else the image's numeric User "uid[:gid]". */
@@ -219,6 +218,8 @@ static int build_user(const struct oci_spec *s, json_t *process, json_t *env, st
 
 	if (group)
 		*group++ = '\0';
+	if (oci_check_user(s->pod, s->container, s->image_user, e) < 0)
+		return -EPERM;
 	if ((*user && !numeric(user)) || (group && !numeric(group)))
 		return err_make(e, EINVAL,
 				"image user %s: only numeric ones are supported (or set runAsUser)",
@@ -393,6 +394,15 @@ static int64_t oom_score_adj(const struct oci_spec *s)
 	return adj < floor ? floor : adj;
 }
 
+/* Whether the memory cgroup accounts swap (v1: memory.memsw.*; v2:
+ * memory.swap.max), so that runc can set a swap limit. */
+static bool swap_accounted(void)
+{
+	return access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0 ||
+	       access("/sys/fs/cgroup/init.scope/memory.swap.max", F_OK) == 0 ||
+	       access("/sys/fs/cgroup/system.slice/memory.swap.max", F_OK) == 0;
+}
+
 static int build_resources(const struct oci_spec *s, bool privileged, json_t *linux_,
 			   struct err **e)
 {
@@ -410,6 +420,11 @@ static int build_resources(const struct oci_spec *s, bool privileged, json_t *li
 	if (mem > 0)
 		json_object_set_new(res, "memory",
 				    json_pack("{s:I}", "limit", (json_int_t)((mem + 999) / 1000)));
+	/* as containerd: swap (memory + swap on v1) no more than the limit,
+	 * so that the limit holds, where the kernel accounts swap */
+	if (mem > 0 && swap_accounted())
+		json_object_set(json_object_get(res, "memory"), "swap",
+				obj_at(res, "memory.limit"));
 	cpu_req = cpu_req ? cpu_req : cpu_lim; /* what API defaulting would have written */
 	int64_t shares = cpu_req * 1024 / 1000, quota = cpu_lim * CPU_PERIOD / 1000;
 	json_t *cpu = json_pack("{s:I}", "shares",
@@ -421,6 +436,32 @@ static int build_resources(const struct oci_spec *s, bool privileged, json_t *li
 		json_object_set_new(cpu, "period", json_integer(CPU_PERIOD));
 	}
 	json_object_set_new(res, "cpu", cpu);
+	return 0;
+}
+
+/* ---- sysctls, procMount, the user namespace ---- */
+
+static int build_secctx(const struct oci_spec *s, bool unmasked, json_t *linux_, struct err **e)
+{
+	if (s->sandbox)
+		return 0;
+	if (oci_check_sysctls(s->pod, e) < 0)
+		return -EPERM;
+	if (unmasked && !s->userns_base)
+		return err_make(e, EINVAL, "procMount Unmasked: only with hostUsers: false");
+	json_t *sysctl = oci_sysctls(s->pod);
+	/* in a user namespace, the pod's net and ipc namespaces are not its
+	 * own: the caller sets them there (userns_sysctls) */
+	if (json_object_size(sysctl) && !s->userns_base)
+		json_object_set_new(linux_, "sysctl", sysctl);
+	else
+		json_decref(sysctl);
+	if (s->userns_base) {
+		json_t *map = json_pack("[{s:i, s:I, s:i}]", "containerID", 0, "hostID",
+					(json_int_t)s->userns_base, "size", OCI_USERNS_SIZE);
+		json_object_set(linux_, "uidMappings", map);
+		json_object_set_new(linux_, "gidMappings", map);
+	}
 	return 0;
 }
 
@@ -438,7 +479,7 @@ static void add_mount(json_t *mounts, const char *dst, const char *type, const c
 						type, "source", src, "options", o));
 }
 
-static json_t *build_mounts(const struct oci_spec *s, bool privileged)
+static json_t *build_mounts(const struct oci_spec *s, bool privileged, bool escalate)
 {
 	const char *sys = privileged ? "nosuid,noexec,nodev" : "nosuid,noexec,nodev,ro";
 	const char *files[][2] = {{s->hostname_file, "/etc/hostname"},
@@ -455,15 +496,28 @@ static json_t *build_mounts(const struct oci_spec *s, bool privileged)
 	else
 		add_mount(m, "/dev/shm", "tmpfs", "shm",
 			  "nosuid,noexec,nodev,mode=1777,size=65536k");
-	add_mount(m, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
-	add_mount(m, "/sys", "sysfs", "sysfs", sys);
-	add_mount(m, "/sys/fs/cgroup", "cgroup", "cgroup", sys);
+	if (s->userns_base) {
+		/* a user namespace may mount neither the pod's mqueue nor a
+		 * sysfs (their ipc and net namespaces are the pause process's,
+		 * the host users'): no /dev/mqueue (mq_open works without it),
+		 * and the host's /sys, read-only all through */
+		add_mount(m, "/sys", "bind", "/sys", "rbind,nosuid,noexec,nodev,rro");
+	} else {
+		add_mount(m, "/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev");
+		add_mount(m, "/sys", "sysfs", "sysfs", sys);
+		add_mount(m, "/sys/fs/cgroup", "cgroup", "cgroup", sys);
+	}
 	for (size_t i = 0; i < 3; i++)
 		if (files[i][0])
 			add_mount(m, files[i][1], "bind", files[i][0], "rbind,rprivate");
-	for (size_t i = 0; i < s->n_mounts; i++)
-		add_mount(m, s->mounts[i].container_path, "bind", s->mounts[i].host_path,
-			  s->mounts[i].readonly ? "rbind,rprivate,ro" : "rbind,rprivate");
+	/* a volume never holds a device; nor a setuid program that works,
+	 * unless the container may gain privileges */
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		_cleanup_free_ char *o =
+		    xasprintf("rbind,rprivate,nodev%s%s", escalate ? "" : ",nosuid",
+			      s->mounts[i].readonly ? ",ro" : "");
+		add_mount(m, s->mounts[i].container_path, "bind", s->mounts[i].host_path, o);
+	}
 	return m;
 }
 
@@ -477,6 +531,8 @@ static json_t *build_namespaces(const struct oci_spec *s)
 		json_array_append_new(ns, s->ns_path[i] ? json_pack("{s:s, s:s}", "type", types[i],
 								    "path", s->ns_path[i])
 							: json_pack("{s:s}", "type", types[i]));
+	if (s->userns_base)
+		json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
 	/* as Docker and containerd: private on cgroup v2, the host's on v1 */
 	if (statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "cgroup"));
@@ -508,7 +564,8 @@ json_t *oci_config(const struct oci_spec *s, struct err **e)
 
 	const json_t *sc = json_object_get(s->container, "securityContext");
 	bool privileged = !s->sandbox && json_is_true(json_object_get(sc, "privileged"));
-	bool escalate = privileged || json_is_true(json_object_get(sc, "allowPrivilegeEscalation"));
+	bool escalate = !s->sandbox && oci_may_escalate(s->pod, s->container);
+	bool unmasked = !s->sandbox && oci_proc_unmasked(s->container);
 	_cleanup_json_ json_t *env = json_array(), *vars = json_object();
 	_cleanup_json_ json_t *config = json_object(), *process = json_object();
 	_cleanup_json_ json_t *linux_ = json_object();
@@ -523,7 +580,8 @@ json_t *oci_config(const struct oci_spec *s, struct err **e)
 				pod_name, ctr_name),
 		       NULL;
 	if (build_user(s, process, env, e) < 0 || build_caps(s, privileged, process, e) < 0 ||
-	    build_resources(s, privileged, linux_, e) < 0)
+	    build_resources(s, privileged, linux_, e) < 0 ||
+	    build_secctx(s, unmasked, linux_, e) < 0)
 		return err_wrap(e, "pod %s: container %s", pod_name, ctr_name), NULL;
 	json_object_set(process, "env", env);
 	const char *cwd = obj_str(s->container, "workingDir");
@@ -542,7 +600,7 @@ json_t *oci_config(const struct oci_spec *s, struct err **e)
 		return err_wrap(e, "pod %s: container %s", pod_name, ctr_name), NULL;
 	if (seccomp)
 		json_object_set_new(linux_, "seccomp", seccomp);
-	if (!privileged) {
+	if (!privileged && !unmasked) {
 		json_object_set_new(linux_, "maskedPaths", strs(masked_paths));
 		json_object_set_new(linux_, "readonlyPaths", strs(readonly_paths));
 	}
@@ -554,7 +612,7 @@ json_t *oci_config(const struct oci_spec *s, struct err **e)
 				      json_is_true(json_object_get(sc, "readOnlyRootFilesystem"))));
 	if (!s->ns_path[OCI_NS_UTS]) /* runc sets a hostname only in a uts of its own */
 		json_object_set_new(config, "hostname", json_string(hostname));
-	json_object_set_new(config, "mounts", build_mounts(s, privileged));
+	json_object_set_new(config, "mounts", build_mounts(s, privileged, escalate));
 	json_object_set(config, "linux", linux_);
 	json_object_set_new(
 	    config, "annotations",

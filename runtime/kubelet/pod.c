@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,9 +24,11 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "engine/valid/valid.h"
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/podcg.h"
 #include "runtime/kubelet/pod.h"
+#include "runtime/kubelet/userns.h"
 #include "runtime/proc.h"
 #include "runtime/sys.h"
 
@@ -146,21 +149,30 @@ static int unmount_under(const char *dir, struct err **e)
 /* Mounts an overlay of info's layers on rootfs, with upper and work in
  * rw_dir (made here). */
 static int mount_overlay(const struct image_info *info, const char *rootfs, const char *rw_dir,
-			 struct err **e)
+			 unsigned long flags, uint32_t userns_base, struct err **e)
 {
 	_cleanup_free_ char *upper = xasprintf("%s/upper", rw_dir);
 	_cleanup_free_ char *work = xasprintf("%s/work", rw_dir);
-	_cleanup_free_ char *lower = image_info_lowerdir(info);
+	_cleanup_free_ char *ldir = xasprintf("%s/lower", rw_dir);
+	_cleanup_free_ char *lower = NULL;
 	int r;
 	if ((r = make_dir(rw_dir, NULL, e)) < 0 || (r = make_dir(upper, NULL, e)) < 0 ||
 	    (r = make_dir(work, NULL, e)) < 0 || (r = make_dir(rootfs, NULL, e)) < 0)
 		return r;
+	if (!userns_base) {
+		lower = image_info_lowerdir(info);
+	} else if ((r = userns_mount_layers(info, userns_base, ldir, &lower, e)) < 0) {
+		return r;
+	} else if (chown(upper, userns_base, userns_base) < 0) {
+		/* the rootfs' top directory is the upper one: the container's root's */
+		return err_make(e, errno, "chown %s: %s", upper, strerror(errno));
+	}
 	_cleanup_free_ char *opts =
 	    xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
 	if (strlen(opts) >= 4096)
 		return err_make(e, E2BIG, "%s: %zu layers: overlay options too long", info->ref,
 				info->n_layers);
-	if (mount("overlay", rootfs, "overlay", 0, opts) < 0)
+	if (mount("overlay", rootfs, "overlay", flags, opts) < 0)
 		return err_make(e, errno, "mount overlay on %s: %s", rootfs, strerror(errno));
 	return 0;
 }
@@ -254,6 +266,14 @@ static struct pod_sandbox *sandbox_new(const struct pod_env *env, const char *ui
 	return sb;
 }
 
+static int sandbox_sysctls(const struct pod_sandbox *sb, const json_t *pod, struct err **e)
+{
+	_cleanup_json_ json_t *sysctls = oci_sysctls(pod);
+	if (oci_check_sysctls(pod, e) < 0)
+		return -EPERM;
+	return userns_sysctls(sb->pid, sysctls, e);
+}
+
 int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_sandbox **out,
 		       struct err **e)
 {
@@ -283,10 +303,14 @@ int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_
 		return r;
 	}
 	if ((r = make_dir(env->pods_dir, NULL, e)) < 0 ||
-	    (r = make_dir(sb->dir, &sb->made_dir, e)) < 0 || (r = write_pod_files(sb, e)) < 0 ||
+	    (r = make_dir(sb->dir, &sb->made_dir, e)) < 0 ||
+	    (!oci_host_users(pod) &&
+	     (r = userns_alloc(env->pods_dir, sb->dir, &sb->userns_base, e)) < 0) ||
+	    (r = write_pod_files(sb, e)) < 0 ||
 	    (r = podcg_create(env->cgroup_parent, uid, env->pids_limit, e)) < 0 ||
 	    (r = make_dir(vols, NULL, e)) < 0 ||
 	    (r = pause_spawn(host, sb->dir, &sb->pid, &sb->start, e)) < 0 ||
+	    (sb->userns_base && (r = sandbox_sysctls(sb, pod, e)) < 0) ||
 	    (r = write_sandbox_record(sb, e)) < 0) {
 		pod_sandbox_remove(env, sb, NULL);
 		pod_sandbox_free(sb);
@@ -319,6 +343,7 @@ int pod_sandbox_adopt(const struct pod_env *env, const char *uid, struct pod_san
 	sb->start = start;
 	sb->made_dir = true; /* ours: a removal may drop it */
 	sb->adopted = true;
+	sb->userns_base = userns_read(sb->dir);
 	*out = sb;
 	return 0;
 }
@@ -326,6 +351,26 @@ int pod_sandbox_adopt(const struct pod_env *env, const char *uid, struct pod_san
 bool pod_sandbox_alive(const struct pod_sandbox *sb)
 {
 	return sb && pause_alive(sb->pid, sb->start);
+}
+
+/* The userns views of sb's containers (USERNS_VIEW_DIR/UID12-*), a
+ * crashed agent's too: unmounted and removed. */
+static void views_remove(const struct pod_sandbox *sb)
+{
+	DIR *d = opendir(USERNS_VIEW_DIR);
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (strncmp(de->d_name, sb->uid, UID_PREFIX) || de->d_name[UID_PREFIX] != '-')
+			continue;
+		_cleanup_free_ char *v = xasprintf("%s/%s", USERNS_VIEW_DIR, de->d_name);
+		_cleanup_free_ char *r = xasprintf("%s/rootfs", v);
+		if (unmount_under(v, NULL) == 0) {
+			rmdir(r);
+			rmdir(v);
+		}
+	}
+	if (d)
+		closedir(d);
 }
 
 int pod_sandbox_stop(const struct pod_env *env, struct pod_sandbox *sb, struct err **e)
@@ -338,6 +383,8 @@ int pod_sandbox_stop(const struct pod_env *env, struct pod_sandbox *sb, struct e
 		rc = err_make(e, ETIMEDOUT, "pod %s: sandbox pid %d does not die", sb->name,
 			      (int)sb->pid);
 	struct err *e2 = NULL;
+	if (sb->userns_base)
+		views_remove(sb);
 	if (sb->dir && sb->made_dir)
 		keep_first(&rc, unmount_under(sb->dir, &e2), e, &e2);
 	return rc;
@@ -428,6 +475,92 @@ static const json_t *find_volume(const json_t *pod, const char *name)
 	return NULL;
 }
 
+/* The size of a medium: Memory emptyDir: its sizeLimit, else the pod's
+ * memory limit (the sum of its containers' when each has one), else 0
+ * (the tmpfs default). */
+static int64_t memory_volume_size(const json_t *pod, const json_t *vol)
+{
+	int64_t sum = 0, m = 0;
+	size_t i;
+	json_t *c;
+	if (quantity_parse(obj_at(vol, "emptyDir.sizeLimit"), &m, NULL) == 0 && m > 0)
+		return (m + 999) / 1000;
+	json_array_foreach(obj_at(pod, "spec.containers"), i, c)
+	{
+		if (quantity_parse(obj_at(c, "resources.limits.memory"), &m, NULL) < 0 || m <= 0)
+			return 0;
+		sum += (m + 999) / 1000;
+	}
+	return sum;
+}
+
+/* An emptyDir's dir: mode 0777 as the kubelet makes it (setgid with an
+ * fsGroup: see volume_owner); medium Memory: a tmpfs (nosuid, nodev),
+ * its pages charged to the memory cgroup of the container that writes
+ * them, so that they count against the pod's memory. */
+static int emptydir_setup(const struct pod_sandbox *sb, const json_t *pod, const json_t *vol,
+			  const char *dir, struct err **e)
+{
+	const char *medium = obj_str(vol, "emptyDir.medium");
+	if (medium && !strcmp(medium, "Memory") && !is_mountpoint(dir)) {
+		int64_t size = memory_volume_size(pod, vol);
+		_cleanup_free_ char *o = size > 0
+					     ? xasprintf("mode=0777,size=%lld", (long long)size)
+					     : xstrdup("mode=0777");
+		if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV, o) < 0)
+			return err_make(e, errno, "pod %s: volume %s: mount tmpfs: %s", sb->name,
+					obj_str(vol, "name"), strerror(errno));
+	}
+	if (chmod(dir, 0777) < 0)
+		return err_make(e, errno, "chmod %s: %s", dir, strerror(errno));
+	return 0;
+}
+
+static gid_t fs_group; /* for chown_walk (one walk at a time: walk_lock) */
+static bool fs_group_add, fs_group_rw;
+static uid_t fs_owner;
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int chown_walk(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)f;
+	if (type != FTW_F && type != FTW_D && type != FTW_DP)
+		return 0; /* symlinks (configMap's ..data links) are left as they are */
+	mode_t mode = st->st_mode & 07777;
+	if (fs_group_add)
+		mode |= (fs_group_rw ? 0060 : 0040) | (S_ISDIR(st->st_mode) ? 02010 : 0);
+	if (lchown(path, fs_owner, fs_group) < 0 || chmod(path, mode) < 0)
+		return -1;
+	return 0;
+}
+
+/* A volume's ownership as the kubelet sets it: with an fsGroup, group
+ * fsGroup, group-readable (and writable for an emptyDir), directories
+ * setgid so that new files inherit it; with a user namespace, owned by
+ * the container's root. */
+static int volume_owner(const struct pod_sandbox *sb, const json_t *pod, const char *dir, bool rw,
+			struct err **e)
+{
+	const json_t *g = obj_at(pod, "spec.securityContext.fsGroup");
+	if (!json_is_integer(g) && !sb->userns_base)
+		return 0;
+	pthread_mutex_lock(&walk_lock);
+	fs_group = json_is_integer(g) ? (gid_t)json_integer_value(g) : (gid_t)-1;
+	fs_owner = sb->userns_base ? (uid_t)sb->userns_base : (uid_t)-1;
+	if (sb->userns_base && fs_group != (gid_t)-1)
+		fs_group += sb->userns_base; /* the container's gid, seen from the host */
+	else if (sb->userns_base)
+		fs_group = sb->userns_base;
+	fs_group_rw = rw;
+	fs_group_add = json_is_integer(g);
+	int r = nftw(dir, chown_walk, 16, FTW_PHYS);
+	pthread_mutex_unlock(&walk_lock);
+	if (r < 0)
+		return err_make(e, errno, "pod %s: volume %s: ownership: %s", sb->name, dir,
+				strerror(errno));
+	return 0;
+}
+
 /* Fills mounts (n of them, paths in owned[]) from ctr's volumeMounts,
  * making each emptyDir's dir. */
 static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const json_t *ctr,
@@ -461,6 +594,10 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 		    .readonly = cm || json_is_true(json_object_get(vm, "readOnly"))};
 		(*n)++;
 		int r = make_dir(owned[*n - 1], NULL, e);
+		if (r == 0 && !cm)
+			r = emptydir_setup(sb, pod, vol, owned[*n - 1], e);
+		if (r == 0)
+			r = volume_owner(sb, pod, owned[*n - 1], !cm, e);
 		if (r < 0)
 			return r;
 	}
@@ -485,6 +622,7 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	_cleanup_free_ char *f_host = xasprintf("%s/hostname", sb->dir);
 	_cleanup_free_ char *f_hosts = xasprintf("%s/hosts", sb->dir);
 	_cleanup_free_ char *f_resolv = xasprintf("%s/resolv.conf", sb->dir);
+	_cleanup_free_ char *view_rootfs = NULL;
 	int r;
 
 	if (!image || !*image) {
@@ -510,14 +648,24 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	/* a fresh writable layer for this attempt */
 	if ((r = rm_rf(c->attempt_dir, e)) < 0)
 		goto out;
-	if ((r = mount_overlay(info, c->rootfs, c->attempt_dir, e)) < 0)
+	/* nodev: a device node the container makes (it has CAP_MKNOD) is
+	 * never one, not even reached through /proc/PID/root by a host user;
+	 * nosuid too unless the container may gain privileges (setuid is
+	 * inert under no_new_privs anyway) */
+	if ((r = mount_overlay(info, c->rootfs, c->attempt_dir,
+			       MS_NODEV | (oci_may_escalate(pod, ctr) ? 0 : MS_NOSUID),
+			       sb->userns_base, e)) < 0)
 		goto out;
 	c->mounted = true;
+	if (c->view && (r = userns_view(c->view, c->rootfs, sb->userns_base, e)) < 0)
+		goto out;
 	if ((r = volume_mounts(sb, pod, ctr, mounts, owned, &n_mounts, e)) < 0)
 		goto out;
+	if (c->view)
+		view_rootfs = xasprintf("%s/rootfs", c->view);
 
 	struct oci_spec s = {
-	    .rootfs = c->rootfs,
+	    .rootfs = view_rootfs ? view_rootfs : c->rootfs,
 	    .pod = pod,
 	    .container = ctr,
 	    .entrypoint = info->entrypoint,
@@ -534,6 +682,7 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	    .hosts_file = f_hosts,
 	    .resolv_file = f_resolv,
 	    .cgroups_path = c->cgroup,
+	    .userns_base = sb->userns_base,
 	};
 	if (!(config = oci_config(&s, e))) {
 		r = err_wrap(e, "pod %s: container %s", sb->name, c->name);
@@ -571,6 +720,8 @@ static struct pod_container *container_new(const struct pod_env *env, const stru
 	c->log = xasprintf("%s/%s/%s/%d.log", env->logs_dir, sb->uid, container, attempt);
 	if (env->cgroup_parent)
 		c->cgroup = xasprintf("%s/pod%s/%s", env->cgroup_parent, sb->uid, c->id);
+	if (sb->userns_base)
+		c->view = xasprintf("%s/%s", USERNS_VIEW_DIR, c->id);
 	return c;
 }
 
@@ -684,10 +835,21 @@ int pod_container_remove(const struct pod_env *env, struct pod_container *c, str
 	 * still mounted) made nothing to undo: leave those files alone */
 	if (!c->mounted)
 		return rc;
+	if (c->view) {
+		keep_first(&rc, unmount_under(c->view, &e2), e, &e2);
+		_cleanup_free_ char *vr = xasprintf("%s/rootfs", c->view);
+		rmdir(vr);
+		rmdir(c->view);
+	}
 	r = unmount(c->rootfs, &e2);
 	keep_first(&rc, r, e, &e2);
 	if (r < 0)
 		return rc; /* keep the layers a mount still uses */
+	/* a user namespace's idmapped layers, before anything is removed */
+	r = unmount_under(c->attempt_dir, &e2);
+	keep_first(&rc, r, e, &e2);
+	if (r < 0)
+		return rc;
 	c->mounted = false;
 	_cleanup_free_ char *cfg = xasprintf("%s/config.json", c->dir);
 	unlink(cfg);
@@ -708,6 +870,7 @@ void pod_container_free(struct pod_container *c)
 	free(c->attempt_dir);
 	free(c->log);
 	free(c->cgroup);
+	free(c->view);
 	free(c);
 }
 

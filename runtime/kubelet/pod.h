@@ -13,10 +13,15 @@
  *                                             container of the pod
  *     PODS/UID/sandbox/                       the sandbox's bundle: rootfs
  *                                             (overlay), upper/, work/
- *     PODS/UID/volumes/NAME/                  an emptyDir volume
+ *     PODS/UID/userns                         hostUsers: false: the
+ *                                             pod's id range (userns.h)
+ *     PODS/UID/volumes/NAME/                  an emptyDir volume (0777;
+ *                                             group fsGroup, setgid; a
+ *                                             tmpfs for medium: Memory)
  *     PODS/UID/C/                             container C's bundle:
  *         rootfs/                             overlay of the image layers
  *         ATTEMPT/upper, ATTEMPT/work         that attempt's writable layer
+ *         ATTEMPT/lower/N                     userns: idmapped layers
  *         ATTEMPT.log                         its stdout and stderr
  *
  * The sandbox is busybox:latest (from the image store; no pause image yet)
@@ -72,14 +77,17 @@ struct pod_env {
 
 /* Fields are for reading; the functions below change them. */
 struct pod_sandbox {
-	char *uid;	/* the pod's metadata.uid */
-	char *ns;	/* metadata.namespace */
-	char *name;	/* metadata.name */
-	char *dir;	/* PODS/UID */
-	pid_t pid;	/* the pause process (pause.h) */
-	uint64_t start; /* its start time, against pid reuse */
-	bool made_dir;	/* dir is this sandbox's (so removal may drop it) */
-	bool adopted;	/* found after an agent restart: not our child */
+	char *uid;	      /* the pod's metadata.uid */
+	char *ns;	      /* metadata.namespace */
+	char *name;	      /* metadata.name */
+	char *dir;	      /* PODS/UID */
+	pid_t pid;	      /* the pause process (pause.h) */
+	uint64_t start;	      /* its start time, against pid reuse */
+	bool made_dir;	      /* dir is this sandbox's (so removal may drop it) */
+	bool adopted;	      /* found after an agent restart: not our child */
+	uint32_t userns_base; /* hostUsers: false: the host id of the
+				 containers' root (oci_spec.userns_base); 0:
+				 the host's user namespace */
 };
 
 /*
@@ -142,6 +150,9 @@ struct pod_container {
 	char *attempt_dir;   /* PODS/UID/NAME/ATTEMPT: upper and work */
 	char *log;	     /* LOGS/UID/NAME/ATTEMPT.log */
 	char *cgroup;	     /* CGROUP_PARENT/podUID/ID, or NULL */
+	char *view;	     /* hostUsers: false: /run/clusterfs/userns/ID, where
+				runc (as the container's root) finds the rootfs,
+				the data dir being root's alone; else NULL */
 	pid_t pid;	     /* the init on the host; 0 before it runs */
 	uint64_t start_time; /* of pid, when adopted */
 	bool mounted, created, reaped;

@@ -30,11 +30,13 @@
 #define START_TIMEOUT 5000 /* ms */
 #define STOP_GRACE    2000 /* ms */
 #define MAX_UPSTREAM  8
+#define DNS_RUN_DIR   "/run/clusterfs"
 
 struct dns {
 	pid_t pid;
 	char *dir;     /* DATA/dns */
-	char *hosts;   /* DATA/dns/hosts */
+	char *run;     /* RUN/dns-DEV-INO: what dnsmasq reads as nobody */
+	char *hosts;   /* RUN/dns-DEV-INO/hosts */
 	char *pidfile; /* DATA/dns/dnsmasq.pid */
 	char *logfile; /* DATA/dns/dnsmasq.log */
 };
@@ -173,7 +175,10 @@ static int spawn_dnsmasq(struct dns *d, const struct dns_opts *o, const char *bi
 	argv[argc++] = xasprintf("--port=%d", o->port ? o->port : 53);
 	argv[argc++] = xasprintf("--addn-hosts=%s", d->hosts);
 	argv[argc++] = xasprintf("--pid-file=%s", d->pidfile);
-	argv[argc++] = xstrdup("--user=root"); /* re-reads the hosts file after SIGHUP */
+	/* binds as root, then runs as nobody (keeping only what binding a
+	 * new address takes): the hosts file is in a dir nobody can reach */
+	argv[argc++] = xstrdup("--user=nobody");
+	argv[argc++] = xstrdup("--group=nogroup");
 	argv[argc++] = xstrdup("--local=/" DNS_DOMAIN "/"); /* never forwarded */
 	argv[argc++] = xstrdup("--log-facility=-");	    /* stderr: the log file */
 	argv[argc++] = xstrdup("--no-ping");
@@ -205,6 +210,15 @@ static int spawn_dnsmasq(struct dns *d, const struct dns_opts *o, const char *bi
 	return rc;
 }
 
+/* DATA/dns/hosts names the hosts file, for whoever looks there. */
+static void hosts_link(const struct dns *d)
+{
+	_cleanup_free_ char *link = xasprintf("%s/hosts", d->dir);
+	unlink(link);
+	if (symlink(d->hosts, link) < 0)
+		log_warn("dns", "symlink %s: %s", link, strerror(errno));
+}
+
 int dns_start(const struct dns_opts *o, struct dns **out, struct err **e)
 {
 	const char *bin = o->dnsmasq ? o->dnsmasq : DNSMASQ;
@@ -226,13 +240,25 @@ int dns_start(const struct dns_opts *o, struct dns **out, struct err **e)
 
 	struct dns *d = xcalloc(1, sizeof(*d));
 	d->dir = xasprintf("%s/dns", o->data_dir);
-	d->hosts = xasprintf("%s/hosts", d->dir);
 	d->pidfile = xasprintf("%s/dnsmasq.pid", d->dir);
 	d->logfile = xasprintf("%s/dnsmasq.log", d->dir);
-	if (mkdir(d->dir, 0755) < 0 && errno != EEXIST) {
+	struct stat st;
+	if ((mkdir(d->dir, 0700) < 0 && errno != EEXIST) || stat(d->dir, &st) < 0) {
 		rc = err_make(e, errno, "dns: mkdir %s: %s", d->dir, strerror(errno));
 		goto fail;
 	}
+	/* the data dir is root's alone (0700): dnsmasq, once nobody, reads
+	 * its hosts file (Service names and addresses, which it answers to
+	 * anyone anyway) from a dir of its own under /run */
+	d->run = xasprintf("%s/dns-%llx-%llx", DNS_RUN_DIR, (unsigned long long)st.st_dev,
+			   (unsigned long long)st.st_ino);
+	d->hosts = xasprintf("%s/hosts", d->run);
+	if ((mkdir(DNS_RUN_DIR, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(d->run, 0755) < 0 && errno != EEXIST)) {
+		rc = err_make(e, errno, "dns: mkdir %s: %s", d->run, strerror(errno));
+		goto fail;
+	}
+	hosts_link(d);
 	kill_stale(d->pidfile);
 	unlink(d->pidfile);
 	if ((rc = write_atomic(d->hosts, "", e)) < 0 || (rc = spawn_dnsmasq(d, o, bin, e)) < 0)
@@ -311,7 +337,12 @@ void dns_stop(struct dns *d)
 		unlink(d->pidfile);
 		log_info("dns", "dnsmasq %d stopped", (int)d->pid);
 	}
+	if (d->hosts) {
+		unlink(d->hosts);
+		rmdir(d->run);
+	}
 	free(d->dir);
+	free(d->run);
 	free(d->hosts);
 	free(d->pidfile);
 	free(d->logfile);
@@ -426,6 +457,15 @@ int dns_reset(const char *data_dir)
 	_cleanup_free_ char *dir = xasprintf("%s/dns", data_dir);
 	_cleanup_free_ char *pidfile = xasprintf("%s/dnsmasq.pid", dir);
 	kill_stale(pidfile);
+	struct stat st;
+	if (stat(dir, &st) == 0) { /* the hosts file dnsmasq read, in /run */
+		_cleanup_free_ char *run =
+		    xasprintf("%s/dns-%llx-%llx", DNS_RUN_DIR, (unsigned long long)st.st_dev,
+			      (unsigned long long)st.st_ino);
+		_cleanup_free_ char *h = xasprintf("%s/hosts", run), *t = xasprintf("%s.tmp", h);
+		unlink(h), unlink(t);
+		rmdir(run);
+	}
 	static const char *const files[] = {"hosts", "hosts.tmp", "dnsmasq.pid", "dnsmasq.log"};
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		_cleanup_free_ char *p = xasprintf("%s/%s", dir, files[i]);

@@ -2,7 +2,7 @@
  * dns.h - cluster DNS: Debian's dnsmasq answering for Services, and the
  * files and variables a pod is given to find them.
  *
- *     $ cat /var/lib/clusterfs/dns/hosts                (dns_update)
+ *     $ cat /run/clusterfs/dns-fe01-1a2b/hosts          (dns_update)
  *     10.96.0.10	web.default.svc.cluster.local
  *     10.88.0.7	db.default.svc.cluster.local       (headless: one line
  *     10.88.0.9	db.default.svc.cluster.local        per ready pod)
@@ -23,6 +23,12 @@
  *   - other names under cluster.local: NXDOMAIN, never forwarded;
  *   - every other name by forwarding to the host's resolvers (the
  *     nameservers of /etc/resolv.conf, or those in the options).
+ *
+ * dnsmasq binds as root and then runs as nobody:nogroup (keeping only
+ * CAP_NET_BIND_SERVICE, for the address that appears later); as the data
+ * dir is root's alone, the hosts file it re-reads is /run/clusterfs/
+ * dns-DEV-INO/hosts (DEV and INO: of DATA/dns; DATA/dns/hosts is a
+ * symbolic link to it), a dir removed at stop.
  *
  * dns_update() writes the hosts file (via .tmp and rename) and sends
  * SIGHUP, on which dnsmasq clears its cache and re-reads the file: a
@@ -126,7 +132,8 @@ char **svc_env(const json_t *const *services, size_t n);
 void svc_env_free(char **env);
 
 /* `clusterfs reset`: stops a dnsmasq an earlier server of data_dir left
- * and removes DATA/dns.  0, or a negative errno (DATA/dns not empty). */
+ * and removes DATA/dns and its dir in /run/clusterfs.  0, or a negative errno (DATA/dns not empty).
+ */
 int dns_reset(const char *data_dir);
 
 #endif

@@ -51,6 +51,24 @@ static const struct vcase container_cases[] = {
      "spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\": supported values: "
      "\"Always\", \"IfNotPresent\", \"Never\""},
     {"Pod.ctr", "{'imagePullPolicy':'Never'}", NULL},
+    {"Pod.ctr", "{'securityContext':{'procMount':'Unmasked'}}",
+     "spec.containers[0].securityContext.procMount: Invalid value: \"Unmasked\": `hostUsers` "
+     "must be false to use `Unmasked`"},
+    {"Pod.spec",
+     "{'hostUsers':false,'containers':[{'name':'c','image':'x','securityContext':"
+     "{'procMount':'Unmasked'}}]}",
+     NULL},
+    {"Pod.ctr", "{'securityContext':{'procMount':'Other'}}",
+     "spec.containers[0].securityContext.procMount: Unsupported value: \"Other\": supported "
+     "values: \"Default\", \"Unmasked\""},
+    {"Pod.ctr", "{'securityContext':{'allowPrivilegeEscalation':false,'privileged':true}}",
+     "spec.containers[0].securityContext: Invalid value: "
+     "{\"allowPrivilegeEscalation\":false,\"privileged\":true}: cannot set "
+     "`allowPrivilegeEscalation` to false and `privileged` to true"},
+    {"Pod.ctr",
+     "{'securityContext':{'allowPrivilegeEscalation':false,'capabilities':{'add':['CAP_SYS_"
+     "ADMIN']}}}",
+     "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN"},
     {"Pod.ctr", "{'lifecycle':{'preStop':{'exec':{'command':['sleep','5']}}}}",
      "spec.containers[0].lifecycle: Unsupported value: clusterfs does not run postStart and "
      "preStop hooks yet"},
