@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -759,8 +760,10 @@ static const struct fuse_lowlevel_ops fs_ops = {
 
 int fs_clear_stale(const char *path, struct err **e)
 {
-	struct stat st;
-	if (stat(path, &st) == 0 || errno != ENOTCONN)
+	/* statfs, not stat: the kernel keeps the mount root's attributes, so
+	 * only a request that reaches the (dead) server says ENOTCONN */
+	struct statfs sf;
+	if (statfs(path, &sf) == 0 || errno != ENOTCONN)
 		return 0;
 	log_warn("fs", "%s: clearing a stale mount left by an earlier crash", path);
 	if (umount2(path, MNT_DETACH) < 0)
