@@ -70,9 +70,11 @@ int image_remove(struct image_store *s, const char *ref, int64_t *freed, struct 
 	int r = image_refs_read(s, &refs, e);
 	if (r < 0)
 		return r;
-	const char *digest = json_string_value(json_object_get(refs, name));
-	if (!digest)
+	const char *d0 = json_string_value(json_object_get(refs, name));
+	if (!d0 || strlen(d0) >= IMAGE_DIGEST_MAX)
 		return err_make(e, ENOENT, "image %s: no such image", name);
+	char digest[IMAGE_DIGEST_MAX];
+	memcpy(digest, d0, strlen(d0) + 1);
 	_cleanup_json_ json_t *gone = json_object(), *kept = json_object();
 	closure(s, digest + 7, gone, 0);
 	if ((r = image_refs_set(s, name, NULL, e)) < 0)

@@ -62,7 +62,8 @@ struct resp {
 	int64_t have;  /* bytes already in fd (a resumed blob) */
 	int64_t limit; /* the most fd may hold */
 	struct sha256_ctx *sha;
-	bool failed; /* a write failed, or the body passed its limit */
+	bool failed;  /* a write failed, or the body passed its limit */
+	bool started; /* fd got the first bytes of this response */
 };
 
 static void resp_reset(struct resp *r)
@@ -73,6 +74,7 @@ static void resp_reset(struct resp *r)
 	r->len = 0;
 	r->status = 0;
 	r->failed = false;
+	r->started = false;
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
@@ -99,7 +101,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 	long st = 0;
 	curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &st);
 	if (r->fd >= 0 && (st == 200 || st == 206)) {
-		if (st == 200 && r->have > 0) { /* the server ignored our Range */
+		if (st == 200 && r->have > 0 && !r->started) { /* the server ignored our Range */
 			if (ftruncate(r->fd, 0) < 0 || lseek(r->fd, 0, SEEK_SET) < 0)
 				return 0;
 			sha256_init(r->sha);
@@ -109,6 +111,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 			r->failed = true;
 			return 0;
 		}
+		r->started = true;
 		sha256_update(r->sha, len, (const uint8_t *)buf);
 		for (size_t off = 0; off < len;) {
 			ssize_t w = write(r->fd, buf + off, len - off);
