@@ -68,7 +68,7 @@ storage:
     enabled: true
 http:
   addr: 127.0.0.1:$2
-$3
+${3:-}
 EOC
 	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
 	CFS_BG_PIDS="$CFS_BG_PIDS $!"
@@ -98,8 +98,8 @@ check_contains "a plain-HTTP registry not listed insecure is refused (TLS)" "$ou
 out=$(IMG pull --insecure-registry "$H1" "$H1/busybox:1" 2>&1)
 check_contains "pulled from the insecure registry, the registry's digest" "$out" "pulled $H1/busybox:1 $D1"
 out=$(IMG pull --insecure-registry "$H1" "$H1/busybox:1" 2>&1)
-size=$(echo "$out" | sed -n 's/.* \([0-9]*\) bytes in .*/\1/p')
-dl=$(echo "$out" | sed -n 's/.*(\([0-9]*\) downloaded).*/\1/p')
+size=$(echo "$out" | sed -n 's/.* \([0-9]*\) bytes in .*/\1/p' | head -n 1)
+dl=$(echo "$out" | sed -n 's/.*(\([0-9]*\) downloaded).*/\1/p' | head -n 1)
 check "a second pull fetches only the manifest ($dl of $size bytes)" test "${dl:-0}" -lt 10000 -a "${size:-0}" -gt 100000
 out=$(IMG pull --insecure-registry "$H1" "$H1/nosuch:1" 2>&1)
 check_contains "an unknown repository: manifest unknown" "$out" "manifest unknown"
@@ -154,7 +154,7 @@ LSIZE=$(stat -c %s "$BLOB")
 head -c $((LSIZE / 2)) "$BLOB" >"$DATA/images/blobs/sha256/$LAYER.partial"
 out=$(IMG pull --insecure-registry "$H1" "$H1/busybox:1" 2>&1)
 check_contains "with a partial blob the pull succeeds" "$out" "pulled $H1/busybox:1 $D2"
-dl=$(echo "$out" | sed -n 's/.*(\([0-9]*\) downloaded).*/\1/p')
+dl=$(echo "$out" | sed -n 's/.*(\([0-9]*\) downloaded).*/\1/p' | head -n 1)
 check "only the rest of the layer was fetched ($dl < $LSIZE)" test "${dl:-$LSIZE}" -lt "$LSIZE"
 
 # ---- five pulls at once ----
