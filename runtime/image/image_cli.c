@@ -73,7 +73,7 @@ static int cli_parse(int argc, char **argv, struct cli *o)
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+d:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:", longopts, NULL)) != -1) {
 		int r = registry_opts_add(&o->reg, c, optarg);
 		if (r < 0)
 			return -1;
