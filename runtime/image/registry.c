@@ -62,8 +62,9 @@ struct resp {
 	int64_t have;  /* bytes already in fd (a resumed blob) */
 	int64_t limit; /* the most fd may hold */
 	struct sha256_ctx *sha;
-	bool failed;  /* a write failed, or the body passed its limit */
-	bool started; /* fd got the first bytes of this response */
+	bool failed;   /* a write failed, or the body passed its limit */
+	bool started;  /* fd got the first bytes of this response */
+	bool too_long; /* fd would have passed limit */
 };
 
 static void resp_reset(struct resp *r)
@@ -75,6 +76,7 @@ static void resp_reset(struct resp *r)
 	r->status = 0;
 	r->failed = false;
 	r->started = false;
+	r->too_long = false;
 }
 
 static size_t on_header(char *buf, size_t size, size_t n, void *arg)
@@ -108,7 +110,7 @@ static size_t on_body(char *buf, size_t size, size_t n, void *arg)
 			r->have = 0;
 		}
 		if (r->have + (int64_t)len > r->limit) {
-			r->failed = true;
+			r->failed = r->too_long = true;
 			return 0;
 		}
 		r->started = true;
@@ -227,9 +229,8 @@ static int get_once(struct conn *c, const char *url, const char *accept, struct 
 	curl_slist_free_all(hd);
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &r->status);
 	if (cc != CURLE_OK)
-		return r->failed && r->fd >= 0 && r->have >= r->limit
-			   ? err_make(e, EINVAL, "%s: larger than its descriptor says", url)
-			   : curl_fail(cc, ebuf, url, e);
+		return r->too_long ? err_make(e, EINVAL, "%s: larger than its descriptor says", url)
+				   : curl_fail(cc, ebuf, url, e);
 	return 0;
 }
 
@@ -448,6 +449,8 @@ static int blob_fetch(struct conn *c, struct image_store *s, json_t *desc, struc
 		if (rc == 0 || rc != -EIO)
 			break;
 	}
+	if (rc == -EINVAL)
+		unlink(part);
 	if (rc < 0)
 		return rc;
 	hex_of(&ctx, got);

@@ -5,7 +5,8 @@
  * repeated), blobs sent through a redirect, four threads pulling one
  * reference at once (one manifest, one token and one blob request), a
  * partial blob continued with a Range request, a wrong password refused
- * as "unauthorized", an unknown tag "manifest unknown".  Needs root (the
+ * as "unauthorized", an unknown tag "manifest unknown", a blob longer
+ * than its descriptor refused.  Needs root (the
  * store keeps file owners).
  */
 #include <archive.h>
@@ -31,7 +32,7 @@ struct blob {
 	char *data;
 	size_t len;
 };
-static struct blob layer, config, manifest;
+static struct blob layer, config, manifest, short_manifest;
 static int port;
 static atomic_int n_token, n_manifest, n_layer, n_range;
 static char *tmp;
@@ -80,6 +81,14 @@ static void make_image(void)
 	    "vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:%s\",\"size\":%zu}]}",
 	    config.hex, config.len, layer.hex, layer.len);
 	blob_set(&manifest, man, strlen(man));
+	/* the same layer, its size understated */
+	man = xasprintf(
+	    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":"
+	    "\"sha256:%s\",\"size\":%zu},\"layers\":[{\"mediaType\":\"application/"
+	    "vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:%s\",\"size\":%zu}]}",
+	    config.hex, config.len, layer.hex, layer.len - 10);
+	blob_set(&short_manifest, man, strlen(man));
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *body, size_t len,
@@ -139,6 +148,8 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *c, const char *ur
 		return reply(c, 200, manifest.data, manifest.len, "Content-Type",
 			     "application/vnd.oci.image.manifest.v1+json");
 	}
+	if (!strcmp(url, "/v2/app/manifests/short"))
+		return reply(c, 200, short_manifest.data, short_manifest.len, NULL, NULL);
 	if (!strncmp(url, "/v2/app/blobs/sha256:", 21)) {
 		char *loc = xasprintf("http://127.0.0.1:%d/storage/%s", port, url + 21);
 		enum MHD_Result r = reply(c, 307, "", 0, "Location", loc);
@@ -244,6 +255,27 @@ static void test_refusals(void)
 	registry_creds_free(bad);
 }
 
+/* A blob longer than its descriptor says is cut off and refused. */
+static void test_too_long(void)
+{
+	int64_t freed;
+	char *ref = xasprintf("%s/app:2", host);
+	CHECK(image_remove(store, ref, &freed, NULL) == 0);
+	free(ref);
+	struct pull_info info;
+	struct err *e = NULL;
+	ref = xasprintf("%s/app:short", host);
+	CHECK(registry_pull(store, ref, creds, &conf, &info, &e) == -EINVAL);
+	CHECK(e && strstr(e->msg, "larger than its descriptor"));
+	char *blob = xasprintf("%s/data/images/blobs/sha256/%s", tmp, layer.hex);
+	char *part = xasprintf("%s.partial", blob);
+	CHECK(access(blob, F_OK) < 0 && access(part, F_OK) < 0);
+	free(blob);
+	free(part);
+	free(ref);
+	err_free(e);
+}
+
 int main(void)
 {
 	char tmpl[] = "/tmp/cfs-test-registry.XXXXXX";
@@ -273,6 +305,7 @@ int main(void)
 	RUN(test_concurrent_pulls);
 	RUN(test_resume);
 	RUN(test_refusals);
+	RUN(test_too_long);
 
 	registry_creds_free(creds);
 	image_store_close(store);
