@@ -6,7 +6,7 @@
  *     clusterfs agent --server URL --token TOKEN [--node-name N] [--node-ip IP] ...
  *     clusterfs reset [--data-dir DIR]
  *     clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]
- *     clusterfs image ls [--data-dir DIR]
+ *     clusterfs image pull|rm|ls [--data-dir DIR] ...  (runtime/image/image_cli.h)
  *     clusterfs token rotate|issue USER [GROUP...]|revoke NAME [--data-dir DIR]
  *     clusterfs pause HOSTNAME    (a pod's sandbox; started by the agent)
  *     clusterfs logrelay LOG      (a container's log relay; started by the agent)
@@ -56,7 +56,7 @@
 #include "runtime/kubelet/pause.h"
 #include "runtime/net/routes.h"
 #include "runtime/net/svcnet.h"
-#include "runtime/image/image.h"
+#include "runtime/image/image_cli.h"
 #include "runtime/sys.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
@@ -76,6 +76,10 @@ static const char usage_text[] =
     "  reset     remove everything clusterfs made for a data dir\n"
     "  image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
     "            import an OCI image layout directory or OCI archive\n"
+    "  image pull [--data-dir DIR] [--creds USER:PASS | --auth-file FILE] REF\n"
+    "            pull an image from its registry (and the registry flags below)\n"
+    "  image rm [--data-dir DIR] REF\n"
+    "            remove an image, and its layers that no other image uses\n"
     "  image ls [--data-dir DIR]\n"
     "            list the images in the local store\n"
     "  token rotate [--data-dir DIR]\n"
@@ -126,7 +130,8 @@ static const char usage_text[] =
     "                   agent: the server's --cluster-cidr (kube-proxy's pod range)\n"
     "  --kubelet-port N agent: where it serves its pods' logs (default 10250)\n"
     "  --pod-pids-limit N\n"
-    "                   processes and threads per pod on this node (4096; -1: none)\n"
+    "                   processes and threads per pod on this node (4096; -1: "
+    "none)\n" REGISTRY_USAGE
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -152,6 +157,7 @@ struct opts {
 	long pod_pids_limit; /* 0: the agent's default */
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
+	struct registry_opts reg; /* server and agent: pulling images */
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -271,6 +277,7 @@ static const struct option longopts[] = {
     {"store-quota", required_argument, NULL, 'O'},
     {"pod-security-default", required_argument, NULL, 'Y'},
     {"help", no_argument, NULL, 'h'},
+    REGISTRY_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -285,6 +292,12 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	while ((c = getopt_long(argc, argv, "m:d:vh", longopts, NULL)) != -1) {
 		if (string_opt(o, c, optarg))
 			continue;
+		int rg = registry_opts_add(&o->reg, c, optarg);
+		if (rg != 0) {
+			if (rg < 0)
+				return -1;
+			continue;
+		}
 		switch (c) {
 		case 'n':
 			o->no_agent = true;
@@ -348,70 +361,6 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		return -1;
 	}
 	return 0;
-}
-
-static int cmd_image(int argc, char **argv)
-{
-	if (argc < 2) {
-		fputs(usage_text, stderr);
-		return 2;
-	}
-	const char *sub = argv[1];
-	struct opts o = {0};
-	int first = 0;
-	if (parse_opts_pos(argc - 1, argv + 1, &o, &first) < 0)
-		return 2;
-	int npos = argc - 1 - first;
-	char **pos = argv + 1 + first;
-	/* root's alone: image layers, pod filesystems, keys (issue 13) */
-	int mk = mkdir_p(o.data_dir, 0700, NULL);
-	if (mk == 0 && chmod(o.data_dir, 0700) < 0)
-		mk = -errno;
-	if (mk < 0) {
-		fprintf(stderr, "clusterfs: %s: %s\n", o.data_dir, strerror(-mk));
-		return 1;
-	}
-	struct err *e = NULL;
-	struct image_store *is = NULL;
-	int rc = 1;
-	if (image_store_open(o.data_dir, &is, &e) < 0)
-		goto out;
-	if (!strcmp(sub, "import")) {
-		if (npos != 2) {
-			fprintf(
-			    stderr,
-			    "usage: clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]\n");
-			rc = 2;
-			goto out;
-		}
-		if (image_import(is, pos[0], pos[1], &e) < 0)
-			goto out;
-		char name[512];
-		if (image_normalize(pos[1], name, sizeof(name), &e) < 0)
-			goto out;
-		printf("imported %s\n", name);
-		rc = 0;
-	} else if (!strcmp(sub, "ls")) {
-		struct image_entry *list = NULL;
-		size_t n = 0;
-		if (image_list(is, &list, &n, &e) < 0)
-			goto out;
-		printf("%-50s %-14s %s\n", "IMAGE", "DIGEST", "SIZE");
-		for (size_t i = 0; i < n; i++)
-			printf("%-50s %-14s %llu\n", list[i].ref, list[i].short_digest,
-			       (unsigned long long)list[i].size);
-		image_list_free(list, n);
-		rc = 0;
-	} else {
-		fprintf(stderr, "clusterfs: unknown image command \"%s\"\n", sub);
-		rc = 2;
-	}
-out:
-	if (e)
-		fprintf(stderr, "clusterfs: %s\n", e->msg);
-	err_free(e);
-	image_store_close(is);
-	return rc;
 }
 
 /* Takes the data dir's lock: one server per data dir.  Returns the fd or -1. */
@@ -931,7 +880,7 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "agent"))
 		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(cmd, "image"))
-		return cmd_image(argc - 1, argv + 1);
+		return image_cli_main(argc - 1, argv + 1, DEFAULT_DATA_DIR);
 	if (!strcmp(cmd, "pause"))
 		return pause_main(argc, argv);
 	if (!strcmp(cmd, "reset"))

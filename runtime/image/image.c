@@ -350,7 +350,7 @@ int blob_kind(json_t *desc, json_t *blob)
 
 /* ---- refs.json ---- */
 
-static int refs_read(struct image_store *s, json_t **out, struct err **e)
+int image_refs_read(struct image_store *s, json_t **out, struct err **e)
 {
 	if (access(s->refs, F_OK) < 0 && errno == ENOENT) {
 		*out = json_object();
@@ -364,9 +364,9 @@ static int refs_read(struct image_store *s, json_t **out, struct err **e)
 	return r;
 }
 
-/* Records ref -> digest: under the mutex and refs.lock, refs.json is read,
- * changed and written anew (temporary file, fsync, rename). */
-static int refs_set(struct image_store *s, const char *ref, const char *digest, struct err **e)
+/* Records ref -> digest (digest NULL: removes ref, -ENOENT if absent): under the mutex and
+ * refs.lock, refs.json is read, changed and written anew (temporary file, fsync, rename). */
+int image_refs_set(struct image_store *s, const char *ref, const char *digest, struct err **e)
 {
 	pthread_mutex_lock(&s->mu);
 	int r = 0;
@@ -377,9 +377,14 @@ static int refs_set(struct image_store *s, const char *ref, const char *digest, 
 		r = err_make(e, errno, "%s: %s", s->lock, strerror(errno));
 		goto out;
 	}
-	if ((r = refs_read(s, &refs, e)) < 0)
+	if ((r = image_refs_read(s, &refs, e)) < 0)
 		goto out;
-	json_object_set_new(refs, ref, json_string(digest));
+	if (digest)
+		json_object_set_new(refs, ref, json_string(digest));
+	else if (json_object_del(refs, ref) < 0) {
+		r = err_make(e, ENOENT, "image %s: no such image", ref);
+		goto out;
+	}
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0 || json_dumpfd(refs, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ||
 	    write(fd, "\n", 1) != 1 || fsync(fd) < 0 || rename(tmp, s->refs) < 0) {
@@ -506,7 +511,7 @@ static int import_layout(struct image_store *s, const char *dir, const char *tag
 
 	char digest[IMAGE_DIGEST_MAX];
 	snprintf(digest, sizeof(digest), "sha256:%s", hex);
-	if ((r = refs_set(s, name, digest, e)) < 0)
+	if ((r = image_refs_set(s, name, digest, e)) < 0)
 		return r;
 	log_info("image", "%s: imported %s, layers: %zu", name, digest, n);
 	return 0;
@@ -618,7 +623,7 @@ int image_resolve(struct image_store *s, const char *ref, struct image_info **ou
 	_cleanup_json_ json_t *refs = NULL, *man = NULL, *conf = NULL;
 	int r;
 	if ((r = image_normalize(ref, name, sizeof(name), e)) < 0 ||
-	    (r = refs_read(s, &refs, e)) < 0)
+	    (r = image_refs_read(s, &refs, e)) < 0)
 		return err_wrap(e, "image %s", ref);
 	const char *digest = refs_find(refs, name);
 	if (!digest)
@@ -701,7 +706,7 @@ static int entry_cmp(const void *a, const void *b)
 int image_list(struct image_store *s, struct image_entry **out, size_t *n, struct err **e)
 {
 	_cleanup_json_ json_t *refs = NULL;
-	if (refs_read(s, &refs, e) < 0)
+	if (image_refs_read(s, &refs, e) < 0)
 		return err_wrap(e, "image list");
 	struct image_entry *list = xcalloc(json_object_size(refs) + 1, sizeof(*list));
 	size_t k = 0;

@@ -10,7 +10,7 @@
  * Images come in as OCI image layouts (a directory with oci-layout,
  * index.json and blobs/) or OCI archives (a tar of such a layout, as
  * `skopeo copy ... oci-archive:` and `podman save --format oci-archive`
- * write them); there is no registry client.  The store lives in
+ * write them); or from registries (registry.h).  The store lives in
  * DATA_DIR/images/ and owns everything there:
  *
  *     blobs/sha256/HEX   every blob, content-addressed, its digest checked
@@ -28,7 +28,7 @@
  * refs.json are made under NAME.tmp.PID.N and rename()d into place; the
  * leftovers of a dead process are removed by image_store_open().  Blobs and
  * layers that no reference uses any more are kept (no garbage collection
- * yet).
+ * yet, but image_remove() drops what only the removed image used).
  *
  * Threads: every function may be called from any thread on the same store.
  * The store's mutex (and refs.lock) guard the read-modify-write of
@@ -170,5 +170,16 @@ struct image_entry {
 int image_list(struct image_store *s, struct image_entry **out, size_t *n, struct err **e);
 
 void image_list_free(struct image_entry *list, size_t n);
+
+/* ---- Removal ---- */
+
+/* Removes the reference ref and then the blobs, unpacked layers and
+ * diff_ids that it used and no other reference uses; *freed gets the bytes
+ * of blobs removed.  Whether a pod still uses the image is the caller's to
+ * check (the store does not know pods).  An import of the same image
+ * running at the same time may lose blobs it had copied in: it then fails
+ * and is retried.  Returns 0, -ENOENT for an unknown ref, or the errno of
+ * refs.json's update. */
+int image_remove(struct image_store *s, const char *ref, int64_t *freed, struct err **e);
 
 #endif

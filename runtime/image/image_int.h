@@ -50,6 +50,12 @@ int desc_parse(json_t *desc, char hex[65], int64_t *size, struct err **e);
 int pick_manifest(json_t *index, const char *tag, json_t **out, struct err **e);
 int blob_kind(json_t *desc, json_t *blob);
 
+/* refs.json: read (an empty object when absent), and one reference set
+ * to digest or, with digest NULL, removed (-ENOENT when it is not there),
+ * under the store's mutex and refs.lock. */
+int image_refs_read(struct image_store *s, json_t **out, struct err **e);
+int image_refs_set(struct image_store *s, const char *ref, const char *digest, struct err **e);
+
 /* A layer's compression, from its media type. */
 enum comp { COMP_NONE, COMP_GZIP, COMP_ZSTD, COMP_UNKNOWN };
 
