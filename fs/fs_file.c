@@ -212,6 +212,15 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		reply_refusal(req, path, r.parse_err == 0 ? &r.vp : NULL, err, EMFILE);
 		goto out;
 	}
+	/* a new secrets/NAME/KEY: the key is added, empty, then opened */
+	if (!exists && r.parse_err == 0 && r.vp.type == V_FIELD && r.vp.k == KIND_SECRET &&
+	    view_writable(&r.vp) && !(fi->flags & O_EXCL)) {
+		if (view_write(&fs->view, &r.vp, "", 0, &err) < 0) {
+			reply_refusal(req, path, &r.vp, err, EACCES);
+			goto out;
+		}
+		exists = fs_resolve(fs, path, &r, &st) == 0;
+	}
 	if (exists && (fi->flags & O_EXCL)) {
 		fuse_reply_err(req, EEXIST);
 		goto out;

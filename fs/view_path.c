@@ -117,6 +117,13 @@ int view_parse(const char *path, struct vpath *p)
 				}
 			}
 			const struct vfield *f = vf_fields_of(p->k);
+			if (p->k == KIND_SECRET) { /* secrets/NAME/KEY */
+				p->type = V_FIELD;
+				p->field = f;
+				p->scratch_ok = false;
+				snprintf(p->key, sizeof(p->key), "%s", comp);
+				break;
+			}
 			for (; f && f->name; f++)
 				if (!strcmp(f->name, comp))
 					break;
