@@ -97,10 +97,11 @@ static void test_node_reads(void)
 		sobj_list_free(v, (size_t)n);
 	struct err *e = NULL;
 	CHECK(api_list(n1, KIND_DEPLOYMENT, NULL, NULL, &v, &e) == -EACCES);
-	CHECK(e && !strcmp(e->msg, "deployments is forbidden: User \"system:node:n1\" cannot list "
-				   "resource \"deployments\" in API group \"apps\" at the cluster "
-				   "scope: a node may read only pods, services, endpoints, nodes, "
-				   "namespaces, leases and the configmaps and secrets its pods use"));
+	CHECK(e &&
+	      !strcmp(e->msg, "deployments is forbidden: User \"system:node:n1\" cannot list "
+			      "resource \"deployments\" in API group \"apps\" at the cluster "
+			      "scope: a node may read only pods, services, endpoints, nodes, "
+			      "namespaces, leases and the configmaps and secrets its pods use"));
 	err_free(e);
 	/* ConfigMaps: one by name, only those its pods use */
 	struct sobj *o = api_get(n1, KIND_CONFIGMAP, "default", "cm");

@@ -2,7 +2,10 @@
  * test_secret.c - the Secret kind: validation and defaults
  * (engine/valid/valid_secret.c), updates, base64 (engine/b64.c).
  */
+#include <unistd.h>
+
 #include "engine/b64.h"
+#include "engine/store/store.h"
 #include "tests/unit/valid_cases.h"
 
 /* ".dockerconfigjson" values: {"auths":{}} and [1] */
@@ -121,11 +124,89 @@ static void test_b64(void)
 	CHECK(!b64_decode("Y Q=", &n));
 }
 
+/* --- encryption at rest (engine/store/store_crypt.c) --------------------- */
+
+static int put_secret(struct store_txn *tx, void *arg, struct err **e)
+{
+	json_t *o = json_pack("{s:s,s:s,s:{s:s},s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+			      "metadata", "name", "db", "data", "password", (const char *)arg);
+	int64_t rv = store_txn_put(tx, "Secret", "default", "db", o, true, e);
+	return rv < 0 ? (int)rv : 0;
+}
+
+/* Does file path hold the bytes of s? */
+static bool file_has(const char *path, const char *s)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	struct buf b = {0};
+	char chunk[65536];
+	size_t got;
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_add(&b, chunk, got);
+	fclose(f);
+	text = b.s;
+	n = b.len;
+	bool has = text && memmem(text, n, s, strlen(s)) != NULL;
+	buf_free(&b);
+	return has;
+}
+
+static void test_encryption(void)
+{
+	char dir[] = "/tmp/test_secret.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char *db = xasprintf("%s/state.db", dir), *wal = xasprintf("%s-wal", db);
+	const char *val = "aHVudGVyMi1zM2NyZXQ="; /* hunter2-s3cret */
+	struct store *st = NULL;
+	_cleanup_err_ struct err *e = NULL;
+
+	CHECK(store_crypt_key("c2hvcnQ=", &e) == -EINVAL); /* "short" */
+	err_free(e);
+	e = NULL;
+	/* 32 bytes: "0123456789abcdef0123456789abcdef" */
+	CHECK(store_crypt_key("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", &e) == 0);
+	CHECK(store_open(db, &st, &e) == 0);
+	CHECK(store_update(st, put_secret, (void *)val, &e) == 0);
+	struct sobj *o = store_get(st, "Secret", "default", "db");
+	CHECK(o && !strcmp(json_string_value(
+			       json_object_get(json_object_get(o->obj, "data"), "password")),
+			   val));
+	sobj_unref(o);
+	store_close(st);
+	CHECK(!file_has(db, val) && !file_has(wal, val));
+	CHECK(!file_has(db, "\"password\"") && !file_has(wal, "\"password\""));
+	CHECK(file_has(db, "k8s:enc:aesgcm:v1:") || file_has(wal, "k8s:enc:aesgcm:v1:"));
+	/* read back transparently */
+	st = NULL;
+	CHECK(store_open(db, &st, &e) == 0);
+	o = st ? store_get(st, "Secret", "default", "db") : NULL;
+	CHECK(o && !strcmp(json_string_value(
+			       json_object_get(json_object_get(o->obj, "data"), "password")),
+			   val));
+	sobj_unref(o);
+	store_close(st);
+	/* another key: the row does not open */
+	CHECK(store_crypt_key("YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXoxMjM0NTY=", &e) == 0);
+	st = NULL;
+	CHECK(store_open(db, &st, &e) < 0);
+	store_close(st);
+	char *cmd = xasprintf("rm -rf %s", dir);
+	CHECK(system(cmd) == 0);
+	free(cmd);
+	free(db);
+	free(wal);
+}
+
 int main(void)
 {
 	RUN(test_validation);
 	RUN(test_defaults);
 	RUN(test_update);
 	RUN(test_b64);
+	RUN(test_encryption);
 	return unit_done();
 }
