@@ -261,29 +261,28 @@ static int check_field_path(struct vc *c, const json_t *ref)
 /* env[].valueFrom: exactly one supported source; c is at it. */
 static int check_value_from(struct vc *c, const json_t *vf)
 {
-	static const char *const kinds[] = {"configMapKeyRef", "fieldRef", "resourceFieldRef"};
+	static const char *const kinds[] = {"configMapKeyRef", "secretKeyRef", "fieldRef",
+					    "resourceFieldRef"};
 	json_t *ref;
 	const char *s, *why;
 	int n = 0;
 	int64_t milli;
 
-	if (vget(vf, "secretKeyRef"))
-		return vc_notsup(c, "secretKeyRef",
-				 "clusterfs has no Secrets yet; use configMapKeyRef");
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		n += vget(vf, kinds[i]) != NULL;
 	if (n == 0)
 		return vc_invalid(c, NULL, vf,
-				  "must specify one of: `configMapKeyRef`, `fieldRef` or "
-				  "`resourceFieldRef`");
+				  "must specify one of: `fieldRef`, `resourceFieldRef`, "
+				  "`configMapKeyRef` or `secretKeyRef`");
 	if (n > 1)
 		return vc_invalid(c, NULL, vf,
 				  "may not have more than one field specified at a time");
 
 	size_t at = c->len;
-	TRY(vc_map(c, vf, "configMapKeyRef", false, &ref));
+	const char *kr = vget(vf, "secretKeyRef") ? "secretKeyRef" : "configMapKeyRef";
+	TRY(vc_map(c, vf, kr, false, &ref));
 	if (ref) {
-		vc_push(c, "configMapKeyRef");
+		vc_push(c, kr);
 		TRY(vc_dns(c, ref, "name", true, NAME_DNS1123_SUBDOMAIN, NULL));
 		TRY(vc_str(c, ref, "key", true, &s));
 		if ((why = vrule_config_key(s)))
@@ -347,7 +346,7 @@ static int check_env(struct vc *c, const json_t *ctr)
 	return 0;
 }
 
-/* A container's envFrom: ConfigMaps, with an optional prefix. */
+/* A container's envFrom: ConfigMaps and Secrets, with an optional prefix. */
 static int check_env_from(struct vc *c, const json_t *ctr)
 {
 	json_t *l, *src, *ref;
@@ -364,14 +363,15 @@ static int check_env_from(struct vc *c, const json_t *ctr)
 		TRY(vc_str(c, src, "prefix", false, &prefix));
 		if (prefix && *prefix && (why = vrule_env_name(prefix)))
 			return vc_invalid(c, "prefix", vget(src, "prefix"), "%s", why);
-		if (vget(src, "secretRef"))
-			return vc_notsup(c, "secretRef",
-					 "clusterfs has no Secrets yet; use configMapRef");
-		TRY(vc_map(c, src, "configMapRef", false, &ref));
+		const char *rk = vget(src, "secretRef") ? "secretRef" : "configMapRef";
+		if (vget(src, "secretRef") && vget(src, "configMapRef"))
+			return vc_invalid(c, NULL, src,
+					  "may not have more than one field specified at a time");
+		TRY(vc_map(c, src, rk, false, &ref));
 		if (!ref)
 			return vc_invalid(c, NULL, src,
 					  "must specify one of: `configMapRef` or `secretRef`");
-		vc_push(c, "configMapRef");
+		vc_push(c, rk);
 		TRY(vc_dns(c, ref, "name", true, NAME_DNS1123_SUBDOMAIN, NULL));
 		TRY(vc_bool(c, ref, "optional", NULL));
 		vc_pop(c, mark);
