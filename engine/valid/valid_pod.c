@@ -6,7 +6,7 @@
  * the rules of updates are in valid_pod_defaults.c.
  *
  * What clusterfs cannot run yet (Secrets, host namespaces, host ports,
- * volumes other than emptyDir and configMap, gRPC and HTTPS probes,
+ * volumes other than emptyDir, configMap and secret, gRPC and HTTPS probes,
  * lifecycle hooks, pod affinity, sidecars, ...) is refused here, by field,
  * so that a manifest never silently loses meaning.  See valid_int.h for the helpers.
  */
@@ -95,14 +95,14 @@ const char *const vpod_volume_sources[] = {"emptyDir",
 
 static const char *const emptydir_media[] = {"", "Memory", NULL};
 
-/* volumes[].configMap; c is at it. */
-static int check_configmap_source(struct vc *c, const json_t *src)
+/* volumes[].configMap or .secret (its name in name_field); c is at it. */
+static int check_configmap_source(struct vc *c, const json_t *src, const char *name_field)
 {
 	json_t *items, *it;
 	const char *s, *why;
 	size_t i;
 
-	TRY(vc_dns(c, src, "name", true, NAME_DNS1123_SUBDOMAIN, NULL));
+	TRY(vc_dns(c, src, name_field, true, NAME_DNS1123_SUBDOMAIN, NULL));
 	TRY(check_mode(c, src, "defaultMode"));
 	TRY(vc_bool(c, src, "optional", NULL));
 	TRY(vc_list(c, src, "items", false, &items));
@@ -146,14 +146,16 @@ static int check_volume(struct vc *c, struct podctx *pc, const json_t *vol)
 		return vc_required(c, NULL, "must specify a volume type");
 	if (n > 1)
 		return vc_forbidden(c, NULL, "may not specify more than 1 volume type");
-	if (!streq(src, "emptyDir") && !streq(src, "configMap"))
-		return vc_notsup(c, src, "clusterfs supports emptyDir and configMap volumes");
+	bool secret = streq(src, "secret");
+	if (!streq(src, "emptyDir") && !streq(src, "configMap") && !secret)
+		return vc_notsup(c, src,
+				 "clusterfs supports emptyDir, configMap and secret volumes");
 
 	json_t *s;
 	TRY(vc_map(c, vol, src, true, &s));
 	size_t at = vc_push(c, src);
-	if (streq(src, "configMap")) {
-		TRY(check_configmap_source(c, s));
+	if (streq(src, "configMap") || secret) {
+		TRY(check_configmap_source(c, s, secret ? "secretName" : "name"));
 		vc_pop(c, at);
 		return 0;
 	}
