@@ -4,8 +4,11 @@
 # decoded value (read, write, a new key, rm), stringData merged into data,
 # a type's required keys refused without echoing a value, the files
 # showing no bits for others and a non-owner refused.  Control plane only.
-# TODO (issue 14): pods using Secrets (env, envFrom, tmpfs volumes, updates),
-# encryption at rest (--encryption-key-file, grep state.db).
+# Then, restarted with its node and --encryption-key-file: a busybox pod
+# with env from secretKeyRef and envFrom, a secret volume on a tmpfs whose
+# file follows a change of the Secret within 60 s, a missing Secret's
+# CreateContainerConfigError, and state.db without the values.
+# e2e-time-limit: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_http.sh"
 
@@ -81,5 +84,78 @@ expect_errno EACCES "nobody cannot read secrets/db/password" \
 	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups cat "$S/db/password"
 check_eq "nobody still reads configmaps/" "0" \
 	"$(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups ls "$MNT/configmaps" >/dev/null 2>&1; echo $?)"
+
+# --- pods, encryption at rest ---
+check_stop "the control plane stops"
+head -c 32 /dev/urandom | base64 >"$WORK/enc.key"
+cfs_import_busybox || cfs_abort "importing the busybox image failed"
+CFS_AGENT=1
+cfs_start --node-name t-secrets --encryption-key-file "$WORK/enc.key" || cfs_abort "server with a key"
+http_env
+check_eq "the Secret written before the key still reads" "hunter2" "$(cat "$S/db/password")"
+"$K" create secret generic app --from-literal=token=tok-one-12345 >/dev/null 2>&1
+cat >"$WORK/sp.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: sp}
+spec:
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    env:
+    - name: TOKEN
+      valueFrom: {secretKeyRef: {name: app, key: token}}
+    - name: GONE
+      valueFrom: {secretKeyRef: {name: nosuch, key: x, optional: true}}
+    envFrom:
+    - prefix: DB_
+      secretRef: {name: db}
+    volumeMounts:
+    - {name: sv, mountPath: /etc/secret-vol}
+  volumes:
+  - name: sv
+    secret: {secretName: app}
+Y
+cfs_write "$MNT/pods/sp.yaml" "$WORK/sp.yaml" >/dev/null
+out=$("$K" wait --for=condition=Ready pod/sp --timeout=90s 2>&1)
+check_contains "the pod with Secrets runs" "$out" "condition met"
+envs=$("$K" exec sp -- env 2>&1)
+check_contains "env from secretKeyRef" "$envs" "TOKEN=tok-one-12345"
+check_contains "envFrom secretRef with a prefix" "$envs" "DB_password=hunter2"
+check_not_contains "an optional missing Secret sets nothing" "$envs" "GONE="
+check_eq "the volume's file holds the value" "tok-one-12345" "$("$K" exec sp -- cat /etc/secret-vol/token 2>&1)"
+check_contains "the volume is a tmpfs" "$("$K" exec sp -- grep /etc/secret-vol /proc/mounts 2>&1)" "tmpfs"
+printf %s tok-two-67890 >"$S/app/token"
+got="" i=0
+while [ $i -lt 60 ]; do
+	got=$("$K" exec sp -- cat /etc/secret-vol/token 2>&1)
+	[ "$got" = tok-two-67890 ] && break
+	sleep 2
+	i=$((i + 2))
+done
+check_eq "a change shows in the running pod within 60 s (${i} s)" "tok-two-67890" "$got"
+check_not "no value on the node's disk" grep -rqs tok-two-67890 "$DATA/pods"
+
+sed -e 's/name: sp}/name: sp2}/' -e 's/name: app, key: token}/name: missing, key: token}/' \
+	"$WORK/sp.yaml" | sed '/volumeMounts/,$d' >"$WORK/sp2.yaml"
+cfs_write "$MNT/pods/sp2.yaml" "$WORK/sp2.yaml" >/dev/null
+why="" i=0
+while [ $i -lt 30 ]; do
+	why=$("$K" get pod sp2 -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}: {.status.containerStatuses[0].state.waiting.message}' 2>&1)
+	case "$why" in CreateContainerConfigError*) break ;; esac
+	sleep 1
+	i=$((i + 1))
+done
+check_eq "a missing Secret: CreateContainerConfigError" \
+	'CreateContainerConfigError: secret "missing" not found' "$why"
+
+sqlite3 "$DATA/state.db" 'PRAGMA wal_checkpoint(FULL)' >/dev/null 2>&1
+for v in tok-one-12345 tok-two-67890; do
+	b=$(printf %s "$v" | base64)
+	check_not "state.db holds neither $v nor its base64" \
+		grep -aqsF -e "$v" -e "$b" "$DATA/state.db" "$DATA/state.db-wal"
+done
+check "state.db holds sealed Secrets" grep -aqsF "k8s:enc:aesgcm:v1:" "$DATA/state.db" "$DATA/state.db-wal"
 
 cfs_done
