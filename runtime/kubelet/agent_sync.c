@@ -817,6 +817,17 @@ static bool pod_done(const struct apod *ap, const json_t *pod)
 	return true;
 }
 
+/* A running pod's secret volumes follow their Secrets (SECRET_SYNC_MS). */
+static void secret_sync(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next)
+{
+	struct err *e = NULL;
+	if (!ap->sb || !json_array_size(obj_at(pod, "spec.volumes")))
+		return;
+	agent_secret_volumes(ag, ap, pod, &e);
+	err_free(e);
+	want(next, SECRET_SYNC_MS);
+}
+
 int64_t agent_sync(struct agent *ag, struct apod *ap)
 {
 	struct sobj *o = NULL;
@@ -898,13 +909,7 @@ int64_t agent_sync(struct agent *ag, struct apod *ap)
 			start_ctr(ag, ap, c, pod, &next);
 		}
 	ctr_kill_due(ag, ap, &next);
-	if (ap->sb && json_array_size(obj_at(pod, "spec.volumes"))) {
-		/* secret volumes follow their Secrets (within SECRET_SYNC_MS) */
-		agent_secret_volumes(ag, ap, pod, &e);
-		err_free(e), e = NULL;
-		want(&next, SECRET_SYNC_MS);
-	}
-
+	secret_sync(ag, ap, pod, &next);
 	if (pod_done(ap, pod)) {
 		/* Succeeded or Failed: the sandbox goes, the logs stay */
 		for (size_t i = 0; i < ap->nc; i++)
