@@ -487,13 +487,20 @@ static const struct vcase volume_cases[] = {
      "cache','subPath':'a/b'}]}]}",
      NULL},
     {"Pod.spec", "{'volumes':[{'name':'data','hostPath':{'path':'/srv'}}]}",
-     "Pod \"p\": spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir and "
-     "configMap volumes"},
+     "Pod \"p\": spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir, "
+     "configMap and secret volumes"},
     {"Pod.spec", "{'volumes':[{'name':'data','persistentVolumeClaim':{'claimName':'pvc'}}]}",
-     "spec.volumes[0].persistentVolumeClaim: Unsupported value: clusterfs supports emptyDir and "
-     "configMap volumes"},
-    {"Pod.spec", "{'volumes':[{'name':'s','secret':{'secretName':'x'}}]}",
-     "spec.volumes[0].secret: Unsupported value"},
+     "spec.volumes[0].persistentVolumeClaim: Unsupported value: clusterfs supports emptyDir, "
+     "configMap and secret volumes"},
+    {"Pod.spec",
+     "{'volumes':[{'name':'s','secret':{'secretName':'x','defaultMode':256,'optional':true,"
+     "'items':[{'key':'k','path':'a/k','mode':384}]}}]}",
+     NULL},
+    {"Pod.spec", "{'volumes':[{'name':'s','secret':{}}]}",
+     "spec.volumes[0].secret.secretName: Required value"},
+    {"Pod.spec",
+     "{'volumes':[{'name':'s','secret':{'secretName':'x','items':[{'key':'k','path':'../k'}]}}]}",
+     "spec.volumes[0].secret.items[0].path: Invalid value"},
     {"Pod.spec", "{'volumes':[{'name':'n','nfs':{'server':'x','path':'/'}}]}",
      "spec.volumes[0].nfs: Unsupported value"},
     {"Pod.spec", "{'volumes':[{'name':'d','downwardAPI':{}}]}",
@@ -549,8 +556,8 @@ static const struct vcase volume_cases[] = {
      "[{'name':'v','mountPath':'/d'}]}]}",
      NULL},
     {"Deployment.tmpl", "{'volumes':[{'name':'h','hostPath':{'path':'/'}}]}",
-     "spec.template.spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir and "
-     "configMap volumes"},
+     "spec.template.spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir, "
+     "configMap and secret volumes"},
 };
 
 /* Each error names the right field after many valid siblings were walked. */
