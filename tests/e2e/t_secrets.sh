@@ -7,7 +7,8 @@
 # Then, restarted with its node and --encryption-key-file: a busybox pod
 # with env from secretKeyRef and envFrom, a secret volume on a tmpfs whose
 # file follows a change of the Secret within 60 s, a missing Secret's
-# CreateContainerConfigError, and state.db without the values.
+# CreateContainerConfigError, a missing volume's FailedMount, and state.db
+# without the values.
 # e2e-time-limit: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_http.sh"
@@ -152,6 +153,28 @@ while [ $i -lt 30 ]; do
 done
 check_eq "a missing Secret: CreateContainerConfigError" \
 	'CreateContainerConfigError: secret "missing" not found' "$why"
+
+cat >"$WORK/sp3.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: sp3}
+spec:
+  containers:
+  - {name: c, image: "busybox:latest", command: ["sleep", "3600"], volumeMounts: [{name: v, mountPath: /s}]}
+  volumes:
+  - {name: v, secret: {secretName: absent}}
+Y
+cfs_write "$MNT/pods/sp3.yaml" "$WORK/sp3.yaml" >/dev/null
+ev="" i=0
+while [ $i -lt 30 ]; do
+	ev=$(cat "$MNT/pods/sp3/events" 2>&1)
+	case "$ev" in *FailedMount*) break ;; esac
+	sleep 1
+	i=$((i + 1))
+done
+check_contains "a missing Secret's volume: FailedMount" "$ev" 'secret "absent" not found'
+check_eq "and the pod waits in ContainerCreating" "ContainerCreating" \
+	"$("$K" get pod sp3 -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' 2>&1)"
 
 sqlite3 "$DATA/state.db" 'PRAGMA wal_checkpoint(FULL)' >/dev/null 2>&1
 for v in tok-one-12345 tok-two-67890; do
