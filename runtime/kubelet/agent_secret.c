@@ -179,6 +179,29 @@ static void prune(const char *dir, const char *keep, const struct sfiles *f)
 	closedir(d);
 }
 
+/* The ownership pod.c gave the volume (fsGroup, user namespace: its root
+ * folder's owner, group and setgid bit) given to path and what it holds. */
+static void own_like(const char *path, const struct stat *root)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode))
+		return;
+	if (lchown(path, root->st_uid, root->st_gid) < 0)
+		return;
+	if (root->st_mode & S_ISGID)
+		chmod(path, (st.st_mode & 07777) | (S_ISDIR(st.st_mode) ? 02050 : 0040));
+	DIR *d = S_ISDIR(st.st_mode) ? opendir(path) : NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			char *p = xasprintf("%s/%s", path, de->d_name);
+			own_like(p, root);
+			free(p);
+		}
+	if (d)
+		closedir(d);
+}
+
 /* Puts f in dir (a tmpfs) unless it is there already: a new ..folder,
  * ..data swapped to it, the key links, the old folder removed. */
 static int publish(const char *dir, const struct sfiles *f)
@@ -196,6 +219,9 @@ static int publish(const char *dir, const struct sfiles *f)
 	mkdir(ndir, 0755);
 	for (size_t i = 0; i < f->n && !r; i++)
 		r = write_file(ndir, f->v[i].path, f->v[i].val, f->v[i].len, f->v[i].mode);
+	struct stat root;
+	if (!r && stat(dir, &root) == 0 && (root.st_uid || root.st_gid))
+		own_like(ndir, &root); /* a refresh: as pod.c set the volume */
 	unlink(tmp);
 	if (!r && (symlink(name, tmp) < 0 || rename(tmp, data) < 0))
 		r = -errno;

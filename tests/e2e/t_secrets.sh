@@ -154,6 +154,32 @@ done
 check_eq "a missing Secret: CreateContainerConfigError" \
 	'CreateContainerConfigError: secret "missing" not found' "$why"
 
+cat >"$WORK/sp4.yaml" <<'Y'
+apiVersion: v1
+kind: Pod
+metadata: {name: sp4}
+spec:
+  securityContext: {fsGroup: 1234, runAsUser: 1000}
+  containers:
+  - {name: c, image: "busybox:latest", command: ["sleep", "3600"], volumeMounts: [{name: v, mountPath: /s}]}
+  volumes:
+  - {name: v, secret: {secretName: app, defaultMode: 0400}}
+Y
+cfs_write "$MNT/pods/sp4.yaml" "$WORK/sp4.yaml" >/dev/null
+"$K" wait --for=condition=Ready pod/sp4 --timeout=60s >/dev/null 2>&1
+check_eq "fsGroup: user 1000 reads the 0400 file through the group" "tok-two-67890" \
+	"$("$K" exec sp4 -- cat /s/token 2>&1)"
+printf %s tok-three-4242 >"$S/app/token"
+got="" i=0
+while [ $i -lt 60 ]; do
+	got=$("$K" exec sp4 -- cat /s/token 2>&1)
+	[ "$got" = tok-three-4242 ] && break
+	sleep 2
+	i=$((i + 2))
+done
+check_eq "fsGroup: the updated file is readable too (${i} s)" "tok-three-4242" "$got"
+check_eq "fsGroup: the updated file's group" "1234" "$("$K" exec sp4 -- stat -L -c %g /s/token 2>&1)"
+
 cat >"$WORK/sp3.yaml" <<'Y'
 apiVersion: v1
 kind: Pod
@@ -177,7 +203,7 @@ check_eq "and the pod waits in ContainerCreating" "ContainerCreating" \
 	"$("$K" get pod sp3 -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}' 2>&1)"
 
 sqlite3 "$DATA/state.db" 'PRAGMA wal_checkpoint(FULL)' >/dev/null 2>&1
-for v in tok-one-12345 tok-two-67890; do
+for v in tok-one-12345 tok-two-67890 tok-three-4242; do
 	b=$(printf %s "$v" | base64)
 	check_not "state.db holds neither $v nor its base64" \
 		grep -aqsF -e "$v" -e "$b" "$DATA/state.db" "$DATA/state.db-wal"
