@@ -25,7 +25,9 @@
 # Then medians, ranges and the ratio podman/clusterfs, and a target:
 # clusterfs at least as fast (ratio >= 1).  Then, for information, where
 # clusterfs's time goes: the registry's blobs fetched with curl alone (the
-# transfer), and one more pull under `strace -c -f` (the system calls).
+# transfer), `clusterfs image import` of the same OCI layout into a fresh
+# data dir (the store's work without the network: verify, write, fsync,
+# unpack), and one more pull under `strace -c -f` (the system calls).
 #
 # Not measured: five pods of one new image to all Running (the node agent
 # does not pull images yet).
@@ -223,6 +225,16 @@ while [ $r -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 echo "   curl: $(awk '$1 == "curl" { printf "%s ", $3 }' "$res")ms"
+echo "== the store's work alone: clusterfs image import of the same OCI layout (no network), $RUNS times"
+r=1
+while [ $r -le "$RUNS" ]; do
+	_t=$(now_ns)
+	"$CFS" image import --data-dir "$tmp/imp" "$lay" big:1 >/dev/null 2>&1 || failed=1
+	echo "import $r $(ms_since "$_t")" >>"$res"
+	rm -rf "$tmp/imp"
+	r=$((r + 1))
+done
+echo "   import: $(awk '$1 == "import" { printf "%s ", $3 }' "$res")ms"
 if [ "$STRACE" = 1 ]; then
 	echo "== one more clusterfs pull under strace -c -f (slower than without; for the shares)"
 	strace -c -f -o "$tmp/strace" "$CFS" image pull --data-dir "$tmp/cfs.strace" \
@@ -246,6 +258,7 @@ echo "load average now $(load)"
 printf '  %-10s %10s %14s   %s\n' "" "median ms" "range ms" "every round (ms)"
 printf '  %-10s %10s %14s   %s\n' clusterfs "${mc:--}" "$(range $(vals cfs))" "$(vals cfs)"
 [ "$PODMAN" = 1 ] && printf '  %-10s %10s %14s   %s\n' podman "${mp:--}" "$(range $(vals podman))" "$(vals podman)"
+printf '  %-10s %10s %14s   %s\n' "import" "$(median $(vals import))" "$(range $(vals import))" "$(vals import)"
 printf '  %-10s %10s %14s   %s\n' "curl only" "${mt:--}" "$(range $(vals curl))" "$(vals curl)"
 ratio=""
 if [ -n "$mc" ] && [ -n "$mp" ]; then
