@@ -22,6 +22,10 @@
 #
 # BENCH_RUNS (5) rounds, clusterfs then podman in each (alternating, so that
 # load from other work hits both alike); the load average before each.
+# A `sync` (not timed) before each pull: both sides fsync what they write,
+# and on ext4 an fsync also waits for the other side's writes still in
+# writeback (the journal commit), which without it cost the second of
+# each pair ~250 ms.
 # Then medians, ranges and the ratio podman/clusterfs, and a target:
 # clusterfs at least as fast (ratio >= 1).  Then, for information, where
 # clusterfs's time goes: the registry's blobs fetched with curl alone (the
@@ -177,6 +181,7 @@ echo "   pushed $REF: $(echo "$BLOBS" | wc -w) blobs, $SIZE bytes"
 # ---- the rounds ----
 run_cfs() {
 	_d=$tmp/cfs.$1
+	sync
 	_t=$(now_ns)
 	if ! "$CFS" image pull --data-dir "$_d" --insecure-registry "$H" "$REF" >"$tmp/out" 2>&1; then
 		echo "bench_pull.sh: clusterfs pull, round $1, failed:" >&2
@@ -191,6 +196,7 @@ run_cfs() {
 }
 run_podman() {
 	P rmi -f "$REF" >/dev/null 2>&1
+	sync
 	_t=$(now_ns)
 	if ! P pull -q --tls-verify=false "$REF" >"$tmp/out" 2>&1; then
 		echo "bench_pull.sh: podman pull, round $1, failed:" >&2
