@@ -84,6 +84,10 @@ res=$tmp/results
 pm=$tmp/podman
 reg_pid=""
 REF=""
+# podman makes /run/containers/networks even for a pull; removed at the
+# end if it was not there before and is empty.
+NETDIR_NEW=0
+[ -d /run/containers ] || NETDIR_NEW=1
 mkdir -p "$pm"
 : >"$res"
 
@@ -117,6 +121,9 @@ bench_on_cleanup() {
 	if [ "$PODMAN" = 1 ] && [ -d "$pm/root" ]; then
 		[ -n "$REF" ] && P rmi -f "$REF" >/dev/null 2>&1
 		P system reset -f >/dev/null 2>&1
+	fi
+	if [ "$NETDIR_NEW" = 1 ]; then
+		rmdir /run/containers/networks /run/containers 2>/dev/null
 	fi
 }
 
