@@ -148,6 +148,7 @@ bench: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BENCH_BIN) $(BUILD)/tests/te
 	@CFS_UNIT_BENCH=1 $(BUILD)/tests/test_sched 2>/dev/null | grep -E "pods/s|scheduler busy"
 	@sh tests/bench/bench_cluster.sh $(BIN)/clusterfs $(BUILD)/bench
 	@sh scripts/deps-bench.sh; sh tests/bench/bench_runtime.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+	@sh tests/bench/bench_pull.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@sh tests/bench/bench_services.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@sh tests/bench/bench_rollout.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@sh tests/bench/bench_http.sh $(BIN)/clusterfs
