@@ -44,6 +44,7 @@ struct apull {
 	struct pull_info info;
 	int64_t started; /* monotonic ms */
 	char *ref;
+	bool if_absent; /* IfNotPresent: look again before pulling */
 	struct agent *ag;
 };
 
@@ -124,15 +125,31 @@ static void note_pulled(const struct agent *ag, const char *ref)
 		close(fd);
 }
 
+/* 0 and info's digest and size when ref is in the store, else -1. */
+static int stored(struct agent *ag, const char *ref, struct pull_info *info)
+{
+	struct image_info *ii = NULL;
+	if (image_resolve(ag->images, ref, &ii, NULL) < 0)
+		return -1;
+	snprintf(info->digest, sizeof(info->digest), "%s", ii->digest);
+	info->size = ii->size;
+	image_info_free(ii);
+	return 0;
+}
+
 static void *pull_thread(void *arg)
 {
 	struct apull *p = arg;
 	struct agent *ag = p->ag;
-	struct registry_creds *creds = node_creds(ag->o.data_dir);
 	struct err *e = NULL;
 	struct pull_info info = {0};
-	int r = registry_pull(ag->images, p->ref, creds, &ag->o.reg, &info, &e);
-	registry_creds_free(creds);
+	int r;
+	/* another pod's pull of it may have ended since the worker looked */
+	if (!p->if_absent || (r = stored(ag, p->ref, &info)) < 0) {
+		struct registry_creds *creds = node_creds(ag->o.data_dir);
+		r = registry_pull(ag->images, p->ref, creds, &ag->o.reg, &info, &e);
+		registry_creds_free(creds);
+	}
 	if (r == 0)
 		note_pulled(ag, p->ref);
 	pthread_mutex_lock(&p->lock);
@@ -150,12 +167,13 @@ static void *pull_thread(void *arg)
 }
 
 /* Starts the pull of image for c: 0, or -1 (thread refused: logged). */
-static int pull_start(struct agent *ag, struct actr *c, const char *image)
+static int pull_start(struct agent *ag, struct actr *c, const char *image, bool if_absent)
 {
 	struct apull *p = xcalloc(1, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
 	p->refs = 2;
 	p->ref = xstrdup(image);
+	p->if_absent = if_absent;
 	p->ag = ag;
 	p->started = mono_ms();
 	pthread_mutex_lock(&ag->lock);
@@ -334,7 +352,7 @@ int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json
 		c->image_ok = true;
 		return 0;
 	}
-	if (pull_start(ag, c, image) < 0) {
+	if (pull_start(ag, c, image, !always) < 0) {
 		agent_pull_failed(ag, ap, c, image, "could not start the pull", now, next);
 		return -1;
 	}
