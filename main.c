@@ -116,6 +116,7 @@ static const char usage_text[] =
     "                   port 0 picks a free port; \"none\" serves no HTTPS\n"
     "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
     "  --store-quota BYTES  refuse writes (not deletes) past this database size\n"
+    "  --encryption-key-file FILE  encrypt Secrets in the store (a base64 32-byte key)\n"
     "  --route-mode host-gw|vxlan\n"
     "                   routes to the other nodes' pods: via their addresses on a\n"
     "                   shared link (host-gw, the default) or a VXLAN overlay\n"
@@ -150,7 +151,7 @@ struct opts {
 	const char *cluster_cidr;
 	const char *pod_security; /* --pod-security-default */
 	int node_cidr_mask;
-	const char *listen, *store_quota;
+	const char *listen, *store_quota, *enc_key;
 	const char *tls_sans[16];
 	size_t ntls_sans;
 	enum routes_mode route_mode;
@@ -211,6 +212,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 'Y':
 		to = &o->pod_security;
+		break;
+	case 'E':
+		to = &o->enc_key;
 		break;
 	default:
 		return false;
@@ -275,6 +279,7 @@ static const struct option longopts[] = {
     {"kubelet-port", required_argument, NULL, 'B'},
     {"pod-pids-limit", required_argument, NULL, 'Q'},
     {"store-quota", required_argument, NULL, 'O'},
+    {"encryption-key-file", required_argument, NULL, 'E'},
     {"pod-security-default", required_argument, NULL, 'Y'},
     {"help", no_argument, NULL, 'h'},
     REGISTRY_LONGOPTS,
@@ -432,7 +437,9 @@ static int heartbeat_s(const struct opts *o)
 static int start_control_plane(const struct opts *o, struct server *s, struct err **e)
 {
 	char *db = xasprintf("%s/state.db", o->data_dir);
-	int r = store_open(db, &s->st, e);
+	int r = o->enc_key ? store_crypt_key_file(o->enc_key, e) : 0;
+	if (r == 0)
+		r = store_open(db, &s->st, e);
 	free(db);
 	if (r < 0 || (o->store_quota && store_set_quota(s->st, o->store_quota, e) < 0) ||
 	    api_new(s->st, &s->api, e) < 0)

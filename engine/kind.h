@@ -42,6 +42,7 @@ enum kind_id {
 	KI_NODE,
 	KI_EVENT,
 	KI_LEASE,
+	KI_SECRET,
 	KI_COUNT,
 };
 
@@ -55,6 +56,7 @@ enum kind_id {
 #define KIND_NODE	(&kind_table[KI_NODE])
 #define KIND_EVENT	(&kind_table[KI_EVENT])
 #define KIND_LEASE	(&kind_table[KI_LEASE])
+#define KIND_SECRET	(&kind_table[KI_SECRET])
 
 /* The namespace of the nodes' heartbeat Leases, one per node, named as the
  * node (kube-node-lease/NODE), as Kubernetes has them; it exists from the

@@ -190,6 +190,24 @@ static void refuse_create(fuse_req_t req, const char *path, const struct resolve
 	err_free(err);
 }
 
+/* A create of a new secrets/NAME/KEY adds the key, empty, for the create to
+ * open (*exists then set).  -1 when refused (replied), else 0. */
+static int new_secret_key(fuse_req_t req, struct fs *fs, const char *path, struct resolved *r,
+			  struct stat *st, int flags, bool *exists)
+{
+	struct err *err = NULL;
+	if (r->parse_err || r->vp.type != V_FIELD || r->vp.k != KIND_SECRET ||
+	    !view_writable(&r->vp) || (flags & O_EXCL))
+		return 0;
+	if (view_write(&fs->view, &r->vp, "", 0, &err) < 0) {
+		reply_refusal(req, path, &r->vp, err, EACCES);
+		err_free(err);
+		return -1;
+	}
+	*exists = fs_resolve(fs, path, r, st) == 0;
+	return 0;
+}
+
 static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
@@ -212,6 +230,8 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		reply_refusal(req, path, r.parse_err == 0 ? &r.vp : NULL, err, EMFILE);
 		goto out;
 	}
+	if (!exists && new_secret_key(req, fs, path, &r, &st, fi->flags, &exists) < 0)
+		goto out;
 	if (exists && (fi->flags & O_EXCL)) {
 		fuse_reply_err(req, EEXIST);
 		goto out;

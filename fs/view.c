@@ -183,8 +183,11 @@ int view_list(struct view *v, const struct vpath *p, struct vdir *out)
 		struct sobj *o = view_object_get(v, p);
 		if (!o)
 			return -ENOENT;
-		for (const struct vfield *f = vf_fields_of(p->k); f && f->name; f++)
-			vdir_add(out, f->name, f->mode);
+		if (p->k == KIND_SECRET)
+			vf_fields_of(p->k)->list(v, o, out); /* its keys */
+		else
+			for (const struct vfield *f = vf_fields_of(p->k); f && f->name; f++)
+				vdir_add(out, f->name, f->mode);
 		if (p->k == KIND_NAMESPACE)
 			for (int i = 0; i < kind_count; i++)
 				if (kind_table[i].in_fs && kind_table[i].namespaced)

@@ -6,8 +6,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "engine/b64.h"
 #include "engine/obj.h"
 #include "engine/valid/codec.h"
 #include "fs/container.h"
@@ -381,7 +383,10 @@ static int data_mutate(json_t *obj, void *varg, struct err **e)
 		data = json_object();
 		json_object_set_new(obj, "data", data);
 	}
-	json_object_set(data, a->key, a->value);
+	if (a->value)
+		json_object_set(data, a->key, a->value);
+	else
+		json_object_del(data, a->key);
 	return 0;
 }
 
@@ -396,6 +401,36 @@ static int w_data_key(struct view *v, const struct vpath *p, const char *data, s
 	int r = api_patch(view_api(v), p->k, p->ns, p->name, data_mutate, &a, e);
 	json_decref(val);
 	return r;
+}
+
+/* secrets/NAME/KEY: the decoded value of data[KEY]; a write stores it
+ * base64-encoded. */
+static void r_secret_key(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(o->obj, "data"), key));
+	size_t n;
+	char *val = s ? b64_decode(s, &n) : NULL;
+	if (val)
+		buf_add(out, val, n);
+	free(val);
+}
+
+static int w_secret_key(struct view *v, const struct vpath *p, const char *data, size_t len,
+			struct err **e)
+{
+	char *enc = b64_encode(data, len);
+	json_t *val = json_string(enc);
+	struct data_arg a = {p->key, val};
+	int r = api_patch(view_api(v), p->k, p->ns, p->name, data_mutate, &a, e);
+	json_decref(val);
+	free(enc);
+	return r;
+}
+
+int view_secret_key_remove(struct view *v, const struct vpath *p, struct err **e)
+{
+	struct data_arg a = {p->key, NULL};
+	return api_patch(view_api(v), p->k, p->ns, p->name, data_mutate, &a, e);
 }
 
 static const struct vfield deployment_fields[] = {
@@ -476,6 +511,17 @@ static const struct vfield configmap_fields[] = {
     {.name = NULL},
 };
 
+/* secrets/NAME/ holds the keys themselves (view_parse maps any name to it). */
+static const struct vfield secret_fields[] = {
+    {.name = "*",
+     .mode = DIR,
+     .render = r_secret_key,
+     .write = w_secret_key,
+     .list = l_data,
+     .has = has_data_key},
+    {.name = NULL},
+};
+
 static const struct vfield namespace_fields[] = {
     {.name = "status", .mode = RO, .render = r_ns_phase},
     {.name = "apply", .mode = S_IFREG | 0200, .render = r_nothing, .write = w_ns_apply},
@@ -496,6 +542,7 @@ const struct vfield *vf_fields_of(const struct kind_info *k)
 	    {"Node", node_fields},
 	    {"ConfigMap", configmap_fields},
 	    {"Namespace", namespace_fields},
+	    {"Secret", secret_fields},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(t[i].kind, k->kind))

@@ -42,6 +42,9 @@ const struct vfield *vf_fields_of(const struct kind_info *k);
 /* The file p names inside a field: FIELD, FIELD/KEY or FIELD/KEY/FILE. */
 const struct vfield *vf_file_of(const struct vpath *p);
 
+/* rm secrets/NAME/KEY: removes data[KEY]. */
+int view_secret_key_remove(struct view *v, const struct vpath *p, struct err **e);
+
 /* Is p (a V_FIELD) a folder: FIELD/ or FIELD/KEY/? */
 bool vf_is_dir(const struct vpath *p);
 

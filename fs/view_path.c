@@ -61,6 +61,18 @@ static int copy_name(char *dst, size_t cap, const char *src, size_t n)
 	return 0;
 }
 
+/* secrets/NAME/KEY: any name in NAME/ is a key (true; p set). */
+static bool secret_key(struct vpath *p, const char *comp)
+{
+	if (p->k != KIND_SECRET)
+		return false;
+	p->type = V_FIELD;
+	p->field = vf_fields_of(p->k);
+	p->scratch_ok = false;
+	snprintf(p->key, sizeof(p->key), "%s", comp);
+	return true;
+}
+
 int view_parse(const char *path, struct vpath *p)
 {
 	memset(p, 0, sizeof(*p));
@@ -117,6 +129,8 @@ int view_parse(const char *path, struct vpath *p)
 				}
 			}
 			const struct vfield *f = vf_fields_of(p->k);
+			if (secret_key(p, comp))
+				break;
 			for (; f && f->name; f++)
 				if (!strcmp(f->name, comp))
 					break;

@@ -72,7 +72,7 @@ static const char readme_text[] =
     "  apply         write any YAML here (several documents, any kinds) to apply it\n"
     "  errors        the latest refused writes, newest last: time, path, reason\n"
     "  events        cluster events, one a line; tail -f follows\n"
-    "  deployments/ replicasets/ pods/ services/ endpoints/ configmaps/\n"
+    "  deployments/ replicasets/ pods/ services/ endpoints/ configmaps/ secrets/\n"
     "                objects of namespace \"default\"; other namespaces are\n"
     "                under namespaces/NS/ (with their own apply and events);\n"
     "                nodes/ are cluster-wide\n"

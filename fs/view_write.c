@@ -162,6 +162,10 @@ int view_unlink(struct view *v, const struct vpath *p, struct err **e)
 	}
 	if (p->type == V_OBJDIR || (p->type == V_FIELD && vf_is_dir(p)))
 		return err_make(e, EISDIR, "is a directory");
+	if (p->type == V_FIELD && p->k == KIND_SECRET && p->key[0]) {
+		int r = view_secret_key_remove(v, p, e);
+		return r < 0 ? r : 0;
+	}
 	if (p->type == V_FIELD && p->key[0] && !p->sub)
 		return err_make(e, EPERM, "%s \"%s\": remove a data key by editing %s.yaml",
 				p->k->kind, p->name, p->name);

@@ -35,6 +35,7 @@ static const struct {
     [KI_NODE] = {"no", false, "status"},
     [KI_EVENT] = {"ev", false, ""},
     [KI_LEASE] = {"", false, ""},
+    [KI_SECRET] = {"", false, ""},
 };
 _Static_assert(sizeof(facts) / sizeof(facts[0]) == KI_COUNT, "facts and enum kind_id differ");
 

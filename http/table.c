@@ -76,6 +76,11 @@ static const struct col ep_cols[] = {
     NAME_COL, {"Endpoints", "string", "", 0, "Ready addresses and ports."}, AGE_COL, {0}};
 static const struct col cm_cols[] = {
     NAME_COL, {"Data", "string", "", 0, "The number of keys."}, AGE_COL, {0}};
+static const struct col secret_cols[] = {NAME_COL,
+					 {"Type", "string", "", 0, "What the data holds."},
+					 {"Data", "string", "", 0, "The number of keys."},
+					 AGE_COL,
+					 {0}};
 static const struct col ns_cols[] = {
     NAME_COL, {"Status", "string", "", 0, "The namespace's phase."}, AGE_COL, {0}};
 static const struct col node_cols[] = {
@@ -605,6 +610,14 @@ static void cm_row(const json_t *o, json_t *cells, int64_t now)
 	json_array_append_new(cells, since(str(o, "metadata.creationTimestamp"), now));
 }
 
+static void secret_row(const json_t *o, json_t *cells, int64_t now)
+{
+	add_s(cells, str(o, "metadata.name"));
+	add_s(cells, str(o, "type"));
+	add_i(cells, (json_int_t)json_object_size(at(o, "data")));
+	json_array_append_new(cells, since(str(o, "metadata.creationTimestamp"), now));
+}
+
 static void ns_row(const json_t *o, json_t *cells, int64_t now)
 {
 	add_s(cells, str(o, "metadata.name"));
@@ -730,7 +743,7 @@ static const struct {
     [KI_REPLICASET] = {rs_cols, rs_row}, [KI_POD] = {pod_cols, pod_row},
     [KI_SERVICE] = {svc_cols, svc_row},	 [KI_ENDPOINTS] = {ep_cols, ep_row},
     [KI_CONFIGMAP] = {cm_cols, cm_row},	 [KI_NODE] = {node_cols, node_row},
-    [KI_EVENT] = {ev_cols, ev_row},
+    [KI_EVENT] = {ev_cols, ev_row},	 [KI_SECRET] = {secret_cols, secret_row},
 };
 
 static int kind_index(const struct kind_info *k)

@@ -58,7 +58,8 @@ void api_free(struct api *a);
  *  - a node (who.node set: user "system:node:NAME", group "system:nodes",
  *    Kubernetes' node authorizer) may read (get, list, watch) pods,
  *    services, endpoints, nodes, namespaces and leases, and get a
- *    configmap that a pod bound to it uses (volume, env, envFrom); create,
+ *    configmap or secret that a pod bound to it uses (volume, projected
+ *    source, env, envFrom; a secret also as an imagePullSecret); create,
  *    update and patch its own Node (and its status) and its own Lease
  *    (kube-node-lease/NAME; any kind named "Lease"); update and patch the
  *    status of pods bound to it (spec.nodeName == NAME) and delete them;

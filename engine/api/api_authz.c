@@ -137,9 +137,28 @@ static char *pod_bound(struct api *a, const char *node, const char *ns, const ch
 	return why;
 }
 
-/* Does a container list (containers, initContainers) name ConfigMap cm in
- * env[].valueFrom.configMapKeyRef or envFrom[].configMapRef? */
-static bool ctrs_use_configmap(const json_t *ctrs, const char *cm)
+/* Where a pod names a ConfigMap or a Secret. */
+struct ref_fields {
+	const char *key_ref;  /* env[].valueFrom.X.name */
+	const char *env_ref;  /* envFrom[].X.name */
+	const char *vol;      /* volumes[].X.<vol_name> and projected sources[].X.name */
+	const char *vol_name; /* "name" or "secretName" */
+	const char *plural;   /* in messages */
+};
+
+static const struct ref_fields cm_refs = {"configMapKeyRef", "configMapRef", "configMap", "name",
+					  "configmaps"};
+static const struct ref_fields secret_refs = {"secretKeyRef", "secretRef", "secret", "secretName",
+					      "secrets"};
+
+static bool is_name(const char *n, const char *want)
+{
+	return n && !strcmp(n, want);
+}
+
+/* Does a container list (containers, initContainers) name the object in
+ * env[].valueFrom or envFrom[]? */
+static bool ctrs_use(const json_t *ctrs, const struct ref_fields *f, const char *name)
 {
 	size_t i, j;
 	json_t *c, *x;
@@ -147,63 +166,67 @@ static bool ctrs_use_configmap(const json_t *ctrs, const char *cm)
 	{
 		json_array_foreach(json_object_get(c, "env"), j, x)
 		{
-			const char *n = api_jstr(
-			    json_object_get(json_object_get(x, "valueFrom"), "configMapKeyRef"),
-			    "name");
-			if (n && !strcmp(n, cm))
+			if (is_name(api_jstr(json_object_get(json_object_get(x, "valueFrom"),
+							     f->key_ref),
+					     "name"),
+				    name))
 				return true;
 		}
 		json_array_foreach(json_object_get(c, "envFrom"), j, x)
 		{
-			const char *n = api_jstr(json_object_get(x, "configMapRef"), "name");
-			if (n && !strcmp(n, cm))
+			if (is_name(api_jstr(json_object_get(x, f->env_ref), "name"), name))
 				return true;
 		}
 	}
 	return false;
 }
 
-/* Does pod spec use ConfigMap cm (a volume, a projected source, env)? */
-static bool pod_uses_configmap(const json_t *spec, const char *cm)
+/* Does pod spec use the ConfigMap or Secret (a volume, a projected source,
+ * env; a Secret also as an imagePullSecret)? */
+static bool pod_uses(const json_t *spec, const struct ref_fields *f, const char *name)
 {
 	size_t i, j;
 	json_t *v, *src;
 	json_array_foreach(json_object_get(spec, "volumes"), i, v)
 	{
-		const char *n = api_jstr(json_object_get(v, "configMap"), "name");
-		if (n && !strcmp(n, cm))
+		if (is_name(api_jstr(json_object_get(v, f->vol), f->vol_name), name))
 			return true;
 		json_array_foreach(json_object_get(json_object_get(v, "projected"), "sources"), j,
 				   src)
 		{
-			n = api_jstr(json_object_get(src, "configMap"), "name");
-			if (n && !strcmp(n, cm))
+			if (is_name(api_jstr(json_object_get(src, f->vol), "name"), name))
 				return true;
 		}
 	}
-	return ctrs_use_configmap(json_object_get(spec, "containers"), cm) ||
-	       ctrs_use_configmap(json_object_get(spec, "initContainers"), cm);
+	if (f == &secret_refs)
+		json_array_foreach(json_object_get(spec, "imagePullSecrets"), i, v)
+		{
+			if (is_name(api_jstr(v, "name"), name))
+				return true;
+		}
+	return ctrs_use(json_object_get(spec, "containers"), f, name) ||
+	       ctrs_use(json_object_get(spec, "initContainers"), f, name);
 }
 
-/* A ConfigMap's rule, as Kubernetes' node authorizer has it: a node reads
- * one by name, and only one that a pod bound to it uses. */
-static char *configmap_used(struct api *a, const char *node, const char *verb, const char *ns,
-			    const char *name)
+/* A ConfigMap's or Secret's rule, as Kubernetes' node authorizer has it: a
+ * node reads one by name, and only one that a pod bound to it uses. */
+static char *object_used(struct api *a, const char *node, const char *verb, const char *ns,
+			 const char *name, const struct ref_fields *f)
 {
 	if (strcmp(verb, "get") || !*name)
-		return xasprintf("a node may only get, one by one, the configmaps its pods use");
+		return xasprintf("a node may only get, one by one, the %s its pods use", f->plural);
 	struct sobj **v = NULL;
 	size_t n = store_list(a->st, "Pod", ns, &v);
 	bool used = false;
 	for (size_t i = 0; i < n && !used; i++) {
 		const json_t *spec = json_object_get(v[i]->obj, "spec");
 		const char *bound = api_jstr(spec, "nodeName");
-		used = bound && !strcmp(bound, node) && pod_uses_configmap(spec, name);
+		used = bound && !strcmp(bound, node) && pod_uses(spec, f, name);
 	}
 	sobj_list_free(v, n);
 	return used ? NULL
-		    : xasprintf("no pod bound to node \"%s\" uses configmap \"%s/%s\"", node, ns,
-				name);
+		    : xasprintf("no pod bound to node \"%s\" uses %.*s \"%s/%s\"", node,
+				(int)strlen(f->plural) - 1, f->plural, ns, name);
 }
 
 /* NULL when the node may do r, else why not (malloc'd). */
@@ -215,12 +238,15 @@ static char *node_denies(struct api *a, const char *node, const struct api_reque
 	bool write = verb_is(r->verb, "create update patch");
 	if (verb_is(r->verb, "get list watch")) {
 		if (k == KIND_CONFIGMAP && !*sub)
-			return configmap_used(a, node, r->verb, ns, name);
+			return object_used(a, node, r->verb, ns, name, &cm_refs);
+		if (!strcmp(k->kind, "Secret") && !*sub)
+			return object_used(a, node, r->verb, ns, name, &secret_refs);
 		if (kind_in(k, "Pod Service Endpoints Node Namespace Lease") &&
 		    (!*sub || !strcmp(sub, "status")))
 			return NULL;
 		return xasprintf("a node may read only pods, services, endpoints, nodes, "
-				 "namespaces, leases and the configmaps its pods use");
+				 "namespaces, leases and the configmaps and secrets its "
+				 "pods use");
 	}
 	if (k == KIND_NODE && write && (!*sub || !strcmp(sub, "status"))) {
 		if (!strcmp(name, node) || (!*name && !strcmp(r->verb, "create")))

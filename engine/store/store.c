@@ -377,6 +377,8 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 
 	struct sobj *o = sobj_new(kind, ns, name, obj, rv, user_rv, store_now_ns());
 	char *text = json_dumps(obj, JSON_COMPACT);
+	if (text)
+		text = store_seal(kind, ns, name, text);
 	if (!text) {
 		sobj_unref(o);
 		return err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", kind, ns, name);
@@ -421,6 +423,8 @@ int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns,
 		return err_make(e, ENOENT, "%s %s/%s: not found", kind, ns, name);
 	int64_t rv = st->next_rev + 1;
 	char *text = json_dumps(prev->obj, JSON_COMPACT);
+	if (text)
+		text = store_seal(kind, ns, name, text);
 	sqlite3_stmt *s = st->ws[S_DELETE];
 	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, ns, -1, SQLITE_STATIC);
@@ -804,7 +808,9 @@ static int load(struct store *st, struct err **e)
 	int ret = 0;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(s, 2);
-		json_t *obj = json_loads((const char *)sqlite3_column_text(s, 6), 0, NULL);
+		json_t *obj = store_unseal((const char *)sqlite3_column_text(s, 0),
+					   (const char *)sqlite3_column_text(s, 1), name,
+					   (const char *)sqlite3_column_text(s, 6));
 		if (!json_is_object(obj)) {
 			json_decref(obj);
 			ret = err_make(e, EIO, "store %s: object %s is corrupt", st->path, name);

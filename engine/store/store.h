@@ -165,4 +165,21 @@ extern int64_t store_log_keep_for_test;	 /* > 0: keep this many revisions, not S
 extern uint64_t store_batches_for_test;	 /* batches run so far (read with __atomic_load_n) */
 extern int64_t store_disk_free_for_test; /* >= 0: the free disk space the store sees */
 
+/*
+ * Encryption at rest (store_crypt.c).  With a key (32 bytes, base64, as in
+ * Kubernetes' EncryptionConfiguration aesgcm provider), the rows of kind
+ * Secret (objects and log) are written AES-256-GCM encrypted, the text
+ * starting "k8s:enc:aesgcm:v1:"; rows are read back transparently, sealed
+ * or not.  Without a key rows are written as JSON, and a sealed row does
+ * not open (the store reports it corrupt).  Set the key once, before
+ * store_open; it is process-wide.  0 or -EINVAL (or the file's errno).
+ */
+int store_crypt_key(const char *b64, struct err **e);
+int store_crypt_key_file(const char *path, struct err **e);
+/* text (malloc'd, taken) sealed for the row KIND/NS/NAME when it is to be
+ * (a Secret, a key set), else text itself. */
+char *store_seal(const char *kind, const char *ns, const char *name, char *text);
+/* The object a row's text holds (sealed or not), or NULL. */
+json_t *store_unseal(const char *kind, const char *ns, const char *name, const char *text);
+
 #endif

@@ -79,7 +79,9 @@ void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t c
 static struct sobj *row_sobj(sqlite3_stmt *s)
 {
 	const char *text = (const char *)sqlite3_column_text(s, 8);
-	json_t *obj = text ? json_loads(text, 0, NULL) : NULL;
+	json_t *obj = store_unseal((const char *)sqlite3_column_text(s, 2),
+				   (const char *)sqlite3_column_text(s, 3),
+				   (const char *)sqlite3_column_text(s, 4), text);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
 		return NULL;

@@ -324,6 +324,14 @@ static const struct sch_field cm[] = {
     FB("immutable", "Whether the data may no longer change."),
 };
 
+static const struct sch_field secret[] = {
+    OBJ_META,
+    FM("data", "Keys and their base64-encoded values."),
+    FM("stringData", "Keys and plain values merged into data on write; never read back."),
+    FS("type", "What the data holds (Opaque, kubernetes.io/tls, ...); Opaque by default."),
+    FB("immutable", "Whether the data may no longer change."),
+};
+
 static const struct sch_field node[] = {
     OBJ_META,
     FO("spec", CORE "NodeSpec", "Whether and how pods may be scheduled to the node."),
@@ -433,6 +441,7 @@ LIST_OF(ns_list, CORE "Namespace", "The namespaces.");
 LIST_OF(svc_list, CORE "Service", "The services.");
 LIST_OF(ep_list, CORE "Endpoints", "The Endpoints.");
 LIST_OF(cm_list, CORE "ConfigMap", "The ConfigMaps.");
+LIST_OF(secret_list, CORE "Secret", "The Secrets.");
 LIST_OF(node_list, CORE "Node", "The nodes.");
 LIST_OF(event_list, CORE "Event", "The events.");
 LIST_OF(lease_list, COORD "Lease", "The leases.");
@@ -487,6 +496,8 @@ const struct sch_def schema_kind_defs[] = {
     DEF(CORE "ObjectReference", "A reference to an object.", obj_ref),
     KIND(CORE "ConfigMap", "Configuration data: keys and values.", cm, "", "v1", "ConfigMap"),
     KIND(CORE "ConfigMapList", "A list of ConfigMaps.", cm_list, "", "v1", "ConfigMapList"),
+    KIND(CORE "Secret", "Sensitive data: keys and base64 values.", secret, "", "v1", "Secret"),
+    KIND(CORE "SecretList", "A list of Secrets.", secret_list, "", "v1", "SecretList"),
     KIND(CORE "Node", "A machine that runs pods.", node, "", "v1", "Node"),
     KIND(CORE "NodeList", "A list of nodes.", node_list, "", "v1", "NodeList"),
     DEF(CORE "NodeSpec", "A node's desired state.", node_spec),

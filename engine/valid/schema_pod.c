@@ -47,7 +47,7 @@ static const struct sch_field template[] = {
 
 static const struct sch_field pod_spec[] = {
     FAKRET("volumes", CORE "Volume", schema_k_name,
-	   "Volumes the containers may mount (emptyDir and configMap are supported)."),
+	   "Volumes the containers may mount (emptyDir, configMap and secret are supported)."),
     FAK("initContainers", CORE "Container", schema_k_name,
 	"Containers run one after the other, each to completion, before the containers start."),
     FAKR("containers", CORE "Container", schema_k_name,
@@ -147,7 +147,7 @@ static const struct sch_field env_source[] = {
     FO("fieldRef", CORE "ObjectFieldSelector", "A field of the pod: metadata.name, ..."),
     FO("resourceFieldRef", CORE "ResourceFieldSelector", "A container's limit or request."),
     FO("configMapKeyRef", CORE "ConfigMapKeySelector", "A key of a ConfigMap."),
-    FANY("secretKeyRef", "A key of a Secret (not supported by clusterfs)."),
+    FO("secretKeyRef", CORE "SecretKeySelector", "A key of a Secret."),
 };
 
 static const struct sch_field field_sel[] = {
@@ -167,10 +167,28 @@ static const struct sch_field cm_key_sel[] = {
     FB("optional", "Whether the ConfigMap or key may be missing."),
 };
 
+static const struct sch_field secret_key_sel[] = {
+    FSR("name", "The Secret's name."),
+    FSR("key", "The key."),
+    FB("optional", "Whether the Secret or key may be missing."),
+};
+
+static const struct sch_field secret_env[] = {
+    FSR("name", "The Secret's name."),
+    FB("optional", "Whether the Secret may be missing."),
+};
+
+static const struct sch_field secret_volume[] = {
+    FSR("secretName", "The Secret's name."),
+    FA("items", CORE "KeyToPath", "Keys to project, and their paths; default: all keys."),
+    FI("defaultMode", "Mode bits of the files (default 0644)."),
+    FB("optional", "Whether the Secret may be missing."),
+};
+
 static const struct sch_field env_from[] = {
     FS("prefix", "Prepended to each key to make the variable's name."),
     FO("configMapRef", CORE "ConfigMapEnvSource", "A ConfigMap whose keys become variables."),
-    FANY("secretRef", "A Secret (not supported by clusterfs)."),
+    FO("secretRef", CORE "SecretEnvSource", "A Secret whose keys become variables."),
 };
 
 static const struct sch_field cm_env[] = {
@@ -276,7 +294,7 @@ static const struct sch_field volume[] = {
     FO("configMap", CORE "ConfigMapVolumeSource", "A ConfigMap's keys as files."),
     FANY("hostPath", "A host directory (not supported by clusterfs)."),
     FANY("persistentVolumeClaim", "A claim (not supported by clusterfs)."),
-    FANY("secret", "A Secret (not supported by clusterfs)."),
+    FO("secret", CORE "SecretVolumeSource", "A Secret's keys as files (on a tmpfs)."),
     FANY("nfs", "NFS (not supported by clusterfs)."),
     FANY("downwardAPI", "Pod fields as files (not supported by clusterfs)."),
     FANY("projected", "Projected sources (not supported by clusterfs)."),
@@ -473,6 +491,9 @@ const struct sch_def schema_pod_defs[] = {
     DEF(CORE "Volume", "A volume: a name and exactly one source.", volume),
     DEF(CORE "EmptyDirVolumeSource", "An empty directory.", empty_dir),
     DEF(CORE "ConfigMapVolumeSource", "A ConfigMap as files.", cm_volume),
+    DEF(CORE "SecretKeySelector", "A key of a Secret.", secret_key_sel),
+    DEF(CORE "SecretEnvSource", "A Secret whose keys become variables.", secret_env),
+    DEF(CORE "SecretVolumeSource", "A Secret as files.", secret_volume),
     DEF(CORE "KeyToPath", "A key and the file it becomes.", key_to_path),
     DEF(CORE "LocalObjectReference", "An object in the same namespace.", local_ref),
     DEF(CORE "Toleration", "A taint the pod tolerates.", toleration),

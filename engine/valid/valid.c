@@ -772,6 +772,8 @@ int valid_object(const json_t *obj, const struct kind_info *k, struct err **e)
 		return check_service(&c, obj);
 	if (is_kind(k, "ConfigMap"))
 		return check_configmap(&c, obj);
+	if (is_kind(k, "Secret"))
+		return vsecret_check(&c, obj);
 	if (is_kind(k, "Endpoints"))
 		return check_endpoints(&c, obj);
 	if (is_kind(k, "Node"))
@@ -853,6 +855,8 @@ void valid_default(json_t *obj, const struct kind_info *k)
 					vdefault(p, "protocol", json_string("TCP"));
 			}
 		}
+	} else if (is_kind(k, "Secret")) {
+		vsecret_default(obj);
 	} else if (is_kind(k, "Namespace") && json_is_object(md) &&
 		   json_is_string(vget(md, "name"))) {
 		/* Kubernetes keeps this label equal to the name, whatever was written. */
@@ -908,6 +912,8 @@ int valid_update(const json_t *old, const json_t *new, const struct kind_info *k
 		if (json_array_size(vget(os, "podCIDRs")) &&
 		    !same(vget(os, "podCIDRs"), vget(ns, "podCIDRs")))
 			return vc_forbidden(&c, "podCIDRs", "%s", msg);
+	} else if (is_kind(k, "Secret")) {
+		return vsecret_update(&c, old, new);
 	} else if (is_kind(k, "ConfigMap") && json_is_true(vget(old, "immutable"))) {
 		static const char msg[] = "field is immutable when `immutable` is set";
 

@@ -136,6 +136,13 @@ int vc_strlist(struct vc *c, const json_t *parent, const char *key);
 /* parent[key] (optional) is an int 1-65535 or an IANA_SVC_NAME string. */
 int vc_port_or_name(struct vc *c, const json_t *parent, const char *key, bool req);
 
+/* The Secret kind (valid_secret.c): defaults (stringData merged into data,
+ * type Opaque), checks, and an update's rules (type and, once immutable,
+ * data). */
+void vsecret_default(json_t *obj);
+int vsecret_check(struct vc *c, const json_t *obj);
+int vsecret_update(struct vc *c, const json_t *old, const json_t *new);
+
 /* Sets m[key] = v when m has no key (or a null); else drops v. Steals v. */
 void vdefault(json_t *m, const char *key, json_t *v);
 

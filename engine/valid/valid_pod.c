@@ -6,7 +6,7 @@
  * the rules of updates are in valid_pod_defaults.c.
  *
  * What clusterfs cannot run yet (Secrets, host namespaces, host ports,
- * volumes other than emptyDir and configMap, gRPC and HTTPS probes,
+ * volumes other than emptyDir, configMap and secret, gRPC and HTTPS probes,
  * lifecycle hooks, pod affinity, sidecars, ...) is refused here, by field,
  * so that a manifest never silently loses meaning.  See valid_int.h for the helpers.
  */
@@ -95,14 +95,14 @@ const char *const vpod_volume_sources[] = {"emptyDir",
 
 static const char *const emptydir_media[] = {"", "Memory", NULL};
 
-/* volumes[].configMap; c is at it. */
-static int check_configmap_source(struct vc *c, const json_t *src)
+/* volumes[].configMap or .secret (its name in name_field); c is at it. */
+static int check_configmap_source(struct vc *c, const json_t *src, const char *name_field)
 {
 	json_t *items, *it;
 	const char *s, *why;
 	size_t i;
 
-	TRY(vc_dns(c, src, "name", true, NAME_DNS1123_SUBDOMAIN, NULL));
+	TRY(vc_dns(c, src, name_field, true, NAME_DNS1123_SUBDOMAIN, NULL));
 	TRY(check_mode(c, src, "defaultMode"));
 	TRY(vc_bool(c, src, "optional", NULL));
 	TRY(vc_list(c, src, "items", false, &items));
@@ -146,14 +146,16 @@ static int check_volume(struct vc *c, struct podctx *pc, const json_t *vol)
 		return vc_required(c, NULL, "must specify a volume type");
 	if (n > 1)
 		return vc_forbidden(c, NULL, "may not specify more than 1 volume type");
-	if (!streq(src, "emptyDir") && !streq(src, "configMap"))
-		return vc_notsup(c, src, "clusterfs supports emptyDir and configMap volumes");
+	bool secret = streq(src, "secret");
+	if (!streq(src, "emptyDir") && !streq(src, "configMap") && !secret)
+		return vc_notsup(c, src,
+				 "clusterfs supports emptyDir, configMap and secret volumes");
 
 	json_t *s;
 	TRY(vc_map(c, vol, src, true, &s));
 	size_t at = vc_push(c, src);
-	if (streq(src, "configMap")) {
-		TRY(check_configmap_source(c, s));
+	if (streq(src, "configMap") || secret) {
+		TRY(check_configmap_source(c, s, secret ? "secretName" : "name"));
 		vc_pop(c, at);
 		return 0;
 	}
@@ -261,29 +263,28 @@ static int check_field_path(struct vc *c, const json_t *ref)
 /* env[].valueFrom: exactly one supported source; c is at it. */
 static int check_value_from(struct vc *c, const json_t *vf)
 {
-	static const char *const kinds[] = {"configMapKeyRef", "fieldRef", "resourceFieldRef"};
+	static const char *const kinds[] = {"configMapKeyRef", "secretKeyRef", "fieldRef",
+					    "resourceFieldRef"};
 	json_t *ref;
 	const char *s, *why;
 	int n = 0;
 	int64_t milli;
 
-	if (vget(vf, "secretKeyRef"))
-		return vc_notsup(c, "secretKeyRef",
-				 "clusterfs has no Secrets yet; use configMapKeyRef");
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < 4; i++)
 		n += vget(vf, kinds[i]) != NULL;
 	if (n == 0)
 		return vc_invalid(c, NULL, vf,
-				  "must specify one of: `configMapKeyRef`, `fieldRef` or "
-				  "`resourceFieldRef`");
+				  "must specify one of: `fieldRef`, `resourceFieldRef`, "
+				  "`configMapKeyRef` or `secretKeyRef`");
 	if (n > 1)
 		return vc_invalid(c, NULL, vf,
 				  "may not have more than one field specified at a time");
 
 	size_t at = c->len;
-	TRY(vc_map(c, vf, "configMapKeyRef", false, &ref));
+	const char *kr = vget(vf, "secretKeyRef") ? "secretKeyRef" : "configMapKeyRef";
+	TRY(vc_map(c, vf, kr, false, &ref));
 	if (ref) {
-		vc_push(c, "configMapKeyRef");
+		vc_push(c, kr);
 		TRY(vc_dns(c, ref, "name", true, NAME_DNS1123_SUBDOMAIN, NULL));
 		TRY(vc_str(c, ref, "key", true, &s));
 		if ((why = vrule_config_key(s)))
@@ -347,7 +348,7 @@ static int check_env(struct vc *c, const json_t *ctr)
 	return 0;
 }
 
-/* A container's envFrom: ConfigMaps, with an optional prefix. */
+/* A container's envFrom: ConfigMaps and Secrets, with an optional prefix. */
 static int check_env_from(struct vc *c, const json_t *ctr)
 {
 	json_t *l, *src, *ref;
@@ -364,14 +365,15 @@ static int check_env_from(struct vc *c, const json_t *ctr)
 		TRY(vc_str(c, src, "prefix", false, &prefix));
 		if (prefix && *prefix && (why = vrule_env_name(prefix)))
 			return vc_invalid(c, "prefix", vget(src, "prefix"), "%s", why);
-		if (vget(src, "secretRef"))
-			return vc_notsup(c, "secretRef",
-					 "clusterfs has no Secrets yet; use configMapRef");
-		TRY(vc_map(c, src, "configMapRef", false, &ref));
+		const char *rk = vget(src, "secretRef") ? "secretRef" : "configMapRef";
+		if (vget(src, "secretRef") && vget(src, "configMapRef"))
+			return vc_invalid(c, NULL, src,
+					  "may not have more than one field specified at a time");
+		TRY(vc_map(c, src, rk, false, &ref));
 		if (!ref)
 			return vc_invalid(c, NULL, src,
 					  "must specify one of: `configMapRef` or `secretRef`");
-		vc_push(c, "configMapRef");
+		vc_push(c, rk);
 		TRY(vc_dns(c, ref, "name", true, NAME_DNS1123_SUBDOMAIN, NULL));
 		TRY(vc_bool(c, ref, "optional", NULL));
 		vc_pop(c, mark);

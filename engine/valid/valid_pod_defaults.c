@@ -119,6 +119,8 @@ void vpod_default(json_t *spec, bool is_pod)
 		if (!vpod_volume_sources[s])
 			json_object_set_new(vol, "emptyDir", json_object());
 		src = vget(vol, "configMap");
+		if (!json_is_object(src))
+			src = vget(vol, "secret");
 		if (json_is_object(src))
 			vdefault(src, "defaultMode", json_integer(0644));
 	}

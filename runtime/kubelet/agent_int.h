@@ -169,6 +169,14 @@ void agent_env_free(char **env);
 int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
 void agent_timestamp(char out[32]);
 
+/* agent_secret.c: PODS/UID/volumes/NAME of each secret volume, a tmpfs,
+ * holds its keys (or items) through the ..data link, rewritten (and the
+ * link swapped) when the Secret changed.  0, or -ENOENT with *e for a
+ * missing Secret or key (not optional).  agent_secret_unmount: the tmpfs
+ * of the pod's volumes unmounted (before its folder is removed). */
+int agent_secret_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
+void agent_secret_unmount(struct apod *ap);
+
 /* agent_secctx.c */
 /* The kubelet's admission of the pod: false (ap->fail_reason set, event
  * posted) for a sysctl outside the safe set: SysctlForbidden. */

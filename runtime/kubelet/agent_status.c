@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/b64.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
@@ -293,16 +294,35 @@ void agent_env_free(char **env)
 }
 
 /* The ConfigMap ns/name, or NULL with *e unless optional. */
+/* ConfigMap or Secret (k) ns/name; *r set (and NULL) when it is missing and
+ * not optional, or not reached. */
+static struct sobj *source_get(struct agent *ag, const struct kind_info *k, const char *ns,
+			       const char *name, bool optional, struct err **e, int *r)
+{
+	struct sobj *o = NULL;
+	const char *what = k == KIND_SECRET ? "secret" : "configmap";
+	int g = name ? apic_get(ag->c, k, ns, name, &o, NULL) : -ENOENT;
+	if (g < 0 && g != -ENOENT) /* not reached: try again later, optional or not */
+		*r = err_make(e, -g, "%s \"%s\": %s", what, name, strerror(-g));
+	else if (!o && !optional)
+		*r = err_make(e, ENOENT, "%s \"%s\" not found", what, name ? name : "");
+	return o;
+}
+
 static struct sobj *configmap(struct agent *ag, const char *ns, const char *name, bool optional,
 			      struct err **e, int *r)
 {
-	struct sobj *o = NULL;
-	int g = name ? apic_get(ag->c, KIND_CONFIGMAP, ns, name, &o, NULL) : -ENOENT;
-	if (g < 0 && g != -ENOENT) /* not reached: try again later, optional or not */
-		*r = err_make(e, -g, "configmap \"%s\": %s", name, strerror(-g));
-	else if (!o && !optional)
-		*r = err_make(e, ENOENT, "configmap \"%s\" not found", name ? name : "");
-	return o;
+	return source_get(ag, KIND_CONFIGMAP, ns, name, optional, e, r);
+}
+
+/* data[key] of a ConfigMap, or of a Secret decoded (malloc'd), or NULL. */
+static char *source_value(const struct sobj *o, const char *key)
+{
+	const char *v = json_string_value(json_object_get(obj_at(o ? o->obj : NULL, "data"), key));
+	size_t n;
+	if (!v)
+		return NULL;
+	return strcmp(o->kind, "Secret") ? xstrdup(v) : b64_decode(v, &n);
 }
 
 /* metadata.labels['k'] style: the value in map at 'k', or NULL. */
@@ -435,19 +455,24 @@ int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, co
 	json_array_foreach(obj_at(ctr, "envFrom"), i, x)
 	{
 		json_t *ref = json_object_get(x, "configMapRef");
+		const struct kind_info *k = KIND_CONFIGMAP;
+		if (!ref && (ref = json_object_get(x, "secretRef")))
+			k = KIND_SECRET;
 		if (!ref)
 			continue;
 		const char *prefix = obj_str(x, "prefix");
-		struct sobj *cm = configmap(ag, ns, obj_str(ref, "name"),
-					    json_is_true(json_object_get(ref, "optional")), e, &r);
+		struct sobj *cm = source_get(ag, k, ns, obj_str(ref, "name"),
+					     json_is_true(json_object_get(ref, "optional")), e, &r);
 		if (r < 0)
 			goto fail;
-		const char *k;
+		const char *key;
 		json_t *val;
-		json_object_foreach(obj_at(cm ? cm->obj : NULL, "data"), k, val)
+		json_object_foreach(obj_at(cm ? cm->obj : NULL, "data"), key, val)
 		{
-			char *name = xasprintf("%s%s", prefix ? prefix : "", k);
-			env_add(&v, &n, name, json_string_value(val));
+			char *name = xasprintf("%s%s", prefix ? prefix : "", key);
+			char *text = source_value(cm, key);
+			env_add(&v, &n, name, text ? text : "");
+			free(text);
 			free(name);
 		}
 		sobj_unref(cm);
@@ -459,22 +484,26 @@ int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, co
 		if (!name || !vf)
 			continue;
 		json_t *ref;
-		if ((ref = json_object_get(vf, "configMapKeyRef"))) {
+		const struct kind_info *sk = KIND_CONFIGMAP;
+		if (!(ref = json_object_get(vf, "configMapKeyRef")) &&
+		    (ref = json_object_get(vf, "secretKeyRef")))
+			sk = KIND_SECRET;
+		if (ref) {
 			bool optional = json_is_true(json_object_get(ref, "optional"));
 			const char *cmname = obj_str(ref, "name"), *key = obj_str(ref, "key");
-			struct sobj *cm = configmap(ag, ns, cmname, optional, e, &r);
+			struct sobj *cm = source_get(ag, sk, ns, cmname, optional, e, &r);
 			if (r < 0)
 				goto fail;
-			const char *val = json_string_value(
-			    json_object_get(obj_at(cm ? cm->obj : NULL, "data"), key ? key : ""));
+			char *val = source_value(cm, key ? key : "");
 			if (!val && cm && !optional) {
-				r = err_make(e, ENOENT, "couldn't find key %s in ConfigMap %s/%s",
-					     key ? key : "", ns, cmname);
+				r = err_make(e, ENOENT, "couldn't find key %s in %s %s/%s",
+					     key ? key : "", sk->kind, ns, cmname);
 				sobj_unref(cm);
 				goto fail;
 			}
 			if (val)
 				env_add(&v, &n, name, val);
+			free(val);
 			sobj_unref(cm);
 		} else if ((ref = json_object_get(vf, "fieldRef"))) {
 			const char *path = obj_str(ref, "fieldPath");

@@ -580,14 +580,14 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 			return err_make(e, EINVAL,
 					"pod %s: volumeMount %s: mountPath must be absolute",
 					sb->name, vname);
-		bool cm = obj_at(vol, "configMap") != NULL;
+		bool cm = obj_at(vol, "configMap") != NULL || obj_at(vol, "secret") != NULL;
 		if (!obj_at(vol, "emptyDir") && !cm)
-			return err_make(
-			    e, EINVAL,
-			    "pod %s: volume %s: only emptyDir and configMap are supported",
-			    sb->name, vname);
+			return err_make(e, EINVAL,
+					"pod %s: volume %s: only emptyDir, configMap and secret "
+					"are supported",
+					sb->name, vname);
 		owned[*n] = xasprintf("%s/volumes/%s", sb->dir, vname);
-		/* a configMap volume holds what the agent wrote: read-only */
+		/* a configMap or secret volume holds what the agent wrote: read-only */
 		mounts[*n] = (struct oci_mount){
 		    .host_path = owned[*n],
 		    .container_path = path,

@@ -129,8 +129,12 @@ check_eq "a protobuf ConfigMap: 201" 201 "$(code)"
 check_eq "configmaps/pbc/data/k reads v" v "$(cat "$MNT/configmaps/pbc/data/k" 2>&1)"
 check_contains "immutable: false is kept" "$(cat "$MNT/configmaps/pbc.yaml" 2>&1)" "immutable: false"
 
-pb v1 Secret '[(1, [(1, "x")])]' >"$WORK/secret.pb"
-a $NS/configmaps -X POST "${PB[@]}" --data-binary @"$WORK/secret.pb" >/dev/null
+pb v1 Secret '[(1, [(1, "pbs")]), (2, [(1, "password"), (2, "s3cret")]), (3, "Opaque")]' >"$WORK/secret.pb"
+a $NS/secrets -X POST "${PB[@]}" --data-binary @"$WORK/secret.pb" >/dev/null
+check_eq "a protobuf Secret: 201" 201 "$(code)"
+check_eq "secrets/pbs/password reads the bytes" s3cret "$(cat "$MNT/secrets/pbs/password" 2>&1)"
+pb v1 ServiceAccount '[(1, [(1, "x")])]' >"$WORK/sa.pb"
+a $NS/configmaps -X POST "${PB[@]}" --data-binary @"$WORK/sa.pb" >/dev/null
 check_eq "a kind not decoded: 415" 415 "$(code)"
 printf 'k8s\0\x0a\x7f' >"$WORK/bad.pb"
 a $NS/configmaps -X POST "${PB[@]}" --data-binary @"$WORK/bad.pb" >/dev/null

@@ -92,7 +92,7 @@ check_eq "node: GET pods: 200" 200 "$(code)"
 n /api/v1/namespaces/default/services >/dev/null
 check_eq "node: GET services: 200" 200 "$(code)"
 n /apis/apps/v1/namespaces/default/deployments >/dev/null
-forbidden "node: GET deployments" "deployments is forbidden: User \"system:node:hollow-1\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"default\": a node may read only pods, services, endpoints, nodes, namespaces, leases and the configmaps its pods use"
+forbidden "node: GET deployments" "deployments is forbidden: User \"system:node:hollow-1\" cannot list resource \"deployments\" in API group \"apps\" in the namespace \"default\": a node may read only pods, services, endpoints, nodes, namespaces, leases and the configmaps and secrets its pods use"
 n /api/v1/namespaces/default/configmaps >/dev/null
 check_eq "node: list configmaps: 403" 403 "$(code)"
 a /api/v1/namespaces/default/configmaps -X POST -H 'Content-Type: application/json' \

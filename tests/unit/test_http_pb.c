@@ -394,7 +394,7 @@ static void test_refusals(void)
 	err_free(e);
 	e = NULL;
 	ps(&m, 1, "x");
-	envelope(&body, "v1", "Secret", &m);
+	envelope(&body, "v1", "ServiceAccount", &m);
 	CHECK(pb_decode_object(body.s, body.len, &out, NULL, NULL, &e) == -ENOTSUP);
 	buf_free(&body);
 	err_free(e);

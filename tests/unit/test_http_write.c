@@ -97,11 +97,11 @@ static void test_refused(void)
 {
 	struct buf raw = {0}, body = {0};
 	lds(&raw, 1, "");
-	envelope(&body, "v1", "Secret", &raw);
+	envelope(&body, "v1", "ServiceAccount", &raw);
 	json_t *o = NULL;
 	struct err *e = NULL;
 	CHECK(pb_decode_object(body.s, body.len, &o, NULL, NULL, &e) == -ENOTSUP);
-	CHECK(e && strstr(e->msg, "v1 Secret"));
+	CHECK(e && strstr(e->msg, "v1 ServiceAccount"));
 	err_free(e);
 	e = NULL;
 	/* A field number the tables do not know: skipped, and reported. */

@@ -97,10 +97,11 @@ static void test_node_reads(void)
 		sobj_list_free(v, (size_t)n);
 	struct err *e = NULL;
 	CHECK(api_list(n1, KIND_DEPLOYMENT, NULL, NULL, &v, &e) == -EACCES);
-	CHECK(e && !strcmp(e->msg, "deployments is forbidden: User \"system:node:n1\" cannot list "
-				   "resource \"deployments\" in API group \"apps\" at the cluster "
-				   "scope: a node may read only pods, services, endpoints, nodes, "
-				   "namespaces, leases and the configmaps its pods use"));
+	CHECK(e &&
+	      !strcmp(e->msg, "deployments is forbidden: User \"system:node:n1\" cannot list "
+			      "resource \"deployments\" in API group \"apps\" at the cluster "
+			      "scope: a node may read only pods, services, endpoints, nodes, "
+			      "namespaces, leases and the configmaps and secrets its pods use"));
 	err_free(e);
 	/* ConfigMaps: one by name, only those its pods use */
 	struct sobj *o = api_get(n1, KIND_CONFIGMAP, "default", "cm");
@@ -117,6 +118,14 @@ static void test_node_reads(void)
 			"p, configMap: {name: vcm}}], containers: [{name: c, image: busybox}]}\n",
 			NULL) == 0);
 	CHECK(may("get", KIND_CONFIGMAP, "default", "vcm", NULL) == 0); /* a volume */
+	/* Secrets: the same rule (here an imagePullSecret) */
+	CHECK(create_as(api,
+			"kind: Pod\nmetadata: {name: ps}\nspec: {nodeName: n1, imagePullSecrets: "
+			"[{name: pull}], containers: [{name: c, image: busybox}]}\n",
+			NULL) == 0);
+	CHECK(may("get", KIND_SECRET, "default", "pull", NULL) == 0);
+	CHECK(may("get", KIND_SECRET, "default", "other", NULL) == -EACCES);
+	CHECK(may("list", KIND_SECRET, "default", NULL, NULL) == -EACCES);
 	struct api *n2 = node_view("n2"); /* its pod b uses cm too, in env */
 	o = api_get(n2, KIND_CONFIGMAP, "default", "cm");
 	CHECK(o != NULL);

@@ -137,9 +137,11 @@ static const struct vcase env_cases[] = {
      "{'env':[{'name':'M','valueFrom':{'resourceFieldRef':{'resource':'limits.cpu','divisor':'0'}}}"
      "]}",
      "valueFrom.resourceFieldRef.divisor: Invalid value: \"0\": must be greater than 0"},
-    {"Pod.ctr", "{'env':[{'name':'S','valueFrom':{'secretKeyRef':{'name':'s','key':'k'}}}]}",
-     "spec.containers[0].env[0].valueFrom.secretKeyRef: Unsupported value: clusterfs has no "
-     "Secrets yet"},
+    {"Pod.ctr",
+     "{'env':[{'name':'S','valueFrom':{'secretKeyRef':{'name':'s','key':'k','optional':true}}}]}",
+     NULL},
+    {"Pod.ctr", "{'env':[{'name':'S','valueFrom':{'secretKeyRef':{'name':'s'}}}]}",
+     "spec.containers[0].env[0].valueFrom.secretKeyRef.key: Required value"},
     {"Pod.ctr",
      "{'env':[{'name':'T','valueFrom':{'configMapKeyRef':{'name':'a','key':'b'},"
      "'fieldRef':{'fieldPath':'metadata.name'}}}]}",
@@ -150,7 +152,7 @@ static const struct vcase env_cases[] = {
      "may not have more than one field specified at a time"},
     {"Pod.ctr", "{'env':[{'name':'T','valueFrom':{}}]}",
      "spec.containers[0].env[0].valueFrom: Invalid value: {}: must specify one of: "
-     "`configMapKeyRef`, `fieldRef` or `resourceFieldRef`"},
+     "`fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"},
     {"Pod.ctr",
      "{'env':[{'name':'T','value':'v','valueFrom':{'fieldRef':{'fieldPath':'metadata.name'}}}]}",
      "spec.containers[0].env[0].valueFrom: Forbidden: may not be specified when `value` is not "
@@ -159,8 +161,11 @@ static const struct vcase env_cases[] = {
      "{'envFrom':[{'configMapRef':{'name':'cfg'}},{'prefix':'APP_','configMapRef':{'name':'other','"
      "optional':true}}]}",
      NULL},
-    {"Pod.ctr", "{'envFrom':[{'secretRef':{'name':'s'}}]}",
-     "spec.containers[0].envFrom[0].secretRef: Unsupported value: clusterfs has no Secrets yet"},
+    {"Pod.ctr", "{'envFrom':[{'prefix':'DB_','secretRef':{'name':'s','optional':true}}]}", NULL},
+    {"Pod.ctr", "{'envFrom':[{'secretRef':{}}]}",
+     "spec.containers[0].envFrom[0].secretRef.name: Required value"},
+    {"Pod.ctr", "{'envFrom':[{'secretRef':{'name':'s'},'configMapRef':{'name':'c'}}]}",
+     "may not have more than one field specified at a time"},
     {"Pod.ctr", "{'envFrom':[{'prefix':'1X','configMapRef':{'name':'cfg'}}]}",
      "spec.containers[0].envFrom[0].prefix: Invalid value: \"1X\""},
     {"Pod.ctr", "{'envFrom':[{'prefix':'X'}]}",
@@ -482,13 +487,20 @@ static const struct vcase volume_cases[] = {
      "cache','subPath':'a/b'}]}]}",
      NULL},
     {"Pod.spec", "{'volumes':[{'name':'data','hostPath':{'path':'/srv'}}]}",
-     "Pod \"p\": spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir and "
-     "configMap volumes"},
+     "Pod \"p\": spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir, "
+     "configMap and secret volumes"},
     {"Pod.spec", "{'volumes':[{'name':'data','persistentVolumeClaim':{'claimName':'pvc'}}]}",
-     "spec.volumes[0].persistentVolumeClaim: Unsupported value: clusterfs supports emptyDir and "
-     "configMap volumes"},
-    {"Pod.spec", "{'volumes':[{'name':'s','secret':{'secretName':'x'}}]}",
-     "spec.volumes[0].secret: Unsupported value"},
+     "spec.volumes[0].persistentVolumeClaim: Unsupported value: clusterfs supports emptyDir, "
+     "configMap and secret volumes"},
+    {"Pod.spec",
+     "{'volumes':[{'name':'s','secret':{'secretName':'x','defaultMode':256,'optional':true,"
+     "'items':[{'key':'k','path':'a/k','mode':384}]}}]}",
+     NULL},
+    {"Pod.spec", "{'volumes':[{'name':'s','secret':{}}]}",
+     "spec.volumes[0].secret.secretName: Required value"},
+    {"Pod.spec",
+     "{'volumes':[{'name':'s','secret':{'secretName':'x','items':[{'key':'k','path':'../k'}]}}]}",
+     "spec.volumes[0].secret.items[0].path: Invalid value"},
     {"Pod.spec", "{'volumes':[{'name':'n','nfs':{'server':'x','path':'/'}}]}",
      "spec.volumes[0].nfs: Unsupported value"},
     {"Pod.spec", "{'volumes':[{'name':'d','downwardAPI':{}}]}",
@@ -544,8 +556,8 @@ static const struct vcase volume_cases[] = {
      "[{'name':'v','mountPath':'/d'}]}]}",
      NULL},
     {"Deployment.tmpl", "{'volumes':[{'name':'h','hostPath':{'path':'/'}}]}",
-     "spec.template.spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir and "
-     "configMap volumes"},
+     "spec.template.spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir, "
+     "configMap and secret volumes"},
 };
 
 /* Each error names the right field after many valid siblings were walked. */

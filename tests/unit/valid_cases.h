@@ -30,6 +30,8 @@ static const char *const bases[][2] = {
 		"'spec':{'selector':{'app':'web'},'ports':[{'port':80}]}}"},
     {"ConfigMap", "{'apiVersion':'v1','kind':'ConfigMap','metadata':{'name':'cfg'},"
 		  "'data':{'a':'b'}}"},
+    {"Secret", "{'apiVersion':'v1','kind':'Secret','metadata':{'name':'db'},"
+	       "'data':{'password':'czNjcmV0'}}"},
     {"Node", "{'apiVersion':'v1','kind':'Node','metadata':{'name':'node1'}}"},
     {"Namespace", "{'apiVersion':'v1','kind':'Namespace','metadata':{'name':'dev'}}"},
     {"Event", "{'apiVersion':'v1','kind':'Event','metadata':{'name':'p.1','namespace':"
