@@ -191,8 +191,8 @@ bool agent_pod_evict_check(struct agent *ag, struct apod *ap, const json_t *pod,
  * and resolve it); -1 while a pull runs (ContainerCreating) or after a
  * failure (ErrImagePull, ErrImageNeverPull), the state and events set and
  * the next look asked for in *next. */
-int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json_t *spec,
-		   const char *image, int64_t now, int64_t *next);
+int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
+		   const json_t *spec, const char *image, int64_t now, int64_t *next);
 /* True while c waits out its image pull back-off: ErrImagePull turns
  * into ImagePullBackOff (event BackOff) a second after the failure. */
 bool agent_pull_backoff(struct agent *ag, struct apod *ap, struct actr *c, const char *image,

@@ -12,8 +12,9 @@
  *     Pulls of one reference by several pods are done once (registry.h).
  *     An image imported by hand is not re-pulled under Always: only the
  *     references this node pulled (DATA_DIR/images-pulled) are.
- *   - Credentials: the node's, DATA_DIR/config.json (or .dockercfg), the
- *     kubelet's convention for its root dir.
+ *   - Credentials: the pod's imagePullSecrets (kubernetes.io/dockerconfigjson
+ *     or dockercfg, read through the API), then the node's, DATA_DIR/config.json (or .dockercfg),
+ * the kubelet's convention for its root dir.
  *   - Events: Pulling, Pulled ("Successfully pulled image ..." or "...
  *     already present on machine"), Failed, BackOff, ErrImageNeverPull.
  */
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine/b64.h"
 #include "engine/clock.h"
 #include "engine/log.h"
 #include "engine/mem.h"
@@ -44,7 +46,8 @@ struct apull {
 	struct pull_info info;
 	int64_t started; /* monotonic ms */
 	char *ref;
-	bool if_absent; /* IfNotPresent: look again before pulling */
+	bool if_absent;		      /* IfNotPresent: look again before pulling */
+	struct registry_creds *creds; /* the pod's imagePullSecrets, or NULL */
 	struct agent *ag;
 };
 
@@ -58,6 +61,7 @@ static void apull_unref(struct apull *p)
 	pthread_mutex_destroy(&p->lock);
 	free(p->msg);
 	free(p->ref);
+	registry_creds_free(p->creds);
 	free(p);
 }
 
@@ -146,9 +150,12 @@ static void *pull_thread(void *arg)
 	int r;
 	/* another pod's pull of it may have ended since the worker looked */
 	if (!p->if_absent || (r = stored(ag, p->ref, &info)) < 0) {
-		struct registry_creds *creds = node_creds(ag->o.data_dir);
-		r = registry_pull(ag->images, p->ref, creds, &ag->o.reg, &info, &e);
-		registry_creds_free(creds);
+		struct registry_creds *node = node_creds(ag->o.data_dir);
+		if (p->creds && node)
+			registry_creds_merge(p->creds, node); /* the pod's win */
+		r = registry_pull(ag->images, p->ref, p->creds ? p->creds : node, &ag->o.reg, &info,
+				  &e);
+		registry_creds_free(node);
 	}
 	if (r == 0)
 		note_pulled(ag, p->ref);
@@ -166,14 +173,78 @@ static void *pull_thread(void *arg)
 	return NULL;
 }
 
+/* Adds the docker config of Secret sec (kubernetes.io/dockerconfigjson or
+ * dockercfg) to *all.  0, or -1 when it has none or it is malformed. */
+static int secret_creds(const json_t *sec, struct registry_creds **all)
+{
+	const char *type = obj_str(sec, "type"), *key = NULL;
+	if (type && !strcmp(type, "kubernetes.io/dockerconfigjson"))
+		key = ".dockerconfigjson";
+	else if (type && !strcmp(type, "kubernetes.io/dockercfg"))
+		key = ".dockercfg";
+	const char *b64 = key ? json_string_value(json_object_get(obj_at(sec, "data"), key)) : NULL;
+	size_t len = 0;
+	char *js = b64 ? b64_decode(b64, &len) : NULL;
+	struct registry_creds *c = NULL;
+	int r = js ? registry_creds_parse(js, len, &c, NULL) : -1;
+	if (js) {
+		explicit_bzero(js, len);
+		free(js);
+	}
+	if (r < 0)
+		return -1;
+	if (*all) {
+		registry_creds_merge(*all, c); /* the first Secret listed wins */
+		registry_creds_free(c);
+	} else {
+		*all = c;
+	}
+	return 0;
+}
+
+/* The credentials of the pod's imagePullSecrets, NULL for none; a Secret
+ * missing or unusable is named in a FailedToRetrieveImagePullSecret event
+ * and the pull goes on without it, as the kubelet does. */
+static struct registry_creds *pod_creds(struct agent *ag, struct apod *ap, const json_t *pod)
+{
+	struct registry_creds *all = NULL;
+	char missing[512] = "";
+	size_t i, off = 0;
+	json_t *ref;
+	json_array_foreach(obj_at(pod, "spec.imagePullSecrets"), i, ref)
+	{
+		const char *name = obj_str(ref, "name");
+		struct sobj *o = NULL;
+		if (!name)
+			continue;
+		if (apic_get(ag->c, KIND_SECRET, ap->ns, name, &o, NULL) < 0 ||
+		    secret_creds(o->obj, &all) < 0)
+			off += (size_t)snprintf(missing + off,
+						off < sizeof(missing) ? sizeof(missing) - off : 0,
+						"%s\"%s\"", off ? ", " : "", name);
+		sobj_unref(o);
+		if (off >= sizeof(missing))
+			off = sizeof(missing) - 1;
+	}
+	if (*missing)
+		apic_event(
+		    ag->c, "Warning", "FailedToRetrieveImagePullSecret", "Pod", ap->ns, ap->name,
+		    "Unable to retrieve some image pull secrets (%s); attempting to pull the "
+		    "image may not succeed.",
+		    missing);
+	return all;
+}
+
 /* Starts the pull of image for c: 0, or -1 (thread refused: logged). */
-static int pull_start(struct agent *ag, struct actr *c, const char *image, bool if_absent)
+static int pull_start(struct agent *ag, struct actr *c, const char *image, bool if_absent,
+		      struct registry_creds *creds)
 {
 	struct apull *p = xcalloc(1, sizeof(*p));
 	pthread_mutex_init(&p->lock, NULL);
 	p->refs = 2;
 	p->ref = xstrdup(image);
 	p->if_absent = if_absent;
+	p->creds = creds;
 	p->ag = ag;
 	p->started = mono_ms();
 	pthread_mutex_lock(&ag->lock);
@@ -312,8 +383,8 @@ static bool in_store(struct agent *ag, const char *image)
 	return r == 0;
 }
 
-int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json_t *spec,
-		   const char *image, int64_t now, int64_t *next)
+int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
+		   const json_t *spec, const char *image, int64_t now, int64_t *next)
 {
 	if (c->image_ok)
 		return 0;
@@ -352,7 +423,7 @@ int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json
 		c->image_ok = true;
 		return 0;
 	}
-	if (pull_start(ag, c, image, !always) < 0) {
+	if (pull_start(ag, c, image, !always, pod_creds(ag, ap, pod)) < 0) {
 		agent_pull_failed(ag, ap, c, image, "could not start the pull", now, next);
 		return -1;
 	}

@@ -525,7 +525,7 @@ static void config_failed(struct agent *ag, struct apod *ap, struct actr *c, con
 static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
 		     const json_t *spec, const char *image, int64_t now, int64_t *next)
 {
-	if (agent_ctr_pull(ag, ap, c, spec, image, now, next) < 0)
+	if (agent_ctr_pull(ag, ap, c, pod, spec, image, now, next) < 0)
 		return -1;
 	struct image_info *info = NULL;
 	struct err *e = NULL;

@@ -56,3 +56,27 @@ digest_of() {
 	curl -sI "$@" -H "Accept: $MT_ALL" "$url" | tr -d '\r' |
 		awk -F': ' 'tolower($1) == "docker-content-digest" { print $2 }'
 }
+
+# start_tls_registry NAME PORT CERTS_DIR USER PASSWORD: docker-registry
+# with TLS (a CA made in $WORK/NAME-pki, its ca.crt put in
+# CERTS_DIR/127.0.0.1:PORT/, Docker's layout) and htpasswd authentication.
+start_tls_registry() {
+	local c=$WORK/$1-pki
+	mkdir -p "$c" "$3/127.0.0.1:$2"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$c/ca.key" -out "$c/ca.crt" -days 2 \
+		-subj "/CN=cfs-test-ca" >/dev/null 2>&1
+	openssl req -newkey rsa:2048 -nodes -keyout "$c/srv.key" -out "$c/srv.csr" \
+		-subj "/CN=127.0.0.1" >/dev/null 2>&1
+	printf 'subjectAltName=IP:127.0.0.1\n' >"$c/ext"
+	openssl x509 -req -in "$c/srv.csr" -CA "$c/ca.crt" -CAkey "$c/ca.key" -CAcreateserial \
+		-out "$c/srv.crt" -days 2 -extfile "$c/ext" >/dev/null 2>&1
+	cp "$c/ca.crt" "$3/127.0.0.1:$2/ca.crt"
+	htpasswd -Bbc "$c/htpasswd" "$4" "$5" >/dev/null 2>&1
+	start_registry "$1" "$2" "  tls:
+    certificate: $c/srv.crt
+    key: $c/srv.key
+auth:
+  htpasswd:
+    realm: cfs-test
+    path: $c/htpasswd"
+}

@@ -8,14 +8,19 @@
 #     ("Back-off pulling image ...") and a BackOff event;
 #   - five pods of one new image: its manifest fetched once;
 #   - imagePullPolicy Never and absent: ErrImageNeverPull;
-#   - Always and a moved tag: the next pod runs the new digest (imageID).
+#   - Always and a moved tag: the next pod runs the new digest (imageID);
+#   - a TLS registry (its CA in --registry-certs-dir) with htpasswd: a pod
+#     without credentials is ErrImagePull (unauthorized) then
+#     ImagePullBackOff; its imagePullSecrets' Secret (dockerconfigjson),
+#     once created, lets it start; node credentials in DATA_DIR/config.json
+#     let a pod without imagePullSecrets pull.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_registry.sh"
 . "$(dirname "$0")/lib_ctl.sh"
 
 TAR=${CFS_BUSYBOX_TAR:-$CFS_SRC/build/images/busybox.tar}
 [ -f "$TAR" ] || cfs_abort "busybox image at $TAR"
-for t in docker-registry skopeo curl; do
+for t in docker-registry skopeo curl htpasswd openssl; do
 	command -v $t >/dev/null || cfs_abort "$t is installed (scripts/deps.sh)"
 done
 P=$MNT/pods
@@ -29,8 +34,18 @@ check "skopeo pushes busybox:1 to the registry" \
 check "and five:1" skopeo copy -q --dest-tls-verify=false "oci-archive:$TAR" "docker://$H/five:1"
 D1=$(digest_of "http://$H/v2/busybox/manifests/1")
 
+PORT2=$(free_port)
+H2=127.0.0.1:$PORT2
+start_tls_registry tls "$PORT2" "$WORK/certs.d" alice s3cret
+for t in 1 2; do
+	check "skopeo pushes private/busybox:$t to the TLS registry" \
+		skopeo copy -q --dest-cert-dir "$WORK/certs.d/$H2" --dest-creds alice:s3cret \
+		"oci-archive:$TAR" "docker://$H2/private/busybox:$t"
+done
+
 CFS_AGENT=1
-cfs_start --node-name "$NODE" --insecure-registry "$H" || cfs_abort "server did not start"
+cfs_start --node-name "$NODE" --insecure-registry "$H" --registry-certs-dir "$WORK/certs.d" ||
+	cfs_abort "server did not start"
 check "the agent registers its node" wait_until 10 test -e "$MNT/nodes/$NODE.yaml"
 
 cstat() { yvals "$P/$1.yaml" "status.containerStatuses.0.$2"; }
@@ -119,7 +134,37 @@ mkpod always2 "$H/busybox:1" Always
 check "the next Always pod runs" wait_until 30 phase_is always2 Running
 check_contains "with the new digest" "$(cstat always2 imageID)" "$D2"
 
-for p in missing five1 five2 five3 five4 five5 never present always1 always2; do rm -f "$P/$p.yaml"; done
+# --- credentials ---------------------------------------------------------------
+mkpod_secret() { # NAME IMAGE SECRET
+	mkpod "$1" "$2"
+	printf '  imagePullSecrets:\n  - name: %s\n' "$3" >>"$WORK/$1.yaml"
+	cp "$WORK/$1.yaml" "$P/$1.yaml"
+}
+mkpod nocreds "$H2/private/busybox:1"
+check "no credentials: ErrImagePull" wait_until 30 cstat_is nocreds state.waiting.reason ErrImagePull
+check_contains "unauthorized" "$(cstat nocreds state.waiting.message)" "unauthorized"
+check "then ImagePullBackOff" wait_until 10 cstat_is nocreds state.waiting.reason ImagePullBackOff
+mkpod_secret withsecret "$H2/private/busybox:1" regcred
+check "its Secret missing: unauthorized" wait_until 30 cstat_is withsecret state.waiting.reason 'ErrImagePull\|ImagePullBackOff'
+check "event FailedToRetrieveImagePullSecret" events_have 'Unable to retrieve some image pull secrets ("regcred")'
+AUTH=$(printf '{"auths":{"%s":{"auth":"%s"}}}' "$H2" "$(printf alice:s3cret | base64)" | base64 -w0)
+cat >"$WORK/regcred.yaml" <<EOF2
+apiVersion: v1
+kind: Secret
+metadata: {name: regcred}
+type: kubernetes.io/dockerconfigjson
+data:
+  .dockerconfigjson: $AUTH
+EOF2
+check "the pull Secret is created" cp "$WORK/regcred.yaml" "$MNT/secrets/regcred.yaml"
+check "with it the pod starts (after its back-off)" wait_until 40 phase_is withsecret Running
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$H2" "$(printf alice:s3cret | base64)" >"$DATA/config.json"
+mkpod nodecreds "$H2/private/busybox:2"
+check "node credentials (DATA_DIR/config.json) pull for a pod without a Secret" \
+	wait_until 30 phase_is nodecreds Running
+rm -f "$DATA/config.json"
+
+for p in nocreds withsecret nodecreds missing five1 five2 five3 five4 five5 never present always1 always2; do rm -f "$P/$p.yaml"; done
 rm -f "$MNT/deployments/pulled.yaml"
 gone() { ! ls "$P" | grep -q '\.yaml$'; }
 check "the pods are deleted" wait_until 60 gone
