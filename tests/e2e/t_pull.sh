@@ -54,7 +54,7 @@ phase_is() { [ "$(cat "$P/$1/phase" 2>/dev/null)" = "$2" ]; }
 events() { cat "$MNT/events" 2>/dev/null; }
 events_have() { events | grep -qF -- "$1"; }
 
-# mkpod NAME IMAGE [POLICY]
+# mkpod NAME IMAGE [POLICY [PULL-SECRET]]
 mkpod() {
 	{
 		echo "apiVersion: v1"
@@ -67,6 +67,7 @@ mkpod() {
 		echo "    image: $2"
 		[ -n "${3:-}" ] && echo "    imagePullPolicy: $3"
 		echo '    command: ["sh", "-c", "exec sleep 100000"]'
+		[ -n "${4:-}" ] && printf '  imagePullSecrets:\n  - name: %s\n' "$4"
 	} >"$WORK/$1.yaml"
 	cp "$WORK/$1.yaml" "$P/$1.yaml"
 }
@@ -135,17 +136,13 @@ check "the next Always pod runs" wait_until 30 phase_is always2 Running
 check_contains "with the new digest" "$(cstat always2 imageID)" "$D2"
 
 # --- credentials ---------------------------------------------------------------
-mkpod_secret() { # NAME IMAGE SECRET
-	mkpod "$1" "$2"
-	printf '  imagePullSecrets:\n  - name: %s\n' "$3" >>"$WORK/$1.yaml"
-	cp "$WORK/$1.yaml" "$P/$1.yaml"
-}
 mkpod nocreds "$H2/private/busybox:1"
 check "no credentials: ErrImagePull" wait_until 30 cstat_is nocreds state.waiting.reason ErrImagePull
 check_contains "unauthorized" "$(cstat nocreds state.waiting.message)" "unauthorized"
 check "then ImagePullBackOff" wait_until 10 cstat_is nocreds state.waiting.reason ImagePullBackOff
-mkpod_secret withsecret "$H2/private/busybox:1" regcred
-check "its Secret missing: unauthorized" wait_until 30 cstat_is withsecret state.waiting.reason 'ErrImagePull\|ImagePullBackOff'
+mkpod withsecret "$H2/private/busybox:1" IfNotPresent regcred
+pull_failing() { cstat "$1" state.waiting.reason | grep -Eq 'ErrImagePull|ImagePullBackOff'; }
+check "its Secret missing: ErrImagePull" wait_until 30 pull_failing withsecret
 check "event FailedToRetrieveImagePullSecret" events_have 'Unable to retrieve some image pull secrets ("regcred")'
 AUTH=$(printf '{"auths":{"%s":{"auth":"%s"}}}' "$H2" "$(printf alice:s3cret | base64)" | base64 -w0)
 cat >"$WORK/regcred.yaml" <<EOF2
