@@ -488,6 +488,7 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				.node_ip = o->node_ip,
 				.route_mode = o->route_mode,
 				.pod_pids_limit = o->pod_pids_limit};
+	registry_opts_conf(&o->reg, &ao.reg);
 	const char *cluster = o->cluster_cidr ? o->cluster_cidr : NODEIPAM_DEFAULT_CIDR;
 	if (o->pod_cidr && !nodeipam_cidr_within(o->pod_cidr, cluster))
 		log_warn("server", "--pod-cidr %s is not inside the cluster CIDR %s", o->pod_cidr,
@@ -634,6 +635,7 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 				.node_ip = o->node_ip,
 				.route_mode = o->route_mode,
 				.pod_pids_limit = o->pod_pids_limit};
+	registry_opts_conf(&o->reg, &ao.reg);
 	int delay = 250;
 	for (;;) {
 		int r = agent_start(c, &ao, ag, e);

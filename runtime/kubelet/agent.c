@@ -655,6 +655,7 @@ static void agent_free(struct agent *ag)
 		close(ag->epfd);
 	wq_free(ag->q);
 	oci_runtime_free(ag->rt);
+	agent_pulls_wait(ag);
 	image_store_close(ag->images);
 	cni_close(ag->cni);
 	nodenet_close(ag->net);

@@ -22,8 +22,10 @@
  *   - Restarts: restartPolicy Always, OnFailure, Never; the first restart
  *     is at once, the next after 10 s, doubling to 5 min
  *     (CrashLoopBackOff), reset once an instance ran 10 min.
- *   - Images: an image not in the store is ErrImagePull, then
- *     ImagePullBackOff on the same back-off, retried until imported.
+ *   - Images: pulled by imagePullPolicy (agent_pull.c) in a thread of its
+ *     own (ContainerCreating meanwhile), with DATA_DIR/config.json as the
+ *     node's credentials; a failure is ErrImagePull, then ImagePullBackOff
+ *     (10 s doubling to 5 min); Never and absent: ErrImageNeverPull.
  *   - Probes: liveness, readiness and startup (exec, httpGet, tcpSocket).
  *   - Deletion: SIGTERM, SIGKILL after the grace period, then the pod's
  *     files and the final delete (the API waits for it).
@@ -49,6 +51,7 @@
 
 #include "engine/client/apic.h"
 #include "engine/err.h"
+#include "runtime/image/registry.h"
 #include "runtime/net/routes.h"
 
 struct agent_opts {
@@ -63,6 +66,7 @@ struct agent_opts {
 	int status_every_s;	     /* Node status at least this often; <= 0: 60 */
 	int64_t pod_pids_limit;	     /* pids.max of each pod's cgroup (podcg.h):
 					0: AGENT_POD_PIDS_LIMIT; < 0: none */
+	struct registry_conf reg;    /* pulling images (borrowed, as registry.h) */
 };
 
 /* The pids limit of a pod by default: processes and threads of all its

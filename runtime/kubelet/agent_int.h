@@ -35,6 +35,7 @@
 #define AGENT_EVICT_CHECK_MS   2000	  /* emptyDir sizeLimit: how often */
 
 struct prober;
+struct apull;
 
 enum cstate { CS_WAITING, CS_RUNNING, CS_TERMINATED };
 
@@ -57,12 +58,15 @@ struct actr {
 	bool done;	   /* terminated and not to be restarted */
 
 	/* restarts */
-	int64_t backoff_ms; /* 0: the next restart is immediate */
-	int64_t retry_at;   /* monotonic ms: not before (back-off) */
-	int64_t run_since;  /* monotonic ms the current instance started */
-	int pull_fails;	    /* image not found, in a row */
-	int64_t kill_at;    /* being stopped: SIGKILL at this time; 0: not */
-	bool config_error;  /* waiting on a ConfigMap (retry soon) */
+	int64_t backoff_ms;	/* 0: the next restart is immediate */
+	int64_t retry_at;	/* monotonic ms: not before (back-off) */
+	int64_t run_since;	/* monotonic ms the current instance started */
+	int pull_fails;		/* image pulls failed, in a row */
+	struct apull *pull;	/* the pull under way (agent_pull.c), or NULL */
+	int64_t pull_failed_at; /* monotonic ms of the last failure */
+	bool image_ok;		/* the image is checked for the next start */
+	int64_t kill_at;	/* being stopped: SIGKILL at this time; 0: not */
+	bool config_error;	/* waiting on a ConfigMap (retry soon) */
 
 	/* probes: set by prober threads under apod.lock */
 	struct agent *ag; /* for the probers' callbacks */
@@ -120,6 +124,7 @@ struct agent {
 	bool heart_on, reaper_on, logrot_on;
 	pthread_cond_t beat;
 	bool stop; /* lock */
+	int pulls; /* lock: pull threads running (agent_pull.c) */
 };
 
 /* agent.c */
@@ -180,6 +185,26 @@ bool agent_pod_admit(struct agent *ag, struct apod *ap, const json_t *pod);
  * holds more than its sizeLimit: Evicted; else asks for another look
  * within AGENT_EVICT_CHECK_MS in *next when there is a limit to watch. */
 bool agent_pod_evict_check(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next);
+
+/* agent_pull.c */
+/* c's image by its imagePullPolicy: 0 when it is in the store (go on
+ * and resolve it); -1 while a pull runs (ContainerCreating) or after a
+ * failure (ErrImagePull, ErrImageNeverPull), the state and events set and
+ * the next look asked for in *next. */
+int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
+		   const json_t *spec, const char *image, int64_t now, int64_t *next);
+/* True while c waits out its image pull back-off: ErrImagePull turns
+ * into ImagePullBackOff (event BackOff) a second after the failure. */
+bool agent_pull_backoff(struct agent *ag, struct apod *ap, struct actr *c, const char *image,
+			int64_t now, int64_t *next);
+/* A failed pull (or an unusable image, msg): ErrImagePull, the Failed
+ * event, the back-off doubled. */
+void agent_pull_failed(struct agent *ag, struct apod *ap, struct actr *c, const char *image,
+		       const char *msg, int64_t now, int64_t *next);
+/* Lets go of c's pull (the thread finishes on its own). */
+void agent_pull_drop(struct actr *c);
+/* agent_free: waits for the pull threads to end. */
+void agent_pulls_wait(struct agent *ag);
 
 /* agent_probe.c */
 /* Starts c's probers: the startup probe's first; liveness and readiness

@@ -48,6 +48,7 @@ static void set_text(char **dst, const char *v)
 void actr_clear(struct actr *c)
 {
 	agent_probes_stop(c);
+	agent_pull_drop(c);
 	pod_container_free(c->c);
 	free(c->name);
 	free(c->reason);
@@ -516,39 +517,6 @@ static bool backing_off(struct apod *ap, struct actr *c, int64_t now, int64_t *n
 	return true;
 }
 
-/* The image could not be resolved (r, e): ErrImagePull for a moment, then
- * ImagePullBackOff with a doubling delay. */
-static void pull_failed(struct agent *ag, struct apod *ap, struct actr *c, const char *image, int r,
-			const struct err *e, int64_t now, int64_t *next)
-{
-	c->pull_fails++;
-	int64_t delay = AGENT_BACKOFF_START_MS;
-	for (int i = 1; i < c->pull_fails && delay < AGENT_BACKOFF_MAX_MS; i++)
-		delay *= 2;
-	if (delay > AGENT_BACKOFF_MAX_MS)
-		delay = AGENT_BACKOFF_MAX_MS;
-	char msg[512];
-	snprintf(msg, sizeof(msg), "%s%s",
-		 r == -ENOENT ? "" : "image is unusable: ", r == -ENOENT ? "" : e->msg);
-	if (r == -ENOENT)
-		snprintf(msg, sizeof(msg),
-			 "image \"%s\" not found in the local store (import it with "
-			 "`clusterfs image import`)",
-			 image);
-	bool first = c->pull_fails == 1;
-	wait_reason(c, first ? "ErrImagePull" : "ImagePullBackOff",
-		    first ? msg : "Back-off pulling image");
-	if (first)
-		apic_event(ag->c, "Warning", "Failed", "Pod", ap->ns, ap->name,
-			   "Failed to pull image \"%s\": %s", image, msg);
-	else
-		apic_event(ag->c, "Normal", "BackOff", "Pod", ap->ns, ap->name,
-			   "Back-off pulling image \"%s\"", image);
-	/* ErrImagePull is shown for a moment, then the back-off */
-	c->retry_at = now + (first ? 1000 : delay);
-	want(next, c->retry_at - now);
-}
-
 /* c's image in the store: its digest into c->image_id, 0; else the pull
  * failure noted, -1. */
 static void config_failed(struct agent *ag, struct apod *ap, struct actr *c, const char *reason,
@@ -557,11 +525,14 @@ static void config_failed(struct agent *ag, struct apod *ap, struct actr *c, con
 static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
 		     const json_t *spec, const char *image, int64_t now, int64_t *next)
 {
+	if (agent_ctr_pull(ag, ap, c, pod, spec, image, now, next) < 0)
+		return -1;
 	struct image_info *info = NULL;
 	struct err *e = NULL;
 	int r = image_resolve(ag->env.images, image, &info, &e);
 	if (r < 0) {
-		pull_failed(ag, ap, c, image, r, e, now, next);
+		c->image_ok = false;
+		agent_pull_failed(ag, ap, c, image, e->msg, now, next);
 		err_free(e);
 		return -1;
 	}
@@ -575,9 +546,6 @@ static int ctr_image(struct agent *ag, struct apod *ap, struct actr *c, const js
 			      next);
 		return -1;
 	}
-	if (c->pull_fails)
-		apic_event(ag->c, "Normal", "Pulled", "Pod", ap->ns, ap->name,
-			   "Container image \"%s\" is now in the local store", image);
 	c->pull_fails = 0;
 	return 0;
 }
@@ -672,10 +640,11 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 		      int64_t *next)
 {
 	int64_t now = mono_ms();
-	if (backing_off(ap, c, now, next))
-		return;
 	const json_t *spec = ctr_spec(pod, c);
 	const char *image = obj_str(spec, "image");
+	if (agent_pull_backoff(ag, ap, c, image ? image : "", now, next) ||
+	    backing_off(ap, c, now, next))
+		return;
 	char **env = NULL;
 	if (ctr_image(ag, ap, c, pod, spec, image ? image : "", now, next) < 0 ||
 	    ctr_config(ag, ap, c, pod, spec, &env, next) < 0)
@@ -687,6 +656,7 @@ static void start_ctr(struct agent *ag, struct apod *ap, struct actr *c, const j
 	int r = pod_container_start(&ag->env, ap->sb, pod, c->name, (const char **)env, attempt,
 				    &pc, &e);
 	agent_env_free(env);
+	c->image_ok = false;
 	c->ran = true;
 	c->restarts = attempt;
 	if (attempt > 0)

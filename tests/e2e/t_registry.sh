@@ -19,6 +19,7 @@
 #     pulls; without the CA the TLS check fails.
 # The registries are killed by PID at the end.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_registry.sh"
 
 TAR=${CFS_BUSYBOX_TAR:-$CFS_SRC/build/images/busybox.tar}
 [ -f "$TAR" ] || cfs_abort "busybox image at $TAR"
@@ -29,60 +30,6 @@ IMG() {
 	local sub=$1
 	shift
 	"$CLUSTERFS" image "$sub" --data-dir "$DATA" "$@"
-}
-
-# wait_up SECONDS CMD...: until CMD succeeds.
-wait_up() {
-	local n=$(($1 * 10))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
-# free_port: a TCP port nothing listens on at 127.0.0.1.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }
-	done
-}
-
-# start_registry NAME PORT [EXTRA-YAML]: docker-registry with its storage
-# in $WORK/NAME; waits for /v2/.
-start_registry() {
-	local dir=$WORK/$1
-	mkdir -p "$dir/data"
-	cat >"$dir/config.yml" <<EOC
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $dir/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$2
-${3:-}
-EOC
-	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-	CFS_BG_PIDS="$CFS_BG_PIDS $!"
-	wait_up 10 sh -c "curl -sk -o /dev/null https://127.0.0.1:$2/v2/ || curl -s -o /dev/null http://127.0.0.1:$2/v2/" ||
-		cfs_abort "registry $1 answers on 127.0.0.1:$2"
-}
-
-# digest_of URL-OF-MANIFEST [CURL-ARGS]: the registry's digest for it.
-MT_ALL='application/vnd.oci.image.manifest.v1+json,application/vnd.oci.image.index.v1+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.docker.distribution.manifest.list.v2+json'
-digest_of() {
-	local url=$1
-	shift
-	curl -sI "$@" -H "Accept: $MT_ALL" "$url" | tr -d '\r' |
-		awk -F': ' 'tolower($1) == "docker-content-digest" { print $2 }'
 }
 
 # ---- plain HTTP, insecure ----

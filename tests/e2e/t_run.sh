@@ -178,17 +178,17 @@ metadata:
 spec:
   containers:
   - name: c
-    image: registry.example/nothing:1.0
+    image: 127.0.0.1:9/nothing:1.0
     command: ["sh", "-c", "echo image-is-here; exec sleep 100000"]
 EOF
 cp "$WORK/noimg.yaml" "$P/noimg.yaml"
 check "a missing image: ErrImagePull first" wait_until 10 cstat_has noimg state.waiting.reason ErrImagePull
-check "its message names the image" wait_until 10 sh -c "grep -q 'registry.example/nothing:1.0.*not found' '$P/noimg.yaml'"
+check "its message names the image" wait_until 10 sh -c "grep -q '127.0.0.1:9/nothing:1.0.*connection refused' '$P/noimg.yaml'"
 check "then ImagePullBackOff" wait_until 10 cstat_has noimg state.waiting.reason ImagePullBackOff
 check_eq "the pod stays Pending" "Pending" "$(pod_phase noimg)"
 expect_in "an event says why" "Failed to pull image" "$(grep noimg "$MNT/events")"
 check "the image is imported under that name" "$CLUSTERFS" image import --data-dir "$DATA" \
-	"$CFS_BUSYBOX_TAR" registry.example/nothing:1.0
+	"$CFS_BUSYBOX_TAR" 127.0.0.1:9/nothing:1.0
 check "the agent retries: once the image is there, its command runs" wait_until 30 grep -q image-is-here "$P/noimg/logs"
 check_eq "and the pod is Running" "Running" "$(pod_phase noimg)"
 check_eq "with no restart" "0" "$(cstat noimg restartCount)"
