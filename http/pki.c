@@ -34,18 +34,7 @@ struct pki {
 
 char *pki_read_file(const char *path)
 {
-	FILE *f = fopen(path, "re");
-	if (!f)
-		return NULL;
-	struct buf b = {0};
-	char chunk[4096];
-	size_t n;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	if (!b.s)
-		buf_add(&b, "", 0);
-	return buf_steal(&b, NULL);
+	return file_slurp(path);
 }
 
 int pki_write_file(const char *path, const char *data, struct err **e)

@@ -8,6 +8,7 @@
  * helpers and value rules (names, labels, quantities, int-or-percent) in
  * valid_rules.c.
  */
+#include "engine/b64.h"
 #include "engine/valid/valid.h"
 
 #include <errno.h>
@@ -530,28 +531,6 @@ static int check_endpoints(struct vc *c, const json_t *obj)
 
 /* --- ConfigMap ------------------------------------------------------------ */
 
-#define B64 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-/* Length of the standard, padded base64 text s decodes to, or -1. */
-static long base64_len(const char *s)
-{
-	size_t n = strlen(s), pad = 0;
-
-	if (n % 4)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '=') {
-			if (i < n - 2 || (i == n - 2 && s[n - 1] != '='))
-				return -1;
-			pad++;
-		} else if (!strchr(B64, ch)) {
-			return -1;
-		}
-	}
-	return (long)(n / 4 * 3 - pad);
-}
-
 /* cm[field] ("data" or "binaryData"): valid keys, string values; adds the
  * bytes the values hold to *total. */
 static int check_config_keys(struct vc *c, const json_t *cm, const char *field, size_t *total)
@@ -574,7 +553,7 @@ static int check_config_keys(struct vc *c, const json_t *cm, const char *field, 
 		}
 		if (vget(vget(cm, "data"), k))
 			return vc_invalid(c, field, jk, "duplicate of key present in data");
-		long n = base64_len(s);
+		long n = b64_len(s);
 		if (n < 0) {
 			vc_push(c, field);
 			vc_pushk(c, k);
