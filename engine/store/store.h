@@ -158,6 +158,45 @@ void store_events_free(struct store_event *evs, size_t n);
 /* Wakes every store_watch() waiter (they return 0); used at shutdown. */
 void store_wake_watchers(struct store *st);
 
+/*
+ * The etcd backend (store_etcd.c, issue 15).  The same interface over
+ * etcd: every object is a key PREFIX/KIND/NS/NAME (NS empty for cluster-
+ * scoped kinds) holding its JSON (sealed as above for Secrets); the
+ * revision is etcd's and is the resourceVersion (the objects of one
+ * store_update() share it); the index is filled by a range at open and kept
+ * by a watch, so that it also shows the changes of other servers.
+ * store_update() is one etcd transaction comparing the mod revision of
+ * every key the function read or wrote; when another writer got there
+ * first, the function runs again on the newer state (at most a few times:
+ * then -EAGAIN).  It returns once etcd committed (a quorum) and the index
+ * shows the change.  The store compacts etcd's history itself.
+ */
+struct etcd;
+struct etcd_opts;
+int store_open_etcd(const struct etcd_opts *o, const char *prefix, struct store **out,
+		    struct err **e);
+/* The etcd client of an etcd store (for the leader election); NULL on SQLite. */
+struct etcd *store_etcd(struct store *st);
+
+/*
+ * Consistent reads across servers: waits until the index shows every change
+ * etcd committed before the call (one quorum read of etcd's revision;
+ * concurrent callers share one).  0, or -EIO/-ETIMEDOUT with *e when etcd
+ * cannot say (the index may then be stale).  Always 0 at once on SQLite.
+ */
+int store_sync(struct store *st, struct err **e);
+
+/*
+ * Fencing (issue 15): the writes of a thread marked with
+ * store_fence_thread(true) (the controllers', the scheduler's) commit only
+ * while the election key `key` still has create revision create_rev, that
+ * is while this server leads; otherwise they fail with -EPERM ("no longer
+ * the leader").  store_fence_set(st, NULL, 0) fences every such write.
+ * Without a call to store_fence_set, and always on SQLite, nothing is fenced.
+ */
+void store_fence_set(struct store *st, const char *key, int64_t create_rev);
+void store_fence_thread(bool on);
+
 /* Testing: knobs for the unit test, never set in the daemon */
 
 extern int store_fail_commit_for_test;	 /* the next N COMMITs fail with -EIO */
