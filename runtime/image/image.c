@@ -348,56 +348,6 @@ int blob_kind(json_t *desc, json_t *blob)
 	return !strcmp(mt, MT_OCI_MANIFEST) || !strcmp(mt, MT_DOCKER_MANIFEST) ? 'm' : 0;
 }
 
-/* ---- refs.json ---- */
-
-int image_refs_read(struct image_store *s, json_t **out, struct err **e)
-{
-	if (access(s->refs, F_OK) < 0 && errno == ENOENT) {
-		*out = json_object();
-		return 0;
-	}
-	int r = json_read(s->refs, out, e);
-	if (r == 0 && !json_is_object(*out)) {
-		json_decref(*out);
-		return err_make(e, EINVAL, "%s: not a JSON object", s->refs);
-	}
-	return r;
-}
-
-/* Records ref -> digest (digest NULL: removes ref, -ENOENT if absent): under the mutex and
- * refs.lock, refs.json is read, changed and written anew (temporary file, fsync, rename). */
-int image_refs_set(struct image_store *s, const char *ref, const char *digest, struct err **e)
-{
-	pthread_mutex_lock(&s->mu);
-	int r = 0;
-	_cleanup_fd_ int lock = open(s->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	_cleanup_json_ json_t *refs = NULL;
-	_cleanup_free_ char *tmp = image_tmp_name(s->refs);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0) {
-		r = err_make(e, errno, "%s: %s", s->lock, strerror(errno));
-		goto out;
-	}
-	if ((r = image_refs_read(s, &refs, e)) < 0)
-		goto out;
-	if (digest)
-		json_object_set_new(refs, ref, json_string(digest));
-	else if (json_object_del(refs, ref) < 0) {
-		r = err_make(e, ENOENT, "image %s: no such image", ref);
-		goto out;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || json_dumpfd(refs, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) < 0 || rename(tmp, s->refs) < 0) {
-		r = err_make(e, errno ? errno : EIO, "%s: %s", s->refs, strerror(errno));
-		unlink(tmp);
-	}
-	if (fd >= 0)
-		close(fd);
-out:
-	pthread_mutex_unlock(&s->mu);
-	return r;
-}
-
 /* ---- Import ---- */
 
 /*
@@ -450,7 +400,7 @@ static int find_manifest(struct image_store *s, const char *dir, const char *tag
 /* Imports the image of the layout dir `dir` (narrowed by tag, may be NULL)
  * as name (NULL: from the ref.name annotation). */
 static int import_layout(struct image_store *s, const char *dir, const char *tag, const char *name,
-			 struct err **e)
+			 enum image_origin origin, struct err **e)
 {
 	_cleanup_json_ json_t *man = NULL, *conf = NULL;
 	_cleanup_free_ char *annotated = NULL;
@@ -511,13 +461,20 @@ static int import_layout(struct image_store *s, const char *dir, const char *tag
 
 	char digest[IMAGE_DIGEST_MAX];
 	snprintf(digest, sizeof(digest), "sha256:%s", hex);
-	if ((r = image_refs_set(s, name, digest, e)) < 0)
+	if ((r = image_refs_set(s, name, digest, origin, e)) < 0)
 		return r;
-	log_info("image", "%s: imported %s, layers: %zu", name, digest, n);
+	log_info("image", "%s: %s %s, layers: %zu", name,
+		 origin == IMAGE_PULLED ? "pulled" : "imported", digest, n);
 	return 0;
 }
 
 int image_import(struct image_store *s, const char *source, const char *ref, struct err **e)
+{
+	return image_import_origin(s, source, ref, IMAGE_IMPORTED, e);
+}
+
+int image_import_origin(struct image_store *s, const char *source, const char *ref,
+			enum image_origin origin, struct err **e)
 {
 	char name[IMAGE_REF_MAX];
 	if (ref && image_normalize(ref, name, sizeof(name), e) < 0)
@@ -535,12 +492,12 @@ int image_import(struct image_store *s, const char *source, const char *ref, str
 	}
 	int r;
 	if (S_ISDIR(st.st_mode)) {
-		r = import_layout(s, path, tag, ref ? name : NULL, e);
+		r = import_layout(s, path, tag, ref ? name : NULL, origin, e);
 	} else if (S_ISREG(st.st_mode)) {
 		_cleanup_free_ char *dir = NULL;
 		r = image_archive_stage(s, path, &dir, e);
 		if (r == 0) {
-			r = import_layout(s, dir, tag, ref ? name : NULL, e);
+			r = import_layout(s, dir, tag, ref ? name : NULL, origin, e);
 			image_rm_logged(dir);
 		}
 	} else {
@@ -550,26 +507,6 @@ int image_import(struct image_store *s, const char *source, const char *ref, str
 }
 
 /* ---- Lookup ---- */
-
-/* The manifest digest recorded for the normalised name.  For
- * "repo@sha256:X", any "repo:TAG" with manifest X is good too. */
-static const char *refs_find(json_t *refs, const char *name)
-{
-	const char *d = json_string_value(json_object_get(refs, name));
-	const char *at = strchr(name, '@');
-	if (d || !at)
-		return d;
-	const char *k;
-	json_t *v;
-	size_t rl = at - name;
-	json_object_foreach(refs, k, v)
-	{
-		if (!strncmp(k, name, rl) && k[rl] == ':' && json_is_string(v) &&
-		    !strcmp(json_string_value(v), at + 1))
-			return json_string_value(v);
-	}
-	return NULL;
-}
 
 /* Bytes of the manifest blob hex and of every blob it names. */
 static int64_t manifest_size(struct image_store *s, const char *hex, json_t *man)
@@ -625,7 +562,7 @@ int image_resolve(struct image_store *s, const char *ref, struct image_info **ou
 	if ((r = image_normalize(ref, name, sizeof(name), e)) < 0 ||
 	    (r = image_refs_read(s, &refs, e)) < 0)
 		return err_wrap(e, "image %s", ref);
-	const char *digest = refs_find(refs, name);
+	const char *digest = image_ref_digest(image_refs_find(refs, name, NULL));
 	if (!digest)
 		return err_make(e, ENOENT, "image %s: not imported", name);
 	char chex[65];
@@ -714,11 +651,13 @@ int image_list(struct image_store *s, struct image_entry **out, size_t *n, struc
 	json_t *v;
 	json_object_foreach(refs, name, v)
 	{
-		const char *d = json_string_value(v);
-		if (!d || strncmp(d, "sha256:", 7) || !is_hex64(d + 7))
+		struct image_record rec;
+		if (image_ref_record(v, &rec) < 0)
 			continue;
+		const char *d = rec.digest;
 		struct image_entry *it = &list[k++];
 		it->ref = xstrdup(name);
+		it->rec = rec;
 		snprintf(it->digest, sizeof(it->digest), "%s", d);
 		snprintf(it->short_digest, sizeof(it->short_digest), "%.12s", d + 7);
 		_cleanup_json_ json_t *man = NULL;

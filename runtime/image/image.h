@@ -20,7 +20,9 @@
  *                        trusted.overlay.opaque=y), shared by every image
  *                        that has it; HEX is the layer blob's digest
  *     diff_ids/HEX       the checked sha256 of layer HEX uncompressed
- *     refs.json          normalised reference -> manifest digest
+ *     refs.json          normalised reference -> manifest digest, where
+ *                        it came from (pulled or imported), when it was
+ *                        set and last used (image_lookup)
  *     refs.lock          flock()ed around refs.json updates, so that the
  *                        CLI and a running server can import together
  *
@@ -122,6 +124,30 @@ int image_import(struct image_store *s, const char *source, const char *ref, str
 
 /* ---- Lookup ---- */
 
+/* Where a reference came from: a registry (registry_pull, `clusterfs
+ * image pull`) or a file (image_import).  A store written before origins
+ * were recorded has only imported references. */
+enum image_origin { IMAGE_IMPORTED, IMAGE_PULLED };
+
+/* What refs.json holds for one reference. */
+struct image_record {
+	char digest[IMAGE_DIGEST_MAX]; /* of the manifest */
+	enum image_origin origin;
+	int64_t added;	   /* Unix seconds it was pulled or imported (0: unknown) */
+	int64_t last_used; /* Unix seconds a pod last used it (0: never) */
+};
+
+/* The record of ref (normalised first; "name@sha256:X" also finds a tag of
+ * name whose manifest is X) without reading the image: 0 and *out, -ENOENT
+ * when the store does not have it, -EINVAL for a malformed ref. */
+int image_lookup(struct image_store *s, const char *ref, struct image_record *out, struct err **e);
+
+/* Sets the last use of each of the n references (not normalised; those
+ * the store lacks are skipped) to now (Unix seconds; 0: the time now),
+ * never back in time.  0, or the errno of refs.json's update. */
+int image_touch(struct image_store *s, const char *const *refs, size_t n, int64_t now,
+		struct err **e);
+
 /* An imported image, as the runtime needs it to build a bundle.  The
  * caller owns it (image_info_free).  String vectors end with NULL; a
  * vector is NULL when the config does not set it. */
@@ -162,6 +188,10 @@ struct image_entry {
 	char short_digest[13];	       /* its first 12 hex digits */
 	int64_t size;		       /* as image_info.size; -1 when the
 					  manifest cannot be read */
+	struct image_record rec;       /* origin, added, last_used */
+	char **used_by;		       /* "NS/POD" of each pod on the node
+					  using it (image_uses), n_used_by */
+	size_t n_used_by;
 };
 
 /* Lists every reference, sorted by name, into *out (*n entries; the

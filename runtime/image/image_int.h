@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "engine/err.h"
+#include "runtime/image/image.h"
 
 /* Lock order: mu, then the flock on refs.lock. */
 struct image_store {
@@ -50,11 +51,23 @@ int desc_parse(json_t *desc, char hex[65], int64_t *size, struct err **e);
 int pick_manifest(json_t *index, const char *tag, json_t **out, struct err **e);
 int blob_kind(json_t *desc, json_t *blob);
 
-/* refs.json: read (an empty object when absent), and one reference set
- * to digest or, with digest NULL, removed (-ENOENT when it is not there),
- * under the store's mutex and refs.lock. */
+/* refs.json (image_refs.c): read (an empty object when absent); one
+ * reference set to digest with its origin and the time now or, with digest
+ * NULL, removed (-ENOENT when it is not there), under the store's mutex and
+ * refs.lock.  image_ref_digest: the digest of an entry of either format,
+ * NULL when it has none; image_ref_record: the whole entry (-1: none).
+ * image_refs_find: the entry of a normalised name ("repo@sha256:X" also
+ * finds a "repo:TAG" whose digest is X), its key in *key (may be NULL). */
 int image_refs_read(struct image_store *s, json_t **out, struct err **e);
-int image_refs_set(struct image_store *s, const char *ref, const char *digest, struct err **e);
+int image_refs_set(struct image_store *s, const char *ref, const char *digest,
+		   enum image_origin origin, struct err **e);
+const char *image_ref_digest(json_t *v);
+int image_ref_record(json_t *v, struct image_record *out);
+json_t *image_refs_find(json_t *refs, const char *name, const char **key);
+
+/* image_import() recording the reference with origin (registry.c: pulled). */
+int image_import_origin(struct image_store *s, const char *source, const char *ref,
+			enum image_origin origin, struct err **e);
 
 /* A layer's compression, from its media type. */
 enum comp { COMP_NONE, COMP_GZIP, COMP_ZSTD, COMP_UNKNOWN };

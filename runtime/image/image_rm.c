@@ -70,14 +70,14 @@ int image_remove(struct image_store *s, const char *ref, int64_t *freed, struct 
 	int r = image_refs_read(s, &refs, e);
 	if (r < 0)
 		return r;
-	const char *d0 = json_string_value(json_object_get(refs, name));
+	const char *d0 = image_ref_digest(json_object_get(refs, name));
 	if (!d0 || strlen(d0) >= IMAGE_DIGEST_MAX)
 		return err_make(e, ENOENT, "image %s: no such image", name);
 	char digest[IMAGE_DIGEST_MAX];
 	memcpy(digest, d0, strlen(d0) + 1);
 	_cleanup_json_ json_t *gone = json_object(), *kept = json_object();
 	closure(s, digest + 7, gone, 0);
-	if ((r = image_refs_set(s, name, NULL, e)) < 0)
+	if ((r = image_refs_set(s, name, NULL, IMAGE_IMPORTED, e)) < 0)
 		return r;
 	/* what the other references still use stays */
 	json_decref(refs);
@@ -88,8 +88,8 @@ int image_remove(struct image_store *s, const char *ref, int64_t *freed, struct 
 	json_t *v;
 	json_object_foreach(refs, k, v)
 	{
-		const char *d = json_string_value(v);
-		if (d && !strncmp(d, "sha256:", 7))
+		const char *d = image_ref_digest(v);
+		if (d)
 			closure(s, d + 7, kept, 0);
 	}
 	json_object_foreach(gone, k, v)

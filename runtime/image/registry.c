@@ -579,7 +579,7 @@ static int pull_from(struct conn *c, struct image_store *s, const char *name, st
 		return err_make(e, errno, "%s: %s", tpath, strerror(errno));
 	rc = layout_write(s, top, out->digest, st.st_size, &dir, e);
 	if (rc == 0)
-		rc = image_import(s, dir, name, e);
+		rc = image_import_origin(s, dir, name, IMAGE_PULLED, e);
 	if (dir)
 		image_rm_logged(dir);
 	return rc;

@@ -11,7 +11,7 @@
  *     250 ms, the container Waiting with ContainerCreating meanwhile.
  *     Pulls of one reference by several pods are done once (registry.h).
  *     An image imported by hand is not re-pulled under Always: only the
- *     references this node pulled (DATA_DIR/images-pulled) are.
+ *     references the store records as pulled are (image_lookup).
  *   - Credentials: the pod's imagePullSecrets (kubernetes.io/dockerconfigjson
  *     or dockercfg, read through the API), then the node's, DATA_DIR/config.json (or .dockercfg),
  * the kubelet's convention for its root dir.
@@ -90,45 +90,6 @@ static struct registry_creds *node_creds(const char *data_dir)
 	return NULL;
 }
 
-/* The references this node pulled from a registry, one a line in
- * DATA_DIR/images-pulled: Always re-pulls those only, so that an image
- * imported by hand (`clusterfs image import`, which has no registry to
- * come from) keeps working under Always. */
-static char *pulled_path(const struct agent *ag)
-{
-	return xasprintf("%s/images-pulled", ag->o.data_dir);
-}
-
-static bool was_pulled(const struct agent *ag, const char *norm)
-{
-	_cleanup_free_ char *path = pulled_path(ag);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return false;
-	char line[IMAGE_REF_MAX + 2];
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		found = !strcmp(line, norm);
-	}
-	fclose(f);
-	return found;
-}
-
-static void note_pulled(const struct agent *ag, const char *ref)
-{
-	char norm[IMAGE_REF_MAX];
-	if (image_normalize(ref, norm, sizeof(norm), NULL) < 0 || was_pulled(ag, norm))
-		return;
-	_cleanup_free_ char *path = pulled_path(ag);
-	_cleanup_free_ char *line = xasprintf("%s\n", norm);
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, line, strlen(line)) != (ssize_t)strlen(line))
-		log_warn("agent", "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-}
-
 /* 0 and info's digest and size when ref is in the store, else -1. */
 static int stored(struct agent *ag, const char *ref, struct pull_info *info)
 {
@@ -157,8 +118,6 @@ static void *pull_thread(void *arg)
 				  &e);
 		registry_creds_free(node);
 	}
-	if (r == 0)
-		note_pulled(ag, p->ref);
 	pthread_mutex_lock(&p->lock);
 	p->r = r;
 	p->info = info;
@@ -413,9 +372,9 @@ int agent_ctr_pull(struct agent *ag, struct apod *ap, struct actr *c, const json
 		return -1;
 	}
 	bool always = !policy || !strcmp(policy, "Always");
-	char norm[IMAGE_REF_MAX];
-	if (always && present && !digest && image_normalize(image, norm, sizeof(norm), NULL) == 0 &&
-	    !was_pulled(ag, norm))
+	struct image_record rec;
+	if (always && present && !digest && image_lookup(ag->images, image, &rec, NULL) == 0 &&
+	    rec.origin == IMAGE_IMPORTED)
 		always = false; /* imported by hand: nothing to pull it from */
 	if (present && (digest || !always)) {
 		apic_event(ag->c, "Normal", "Pulled", "Pod", ap->ns, ap->name,

@@ -325,6 +325,8 @@ static void test_import_layout(void)
 		CHECK(strlen(list[0].short_digest) == 12 &&
 		      !strncmp(list[0].short_digest, list[0].digest + 7, 12));
 		CHECK(list[0].size > 1000000 && list[0].size == list[1].size);
+		CHECK(list[0].rec.origin == IMAGE_IMPORTED && list[0].rec.added > 0 &&
+		      !list[0].n_used_by);
 		printf("  %s %s %lld bytes\n", list[0].ref, list[0].short_digest,
 		       (long long)list[0].size);
 	}

@@ -209,6 +209,10 @@ static void test_concurrent_pulls(void)
 		free(f);
 	}
 	image_info_free(ii);
+	/* refs.json says where it came from */
+	struct image_record rec;
+	CHECK(image_lookup(store, ref, &rec, NULL) == 0 && rec.origin == IMAGE_PULLED &&
+	      rec.added > 0 && rec.last_used == 0 && !strcmp(rec.digest + 7, manifest.hex));
 	free(ref);
 }
 
