@@ -57,6 +57,7 @@
 #include "runtime/net/routes.h"
 #include "runtime/net/svcnet.h"
 #include "runtime/image/image_cli.h"
+#include "runtime/image/image_gc.h"
 #include "runtime/sys.h"
 
 #define CLUSTERFS_VERSION "0.1.0"
@@ -78,10 +79,13 @@ static const char usage_text[] =
     "            import an OCI image layout directory or OCI archive\n"
     "  image pull [--data-dir DIR] [--creds USER:PASS | --auth-file FILE] REF\n"
     "            pull an image from its registry (and the registry flags below)\n"
-    "  image rm [--data-dir DIR] REF\n"
-    "            remove an image, and its layers that no other image uses\n"
+    "  image rm [--data-dir DIR] [--force] REF\n"
+    "            remove an image (not one a pod uses, without --force), and its\n"
+    "            layers that no other image uses\n"
     "  image ls [--data-dir DIR]\n"
-    "            list the images in the local store\n"
+    "            list the images in the local store, with the pods using them\n"
+    "  image gc [--data-dir DIR] [--image-gc-*-threshold PERCENT]\n"
+    "            remove unused images now if the image disk is past the threshold\n"
     "  token rotate [--data-dir DIR]\n"
     "            a new join token in DATA_DIR/node-token; the old one is refused\n"
     "  token issue [--data-dir DIR] USER [GROUP...]\n"
@@ -132,7 +136,7 @@ static const char usage_text[] =
     "  --kubelet-port N agent: where it serves its pods' logs (default 10250)\n"
     "  --pod-pids-limit N\n"
     "                   processes and threads per pod on this node (4096; -1: "
-    "none)\n" REGISTRY_USAGE
+    "none)\n" REGISTRY_USAGE IMAGE_GC_USAGE
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -159,6 +163,7 @@ struct opts {
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
 	struct registry_opts reg; /* server and agent: pulling images */
+	struct image_gc_conf gc;  /* and image garbage collection */
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -283,6 +288,7 @@ static const struct option longopts[] = {
     {"pod-security-default", required_argument, NULL, 'Y'},
     {"help", no_argument, NULL, 'h'},
     REGISTRY_LONGOPTS,
+    IMAGE_GC_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -298,6 +304,8 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		if (string_opt(o, c, optarg))
 			continue;
 		int rg = registry_opts_add(&o->reg, c, optarg);
+		if (rg == 0)
+			rg = image_gc_opts_add(&o->gc, c, optarg);
 		if (rg != 0) {
 			if (rg < 0)
 				return -1;
@@ -356,6 +364,12 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			fputs(usage_text, stderr);
 			return -1;
 		}
+	}
+	struct err *ge = NULL;
+	if (image_gc_conf_check(&o->gc, &ge) < 0) {
+		fprintf(stderr, "clusterfs: %s\n", ge->msg);
+		err_free(ge);
+		return -1;
 	}
 	if (first) {
 		*first = optind;
@@ -487,7 +501,8 @@ static int start_node(const struct opts *o, struct server *s, struct err **e)
 				.pod_cidr = o->pod_cidr,
 				.node_ip = o->node_ip,
 				.route_mode = o->route_mode,
-				.pod_pids_limit = o->pod_pids_limit};
+				.pod_pids_limit = o->pod_pids_limit,
+				.gc = o->gc};
 	registry_opts_conf(&o->reg, &ao.reg);
 	const char *cluster = o->cluster_cidr ? o->cluster_cidr : NODEIPAM_DEFAULT_CIDR;
 	if (o->pod_cidr && !nodeipam_cidr_within(o->pod_cidr, cluster))
@@ -634,7 +649,8 @@ static int agent_up(const struct opts *o, struct apic *c, struct agent **ag, str
 				.pod_cidr = o->pod_cidr,
 				.node_ip = o->node_ip,
 				.route_mode = o->route_mode,
-				.pod_pids_limit = o->pod_pids_limit};
+				.pod_pids_limit = o->pod_pids_limit,
+				.gc = o->gc};
 	registry_opts_conf(&o->reg, &ao.reg);
 	int delay = 250;
 	for (;;) {

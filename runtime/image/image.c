@@ -664,6 +664,11 @@ int image_list(struct image_store *s, struct image_entry **out, size_t *n, struc
 		it->size = blob_json(s, d + 7, &man, NULL) == 0 ? manifest_size(s, d + 7, man) : -1;
 	}
 	qsort(list, k, sizeof(*list), entry_cmp);
+	struct image_use *uses = NULL;
+	size_t nu = 0;
+	if (image_uses(s, &uses, &nu, NULL) == 0)
+		image_entries_users(list, k, uses, nu);
+	image_uses_free(uses, nu);
 	*out = list;
 	*n = k;
 	return 0;
@@ -671,8 +676,12 @@ int image_list(struct image_store *s, struct image_entry **out, size_t *n, struc
 
 void image_list_free(struct image_entry *list, size_t n)
 {
-	for (size_t i = 0; list && i < n; i++)
+	for (size_t i = 0; list && i < n; i++) {
 		free(list[i].ref);
+		for (size_t j = 0; j < list[i].n_used_by; j++)
+			free(list[i].used_by[j]);
+		free(list[i].used_by);
+	}
 	free(list);
 }
 

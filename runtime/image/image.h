@@ -41,6 +41,7 @@
 #ifndef CFS_IMAGE_H
 #define CFS_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -201,12 +202,53 @@ int image_list(struct image_store *s, struct image_entry **out, size_t *n, struc
 
 void image_list_free(struct image_entry *list, size_t n);
 
+/* ---- Users ---- */
+
+/*
+ * Which pods use which images.  The node agent records each of its pods in
+ * DATA_DIR/pods/UID/images, a file that goes with the pod's directory, so
+ * that `clusterfs image ls|rm` (the server running or not) and the image
+ * GC see the same: {"pod": "NS/NAME", "images": [{"ref": REF, "digest":
+ * "sha256:..."}]}, REF normalised, the digest (of the manifest a container
+ * of the pod runs) once the image is resolved.  A pod uses a reference of
+ * the store when it names it, or runs its digest, or names it by digest.
+ */
+struct image_use {
+	char *uid, *pod;	       /* metadata.uid, "NS/NAME" */
+	char *ref;		       /* as the pod names it, normalised */
+	char digest[IMAGE_DIGEST_MAX]; /* "" before it is resolved */
+};
+
+/* Writes the record of pod (uid, "NS/NAME") with its n images (refs not
+ * normalised, digests[i] NULL or "" when not known; digests may be NULL),
+ * when it differs from the one there, and then marks those images used
+ * now (image_touch).  -ENOENT when DATA_DIR/pods/UID does not exist (the
+ * record would outlive the pod), else 0 or the errno of the write. */
+int image_uses_record(struct image_store *s, const char *uid, const char *pod,
+		      const char *const *refs, const char *const *digests, size_t n,
+		      struct err **e);
+
+/* Every image use recorded on the node, into *out (*n; free with
+ * image_uses_free).  A malformed record is skipped (logged). */
+int image_uses(struct image_store *s, struct image_use **out, size_t *n, struct err **e);
+void image_uses_free(struct image_use *u, size_t n);
+
+/* True when u is a use of the store's reference ref (normalised) whose
+ * manifest is digest (may be NULL). */
+bool image_use_matches(const struct image_use *u, const char *ref, const char *digest);
+
+/* The pods ("NS/NAME", each once; NULL-terminated, the caller frees each
+ * and the vector) using ref, into *pods (*n). */
+int image_users_of(struct image_store *s, const char *ref, char ***pods, size_t *n, struct err **e);
+
 /* ---- Removal ---- */
 
 /* Removes the reference ref and then the blobs, unpacked layers and
- * diff_ids that it used and no other reference uses; *freed gets the bytes
- * of blobs removed.  Whether a pod still uses the image is the caller's to
- * check (the store does not know pods).  An import of the same image
+ * diff_ids that it used and no other reference uses nor a pod runs (its
+ * digest in image_uses: its layers are that container's lower dirs); *freed
+ * gets the bytes of blobs removed.  Whether a pod still uses the image is
+ * the caller's to check (image_users_of: `clusterfs image rm` refuses it
+ * without --force).  An import of the same image
  * running at the same time may lose blobs it had copied in: it then fails
  * and is retried.  Returns 0, -ENOENT for an unknown ref, or the errno of
  * refs.json's update. */

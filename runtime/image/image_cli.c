@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "engine/mem.h"
 #include "runtime/image/image.h"
+#include "runtime/image/image_gc.h"
 #include "runtime/sys.h"
 
 #define AUTH_FILE_MAX (1 << 20)
@@ -58,6 +60,8 @@ void registry_opts_conf(const struct registry_opts *o, struct registry_conf *out
 
 struct cli {
 	const char *data_dir, *creds, *auth_file;
+	bool force; /* rm: even an image a pod uses */
+	struct image_gc_conf gc;
 	struct registry_opts reg;
 	int first; /* of the positional arguments */
 };
@@ -68,13 +72,17 @@ static int cli_parse(int argc, char **argv, struct cli *o)
 	    {"data-dir", required_argument, NULL, 'd'},
 	    {"creds", required_argument, NULL, 'c'},
 	    {"auth-file", required_argument, NULL, 'a'},
+	    {"force", no_argument, NULL, 'f'},
 	    REGISTRY_LONGOPTS,
+	    IMAGE_GC_LONGOPTS,
 	    {NULL, 0, NULL, 0},
 	};
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:f", longopts, NULL)) != -1) {
 		int r = registry_opts_add(&o->reg, c, optarg);
+		if (r == 0)
+			r = image_gc_opts_add(&o->gc, c, optarg);
 		if (r < 0)
 			return -1;
 		if (r > 0)
@@ -85,6 +93,8 @@ static int cli_parse(int argc, char **argv, struct cli *o)
 			o->creds = optarg;
 		else if (c == 'a')
 			o->auth_file = optarg;
+		else if (c == 'f')
+			o->force = true;
 		else
 			return -1;
 	}
@@ -128,26 +138,89 @@ static int do_pull(struct image_store *is, const struct cli *o, const char *ref,
 	return 0;
 }
 
+/* "ns/a,ns/b" (the first few, then "+N"), or "-" for none. */
+static void users_col(const struct image_entry *it, char *out, size_t n)
+{
+	size_t off = 0;
+	snprintf(out, n, "-");
+	for (size_t j = 0; j < it->n_used_by; j++) {
+		size_t len = strlen(it->used_by[j]);
+		if (off + len + 8 > n || (j == 3 && it->n_used_by > 4)) {
+			snprintf(out + off, n - off, "%s+%zu", off ? "," : "", it->n_used_by - j);
+			return;
+		}
+		off += snprintf(out + off, n - off, "%s%s", off ? "," : "", it->used_by[j]);
+	}
+}
+
 static int do_ls(struct image_store *is, struct err **e)
 {
 	struct image_entry *list = NULL;
 	size_t n = 0;
 	if (image_list(is, &list, &n, e) < 0)
 		return -1;
-	printf("%-50s %-14s %s\n", "IMAGE", "DIGEST", "SIZE");
-	for (size_t i = 0; i < n; i++)
-		printf("%-50s %-14s %llu\n", list[i].ref, list[i].short_digest,
-		       (unsigned long long)list[i].size);
+	printf("%-50s %-14s %-10s %-8s %s\n", "IMAGE", "DIGEST", "SIZE", "ORIGIN", "USED BY");
+	for (size_t i = 0; i < n; i++) {
+		char users[160];
+		users_col(&list[i], users, sizeof(users));
+		printf("%-50s %-14s %-10llu %-8s %s\n", list[i].ref, list[i].short_digest,
+		       (unsigned long long)list[i].size,
+		       list[i].rec.origin == IMAGE_PULLED ? "pulled" : "imported", users);
+	}
 	image_list_free(list, n);
 	return 0;
+}
+
+/* rm: refused (-EBUSY, the pods named) while a pod on the node uses ref,
+ * unless --force. */
+static int do_rm(struct image_store *is, const struct cli *o, const char *ref, struct err **e)
+{
+	char name[IMAGE_REF_MAX], **pods = NULL;
+	size_t np = 0;
+	int64_t freed = 0;
+	int r = image_normalize(ref, name, sizeof(name), e);
+	if (r == 0 && (r = image_users_of(is, name, &pods, &np, e)) == 0 && np && !o->force) {
+		struct buf b = {0};
+		for (size_t i = 0; i < np; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", pods[i]);
+		_cleanup_free_ char *list = buf_steal(&b, NULL);
+		r = err_make(e, EBUSY,
+			     "image %s is in use by %s %s on this node (remove %s first, or use "
+			     "--force)",
+			     name, np == 1 ? "pod" : "pods", list, np == 1 ? "it" : "them");
+	}
+	for (size_t i = 0; i < np; i++)
+		free(pods[i]);
+	free(pods);
+	if (r < 0 || (r = image_remove(is, name, &freed, e)) < 0)
+		return r;
+	printf("removed %s (%lld bytes freed)%s\n", name, (long long)freed,
+	       np ? " though pods use it (--force): their layers stay until they end" : "");
+	return 0;
+}
+
+/* One garbage collection pass, now (no minimum age: asked for). */
+static int do_gc(struct image_store *is, const struct cli *o, struct err **e)
+{
+	struct image_gc_conf c = o->gc;
+	struct image_gc_result r;
+	c.min_age_s = -1;
+	if (image_gc_conf_check(&c, e) < 0)
+		return -1;
+	int rc = image_gc(is, &c, &r, e);
+	printf("disk %d%% used; %zu images removed, %lld bytes freed\n", r.usage, r.removed,
+	       (long long)r.freed);
+	return rc < 0 ? -1 : 0;
 }
 
 static const char usage[] =
     "usage: clusterfs image import [--data-dir DIR] SOURCE NAME[:TAG]\n"
     "       clusterfs image pull [--data-dir DIR] [--creds USER:PASS | --auth-file FILE]\n"
     "                            [registry flags] REF\n"
-    "       clusterfs image rm [--data-dir DIR] REF\n"
+    "       clusterfs image rm [--data-dir DIR] [--force] REF\n"
     "       clusterfs image ls [--data-dir DIR]\n"
+    "       clusterfs image gc [--data-dir DIR] [--image-gc-high-threshold PERCENT]\n"
+    "                          [--image-gc-low-threshold PERCENT]\n"
     "registry flags:\n" REGISTRY_USAGE;
 
 int image_cli_main(int argc, char **argv, const char *default_data_dir)
@@ -160,9 +233,9 @@ int image_cli_main(int argc, char **argv, const char *default_data_dir)
 	const char *sub = argv[1];
 	int npos = argc - 1 - o.first;
 	char **pos = argv + 1 + o.first;
-	int want = !strcmp(sub, "import") ? 2 : !strcmp(sub, "ls") ? 0 : 1;
+	int want = !strcmp(sub, "import") ? 2 : !strcmp(sub, "ls") || !strcmp(sub, "gc") ? 0 : 1;
 	if (npos != want || (strcmp(sub, "import") && strcmp(sub, "ls") && strcmp(sub, "pull") &&
-			     strcmp(sub, "rm"))) {
+			     strcmp(sub, "rm") && strcmp(sub, "gc"))) {
 		fputs(usage, stderr);
 		return 2;
 	}
@@ -178,7 +251,6 @@ int image_cli_main(int argc, char **argv, const char *default_data_dir)
 	struct image_store *is = NULL;
 	int r = image_store_open(o.data_dir, &is, &e);
 	char name[IMAGE_REF_MAX];
-	int64_t freed = 0;
 	if (r < 0) {
 	} else if (!strcmp(sub, "import")) {
 		r = image_import(is, pos[0], pos[1], &e);
@@ -187,9 +259,9 @@ int image_cli_main(int argc, char **argv, const char *default_data_dir)
 	} else if (!strcmp(sub, "pull")) {
 		r = do_pull(is, &o, pos[0], &e);
 	} else if (!strcmp(sub, "rm")) {
-		r = image_remove(is, pos[0], &freed, &e);
-		if (r == 0 && (r = image_normalize(pos[0], name, sizeof(name), &e)) == 0)
-			printf("removed %s (%lld bytes freed)\n", name, (long long)freed);
+		r = do_rm(is, &o, pos[0], &e);
+	} else if (!strcmp(sub, "gc")) {
+		r = do_gc(is, &o, &e);
 	} else {
 		r = do_ls(is, &e);
 	}

@@ -65,6 +65,21 @@ const char *image_ref_digest(json_t *v);
 int image_ref_record(json_t *v, struct image_record *out);
 json_t *image_refs_find(json_t *refs, const char *name, const char **key);
 
+/* image_use.c: fills each entry's used_by from the uses. */
+void image_entries_users(struct image_entry *list, size_t n, const struct image_use *uses,
+			 size_t n_uses);
+
+/* image_rm.c: image_kept is the set (hex -> true) of the blobs that the
+ * references of refs and the digests pods run (image_uses) need;
+ * image_closure adds the blobs of the image whose top blob is digest
+ * ("sha256:HEX") to set; image_drop removes each blob of gone that kept
+ * lacks, with its unpacked layer and diff_id, and gives the bytes of blobs
+ * freed (adding those the layers took on disk to *layer_bytes, if not
+ * NULL). */
+json_t *image_kept(struct image_store *s, json_t *refs);
+void image_closure(struct image_store *s, const char *digest, json_t *set);
+int64_t image_drop(struct image_store *s, json_t *gone, json_t *kept, int64_t *layer_bytes);
+
 /* image_import() recording the reference with origin (registry.c: pulled). */
 int image_import_origin(struct image_store *s, const char *source, const char *ref,
 			enum image_origin origin, struct err **e);

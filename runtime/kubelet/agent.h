@@ -51,6 +51,7 @@
 
 #include "engine/client/apic.h"
 #include "engine/err.h"
+#include "runtime/image/image_gc.h"
 #include "runtime/image/registry.h"
 #include "runtime/net/routes.h"
 
@@ -67,6 +68,7 @@ struct agent_opts {
 	int64_t pod_pids_limit;	     /* pids.max of each pod's cgroup (podcg.h):
 					0: AGENT_POD_PIDS_LIMIT; < 0: none */
 	struct registry_conf reg;    /* pulling images (borrowed, as registry.h) */
+	struct image_gc_conf gc;     /* image garbage collection (image_gc.h) */
 };
 
 /* The pids limit of a pod by default: processes and threads of all its

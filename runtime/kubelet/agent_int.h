@@ -123,8 +123,10 @@ struct agent {
 	int nworkers;
 	bool heart_on, reaper_on, logrot_on;
 	pthread_cond_t beat;
-	bool stop; /* lock */
-	int pulls; /* lock: pull threads running (agent_pull.c) */
+	bool stop;     /* lock */
+	int pulls;     /* lock: pull threads running (agent_pull.c), and GC's */
+	int64_t gc_at; /* lock: mono ms of the last image GC pass (agent_images.c) */
+	bool gc_busy;  /* lock: a pass runs */
 };
 
 /* agent.c */
@@ -205,6 +207,17 @@ void agent_pull_failed(struct agent *ag, struct apod *ap, struct actr *c, const 
 void agent_pull_drop(struct actr *c);
 /* agent_free: waits for the pull threads to end. */
 void agent_pulls_wait(struct agent *ag);
+
+/* agent_images.c */
+/* Records which images ap uses (image_uses_record), once its sandbox dir
+ * exists: every container's image, with the digest it runs once known. */
+void agent_images_record(struct agent *ag, struct apod *ap, const json_t *pod);
+/* One image GC pass (unless one runs): the kubelet's log lines, and a
+ * FreeDiskSpaceFailed event on the Node when it cannot free enough.
+ * agent_image_gc_tick: from the heartbeat, a pass in a thread of its own
+ * every IMAGE_GC_PERIOD_MS. */
+void agent_image_gc(struct agent *ag);
+void agent_image_gc_tick(struct agent *ag);
 
 /* agent_probe.c */
 /* Starts c's probers: the startup probe's first; liveness and readiness

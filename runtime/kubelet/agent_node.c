@@ -120,6 +120,7 @@ static bool status_changed(const json_t *old, const json_t *now)
 void agent_heartbeat(struct agent *ag)
 {
 	renew_lease(ag);
+	agent_image_gc_tick(ag);
 	struct sobj *o = NULL;
 	struct err *e = NULL;
 	int r = apic_get(ag->c, KIND_NODE, NULL, ag->node, &o, &e);

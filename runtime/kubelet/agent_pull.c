@@ -111,6 +111,7 @@ static void *pull_thread(void *arg)
 	int r;
 	/* another pod's pull of it may have ended since the worker looked */
 	if (!p->if_absent || (r = stored(ag, p->ref, &info)) < 0) {
+		agent_image_gc(ag); /* room for it first, as the kubelet does */
 		struct registry_creds *node = node_creds(ag->o.data_dir);
 		if (p->creds && node)
 			registry_creds_merge(p->creds, node); /* the pod's win */

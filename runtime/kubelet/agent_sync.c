@@ -695,11 +695,14 @@ static void post_status(struct agent *ag, struct apod *ap, const json_t *pod)
 }
 
 /* Makes sure the sandbox runs; a dead one is replaced, and the
- * containers that ran in it start again.  False when there is none. */
+ * containers that ran in it start again.  False when there is none.
+ * With a sandbox, the pod's images are recorded (agent_images.c). */
 static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next)
 {
-	if (ap->sb && pod_sandbox_alive(ap->sb))
+	if (ap->sb && pod_sandbox_alive(ap->sb)) {
+		agent_images_record(ag, ap, pod);
 		return true;
+	}
 	if (ap->sb) {
 		log_warn("agent", "%s/%s: sandbox died: making a new one", ap->ns, ap->name);
 		apic_event(ag->c, "Normal", "SandboxChanged", "Pod", ap->ns, ap->name,
@@ -740,6 +743,7 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 	agent_watch_pid(ag, ap->sb->pid, ap->uid);
 	if (!*ap->start_time)
 		agent_timestamp(ap->start_time);
+	agent_images_record(ag, ap, pod);
 	return true;
 }
 
