@@ -211,7 +211,12 @@ void image_list_free(struct image_entry *list, size_t n);
  * GC see the same: {"pod": "NS/NAME", "images": [{"ref": REF, "digest":
  * "sha256:..."}]}, REF normalised, the digest (of the manifest a container
  * of the pod runs) once the image is resolved.  A pod uses a reference of
- * the store when it names it, or runs its digest, or names it by digest.
+ * the store when it names it, or names it by digest ("repo@sha256:X" uses
+ * "repo:TAG" whose manifest is X); another tag of the same digest is not
+ * in use (removing it only untags, as `docker rmi` does).  The digests
+ * pods run keep their blobs and layers whatever the references
+ * (image_remove, image_gc): a tag moved by a pull does not take the
+ * layers from under a running container.
  */
 struct image_use {
 	char *uid, *pod;	       /* metadata.uid, "NS/NAME" */
@@ -234,7 +239,7 @@ int image_uses(struct image_store *s, struct image_use **out, size_t *n, struct 
 void image_uses_free(struct image_use *u, size_t n);
 
 /* True when u is a use of the store's reference ref (normalised) whose
- * manifest is digest (may be NULL). */
+ * manifest is digest (may be NULL), as above. */
 bool image_use_matches(const struct image_use *u, const char *ref, const char *digest);
 
 /* The pods ("NS/NAME", each once; NULL-terminated, the caller frees each

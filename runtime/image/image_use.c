@@ -159,7 +159,7 @@ void image_uses_free(struct image_use *u, size_t n)
 
 bool image_use_matches(const struct image_use *u, const char *ref, const char *digest)
 {
-	if (!strcmp(u->ref, ref) || (digest && *u->digest && !strcmp(u->digest, digest)))
+	if (!strcmp(u->ref, ref))
 		return true;
 	/* the pod names it by digest: "repo@sha256:X" uses "repo:TAG" of X */
 	const char *at = strchr(u->ref, '@');
