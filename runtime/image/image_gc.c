@@ -4,7 +4,8 @@
  * As the kubelet computes it: usage = 100 - available * 100 / capacity
  * (statvfs of DATA_DIR/images, available as an unprivileged user sees
  * it); at or past high, the bytes to free are capacity * (100 - low) / 100
- * - available.  The candidates are the references no pod uses
+ * - available.  Every pass marks the images pods use as used now (their
+ * last_used, the kubelet's lastUsed).  The candidates are the references no pod uses
  * (image_uses) that were pulled or imported at least min_age ago, sorted
  * by last use (never used: by when they came), oldest first; each is
  * removed like `clusterfs image rm` and what it freed (its blobs and
@@ -163,7 +164,7 @@ static int collect(struct image_store *s, const struct image_gc_conf *c, struct 
 			  : c->min_age_s < 0 ? 0
 					     : c->min_age_s;
 	candidates(refs, uses, nu, min_age, &cands, &n, &in_use, &n_in_use);
-	if (n_in_use)
+	if (n_in_use) /* the kubelet's lastUsed: now, for those in use */
 		image_touch(s, in_use, n_in_use, 0, NULL);
 	for (size_t i = 0; i < n && r->freed < r->wanted; i++) {
 		r->freed += remove_one(s, &cands[i]);
@@ -190,7 +191,7 @@ int image_gc(struct image_store *s, const struct image_gc_conf *c, struct image_
 	r.usage = (int)(100 - r.available * 100 / r.capacity);
 	if (r.usage < high || high >= 100) {
 		*out = r;
-		return 0;
+		return collect(s, c, &r, e); /* wanted 0: only marks those in use */
 	}
 	r.wanted = r.capacity * (100 - low) / 100 - r.available;
 	log_info("image", "image gc: disk %d%% used (high %d%%): freeing %lld bytes to reach %d%%",
