@@ -28,9 +28,10 @@
  *
  * Nothing is ever half-written under a final name: blobs, layers and
  * refs.json are made under NAME.tmp.PID.N and rename()d into place; the
- * leftovers of a dead process are removed by image_store_open().  Blobs and
- * layers that no reference uses any more are kept (no garbage collection
- * yet, but image_remove() drops what only the removed image used).
+ * leftovers of a dead process are removed by image_store_open().
+ * image_remove() and the image GC (image_gc.h) drop the blobs and layers
+ * that only the removed images used; blobs left by a tag moved by a pull
+ * stay until then.
  *
  * Threads: every function may be called from any thread on the same store.
  * The store's mutex (and refs.lock) guard the read-modify-write of

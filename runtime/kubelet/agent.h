@@ -26,6 +26,9 @@
  *     own (ContainerCreating meanwhile), with DATA_DIR/config.json as the
  *     node's credentials; a failure is ErrImagePull, then ImagePullBackOff
  *     (10 s doubling to 5 min); Never and absent: ErrImageNeverPull.
+ *     Each pod's images are recorded in DATA_DIR/pods/UID/images, and
+ *     unused images garbage collected past a disk usage threshold
+ *     (agent_images.c, image_gc.h).
  *   - Probes: liveness, readiness and startup (exec, httpGet, tcpSocket).
  *   - Deletion: SIGTERM, SIGKILL after the grace period, then the pod's
  *     files and the final delete (the API waits for it).
