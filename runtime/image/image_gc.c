@@ -7,17 +7,21 @@
  * - available.  Every pass marks the images pods use as used now (their
  * last_used, the kubelet's lastUsed).  The candidates are the references no pod uses
  * (image_uses) that were pulled or imported at least min_age ago, sorted
- * by last use (never used: by when they came), oldest first; each is
+ * by last use (never used: by when they came), oldest first.  First go
+ * the blobs and layers nothing needs any more (those of a manifest whose
+ * tag a pull moved), then the candidates, each
  * removed like `clusterfs image rm` and what it freed (its blobs and
  * unpacked layers that nothing else needs) counted, until the bytes to
  * free are reached.
  */
 #include "runtime/image/image_gc.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 
@@ -148,6 +152,62 @@ static int64_t remove_one(struct image_store *s, const struct cand *c)
 	return blobs + layers;
 }
 
+/* Seconds since the blob or unpacked layer hex last changed (its ctime:
+ * written or renamed into place); -1 when neither is there. */
+static int64_t hex_age(struct image_store *s, const char *hex, int64_t now)
+{
+	_cleanup_free_ char *blob = xasprintf("%s/%s", s->blobs, hex);
+	_cleanup_free_ char *layer = xasprintf("%s/%s", s->layers, hex);
+	struct stat st;
+	int64_t newest = -1;
+	if (stat(blob, &st) == 0)
+		newest = st.st_ctime;
+	if (lstat(layer, &st) == 0 && st.st_ctime > newest)
+		newest = st.st_ctime;
+	return newest < 0 ? -1 : now - newest;
+}
+
+/* Adds to gone the hex names of dir that kept lacks, old enough. */
+static void orphans_in(struct image_store *s, const char *dir, json_t *kept, int64_t age,
+		       json_t *gone)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int64_t now = time(NULL);
+	while (d && (de = readdir(d))) {
+		if (strlen(de->d_name) != 64 || !is_hex64(de->d_name) ||
+		    json_object_get(kept, de->d_name) || json_object_get(gone, de->d_name))
+			continue;
+		int64_t a = hex_age(s, de->d_name, now);
+		if (a >= age)
+			json_object_set_new(gone, de->d_name, json_true());
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The blobs and layers that no reference nor running container needs (a
+ * tag moved by a pull leaves its old manifest's), changed at least age
+ * seconds ago (a pull writes its blobs before it records the reference):
+ * removed, their bytes into r->freed. */
+static void orphans(struct image_store *s, json_t *refs, int64_t age, struct image_gc_result *r)
+{
+	_cleanup_json_ json_t *kept = image_kept(s, refs), *gone = json_object();
+	orphans_in(s, s->blobs, kept, age, gone);
+	orphans_in(s, s->layers, kept, age, gone);
+	if (!json_object_size(gone))
+		return;
+	int64_t layers = 0, blobs = image_drop(s, gone, kept, &layers);
+	log_info("image", "image gc: removed %zu blobs and layers no image uses: %lld bytes freed",
+		 json_object_size(gone), (long long)(blobs + layers));
+	r->freed += blobs + layers;
+}
+
+static int64_t age_of(int64_t v)
+{
+	return v == 0 ? IMAGE_GC_MIN_AGE_S : v < 0 ? 0 : v;
+}
+
 /* The candidates removed, LRU first, until r->freed reaches r->wanted. */
 static int collect(struct image_store *s, const struct image_gc_conf *c, struct image_gc_result *r,
 		   struct err **e)
@@ -160,12 +220,11 @@ static int collect(struct image_store *s, const struct image_gc_conf *c, struct 
 		return rc;
 	struct cand *cands;
 	const char **in_use;
-	int64_t min_age = c->min_age_s == 0  ? IMAGE_GC_MIN_AGE_S
-			  : c->min_age_s < 0 ? 0
-					     : c->min_age_s;
-	candidates(refs, uses, nu, min_age, &cands, &n, &in_use, &n_in_use);
+	candidates(refs, uses, nu, age_of(c->min_age_s), &cands, &n, &in_use, &n_in_use);
 	if (n_in_use) /* the kubelet's lastUsed: now, for those in use */
 		image_touch(s, in_use, n_in_use, 0, NULL);
+	if (r->wanted > 0)
+		orphans(s, refs, age_of(c->orphan_age_s), r);
 	for (size_t i = 0; i < n && r->freed < r->wanted; i++) {
 		r->freed += remove_one(s, &cands[i]);
 		r->removed++;

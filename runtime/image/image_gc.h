@@ -4,7 +4,8 @@
  * threshold full, the images no pod on the node uses (image_uses) are
  * removed, least recently used first, until usage is back under the low
  * threshold; the blobs and unpacked layers no remaining image (nor a
- * running container) uses go with them.
+ * running container) uses go with them, and first those that no image
+ * uses any more (left by a tag a pull moved).
  *
  *     $ clusterfs server --image-gc-high-threshold 90 --image-gc-low-threshold 70
  *     ... image: image gc: disk 93% used (high 90%): freeing 2147483648 bytes
@@ -46,9 +47,12 @@
 	"                   usage it removes unused images down to (80)\n"
 
 struct image_gc_conf {
-	int high, low;	   /* percent of the image disk used; 0: the defaults */
-	int64_t min_age_s; /* an image pulled or imported less long ago stays;
-			      0: IMAGE_GC_MIN_AGE_S; < 0: none */
+	int high, low;	      /* percent of the image disk used; 0: the defaults */
+	int64_t min_age_s;    /* an image pulled or imported less long ago stays;
+				 0: IMAGE_GC_MIN_AGE_S; < 0: none */
+	int64_t orphan_age_s; /* so does a blob or layer no image uses (a pull
+				 under way) written less long ago; 0:
+				 IMAGE_GC_MIN_AGE_S; < 0: none */
 };
 
 /* Takes getopt's c and optarg: 1 when c is one of the flags (recorded), 0
@@ -68,10 +72,10 @@ struct image_gc_result {
 };
 
 /*
- * One pass: nothing when usage is under high; else the unused images,
- * least recently used first (then the oldest pulled or imported), until
- * freed reaches wanted.  The images in use get last_used now.  Returns 0
- * (nothing to do, or done), or -ENOSPC with *e in the kubelet's words
+ * One pass: nothing when usage is under high; else the blobs and layers
+ * no image needs, then the unused images, least recently used first (then the oldest pulled or
+ * imported), until freed reaches wanted.  The images in use get last_used now.  Returns 0 (nothing
+ * to do, or done), or -ENOSPC with *e in the kubelet's words
  * ("Failed to garbage collect required amount of images. Attempted to
  * free N bytes, but only found M bytes eligible to free.") when not
  * enough could be removed, or the errno of reading the store.

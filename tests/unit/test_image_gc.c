@@ -5,6 +5,7 @@
  * The disk the GC sees is the testing knob's.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,7 @@ static void test_gc_lru(void)
 	      image_touch(s, tc, 1, 2000, NULL) == 0);
 	CHECK(pod_uses(s, dd, "uid-d", "ns/d", "d:1", NULL) == 0);
 
-	struct image_gc_conf c = {.high = 85, .low = 80, .min_age_s = -1};
+	struct image_gc_conf c = {.high = 85, .low = 80, .min_age_s = -1, .orphan_age_s = -1};
 	struct image_gc_result r;
 	struct err *e = NULL;
 	/* 50 % used: nothing */
@@ -248,6 +249,51 @@ static void test_gc_lru(void)
 	free(dd);
 }
 
+/* A tag moved by a pull leaves the old manifest's blobs and layers: the
+ * GC removes those first, and keeps what a running container uses. */
+static void test_gc_orphans(void)
+{
+	char *dd = xasprintf("%s/orph", tmp);
+	struct image_store *s = NULL;
+	CHECK(image_store_open(dd, &s, NULL) == 0);
+	CHECK(add_image(s, "keep", 1000) == 0 && add_image(s, "moved", 200000) == 0 &&
+	      add_image(s, "running", 200000) == 0);
+	char *base = layer_of(s, "keep:1", 0), *moved = layer_of(s, "moved:1", 1);
+	char *running = layer_of(s, "running:1", 1);
+	struct image_record rec;
+	CHECK(image_lookup(s, "running:1", &rec, NULL) == 0);
+	CHECK(pod_uses(s, dd, "uid-r", "ns/r", "running:1", rec.digest) == 0);
+	/* both references gone from refs.json, as if their tags had moved */
+	char *path = xasprintf("%s/images/refs.json", dd);
+	json_t *refs = json_load_file(path, 0, NULL);
+	CHECK(refs && json_object_del(refs, "docker.io/library/moved:1") == 0 &&
+	      json_object_del(refs, "docker.io/library/running:1") == 0 &&
+	      json_dump_file(refs, path, 0) == 0);
+	json_decref(refs);
+
+	struct image_gc_conf c = {.high = 85, .low = 80, .min_age_s = -1};
+	struct image_gc_result r;
+	struct err *e = NULL;
+	image_gc_capacity_for_test = 1000000;
+	image_gc_available_for_test = 100000;
+	/* the orphans are new: the minimum age keeps them; keep:1 is not enough */
+	CHECK(image_gc(s, &c, &r, &e) == -ENOSPC && r.freed < 100000 && r.removed == 1);
+	CHECK(access(moved, F_OK) == 0 && !has(s, "keep:1"));
+	c.orphan_age_s = -1;
+	image_gc_available_for_test = 100000;
+	CHECK(image_gc(s, &c, &r, &e) == 0 && r.freed >= 200000 && r.removed == 0);
+	CHECK(access(moved, F_OK) < 0);
+	CHECK(access(running, F_OK) == 0 && access(base, F_OK) == 0);
+	image_gc_capacity_for_test = -1;
+	err_free(e);
+	free(path);
+	free(base);
+	free(moved);
+	free(running);
+	image_store_close(s);
+	free(dd);
+}
+
 static void test_conf(void)
 {
 	struct image_gc_conf c = {0};
@@ -276,6 +322,7 @@ int main(void)
 	RUN(test_origin_old_format);
 	RUN(test_uses);
 	RUN(test_gc_lru);
+	RUN(test_gc_orphans);
 
 	char *cmd = xasprintf("rm -rf %s", tmp);
 	if (system(cmd) != 0)
