@@ -19,7 +19,6 @@
  *     already present on machine"), Failed, BackOff, ErrImageNeverPull.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
