@@ -9,8 +9,9 @@
  *
  *     $ clusterfs server --image-gc-high-threshold 90 --image-gc-low-threshold 70
  *     ... image: image gc: disk 93% used (high 90%): freeing 2147483648 bytes
- *     ... image: image gc: removing docker.io/library/nginx:1.25 (sha256:...,
- *         last used 2026-12-01T10:00:00Z): 70418432 bytes freed
+ *         to reach 70%
+ *     ... image: image gc: removed docker.io/library/nginx:1.25 (sha256:...,
+ *         pulled, last used 2026-12-01T10:00:00Z): 70418432 bytes freed
  *     ... image: Image garbage collection succeeded: 2 images, 2202009600 bytes freed
  *
  * The node agent runs it every minute and before each pull; `clusterfs
