@@ -113,7 +113,7 @@ bool etcd_err_transient(const char *msg, int code)
 	    "transport is closing",
 	    "connection refused",
 	};
-	if (code == 14) /* gRPC Unavailable */
+	if (code == 14 || code == 4) /* gRPC Unavailable, DeadlineExceeded */
 		return true;
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
 		if (strstr(msg, words[i]))

@@ -55,7 +55,8 @@ struct etcd_opts {
 };
 
 int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err **e);
-void etcd_close(struct etcd *c); /* NULL is fine; stops no watch */
+/* NULL is fine.  Stops no watch: stop c's watches first. */
+void etcd_close(struct etcd *c);
 
 /* One key-value as etcd returns it; the strings are NUL-terminated too. */
 struct etcd_kv {

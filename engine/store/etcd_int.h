@@ -14,7 +14,7 @@
 
 #include "engine/store/etcd.h"
 
-#define ETCD_POOL_MAX	8    /* idle easy handles kept (each keeps its connections) */
+#define ETCD_POOL_MAX	16   /* idle easy handles kept (each keeps its connections) */
 #define ETCD_CONNECT_MS 2000 /* at most, per endpoint */
 
 struct etcd {

@@ -246,6 +246,8 @@ static enum stream_end stream(struct etcd_watch *w)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_socket);
 	CURLcode rc = pump(w, h);
+	if (rc == CURLE_OK && !w->ended && w->line.len && !stopped(w)) /* no newline at the end */
+		on_response(w, w->line.s, w->line.len);
 	long code = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(h);
