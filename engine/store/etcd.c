@@ -268,6 +268,7 @@ static void attempt(struct etcd *c, int i, const char *path, const char *data, s
 	*a = (struct attempt){0};
 	CURL *h = take_handle(c);
 	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+	hd = curl_slist_append(hd, ETCD_NEED_LEADER);
 	struct buf body = {0};
 	char ebuf[CURL_ERROR_SIZE] = "";
 	etcd_setup(c, h, i, path);

@@ -232,7 +232,7 @@ static enum stream_end stream(struct etcd_watch *w)
 		abort();
 	_cleanup_free_ char *body = create_body(w);
 	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
-	hd = curl_slist_append(hd, "Grpc-Metadata-hasleader: true");
+	hd = curl_slist_append(hd, ETCD_NEED_LEADER);
 	char ebuf[CURL_ERROR_SIZE] = "";
 	w->created = w->got = w->ended = false;
 	w->compacted = 0;

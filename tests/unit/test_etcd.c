@@ -778,7 +778,7 @@ static void test_cluster3(void)
 	v = get1(x, "/c3", NULL);
 	CHECK(!strcmp(v, "2"));
 	free(v);
-	int other = (used + 1) % 3;
+	int other = (used + 1) % 3, third = (used + 2) % 3;
 	member_kill(&m3[other]);
 	struct etcd_kv *kvs;
 	size_t n;
@@ -786,6 +786,14 @@ static void test_cluster3(void)
 		       &e) == -EIO);
 	if (e)
 		printf("  (%s)\n", e->msg);
+	/* once the last one knows it has no leader, it says so at once */
+	usleep(500 * 1000);
+	t0 = mono_ms();
+	CHECK(etcd_txn(x, NULL, 0, &op, 1, NULL, 0, &res, &e) == -EIO);
+	CHECK(e && strstr(e->msg, m3[third].url) && strstr(e->msg, "no leader"));
+	printf("  a write with no quorum failed in %lld ms (%s)\n", (long long)(mono_ms() - t0),
+	       e ? e->msg : "");
+	CHECK(mono_ms() - t0 < 500);
 	member_start(&m3[used], cluster3);
 	member_start(&m3[other], cluster3);
 	CHECK(member_ready(&m3[used], 15000));
