@@ -133,11 +133,15 @@ static int answer_errno(const char *msg, int code)
 {
 	if (strstr(msg, "compacted"))
 		return ERANGE;
+	if (strstr(msg, "space exceeded")) /* etcd's NOSPACE alarm */
+		return ENOSPC;
 	if (strstr(msg, "too large") || strstr(msg, "larger than max") ||
-	    strstr(msg, "too many operations") || code == 8)
+	    strstr(msg, "too many operations"))
 		return E2BIG;
 	if (strstr(msg, "lease not found"))
 		return ENOENT;
+	if (code == 7 || code == 16) /* gRPC PermissionDenied, Unauthenticated */
+		return EACCES;
 	if (code == 3 || code == 11)
 		return EINVAL;
 	return EIO;

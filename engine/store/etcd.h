@@ -30,7 +30,8 @@
  * is over etcd's size limit (--max-request-bytes, 1.5 MiB by default) or
  * has too many operations (--max-txn-ops, 128); -ENOENT: an unknown lease;
  * -EINVAL: etcd refused the request as malformed (a future revision, the
- * same key twice in a txn).
+ * same key twice in a txn); -ENOSPC: etcd's database is full (its NOSPACE
+ * alarm); -EACCES: etcd's authentication refused the request.
  *
  * Threads: every function is thread-safe; a watch runs on a thread of its
  * own and calls its callback there.

@@ -35,6 +35,7 @@ struct member {
 	pid_t pid;
 	int cport, pport;
 	bool tls;
+	const char *extra; /* one more flag */
 	char *name, *dir, *url;
 };
 
@@ -108,6 +109,8 @@ static void member_start(struct member *m, const char *initial_cluster)
 			args[n++] = base[i];
 		for (size_t i = 0; m->tls && i < sizeof(tls) / sizeof(*tls); i++)
 			args[n++] = tls[i];
+		if (m->extra)
+			args[n++] = m->extra;
 		execv(ETCD_BIN, (char **)args);
 		_exit(127);
 	}
@@ -896,6 +899,34 @@ static void test_tls(void)
 	err_free(e);
 }
 
+/* etcd's database full (its NOSPACE alarm): -ENOSPC, not -E2BIG */
+static void test_nospace(void)
+{
+	struct member ms = {.extra = "--quota-backend-bytes=1000000"};
+	member_init(&ms, "small");
+	member_start(&ms, NULL);
+	CHECK(member_ready(&ms, 15000));
+	struct etcd *x;
+	struct err *e = NULL;
+	CHECK(etcd_open(&(struct etcd_opts){.endpoints = ms.url}, &x, &e) == 0);
+	size_t n = 200 * 1000;
+	char *v = xmalloc(n);
+	memset(v, 'v', n);
+	int rc = 0;
+	for (int i = 0; i < 20 && rc == 0; i++) {
+		struct etcd_op op = {ETCD_PUT, "/big", 4, v, n, 0};
+		struct etcd_txn_res res;
+		rc = etcd_txn(x, NULL, 0, &op, 1, NULL, 0, &res, &e);
+		etcd_txn_res_free(&res);
+	}
+	CHECK(rc == -ENOSPC);
+	CHECK(e && strstr(e->msg, "space exceeded"));
+	etcd_close(x);
+	member_kill(&ms);
+	free(v);
+	err_free(e);
+}
+
 int main(void)
 {
 	if (access(ETCD_BIN, X_OK) < 0) {
@@ -929,6 +960,7 @@ int main(void)
 	RUN(test_compact);
 	RUN(test_failover);
 	RUN(test_watch_resume);
+	RUN(test_nospace);
 	RUN(test_tls);
 	RUN(test_cluster3);
 	etcd_close(c);
