@@ -609,6 +609,52 @@ static void test_compact(void)
 	err_free(e);
 }
 
+/* 8 threads share the client: each adds 1 to a counter 25 times, by
+ * compare-and-swap on its mod revision, retrying when another won. */
+static void *adder(void *arg)
+{
+	int *fails = arg;
+	for (int i = 0; i < 25; i++) {
+		for (;;) {
+			int64_t mod;
+			char *v = get1(c, "/cnt", &mod);
+			char nv[32];
+			snprintf(nv, sizeof(nv), "%d", atoi(v) + 1);
+			free(v);
+			struct etcd_cmp k = {.key = "/cnt",
+					     .key_len = 4,
+					     .target = ETCD_CMP_MOD,
+					     .op = ETCD_EQ,
+					     .num = mod};
+			struct etcd_op op = {ETCD_PUT, "/cnt", 4, nv, strlen(nv), 0};
+			struct etcd_txn_res res;
+			int r = etcd_txn(c, &k, 1, &op, 1, NULL, 0, &res, NULL);
+			bool done = r == 0 && res.succeeded;
+			etcd_txn_res_free(&res);
+			if (r < 0)
+				(*fails)++;
+			if (done || r < 0)
+				break;
+		}
+	}
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	pthread_t t[8];
+	int fails[8] = {0};
+	int64_t t0 = mono_ms();
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, adder, &fails[i]);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(fails[i] == 0);
+	}
+	printf("  200 increments by 8 threads in %lld ms\n", (long long)(mono_ms() - t0));
+	CHECK(val_is("/cnt", "200"));
+}
+
 /* A TCP listener that accepts connections (the kernel's backlog) and
  * never answers: a hung endpoint. */
 static int silent_listener(int *port)
@@ -958,6 +1004,7 @@ int main(void)
 	RUN(test_too_big);
 	RUN(test_watch);
 	RUN(test_compact);
+	RUN(test_concurrent);
 	RUN(test_failover);
 	RUN(test_watch_resume);
 	RUN(test_nospace);
