@@ -799,11 +799,21 @@ static void test_cluster3(void)
 	struct etcd_op op = {ETCD_PUT, "/c3", 3, "1", 1, 0};
 	struct etcd_txn_res res;
 	CHECK(etcd_txn(x, NULL, 0, &op, 1, NULL, 0, &res, &e) == 0);
+	int64_t rev1 = res.rev;
 	etcd_txn_res_free(&res);
 	int used = 0;
 	for (int i = 0; i < 3; i++)
 		if (!strcmp(etcd_endpoint(x), m3[i].url))
 			used = i;
+	/* a watch on that member too */
+	struct rec r;
+	rec_init(&r);
+	struct etcd_watch *w;
+	CHECK(etcd_watch_start(x, &(struct etcd_range){.key = "/c3", .key_len = 3}, rev1, on_watch,
+			       &r, &w, NULL) == 0);
+	char *want = xasprintf("%lld:P/c3", (long long)rev1);
+	CHECK(rec_has(&r, want, 3000));
+	free(want);
 	member_kill(&m3[used]);
 	/* a read goes to another member (waiting for a new leader if need be) */
 	int64_t t0 = mono_ms();
@@ -823,6 +833,13 @@ static void test_cluster3(void)
 			printf("  (%s)\n", e->msg);
 	}
 	CHECK(rc == 0);
+	/* the watch moved to another member and missed nothing */
+	want = xasprintf(":P/c3;%lld:P/c3", (long long)res.rev);
+	CHECK(rec_has(&r, want, 5000));
+	free(want);
+	CHECK(!r.out_of_order && !r.split && !r.errs);
+	etcd_watch_stop(w);
+	buf_free(&r.log);
 	etcd_txn_res_free(&res);
 	v = get1(x, "/c3", NULL);
 	CHECK(!strcmp(v, "2"));
