@@ -42,8 +42,8 @@
 #              into deployments/, and the time until every pods/*/phase
 #              reads Running (polled every 20 ms).  The agent pulls once
 #              for the five; its Pulled event's time is printed too.  Then
-#              the Deployment removed, the pods gone, the server stopped,
-#              `clusterfs reset` of the data dir.
+#              the Deployment removed, the pods and their runc containers
+#              gone, the server stopped, `clusterfs reset` of the data dir.
 #   podman     after `podman rmi`: `podman pull` then 5 x `podman run -d
 #              --network none big:1 sleep 100000` one after another (each
 #              returns once its container runs), timed together; then the
@@ -266,6 +266,7 @@ running() {
 	echo $_n
 }
 no_pods() { ! ls "$mnt/pods" 2>/dev/null | grep -q '\.yaml$'; }
+no_runc() { ! runc --root "$data/runc" list -q 2>/dev/null | grep -q .; }
 run_five_cfs() {
 	bench_start_server "$tmp/five.$1" --node-name bench-five --insecure-registry "$H"
 	bench_wait_ready 30 1
@@ -287,7 +288,7 @@ run_five_cfs() {
 		"$1" "$_ms" "$(grep -c ': pulled sha256:' "$log")" \
 		"$(echo "$_pulled" | sed 's/.* in //' | paste -sd' ' -)"
 	rm -f "$mnt/deployments/five.yaml"
-	bench_wait_for 60 no_pods || {
+	bench_wait_for 60 no_pods && bench_wait_for 30 no_runc || {
 		echo "bench_pull.sh: the five pods did not go" >&2
 		failed=1
 	}
