@@ -563,10 +563,11 @@ static int volume_owner(const struct pod_sandbox *sb, const json_t *pod, const c
 }
 
 /* Fills mounts (n of them, paths in owned[]) from ctr's volumeMounts,
- * making each emptyDir's dir; a subPath bind-mounted under attempt_dir. */
+ * making each emptyDir's dir; a subPath (or subPathExpr expanded with
+ * extra_env) bind-mounted under attempt_dir. */
 static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const json_t *ctr,
-			 const char *attempt_dir, struct oci_mount *mounts, char **owned, size_t *n,
-			 struct err **e)
+			 const char *attempt_dir, const char *const *extra_env,
+			 struct oci_mount *mounts, char **owned, size_t *n, struct err **e)
 {
 	size_t i;
 	json_t *vm;
@@ -601,7 +602,11 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 			r = emptydir_setup(sb, pod, vol, owned[*n - 1], e);
 		if (r == 0)
 			r = volume_owner(sb, pod, owned[*n - 1], !cm, e);
-		const char *sub = obj_str(vm, "subPath");
+		const char *sub = obj_str(vm, "subPath"), *expr = obj_str(vm, "subPathExpr");
+		_cleanup_free_ char *x =
+		    expr && *expr ? subpath_expand(expr, ctr, extra_env) : NULL;
+		if (x)
+			sub = x;
 		if (r == 0 && sub && *sub) {
 			char *stage = xasprintf("%s/subpaths/%zu", attempt_dir, i);
 			r = subpath_mount(owned[*n - 1], sub, !cm, stage, e);
@@ -670,7 +675,8 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	c->mounted = true;
 	if (c->view && (r = userns_view(c->view, c->rootfs, sb->userns_base, e)) < 0)
 		goto out;
-	if ((r = volume_mounts(sb, pod, ctr, c->attempt_dir, mounts, owned, &n_mounts, e)) < 0)
+	if ((r = volume_mounts(sb, pod, ctr, c->attempt_dir, extra_env, mounts, owned, &n_mounts,
+			       e)) < 0)
 		goto out;
 	if (c->view)
 		view_rootfs = xasprintf("%s/rootfs", c->view);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "engine/mem.h"
+#include "engine/obj.h"
 #include "runtime/kubelet/subpath.h"
 
 /* path opened beneath root: -EXDEV if it would leave it. */
@@ -64,6 +65,49 @@ static int make_folders(int root, const char *sub)
 	}
 	free(p);
 	return r;
+}
+
+/* The value of variable name (n bytes) for the container: its env's
+ * literal value, else the last of extra_env ("K=V"); NULL if unknown. */
+static const char *env_value(const char *name, size_t n, const json_t *ctr,
+			     const char *const *extra_env)
+{
+	size_t i;
+	json_t *ev;
+	json_array_foreach(obj_at(ctr, "env"), i, ev)
+	{
+		const char *k = obj_str(ev, "name"), *v = obj_str(ev, "value");
+		if (k && v && strlen(k) == n && !strncmp(k, name, n))
+			return v;
+	}
+	const char *found = NULL;
+	for (size_t j = 0; extra_env && extra_env[j]; j++)
+		if (!strncmp(extra_env[j], name, n) && extra_env[j][n] == '=')
+			found = extra_env[j] + n + 1;
+	return found;
+}
+
+char *subpath_expand(const char *expr, const json_t *ctr, const char *const *extra_env)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+	for (const char *p = expr; *p; p++) {
+		const char *end = p[0] == '$' && p[1] == '(' ? strchr(p + 2, ')') : NULL;
+		const char *v =
+		    end ? env_value(p + 2, (size_t)(end - p - 2), ctr, extra_env) : NULL;
+		if (p[0] == '$' && p[1] == '$') {
+			fputc('$', f);
+			p++;
+		} else if (v) {
+			fputs(v, f);
+			p = end;
+		} else {
+			fputc(*p, f);
+		}
+	}
+	fclose(f);
+	return out;
 }
 
 int subpath_mount(const char *voldir, const char *sub, bool create, const char *target,

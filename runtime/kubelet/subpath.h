@@ -17,6 +17,7 @@
 #ifndef CFS_SUBPATH_H
 #define CFS_SUBPATH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "engine/err.h"
@@ -26,5 +27,10 @@
  * file or folder made to match).  0, or < 0 with *e. */
 int subpath_mount(const char *voldir, const char *sub, bool create, const char *target,
 		  struct err **e);
+
+/* subPathExpr expanded as the kubelet does: $(VAR) from the container's
+ * env (a literal value) or extra_env ("K=V": valueFrom, envFrom), $$ as
+ * $, an unknown $(VAR) left as it is.  malloc'd. */
+char *subpath_expand(const char *expr, const json_t *ctr, const char *const *extra_env);
 
 #endif

@@ -4,7 +4,8 @@
 #   - a configMap volume (and one of its keys again through a subPath),
 #   - a projected volume of a Secret's item, a ConfigMap's item and the
 #     downward API (name, labels, a label, limits.memory) with defaultMode,
-#   - a downwardAPI volume, an emptyDir and a subPath of that emptyDir;
+#   - a downwardAPI volume, an emptyDir, a subPath of that emptyDir and a
+#     subPathExpr (logs/$(POD_NAME), the variable from the downward API);
 # the files hold the values, ..data is a link into the swapped folder, the
 # projected volume is a tmpfs; then the ConfigMap, the Secret and a label
 # change, and within 60 s the running pod sees every new value, but for
@@ -38,6 +39,9 @@ spec:
     image: busybox:latest
     command: ["sleep", "3600"]
     resources: {limits: {memory: 64Mi}}
+    env:
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
     volumeMounts:
     - {name: cm, mountPath: /cm}
     - {name: cm, mountPath: /cm-sub/color, subPath: color}
@@ -45,6 +49,7 @@ spec:
     - {name: dapi, mountPath: /d}
     - {name: scratch, mountPath: /e}
     - {name: scratch, mountPath: /e2, subPath: sub/dir}
+    - {name: scratch, mountPath: /e3, subPathExpr: "logs/$(POD_NAME)"}
   volumes:
   - name: cm
     configMap: {name: cfg}
@@ -89,6 +94,8 @@ check_contains "projected: a tmpfs" "$(x grep ' /p ' /proc/mounts)" "tmpfs"
 check_eq "downwardAPI volume: metadata.namespace" "default" "$(x cat /d/ns)"
 check_eq "emptyDir subPath: a write shows in the volume" "hi" \
 	"$(x sh -c 'echo hi >/e2/f && cat /e/sub/dir/f')"
+check_eq "emptyDir subPathExpr logs/\$(POD_NAME): logs/vr" "x" \
+	"$(x sh -c 'echo x >/e3/f && cat /e/logs/vr/f')"
 check_contains "a read-only volume" "$(x sh -c 'echo x >/cm/new' 2>&1)" "Read-only"
 
 # the sources change; the running pod follows (but for the subPath)
