@@ -47,7 +47,8 @@ static const struct sch_field template[] = {
 
 static const struct sch_field pod_spec[] = {
     FAKRET("volumes", CORE "Volume", schema_k_name,
-	   "Volumes the containers may mount (emptyDir, configMap and secret are supported)."),
+	   "Volumes the containers may mount (emptyDir, configMap, secret, downwardAPI and "
+	   "projected are supported)."),
     FAK("initContainers", CORE "Container", schema_k_name,
 	"Containers run one after the other, each to completion, before the containers start."),
     FAKR("containers", CORE "Container", schema_k_name,
@@ -296,8 +297,9 @@ static const struct sch_field volume[] = {
     FANY("persistentVolumeClaim", "A claim (not supported by clusterfs)."),
     FO("secret", CORE "SecretVolumeSource", "A Secret's keys as files (on a tmpfs)."),
     FANY("nfs", "NFS (not supported by clusterfs)."),
-    FANY("downwardAPI", "Pod fields as files (not supported by clusterfs)."),
-    FANY("projected", "Projected sources (not supported by clusterfs)."),
+    FANY("downwardAPI", "The pod's fields (name, labels, ...) and resources as files."),
+    FANY("projected", "Secrets, ConfigMaps and the pod's fields as files of one volume "
+		      "(on a tmpfs)."),
     FANY("csi", "A CSI driver (not supported by clusterfs)."),
     FANY("ephemeral", "A generic ephemeral volume (not supported by clusterfs)."),
     FANY("image", "An image's contents (not supported by clusterfs)."),

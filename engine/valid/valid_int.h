@@ -175,5 +175,10 @@ static inline bool streq(const char *a, const char *b)
 extern const char *const vpod_probe_names[];
 /* The volume sources of core/v1, so that an unsupported one is named. */
 extern const char *const vpod_volume_sources[];
+/* One of spec.volumes (c at it): a name unique in vols (a mapping it is
+ * added to) and one supported source, checked (valid_volume.c). */
+int vpod_volume(struct vc *c, json_t *vols, const json_t *vol);
+/* NULL when s is a relative path without a '..' element, else why not. */
+const char *vpod_relpath_rule(const char *s);
 
 #endif

@@ -5,10 +5,10 @@
  * must restart Always and may not set activeDeadlineSeconds.  Defaults and
  * the rules of updates are in valid_pod_defaults.c.
  *
- * What clusterfs cannot run yet (Secrets, host namespaces, host ports,
- * volumes other than emptyDir, configMap and secret, gRPC and HTTPS probes,
- * lifecycle hooks, pod affinity, sidecars, ...) is refused here, by field,
- * so that a manifest never silently loses meaning.  See valid_int.h for the helpers.
+ * What clusterfs cannot run yet (host namespaces, host ports, gRPC and
+ * HTTPS probes, lifecycle hooks, pod affinity, sidecars, ...) is refused
+ * here, by field, so that a manifest never silently loses meaning;
+ * volumes are checked in valid_volume.c.  See valid_int.h for the helpers.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,149 +29,6 @@ struct podctx {
 };
 
 const char *const vpod_probe_names[] = {"livenessProbe", "readinessProbe", "startupProbe", NULL};
-
-/* strcmp == 0 that takes NULL as different from anything. */
-/* "sub/dir" but not "/abs" nor anything with a ".." element. */
-static const char *relpath_rule(const char *s)
-{
-	if (s[0] == '/')
-		return "must be a relative path";
-	for (const char *p = s; p; p = strchr(p, '/')) {
-		if (*p == '/')
-			p++;
-		if (p[0] == '.' && p[1] == '.' && (p[2] == '/' || !p[2]))
-			return "must not contain '..'";
-	}
-	return NULL;
-}
-
-/* parent[key], if set, is a file mode 0-0777. */
-static int check_mode(struct vc *c, const json_t *parent, const char *key)
-{
-	json_t *v = vget(parent, key);
-
-	if (!v)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 0777)
-		return vc_invalid(c, key, v,
-				  "must be a number between 0 and 0777 (octal), both inclusive");
-	return 0;
-}
-
-/* --- volumes -------------------------------------------------------------- */
-
-/* The volume sources of core/v1, so that an unsupported one is named. */
-const char *const vpod_volume_sources[] = {"emptyDir",
-					   "configMap",
-					   "hostPath",
-					   "persistentVolumeClaim",
-					   "secret",
-					   "nfs",
-					   "downwardAPI",
-					   "projected",
-					   "csi",
-					   "ephemeral",
-					   "image",
-					   "gitRepo",
-					   "iscsi",
-					   "glusterfs",
-					   "rbd",
-					   "flexVolume",
-					   "cinder",
-					   "cephfs",
-					   "flocker",
-					   "fc",
-					   "azureFile",
-					   "azureDisk",
-					   "vsphereVolume",
-					   "quobyte",
-					   "photonPersistentDisk",
-					   "portworxVolume",
-					   "scaleIO",
-					   "storageos",
-					   "gcePersistentDisk",
-					   "awsElasticBlockStore",
-					   NULL};
-
-static const char *const emptydir_media[] = {"", "Memory", NULL};
-
-/* volumes[].configMap or .secret (its name in name_field); c is at it. */
-static int check_configmap_source(struct vc *c, const json_t *src, const char *name_field)
-{
-	json_t *items, *it;
-	const char *s, *why;
-	size_t i;
-
-	TRY(vc_dns(c, src, name_field, true, NAME_DNS1123_SUBDOMAIN, NULL));
-	TRY(check_mode(c, src, "defaultMode"));
-	TRY(vc_bool(c, src, "optional", NULL));
-	TRY(vc_list(c, src, "items", false, &items));
-	json_array_foreach(items, i, it)
-	{
-		size_t mark = vc_push(c, "items");
-		vc_pushi(c, i);
-		if (!json_is_object(it))
-			return vc_invalid(c, NULL, it, "must be a mapping");
-		TRY(vc_str(c, it, "key", true, &s));
-		if ((why = vrule_config_key(s)))
-			return vc_invalid(c, "key", vget(it, "key"), "%s", why);
-		TRY(vc_str(c, it, "path", true, &s));
-		if ((why = relpath_rule(s)))
-			return vc_invalid(c, "path", vget(it, "path"), "%s", why);
-		TRY(check_mode(c, it, "mode"));
-		vc_pop(c, mark);
-	}
-	return 0;
-}
-
-/* One of spec.volumes: a unique name and one supported source; records it
- * in pc->vols for volumeMounts.  c is at the volume. */
-static int check_volume(struct vc *c, struct podctx *pc, const json_t *vol)
-{
-	const char *name, *src = NULL;
-	int64_t milli;
-	int n = 0;
-
-	if (!json_is_object(vol))
-		return vc_invalid(c, NULL, vol, "must be a mapping");
-	TRY(vc_dns(c, vol, "name", true, NAME_DNS1123_LABEL, &name));
-	if (json_object_get(pc->vols, name))
-		return vc_duplicate(c, "name", vget(vol, "name"));
-	json_object_set(pc->vols, name, (json_t *)vol);
-
-	for (size_t i = 0; vpod_volume_sources[i]; i++)
-		if (vget(vol, vpod_volume_sources[i]) && !n++)
-			src = vpod_volume_sources[i];
-	if (n == 0)
-		return vc_required(c, NULL, "must specify a volume type");
-	if (n > 1)
-		return vc_forbidden(c, NULL, "may not specify more than 1 volume type");
-	bool secret = streq(src, "secret");
-	if (!streq(src, "emptyDir") && !streq(src, "configMap") && !secret)
-		return vc_notsup(c, src,
-				 "clusterfs supports emptyDir, configMap and secret volumes");
-
-	json_t *s;
-	TRY(vc_map(c, vol, src, true, &s));
-	size_t at = vc_push(c, src);
-	if (streq(src, "configMap") || secret) {
-		TRY(check_configmap_source(c, s, secret ? "secretName" : "name"));
-		vc_pop(c, at);
-		return 0;
-	}
-	TRY(vc_enum(c, s, "medium", false, emptydir_media, NULL));
-	json_t *limit = vget(s, "sizeLimit");
-	if (limit) {
-		const char *why = vrule_quantity(limit, &milli);
-		if (why)
-			return vc_invalid(c, "sizeLimit", limit, "%s", why);
-		if (milli < 0)
-			return vc_invalid(c, "sizeLimit", limit,
-					  "must be greater than or equal to 0");
-	}
-	vc_pop(c, at);
-	return 0;
-}
 
 /* --- containers ----------------------------------------------------------- */
 
@@ -496,13 +353,13 @@ static int check_mounts(struct vc *c, struct podctx *pc, const json_t *ctr)
 						  "must be unique");
 		TRY(vc_bool(c, m, "readOnly", NULL));
 		TRY(vc_str(c, m, "subPath", false, &sub));
-		if (sub && *sub && (why = relpath_rule(sub)))
+		if (sub && *sub && (why = vpod_relpath_rule(sub)))
 			return vc_invalid(c, "subPath", vget(m, "subPath"), "%s", why);
 		TRY(vc_str(c, m, "subPathExpr", false, &expr));
 		if (expr && *expr && sub && *sub)
 			return vc_invalid(c, "subPathExpr", vget(m, "subPathExpr"),
 					  "subPathExpr and subPath are mutually exclusive");
-		if (expr && *expr && (why = relpath_rule(expr)))
+		if (expr && *expr && (why = vpod_relpath_rule(expr)))
 			return vc_invalid(c, "subPathExpr", vget(m, "subPathExpr"), "%s", why);
 		TRY(vc_enum(c, m, "mountPropagation", false, propagation, NULL));
 		vc_pop(c, mark);
@@ -956,7 +813,7 @@ int vpod_spec(struct vc *c, const json_t *spec, bool in_template)
 	{
 		size_t mark = vc_push(c, "volumes");
 		vc_pushi(c, i);
-		TRY(check_volume(c, &pc, v));
+		TRY(vpod_volume(c, pc.vols, v));
 		vc_pop(c, mark);
 	}
 	TRY(check_containers(c, &pc, spec, "initContainers", true));

@@ -627,13 +627,14 @@ static int pull_leader(struct image_store *s, const char *name, const struct reg
 	return rc;
 }
 
-/* ---- One pull per reference at a time ---- */
+/* ---- One pull per reference and credentials at a time ---- */
 
 struct inflight {
 	struct inflight *next;
 	const struct image_store *s;
 	char ref[IMAGE_REF_MAX];
-	int refs; /* the leader and its waiters */
+	uint64_t key; /* creds_key() of the credentials it uses */
+	int refs;     /* the leader and its waiters */
 	bool done;
 	int rc;
 	struct err *err;
@@ -666,6 +667,30 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void fnv(uint64_t *h, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		*h = (*h ^ *p) * 1099511628211ULL;
+	*h = (*h ^ 0xff) * 1099511628211ULL; /* the end, so "ab","c" != "a","bc" */
+}
+
+/* Tells apart the credentials a pull of name (normalised: HOST/...) would
+ * use: a hash of its host's user and password, 0 for none.  Pulls with
+ * different credentials are never merged: one's refusal (or success) says
+ * nothing of the other's. */
+static uint64_t creds_key(const struct registry_creds *creds, const char *name)
+{
+	char host[256];
+	const char *slash = strchr(name, '/'), *user, *pass;
+	snprintf(host, sizeof(host), "%.*s", slash ? (int)(slash - name) : 0, name);
+	if (!creds || !registry_creds_lookup(creds, host, &user, &pass))
+		return 0;
+	uint64_t h = 1469598103934665603ULL;
+	fnv(&h, user ? user : "");
+	fnv(&h, pass ? pass : "");
+	return h ? h : 1;
+}
+
 int registry_pull(struct image_store *s, const char *ref, const struct registry_creds *creds,
 		  const struct registry_conf *conf, struct pull_info *out, struct err **e)
 {
@@ -675,32 +700,29 @@ int registry_pull(struct image_store *s, const char *ref, const struct registry_
 	if (image_normalize(ref, name, sizeof(name), e) < 0)
 		return err_wrap(e, "pull");
 	pthread_once(&curl_once, curl_init_once);
-	for (;;) {
-		pthread_mutex_lock(&fl_mu);
-		struct inflight *f = fl_head;
-		while (f && (f->s != s || strcmp(f->ref, name)))
-			f = f->next;
-		if (!f)
-			break; /* fl_mu held: we lead */
-		f->refs++;
-		while (!f->done)
+	uint64_t key = creds_key(creds, name);
+	pthread_mutex_lock(&fl_mu);
+	struct inflight *w = fl_head;
+	while (w && (w->s != s || w->key != key || strcmp(w->ref, name)))
+		w = w->next;
+	if (w) { /* the same pull under way: its result is ours */
+		w->refs++;
+		while (!w->done)
 			pthread_cond_wait(&fl_cond, &fl_mu);
-		int rc = f->rc;
-		*out = f->info;
+		int rc = w->rc;
+		*out = w->info;
 		out->downloaded = 0;
-		if (rc < 0 && f->err)
-			err_make(e, f->err->code, "%s", f->err->msg);
-		inflight_put(f);
+		if (rc < 0 && w->err)
+			err_make(e, w->err->code, "%s", w->err->msg);
+		inflight_put(w);
 		pthread_mutex_unlock(&fl_mu);
-		/* another caller's credentials were refused: ours may do */
-		if (rc != -EACCES || !creds) {
-			out->seconds = now() - t0;
-			return rc;
-		}
+		out->seconds = now() - t0;
+		return rc;
 	}
 	struct inflight *f = xcalloc(1, sizeof(*f));
 	f->s = s;
 	snprintf(f->ref, sizeof(f->ref), "%s", name);
+	f->key = key;
 	f->refs = 1;
 	f->next = fl_head;
 	fl_head = f;

@@ -29,8 +29,11 @@
  * is reached at registry-1.docker.io, or first through its mirrors.
  *
  * Threads: registry_pull() may be called from any number of threads; pulls
- * of one reference into one store at once are done once: the first caller
- * downloads, the others wait for it and get its result.
+ * of one reference into one store with the same credentials (those for
+ * the reference's host: compared by a hash) at once are done once: the
+ * first caller downloads, the others wait for it and get its result.
+ * Pulls with other credentials (or none) go their own way, so that one
+ * caller's refusal or success is never another's.
  */
 #ifndef CFS_REGISTRY_H
 #define CFS_REGISTRY_H

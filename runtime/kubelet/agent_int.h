@@ -165,19 +165,42 @@ json_t *agent_pod_status(struct agent *ag, struct apod *ap, const json_t *pod);
 int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, const json_t *ctr,
 			char ***out, struct err **e);
 void agent_env_free(char **env);
-/* Fills PODS/UID/volumes/NAME of each configMap volume with its keys (or
- * items) as files.  0, or -ENOENT with *e for a missing ConfigMap or key
- * (not optional). */
-int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
+/* The value of a fieldRef's fieldPath (metadata.name, metadata.labels['k'],
+ * status.podIP, ...) and of a resourceFieldRef (for container ctr, or
+ * the one it names), as env and the downward API give them; malloc'd. */
+char *agent_field_ref(struct agent *ag, struct apod *ap, const json_t *pod, const char *path);
+char *agent_resource_ref(const json_t *pod, const json_t *ctr, const json_t *ref);
 void agent_timestamp(char out[32]);
 
-/* agent_secret.c: PODS/UID/volumes/NAME of each secret volume, a tmpfs,
- * holds its keys (or items) through the ..data link, rewritten (and the
- * link swapped) when the Secret changed.  0, or -ENOENT with *e for a
- * missing Secret or key (not optional).  agent_secret_unmount: the tmpfs
- * of the pod's volumes unmounted (before its folder is removed). */
-int agent_secret_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
-void agent_secret_unmount(struct apod *ap);
+/* agent_volume.c: the volumes the agent writes (secret, configMap,
+ * downwardAPI, projected).  PODS/UID/volumes/NAME holds its files through
+ * the ..data link, rewritten (and the link swapped) when what they come
+ * from changed; a secret or projected volume is a tmpfs.  0, or < 0 with
+ * *e for a missing source or key (not optional): FailedMount.
+ * agent_volume_unmount: the tmpfs of the pod's volumes unmounted (before
+ * its folder is removed). */
+int agent_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e);
+void agent_volume_unmount(struct apod *ap);
+/* One file of such a volume; the files of one (hash: FNV-1a of each
+ * path, mode and value). */
+struct vfile {
+	char *path, *val;
+	size_t len;
+	int mode;
+};
+struct vfiles {
+	struct vfile *v;
+	size_t n;
+	uint64_t hash;
+};
+void vfiles_add(struct vfiles *f, const char *path, const char *val, size_t len, int mode);
+void vfiles_free(struct vfiles *f);
+
+/* agent_volsrc.c: the files of volume vol into f, *tmpfs set when they
+ * belong on a tmpfs.  1, 0 when vol is not written by the agent
+ * (emptyDir), or < 0 with *e. */
+int agent_volume_files(struct agent *ag, struct apod *ap, const json_t *pod, const json_t *vol,
+		       struct vfiles *f, bool *tmpfs, struct err **e);
 
 /* agent_secctx.c */
 /* The kubelet's admission of the pod: false (ap->fail_reason set, event

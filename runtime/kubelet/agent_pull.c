@@ -264,15 +264,44 @@ static void want_in(int64_t *next, int64_t ms)
 		*next = ms;
 }
 
+/* The image pull back-off: AGENT_BACKOFF_START_MS doubling to
+ * AGENT_BACKOFF_MAX_MS as the kubelet's, or, for tests only, the
+ * environment's CFS_IMAGE_BACKOFF_MS="INITIAL,MAX" (milliseconds). */
+static int64_t backoff_start = AGENT_BACKOFF_START_MS, backoff_max = AGENT_BACKOFF_MAX_MS;
+static pthread_once_t backoff_once = PTHREAD_ONCE_INIT;
+
+static void backoff_read(void)
+{
+	const char *v = getenv("CFS_IMAGE_BACKOFF_MS");
+	long long a, b;
+	char end;
+	if (!v || !*v)
+		return;
+	if (sscanf(v, "%lld,%lld%c", &a, &b, &end) != 2 || a < 1 || b < a) {
+		log_warn("agent",
+			 "CFS_IMAGE_BACKOFF_MS=%s: not INITIAL,MAX (ms, 1 <= INITIAL <= "
+			 "MAX): ignored",
+			 v);
+		return;
+	}
+	backoff_start = a;
+	backoff_max = b;
+	log_warn("agent",
+		 "image pull back-off %lld ms doubling to %lld ms (CFS_IMAGE_BACKOFF_MS, "
+		 "a testing knob)",
+		 a, b);
+}
+
 void agent_pull_failed(struct agent *ag, struct apod *ap, struct actr *c, const char *image,
 		       const char *msg, int64_t now, int64_t *next)
 {
+	pthread_once(&backoff_once, backoff_read);
 	c->pull_fails++;
-	int64_t delay = AGENT_BACKOFF_START_MS;
-	for (int i = 1; i < c->pull_fails && delay < AGENT_BACKOFF_MAX_MS; i++)
+	int64_t delay = backoff_start;
+	for (int i = 1; i < c->pull_fails && delay < backoff_max; i++)
 		delay *= 2;
-	if (delay > AGENT_BACKOFF_MAX_MS)
-		delay = AGENT_BACKOFF_MAX_MS;
+	if (delay > backoff_max)
+		delay = backoff_max;
 	waiting(c, "ErrImagePull", msg);
 	apic_event(ag->c, "Warning", "Failed", "Pod", ap->ns, ap->name,
 		   "Failed to pull image \"%s\": %s", image, msg);

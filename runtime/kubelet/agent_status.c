@@ -293,7 +293,6 @@ void agent_env_free(char **env)
 	free(env);
 }
 
-/* The ConfigMap ns/name, or NULL with *e unless optional. */
 /* ConfigMap or Secret (k) ns/name; *r set (and NULL) when it is missing and
  * not optional, or not reached. */
 static struct sobj *source_get(struct agent *ag, const struct kind_info *k, const char *ns,
@@ -307,12 +306,6 @@ static struct sobj *source_get(struct agent *ag, const struct kind_info *k, cons
 	else if (!o && !optional)
 		*r = err_make(e, ENOENT, "%s \"%s\" not found", what, name ? name : "");
 	return o;
-}
-
-static struct sobj *configmap(struct agent *ag, const char *ns, const char *name, bool optional,
-			      struct err **e, int *r)
-{
-	return source_get(ag, KIND_CONFIGMAP, ns, name, optional, e, r);
 }
 
 /* data[key] of a ConfigMap, or of a Secret decoded (malloc'd), or NULL. */
@@ -343,7 +336,7 @@ static const char *subscript(const json_t *pod, const char *path, const char *fi
 	return json_string_value(json_object_get(obj_at(pod, field), key));
 }
 
-static char *field_ref(struct agent *ag, struct apod *ap, const json_t *pod, const char *path)
+char *agent_field_ref(struct agent *ag, struct apod *ap, const json_t *pod, const char *path)
 {
 	if (!strcmp(path, "status.podIP") || !strcmp(path, "status.podIPs"))
 		return xstrdup(ap->pod_ip);
@@ -372,7 +365,7 @@ static char *field_ref(struct agent *ag, struct apod *ap, const json_t *pod, con
 }
 
 /* limits.cpu and the like, over divisor, rounded up as Kubernetes does. */
-static char *resource_ref(const json_t *pod, const json_t *ctr, const json_t *ref)
+char *agent_resource_ref(const json_t *pod, const json_t *ctr, const json_t *ref)
 {
 	const char *cname = obj_str(ref, "containerName");
 	if (cname && *cname) {
@@ -507,11 +500,11 @@ int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, co
 			sobj_unref(cm);
 		} else if ((ref = json_object_get(vf, "fieldRef"))) {
 			const char *path = obj_str(ref, "fieldPath");
-			char *val = field_ref(ag, ap, pod, path ? path : "");
+			char *val = agent_field_ref(ag, ap, pod, path ? path : "");
 			env_add(&v, &n, name, val);
 			free(val);
 		} else if ((ref = json_object_get(vf, "resourceFieldRef"))) {
-			char *val = resource_ref(pod, ctr, ref);
+			char *val = agent_resource_ref(pod, ctr, ref);
 			env_add(&v, &n, name, val);
 			free(val);
 		}
@@ -521,99 +514,4 @@ int agent_container_env(struct agent *ag, struct apod *ap, const json_t *pod, co
 fail:
 	agent_env_free(v);
 	return r;
-}
-
-/* ---- configMap volumes ---- */
-
-/* Writes text to dir/rel (rel may hold '/': its folders are made) with
- * mode, through a temporary file and rename. */
-static int write_key(const char *dir, const char *rel, const char *text, int mode)
-{
-	char *path = xasprintf("%s/%s", dir, rel);
-	for (char *p = path + strlen(dir) + 1; (p = strchr(p, '/')); p++) {
-		*p = 0;
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	char *tmp = xasprintf("%s.tmp", path);
-	int r = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	size_t n = strlen(text);
-	if (fd < 0 || write(fd, text, n) != (ssize_t)n || fchmod(fd, (mode_t)mode) < 0)
-		r = -errno;
-	if (fd >= 0 && close(fd) < 0 && !r)
-		r = -errno;
-	if (!r && rename(tmp, path) < 0)
-		r = -errno;
-	if (r)
-		unlink(tmp);
-	free(tmp);
-	free(path);
-	return r;
-}
-
-int agent_configmap_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e)
-{
-	const char *ns = obj_str(pod, "metadata.namespace");
-	size_t i;
-	json_t *vol;
-	json_array_foreach(obj_at(pod, "spec.volumes"), i, vol)
-	{
-		const json_t *src = obj_at(vol, "configMap");
-		const char *vname = obj_str(vol, "name");
-		if (!src || !vname || !ap->sb)
-			continue;
-		int r = 0;
-		const char *cmname = obj_str(src, "name");
-		struct sobj *cm = configmap(ag, ns, cmname,
-					    json_is_true(json_object_get(src, "optional")), e, &r);
-		if (r < 0)
-			return err_wrap(e, "MountVolume.SetUp failed for volume \"%s\"", vname);
-		char *dir = xasprintf("%s/volumes/%s", ap->sb->dir, vname);
-		mkdir(dir, 0755);
-		json_t *dm = json_object_get(src, "defaultMode");
-		int mode = json_is_integer(dm) ? (int)json_integer_value(dm) : 0644;
-		const json_t *data = obj_at(cm ? cm->obj : NULL, "data");
-		const json_t *items = json_object_get(src, "items");
-		size_t k;
-		json_t *it;
-		if (json_array_size(items)) {
-			json_array_foreach(items, k, it)
-			{
-				const char *key = obj_str(it, "key"), *path = obj_str(it, "path");
-				const char *val =
-				    json_string_value(json_object_get(data, key ? key : ""));
-				json_t *m = json_object_get(it, "mode");
-				if (!val && cm) {
-					r = err_make(
-					    e, ENOENT,
-					    "MountVolume.SetUp failed for volume \"%s\": "
-					    "configmap references non-existent config key: %s",
-					    vname, key ? key : "");
-					break;
-				}
-				if (val && path)
-					r = write_key(
-					    dir, path, val,
-					    json_is_integer(m) ? (int)json_integer_value(m) : mode);
-				if (r < 0)
-					break;
-			}
-		} else {
-			const char *key;
-			json_t *val;
-			json_object_foreach((json_t *)data, key, val)
-			{
-				if ((r = write_key(dir, key, json_string_value(val), mode)) < 0)
-					break;
-			}
-		}
-		if (r < 0 && !(e && *e))
-			r = err_make(e, -r, "volume %s: writing %s: %s", vname, dir, strerror(-r));
-		free(dir);
-		sobj_unref(cm);
-		if (r < 0)
-			return r;
-	}
-	return 0;
 }

@@ -27,8 +27,10 @@
 #include "runtime/image/image.h"
 #include "runtime/kubelet/pause.h"
 
-/* How often a running pod's secret volumes are brought up to date. */
-#define SECRET_SYNC_MS 10000
+/* How often a running pod's secret, configMap, downwardAPI and projected
+ * volumes are brought up to date (the kubelet's takes up to its sync period,
+ * a minute, plus its cache's TTL; this is sooner). */
+#define VOLUME_SYNC_MS 10000
 
 /* Keeps the earliest positive delay in *next. */
 static void want(int64_t *next, int64_t delay)
@@ -329,7 +331,7 @@ static void sandbox_remove(struct agent *ag, struct apod *ap)
 		err_free(e), e = NULL;
 	}
 	ap->pod_ip[0] = 0;
-	agent_secret_unmount(ap);
+	agent_volume_unmount(ap);
 	if (ap->sb && pod_sandbox_remove(&ag->env, ap->sb, &e) < 0) {
 		log_warn("agent", "%s/%s: %s", ap->ns, ap->name, e->msg);
 		err_free(e), e = NULL;
@@ -563,14 +565,13 @@ static void config_failed(struct agent *ag, struct apod *ap, struct actr *c, con
 	want(next, 2000);
 }
 
-/* configMap volumes, then the environment (*env): ConfigMaps that must
+/* The volumes the agent writes, then the environment (*env): ConfigMaps that must
  * exist.  0, or -1 with the failure noted. */
 static int ctr_config(struct agent *ag, struct apod *ap, struct actr *c, const json_t *pod,
 		      const json_t *spec, char ***env, int64_t *next)
 {
 	struct err *e = NULL;
-	if (agent_configmap_volumes(ag, ap, pod, &e) < 0 ||
-	    agent_secret_volumes(ag, ap, pod, &e) < 0) {
+	if (agent_volumes(ag, ap, pod, &e) < 0) {
 		config_failed(ag, ap, c, "ContainerCreating", "FailedMount", "%s", e, next);
 		return -1;
 	}
@@ -791,15 +792,16 @@ static bool pod_done(const struct apod *ap, const json_t *pod)
 	return true;
 }
 
-/* A running pod's secret volumes follow their Secrets (SECRET_SYNC_MS). */
-static void secret_sync(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next)
+/* A running pod's secret, configMap, downwardAPI and projected volumes
+ * follow their sources (VOLUME_SYNC_MS). */
+static void volume_sync(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next)
 {
 	struct err *e = NULL;
 	if (!ap->sb || !json_array_size(obj_at(pod, "spec.volumes")))
 		return;
-	agent_secret_volumes(ag, ap, pod, &e);
+	agent_volumes(ag, ap, pod, &e);
 	err_free(e);
-	want(next, SECRET_SYNC_MS);
+	want(next, VOLUME_SYNC_MS);
 }
 
 int64_t agent_sync(struct agent *ag, struct apod *ap)
@@ -883,7 +885,7 @@ int64_t agent_sync(struct agent *ag, struct apod *ap)
 			start_ctr(ag, ap, c, pod, &next);
 		}
 	ctr_kill_due(ag, ap, &next);
-	secret_sync(ag, ap, pod, &next);
+	volume_sync(ag, ap, pod, &next);
 	if (pod_done(ap, pod)) {
 		/* Succeeded or Failed: the sandbox goes, the logs stay */
 		for (size_t i = 0; i < ap->nc; i++)

@@ -28,6 +28,7 @@
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/podcg.h"
 #include "runtime/kubelet/pod.h"
+#include "runtime/kubelet/subpath.h"
 #include "runtime/kubelet/userns.h"
 #include "runtime/proc.h"
 #include "runtime/sys.h"
@@ -562,8 +563,10 @@ static int volume_owner(const struct pod_sandbox *sb, const json_t *pod, const c
 }
 
 /* Fills mounts (n of them, paths in owned[]) from ctr's volumeMounts,
- * making each emptyDir's dir. */
+ * making each emptyDir's dir; a subPath (or subPathExpr expanded with
+ * extra_env) bind-mounted under attempt_dir. */
 static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const json_t *ctr,
+			 const char *attempt_dir, const char *const *extra_env,
 			 struct oci_mount *mounts, char **owned, size_t *n, struct err **e)
 {
 	size_t i;
@@ -580,14 +583,15 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 			return err_make(e, EINVAL,
 					"pod %s: volumeMount %s: mountPath must be absolute",
 					sb->name, vname);
-		bool cm = obj_at(vol, "configMap") != NULL || obj_at(vol, "secret") != NULL;
+		bool cm = obj_at(vol, "configMap") || obj_at(vol, "secret") ||
+			  obj_at(vol, "downwardAPI") || obj_at(vol, "projected");
 		if (!obj_at(vol, "emptyDir") && !cm)
 			return err_make(e, EINVAL,
-					"pod %s: volume %s: only emptyDir, configMap and secret "
-					"are supported",
+					"pod %s: volume %s: only emptyDir, configMap, secret, "
+					"downwardAPI and projected are supported",
 					sb->name, vname);
 		owned[*n] = xasprintf("%s/volumes/%s", sb->dir, vname);
-		/* a configMap or secret volume holds what the agent wrote: read-only */
+		/* a volume the agent writes (configMap, secret, ...): read-only */
 		mounts[*n] = (struct oci_mount){
 		    .host_path = owned[*n],
 		    .container_path = path,
@@ -598,6 +602,18 @@ static int volume_mounts(const struct pod_sandbox *sb, const json_t *pod, const 
 			r = emptydir_setup(sb, pod, vol, owned[*n - 1], e);
 		if (r == 0)
 			r = volume_owner(sb, pod, owned[*n - 1], !cm, e);
+		const char *sub = obj_str(vm, "subPath"), *expr = obj_str(vm, "subPathExpr");
+		_cleanup_free_ char *x =
+		    expr && *expr ? subpath_expand(expr, ctr, extra_env) : NULL;
+		if (x)
+			sub = x;
+		if (r == 0 && sub && *sub) {
+			char *stage = xasprintf("%s/subpaths/%zu", attempt_dir, i);
+			r = subpath_mount(owned[*n - 1], sub, !cm, stage, e);
+			free(owned[*n - 1]);
+			owned[*n - 1] = stage;
+			mounts[*n - 1].host_path = stage;
+		}
 		if (r < 0)
 			return r;
 	}
@@ -659,7 +675,8 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 	c->mounted = true;
 	if (c->view && (r = userns_view(c->view, c->rootfs, sb->userns_base, e)) < 0)
 		goto out;
-	if ((r = volume_mounts(sb, pod, ctr, mounts, owned, &n_mounts, e)) < 0)
+	if ((r = volume_mounts(sb, pod, ctr, c->attempt_dir, extra_env, mounts, owned, &n_mounts,
+			       e)) < 0)
 		goto out;
 	if (c->view)
 		view_rootfs = xasprintf("%s/rootfs", c->view);

@@ -33,14 +33,28 @@
 # data dir (the store's work without the network: verify, write, fsync,
 # unpack), and one more pull under `strace -c -f` (the system calls).
 #
-# Not measured: five pods of one new image to all Running (the node agent
-# does not pull images yet).
+# Then five pods of one new image (BENCH_FIVE=1): BENCH_RUNS rounds of
+#   clusterfs  a server with its node agent (--insecure-registry
+#              127.0.0.1:PORT) on a fresh data dir each round (an empty
+#              image store: the image is only in the registry), started and
+#              Ready before the clock; then `cp` of a Deployment of 5
+#              replicas of 127.0.0.1:PORT/big:1 (IfNotPresent, `sleep`)
+#              into deployments/, and the time until every pods/*/phase
+#              reads Running (polled every 20 ms).  The agent pulls once
+#              for the five; its Pulled event's time is printed too.  Then
+#              the Deployment removed, the pods and their runc containers
+#              gone, the server stopped, `clusterfs reset` of the data dir.
+#   podman     after `podman rmi`: `podman pull` then 5 x `podman run -d
+#              --network none big:1 sleep 100000` one after another (each
+#              returns once its container runs), timed together; then the
+#              containers removed.  The nearest fair equivalent: podman has
+#              no controller, so it pulls once and starts five.
 #
 # The trap kills the registry by its PID, removes the podman image and the
 # private store, and the temporary dir.  Not root: skipped (podman's store
 # and the layers' owners need root).  Knobs: BENCH_RUNS (5), BENCH_LAYERS
 # (5), BENCH_LAYER_MB (10), BENCH_PODMAN=0 (skip podman), BENCH_STRACE=0
-# (skip the strace profile).
+# (skip the strace profile), BENCH_FIVE=0 (skip the five pods).
 set -u
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -55,6 +69,7 @@ LAYERS=${BENCH_LAYERS:-5}
 LAYER_MB=${BENCH_LAYER_MB:-10}
 PODMAN=${BENCH_PODMAN:-1}
 STRACE=${BENCH_STRACE:-1}
+FIVE=${BENCH_FIVE:-1}
 
 echo "== pulling a $((LAYERS * LAYER_MB)) MiB image from a local registry: clusterfs beside podman pull"
 if [ "$(id -u)" != 0 ]; then
@@ -79,6 +94,7 @@ fi
 BENCH_NAME=bench_pull.sh
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
+BENCH_RESET=1 # the five pods' server: `clusterfs reset` of its data dir if the trap stops it
 bench_init /tmp/cfs-pull "$CFS_ORIG"
 res=$tmp/results
 pm=$tmp/podman
@@ -119,6 +135,7 @@ bench_on_cleanup() {
 		reg_pid=""
 	fi
 	if [ "$PODMAN" = 1 ] && [ -d "$pm/root" ]; then
+		P rm -f -t 0 five1 five2 five3 five4 five5 >/dev/null 2>&1
 		[ -n "$REF" ] && P rmi -f "$REF" >/dev/null 2>&1
 		P system reset -f >/dev/null 2>&1
 	fi
@@ -226,6 +243,92 @@ while [ $r -le "$RUNS" ]; do
 done
 [ "$PODMAN" = 1 ] && P rmi -f "$REF" >/dev/null 2>&1
 
+# ---- five pods of one new image ----
+cat >"$tmp/five.yaml" <<EOF
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: five}
+spec:
+  replicas: 5
+  selector: {matchLabels: {app: five}}
+  template:
+    metadata: {labels: {app: five}}
+    spec:
+      terminationGracePeriodSeconds: 0
+      containers:
+      - {name: c, image: "$REF", imagePullPolicy: IfNotPresent, command: ["sleep", "100000"]}
+EOF
+running() {
+	_n=0
+	for _f in "$mnt"/pods/*/phase; do
+		[ "$(cat "$_f" 2>/dev/null)" = Running ] && _n=$((_n + 1))
+	done
+	echo $_n
+}
+no_pods() { ! ls "$mnt/pods" 2>/dev/null | grep -q '\.yaml$'; }
+no_runc() { ! runc --root "$data/runc" list -q 2>/dev/null | grep -q .; }
+run_five_cfs() {
+	bench_start_server "$tmp/five.$1" --node-name bench-five --insecure-registry "$H"
+	bench_wait_ready 30 1
+	sync
+	_t=$(now_ns)
+	cp "$tmp/five.yaml" "$mnt/deployments/five.yaml"
+	until [ "$(running)" = 5 ]; do
+		if [ "$(ms_since "$_t")" -gt 120000 ]; then
+			echo "bench_pull.sh: five pods, round $1: not all Running after 120 s" >&2
+			failed=1
+			break
+		fi
+		sleep 0.02
+	done
+	_ms=$(ms_since "$_t")
+	_pulled=$(grep -o 'Successfully pulled image [^ ]* in [0-9.]*s' "$mnt/events" 2>/dev/null)
+	echo "five $1 $_ms" >>"$res"
+	printf '   clusterfs  round %s: %6s ms to 5 Running   (%s download(s); the Pulled events: %s)\n' \
+		"$1" "$_ms" "$(grep -c ': pulled sha256:' "$log")" \
+		"$(echo "$_pulled" | sed 's/.* in //' | paste -sd' ' -)"
+	rm -f "$mnt/deployments/five.yaml"
+	bench_wait_for 60 no_pods && bench_wait_for 30 no_runc || {
+		echo "bench_pull.sh: the five pods did not go" >&2
+		failed=1
+	}
+	bench_stop_server
+	"$CFS" reset --data-dir "$tmp/five.$1" >/dev/null 2>&1
+	rm -rf "$tmp/five.$1"
+}
+run_five_podman() {
+	P rmi -f "$REF" >/dev/null 2>&1
+	sync
+	_t=$(now_ns)
+	_ok=1
+	P pull -q --tls-verify=false "$REF" >"$tmp/out" 2>&1 || _ok=0
+	for _i in 1 2 3 4 5; do
+		[ $_ok = 1 ] || break
+		P run -d --name "five$_i" --network none "$REF" sleep 100000 >>"$tmp/out" 2>&1 || _ok=0
+	done
+	_ms=$(ms_since "$_t")
+	if [ $_ok = 1 ]; then
+		echo "pfive $1 $_ms" >>"$res"
+		printf '   podman     round %s: %6s ms to 5 running (pull, then 5 x run -d)\n' "$1" "$_ms"
+	else
+		echo "bench_pull.sh: podman pull + run, round $1, failed:" >&2
+		tail -5 "$tmp/out" >&2
+		failed=1
+	fi
+	P rm -f -t 0 five1 five2 five3 five4 five5 >/dev/null 2>&1
+}
+if [ "$FIVE" = 1 ]; then
+	echo "== five pods of one new image (only in the registry): write -> all Running, $RUNS rounds"
+	r=1
+	while [ $r -le "$RUNS" ]; do
+		echo "   load average $(load)"
+		run_five_cfs $r
+		[ "$PODMAN" = 1 ] && run_five_podman $r
+		r=$((r + 1))
+	done
+	[ "$PODMAN" = 1 ] && P rmi -f "$REF" >/dev/null 2>&1
+fi
+
 # ---- where clusterfs's time goes ----
 echo "== the transfer alone: every blob fetched with curl to /dev/null, $RUNS times"
 r=1
@@ -279,5 +382,14 @@ if [ -n "$mc" ] && [ -n "$mp" ]; then
 	echo "  podman / clusterfs, medians: $ratio"
 fi
 bench_verdict "pull of a 50 MB image: podman's time / clusterfs's, medians" "$ratio" ">=" 1 "×"
-echo "  not measured: five pods of one new image to all Running (the node agent does not pull yet)"
+if [ "$FIVE" = 1 ]; then
+	m5=$(median $(vals five))
+	echo "five pods of one new image ($REF), write -> all Running"
+	printf '  %-10s %10s %14s   %s\n' clusterfs "${m5:--}" "$(range $(vals five))" "$(vals five)"
+	m5p=$(median $(vals pfive))
+	[ "$PODMAN" = 1 ] && printf '  %-10s %10s %14s   %s\n' "podman" "${m5p:--}" \
+		"$(range $(vals pfive))" "$(vals pfive)"
+	[ -n "$m5" ] && [ -n "$m5p" ] &&
+		echo "  podman / clusterfs, medians: $(awk -v c="$m5" -v p="$m5p" 'BEGIN { printf "%.2f", p / c }')"
+fi
 bench_end

@@ -180,6 +180,48 @@ static void *pull_thread(void *arg)
 	return NULL;
 }
 
+struct cpull {
+	const struct registry_creds *creds;
+	int delay_ms, rc;
+	struct pull_info info;
+};
+
+static void *creds_thread(void *arg)
+{
+	struct cpull *p = arg;
+	char *ref = xasprintf("%s/app:1", host);
+	struct err *e = NULL;
+	usleep((useconds_t)p->delay_ms * 1000);
+	p->rc = registry_pull(store, ref, p->creds, &conf, &p->info, &e);
+	err_free(e);
+	free(ref);
+	return NULL;
+}
+
+/* A pull with wrong credentials (or none) that starts while a pull with
+ * good ones of the same reference runs is not merged into it: refused. */
+static void test_creds_apart(void)
+{
+	struct registry_creds *bad = NULL;
+	CHECK(registry_creds_basic("alice:nope", &bad, NULL) == 0);
+	struct cpull p[3] = {{.creds = creds}, {.creds = bad, .delay_ms = 60}, {.delay_ms = 60}};
+	pthread_t t[3];
+	int before = n_manifest;
+	for (int i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, creds_thread, &p[i]);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK(p[0].rc == 0);
+	CHECK(p[1].rc == -EACCES);
+	CHECK(p[2].rc == -EACCES);
+	CHECK(n_manifest == before + 1);
+	int64_t freed;
+	char *ref = xasprintf("%s/app:1", host);
+	CHECK(image_remove(store, ref, &freed, NULL) == 0); /* as test_too_long expects */
+	free(ref);
+	registry_creds_free(bad);
+}
+
 static void test_concurrent_pulls(void)
 {
 	struct pull_info info[4];
@@ -309,6 +351,7 @@ int main(void)
 	RUN(test_concurrent_pulls);
 	RUN(test_resume);
 	RUN(test_refusals);
+	RUN(test_creds_apart);
 	RUN(test_too_long);
 
 	registry_creds_free(creds);

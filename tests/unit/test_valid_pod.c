@@ -488,10 +488,10 @@ static const struct vcase volume_cases[] = {
      NULL},
     {"Pod.spec", "{'volumes':[{'name':'data','hostPath':{'path':'/srv'}}]}",
      "Pod \"p\": spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir, "
-     "configMap and secret volumes"},
+     "configMap, secret, downwardAPI and projected volumes"},
     {"Pod.spec", "{'volumes':[{'name':'data','persistentVolumeClaim':{'claimName':'pvc'}}]}",
      "spec.volumes[0].persistentVolumeClaim: Unsupported value: clusterfs supports emptyDir, "
-     "configMap and secret volumes"},
+     "configMap, secret, downwardAPI and projected volumes"},
     {"Pod.spec",
      "{'volumes':[{'name':'s','secret':{'secretName':'x','defaultMode':256,'optional':true,"
      "'items':[{'key':'k','path':'a/k','mode':384}]}}]}",
@@ -503,10 +503,8 @@ static const struct vcase volume_cases[] = {
      "spec.volumes[0].secret.items[0].path: Invalid value"},
     {"Pod.spec", "{'volumes':[{'name':'n','nfs':{'server':'x','path':'/'}}]}",
      "spec.volumes[0].nfs: Unsupported value"},
-    {"Pod.spec", "{'volumes':[{'name':'d','downwardAPI':{}}]}",
-     "spec.volumes[0].downwardAPI: Unsupported value"},
-    {"Pod.spec", "{'volumes':[{'name':'p','projected':{'sources':[]}}]}",
-     "spec.volumes[0].projected: Unsupported value"},
+    {"Pod.spec", "{'volumes':[{'name':'d','downwardAPI':{}}]}", NULL},
+    {"Pod.spec", "{'volumes':[{'name':'p','projected':{'sources':[]}}]}", NULL},
     {"Pod.spec", "{'volumes':[{'name':'plain'}]}", NULL}, /* defaulted to emptyDir */
     {"Pod.spec", "{'volumes':[{'name':'two','emptyDir':{},'configMap':{'name':'x'}}]}",
      "spec.volumes[0]: Forbidden: may not specify more than 1 volume type"},
@@ -557,7 +555,7 @@ static const struct vcase volume_cases[] = {
      NULL},
     {"Deployment.tmpl", "{'volumes':[{'name':'h','hostPath':{'path':'/'}}]}",
      "spec.template.spec.volumes[0].hostPath: Unsupported value: clusterfs supports emptyDir, "
-     "configMap and secret volumes"},
+     "configMap, secret, downwardAPI and projected volumes"},
 };
 
 /* Each error names the right field after many valid siblings were walked. */

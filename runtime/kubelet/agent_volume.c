@@ -1,10 +1,14 @@
 /*
- * agent_secret.c - secret volumes, as the kubelet makes them: each on its
- * own tmpfs (the values never reach the node's disk), the files in a
- * folder ..NAME that the symlink ..data names, and each key (or item's
- * first path component) a symlink into ..data/.  A change of the Secret
+ * agent_volume.c - the volumes the agent writes (secret, configMap,
+ * downwardAPI, projected), as the kubelet makes them: the files in a
+ * folder ..HASH that the symlink ..data names, and each key (or item's
+ * first path component) a symlink into ..data/.  A change of the source
  * writes a new folder and swaps ..data with one rename, so a reader sees
- * the old files or the new ones, never half of each.
+ * the old files or the new ones, never half of each; a subPath mount
+ * holds the file it was given and does not follow.  Volumes that may hold
+ * a Secret (secret, projected) are each on their own tmpfs, so that the
+ * values never reach the node's disk.  What each source puts in a volume
+ * is in agent_volsrc.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,25 +22,11 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
-#include "engine/b64.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "runtime/kubelet/agent_int.h"
 
 #define TMPFS_OPTS "mode=0755,size=16m"
-
-/* One file to write: path (relative), value, mode. */
-struct sfile {
-	char *path, *val;
-	size_t len;
-	int mode;
-};
-
-struct sfiles {
-	struct sfile *v;
-	size_t n;
-	uint64_t hash; /* FNV-1a of every path, mode and value */
-};
 
 static void hash_in(uint64_t *h, const void *p, size_t n)
 {
@@ -45,20 +35,21 @@ static void hash_in(uint64_t *h, const void *p, size_t n)
 		*h = (*h ^ s[i]) * 1099511628211ULL;
 }
 
-static void sfiles_add(struct sfiles *f, const char *path, const char *b64, int mode)
+void vfiles_add(struct vfiles *f, const char *path, const char *val, size_t len, int mode)
 {
-	size_t len = 0;
-	char *val = b64_decode(b64, &len);
-	if (!val)
-		return;
+	char *copy = xmalloc(len + 1);
+	memcpy(copy, val, len);
+	copy[len] = 0;
+	if (!f->n && !f->hash)
+		f->hash = 1469598103934665603ULL;
 	f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
-	f->v[f->n++] = (struct sfile){xstrdup(path), val, len, mode};
+	f->v[f->n++] = (struct vfile){xstrdup(path), copy, len, mode};
 	hash_in(&f->hash, path, strlen(path) + 1);
 	hash_in(&f->hash, &mode, sizeof(mode));
 	hash_in(&f->hash, val, len);
 }
 
-static void sfiles_free(struct sfiles *f)
+void vfiles_free(struct vfiles *f)
 {
 	for (size_t i = 0; i < f->n; i++) {
 		explicit_bzero(f->v[i].val, f->v[i].len);
@@ -66,40 +57,7 @@ static void sfiles_free(struct sfiles *f)
 		free(f->v[i].path);
 	}
 	free(f->v);
-}
-
-/* The files of Secret sec for volume source src (items or every key);
- * -ENOENT with *e for an item's missing key. */
-static int secret_files(const json_t *src, const json_t *sec, const char *vname, struct sfiles *f,
-			struct err **e)
-{
-	const json_t *data = obj_at(sec, "data"), *items = json_object_get(src, "items");
-	json_t *dm = json_object_get(src, "defaultMode"), *it;
-	int mode = json_is_integer(dm) ? (int)json_integer_value(dm) : 0644;
-	size_t k;
-	f->hash = 1469598103934665603ULL;
-	if (!json_array_size(items)) {
-		const char *key;
-		json_t *val;
-		json_object_foreach((json_t *)data, key, val)
-		    sfiles_add(f, key, json_string_value(val) ? json_string_value(val) : "", mode);
-		return 0;
-	}
-	json_array_foreach(items, k, it)
-	{
-		const char *key = obj_str(it, "key"), *path = obj_str(it, "path");
-		const char *val = json_string_value(json_object_get(data, key ? key : ""));
-		json_t *m = json_object_get(it, "mode");
-		if (!val)
-			return err_make(e, ENOENT,
-					"MountVolume.SetUp failed for volume \"%s\": references "
-					"non-existent secret key: %s",
-					vname, key ? key : "");
-		if (path)
-			sfiles_add(f, path, val,
-				   json_is_integer(m) ? (int)json_integer_value(m) : mode);
-	}
-	return 0;
+	*f = (struct vfiles){0};
 }
 
 /* dir is a tmpfs, mounted now if it was not. */
@@ -134,7 +92,7 @@ static int write_file(const char *dir, const char *rel, const char *val, size_t 
 }
 
 /* Is name (a top-level entry of the volume) one of f's first components? */
-static bool wanted(const struct sfiles *f, const char *name)
+static bool wanted(const struct vfiles *f, const char *name)
 {
 	size_t n = strlen(name);
 	for (size_t i = 0; i < f->n; i++)
@@ -146,7 +104,7 @@ static bool wanted(const struct sfiles *f, const char *name)
 
 /* Removes the entries of dir that are neither ..data, keep (a ..folder)
  * nor a wanted link. */
-static void prune(const char *dir, const char *keep, const struct sfiles *f)
+static void prune(const char *dir, const char *keep, const struct vfiles *f)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -204,7 +162,7 @@ static void own_like(const char *path, const struct stat *root)
 
 /* Puts f in dir (a tmpfs) unless it is there already: a new ..folder,
  * ..data swapped to it, the key links, the old folder removed. */
-static int publish(const char *dir, const struct sfiles *f)
+static int publish(const char *dir, const struct vfiles *f)
 {
 	char name[40], cur[64];
 	snprintf(name, sizeof(name), "..%016llx", (unsigned long long)f->hash);
@@ -230,6 +188,9 @@ static int publish(const char *dir, const struct sfiles *f)
 		if (slash)
 			*slash = 0;
 		char *link = xasprintf("%s/%s", dir, top), *to = xasprintf("..data/%s", top);
+		struct stat st;
+		if (lstat(link, &st) == 0 && !S_ISLNK(st.st_mode))
+			unlink(link); /* a file of an older layout */
 		if (symlink(to, link) < 0 && errno != EEXIST)
 			r = -errno;
 		free(link), free(to), free(top);
@@ -240,35 +201,33 @@ static int publish(const char *dir, const struct sfiles *f)
 	return r;
 }
 
-int agent_secret_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e)
+int agent_volumes(struct agent *ag, struct apod *ap, const json_t *pod, struct err **e)
 {
-	const char *ns = obj_str(pod, "metadata.namespace");
 	size_t i;
 	json_t *vol;
 	json_array_foreach(obj_at(pod, "spec.volumes"), i, vol)
 	{
-		const json_t *src = obj_at(vol, "secret");
-		const char *vname = obj_str(vol, "name"), *sname = obj_str(src, "secretName");
-		if (!src || !vname || !ap->sb)
+		const char *vname = obj_str(vol, "name");
+		struct vfiles f = {0};
+		bool tmpfs = false;
+		if (!vname || !ap->sb)
 			continue;
-		struct sobj *o = NULL;
-		int g = sname ? apic_get(ag->c, KIND_SECRET, ns, sname, &o, NULL) : -ENOENT;
-		if (g < 0 && (g != -ENOENT || !json_is_true(json_object_get(src, "optional"))))
-			return err_make(e, -g,
-					"MountVolume.SetUp failed for volume \"%s\": secret \"%s\" "
-					"%s",
-					vname, sname ? sname : "",
-					g == -ENOENT ? "not found" : strerror(-g));
-		struct sfiles f = {0};
+		int r = agent_volume_files(ag, ap, pod, vol, &f, &tmpfs, e);
+		if (r <= 0) {
+			vfiles_free(&f);
+			if (r < 0)
+				return r;
+			continue; /* not one of ours (emptyDir) */
+		}
 		char *dir = xasprintf("%s/volumes/%s", ap->sb->dir, vname);
-		int r = secret_files(src, o ? o->obj : NULL, vname, &f, e);
-		if (r == 0 && (r = ensure_tmpfs(dir)) < 0)
+		if (tmpfs && (r = ensure_tmpfs(dir)) < 0)
 			err_make(e, -r, "volume %s: mounting a tmpfs on %s: %s", vname, dir,
 				 strerror(-r));
-		else if (r == 0 && (r = publish(dir, &f)) < 0)
+		else if (!tmpfs && mkdir(dir, 0755) < 0 && errno != EEXIST)
+			r = err_make(e, errno, "volume %s: %s: %s", vname, dir, strerror(errno));
+		else if ((r = publish(dir, &f)) < 0)
 			err_make(e, -r, "volume %s: writing %s: %s", vname, dir, strerror(-r));
-		sfiles_free(&f);
-		sobj_unref(o);
+		vfiles_free(&f);
 		free(dir);
 		if (r < 0)
 			return r;
@@ -276,7 +235,7 @@ int agent_secret_volumes(struct agent *ag, struct apod *ap, const json_t *pod, s
 	return 0;
 }
 
-void agent_secret_unmount(struct apod *ap)
+void agent_volume_unmount(struct apod *ap)
 {
 	if (!ap->sb || !ap->sb->dir)
 		return;
