@@ -34,14 +34,10 @@
 #include "engine/client/apic.h"
 #include "engine/client/join.h"
 #include "engine/client/kubelet_client.h"
-#include "engine/controllers/deployctl.h"
-#include "engine/controllers/epctl.h"
-#include "engine/controllers/gc.h"
+#include "engine/controllers/leading.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/controllers/nodeipam.h"
-#include "engine/controllers/nodelife.h"
-#include "engine/controllers/rsctl.h"
 #include "engine/sched/sched.h"
 #include "engine/store/store.h"
 #include "engine/api/svc.h"
@@ -412,13 +408,7 @@ struct server {
 	struct api *api;
 	struct apic *apic; /* the in-process client of the node roles */
 	struct fs *fs;
-	struct deployctl *dc;
-	struct rsctl *rc;
-	struct epctl *ep;
-	struct gc *gc;
-	struct sched *sched;
-	struct nodelife *nl;
-	struct nodeipam *ipam;
+	struct leading *lead; /* the controllers, scheduler, node lifecycle, GC */
 	struct hollow *hollow;
 	struct agent *agent;
 	struct svcnet *svcnet;
@@ -431,6 +421,20 @@ static int heartbeat_s(const struct opts *o)
 {
 	int hb = o->node_grace_s >= 40 ? 10 : o->node_grace_s / 4;
 	return hb > 0 ? hb : 1;
+}
+
+/* The scheduler, as leading.h's extra loop. */
+static int sched_loop_start(struct api *a, void **h, struct err **e)
+{
+	struct sched *s = NULL;
+	int r = sched_start(a, &s, e);
+	*h = s;
+	return r;
+}
+
+static void sched_loop_stop(void *h)
+{
+	sched_stop(h);
 }
 
 /* The store, the API, hollow nodes and the controllers. */
@@ -456,12 +460,13 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 			return -1;
 		log_info("server", "%d hollow nodes registered", o->hollow_nodes);
 	}
-	struct nodelife_opts nlo = {o->node_grace_s > 0 ? o->node_grace_s : 1, 1000, NULL};
-	struct nodeipam_opts io = {o->cluster_cidr, o->node_cidr_mask};
-	if (deployctl_start(s->api, &s->dc, e) < 0 || rsctl_start(s->api, &s->rc, e) < 0 ||
-	    epctl_start(s->api, &s->ep, e) < 0 || gc_start(s->api, NULL, &s->gc, e) < 0 ||
-	    sched_start(s->api, &s->sched, e) < 0 || nodelife_start(s->api, &nlo, &s->nl, e) < 0 ||
-	    nodeipam_start(s->api, &io, &s->ipam, e) < 0)
+	struct leading_opts lo = {
+	    .api = s->api,
+	    .nodelife = {o->node_grace_s > 0 ? o->node_grace_s : 1, 1000, NULL},
+	    .nodeipam = {o->cluster_cidr, o->node_cidr_mask},
+	    .extra_start = sched_loop_start,
+	    .extra_stop = sched_loop_stop};
+	if (leading_new(&lo, &s->lead, e) < 0 || leading_start(s->lead, e) < 0)
 		return -1;
 	return 0;
 }
@@ -513,14 +518,8 @@ static void server_stop(struct server *s)
 		store_wake_watchers(s->st);
 	svcnet_stop(s->svcnet);
 	agent_stop(s->agent);
-	nodeipam_stop(s->ipam);
-	nodelife_stop(s->nl);
+	leading_free(s->lead);
 	hollow_stop(s->hollow);
-	sched_stop(s->sched);
-	gc_stop(s->gc);
-	deployctl_stop(s->dc);
-	rsctl_stop(s->rc);
-	epctl_stop(s->ep);
 	apic_free(s->apic);
 	api_free(s->api);
 	store_close(s->st);

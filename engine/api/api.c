@@ -839,6 +839,7 @@ void api_free(struct api *a)
 		return;
 	}
 	api_events_stop(a);
+	free(a->leader);
 	free(a);
 }
 

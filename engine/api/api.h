@@ -524,4 +524,21 @@ void api_warnings_free(struct api_warnings *w);
  */
 int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *results, char **why);
 
+/*
+ * Several servers (issue 15; api_lead.c).  api_fence_thread(true) marks
+ * the calling thread as one of the leader's loops (controllers,
+ * scheduler, node lifecycle, GC): on etcd its writes commit only while
+ * this server holds the leader election (they fail with -EPERM once it
+ * lost it), so that a paused old leader cannot race the new one.
+ * Nothing is fenced on SQLite.
+ *
+ * The leader's name, for /cluster/status: set by whoever knows it (main,
+ * the election); api_leader() gives a copy (free it), or NULL when no
+ * server is known to lead; api_leader_seq() changes whenever it does.
+ */
+void api_fence_thread(bool on);
+void api_set_leader(struct api *a, const char *name);
+char *api_leader(struct api *a);
+uint64_t api_leader_seq(struct api *a);
+
 #endif
