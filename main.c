@@ -113,6 +113,9 @@ static const char usage_text[] =
     "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
     "  --store-quota BYTES  refuse writes (not deletes) past this database size\n"
     "  --encryption-key-file FILE  encrypt Secrets in the store (a base64 32-byte key)\n"
+    "  --server-name NAME  this server's name, shown as the leader (default: host name)\n"
+    "  --leader-elect-lease-duration S\n"
+    "                   etcd: a leader that cannot renew its lease for S s is replaced (15)\n"
     "  --route-mode host-gw|vxlan\n"
     "                   routes to the other nodes' pods: via their addresses on a\n"
     "                   shared link (host-gw, the default) or a VXLAN overlay\n"
@@ -151,7 +154,9 @@ struct opts {
 	const char *tls_sans[16];
 	size_t ntls_sans;
 	enum routes_mode route_mode;
-	long pod_pids_limit; /* 0: the agent's default */
+	long pod_pids_limit;	 /* 0: the agent's default */
+	const char *server_name; /* --server-name (default: the host name) */
+	int lease_s;		 /* --leader-elect-lease-duration (0: 15) */
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
 	struct registry_opts reg; /* server and agent: pulling images */
@@ -211,6 +216,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 'E':
 		to = &o->enc_key;
+		break;
+	case 0x120:
+		to = &o->server_name;
 		break;
 	default:
 		return false;
@@ -277,6 +285,8 @@ static const struct option longopts[] = {
     {"store-quota", required_argument, NULL, 'O'},
     {"encryption-key-file", required_argument, NULL, 'E'},
     {"pod-security-default", required_argument, NULL, 'Y'},
+    {"server-name", required_argument, NULL, 0x120},
+    {"leader-elect-lease-duration", required_argument, NULL, 0x121},
     {"help", no_argument, NULL, 'h'},
     REGISTRY_LONGOPTS,
     {NULL, 0, NULL, 0},
@@ -344,6 +354,14 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		case 'Q':
 			if (parse_number(c, optarg, o) < 0)
 				return -1;
+			break;
+		case 0x121:
+			o->lease_s = atoi(optarg);
+			if (o->lease_s < 2 || o->lease_s > 3600) {
+				fprintf(stderr, "clusterfs: --leader-elect-lease-duration: 2 to "
+						"3600 seconds\n");
+				return -1;
+			}
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -466,7 +484,12 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	    .nodeipam = {o->cluster_cidr, o->node_cidr_mask},
 	    .extra_start = sched_loop_start,
 	    .extra_stop = sched_loop_stop};
-	if (leading_new(&lo, &s->lead, e) < 0 || leading_start(s->lead, e) < 0)
+	static char host[256];
+	if (!o->server_name && gethostname(host, sizeof(host) - 1) == 0)
+		host[sizeof(host) - 1] = 0;
+	const char *name = o->server_name ? o->server_name : host;
+	if (leading_new(&lo, &s->lead, e) < 0 ||
+	    leading_elect(s->lead, name, "/clusterfs/leader/controllers", o->lease_s, e) < 0)
 		return -1;
 	return 0;
 }

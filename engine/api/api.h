@@ -537,6 +537,26 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
  * server is known to lead; api_leader_seq() changes whenever it does.
  */
 void api_fence_thread(bool on);
+
+/*
+ * Leading: on etcd, the leader election of engine/store/elect.h among the
+ * servers (lead() once this server won, lose() once it no longer leads,
+ * api_leader() kept to whoever leads); on SQLite this server leads at
+ * once: lead() is called before api_elect_start returns.  Stopping a
+ * leader calls lose() and lets another server take over at once.
+ */
+struct api_elect_opts {
+	const char *name; /* this server's (--server-name) */
+	const char *key;  /* etcd: the election's key (PREFIX/leader/controllers) */
+	int lease_s;	  /* etcd: --leader-elect-lease-duration; <= 0: 15 */
+	int (*lead)(void *arg);
+	void (*lose)(void *arg);
+	void *arg;
+};
+struct api_elect;
+int api_elect_start(struct api *a, const struct api_elect_opts *o, struct api_elect **out,
+		    struct err **e);
+void api_elect_stop(struct api_elect *x); /* NULL is fine */
 void api_set_leader(struct api *a, const char *name);
 char *api_leader(struct api *a);
 uint64_t api_leader_seq(struct api *a);

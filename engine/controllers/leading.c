@@ -24,6 +24,7 @@ struct leading {
 	struct nodelife *nl;
 	struct nodeipam *ipam;
 	void *extra;
+	struct api_elect *elect; /* leading_elect's */
 };
 
 int leading_new(const struct leading_opts *o, struct leading **out, struct err **e)
@@ -159,10 +160,33 @@ int leading_starts(struct leading *l)
 	return n;
 }
 
+static int on_lead(void *arg)
+{
+	struct leading *l = arg;
+	struct err *e = NULL;
+	int r = leading_start(l, &e);
+	if (r < 0)
+		log_error("leading", "starting the controllers: %s", e ? e->msg : "?");
+	err_free(e);
+	return r;
+}
+
+static void on_lose(void *arg)
+{
+	leading_stop(arg);
+}
+
+int leading_elect(struct leading *l, const char *name, const char *key, int lease_s, struct err **e)
+{
+	struct api_elect_opts o = {name, key, lease_s, on_lead, on_lose, l};
+	return api_elect_start(l->o.api, &o, &l->elect, e);
+}
+
 void leading_free(struct leading *l)
 {
 	if (!l)
 		return;
+	api_elect_stop(l->elect);
 	leading_stop(l);
 	pthread_mutex_destroy(&l->lock);
 	free(l);

@@ -64,7 +64,16 @@ bool leading_running(struct leading *l);
 /* How many times the loops were started (for tests and logs). */
 int leading_starts(struct leading *l);
 
-/* Stops the loops and frees the unit.  NULL is fine. */
+/*
+ * Starts and stops the loops as this server leads or stops leading
+ * (api_elect_start: on SQLite it leads at once), as name, with the
+ * election's key and lease (etcd).  0, or a negative errno with *e.
+ */
+int leading_elect(struct leading *l, const char *name, const char *key, int lease_s,
+		  struct err **e);
+
+/* Stops the election (a leader hands over), the loops, and frees the
+ * unit.  NULL is fine. */
 void leading_free(struct leading *l);
 
 #endif
