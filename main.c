@@ -40,6 +40,7 @@
 #include "engine/controllers/nodeipam.h"
 #include "engine/sched/sched.h"
 #include "engine/store/store.h"
+#include "engine/store/store_opts.h"
 #include "engine/api/svc.h"
 #include "fs/fs.h"
 #include "http/auth.h"
@@ -131,7 +132,7 @@ static const char usage_text[] =
     "  --kubelet-port N agent: where it serves its pods' logs (default 10250)\n"
     "  --pod-pids-limit N\n"
     "                   processes and threads per pod on this node (4096; -1: "
-    "none)\n" REGISTRY_USAGE
+    "none)\n" REGISTRY_USAGE STORE_USAGE
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -160,6 +161,7 @@ struct opts {
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
 	struct registry_opts reg; /* server and agent: pulling images */
+	struct store_opts store;  /* server: etcd or SQLite */
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -289,6 +291,7 @@ static const struct option longopts[] = {
     {"leader-elect-lease-duration", required_argument, NULL, 0x121},
     {"help", no_argument, NULL, 'h'},
     REGISTRY_LONGOPTS,
+    STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -301,7 +304,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:d:vh", longopts, NULL)) != -1) {
-		if (string_opt(o, c, optarg))
+		if (string_opt(o, c, optarg) || store_opts_add(&o->store, c, optarg))
 			continue;
 		int rg = registry_opts_add(&o->reg, c, optarg);
 		if (rg != 0) {
@@ -458,11 +461,9 @@ static void sched_loop_stop(void *h)
 /* The store, the API, hollow nodes and the controllers. */
 static int start_control_plane(const struct opts *o, struct server *s, struct err **e)
 {
-	char *db = xasprintf("%s/state.db", o->data_dir);
 	int r = o->enc_key ? store_crypt_key_file(o->enc_key, e) : 0;
 	if (r == 0)
-		r = store_open(db, &s->st, e);
-	free(db);
+		r = store_opts_open(&o->store, o->data_dir, &s->st, e);
 	if (r < 0 || (o->store_quota && store_set_quota(s->st, o->store_quota, e) < 0) ||
 	    api_new(s->st, &s->api, e) < 0)
 		return -1;
