@@ -489,10 +489,12 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	if (!o->server_name && gethostname(host, sizeof(host) - 1) == 0)
 		host[sizeof(host) - 1] = 0;
 	const char *name = o->server_name ? o->server_name : host;
-	if (leading_new(&lo, &s->lead, e) < 0 ||
-	    leading_elect(s->lead, name, "/clusterfs/leader/controllers", o->lease_s, e) < 0)
-		return -1;
-	return 0;
+	char *key =
+	    xasprintf("%s/leader/controllers", o->store.prefix ? o->store.prefix : "/clusterfs");
+	r = leading_new(&lo, &s->lead, e) < 0 ||
+	    leading_elect(s->lead, name, key, o->lease_s, e) < 0;
+	free(key);
+	return r ? -1 : 0;
 }
 
 /* kube-proxy's pod range: the cluster CIDR, which holds the pods of every
