@@ -1,0 +1,268 @@
+#!/bin/bash
+# t_etcd_ha.sh - several servers on one etcd (issue 15): a 3-member etcd
+# cluster on loopback ports of the test's own and two servers, ha-a and
+# ha-b, each with its own data dir and mount (--no-agent), on it.
+#
+# Hollow nodes: only ha-b runs them (--hollow-nodes), since two servers
+# registering the same hollow-1..N would both heartbeat the same Nodes and
+# both act as the kubelets of the same pods.  ha-a starts first and leads;
+# it is the one killed, so the nodes stay up.
+#
+#  - both status files say `leader: ha-a`; a write through one mount is
+#    readable through the other at once;
+#  - kill -9 of the leader during a scale-up: ha-b leads within the lease
+#    (3 s here) and the Deployment reaches exactly its replicas, one
+#    ReplicaSet;
+#  - ha-a back; the leader ha-b SIGSTOPped past its lease: ha-a leads;
+#    ha-b resumed does not act (its loops' writes are fenced off) and
+#    nothing is duplicated;
+#  - kill -9 of one etcd member during writes: the writes go on, and every
+#    acknowledged one is there, object by object;
+#  - two of three members down: a write fails with EIO and a line in
+#    /cluster/errors; everything works again when they return.
+#
+# e2e-time-limit: 420
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_ctl.sh"
+
+ETCD=${CFS_ETCD:-/usr/bin/etcd}
+[ -x "$ETCD" ] || cfs_abort "etcd is not installed ($ETCD: Debian's etcd-server)"
+PODS=${CFS_HA_PODS:-1000}
+LEASE=3
+PREFIX=/t_etcd_ha
+
+# ---- the etcd cluster (members 1..3) ----
+
+free_port() {
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+declare -a CPORT PPORT EPID
+for i in 1 2 3; do
+	CPORT[$i]=$(free_port)
+	PPORT[$i]=$(free_port)
+done
+CLUSTER="e1=http://127.0.0.1:${PPORT[1]},e2=http://127.0.0.1:${PPORT[2]},e3=http://127.0.0.1:${PPORT[3]}"
+ENDPOINTS="http://127.0.0.1:${CPORT[1]},http://127.0.0.1:${CPORT[2]},http://127.0.0.1:${CPORT[3]}"
+
+# member_start I: starts member I (again: on its data dir as it was).
+member_start() {
+	local i=$1
+	"$ETCD" --name "e$i" --data-dir "$T_BASE/etcd$i" \
+		--listen-client-urls "http://127.0.0.1:${CPORT[$i]}" \
+		--advertise-client-urls "http://127.0.0.1:${CPORT[$i]}" \
+		--listen-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
+		--initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
+		--initial-cluster "$CLUSTER" --initial-cluster-token "t-etcd-ha-$$" \
+		>>"$T_BASE/etcd$i.log" 2>&1 &
+	EPID[$i]=$!
+	cfs_bg "${EPID[$i]}"
+}
+
+member_kill9() {
+	kill -KILL "${EPID[$1]}" 2>/dev/null
+	wait "${EPID[$1]}" 2>/dev/null
+}
+
+# healthy URL: the member answers and its cluster has a leader.
+healthy() {
+	curl -sf -m 2 "$1/health" | grep -q '"health":"true"'
+}
+
+for i in 1 2 3; do member_start $i; done
+for i in 1 2 3; do
+	wait_until 30 healthy "http://127.0.0.1:${CPORT[$i]}" ||
+		cfs_abort "etcd member e$i is healthy ($(tail -n 3 "$T_BASE/etcd$i.log"))"
+done
+ok "a 3-member etcd cluster runs on loopback"
+
+# ---- the servers ----
+
+MNT2=$T_BASE/mnt2
+DATA2=$T_BASE/data2
+mkdir -p "$MNT2" "$DATA2"
+B_PID=""
+HA_ARGS=(--etcd "$ENDPOINTS" --etcd-prefix "$PREFIX" --leader-elect-lease-duration "$LEASE")
+
+# leader_of MNT: the name on status's leader line.
+leader_of() {
+	sed -n 's/^leader: *//p' "$1/status" 2>/dev/null
+}
+
+# b_start: ha-b on MNT2 and DATA2, with 4 hollow nodes.
+b_start() {
+	"$CLUSTERFS" server --no-agent --listen 127.0.0.1:0 --mount "$MNT2" --data-dir "$DATA2" \
+		--server-name ha-b --hollow-nodes 4 "${HA_ARGS[@]}" >>"$DATA2/server.log" 2>&1 &
+	B_PID=$!
+	_cfs_record_pid "$B_PID"
+	CFS_EXTRA_PIDS="$CFS_EXTRA_PIDS $B_PID"
+	wait_until 20 test -e "$MNT2/README"
+}
+
+# A stopped server would never see the TERM of the cleanup.
+# CFS_HA_LOGS=DIR keeps the servers' and members' logs there.
+ha_cleanup() {
+	local rc=$?
+	kill -CONT $B_PID $CFS_PID 2>/dev/null
+	if [ -n "${CFS_HA_LOGS:-}" ]; then
+		mkdir -p "$CFS_HA_LOGS"
+		cp "$DATA/server.log" "$CFS_HA_LOGS/ha-a.log"
+		cp "$DATA2/server.log" "$CFS_HA_LOGS/ha-b.log"
+		cp "$T_BASE"/etcd*.log "$CFS_HA_LOGS/"
+	fi
+	(exit $rc)
+	cfs_cleanup
+}
+trap ha_cleanup EXIT
+
+cfs_start --server-name ha-a "${HA_ARGS[@]}" || cfs_abort "ha-a starts on etcd"
+wait_until 10 test "$(leader_of "$MNT")" = ha-a || cfs_abort "ha-a leads (status: $(leader_of "$MNT"))"
+b_start || cfs_abort "ha-b starts on etcd ($(tail -n 5 "$DATA2/server.log"))"
+wait_until 10 test "$(leader_of "$MNT2")" = ha-a
+check_eq "status on ha-a names the leader ha-a" ha-a "$(leader_of "$MNT")"
+check_eq "status on ha-b names the leader ha-a" ha-a "$(leader_of "$MNT2")"
+wait_until 20 grep -q 'nodes: *4 ready' "$MNT/status"
+check_contains "ha-a sees ha-b's 4 hollow nodes ready" "$(cat "$MNT/status")" "4 ready, 0 not ready"
+
+# A write through one mount, read through the other at once.
+
+cat >"$WORK/cm.yaml" <<'EOF'
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: hello
+data:
+  greeting: written through ha-a
+EOF
+check_eq "a ConfigMap written through ha-a's mount" OK "$(cfs_write "$MNT/configmaps/hello.yaml" "$WORK/cm.yaml")"
+check_eq "read through ha-b's mount at once" '"written through ha-a"' "$(yget "$MNT2/configmaps/hello.yaml" data.greeting)"
+sed 's/through ha-a/through ha-b/' "$WORK/cm.yaml" >"$WORK/cm2.yaml"
+check_eq "changed through ha-b's mount" OK "$(cfs_write "$MNT2/configmaps/hello.yaml" "$WORK/cm2.yaml")"
+check_eq "the change read through ha-a's mount at once" '"written through ha-b"' "$(yget "$MNT/configmaps/hello.yaml" data.greeting)"
+
+# ---- kill -9 of the leader during a scale-up ----
+
+P=$MNT2/pods
+D=$MNT2/deployments
+RSD=$MNT2/replicasets
+npods_in() { ls "$1/pods" | grep -c '\.yaml$'; }
+nrs() { ls "$RSD" | grep -c '\.yaml$'; }
+# exactly N: N pods, one ReplicaSet, and its status says N, for 3 s running.
+exactly() {
+	local i
+	for i in 1 2 3; do
+		[ "$(npods_in "$MNT2")" = "$1" ] && [ "$(nrs)" = 1 ] &&
+			[ "$(yvals "$D/web/status" replicas)" = "$1" ] || return 1
+		sleep 1
+	done
+}
+
+web_deployment web "$PODS" >"$WORK/web.yaml"
+t0=$(now_ms)
+check "a Deployment of $PODS written through ha-b's mount" cp "$WORK/web.yaml" "$D/web.yaml"
+wait_until 60 test "$(npods_in "$MNT2")" -ge $((PODS / 5)) || {
+	fail "the scale-up starts" "pods: $(npods_in "$MNT2")"
+	cfs_done
+}
+made=$(npods_in "$MNT2")
+cfs_kill9
+t_kill=$(now_ms)
+if [ "$made" -lt "$PODS" ]; then
+	ok "ha-a killed -9 during the scale-up ($made of $PODS pods made)"
+else
+	fail "ha-a killed -9 during the scale-up" "all $made pods were made already"
+fi
+if wait_until $((LEASE + 5)) test "$(leader_of "$MNT2")" = ha-b; then
+	ok "ha-b leads $(($(now_ms) - t_kill)) ms after the kill (lease ${LEASE}s)"
+else
+	fail "ha-b leads within the lease" "leader: $(leader_of "$MNT2")" "$(grep elect "$DATA2/server.log" | tail -n 5)"
+fi
+if wait_until 180 exactly "$PODS"; then
+	ok "the Deployment reaches exactly $PODS pods and one ReplicaSet ($(($(now_ms) - t0)) ms)"
+else
+	fail "the Deployment reaches exactly $PODS pods and one ReplicaSet" \
+		"pods: $(npods_in "$MNT2"), replicasets: $(ls "$RSD" | tr '\n' ' ')" "status: $(yvals "$D/web/status" replicas)"
+fi
+
+# ---- a paused leader does not act after losing the lease ----
+
+cfs_unmount "$MNT"
+cfs_start --server-name ha-a "${HA_ARGS[@]}" || cfs_abort "ha-a starts again"
+wait_until 10 test "$(leader_of "$MNT")" = ha-b
+check_eq "ha-a back: ha-b still leads" ha-b "$(leader_of "$MNT")"
+N2=$((PODS + PODS / 10))
+echo "$N2" >"$MNT/deployments/web/replicas"
+kill -STOP "$B_PID"
+t_stop=$(now_ms)
+if wait_until $((LEASE + 8)) test "$(leader_of "$MNT")" = ha-a; then
+	ok "ha-b paused: ha-a leads $(($(now_ms) - t_stop)) ms later"
+else
+	fail "ha-b paused: ha-a leads" "leader: $(leader_of "$MNT")" "$(grep elect "$DATA/server.log" | tail -n 5)"
+fi
+sleep 1
+kill -CONT "$B_PID"
+if wait_until 10 grep -q 'ha-b: no longer the leader' "$DATA2/server.log"; then
+	ok "ha-b resumed knows it no longer leads"
+else
+	fail "ha-b resumed knows it no longer leads" "$(grep -E 'elect|leading' "$DATA2/server.log" | tail -n 5)"
+fi
+wait_until 10 test "$(leader_of "$MNT2")" = ha-a
+check_eq "ha-b's status names ha-a" ha-a "$(leader_of "$MNT2")"
+if wait_until 120 exactly "$N2"; then
+	ok "scaled to exactly $N2 pods, one ReplicaSet: nothing duplicated"
+else
+	fail "scaled to exactly $N2 pods, one ReplicaSet" \
+		"pods: $(npods_in "$MNT2"), replicasets: $(ls "$RSD" | tr '\n' ' ')"
+fi
+fenced=$(grep -c 'fenced off' "$DATA2/server.log")
+echo "# ha-b's writes fenced off after it resumed: $fenced"
+
+# ---- kill -9 of one etcd member during writes ----
+
+cm() {
+	printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: %s\ndata:\n  n: "%s"\n' "$1" "$1"
+}
+: >"$WORK/acked"
+for i in $(seq 1 60); do
+	[ "$i" = 20 ] && member_kill9 1
+	if [ "$(cm "cm-$i" | cfs_write "$MNT/configmaps/cm-$i.yaml")" = OK ]; then
+		echo "cm-$i" >>"$WORK/acked"
+	fi
+done
+acked=$(grep -c . "$WORK/acked")
+if [ "$acked" -ge 55 ]; then
+	ok "writes go on with member e1 killed -9 ($acked of 60 acknowledged)"
+else
+	fail "writes go on with member e1 killed -9" "$acked of 60 acknowledged"
+fi
+missing=""
+while read -r name; do
+	[ "$(yget "$MNT2/configmaps/$name.yaml" data.n)" = "\"$name\"" ] || missing="$missing $name"
+done <"$WORK/acked"
+check_eq "every acknowledged write is there, object by object (through ha-b)" "" "$missing"
+member_start 1
+wait_until 30 healthy "http://127.0.0.1:${CPORT[1]}" || fail "member e1 is back"
+
+# ---- two of three members down ----
+
+member_kill9 2
+member_kill9 3
+before=$(errors_lines)
+out=$(cm quorum | cfs_write "$MNT/configmaps/quorum.yaml")
+check_contains "without a quorum a write fails with EIO" "$out" "EIO"
+check_contains "and /cluster/errors says so" "$(errors_since "$before")" "quorum"
+member_start 2
+member_start 3
+for i in 2 3; do wait_until 30 healthy "http://127.0.0.1:${CPORT[$i]}"; done
+if wait_until 30 test "$(cm quorum | cfs_write "$MNT/configmaps/quorum.yaml")" = OK; then
+	ok "the members back: writes work again"
+else
+	fail "the members back: writes work again" "$(cm quorum | cfs_write "$MNT/configmaps/quorum.yaml")"
+fi
+wait_until 10 test -e "$MNT2/configmaps/quorum.yaml"
+check "and the other server reads it" test -e "$MNT2/configmaps/quorum.yaml"
+
+check_stop "ha-a stops"
+kill -TERM "$B_PID"
+wait "$B_PID"
+check_eq "ha-b stops with status 0" 0 "$?"
+cfs_done
