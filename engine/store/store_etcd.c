@@ -28,7 +28,7 @@
  * caps a txn's compares at max ops, and a listing may be long.
  *
  * A value is "USER_RV MTIME_NS\n" and the object's JSON (sealed for
- * Secrets as on SQLite): USER_RV 0 means "this write's own revision".
+ * Secrets as on SQLite): USER_RV -1 means "this write's own revision".
  * The JSON's resourceVersion is replaced by the mod revision when the
  * object enters the index.
  *
@@ -97,7 +97,7 @@ struct sobj *estore_kv_sobj(struct estore *es, const struct etcd_kv *kv)
 		json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion",
 				    json_string(rvs));
 		o = sobj_new(kind, ns, name, STEAL_POINTER(&obj), kv->mod_rev,
-			     user > 0 ? user : kv->mod_rev, mtime);
+			     user < 0 ? kv->mod_rev : user, mtime);
 	} else {
 		log_error("store",
 			  "etcd key %.*s: not an object (corrupt, or sealed with "
@@ -208,8 +208,7 @@ int64_t estore_txn_put(struct store_txn *tx, const char *kind, const char *ns, c
 		sobj_unref(o);
 		return err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", kind, ns, name);
 	}
-	char *val =
-	    xasprintf("%" PRId64 " %" PRId64 "\n%s", user_rv < 0 ? 0 : user_rv, o->mtime_ns, text);
+	char *val = xasprintf("%" PRId64 " %" PRId64 "\n%s", user_rv, o->mtime_ns, text);
 	free(text);
 	size_t vlen = strlen(val);
 	if (req_bytes(0, vlen) > es->max_bytes) {
@@ -472,8 +471,9 @@ static void batch_run(struct store *st, struct req *batch, bool alone)
 	fence_get(st->etcd, &f);
 	bool any_fenced = false;
 	size_t nreq = 0;
+	for (struct req *r = batch; r; r = r->next)
+		r->ran = false; /* those left out of this batch too */
 	for (struct req *r = batch; r; r = r->next) {
-		r->ran = false;
 		if (r->fenced && f.lost) {
 			r->rc = fence_err(&r->err);
 			r->over = true;
