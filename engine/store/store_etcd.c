@@ -38,6 +38,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -674,6 +675,14 @@ void store_fence_set(struct store *st, const char *key, int64_t create_rev)
 void store_fence_thread(bool on)
 {
 	tls_fenced = on;
+}
+
+size_t store_max_writes(struct store *st)
+{
+	if (!st->etcd)
+		return SIZE_MAX;
+	int n = st->etcd->max_ops;
+	return (size_t)(n > 56 ? n - 28 : n > 1 ? n / 2 : 1); /* room for the reads' compares */
 }
 
 struct etcd *store_etcd(struct store *st)
