@@ -51,6 +51,8 @@
 int estore_compact_every_ms_for_test;
 int64_t estore_keep_revs_for_test;
 
+#define SYNC_WAIT_MS 300 /* store_sync: then a write of its own */
+
 static __thread bool tls_fenced;
 
 /* Keys and values */
@@ -442,7 +444,11 @@ static enum outcome batch_send(struct store *st, struct store_txn *tx, const str
 	free(ops);
 	free(cmps);
 	enum outcome out = OUT_DONE;
-	if (*rc < 0) {
+	if (*rc == -ETIMEDOUT) { /* no quorum, most often: a clear EIO */
+		_cleanup_err_ struct err *te = STEAL_POINTER(be);
+		*rc = err_make(be, EIO, "%s: commit: %s (the write may or may not be applied)",
+			       st->path, te ? te->msg : "etcd did not answer in time");
+	} else if (*rc < 0) {
 		err_wrap(be, "%s: commit", st->path);
 	} else if (res.succeeded) {
 		batch_fix(tx, res.rev);
@@ -620,6 +626,20 @@ static int read_rev(struct store *st, int64_t *rev, struct err **e)
 	return rc;
 }
 
+/* A write of PREFIX.sync (no object's key): *rev, its revision. */
+static int sync_mark(struct store *st, int64_t *rev, struct err **e)
+{
+	struct estore *es = st->etcd;
+	char *k = xasprintf("%s.sync", es->prefix);
+	struct etcd_op op = {ETCD_PUT, k, strlen(k), "", 0, 0};
+	struct etcd_txn_res res = {0};
+	int rc = etcd_txn(es->c, NULL, 0, &op, 1, NULL, 0, &res, e);
+	*rev = res.rev;
+	etcd_txn_res_free(&res);
+	free(k);
+	return rc;
+}
+
 int store_sync(struct store *st, struct err **e)
 {
 	struct estore *es = st ? st->etcd : NULL;
@@ -654,6 +674,14 @@ int store_sync(struct store *st, struct err **e)
 		err_make(e, -rc, "%s: can't read etcd's revision: %s", st->path,
 			 es->sync_msg ? es->sync_msg : "?");
 	pthread_mutex_unlock(&es->sync_mu);
+	if (rc < 0)
+		return rc;
+	/* The revision may be another prefix's, which this watch never shows
+	 * (until etcd's progress notification): a write of our own then
+	 * brings the index past it. */
+	if (estore_wait_rev(st, rev, SYNC_WAIT_MS, NULL) == 0)
+		return 0;
+	rc = sync_mark(st, &rev, e);
 	return rc < 0 ? rc : estore_wait_rev(st, rev, ESTORE_WAIT_MS, e);
 }
 

@@ -52,10 +52,16 @@ static int free_port(void)
 	return ntohs(a.sin_port);
 }
 
+static int cport, pport;
+
+/* Starts etcd (again on the same ports and data dir after the first time). */
 static bool etcd_start(void)
 {
 	char purl[64], dir[128], logf[160], ic[128];
-	int cport = free_port(), pport = free_port();
+	if (!cport) {
+		cport = free_port();
+		pport = free_port();
+	}
 	snprintf(etcd_url, sizeof(etcd_url), "http://127.0.0.1:%d", cport);
 	snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", pport);
 	snprintf(dir, sizeof(dir), "%s/etcd", tmpdir);
@@ -516,6 +522,47 @@ static void test_seal_reopen(void)
 	store_close(st);
 }
 
+/* etcd down: writes fail with EIO; back: everything goes on */
+
+static void test_etcd_down(void)
+{
+	struct store *a = open_prefix("/t8"), *b = open_prefix("/t8");
+	if (!a || !b)
+		return;
+	CHECK(put(a, "Pod", "default", "before", mkobj("before", 1, NULL), true, NULL) == 0);
+	etcd_stop();
+	_cleanup_err_ struct err *e = NULL;
+	int64_t t0 = mono_ms();
+	int rc = put(a, "Pod", "default", "down", mkobj("down", 1, NULL), true, &e);
+	CHECK(rc == -EIO && e && e->msg[0]);
+	CHECK(mono_ms() - t0 < 20000);
+	if (e)
+		printf("  while etcd is down: %s\n", e->msg);
+	err_free(STEAL_POINTER(&e));
+	CHECK(store_sync(a, &e) < 0 && e);
+	CHECK(!store_get(a, "Pod", "default", "down"));
+	struct sobj *o = store_get(a, "Pod", "default", "before"); /* reads go on */
+	CHECK(o != NULL);
+	sobj_unref(o);
+	CHECK(etcd_start());
+	rc = -1;
+	for (int64_t until = mono_ms() + 15000; rc && mono_ms() < until;)
+		rc = put(a, "Pod", "default", "after", mkobj("after", 2, NULL), true, NULL);
+	CHECK(rc == 0);
+	/* b's watch came back too */
+	CHECK(put(a, "Pod", "default", "after2", mkobj("after2", 3, NULL), true, NULL) == 0);
+	bool seen = false;
+	for (int64_t until = mono_ms() + 15000; !seen && mono_ms() < until;) {
+		store_sync(b, NULL);
+		o = store_get(b, "Pod", "default", "after2");
+		seen = o != NULL;
+		sobj_unref(o);
+	}
+	CHECK(seen);
+	store_close(a);
+	store_close(b);
+}
+
 int main(void)
 {
 	log_level = LOG_WARN;
@@ -539,6 +586,7 @@ int main(void)
 	RUN(test_compaction);
 	RUN(test_fencing);
 	RUN(test_seal_reopen);
+	RUN(test_etcd_down);
 	etcd_stop();
 	char *rm = xasprintf("rm -rf %s", tmpdir);
 	if (system(rm) != 0)
