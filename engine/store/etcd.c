@@ -312,8 +312,7 @@ int etcd_call(struct etcd *c, const char *path, json_t *body, bool write, json_t
 		attempt(c, i, path, data, &a);
 		if (a.out == OUT_OK || a.out == OUT_ERR) {
 			if (k)
-				log_warn("etcd", "%s: %s; %s answered", c->eps[first], why.s,
-					 c->eps[i]);
+				log_warn("etcd", "%s; %s answered", why.s, c->eps[i]);
 			etcd_set_cur(c, i);
 			buf_free(&why);
 			*out = a.j;

@@ -256,7 +256,9 @@ static enum stream_end stream(struct etcd_watch *w)
 		w->fn(w->arg, NULL, 0, 0, w->compacted, 0);
 		return END_COMPACTED;
 	}
-	if (!w->why[0] && rc != CURLE_OK)
+	if (!w->why[0] && rc == CURLE_OPERATION_TIMEDOUT && !w->created)
+		snprintf(w->why, sizeof(w->why), "no answer within %d ms", w->c->timeout_ms);
+	else if (!w->why[0] && rc != CURLE_OK)
 		snprintf(w->why, sizeof(w->why), "%s", *ebuf ? ebuf : curl_easy_strerror(rc));
 	else if (!w->why[0])
 		snprintf(w->why, sizeof(w->why), "the stream ended (HTTP %ld)", code);
@@ -281,7 +283,7 @@ static void *watch_main(void *arg)
 {
 	struct etcd_watch *w = arg;
 	int64_t failing_since = 0;
-	int backoff = 0;
+	int backoff = 0, fails = 0;
 	for (;;) {
 		enum stream_end end = stream(w);
 		if (end != END_FAILED)
@@ -289,11 +291,13 @@ static void *watch_main(void *arg)
 		int64_t now = mono_ms();
 		if (w->created || w->got) {
 			failing_since = 0;
-			backoff = 0;
+			backoff = fails = 0;
 		} else if (!failing_since) {
 			failing_since = now;
 		}
-		if (failing_since && now - failing_since > w->c->timeout_ms) {
+		fails++;
+		if (failing_since && fails >= w->c->neps &&
+		    now - failing_since > w->c->timeout_ms) {
 			log_warn("etcd", "watch: %s: %s; giving up", w->c->eps[w->ep], w->why);
 			w->fn(w->arg, NULL, 0, 0, 0, -EIO);
 			break;

@@ -28,7 +28,7 @@
  * caps a txn's compares at max ops, and a listing may be long.
  *
  * A value is "USER_RV MTIME_NS\n" and the object's JSON (sealed for
- * Secrets as on SQLite): USER_RV 0 means "this write's own revision".
+ * Secrets as on SQLite): USER_RV -1 means "this write's own revision".
  * The JSON's resourceVersion is replaced by the mod revision when the
  * object enters the index.
  *
@@ -38,6 +38,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,8 @@
 
 int estore_compact_every_ms_for_test;
 int64_t estore_keep_revs_for_test;
+
+#define SYNC_WAIT_MS 300 /* store_sync: then a write of its own */
 
 static __thread bool tls_fenced;
 
@@ -97,7 +100,7 @@ struct sobj *estore_kv_sobj(struct estore *es, const struct etcd_kv *kv)
 		json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion",
 				    json_string(rvs));
 		o = sobj_new(kind, ns, name, STEAL_POINTER(&obj), kv->mod_rev,
-			     user > 0 ? user : kv->mod_rev, mtime);
+			     user < 0 ? kv->mod_rev : user, mtime);
 	} else {
 		log_error("store",
 			  "etcd key %.*s: not an object (corrupt, or sealed with "
@@ -208,8 +211,7 @@ int64_t estore_txn_put(struct store_txn *tx, const char *kind, const char *ns, c
 		sobj_unref(o);
 		return err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", kind, ns, name);
 	}
-	char *val =
-	    xasprintf("%" PRId64 " %" PRId64 "\n%s", user_rv < 0 ? 0 : user_rv, o->mtime_ns, text);
+	char *val = xasprintf("%" PRId64 " %" PRId64 "\n%s", user_rv, o->mtime_ns, text);
 	free(text);
 	size_t vlen = strlen(val);
 	if (req_bytes(0, vlen) > es->max_bytes) {
@@ -442,7 +444,11 @@ static enum outcome batch_send(struct store *st, struct store_txn *tx, const str
 	free(ops);
 	free(cmps);
 	enum outcome out = OUT_DONE;
-	if (*rc < 0) {
+	if (*rc == -ETIMEDOUT) { /* no quorum, most often: a clear EIO */
+		_cleanup_err_ struct err *te = STEAL_POINTER(be);
+		*rc = err_make(be, EIO, "%s: commit: %s (the write may or may not be applied)",
+			       st->path, te ? te->msg : "etcd did not answer in time");
+	} else if (*rc < 0) {
 		err_wrap(be, "%s: commit", st->path);
 	} else if (res.succeeded) {
 		batch_fix(tx, res.rev);
@@ -472,8 +478,9 @@ static void batch_run(struct store *st, struct req *batch, bool alone)
 	fence_get(st->etcd, &f);
 	bool any_fenced = false;
 	size_t nreq = 0;
+	for (struct req *r = batch; r; r = r->next)
+		r->ran = false; /* those left out of this batch too */
 	for (struct req *r = batch; r; r = r->next) {
-		r->ran = false;
 		if (r->fenced && f.lost) {
 			r->rc = fence_err(&r->err);
 			r->over = true;
@@ -619,6 +626,20 @@ static int read_rev(struct store *st, int64_t *rev, struct err **e)
 	return rc;
 }
 
+/* A write of PREFIX.sync (no object's key): *rev, its revision. */
+static int sync_mark(struct store *st, int64_t *rev, struct err **e)
+{
+	struct estore *es = st->etcd;
+	char *k = xasprintf("%s.sync", es->prefix);
+	struct etcd_op op = {ETCD_PUT, k, strlen(k), "", 0, 0};
+	struct etcd_txn_res res = {0};
+	int rc = etcd_txn(es->c, NULL, 0, &op, 1, NULL, 0, &res, e);
+	*rev = res.rev;
+	etcd_txn_res_free(&res);
+	free(k);
+	return rc;
+}
+
 int store_sync(struct store *st, struct err **e)
 {
 	struct estore *es = st ? st->etcd : NULL;
@@ -653,6 +674,14 @@ int store_sync(struct store *st, struct err **e)
 		err_make(e, -rc, "%s: can't read etcd's revision: %s", st->path,
 			 es->sync_msg ? es->sync_msg : "?");
 	pthread_mutex_unlock(&es->sync_mu);
+	if (rc < 0)
+		return rc;
+	/* The revision may be another prefix's, which this watch never shows
+	 * (until etcd's progress notification): a write of our own then
+	 * brings the index past it. */
+	if (estore_wait_rev(st, rev, SYNC_WAIT_MS, NULL) == 0)
+		return 0;
+	rc = sync_mark(st, &rev, e);
 	return rc < 0 ? rc : estore_wait_rev(st, rev, ESTORE_WAIT_MS, e);
 }
 
@@ -674,6 +703,14 @@ void store_fence_set(struct store *st, const char *key, int64_t create_rev)
 void store_fence_thread(bool on)
 {
 	tls_fenced = on;
+}
+
+size_t store_max_writes(struct store *st)
+{
+	if (!st->etcd)
+		return SIZE_MAX;
+	int n = st->etcd->max_ops;
+	return (size_t)(n > 56 ? n - 28 : n > 1 ? n / 2 : 1); /* room for the reads' compares */
 }
 
 struct etcd *store_etcd(struct store *st)
