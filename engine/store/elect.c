@@ -345,6 +345,7 @@ int elect_start(const struct elect_opts *o, struct elect **out, struct err **e)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&el->cv, &ca);
 	pthread_condattr_destroy(&ca);
+	store_fence_set(o->st, NULL, 0); /* fenced writes wait for a win */
 	int r = pthread_create(&el->watchdog, NULL, watchdog_main, el);
 	el->watchdog_on = r == 0;
 	if (r == 0) {

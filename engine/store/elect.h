@@ -8,7 +8,8 @@
  *     elect_start(&(struct elect_opts){.st = st, .key = "/clusterfs/leader/controllers",
  *                 .name = "srv-a", .lease_s = 15, .lead = up, .lose = down}, &el, &e);
  *
- * Winning: the store's fence is set to the key and its create revision
+ * From the start the store's fenced threads cannot write (store_fence_set
+ * with NULL).  Winning: the store's fence is set to the key and its create revision
  * (store_fence_set: the fenced threads' writes commit only while the key
  * is this one), the store is synced (the index shows every write the old
  * leader made), then lead() starts the leader's loops.  Losing: when a
