@@ -14,8 +14,10 @@
  * Endpoints: every request goes to the endpoint that last answered; one
  * that cannot be reached (connect refused, timeout) or answers that it has
  * no leader (or not enough members, or is overloaded) is left for the
- * next, in turn, until each has been tried once for this request.  A write
- * (a txn with a PUT or DELETE) is never sent twice: one that failed after
+ * next, in turn, until each has been tried once for this request; every
+ * request asks for a leader (as etcd's own client does), so a member that
+ * lost its quorum says so at once.  A write (a txn with a PUT or DELETE,
+ * a compaction) is never sent twice: one that failed after
  * it was sent (a timeout, the connection cut) may have been applied, and
  * ends with -ETIMEDOUT; the next request starts at the next endpoint.
  * Connections are kept alive between requests (a small pool of libcurl
@@ -30,7 +32,8 @@
  * is over etcd's size limit (--max-request-bytes, 1.5 MiB by default) or
  * has too many operations (--max-txn-ops, 128); -ENOENT: an unknown lease;
  * -EINVAL: etcd refused the request as malformed (a future revision, the
- * same key twice in a txn).
+ * same key twice in a txn); -ENOSPC: etcd's database is full (its NOSPACE
+ * alarm); -EACCES: etcd's authentication refused the request.
  *
  * Threads: every function is thread-safe; a watch runs on a thread of its
  * own and calls its callback there.
@@ -55,7 +58,8 @@ struct etcd_opts {
 };
 
 int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err **e);
-void etcd_close(struct etcd *c); /* NULL is fine; stops no watch */
+/* NULL is fine.  Stops no watch: stop c's watches first. */
+void etcd_close(struct etcd *c);
 
 /* One key-value as etcd returns it; the strings are NUL-terminated too. */
 struct etcd_kv {
