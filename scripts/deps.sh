@@ -8,7 +8,7 @@ libjansson-dev uuid-dev vim-nox python3 python3-yaml
 libarchive-dev nettle-dev busybox-static umoci skopeo runc
 containernetworking-plugins iptables nftables libnftables-dev iproute2 dnsmasq-base
 clang-format clang-14 libclang-rt-14-dev libmicrohttpd-dev libgnutls28-dev zlib1g-dev libcurl4-gnutls-dev
-docker-registry apache2-utils etcd-server etcd-client"
+docker-registry apache2-utils etcd-server etcd-client openssl"
 
 missing=""
 for p in $PKGS; do

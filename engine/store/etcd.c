@@ -113,7 +113,7 @@ bool etcd_err_transient(const char *msg, int code)
 	    "transport is closing",
 	    "connection refused",
 	};
-	if (code == 14) /* gRPC Unavailable */
+	if (code == 14 || code == 4) /* gRPC Unavailable, DeadlineExceeded */
 		return true;
 	for (size_t i = 0; i < sizeof(words) / sizeof(*words); i++)
 		if (strstr(msg, words[i]))
@@ -133,11 +133,15 @@ static int answer_errno(const char *msg, int code)
 {
 	if (strstr(msg, "compacted"))
 		return ERANGE;
+	if (strstr(msg, "space exceeded")) /* etcd's NOSPACE alarm */
+		return ENOSPC;
 	if (strstr(msg, "too large") || strstr(msg, "larger than max") ||
-	    strstr(msg, "too many operations") || code == 8)
+	    strstr(msg, "too many operations"))
 		return E2BIG;
 	if (strstr(msg, "lease not found"))
 		return ENOENT;
+	if (code == 7 || code == 16) /* gRPC PermissionDenied, Unauthenticated */
+		return EACCES;
 	if (code == 3 || code == 11)
 		return EINVAL;
 	return EIO;
@@ -268,6 +272,7 @@ static void attempt(struct etcd *c, int i, const char *path, const char *data, s
 	*a = (struct attempt){0};
 	CURL *h = take_handle(c);
 	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+	hd = curl_slist_append(hd, ETCD_NEED_LEADER);
 	struct buf body = {0};
 	char ebuf[CURL_ERROR_SIZE] = "";
 	etcd_setup(c, h, i, path);

@@ -13,16 +13,25 @@
  *
  * Endpoints: every request goes to the endpoint that last answered; one
  * that cannot be reached (connect refused, timeout) or answers that it has
- * no leader is left for the next, in turn, until each has been tried once
- * for this request.  Connections are kept alive between requests (one
- * libcurl handle per thread).
+ * no leader (or not enough members, or is overloaded) is left for the
+ * next, in turn, until each has been tried once for this request.  A write
+ * (a txn with a PUT or DELETE) is never sent twice: one that failed after
+ * it was sent (a timeout, the connection cut) may have been applied, and
+ * ends with -ETIMEDOUT; the next request starts at the next endpoint.
+ * Connections are kept alive between requests (a small pool of libcurl
+ * handles, each keeping its connections).  TLS: https:// endpoints, the
+ * server verified against ca_file, a client certificate if given.
  *
  * Errors (negative errno, with *e saying which endpoint and what it said):
  * -EIO: no endpoint could serve the request (no quorum, all down; the
- *  message says so); -ETIMEDOUT: the request timed out everywhere;
+ *  message names each endpoint and what it said); -ETIMEDOUT: the request
+ *  timed out on every endpoint, or a write's outcome is unknown (above);
  * -ERANGE: a read or watch at a compacted revision; -E2BIG: the request
- * is over etcd's size limit; -ENOENT: an unknown lease; -EINVAL: etcd
- * refused the request as malformed.
+ * is over etcd's size limit (--max-request-bytes, 1.5 MiB by default) or
+ * has too many operations (--max-txn-ops, 128); -ENOENT: an unknown lease;
+ * -EINVAL: etcd refused the request as malformed (a future revision, the
+ * same key twice in a txn); -ENOSPC: etcd's database is full (its NOSPACE
+ * alarm); -EACCES: etcd's authentication refused the request.
  *
  * Threads: every function is thread-safe; a watch runs on a thread of its
  * own and calls its callback there.
@@ -47,7 +56,8 @@ struct etcd_opts {
 };
 
 int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err **e);
-void etcd_close(struct etcd *c); /* NULL is fine; stops no watch */
+/* NULL is fine.  Stops no watch: stop c's watches first. */
+void etcd_close(struct etcd *c);
 
 /* One key-value as etcd returns it; the strings are NUL-terminated too. */
 struct etcd_kv {
@@ -64,7 +74,8 @@ void etcd_kvs_free(struct etcd_kv *kvs, size_t n);
  * every key >= key), at revision rev (0: the newest), at most limit of them
  * (0: all), in key order.  *kvs (free with etcd_kvs_free) and *n; *more
  * when limit cut the answer short; *hdr_rev the store's revision the read
- * saw.  Linearizable (a quorum read).
+ * saw (more and hdr_rev may be NULL).  count_only: *n is the number of
+ * keys and *kvs NULL.  Linearizable (a quorum read).
  */
 struct etcd_range {
 	const char *key;
@@ -111,7 +122,8 @@ struct etcd_op {
 struct etcd_txn_res {
 	bool succeeded; /* the compares held: the success ops ran */
 	int64_t rev;	/* the header's revision: the txn's own when it wrote */
-	/* ETCD_RANGE ops of the branch that ran, in order: their first key */
+	/* one per ETCD_RANGE op of the branch that ran, in order: the key's
+	 * key-value, or for an absent key its key, "" and version 0 */
 	struct etcd_kv *kvs;
 	size_t n;
 };
@@ -148,8 +160,12 @@ struct etcd_event {
 
 /*
  * Called on the watch's thread with the events of one or more whole
- * revisions, in revision order (n may be 0: a progress notification;
- * rev is then the store's revision, every change up to it delivered).
+ * revisions, in revision order; rev is the last event's revision.  n may
+ * be 0: a progress notification, rev is then the store's revision, every
+ * change up to it delivered (etcd sends one every
+ * --experimental-watch-progress-notify-interval, 10 minutes by default,
+ * 1 s in tests/e2e/lib_etcd.sh; and one on a watch from now, with the
+ * revision it starts after).
  * The events are the callback's to keep until it returns.  compacted
  * (> 0): the watch's start revision was compacted away up to it; the
  * watch has ended and the caller relists.  err (< 0): the watch ended
@@ -161,13 +177,16 @@ typedef void (*etcd_watch_fn)(void *arg, const struct etcd_event *evs, size_t n,
 
 /*
  * Watches [key, end) from revision start (0: from now) on a thread of its
- * own, reconnecting (to the next endpoint too) from the revision after the
- * last one delivered, with progress notifications every second or so.
+ * own, reconnecting (to the next endpoint) from the revision after the last
+ * one delivered.  The stream asks for a leader: a member cut off from the
+ * quorum ends it, and the watch moves on.
  */
 struct etcd_watch;
 int etcd_watch_start(struct etcd *c, const struct etcd_range *r, int64_t start, etcd_watch_fn fn,
 		     void *arg, struct etcd_watch **out, struct err **e);
-/* Stops it: when this returns the callback is not running and will not run. */
+/* Stops it and frees it: when this returns the callback is not running and
+ * will not run.  Called once for every watch started, also after the
+ * callback was told compacted or err; never from the callback. */
 void etcd_watch_stop(struct etcd_watch *w);
 
 /* The endpoint the client is using now ("http://..."), for messages. */

@@ -14,8 +14,12 @@
 
 #include "engine/store/etcd.h"
 
-#define ETCD_POOL_MAX	8    /* idle easy handles kept (each keeps its connections) */
+#define ETCD_POOL_MAX	16   /* idle easy handles kept (each keeps its connections) */
 #define ETCD_CONNECT_MS 2000 /* at most, per endpoint */
+
+/* gRPC metadata, as etcd's own client sends it: a member with no leader
+ * answers "no leader" at once (instead of timing out) and ends watches. */
+#define ETCD_NEED_LEADER "Grpc-Metadata-hasleader: true"
 
 struct etcd {
 	char **eps; /* "http(s)://HOST:PORT", no trailing slash */

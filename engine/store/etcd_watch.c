@@ -232,7 +232,7 @@ static enum stream_end stream(struct etcd_watch *w)
 		abort();
 	_cleanup_free_ char *body = create_body(w);
 	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
-	hd = curl_slist_append(hd, "Grpc-Metadata-hasleader: true");
+	hd = curl_slist_append(hd, ETCD_NEED_LEADER);
 	char ebuf[CURL_ERROR_SIZE] = "";
 	w->created = w->got = w->ended = false;
 	w->compacted = 0;
@@ -246,6 +246,8 @@ static enum stream_end stream(struct etcd_watch *w)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, w);
 	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_socket);
 	CURLcode rc = pump(w, h);
+	if (rc == CURLE_OK && !w->ended && w->line.len && !stopped(w)) /* no newline at the end */
+		on_response(w, w->line.s, w->line.len);
 	long code = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(h);

@@ -382,6 +382,34 @@ cfs_bg() {
 	CFS_BG_PIDS="$CFS_BG_PIDS $1"
 }
 
+# cfs_on_cleanup FUNCTION: runs FUNCTION first at cleanup (e.g. etcd_down,
+# for processes whose PIDs change while the test runs).
+CFS_CLEANUP_FNS=""
+cfs_on_cleanup() {
+	CFS_CLEANUP_FNS="$CFS_CLEANUP_FNS $1"
+}
+
+# wait_up SECONDS CMD...: until CMD succeeds.
+wait_up() {
+	local n=$(($1 * 10))
+	shift
+	while [ $n -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.1
+		n=$((n - 1))
+	done
+	return 1
+}
+
+# free_port: a TCP port nothing listens on at 127.0.0.1.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 20000))
+		ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }
+	done
+}
+
 cfs_unmount() {
 	local m=$1
 	if cfs_is_mounted "$m"; then
@@ -392,6 +420,9 @@ cfs_unmount() {
 cfs_cleanup() {
 	local rc=$? p
 	trap - EXIT INT TERM
+	for p in $CFS_CLEANUP_FNS; do
+		"$p"
+	done
 	for p in $CFS_BG_PIDS; do
 		kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	done

@@ -2,26 +2,7 @@
 # docker-registry on 127.0.0.1, its storage and log in $WORK/NAME, killed
 # by PID at the end (CFS_BG_PIDS).  Sourced after lib.sh.
 
-# wait_up SECONDS CMD...: until CMD succeeds.
-wait_up() {
-	local n=$(($1 * 10))
-	shift
-	while [ $n -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.1
-		n=$((n - 1))
-	done
-	return 1
-}
-
-# free_port: a TCP port nothing listens on at 127.0.0.1.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 20000))
-		ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }
-	done
-}
+# wait_up and free_port are in lib.sh.
 
 # start_registry NAME PORT [EXTRA-YAML]: docker-registry with its storage
 # in $WORK/NAME (its log, with every request, in $WORK/NAME/log); waits

@@ -34,12 +34,15 @@
 struct member {
 	pid_t pid;
 	int cport, pport;
+	bool tls;
+	const char *extra; /* one more flag */
 	char *name, *dir, *url;
 };
 
 static char *tmp;
 static struct member m1;    /* the single member */
 static struct member m3[3]; /* the cluster */
+static struct member mt;    /* a member on TLS */
 static char *cluster3;	    /* its --initial-cluster */
 static struct etcd *c;	    /* a client of m1 */
 
@@ -64,17 +67,20 @@ static void member_init(struct member *m, const char *name)
 	m->dir = xasprintf("%s/%s", tmp, name);
 	m->cport = free_port();
 	m->pport = free_port();
-	m->url = xasprintf("http://127.0.0.1:%d", m->cport);
+	m->url = xasprintf("%s://127.0.0.1:%d", m->tls ? "https" : "http", m->cport);
 }
 
-/* Starts m (initial_cluster NULL: alone), its log in DIR.log. */
+/* Starts m (initial_cluster NULL: alone), its log in DIR.log; with
+ * m->tls, its clients on https with the certificates of make_certs(). */
 static void member_start(struct member *m, const char *initial_cluster)
 {
 	char curls[64], purls[64], logf[512];
-	snprintf(curls, sizeof(curls), "http://127.0.0.1:%d", m->cport);
+	snprintf(curls, sizeof(curls), "%s://127.0.0.1:%d", m->tls ? "https" : "http", m->cport);
 	snprintf(purls, sizeof(purls), "http://127.0.0.1:%d", m->pport);
 	snprintf(logf, sizeof(logf), "%s.log", m->dir);
 	char *alone = xasprintf("%s=%s", m->name, purls);
+	char *caf = xasprintf("%s/ca.crt", tmp), *certf = xasprintf("%s/cert.crt", tmp),
+	     *keyf = xasprintf("%s/cert.key", tmp);
 	const char *ic = initial_cluster ? initial_cluster : alone;
 	pid_t pid = fork();
 	if (pid == 0) {
@@ -82,16 +88,36 @@ static void member_start(struct member *m, const char *initial_cluster)
 		FILE *f = freopen(logf, "a", stderr);
 		if (!f || dup2(2, 1) < 0)
 			_exit(127);
-		execl(ETCD_BIN, "etcd", "--name", m->name, "--data-dir", m->dir,
-		      "--listen-client-urls", curls, "--advertise-client-urls", curls,
-		      "--listen-peer-urls", purls, "--initial-advertise-peer-urls", purls,
-		      "--initial-cluster", ic, "--initial-cluster-token", "cfs-test",
-		      "--heartbeat-interval", "20", "--election-timeout", "200",
-		      "--experimental-watch-progress-notify-interval", "300ms", "--log-level",
-		      "warn", (char *)NULL);
+		const char *base[] = {"etcd",	  "--name",
+				      m->name,	  "--data-dir",
+				      m->dir,	  "--listen-client-urls",
+				      curls,	  "--advertise-client-urls",
+				      curls,	  "--listen-peer-urls",
+				      purls,	  "--initial-advertise-peer-urls",
+				      purls,	  "--initial-cluster",
+				      ic,	  "--initial-cluster-token",
+				      "cfs-test", "--heartbeat-interval",
+				      "20",	  "--election-timeout",
+				      "200",	  "--experimental-watch-progress-notify-interval",
+				      "300ms",	  "--log-level",
+				      "warn"};
+		const char *tls[] = {"--cert-file",	  certf, "--key-file",	      keyf,
+				     "--trusted-ca-file", caf,	 "--client-cert-auth"};
+		const char *args[40] = {0};
+		int n = 0;
+		for (size_t i = 0; i < sizeof(base) / sizeof(*base); i++)
+			args[n++] = base[i];
+		for (size_t i = 0; m->tls && i < sizeof(tls) / sizeof(*tls); i++)
+			args[n++] = tls[i];
+		if (m->extra)
+			args[n++] = m->extra;
+		execv(ETCD_BIN, (char **)args);
 		_exit(127);
 	}
 	free(alone);
+	free(caf);
+	free(certf);
+	free(keyf);
 	m->pid = pid;
 }
 
@@ -129,6 +155,7 @@ static bool member_ready(struct member *m, int ms)
 static void cleanup(void)
 {
 	member_kill(&m1);
+	member_kill(&mt);
 	for (int i = 0; i < 3; i++)
 		member_kill(&m3[i]);
 	if (tmp) {
@@ -754,7 +781,7 @@ static void test_cluster3(void)
 	v = get1(x, "/c3", NULL);
 	CHECK(!strcmp(v, "2"));
 	free(v);
-	int other = (used + 1) % 3;
+	int other = (used + 1) % 3, third = (used + 2) % 3;
 	member_kill(&m3[other]);
 	struct etcd_kv *kvs;
 	size_t n;
@@ -762,6 +789,14 @@ static void test_cluster3(void)
 		       &e) == -EIO);
 	if (e)
 		printf("  (%s)\n", e->msg);
+	/* once the last one knows it has no leader, it says so at once */
+	usleep(500 * 1000);
+	t0 = mono_ms();
+	CHECK(etcd_txn(x, NULL, 0, &op, 1, NULL, 0, &res, &e) == -EIO);
+	CHECK(e && strstr(e->msg, m3[third].url) && strstr(e->msg, "no leader"));
+	printf("  a write with no quorum failed in %lld ms (%s)\n", (long long)(mono_ms() - t0),
+	       e ? e->msg : "");
+	CHECK(mono_ms() - t0 < 500);
 	member_start(&m3[used], cluster3);
 	member_start(&m3[other], cluster3);
 	CHECK(member_ready(&m3[used], 15000));
@@ -770,6 +805,125 @@ static void test_cluster3(void)
 	free(v);
 	etcd_close(x);
 	buf_free(&eps);
+	err_free(e);
+}
+
+/* TMP/ca.crt and TMP/cert.{crt,key}: a CA and, signed by it, a
+ * certificate for 127.0.0.1 good for a server and a client. */
+static bool make_certs(void)
+{
+	char *cmd = xasprintf(
+	    "(cd %s && printf "
+	    "'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth,clientAuth\\n' "
+	    ">ext && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	    "-keyout ca.key -out ca.crt -days 1 -subj /CN=cfs-test-ca && "
+	    "openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout cert.key "
+	    "-out cert.csr -subj /CN=127.0.0.1 && openssl x509 -req -in cert.csr -CA ca.crt "
+	    "-CAkey ca.key -CAcreateserial -out cert.crt -days 1 -extfile ext) >%s/openssl.log "
+	    "2>&1",
+	    tmp, tmp);
+	int rc = system(cmd);
+	free(cmd);
+	return rc == 0;
+}
+
+/* etcd on https with client certificates required: the client verifies it
+ * with the CA and shows its certificate; without them it fails clearly. */
+static void test_tls(void)
+{
+	if (access("/usr/bin/openssl", X_OK) < 0) {
+		unit_skip("openssl is not installed (Debian's openssl: sh scripts/deps.sh)");
+		return;
+	}
+	CHECK(make_certs());
+	mt.tls = true;
+	member_init(&mt, "tls");
+	member_start(&mt, NULL);
+	char *ca = xasprintf("%s/ca.crt", tmp), *cert = xasprintf("%s/cert.crt", tmp),
+	     *key = xasprintf("%s/cert.key", tmp);
+	struct etcd_opts o = {.endpoints = mt.url,
+			      .ca_file = ca,
+			      .cert_file = cert,
+			      .key_file = key,
+			      .timeout_ms = 2000};
+	struct etcd *x;
+	struct err *e = NULL;
+	CHECK(etcd_open(&o, &x, &e) == 0);
+	int rc = -1;
+	for (int i = 0; i < 100 && rc < 0; i++) { /* until it is up */
+		struct etcd_op op = {ETCD_PUT, "/tls", 4, "1", 1, 0};
+		struct etcd_txn_res res;
+		rc = etcd_txn(x, NULL, 0, &op, 1, NULL, 0, &res, &e);
+		etcd_txn_res_free(&res);
+		if (rc < 0)
+			usleep(100 * 1000);
+	}
+	CHECK(rc == 0);
+	if (rc < 0)
+		printf("  (%s)\n", e->msg);
+	char *v = get1(x, "/tls", NULL);
+	CHECK(!strcmp(v, "1"));
+	free(v);
+	struct rec r;
+	rec_init(&r);
+	struct etcd_watch *w;
+	CHECK(etcd_watch_start(x, &(struct etcd_range){.key = "/tls", .key_len = 4}, 1, on_watch,
+			       &r, &w, NULL) == 0);
+	CHECK(rec_has(&r, ":P/tls", 3000));
+	etcd_watch_stop(w);
+	buf_free(&r.log);
+	etcd_close(x);
+	/* no client certificate: refused */
+	o.cert_file = o.key_file = NULL;
+	CHECK(etcd_open(&o, &x, &e) == 0);
+	v = get1(x, "/tls", NULL);
+	CHECK(!strcmp(v, "?"));
+	free(v);
+	etcd_close(x);
+	/* not the CA: etcd not trusted */
+	o.ca_file = "/etc/ssl/certs/ca-certificates.crt";
+	o.cert_file = cert;
+	o.key_file = key;
+	CHECK(etcd_open(&o, &x, &e) == 0);
+	struct etcd_kv *kvs;
+	size_t n;
+	CHECK(etcd_get(x, &(struct etcd_range){.key = "/tls", .key_len = 4}, &kvs, &n, NULL, NULL,
+		       &e) == -EIO);
+	if (e)
+		printf("  (%s)\n", e->msg);
+	etcd_close(x);
+	member_kill(&mt);
+	free(ca);
+	free(cert);
+	free(key);
+	err_free(e);
+}
+
+/* etcd's database full (its NOSPACE alarm): -ENOSPC, not -E2BIG */
+static void test_nospace(void)
+{
+	struct member ms = {.extra = "--quota-backend-bytes=1000000"};
+	member_init(&ms, "small");
+	member_start(&ms, NULL);
+	CHECK(member_ready(&ms, 15000));
+	struct etcd *x;
+	struct err *e = NULL;
+	CHECK(etcd_open(&(struct etcd_opts){.endpoints = ms.url}, &x, &e) == 0);
+	size_t n = 200 * 1000;
+	char *v = xmalloc(n);
+	memset(v, 'v', n);
+	int rc = 0;
+	for (int i = 0; i < 20 && rc == 0; i++) {
+		struct etcd_op op = {ETCD_PUT, "/big", 4, v, n, 0};
+		struct etcd_txn_res res;
+		rc = etcd_txn(x, NULL, 0, &op, 1, NULL, 0, &res, &e);
+		etcd_txn_res_free(&res);
+	}
+	CHECK(rc == -ENOSPC);
+	CHECK(e && strstr(e->msg, "space exceeded"));
+	etcd_close(x);
+	member_kill(&ms);
+	free(v);
 	err_free(e);
 }
 
@@ -806,6 +960,8 @@ int main(void)
 	RUN(test_compact);
 	RUN(test_failover);
 	RUN(test_watch_resume);
+	RUN(test_nospace);
+	RUN(test_tls);
 	RUN(test_cluster3);
 	etcd_close(c);
 	printf("  (%lld ms in all)\n", (long long)(mono_ms() - t0));
