@@ -1,42 +1,19 @@
 #!/bin/bash
 # t_etcd.sh - the store on etcd: a server with --etcd (a one-member etcd
-# the test starts on free loopback ports), --no-agent and hollow nodes;
+# from lib_etcd.sh), --no-agent and hollow nodes;
 # no state.db in the data dir; a Deployment reaches its replicas; the
 # objects are etcd's keys; kill -9 of the server during writes and a
 # restart on the same etcd keeps every acknowledged write (checked object
-# by object) and the Deployment; an object over etcd's request limit is
+# by object), and a scale-up cut by the kill ends at exactly its replicas; an object over etcd's request limit is
 # refused with E2BIG.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
+. "$(dirname "$0")/lib_etcd.sh"
 
 D=$MNT/deployments
 P=$MNT/pods
-ETCD=/usr/bin/etcd
-ETCDCTL=/usr/bin/etcdctl
-if [ ! -x "$ETCD" ]; then
-	fail "etcd is installed ($ETCD: Debian's etcd-server)"
-	cfs_done
-fi
-
-# A free TCP port on 127.0.0.1.
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-CPORT=$(free_port)
-PPORT=$(free_port)
-EURL=http://127.0.0.1:$CPORT
-"$ETCD" --name e1 --data-dir "$T_BASE/etcd" \
-	--listen-client-urls "$EURL" --advertise-client-urls "$EURL" \
-	--listen-peer-urls "http://127.0.0.1:$PPORT" \
-	--initial-advertise-peer-urls "http://127.0.0.1:$PPORT" \
-	--initial-cluster "e1=http://127.0.0.1:$PPORT" \
-	--log-level warn >"$WORK/etcd.log" 2>&1 &
-ETCD_PID=$!
-cfs_bg "$ETCD_PID"
-etcd_up() {
-	ETCDCTL_API=3 "$ETCDCTL" --endpoints "$EURL" endpoint health >/dev/null 2>&1
-}
-wait_until 20 etcd_up || cfs_abort "etcd starts on $EURL ($(tail -n 3 "$WORK/etcd.log"))"
+etcd_up 1 || cfs_abort "a one-member etcd starts"
+EURL=$ETCD_ENDPOINTS
 ok "etcd runs on $EURL"
 
 npods() {
@@ -50,9 +27,9 @@ converged() {
 cfs_start --etcd "$EURL" --hollow-nodes 3 || cfs_abort "server starts with --etcd $EURL"
 wait_until 10 test -f "$MNT/nodes/hollow-3.yaml" || cfs_abort "the hollow nodes are registered"
 check_not "no state.db in the data dir" test -e "$DATA/state.db"
-keys=$(ETCDCTL_API=3 "$ETCDCTL" --endpoints "$EURL" get --prefix --keys-only /clusterfs/ | grep -c .)
+keys=$(etcd_ctl get --prefix --keys-only /clusterfs/ | grep -c .)
 if [ "$keys" -gt 3 ]; then ok "the objects are keys under /clusterfs/ in etcd ($keys)"; else fail "the objects are keys under /clusterfs/ in etcd" "$keys keys"; fi
-check "namespace default is in etcd" sh -c "ETCDCTL_API=3 '$ETCDCTL' --endpoints '$EURL' get --keys-only /clusterfs/Namespace//default | grep -q default"
+check_contains "namespace default is in etcd" "$(etcd_ctl get --keys-only /clusterfs/Namespace//default)" default
 
 cat >"$WORK/web.yaml" <<'EOF2'
 apiVersion: apps/v1
@@ -83,7 +60,7 @@ fi
 # (status writes may move it between the two reads: a few tries)
 rv_is_mod_rev() {
 	rv=$(yget "$D/web.yaml" metadata.resourceVersion | tr -d '"')
-	erev=$(ETCDCTL_API=3 "$ETCDCTL" --endpoints "$EURL" get /clusterfs/Deployment/default/web -w json |
+	erev=$(etcd_ctl get /clusterfs/Deployment/default/web -w json |
 		"$PY" -c 'import json, sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])')
 	[ -n "$rv" ] && [ "$rv" = "$erev" ]
 }
@@ -112,6 +89,8 @@ done
 EOF2
 mkdir -p "$WORK/in"
 : >"$WORK/acked"
+# and a scale-up to 300 in flight when the server dies
+check "scale web to 300" sh -c "echo 300 >'$D/web/replicas'"
 bash "$WORK/writer.sh" "$MNT" "$WORK" &
 WRITER=$!
 cfs_bg "$WRITER"
@@ -145,12 +124,13 @@ for name in $(cat "$WORK/acked"); do
 done
 check_eq "every acknowledged ConfigMap survived the crash" "" "$missing"
 check_eq "every acknowledged ConfigMap has its content" "" "$wrong"
-check_eq "Deployment web survived (replicas 150)" 150 "$(cat "$D/web/replicas")"
-if wait_until 40 converged 150; then
-	ok "it converges again to exactly 150 pods, all Running"
+check_eq "Deployment web survived (replicas 300)" 300 "$(cat "$D/web/replicas")"
+if wait_until 60 converged 300; then
+	ok "it converges to exactly 300 pods, all Running"
 else
-	fail "it converges again to exactly 150 pods, all Running" "$(grep '^pods:' "$MNT/status")" "pod files: $(npods)"
+	fail "it converges to exactly 300 pods, all Running" "$(grep '^pods:' "$MNT/status")" "pod files: $(npods)"
 fi
+check_eq "one ReplicaSet" 1 "$(ls "$MNT/replicasets" | grep -c '\.yaml$')"
 check_not "still no state.db in the data dir" test -e "$DATA/state.db"
 
 # An object over etcd's request limit (1.5 MiB) is refused, not hung.
