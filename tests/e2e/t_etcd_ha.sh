@@ -25,71 +25,34 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
 
-ETCD=${CFS_ETCD:-/usr/bin/etcd}
-[ -x "$ETCD" ] || cfs_abort "etcd is not installed ($ETCD: Debian's etcd-server)"
 PODS=${CFS_HA_PODS:-1000}
 LEASE=3
-# The controllers create (and the scheduler binds) pods in batches of up
-# to 1,000 in one store update: etcd's default limits (128 operations,
-# 1.5 MiB a transaction) are raised to match, for the members and the
-# servers (the store's knobs).
-TXN_OPS=2048
-TXN_BYTES=$((8 * 1024 * 1024))
-export CFS_ETCD_MAX_TXN_OPS=$TXN_OPS CFS_ETCD_MAX_REQUEST_BYTES=$TXN_BYTES
 PREFIX=/t_etcd_ha
-
-# ---- the etcd cluster (members 1..3) ----
-
-free_port() {
-	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-declare -a CPORT PPORT EPID
-for i in 1 2 3; do
-	CPORT[$i]=$(free_port)
-	PPORT[$i]=$(free_port)
-done
-CLUSTER="e1=http://127.0.0.1:${PPORT[1]},e2=http://127.0.0.1:${PPORT[2]},e3=http://127.0.0.1:${PPORT[3]}"
-ENDPOINTS="http://127.0.0.1:${CPORT[1]},http://127.0.0.1:${CPORT[2]},http://127.0.0.1:${CPORT[3]}"
-
-# member_start I: starts member I (again: on its data dir as it was).
-member_start() {
-	local i=$1
-	"$ETCD" --name "e$i" --data-dir "$T_BASE/etcd$i" \
-		--listen-client-urls "http://127.0.0.1:${CPORT[$i]}" \
-		--advertise-client-urls "http://127.0.0.1:${CPORT[$i]}" \
-		--listen-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
-		--initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
-		--initial-cluster "$CLUSTER" --initial-cluster-token "t-etcd-ha-$$" \
-		--max-txn-ops "$TXN_OPS" --max-request-bytes "$TXN_BYTES" --log-level warn \
-		>>"$T_BASE/etcd$i.log" 2>&1 &
-	EPID[$i]=$!
-	cfs_bg "${EPID[$i]}"
-}
-
-member_kill9() {
-	kill -KILL "${EPID[$1]}" 2>/dev/null
-	wait "${EPID[$1]}" 2>/dev/null
-}
-
-# healthy URL: the member answers and its cluster has a leader.
-healthy() {
-	curl -sf -m 2 "$1/health" | grep -q '"health":"true"'
-}
-
-for i in 1 2 3; do member_start $i; done
-for i in 1 2 3; do
-	wait_until 30 healthy "http://127.0.0.1:${CPORT[$i]}" ||
-		cfs_abort "etcd member e$i is healthy ($(tail -n 3 "$T_BASE/etcd$i.log"))"
-done
-ok "a 3-member etcd cluster runs on loopback"
-
-# ---- the servers ----
-
 MNT2=$T_BASE/mnt2
 DATA2=$T_BASE/data2
 mkdir -p "$MNT2" "$DATA2"
 B_PID=""
-HA_ARGS=(--etcd "$ENDPOINTS" --etcd-prefix "$PREFIX" --leader-elect-lease-duration "$LEASE")
+
+# At cleanup (before the members go): a stopped server would never see
+# the TERM; CFS_HA_LOGS=DIR keeps the servers' and members' logs there.
+ha_cleanup() {
+	kill -CONT $B_PID $CFS_PID 2>/dev/null
+	if [ -n "${CFS_HA_LOGS:-}" ]; then
+		mkdir -p "$CFS_HA_LOGS"
+		cp "$DATA/server.log" "$CFS_HA_LOGS/ha-a.log"
+		cp "$DATA2/server.log" "$CFS_HA_LOGS/ha-b.log"
+		cp "$ETCD_BASE"/m*.log "$CFS_HA_LOGS/"
+	fi
+}
+cfs_on_cleanup ha_cleanup
+. "$(dirname "$0")/lib_etcd.sh"
+
+etcd_up 3 || cfs_abort "a 3-member etcd cluster starts"
+ok "a 3-member etcd cluster runs on loopback"
+
+# ---- the servers ----
+
+HA_ARGS=(--etcd "$ETCD_ENDPOINTS" --etcd-prefix "$PREFIX" --leader-elect-lease-duration "$LEASE")
 
 # leader_of MNT: the name on status's leader line.
 leader_of() {
@@ -112,20 +75,6 @@ b_start() {
 }
 
 # A stopped server would never see the TERM of the cleanup.
-# CFS_HA_LOGS=DIR keeps the servers' and members' logs there.
-ha_cleanup() {
-	local rc=$?
-	kill -CONT $B_PID $CFS_PID 2>/dev/null
-	if [ -n "${CFS_HA_LOGS:-}" ]; then
-		mkdir -p "$CFS_HA_LOGS"
-		cp "$DATA/server.log" "$CFS_HA_LOGS/ha-a.log"
-		cp "$DATA2/server.log" "$CFS_HA_LOGS/ha-b.log"
-		cp "$T_BASE"/etcd*.log "$CFS_HA_LOGS/"
-	fi
-	(exit $rc)
-	cfs_cleanup
-}
-trap ha_cleanup EXIT
 
 cfs_start --server-name ha-a "${HA_ARGS[@]}" || cfs_abort "ha-a starts on etcd"
 wait_until 10 leads "$MNT" ha-a || cfs_abort "ha-a leads (status: $(leader_of "$MNT"))"
@@ -239,36 +188,37 @@ cm() {
 }
 : >"$WORK/acked"
 for i in $(seq 1 60); do
-	[ "$i" = 20 ] && member_kill9 1
+	[ "$i" = 20 ] && etcd_kill_member 1
 	if [ "$(cm "cm-$i" | cfs_write "$MNT/configmaps/cm-$i.yaml")" = OK ]; then
 		echo "cm-$i" >>"$WORK/acked"
 	fi
 done
 acked=$(grep -c . "$WORK/acked")
 if [ "$acked" -ge 55 ]; then
-	ok "writes go on with member e1 killed -9 ($acked of 60 acknowledged)"
+	ok "writes go on with member 1 killed -9 ($acked of 60 acknowledged)"
 else
-	fail "writes go on with member e1 killed -9" "$acked of 60 acknowledged"
+	fail "writes go on with member 1 killed -9" "$acked of 60 acknowledged"
 fi
 missing=""
 while read -r name; do
 	[ "$(yget "$MNT2/configmaps/$name.yaml" data.n)" = "\"$name\"" ] || missing="$missing $name"
 done <"$WORK/acked"
 check_eq "every acknowledged write is there, object by object (through ha-b)" "" "$missing"
-member_start 1
-wait_until 30 healthy "http://127.0.0.1:${CPORT[1]}" || fail "member e1 is back"
+etcd_start_member 1
+etcd_wait_member 1 || fail "member 1 is back"
 
 # ---- two of three members down ----
 
-member_kill9 2
-member_kill9 3
+etcd_kill_member 2
+etcd_kill_member 3
 before=$(errors_lines)
 out=$(cm quorum | cfs_write "$MNT/configmaps/quorum.yaml")
 check_contains "without a quorum a write fails with EIO" "$out" "EIO"
 check_contains "and /cluster/errors says so" "$(errors_since "$before")" "quorum"
-member_start 2
-member_start 3
-for i in 2 3; do wait_until 30 healthy "http://127.0.0.1:${CPORT[$i]}"; done
+etcd_start_member 2
+etcd_start_member 3
+etcd_wait_member 2
+etcd_wait_member 3
 write_quorum() { [ "$(cm quorum | cfs_write "$MNT/configmaps/quorum.yaml")" = OK ]; }
 if wait_until 30 write_quorum; then
 	ok "the members back: writes work again"
