@@ -561,4 +561,13 @@ void api_set_leader(struct api *a, const char *name);
 char *api_leader(struct api *a);
 uint64_t api_leader_seq(struct api *a);
 
+/*
+ * Reads across servers (store_sync): waits until this server's index
+ * shows every write committed anywhere before the call, so that what was
+ * written through another server is seen here.  0 at once on SQLite;
+ * -EIO/-ETIMEDOUT with *e (e may be NULL) when etcd cannot say (reads
+ * may then be stale).
+ */
+int api_sync(struct api *a, struct err **e);
+
 #endif

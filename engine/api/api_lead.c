@@ -42,6 +42,14 @@ char *api_leader(struct api *a)
 	return s;
 }
 
+int api_sync(struct api *a, struct err **e)
+{
+	struct err *mine = NULL;
+	int r = store_sync(a->st, e ? e : &mine);
+	err_free(mine);
+	return r;
+}
+
 uint64_t api_leader_seq(struct api *a)
 {
 	pthread_mutex_lock(&lead_lock);
