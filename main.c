@@ -34,16 +34,13 @@
 #include "engine/client/apic.h"
 #include "engine/client/join.h"
 #include "engine/client/kubelet_client.h"
-#include "engine/controllers/deployctl.h"
-#include "engine/controllers/epctl.h"
-#include "engine/controllers/gc.h"
+#include "engine/controllers/leading.h"
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/controllers/nodeipam.h"
-#include "engine/controllers/nodelife.h"
-#include "engine/controllers/rsctl.h"
 #include "engine/sched/sched.h"
 #include "engine/store/store.h"
+#include "engine/store/store_opts.h"
 #include "engine/api/svc.h"
 #include "fs/fs.h"
 #include "http/auth.h"
@@ -121,10 +118,14 @@ static const char usage_text[] =
     "  --tls-san NAME   one more name or IP in the serving certificate (repeatable)\n"
     "  --store-quota BYTES  refuse writes (not deletes) past this database size\n"
     "  --encryption-key-file FILE  encrypt Secrets in the store (a base64 32-byte key)\n"
+    "  --server-name NAME  this server's name, shown as the leader (default: host name)\n"
+    "  --leader-elect-lease-duration S\n"
+    "                   etcd: a leader that cannot renew its lease for S s is replaced (15)\n"
     "  --route-mode host-gw|vxlan\n"
     "                   routes to the other nodes' pods: via their addresses on a\n"
     "                   shared link (host-gw, the default) or a VXLAN overlay\n"
-    "  --server URL     agent: the server's API (https://HOST:PORT)\n"
+    "  --server URL[,URL...]  agent: the server's API (https://HOST:PORT); several:\n"
+    "                   servers of one cluster, tried in turn when one does not answer\n"
     "  --token TOKEN    agent: the join token (the server's DATA_DIR/node-token:\n"
     "                   it pins the server's CA; the node's credential is kept in\n"
     "                   DATA_DIR/join), or else a bearer token (with --ca)\n"
@@ -136,7 +137,7 @@ static const char usage_text[] =
     "  --kubelet-port N agent: where it serves its pods' logs (default 10250)\n"
     "  --pod-pids-limit N\n"
     "                   processes and threads per pod on this node (4096; -1: "
-    "none)\n" REGISTRY_USAGE IMAGE_GC_USAGE
+    "none)\n" REGISTRY_USAGE IMAGE_GC_USAGE STORE_USAGE
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 
@@ -159,11 +160,14 @@ struct opts {
 	const char *tls_sans[16];
 	size_t ntls_sans;
 	enum routes_mode route_mode;
-	long pod_pids_limit; /* 0: the agent's default */
+	long pod_pids_limit;	 /* 0: the agent's default */
+	const char *server_name; /* --server-name (default: the host name) */
+	int lease_s;		 /* --leader-elect-lease-duration (0: 15) */
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
 	struct registry_opts reg; /* server and agent: pulling images */
 	struct image_gc_conf gc;  /* and image garbage collection */
+	struct store_opts store;  /* server: etcd or SQLite */
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
@@ -220,6 +224,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 'E':
 		to = &o->enc_key;
+		break;
+	case 0x120:
+		to = &o->server_name;
 		break;
 	default:
 		return false;
@@ -286,9 +293,12 @@ static const struct option longopts[] = {
     {"store-quota", required_argument, NULL, 'O'},
     {"encryption-key-file", required_argument, NULL, 'E'},
     {"pod-security-default", required_argument, NULL, 'Y'},
+    {"server-name", required_argument, NULL, 0x120},
+    {"leader-elect-lease-duration", required_argument, NULL, 0x121},
     {"help", no_argument, NULL, 'h'},
     REGISTRY_LONGOPTS,
     IMAGE_GC_LONGOPTS,
+    STORE_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -301,7 +311,7 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 	int c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "m:d:vh", longopts, NULL)) != -1) {
-		if (string_opt(o, c, optarg))
+		if (string_opt(o, c, optarg) || store_opts_add(&o->store, c, optarg))
 			continue;
 		int rg = registry_opts_add(&o->reg, c, optarg);
 		if (rg == 0)
@@ -356,6 +366,14 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		case 'Q':
 			if (parse_number(c, optarg, o) < 0)
 				return -1;
+			break;
+		case 0x121:
+			o->lease_s = atoi(optarg);
+			if (o->lease_s < 2 || o->lease_s > 3600) {
+				fprintf(stderr, "clusterfs: --leader-elect-lease-duration: 2 to "
+						"3600 seconds\n");
+				return -1;
+			}
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -426,13 +444,7 @@ struct server {
 	struct api *api;
 	struct apic *apic; /* the in-process client of the node roles */
 	struct fs *fs;
-	struct deployctl *dc;
-	struct rsctl *rc;
-	struct epctl *ep;
-	struct gc *gc;
-	struct sched *sched;
-	struct nodelife *nl;
-	struct nodeipam *ipam;
+	struct leading *lead; /* the controllers, scheduler, node lifecycle, GC */
 	struct hollow *hollow;
 	struct agent *agent;
 	struct svcnet *svcnet;
@@ -447,14 +459,26 @@ static int heartbeat_s(const struct opts *o)
 	return hb > 0 ? hb : 1;
 }
 
+/* The scheduler, as leading.h's extra loop. */
+static int sched_loop_start(struct api *a, void **h, struct err **e)
+{
+	struct sched *s = NULL;
+	int r = sched_start(a, &s, e);
+	*h = s;
+	return r;
+}
+
+static void sched_loop_stop(void *h)
+{
+	sched_stop(h);
+}
+
 /* The store, the API, hollow nodes and the controllers. */
 static int start_control_plane(const struct opts *o, struct server *s, struct err **e)
 {
-	char *db = xasprintf("%s/state.db", o->data_dir);
 	int r = o->enc_key ? store_crypt_key_file(o->enc_key, e) : 0;
 	if (r == 0)
-		r = store_open(db, &s->st, e);
-	free(db);
+		r = store_opts_open(&o->store, o->data_dir, &s->st, e);
 	if (r < 0 || (o->store_quota && store_set_quota(s->st, o->store_quota, e) < 0) ||
 	    api_new(s->st, &s->api, e) < 0)
 		return -1;
@@ -470,14 +494,22 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 			return -1;
 		log_info("server", "%d hollow nodes registered", o->hollow_nodes);
 	}
-	struct nodelife_opts nlo = {o->node_grace_s > 0 ? o->node_grace_s : 1, 1000, NULL};
-	struct nodeipam_opts io = {o->cluster_cidr, o->node_cidr_mask};
-	if (deployctl_start(s->api, &s->dc, e) < 0 || rsctl_start(s->api, &s->rc, e) < 0 ||
-	    epctl_start(s->api, &s->ep, e) < 0 || gc_start(s->api, NULL, &s->gc, e) < 0 ||
-	    sched_start(s->api, &s->sched, e) < 0 || nodelife_start(s->api, &nlo, &s->nl, e) < 0 ||
-	    nodeipam_start(s->api, &io, &s->ipam, e) < 0)
-		return -1;
-	return 0;
+	struct leading_opts lo = {
+	    .api = s->api,
+	    .nodelife = {o->node_grace_s > 0 ? o->node_grace_s : 1, 1000, NULL},
+	    .nodeipam = {o->cluster_cidr, o->node_cidr_mask},
+	    .extra_start = sched_loop_start,
+	    .extra_stop = sched_loop_stop};
+	static char host[256];
+	if (!o->server_name && gethostname(host, sizeof(host) - 1) == 0)
+		host[sizeof(host) - 1] = 0;
+	const char *name = o->server_name ? o->server_name : host;
+	char *key =
+	    xasprintf("%s/leader/controllers", o->store.prefix ? o->store.prefix : "/clusterfs");
+	r = leading_new(&lo, &s->lead, e) < 0 ||
+	    leading_elect(s->lead, name, key, o->lease_s, e) < 0;
+	free(key);
+	return r ? -1 : 0;
 }
 
 /* kube-proxy's pod range: the cluster CIDR, which holds the pods of every
@@ -528,14 +560,8 @@ static void server_stop(struct server *s)
 		store_wake_watchers(s->st);
 	svcnet_stop(s->svcnet);
 	agent_stop(s->agent);
-	nodeipam_stop(s->ipam);
-	nodelife_stop(s->nl);
+	leading_free(s->lead);
 	hollow_stop(s->hollow);
-	sched_stop(s->sched);
-	gc_stop(s->gc);
-	deployctl_stop(s->dc);
-	rsctl_stop(s->rc);
-	epctl_stop(s->ep);
 	apic_free(s->apic);
 	api_free(s->api);
 	store_close(s->st);

@@ -295,7 +295,9 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	struct resolved r;
 	struct stat st;
-	if (fs_resolve(fs, path, &r, &st) == 0)
+	/* not here: maybe written through another server a moment ago */
+	if (fs_resolve(fs, path, &r, &st) == 0 ||
+	    (api_sync(fs->view.api, NULL) == 0 && fs_resolve(fs, path, &r, &st) == 0))
 		reply_entry(req, path, &r, &st);
 	else
 		fuse_reply_err(req, ENOENT);
@@ -708,6 +710,7 @@ out:
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	api_sync(fs_of(req)->view.api, NULL); /* others' writes too (etcd) */
 	FS_AS(req, opendir_as(req, ino, fi));
 }
 

@@ -314,6 +314,7 @@ out:
 /* Opening, as the caller (fs_caller.c). */
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	api_sync(fs_of(req)->view.api, NULL); /* others' writes too (etcd) */
 	FS_AS(req, open_as(req, ino, fi));
 }
 

@@ -73,6 +73,7 @@ struct view {
 	pthread_mutex_t status_lock; /* guards the three below */
 	int64_t status_rev;
 	size_t status_errs;
+	uint64_t status_leader; /* api_leader_seq() it was made at */
 	char *status_text;
 
 	/* NAME.yaml texts by object and revision: stat, then open, of the same

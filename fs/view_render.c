@@ -167,6 +167,9 @@ static void render_status(struct view *v, struct buf *out)
 			sobj_list_free(l, (size_t)n);
 	}
 	buf_printf(out, "revision:     %" PRId64 "\n", api_rev(v->api));
+	char *leader = api_leader(v->api);
+	buf_printf(out, "leader:       %s\n", leader ? leader : "none");
+	free(leader);
 	size_t elen;
 	char *errs = feed_dup(v->errors, &elen);
 	if (elen == 0) {
@@ -195,8 +198,10 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 		case RF_STATUS: {
 			int64_t rev = api_rev(v->api);
 			size_t errs = feed_size(v->errors);
+			uint64_t lseq = api_leader_seq(v->api);
 			pthread_mutex_lock(&v->status_lock);
-			if (!v->status_text || v->status_rev != rev || v->status_errs != errs) {
+			if (!v->status_text || v->status_rev != rev || v->status_errs != errs ||
+			    v->status_leader != lseq) {
 				pthread_mutex_unlock(&v->status_lock);
 				struct buf b = {0};
 				render_status(v, &b);
@@ -206,6 +211,7 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 				v->status_text = text;
 				v->status_rev = rev;
 				v->status_errs = errs;
+				v->status_leader = lseq;
 			}
 			buf_puts(out, v->status_text);
 			pthread_mutex_unlock(&v->status_lock);

@@ -12,12 +12,19 @@ int status_of_errno(int err, const char **reason)
 		int err, code;
 		const char *reason;
 	} map[] = {
-	    {ENOENT, 404, "NotFound"},	 {EEXIST, 409, "AlreadyExists"},
-	    {EBUSY, 409, "Conflict"},	 {ESTALE, 409, "Conflict"},
-	    {EINVAL, 422, "Invalid"},	 {EPERM, 403, "Forbidden"},
-	    {EACCES, 403, "Forbidden"},	 {EFBIG, 413, "RequestEntityTooLarge"},
-	    {ERANGE, 410, "Expired"},	 {EAGAIN, 429, "TooManyRequests"},
+	    {ENOENT, 404, "NotFound"},
+	    {EEXIST, 409, "AlreadyExists"},
+	    {EBUSY, 409, "Conflict"},
+	    {ESTALE, 409, "Conflict"},
+	    {EINVAL, 422, "Invalid"},
+	    {EPERM, 403, "Forbidden"},
+	    {EACCES, 403, "Forbidden"},
+	    {EFBIG, 413, "RequestEntityTooLarge"},
+	    {ERANGE, 410, "Expired"},
+	    {EAGAIN, 429, "TooManyRequests"},
 	    {ETIMEDOUT, 504, "Timeout"},
+	    {EIO, 503, "ServiceUnavailable"},
+	    {E2BIG, 413, "RequestEntityTooLarge"},
 	};
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
 		if (map[i].err == err) {

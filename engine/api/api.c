@@ -601,6 +601,7 @@ struct create_arg {
 static int create_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct create_arg *c = varg;
+	sobj_unref(STEAL_POINTER(&c->out)); /* from an earlier run (etcd) */
 	const char *ns = api_scope_ns(c->k, api_obj_ns(c->obj) ? api_obj_ns(c->obj) : "");
 	const char *name = api_obj_name(c->obj);
 	struct sobj *old = store_txn_get(tx, c->k->kind, ns, name);
@@ -839,6 +840,7 @@ void api_free(struct api *a)
 		return;
 	}
 	api_events_stop(a);
+	free(a->leader);
 	free(a);
 }
 

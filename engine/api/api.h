@@ -524,4 +524,50 @@ void api_warnings_free(struct api_warnings *w);
  */
 int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *results, char **why);
 
+/*
+ * Several servers (issue 15; api_lead.c).  api_fence_thread(true) marks
+ * the calling thread as one of the leader's loops (controllers,
+ * scheduler, node lifecycle, GC): on etcd its writes commit only while
+ * this server holds the leader election (they fail with -EPERM once it
+ * lost it), so that a paused old leader cannot race the new one.
+ * Nothing is fenced on SQLite.
+ *
+ * The leader's name, for /cluster/status: set by whoever knows it (main,
+ * the election); api_leader() gives a copy (free it), or NULL when no
+ * server is known to lead; api_leader_seq() changes whenever it does.
+ */
+void api_fence_thread(bool on);
+
+/*
+ * Leading: on etcd, the leader election of engine/store/elect.h among the
+ * servers (lead() once this server won, lose() once it no longer leads,
+ * api_leader() kept to whoever leads); on SQLite this server leads at
+ * once: lead() is called before api_elect_start returns.  Stopping a
+ * leader calls lose() and lets another server take over at once.
+ */
+struct api_elect_opts {
+	const char *name; /* this server's (--server-name) */
+	const char *key;  /* etcd: the election's key (PREFIX/leader/controllers) */
+	int lease_s;	  /* etcd: --leader-elect-lease-duration; <= 0: 15 */
+	int (*lead)(void *arg);
+	void (*lose)(void *arg);
+	void *arg;
+};
+struct api_elect;
+int api_elect_start(struct api *a, const struct api_elect_opts *o, struct api_elect **out,
+		    struct err **e);
+void api_elect_stop(struct api_elect *x); /* NULL is fine */
+void api_set_leader(struct api *a, const char *name);
+char *api_leader(struct api *a);
+uint64_t api_leader_seq(struct api *a);
+
+/*
+ * Reads across servers (store_sync): waits until this server's index
+ * shows every write committed anywhere before the call, so that what was
+ * written through another server is seen here.  0 at once on SQLite;
+ * -EIO/-ETIMEDOUT with *e (e may be NULL) when etcd cannot say (reads
+ * may then be stale).
+ */
+int api_sync(struct api *a, struct err **e);
+
 #endif

@@ -38,6 +38,7 @@ struct create_many_arg {
 static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct create_many_arg *c = varg;
+	c->ok = 0; /* on etcd a txn function may run again */
 	for (size_t i = 0; i < c->n; i++) {
 		if (!c->objs[i])
 			continue;
@@ -122,7 +123,18 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 		c.kinds[i] = k;
 	}
 	struct err *err = NULL;
-	int r = store_update(a->st, create_many_txn, &c, &err);
+	int r = 0;
+	size_t step = store_max_writes(a->st); /* etcd: a txn holds so many */
+	for (size_t at = 0; r >= 0 && at < n; at += step) {
+		struct create_many_arg s = c;
+		s.objs += at;
+		s.kinds += at;
+		s.results += at;
+		s.why = why ? why + at : NULL;
+		s.n = n - at < step ? n - at : step;
+		r = store_update(a->st, create_many_txn, &s, &err);
+		c.ok += r >= 0 ? s.ok : 0;
+	}
 	if (r < 0) {
 		log_warn("api", "create of %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);
@@ -169,6 +181,7 @@ static void set_condition(json_t *status, const char *type, const char *value, c
 static int bind_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct bind_arg *b = varg;
+	b->ok = 0; /* on etcd a txn function may run again */
 	char ts[32];
 	api_timestamp(ts);
 	for (size_t i = 0; i < b->n; i++) {
@@ -215,8 +228,12 @@ int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *re
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = api_check(a, "create", KIND_POD, bs[i].ns, bs[i].name, "binding", &err);
-	if (r == 0)
-		r = store_update(a->st, bind_txn, &b, &err);
+	size_t step = store_max_writes(a->st);
+	for (size_t at = 0; r >= 0 && at < n; at += step) {
+		struct bind_arg s = {bs + at, n - at < step ? n - at : step, b.results + at, 0};
+		r = store_update(a->st, bind_txn, &s, &err);
+		b.ok += r >= 0 ? s.ok : 0;
+	}
 	if (r < 0) {
 		log_warn("api", "binding %zu pods: %s", n, err ? err->msg : "?");
 		err_free(err);
@@ -238,6 +255,7 @@ struct status_many_arg {
 static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct status_many_arg *m = varg;
+	m->ok = 0; /* on etcd a txn function may run again */
 	for (size_t i = 0; i < m->n; i++) {
 		const struct api_status *x = &m->s[i];
 		struct sobj *o = store_txn_get(tx, x->k->kind, api_scope_ns(x->k, x->ns), x->name);
@@ -273,8 +291,13 @@ int api_status_many(struct api *a, const struct api_status *s, size_t n, int *re
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = api_check(a, "update", s[i].k, s[i].ns, s[i].name, "status", &err);
-	if (r == 0)
-		r = store_update(a->st, status_many_txn, &m, &err);
+	size_t step = store_max_writes(a->st);
+	for (size_t at = 0; r >= 0 && at < n; at += step) {
+		struct status_many_arg x = {s + at, n - at < step ? n - at : step, m.results + at,
+					    0};
+		r = store_update(a->st, status_many_txn, &x, &err);
+		m.ok += r >= 0 ? x.ok : 0;
+	}
 	if (r < 0) {
 		log_warn("api", "status of %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);
@@ -297,6 +320,7 @@ struct delete_many_arg {
 static int delete_many_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct delete_many_arg *d = varg;
+	d->ok = 0; /* on etcd a txn function may run again */
 	for (size_t i = 0; i < d->n; i++) {
 		const struct api_ref *x = &d->r[i];
 		struct sobj *o = store_txn_get(tx, x->k->kind, api_scope_ns(x->k, x->ns), x->name);
@@ -326,8 +350,13 @@ int api_delete_many(struct api *a, const struct api_ref *refs, size_t n, int gra
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = api_check(a, "delete", refs[i].k, refs[i].ns, refs[i].name, NULL, &err);
-	if (r == 0)
-		r = store_update(a->st, delete_many_txn, &d, &err);
+	size_t step = store_max_writes(a->st);
+	for (size_t at = 0; r >= 0 && at < n; at += step) {
+		struct delete_many_arg x = {refs + at, n - at < step ? n - at : step, grace,
+					    d.results + at, 0};
+		r = store_update(a->st, delete_many_txn, &x, &err);
+		d.ok += r >= 0 ? x.ok : 0;
+	}
 	if (r < 0) {
 		log_warn("api", "deleting %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);

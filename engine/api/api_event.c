@@ -123,7 +123,8 @@ static void *recorder_main(void *arg)
 		/* Take up to EV_BATCH_MAX events. */
 		struct pending_event *list = a->ev_head, *last = list;
 		size_t n = 1;
-		while (last->next && n < EV_BATCH_MAX) {
+		size_t max = store_max_writes(a->st); /* etcd: a txn holds so many */
+		while (last->next && n < EV_BATCH_MAX && n < max) {
 			last = last->next;
 			n++;
 		}

@@ -41,6 +41,10 @@ struct api {
 	pthread_t ev_thread;
 	struct hmap ev_seen; /* dedupe key -> event name (char *) */
 	uint64_t ev_seq;
+
+	/* The leader's name (api_lead.c, under its lock); the root's is used. */
+	char *leader;
+	uint64_t leader_seq;
 };
 
 /* Is a's caller root (api_authz.c)? */

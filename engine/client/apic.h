@@ -45,7 +45,12 @@ struct apic *apic_local_new(struct api *a);
 
 /* Over HTTP(S).  Strings are copied. */
 struct apic_http_opts {
-	const char *server;  /* "https://HOST:PORT" (http:// for tests) */
+	/* "https://HOST:PORT" (http:// for tests), or several, comma-separated
+	 * (servers of one cluster): a request that gets no answer (no
+	 * connection, a timeout) is sent to the next one, and requests keep
+	 * going there; a watch stream that breaks reconnects to the next one.
+	 * A request that timed out may have been applied by the first. */
+	const char *server;
 	const char *ca_file; /* PEM CA bundle to verify the server; NULL: system's */
 	const char *token;   /* bearer token; NULL: none */
 	int timeout_ms;	     /* per request; <= 0: 15000 */

@@ -47,9 +47,36 @@ void apic_http_reached(struct apic_http *c, bool ok, const char *why)
 	c->down = !ok;
 	pthread_mutex_unlock(&c->lock);
 	if (!ok && !was)
-		log_warn("apic", "%s: server unreachable (%s); retrying", c->server, why);
+		log_warn("apic", "%s: server unreachable (%s); retrying", c->names, why);
 	else if (ok && was)
-		log_info("apic", "%s: server reachable again", c->server);
+		log_info("apic", "%s: server reachable again", c->names);
+}
+
+char *apic_http_current(struct apic_http *c, size_t *idx)
+{
+	pthread_mutex_lock(&c->lock);
+	size_t i = c->cur;
+	char *s = xstrdup(c->servers[i]);
+	pthread_mutex_unlock(&c->lock);
+	if (idx)
+		*idx = i;
+	return s;
+}
+
+bool apic_http_failover(struct apic_http *c, size_t idx, const char *why)
+{
+	if (c->nservers < 2)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	bool moved = c->cur == idx;
+	if (moved)
+		c->cur = (idx + 1) % c->nservers;
+	size_t to = c->cur;
+	pthread_mutex_unlock(&c->lock);
+	if (moved)
+		log_warn("apic", "%s did not answer (%s): trying %s", c->servers[idx], why,
+			 c->servers[to]);
+	return true;
 }
 
 static CURL *take_handle(struct apic_http *c)
@@ -83,14 +110,19 @@ static size_t collect(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-int apic_http_do(struct apic_http *c, const char *method, const char *path, const char *ctype,
-		 const json_t *body, struct http_answer *a, struct err **e)
+/* One try of apic_http_do on server base: CURLE_OK with *a, or the
+ * failure with why. */
+static CURLcode do_once(struct apic_http *c, const char *base, const char *method, const char *path,
+			const char *ctype, const json_t *body, struct http_answer *a,
+			char why[CURL_ERROR_SIZE])
 {
 	*a = (struct http_answer){0};
 	CURL *h = take_handle(c);
-	if (!h)
-		return err_make(e, ENOMEM, "%s %s: no curl handle", method, path);
-	_cleanup_free_ char *url = xasprintf("%s%s", c->server, path);
+	if (!h) {
+		snprintf(why, CURL_ERROR_SIZE, "no curl handle");
+		return CURLE_OUT_OF_MEMORY;
+	}
+	_cleanup_free_ char *url = xasprintf("%s%s", base, path);
 	_cleanup_free_ char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", ctype ? ctype : "application/json");
 	struct curl_slist *hd = curl_slist_append(NULL, "Accept: application/json");
@@ -116,17 +148,32 @@ int apic_http_do(struct apic_http *c, const char *method, const char *path, cons
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->code);
 	curl_slist_free_all(hd);
 	give_handle(c, h);
-	if (rc != CURLE_OK) {
-		const char *why = *ebuf ? ebuf : curl_easy_strerror(rc);
-		apic_http_reached(c, false, why);
-		buf_free(&out);
-		return err_make(e, ENOTCONN, "%s %s: %s", method, path, why);
-	}
-	apic_http_reached(c, true, NULL);
-	if (out.len)
+	if (rc != CURLE_OK)
+		snprintf(why, CURL_ERROR_SIZE, "%s", *ebuf ? ebuf : curl_easy_strerror(rc));
+	else if (out.len)
 		a->body = json_loadb(out.s, out.len, 0, NULL);
 	buf_free(&out);
-	return 0;
+	return rc;
+}
+
+/* Each server in turn, from the current one, until one answers. */
+int apic_http_do(struct apic_http *c, const char *method, const char *path, const char *ctype,
+		 const json_t *body, struct http_answer *a, struct err **e)
+{
+	char why[CURL_ERROR_SIZE] = "";
+	for (size_t t = 0; t < c->nservers; t++) {
+		size_t idx;
+		_cleanup_free_ char *base = apic_http_current(c, &idx);
+		CURLcode rc = do_once(c, base, method, path, ctype, body, a, why);
+		if (rc == CURLE_OK) {
+			apic_http_reached(c, true, NULL);
+			return 0;
+		}
+		if (rc == CURLE_OUT_OF_MEMORY || !apic_http_failover(c, idx, why))
+			break;
+	}
+	apic_http_reached(c, false, why);
+	return err_make(e, ENOTCONN, "%s %s: %s", method, path, why);
 }
 
 int apic_http_errno(const struct http_answer *a, const char *what, struct err **e)
@@ -212,7 +259,7 @@ int apic_http_rev(struct apic_http *c, int64_t *rev, struct err **e)
 
 static const char *h_name(const struct apic *c)
 {
-	return ((const struct apic_http *)c)->server;
+	return ((const struct apic_http *)c)->names;
 }
 
 static int h_get(struct apic *ac, const struct kind_info *k, const char *ns, const char *name,
@@ -599,7 +646,10 @@ static void h_free(struct apic *ac)
 		curl_easy_cleanup(c->pool[i]);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->ev_cond);
-	free(c->server);
+	for (size_t i = 0; i < c->nservers; i++)
+		free(c->servers[i]);
+	free(c->servers);
+	free(c->names);
 	free(c->ca_file);
 	free(c->auth);
 	free(c);
@@ -621,6 +671,34 @@ static const struct apic_ops http_ops = {
     .exec_unregister = h_exec_unregister,
 };
 
+int apic_http_split(const char *list, char ***out, size_t *n, struct err **e)
+{
+	*out = NULL;
+	*n = 0;
+	const char *p = list ? list : "";
+	do {
+		size_t len = strcspn(p, ",");
+		char *u = xstrndup(p, len);
+		while (len && u[len - 1] == '/')
+			u[--len] = 0;
+		if (strncmp(u, "https://", 8) && strncmp(u, "http://", 7)) {
+			int r =
+			    err_make(e, EINVAL, "server \"%s\": want https://HOST:PORT[,...]", u);
+			free(u);
+			for (size_t i = 0; i < *n; i++)
+				free((*out)[i]);
+			free(*out);
+			*out = NULL;
+			*n = 0;
+			return r;
+		}
+		*out = xrealloc(*out, (*n + 1) * sizeof(**out));
+		(*out)[(*n)++] = u;
+		p += strcspn(p, ",");
+	} while (*p++ == ',');
+	return 0;
+}
+
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
 static void curl_init(void)
@@ -630,16 +708,16 @@ static void curl_init(void)
 
 int apic_http_new(const struct apic_http_opts *o, struct apic **out, struct err **e)
 {
-	if (!o->server || (strncmp(o->server, "https://", 8) && strncmp(o->server, "http://", 7)))
-		return err_make(e, EINVAL, "server \"%s\": want https://HOST:PORT",
-				o->server ? o->server : "");
+	char **urls = NULL;
+	size_t nurls = 0;
+	if (apic_http_split(o->server, &urls, &nurls, e) < 0)
+		return -EINVAL;
 	pthread_once(&curl_once, curl_init);
 	struct apic_http *c = xcalloc(1, sizeof(*c));
 	c->base.ops = &http_ops;
-	c->server = xstrdup(o->server);
-	size_t n = strlen(c->server);
-	while (n && c->server[n - 1] == '/')
-		c->server[--n] = 0;
+	c->names = xstrdup(o->server);
+	c->servers = urls;
+	c->nservers = nurls;
 	c->ca_file = o->ca_file ? xstrdup(o->ca_file) : NULL;
 	c->auth = o->token ? xasprintf("Authorization: Bearer %s", o->token) : NULL;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 15000;

@@ -25,7 +25,10 @@ struct http_event;
 
 struct apic_http {
 	struct apic base;
-	char *server; /* no trailing '/' */
+	char *names;	/* the servers as given ("URL[,URL...]"), for apic_name */
+	char **servers; /* each URL, no trailing '/' */
+	size_t nservers;
+	size_t cur; /* lock: the server requests go to; the next when it fails */
 	char *ca_file, *auth;
 	int timeout_ms;
 
@@ -56,6 +59,17 @@ void apic_http_setup(struct apic_http *c, CURL *h, const char *url);
 /* Notes whether the server answered: logs once when it stops and once
  * when it comes back. */
 void apic_http_reached(struct apic_http *c, bool ok, const char *why);
+
+/* "URL[,URL...]" into its URLs (trailing '/' cut): 0 and *out (free each
+ * and the array), or -EINVAL with *e when one is not http(s)://. */
+int apic_http_split(const char *list, char ***out, size_t *n, struct err **e);
+
+/* The server requests go to now (a copy), and its index. */
+char *apic_http_current(struct apic_http *c, size_t *idx);
+
+/* Server idx did not answer: unless another request moved on already,
+ * requests go to the next one (logged).  True when there is another. */
+bool apic_http_failover(struct apic_http *c, size_t idx, const char *why);
 
 /* One request: method, path ("/api/v1/..." with query), a JSON body (or
  * NULL) of content type ctype (NULL: application/json).  0 with *a (free

@@ -37,6 +37,8 @@ struct hstream {
 	int64_t retry_at;
 	int backoff_ms;
 	int64_t last_rx;
+	size_t server;	  /* the index of the server it streams from */
+	bool failed_over; /* it moved to the next server since it last got data */
 	char ebuf[CURL_ERROR_SIZE];
 };
 
@@ -104,6 +106,7 @@ static size_t on_data(char *p, size_t size, size_t n, void *arg)
 	if (code != 200)
 		return len; /* a Status, read at the end */
 	s->backoff_ms = 0;
+	s->failed_over = false;
 	size_t start = 0;
 	for (size_t i = 0; i < s->line.len; i++) {
 		if (s->line.s[i] != '\n')
@@ -131,8 +134,10 @@ static void stream_start(struct http_watch *w, struct hstream *s)
 {
 	struct buf url = {0};
 	char *path = apic_http_path(s->k, NULL, NULL, NULL);
-	buf_printf(&url, "%s%s?watch=1&allowWatchBookmarks=true&resourceVersion=%lld", w->c->server,
-		   path, (long long)s->rv);
+	char *base = apic_http_current(w->c, &s->server);
+	buf_printf(&url, "%s%s?watch=1&allowWatchBookmarks=true&resourceVersion=%lld", base, path,
+		   (long long)s->rv);
+	free(base);
 	free(path);
 	s->h = curl_easy_init();
 	if (w->pod_fields && s->k == KIND_POD) {
@@ -184,8 +189,14 @@ static void stream_done(struct http_watch *w, struct hstream *s, CURLcode rc)
 	long code = 0;
 	curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &code);
 	if (rc != CURLE_OK) {
-		apic_http_reached(w->c, false, *s->ebuf ? s->ebuf : curl_easy_strerror(rc));
-		back_off(s);
+		const char *why = *s->ebuf ? s->ebuf : curl_easy_strerror(rc);
+		if (apic_http_failover(w->c, s->server, why) && !s->failed_over) {
+			s->failed_over = true; /* the next server at once, once */
+			s->retry_at = 0;
+		} else {
+			apic_http_reached(w->c, false, why);
+			back_off(s);
+		}
 	} else if (code == 410) {
 		s->gone = true;
 		s->retry_at = 0;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/client/apic_http_int.h"
 #include "engine/client/join.h"
 #include "engine/clock.h"
 #include "engine/log.h"
@@ -279,27 +280,45 @@ int join_forget(const char *data_dir)
 	return unlink(p) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* Waits before the next round of join_retry: false when it is over (out
+ * of time or stopped); *wait doubles up to max_wait_ms. */
+static bool join_wait(int64_t start, long total_ms, int *wait, int max_wait_ms,
+		      const volatile bool *stop, struct err **e)
+{
+	int64_t left = total_ms < 0 ? *wait : start + total_ms - mono_ms();
+	if (left <= 0 || (stop && *stop))
+		return false;
+	int w = left < *wait ? (int)left : *wait;
+	log_warn("join", "%s (retrying in %d ms)", e && *e ? (*e)->msg : "unreachable", w);
+	for (int64_t until = mono_ms() + w; mono_ms() < until && !(stop && *stop);) {
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	*wait = *wait * 2 > max_wait_ms ? max_wait_ms : *wait * 2;
+	return !(stop && *stop);
+}
+
 int join_retry(const char *server_url, const char *token, const char *node_name,
 	       const char *data_dir, int max_wait_ms, long total_ms, const volatile bool *stop,
 	       struct join_result *out, struct err **e)
 {
 	int64_t start = mono_ms();
 	int wait = 1000;
-	for (;;) {
-		int r = join(server_url, token, node_name, data_dir, out, e);
+	char **urls = NULL;
+	size_t nurls = 0;
+	int r = apic_http_split(server_url, &urls, &nurls, e);
+	for (size_t i = 0; r == 0 || r == -EAGAIN; i++) {
+		r = join(urls[i % nurls], token, node_name, data_dir, out, e);
 		if (r != -EAGAIN || (stop && *stop))
-			return r;
-		int64_t left = total_ms < 0 ? wait : start + total_ms - mono_ms();
-		if (left <= 0)
-			return r;
-		int w = left < wait ? (int)left : wait;
-		log_warn("join", "%s (retrying in %d ms)", e && *e ? (*e)->msg : "unreachable", w);
-		for (int64_t until = mono_ms() + w; mono_ms() < until && !(stop && *stop);) {
-			struct timespec ts = {0, 50 * 1000 * 1000};
-			nanosleep(&ts, NULL);
-		}
-		if (stop && *stop)
-			return r;
-		wait = wait * 2 > max_wait_ms ? max_wait_ms : wait * 2;
+			break;
+		/* each server once, then a pause */
+		if ((i + 1) % nurls == 0 &&
+		    !join_wait(start, total_ms, &wait, max_wait_ms, stop, e))
+			break;
+		err_free(STEAL_POINTER(e));
 	}
+	for (size_t i = 0; i < nurls; i++)
+		free(urls[i]);
+	free(urls);
+	return r;
 }

@@ -39,6 +39,7 @@ static void on_event(void *arg, const struct store_event *ev)
 static void *worker_main(void *arg)
 {
 	struct ctrl *c = arg;
+	api_fence_thread(true); /* the leader's writes (leading.h) */
 	for (;;) {
 		char *key = wq_get(c->q);
 		if (!key)

@@ -181,6 +181,7 @@ int gc_foreground(struct api *a)
 static void *gc_main(void *arg)
 {
 	struct gc *g = arg;
+	api_fence_thread(true); /* the leader's writes (leading.h) */
 	time_t last = time(NULL);
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {

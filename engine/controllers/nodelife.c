@@ -629,6 +629,7 @@ static void period(struct nodelife *nl)
 static void *monitor_main(void *arg)
 {
 	struct nodelife *nl = arg;
+	api_fence_thread(true); /* the leader's writes (leading.h) */
 	pthread_mutex_lock(&nl->lock);
 	while (!nl->stop) {
 		nl->kick = false;

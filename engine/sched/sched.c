@@ -659,6 +659,7 @@ static void *sched_main(void *arg)
 {
 	struct sched *s = arg;
 
+	api_fence_thread(true); /* the leader's writes (engine/controllers/leading.h) */
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
 		int64_t now = mono_ns();

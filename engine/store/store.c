@@ -81,21 +81,7 @@ static const char schema_sql[] =
     "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);";
 
 /* The store whose txn function this thread is running, to catch re-entry. */
-static __thread struct store *tls_txn_store;
-
-/* A batch's writes, visible to its own txn functions before COMMIT. */
-struct store_txn {
-	struct store *st;
-	struct hmap done;      /* okey -> sobj * or TOMB: earlier requests' writes */
-	struct hmap cur;       /* the same for the running request */
-	struct hmap groups;    /* "k:KIND/NS", "o:UID" -> hmap set of okeys
-				* written in the batch: lets list and dependents find
-				* the batch's objects without scanning the overlay */
-	struct store_event *w; /* every write of the batch in revision order */
-	size_t nw, wcap;
-	int failed;	      /* the running request's first SQLite failure */
-	struct err *fail_err; /* its message */
-};
+__thread struct store *tls_txn_store;
 
 char store_tomb_mark;
 
@@ -185,7 +171,10 @@ struct sobj *store_txn_get(struct store_txn *tx, const char *kind, const char *n
 		if (o)
 			return o == TOMB ? NULL : sobj_ref(o);
 	}
-	return store_get(tx->st, kind, ns, name);
+	struct sobj *o = store_get(tx->st, kind, ns, name);
+	if (tx->et)
+		estore_txn_read(tx, kind, ns, name, o);
+	return o;
 }
 
 struct ov_filter {
@@ -265,7 +254,7 @@ size_t store_txn_dependents(struct store_txn *tx, const char *uid, struct sobj *
  * Records the running request's first SQLite failure, so that the request
  * is rolled back even if fn carries on; hands the error *le to e.
  */
-static int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **e)
+int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **e)
 {
 	if (!tx->failed) {
 		tx->failed = rc;
@@ -319,8 +308,8 @@ static void txn_index(struct store_txn *tx, const char *key, const struct sobj *
 }
 
 /* Adds a write to the batch; takes o's reference. */
-static void txn_record(struct store_txn *tx, const char *key, enum store_event_type type,
-		       int64_t rv, struct sobj *o, struct sobj *state)
+void txn_record(struct store_txn *tx, const char *key, enum store_event_type type, int64_t rv,
+		struct sobj *o, struct sobj *state)
 {
 	if (tx->nw == tx->wcap) {
 		tx->wcap = tx->wcap ? tx->wcap * 2 : 16;
@@ -356,6 +345,8 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 		      json_t *obj, bool user_change, struct err **e)
 {
 	struct store *st = tx->st;
+	if (st->etcd)
+		return estore_txn_put(tx, kind, ns, name, obj, user_change, e);
 	json_t *md = json_object_get(obj, "metadata");
 	if (!json_is_object(obj) || (md && !json_is_object(md))) {
 		json_decref(obj);
@@ -418,6 +409,8 @@ int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns,
 			 struct err **e)
 {
 	struct store *st = tx->st;
+	if (st->etcd)
+		return estore_txn_delete(tx, kind, ns, name, e);
 	struct sobj *prev = store_txn_get(tx, kind, ns, name);
 	if (!prev)
 		return err_make(e, ENOENT, "%s %s/%s: not found", kind, ns, name);
@@ -446,13 +439,13 @@ int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns,
 	return rv;
 }
 
-static void txn_truncate(struct store_txn *tx, size_t nw)
+void txn_truncate(struct store_txn *tx, size_t nw)
 {
 	while (tx->nw > nw)
 		sobj_unref(tx->w[--tx->nw].obj);
 }
 
-static void txn_free(struct store_txn *tx)
+void txn_free(struct store_txn *tx)
 {
 	txn_truncate(tx, 0);
 	free(tx->w);
@@ -662,6 +655,8 @@ int store_update(struct store *st, store_txn_fn fn, void *arg, struct err **e)
 	if (tls_txn_store == st)
 		return err_make(e, EDEADLK, "store %s: store_update called from a txn function",
 				st->path);
+	if (st->etcd)
+		return estore_update(st, fn, arg, e);
 	struct req r = {.fn = fn, .arg = arg};
 	pthread_mutex_lock(&st->q_mu);
 	if (st->closing) {
@@ -704,12 +699,17 @@ int store_update(struct store *st, store_txn_fn fn, void *arg, struct err **e)
 int store_watch(struct store *st, int64_t after, struct store_event *evs, size_t max,
 		int timeout_ms, struct err **e)
 {
+	if (st->etcd)
+		return estore_watch(st, after, evs, max, timeout_ms, e);
 	return watch_read(st->watch, after, evs, max, timeout_ms, e);
 }
 
 void store_wake_watchers(struct store *st)
 {
-	watch_wake(st->watch);
+	if (st->etcd)
+		estore_wake_watchers(st);
+	else
+		watch_wake(st->watch);
 }
 
 /* Opening and closing */
@@ -873,6 +873,10 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
+	if (st->etcd) {
+		estore_close(st);
+		return;
+	}
 	pthread_mutex_lock(&st->q_mu);
 	st->closing = true;
 	while (st->committing || st->q_head)

@@ -179,6 +179,13 @@ int store_open_etcd(const struct etcd_opts *o, const char *prefix, struct store 
 struct etcd *store_etcd(struct store *st);
 
 /*
+ * How many objects one store_update() should write at most: SIZE_MAX on
+ * SQLite; on etcd a share of its transaction limit (--max-txn-ops), so
+ * that callers with many independent writes split them.
+ */
+size_t store_max_writes(struct store *st);
+
+/*
  * Consistent reads across servers: waits until the index shows every change
  * etcd committed before the call (one quorum read of etcd's revision;
  * concurrent callers share one).  0, or -EIO/-ETIMEDOUT with *e when etcd

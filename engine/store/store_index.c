@@ -70,7 +70,7 @@ int64_t store_now_ns(void)
 /* Index (callers hold idx_lock) */
 
 /* The indexed object kind/ns/name (borrowed), or NULL. */
-static struct sobj *idx_peek(struct store *st, const char *kind, const char *ns, const char *name)
+struct sobj *idx_peek(struct store *st, const char *kind, const char *ns, const char *name)
 {
 	struct kindidx *k = hmap_get(&st->kinds, kind);
 	struct nsidx *n = k ? hmap_get(&k->nss, ns) : NULL;

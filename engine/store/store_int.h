@@ -38,6 +38,9 @@ struct req {
 	bool ran;	 /* fn was called */
 	bool done;	 /* q_mu: the batch is over; rc and err are final */
 	struct err *err; /* fn's error, or the batch's */
+	bool fenced;	 /* etcd: the caller's thread is fenced (store_fence_thread) */
+	bool over;	 /* etcd: the leader is done with it (done follows under q_mu) */
+	int tries;	 /* etcd: runs that met a conflict */
 };
 
 /* The index: kind -> struct kindidx -> ns -> struct nsidx -> name -> sobj. */
@@ -92,6 +95,23 @@ struct store {
 	char *reserve_path;   /* PATH.reserve: disk kept back for deletes */
 	bool reserve_held;    /* the reserve file is in place, full size */
 	bool tight;	      /* a put was refused since the last batch */
+
+	struct estore *etcd; /* the etcd backend (store_etcd.c); NULL: SQLite */
+};
+
+/* A batch's writes, visible to its own txn functions before they commit. */
+struct store_txn {
+	struct store *st;
+	struct hmap done;      /* okey -> sobj * or TOMB: earlier requests' writes */
+	struct hmap cur;       /* the same for the running request */
+	struct hmap groups;    /* "k:KIND/NS", "o:UID" -> hmap set of okeys
+				* written in the batch: lets list and dependents find
+				* the batch's objects without scanning the overlay */
+	struct store_event *w; /* every write of the batch in revision order */
+	size_t nw, wcap;
+	int failed;	      /* the running request's first failure */
+	struct err *fail_err; /* its message */
+	struct etx *et;	      /* etcd: compares and operations; NULL on SQLite */
 };
 
 /* The overlay value of a deleted key in a batch (never a real object). */
@@ -107,11 +127,39 @@ bool owned_by(const struct sobj *o, const char *uid);
 char *okey(const char *kind, const char *ns, const char *name);
 int64_t store_now_ns(void);
 void idx_put(struct store *st, struct sobj *o);
+/* The indexed object kind/ns/name (borrowed), or NULL. */
+struct sobj *idx_peek(struct store *st, const char *kind, const char *ns, const char *name);
 void idx_del(struct store *st, const char *kind, const char *ns, const char *name);
 void kindidx_free(void *p);
 void deplist_free(void *p);
 size_t idx_list(struct store *st, const char *kind, const char *ns, struct sobj ***out);
 size_t idx_dependents(struct store *st, const char *uid, struct sobj ***out);
+
+/* The overlay (store.c), shared with the etcd backend. */
+void txn_record(struct store_txn *tx, const char *key, enum store_event_type type, int64_t rv,
+		struct sobj *o, struct sobj *state);
+void txn_truncate(struct store_txn *tx, size_t nw);
+void txn_free(struct store_txn *tx);
+int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **e);
+/* The store whose txn function this thread is running, to catch re-entry. */
+extern __thread struct store *tls_txn_store;
+
+/*
+ * The etcd backend (store_etcd.c, store_etcd_watch.c): store.c's public
+ * functions hand over to these when st->etcd is set.
+ */
+void estore_close(struct store *st);
+int estore_update(struct store *st, store_txn_fn fn, void *arg, struct err **e);
+/* store_txn_get found o (NULL: absent) in the index: a compare to make */
+void estore_txn_read(struct store_txn *tx, const char *kind, const char *ns, const char *name,
+		     const struct sobj *o);
+int64_t estore_txn_put(struct store_txn *tx, const char *kind, const char *ns, const char *name,
+		       json_t *obj, bool user_change, struct err **e);
+int64_t estore_txn_delete(struct store_txn *tx, const char *kind, const char *ns, const char *name,
+			  struct err **e);
+int estore_watch(struct store *st, int64_t after, struct store_event *evs, size_t max,
+		 int timeout_ms, struct err **e);
+void estore_wake_watchers(struct store *st);
 
 /* Space: the disk reserve and the quota (store_space.c). */
 int space_open(struct store *st, struct err **e);

@@ -132,7 +132,8 @@ static void test_status(void)
 	CHECK(status_of_errno(EINVAL, &reason) == 422 && !strcmp(reason, "Invalid"));
 	CHECK(status_of_errno(EPERM, &reason) == 403 && !strcmp(reason, "Forbidden"));
 	CHECK(status_of_errno(EFBIG, &reason) == 413);
-	CHECK(status_of_errno(EIO, &reason) == 500 && !strcmp(reason, "InternalError"));
+	CHECK(status_of_errno(EIO, &reason) == 503 && !strcmp(reason, "ServiceUnavailable"));
+	CHECK(status_of_errno(ENOMEM, &reason) == 500 && !strcmp(reason, "InternalError"));
 	json_t *st = status_not_found(KIND_DEPLOYMENT, "web");
 	CHECK(status_code(st) == 404);
 	CHECK(!strcmp(json_string_value(json_object_get(st, "kind")), "Status"));

@@ -1,0 +1,596 @@
+/*
+ * test_store_etcd.c - unit tests of the store on etcd (store_etcd.c)
+ * against a real etcd that the test starts on free loopback ports and
+ * kills at the end: reads and writes, revisions (etcd's), atomic updates
+ * and rollback, two stores on one etcd (two servers), conflicts between
+ * them, watch of whole revisions and its resume, -ERANGE for a revision
+ * older than the feed, etcd's history compacted by the store, fencing,
+ * Secrets sealed, size limits, and reopening.
+ *
+ * Each test works under its own key prefix.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine/clock.h"
+#include "engine/log.h"
+#include "engine/mem.h"
+#include "engine/store/etcd.h"
+#include "engine/store/store.h"
+#include "engine/store/store_etcd.h"
+#include "tests/unit/unit.h"
+
+#define ETCD_BIN "/usr/bin/etcd"
+
+static char tmpdir[] = "/tmp/test_store_etcd.XXXXXX";
+static pid_t etcd_pid;
+static char etcd_url[64];
+
+/* Etcd */
+
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t n = sizeof(a);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &n) < 0) {
+		perror("free_port");
+		exit(1);
+	}
+	close(fd);
+	return ntohs(a.sin_port);
+}
+
+static int cport, pport;
+
+/* Starts etcd (again on the same ports and data dir after the first time). */
+static bool etcd_start(void)
+{
+	char purl[64], dir[128], logf[160], ic[128];
+	if (!cport) {
+		cport = free_port();
+		pport = free_port();
+	}
+	snprintf(etcd_url, sizeof(etcd_url), "http://127.0.0.1:%d", cport);
+	snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", pport);
+	snprintf(dir, sizeof(dir), "%s/etcd", tmpdir);
+	snprintf(logf, sizeof(logf), "%s/etcd.log", tmpdir);
+	snprintf(ic, sizeof(ic), "e1=%s", purl);
+	pid_t pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		FILE *f = freopen(logf, "a", stderr);
+		if (!f || dup2(2, 1) < 0)
+			_exit(127);
+		execl(ETCD_BIN, "etcd", "--name", "e1", "--data-dir", dir, "--listen-client-urls",
+		      etcd_url, "--advertise-client-urls", etcd_url, "--listen-peer-urls", purl,
+		      "--initial-advertise-peer-urls", purl, "--initial-cluster", ic,
+		      "--experimental-watch-progress-notify-interval", "300ms", "--log-level",
+		      "warn", (char *)NULL);
+		_exit(127);
+	}
+	etcd_pid = pid;
+	struct etcd *c;
+	if (etcd_open(&(struct etcd_opts){.endpoints = etcd_url, .timeout_ms = 500}, &c, NULL))
+		return false;
+	bool ok = false;
+	for (int64_t until = mono_ms() + 15000; !ok && mono_ms() < until;) {
+		struct etcd_kv *kvs;
+		size_t n;
+		ok = etcd_get(c, &(struct etcd_range){.key = "/", .key_len = 1}, &kvs, &n, NULL,
+			      NULL, NULL) == 0;
+		if (ok)
+			etcd_kvs_free(kvs, n);
+		else
+			usleep(50 * 1000);
+	}
+	etcd_close(c);
+	return ok;
+}
+
+static void etcd_stop(void)
+{
+	if (etcd_pid > 0) {
+		kill(etcd_pid, SIGKILL);
+		waitpid(etcd_pid, NULL, 0);
+		etcd_pid = 0;
+	}
+}
+
+/* Helpers */
+
+static struct store *open_prefix(const char *prefix)
+{
+	struct store *st = NULL;
+	_cleanup_err_ struct err *e = NULL;
+	int rc = store_open_etcd(&(struct etcd_opts){.endpoints = etcd_url}, prefix, &st, &e);
+	if (rc)
+		fprintf(stderr, "  store_open_etcd: %s\n", e ? e->msg : "?");
+	CHECK(rc == 0 && st);
+	return st;
+}
+
+static json_t *mkobj(const char *name, int i, const char *owner)
+{
+	json_t *refs = json_array();
+	if (owner)
+		json_array_append_new(refs, json_pack("{s:s}", "uid", owner));
+	return json_pack("{s:{s:s,s:o},s:{s:i}}", "metadata", "name", name, "ownerReferences", refs,
+			 "spec", "i", i);
+}
+
+struct put_arg {
+	const char *kind, *ns, *name;
+	json_t *obj;
+	bool user;
+	int64_t rv;
+};
+
+static int put_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	struct put_arg *a = arg;
+	a->rv = store_txn_put(tx, a->kind, a->ns, a->name, json_deep_copy(a->obj), a->user, e);
+	return a->rv < 0 ? (int)a->rv : 0;
+}
+
+static int del_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	struct put_arg *a = arg;
+	a->rv = store_txn_delete(tx, a->kind, a->ns, a->name, e);
+	return a->rv < 0 ? (int)a->rv : 0;
+}
+
+/* Puts obj (taken) as kind/ns/name in its own update; 0 or -errno. */
+static int put(struct store *st, const char *kind, const char *ns, const char *name, json_t *obj,
+	       bool user, struct err **e)
+{
+	struct put_arg a = {kind, ns, name, obj, user, 0};
+	int rc = store_update(st, put_fn, &a, e);
+	json_decref(obj);
+	return rc;
+}
+
+static int del(struct store *st, const char *kind, const char *ns, const char *name)
+{
+	struct put_arg a = {kind, ns, name, NULL, false, 0};
+	return store_update(st, del_fn, &a, NULL);
+}
+
+static int64_t obj_rv(const struct sobj *o)
+{
+	const char *s = json_string_value(
+	    json_object_get(json_object_get(o->obj, "metadata"), "resourceVersion"));
+	return s ? strtoll(s, NULL, 10) : -1;
+}
+
+static int spec_i(const struct sobj *o)
+{
+	return (int)json_integer_value(json_object_get(json_object_get(o->obj, "spec"), "i"));
+}
+
+/* Tests */
+
+static void test_put_get_list_delete(void)
+{
+	struct store *st = open_prefix("/t1");
+	if (!st)
+		return;
+	int64_t r0 = store_rev(st);
+	CHECK(put(st, "Pod", "default", "a", mkobj("a", 1, "U1"), true, NULL) == 0);
+	CHECK(put(st, "Pod", "default", "b", mkobj("b", 2, "U1"), true, NULL) == 0);
+	CHECK(put(st, "Node", "", "n1", mkobj("n1", 3, NULL), false, NULL) == 0);
+	CHECK(store_rev(st) > r0);
+	struct sobj *a = store_get(st, "Pod", "default", "a");
+	CHECK(a && spec_i(a) == 1 && a->rv > r0 && obj_rv(a) == a->rv && a->user_rv == a->rv);
+	CHECK(a && a->mtime_ns > 0 && store_mtime(st, "Pod", "default") >= a->mtime_ns);
+	struct sobj **v;
+	size_t n = store_list(st, "Pod", "default", &v);
+	CHECK(n == 2 && !strcmp(v[0]->name, "a") && !strcmp(v[1]->name, "b"));
+	sobj_list_free(v, n);
+	n = store_dependents(st, "U1", &v);
+	CHECK(n == 2);
+	sobj_list_free(v, n);
+	struct sobj *nd = store_get(st, "Node", "", "n1");
+	CHECK(nd && nd->user_rv == 0);
+	sobj_unref(nd);
+	/* a status write keeps user_rv */
+	CHECK(put(st, "Pod", "default", "a", mkobj("a", 5, "U1"), false, NULL) == 0);
+	struct sobj *a2 = store_get(st, "Pod", "default", "a");
+	CHECK(a && a2 && a2->rv > a->rv && a2->user_rv == a->rv && spec_i(a2) == 5);
+	sobj_unref(a2);
+	sobj_unref(a);
+	CHECK(del(st, "Pod", "default", "b") == 0);
+	CHECK(del(st, "Pod", "default", "b") == -ENOENT);
+	CHECK(!store_get(st, "Pod", "default", "b"));
+	n = store_dependents(st, "U1", &v);
+	CHECK(n == 1);
+	sobj_list_free(v, n);
+	store_close(st);
+}
+
+/* Writes x and y, then fails: nothing of it may show. */
+static int fail_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	store_txn_put(tx, "Pod", "default", "x", mkobj("x", 1, NULL), true, e);
+	store_txn_put(tx, "Pod", "default", "y", mkobj("y", 1, NULL), true, e);
+	struct sobj *x = store_txn_get(tx, "Pod", "default", "x");
+	bool seen = x != NULL;
+	sobj_unref(x);
+	return seen ? err_make(e, EINVAL, "no") : err_make(e, EIO, "own write not seen");
+}
+
+static int two_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	int64_t r1 = store_txn_put(tx, "Pod", "default", "x", mkobj("x", 2, NULL), true, e);
+	int64_t r2 = store_txn_put(tx, "Pod", "default", "y", mkobj("y", 2, NULL), true, e);
+	return r1 < 0 ? (int)r1 : r2 < 0 ? (int)r2 : 0;
+}
+
+static void test_atomic_rollback(void)
+{
+	struct store *st = open_prefix("/t2");
+	if (!st)
+		return;
+	_cleanup_err_ struct err *e = NULL;
+	CHECK(store_update(st, fail_fn, NULL, &e) == -EINVAL);
+	CHECK(!store_get(st, "Pod", "default", "x") && !store_get(st, "Pod", "default", "y"));
+	CHECK(store_update(st, two_fn, NULL, NULL) == 0);
+	struct sobj *x = store_get(st, "Pod", "default", "x"),
+		    *y = store_get(st, "Pod", "default", "y");
+	CHECK(x && y && x->rv == y->rv); /* one txn, one revision */
+	sobj_unref(x);
+	sobj_unref(y);
+	/* a failed commit applies nothing */
+	store_fail_commit_for_test = 1;
+	int rc = put(st, "Pod", "default", "z", mkobj("z", 1, NULL), true, NULL);
+	CHECK(rc == -EIO && !store_get(st, "Pod", "default", "z"));
+	/* an object over etcd's request limit: refused at once */
+	json_t *big = mkobj("big", 1, NULL);
+	char *s = xmalloc(2 * 1024 * 1024);
+	memset(s, 'a', 2 * 1024 * 1024 - 1);
+	s[2 * 1024 * 1024 - 1] = '\0';
+	json_object_set_new(big, "data", json_string(s));
+	free(s);
+	err_free(STEAL_POINTER(&e));
+	int64_t t0 = mono_ms();
+	CHECK(put(st, "Pod", "default", "big", big, true, &e) == -E2BIG);
+	CHECK(mono_ms() - t0 < 3000 && e && strstr(e->msg, "limit"));
+	store_close(st);
+}
+
+/* Two servers on one etcd */
+
+struct inc_arg {
+	struct store *st;
+	int n;
+};
+
+static int inc_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	struct sobj *o = store_txn_get(tx, "ConfigMap", "default", "counter");
+	int i = o ? spec_i(o) : 0;
+	sobj_unref(o);
+	int64_t rv = store_txn_put(tx, "ConfigMap", "default", "counter",
+				   mkobj("counter", i + 1, NULL), true, e);
+	return rv < 0 ? (int)rv : 0;
+}
+
+static void *inc_thread(void *p)
+{
+	struct inc_arg *a = p;
+	for (int i = 0; i < a->n; i++) {
+		_cleanup_err_ struct err *e = NULL;
+		int rc = store_update(a->st, inc_fn, NULL, &e);
+		if (rc < 0)
+			fprintf(stderr, "  inc: %s\n", e ? e->msg : "?");
+		CHECK(rc == 0);
+	}
+	return NULL;
+}
+
+static void test_two_stores(void)
+{
+	struct store *a = open_prefix("/t3"), *b = open_prefix("/t3");
+	if (!a || !b)
+		return;
+	CHECK(put(a, "Pod", "default", "p", mkobj("p", 7, NULL), true, NULL) == 0);
+	CHECK(store_sync(b, NULL) == 0);
+	struct sobj *p = store_get(b, "Pod", "default", "p");
+	CHECK(p && spec_i(p) == 7);
+	sobj_unref(p);
+	/* 4 threads on each store add 1 to one counter 25 times each */
+	pthread_t th[8];
+	struct inc_arg args[8];
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct inc_arg){i % 2 ? a : b, 25};
+		pthread_create(&th[i], NULL, inc_thread, &args[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	CHECK(store_sync(a, NULL) == 0 && store_sync(b, NULL) == 0);
+	struct sobj *ca = store_get(a, "ConfigMap", "default", "counter"),
+		    *cb = store_get(b, "ConfigMap", "default", "counter");
+	CHECK(ca && cb && spec_i(ca) == 200 && spec_i(cb) == 200 && ca->rv == cb->rv);
+	sobj_unref(ca);
+	sobj_unref(cb);
+	store_close(a);
+	store_close(b);
+}
+
+/* Watch */
+
+static int three_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	for (int i = 0; i < 3; i++) {
+		char name[8];
+		snprintf(name, sizeof(name), "w%d", i);
+		if (store_txn_put(tx, "Pod", "default", name, mkobj(name, i, NULL), true, e) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+static void test_watch(void)
+{
+	struct store *st = open_prefix("/t4");
+	if (!st)
+		return;
+	int64_t r0 = store_rev(st);
+	struct store_event evs[8];
+	CHECK(store_watch(st, r0, evs, 8, 0, NULL) == 0);
+	CHECK(store_update(st, three_fn, NULL, NULL) == 0);
+	CHECK(put(st, "Pod", "default", "w0", mkobj("w0", 9, NULL), false, NULL) == 0);
+	CHECK(del(st, "Pod", "default", "w1") == 0);
+	int n = store_watch(st, r0, evs, 8, 1000, NULL);
+	CHECK(n == 5);
+	if (n == 5) {
+		CHECK(evs[0].type == STORE_ADDED && evs[0].rv == evs[2].rv && evs[0].rv > r0);
+		CHECK(evs[3].type == STORE_MODIFIED && evs[3].rv > evs[2].rv);
+		CHECK(evs[4].type == STORE_DELETED && evs[4].rv > evs[3].rv &&
+		      !strcmp(evs[4].obj->name, "w1") && evs[4].obj->rv == evs[0].rv);
+		store_events_free(evs, 5);
+		/* whole revisions: two slots can't hold the first one */
+		CHECK(store_watch(st, r0, evs, 2, 0, NULL) == -ERANGE);
+		/* resume after the first revision */
+		int m = store_watch(st, evs[2].rv, evs, 8, 0, NULL);
+		CHECK(m == 2);
+		store_events_free(evs, m > 0 ? (size_t)m : 0);
+	}
+	/* a watcher from before this store's feed relists */
+	struct store *b = open_prefix("/t4");
+	CHECK(b && store_watch(b, r0, evs, 8, 0, NULL) == -ERANGE);
+	/* a wait returns as soon as a change comes */
+	CHECK(b && store_watch(b, store_rev(b), evs, 8, 0, NULL) == 0);
+	store_close(b);
+	store_close(st);
+}
+
+/* Compaction of etcd's history by the store */
+
+static void test_compaction(void)
+{
+	estore_compact_every_ms_for_test = 300;
+	estore_keep_revs_for_test = 5;
+	struct store *st = open_prefix("/t5");
+	if (!st)
+		return;
+	int64_t r0 = store_rev(st);
+	for (int i = 0; i < 20; i++)
+		CHECK(put(st, "Pod", "default", "c", mkobj("c", i, NULL), true, NULL) == 0);
+	struct etcd *c = store_etcd(st);
+	bool compacted = false;
+	for (int64_t until = mono_ms() + 5000; !compacted && mono_ms() < until;) {
+		struct etcd_kv *kvs = NULL;
+		size_t n = 0;
+		int rc =
+		    etcd_get(c, &(struct etcd_range){.key = "/t5/", .key_len = 4, .rev = r0 + 1},
+			     &kvs, &n, NULL, NULL, NULL);
+		etcd_kvs_free(kvs, n);
+		compacted = rc == -ERANGE;
+		if (!compacted)
+			usleep(100 * 1000);
+	}
+	CHECK(compacted);
+	struct sobj *o = store_get(st, "Pod", "default", "c");
+	CHECK(o && spec_i(o) == 19);
+	sobj_unref(o);
+	store_close(st);
+	estore_compact_every_ms_for_test = 0;
+	estore_keep_revs_for_test = 0;
+}
+
+/* Fencing */
+
+struct fence_arg {
+	struct store *st;
+	int rc;
+	char msg[256];
+};
+
+static void *fenced_put(void *p)
+{
+	struct fence_arg *a = p;
+	store_fence_thread(true);
+	_cleanup_err_ struct err *e = NULL;
+	a->rc = put(a->st, "Pod", "default", "f", mkobj("f", 1, NULL), true, &e);
+	snprintf(a->msg, sizeof(a->msg), "%s", e ? e->msg : "");
+	return NULL;
+}
+
+static int fenced(struct store *st, struct fence_arg *a)
+{
+	pthread_t t;
+	a->st = st;
+	pthread_create(&t, NULL, fenced_put, a);
+	pthread_join(t, NULL);
+	return a->rc;
+}
+
+static int64_t create_key(struct etcd *c, const char *key)
+{
+	struct etcd_op op = {ETCD_PUT, key, strlen(key), "me", 2, 0};
+	struct etcd_txn_res res = {0};
+	CHECK(etcd_txn(c, NULL, 0, &op, 1, NULL, 0, &res, NULL) == 0);
+	int64_t rev = res.rev;
+	etcd_txn_res_free(&res);
+	return rev;
+}
+
+static void test_fencing(void)
+{
+	struct store *st = open_prefix("/t6");
+	if (!st)
+		return;
+	struct fence_arg a;
+	CHECK(fenced(st, &a) == 0); /* no fence set: nothing fenced */
+	const char *key = "/t6/leader/controllers";
+	int64_t crev = create_key(store_etcd(st), key);
+	store_fence_set(st, key, crev);
+	CHECK(fenced(st, &a) == 0);
+	/* someone else holds the key now */
+	struct etcd_op d = {ETCD_DELETE, key, strlen(key), NULL, 0, 0};
+	struct etcd_txn_res res = {0};
+	CHECK(etcd_txn(store_etcd(st), NULL, 0, &d, 1, NULL, 0, &res, NULL) == 0);
+	etcd_txn_res_free(&res);
+	create_key(store_etcd(st), key);
+	CHECK(fenced(st, &a) == -EPERM && strstr(a.msg, "no longer leads"));
+	CHECK(put(st, "Pod", "default", "g", mkobj("g", 1, NULL), true, NULL) == 0);
+	store_fence_set(st, NULL, 0);
+	CHECK(fenced(st, &a) == -EPERM);
+	struct sobj *f = store_get(st, "Pod", "default", "f");
+	CHECK(f && spec_i(f) == 1);
+	sobj_unref(f);
+	store_close(st);
+}
+
+/* Secrets sealed, and everything back after reopening */
+
+static void test_seal_reopen(void)
+{
+	CHECK(store_crypt_key("MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", NULL) == 0);
+	struct store *st = open_prefix("/t7");
+	if (!st)
+		return;
+	json_t *sec = mkobj("s", 1, NULL);
+	json_object_set_new(sec, "data", json_pack("{s:s}", "password", "aHVudGVyMg=="));
+	CHECK(put(st, "Secret", "default", "s", sec, true, NULL) == 0);
+	for (int i = 0; i < 50; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%02d", i);
+		CHECK(put(st, "Pod", "ns1", name, mkobj(name, i, NULL), true, NULL) == 0);
+	}
+	struct etcd_kv *kvs = NULL;
+	size_t n = 0;
+	const char *k = "/t7/Secret/default/s";
+	CHECK(etcd_get(store_etcd(st), &(struct etcd_range){.key = k, .key_len = strlen(k)}, &kvs,
+		       &n, NULL, NULL, NULL) == 0);
+	CHECK(n == 1 && strstr(kvs[0].value, "k8s:enc:aesgcm:v1:") &&
+	      !strstr(kvs[0].value, "aHVudGVyMg"));
+	etcd_kvs_free(kvs, n);
+	int64_t rev = store_rev(st);
+	struct sobj *before = store_get(st, "Pod", "ns1", "p07");
+	store_close(st);
+	st = open_prefix("/t7");
+	if (!st)
+		return;
+	CHECK(store_rev(st) >= rev);
+	struct sobj **v;
+	n = store_list(st, "Pod", "ns1", &v);
+	CHECK(n == 50);
+	sobj_list_free(v, n);
+	struct sobj *after = store_get(st, "Pod", "ns1", "p07");
+	CHECK(before && after && after->rv == before->rv && after->user_rv == before->user_rv &&
+	      after->mtime_ns == before->mtime_ns && json_equal(after->obj, before->obj));
+	sobj_unref(before);
+	sobj_unref(after);
+	struct sobj *s = store_get(st, "Secret", "default", "s");
+	CHECK(s && !strcmp(json_string_value(
+			       json_object_get(json_object_get(s->obj, "data"), "password")),
+			   "aHVudGVyMg=="));
+	sobj_unref(s);
+	store_close(st);
+}
+
+/* etcd down: writes fail with EIO; back: everything goes on */
+
+static void test_etcd_down(void)
+{
+	struct store *a = open_prefix("/t8"), *b = open_prefix("/t8");
+	if (!a || !b)
+		return;
+	CHECK(put(a, "Pod", "default", "before", mkobj("before", 1, NULL), true, NULL) == 0);
+	etcd_stop();
+	_cleanup_err_ struct err *e = NULL;
+	int64_t t0 = mono_ms();
+	int rc = put(a, "Pod", "default", "down", mkobj("down", 1, NULL), true, &e);
+	CHECK(rc == -EIO && e && e->msg[0]);
+	CHECK(mono_ms() - t0 < 20000);
+	if (e)
+		printf("  while etcd is down: %s\n", e->msg);
+	err_free(STEAL_POINTER(&e));
+	CHECK(store_sync(a, &e) < 0 && e);
+	CHECK(!store_get(a, "Pod", "default", "down"));
+	struct sobj *o = store_get(a, "Pod", "default", "before"); /* reads go on */
+	CHECK(o != NULL);
+	sobj_unref(o);
+	CHECK(etcd_start());
+	rc = -1;
+	for (int64_t until = mono_ms() + 15000; rc && mono_ms() < until;)
+		rc = put(a, "Pod", "default", "after", mkobj("after", 2, NULL), true, NULL);
+	CHECK(rc == 0);
+	/* b's watch came back too */
+	CHECK(put(a, "Pod", "default", "after2", mkobj("after2", 3, NULL), true, NULL) == 0);
+	bool seen = false;
+	for (int64_t until = mono_ms() + 15000; !seen && mono_ms() < until;) {
+		store_sync(b, NULL);
+		o = store_get(b, "Pod", "default", "after2");
+		seen = o != NULL;
+		sobj_unref(o);
+	}
+	CHECK(seen);
+	store_close(a);
+	store_close(b);
+}
+
+int main(void)
+{
+	log_level = LOG_WARN;
+	if (access(ETCD_BIN, X_OK) != 0) {
+		unit_skip("no " ETCD_BIN " (Debian's etcd-server)");
+		return unit_done();
+	}
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	if (!etcd_start()) {
+		fprintf(stderr, "etcd did not start (see %s/etcd.log)\n", tmpdir);
+		etcd_stop();
+		return 1;
+	}
+	RUN(test_put_get_list_delete);
+	RUN(test_atomic_rollback);
+	RUN(test_two_stores);
+	RUN(test_watch);
+	RUN(test_compaction);
+	RUN(test_fencing);
+	RUN(test_seal_reopen);
+	RUN(test_etcd_down);
+	etcd_stop();
+	char *rm = xasprintf("rm -rf %s", tmpdir);
+	if (system(rm) != 0)
+		fprintf(stderr, "can't remove %s\n", tmpdir);
+	free(rm);
+	return unit_done();
+}
