@@ -514,7 +514,7 @@ static void batch_run(struct store *st, struct req *batch, bool alone)
 		}
 		if (out == OUT_DONE && rc < 0) {
 			r->rc = rc;
-			err_make(&r->err, be->code, "%s", be->msg);
+			err_make(&r->err, -rc, "%s", be ? be->msg : "etcd: commit failed");
 		} else if (out == OUT_FENCED && r->fenced) {
 			r->rc = fence_err(&r->err);
 		} else if (out != OUT_DONE && ++r->tries >= ESTORE_TRIES) {
@@ -548,7 +548,6 @@ static void queue_requeue(struct store *st, struct req *batch)
 		*tail = r;
 		tail = &r->next;
 	}
-	*tail = NULL;
 	*tail = st->q_head;
 	if (!st->q_head)
 		st->q_tail = keep ? tail : &st->q_head;
