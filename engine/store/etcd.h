@@ -14,8 +14,10 @@
  * Endpoints: every request goes to the endpoint that last answered; one
  * that cannot be reached (connect refused, timeout) or answers that it has
  * no leader (or not enough members, or is overloaded) is left for the
- * next, in turn, until each has been tried once for this request.  A write
- * (a txn with a PUT or DELETE) is never sent twice: one that failed after
+ * next, in turn, until each has been tried once for this request; every
+ * request asks for a leader (as etcd's own client does), so a member that
+ * lost its quorum says so at once.  A write (a txn with a PUT or DELETE,
+ * a compaction) is never sent twice: one that failed after
  * it was sent (a timeout, the connection cut) may have been applied, and
  * ends with -ETIMEDOUT; the next request starts at the next endpoint.
  * Connections are kept alive between requests (a small pool of libcurl

@@ -143,7 +143,7 @@ int etcd_compact(struct etcd *c, int64_t rev, struct err **e)
 {
 	json_t *b = json_pack("{s:I, s:b}", "revision", (json_int_t)rev, "physical", 1);
 	json_t *j;
-	int r = etcd_call(c, "/v3/kv/compaction", b, false, &j, e);
+	int r = etcd_call(c, "/v3/kv/compaction", b, true, &j, e); /* not twice */
 	json_decref(j);
 	return r;
 }

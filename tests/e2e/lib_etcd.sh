@@ -61,8 +61,9 @@ etcd_start_member() {
 		return 1
 	fi
 	local c="http://127.0.0.1:${ETCD_CPORTS[$i]}" p="http://127.0.0.1:${ETCD_PPORTS[$i]}"
+	# (etcd reads ETCD_* variables as flags: not ours)
 	# shellcheck disable=SC2086
-	"$ETCD_BIN" --name "m$i" --data-dir "$ETCD_BASE/m$i" \
+	env -u ETCD_N -u ETCD_ENDPOINTS "$ETCD_BIN" --name "m$i" --data-dir "$ETCD_BASE/m$i" \
 		--listen-client-urls "$c" --advertise-client-urls "$c" \
 		--listen-peer-urls "$p" --initial-advertise-peer-urls "$p" \
 		--initial-cluster "$ETCD_CLUSTER" --initial-cluster-token "cfs-$$" \

@@ -609,6 +609,52 @@ static void test_compact(void)
 	err_free(e);
 }
 
+/* 8 threads share the client: each adds 1 to a counter 25 times, by
+ * compare-and-swap on its mod revision, retrying when another won. */
+static void *adder(void *arg)
+{
+	int *fails = arg;
+	for (int i = 0; i < 25; i++) {
+		for (;;) {
+			int64_t mod;
+			char *v = get1(c, "/cnt", &mod);
+			char nv[32];
+			snprintf(nv, sizeof(nv), "%d", atoi(v) + 1);
+			free(v);
+			struct etcd_cmp k = {.key = "/cnt",
+					     .key_len = 4,
+					     .target = ETCD_CMP_MOD,
+					     .op = ETCD_EQ,
+					     .num = mod};
+			struct etcd_op op = {ETCD_PUT, "/cnt", 4, nv, strlen(nv), 0};
+			struct etcd_txn_res res;
+			int r = etcd_txn(c, &k, 1, &op, 1, NULL, 0, &res, NULL);
+			bool done = r == 0 && res.succeeded;
+			etcd_txn_res_free(&res);
+			if (r < 0)
+				(*fails)++;
+			if (done || r < 0)
+				break;
+		}
+	}
+	return NULL;
+}
+
+static void test_concurrent(void)
+{
+	pthread_t t[8];
+	int fails[8] = {0};
+	int64_t t0 = mono_ms();
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, adder, &fails[i]);
+	for (int i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		CHECK(fails[i] == 0);
+	}
+	printf("  200 increments by 8 threads in %lld ms\n", (long long)(mono_ms() - t0));
+	CHECK(val_is("/cnt", "200"));
+}
+
 /* A TCP listener that accepts connections (the kernel's backlog) and
  * never answers: a hung endpoint. */
 static int silent_listener(int *port)
@@ -753,11 +799,21 @@ static void test_cluster3(void)
 	struct etcd_op op = {ETCD_PUT, "/c3", 3, "1", 1, 0};
 	struct etcd_txn_res res;
 	CHECK(etcd_txn(x, NULL, 0, &op, 1, NULL, 0, &res, &e) == 0);
+	int64_t rev1 = res.rev;
 	etcd_txn_res_free(&res);
 	int used = 0;
 	for (int i = 0; i < 3; i++)
 		if (!strcmp(etcd_endpoint(x), m3[i].url))
 			used = i;
+	/* a watch on that member too */
+	struct rec r;
+	rec_init(&r);
+	struct etcd_watch *w;
+	CHECK(etcd_watch_start(x, &(struct etcd_range){.key = "/c3", .key_len = 3}, rev1, on_watch,
+			       &r, &w, NULL) == 0);
+	char *want = xasprintf("%lld:P/c3", (long long)rev1);
+	CHECK(rec_has(&r, want, 3000));
+	free(want);
 	member_kill(&m3[used]);
 	/* a read goes to another member (waiting for a new leader if need be) */
 	int64_t t0 = mono_ms();
@@ -777,6 +833,13 @@ static void test_cluster3(void)
 			printf("  (%s)\n", e->msg);
 	}
 	CHECK(rc == 0);
+	/* the watch moved to another member and missed nothing */
+	want = xasprintf(":P/c3;%lld:P/c3", (long long)res.rev);
+	CHECK(rec_has(&r, want, 5000));
+	free(want);
+	CHECK(!r.out_of_order && !r.split && !r.errs);
+	etcd_watch_stop(w);
+	buf_free(&r.log);
 	etcd_txn_res_free(&res);
 	v = get1(x, "/c3", NULL);
 	CHECK(!strcmp(v, "2"));
@@ -958,6 +1021,7 @@ int main(void)
 	RUN(test_too_big);
 	RUN(test_watch);
 	RUN(test_compact);
+	RUN(test_concurrent);
 	RUN(test_failover);
 	RUN(test_watch_resume);
 	RUN(test_nospace);
