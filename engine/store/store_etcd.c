@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/clock.h"
 #include "engine/log.h"
@@ -457,9 +458,11 @@ static enum outcome batch_send(struct store *st, struct store_txn *tx, const str
 			log_warn("store", "%s; the write is committed", we->msg);
 	} else if (f->key && (!res.n || res.kvs[0].create_rev != f->rev)) {
 		out = OUT_FENCED;
+	} else if (estore_wait_rev(st, res.rev, ESTORE_WAIT_MS, be) < 0) {
+		*rc = -EIO; /* running again on a stale index would only conflict */
+		(*be)->code = EIO;
 	} else {
 		out = OUT_CONFLICT;
-		estore_wait_rev(st, res.rev, ESTORE_WAIT_MS, NULL);
 	}
 	etcd_txn_res_free(&res);
 	return out;
@@ -472,6 +475,12 @@ static enum outcome batch_send(struct store *st, struct store_txn *tx, const str
  */
 static void batch_run(struct store *st, struct req *batch, bool alone)
 {
+	if (alone && batch->tries > 1) {
+		/* another server keeps winning the same keys: back off a
+		 * random while, longer each time, so that both get through */
+		int cap = 1000 << (batch->tries < 6 ? batch->tries : 6);
+		usleep((useconds_t)(random() % cap));
+	}
 	struct etx x = {.guess = store_rev(st) + 1};
 	struct store_txn tx = {.st = st, .et = &x};
 	struct fence f;
@@ -505,7 +514,7 @@ static void batch_run(struct store *st, struct req *batch, bool alone)
 		}
 		if (out == OUT_DONE && rc < 0) {
 			r->rc = rc;
-			err_make(&r->err, be->code, "%s", be->msg);
+			err_make(&r->err, -rc, "%s", be ? be->msg : "etcd: commit failed");
 		} else if (out == OUT_FENCED && r->fenced) {
 			r->rc = fence_err(&r->err);
 		} else if (out != OUT_DONE && ++r->tries >= ESTORE_TRIES) {
@@ -539,7 +548,6 @@ static void queue_requeue(struct store *st, struct req *batch)
 		*tail = r;
 		tail = &r->next;
 	}
-	*tail = NULL;
 	*tail = st->q_head;
 	if (!st->q_head)
 		st->q_tail = keep ? tail : &st->q_head;

@@ -21,7 +21,7 @@
 #define ESTORE_RING_CAP	     16384	     /* events kept for store_watch */
 #define ESTORE_KEEP_REVS     10000	     /* history kept at compaction */
 #define ESTORE_COMPACT_EVERY (5 * 60 * 1000) /* ms between compactions */
-#define ESTORE_TRIES	     16		     /* runs of a txn function on conflicts */
+#define ESTORE_TRIES	     32		     /* runs of a txn function on conflicts */
 #define ESTORE_WAIT_MS	     10000	     /* waiting for the index to catch up */
 #define ESTORE_PAGE	     1000	     /* keys per range at load */
 
@@ -68,6 +68,8 @@ struct estore {
 /* Testing knobs (store.h has the SQLite ones) */
 extern int estore_compact_every_ms_for_test; /* > 0: instead of ESTORE_COMPACT_EVERY */
 extern int64_t estore_keep_revs_for_test;    /* > 0: instead of ESTORE_KEEP_REVS */
+/* As if etcd had compacted the watch's start: the store relists. */
+void estore_relist_for_test(struct store *st);
 
 /* store_etcd.c */
 char *estore_key(struct estore *es, const char *kind, const char *ns, const char *name,
