@@ -4,6 +4,7 @@
  * and namespaces that stay Terminating while what is in them stops.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "engine/api/api.h"
@@ -164,6 +165,87 @@ static int delete_txn(struct store_txn *tx, void *varg, struct err **e)
 	return r < 0 ? r : count + r;
 }
 
+/*
+ * A cascade larger than one transaction of the store holds (etcd's
+ * --max-txn-ops) goes in parts: what is under the object (or in the
+ * namespace) first, leaves before their owners, store_max_writes at a
+ * time, as Kubernetes' garbage collector deletes dependents apart from
+ * their owner; then the object itself.
+ */
+struct objv {
+	struct sobj **v;
+	size_t n, cap;
+};
+
+static void objv_push(struct objv *v, struct sobj *o)
+{
+	if (v->n == v->cap) {
+		v->cap = v->cap ? v->cap * 2 : 64;
+		v->v = xrealloc(v->v, v->cap * sizeof(*v->v));
+	}
+	v->v[v->n++] = o;
+}
+
+/* The objects under o, leaves first (references). */
+static void tree_under(struct api *a, struct sobj *o, int depth, struct objv *out)
+{
+	const char *uid = api_jstr(json_object_get(o->obj, "metadata"), "uid");
+	struct sobj **deps = NULL;
+	size_t n = uid && depth < 16 ? store_dependents_any(a->st, uid, &deps) : 0;
+	for (size_t i = 0; i < n; i++) {
+		tree_under(a, deps[i], depth + 1, out);
+		objv_push(out, deps[i]);
+	}
+	free(deps);
+}
+
+struct part_arg {
+	struct sobj **v;
+	size_t n;
+	int grace;
+};
+
+static int part_txn(struct store_txn *tx, void *varg, struct err **e)
+{
+	struct part_arg *p = varg;
+	for (size_t i = 0; i < p->n; i++) {
+		struct sobj *o = store_txn_get(tx, p->v[i]->kind, p->v[i]->ns, p->v[i]->name);
+		int r = o ? api_delete_tree(tx, o, p->grace, 16, e) : 0; /* 16: itself only */
+		sobj_unref(o);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int delete_in_parts(struct api *a, const struct delete_arg *d, struct err **e)
+{
+	struct objv v = {0};
+	struct sobj *o = store_get(a->st, d->k->kind, api_scope_ns(d->k, d->ns), d->name);
+	for (int i = 0; o && d->k == KIND_NAMESPACE && i < kind_count; i++) {
+		struct sobj **in = NULL;
+		size_t n = kind_table[i].namespaced
+			       ? store_list(a->st, kind_table[i].kind, d->name, &in)
+			       : 0;
+		for (size_t j = 0; j < n; j++) {
+			tree_under(a, in[j], 0, &v);
+			objv_push(&v, in[j]);
+		}
+		free(in);
+	}
+	if (o && d->k != KIND_NAMESPACE)
+		tree_under(a, o, 0, &v);
+	sobj_unref(o);
+	size_t step = store_max_writes(a->st);
+	int r = 0;
+	for (size_t at = 0; r >= 0 && at < v.n; at += step) {
+		struct part_arg p = {v.v + at, v.n - at < step ? v.n - at : step, d->grace};
+		r = store_update(a->st, part_txn, &p, e);
+	}
+	sobj_list_free(v.v, v.n);
+	return r < 0 ? r : store_update(a->st, delete_txn, (void *)d, e);
+}
+
 int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, const char *name,
 		    int grace, struct err **e)
 {
@@ -171,7 +253,11 @@ int api_delete_opts(struct api *a, const struct kind_info *k, const char *ns, co
 		return err_make(e, EPERM, "namespace \"default\" may not be deleted");
 	struct delete_arg d = {k, ns, name, grace};
 	int r = api_check(a, "delete", k, ns, name, NULL, e);
-	return r < 0 ? r : store_update(a->st, delete_txn, &d, e);
+	if (r == 0)
+		r = store_update(a->st, delete_txn, &d, e);
+	if (r == -E2BIG && store_max_writes(a->st) != SIZE_MAX) /* etcd: too large for one */
+		r = delete_in_parts(a, &d, e);
+	return r;
 }
 
 int api_delete(struct api *a, const struct kind_info *k, const char *ns, const char *name,

@@ -53,6 +53,7 @@ int estore_compact_every_ms_for_test;
 int64_t estore_keep_revs_for_test;
 
 #define SYNC_WAIT_MS 300 /* store_sync: then a write of its own */
+#define CMP_BYTES    160 /* a compare's share of a txn request, at most */
 
 static __thread bool tls_fenced;
 
@@ -159,8 +160,7 @@ void estore_txn_read(struct store_txn *tx, const char *kind, const char *ns, con
 	if (!hmap_get(&x->cmp_cur, k) && !hmap_get(&x->cmp, k)) {
 		int64_t *rev = xmalloc(sizeof(*rev));
 		*rev = o ? o->rv : 0;
-		hmap_set(&x->cmp_cur, k, rev);
-		x->bytes_cur += req_bytes(klen, 0);
+		hmap_set(&x->cmp_cur, k, rev); /* its bytes: CMP_BYTES, below */
 	}
 	free(k);
 }
@@ -270,15 +270,13 @@ static void etx_keep(struct etx *x)
 /* Whether the batch with the running request kept stays in etcd's limits. */
 static bool etx_fits(struct estore *es, struct etx *x)
 {
-	size_t nops = hmap_len(&x->ops), ncmp = hmap_len(&x->cmp) + 1; /* + the fence */
+	size_t nops = hmap_len(&x->ops);
 	struct hmap_iter it = {0};
 	for (struct hmap_ent *ent; (ent = hmap_next(&x->ops_cur, &it));)
 		nops += !hmap_get(&x->ops, ent->key);
-	it = (struct hmap_iter){0};
-	for (struct hmap_ent *ent; (ent = hmap_next(&x->cmp_cur, &it));)
-		ncmp += !hmap_get(&x->cmp, ent->key);
-	return nops <= (size_t)es->max_ops && ncmp <= (size_t)es->max_ops &&
-	       x->bytes + x->bytes_cur + 256 <= es->max_bytes;
+	/* + the compares (one per written key, the fence, reads as fit) */
+	return nops + 1 <= (size_t)es->max_ops &&
+	       x->bytes + x->bytes_cur + 256 + (size_t)es->max_ops * CMP_BYTES <= es->max_bytes;
 }
 
 /* Forgets the running request's reads and writes. */
@@ -391,16 +389,29 @@ static size_t batch_ops(struct etx *x, struct etcd_op *ops)
 	return n;
 }
 
-static size_t batch_cmps(struct etx *x, const struct fence *f, struct etcd_cmp *c)
+/*
+ * The compares of the batch: every written key's, then the keys only read
+ * as long as etcd takes them (max in all, the fence's included): a txn
+ * that read more objects than that keeps Kubernetes' guarantee, a write
+ * conditional on the state the writer saw of the object it writes.
+ */
+static size_t batch_cmps(struct etx *x, const struct fence *f, size_t max, struct etcd_cmp *c)
 {
 	size_t n = 0;
-	struct hmap_iter it = {0};
-	for (struct hmap_ent *ent; (ent = hmap_next(&x->cmp, &it));)
-		c[n++] = (struct etcd_cmp){.key = ent->key,
-					   .key_len = strlen(ent->key),
-					   .target = ETCD_CMP_MOD,
-					   .op = ETCD_EQ,
-					   .num = *(int64_t *)ent->val};
+	if (f && f->key)
+		max--;
+	for (int pass = 0; pass < 2; pass++) {
+		struct hmap_iter it = {0};
+		for (struct hmap_ent *ent; n < max && (ent = hmap_next(&x->cmp, &it));) {
+			if ((hmap_get(&x->ops, ent->key) == NULL) != (pass == 1))
+				continue; /* pass 0: the written keys; 1: the others */
+			c[n++] = (struct etcd_cmp){.key = ent->key,
+						   .key_len = strlen(ent->key),
+						   .target = ETCD_CMP_MOD,
+						   .op = ETCD_EQ,
+						   .num = *(int64_t *)ent->val};
+		}
+	}
 	if (f && f->key)
 		c[n++] = (struct etcd_cmp){.key = f->key,
 					   .key_len = strlen(f->key),
@@ -437,7 +448,7 @@ static enum outcome batch_send(struct store *st, struct store_txn *tx, const str
 	}
 	struct etcd_op *ops = xmalloc(hmap_len(&x->ops) * sizeof(*ops));
 	struct etcd_cmp *cmps = xmalloc((hmap_len(&x->cmp) + 1) * sizeof(*cmps));
-	size_t nops = batch_ops(x, ops), ncmp = batch_cmps(x, f, cmps);
+	size_t nops = batch_ops(x, ops), ncmp = batch_cmps(x, f, (size_t)es->max_ops, cmps);
 	struct etcd_op fail = {ETCD_RANGE, f->key, f->key ? strlen(f->key) : 0, NULL, 0, 0};
 	struct etcd_txn_res res = {0};
 	__atomic_add_fetch(&store_batches_for_test, 1, __ATOMIC_RELAXED);

@@ -133,6 +133,13 @@ fi
 check_eq "one ReplicaSet" 1 "$(ls "$MNT/replicasets" | grep -c '\.yaml$')"
 check_not "still no state.db in the data dir" test -e "$DATA/state.db"
 
+# A cascade larger than one etcd transaction: the Deployment, its
+# ReplicaSet and 300 pods.
+check "rm deployments/web.yaml (300 pods under it)" rm "$D/web.yaml"
+check_not "the Deployment is gone" test -e "$D/web.yaml"
+if wait_until 60 test "$(npods)" = 0; then ok "its 300 pods go"; else fail "its 300 pods go" "$(npods) left"; fi
+check_eq "no ReplicaSet left" 0 "$(ls "$MNT/replicasets" | grep -c '\.yaml$')"
+
 # An object over etcd's request limit (1.5 MiB) is refused, not hung.
 "$PY" -c 'print("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: huge\ndata:\n  v: " + "a" * 1700000)' >"$WORK/huge.yaml"
 t0=$(now_ms)
