@@ -153,7 +153,8 @@ static int campaign(struct elect *el, int64_t *from)
 	if (r == 0 && n == 0) {
 		int64_t t0 = mono_ms();
 		r = etcd_lease_grant(el->c, el->ttl_ms / 1000, &lease, &e);
-		struct etcd_cmp cmp = {el->key, el->klen, ETCD_CMP_VERSION, ETCD_EQ, 0, NULL, 0};
+		struct etcd_cmp cmp = {
+		    .key = el->key, .key_len = el->klen, .target = ETCD_CMP_VERSION, .op = ETCD_EQ};
 		struct etcd_op put = {ETCD_PUT, el->key,	  el->klen,
 				      el->name, strlen(el->name), lease};
 		struct etcd_op get = {ETCD_RANGE, el->key, el->klen, NULL, 0, 0};

@@ -109,6 +109,8 @@ struct etcd_cmp {
 	int64_t num;	   /* VERSION, CREATE, MOD, LEASE */
 	const char *value; /* VALUE */
 	size_t value_len;
+	const char *range_end; /* non-NULL: every key in [key, range_end) */
+	size_t range_end_len;
 };
 
 enum etcd_op_type { ETCD_PUT, ETCD_DELETE, ETCD_RANGE };

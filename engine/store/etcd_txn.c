@@ -32,6 +32,8 @@ static json_t *cmp_json(const struct etcd_cmp *k)
 	json_object_set_new(j, "key", etcd_jb64(k->key, k->key_len));
 	json_object_set_new(j, "target", json_string(targets[k->target]));
 	json_object_set_new(j, "result", json_string(results[k->op]));
+	if (k->range_end)
+		json_object_set_new(j, "range_end", etcd_jb64(k->range_end, k->range_end_len));
 	if (k->target == ETCD_CMP_VALUE)
 		json_object_set_new(j, "value", etcd_jb64(k->value, k->value_len));
 	else

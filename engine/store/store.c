@@ -239,6 +239,8 @@ static size_t ov_merge(struct store_txn *tx, struct sobj ***vp, size_t n, const 
 size_t store_txn_list(struct store_txn *tx, const char *kind, const char *ns, struct sobj ***out)
 {
 	struct ov_filter f = {.kind = kind, .ns = ns};
+	if (tx->et) /* the index's revision before the listing */
+		estore_txn_list_read(tx, kind, ns, store_rev(tx->st));
 	return ov_merge(tx, out, idx_list(tx->st, kind, ns, out), &f, true);
 }
 

@@ -165,6 +165,24 @@ void estore_txn_read(struct store_txn *tx, const char *kind, const char *ns, con
 	free(k);
 }
 
+void estore_txn_list_read(struct store_txn *tx, const char *kind, const char *ns, int64_t rev)
+{
+	struct etx *x = tx->et;
+	/* A key ending in '/' is a range (an object's key never does); its
+	 * value is the revision, then the range's end: the key, '/' + 1 */
+	char *k = ns ? estore_key(tx->st->etcd, kind, ns, "", NULL)
+		     : xasprintf("%s%s/", tx->st->etcd->prefix, kind);
+	if (!hmap_get(&x->cmp_cur, k) && !hmap_get(&x->cmp, k)) {
+		size_t kl = strlen(k);
+		int64_t *r = xmalloc(sizeof(*r) + kl + 1);
+		*r = rev;
+		char *end = memcpy(r + 1, k, kl + 1);
+		end[kl - 1] = '/' + 1;
+		hmap_set(&x->cmp_cur, k, r);
+	}
+	free(k);
+}
+
 static void op_add(struct store_txn *tx, const char *kind, const char *ns, const char *name,
 		   char *val, size_t vlen)
 {
@@ -405,11 +423,18 @@ static size_t batch_cmps(struct etx *x, const struct fence *f, size_t max, struc
 		for (struct hmap_ent *ent; n < max && (ent = hmap_next(&x->cmp, &it));) {
 			if ((hmap_get(&x->ops, ent->key) == NULL) != (pass == 1))
 				continue; /* pass 0: the written keys; 1: the others */
+			size_t kl = strlen(ent->key);
 			c[n++] = (struct etcd_cmp){.key = ent->key,
-						   .key_len = strlen(ent->key),
+						   .key_len = kl,
 						   .target = ETCD_CMP_MOD,
 						   .op = ETCD_EQ,
 						   .num = *(int64_t *)ent->val};
+			if (ent->key[kl - 1] == '/') { /* a list: nothing newer */
+				c[n - 1].op = ETCD_LT;
+				c[n - 1].num++;
+				c[n - 1].range_end = (const char *)((int64_t *)ent->val + 1);
+				c[n - 1].range_end_len = kl;
+			}
 		}
 	}
 	if (f && f->key)

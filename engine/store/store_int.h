@@ -153,6 +153,10 @@ int estore_update(struct store *st, store_txn_fn fn, void *arg, struct err **e);
 /* store_txn_get found o (NULL: absent) in the index: a compare to make */
 void estore_txn_read(struct store_txn *tx, const char *kind, const char *ns, const char *name,
 		     const struct sobj *o);
+/* A list of kind in ns (NULL: all) read at index revision rev: the txn
+ * compares that no key of that range changed after rev (a create or an
+ * update; a compare cannot see a delete, which frees rather than takes). */
+void estore_txn_list_read(struct store_txn *tx, const char *kind, const char *ns, int64_t rev);
 int64_t estore_txn_put(struct store_txn *tx, const char *kind, const char *ns, const char *name,
 		       json_t *obj, bool user_change, struct err **e);
 int64_t estore_txn_delete(struct store_txn *tx, const char *kind, const char *ns, const char *name,

@@ -328,6 +328,70 @@ static void test_two_stores(void)
 	store_close(b);
 }
 
+/*
+ * Lists in a txn are guarded: threads on two stores each take the next free
+ * number (one more than the largest in use, as a cluster IP allocator takes
+ * a free address) under names of their own; every number is taken once.
+ */
+struct alloc_arg {
+	struct store *st;
+	int id;
+};
+
+static int alloc_fn(struct store_txn *tx, void *arg, struct err **e)
+{
+	struct alloc_arg *a = arg;
+	struct sobj **v = NULL;
+	size_t n = store_txn_list(tx, "Service", "alloc", &v);
+	int max = 0;
+	for (size_t i = 0; i < n; i++)
+		max = spec_i(v[i]) > max ? spec_i(v[i]) : max;
+	sobj_list_free(v, n);
+	char name[32];
+	snprintf(name, sizeof(name), "s-%d-%d", a->id, max + 1);
+	return store_txn_put(tx, "Service", "alloc", name, mkobj(name, max + 1, NULL), true, e) < 0
+		   ? -EIO
+		   : 0;
+}
+
+static void *alloc_thread(void *p)
+{
+	for (int i = 0; i < 10; i++) {
+		_cleanup_err_ struct err *e = NULL;
+		CHECK(store_update(((struct alloc_arg *)p)->st, alloc_fn, p, &e) == 0);
+	}
+	return NULL;
+}
+
+static void test_list_guarded(void)
+{
+	struct store *a = open_prefix("/t11"), *b = open_prefix("/t11");
+	if (!a || !b)
+		return;
+	pthread_t th[8];
+	struct alloc_arg args[8];
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct alloc_arg){i % 2 ? a : b, i};
+		pthread_create(&th[i], NULL, alloc_thread, &args[i]);
+	}
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	CHECK(store_sync(a, NULL) == 0);
+	struct sobj **v = NULL;
+	size_t n = store_list(a, "Service", "alloc", &v);
+	bool seen[81] = {false}, unique = n == 80;
+	for (size_t i = 0; i < n; i++) {
+		int k = spec_i(v[i]);
+		unique = unique && k >= 1 && k <= 80 && !seen[k];
+		if (k >= 1 && k <= 80)
+			seen[k] = true;
+	}
+	CHECK(unique);
+	sobj_list_free(v, n);
+	store_close(a);
+	store_close(b);
+}
+
 /* Watch */
 
 static int three_fn(struct store_txn *tx, void *arg, struct err **e)
@@ -662,6 +726,7 @@ int main(void)
 	RUN(test_put_get_list_delete);
 	RUN(test_atomic_rollback);
 	RUN(test_two_stores);
+	RUN(test_list_guarded);
 	RUN(test_watch);
 	RUN(test_compaction);
 	RUN(test_fencing);
