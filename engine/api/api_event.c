@@ -111,6 +111,30 @@ static int batch_txn(struct store_txn *tx, void *varg, struct err **e)
 	return 0;
 }
 
+/*
+ * Writes the n events of list in one update; one that etcd finds too large
+ * (E2BIG: the events' reads add compares) is written as two halves, and so
+ * on, so that no event is lost to a transaction's limits.
+ */
+static int write_events(struct api *a, struct pending_event *list, size_t n, struct err **e)
+{
+	struct batch_arg b = {a, list};
+	err_free(STEAL_POINTER(e));
+	int r = store_update(a->st, batch_txn, &b, e);
+	if (r != -E2BIG || n < 2)
+		return r;
+	struct pending_event *mid = list;
+	for (size_t i = 1; i < n / 2; i++)
+		mid = mid->next;
+	struct pending_event *rest = mid->next;
+	mid->next = NULL;
+	r = write_events(a, list, n / 2, e);
+	if (r >= 0)
+		r = write_events(a, rest, n - n / 2, e);
+	mid->next = rest;
+	return r;
+}
+
 static void *recorder_main(void *arg)
 {
 	struct api *a = arg;
@@ -136,9 +160,8 @@ static void *recorder_main(void *arg)
 		a->ev_busy = true;
 		pthread_mutex_unlock(&a->ev_lock);
 
-		struct batch_arg b = {a, list};
 		struct err *err = NULL;
-		if (store_update(a->st, batch_txn, &b, &err) < 0) {
+		if (write_events(a, list, n, &err) < 0) {
 			log_warn("events", "writing %zu events: %s", n, err ? err->msg : "?");
 			hmap_clear(&a->ev_seen, free);
 			err_free(err);
