@@ -155,6 +155,11 @@ status_leader() {
 	awk '$1 == "leader:" { print $2 }' "$1/status" 2>/dev/null
 }
 
+# leads MNT NAME: MNT's /cluster/status names NAME as the leader.
+leads() {
+	[ "$(status_leader "$1")" = "$2" ]
+}
+
 # fo_start NAME LEASE PREFIX: a server fo-NAME on $tmp/fo-NAME; its PID in
 # fo_pid (and fo_pids, for the trap).
 fo_start() {
@@ -186,22 +191,22 @@ fo_once() {
 	local lease=$1 r=$2 a b t0 t1 ms w
 	fo_start a "$lease" "/fo-$lease-$r"
 	a=$fo_pid
-	bench_wait_for 30 test "$(status_leader "$tmp/fo-a")" = fo-a ||
+	bench_wait_for 30 leads "$tmp/fo-a" fo-a ||
 		{ echo "   fo-a did not lead"; tail -5 "$tmp/fo-a.log"; fo_stop "$a" "$tmp/fo-a"; return 1; }
 	fo_start b "$lease" "/fo-$lease-$r"
 	b=$fo_pid
-	bench_wait_for 30 test "$(status_leader "$tmp/fo-b")" = fo-a ||
+	bench_wait_for 30 leads "$tmp/fo-b" fo-a ||
 		{ echo "   fo-b did not see fo-a lead"; fo_stop "$a" "$tmp/fo-a"; fo_stop "$b" "$tmp/fo-b"; return 1; }
-	# kill at a random point of the leader's renewal period (lease / 3)
+	# kill at a random point of a renewal period (lease / 3)
 	w=$(awk -v l="$lease" -v s="$RANDOM" 'BEGIN { srand(s); printf "%.2f", rand() * l / 3 }')
 	sleep "$w"
 	t0=$(date +%s%N)
 	kill -KILL "$a"
 	wait "$a" 2>/dev/null
-	if bench_wait_for $((lease * 2 + 10)) test "$(status_leader "$tmp/fo-b")" = fo-b; then
+	if bench_wait_for $((lease * 2 + 10)) leads "$tmp/fo-b" fo-b; then
 		t1=$(date +%s%N)
 		ms=$(((t1 - t0) / 1000000))
-		echo "   lease ${lease} s, run $r: kill -9 of fo-a $w s into its renewal period;" \
+		echo "   lease ${lease} s, run $r: kill -9 of fo-a $w s after fo-b saw it lead;" \
 			"fo-b leads after $ms ms"
 		echo "result fo_${lease}_ms$r $ms ms" >>"$out"
 	else
