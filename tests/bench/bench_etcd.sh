@@ -29,7 +29,8 @@
 # runs (5), BENCH_FAILOVER_RUNS per lease (3), BENCH_FAILOVER_LEASES
 # ("15 3"), BENCH_ETCD_PARTS ("apply failover cluster"), BENCH_NODES and
 # BENCH_PODS for the cluster part (1000, 30000), BENCH_ETCD_TIMEOUT seconds
-# per wait of the cluster part on etcd (900).
+# per wait of the cluster part on etcd (900), BENCH_CLUSTER_MEMBERS etcd's
+# members in the cluster part (1).
 set -u
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -234,14 +235,20 @@ cluster_run() {
 	shift
 	echo "== 30,000 pods end to end: $label"
 	env "$@" BENCH_RUNS=1 BENCH_SCENARIOS=e2e BENCH_NODES="$NODES" BENCH_PODS="$PODS" \
-		BENCH_RESULTS="$tmp/cluster.$label" sh "$HERE/bench_cluster.sh" "$CFS" "$BD" 2>&1 |
-		sed 's/^/   /'
+		BENCH_RESULTS="$tmp/cluster.$label" BENCH_KEEP_LOG="$tmp/cluster.$label.log" \
+		sh "$HERE/bench_cluster.sh" "$CFS" "$BD" 2>&1 | sed 's/^/   /'
 	sed "s/^result e2e_/result ${label}_/" "$tmp/cluster.$label" >>"$out" 2>/dev/null
+	echo "result ${label}_dropped_events $(grep -c 'events.*dropped' \
+		"$tmp/cluster.$label.log" 2>/dev/null) lines" >>"$out"
+	echo "   the server's log: $(grep -c 'events.*dropped' "$tmp/cluster.$label.log" 2>/dev/null)" \
+		"Events dropped; $(grep -c ' warn ' "$tmp/cluster.$label.log" 2>/dev/null) warnings, the most frequent:"
+	grep ' warn ' "$tmp/cluster.$label.log" 2>/dev/null | cut -d' ' -f3- | cut -c1-100 |
+		sed 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -5 | sed 's/^/     /'
 }
 
 part_cluster() {
 	cluster_run sqlite BENCH_VERDICTS=
-	etcd_fresh 1
+	etcd_fresh "${BENCH_CLUSTER_MEMBERS:-1}"
 	cluster_run etcd BENCH_VERDICTS= BENCH_ETCD="$ETCD_ENDPOINTS" \
 		BENCH_ETCD_PIDS="${ETCD_PIDS[1]}" BENCH_TIMEOUT="$ETIMEOUT" \
 		BENCH_READY_TIMEOUT="$ETIMEOUT"
@@ -313,7 +320,9 @@ case $PARTS in *cluster*)
 		row "$s: server CPU, VmRSS (peak)" \
 			"$(val ${s}_cpu_s) s, $(val ${s}_rss_mib) ($(val ${s}_hwm_mib))" MiB
 	done
-	row "etcd: etcd's VmRSS after the run" "$(val etcd_etcd_rss_mib)" MiB
+	row "etcd: etcd's VmRSS after the run ($ETCD_N member(s))" "$(val etcd_etcd_rss_mib)" MiB
+	row "Events dropped by the recorder, SQLite / etcd" \
+		"$(val sqlite_dropped_events) / $(val etcd_dropped_events)" ""
 	;;
 esac
 echo
@@ -337,7 +346,7 @@ case $PARTS in *failover*)
 	;;
 esac
 case $PARTS in *cluster*)
-	compare "$PODS pods Running, time on etcd (1 member) / on SQLite" \
+	compare "$PODS pods Running, time on etcd (${BENCH_CLUSTER_MEMBERS:-1} member(s)) / on SQLite" \
 		"$(val etcd_running_s)" "$(val sqlite_running_s)"
 	;;
 esac
