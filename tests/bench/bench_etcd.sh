@@ -65,6 +65,7 @@ ETCD_BASE=$tmp/etcd
 out=$tmp/results
 : >"$out"
 fo_pids=""
+# shellcheck disable=SC2317 # (called by lib.sh's trap)
 bench_on_cleanup() {
 	for p in $fo_pids; do
 		kill -KILL "$p" 2>/dev/null
