@@ -158,6 +158,7 @@ status_leader() {
 }
 
 # leads MNT NAME: MNT's /cluster/status names NAME as the leader.
+# shellcheck disable=SC2317 # (called by bench_wait_for)
 leads() {
 	[ "$(status_leader "$1")" = "$2" ]
 }
@@ -267,7 +268,8 @@ ratio() {
 
 # compare WHAT A B: a comparison line (no target: the ratio is the verdict).
 compare() {
-	local line="RATIO $1: $(ratio "$2" "$3")x  ($2 vs $3)"
+	local line
+	line="RATIO $1: $(ratio "$2" "$3")x  ($2 vs $3)"
 	echo "  $line"
 	[ -n "${BENCH_VERDICTS:-}" ] && echo "$line" >>"$BENCH_VERDICTS"
 	return 0
