@@ -55,6 +55,11 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# etcd's put rate through the store's own client: links the project's objects.
+$(BUILD)/bench/bench_etcd_put: tests/bench/bench_etcd_put.c $(LIB_OBJ) tests/bench/bench.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB_OBJ) $(LDLIBS)
+
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -154,6 +159,7 @@ bench: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BENCH_BIN) $(BUILD)/tests/te
 	@sh tests/bench/bench_http.sh $(BIN)/clusterfs
 	@sh tests/bench/bench_watch.sh $(BIN)/clusterfs
 	@sh tests/bench/bench_nodes.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
+	@bash tests/bench/bench_etcd.sh $(BIN)/clusterfs $(BUILD)/bench
 	@echo; echo "== make bench: one verdict per target (docs/benchmarks.md)"; sed 's/^/  /' $(BENCH_VERDICTS)
 
 HOLLOW   ?= 0

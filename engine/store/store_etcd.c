@@ -653,15 +653,16 @@ int estore_wait_rev(struct store *st, int64_t rev, int ms, struct err **e)
 			st->path, store_rev(st), rev);
 }
 
-/* One quorum read of etcd's revision: *rev. */
+/*
+ * One quorum read of etcd's revision: *rev.  It reads one key (the prefix
+ * itself, which no object has): the header's revision is the store's
+ * either way, and counting the whole prefix would make etcd walk every
+ * key of it (O(objects)) on each sync.
+ */
 static int read_rev(struct store *st, int64_t *rev, struct err **e)
 {
 	struct estore *es = st->etcd;
-	struct etcd_range r = {.key = es->prefix,
-			       .key_len = es->plen,
-			       .end = es->pend,
-			       .end_len = strlen(es->pend),
-			       .count_only = true};
+	struct etcd_range r = {.key = es->prefix, .key_len = es->plen, .count_only = true};
 	struct etcd_kv *kvs = NULL;
 	size_t n = 0;
 	bool more = false;

@@ -35,6 +35,11 @@
 # (30000), BENCH_TIMEOUT seconds per wait (120), BENCH_SCENARIOS ("e2e sched"),
 # BENCH_POLL_STATUS=1 to poll /cluster/status every 100 ms instead of the
 # Deployment's status (to see what a busy observer costs the server).
+# On etcd (bench_etcd.sh sets these): BENCH_ETCD=URL[,URL...] runs each
+# server with --etcd on it (a prefix of its own per server start, so each
+# run starts empty), BENCH_ETCD_PIDS (etcd's PIDs: their VmRSS is recorded
+# beside the server's), BENCH_READY_TIMEOUT seconds for the nodes to be
+# Ready (30), BENCH_RESULTS=FILE to keep every run's result lines there.
 set -u
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -48,6 +53,9 @@ NODES=${BENCH_NODES:-1000}
 PODS=${BENCH_PODS:-30000}
 TIMEOUT=${BENCH_TIMEOUT:-120}
 SCENARIOS=${BENCH_SCENARIOS:-e2e sched}
+READY=${BENCH_READY_TIMEOUT:-30}
+ETCD=${BENCH_ETCD:-}
+ETCD_PIDS=${BENCH_ETCD_PIDS:-}
 SCHED=$BD/bench_sched
 POLL=""
 [ "${BENCH_POLL_STATUS:-0}" = 1 ] && POLL=-s
@@ -88,8 +96,13 @@ timer() {
 start_server() {
 	starts=$((starts + 1))
 	log=$tmp/server.$starts.log
-	bench_start_server "$tmp/data.$starts" --no-agent --hollow-nodes "$NODES"
-	bench_wait_ready 30 "$NODES"
+	if [ -n "$ETCD" ]; then
+		bench_start_server "$tmp/data.$starts" --no-agent --hollow-nodes "$NODES" \
+			--etcd "$ETCD" --etcd-prefix "/cfs-bench-$$-$starts"
+	else
+		bench_start_server "$tmp/data.$starts" --no-agent --hollow-nodes "$NODES"
+	fi
+	bench_wait_ready "$READY" "$NODES"
 	echo "   server pid $pid, $NODES nodes Ready after $BENCH_READY_S s," \
 		"VmRSS $(rss_mib) MiB"
 }
@@ -107,6 +120,12 @@ busy_s() {
 # VmRSS or (with an argument) VmHWM of the server, in MiB.
 rss_mib() {
 	awk -v k="${1:-VmRSS}:" '$1 == k { printf "%.0f", $2 / 1024 }' "/proc/$pid/status"
+}
+
+# The VmRSS of etcd's members ($ETCD_PIDS), summed, in MiB.
+etcd_rss_mib() {
+	for p in $ETCD_PIDS; do cat "/proc/$p/status"; done 2>/dev/null |
+		awk '$1 == "VmRSS:" { t += $2 } END { printf "%.0f", t / 1024 }'
 }
 
 # A Deployment of PODS busybox replicas: deploy NAME [SPEC-LINES].
@@ -136,11 +155,13 @@ record() {
 		echo "result ${key}_rss_mib $(rss_mib) MiB"
 		echo "result ${key}_hwm_mib $(rss_mib VmHWM) MiB"
 		echo "result ${key}_load1 $load load"
+		[ -n "$ETCD_PIDS" ] && echo "result ${key}_etcd_rss_mib $(etcd_rss_mib) MiB"
 	} >>"$out"
 	others=$(awk -v k="${key}_other_cpu_s" '$2 == k { print $3 }' "$out")
 	echo "   server: $(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.1f", b - a }') CPU s" \
 		"during the run (other processes: $others s), VmRSS $(rss_mib) MiB" \
 		"(peak $(rss_mib VmHWM) MiB); $(grep '^pods:' "$mnt/status" | tr -s ' ')"
+	[ -n "$ETCD_PIDS" ] && echo "   etcd: VmRSS $(etcd_rss_mib) MiB"
 }
 
 # run_e2e N: one end-to-end run into $tmp/e2e.N.
@@ -255,8 +276,9 @@ med() {
 			if (NR) print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+[ -n "${BENCH_RESULTS:-}" ] && cat "$tmp"/e2e.* "$tmp"/sched.* >"$BENCH_RESULTS" 2>/dev/null
 echo
-echo "clusterfs control plane, $(date -u '+%Y-%m-%d %H:%M UTC'): $NODES hollow nodes, $PODS pods"
+echo "clusterfs control plane, $(date -u '+%Y-%m-%d %H:%M UTC'): $NODES hollow nodes, $PODS pods${ETCD:+, on etcd}"
 echo "binary:  $CFS_ID"
 echo "machine: $(nproc) CPUs ($cpu), $mem, Linux $(uname -r);" \
 	"load average now $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -274,6 +296,7 @@ case $SCENARIOS in *e2e*)
 	row "other processes' CPU meanwhile" e2e_other_cpu_s s
 	row "server VmRSS after the run" e2e_rss_mib MiB
 	row "server VmHWM (peak RSS)" e2e_hwm_mib MiB
+	[ -n "$ETCD_PIDS" ] && row "etcd's VmRSS after the run" e2e_etcd_rss_mib MiB
 	row "a read of /cluster/status (mean of the run's)" e2e_status_read_ms ms
 	;;
 esac
@@ -303,7 +326,7 @@ echo
 echo "  verdicts (the control plane's targets, docs/benchmarks.md)"
 case $SCENARIOS in *e2e*)
 	if [ "$NODES" = 1000 ] && [ "$PODS" = 30000 ]; then
-		bench_verdict "one write of a Deployment of 30,000 -> all Running, 1,000 hollow nodes, median" \
+		bench_verdict "one write of a Deployment of 30,000 -> all Running, 1,000 hollow nodes${ETCD:+, on etcd}, median" \
 			"$(med e2e_running_s)" "<=" 30 s
 	else
 		echo "  (the targets are for 1,000 nodes and 30,000 pods: no verdict)"
