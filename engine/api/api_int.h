@@ -18,7 +18,7 @@
 
 struct pending_event;
 
-#define API_UNKEPT_MAX 64 /* refused-write lines kept in memory (api_refusal.c) */
+#define API_UNKEPT_MAX 1000 /* refused-write lines kept in memory (api_refusal.c) */
 
 struct api {
 	struct store *st;
