@@ -25,8 +25,8 @@
 MNT2=$T_BASE/mnt2
 DATA2=$T_BASE/data2
 mkdir -p "$MNT2" "$DATA2"
-ARGS=(--etcd "$ETCD_ENDPOINTS" --etcd-prefix /t_etcd_stale --hollow-nodes 2)
 etcd_up 3 || cfs_abort "a 3-member etcd cluster starts"
+ARGS=(--etcd "$ETCD_ENDPOINTS" --etcd-prefix /t_etcd_stale --hollow-nodes 2)
 cfs_start --server-name St-A "${ARGS[@]}" || cfs_abort "the server starts on etcd"
 http_env
 check_contains "status names the store" "$(cat "$MNT/status")" "store:        etcd"
