@@ -32,12 +32,12 @@ http_env
 check_contains "status names the store" "$(cat "$MNT/status")" "store:        etcd"
 
 # Two servers, each with hollow nodes of its own names (--server-name).
-"$CLUSTERFS" server --no-agent --listen none --mount "$MNT2" --data-dir "$DATA2" \
+"$CLUSTERFS" server --no-agent --listen 127.0.0.1:0 --mount "$MNT2" --data-dir "$DATA2" \
 	--server-name st-b "${ARGS[@]}" >>"$DATA2/server.log" 2>&1 &
 B_PID=$!
 _cfs_record_pid "$B_PID"
 CFS_EXTRA_PIDS="$CFS_EXTRA_PIDS $B_PID"
-wait_until 20 test -e "$MNT2/README" || cfs_abort "the second server starts"
+wait_until 20 test -e "$MNT2/README" || cfs_abort "the second server starts ($(tail -n 5 "$DATA2/server.log"))"
 wait_until 20 grep -q 'nodes: *4 ready' "$MNT/status"
 check_eq "each server's hollow nodes have names of their own" \
 	"hollow-st-a-1.yaml hollow-st-a-2.yaml hollow-st-b-1.yaml hollow-st-b-2.yaml" \
