@@ -41,7 +41,7 @@ wait_until 20 test -e "$MNT2/README" || cfs_abort "the second server starts ($(t
 wait_until 20 grep -q 'nodes: *4 ready' "$MNT/status"
 check_eq "each server's hollow nodes have names of their own" \
 	"hollow-st-a-1.yaml hollow-st-a-2.yaml hollow-st-b-1.yaml hollow-st-b-2.yaml" \
-	"$(ls "$MNT/nodes" | tr '\n' ' ' | sed 's/ $//')"
+	"$(ls "$MNT/nodes" | grep '\.yaml$' | tr '\n' ' ' | sed 's/ $//')"
 check_contains "all 4 ready" "$(cat "$MNT/status")" "nodes:        4 ready, 0 not ready"
 kill -TERM "$B_PID"
 wait "$B_PID"
@@ -57,7 +57,11 @@ N=200
 t0=$(now_ms)
 for i in $(seq 1 $N); do cat "$MNT/configmaps/one.yaml" >/dev/null; done
 t1=$(now_ms)
-echo "# $N cats of one file on etcd: $((t1 - t0)) ms ($(((t1 - t0) * 1000 / N)) us each)"
+cm one >"$WORK/local.yaml"
+for i in $(seq 1 $N); do cat "$WORK/local.yaml" >/dev/null; done
+t2=$(now_ms)
+echo "# $N cats of one file on etcd: $((t1 - t0)) ms ($(((t1 - t0) * 1000 / N)) us each;" \
+	"$(((t2 - t1) * 1000 / N)) us each for a local file)"
 
 # ---- two of three members down ----
 
@@ -74,7 +78,7 @@ st=$(cat "$MNT/status")
 check_contains "status stays readable and says reads may be stale" "$st" "reads may be stale since"
 check "errors stays readable" cat "$MNT/errors"
 before=$(errors_lines)
-out=$(cm two | cfs_write "$MNT/configmaps/one.yaml")
+out=$(cm one | sed 's/n: "one"/n: "changed"/' | cfs_write "$MNT/configmaps/one.yaml")
 check_contains "a write fails with EIO" "$out" "EIO"
 check_contains "with its own line in /cluster/errors" "$(errors_since "$before")" "configmaps/one.yaml: EIO"
 
@@ -109,7 +113,7 @@ etcd_wait_member 3
 read_ok() { cat "$MNT/configmaps/one.yaml" >/dev/null 2>&1; }
 wait_until 30 read_ok
 check "the members back: reads work again" cat "$MNT/configmaps/one.yaml"
-check_not_contains "status no longer says stale" "$(cat "$MNT/status")" "stale"
+check_not_contains "status no longer says stale" "$(cat "$MNT/status")" "may be stale"
 write_ok() { [ "$(cm three | cfs_write "$MNT/configmaps/three.yaml")" = OK ]; }
 wait_until 30 write_ok
 check "writes work again" write_ok
