@@ -63,6 +63,18 @@ t2=$(now_ms)
 echo "# $N cats of one file on etcd: $((t1 - t0)) ms ($(((t1 - t0) * 1000 / N)) us each;" \
 	"$(((t2 - t1) * 1000 / N)) us each for a local file)"
 
+# and over HTTP, where only the sync differs: GETs with and without resourceVersion=0.
+get_n() {
+	local i
+	for i in $(seq 1 100); do a "/api/v1/namespaces/default/configmaps/one$1" >/dev/null; done
+}
+t0=$(now_ms)
+get_n ""
+t1=$(now_ms)
+get_n "?resourceVersion=0"
+t2=$(now_ms)
+echo "# 100 HTTP GETs: $(((t1 - t0) * 10)) us each synced, $(((t2 - t1) * 10)) us each with resourceVersion=0"
+
 # ---- two of three members down ----
 
 etcd_kill_member 2
