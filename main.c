@@ -99,6 +99,8 @@ static const char usage_text[] =
     "  --no-agent       run the control plane only, no node agent\n"
     "  --node-name NAME the local node's name (default: the host name)\n"
     "  --hollow-nodes N register N simulated nodes hollow-1..N (like kubemark)\n"
+    "  --hollow-prefix P  name them P-1..N (default: hollow; on etcd with --server-name\n"
+    "                   NAME, hollow-NAME, so that each server's have names of their own)\n"
     "  --node-grace S   seconds without a heartbeat before a node is NotReady (40)\n"
     "  --cluster-cidr CIDR\n"
     "                   the pods' addresses, cut into one subnet per node (" NODEIPAM_DEFAULT_CIDR
@@ -160,9 +162,10 @@ struct opts {
 	const char *tls_sans[16];
 	size_t ntls_sans;
 	enum routes_mode route_mode;
-	long pod_pids_limit;	 /* 0: the agent's default */
-	const char *server_name; /* --server-name (default: the host name) */
-	int lease_s;		 /* --leader-elect-lease-duration (0: 15) */
+	long pod_pids_limit;	   /* 0: the agent's default */
+	const char *server_name;   /* --server-name (default: the host name) */
+	const char *hollow_prefix; /* --hollow-prefix */
+	int lease_s;		   /* --leader-elect-lease-duration (0: 15) */
 	/* agent */
 	const char *server, *token, *ca, *node_ip;
 	struct registry_opts reg; /* server and agent: pulling images */
@@ -227,6 +230,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 0x120:
 		to = &o->server_name;
+		break;
+	case 0x122:
+		to = &o->hollow_prefix;
 		break;
 	default:
 		return false;
@@ -295,6 +301,7 @@ static const struct option longopts[] = {
     {"pod-security-default", required_argument, NULL, 'Y'},
     {"server-name", required_argument, NULL, 0x120},
     {"leader-elect-lease-duration", required_argument, NULL, 0x121},
+    {"hollow-prefix", required_argument, NULL, 0x122},
     {"help", no_argument, NULL, 'h'},
     REGISTRY_LONGOPTS,
     IMAGE_GC_LONGOPTS,
@@ -489,10 +496,17 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	if (o->pod_security && api_set_pod_security_default(s->api, o->pod_security, e) < 0)
 		return -1;
 	if (o->hollow_nodes > 0) {
-		struct hollow_opts ho = {heartbeat_s(o), 0};
-		if (hollow_start(s->apic, o->hollow_nodes, &ho, &s->hollow, e) < 0)
+		/* On etcd, several servers: each names its own (--server-name). */
+		char *prefix =
+		    hollow_prefix_for(o->hollow_prefix, o->store.etcd ? o->server_name : NULL);
+		struct hollow_opts ho = {heartbeat_s(o), 0, prefix};
+		r = hollow_start(s->apic, o->hollow_nodes, &ho, &s->hollow, e);
+		if (r == 0)
+			log_info("server", "%d hollow nodes registered (%s-1..%d)", o->hollow_nodes,
+				 prefix, o->hollow_nodes);
+		free(prefix);
+		if (r < 0)
 			return -1;
-		log_info("server", "%d hollow nodes registered", o->hollow_nodes);
 	}
 	struct leading_opts lo = {
 	    .api = s->api,

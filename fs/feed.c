@@ -25,6 +25,7 @@ struct feed {
 	pthread_mutex_t sync_lock; /* guards the two below; taken before lock */
 	int64_t kept_rev;	   /* the store's revision read up to */
 	char last[24];		   /* the newest line's name in the store */
+	uint64_t unkept;	   /* api_refusals_unkept's sequence read up to */
 
 	struct api *api; /* events follower, if started */
 	pthread_t thread;
@@ -118,6 +119,10 @@ static void feed_sync(struct feed *f)
 		}
 		store_events_free(evs, (size_t)got);
 	}
+	/* and those the store could not keep (etcd unavailable) */
+	char **lines;
+	size_t n = api_refusals_unkept(f->keep, &f->unkept, &lines);
+	append_lines(f, lines, n);
 	pthread_mutex_unlock(&f->sync_lock);
 }
 

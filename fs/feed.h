@@ -36,7 +36,9 @@ void feed_append(struct feed *f, const char *line);
  * any face): appends the lines kept there (oldest first), and from then on
  * follows the store: each read of f (size, mtime, read, dup) first appends
  * the lines recorded since, so a refusal recorded by any face is in f when
- * its call returns.  Call once, before f is shared.
+ * its call returns.  Lines the store could not keep (api_refusals_unkept:
+ * etcd unavailable) are appended too, from this server's memory.  Call
+ * once, before f is shared.
  */
 void feed_keep_refusals(struct feed *f, struct api *a);
 size_t feed_size(struct feed *f);

@@ -103,15 +103,9 @@ char *fs_child_path(struct fs *fs, fuse_ino_t parent, const char *name)
 void fs_report(struct fs *fs, const char *path, const struct vpath *vp, int code, const char *msg)
 {
 	char *full = xasprintf("%s/%s", fs->mountpoint, path);
-	if (api_refused(fs->view.api, full, code, msg) < 0) {
-		/* The store can't keep it: the line stays in this mount's feed. */
-		char ts[32];
-		api_timestamp(ts);
-		const char *ename = strerrorname_np(code);
-		char *line = xasprintf("%s %s: %s: %s", ts, full, ename ? ename : "E?", msg);
-		feed_append(fs->view.errors, line);
-		free(line);
-	}
+	/* When the store can't keep it, this server's errors log still shows
+	 * it (feed_keep_refusals). */
+	api_refused(fs->view.api, full, code, msg);
 	free(full);
 	if (vp && vp->k && vp->name[0] && vp->k->in_fs)
 		api_event(fs->view.api, "Warning", "FailedWrite", vp->k->kind, vp->ns, vp->name,
@@ -119,6 +113,34 @@ void fs_report(struct fs *fs, const char *path, const struct vpath *vp, int code
 	else
 		api_event(fs->view.api, "Warning", "FailedWrite", "Namespace", "",
 			  vp && vp->ns[0] ? vp->ns : "default", "%s: %s", path, msg);
+}
+
+/* Reads while the store can't be synced (fs_int.h) */
+
+int fs_read_sync(struct fs *fs, const char *path, bool reading)
+{
+	if (!strcmp(api_store_kind(fs->view.api), "sqlite"))
+		return 0; /* always the latest */
+	struct vpath vp;
+	bool own = view_parse(path, &vp) != 0 || vp.type == V_ROOT || vp.type == V_ROOTFILE;
+	if (own || !reading) {
+		api_sync(fs->view.api, NULL); /* status then says whether it can */
+		return 0;
+	}
+	char *full = xasprintf("%s/%s", fs->mountpoint, path);
+	int r = api_read_sync(fs->view.api, API_READ_LATEST, 0, full, NULL);
+	free(full);
+	return r < 0 ? EIO : 0;
+}
+
+int fs_read_sync_ino(struct fs *fs, fuse_ino_t ino, bool reading)
+{
+	char *path = node_path(fs->nodes, ino);
+	if (!path)
+		return 0; /* the handler answers ENOENT */
+	int r = fs_read_sync(fs, path, reading);
+	free(path);
+	return r;
 }
 
 /* Replies err's errno after reporting it. */
@@ -296,11 +318,12 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct resolved r;
 	struct stat st;
 	/* not here: maybe written through another server a moment ago */
+	int err = 0;
 	if (fs_resolve(fs, path, &r, &st) == 0 ||
-	    (api_sync(fs->view.api, NULL) == 0 && fs_resolve(fs, path, &r, &st) == 0))
+	    ((err = fs_read_sync(fs, path, true)) == 0 && fs_resolve(fs, path, &r, &st) == 0))
 		reply_entry(req, path, &r, &st);
 	else
-		fuse_reply_err(req, ENOENT);
+		fuse_reply_err(req, err ? err : ENOENT);
 	free(path);
 }
 
@@ -710,7 +733,11 @@ out:
 
 static void fs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	api_sync(fs_of(req)->view.api, NULL); /* others' writes too (etcd) */
+	int err = fs_read_sync_ino(fs_of(req), ino, true); /* others' writes too (etcd) */
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
 	FS_AS(req, opendir_as(req, ino, fi));
 }
 

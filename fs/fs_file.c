@@ -314,7 +314,12 @@ out:
 /* Opening, as the caller (fs_caller.c). */
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	api_sync(fs_of(req)->view.api, NULL); /* others' writes too (etcd) */
+	/* others' writes too (etcd) */
+	int err = fs_read_sync_ino(fs_of(req), ino, (fi->flags & O_ACCMODE) != O_WRONLY);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
 	FS_AS(req, open_as(req, ino, fi));
 }
 

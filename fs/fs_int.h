@@ -113,6 +113,18 @@ void fs_buf_write_at(struct buf *b, size_t off, const char *data, size_t size);
 void fs_buf_resize(struct buf *b, size_t n);
 char *fs_child_path(struct fs *fs, fuse_ino_t parent, const char *name);
 
+/*
+ * Before a read of path (open, opendir, a lookup that found nothing): syncs
+ * with the store so that others' writes show (etcd), by the API's one rule
+ * (api_read_sync): 0, or EIO when the store can't confirm the latest
+ * state and path is an object or a folder of objects being read (the
+ * root and its own files, /cluster/status and /cluster/errors among them,
+ * stay readable; an open for writing only goes on, its commit says).
+ */
+int fs_read_sync(struct fs *fs, const char *path, bool reading);
+/* The same for an inode. */
+int fs_read_sync_ino(struct fs *fs, fuse_ino_t ino, bool reading);
+
 /* Errors: a line in /cluster/errors and a Warning event; reply_refusal also
  * replies the errno. */
 void fs_report(struct fs *fs, const char *path, const struct vpath *vp, int code, const char *msg);

@@ -74,6 +74,7 @@ struct view {
 	int64_t status_rev;
 	size_t status_errs;
 	uint64_t status_leader; /* api_leader_seq() it was made at */
+	uint64_t status_stale;	/* api_stale_seq() it was made at */
 	char *status_text;
 
 	/* NAME.yaml texts by object and revision: stat, then open, of the same

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/api/api_exec.h"
 #include "engine/obj.h"
@@ -70,7 +71,8 @@ static const char readme_text[] =
     "\n"
     "  status        cluster summary: nodes, pods by phase, warnings\n"
     "  apply         write any YAML here (several documents, any kinds) to apply it\n"
-    "  errors        the latest refused writes, newest last: time, path, reason\n"
+    "  errors        the latest refused writes (and failed reads), newest last: time, path, "
+    "reason\n"
     "  events        cluster events, one a line; tail -f follows\n"
     "  deployments/ replicasets/ pods/ services/ endpoints/ configmaps/ secrets/\n"
     "                objects of namespace \"default\"; other namespaces are\n"
@@ -167,6 +169,17 @@ static void render_status(struct view *v, struct buf *out)
 			sobj_list_free(l, (size_t)n);
 	}
 	buf_printf(out, "revision:     %" PRId64 "\n", api_rev(v->api));
+	int64_t stale = api_stale(v->api, NULL);
+	buf_printf(out, "store:        %s", api_store_kind(v->api));
+	if (stale) {
+		char hms[16];
+		time_t t = (time_t)(stale / 1000000000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(hms, sizeof(hms), "%H:%M:%S", &tm);
+		buf_printf(out, " (unavailable: reads may be stale since %s UTC; cat errors)", hms);
+	}
+	buf_puts(out, "\n");
 	char *leader = api_leader(v->api);
 	buf_printf(out, "leader:       %s\n", leader ? leader : "none");
 	free(leader);
@@ -200,8 +213,9 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 			size_t errs = feed_size(v->errors);
 			uint64_t lseq = api_leader_seq(v->api);
 			pthread_mutex_lock(&v->status_lock);
+			uint64_t sseq = api_stale_seq(v->api);
 			if (!v->status_text || v->status_rev != rev || v->status_errs != errs ||
-			    v->status_leader != lseq) {
+			    v->status_leader != lseq || v->status_stale != sseq) {
 				pthread_mutex_unlock(&v->status_lock);
 				struct buf b = {0};
 				render_status(v, &b);
@@ -212,6 +226,7 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 				v->status_rev = rev;
 				v->status_errs = errs;
 				v->status_leader = lseq;
+				v->status_stale = sseq;
 			}
 			buf_puts(out, v->status_text);
 			pthread_mutex_unlock(&v->status_lock);

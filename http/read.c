@@ -9,6 +9,8 @@
  * api_list() (kubectl -l syntax), fieldSelector to fieldsel.h.  An Accept
  * header asking for a Table (as kubectl get does) gets a meta.k8s.io Table
  * of the same objects instead (table.h); ?watch=true goes to watch.c.
+ * Without resourceVersion both read the latest state: they sync with etcd
+ * first (read_synced).
  * Runs on the server's threads; stateless.
  */
 #include <errno.h>
@@ -54,9 +56,32 @@ static json_t *with_type(const struct kind_info *k, json_t *obj)
 	return c;
 }
 
+/*
+ * The API's rule for reads while etcd has no quorum (api_read_sync): a
+ * GET or LIST without resourceVersion reads the latest state, so it syncs
+ * with etcd first and fails with 503 ServiceUnavailable when it can't;
+ * resourceVersion=0 is served from this server's copy at once, and
+ * another resourceVersion from it when it is that new.  False: answered.
+ */
+static bool read_synced(struct http_req *rq, struct http_resp *rs)
+{
+	int64_t min_rev;
+	enum api_read how = api_read_of_rv(http_query(rq, "resourceVersion"), &min_rev);
+	_cleanup_err_ struct err *e = NULL;
+	char *what = xasprintf("%s %s", rq->method, rq->path);
+	int r = api_read_sync(rq->api, how, min_rev, what, &e);
+	free(what);
+	if (r == 0)
+		return true;
+	http_resp_status(rs, status_from_err(e, rq->rt.kind, rq->rt.name));
+	return false;
+}
+
 void h_get(struct http_req *rq, struct http_resp *rs)
 {
 	const struct route *rt = &rq->rt;
+	if (!read_synced(rq, rs))
+		return;
 	struct sobj *o = api_get(rq->api, rt->kind, rt->kind->namespaced ? rt->ns : NULL, rt->name);
 	if (!o) {
 		http_resp_status(rs, status_not_found(rt->kind, rt->name));
@@ -91,6 +116,10 @@ void h_list(struct http_req *rq, struct http_resp *rs)
 	}
 	if (fieldsel_parse(rt->kind, http_query(rq, "fieldSelector"), &fs, &e) < 0) {
 		http_fail(rs, 400, "BadRequest", "%s", e->msg);
+		return;
+	}
+	if (!read_synced(rq, rs)) {
+		fieldsel_free(fs);
 		return;
 	}
 	int64_t rev = api_rev(rq->api);

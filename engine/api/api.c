@@ -841,6 +841,7 @@ void api_free(struct api *a)
 	}
 	api_events_stop(a);
 	free(a->leader);
+	api_refusals_unkept_free(a);
 	free(a);
 }
 

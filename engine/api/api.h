@@ -457,6 +457,15 @@ size_t api_refusals(struct api *a, char ***out);
  */
 int api_refused(struct api *a, const char *face_path, int err, const char *msg);
 
+/*
+ * The lines api_refused could not keep in the store (etcd unavailable),
+ * kept in this server's memory instead (the newest API_UNKEPT_MAX of them),
+ * so that its errors log still shows them: those added after *seq (0 at
+ * first), oldest first, as a new array of new strings; *seq gets the
+ * newest's number.  Returns the count.
+ */
+size_t api_refusals_unkept(struct api *a, uint64_t *seq, char ***out);
+
 /* The kept lines recorded after the line named after (NULL: all), oldest
  * first, as api_refusals(); last gets the newest line's name (unchanged if
  * there is none). */
@@ -566,8 +575,47 @@ uint64_t api_leader_seq(struct api *a);
  * shows every write committed anywhere before the call, so that what was
  * written through another server is seen here.  0 at once on SQLite;
  * -EIO/-ETIMEDOUT with *e (e may be NULL) when etcd cannot say (reads
- * may then be stale).
+ * may then be stale).  A failure begins an outage (api_stale) that the
+ * next success ends; within a second of a failure the call fails again
+ * at once, without asking etcd, so that a burst of reads during an
+ * outage does not wait for etcd once each.
  */
 int api_sync(struct api *a, struct err **e);
+
+/*
+ * The one rule for reads when the store cannot be synced (etcd without a
+ * quorum), as kube-apiserver has it: a read of the latest state (a GET or
+ * LIST without resourceVersion, a file or folder opened for reading)
+ * syncs first and fails when it can't (-EIO, with *e naming the store's
+ * error and since when the copy here may be stale); a read that accepts
+ * what this server has (resourceVersion=0, a watch, the server's own
+ * files: /cluster/status, /cluster/errors) does not sync.
+ * API_READ_AT_LEAST reads at least as new as min_rev: from this server's
+ * copy when it is that new, else as API_READ_LATEST.
+ *
+ * The first failure of an outage is also recorded once (api_refused with
+ * face_path, EIO) so that the errors log says why reads fail, not once
+ * per read.  face_path may be NULL (nothing recorded).
+ */
+enum api_read { API_READ_LATEST, API_READ_CACHED, API_READ_AT_LEAST };
+int api_read_sync(struct api *a, enum api_read how, int64_t min_rev, const char *face_path,
+		  struct err **e);
+
+/* The reading of a resourceVersion query parameter (NULL: absent) for
+ * api_read_sync: absent or empty -> LATEST, "0" -> CACHED, else
+ * AT_LEAST that revision (*min_rev). */
+enum api_read api_read_of_rv(const char *rv, int64_t *min_rev);
+
+/*
+ * Since when reads may be stale: the wall time (ns) the current outage
+ * began, or 0 when the last sync succeeded (always on SQLite).  *msg (may
+ * be NULL) gets a copy of the store's last error (free it) or NULL.
+ * api_stale_seq() changes whenever this does.
+ */
+int64_t api_stale(struct api *a, char **msg);
+uint64_t api_stale_seq(struct api *a);
+
+/* "sqlite" or "etcd": the store's backend, for /cluster/status. */
+const char *api_store_kind(struct api *a);
 
 #endif

@@ -7,6 +7,11 @@
  * A repeat of the same (object, type, reason, message) bumps the earlier
  * event's count and lastTimestamp, as Kubernetes' recorder does.  Events
  * older than an hour are removed by the garbage collector (controllers).
+ *
+ * Fencing: an event recorded by one of the leader's loops (a thread marked
+ * with api_fence_thread) is written in a batch of such events only, by the
+ * recorder marked the same way, so that on etcd it commits only while this
+ * server leads, as the loop's own writes do.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -31,6 +36,7 @@ struct pending_event {
 	json_t *ev; /* a complete new Event */
 	char *ns;
 	char *ts;
+	bool fenced; /* recorded by one of the leader's loops (api_fence_thread) */
 };
 
 static void pending_free(struct pending_event *p)
@@ -144,11 +150,12 @@ static void *recorder_main(void *arg)
 			pthread_cond_wait(&a->ev_cond, &a->ev_lock);
 		if (!a->ev_head && a->ev_stop)
 			break;
-		/* Take up to EV_BATCH_MAX events. */
+		/* Take up to EV_BATCH_MAX events, all fenced or none. */
 		struct pending_event *list = a->ev_head, *last = list;
 		size_t n = 1;
 		size_t max = store_max_writes(a->st); /* etcd: a txn holds so many */
-		while (last->next && n < EV_BATCH_MAX && n < max) {
+		while (last->next && n < EV_BATCH_MAX && n < max &&
+		       last->next->fenced == list->fenced) {
 			last = last->next;
 			n++;
 		}
@@ -161,6 +168,9 @@ static void *recorder_main(void *arg)
 		pthread_mutex_unlock(&a->ev_lock);
 
 		struct err *err = NULL;
+		/* The leader's loops' events commit only while it leads, as
+		 * their other writes (a paused old leader records nothing). */
+		api_fence_thread(list->fenced);
 		if (write_events(a, list, n, &err) < 0) {
 			log_warn("events", "writing %zu events: %s", n, err ? err->msg : "?");
 			hmap_clear(&a->ev_seen, free);
@@ -264,6 +274,7 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 	p->ev = ev;
 	p->ns = xstrdup(evns);
 	p->ts = xstrdup(ts);
+	p->fenced = api_thread_fenced();
 	free(evname);
 	free(msg);
 

@@ -18,6 +18,8 @@
 
 struct pending_event;
 
+#define API_UNKEPT_MAX 1000 /* refused-write lines kept in memory (api_refusal.c) */
+
 struct api {
 	struct store *st;
 	struct api *root;	  /* the root api: itself, or the one a view was made of */
@@ -45,7 +47,30 @@ struct api {
 	/* The leader's name (api_lead.c, under its lock); the root's is used. */
 	char *leader;
 	uint64_t leader_seq;
+
+	/* Reads while the store cannot be synced (api_lead.c, under its
+	 * lock); the root's are used. */
+	int64_t stale_since_ns; /* wall time the outage began; 0: none */
+	int64_t stale_at_ms;	/* mono_ms() of the last failed sync */
+	int stale_code;		/* its errno */
+	char *stale_msg;	/* its message */
+	bool stale_reported;	/* the outage's line is in the errors log */
+	uint64_t stale_seq;	/* changes whenever the state does */
+
+	/* Refused-write lines the store could not keep (api_refusal.c,
+	 * under its lock): a ring of the newest API_UNKEPT_MAX; the root's. */
+	char *unkept[API_UNKEPT_MAX];
+	uint64_t unkept_n; /* lines ever added; the newest is unkept[(n-1) % 64] */
 };
+
+/* The thread's mark of api_fence_thread (api_lead.c). */
+bool api_thread_fenced(void);
+
+/* Keeps a refused-write line the store could not keep (api_refused). */
+void api_refusal_unkept_add(struct api *a, const char *line);
+
+/* Frees a root's unkept lines and stale message (api_free). */
+void api_refusals_unkept_free(struct api *a);
 
 /* Is a's caller root (api_authz.c)? */
 bool api_caller_is_root(const struct api *a);

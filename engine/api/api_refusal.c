@@ -10,6 +10,7 @@
  * beyond the cap in the same transaction, so the log never grows past it.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,4 +75,41 @@ size_t api_refusals(struct api *a, char ***out)
 	sobj_list_free(v, n);
 	*out = lines;
 	return m;
+}
+
+/* Unkept lines: a ring in the root api, under this lock. */
+static pthread_mutex_t unkept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void api_refusal_unkept_add(struct api *a, const char *line)
+{
+	struct api *r = a->root;
+	pthread_mutex_lock(&unkept_lock);
+	char **slot = &r->unkept[r->unkept_n++ % API_UNKEPT_MAX];
+	free(*slot);
+	*slot = xstrdup(line);
+	pthread_mutex_unlock(&unkept_lock);
+}
+
+size_t api_refusals_unkept(struct api *a, uint64_t *seq, char ***out)
+{
+	struct api *r = a->root;
+	pthread_mutex_lock(&unkept_lock);
+	uint64_t from = *seq;
+	if (r->unkept_n > API_UNKEPT_MAX && from < r->unkept_n - API_UNKEPT_MAX)
+		from = r->unkept_n - API_UNKEPT_MAX;
+	size_t n = from < r->unkept_n ? (size_t)(r->unkept_n - from) : 0;
+	char **lines = xcalloc(n ? n : 1, sizeof(*lines));
+	for (size_t i = 0; i < n; i++)
+		lines[i] = xstrdup(r->unkept[(from + i) % API_UNKEPT_MAX]);
+	*seq = r->unkept_n > *seq ? r->unkept_n : *seq;
+	pthread_mutex_unlock(&unkept_lock);
+	*out = lines;
+	return n;
+}
+
+void api_refusals_unkept_free(struct api *a)
+{
+	for (size_t i = 0; i < API_UNKEPT_MAX; i++)
+		free(a->unkept[i]);
+	free(a->stale_msg);
 }

@@ -187,10 +187,12 @@ int api_refused(struct api *a, const char *face_path, int err, const char *msg)
 			*c = ' ';
 	struct err *e = NULL;
 	int r = api_refusal_record(a, line, &e);
-	if (r < 0)
+	if (r < 0) {
 		log_warn("api", "keeping a refused write (%s): %s", line, e ? e->msg : "?");
-	else
+		api_refusal_unkept_add(a, line); /* this server's errors log shows it */
+	} else {
 		log_info("api", "refused %s", line + strlen(ts) + 1);
+	}
 	err_free(e);
 	free(line);
 	return r;

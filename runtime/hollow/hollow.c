@@ -15,6 +15,7 @@
  */
 #include "runtime/hollow/hollow.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -76,6 +77,36 @@ struct hollow {
 void hollow_node_name(int i, char out[32])
 {
 	snprintf(out, 32, "hollow-%d", i);
+}
+
+char *hollow_prefix_for(const char *given, const char *server_name)
+{
+	if (given)
+		return xstrdup(given);
+	if (!server_name || !*server_name)
+		return xstrdup("hollow");
+	char *p = xasprintf("hollow-%.*s", HOLLOW_PREFIX_MAX - 7, server_name);
+	for (char *c = p + 7; *c; c++)
+		*c = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '-';
+	size_t n = strlen(p);
+	while (n > 0 && p[n - 1] == '-')
+		p[--n] = '\0';
+	return p;
+}
+
+int hollow_prefix_check(const char *p, struct err **e)
+{
+	size_t n = strlen(p);
+	bool ok = n > 0 && n <= HOLLOW_PREFIX_MAX && isalnum((unsigned char)p[0]) &&
+		  isalnum((unsigned char)p[n - 1]);
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (isdigit((unsigned char)p[i]) || islower((unsigned char)p[i]) || p[i] == '-');
+	if (ok)
+		return 0;
+	return err_make(e, EINVAL,
+			"hollow nodes: prefix \"%s\": want lower-case letters, digits and '-' "
+			"(a letter or digit first and last), %d characters at most",
+			p, HOLLOW_PREFIX_MAX);
 }
 
 /* Pod IP number seq as text: 10.100.0.1 and up, skipping .0 and .255. */
@@ -682,6 +713,7 @@ static void hollow_free(struct hollow *h)
 	pthread_cond_destroy(&h->work);
 	pthread_cond_destroy(&h->beat);
 	free(h->nodes);
+	free((char *)h->o.prefix);
 	free(h);
 }
 
@@ -691,11 +723,14 @@ int hollow_start(struct apic *c, int n, const struct hollow_opts *o, struct holl
 	if (n < 1 || n > HOLLOW_MAX_NODES)
 		return err_make(e, EINVAL, "hollow nodes: count %d is not between 1 and %d", n,
 				HOLLOW_MAX_NODES);
+	if (o && o->prefix && hollow_prefix_check(o->prefix, e) < 0)
+		return -EINVAL;
 	struct hollow *h = xcalloc(1, sizeof(*h));
 	h->c = c;
 	h->n = n;
 	if (o)
 		h->o = *o;
+	h->o.prefix = h->o.prefix ? xstrdup(h->o.prefix) : NULL; /* h's own */
 	if (h->o.heartbeat_s <= 0)
 		h->o.heartbeat_s = 10;
 	if (h->o.gather_ms <= 0)
@@ -705,7 +740,10 @@ int hollow_start(struct apic *c, int n, const struct hollow_opts *o, struct holl
 	h->nodes = xcalloc((size_t)n, sizeof(*h->nodes));
 	for (int i = 0; i < n; i++) {
 		struct hnode *hn = &h->nodes[i];
-		hollow_node_name(i + 1, hn->name);
+		if (h->o.prefix)
+			snprintf(hn->name, sizeof(hn->name), "%s-%d", h->o.prefix, i + 1);
+		else
+			hollow_node_name(i + 1, hn->name);
 		snprintf(hn->ip, sizeof(hn->ip), "10.200.%u.%u", ((unsigned)(i + 1) >> 8) & 255,
 			 (unsigned)(i + 1) & 255);
 		hmap_set(&h->by_name, hn->name, hn);

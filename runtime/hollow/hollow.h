@@ -47,14 +47,32 @@
 #define HOLLOW_READY_ANNOTATION	 "hollow.clusterfs.io/ready"
 
 struct hollow_opts {
-	int heartbeat_s; /* seconds between heartbeats; <= 0: 10 */
-	int gather_ms;	 /* how long to gather pod changes into a batch; <= 0: 5 */
+	int heartbeat_s;    /* seconds between heartbeats; <= 0: 10 */
+	int gather_ms;	    /* how long to gather pod changes into a batch; <= 0: 5 */
+	const char *prefix; /* the nodes are PREFIX-1..N; NULL: "hollow" */
 };
+
+#define HOLLOW_PREFIX_MAX 24 /* characters of a prefix */
+
+/*
+ * The prefix of a server's hollow nodes (--hollow-prefix, else from
+ * --server-name when several servers may share the store): given, or
+ * "hollow-" and server_name in lower case with every character that is
+ * not a letter or a digit as '-' (at most HOLLOW_PREFIX_MAX characters),
+ * or "hollow" when both are NULL.  A new string.
+ */
+char *hollow_prefix_for(const char *given, const char *server_name);
+
+/* 0 if p can name nodes (lower-case letters, digits and '-', starting and
+ * ending with a letter or digit, at most HOLLOW_PREFIX_MAX), else -EINVAL
+ * with *e. */
+int hollow_prefix_check(const char *p, struct err **e);
 
 struct hollow;
 
 /*
- * Registers or takes over n hollow nodes (1 <= n <= 65000) on a (borrowed;
+ * Registers or takes over n hollow nodes (1 <= n <= 65000) named
+ * PREFIX-1..PREFIX-n (o->prefix) on a (borrowed;
  * must outlive the hollow) and starts their threads.  o may be NULL for
  * the defaults.  Returns 0 and *out, or a negative errno with *e when the
  * nodes could not be registered (nothing is left running then).

@@ -3,10 +3,9 @@
 # cluster on loopback ports of the test's own and two servers, ha-a and
 # ha-b, each with its own data dir and mount (--no-agent), on it.
 #
-# Hollow nodes: only ha-b runs them (--hollow-nodes), since two servers
-# registering the same hollow-1..N would both heartbeat the same Nodes and
-# both act as the kubelets of the same pods.  ha-a starts first and leads;
-# it is the one killed, so the nodes stay up.
+# Hollow nodes: only ha-b runs them (--hollow-nodes: hollow-ha-b-1..12,
+# named after --server-name), so that killing ha-a leaves every node up.
+# ha-a starts first and leads; it is the one killed.
 #
 #  - both status files say `leader: ha-a`; a write through one mount is
 #    readable through the other at once;
@@ -19,7 +18,8 @@
 #  - kill -9 of one etcd member during writes: the writes go on, and every
 #    acknowledged one is there, object by object;
 #  - two of three members down: a write fails with EIO and a line in
-#    /cluster/errors; everything works again when they return.
+#    /cluster/errors; everything works again when they return (reads
+#    without a quorum: t_etcd_stale.sh).
 #
 # e2e-time-limit: 420
 . "$(dirname "$0")/lib.sh"

@@ -368,8 +368,33 @@ static void test_burst(void)
 	down();
 }
 
+/* Prefixes: several servers' hollow nodes have names of their own. */
+static void test_prefix(void)
+{
+	char *p = hollow_prefix_for(NULL, NULL);
+	CHECK(!strcmp(p, "hollow"));
+	free(p);
+	p = hollow_prefix_for(NULL, "CP-1.example.com");
+	CHECK(!strcmp(p, "hollow-cp-1-example-com"));
+	CHECK(hollow_prefix_check(p, NULL) == 0);
+	free(p);
+	p = hollow_prefix_for(NULL, "a-very-long-server-name-indeed-x");
+	CHECK(strlen(p) <= HOLLOW_PREFIX_MAX && hollow_prefix_check(p, NULL) == 0);
+	free(p);
+	p = hollow_prefix_for("edge", "cp-1");
+	CHECK(!strcmp(p, "edge"));
+	free(p);
+	CHECK(hollow_prefix_check("Bad", NULL) == -EINVAL);
+	CHECK(hollow_prefix_check("-x", NULL) == -EINVAL);
+	CHECK(hollow_prefix_check("", NULL) == -EINVAL);
+	struct hollow_opts o = {.prefix = "no_good"};
+	struct hollow *h = NULL;
+	CHECK(hollow_start(NULL, 1, &o, &h, NULL) == -EINVAL && !h);
+}
+
 int main(void)
 {
+	RUN(test_prefix);
 	RUN(test_register);
 	RUN(test_takeover);
 	RUN(test_pod_runs);
