@@ -588,7 +588,7 @@ int main(void)
 
 	env_up("rollout");
 	struct err *e = NULL;
-	struct hollow_opts ho = {1, 2};
+	struct hollow_opts ho = {.heartbeat_s = 1, .gather_ms = 2};
 	if (deployctl_start(api, &dc, &e) < 0 || rsctl_start(api, &rc, &e) < 0 ||
 	    sched_start(api, &sc, &e) < 0 || hollow_start(apic, 3, &ho, &hw, &e) < 0) {
 		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
