@@ -605,11 +605,15 @@ static int cmd_server(int argc, char **argv)
 	if (start_control_plane(&o, &s, &e) < 0 || start_node(&o, &s, &e) < 0 ||
 	    start_http(&o, s.api, &s.http, &e) < 0)
 		goto fail;
-	char *cakey = xasprintf("%s/pki/ca.key", o.data_dir);
-	int kr = kubelet_client_start(s.api, cakey, &s.kc, &e);
-	free(cakey);
-	if (kr < 0)
-		goto fail;
+	/* Remote nodes' logs, through their agents: only with the HTTP API
+	 * (and its CA), which agents join through */
+	if (s.http) {
+		char *cakey = xasprintf("%s/pki/ca.key", o.data_dir);
+		int kr = kubelet_client_start(s.api, cakey, &s.kc, &e);
+		free(cakey);
+		if (kr < 0)
+			goto fail;
+	}
 	fo.api = s.api;
 	if (fs_mount(&fo, &s.fs, &e) < 0)
 		goto fail;

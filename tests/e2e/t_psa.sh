@@ -163,6 +163,15 @@ out=$(timeout 20 "$CLUSTERFS" server --mount "$MNT" --data-dir "$DATA" --no-agen
 	--pod-security-default strict 2>&1)
 check_eq "--pod-security-default strict: the server refuses to start" "1 1" \
 	"$([ $? -ne 0 ] && echo 1) $(printf %s "$out" | grep -c 'must be one of privileged, baseline, restricted')"
+# --listen none on a data dir with no pki/ yet (the CA comes with the HTTP API)
+DATA0=$DATA
+DATA=$WORK/nolisten
+mkdir -p "$DATA"
+cfs_start --listen none || cfs_abort "server starts with --listen none on a fresh data dir"
+check "--listen none: the mount serves status" grep -q '^pods:' "$MNT/status"
+check "--listen none: no CA nor kubeconfig made" test ! -e "$DATA/pki" -a ! -e "$DATA/kubeconfig"
+cfs_stop || cfs_abort "server stops"
+DATA=$DATA0
 cfs_start --pod-security-default privileged:v1.30 || cfs_abort "server starts with --pod-security-default privileged:v1.30"
 check "privileged default: the privileged pod is taken" cp "$WORK/priv.yaml" "$P/priv.yaml"
 expect_errno EACCES "a labelled namespace keeps its level" cp "$WORK/plain.yaml" "$MNT/namespaces/tight/pods/plain.yaml"
