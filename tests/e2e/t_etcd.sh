@@ -137,7 +137,8 @@ check_not "still no state.db in the data dir" test -e "$DATA/state.db"
 # ReplicaSet and 300 pods.
 check "rm deployments/web.yaml (300 pods under it)" rm "$D/web.yaml"
 check_not "the Deployment is gone" test -e "$D/web.yaml"
-if wait_until 60 test "$(npods)" = 0; then ok "its 300 pods go"; else fail "its 300 pods go" "$(npods) left"; fi
+no_pods() { [ "$(npods)" = 0 ]; }
+if wait_until 60 no_pods; then ok "its 300 pods go"; else fail "its 300 pods go" "$(npods) left"; fi
 check_eq "no ReplicaSet left" 0 "$(ls "$MNT/replicasets" | grep -c '\.yaml$')"
 
 # An object over etcd's request limit (1.5 MiB) is refused, not hung.
