@@ -37,6 +37,8 @@ struct elect {
 	int64_t lease;	     /* the lease of the current term (0: none) */
 	int64_t create_rev;  /* the key's create revision in this term */
 	bool vacant;	     /* the watch saw the key deleted */
+	pthread_mutex_t say; /* one holder report at a time */
+	uint64_t said;	     /* holder reports made (guarded by say) */
 	pthread_t runner, watchdog;
 	bool runner_on, watchdog_on;
 };
@@ -49,10 +51,29 @@ static bool stopping(struct elect *el)
 	return s;
 }
 
+/* Reports the holder; with only_if, only when no report came since *only_if. */
+static void say_holder_if(struct elect *el, const char *name, const uint64_t *only_if)
+{
+	pthread_mutex_lock(&el->say);
+	if (!only_if || el->said == *only_if) {
+		el->said++;
+		if (el->o.holder)
+			el->o.holder(el->o.arg, name);
+	}
+	pthread_mutex_unlock(&el->say);
+}
+
 static void say_holder(struct elect *el, const char *name)
 {
-	if (el->o.holder)
-		el->o.holder(el->o.arg, name);
+	say_holder_if(el, name, NULL);
+}
+
+static uint64_t said(struct elect *el)
+{
+	pthread_mutex_lock(&el->say);
+	uint64_t n = el->said;
+	pthread_mutex_unlock(&el->say);
+	return n;
 }
 
 /* Sleeps ms on el->cv unless stopping; false when stopping. */
@@ -87,16 +108,20 @@ static void lost(struct elect *el, int term, const char *why)
 	pthread_mutex_lock(&el->mu);
 	bool mine = el->leading && el->terms == term;
 	int64_t lease = el->lease;
+	uint64_t seen = 0;
 	if (mine) {
 		el->leading = false;
 		el->lease = 0;
+		/* the runner campaigns only after this: a holder it finds
+		 * while lose() runs must not be overwritten below */
+		seen = said(el);
 	}
 	pthread_mutex_unlock(&el->mu);
 	if (mine) {
 		store_fence_set(el->o.st, NULL, 0);
 		log_warn("elect", "%s: no longer the leader: %s", el->name, why);
 		el->o.lose(el->o.arg);
-		say_holder(el, NULL);
+		say_holder_if(el, NULL, &seen);
 	}
 	pthread_mutex_unlock(&el->role);
 	if (mine)
@@ -341,6 +366,7 @@ int elect_start(const struct elect_opts *o, struct elect **out, struct err **e)
 	el->ttl_ms = (int64_t)(lease_s < 2 ? 2 : lease_s) * 1000;
 	pthread_mutex_init(&el->role, NULL);
 	pthread_mutex_init(&el->mu, NULL);
+	pthread_mutex_init(&el->say, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -378,6 +404,7 @@ void elect_stop(struct elect *el)
 	lost(el, term, "stopping");
 	pthread_mutex_destroy(&el->role);
 	pthread_mutex_destroy(&el->mu);
+	pthread_mutex_destroy(&el->say);
 	pthread_cond_destroy(&el->cv);
 	free(el->key);
 	free(el->name);
