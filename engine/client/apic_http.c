@@ -79,31 +79,6 @@ bool apic_http_failover(struct apic_http *c, size_t idx, const char *why)
 	return true;
 }
 
-static CURL *take_handle(struct apic_http *c)
-{
-	CURL *h = NULL;
-	pthread_mutex_lock(&c->lock);
-	if (c->npool)
-		h = c->pool[--c->npool];
-	pthread_mutex_unlock(&c->lock);
-	if (!h)
-		h = curl_easy_init();
-	return h;
-}
-
-static void give_handle(struct apic_http *c, CURL *h)
-{
-	curl_easy_reset(h); /* keeps the connections */
-	pthread_mutex_lock(&c->lock);
-	if (c->npool < APIC_POOL_MAX) {
-		c->pool[c->npool++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (h)
-		curl_easy_cleanup(h);
-}
-
 static size_t collect(char *p, size_t size, size_t n, void *arg)
 {
 	buf_add(arg, p, size * n);
@@ -117,11 +92,7 @@ static CURLcode do_once(struct apic_http *c, const char *base, const char *metho
 			char why[CURL_ERROR_SIZE])
 {
 	*a = (struct http_answer){0};
-	CURL *h = take_handle(c);
-	if (!h) {
-		snprintf(why, CURL_ERROR_SIZE, "no curl handle");
-		return CURLE_OUT_OF_MEMORY;
-	}
+	CURL *h = curlpool_take(&c->pool);
 	_cleanup_free_ char *url = xasprintf("%s%s", base, path);
 	_cleanup_free_ char *data = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	_cleanup_free_ char *ct = xasprintf("Content-Type: %s", ctype ? ctype : "application/json");
@@ -147,7 +118,7 @@ static CURLcode do_once(struct apic_http *c, const char *base, const char *metho
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->code);
 	curl_slist_free_all(hd);
-	give_handle(c, h);
+	curlpool_give(&c->pool, h);
 	if (rc != CURLE_OK)
 		snprintf(why, CURL_ERROR_SIZE, "%s", *ebuf ? ebuf : curl_easy_strerror(rc));
 	else if (out.len)
@@ -642,8 +613,7 @@ static void h_free(struct apic *ac)
 		pthread_join(c->ev_thread, NULL);
 	}
 	hmap_clear(&c->ev_seen, free);
-	for (int i = 0; i < c->npool; i++)
-		curl_easy_cleanup(c->pool[i]);
+	curlpool_free(&c->pool);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->ev_cond);
 	for (size_t i = 0; i < c->nservers; i++)
@@ -722,6 +692,7 @@ int apic_http_new(const struct apic_http_opts *o, struct apic **out, struct err 
 	c->auth = o->token ? xasprintf("Authorization: Bearer %s", o->token) : NULL;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 15000;
 	pthread_mutex_init(&c->lock, NULL);
+	curlpool_init(&c->pool, APIC_POOL_MAX);
 	pthread_cond_init(&c->ev_cond, NULL);
 	c->ev_tail = &c->ev_head;
 	int r = pthread_create(&c->ev_thread, NULL, event_main, c);

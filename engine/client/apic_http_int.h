@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "engine/client/apic_int.h"
+#include "engine/curlpool.h"
 #include "engine/hmap.h"
 #include "engine/mem.h"
 
@@ -33,9 +34,8 @@ struct apic_http {
 	int timeout_ms;
 
 	pthread_mutex_t lock;
-	CURL *pool[APIC_POOL_MAX]; /* lock */
-	int npool;		   /* lock */
-	bool down;		   /* lock: the last request found no server */
+	struct curlpool pool; /* idle handles, keeping their connections */
+	bool down;	      /* lock: the last request found no server */
 
 	/* the event sender */
 	pthread_t ev_thread;

@@ -189,33 +189,6 @@ void etcd_setup(struct etcd *c, CURL *h, int i, const char *path)
 		curl_easy_setopt(h, CURLOPT_SSLKEY, c->key_file);
 }
 
-static CURL *take_handle(struct etcd *c)
-{
-	CURL *h = NULL;
-	pthread_mutex_lock(&c->lock);
-	if (c->npool)
-		h = c->pool[--c->npool];
-	pthread_mutex_unlock(&c->lock);
-	if (!h)
-		h = curl_easy_init();
-	if (!h)
-		abort(); /* out of memory */
-	return h;
-}
-
-static void give_handle(struct etcd *c, CURL *h)
-{
-	curl_easy_reset(h); /* keeps its connections */
-	pthread_mutex_lock(&c->lock);
-	if (c->npool < ETCD_POOL_MAX) {
-		c->pool[c->npool++] = h;
-		h = NULL;
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (h)
-		curl_easy_cleanup(h);
-}
-
 /* ---- one request ---- */
 
 enum outcome {
@@ -270,7 +243,7 @@ static void classify(struct attempt *a, long code, json_t *j)
 static void attempt(struct etcd *c, int i, const char *path, const char *data, struct attempt *a)
 {
 	*a = (struct attempt){0};
-	CURL *h = take_handle(c);
+	CURL *h = curlpool_take(&c->pool);
 	struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
 	hd = curl_slist_append(hd, ETCD_NEED_LEADER);
 	struct buf body = {0};
@@ -287,7 +260,7 @@ static void attempt(struct etcd *c, int i, const char *path, const char *data, s
 	long code = 0, sent = 0;
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
-	give_handle(c, h);
+	curlpool_give(&c->pool, h);
 	curl_slist_free_all(hd);
 	if (rc != CURLE_OK) {
 		snprintf(a->why, sizeof(a->why), "%s", *ebuf ? ebuf : curl_easy_strerror(rc));
@@ -385,6 +358,7 @@ int etcd_open(const struct etcd_opts *o, struct etcd **out, struct err **e)
 	pthread_once(&curl_once, curl_init);
 	struct etcd *c = xcalloc(1, sizeof(*c));
 	pthread_mutex_init(&c->lock, NULL);
+	curlpool_init(&c->pool, ETCD_POOL_MAX);
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
 	int r = add_endpoints(c, o->endpoints, e);
 	if (!r)
@@ -409,8 +383,7 @@ void etcd_close(struct etcd *c)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < c->npool; i++)
-		curl_easy_cleanup(c->pool[i]);
+	curlpool_free(&c->pool);
 	for (int i = 0; i < c->neps; i++)
 		free(c->eps[i]);
 	free(c->eps);

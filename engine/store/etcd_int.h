@@ -2,7 +2,7 @@
  * etcd_int.h - what etcd.c (requests, failover) and etcd_watch.c (watch
  * streams) share; no one else includes it.
  *
- * Locking: c->lock guards cur and the handle pool; the endpoint list and
+ * Locking: c->lock guards cur; the endpoint list and
  * the options never change after etcd_open.
  */
 #ifndef CFS_ETCD_INT_H
@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <pthread.h>
 
+#include "engine/curlpool.h"
 #include "engine/store/etcd.h"
 
 #define ETCD_POOL_MAX	16   /* idle easy handles kept (each keeps its connections) */
@@ -28,9 +29,8 @@ struct etcd {
 	int timeout_ms;
 
 	pthread_mutex_t lock;
-	int cur;		   /* the endpoint that last answered (lock) */
-	CURL *pool[ETCD_POOL_MAX]; /* idle handles (lock) */
-	int npool;
+	int cur;	      /* the endpoint that last answered (lock) */
+	struct curlpool pool; /* idle handles, keeping their connections */
 };
 
 /* The endpoint to try first; marks i as the one that answered. */
