@@ -22,70 +22,26 @@
 #include "engine/mem.h"
 #include "engine/store/etcd.h"
 #include "engine/store/store.h"
+#include "tests/unit/etcd_member.h"
 #include "tests/unit/unit.h"
 
-#define ETCD_BIN  "/usr/bin/etcd"
 #define FENCE_KEY "/tf/leader/controllers"
 
-static char *dir, *url, *peer;
-static pid_t etcd_pid;
+static char *dir, *url;
+static struct etcd_member em;
 static struct store *st;
 static struct api *api;
-
-static int some_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(sa);
-	int port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
-}
 
 /* Starts the member (again, on its data) and waits until it answers. */
 static bool member_start(void)
 {
-	char *data = xasprintf("%s/data", dir), *log = xasprintf("%s/etcd.log", dir);
-	char *cluster = xasprintf("m=%s", peer);
-	etcd_pid = fork();
-	if (etcd_pid == 0) {
-		if (!freopen(log, "a", stderr))
-			_exit(126);
-		execl(ETCD_BIN, "etcd", "--name", "m", "--data-dir", data, "--listen-client-urls",
-		      url, "--advertise-client-urls", url, "--listen-peer-urls", peer,
-		      "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster,
-		      (char *)NULL);
-		_exit(127);
-	}
-	free(data);
-	free(log);
-	free(cluster);
-	struct etcd *c = NULL;
-	struct etcd_opts o = {.endpoints = url, .timeout_ms = 1000};
-	bool up = false;
-	if (etcd_open(&o, &c, NULL) == 0)
-		for (int i = 0; i < 100 && !up; i++) {
-			struct etcd_range r = {.key = "x", .key_len = 1};
-			struct etcd_kv *kvs = NULL;
-			size_t n = 0;
-			up = etcd_get(c, &r, &kvs, &n, NULL, NULL, NULL) == 0;
-			etcd_kvs_free(kvs, n);
-			if (!up)
-				usleep(100000);
-		}
-	etcd_close(c);
-	return up;
+	etcd_member_start(&em, NULL);
+	return etcd_member_ready(&em, 10000);
 }
 
 static void member_kill(void)
 {
-	kill(etcd_pid, SIGKILL);
-	waitpid(etcd_pid, NULL, 0);
-	etcd_pid = 0;
+	etcd_member_kill(&em);
 }
 
 static int ns_put(struct store_txn *tx, void *arg, struct err **e)
@@ -192,12 +148,13 @@ int main(void)
 		return unit_done();
 	}
 	dir = xstrdup("/tmp/cfs-test-api-fence.XXXXXX");
-	url = xasprintf("http://127.0.0.1:%d", some_port());
-	peer = xasprintf("http://127.0.0.1:%d", some_port());
-	if (!mkdtemp(dir) || !member_start()) {
+	if (mkdtemp(dir)) {
+		etcd_member_init(&em, dir, "m");
+		url = xstrdup(em.url);
+	}
+	if (!url || !member_start()) {
 		fprintf(stderr, "etcd did not start (log in %s)\n", dir);
-		if (etcd_pid > 0)
-			member_kill();
+		member_kill();
 		return 1;
 	}
 	struct etcd_opts o = {.endpoints = url, .timeout_ms = 1000};
@@ -211,14 +168,13 @@ int main(void)
 	RUN(test_reads_without_etcd);
 	api_free(api);
 	store_close(st);
-	if (etcd_pid > 0)
-		member_kill();
+	member_kill();
+	etcd_member_free(&em);
 	char *cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", dir);
 	free(cmd);
 	free(dir);
 	free(url);
-	free(peer);
 	return unit_done();
 }

@@ -22,65 +22,21 @@
 #include "engine/store/elect.h"
 #include "engine/store/etcd.h"
 #include "engine/store/store.h"
+#include "tests/unit/etcd_member.h"
 #include "tests/unit/unit.h"
 
-#define ETCD_BIN "/usr/bin/etcd"
-#define KEY	 "/te/leader/controllers"
-#define LEASE_S	 3
+#define KEY	"/te/leader/controllers"
+#define LEASE_S 3
 
 static char *tmp, *url;
-static pid_t etcd_pid;
-
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &len) < 0)
-		return 1;
-	close(fd);
-	return ntohs(a.sin_port);
-}
+static struct etcd_member em;
 
 static bool etcd_up(void)
 {
-	int cport = free_port(), pport = free_port();
-	url = xasprintf("http://127.0.0.1:%d", cport);
-	char *peer = xasprintf("http://127.0.0.1:%d", pport);
-	char *cluster = xasprintf("e1=%s", peer);
-	char *data = xasprintf("%s/etcd", tmp);
-	char *log = xasprintf("%s/etcd.log", tmp);
-	etcd_pid = fork();
-	if (etcd_pid == 0) {
-		FILE *f = freopen(log, "w", stderr);
-		(void)f;
-		execl(ETCD_BIN, "etcd", "--name", "e1", "--data-dir", data, "--listen-client-urls",
-		      url, "--advertise-client-urls", url, "--listen-peer-urls", peer,
-		      "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster,
-		      (char *)NULL);
-		_exit(127);
-	}
-	free(peer);
-	free(cluster);
-	free(data);
-	free(log);
-	struct etcd *c = NULL;
-	struct etcd_opts o = {.endpoints = url, .timeout_ms = 1000};
-	bool up = false;
-	if (etcd_open(&o, &c, NULL) == 0) {
-		for (int i = 0; i < 100 && !up; i++) {
-			struct etcd_range r = {.key = "x", .key_len = 1};
-			struct etcd_kv *kvs = NULL;
-			size_t n = 0;
-			up = etcd_get(c, &r, &kvs, &n, NULL, NULL, NULL) == 0;
-			etcd_kvs_free(kvs, n);
-			if (!up)
-				usleep(100000);
-		}
-	}
-	etcd_close(c);
-	return up;
+	etcd_member_init(&em, tmp, "etcd");
+	url = xstrdup(em.url);
+	etcd_member_start(&em, NULL);
+	return etcd_member_ready(&em, 10000);
 }
 
 /* One server: its store, its election, what its callbacks saw. */
@@ -261,12 +217,12 @@ static void test_etcd_hangs(void)
 {
 	CHECK(elect_leading(a.el));
 	int64_t t0 = mono_ms();
-	kill(etcd_pid, SIGSTOP);
+	kill(em.pid, SIGSTOP);
 	CHECK(wait_for(not_leading, &a, LEASE_S * 1000));
 	int64_t took = mono_ms() - t0;
 	CHECK(took <= LEASE_S * 1000 * 2 / 3 + 200);
 	CHECK(a.loses == 2);
-	kill(etcd_pid, SIGCONT);
+	kill(em.pid, SIGCONT);
 	CHECK(wait_for(leading, &a, 15000)); /* and campaigns again */
 	CHECK(a.leads == 3);
 }
@@ -280,8 +236,7 @@ int main(void)
 	tmp = xstrdup("/tmp/cfs-test-elect.XXXXXX");
 	if (!mkdtemp(tmp) || !etcd_up()) {
 		fprintf(stderr, "etcd did not start (log in %s)\n", tmp);
-		if (etcd_pid > 0)
-			kill(etcd_pid, SIGKILL);
+		etcd_member_kill(&em);
 		return 1;
 	}
 	srv_open(&a, "a");
@@ -294,8 +249,8 @@ int main(void)
 	elect_stop(b.el);
 	store_close(a.st);
 	store_close(b.st);
-	kill(etcd_pid, SIGKILL);
-	waitpid(etcd_pid, NULL, 0);
+	etcd_member_kill(&em);
+	etcd_member_free(&em);
 	char *cmd = xasprintf("rm -rf %s", tmp);
 	if (system(cmd) != 0)
 		fprintf(stderr, "cleanup of %s failed\n", tmp);

@@ -27,137 +27,22 @@
 #include "engine/clock.h"
 #include "engine/mem.h"
 #include "engine/store/etcd.h"
+#include "tests/unit/etcd_member.h"
 #include "tests/unit/unit.h"
 
-#define ETCD_BIN "/usr/bin/etcd"
-
-struct member {
-	pid_t pid;
-	int cport, pport;
-	bool tls;
-	const char *extra; /* one more flag */
-	char *name, *dir, *url;
-};
-
 static char *tmp;
-static struct member m1;    /* the single member */
-static struct member m3[3]; /* the cluster */
-static struct member mt;    /* a member on TLS */
-static char *cluster3;	    /* its --initial-cluster */
-static struct etcd *c;	    /* a client of m1 */
-
-/* A TCP port on 127.0.0.1 that nothing listens on now. */
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t n = sizeof(a);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &n) < 0) {
-		perror("free_port");
-		exit(1);
-	}
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static void member_init(struct member *m, const char *name)
-{
-	m->name = xstrdup(name);
-	m->dir = xasprintf("%s/%s", tmp, name);
-	m->cport = free_port();
-	m->pport = free_port();
-	m->url = xasprintf("%s://127.0.0.1:%d", m->tls ? "https" : "http", m->cport);
-}
-
-/* Starts m (initial_cluster NULL: alone), its log in DIR.log; with
- * m->tls, its clients on https with the certificates of make_certs(). */
-static void member_start(struct member *m, const char *initial_cluster)
-{
-	char curls[64], purls[64], logf[512];
-	snprintf(curls, sizeof(curls), "%s://127.0.0.1:%d", m->tls ? "https" : "http", m->cport);
-	snprintf(purls, sizeof(purls), "http://127.0.0.1:%d", m->pport);
-	snprintf(logf, sizeof(logf), "%s.log", m->dir);
-	char *alone = xasprintf("%s=%s", m->name, purls);
-	char *caf = xasprintf("%s/ca.crt", tmp), *certf = xasprintf("%s/cert.crt", tmp),
-	     *keyf = xasprintf("%s/cert.key", tmp);
-	const char *ic = initial_cluster ? initial_cluster : alone;
-	pid_t pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlives the test */
-		FILE *f = freopen(logf, "a", stderr);
-		if (!f || dup2(2, 1) < 0)
-			_exit(127);
-		const char *base[] = {"etcd",	  "--name",
-				      m->name,	  "--data-dir",
-				      m->dir,	  "--listen-client-urls",
-				      curls,	  "--advertise-client-urls",
-				      curls,	  "--listen-peer-urls",
-				      purls,	  "--initial-advertise-peer-urls",
-				      purls,	  "--initial-cluster",
-				      ic,	  "--initial-cluster-token",
-				      "cfs-test", "--heartbeat-interval",
-				      "20",	  "--election-timeout",
-				      "200",	  "--experimental-watch-progress-notify-interval",
-				      "300ms",	  "--log-level",
-				      "warn"};
-		const char *tls[] = {"--cert-file",	  certf, "--key-file",	      keyf,
-				     "--trusted-ca-file", caf,	 "--client-cert-auth"};
-		const char *args[40] = {0};
-		int n = 0;
-		for (size_t i = 0; i < sizeof(base) / sizeof(*base); i++)
-			args[n++] = base[i];
-		for (size_t i = 0; m->tls && i < sizeof(tls) / sizeof(*tls); i++)
-			args[n++] = tls[i];
-		if (m->extra)
-			args[n++] = m->extra;
-		execv(ETCD_BIN, (char **)args);
-		_exit(127);
-	}
-	free(alone);
-	free(caf);
-	free(certf);
-	free(keyf);
-	m->pid = pid;
-}
-
-static void member_kill(struct member *m)
-{
-	if (m->pid <= 0)
-		return;
-	kill(m->pid, SIGKILL);
-	waitpid(m->pid, NULL, 0);
-	m->pid = 0;
-}
-
-/* Waits until m answers a linearizable read (its cluster has a leader). */
-static bool member_ready(struct member *m, int ms)
-{
-	struct etcd *x;
-	if (etcd_open(&(struct etcd_opts){.endpoints = m->url, .timeout_ms = 500}, &x, NULL) < 0)
-		return false;
-	int64_t until = mono_ms() + ms;
-	bool ok = false;
-	while (!ok && mono_ms() < until) {
-		struct etcd_kv *kvs;
-		size_t n;
-		ok = etcd_get(x, &(struct etcd_range){.key = "/", .key_len = 1}, &kvs, &n, NULL,
-			      NULL, NULL) == 0;
-		if (ok)
-			etcd_kvs_free(kvs, n);
-		else
-			usleep(50 * 1000);
-	}
-	etcd_close(x);
-	return ok;
-}
+static struct etcd_member m1;	 /* the single member */
+static struct etcd_member m3[3]; /* the cluster */
+static struct etcd_member mt;	 /* a member on TLS */
+static char *cluster3;		 /* its --initial-cluster */
+static struct etcd *c;		 /* a client of m1 */
 
 static void cleanup(void)
 {
-	member_kill(&m1);
-	member_kill(&mt);
+	etcd_member_kill(&m1);
+	etcd_member_kill(&mt);
 	for (int i = 0; i < 3; i++)
-		member_kill(&m3[i]);
+		etcd_member_kill(&m3[i]);
 	if (tmp) {
 		char *cmd = xasprintf("rm -rf %s", tmp);
 		if (system(cmd) != 0)
@@ -673,7 +558,7 @@ static int silent_listener(int *port)
 
 static void test_failover(void)
 {
-	int dead = free_port(), hung;
+	int dead = unit_free_port(), hung;
 	int lfd = silent_listener(&hung);
 	char *eps = xasprintf("http://127.0.0.1:%d,http://127.0.0.1:%d,%s", dead, hung, m1.url);
 	struct etcd *x;
@@ -762,9 +647,9 @@ static void test_watch_resume(void)
 	char *want = xasprintf("%lld:P/z/a", (long long)r0);
 	CHECK(rec_has(&r, want, 3000));
 	free(want);
-	member_kill(&m1);
-	member_start(&m1, NULL);
-	CHECK(member_ready(&m1, 10000));
+	etcd_member_kill(&m1);
+	etcd_member_start(&m1, NULL);
+	CHECK(etcd_member_ready(&m1, 10000));
 	CHECK(put("/z/b", "2", 0, &r1) == 0);
 	CHECK(put("/z/c", "3", 0, &r2) == 0);
 	want = xasprintf("%lld:P/z/a;%lld:P/z/b;%lld:P/z/c", (long long)r0, (long long)r1,
@@ -784,15 +669,15 @@ static void test_cluster3(void)
 	for (int i = 0; i < 3; i++) {
 		char name[8];
 		snprintf(name, sizeof(name), "m%d", i);
-		member_init(&m3[i], name);
+		etcd_member_init(&m3[i], tmp, name);
 		buf_printf(&ic, "%s%s=http://127.0.0.1:%d", i ? "," : "", name, m3[i].pport);
 		buf_printf(&eps, "%s%s", i ? "," : "", m3[i].url);
 	}
 	cluster3 = ic.s;
 	for (int i = 0; i < 3; i++)
-		member_start(&m3[i], cluster3);
+		etcd_member_start(&m3[i], cluster3);
 	for (int i = 0; i < 3; i++)
-		CHECK(member_ready(&m3[i], 15000));
+		CHECK(etcd_member_ready(&m3[i], 15000));
 	struct etcd *x;
 	struct err *e = NULL;
 	CHECK(etcd_open(&(struct etcd_opts){.endpoints = eps.s, .timeout_ms = 1000}, &x, &e) == 0);
@@ -814,7 +699,7 @@ static void test_cluster3(void)
 	char *want = xasprintf("%lld:P/c3", (long long)rev1);
 	CHECK(rec_has(&r, want, 3000));
 	free(want);
-	member_kill(&m3[used]);
+	etcd_member_kill(&m3[used]);
 	/* a read goes to another member (waiting for a new leader if need be) */
 	int64_t t0 = mono_ms();
 	char *v = get1(x, "/c3", NULL);
@@ -845,7 +730,7 @@ static void test_cluster3(void)
 	CHECK(!strcmp(v, "2"));
 	free(v);
 	int other = (used + 1) % 3, third = (used + 2) % 3;
-	member_kill(&m3[other]);
+	etcd_member_kill(&m3[other]);
 	struct etcd_kv *kvs;
 	size_t n;
 	CHECK(etcd_get(x, &(struct etcd_range){.key = "/c3", .key_len = 3}, &kvs, &n, NULL, NULL,
@@ -860,9 +745,9 @@ static void test_cluster3(void)
 	printf("  a write with no quorum failed in %lld ms (%s)\n", (long long)(mono_ms() - t0),
 	       e ? e->msg : "");
 	CHECK(mono_ms() - t0 < 500);
-	member_start(&m3[used], cluster3);
-	member_start(&m3[other], cluster3);
-	CHECK(member_ready(&m3[used], 15000));
+	etcd_member_start(&m3[used], cluster3);
+	etcd_member_start(&m3[other], cluster3);
+	CHECK(etcd_member_ready(&m3[used], 15000));
 	v = get1(x, "/c3", NULL);
 	CHECK(!strcmp(v, "2"));
 	free(v);
@@ -900,8 +785,8 @@ static void test_tls(void)
 	}
 	CHECK(make_certs());
 	mt.tls = true;
-	member_init(&mt, "tls");
-	member_start(&mt, NULL);
+	etcd_member_init(&mt, tmp, "tls");
+	etcd_member_start(&mt, NULL);
 	char *ca = xasprintf("%s/ca.crt", tmp), *cert = xasprintf("%s/cert.crt", tmp),
 	     *key = xasprintf("%s/cert.key", tmp);
 	struct etcd_opts o = {.endpoints = mt.url,
@@ -955,7 +840,7 @@ static void test_tls(void)
 	if (e)
 		printf("  (%s)\n", e->msg);
 	etcd_close(x);
-	member_kill(&mt);
+	etcd_member_kill(&mt);
 	free(ca);
 	free(cert);
 	free(key);
@@ -965,10 +850,10 @@ static void test_tls(void)
 /* etcd's database full (its NOSPACE alarm): -ENOSPC, not -E2BIG */
 static void test_nospace(void)
 {
-	struct member ms = {.extra = "--quota-backend-bytes=1000000"};
-	member_init(&ms, "small");
-	member_start(&ms, NULL);
-	CHECK(member_ready(&ms, 15000));
+	struct etcd_member ms = {.extra = "--quota-backend-bytes=1000000"};
+	etcd_member_init(&ms, tmp, "small");
+	etcd_member_start(&ms, NULL);
+	CHECK(etcd_member_ready(&ms, 15000));
 	struct etcd *x;
 	struct err *e = NULL;
 	CHECK(etcd_open(&(struct etcd_opts){.endpoints = ms.url}, &x, &e) == 0);
@@ -985,7 +870,7 @@ static void test_nospace(void)
 	CHECK(rc == -ENOSPC);
 	CHECK(e && strstr(e->msg, "space exceeded"));
 	etcd_close(x);
-	member_kill(&ms);
+	etcd_member_kill(&ms);
 	free(v);
 	err_free(e);
 }
@@ -1002,9 +887,9 @@ int main(void)
 		return 1;
 	}
 	atexit(cleanup);
-	member_init(&m1, "one");
-	member_start(&m1, NULL);
-	if (!member_ready(&m1, 15000)) {
+	etcd_member_init(&m1, tmp, "one");
+	etcd_member_start(&m1, NULL);
+	if (!etcd_member_ready(&m1, 15000)) {
 		fprintf(stderr, "etcd did not start; its log: %s.log\n", m1.dir);
 		return 1;
 	}

@@ -28,84 +28,29 @@
 #include "engine/store/etcd.h"
 #include "engine/store/store.h"
 #include "engine/store/store_etcd.h"
+#include "tests/unit/etcd_member.h"
 #include "tests/unit/unit.h"
 
-#define ETCD_BIN "/usr/bin/etcd"
-
 static char tmpdir[] = "/tmp/test_store_etcd.XXXXXX";
-static pid_t etcd_pid;
 static char etcd_url[64];
 
 /* Etcd */
 
-static int free_port(void)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t n = sizeof(a);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &n) < 0) {
-		perror("free_port");
-		exit(1);
-	}
-	close(fd);
-	return ntohs(a.sin_port);
-}
-
-static int cport, pport;
+static struct etcd_member em;
 
 /* Starts etcd (again on the same ports and data dir after the first time). */
 static bool etcd_start(void)
 {
-	char purl[64], dir[128], logf[160], ic[128];
-	if (!cport) {
-		cport = free_port();
-		pport = free_port();
-	}
-	snprintf(etcd_url, sizeof(etcd_url), "http://127.0.0.1:%d", cport);
-	snprintf(purl, sizeof(purl), "http://127.0.0.1:%d", pport);
-	snprintf(dir, sizeof(dir), "%s/etcd", tmpdir);
-	snprintf(logf, sizeof(logf), "%s/etcd.log", tmpdir);
-	snprintf(ic, sizeof(ic), "e1=%s", purl);
-	pid_t pid = fork();
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		FILE *f = freopen(logf, "a", stderr);
-		if (!f || dup2(2, 1) < 0)
-			_exit(127);
-		execl(ETCD_BIN, "etcd", "--name", "e1", "--data-dir", dir, "--listen-client-urls",
-		      etcd_url, "--advertise-client-urls", etcd_url, "--listen-peer-urls", purl,
-		      "--initial-advertise-peer-urls", purl, "--initial-cluster", ic,
-		      "--experimental-watch-progress-notify-interval", "300ms", "--log-level",
-		      "warn", (char *)NULL);
-		_exit(127);
-	}
-	etcd_pid = pid;
-	struct etcd *c;
-	if (etcd_open(&(struct etcd_opts){.endpoints = etcd_url, .timeout_ms = 500}, &c, NULL))
-		return false;
-	bool ok = false;
-	for (int64_t until = mono_ms() + 15000; !ok && mono_ms() < until;) {
-		struct etcd_kv *kvs;
-		size_t n;
-		ok = etcd_get(c, &(struct etcd_range){.key = "/", .key_len = 1}, &kvs, &n, NULL,
-			      NULL, NULL) == 0;
-		if (ok)
-			etcd_kvs_free(kvs, n);
-		else
-			usleep(50 * 1000);
-	}
-	etcd_close(c);
-	return ok;
+	if (!em.name)
+		etcd_member_init(&em, tmpdir, "etcd");
+	snprintf(etcd_url, sizeof(etcd_url), "%s", em.url);
+	etcd_member_start(&em, NULL);
+	return etcd_member_ready(&em, 15000);
 }
 
 static void etcd_stop(void)
 {
-	if (etcd_pid > 0) {
-		kill(etcd_pid, SIGKILL);
-		waitpid(etcd_pid, NULL, 0);
-		etcd_pid = 0;
-	}
+	etcd_member_kill(&em);
 }
 
 /* Helpers */
