@@ -66,12 +66,13 @@ bench_mounted() { grep -q " $1 fuse" /proc/mounts; }
 
 # bench_start_server DATA_DIR ARGS...: starts `clusterfs server` on $mnt
 # with DATA_DIR (made if missing; it becomes $data) and ARGS, its stderr in
-# $log; sets $pid.  bench_wait_ready then waits for it.
+# $log; sets $pid.  bench_wait_ready then waits for it.  The HTTP API
+# listens on a free loopback port (in $data/kubeconfig) unless ARGS say.
 bench_start_server() {
 	data=$1
 	shift
 	mkdir -p "$data"
-	"$CFS" server --mount "$mnt" --data-dir "$data" "$@" 2>"$log" &
+	"$CFS" server --listen 127.0.0.1:0 --mount "$mnt" --data-dir "$data" "$@" 2>"$log" &
 	pid=$!
 }
 

@@ -243,7 +243,7 @@ check_not_contains "control: another data dir's image ls lists no busybox" "$out
 MNT2=$T_BASE/mnt2
 DATA2=$T_BASE/data2
 mkdir -p "$MNT2" "$DATA2"
-"$CLUSTERFS" server --no-agent --mount "$MNT2" --data-dir "$DATA2" >>"$DATA2/server.log" 2>&1 &
+"$CLUSTERFS" server --no-agent --listen 127.0.0.1:0 --mount "$MNT2" --data-dir "$DATA2" >>"$DATA2/server.log" 2>&1 &
 pid2=$!
 CFS_EXTRA_PIDS="$CFS_EXTRA_PIDS $pid2"
 _cfs_record_pid "$pid2"
@@ -254,7 +254,7 @@ cm side two >"$WORK/side2.yaml"
 check "a write to the second" cp "$WORK/side2.yaml" "$MNT2/configmaps/side.yaml"
 check_eq "each serves its own" "one two" "$(cat "$C/side/data/k") $(cat "$MNT2/configmaps/side/data/k")"
 check_not "the second has nothing of the first" test -e "$MNT2/configmaps/excl.yaml"
-out=$(timeout 20 "$CLUSTERFS" server --no-agent --mount "$T_BASE/mnt3" --data-dir "$DATA" 2>&1)
+out=$(timeout 20 "$CLUSTERFS" server --no-agent --listen 127.0.0.1:0 --mount "$T_BASE/mnt3" --data-dir "$DATA" 2>&1)
 rc=$?
 check "a third server on the first's data dir is refused (exit $rc)" test "$rc" -ne 0 -a "$rc" -ne 124
 check_contains "... because the data dir is locked" "$out" "in use by a running server"
