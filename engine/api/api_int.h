@@ -42,6 +42,7 @@ struct api {
 	bool ev_running;
 	pthread_t ev_thread;
 	struct hmap ev_seen; /* dedupe key -> event name (char *) */
+	struct hmap ev_agg;  /* aggregate key -> struct ev_agg (api_event.c) */
 	uint64_t ev_seq;
 
 	/* The leader's name (api_lead.c, under its lock); the root's is used. */
