@@ -45,7 +45,15 @@
 struct ev_agg {
 	int n;		 /* distinct messages recorded in the window */
 	int64_t last_ns; /* the last one (wall clock) */
+	char *combined;	 /* the name of its combined Event, once made */
 };
+
+static void agg_free(void *v)
+{
+	struct ev_agg *g = v;
+	free(g->combined);
+	free(g);
+}
 
 struct pending_event {
 	struct pending_event *next;
@@ -54,6 +62,7 @@ struct pending_event {
 	char *ns;
 	char *ts;
 	int64_t times; /* occurrences it stands for (repeats in one batch) */
+	char *agg_key; /* a combined event's aggregate key, or NULL */
 	bool fenced;   /* recorded by one of the leader's loops (api_fence_thread) */
 };
 
@@ -62,6 +71,7 @@ static void pending_free(struct pending_event *p)
 	free(p->key);
 	free(p->ns);
 	free(p->ts);
+	free(p->agg_key);
 	json_decref(p->ev);
 	free(p);
 }
@@ -121,6 +131,11 @@ static int write_one(struct store_txn *tx, struct api *a, struct pending_event *
 	if (hmap_len(&a->ev_seen) >= EV_SEEN_MAX)
 		hmap_clear(&a->ev_seen, free);
 	free(hmap_set(&a->ev_seen, p->key, xstrdup(api_obj_name(p->ev))));
+	struct ev_agg *g = p->agg_key ? hmap_get(&a->ev_agg, p->agg_key) : NULL;
+	if (g) { /* remembered beyond ev_seen's clearing */
+		free(g->combined);
+		g->combined = xstrdup(api_obj_name(p->ev));
+	}
 	if (p->times > 1)
 		json_object_set_new(p->ev, "count", json_integer(p->times));
 	char *name = xstrdup(api_obj_name(p->ev));
@@ -184,7 +199,7 @@ static void aggregate(struct api *a, struct pending_event *p, int64_t now)
 	struct ev_agg *g = hmap_get(&a->ev_agg, ak);
 	if (!g) {
 		if (hmap_len(&a->ev_agg) >= EV_SEEN_MAX)
-			hmap_clear(&a->ev_agg, free);
+			hmap_clear(&a->ev_agg, agg_free);
 		g = xcalloc(1, sizeof(*g));
 		hmap_set(&a->ev_agg, ak, g);
 	}
@@ -204,7 +219,10 @@ static void aggregate(struct api *a, struct pending_event *p, int64_t now)
 	}
 	free(p->key);
 	p->key = xasprintf("%s/%s", ak, EV_AGG_PREFIX);
-	free(ak);
+	if (g->combined && !hmap_get(&a->ev_seen, p->key))
+		hmap_set(&a->ev_seen, p->key, xstrdup(g->combined));
+	free(p->agg_key);
+	p->agg_key = ak;
 }
 
 /*
@@ -322,7 +340,7 @@ void api_events_stop(struct api *a)
 		pending_free(p);
 	}
 	hmap_clear(&a->ev_seen, free);
-	hmap_clear(&a->ev_agg, free);
+	hmap_clear(&a->ev_agg, agg_free);
 	pthread_cond_destroy(&a->ev_cond);
 	pthread_cond_destroy(&a->ev_idle);
 	pthread_mutex_destroy(&a->ev_lock);

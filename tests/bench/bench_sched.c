@@ -118,9 +118,10 @@ static long occurrences(struct follower *f, const char *p)
 			bench_die(PROG, "more than %d combined events", COMBINED_MAX);
 		snprintf(f->comb[f->ncomb++].what, sizeof(what), "%s", what);
 	}
-	long add = count - f->comb[i].count;
+	/* A count that went down is another combined event of the same. */
+	long add = count > f->comb[i].count ? count - f->comb[i].count : count;
 	f->comb[i].count = count;
-	return add > 0 ? add : 0;
+	return add;
 }
 
 /* Counts one line of the feed, read at time now. */
