@@ -91,7 +91,10 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 			err_free(err);
 			continue;
 		}
-		int64_t rv = api_put_new(tx, c->a, k, json_incref(c->objs[i]), true, e);
+		/* filled before the transaction; admitted just above, but for
+		 * a Service's addresses */
+		int64_t rv =
+		    api_put_filled(tx, c->a, k, json_incref(c->objs[i]), k != KIND_SERVICE, e);
 		if (rv < 0)
 			return (int)rv;
 		c->results[i] = 0;
@@ -144,7 +147,7 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 			json_decref(obj);
 			continue;
 		}
-		c.objs[i] = obj;
+		c.objs[i] = api_new_fill(a, k, obj, true);
 		c.kinds[i] = k;
 	}
 	struct err *err = NULL;
