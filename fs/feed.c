@@ -14,6 +14,9 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 
+/* Changes the refusals' feed walks through at most; beyond, it lists. */
+#define FEED_SYNC_WALK_MAX 4096
+
 struct feed {
 	pthread_mutex_t lock; /* guards text, mtime_ns */
 	struct buf text;
@@ -96,7 +99,13 @@ static void feed_sync(struct feed *f)
 	pthread_mutex_lock(&f->sync_lock);
 	struct store_event evs[256];
 	while (api_rev(f->keep) != f->kept_rev) {
-		int got = api_watch(f->keep, f->kept_rev, evs, 256, 0, NULL);
+		/* Far behind (thousands of other changes since the last look, as
+		 * after a burst of pods): the list of the few refusals kept is
+		 * far cheaper than every change since, which may have to be read
+		 * back from the store's log. */
+		int got = api_rev(f->keep) - f->kept_rev > FEED_SYNC_WALK_MAX
+			      ? -ERANGE
+			      : api_watch(f->keep, f->kept_rev, evs, 256, 0, NULL);
 		if (got == -ERANGE) {
 			f->kept_rev = api_rev(f->keep);
 			char **lines;

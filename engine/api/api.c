@@ -367,8 +367,7 @@ static void admit_pod(const struct api *a, json_t *pod)
 	}
 }
 
-int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind_info *k,
-		    json_t *obj, bool keep_status, struct err **e)
+json_t *api_new_fill(const struct api *a, const struct kind_info *k, json_t *obj, bool keep_status)
 {
 	json_t *md = api_meta_of(obj);
 	char uid[37], ts[32];
@@ -381,14 +380,6 @@ int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind
 		json_object_del(obj, "status");
 	if (k == KIND_POD && a)
 		admit_pod(a, obj);
-	if (k == KIND_SERVICE || k == KIND_POD || k == KIND_NAMESPACE) {
-		int r = k == KIND_SERVICE ? api_admit_service(tx, a, NULL, obj, e)
-					  : api_psa_admit(tx, a, k, NULL, obj, e);
-		if (r < 0) {
-			json_decref(obj);
-			return r;
-		}
-	}
 	if ((k == KIND_NAMESPACE || k == KIND_POD) &&
 	    !json_is_object(json_object_get(obj, "status"))) {
 		json_t *st = json_object();
@@ -396,7 +387,20 @@ int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind
 				    json_string(k == KIND_NAMESPACE ? "Active" : "Pending"));
 		json_object_set_new(obj, "status", st);
 	}
-	obj = canonical_order(obj);
+	return canonical_order(obj);
+}
+
+int64_t api_put_filled(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		       json_t *obj, bool admitted, struct err **e)
+{
+	if (!admitted && (k == KIND_SERVICE || k == KIND_POD || k == KIND_NAMESPACE)) {
+		int r = k == KIND_SERVICE ? api_admit_service(tx, a, NULL, obj, e)
+					  : api_psa_admit(tx, a, k, NULL, obj, e);
+		if (r < 0) {
+			json_decref(obj);
+			return r;
+		}
+	}
 	const char *ns = api_scope_ns(k, api_obj_ns(obj) ? api_obj_ns(obj) : "");
 	char *name = xstrdup(api_obj_name(obj));
 	char *nsd = xstrdup(ns);
@@ -404,6 +408,12 @@ int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind
 	free(name);
 	free(nsd);
 	return rv;
+}
+
+int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		    json_t *obj, bool keep_status, struct err **e)
+{
+	return api_put_filled(tx, a, k, api_new_fill(a, k, obj, keep_status), false, e);
 }
 
 /*

@@ -23,6 +23,31 @@ static int uid_mismatch(const struct sobj *o, const char *uid)
 	return !have || strcmp(have, uid);
 }
 
+/*
+ * A new object for the next state of a stored (frozen) one: its top level
+ * and metadata (where the store writes resourceVersion) are new objects,
+ * every other value is the stored one, shared, never to be modified.  A
+ * caller replaces the fields it changes instead of editing them in place:
+ * a whole pod is not deep-copied to change its status.
+ */
+static json_t *next_state(const json_t *stored)
+{
+	json_t *c = json_copy((json_t *)stored);
+	json_t *md = json_object_get(c, "metadata");
+	if (json_is_object(md))
+		json_object_set_new(c, "metadata", json_copy(md));
+	return c;
+}
+
+/* A new object (or a new empty one) for field f of obj, set in obj. */
+static json_t *own_field(json_t *obj, const char *f)
+{
+	json_t *v = json_object_get(obj, f);
+	v = json_is_object(v) ? json_copy(v) : json_object();
+	json_object_set_new(obj, f, v);
+	return v;
+}
+
 /* Create */
 
 struct create_many_arg {
@@ -66,7 +91,10 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 			err_free(err);
 			continue;
 		}
-		int64_t rv = api_put_new(tx, c->a, k, json_incref(c->objs[i]), true, e);
+		/* filled before the transaction; admitted just above, but for
+		 * a Service's addresses */
+		int64_t rv =
+		    api_put_filled(tx, c->a, k, json_incref(c->objs[i]), k != KIND_SERVICE, e);
 		if (rv < 0)
 			return (int)rv;
 		c->results[i] = 0;
@@ -119,7 +147,7 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 			json_decref(obj);
 			continue;
 		}
-		c.objs[i] = obj;
+		c.objs[i] = api_new_fill(a, k, obj, true);
 		c.kinds[i] = k;
 	}
 	struct err *err = NULL;
@@ -159,11 +187,10 @@ struct bind_arg {
 
 static void set_condition(json_t *status, const char *type, const char *value, const char *ts)
 {
+	/* status is new but its conditions may be the stored ones: a new array */
 	json_t *conds = json_object_get(status, "conditions");
-	if (!json_is_array(conds)) {
-		conds = json_array();
-		json_object_set_new(status, "conditions", conds);
-	}
+	conds = json_is_array(conds) ? json_copy(conds) : json_array();
+	json_object_set_new(status, "conditions", conds);
 	size_t i;
 	json_t *c;
 	json_array_foreach(conds, i, c)
@@ -199,15 +226,10 @@ static int bind_txn(struct store_txn *tx, void *varg, struct err **e)
 							  "deletionTimestamp")) {
 			b->results[i] = -EEXIST;
 		} else {
-			json_t *obj = json_deep_copy(o->obj);
-			json_object_set_new(json_object_get(obj, "spec"), "nodeName",
+			json_t *obj = next_state(o->obj);
+			json_object_set_new(own_field(obj, "spec"), "nodeName",
 					    json_string(x->node));
-			json_t *st = json_object_get(obj, "status");
-			if (!json_is_object(st)) {
-				st = json_object();
-				json_object_set_new(obj, "status", st);
-			}
-			set_condition(st, "PodScheduled", "True", ts);
+			set_condition(own_field(obj, "status"), "PodScheduled", "True", ts);
 			int64_t rv = store_txn_put(tx, "Pod", o->ns, o->name, obj, false, e);
 			if (rv < 0) {
 				sobj_unref(o);
@@ -247,6 +269,7 @@ int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *re
 
 struct status_many_arg {
 	const struct api_status *s;
+	json_t **copies; /* of each s[i].status, made before the transaction */
 	size_t n;
 	int *results;
 	int ok;
@@ -265,12 +288,12 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 		}
 		if (uid_mismatch(o, x->uid)) {
 			m->results[i] = -ESTALE;
-		} else if (json_equal(json_object_get(o->obj, "status"), (json_t *)x->status)) {
+		} else if (json_equal(json_object_get(o->obj, "status"), m->copies[i])) {
 			m->results[i] = 0;
 			m->ok++;
 		} else {
-			json_t *obj = json_deep_copy(o->obj);
-			json_object_set_new(obj, "status", json_deep_copy(x->status));
+			json_t *obj = next_state(o->obj);
+			json_object_set(obj, "status", m->copies[i]);
 			int64_t rv = store_txn_put(tx, o->kind, o->ns, o->name, obj, false, e);
 			if (rv < 0) {
 				sobj_unref(o);
@@ -286,18 +309,25 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 
 int api_status_many(struct api *a, const struct api_status *s, size_t n, int *results)
 {
-	struct status_many_arg m = {s, n, results ? results : xcalloc(n, sizeof(int)), 0};
+	struct status_many_arg m = {s, xcalloc(n + 1, sizeof(json_t *)), n,
+				    results ? results : xcalloc(n, sizeof(int)), 0};
 	struct err *err = NULL;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = api_check(a, "update", s[i].k, s[i].ns, s[i].name, "status", &err);
+	/* Copied here, not in the transaction, which all writers share. */
+	for (size_t i = 0; i < n && r == 0; i++)
+		m.copies[i] = json_deep_copy(s[i].status);
 	size_t step = store_max_writes(a->st);
 	for (size_t at = 0; r >= 0 && at < n; at += step) {
-		struct status_many_arg x = {s + at, n - at < step ? n - at : step, m.results + at,
-					    0};
+		struct status_many_arg x = {s + at, m.copies + at, n - at < step ? n - at : step,
+					    m.results + at, 0};
 		r = store_update(a->st, status_many_txn, &x, &err);
 		m.ok += r >= 0 ? x.ok : 0;
 	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(m.copies[i]);
+	free(m.copies);
 	if (r < 0) {
 		log_warn("api", "status of %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);

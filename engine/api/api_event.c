@@ -8,6 +8,14 @@
  * event's count and lastTimestamp, as Kubernetes' recorder does.  Events
  * older than an hour are removed by the garbage collector (controllers).
  *
+ * Similar events are combined as Kubernetes' EventAggregator does: past
+ * EV_AGG_MAX events of one (object, type, reason) with different messages
+ * within EV_AGG_WINDOW_S, the next ones become one event, "(combined from
+ * similar events): " and the newest message, whose count says how many.
+ * A ReplicaSet creating 30,000 pods so records 10 SuccessfulCreate events
+ * and one combined one, not 30,000.  Repeats of one event within a batch
+ * are written once, with their count.
+ *
  * Fencing: an event recorded by one of the leader's loops (a thread marked
  * with api_fence_thread) is written in a batch of such events only, by the
  * recorder marked the same way, so that on etcd it commits only while this
@@ -26,9 +34,26 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 
-#define EV_QUEUE_MAX 100000 /* dropped (and logged) beyond this */
-#define EV_BATCH_MAX 2000
-#define EV_SEEN_MAX  20000 /* dedupe memory, cleared when full */
+#define EV_QUEUE_MAX	100000 /* dropped (and logged) beyond this */
+#define EV_BATCH_MAX	2000
+#define EV_SEEN_MAX	20000 /* dedupe memory, cleared when full */
+#define EV_AGG_MAX	10    /* distinct messages of one kind of event before combining */
+#define EV_AGG_WINDOW_S 600   /* ... within this many seconds */
+#define EV_AGG_PREFIX	"(combined from similar events): "
+
+/* One (object, type, reason) of the aggregator: the recorder's. */
+struct ev_agg {
+	int n;		 /* distinct messages recorded in the window */
+	int64_t last_ns; /* the last one (wall clock) */
+	char *combined;	 /* the name of its combined Event, once made */
+};
+
+static void agg_free(void *v)
+{
+	struct ev_agg *g = v;
+	free(g->combined);
+	free(g);
+}
 
 struct pending_event {
 	struct pending_event *next;
@@ -36,7 +61,9 @@ struct pending_event {
 	json_t *ev; /* a complete new Event */
 	char *ns;
 	char *ts;
-	bool fenced; /* recorded by one of the leader's loops (api_fence_thread) */
+	int64_t times; /* occurrences it stands for (repeats in one batch) */
+	char *agg_key; /* a combined event's aggregate key, or NULL */
+	bool fenced;   /* recorded by one of the leader's loops (api_fence_thread) */
 };
 
 static void pending_free(struct pending_event *p)
@@ -44,6 +71,7 @@ static void pending_free(struct pending_event *p)
 	free(p->key);
 	free(p->ns);
 	free(p->ts);
+	free(p->agg_key);
 	json_decref(p->ev);
 	free(p);
 }
@@ -88,8 +116,9 @@ static int write_one(struct store_txn *tx, struct api *a, struct pending_event *
 		if (old) {
 			json_t *obj = json_deep_copy(old->obj);
 			int64_t count = json_integer_value(json_object_get(obj, "count"));
-			json_object_set_new(obj, "count", json_integer(count + 1));
+			json_object_set_new(obj, "count", json_integer(count + p->times));
 			json_object_set_new(obj, "lastTimestamp", json_string(p->ts));
+			json_object_set(obj, "message", json_object_get(p->ev, "message"));
 			int64_t rv = store_txn_put(tx, "Event", old->ns, old->name, obj, false, e);
 			sobj_unref(old);
 			return rv < 0 ? (int)rv : 0;
@@ -102,7 +131,16 @@ static int write_one(struct store_txn *tx, struct api *a, struct pending_event *
 	if (hmap_len(&a->ev_seen) >= EV_SEEN_MAX)
 		hmap_clear(&a->ev_seen, free);
 	free(hmap_set(&a->ev_seen, p->key, xstrdup(api_obj_name(p->ev))));
-	int64_t rv = api_put_new(tx, a, KIND_EVENT, json_incref(p->ev), true, e);
+	struct ev_agg *g = p->agg_key ? hmap_get(&a->ev_agg, p->agg_key) : NULL;
+	if (g) { /* remembered beyond ev_seen's clearing */
+		free(g->combined);
+		g->combined = xstrdup(api_obj_name(p->ev));
+	}
+	if (p->times > 1)
+		json_object_set_new(p->ev, "count", json_integer(p->times));
+	char *name = xstrdup(api_obj_name(p->ev));
+	int64_t rv = store_txn_put(tx, "Event", p->ns, name, json_incref(p->ev), true, e);
+	free(name);
 	return rv < 0 ? (int)rv : 0;
 }
 
@@ -141,6 +179,86 @@ static int write_events(struct api *a, struct pending_event *list, size_t n, str
 	return r;
 }
 
+/* Aggregation (the recorder's thread) */
+
+static const char *ev_str(const json_t *ev, const char *field)
+{
+	const char *s = api_jstr(ev, field);
+	return s ? s : "";
+}
+
+/* Makes p the combined event of its (object, type, reason) when that has
+ * had EV_AGG_MAX others with different messages lately. */
+static void aggregate(struct api *a, struct pending_event *p, int64_t now)
+{
+	if (hmap_get(&a->ev_seen, p->key))
+		return; /* a repeat: counted on the event it repeats */
+	const json_t *io = json_object_get(p->ev, "involvedObject");
+	char *ak = xasprintf("%s/%s/%s/%s/%s", ev_str(io, "kind"), p->ns, ev_str(io, "name"),
+			     ev_str(p->ev, "type"), ev_str(p->ev, "reason"));
+	struct ev_agg *g = hmap_get(&a->ev_agg, ak);
+	if (!g) {
+		if (hmap_len(&a->ev_agg) >= EV_SEEN_MAX)
+			hmap_clear(&a->ev_agg, agg_free);
+		g = xcalloc(1, sizeof(*g));
+		hmap_set(&a->ev_agg, ak, g);
+	}
+	if (now - g->last_ns > (int64_t)EV_AGG_WINDOW_S * 1000000000)
+		g->n = 0;
+	g->last_ns = now;
+	if (g->n < EV_AGG_MAX) {
+		g->n++;
+		free(ak);
+		return;
+	}
+	const char *msg = ev_str(p->ev, "message");
+	if (strncmp(msg, EV_AGG_PREFIX, strlen(EV_AGG_PREFIX))) {
+		char *m = xasprintf("%s%s", EV_AGG_PREFIX, msg);
+		json_object_set_new(p->ev, "message", json_string(m));
+		free(m);
+	}
+	free(p->key);
+	p->key = xasprintf("%s/%s", ak, EV_AGG_PREFIX);
+	if (g->combined && !hmap_get(&a->ev_seen, p->key))
+		hmap_set(&a->ev_seen, p->key, xstrdup(g->combined));
+	free(p->agg_key);
+	p->agg_key = ak;
+}
+
+/*
+ * Aggregates the n events of list and merges repeats of one event into
+ * the first (its times, the newest message and time); returns how many
+ * are left.
+ */
+static size_t coalesce(struct api *a, struct pending_event *list, size_t n)
+{
+	int64_t now = wall_ns();
+	struct hmap first = {0};
+	struct pending_event **link = &list->next;
+	aggregate(a, list, now);
+	hmap_set(&first, list->key, list);
+	while (*link) {
+		struct pending_event *p = *link;
+		aggregate(a, p, now);
+		struct pending_event *f = hmap_get(&first, p->key);
+		if (!f) {
+			hmap_set(&first, p->key, p);
+			link = &p->next;
+			continue;
+		}
+		f->times += p->times;
+		json_object_set(f->ev, "message", json_object_get(p->ev, "message"));
+		json_object_set(f->ev, "lastTimestamp", json_object_get(p->ev, "lastTimestamp"));
+		free(f->ts);
+		f->ts = STEAL_POINTER(&p->ts);
+		*link = p->next;
+		pending_free(p);
+		n--;
+	}
+	hmap_clear(&first, NULL);
+	return n;
+}
+
 static void *recorder_main(void *arg)
 {
 	struct api *a = arg;
@@ -171,6 +289,7 @@ static void *recorder_main(void *arg)
 		/* The leader's loops' events commit only while it leads, as
 		 * their other writes (a paused old leader records nothing). */
 		api_fence_thread(list->fenced);
+		n = coalesce(a, list, n);
 		if (write_events(a, list, n, &err) < 0) {
 			log_warn("events", "writing %zu events: %s", n, err ? err->msg : "?");
 			hmap_clear(&a->ev_seen, free);
@@ -221,6 +340,7 @@ void api_events_stop(struct api *a)
 		pending_free(p);
 	}
 	hmap_clear(&a->ev_seen, free);
+	hmap_clear(&a->ev_agg, agg_free);
 	pthread_cond_destroy(&a->ev_cond);
 	pthread_cond_destroy(&a->ev_idle);
 	pthread_mutex_destroy(&a->ev_lock);
@@ -261,12 +381,18 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 
 	char *evname =
 	    xasprintf("%.200s.%" PRIx64 "%04" PRIx64, name, (uint64_t)wall_ns(), seq & 0xffff);
-	json_t *ev = json_pack(
-	    "{s:s, s:s, s:{s:s, s:s}, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:i, s:s, s:s, s:{s:s}}",
-	    "apiVersion", "v1", "kind", "Event", "metadata", "name", evname, "namespace", evns,
-	    "involvedObject", "kind", kind, "namespace", ns ? ns : "", "name", name, "reason",
-	    reason, "message", msg, "type", type, "count", 1, "firstTimestamp", ts, "lastTimestamp",
-	    ts, "source", "component", "clusterfs");
+	/* Complete here, as api_put_new would make it, so that the recorder's
+	 * transaction (which every writer's batch shares) only stores it. */
+	char uid[37];
+	api_new_uid(uid);
+	json_t *ev =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}, s:{s:s, s:s, s:s}, s:s, s:s, "
+		      "s:s, s:i, s:s, s:s, s:{s:s}}",
+		      "apiVersion", "v1", "kind", "Event", "metadata", "name", evname, "namespace",
+		      evns, "uid", uid, "creationTimestamp", ts, "generation", 1, "involvedObject",
+		      "kind", kind, "namespace", ns ? ns : "", "name", name, "reason", reason,
+		      "message", msg, "type", type, "count", 1, "firstTimestamp", ts,
+		      "lastTimestamp", ts, "source", "component", "clusterfs");
 	if (!ns || !*ns)
 		json_object_del(json_object_get(ev, "involvedObject"), "namespace");
 	struct pending_event *p = xcalloc(1, sizeof(*p));
@@ -274,6 +400,7 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 	p->ev = ev;
 	p->ns = xstrdup(evns);
 	p->ts = xstrdup(ts);
+	p->times = 1;
 	p->fenced = api_thread_fenced();
 	free(evname);
 	free(msg);

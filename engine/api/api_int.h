@@ -42,6 +42,7 @@ struct api {
 	bool ev_running;
 	pthread_t ev_thread;
 	struct hmap ev_seen; /* dedupe key -> event name (char *) */
+	struct hmap ev_agg;  /* aggregate key -> struct ev_agg (api_event.c) */
 	uint64_t ev_seq;
 
 	/* The leader's name (api_lead.c, under its lock); the root's is used. */
@@ -88,6 +89,13 @@ int api_check_namespace(struct store_txn *tx, const struct kind_info *k, const c
 			const char *name, struct err **e);
 int64_t api_put_new(struct store_txn *tx, const struct api *a, const struct kind_info *k,
 		    json_t *obj, bool keep_status, struct err **e);
+/* api_put_new in two steps, so that a batch does the first outside its
+ * transaction: the server's metadata, defaults and key order (obj is
+ * consumed; returns the object to put), then admission (unless the caller
+ * admitted it in this transaction) and the write. */
+json_t *api_new_fill(const struct api *a, const struct kind_info *k, json_t *obj, bool keep_status);
+int64_t api_put_filled(struct store_txn *tx, const struct api *a, const struct kind_info *k,
+		       json_t *obj, bool admitted, struct err **e);
 int api_put_update(struct store_txn *tx, const struct api *a, const struct kind_info *k,
 		   struct sobj *old, json_t *new, struct err **e);
 /* Admission of a Service being written (old: its current state, or NULL

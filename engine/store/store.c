@@ -719,6 +719,7 @@ void store_wake_watchers(struct store *st)
 /* Frees everything; st has no batch in flight and no watcher. */
 static void store_free(struct store *st)
 {
+	store_ckpt_stop(st);
 	watch_close(st->watch);
 	space_close(st);
 	for (int i = 0; i < S_COUNT; i++)
@@ -866,6 +867,7 @@ int store_open(const char *path, struct store **out, struct err **e)
 		return rc;
 	}
 	st->next_rev = st->rev;
+	store_ckpt_start(st);
 	log_info("store", "%s: opened at revision %" PRId64, path, st->rev);
 	*out = st;
 	return 0;

@@ -97,7 +97,13 @@ struct store {
 	bool tight;	      /* a put was refused since the last batch */
 
 	struct estore *etcd; /* the etcd backend (store_etcd.c); NULL: SQLite */
+	struct ckpt *ckpt;   /* the checkpoint thread (store_ckpt.c), or NULL */
 };
+
+/* WAL checkpoints on a thread of their own, off the commits (store_ckpt.c);
+ * start after the store opened, stop before its write connection closes. */
+void store_ckpt_start(struct store *st);
+void store_ckpt_stop(struct store *st);
 
 /* A batch's writes, visible to its own txn functions before they commit. */
 struct store_txn {

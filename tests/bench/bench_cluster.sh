@@ -96,11 +96,14 @@ timer() {
 start_server() {
 	starts=$((starts + 1))
 	log=$tmp/server.$starts.log
+	# The HTTP API on a port of its own: another server on this machine
+	# may hold 6443.
 	if [ -n "$ETCD" ]; then
 		bench_start_server "$tmp/data.$starts" --no-agent --hollow-nodes "$NODES" \
-			--etcd "$ETCD" --etcd-prefix "/cfs-bench-$$-$starts"
+			--listen 127.0.0.1:0 --etcd "$ETCD" --etcd-prefix "/cfs-bench-$$-$starts"
 	else
-		bench_start_server "$tmp/data.$starts" --no-agent --hollow-nodes "$NODES"
+		bench_start_server "$tmp/data.$starts" --no-agent --hollow-nodes "$NODES" \
+			--listen 127.0.0.1:0
 	fi
 	bench_wait_ready "$READY" "$NODES"
 	echo "   server pid $pid, $NODES nodes Ready after $BENCH_READY_S s," \
@@ -178,6 +181,9 @@ run_e2e() {
 	c1=$(cpu_s) b1=$(busy_s)
 	sed 's/^/   /' "$tmp/step"
 	grep '^result ' "$tmp/step" >>"$out"
+	# The pipeline's rate: pods from the write to their binding.
+	awk -v n="$PODS" '$1 == "result" && $2 == "e2e_bound_s" && $3 > 0 {
+		printf "result e2e_bind_rate %.0f pods/s\n", n / $3 }' "$tmp/step" >>"$out"
 	[ $st = 0 ] || { echo "bench_cluster.sh: end to end run $1 failed" >&2; failed=1; }
 	record e2e "$c0" "$c1" "$out" "$load" "$b0" "$b1"
 	stop_server
@@ -290,6 +296,7 @@ case $SCENARIOS in *e2e*)
 	row "write (open+write+close) of the manifest" e2e_write_ms ms
 	row "all pods created (last SuccessfulCreate)" e2e_created_s s
 	row "all pods bound (last Scheduled event)" e2e_bound_s s
+	row "pods bound/s, from the write to the last" e2e_bind_rate pods/s
 	row "Deployment reports all ready" e2e_ready_s s
 	row "all pods Running (status)" e2e_running_s s
 	row "server CPU during the run" e2e_cpu_s s
@@ -326,8 +333,9 @@ echo
 echo "  verdicts (the control plane's targets, docs/benchmarks.md)"
 case $SCENARIOS in *e2e*)
 	if [ "$NODES" = 1000 ] && [ "$PODS" = 30000 ]; then
-		bench_verdict "one write of a Deployment of 30,000 -> all Running, 1,000 hollow nodes${ETCD:+, on etcd}, median" \
-			"$(med e2e_running_s)" "<=" 30 s
+		# Issue 16: 30,000 pods written -> Running <= 8 s (issue 3 asked 30 s).
+		bench_verdict "30,000 pods written (one Deployment) -> all Running, 1,000 hollow nodes${ETCD:+, on etcd}, median" \
+			"$(med e2e_running_s)" "<=" 8 s
 	else
 		echo "  (the targets are for 1,000 nodes and 30,000 pods: no verdict)"
 	fi
@@ -335,7 +343,7 @@ case $SCENARIOS in *e2e*)
 esac
 case $SCENARIOS in *sched*)
 	if [ "$NODES" = 1000 ] && [ "$PODS" = 30000 ]; then
-		bench_verdict "pods bound/s by the scheduler on 1,000 hollow nodes, whole control plane running, median" \
+		bench_verdict "the whole pipeline on 1,000 hollow nodes: pods bound/s, first to last binding, median" \
 			"$(med sched_bind_rate)" ">=" 5000 pods/s
 	fi
 	;;

@@ -19,7 +19,9 @@
  *
  *   - /cluster/events, followed from its size at the start like tail -f:
  *     SuccessfulCreate lines count created pods, Scheduled lines count
- *     bindings, FailedScheduling lines count failed attempts.  Each line
+ *     bindings, FailedScheduling lines count failed attempts (a combined
+ *     event's line, "(combined from similar events): ... (xN)", counts
+ *     what its N grew by).  Each line
  *     is stamped when this program reads it (the lines' own timestamps
  *     have 1 s resolution), every POLL ms.  Events are recorded after
  *     the fact, so these times are upper bounds of the real ones.
@@ -51,10 +53,12 @@
 
 #include "tests/bench/bench.h"
 
-#define PROG	    "bench_sched"
-#define STATUS_MAX  (64 * 1024)
-#define READ_CHUNK  (1024 * 1024)
-#define DRAIN_AFTER 5 /* seconds to wait for late events once the pods are Running */
+#define PROG	     "bench_sched"
+#define STATUS_MAX   (64 * 1024)
+#define READ_CHUNK   (1024 * 1024)
+#define DRAIN_AFTER  5	/* seconds to wait for late events once the pods are Running */
+#define COMBINED_MAX 64 /* combined events followed */
+#define COMBINED     "(combined from similar events): "
 
 struct opts {
 	long n;		    /* pods */
@@ -74,6 +78,11 @@ struct follower {
 	char *line; /* a partial line carried to the next read */
 	size_t llen, lcap;
 	bool broken; /* the feed shrank under us: counts unreliable */
+	struct combined {
+		char what[256]; /* "REASON OBJECT" */
+		long count;	/* its last (xN) */
+	} comb[COMBINED_MAX];
+	size_t ncomb;
 	long created, bound, failed;
 	int64_t t_created, t_first_bound, t_bound, t_failed; /* when the count reached n (or 1) */
 };
@@ -83,6 +92,36 @@ static int64_t t0;
 static double secs(int64_t ns)
 {
 	return (double)(ns - t0) / 1e9;
+}
+
+/*
+ * How many occurrences a line (at p: "REASON OBJECT MESSAGE") adds: 1, or
+ * for a combined event (the server combines similar events of one object
+ * as Kubernetes does: "(combined from similar events): MESSAGE (xN)") what
+ * its count N grew by since its last line.
+ */
+static long occurrences(struct follower *f, const char *p)
+{
+	const char *obj = strchr(p, ' ');
+	const char *msg = obj ? strchr(obj + 1, ' ') : NULL;
+	if (!msg || strncmp(msg + 1, COMBINED, strlen(COMBINED)))
+		return 1;
+	const char *x = strrchr(msg, '(');
+	long count = x && !strncmp(x, "(x", 2) ? atol(x + 2) : 1;
+	char what[256];
+	snprintf(what, sizeof(what), "%.*s", (int)(msg - p), p);
+	size_t i = 0;
+	while (i < f->ncomb && strcmp(f->comb[i].what, what))
+		i++;
+	if (i == f->ncomb) {
+		if (f->ncomb == COMBINED_MAX)
+			bench_die(PROG, "more than %d combined events", COMBINED_MAX);
+		snprintf(f->comb[f->ncomb++].what, sizeof(what), "%s", what);
+	}
+	/* A count that went down is another combined event of the same. */
+	long add = count > f->comb[i].count ? count - f->comb[i].count : count;
+	f->comb[i].count = count;
+	return add;
 }
 
 /* Counts one line of the feed, read at time now. */
@@ -95,15 +134,21 @@ static void count_line(struct follower *f, const char *line, long n, int64_t now
 		return;
 	p++;
 	if (!strncmp(p, "SuccessfulCreate ", 17)) {
-		if (++f->created == n)
+		long was = f->created;
+		f->created += occurrences(f, p);
+		if (was < n && f->created >= n)
 			f->t_created = now;
 	} else if (!strncmp(p, "Scheduled ", 10)) {
-		if (++f->bound == 1)
+		long was = f->bound;
+		f->bound += occurrences(f, p);
+		if (was < 1 && f->bound >= 1)
 			f->t_first_bound = now;
-		if (f->bound == n)
+		if (was < n && f->bound >= n)
 			f->t_bound = now;
 	} else if (!strncmp(p, "FailedScheduling ", 17)) {
-		if (++f->failed == n)
+		long was = f->failed;
+		f->failed += occurrences(f, p);
+		if (was < n && f->failed >= n)
 			f->t_failed = now;
 	}
 }

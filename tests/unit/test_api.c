@@ -344,6 +344,34 @@ static void test_events(void)
 	sobj_list_free(v, (size_t)n);
 }
 
+/* Similar events of one object: 10 apart, then one combined, counted. */
+static void test_events_combined(void)
+{
+	for (int i = 0; i < 25; i++)
+		api_event(api, "Normal", "SuccessfulCreate", "ReplicaSet", "default", "agg",
+			  "Created pod: agg-%d", i);
+	api_flush_events(api);
+	struct sobj **v;
+	int n = api_list(api, K("Event"), "default", NULL, &v, NULL);
+	int single = 0, combined = 0;
+	for (int i = 0; i < n; i++) {
+		json_t *io = json_object_get(v[i]->obj, "involvedObject");
+		if (strcmp(json_string_value(json_object_get(io, "name")), "agg"))
+			continue;
+		const char *msg = json_string_value(json_object_get(v[i]->obj, "message"));
+		if (!strncmp(msg, "(combined from similar events): Created pod: agg-", 49)) {
+			combined++;
+			CHECK(json_integer_value(json_object_get(v[i]->obj, "count")) == 15);
+			CHECK(!strcmp(msg + 49, "24"));
+		} else {
+			single++;
+		}
+	}
+	CHECK(single == 10);
+	CHECK(combined == 1);
+	sobj_list_free(v, (size_t)n);
+}
+
 /* Operations: eviction, drain, rollback; the kept refused writes */
 
 static void make_node(const char *name)
@@ -554,6 +582,7 @@ int main(void)
 	RUN(test_namespace_delete);
 	RUN(test_list_selector);
 	RUN(test_events);
+	RUN(test_events_combined);
 	RUN(test_evict);
 	RUN(test_drain_refuses_unmanaged);
 	RUN(test_drain_managed);
