@@ -649,8 +649,10 @@ static void batch_run(struct store *st, struct req *batch)
 		}
 		log_error("store", "a batch of %zu updates failed: %s", n, berr->msg);
 	} else {
+		size_t nw = tx.nw;
 		st->compacted = compacted;
 		batch_apply(st, &tx);
+		store_trim_note(nw);
 	}
 	txn_free(&tx);
 }

@@ -241,6 +241,7 @@ static void on_watch(void *arg, const struct etcd_event *evs, size_t n, int64_t 
 	pthread_mutex_unlock(&es->ev_mu);
 	pthread_rwlock_unlock(&st->idx_lock);
 	free(out);
+	store_trim_note(n);
 }
 
 static int watch_from(struct store *st, int64_t start, struct err **e)

@@ -145,6 +145,12 @@ size_t idx_dependents(struct store *st, const char *uid, struct sobj ***out);
  */
 json_t *store_intern(json_t *obj);
 size_t store_intern_count(void); /* distinct values held, for tests */
+/* Sets up the memory store_intern copies values into (once; store_open). */
+void store_slab_init(void);
+size_t store_slab_bytes(void); /* in use there, for tests */
+/* A batch of writes was applied (no lock held): after a burst, gives the
+ * memory glibc kept back to the system (malloc_trim). */
+void store_trim_note(size_t writes);
 
 /* The overlay (store.c), shared with the etcd backend. */
 void txn_record(struct store_txn *tx, const char *key, enum store_event_type type, int64_t rv,

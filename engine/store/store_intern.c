@@ -17,15 +17,27 @@
  * has doubled since the last sweep, nodes only the table still holds
  * (refcount 1) are dropped.
  *
+ * Where: a new canonical node is copied into the store's own memory (a
+ * slab of exact size classes, below), apart from glibc's heap: the bytes
+ * that stay are packed together instead of left between the transient
+ * copies a burst of writes makes and frees, and they carry no malloc
+ * header.  jansson's free function is ours (installed at the first call):
+ * slab pointers go back to their class, every other pointer to free().
+ * jansson's malloc is glibc's except on the thread copying a node, so
+ * what jansson hands out elsewhere (json_dumps text) is free()d as usual.
+ *
  * Safety: only nodes with a refcount of 1 (the new object's own, reached
  * through nodes that are also its own) are changed, by replacing a child
  * with an equal one; a shared node (refcount > 1: frozen, maybe read by
- * other threads) is looked up as it is and never changed.  jansson's
- * reference counts are atomic.  One mutex guards the table.
+ * other threads) is never changed: a copy of it is made canonical.
+ * jansson's reference counts are atomic.  One mutex guards the table.
  */
+#include <malloc.h>
+#include <sys/mman.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/mem.h"
 #include "engine/store/store_int.h"
@@ -143,6 +155,131 @@ static bool node_same(json_t *a, json_t *b)
 	}
 }
 
+/* The slab: size classes of 8 bytes up to SLAB_MAX, in 64 KiB chunks
+ * carved from one reserved range of address space; freed blocks go on
+ * their class's list and are used again (never given back). */
+
+#define SLAB_MAX     512
+#define SLAB_CLASSES (SLAB_MAX / 8)
+#define SLAB_CHUNK   (64 * 1024)
+#define SLAB_RANGE   ((size_t)16 << 30) /* address space, not memory */
+
+static struct {
+	pthread_mutex_t mu;
+	char *base, *end;	     /* the range (set once, before any use) */
+	unsigned char *cls;	     /* per chunk of the range: its class */
+	char *top;		     /* mu: carved up to here */
+	void *free[SLAB_CLASSES];    /* mu: freed blocks, linked through their first word */
+	char *cur[SLAB_CLASSES];     /* mu: the class's chunk being carved */
+	char *cur_end[SLAB_CLASSES]; /* mu */
+	size_t bytes;		     /* mu: in blocks handed out */
+} slab = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread bool tls_slab; /* this thread's jansson allocations go to the slab */
+
+static bool in_slab(const void *p)
+{
+	return (const char *)p >= slab.base && (const char *)p < slab.end;
+}
+
+/* A block of size (<= SLAB_MAX) from the slab, or from glibc once the
+ * range is used up. */
+static void *slab_alloc(size_t size)
+{
+	size_t c = (size + 7) / 8 - 1, sz = (c + 1) * 8;
+	pthread_mutex_lock(&slab.mu);
+	void *p = slab.free[c];
+	if (p) {
+		slab.free[c] = *(void **)p;
+	} else {
+		if (slab.cur[c] + sz > slab.cur_end[c]) {
+			if (slab.top + SLAB_CHUNK > slab.end) {
+				pthread_mutex_unlock(&slab.mu);
+				return malloc(size);
+			}
+			slab.cls[(slab.top - slab.base) / SLAB_CHUNK] = (unsigned char)c;
+			slab.cur[c] = slab.top;
+			slab.cur_end[c] = slab.top + SLAB_CHUNK / sz * sz;
+			slab.top += SLAB_CHUNK;
+		}
+		p = slab.cur[c];
+		slab.cur[c] += sz;
+	}
+	slab.bytes += sz;
+	pthread_mutex_unlock(&slab.mu);
+	return p;
+}
+
+static void *j_malloc(size_t size)
+{
+	if (!tls_slab || size == 0 || size > SLAB_MAX)
+		return malloc(size);
+	return slab_alloc(size);
+}
+
+static void j_free(void *p)
+{
+	if (!in_slab(p)) {
+		free(p);
+		return;
+	}
+	size_t c = slab.cls[((char *)p - slab.base) / SLAB_CHUNK];
+	pthread_mutex_lock(&slab.mu);
+	*(void **)p = slab.free[c];
+	slab.free[c] = p;
+	slab.bytes -= (c + 1) * 8;
+	pthread_mutex_unlock(&slab.mu);
+}
+
+static pthread_once_t slab_once = PTHREAD_ONCE_INIT;
+
+/* Reserves the range and makes jansson free through j_free.  Without the
+ * range (or under AddressSanitizer, which must see every block) nothing
+ * is copied and jansson keeps glibc's functions. */
+static void slab_init(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return;
+#else
+	void *b = mmap(NULL, SLAB_RANGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b == MAP_FAILED)
+		return;
+	slab.cls = xcalloc(SLAB_RANGE / SLAB_CHUNK, 1);
+	slab.base = slab.top = b;
+	slab.end = slab.base + SLAB_RANGE;
+	json_set_alloc_funcs(j_malloc, j_free);
+#endif
+}
+
+void store_slab_init(void)
+{
+	pthread_once(&slab_once, slab_init);
+}
+
+size_t store_slab_bytes(void)
+{
+	pthread_mutex_lock(&slab.mu);
+	size_t n = slab.bytes;
+	pthread_mutex_unlock(&slab.mu);
+	return n;
+}
+
+/* A copy of v (its reference taken) in the slab, sharing v's children;
+ * v itself when there is no slab or the copy fails. */
+static json_t *slab_copy(json_t *v)
+{
+	if (!slab.base)
+		return v;
+	tls_slab = true;
+	json_t *c = json_copy(v);
+	tls_slab = false;
+	if (!c)
+		return v;
+	json_decref(v);
+	return c;
+}
+
 static void tab_put(struct ient *t, size_t cap, json_t *v, uint64_t h)
 {
 	size_t i = h & (cap - 1);
@@ -186,20 +323,24 @@ static void tab_sweep(void)
 	tab.keep = tab.n;
 }
 
-/* The canonical node equal to v (borrowed; v itself when it is new). */
-static json_t *tab_find(json_t *v)
+/* The canonical node equal to v (borrowed), or NULL; *h is v's hash. */
+static json_t *tab_lookup(json_t *v, uint64_t *h)
 {
-	uint64_t h = node_hash(v);
+	*h = node_hash(v);
 	if (tab.cap) {
-		for (size_t i = h & (tab.cap - 1); tab.t[i].v; i = (i + 1) & (tab.cap - 1))
-			if (tab.t[i].h == h && (tab.t[i].v == v || node_same(tab.t[i].v, v)))
+		for (size_t i = *h & (tab.cap - 1); tab.t[i].v; i = (i + 1) & (tab.cap - 1))
+			if (tab.t[i].h == *h && (tab.t[i].v == v || node_same(tab.t[i].v, v)))
 				return tab.t[i].v;
 	}
+	return NULL;
+}
+
+static void tab_insert(json_t *v, uint64_t h)
+{
 	if ((tab.n + 1) * 4 > tab.cap * 3)
 		tab_rebuild(tab.n + 1, false);
 	tab_put(tab.t, tab.cap, json_incref(v), h);
 	tab.n++;
-	return v;
 }
 
 static bool internable(const json_t *v)
@@ -217,30 +358,59 @@ static bool internable(const json_t *v)
 	}
 }
 
-/* Makes v's children canonical when v is the caller's own (refcount 1). */
+static void canon_children(json_t *v, int depth);
+
+/*
+ * A new reference to the canonical node equal to v (borrowed).  A new
+ * value is made canonical in a copy in the slab; its children first: in
+ * place when v is ours alone (refcount 1: only its parent, ours, holds
+ * it), else in a copy, since a shared node may be read meanwhile.
+ */
+static json_t *canon_node(json_t *v, int depth)
+{
+	uint64_t h;
+	json_t *k = tab_lookup(v, &h);
+	if (k)
+		return json_incref(k);
+	if (depth >= INTERN_MAX_DEPTH)
+		return json_incref(v);
+	json_t *mine = refs(v) == 1 ? json_incref(v) : json_copy(v);
+	if (!mine)
+		return json_incref(v);
+	if (json_is_object(mine) || json_is_array(mine)) {
+		canon_children(mine, depth + 1);
+		if ((k = tab_lookup(mine, &h))) {
+			json_decref(mine);
+			return json_incref(k);
+		}
+	}
+	k = slab_copy(mine); /* same content, same hash */
+	tab_insert(k, h);
+	return k;
+}
+
+/* Puts canonical children in v, which is the caller's to change. */
 static void canon_children(json_t *v, int depth)
 {
-	if (refs(v) != 1 || depth >= INTERN_MAX_DEPTH)
-		return;
 	if (json_is_object(v)) {
 		for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
 			json_t *c = json_object_iter_value(it);
 			if (!internable(c))
 				continue;
-			canon_children(c, depth + 1);
-			json_t *k = tab_find(c);
+			json_t *k = canon_node(c, depth);
 			if (k != c)
 				json_object_iter_set(v, it, k);
+			json_decref(k);
 		}
 	} else if (json_is_array(v)) {
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			json_t *c = json_array_get(v, i);
 			if (!internable(c))
 				continue;
-			canon_children(c, depth + 1);
-			json_t *k = tab_find(c);
+			json_t *k = canon_node(c, depth);
 			if (k != c)
 				json_array_set(v, i, k);
+			json_decref(k);
 		}
 	}
 }
@@ -249,16 +419,17 @@ json_t *store_intern(json_t *obj)
 {
 	if (!obj)
 		return NULL;
+	store_slab_init();
 	if (refs(obj) != 1) {
-		/* shared with the caller: intern a copy of our own */
-		json_t *copy = json_deep_copy(obj);
+		/* shared with the caller: a root of our own */
+		json_t *copy = json_copy(obj);
 		json_decref(obj);
-		obj = copy;
-		if (!obj)
+		if (!(obj = copy))
 			return NULL;
 	}
 	pthread_mutex_lock(&tab.mu);
 	canon_children(obj, 0);
+	obj = slab_copy(obj); /* the root is the object's own: no lookup */
 	if (tab.n > 2 * tab.keep + INTERN_MIN_CAP)
 		tab_sweep();
 	pthread_mutex_unlock(&tab.mu);
@@ -271,4 +442,47 @@ size_t store_intern_count(void)
 	size_t n = tab.n;
 	pthread_mutex_unlock(&tab.mu);
 	return n;
+}
+
+/*
+ * After a burst: glibc keeps the memory that a burst's transient copies
+ * (parsed requests, old versions, encodings) used and freed; malloc_trim
+ * gives back the whole pages of it.  A thread looks once a second: after
+ * at least STORE_TRIM_BURST writes, the first second with fewer than
+ * STORE_TRIM_CALM of them (the readers have caught up by then) trims.
+ */
+#define STORE_TRIM_BURST 10000
+#define STORE_TRIM_CALM	 1000
+
+static size_t trim_writes; /* atomic: since the trimmer last looked */
+static pthread_once_t trim_once = PTHREAD_ONCE_INIT;
+
+static void *trim_main(void *arg)
+{
+	size_t burst = 0;
+	for (;;) {
+		struct timespec ts = {1, 0};
+		nanosleep(&ts, NULL);
+		size_t n = __atomic_exchange_n(&trim_writes, 0, __ATOMIC_RELAXED);
+		burst += n;
+		if (burst >= STORE_TRIM_BURST && n < STORE_TRIM_CALM) {
+			burst = 0;
+			malloc_trim(0);
+		}
+	}
+	return arg;
+}
+
+static void trim_start(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, trim_main, NULL) == 0)
+		pthread_detach(t);
+}
+
+void store_trim_note(size_t writes)
+{
+	__atomic_add_fetch(&trim_writes, writes, __ATOMIC_RELAXED);
+	if (writes)
+		pthread_once(&trim_once, trim_start);
 }
