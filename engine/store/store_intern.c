@@ -288,11 +288,12 @@ static void tab_put(struct ient *t, size_t cap, json_t *v, uint64_t h)
 	t[i] = (struct ient){v, h};
 }
 
-/* Rebuilds the table with room for n entries, keeping those with keep(v). */
+/* Rebuilds the table with room for want entries (at most 3/4 full); when
+ * sweeping, without those only the table holds.  Returns how many went. */
 static size_t tab_rebuild(size_t want, bool sweep)
 {
 	size_t cap = INTERN_MIN_CAP;
-	while (cap < want * 2)
+	while (cap * 3 < want * 4)
 		cap *= 2;
 	struct ient *t = xcalloc(cap, sizeof(*t));
 	size_t n = 0, dropped = 0;
@@ -449,7 +450,8 @@ size_t store_intern_count(void)
  * (parsed requests, old versions, encodings) used and freed; malloc_trim
  * gives back the whole pages of it.  A thread looks once a second: after
  * at least STORE_TRIM_BURST writes, the first second with fewer than
- * STORE_TRIM_CALM of them (the readers have caught up by then) trims.
+ * STORE_TRIM_CALM of them (the readers have caught up by then) sweeps the
+ * table (values of objects gone) and trims.
  */
 #define STORE_TRIM_BURST 10000
 #define STORE_TRIM_CALM	 1000
@@ -467,6 +469,10 @@ static void *trim_main(void *arg)
 		burst += n;
 		if (burst >= STORE_TRIM_BURST && n < STORE_TRIM_CALM) {
 			burst = 0;
+			/* the values of objects gone since the last sweep first */
+			pthread_mutex_lock(&tab.mu);
+			tab_sweep();
+			pthread_mutex_unlock(&tab.mu);
 			malloc_trim(0);
 		}
 	}
