@@ -99,12 +99,11 @@ static uint64_t node_hash(json_t *v)
 		memcpy(&x, &d, 8);
 		return mix(h, x);
 	}
-	case JSON_OBJECT: {
-		const char *k;
-		json_t *c;
-		json_object_foreach(v, k, c) h = mix(hash_bytes(h, k, strlen(k)), (uintptr_t)c);
+	case JSON_OBJECT:
+		for (void *i = json_object_iter(v); i; i = json_object_iter_next(v, i))
+			h = mix(hash_bytes(h, json_object_iter_key(i), json_object_iter_key_len(i)),
+				(uintptr_t)json_object_iter_value(i));
 		return h;
-	}
 	case JSON_ARRAY: {
 		size_t i;
 		json_t *c;
@@ -137,7 +136,9 @@ static bool node_same(json_t *a, json_t *b)
 		void *i = json_object_iter(a), *j = json_object_iter(b);
 		for (; i && j; i = json_object_iter_next(a, i), j = json_object_iter_next(b, j))
 			if (json_object_iter_value(i) != json_object_iter_value(j) ||
-			    strcmp(json_object_iter_key(i), json_object_iter_key(j)))
+			    json_object_iter_key_len(i) != json_object_iter_key_len(j) ||
+			    memcmp(json_object_iter_key(i), json_object_iter_key(j),
+				   json_object_iter_key_len(i)))
 				return false;
 		return !i && !j;
 	}
@@ -370,15 +371,17 @@ static void canon_children(json_t *v, int depth);
 static json_t *canon_node(json_t *v, int depth)
 {
 	uint64_t h;
-	json_t *k = tab_lookup(v, &h);
+	bool own = refs(v) == 1, container = json_is_object(v) || json_is_array(v);
+	/* (our own container's children are new: it can't be found before) */
+	json_t *k = own && container ? NULL : tab_lookup(v, &h);
 	if (k)
 		return json_incref(k);
 	if (depth >= INTERN_MAX_DEPTH)
 		return json_incref(v);
-	json_t *mine = refs(v) == 1 ? json_incref(v) : json_copy(v);
+	json_t *mine = own ? json_incref(v) : json_copy(v);
 	if (!mine)
 		return json_incref(v);
-	if (json_is_object(mine) || json_is_array(mine)) {
+	if (container) {
 		canon_children(mine, depth + 1);
 		if ((k = tab_lookup(mine, &h))) {
 			json_decref(mine);
@@ -453,7 +456,7 @@ size_t store_intern_count(void)
  * STORE_TRIM_CALM of them (the readers have caught up by then) sweeps the
  * table (values of objects gone) and trims.
  */
-#define STORE_TRIM_BURST 10000
+#define STORE_TRIM_BURST 2000
 #define STORE_TRIM_CALM	 1000
 
 static size_t trim_writes; /* atomic: since the trimmer last looked */
