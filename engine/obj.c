@@ -166,3 +166,30 @@ bool pod_is_ready(const json_t *pod)
 {
 	return obj_condition_true(pod, "Ready");
 }
+
+static int pod_class(const json_t *pod)
+{
+	static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed"};
+	const char *ph = obj_str(pod, "status.phase");
+	if (!ph)
+		return 0;
+	int j = 0;
+	while (j < 4 && strcmp(ph, phases[j]))
+		j++;
+	return j;
+}
+
+int obj_class(const char *kind, const json_t *o)
+{
+	if (!strcmp(kind, "Pod"))
+		return pod_class(o);
+	if (!strcmp(kind, "Node")) {
+		const char *s =
+		    json_string_value(json_object_get(obj_condition(o, "Ready"), "status"));
+		return s && !strcmp(s, "True");
+	}
+	if (!strcmp(kind, "Deployment"))
+		return json_integer_value(obj_at(o, "status.availableReplicas")) >=
+		       json_integer_value(obj_at(o, "spec.replicas"));
+	return 0;
+}

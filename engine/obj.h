@@ -50,6 +50,16 @@ time_t obj_time(const char *s);
 /* Formats t as Kubernetes does; out has room for 32 bytes. */
 void obj_format_time(time_t t, char out[32]);
 
+/*
+ * The class /cluster/status counts an object in (one of OBJ_CLASSES): a
+ * Pod's phase (0 Pending or none, 1 Running, 2 Succeeded, 3 Failed, 4 any
+ * other), a Node's readiness (1: condition Ready is True), a Deployment's
+ * availability (1: status.availableReplicas >= spec.replicas); 0 for any
+ * other kind.  The store keeps these counts as objects change.
+ */
+#define OBJ_CLASSES 5
+int obj_class(const char *kind, const json_t *o);
+
 /* Pod helpers */
 bool pod_is_terminating(const json_t *pod);
 bool pod_is_finished(const json_t *pod); /* phase Succeeded or Failed */

@@ -4,21 +4,25 @@
 #include "engine/sobj.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine/mem.h"
 
 struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t *obj, int64_t rv,
 		      int64_t user_rv, int64_t mtime_ns)
 {
-	struct sobj *o = xmalloc(sizeof(*o));
+	size_t lk = strlen(kind) + 1, ln = strlen(ns) + 1, lname = strlen(name) + 1;
+	struct sobj *o = xmalloc(sizeof(*o) + lk + ln + lname);
+	char *p = (char *)(o + 1);
 	o->refs = 1;
-	o->kind = xstrdup(kind);
-	o->ns = xstrdup(ns);
-	o->name = xstrdup(name);
+	o->kind = memcpy(p, kind, lk);
+	o->ns = memcpy(p + lk, ns, ln);
+	o->name = memcpy(p + lk + ln, name, lname);
 	o->rv = rv;
 	o->user_rv = user_rv;
 	o->mtime_ns = mtime_ns;
 	o->obj = obj;
+	o->size = 0;
 	return o;
 }
 
@@ -33,9 +37,6 @@ void sobj_unref(struct sobj *o)
 {
 	if (!o || __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
-	free(o->kind);
-	free(o->ns);
-	free(o->name);
 	json_decref(o->obj);
 	free(o);
 }

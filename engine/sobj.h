@@ -27,9 +27,11 @@ struct sobj {
 	int64_t user_rv;  /* revision of its last write with user_change */
 	int64_t mtime_ns; /* wall-clock time (ns since epoch) of that last write */
 	json_t *obj;	  /* frozen; metadata.resourceVersion == rv */
+	size_t size;	  /* bytes of its JSON encoding when the store knows it, else 0 */
 };
 
-/* A new snapshot holding one reference; takes obj, copies the names. */
+/* A new snapshot holding one reference; takes obj, copies the names (into
+ * the same allocation as the struct). */
 struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t *obj, int64_t rv,
 		      int64_t user_rv, int64_t mtime_ns);
 struct sobj *sobj_ref(struct sobj *o);

@@ -861,6 +861,24 @@ int api_watch(struct api *a, int64_t after, struct store_event *evs, size_t max,
 	return store_watch(a->st, after, evs, max, timeout_ms, e);
 }
 
+int api_count(struct api *a, const struct kind_info *k, size_t cls[OBJ_CLASSES], struct err **e)
+{
+	if (api_caller_is_root(a))
+		return (int)store_count(a->st, k->kind, cls);
+	struct sobj **l;
+	int n = api_list(a, k, NULL, NULL, &l, e);
+	if (n < 0)
+		return n;
+	if (cls) {
+		memset(cls, 0, OBJ_CLASSES * sizeof(*cls));
+		for (int i = 0; i < n; i++)
+			cls[obj_class(l[i]->kind, l[i]->obj)]++;
+	}
+	if (n > 0)
+		sobj_list_free(l, (size_t)n);
+	return n;
+}
+
 int64_t api_rev(struct api *a)
 {
 	return store_rev(a->st);

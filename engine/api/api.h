@@ -27,6 +27,7 @@
 
 #include "engine/err.h"
 #include "engine/kind.h"
+#include "engine/obj.h"
 #include "engine/sobj.h"
 
 struct api;
@@ -303,6 +304,15 @@ struct sobj *api_get(struct api *a, const struct kind_info *k, const char *ns, c
  */
 int api_list(struct api *a, const struct kind_info *k, const char *ns, const char *selector,
 	     struct sobj ***out, struct err **e);
+
+/*
+ * How many objects of kind k there are in every namespace the caller may
+ * read and, when cls is not NULL, how many in each class of obj_class()
+ * (engine/obj.h): what /cluster/status shows.  For a caller who may read
+ * everything it costs no walk over the objects (the store counts them).
+ * Returns the count, or a negative errno with *e.
+ */
+int api_count(struct api *a, const struct kind_info *k, size_t cls[OBJ_CLASSES], struct err **e);
 
 /*
  * A label selector in the syntax of api_list(), parsed once to match many

@@ -368,6 +368,8 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 	enum store_event_type type = prev ? STORE_MODIFIED : STORE_ADDED;
 	sobj_unref(prev);
 
+	if (!(obj = store_intern(obj)))
+		return err_make(e, ENOMEM, "%s %s/%s: out of memory", kind, ns, name);
 	struct sobj *o = sobj_new(kind, ns, name, obj, rv, user_rv, store_now_ns());
 	char *text = json_dumps(obj, JSON_COMPACT);
 	if (text)
@@ -376,6 +378,7 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 		sobj_unref(o);
 		return err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", kind, ns, name);
 	}
+	o->size = strlen(text);
 	struct err *le = NULL;
 	/* the object's row and its log row */
 	int rc = space_check_put(st, 2 * strlen(text) + 256, &le);
@@ -646,8 +649,10 @@ static void batch_run(struct store *st, struct req *batch)
 		}
 		log_error("store", "a batch of %zu updates failed: %s", n, berr->msg);
 	} else {
+		size_t nw = tx.nw;
 		st->compacted = compacted;
 		batch_apply(st, &tx);
+		store_trim_note(nw);
 	}
 	txn_free(&tx);
 }
@@ -819,10 +824,12 @@ static int load(struct store *st, struct err **e)
 			ret = err_make(e, EIO, "store %s: object %s is corrupt", st->path, name);
 			break;
 		}
-		idx_put(st, sobj_new((const char *)sqlite3_column_text(s, 0),
-				     (const char *)sqlite3_column_text(s, 1), name, obj,
-				     sqlite3_column_int64(s, 3), sqlite3_column_int64(s, 4),
-				     sqlite3_column_int64(s, 5)));
+		struct sobj *o = sobj_new((const char *)sqlite3_column_text(s, 0),
+					  (const char *)sqlite3_column_text(s, 1), name,
+					  store_intern(obj), sqlite3_column_int64(s, 3),
+					  sqlite3_column_int64(s, 4), sqlite3_column_int64(s, 5));
+		o->size = (size_t)sqlite3_column_bytes(s, 6);
+		idx_put(st, o);
 	}
 	if (!ret && rc != SQLITE_DONE)
 		ret = sql_err(st, st->wdb, rc, e, "load");

@@ -42,9 +42,22 @@
 #include <stdint.h>
 
 #include "engine/err.h"
+#include "engine/obj.h"
 #include "engine/sobj.h"
 
 #define STORE_LOG_KEEP 1000000 /* revisions of change log kept */
+
+/*
+ * The watch history in memory (the ring of recent events that watchers
+ * read without SQLite or etcd) is bounded in bytes as well as in events:
+ * the JSON encodings of the objects its events hold add up to at most
+ * STORE_HISTORY_BYTES.  Older events come from the log table on SQLite;
+ * on etcd asking for them is -ERANGE (a relist).
+ */
+#define STORE_HISTORY_BYTES (16 * 1024 * 1024)
+extern size_t store_history_bytes_for_test; /* > 0: this bound instead */
+/* The bytes an object counts for in the history. */
+size_t store_history_size(const struct sobj *o);
 
 /*
  * Space (store_space.c).  Deletes always work, so that users can free
@@ -97,6 +110,13 @@ struct sobj *store_get(struct store *st, const char *kind, const char *ns, const
  * with sobj_list_free); returns the count.  Can't fail.
  */
 size_t store_list(struct store *st, const char *kind, const char *ns, struct sobj ***out);
+
+/*
+ * How many objects of kind there are (every namespace) and, when cls is
+ * not NULL, how many in each class of obj_class() (engine/obj.h).  Counted
+ * as the index changes: no walk over the objects.  Can't fail.
+ */
+size_t store_count(struct store *st, const char *kind, size_t cls[OBJ_CLASSES]);
 
 /* When an object of kind in ns last changed, as far as this process has
  * seen (ns since the epoch; 0: none since open).  Cheap.  Can't fail. */

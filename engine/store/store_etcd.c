@@ -101,8 +101,9 @@ struct sobj *estore_kv_sobj(struct estore *es, const struct etcd_kv *kv)
 		snprintf(rvs, sizeof(rvs), "%" PRId64, kv->mod_rev);
 		json_object_set_new(json_object_get(obj, "metadata"), "resourceVersion",
 				    json_string(rvs));
-		o = sobj_new(kind, ns, name, STEAL_POINTER(&obj), kv->mod_rev,
+		o = sobj_new(kind, ns, name, store_intern(STEAL_POINTER(&obj)), kv->mod_rev,
 			     user < 0 ? kv->mod_rev : user, mtime);
+		o->size = kv->value_len - (size_t)off;
 	} else {
 		log_error("store",
 			  "etcd key %.*s: not an object (corrupt, or sealed with "

@@ -38,6 +38,7 @@ struct estore {
 	pthread_cond_t ev_cond;	  /* ev_mu: the index moved, or closing */
 	struct store_event *ring; /* ev_mu: the newest events, a circle */
 	size_t ring_head, ring_n; /* ev_mu: the oldest one's slot; how many */
+	size_t ring_bytes;	  /* ev_mu: store_history_size() of those */
 	int64_t floor;		  /* ev_mu: events at or below are not all kept */
 	bool closing;		  /* ev_mu: watchers return 0, the thread ends */
 	bool woken;		  /* ev_mu: store_wake_watchers was called */

@@ -110,6 +110,7 @@ static void ring_clear(struct estore *es)
 		sobj_unref(STEAL_POINTER(&ev->obj));
 	}
 	es->ring_head = es->ring_n = 0;
+	es->ring_bytes = 0;
 }
 
 /*
@@ -167,19 +168,32 @@ static bool apply_event(struct store *st, const struct etcd_event *ev, struct st
 	return prev != NULL;
 }
 
-/* Appends an event to the ring (under ev_mu), taking its reference. */
+/* Drops the ring's oldest event (under ev_mu); the floor follows. */
+static void ring_pop(struct estore *es)
+{
+	struct store_event *old = &es->ring[es->ring_head];
+	if (old->rv > es->floor)
+		es->floor = old->rv;
+	es->ring_bytes -= store_history_size(old->obj);
+	sobj_unref(STEAL_POINTER(&old->obj));
+	es->ring_head = (es->ring_head + 1) % ESTORE_RING_CAP;
+	es->ring_n--;
+}
+
+/* Appends an event to the ring (under ev_mu), taking its reference; the
+ * oldest go past ESTORE_RING_CAP events or STORE_HISTORY_BYTES. */
 static void ring_push(struct estore *es, struct store_event *ev)
 {
-	if (es->ring_n == ESTORE_RING_CAP) {
-		struct store_event *old = &es->ring[es->ring_head];
-		if (old->rv > es->floor)
-			es->floor = old->rv;
-		sobj_unref(STEAL_POINTER(&old->obj));
-		es->ring_head = (es->ring_head + 1) % ESTORE_RING_CAP;
-		es->ring_n--;
-	}
+	size_t max =
+	    store_history_bytes_for_test ? store_history_bytes_for_test : STORE_HISTORY_BYTES;
+	size_t sz = store_history_size(ev->obj);
+	if (es->ring_n == ESTORE_RING_CAP)
+		ring_pop(es);
+	while (es->ring_n && es->ring_bytes + sz > max)
+		ring_pop(es);
 	es->ring[(es->ring_head + es->ring_n) % ESTORE_RING_CAP] = *ev;
 	es->ring_n++;
+	es->ring_bytes += sz;
 	ev->obj = NULL;
 }
 
@@ -227,6 +241,7 @@ static void on_watch(void *arg, const struct etcd_event *evs, size_t n, int64_t 
 	pthread_mutex_unlock(&es->ev_mu);
 	pthread_rwlock_unlock(&st->idx_lock);
 	free(out);
+	store_trim_note(n);
 }
 
 static int watch_from(struct store *st, int64_t start, struct err **e)

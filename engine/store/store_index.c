@@ -153,11 +153,13 @@ void idx_put(struct store *st, struct sobj *o)
 	}
 	struct sobj *old = hmap_set(&n->names, o->name, o);
 	if (old) {
+		k->cls[obj_class(old->kind, old->obj)]--;
 		deps_del(st, old);
 		sobj_unref(old);
 	} else {
 		k->n++;
 	}
+	k->cls[obj_class(o->kind, o->obj)]++;
 	deps_add(st, o);
 }
 
@@ -170,6 +172,7 @@ void idx_del(struct store *st, const char *kind, const char *ns, const char *nam
 		return;
 	touch_folder(st, kind, ns, store_now_ns());
 	k->n--;
+	k->cls[obj_class(old->kind, old->obj)]--;
 	if (!hmap_len(&n->names)) {
 		hmap_del(&k->nss, ns);
 		hmap_clear(&n->names, NULL);
@@ -308,6 +311,19 @@ size_t idx_dependents(struct store *st, const char *uid, struct sobj ***out)
 size_t store_list(struct store *st, const char *kind, const char *ns, struct sobj ***out)
 {
 	return idx_list(st, kind, ns, out);
+}
+
+size_t store_count(struct store *st, const char *kind, size_t cls[OBJ_CLASSES])
+{
+	pthread_rwlock_rdlock(&st->idx_lock);
+	struct kindidx *k = hmap_get(&st->kinds, kind);
+	size_t n = k ? k->n : 0;
+	if (cls) {
+		for (int i = 0; i < OBJ_CLASSES; i++)
+			cls[i] = k ? k->cls[i] : 0;
+	}
+	pthread_rwlock_unlock(&st->idx_lock);
+	return n;
 }
 
 int64_t store_mtime(struct store *st, const char *kind, const char *ns)

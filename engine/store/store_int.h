@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "engine/hmap.h"
+#include "engine/obj.h"
 #include "engine/store/store.h"
 #include "engine/store/watch.h"
 
@@ -45,8 +46,9 @@ struct req {
 
 /* The index: kind -> struct kindidx -> ns -> struct nsidx -> name -> sobj. */
 struct kindidx {
-	struct hmap nss; /* ns -> struct nsidx * */
-	size_t n;	 /* objects of the kind, in every namespace */
+	struct hmap nss;	 /* ns -> struct nsidx * */
+	size_t n;		 /* objects of the kind, in every namespace */
+	size_t cls[OBJ_CLASSES]; /* of those, by obj_class() */
 };
 
 struct nsidx {
@@ -140,6 +142,21 @@ void kindidx_free(void *p);
 void deplist_free(void *p);
 size_t idx_list(struct store *st, const char *kind, const char *ns, struct sobj ***out);
 size_t idx_dependents(struct store *st, const char *uid, struct sobj ***out);
+
+/*
+ * Sharing (store_intern.c): obj (taken) with each of its subtrees replaced
+ * by an equal one already in the store's objects, when there is one; a
+ * copy when the caller still shares obj.  Call before obj is frozen in a
+ * sobj.  NULL only when obj is NULL or a copy failed.  Thread-safe.
+ */
+json_t *store_intern(json_t *obj);
+size_t store_intern_count(void); /* distinct values held, for tests */
+/* Sets up the memory store_intern copies values into (once; store_open). */
+void store_slab_init(void);
+size_t store_slab_bytes(void); /* in use there, for tests */
+/* A batch of writes was applied (no lock held): after a burst, gives the
+ * memory glibc kept back to the system (malloc_trim). */
+void store_trim_note(size_t writes);
 
 /* The overlay (store.c), shared with the etcd backend. */
 void txn_record(struct store_txn *tx, const char *key, enum store_event_type type, int64_t rv,

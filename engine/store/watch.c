@@ -35,6 +35,7 @@ struct watch {
 	pthread_cond_t w_idle;	       /* w_mu: active dropped to 0 */
 	struct ring_ev *ring;	       /* w_mu: the event of revision r is at r & RING_MASK */
 	int64_t ring_first, ring_last; /* w_mu: the ring holds [first, last] */
+	size_t ring_bytes;	       /* w_mu: store_history_size() of those events */
 	bool closing;		       /* w_mu: readers return 0 */
 	int active;		       /* w_mu: threads inside watch_read */
 
@@ -50,16 +51,28 @@ static void ring_trim(struct watch *w, int64_t first)
 		first = w->ring_last + 1;
 	for (; w->ring_first < first; w->ring_first++) {
 		struct ring_ev *ev = &w->ring[w->ring_first & RING_MASK];
+		if (ev->obj)
+			w->ring_bytes -= store_history_size(ev->obj);
 		sobj_unref(ev->obj);
 		ev->obj = NULL;
 	}
 }
 
+size_t store_history_bytes_for_test;
+
+size_t store_history_size(const struct sobj *o)
+{
+	return o->size ? o->size : 1024; /* unknown: a guess */
+}
+
 void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t compacted)
 {
+	size_t max =
+	    store_history_bytes_for_test ? store_history_bytes_for_test : STORE_HISTORY_BYTES;
 	pthread_mutex_lock(&w->w_mu);
 	for (size_t i = 0; i < n; i++) {
 		int64_t rv = evs[i].rv;
+		size_t sz = store_history_size(evs[i].obj);
 		if (rv != w->ring_last + 1) {
 			/* can't happen: revisions are gapless; restart the ring here */
 			ring_trim(w, w->ring_last + 1);
@@ -67,6 +80,9 @@ void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t c
 		} else if (w->ring_last - w->ring_first + 1 == WATCH_RING_CAP) {
 			ring_trim(w, w->ring_first + 1);
 		}
+		while (w->ring_first <= w->ring_last && w->ring_bytes + sz > max)
+			ring_trim(w, w->ring_first + 1);
+		w->ring_bytes += sz;
 		w->ring[rv & RING_MASK] = (struct ring_ev){evs[i].type, STEAL_POINTER(&evs[i].obj)};
 		w->ring_last = rv;
 	}

@@ -385,6 +385,34 @@ static void test_watch(void)
 	store_close(st);
 }
 
+/* The ring is bounded in bytes too: older events are a relist. */
+static void test_history_bytes(void)
+{
+	store_history_bytes_for_test = 2000;
+	struct store *st = open_prefix("/t4b");
+	if (!st)
+		return;
+	int64_t r0 = store_rev(st), rv[40];
+	char name[16];
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof(name), "h%d", i);
+		CHECK(put(st, "Pod", "default", name, mkobj(name, i, NULL), false, NULL) == 0);
+		rv[i] = store_rev(st);
+	}
+	struct store_event evs[40];
+	CHECK(store_watch(st, r0, evs, 40, 1000, NULL) == -ERANGE);
+	int n = store_watch(st, rv[36], evs, 40, 1000, NULL);
+	CHECK(n == 3);
+	for (int i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "h%d", 37 + i);
+		CHECK(evs[i].rv == rv[37 + i] && !strcmp(evs[i].obj->name, name) &&
+		      spec_i(evs[i].obj) == 37 + i && evs[i].obj->size > 0);
+	}
+	store_events_free(evs, n > 0 ? (size_t)n : 0);
+	store_close(st);
+	store_history_bytes_for_test = 0;
+}
+
 /* Compaction of etcd's history by the store */
 
 static void test_compaction(void)
@@ -673,6 +701,7 @@ int main(void)
 	RUN(test_two_stores);
 	RUN(test_list_guarded);
 	RUN(test_watch);
+	RUN(test_history_bytes);
 	RUN(test_compaction);
 	RUN(test_fencing);
 	RUN(test_seal_reopen);

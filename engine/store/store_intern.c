@@ -1,0 +1,497 @@
+/*
+ * store_intern.c - one copy of each value the store's objects hold
+ * (hash-consing of frozen jansson trees).
+ *
+ * Why: a pod is about 2 KB of JSON but about 17 KB as a jansson tree, and
+ * most of it is the same in every pod of a Deployment (containers,
+ * tolerations, labels, owner references, conditions) and in every version
+ * of one pod (a status write changes a few fields, the watch history
+ * holds the older versions).  Objects in the store are frozen (sobj.h), so
+ * equal subtrees can be one shared, reference-counted jansson value.
+ *
+ * How: store_intern() walks a new object bottom-up.  A node's children
+ * are made canonical first, so two nodes are equal exactly when they have
+ * the same type and scalar value, or the same keys in the same order with
+ * the same child pointers: hashing and comparing a node looks at one
+ * level only.  The table holds a reference to each canonical node; when it
+ * has doubled since the last sweep, nodes only the table still holds
+ * (refcount 1) are dropped.
+ *
+ * Where: a new canonical node is copied into the store's own memory (a
+ * slab of exact size classes, below), apart from glibc's heap: the bytes
+ * that stay are packed together instead of left between the transient
+ * copies a burst of writes makes and frees, and they carry no malloc
+ * header.  jansson's free function is ours (installed at the first call):
+ * slab pointers go back to their class, every other pointer to free().
+ * jansson's malloc is glibc's except on the thread copying a node, so
+ * what jansson hands out elsewhere (json_dumps text) is free()d as usual.
+ *
+ * Safety: only nodes with a refcount of 1 (the new object's own, reached
+ * through nodes that are also its own) are changed, by replacing a child
+ * with an equal one; a shared node (refcount > 1: frozen, maybe read by
+ * other threads) is never changed: a copy of it is made canonical.
+ * jansson's reference counts are atomic.  One mutex guards the table.
+ */
+#include <malloc.h>
+#include <sys/mman.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/mem.h"
+#include "engine/store/store_int.h"
+
+#define INTERN_MIN_CAP	 4096
+#define INTERN_MAX_DEPTH 64
+#define INTERN_MAX_STR	 4096 /* longer strings stay as they are */
+
+struct ient {
+	json_t *v; /* a reference; NULL: empty slot */
+	uint64_t h;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct ient *t;
+	size_t cap;  /* a power of two, or 0 */
+	size_t n;    /* entries */
+	size_t keep; /* entries after the last sweep */
+} tab = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static size_t refs(const json_t *v)
+{
+	return __atomic_load_n(&v->refcount, __ATOMIC_RELAXED);
+}
+
+static uint64_t mix(uint64_t h, uint64_t x)
+{
+	h ^= x + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+	return h * 0xff51afd7ed558ccdULL;
+}
+
+static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
+{
+	while (n >= 8) {
+		uint64_t x;
+		memcpy(&x, s, 8);
+		h = mix(h, x);
+		s += 8;
+		n -= 8;
+	}
+	uint64_t x = 0;
+	memcpy(&x, s, n);
+	return mix(h, x ^ ((uint64_t)n << 56));
+}
+
+/* The hash of v, whose children are canonical (compared by pointer). */
+static uint64_t node_hash(json_t *v)
+{
+	uint64_t h = mix(0x243f6a8885a308d3ULL, (uint64_t)json_typeof(v));
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return hash_bytes(h, json_string_value(v), json_string_length(v));
+	case JSON_INTEGER:
+		return mix(h, (uint64_t)json_integer_value(v));
+	case JSON_REAL: {
+		double d = json_real_value(v);
+		uint64_t x;
+		memcpy(&x, &d, 8);
+		return mix(h, x);
+	}
+	case JSON_OBJECT:
+		for (void *i = json_object_iter(v); i; i = json_object_iter_next(v, i))
+			h = mix(hash_bytes(h, json_object_iter_key(i), json_object_iter_key_len(i)),
+				(uintptr_t)json_object_iter_value(i));
+		return h;
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *c;
+		json_array_foreach(v, i, c) h = mix(h, (uintptr_t)c);
+		return mix(h, json_array_size(v));
+	}
+	default:
+		return h;
+	}
+}
+
+/* a and b are equal, their children compared by pointer, keys in order. */
+static bool node_same(json_t *a, json_t *b)
+{
+	if (json_typeof(a) != json_typeof(b))
+		return false;
+	switch (json_typeof(a)) {
+	case JSON_STRING:
+		return json_string_length(a) == json_string_length(b) &&
+		       !memcmp(json_string_value(a), json_string_value(b), json_string_length(a));
+	case JSON_INTEGER:
+		return json_integer_value(a) == json_integer_value(b);
+	case JSON_REAL: {
+		double x = json_real_value(a), y = json_real_value(b);
+		return !memcmp(&x, &y, sizeof(x));
+	}
+	case JSON_OBJECT: {
+		if (json_object_size(a) != json_object_size(b))
+			return false;
+		void *i = json_object_iter(a), *j = json_object_iter(b);
+		for (; i && j; i = json_object_iter_next(a, i), j = json_object_iter_next(b, j))
+			if (json_object_iter_value(i) != json_object_iter_value(j) ||
+			    json_object_iter_key_len(i) != json_object_iter_key_len(j) ||
+			    memcmp(json_object_iter_key(i), json_object_iter_key(j),
+				   json_object_iter_key_len(i)))
+				return false;
+		return !i && !j;
+	}
+	case JSON_ARRAY: {
+		size_t n = json_array_size(a);
+		if (n != json_array_size(b))
+			return false;
+		for (size_t i = 0; i < n; i++)
+			if (json_array_get(a, i) != json_array_get(b, i))
+				return false;
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* The slab: size classes of 8 bytes up to SLAB_MAX, in 64 KiB chunks
+ * carved from one reserved range of address space; freed blocks go on
+ * their class's list and are used again (never given back). */
+
+#define SLAB_MAX     512
+#define SLAB_CLASSES (SLAB_MAX / 8)
+#define SLAB_CHUNK   (64 * 1024)
+#define SLAB_RANGE   ((size_t)16 << 30) /* address space, not memory */
+
+static struct {
+	pthread_mutex_t mu;
+	char *base, *end;	     /* the range (set once, before any use) */
+	unsigned char *cls;	     /* per chunk of the range: its class */
+	char *top;		     /* mu: carved up to here */
+	void *free[SLAB_CLASSES];    /* mu: freed blocks, linked through their first word */
+	char *cur[SLAB_CLASSES];     /* mu: the class's chunk being carved */
+	char *cur_end[SLAB_CLASSES]; /* mu */
+	size_t bytes;		     /* mu: in blocks handed out */
+} slab = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static __thread bool tls_slab; /* this thread's jansson allocations go to the slab */
+
+static bool in_slab(const void *p)
+{
+	return (const char *)p >= slab.base && (const char *)p < slab.end;
+}
+
+/* A block of size (<= SLAB_MAX) from the slab, or from glibc once the
+ * range is used up. */
+static void *slab_alloc(size_t size)
+{
+	size_t c = (size + 7) / 8 - 1, sz = (c + 1) * 8;
+	pthread_mutex_lock(&slab.mu);
+	void *p = slab.free[c];
+	if (p) {
+		slab.free[c] = *(void **)p;
+	} else {
+		if (slab.cur[c] + sz > slab.cur_end[c]) {
+			if (slab.top + SLAB_CHUNK > slab.end) {
+				pthread_mutex_unlock(&slab.mu);
+				return malloc(size);
+			}
+			slab.cls[(slab.top - slab.base) / SLAB_CHUNK] = (unsigned char)c;
+			slab.cur[c] = slab.top;
+			slab.cur_end[c] = slab.top + SLAB_CHUNK / sz * sz;
+			slab.top += SLAB_CHUNK;
+		}
+		p = slab.cur[c];
+		slab.cur[c] += sz;
+	}
+	slab.bytes += sz;
+	pthread_mutex_unlock(&slab.mu);
+	return p;
+}
+
+static void *j_malloc(size_t size)
+{
+	if (!tls_slab || size == 0 || size > SLAB_MAX)
+		return malloc(size);
+	return slab_alloc(size);
+}
+
+static void j_free(void *p)
+{
+	if (!in_slab(p)) {
+		free(p);
+		return;
+	}
+	size_t c = slab.cls[((char *)p - slab.base) / SLAB_CHUNK];
+	pthread_mutex_lock(&slab.mu);
+	*(void **)p = slab.free[c];
+	slab.free[c] = p;
+	slab.bytes -= (c + 1) * 8;
+	pthread_mutex_unlock(&slab.mu);
+}
+
+static pthread_once_t slab_once = PTHREAD_ONCE_INIT;
+
+/* Reserves the range and makes jansson free through j_free.  Without the
+ * range (or under AddressSanitizer, which must see every block) nothing
+ * is copied and jansson keeps glibc's functions. */
+static void slab_init(void)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return;
+#else
+	void *b = mmap(NULL, SLAB_RANGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (b == MAP_FAILED)
+		return;
+	slab.cls = xcalloc(SLAB_RANGE / SLAB_CHUNK, 1);
+	slab.base = slab.top = b;
+	slab.end = slab.base + SLAB_RANGE;
+	json_set_alloc_funcs(j_malloc, j_free);
+#endif
+}
+
+void store_slab_init(void)
+{
+	pthread_once(&slab_once, slab_init);
+}
+
+size_t store_slab_bytes(void)
+{
+	pthread_mutex_lock(&slab.mu);
+	size_t n = slab.bytes;
+	pthread_mutex_unlock(&slab.mu);
+	return n;
+}
+
+/* A copy of v (its reference taken) in the slab, sharing v's children;
+ * v itself when there is no slab or the copy fails. */
+static json_t *slab_copy(json_t *v)
+{
+	if (!slab.base)
+		return v;
+	tls_slab = true;
+	json_t *c = json_copy(v);
+	tls_slab = false;
+	if (!c)
+		return v;
+	json_decref(v);
+	return c;
+}
+
+static void tab_put(struct ient *t, size_t cap, json_t *v, uint64_t h)
+{
+	size_t i = h & (cap - 1);
+	while (t[i].v)
+		i = (i + 1) & (cap - 1);
+	t[i] = (struct ient){v, h};
+}
+
+/* Rebuilds the table with room for want entries (at most 3/4 full); when
+ * sweeping, without those only the table holds.  Returns how many went. */
+static size_t tab_rebuild(size_t want, bool sweep)
+{
+	size_t cap = INTERN_MIN_CAP;
+	while (cap * 3 < want * 4)
+		cap *= 2;
+	struct ient *t = xcalloc(cap, sizeof(*t));
+	size_t n = 0, dropped = 0;
+	for (size_t i = 0; i < tab.cap; i++) {
+		json_t *v = tab.t[i].v;
+		if (!v)
+			continue;
+		if (sweep && refs(v) == 1) {
+			json_decref(v); /* may bring its children down to 1 */
+			dropped++;
+			continue;
+		}
+		tab_put(t, cap, v, tab.t[i].h);
+		n++;
+	}
+	free(tab.t);
+	tab.t = t;
+	tab.cap = cap;
+	tab.n = n;
+	return dropped;
+}
+
+/* Drops what only the table holds (a few passes: parents free children). */
+static void tab_sweep(void)
+{
+	for (int pass = 0; pass < 8 && tab_rebuild(tab.n, true); pass++)
+		;
+	tab.keep = tab.n;
+}
+
+/* The canonical node equal to v (borrowed), or NULL; *h is v's hash. */
+static json_t *tab_lookup(json_t *v, uint64_t *h)
+{
+	*h = node_hash(v);
+	if (tab.cap) {
+		for (size_t i = *h & (tab.cap - 1); tab.t[i].v; i = (i + 1) & (tab.cap - 1))
+			if (tab.t[i].h == *h && (tab.t[i].v == v || node_same(tab.t[i].v, v)))
+				return tab.t[i].v;
+	}
+	return NULL;
+}
+
+static void tab_insert(json_t *v, uint64_t h)
+{
+	if ((tab.n + 1) * 4 > tab.cap * 3)
+		tab_rebuild(tab.n + 1, false);
+	tab_put(tab.t, tab.cap, json_incref(v), h);
+	tab.n++;
+}
+
+static bool internable(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return true;
+	case JSON_STRING:
+		return json_string_length(v) <= INTERN_MAX_STR;
+	default:
+		return false; /* true, false, null: jansson's own singletons */
+	}
+}
+
+static void canon_children(json_t *v, int depth);
+
+/*
+ * A new reference to the canonical node equal to v (borrowed).  A new
+ * value is made canonical in a copy in the slab; its children first: in
+ * place when v is ours alone (refcount 1: only its parent, ours, holds
+ * it), else in a copy, since a shared node may be read meanwhile.
+ */
+static json_t *canon_node(json_t *v, int depth)
+{
+	uint64_t h;
+	bool own = refs(v) == 1, container = json_is_object(v) || json_is_array(v);
+	/* (our own container's children are new: it can't be found before) */
+	json_t *k = own && container ? NULL : tab_lookup(v, &h);
+	if (k)
+		return json_incref(k);
+	if (depth >= INTERN_MAX_DEPTH)
+		return json_incref(v);
+	json_t *mine = own ? json_incref(v) : json_copy(v);
+	if (!mine)
+		return json_incref(v);
+	if (container) {
+		canon_children(mine, depth + 1);
+		if ((k = tab_lookup(mine, &h))) {
+			json_decref(mine);
+			return json_incref(k);
+		}
+	}
+	k = slab_copy(mine); /* same content, same hash */
+	tab_insert(k, h);
+	return k;
+}
+
+/* Puts canonical children in v, which is the caller's to change. */
+static void canon_children(json_t *v, int depth)
+{
+	if (json_is_object(v)) {
+		for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it)) {
+			json_t *c = json_object_iter_value(it);
+			if (!internable(c))
+				continue;
+			json_t *k = canon_node(c, depth);
+			if (k != c)
+				json_object_iter_set(v, it, k);
+			json_decref(k);
+		}
+	} else if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			json_t *c = json_array_get(v, i);
+			if (!internable(c))
+				continue;
+			json_t *k = canon_node(c, depth);
+			if (k != c)
+				json_array_set(v, i, k);
+			json_decref(k);
+		}
+	}
+}
+
+json_t *store_intern(json_t *obj)
+{
+	if (!obj)
+		return NULL;
+	store_slab_init();
+	if (refs(obj) != 1) {
+		/* shared with the caller: a root of our own */
+		json_t *copy = json_copy(obj);
+		json_decref(obj);
+		if (!(obj = copy))
+			return NULL;
+	}
+	pthread_mutex_lock(&tab.mu);
+	canon_children(obj, 0);
+	obj = slab_copy(obj); /* the root is the object's own: no lookup */
+	if (tab.n > 2 * tab.keep + INTERN_MIN_CAP)
+		tab_sweep();
+	pthread_mutex_unlock(&tab.mu);
+	return obj;
+}
+
+size_t store_intern_count(void)
+{
+	pthread_mutex_lock(&tab.mu);
+	size_t n = tab.n;
+	pthread_mutex_unlock(&tab.mu);
+	return n;
+}
+
+/*
+ * After a burst: glibc keeps the memory that a burst's transient copies
+ * (parsed requests, old versions, encodings) used and freed; malloc_trim
+ * gives back the whole pages of it.  A thread looks once a second: after
+ * at least STORE_TRIM_BURST writes, the first second with fewer than
+ * STORE_TRIM_CALM of them (the readers have caught up by then) sweeps the
+ * table (values of objects gone) and trims.
+ */
+#define STORE_TRIM_BURST 2000
+#define STORE_TRIM_CALM	 1000
+
+static size_t trim_writes; /* atomic: since the trimmer last looked */
+static pthread_once_t trim_once = PTHREAD_ONCE_INIT;
+
+static void *trim_main(void *arg)
+{
+	size_t burst = 0;
+	for (;;) {
+		struct timespec ts = {1, 0};
+		nanosleep(&ts, NULL);
+		size_t n = __atomic_exchange_n(&trim_writes, 0, __ATOMIC_RELAXED);
+		burst += n;
+		if (burst >= STORE_TRIM_BURST && n < STORE_TRIM_CALM) {
+			burst = 0;
+			/* the values of objects gone since the last sweep first */
+			pthread_mutex_lock(&tab.mu);
+			tab_sweep();
+			pthread_mutex_unlock(&tab.mu);
+			malloc_trim(0);
+		}
+	}
+	return arg;
+}
+
+static void trim_start(void)
+{
+	pthread_t t;
+	if (pthread_create(&t, NULL, trim_main, NULL) == 0)
+		pthread_detach(t);
+}
+
+void store_trim_note(size_t writes)
+{
+	__atomic_add_fetch(&trim_writes, writes, __ATOMIC_RELAXED);
+	if (writes)
+		pthread_once(&trim_once, trim_start);
+}
