@@ -19,6 +19,7 @@ struct sobj *sobj_new(const char *kind, const char *ns, const char *name, json_t
 	o->user_rv = user_rv;
 	o->mtime_ns = mtime_ns;
 	o->obj = obj;
+	o->size = 0;
 	return o;
 }
 

@@ -27,6 +27,7 @@ struct sobj {
 	int64_t user_rv;  /* revision of its last write with user_change */
 	int64_t mtime_ns; /* wall-clock time (ns since epoch) of that last write */
 	json_t *obj;	  /* frozen; metadata.resourceVersion == rv */
+	size_t size;	  /* bytes of its JSON text, when its maker knew them; else 0 */
 };
 
 /* A new snapshot holding one reference; takes obj, copies the names. */

@@ -370,8 +370,10 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 
 	struct sobj *o = sobj_new(kind, ns, name, obj, rv, user_rv, store_now_ns());
 	char *text = json_dumps(obj, JSON_COMPACT);
-	if (text)
+	if (text) {
+		o->size = strlen(text); /* the watch ring's byte budget (watch.h) */
 		text = store_seal(kind, ns, name, text);
+	}
 	if (!text) {
 		sobj_unref(o);
 		return err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", kind, ns, name);

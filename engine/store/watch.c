@@ -35,6 +35,7 @@ struct watch {
 	pthread_cond_t w_idle;	       /* w_mu: active dropped to 0 */
 	struct ring_ev *ring;	       /* w_mu: the event of revision r is at r & RING_MASK */
 	int64_t ring_first, ring_last; /* w_mu: the ring holds [first, last] */
+	size_t ring_bytes;	       /* w_mu: ev_bytes of the events in the ring */
 	bool closing;		       /* w_mu: readers return 0 */
 	int active;		       /* w_mu: threads inside watch_read */
 
@@ -43,6 +44,12 @@ struct watch {
 	sqlite3_stmt *r_log; /* r_mu */
 };
 
+/* What an event counts against WATCH_RING_BYTES (1 KiB when unknown). */
+static size_t ev_bytes(const struct sobj *o)
+{
+	return !o ? 0 : o->size ? o->size : 1024;
+}
+
 /* Moves the start of the ring up to revision first (at most to last + 1). */
 static void ring_trim(struct watch *w, int64_t first)
 {
@@ -50,6 +57,7 @@ static void ring_trim(struct watch *w, int64_t first)
 		first = w->ring_last + 1;
 	for (; w->ring_first < first; w->ring_first++) {
 		struct ring_ev *ev = &w->ring[w->ring_first & RING_MASK];
+		w->ring_bytes -= ev_bytes(ev->obj);
 		sobj_unref(ev->obj);
 		ev->obj = NULL;
 	}
@@ -67,10 +75,14 @@ void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t c
 		} else if (w->ring_last - w->ring_first + 1 == WATCH_RING_CAP) {
 			ring_trim(w, w->ring_first + 1);
 		}
+		w->ring_bytes += ev_bytes(evs[i].obj);
 		w->ring[rv & RING_MASK] = (struct ring_ev){evs[i].type, STEAL_POINTER(&evs[i].obj)};
 		w->ring_last = rv;
 	}
 	ring_trim(w, compacted + 1);
+	while (w->ring_bytes > WATCH_RING_BYTES &&
+	       w->ring_last - w->ring_first + 1 > WATCH_RING_MIN)
+		ring_trim(w, w->ring_first + 1);
 	pthread_cond_broadcast(&w->w_cond);
 	pthread_mutex_unlock(&w->w_mu);
 }

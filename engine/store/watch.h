@@ -23,6 +23,12 @@
 #include "engine/store/store.h"
 
 #define WATCH_RING_CAP 16384 /* events kept in memory; a power of two */
+/* ... and no more than this many bytes of their objects' JSON text (about
+ * a quarter of what they take in memory) beyond the newest WATCH_RING_MIN:
+ * without it the ring of a server whose pods come and go grew for
+ * 16,384 revisions, to some 150 MiB (issue 16, no growth). */
+#define WATCH_RING_BYTES (2u << 20)
+#define WATCH_RING_MIN	 1024
 
 struct watch;
 
