@@ -6,7 +6,8 @@
  *
  * A repeat of the same (object, type, reason, message) bumps the earlier
  * event's count and lastTimestamp, as Kubernetes' recorder does.  Events
- * older than an hour are removed by the garbage collector (controllers).
+ * older than an hour (a minute once their object is gone) are removed by
+ * the garbage collector (controllers).
  *
  * Fencing: an event recorded by one of the leader's loops (a thread marked
  * with api_fence_thread) is written in a batch of such events only, by the
@@ -28,7 +29,7 @@
 
 #define EV_QUEUE_MAX 100000 /* dropped (and logged) beyond this */
 #define EV_BATCH_MAX 2000
-#define EV_SEEN_MAX  20000 /* dedupe memory, cleared when full */
+#define EV_SEEN_MAX  4096 /* dedupe memory, cleared when full (client-go's LRU holds 4096) */
 
 struct pending_event {
 	struct pending_event *next;
