@@ -20,7 +20,8 @@
 struct feed {
 	pthread_mutex_t lock; /* guards text, mtime_ns */
 	struct buf text;
-	size_t cap;
+	size_t cap;	/* lock: the text's bound now ... */
+	size_t cap_max; /* ... and at most (feed_new's) */
 	int64_t mtime_ns;
 
 	/* The refusals' feed (feed_keep_refusals) follows the store: */
@@ -41,7 +42,7 @@ struct feed *feed_new(size_t cap)
 	struct feed *f = xcalloc(1, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_mutex_init(&f->sync_lock, NULL);
-	f->cap = cap;
+	f->cap = f->cap_max = cap;
 	f->mtime_ns = wall_ns();
 	return f;
 }
@@ -232,12 +233,25 @@ static int cmp_event_time(const void *a, const void *b)
 	return x->rv < y->rv ? -1 : x->rv > y->rv;
 }
 
+/* The events feed's cap for `live` Events in the store (see feed.h). */
+static void events_cap(struct feed *f, long live)
+{
+	size_t cap = live > 0 ? (size_t)live * FEED_EVENT_BYTES : 0;
+	if (cap < FEED_EVENTS_MIN)
+		cap = FEED_EVENTS_MIN;
+	pthread_mutex_lock(&f->lock);
+	f->cap = cap < f->cap_max ? cap : f->cap_max;
+	pthread_mutex_unlock(&f->lock);
+}
+
 static void *follow_main(void *arg)
 {
 	struct feed *f = arg;
 	int64_t rev = api_rev(f->api);
 	struct sobj **v;
 	int n = api_list(f->api, KIND_EVENT, NULL, NULL, &v, NULL);
+	long live = n > 0 ? n : 0; /* Events in the store */
+	events_cap(f, live);
 	if (n > 0) {
 		qsort(v, (size_t)n, sizeof(*v), cmp_event_time);
 		struct buf b = {0};
@@ -258,11 +272,19 @@ static void *follow_main(void *arg)
 		if (got <= 0)
 			continue;
 		struct buf b = {0};
+		long was = live;
 		for (int i = 0; i < got; i++) {
 			rev = evs[i].rv;
-			if (evs[i].type != STORE_DELETED && !strcmp(evs[i].obj->kind, "Event"))
+			if (strcmp(evs[i].obj->kind, "Event"))
+				continue;
+			live += evs[i].type == STORE_ADDED     ? 1
+				: evs[i].type == STORE_DELETED ? -1
+							       : 0;
+			if (evs[i].type != STORE_DELETED)
 				feed_event_line(evs[i].obj->obj, &b);
 		}
+		if (live != was)
+			events_cap(f, live);
 		if (b.len)
 			feed_append(f, b.s);
 		buf_free(&b);

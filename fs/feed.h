@@ -58,7 +58,13 @@ void feed_event_line(const json_t *ev, struct buf *out);
 /*
  * Starts a thread that fills f with every Event: those stored now, oldest
  * first, then each one added or updated.  feed_stop_events() ends it.
+ * The thread also bounds the text by the Events the store holds: at most
+ * FEED_EVENT_BYTES for each (at least FEED_EVENTS_MIN, at most the cap
+ * feed_new was given), so that the feed does not grow when pods come and
+ * go and their Events expire (a 30,000-pod burst still keeps every line).
  */
+#define FEED_EVENT_BYTES 512
+#define FEED_EVENTS_MIN	 (1u << 20)
 int feed_follow_events(struct feed *f, struct api *a, struct err **e);
 void feed_stop_events(struct feed *f);
 

@@ -247,6 +247,12 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 /* NAME.yaml texts, cached by revision */
 
 #define YAML_CACHE_MAX 20000 /* entries; cleared when full */
+/* After as many new entries as the cache holds (at least this many), those
+ * of objects gone or changed since are dropped (amortized: at most two
+ * lookups per entry added): stat of NAME.yaml in a folder whose pods come
+ * and go cached a text for each of them up to YAML_CACHE_MAX (issue 16,
+ * no growth). */
+#define YAML_CACHE_SWEEP 1024
 
 struct yaml_entry {
 	int64_t rv;
@@ -261,9 +267,40 @@ static void yaml_entry_free(void *p)
 	free(y);
 }
 
+/* Drops the entries whose object is gone or at another revision.  Under
+ * yaml_lock. */
+static void yaml_sweep(struct view *v)
+{
+	struct hmap keep = {0};
+	struct hmap_iter it = {0};
+	struct hmap_ent *ent;
+	while ((ent = hmap_next(&v->yaml_cache, &it))) {
+		struct yaml_entry *y = ent->val;
+		char kind[64];
+		const char *ns = strchr(ent->key, '/');
+		const char *name = ns ? strchr(ns + 1, '/') : NULL;
+		const struct kind_info *k = NULL;
+		if (name && (size_t)(ns - ent->key) < sizeof(kind)) {
+			snprintf(kind, sizeof(kind), "%.*s", (int)(ns - ent->key), ent->key);
+			k = kind_by_kind(kind);
+		}
+		char *nsc = k ? xstrndup(ns + 1, (size_t)(name - ns - 1)) : NULL;
+		struct sobj *o = k ? api_get(v->api, k, nsc, name + 1) : NULL;
+		if (o && o->rv == y->rv)
+			hmap_set(&keep, ent->key, y);
+		else
+			yaml_entry_free(y);
+		sobj_unref(o);
+		free(nsc);
+	}
+	hmap_clear(&v->yaml_cache, NULL);
+	v->yaml_cache = keep;
+}
+
 /* Appends the YAML of o to out, from the cache when o's revision is there. */
 void view_object_yaml(struct view *v, const struct sobj *o, struct buf *out)
 {
+	static size_t added; /* entries added since the last sweep (atomic) */
 	char *key = xasprintf("%s/%s/%s", o->kind, o->ns, o->name);
 	pthread_mutex_lock(&v->yaml_lock);
 	struct yaml_entry *y = hmap_get(&v->yaml_cache, key);
@@ -282,6 +319,11 @@ void view_object_yaml(struct view *v, const struct sobj *o, struct buf *out)
 	n->text = text;
 	n->len = len;
 	pthread_mutex_lock(&v->yaml_lock);
+	size_t since = __atomic_add_fetch(&added, 1, __ATOMIC_RELAXED);
+	if (since >= YAML_CACHE_SWEEP && since >= hmap_len(&v->yaml_cache)) {
+		yaml_sweep(v);
+		__atomic_store_n(&added, 0, __ATOMIC_RELAXED);
+	}
 	if (hmap_len(&v->yaml_cache) >= YAML_CACHE_MAX)
 		hmap_clear(&v->yaml_cache, yaml_entry_free);
 	struct yaml_entry *old = hmap_set(&v->yaml_cache, key, n);

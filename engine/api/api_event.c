@@ -6,7 +6,8 @@
  *
  * A repeat of the same (object, type, reason, message) bumps the earlier
  * event's count and lastTimestamp, as Kubernetes' recorder does.  Events
- * older than an hour are removed by the garbage collector (controllers).
+ * older than an hour (a minute once their object is gone) are removed by
+ * the garbage collector (controllers).
  *
  * Similar events are combined as Kubernetes' EventAggregator does: past
  * EV_AGG_MAX events of one (object, type, reason) with different messages
@@ -36,9 +37,9 @@
 
 #define EV_QUEUE_MAX	100000 /* dropped (and logged) beyond this */
 #define EV_BATCH_MAX	2000
-#define EV_SEEN_MAX	20000 /* dedupe memory, cleared when full */
-#define EV_AGG_MAX	10    /* distinct messages of one kind of event before combining */
-#define EV_AGG_WINDOW_S 600   /* ... within this many seconds */
+#define EV_SEEN_MAX	4096 /* dedupe memory, cleared when full (client-go's LRU holds 4096) */
+#define EV_AGG_MAX	10   /* distinct messages of one kind of event before combining */
+#define EV_AGG_WINDOW_S 600  /* ... within this many seconds */
 #define EV_AGG_PREFIX	"(combined from similar events): "
 
 /* One (object, type, reason) of the aggregator: the recorder's. */

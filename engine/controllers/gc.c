@@ -15,6 +15,10 @@
 #include "engine/obj.h"
 
 #define DELETE_BATCH 1000
+/* An Event whose involved object is gone lives this long at most: an
+ * hour's worth of pods that came and went was the store's growth under
+ * churn (issue 16, no growth). */
+#define EVENT_GONE_TTL_S 60
 #define GC_NS_PERIOD_S                                                                             \
 	1 /* how often Terminating namespaces and foreground deletions are looked at */
 
@@ -60,6 +64,18 @@ static int refs_delete(struct api *a, struct refs *r, int grace)
 	return done;
 }
 
+/* Is Event o past its time to live: ttl_s, or EVENT_GONE_TTL_S once the
+ * object it is about (by uid) is not among uids any more? */
+static bool event_expired(const struct sobj *o, const struct hmap *uids, time_t now, int ttl_s)
+{
+	const char *ts = obj_str(o->obj, "lastTimestamp");
+	time_t t = obj_time(ts ? ts : obj_str(o->obj, "metadata.creationTimestamp"));
+	const char *about = obj_str(o->obj, "involvedObject.uid");
+	if (about && !hmap_get(uids, about) && ttl_s > EVENT_GONE_TTL_S)
+		ttl_s = EVENT_GONE_TTL_S;
+	return t >= 0 && now - t > ttl_s;
+}
+
 int gc_sweep(struct api *a, int event_ttl_s)
 {
 	struct hmap uids = {0};
@@ -94,13 +110,8 @@ int gc_sweep(struct api *a, int event_ttl_s)
 					continue;
 				}
 			}
-			if (!strcmp(o->kind, "Event")) {
-				const char *ts = obj_str(o->obj, "lastTimestamp");
-				time_t t = obj_time(
-				    ts ? ts : obj_str(o->obj, "metadata.creationTimestamp"));
-				if (t >= 0 && now - t > event_ttl_s)
-					refs_add(&old_events, o);
-			}
+			if (!strcmp(o->kind, "Event") && event_expired(o, &uids, now, event_ttl_s))
+				refs_add(&old_events, o);
 		}
 	}
 	hmap_clear(&uids, NULL);

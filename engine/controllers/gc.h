@@ -1,7 +1,9 @@
 /*
  * gc.h - the garbage collector: deletes objects whose owners are all gone
  * (an ownerReference to a uid that no longer exists), and Events older
- * than their time to live (one hour, as Kubernetes keeps them).
+ * than their time to live (one hour, as Kubernetes keeps them; a minute
+ * once the object they are about is gone, so that the store does not
+ * grow with pods that come and go).
  *
  * Deleting an owner already deletes its dependents in the same transaction
  * (api_delete); this sweep catches what that cannot: dependents created
