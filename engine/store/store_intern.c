@@ -196,7 +196,7 @@ static void *slab_alloc(size_t size)
 	if (p) {
 		slab.free[c] = *(void **)p;
 	} else {
-		if (slab.cur[c] + sz > slab.cur_end[c]) {
+		if ((size_t)(slab.cur_end[c] - slab.cur[c]) < sz) {
 			if (slab.top + SLAB_CHUNK > slab.end) {
 				pthread_mutex_unlock(&slab.mu);
 				return malloc(size);
