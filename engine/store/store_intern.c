@@ -53,12 +53,14 @@ typedef uint64_t ient;
 #define IENT_PTR_BITS 48
 #define IENT_V(e)     ((json_t *)(uintptr_t)((e) & ((1ULL << IENT_PTR_BITS) - 1)))
 #define IENT_TAG(h)   ((h) >> IENT_PTR_BITS)
+#define IENT_GONE     ((ient)1) /* during a sweep only: a dropped slot */
 
 static struct {
 	pthread_mutex_t mu;
 	ient *t;
 	size_t cap;  /* a power of two, or 0 */
 	size_t n;    /* entries */
+	size_t gone; /* dropped slots (IENT_GONE) until the next rebuild */
 	size_t keep; /* entries after the last sweep */
 } tab = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -302,69 +304,6 @@ static void tab_put(ient *t, size_t cap, json_t *v, uint64_t h)
 	t[i] = (uintptr_t)v | (IENT_TAG(h) << IENT_PTR_BITS);
 }
 
-/* Rebuilds the table with room for want entries (at most 3/4 full); when
- * sweeping, without those only the table holds.  Returns how many went. */
-static size_t tab_rebuild(size_t want, bool sweep)
-{
-	size_t cap = INTERN_MIN_CAP;
-	while (cap * 3 < want * 4)
-		cap *= 2;
-	ient *t = xcalloc(cap, sizeof(*t));
-	size_t n = 0, dropped = 0;
-	for (size_t i = 0; i < tab.cap; i++) {
-		json_t *v = IENT_V(tab.t[i]);
-		if (!v)
-			continue;
-		if (sweep && refs(v) == 1) {
-			json_decref(v); /* may bring its children down to 1 */
-			dropped++;
-			continue;
-		}
-		tab_put(t, cap, v, node_hash(v)); /* frozen: the hash it had */
-		n++;
-	}
-	free(tab.t);
-	tab.t = t;
-	tab.cap = cap;
-	tab.n = n;
-	return dropped;
-}
-
-/* Drops what only the table holds (a few passes: parents free children). */
-static void tab_sweep(void)
-{
-	for (int pass = 0; pass < 8 && tab_rebuild(tab.n, true); pass++)
-		;
-	tab.keep = tab.n;
-}
-
-/* The canonical node equal to v (borrowed), or NULL; *h is v's hash. */
-static json_t *tab_lookup(json_t *v, uint64_t *h)
-{
-	*h = node_hash(v);
-	if (tab.cap) {
-		uint64_t tag = IENT_TAG(*h);
-		for (size_t i = *h & (tab.cap - 1); tab.t[i]; i = (i + 1) & (tab.cap - 1)) {
-			json_t *k = IENT_V(tab.t[i]);
-			if (tab.t[i] >> IENT_PTR_BITS == tag && (k == v || node_same(k, v)))
-				return k;
-		}
-	}
-	return NULL;
-}
-
-/* Makes v canonical; false when its address does not fit a slot. */
-static bool tab_insert(json_t *v, uint64_t h)
-{
-	if ((uintptr_t)v >> IENT_PTR_BITS)
-		return false;
-	if ((tab.n + 1) * 4 > tab.cap * 3)
-		tab_rebuild(tab.n + 1, false);
-	tab_put(tab.t, tab.cap, json_incref(v), h);
-	tab.n++;
-	return true;
-}
-
 static bool internable(const json_t *v)
 {
 	switch (json_typeof(v)) {
@@ -378,6 +317,126 @@ static bool internable(const json_t *v)
 	default:
 		return false; /* true, false, null: jansson's own singletons */
 	}
+}
+
+/* Rebuilds the table with room for want entries (at most 3/4 full),
+ * leaving out dropped slots. */
+static void tab_rebuild(size_t want)
+{
+	size_t cap = INTERN_MIN_CAP;
+	while (cap * 3 < want * 4)
+		cap *= 2;
+	ient *t = xcalloc(cap, sizeof(*t));
+	size_t n = 0;
+	for (size_t i = 0; i < tab.cap; i++) {
+		if (tab.t[i] == 0 || tab.t[i] == IENT_GONE)
+			continue;
+		json_t *v = IENT_V(tab.t[i]);
+		tab_put(t, cap, v, node_hash(v)); /* frozen: the hash it had */
+		n++;
+	}
+	free(tab.t);
+	tab.t = t;
+	tab.cap = cap;
+	tab.n = n;
+	tab.gone = 0;
+}
+
+/* Marks the slot of canonical node v dropped. */
+static void tab_forget(json_t *v)
+{
+	for (size_t i = node_hash(v) & (tab.cap - 1); tab.t[i]; i = (i + 1) & (tab.cap - 1))
+		if (tab.t[i] != IENT_GONE && IENT_V(tab.t[i]) == v) {
+			tab.t[i] = IENT_GONE;
+			return;
+		}
+}
+
+/*
+ * Frees v, which only the table held (its slot already dropped), then
+ * in the same way those of its children that only v and the table held.
+ * Returns how many went.
+ */
+static size_t tab_drop(json_t *v, int depth)
+{
+	json_t *one[16], **kids = one;
+	size_t nk = 0, cap = 16, n = json_is_array(v) ? json_array_size(v) : 0;
+	void *it = json_is_object(v) ? json_object_iter(v) : NULL;
+	for (size_t i = 0; it || i < n; i++) {
+		json_t *c = it ? json_object_iter_value(it) : json_array_get(v, i);
+		if (it)
+			it = json_object_iter_next(v, it);
+		if (!internable(c) || refs(c) != 2 || depth >= INTERN_MAX_DEPTH)
+			continue;
+		if (nk == cap) {
+			cap *= 2;
+			json_t **w = xmalloc(cap * sizeof(*w));
+			memcpy(w, kids, nk * sizeof(*w));
+			if (kids != one)
+				free(kids);
+			kids = w;
+		}
+		kids[nk++] = json_incref(c);
+	}
+	json_decref(v);
+	size_t dropped = 1;
+	for (size_t i = 0; i < nk; i++) {
+		json_decref(kids[i]);
+		if (refs(kids[i]) == 1) {
+			tab_forget(kids[i]);
+			dropped += tab_drop(kids[i], depth + 1);
+		}
+	}
+	if (kids != one)
+		free(kids);
+	return dropped;
+}
+
+/* Drops what only the table holds, and what only that held: one pass. */
+static void tab_sweep(void)
+{
+	size_t dropped = 0;
+	for (size_t i = 0; i < tab.cap; i++) {
+		if (tab.t[i] == 0 || tab.t[i] == IENT_GONE || refs(IENT_V(tab.t[i])) != 1)
+			continue;
+		json_t *v = IENT_V(tab.t[i]);
+		tab.t[i] = IENT_GONE;
+		dropped += tab_drop(v, 0);
+	}
+	/* the dropped slots stay marked (lookups go past them) until the
+	 * table grows: no rebuild while writers wait */
+	tab.n -= dropped;
+	tab.gone += dropped;
+	tab.keep = tab.n;
+}
+
+/* The canonical node equal to v (borrowed), or NULL; *h is v's hash. */
+static json_t *tab_lookup(json_t *v, uint64_t *h)
+{
+	*h = node_hash(v);
+	if (tab.cap) {
+		uint64_t tag = IENT_TAG(*h);
+		for (size_t i = *h & (tab.cap - 1); tab.t[i]; i = (i + 1) & (tab.cap - 1)) {
+			if (tab.t[i] == IENT_GONE)
+				continue;
+			json_t *k = IENT_V(tab.t[i]);
+			if (tab.t[i] >> IENT_PTR_BITS == tag && (k == v || node_same(k, v)))
+				return k;
+		}
+	}
+	return NULL;
+}
+
+/* Makes v canonical; false when its address does not fit a slot. */
+static bool tab_insert(json_t *v, uint64_t h)
+{
+	if ((uintptr_t)v >> IENT_PTR_BITS)
+		return false;
+	if ((tab.n + tab.gone + 1) * 4 > tab.cap * 3)
+		tab_rebuild(tab.n + 1);
+	tab_put(tab.t, tab.cap, json_incref(v), h);
+	tab.n++;
+	return true;
 }
 
 static void canon_children(json_t *v, int depth);
@@ -475,10 +534,11 @@ void store_intern_release(void)
 	if (--holders == 0) {
 		/* no store left: values still in use elsewhere keep their references */
 		for (size_t i = 0; i < tab.cap; i++)
-			json_decref(IENT_V(tab.t[i]));
+			if (tab.t[i] != IENT_GONE)
+				json_decref(IENT_V(tab.t[i]));
 		free(tab.t);
 		tab.t = NULL;
-		tab.cap = tab.n = tab.keep = 0;
+		tab.cap = tab.n = tab.gone = tab.keep = 0;
 	}
 	pthread_mutex_unlock(&tab.mu);
 }
@@ -521,12 +581,13 @@ static void *trim_main(void *arg)
 			tab_sweep();
 			size_t after = tab.n;
 			pthread_mutex_unlock(&tab.mu);
+			int64_t t1 = store_now_ns();
 			malloc_trim(0);
 			log_info("store",
 				 "memory given back after %zu writes: %zu of %zu shared values "
-				 "dropped, %zu MiB in the slab (%.0f ms)",
-				 burst, before - after, before, store_slab_bytes() >> 20,
-				 (double)(store_now_ns() - t0) / 1e6);
+				 "dropped (%.0f ms), %zu MiB in the slab; trim %.0f ms",
+				 burst, before - after, before, (double)(t1 - t0) / 1e6,
+				 store_slab_bytes() >> 20, (double)(store_now_ns() - t1) / 1e6);
 			burst = 0;
 		}
 	}
