@@ -738,6 +738,7 @@ static void store_free(struct store *st)
 	pthread_rwlock_destroy(&st->idx_lock);
 	free(st->path);
 	free(st);
+	store_intern_release();
 }
 
 static void store_init_locks(struct store *st)
@@ -862,6 +863,7 @@ int store_open(const char *path, struct store **out, struct err **e)
 	st->path = xstrdup(path);
 	st->q_tail = &st->q_head;
 	store_init_locks(st);
+	store_intern_hold();
 	int rc = open_writer(st, e);
 	if (!rc)
 		rc = space_open(st, e);

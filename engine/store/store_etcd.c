@@ -789,6 +789,7 @@ static void estore_free(struct store *st)
 	pthread_rwlock_destroy(&st->idx_lock);
 	free(st->path);
 	free(st);
+	store_intern_release();
 }
 
 static struct estore *estore_new(const char *prefix)
@@ -834,6 +835,7 @@ int store_open_etcd(const struct etcd_opts *o, const char *prefix, struct store 
 	pthread_rwlock_init(&st->idx_lock, &ra);
 	pthread_rwlockattr_destroy(&ra);
 	st->etcd = estore_new(prefix);
+	store_intern_hold();
 	int rc = etcd_open(o, &st->etcd->c, e);
 	if (!rc)
 		rc = estore_feed_start(st, e);

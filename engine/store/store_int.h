@@ -151,6 +151,9 @@ size_t idx_dependents(struct store *st, const char *uid, struct sobj ***out);
  */
 json_t *store_intern(json_t *obj);
 size_t store_intern_count(void); /* distinct values held, for tests */
+/* Each open store holds the table; when the last one closes it is emptied. */
+void store_intern_hold(void);
+void store_intern_release(void);
 /* Sets up the memory store_intern copies values into (once; store_open). */
 void store_slab_init(void);
 size_t store_slab_bytes(void); /* in use there, for tests */

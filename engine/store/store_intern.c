@@ -39,6 +39,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/store/store_int.h"
 
@@ -46,16 +47,20 @@
 #define INTERN_MAX_DEPTH 64
 #define INTERN_MAX_STR	 4096 /* longer strings stay as they are */
 
-struct ient {
-	json_t *v; /* a reference; NULL: empty slot */
-	uint64_t h;
-};
+/* A slot: a reference to a node in the low 48 bits (user-space pointers
+ * fit), the top 16 bits of its hash above them; 0: empty. */
+typedef uint64_t ient;
+#define IENT_PTR_BITS 48
+#define IENT_V(e)     ((json_t *)(uintptr_t)((e) & ((1ULL << IENT_PTR_BITS) - 1)))
+#define IENT_TAG(h)   ((h) >> IENT_PTR_BITS)
+#define IENT_GONE     ((ient)1) /* during a sweep only: a dropped slot */
 
 static struct {
 	pthread_mutex_t mu;
-	struct ient *t;
+	ient *t;
 	size_t cap;  /* a power of two, or 0 */
 	size_t n;    /* entries */
+	size_t gone; /* dropped slots (IENT_GONE) until the next rebuild */
 	size_t keep; /* entries after the last sweep */
 } tab = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -193,7 +198,7 @@ static void *slab_alloc(size_t size)
 	if (p) {
 		slab.free[c] = *(void **)p;
 	} else {
-		if (slab.cur[c] + sz > slab.cur_end[c]) {
+		if ((size_t)(slab.cur_end[c] - slab.cur[c]) < sz) {
 			if (slab.top + SLAB_CHUNK > slab.end) {
 				pthread_mutex_unlock(&slab.mu);
 				return malloc(size);
@@ -234,13 +239,23 @@ static void j_free(void *p)
 
 static pthread_once_t slab_once = PTHREAD_ONCE_INIT;
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STORE_HAS_ASAN 1
+#endif
+#endif
+#ifndef STORE_HAS_ASAN
+#define STORE_HAS_ASAN 0
+#endif
+
 /* Reserves the range and makes jansson free through j_free.  Without the
  * range (or under AddressSanitizer, which must see every block) nothing
  * is copied and jansson keeps glibc's functions. */
 static void slab_init(void)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	return;
+#if defined(__SANITIZE_ADDRESS__) || STORE_HAS_ASAN
+	(void)j_malloc;
+	(void)j_free;
 #else
 	void *b = mmap(NULL, SLAB_RANGE, PROT_READ | PROT_WRITE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -281,68 +296,12 @@ static json_t *slab_copy(json_t *v)
 	return c;
 }
 
-static void tab_put(struct ient *t, size_t cap, json_t *v, uint64_t h)
+static void tab_put(ient *t, size_t cap, json_t *v, uint64_t h)
 {
 	size_t i = h & (cap - 1);
-	while (t[i].v)
+	while (t[i])
 		i = (i + 1) & (cap - 1);
-	t[i] = (struct ient){v, h};
-}
-
-/* Rebuilds the table with room for want entries (at most 3/4 full); when
- * sweeping, without those only the table holds.  Returns how many went. */
-static size_t tab_rebuild(size_t want, bool sweep)
-{
-	size_t cap = INTERN_MIN_CAP;
-	while (cap * 3 < want * 4)
-		cap *= 2;
-	struct ient *t = xcalloc(cap, sizeof(*t));
-	size_t n = 0, dropped = 0;
-	for (size_t i = 0; i < tab.cap; i++) {
-		json_t *v = tab.t[i].v;
-		if (!v)
-			continue;
-		if (sweep && refs(v) == 1) {
-			json_decref(v); /* may bring its children down to 1 */
-			dropped++;
-			continue;
-		}
-		tab_put(t, cap, v, tab.t[i].h);
-		n++;
-	}
-	free(tab.t);
-	tab.t = t;
-	tab.cap = cap;
-	tab.n = n;
-	return dropped;
-}
-
-/* Drops what only the table holds (a few passes: parents free children). */
-static void tab_sweep(void)
-{
-	for (int pass = 0; pass < 8 && tab_rebuild(tab.n, true); pass++)
-		;
-	tab.keep = tab.n;
-}
-
-/* The canonical node equal to v (borrowed), or NULL; *h is v's hash. */
-static json_t *tab_lookup(json_t *v, uint64_t *h)
-{
-	*h = node_hash(v);
-	if (tab.cap) {
-		for (size_t i = *h & (tab.cap - 1); tab.t[i].v; i = (i + 1) & (tab.cap - 1))
-			if (tab.t[i].h == *h && (tab.t[i].v == v || node_same(tab.t[i].v, v)))
-				return tab.t[i].v;
-	}
-	return NULL;
-}
-
-static void tab_insert(json_t *v, uint64_t h)
-{
-	if ((tab.n + 1) * 4 > tab.cap * 3)
-		tab_rebuild(tab.n + 1, false);
-	tab_put(tab.t, tab.cap, json_incref(v), h);
-	tab.n++;
+	t[i] = (uintptr_t)v | (IENT_TAG(h) << IENT_PTR_BITS);
 }
 
 static bool internable(const json_t *v)
@@ -358,6 +317,126 @@ static bool internable(const json_t *v)
 	default:
 		return false; /* true, false, null: jansson's own singletons */
 	}
+}
+
+/* Rebuilds the table with room for want entries (at most 3/4 full),
+ * leaving out dropped slots. */
+static void tab_rebuild(size_t want)
+{
+	size_t cap = INTERN_MIN_CAP;
+	while (cap * 3 < want * 4)
+		cap *= 2;
+	ient *t = xcalloc(cap, sizeof(*t));
+	size_t n = 0;
+	for (size_t i = 0; i < tab.cap; i++) {
+		if (tab.t[i] == 0 || tab.t[i] == IENT_GONE)
+			continue;
+		json_t *v = IENT_V(tab.t[i]);
+		tab_put(t, cap, v, node_hash(v)); /* frozen: the hash it had */
+		n++;
+	}
+	free(tab.t);
+	tab.t = t;
+	tab.cap = cap;
+	tab.n = n;
+	tab.gone = 0;
+}
+
+/* Marks the slot of canonical node v dropped. */
+static void tab_forget(json_t *v)
+{
+	for (size_t i = node_hash(v) & (tab.cap - 1); tab.t[i]; i = (i + 1) & (tab.cap - 1))
+		if (tab.t[i] != IENT_GONE && IENT_V(tab.t[i]) == v) {
+			tab.t[i] = IENT_GONE;
+			return;
+		}
+}
+
+/*
+ * Frees v, which only the table held (its slot already dropped), then
+ * in the same way those of its children that only v and the table held.
+ * Returns how many went.
+ */
+static size_t tab_drop(json_t *v, int depth)
+{
+	json_t *one[16], **kids = one;
+	size_t nk = 0, cap = 16, n = json_is_array(v) ? json_array_size(v) : 0;
+	void *it = json_is_object(v) ? json_object_iter(v) : NULL;
+	for (size_t i = 0; it || i < n; i++) {
+		json_t *c = it ? json_object_iter_value(it) : json_array_get(v, i);
+		if (it)
+			it = json_object_iter_next(v, it);
+		if (!internable(c) || refs(c) != 2 || depth >= INTERN_MAX_DEPTH)
+			continue;
+		if (nk == cap) {
+			cap *= 2;
+			json_t **w = xmalloc(cap * sizeof(*w));
+			memcpy(w, kids, nk * sizeof(*w));
+			if (kids != one)
+				free(kids);
+			kids = w;
+		}
+		kids[nk++] = json_incref(c);
+	}
+	json_decref(v);
+	size_t dropped = 1;
+	for (size_t i = 0; i < nk; i++) {
+		json_decref(kids[i]);
+		if (refs(kids[i]) == 1) {
+			tab_forget(kids[i]);
+			dropped += tab_drop(kids[i], depth + 1);
+		}
+	}
+	if (kids != one)
+		free(kids);
+	return dropped;
+}
+
+/* Drops what only the table holds, and what only that held: one pass. */
+static void tab_sweep(void)
+{
+	size_t dropped = 0;
+	for (size_t i = 0; i < tab.cap; i++) {
+		if (tab.t[i] == 0 || tab.t[i] == IENT_GONE || refs(IENT_V(tab.t[i])) != 1)
+			continue;
+		json_t *v = IENT_V(tab.t[i]);
+		tab.t[i] = IENT_GONE;
+		dropped += tab_drop(v, 0);
+	}
+	/* the dropped slots stay marked (lookups go past them) until the
+	 * table grows: no rebuild while writers wait */
+	tab.n -= dropped;
+	tab.gone += dropped;
+	tab.keep = tab.n;
+}
+
+/* The canonical node equal to v (borrowed), or NULL; *h is v's hash. */
+static json_t *tab_lookup(json_t *v, uint64_t *h)
+{
+	*h = node_hash(v);
+	if (tab.cap) {
+		uint64_t tag = IENT_TAG(*h);
+		for (size_t i = *h & (tab.cap - 1); tab.t[i]; i = (i + 1) & (tab.cap - 1)) {
+			if (tab.t[i] == IENT_GONE)
+				continue;
+			json_t *k = IENT_V(tab.t[i]);
+			if (tab.t[i] >> IENT_PTR_BITS == tag && (k == v || node_same(k, v)))
+				return k;
+		}
+	}
+	return NULL;
+}
+
+/* Makes v canonical; false when its address does not fit a slot. */
+static bool tab_insert(json_t *v, uint64_t h)
+{
+	if ((uintptr_t)v >> IENT_PTR_BITS)
+		return false;
+	if ((tab.n + tab.gone + 1) * 4 > tab.cap * 3)
+		tab_rebuild(tab.n + 1);
+	tab_put(tab.t, tab.cap, json_incref(v), h);
+	tab.n++;
+	return true;
 }
 
 static void canon_children(json_t *v, int depth);
@@ -389,7 +468,7 @@ static json_t *canon_node(json_t *v, int depth)
 		}
 	}
 	k = slab_copy(mine); /* same content, same hash */
-	tab_insert(k, h);
+	tab_insert(k, h);    /* (or not: k is then held once more, unshared) */
 	return k;
 }
 
@@ -440,6 +519,30 @@ json_t *store_intern(json_t *obj)
 	return obj;
 }
 
+static int holders; /* tab.mu: open stores */
+
+void store_intern_hold(void)
+{
+	pthread_mutex_lock(&tab.mu);
+	holders++;
+	pthread_mutex_unlock(&tab.mu);
+}
+
+void store_intern_release(void)
+{
+	pthread_mutex_lock(&tab.mu);
+	if (--holders == 0) {
+		/* no store left: values still in use elsewhere keep their references */
+		for (size_t i = 0; i < tab.cap; i++)
+			if (tab.t[i] != IENT_GONE)
+				json_decref(IENT_V(tab.t[i]));
+		free(tab.t);
+		tab.t = NULL;
+		tab.cap = tab.n = tab.gone = tab.keep = 0;
+	}
+	pthread_mutex_unlock(&tab.mu);
+}
+
 size_t store_intern_count(void)
 {
 	pthread_mutex_lock(&tab.mu);
@@ -471,12 +574,21 @@ static void *trim_main(void *arg)
 		size_t n = __atomic_exchange_n(&trim_writes, 0, __ATOMIC_RELAXED);
 		burst += n;
 		if (burst >= STORE_TRIM_BURST && n < STORE_TRIM_CALM) {
-			burst = 0;
 			/* the values of objects gone since the last sweep first */
+			int64_t t0 = store_now_ns();
 			pthread_mutex_lock(&tab.mu);
+			size_t before = tab.n;
 			tab_sweep();
+			size_t after = tab.n;
 			pthread_mutex_unlock(&tab.mu);
+			int64_t t1 = store_now_ns();
 			malloc_trim(0);
+			log_info("store",
+				 "memory given back after %zu writes: %zu of %zu shared values "
+				 "dropped (%.0f ms), %zu MiB in the slab; trim %.0f ms",
+				 burst, before - after, before, (double)(t1 - t0) / 1e6,
+				 store_slab_bytes() >> 20, (double)(store_now_ns() - t1) / 1e6);
+			burst = 0;
 		}
 	}
 	return arg;
