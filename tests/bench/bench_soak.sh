@@ -26,7 +26,8 @@
 # started (by PID), runs `clusterfs reset` on the data dir, unmounts and
 # removes its temporary dir.  Not root: skipped (runc needs root).
 #
-# Knobs (environment): BENCH_SOAK_CYCLES (1000), BENCH_SOAK_REPLICAS (10),
+# Knobs (environment): BENCH_SOAK_CYCLES (1000), BENCH_SOAK_BASE (the
+# baseline cycle: a tenth of the cycles), BENCH_SOAK_REPLICAS (10),
 # BENCH_TIMEOUT seconds per wait (60), BENCH_SOAK_CSV (a path: every
 # cycle's "cycle ms rss_kib fds threads" is copied there at the end).
 set -u
@@ -41,8 +42,8 @@ TAR=$(realpath -m "${2:-$SRC/build/images/busybox.tar}")
 CYCLES=${BENCH_SOAK_CYCLES:-1000}
 REPLICAS=${BENCH_SOAK_REPLICAS:-10}
 TIMEOUT=${BENCH_TIMEOUT:-60}
-BASE=$((CYCLES / 10))
-[ "$BASE" -ge 1 ] || BASE=1
+BASE=${BENCH_SOAK_BASE:-$((CYCLES / 10))}
+[ "$BASE" -ge 1 ] && [ "$BASE" -le "$CYCLES" ] || BASE=1
 
 echo "== soak: $CYCLES create/delete cycles of a $REPLICAS-pod Deployment on the local node"
 if [ "$(id -u)" != 0 ]; then
