@@ -64,6 +64,9 @@ BENCH_RESET=1
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-soak "$CFS_ORIG"
+# the containers' log relay beside the private copy, as beside the original
+relay=$(dirname "$CFS_ORIG")/clusterfs-logrelay
+[ -x "$relay" ] && cp "$relay" "$tmp/"
 data=$tmp/data
 rec=$tmp/cycles
 mkdir -p "$data"
