@@ -63,8 +63,8 @@ void feed_event_line(const json_t *ev, struct buf *out);
  * feed_new was given), so that the feed does not grow when pods come and
  * go and their Events expire (a 30,000-pod burst still keeps every line).
  */
-#define FEED_EVENT_BYTES 512
-#define FEED_EVENTS_MIN	 (1u << 20)
+#define FEED_EVENT_BYTES 256
+#define FEED_EVENTS_MIN	 (512u << 10)
 int feed_follow_events(struct feed *f, struct api *a, struct err **e);
 void feed_stop_events(struct feed *f);
 

@@ -1,23 +1,25 @@
 #!/bin/bash
-# t_churn.sh - no growth under pod churn (issue 16): CHURN_CYCLES (45)
+# t_churn.sh - no growth under pod churn (issue 16): CHURN_CYCLES (60)
 # create/delete cycles of a 10-pod Deployment of real busybox containers
 # on the local node.  Once the last cycle's pods are gone, with the server
 # still running: no runc container, pause process, mount under the data
 # dir, veth on the pod bridge, file under pods/ or logs/, or pod cgroup is
-# left of any pod the cycles made, and the server holds no more fds and
-# threads than after the warm-up cycles (CHURN_WARM, 30: the watch ring
-# full, the first Events of deleted pods expired).  Its VmRSS grows by at
-# most CHURN_RSS_KIB (4096) from the end of the warm-up to the end: before
-# the watch ring was bounded in bytes and the Events of deleted pods
-# expired, every cycle added about 0.9 MiB (some 14 MiB here).
+# left of any pod the cycles made, and the server holds no more fds than
+# after the warm-up cycles (CHURN_WARM, 45: the watch ring full, the
+# Events of deleted pods expiring as fast as they come, some 90 s), and no
+# more threads but the idle FUSE workers libfuse may keep (16, fs.c).  Its
+# VmRSS grows by at most CHURN_RSS_KIB (5120) over the last 15 cycles:
+# about 2 MiB now; before the watch ring was bounded in bytes and the
+# Events of deleted pods expired, every cycle added about 0.9 MiB (some
+# 14 MiB here).
 # (tests/bench/bench_soak.sh runs 1,000 such cycles.)
 # e2e-time-limit: 300
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
 
-CYCLES=${CHURN_CYCLES:-45}
-WARM=${CHURN_WARM:-30}
-RSS_MAX=${CHURN_RSS_KIB:-4096}
+CYCLES=${CHURN_CYCLES:-60}
+WARM=${CHURN_WARM:-45}
+RSS_MAX=${CHURN_RSS_KIB:-5120}
 P=$MNT/pods
 NODE=t-churn
 
@@ -99,10 +101,12 @@ check_eq "no veth on the pod bridge ($br)" "" "$(ip -o link show master "$br" 2>
 
 # The server: fds and threads back to their count after the warm-up (a
 # thread or fd that ends a moment after its pod is given 5 s), VmRSS.
-settled() { [ "$(fds)" -le "$fds_w" ] && [ "$(threads)" -le "$thr_w" ]; }
+FUSE_IDLE=16
+settled() { [ "$(fds)" -le "$fds_w" ] && [ "$(threads)" -le $((thr_w + FUSE_IDLE)) ]; }
 wait_until 5 settled
 check "fds: $(fds) now, $fds_w after cycle $WARM" test "$(fds)" -le "$fds_w"
-check "threads: $(threads) now, $thr_w after cycle $WARM" test "$(threads)" -le "$thr_w"
+check "threads: $(threads) now, $thr_w after cycle $WARM (+ up to $FUSE_IDLE idle FUSE workers)" \
+	test "$(threads)" -le $((thr_w + FUSE_IDLE))
 rss_e=$(rss)
 check "VmRSS grew by at most $RSS_MAX KiB from cycle $WARM to $CYCLES ($rss_w -> $rss_e KiB)" \
 	test $((rss_e - rss_w)) -le "$RSS_MAX"

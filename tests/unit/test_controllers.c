@@ -259,6 +259,44 @@ static void test_gc(void)
 	CHECK(count_pods(NULL) == 0);
 }
 
+/* Events two minutes old: kept (an hour's time to live) while the object
+ * they are about is there or unknown, deleted once it is gone (a minute). */
+static void test_gc_events(void)
+{
+	char old[32];
+	time_t t = time(NULL) - 120;
+	strftime(old, sizeof(old), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: here}\n") == 1);
+	struct sobj *cm = api_get(api, K("ConfigMap"), "default", "here");
+	const char *uid = cm ? obj_str(cm->obj, "metadata.uid") : NULL;
+	CHECK(uid != NULL);
+	static const char ev[] = "apiVersion: v1\nkind: Event\nmetadata: {name: %s}\n"
+				 "involvedObject: {kind: ConfigMap, name: %s%s%s}\n"
+				 "reason: R\nmessage: m\nlastTimestamp: '%s'\n---\n";
+	char *y = xstrdup("");
+	const char *evs[][3] = {{"ev-here", "here", uid ? uid : "x"},
+				{"ev-gone", "gone", "11111111-1111-1111-1111-111111111111"},
+				{"ev-nouid", "gone", NULL}};
+	for (size_t i = 0; i < 3; i++) {
+		char *d = xasprintf(ev, evs[i][0], evs[i][1], evs[i][2] ? ", uid: " : "",
+				    evs[i][2] ? evs[i][2] : "", old);
+		char *n = xasprintf("%s%s", y, d);
+		free(y);
+		free(d);
+		y = n;
+	}
+	CHECK(apply(y) == 3);
+	free(y);
+	sobj_unref(cm);
+	gc_sweep(api, 3600);
+	const char *want[] = {"ev-here", NULL, "ev-nouid"};
+	for (size_t i = 0; i < 3; i++) {
+		struct sobj *o = api_get(api, K("Event"), "default", evs[i][0]);
+		CHECK((o != NULL) == (want[i] != NULL));
+		sobj_unref(o);
+	}
+}
+
 /* A namespace deleted while a pod in it is stopping on a Ready node stays,
  * Terminating, until the pod is gone; then the gc removes it. */
 static void test_namespace_terminating(void)
@@ -367,6 +405,7 @@ int main(void)
 	RUN(test_scale_and_heal);
 	RUN(test_template_change);
 	RUN(test_gc);
+	RUN(test_gc_events);
 	RUN(test_namespace_terminating);
 	RUN(test_foreground_delete);
 	store_wake_watchers(st);
