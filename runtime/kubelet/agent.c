@@ -45,6 +45,7 @@
 #include "runtime/kubelet/oci.h"
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/podcg.h"
+#include "runtime/kubelet/podtrace.h"
 
 #define AGENT_KEY_MAX	    320
 #define DEFAULT_CGROUP	    "/clusterfs"
@@ -103,9 +104,12 @@ void agent_pod_drop(struct agent *ag, struct apod *ap)
 static void note_pod(struct agent *ag, const char *uid, const char *ns, const char *name)
 {
 	pthread_mutex_lock(&ag->lock);
-	if (!hmap_get(&ag->pods, uid))
+	bool is_new = !hmap_get(&ag->pods, uid);
+	if (is_new)
 		hmap_set(&ag->pods, uid, apod_new(uid, ns, name));
 	pthread_mutex_unlock(&ag->lock);
+	if (is_new)
+		podtrace(ns, name, "seen");
 	wq_add(ag->q, uid);
 }
 
@@ -706,7 +710,9 @@ static int open_net(struct agent *ag, struct err **e)
 	const struct cni_opts co = {.data_dir = ag->o.data_dir,
 				    .pod_cidr = ag->pod_cidr,
 				    .bridge = ag->bridge,
-				    .mtu = nodenet_pod_mtu(ag->net)};
+				    .mtu = nodenet_pod_mtu(ag->net),
+				    .lo_up = true, /* the pause process does it */
+				    .native = !getenv("CFS_CNI_EXEC")};
 	return cni_open(&co, &ag->cni, e);
 }
 
@@ -746,6 +752,7 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 	ag->pods_dir = xasprintf("%s/pods", o->data_dir);
 	ag->logs_dir = xasprintf("%s/logs", o->data_dir);
 	ag->runc_dir = xasprintf("%s/runc", o->data_dir);
+	podtrace_open(o->data_dir);
 	/* the Node first: an API that refuses us or does not answer fails the
 	 * start before anything on the host is touched */
 	if ((r = check_node_name(ag->node, e)) < 0 || (r = agent_register_node(ag, e)) < 0 ||
@@ -836,6 +843,7 @@ void agent_stop(struct agent *ag)
 			agent_probes_stop(&ap->c[i]);
 	}
 	agent_free(ag);
+	podtrace_close();
 }
 
 const char *agent_dns_ip(const struct agent *ag)

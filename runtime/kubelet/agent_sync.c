@@ -26,6 +26,7 @@
 #include "runtime/net/dns.h"
 #include "runtime/image/image.h"
 #include "runtime/kubelet/pause.h"
+#include "runtime/kubelet/podtrace.h"
 
 /* How often a running pod's secret, configMap, downwardAPI and projected
  * volumes are brought up to date (the kubelet's takes up to its sync period,
@@ -691,6 +692,9 @@ static void post_status(struct agent *ag, struct apod *ap, const json_t *pod)
 	if ((r < 0 || (res < 0 && res != -ENOENT)) && (r < 0 ? r : res) != -ENOTCONN)
 		log_warn("agent", "%s/%s: status: %s", ap->ns, ap->name,
 			 strerror(r < 0 ? -r : -res));
+	const char *ph = obj_str(st, "phase"), *was = obj_str(ap->posted, "phase");
+	if (r >= 0 && ph && !strcmp(ph, "Running") && (!was || strcmp(was, "Running")))
+		podtrace(ap->ns, ap->name, "posted");
 	json_decref(ap->posted);
 	ap->posted = st;
 }
@@ -731,8 +735,12 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 		}
 		r = pod_sandbox_create(&ag->env, pod, &ap->sb, &e);
 	}
+	if (r == 0)
+		podtrace(ap->ns, ap->name, "pause");
 	if (r == 0 && (r = sandbox_network(ag, ap, pod, &e)) < 0)
 		sandbox_remove(ag, ap);
+	if (r == 0)
+		podtrace(ap->ns, ap->name, "cni");
 	if (r < 0) {
 		log_warn("agent", "%s/%s: %s", ap->ns, ap->name, e->msg);
 		apic_event(ag->c, "Warning", "FailedCreatePodSandBox", "Pod", ap->ns, ap->name,
@@ -804,11 +812,22 @@ static void volume_sync(struct agent *ag, struct apod *ap, const json_t *pod, in
 	want(next, VOLUME_SYNC_MS);
 }
 
+/* The pod from the API (the first pass traced: podtrace.h). */
+static int pod_get(struct agent *ag, struct apod *ap, struct sobj **o, struct err **e)
+{
+	if (!ap->have_spec)
+		podtrace(ap->ns, ap->name, "sync");
+	int r = apic_get(ag->c, KIND_POD, ap->ns, ap->name, o, e);
+	if (!ap->have_spec)
+		podtrace(ap->ns, ap->name, "got");
+	return r;
+}
+
 int64_t agent_sync(struct agent *ag, struct apod *ap)
 {
 	struct sobj *o = NULL;
 	struct err *e = NULL;
-	int r = apic_get(ag->c, KIND_POD, ap->ns, ap->name, &o, &e);
+	int r = pod_get(ag, ap, &o, &e);
 	if (r < 0 && r != -ENOENT) {
 		/* the server did not answer: nothing is known, nothing changes */
 		log_debug("agent", "%s/%s: %s", ap->ns, ap->name, e ? e->msg : strerror(-r));

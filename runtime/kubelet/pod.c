@@ -28,6 +28,7 @@
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/podcg.h"
 #include "runtime/kubelet/pod.h"
+#include "runtime/kubelet/podtrace.h"
 #include "runtime/kubelet/subpath.h"
 #include "runtime/kubelet/userns.h"
 #include "runtime/proc.h"
@@ -705,13 +706,14 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 		r = err_wrap(e, "pod %s: container %s", sb->name, c->name);
 		goto out;
 	}
-	if ((r = oci_create_pid(env->rt, c->id, c->dir, config, c->log, &c->pid, e)) < 0) {
+	podtrace(sb->ns, sb->name, "bundle");
+	c->created = true; /* runc run: a failure's leftovers deleted as a create's */
+	if ((r = oci_run_pid(env->rt, c->id, c->dir, config, c->log, &c->pid, e)) < 0) {
+		c->created = r != -EEXIST; /* that one is not ours to delete */
 		err_wrap(e, "pod %s: container %s", sb->name, c->name);
 		goto out;
 	}
-	c->created = true;
-	if ((r = oci_start(env->rt, c->id, e)) < 0)
-		goto out;
+	podtrace(sb->ns, sb->name, "start");
 	log_info("pod", "%s: container %s (%s) running, pid %d", sb->name, c->name, c->id,
 		 (int)c->pid);
 out:

@@ -65,6 +65,7 @@ SCENARIOS=${BENCH_SCENARIOS:-pod 1 3 30}
 TIMEOUT=${BENCH_TIMEOUT:-60}
 POLL_MS=${BENCH_POLL_MS:-5}
 VERBOSE=${BENCH_VERBOSE:-0}
+TRACE=${BENCH_TRACE:-1}
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 echo "== node runtime: write -> pods Running, clusterfs beside podman kube play"
@@ -97,6 +98,12 @@ BENCH_RESET=1
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-runtime "$CFS_ORIG"
+# the small helper beside it (containers' log relays, pods' pause
+# processes), as make builds it; without it clusterfs runs itself for both
+HELPER=$tmp/clusterfs-logrelay
+if [ -x "$(dirname "$CFS_ORIG")/clusterfs-logrelay" ]; then
+	cp "$(dirname "$CFS_ORIG")/clusterfs-logrelay" "$HELPER" || exit 1
+fi
 data=$tmp/data
 res=$tmp/results
 pm=$tmp/podman
@@ -128,10 +135,11 @@ EOF
 
 now_ms() { date +%s%3N; }
 
-# PIDs of the pause processes of our data dir: our private binary, "pause".
+# PIDs of the pause processes of our data dir: our private binary or its
+# helper, "clusterfs pause".
 pause_pids() {
 	for d in /proc/[0-9]*; do
-		[ "$(readlink "$d/exe" 2>/dev/null)" = "$CFS" ] || continue
+		case $(readlink "$d/exe" 2>/dev/null) in "$CFS" | "$HELPER") ;; *) continue ;; esac
 		{ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -q '^clusterfs pause ' && echo "${d#/proc/}"
 	done
 }
@@ -202,18 +210,59 @@ def overhead(look):
         ds.append(time.monotonic() - a)
     return med(ds)
 
+# The pod start trace (CFS_POD_TRACE, runtime/kubelet/podtrace.h): the
+# steps in order; "listed" (the pod's folder first seen by the poller) and
+# "visible" (its phase first read Running) are the poller's own.
+STEPS = ["listed", "seen", "sync", "got", "pause", "cni", "bundle", "create", "start",
+         "posted", "visible"]
+
+def trace_summary(path, t0, rx, listed, visible):
+    """Per step: the median over the pods of the time after the write and
+    of the time since the step before, in ms."""
+    at = {}
+    for d, t in listed.items():
+        at.setdefault(d, {})["listed"] = t
+    for d, t in visible.items():
+        at.setdefault(d, {})["visible"] = t
+    try:
+        with open(path) as f:
+            for line in f:
+                w = line.split()
+                if len(w) != 3:
+                    continue
+                t, pod, step = int(w[0]) / 1e6, w[1].split("/")[-1], w[2]
+                if t >= t0 and rx.fullmatch(pod):
+                    at.setdefault(pod, {}).setdefault(step, t)
+    except OSError:
+        return
+    for i, s in enumerate(STEPS):
+        abs_ = [p[s] - t0 for p in at.values() if s in p]
+        if not abs_:
+            continue
+        prev = []
+        for p in at.values():
+            before = [k for k in STEPS[:i] if k in p]
+            if s in p and before:
+                prev.append(p[s] - p[before[-1]])
+        print("result trace_%s %s %s %d" % (s, ms(med(abs_)), ms(med(prev)) if prev else "-",
+                                             len(abs_)))
+
 if sys.argv[1] == "cfs":
-    pods, rx, n, timeout, interval, src, dest = sys.argv[2:9]
+    pods, rx, n, timeout, interval, src, dest, trace = sys.argv[2:10]
     rx, n, timeout, interval = re.compile(rx), int(n), float(timeout), int(interval) / 1000
     running = set()  # a pod seen Running is not read again (sleep: it stays)
+    listed, visible = {}, {}
     def look(full=False):
+        now = time.monotonic()
         for d in os.listdir(pods):
             if d.endswith(".yaml") or not rx.fullmatch(d) or (d in running and not full):
                 continue
+            listed.setdefault(d, now)
             try:
                 with open(os.path.join(pods, d, "phase")) as f:
                     if f.read().strip() == "Running":
                         running.add(d)
+                        visible.setdefault(d, now)
             except OSError:
                 pass
         return len(running)
@@ -226,6 +275,8 @@ if sys.argv[1] == "cfs":
     print("result cp_ms", ms(t_cp - t0))
     print("result rounds", rounds)
     print("result round_ms", "%.2f" % (overhead(lambda: look(True)) * 1000))
+    if trace != "-":
+        trace_summary(trace, t0, rx, listed, visible)
 else:
     n, timeout, interval, rx, yaml = sys.argv[2:7]
     n, timeout, interval, rx = int(n), float(timeout), int(interval) / 1000, re.compile(rx)
@@ -299,7 +350,7 @@ cfs_gone() {
 run_cfs() {
 	scen "$1"
 	c0=$(srv_cpu_ms)
-	if ! clock cfs "$mnt/pods" "$cre" "$n" "$TIMEOUT" "$POLL_MS" "$yaml" "$dest"; then
+	if ! clock cfs "$mnt/pods" "$cre" "$n" "$TIMEOUT" "$POLL_MS" "$yaml" "$dest" "$trace"; then
 		echo "bench_runtime.sh: clusterfs, $1, run $2 failed:" >&2
 		sed 's/^/   /' "$tmp/step" >&2
 		tail -5 "$log" >&2
@@ -322,6 +373,13 @@ run_cfs() {
 		fi
 		printf '   clusterfs %-4s %8s ms to Running (cp %s ms, %s poll rounds of %s ms; server CPU %s ms%s)\n' \
 			"$1" "$(v running_ms)" "$(v cp_ms)" "$(v rounds)" "$(v round_ms)" $((c1 - c0)) "$extra"
+		put cfs "$1" "$2" cpu_per_pod "$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.1f", c / n }')"
+		if [ "$trace" != - ]; then
+			awk '$1 == "result" && $2 ~ /^trace_/ { sub(/^trace_/, "", $2); t = t " " $2 " " $3 "(+" $4 ")" }
+				END { if (t != "") print "             trace, ms after the write (+ since the step before), median of the pods:" t }' "$tmp/step" | fold -s -w 110 | sed '2,$s/^/               /'
+			awk -v s="$1" -v r="$2" '$1 == "result" && $2 ~ /^trace_/ { sub(/^trace_/, "", $2)
+				print "cfs", s, r, "at_" $2, $3; print "cfs", s, r, "dt_" $2, $4 }' "$tmp/step" >>"$res"
+		fi
 	fi
 	t0=$(now_ms)
 	rm -f "$dest"
@@ -381,6 +439,12 @@ echo "== $RUNS runs, scenarios: $SCENARIOS; load average $(cut -d' ' -f1-3 /proc
 	{ cat "$tmp/import.out" >&2; exit 1; }
 vflag=""
 [ "$VERBOSE" = 1 ] && vflag=-v
+# the agent's per-step trace of each pod start (runtime/kubelet/podtrace.h)
+trace=-
+if [ "$TRACE" = 1 ]; then
+	trace=$data/podtrace.log
+	export CFS_POD_TRACE="$trace"
+fi
 bench_start_server "$data" --node-name bench $vflag
 bench_wait_ready 15 1
 echo "   server pid $pid, node bench Ready after $BENCH_READY_S s, VmRSS $(srv_mib) MiB"
@@ -483,6 +547,25 @@ for s in $SCENARIOS; do
 	printf '  %-16s delete -> gone: clusterfs%s' "" "$(vals cfs "$s" down_ms)"
 	[ "$PODMAN" = 1 ] && printf '; podman kube down%s' "$(vals podman "$s" down_ms)"
 	echo
+done
+if [ "$trace" != - ]; then
+	echo
+	echo "  the pod start, step by step (runtime/kubelet/podtrace.h): ms after the write, and"
+	echo "  (+ms) since the step before, each the median over a run's pods, then of the runs:"
+	for s in $SCENARIOS; do
+		line=""
+		for st in listed seen sync got pause cni bundle create start posted visible; do
+			a=$(median $(vals cfs "$s" "at_$st"))
+			d=$(median $(vals cfs "$s" "dt_$st"))
+			[ -n "$a" ] && line="$line $st $a${d:+ (+$d)}"
+		done
+		printf '  %-16s%s\n' "$(label "$s")" "$line" | fold -s -w 110 | sed '2,$s/^/                   /'
+	done
+fi
+echo
+echo "  server CPU per pod started (ms), median:"
+for s in $SCENARIOS; do
+	printf '  %-16s %s\n' "$(label "$s")" "$(median $(vals cfs "$s" cpu_per_pod))"
 done
 case " $SCENARIOS " in *" 30 "*)
 	echo
