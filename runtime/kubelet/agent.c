@@ -18,12 +18,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <linux/fs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -626,6 +628,28 @@ static void adopt_all(struct agent *ag)
 
 /* ---- lifecycle ---- */
 
+/*
+ * Asks the filesystem to spread dir's subdirectories over its block groups
+ * (ext2/3/4's "top directory" flag, chattr +T; elsewhere a no-op).  Each
+ * pod's folders are made and removed within seconds; on an ext4 without a
+ * journal a new inode is taken only after scanning past every inode of its
+ * group freed in the last dirty_expire interval (30 s), so that pods made
+ * in the group their predecessors just left paid about a millisecond per
+ * file (half the server's CPU for 30 pods started right after 30 deleted).
+ */
+static void spread_subdirs(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), flags = 0;
+	if (fd < 0)
+		return;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0 && !(flags & FS_TOPDIR_FL)) {
+		flags |= FS_TOPDIR_FL;
+		if (ioctl(fd, FS_IOC_SETFLAGS, &flags) < 0)
+			log_debug("agent", "%s: chattr +T: %s", dir, strerror(errno));
+	}
+	close(fd);
+}
+
 static int check_node_name(const char *n, struct err **e)
 {
 	size_t len = strlen(n);
@@ -771,6 +795,9 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 	mkdir(ag->logs_dir, 0700);
 	chmod(ag->pods_dir, 0700);
 	chmod(ag->logs_dir, 0700);
+	spread_subdirs(ag->pods_dir);
+	spread_subdirs(ag->logs_dir);
+	spread_subdirs(ag->runc_dir);
 	/* containers' inits become our children when runc exits */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		r = err_make(e, errno, "agent: PR_SET_CHILD_SUBREAPER: %s", strerror(errno));

@@ -445,7 +445,8 @@ if [ "$TRACE" = 1 ]; then
 	trace=$data/podtrace.log
 	export CFS_POD_TRACE="$trace"
 fi
-bench_start_server "$data" --node-name bench $vflag
+# (the HTTPS API on a free loopback port: 6443 may be another server's)
+bench_start_server "$data" --node-name bench --listen 127.0.0.1:0 $vflag
 bench_wait_ready 15 1
 echo "   server pid $pid, node bench Ready after $BENCH_READY_S s, VmRSS $(srv_mib) MiB"
 

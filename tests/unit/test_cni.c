@@ -144,8 +144,11 @@ static bool connect_from(const char *path, const char *ip, int port)
 
 static struct cni *open_cni(void)
 {
-	struct cni_opts o = {
-	    .data_dir = data_dir, .pod_cidr = CIDR, .bridge = bridge, .native = native};
+	struct cni_opts o = {.data_dir = data_dir,
+			     .pod_cidr = CIDR,
+			     .bridge = bridge,
+			     .native = native,
+			     .lo_up = native /* a failing ADD then fails in veth_add */};
 	struct cni *c = NULL;
 	struct err *e = NULL;
 	if (cni_open(&o, &c, &e) < 0) {
