@@ -700,14 +700,11 @@ static void post_status(struct agent *ag, struct apod *ap, const json_t *pod)
 }
 
 /* Makes sure the sandbox runs; a dead one is replaced, and the
- * containers that ran in it start again.  False when there is none.
- * With a sandbox, the pod's images are recorded (agent_images.c). */
+ * containers that ran in it start again.  False when there is none. */
 static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next)
 {
-	if (ap->sb && pod_sandbox_alive(ap->sb)) {
-		agent_images_record(ag, ap, pod);
+	if (ap->sb && pod_sandbox_alive(ap->sb))
 		return true;
-	}
 	if (ap->sb) {
 		log_warn("agent", "%s/%s: sandbox died: making a new one", ap->ns, ap->name);
 		apic_event(ag->c, "Normal", "SandboxChanged", "Pod", ap->ns, ap->name,
@@ -752,7 +749,6 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 	agent_watch_pid(ag, ap->sb->pid, ap->uid);
 	if (!*ap->start_time)
 		agent_timestamp(ap->start_time);
-	agent_images_record(ag, ap, pod);
 	return true;
 }
 
@@ -810,6 +806,31 @@ static void volume_sync(struct agent *ag, struct apod *ap, const json_t *pod, in
 	agent_volumes(ag, ap, pod, &e);
 	err_free(e);
 	want(next, VOLUME_SYNC_MS);
+}
+
+/* The init containers, one after another, then the containers (none once
+ * evicted): those that need a start get one. */
+static void start_due(struct agent *ag, struct apod *ap, const json_t *pod, bool evicted,
+		      int64_t *next)
+{
+	bool inits_done = !evicted;
+	for (size_t i = 0; i < ap->ninit && !evicted; i++) {
+		struct actr *c = &ap->c[i];
+		if (ctr_succeeded(c))
+			continue;
+		inits_done = false;
+		if (c->c || c->done)
+			break; /* running, or failed for good */
+		start_ctr(ag, ap, c, pod, next);
+		break;
+	}
+	if (inits_done)
+		for (size_t i = ap->ninit; i < ap->nc; i++) {
+			struct actr *c = &ap->c[i];
+			if (c->c || c->done)
+				continue;
+			start_ctr(ag, ap, c, pod, next);
+		}
 }
 
 /* The pod from the API (the first pass traced: podtrace.h). */
@@ -884,27 +905,13 @@ int64_t agent_sync(struct agent *ag, struct apod *ap)
 	}
 	handle_liveness(ag, ap, pod);
 
-	/* init containers, one after another (none once evicted) */
-	bool inits_done = !evicted;
-	for (size_t i = 0; i < ap->ninit && !evicted; i++) {
-		struct actr *c = &ap->c[i];
-		if (ctr_succeeded(c))
-			continue;
-		inits_done = false;
-		if (c->c || c->done)
-			break; /* running, or failed for good */
-		start_ctr(ag, ap, c, pod, &next);
-		break;
-	}
-	if (inits_done)
-		for (size_t i = ap->ninit; i < ap->nc; i++) {
-			struct actr *c = &ap->c[i];
-			if (c->c || c->done)
-				continue;
-			start_ctr(ag, ap, c, pod, &next);
-		}
+	start_due(ag, ap, pod, evicted, &next);
 	ctr_kill_due(ag, ap, &next);
 	volume_sync(ag, ap, pod, &next);
+	/* the images in use (agent_images.c), after the starts: a new pod's
+	 * record is written once, with the digests its containers run */
+	if (ap->sb)
+		agent_images_record(ag, ap, pod);
 	if (pod_done(ap, pod)) {
 		/* Succeeded or Failed: the sandbox goes, the logs stay */
 		for (size_t i = 0; i < ap->nc; i++)
