@@ -748,7 +748,9 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 	ag->epfd = -1;
 	if (ag->o.heartbeat_s <= 0)
 		ag->o.heartbeat_s = 10;
-	if (ag->o.workers <= 0)
+	if (ag->o.workers <= 0 && getenv("CFS_AGENT_WORKERS"))
+		ag->o.workers = atoi(getenv("CFS_AGENT_WORKERS")); /* for experiments */
+	if (ag->o.workers <= 0 || ag->o.workers > 256)
 		ag->o.workers = 8;
 	if (!ag->o.cgroup_parent)
 		ag->o.cgroup_parent = DEFAULT_CGROUP;

@@ -23,7 +23,10 @@
  *     then `portmap` (hostPorts), each plugin fed the previous one's
  *     result as prevResult.  An ADD without hostPorts skips portmap (it
  *     would only hand its prevResult back): one process less per pod;
- *     CHECK and DEL run it as always.
+ *     CHECK and DEL run it as always.  With cni_opts.native, ADD does the
+ *     bridge plugin's part (and host-local's) in the calling process
+ *     (veth.h), leaving what the plugins would, so that their CHECK and
+ *     DEL work on it: two processes less per pod.
  *
  * The bridge does not masquerade (ipMasq false): a pod's packets keep its
  * address on their way to pods of other nodes.  What leaves the cluster's

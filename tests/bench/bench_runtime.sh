@@ -177,6 +177,8 @@ pss_sum() {
 	done | awk '{ s += $1 } END { printf "%.1f", s / 1024 }'
 }
 srv_mib() { awk -v k="${1:-VmRSS}:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
+# "BUSY TOTAL" jiffies of all CPUs (/proc/stat): how busy the machine was.
+machine_jiffies() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 srv_cpu_ms() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / t }' "/proc/$pid/stat"; }
 
 # What the trap does besides lib.sh's cleanup: podman's private store
@@ -317,7 +319,8 @@ if sys.argv[1] == "cfs":
     print("result rounds", rounds)
     print("result round_ms", "%.2f" % (overhead(lambda: look(True)) * 1000))
     if trace != "-":
-        trace_summary(trace, t0, rx, listed, visible)
+        # read one at a time, later pods are seen Running late: no "visible"
+        trace_summary(trace, t0, rx, listed, {} if one else visible)
 else:
     n, timeout, interval, rx, yaml = sys.argv[2:7]
     n, timeout, interval, rx = int(n), float(timeout), int(interval) / 1000, re.compile(rx)
@@ -391,6 +394,7 @@ cfs_gone() {
 run_cfs() {
 	scen "$1"
 	c0=$(srv_cpu_ms)
+	j0=$(machine_jiffies)
 	if ! clock cfs "$mnt/pods" "$cre" "$n" "$TIMEOUT" "$POLL_MS" "$yaml" "$dest" "$trace"; then
 		echo "bench_runtime.sh: clusterfs, $1, run $2 failed:" >&2
 		sed 's/^/   /' "$tmp/step" >&2
@@ -398,6 +402,8 @@ run_cfs() {
 		failed=1
 	else
 		c1=$(srv_cpu_ms)
+		busy=$(echo "$j0 $(machine_jiffies)" | awk '{ t = $4 - $2; if (t > 0) printf "%.0f", 100 * ($3 - $1) / t }')
+		put cfs "$1" "$2" busy_pct "$busy"
 		v() { awk -v k="$1" '$1 == "result" && $2 == k { print $3 }' "$tmp/step"; }
 		put cfs "$1" "$2" running_ms "$(v running_ms)"
 		put cfs "$1" "$2" cpu_ms $((c1 - c0))
@@ -412,8 +418,8 @@ run_cfs() {
 			put cfs 30 "$2" pause_pss "$(pss_sum $pp)"
 			extra="; server VmRSS $(srv_mib) MiB (peak $(srv_mib VmHWM)), $(runc_count) runc containers, $(echo $pp | wc -w) pause processes (Pss $(pss_sum $pp) MiB)"
 		fi
-		printf '   clusterfs %-4s %8s ms to Running (cp %s ms, %s poll rounds, a full one %s ms; server CPU %s ms%s)\n' \
-			"$1" "$(v running_ms)" "$(v cp_ms)" "$(v rounds)" "$(v round_ms)" $((c1 - c0)) "$extra"
+		printf '   clusterfs %-4s %8s ms to Running (cp %s ms, %s poll rounds, a full one %s ms; server CPU %s ms; CPUs %s%% busy%s)\n' \
+			"$1" "$(v running_ms)" "$(v cp_ms)" "$(v rounds)" "$(v round_ms)" $((c1 - c0)) "$busy" "$extra"
 		put cfs "$1" "$2" cpu_per_pod "$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.1f", c / n }')"
 		if [ "$trace" != - ]; then
 			awk '$1 == "result" && $2 ~ /^trace_/ { sub(/^trace_/, "", $2); t = t " " $2 " " $3 "(+" $4 ")" }
@@ -619,9 +625,10 @@ if [ "$trace" != - ]; then
 	done
 fi
 echo
-echo "  server CPU per pod started (ms), median:"
+echo "  server CPU per pod started (ms), and how busy the machine's CPUs were meanwhile, medians:"
 for s in $SCENARIOS; do
-	printf '  %-16s %s\n' "$(label "$s")" "$(median $(vals cfs "$s" cpu_per_pod))"
+	printf '  %-16s %s ms; %s %%\n' "$(label "$s")" "$(median $(vals cfs "$s" cpu_per_pod))" \
+		"$(median $(vals cfs "$s" busy_pct))"
 done
 case " $SCENARIOS " in *" 30 "*)
 	echo
