@@ -29,6 +29,7 @@
 #include "runtime/sys.h"
 
 #define IFNAME	   "eth0"
+#define LOCK_FILE  "lock"
 #define LAST_IP	   "last_reserved_ip.0"
 #define NL_BUF	   2048
 #define VETH_TRIES 4
@@ -89,9 +90,15 @@ static int ipam_take(const struct veth_conf *c, const char *id, uint32_t *out, s
 	int r = mkdir_p(dir, 0755, e);
 	if (r < 0)
 		return r;
+	/* host-local's lock: flock on the file "lock" in the folder */
+	_cleanup_free_ char *lpath = xasprintf("%s/%s", dir, LOCK_FILE);
 	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || flock(dfd, LOCK_EX) < 0) {
-		r = err_make(e, errno, "ipam %s: %s", dir, strerror(errno));
+	int lfd = dfd < 0 ? -1 : open(lpath, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (dfd < 0 || lfd < 0 || flock(lfd, LOCK_EX) < 0) {
+		r = err_make(e, errno, "ipam %s: %s", lfd < 0 && dfd >= 0 ? lpath : dir,
+			     strerror(errno));
+		if (lfd >= 0)
+			close(lfd);
 		if (dfd >= 0)
 			close(dfd);
 		return r;
@@ -102,7 +109,7 @@ static int ipam_take(const struct veth_conf *c, const char *id, uint32_t *out, s
 	struct dirent *de;
 	while (d && r == 0 && (de = readdir(d)))
 		if (de->d_name[0] != '.' && strcmp(de->d_name, LAST_IP) &&
-		    held_by(dfd, de->d_name, want))
+		    strcmp(de->d_name, LOCK_FILE) && held_by(dfd, de->d_name, want))
 			r = err_make(e, EEXIST, "ipam: %s has an address already (%s)", id,
 				     de->d_name);
 	if (d)
@@ -138,7 +145,8 @@ static int ipam_take(const struct veth_conf *c, const char *id, uint32_t *out, s
 	}
 	if (r == 0 && !got)
 		r = err_make(e, ENOSPC, "ipam: no free address in %s", dir);
-	close(dfd); /* and the lock */
+	close(dfd);
+	close(lfd); /* and the lock */
 	return r;
 }
 

@@ -9,8 +9,8 @@
  *        and the address recorded in IPAM_DIR/NET/10.88.0.7
  *
  * It leaves the host exactly as the plugins would, so that the plugins
- * undo it: the address is taken the way host-local takes one (the
- * network's folder locked with flock, the first free address after
+ * undo it: the address is taken the way host-local takes one (flock on
+ * the network folder's file "lock", the first free address after
  * last_reserved_ip.0, a file per address holding "ID\r\nIFNAME"), so
  * that host-local's DEL releases it and ADDs by either never share one;
  * the result is the plugin's (interfaces bridge, host veth and eth0 with
