@@ -696,6 +696,19 @@ static void agent_free(struct agent *ag)
 	free(ag);
 }
 
+/* DATA/pods and DATA/logs: pods' filesystems and logs, root's alone;
+ * those and DATA/runc spread (spread_subdirs). */
+static void agent_dirs(struct agent *ag)
+{
+	mkdir(ag->pods_dir, 0700);
+	mkdir(ag->logs_dir, 0700);
+	chmod(ag->pods_dir, 0700);
+	chmod(ag->logs_dir, 0700);
+	spread_subdirs(ag->pods_dir);
+	spread_subdirs(ag->logs_dir);
+	spread_subdirs(ag->runc_dir);
+}
+
 /* The workers, the exit reaper, the heartbeat and the log rotator: 0 or
  * a positive errno (those started are marked on). */
 static int start_threads(struct agent *ag)
@@ -792,14 +805,7 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 				   .cgroup_parent = ag->o.cgroup_parent,
 				   .pids_limit = o->pod_pids_limit ? o->pod_pids_limit
 								   : AGENT_POD_PIDS_LIMIT};
-	/* pods' filesystems and logs: root's alone */
-	mkdir(ag->pods_dir, 0700);
-	mkdir(ag->logs_dir, 0700);
-	chmod(ag->pods_dir, 0700);
-	chmod(ag->logs_dir, 0700);
-	spread_subdirs(ag->pods_dir);
-	spread_subdirs(ag->logs_dir);
-	spread_subdirs(ag->runc_dir);
+	agent_dirs(ag);
 	/* containers' inits become our children when runc exits */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) {
 		r = err_make(e, errno, "agent: PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
