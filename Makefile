@@ -42,8 +42,10 @@ $(BIN)/clusterfs: $(BUILD)/main.o $(LIB_OBJ)
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# A container's log relay, beside clusterfs: its loop and libc only.
-$(BIN)/clusterfs-logrelay: $(BUILD)/main_logrelay.o $(BUILD)/runtime/kubelet/logrelay_run.o
+# A container's log relay and a pod's pause process, beside clusterfs: their
+# loops and libc only.
+$(BIN)/clusterfs-logrelay: $(BUILD)/main_logrelay.o $(BUILD)/runtime/kubelet/logrelay_run.o \
+		$(BUILD)/runtime/kubelet/pause_run.o
 	@mkdir -p $(BIN)
 	$(CC) $(LDFLAGS) -o $@ $^
 

@@ -8,11 +8,22 @@
  *     clusterfs-logrelay DATA_DIR/logs/UID/CONTAINER/ATTEMPT.log
  *
  * with the container's stdout and stderr pipes as fds 0 and 1, the log as
- * fd 2 and its index as fd 3.  Not for people.
+ * fd 2 and its index as fd 3.  It is also a pod's pause process
+ * (runtime/kubelet/pause.h), which the agent starts from here as
+ *
+ *     clusterfs pause HOSTNAME
+ *
+ * for the same reason: a start of this costs a fraction of clusterfs's.
+ * Not for people.
  */
+#include <string.h>
+
 #include "runtime/kubelet/logrelay.h"
+#include "runtime/kubelet/pause.h"
 
 int main(int argc, char **argv)
 {
+	if (argc >= 2 && !strcmp(argv[1], "pause"))
+		return pause_main(argc, argv);
 	return logrelay_main(argc, argv);
 }

@@ -32,8 +32,10 @@
  *   - Probes: liveness, readiness and startup (exec, httpGet, tcpSocket).
  *   - Deletion: SIGTERM, SIGKILL after the grace period, then the pod's
  *     files and the final delete (the API waits for it).
- *   - Network: each pod's namespace is plugged into the node's bridge by
- *     the CNI plugins (cni.h); its address is status.podIP, its
+ *   - Network: each pod's namespace is plugged into the node's bridge as
+ *     the CNI bridge plugin does it, by the server itself (cni.h, veth.h;
+ *     CFS_CNI_EXEC=1 in the environment: by the plugins); its address is
+ *     status.podIP, its
  *     /etc/hosts and /etc/resolv.conf (the cluster DNS, the Kubernetes
  *     search list) are written before its containers start, and the
  *     Services of its namespace are in its containers' environment.

@@ -26,6 +26,7 @@
 #include "runtime/net/dns.h"
 #include "runtime/image/image.h"
 #include "runtime/kubelet/pause.h"
+#include "runtime/kubelet/podtrace.h"
 
 /* How often a running pod's secret, configMap, downwardAPI and projected
  * volumes are brought up to date (the kubelet's takes up to its sync period,
@@ -691,19 +692,19 @@ static void post_status(struct agent *ag, struct apod *ap, const json_t *pod)
 	if ((r < 0 || (res < 0 && res != -ENOENT)) && (r < 0 ? r : res) != -ENOTCONN)
 		log_warn("agent", "%s/%s: status: %s", ap->ns, ap->name,
 			 strerror(r < 0 ? -r : -res));
+	const char *ph = obj_str(st, "phase"), *was = obj_str(ap->posted, "phase");
+	if (r >= 0 && ph && !strcmp(ph, "Running") && (!was || strcmp(was, "Running")))
+		podtrace(ap->ns, ap->name, "posted");
 	json_decref(ap->posted);
 	ap->posted = st;
 }
 
 /* Makes sure the sandbox runs; a dead one is replaced, and the
- * containers that ran in it start again.  False when there is none.
- * With a sandbox, the pod's images are recorded (agent_images.c). */
+ * containers that ran in it start again.  False when there is none. */
 static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod, int64_t *next)
 {
-	if (ap->sb && pod_sandbox_alive(ap->sb)) {
-		agent_images_record(ag, ap, pod);
+	if (ap->sb && pod_sandbox_alive(ap->sb))
 		return true;
-	}
 	if (ap->sb) {
 		log_warn("agent", "%s/%s: sandbox died: making a new one", ap->ns, ap->name);
 		apic_event(ag->c, "Normal", "SandboxChanged", "Pod", ap->ns, ap->name,
@@ -731,8 +732,12 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 		}
 		r = pod_sandbox_create(&ag->env, pod, &ap->sb, &e);
 	}
+	if (r == 0)
+		podtrace(ap->ns, ap->name, "pause");
 	if (r == 0 && (r = sandbox_network(ag, ap, pod, &e)) < 0)
 		sandbox_remove(ag, ap);
+	if (r == 0)
+		podtrace(ap->ns, ap->name, "cni");
 	if (r < 0) {
 		log_warn("agent", "%s/%s: %s", ap->ns, ap->name, e->msg);
 		apic_event(ag->c, "Warning", "FailedCreatePodSandBox", "Pod", ap->ns, ap->name,
@@ -744,7 +749,6 @@ static bool ensure_sandbox(struct agent *ag, struct apod *ap, const json_t *pod,
 	agent_watch_pid(ag, ap->sb->pid, ap->uid);
 	if (!*ap->start_time)
 		agent_timestamp(ap->start_time);
-	agent_images_record(ag, ap, pod);
 	return true;
 }
 
@@ -804,11 +808,47 @@ static void volume_sync(struct agent *ag, struct apod *ap, const json_t *pod, in
 	want(next, VOLUME_SYNC_MS);
 }
 
+/* The init containers, one after another, then the containers (none once
+ * evicted): those that need a start get one. */
+static void start_due(struct agent *ag, struct apod *ap, const json_t *pod, bool evicted,
+		      int64_t *next)
+{
+	bool inits_done = !evicted;
+	for (size_t i = 0; i < ap->ninit && !evicted; i++) {
+		struct actr *c = &ap->c[i];
+		if (ctr_succeeded(c))
+			continue;
+		inits_done = false;
+		if (c->c || c->done)
+			break; /* running, or failed for good */
+		start_ctr(ag, ap, c, pod, next);
+		break;
+	}
+	if (inits_done)
+		for (size_t i = ap->ninit; i < ap->nc; i++) {
+			struct actr *c = &ap->c[i];
+			if (c->c || c->done)
+				continue;
+			start_ctr(ag, ap, c, pod, next);
+		}
+}
+
+/* The pod from the API (the first pass traced: podtrace.h). */
+static int pod_get(struct agent *ag, struct apod *ap, struct sobj **o, struct err **e)
+{
+	if (!ap->have_spec)
+		podtrace(ap->ns, ap->name, "sync");
+	int r = apic_get(ag->c, KIND_POD, ap->ns, ap->name, o, e);
+	if (!ap->have_spec)
+		podtrace(ap->ns, ap->name, "got");
+	return r;
+}
+
 int64_t agent_sync(struct agent *ag, struct apod *ap)
 {
 	struct sobj *o = NULL;
 	struct err *e = NULL;
-	int r = apic_get(ag->c, KIND_POD, ap->ns, ap->name, &o, &e);
+	int r = pod_get(ag, ap, &o, &e);
 	if (r < 0 && r != -ENOENT) {
 		/* the server did not answer: nothing is known, nothing changes */
 		log_debug("agent", "%s/%s: %s", ap->ns, ap->name, e ? e->msg : strerror(-r));
@@ -865,27 +905,13 @@ int64_t agent_sync(struct agent *ag, struct apod *ap)
 	}
 	handle_liveness(ag, ap, pod);
 
-	/* init containers, one after another (none once evicted) */
-	bool inits_done = !evicted;
-	for (size_t i = 0; i < ap->ninit && !evicted; i++) {
-		struct actr *c = &ap->c[i];
-		if (ctr_succeeded(c))
-			continue;
-		inits_done = false;
-		if (c->c || c->done)
-			break; /* running, or failed for good */
-		start_ctr(ag, ap, c, pod, &next);
-		break;
-	}
-	if (inits_done)
-		for (size_t i = ap->ninit; i < ap->nc; i++) {
-			struct actr *c = &ap->c[i];
-			if (c->c || c->done)
-				continue;
-			start_ctr(ag, ap, c, pod, &next);
-		}
+	start_due(ag, ap, pod, evicted, &next);
 	ctr_kill_due(ag, ap, &next);
 	volume_sync(ag, ap, pod, &next);
+	/* the images in use (agent_images.c), after the starts: a new pod's
+	 * record is written once, with the digests its containers run */
+	if (ap->sb)
+		agent_images_record(ag, ap, pod);
 	if (pod_done(ap, pod)) {
 		/* Succeeded or Failed: the sandbox goes, the logs stay */
 		for (size_t i = 0; i < ap->nc; i++)

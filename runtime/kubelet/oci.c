@@ -247,8 +247,11 @@ int oci_create(struct oci_runtime *rt, const char *id, const char *bundle, const
 	return oci_create_pid(rt, id, bundle, config, stdout_log, NULL, e);
 }
 
-int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
-		   const char *stdout_log, pid_t *pid, struct err **e)
+/* runc create, or runc run --detach (start): see oci_create_pid and
+ * oci_run_pid. */
+static int create_or_run(struct oci_runtime *rt, const char *id, const char *bundle,
+			 const json_t *config, const char *stdout_log, pid_t *pid, bool start,
+			 struct err **e)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s/config.json.tmp", bundle);
 	_cleanup_free_ char *dst = xasprintf("%s/config.json", bundle);
@@ -274,8 +277,11 @@ int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, c
 				stdout_log ? stdout_log : "/dev/null", strerror(errno));
 	}
 	_cleanup_free_ char *pidfile = xasprintf("%s/init.pid", bundle);
-	const char *args[] = {"create", "--bundle", bundle, "--pid-file", pidfile, id, NULL};
-	if (!pid)
+	const char *args[] = {"create", "--bundle", bundle, "--pid-file", pidfile, id, NULL, NULL};
+	if (start) /* one runc process for both: run --detach */
+		args[0] = "run", args[1] = "--detach", args[2] = "--bundle", args[3] = bundle,
+		args[4] = "--pid-file", args[5] = pidfile, args[6] = id;
+	else if (!pid)
 		args[3] = id, args[4] = NULL;
 	struct run r = {.args = args, .in = -1, .out = fd, .err = fd};
 	rc = run_checked(rt, id, &r, e);
@@ -290,9 +296,21 @@ int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, c
 		}
 	}
 	if (rc == 0)
-		log_debug("oci", "%s: created from %s", id, bundle);
+		log_debug("oci", "%s: %s from %s", id, start ? "running" : "created", bundle);
 	free(r.msg);
 	return rc;
+}
+
+int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
+		   const char *stdout_log, pid_t *pid, struct err **e)
+{
+	return create_or_run(rt, id, bundle, config, stdout_log, pid, false, e);
+}
+
+int oci_run_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
+		const char *stdout_log, pid_t *pid, struct err **e)
+{
+	return create_or_run(rt, id, bundle, config, stdout_log, pid, true, e);
 }
 
 int oci_start(struct oci_runtime *rt, const char *id, struct err **e)

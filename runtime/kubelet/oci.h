@@ -261,6 +261,12 @@ int oci_create(struct oci_runtime *rt, const char *id, const char *bundle, const
 int oci_create_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
 		   const char *stdout_log, pid_t *pid, struct err **e);
 
+/* oci_create_pid and oci_start in one runc process (`runc run --detach`):
+ * the container runs when it returns 0.  On a failure runc has removed
+ * what it made, or left a container oci_delete removes. */
+int oci_run_pid(struct oci_runtime *rt, const char *id, const char *bundle, const json_t *config,
+		const char *stdout_log, pid_t *pid, struct err **e);
+
 /* Runs the created container's process.  0, -ENOENT, or -EIO. */
 int oci_start(struct oci_runtime *rt, const char *id, struct err **e);
 

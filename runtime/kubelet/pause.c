@@ -5,15 +5,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
+#include <limits.h>
 #include <poll.h>
-#include <sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,75 +24,29 @@
 #define PAUSE_WAIT_MS	   5000
 #define PAUSE_HOSTNAME_MAX 63
 
-/* ---- the program ---- */
-
-/* Brings the loopback interface of the current network namespace up. */
-static int loopback_up(void)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -errno;
-	struct ifreq ifr = {0};
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
-	if (r == 0) {
-		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	}
-	r = r < 0 ? -errno : 0;
-	close(s);
-	return r;
-}
-
-int pause_main(int argc, char **argv)
-{
-	if (argc != 3 || strlen(argv[2]) > PAUSE_HOSTNAME_MAX) {
-		fprintf(stderr, "usage: clusterfs pause HOSTNAME (started by the node agent)\n");
-		return 2;
-	}
-	const char *host = argv[2];
-	if (unshare(CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) < 0) {
-		fprintf(stderr, "clusterfs pause: unshare: %s\n", strerror(errno));
-		return 1;
-	}
-	if (sethostname(host, strlen(host)) < 0 || loopback_up() < 0) {
-		fprintf(stderr, "clusterfs pause: %s: %s\n", host, strerror(errno));
-		return 1;
-	}
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	/* the namespaces exist: tell the agent, and keep nothing of its */
-	if (write(PAUSE_READY_FD, "1", 1) != 1)
-		return 1;
-	close(PAUSE_READY_FD);
-	int fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0), dup2(fd, 1), dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	if (chdir("/") < 0)
-		return 1;
-	for (;;) {
-		int sig = 0;
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGCHLD) {
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				;
-			continue;
-		}
-		if (sig != SIGHUP)
-			return 0;
-	}
-}
-
 /* ---- the agent's side ---- */
+
+/* The small executable beside ours that has the pause program too
+ * (main_logrelay.c); "" when there is none: then our own. */
+#define PAUSE_HELPER "clusterfs-logrelay"
+static char helper[PATH_MAX];
+static pthread_once_t helper_once = PTHREAD_ONCE_INIT;
+
+static void helper_find(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return;
+	self[n] = 0;
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return;
+	*slash = 0;
+	int w = snprintf(helper, sizeof(helper), "%s/%s", self, PAUSE_HELPER);
+	if (w <= 0 || (size_t)w >= sizeof(helper) || access(helper, X_OK) < 0)
+		helper[0] = 0;
+}
 
 uint64_t proc_start_time(pid_t pid)
 {
@@ -138,7 +90,8 @@ int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *sta
 	_cleanup_free_ char *tag = xasprintf("CLUSTERFS_POD_DIR=%s", dir ? dir : "");
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", tag, NULL};
 	/* stdin /dev/null, stdout and stderr the server's, the ready pipe */
-	struct proc sp = {.path = "/proc/self/exe",
+	pthread_once(&helper_once, helper_find);
+	struct proc sp = {.path = helper[0] ? helper : "/proc/self/exe",
 			  .argv = argv,
 			  .envp = envp,
 			  .name = "pause",

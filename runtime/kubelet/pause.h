@@ -9,7 +9,10 @@
  * containers join those three namespaces through /proc/PID/ns/, and a CNI
  * plugin plugs the network namespace in.  It is what Kubernetes' pause
  * container is, without a runc container around it: spawning it costs a
- * fork and an exec, not a `runc create` (about 50 ms here).
+ * fork and an exec, not a `runc create` (about 50 ms here).  The exec is
+ * of clusterfs-logrelay beside clusterfs when it is there (the program is
+ * in pause_run.c, libc only: about 1 ms to start, against 7 ms for
+ * clusterfs and its 53 shared libraries), else of clusterfs itself.
  *
  * It runs in its own session, so a Ctrl-C at the server's terminal does not
  * reach it, and it outlives the server: a restarted agent adopts it by pid,

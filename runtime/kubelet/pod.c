@@ -28,6 +28,7 @@
 #include "runtime/kubelet/pause.h"
 #include "runtime/kubelet/podcg.h"
 #include "runtime/kubelet/pod.h"
+#include "runtime/kubelet/podtrace.h"
 #include "runtime/kubelet/subpath.h"
 #include "runtime/kubelet/userns.h"
 #include "runtime/proc.h"
@@ -227,6 +228,24 @@ static int write_pod_files(const struct pod_sandbox *sb, struct err **e)
 	return 0;
 }
 
+/* Rewrites path in place (no new inode, no deleted one: each costs an
+ * inode allocation that, on an ext4 with many recent deletions, scans
+ * past them all); a missing file is written anew. */
+static int rewrite(const char *path, const char *text, struct err **e)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return write_atomic(path, text, e);
+	if (fd < 0)
+		return err_make(e, errno, "write %s: %s", path, strerror(errno));
+	size_t n = strlen(text);
+	ssize_t w = write(fd, text, n);
+	int err = w == (ssize_t)n ? 0 : w < 0 ? errno : EIO;
+	if (close(fd) < 0 && !err)
+		err = errno;
+	return err ? err_make(e, err, "write %s: %s", path, strerror(err)) : 0;
+}
+
 int pod_sandbox_set_net(const struct pod_sandbox *sb, const char *ip, const char *resolv,
 			struct err **e)
 {
@@ -241,9 +260,9 @@ int pod_sandbox_set_net(const struct pod_sandbox *sb, const char *ip, const char
 					       "fe00::2\tip6-allrouters\n"
 					       "%s\t%s\n",
 					       ip && *ip ? ip : "127.0.1.1", sb->name);
-	int r = write_atomic(p_hosts, hosts, e);
+	int r = rewrite(p_hosts, hosts, e);
 	if (r == 0 && resolv)
-		r = write_atomic(p_resolv, resolv, e);
+		r = rewrite(p_resolv, resolv, e);
 	return r;
 }
 
@@ -705,13 +724,14 @@ static int start_container(const struct pod_env *env, struct pod_sandbox *sb, co
 		r = err_wrap(e, "pod %s: container %s", sb->name, c->name);
 		goto out;
 	}
-	if ((r = oci_create_pid(env->rt, c->id, c->dir, config, c->log, &c->pid, e)) < 0) {
+	podtrace(sb->ns, sb->name, "bundle");
+	c->created = true; /* runc run: a failure's leftovers deleted as a create's */
+	if ((r = oci_run_pid(env->rt, c->id, c->dir, config, c->log, &c->pid, e)) < 0) {
+		c->created = r != -EEXIST; /* that one is not ours to delete */
 		err_wrap(e, "pod %s: container %s", sb->name, c->name);
 		goto out;
 	}
-	c->created = true;
-	if ((r = oci_start(env->rt, c->id, e)) < 0)
-		goto out;
+	podtrace(sb->ns, sb->name, "start");
 	log_info("pod", "%s: container %s (%s) running, pid %d", sb->name, c->name, c->id,
 		 (int)c->pid);
 out:

@@ -104,8 +104,8 @@ int pod_sandbox_create(const struct pod_env *env, const json_t *pod, struct pod_
 
 /*
  * Rewrites the pod's /etc/hosts with its address ip (NULL: none yet) and,
- * when resolv is not NULL, its /etc/resolv.conf; containers started after
- * this see them (bind mounts of the files, which are replaced by rename).
+ * when resolv is not NULL, its /etc/resolv.conf, in place (the agent does
+ * it once, before the containers start, which bind-mount the files).
  */
 int pod_sandbox_set_net(const struct pod_sandbox *sb, const char *ip, const char *resolv,
 			struct err **e);

@@ -26,6 +26,7 @@
 #include "engine/log.h"
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "runtime/net/veth.h"
 #include "runtime/proc.h"
 #include "runtime/sys.h"
 
@@ -44,6 +45,11 @@ struct cni {
 	char *bridge; /* also the network's name */
 	char gateway[INET_ADDRSTRLEN];
 	json_t *conflist; /* as written to conf_path */
+	bool lo_up;	  /* cni_opts.lo_up */
+	bool native;	  /* cni_opts.native: ADD's bridge step by veth_add */
+	char bridge_mac[18];
+	char *ipam_dir;
+	struct veth_conf vc; /* for veth_add (strings lent from above) */
 };
 
 /* ---- running a program ---- */
@@ -300,7 +306,7 @@ static int parse_cidr(const char *cidr, struct in_addr *net, int *len, struct er
  * can bind to the gateway before any pod exists.  The plugin takes an
  * existing bridge and address as they are.
  */
-static int ensure_bridge(const struct cni *c, int prefix, struct err **e)
+static int ensure_bridge(struct cni *c, int prefix, struct err **e)
 {
 	char addr[INET_ADDRSTRLEN + 4];
 	snprintf(addr, sizeof(addr), "%s/%d", c->gateway, prefix);
@@ -310,8 +316,8 @@ static int ensure_bridge(const struct cni *c, int prefix, struct err **e)
 	uint32_t h = 2166136261u;
 	for (const char *p = c->bridge; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	char mac[18];
-	snprintf(mac, sizeof(mac), "02:42:%02x:%02x:%02x:%02x", h >> 24, (h >> 16) & 255,
+	char *mac = c->bridge_mac;
+	snprintf(mac, sizeof(c->bridge_mac), "02:42:%02x:%02x:%02x:%02x", h >> 24, (h >> 16) & 255,
 		 (h >> 8) & 255, h & 255);
 	int r = tool_run((char *[]){"ip", "link", "show", c->bridge, NULL}, NULL, NULL);
 	if (r < 0 &&
@@ -349,6 +355,7 @@ static int cni_setup(struct cni *c, const struct cni_opts *o, struct err **e)
 	c->results_dir = xasprintf("%s/results", c->dir);
 	c->plugin_dir = xstrdup(o->plugin_dir ? o->plugin_dir : PLUGIN_DIR);
 	c->bridge = xstrdup(o->bridge);
+	c->lo_up = o->lo_up;
 	inet_ntop(AF_INET, &gw, c->gateway, sizeof(c->gateway));
 
 	for (size_t i = 0; i < sizeof(plugins) / sizeof(plugins[0]); i++) {
@@ -358,10 +365,21 @@ static int cni_setup(struct cni *c, const struct cni_opts *o, struct err **e)
 					"cni plugin %s: %s (install containernetworking-plugins)",
 					p, strerror(errno));
 	}
-	_cleanup_free_ char *ipam_dir = xasprintf("%s/ipam", c->dir);
+	c->ipam_dir = xasprintf("%s/ipam", c->dir);
+	const char *ipam_dir = c->ipam_dir;
 	if ((rc = mkdir_p(c->results_dir, 0700, e)) < 0 || (rc = mkdir_p(ipam_dir, 0700, e)) < 0 ||
 	    (rc = ensure_bridge(c, len, e)) < 0)
 		return rc;
+	c->native = o->native;
+	c->vc = (struct veth_conf){.bridge = c->bridge,
+				   .bridge_mac = c->bridge_mac,
+				   .ipam_dir = c->ipam_dir,
+				   .net = c->bridge,
+				   .cni_version = CNI_VERSION,
+				   .subnet = net,
+				   .prefix = len,
+				   .gateway = gw,
+				   .mtu = o->mtu};
 
 	c->conflist = json_pack(
 	    "{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s, s:s}]], s:[{s:s}], s:s}},"
@@ -416,6 +434,7 @@ void cni_close(struct cni *c)
 	free(c->conf_path);
 	free(c->results_dir);
 	free(c->plugin_dir);
+	free(c->ipam_dir);
 	free(c->bridge);
 	json_decref(c->conflist);
 	free(c);
@@ -457,9 +476,23 @@ static int list_run(const struct call *k, const json_t *prev, const json_t *port
 
 	for (size_t i = 0; i < n; i++) {
 		const json_t *plugin = json_array_get(plugins, del ? n - 1 - i : i);
-		_cleanup_json_ json_t *conf = plugin_conf(k->c, plugin, cur, port_mappings);
+		/* portmap with nothing to map hands prevResult back: skip it */
+		if (add && obj_at(plugin, "capabilities.portMappings") == json_true() &&
+		    !json_array_size(port_mappings))
+			continue;
 		json_t *res = NULL;
-		int r = plugin_run(k, conf, add ? &res : NULL, rc ? NULL : e);
+		int r;
+		if (add && k->c->native && !strcmp(obj_str(plugin, "type"), "bridge")) {
+			/* the same, in this process (veth.h) */
+			r = veth_add(&k->c->vc, k->pod_id, k->netns, &res, e);
+			if (r < 0)
+				return r;
+			json_decref(cur);
+			cur = res;
+			continue;
+		}
+		_cleanup_json_ json_t *conf = plugin_conf(k->c, plugin, cur, port_mappings);
+		r = plugin_run(k, conf, add ? &res : NULL, rc ? NULL : e);
 		if (r < 0 && !del)
 			return r;
 		rc = rc ? rc : r;
@@ -511,7 +544,7 @@ int cni_add_ports(struct cni *c, const char *pod_id, const char *netns_path, con
 	struct call lo = {c, "ADD", pod_id, netns_path, "lo", args};
 	_cleanup_json_ json_t *lo_conf = json_pack("{s:s, s:s, s:s}", "cniVersion", CNI_VERSION,
 						   "name", "cni-loopback", "type", "loopback");
-	if ((rc = plugin_run(&lo, lo_conf, &lo_result, e)) < 0)
+	if (!c->lo_up && (rc = plugin_run(&lo, lo_conf, &lo_result, e)) < 0)
 		return rc;
 
 	struct call k = {c, "ADD", pod_id, netns_path, "eth0", args};

@@ -17,11 +17,16 @@
  * an error ({code, msg, details}) on stdout.  A pod gets:
  *
  *   - the `loopback` plugin on "lo" (a network of its own, as the kubelet
- *     has it);
+ *     has it), unless the caller brings lo up itself (cni_opts.lo_up);
  *   - the conflist on "eth0": `bridge` (with `host-local` IPAM: an address
  *     of the pod CIDR, the gateway .1 on the bridge, a default route)
  *     then `portmap` (hostPorts), each plugin fed the previous one's
- *     result as prevResult.
+ *     result as prevResult.  An ADD without hostPorts skips portmap (it
+ *     would only hand its prevResult back): one process less per pod;
+ *     CHECK and DEL run it as always.  With cni_opts.native, ADD does the
+ *     bridge plugin's part (and host-local's) in the calling process
+ *     (veth.h), leaving what the plugins would, so that their CHECK and
+ *     DEL work on it: two processes less per pod.
  *
  * The bridge does not masquerade (ipMasq false): a pod's packets keep its
  * address on their way to pods of other nodes.  What leaves the cluster's
@@ -56,6 +61,7 @@
 #ifndef CFS_CNI_H
 #define CFS_CNI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +78,12 @@ struct cni_opts {
 	const char *plugin_dir; /* NULL: /usr/lib/cni */
 	int mtu;		/* the pods' interfaces' MTU (routes_pod_mtu for a VXLAN
 				   network); 0: the plugin's default */
+	bool lo_up;		/* the caller brings each namespace's "lo" up itself
+				   (the agent's pause process does): no loopback
+				   plugin run */
+	bool native;		/* ADD does the bridge plugin's work (with host-local's
+				   address store) in this process: veth.h; CHECK
+				   and DEL still run the plugins */
 };
 
 /* A hostPort, given to portmap as runtimeConfig.portMappings. */

@@ -26,9 +26,15 @@
 # The clock is a small python3 poller ($tmp/poll.py): it starts the cp (or
 # kube play) itself and then polls every BENCH_POLL_MS (5) ms.  The time of
 # "all Running" is the start of the poll round that saw it, so it errs by at
-# most one round early and one interval late; the cost of one round is
-# measured after each run (10 more rounds, reading every pod's phase) and
-# printed.  A pod once seen Running is not read again (it runs `sleep`).
+# most one round early and one interval late; the cost of a full round
+# (reading every pod's phase) is measured after each run (10 more rounds)
+# and printed.  A round lists pods/ until all N pods are there, then reads
+# the phase of the first pod (in name order) not yet seen Running, and of
+# the next while it reads Running: all are seen Running in the same round
+# as by reading every phase every round, for one read a round instead of
+# up to N (each read is served by the server: at 30 pods the full rounds
+# took a third of its CPU).  BENCH_POLL_ALL=1: every phase every round, as
+# before.  A pod once seen Running is not read again (it runs `sleep`).
 # A `podman ps` costs 30-80 ms, so podman's side is polled only after kube
 # play has returned (it returns once it has started every container).
 #
@@ -47,10 +53,22 @@
 # Without podman (scripts/deps-bench.sh installs it) the podman side is
 # skipped.  Not root: skipped entirely (runc and the agent need root).
 #
+# The pod start, step by step: the server runs with CFS_POD_TRACE (see
+# runtime/kubelet/podtrace.h), which logs each pod's steps with monotonic
+# times (seen by the agent, picked up by a worker, pause process, network,
+# bundle, runc run, status committed); the poller adds when it first
+# listed the pod and first read it Running.  Each run prints, per step,
+# the median over its pods of the time since the write and of the time
+# since the step before; the summary gives their medians over the runs,
+# and the server's CPU per pod started.  The private copy gets the helper
+# executable beside it (clusterfs-logrelay: log relays and pause
+# processes), as `make` builds it.
+#
 # Knobs (environment): BENCH_RUNS (5), BENCH_SCENARIOS ("pod 1 3 30"),
 # BENCH_TIMEOUT seconds per wait (60), BENCH_POLL_MS (5), BENCH_VERBOSE=1
 # (server -v: the agent's steps in the log, which is then kept in
-# /tmp/cfs-runtime-server.log), BENCH_PODMAN=0 (skip podman).
+# /tmp/cfs-runtime-server.log), BENCH_PODMAN=0 (skip podman),
+# BENCH_TRACE=0 (no step trace).
 set -u
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -65,6 +83,7 @@ SCENARIOS=${BENCH_SCENARIOS:-pod 1 3 30}
 TIMEOUT=${BENCH_TIMEOUT:-60}
 POLL_MS=${BENCH_POLL_MS:-5}
 VERBOSE=${BENCH_VERBOSE:-0}
+TRACE=${BENCH_TRACE:-1}
 if [ -x /usr/bin/python3 ]; then PY=/usr/bin/python3; else PY=python3; fi
 
 echo "== node runtime: write -> pods Running, clusterfs beside podman kube play"
@@ -97,6 +116,12 @@ BENCH_RESET=1
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_init /tmp/cfs-runtime "$CFS_ORIG"
+# the small helper beside it (containers' log relays, pods' pause
+# processes), as make builds it; without it clusterfs runs itself for both
+HELPER=$tmp/clusterfs-logrelay
+if [ -x "$(dirname "$CFS_ORIG")/clusterfs-logrelay" ]; then
+	cp "$(dirname "$CFS_ORIG")/clusterfs-logrelay" "$HELPER" || exit 1
+fi
 data=$tmp/data
 res=$tmp/results
 pm=$tmp/podman
@@ -128,10 +153,11 @@ EOF
 
 now_ms() { date +%s%3N; }
 
-# PIDs of the pause processes of our data dir: our private binary, "pause".
+# PIDs of the pause processes of our data dir: our private binary or its
+# helper, "clusterfs pause".
 pause_pids() {
 	for d in /proc/[0-9]*; do
-		[ "$(readlink "$d/exe" 2>/dev/null)" = "$CFS" ] || continue
+		case $(readlink "$d/exe" 2>/dev/null) in "$CFS" | "$HELPER") ;; *) continue ;; esac
 		{ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -q '^clusterfs pause ' && echo "${d#/proc/}"
 	done
 }
@@ -151,6 +177,8 @@ pss_sum() {
 	done | awk '{ s += $1 } END { printf "%.1f", s / 1024 }'
 }
 srv_mib() { awk -v k="${1:-VmRSS}:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
+# "BUSY TOTAL" jiffies of all CPUs (/proc/stat): how busy the machine was.
+machine_jiffies() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat; }
 srv_cpu_ms() { awk -v t="$TCK" '{ sub(/^.*\) /, ""); printf "%d", ($12 + $13) * 1000 / t }' "/proc/$pid/stat"; }
 
 # What the trap does besides lib.sh's cleanup: podman's private store
@@ -202,30 +230,97 @@ def overhead(look):
         ds.append(time.monotonic() - a)
     return med(ds)
 
+# The pod start trace (CFS_POD_TRACE, runtime/kubelet/podtrace.h): the
+# steps in order; "listed" (the pod's folder first seen by the poller) and
+# "visible" (its phase first read Running) are the poller's own.
+STEPS = ["listed", "seen", "sync", "got", "pause", "cni", "bundle", "create", "start",
+         "posted", "visible"]
+
+def trace_summary(path, t0, rx, listed, visible):
+    """Per step: the median over the pods of the time after the write and
+    of the time since the step before, in ms."""
+    at = {}
+    for d, t in listed.items():
+        at.setdefault(d, {})["listed"] = t
+    for d, t in visible.items():
+        at.setdefault(d, {})["visible"] = t
+    try:
+        with open(path) as f:
+            for line in f:
+                w = line.split()
+                if len(w) != 3:
+                    continue
+                t, pod, step = int(w[0]) / 1e6, w[1].split("/")[-1], w[2]
+                if t >= t0 and rx.fullmatch(pod):
+                    at.setdefault(pod, {}).setdefault(step, t)
+    except OSError:
+        return
+    for i, s in enumerate(STEPS):
+        abs_ = [p[s] - t0 for p in at.values() if s in p]
+        if not abs_:
+            continue
+        prev = []
+        for p in at.values():
+            before = [k for k in STEPS[:i] if k in p]
+            if s in p and before:
+                prev.append(p[s] - p[before[-1]])
+        print("result trace_%s %s %s %d" % (s, ms(med(abs_)), ms(med(prev)) if prev else "-",
+                                             len(abs_)))
+
 if sys.argv[1] == "cfs":
-    pods, rx, n, timeout, interval, src, dest = sys.argv[2:9]
+    pods, rx, n, timeout, interval, src, dest, trace = sys.argv[2:10]
     rx, n, timeout, interval = re.compile(rx), int(n), float(timeout), int(interval) / 1000
     running = set()  # a pod seen Running is not read again (sleep: it stays)
+    listed, visible, names = {}, {}, []
     def look(full=False):
+        now = time.monotonic()
         for d in os.listdir(pods):
             if d.endswith(".yaml") or not rx.fullmatch(d) or (d in running and not full):
+                continue
+            listed.setdefault(d, now)
+            try:
+                with open(os.path.join(pods, d, "phase")) as f:
+                    if f.read().strip() == "Running":
+                        running.add(d)
+                        visible.setdefault(d, now)
+            except OSError:
+                pass
+        return len(running)
+    def look_one():
+        """Lists pods/ until all n are there, then reads the phase of the
+        first pod not yet seen Running, and of the next while one is: all
+        are Running at the same round as with look(), for one read a round."""
+        now = time.monotonic()
+        if len(names) < n:
+            for d in sorted(os.listdir(pods)):
+                if not d.endswith(".yaml") and rx.fullmatch(d) and d not in listed:
+                    listed[d] = now
+                    names.append(d)
+        for d in names:
+            if d in running:
                 continue
             try:
                 with open(os.path.join(pods, d, "phase")) as f:
                     if f.read().strip() == "Running":
                         running.add(d)
+                        continue
             except OSError:
                 pass
+            break
         return len(running)
+    one = os.environ.get("BENCH_POLL_ALL", "0") != "1"
     t0 = time.monotonic()
     if subprocess.call(["cp", src, dest]) != 0:
         sys.exit(1)
     t_cp = time.monotonic()
-    ts, rounds = poll(look, n, t0, timeout, interval)
+    ts, rounds = poll(look_one if one else look, n, t0, timeout, interval)
     print("result running_ms", ms(ts - t0))
     print("result cp_ms", ms(t_cp - t0))
     print("result rounds", rounds)
     print("result round_ms", "%.2f" % (overhead(lambda: look(True)) * 1000))
+    if trace != "-":
+        # read one at a time, later pods are seen Running late: no "visible"
+        trace_summary(trace, t0, rx, listed, {} if one else visible)
 else:
     n, timeout, interval, rx, yaml = sys.argv[2:7]
     n, timeout, interval, rx = int(n), float(timeout), int(interval) / 1000, re.compile(rx)
@@ -299,13 +394,16 @@ cfs_gone() {
 run_cfs() {
 	scen "$1"
 	c0=$(srv_cpu_ms)
-	if ! clock cfs "$mnt/pods" "$cre" "$n" "$TIMEOUT" "$POLL_MS" "$yaml" "$dest"; then
+	j0=$(machine_jiffies)
+	if ! clock cfs "$mnt/pods" "$cre" "$n" "$TIMEOUT" "$POLL_MS" "$yaml" "$dest" "$trace"; then
 		echo "bench_runtime.sh: clusterfs, $1, run $2 failed:" >&2
 		sed 's/^/   /' "$tmp/step" >&2
 		tail -5 "$log" >&2
 		failed=1
 	else
 		c1=$(srv_cpu_ms)
+		busy=$(echo "$j0 $(machine_jiffies)" | awk '{ t = $4 - $2; if (t > 0) printf "%.0f", 100 * ($3 - $1) / t }')
+		put cfs "$1" "$2" busy_pct "$busy"
 		v() { awk -v k="$1" '$1 == "result" && $2 == k { print $3 }' "$tmp/step"; }
 		put cfs "$1" "$2" running_ms "$(v running_ms)"
 		put cfs "$1" "$2" cpu_ms $((c1 - c0))
@@ -320,8 +418,15 @@ run_cfs() {
 			put cfs 30 "$2" pause_pss "$(pss_sum $pp)"
 			extra="; server VmRSS $(srv_mib) MiB (peak $(srv_mib VmHWM)), $(runc_count) runc containers, $(echo $pp | wc -w) pause processes (Pss $(pss_sum $pp) MiB)"
 		fi
-		printf '   clusterfs %-4s %8s ms to Running (cp %s ms, %s poll rounds of %s ms; server CPU %s ms%s)\n' \
-			"$1" "$(v running_ms)" "$(v cp_ms)" "$(v rounds)" "$(v round_ms)" $((c1 - c0)) "$extra"
+		printf '   clusterfs %-4s %8s ms to Running (cp %s ms, %s poll rounds, a full one %s ms; server CPU %s ms; CPUs %s%% busy%s)\n' \
+			"$1" "$(v running_ms)" "$(v cp_ms)" "$(v rounds)" "$(v round_ms)" $((c1 - c0)) "$busy" "$extra"
+		put cfs "$1" "$2" cpu_per_pod "$(awk -v c=$((c1 - c0)) -v n="$n" 'BEGIN { printf "%.1f", c / n }')"
+		if [ "$trace" != - ]; then
+			awk '$1 == "result" && $2 ~ /^trace_/ { sub(/^trace_/, "", $2); t = t " " $2 " " $3 "(+" $4 ")" }
+				END { if (t != "") print "             trace, ms after the write (+ since the step before), median of the pods:" t }' "$tmp/step" | fold -s -w 110 | sed '2,$s/^/               /'
+			awk -v s="$1" -v r="$2" '$1 == "result" && $2 ~ /^trace_/ { sub(/^trace_/, "", $2)
+				print "cfs", s, r, "at_" $2, $3; print "cfs", s, r, "dt_" $2, $4 }' "$tmp/step" >>"$res"
+		fi
 	fi
 	t0=$(now_ms)
 	rm -f "$dest"
@@ -381,7 +486,14 @@ echo "== $RUNS runs, scenarios: $SCENARIOS; load average $(cut -d' ' -f1-3 /proc
 	{ cat "$tmp/import.out" >&2; exit 1; }
 vflag=""
 [ "$VERBOSE" = 1 ] && vflag=-v
-bench_start_server "$data" --node-name bench $vflag
+# the agent's per-step trace of each pod start (runtime/kubelet/podtrace.h)
+trace=-
+if [ "$TRACE" = 1 ]; then
+	trace=$data/podtrace.log
+	export CFS_POD_TRACE="$trace"
+fi
+# (the HTTPS API on a free loopback port: 6443 may be another server's)
+bench_start_server "$data" --node-name bench --listen 127.0.0.1:0 $vflag
 bench_wait_ready 15 1
 echo "   server pid $pid, node bench Ready after $BENCH_READY_S s, VmRSS $(srv_mib) MiB"
 
@@ -457,6 +569,20 @@ verdict() {
 	30) bench_verdict "Deployment of 30: write -> all Running, median" "$2" "<=" 2000 ms ;;
 	esac
 }
+# verdict16 S CLUSTERFS_MS PODMAN_MS CPU_PER_POD: issue 16's targets (pod start).
+verdict16() {
+	case $1 in
+	pod) bench_verdict "issue 16: 1 pod (bare Pod): write -> Running, median" "$2" "<=" 80 ms ;;
+	30) bench_verdict "issue 16: 30 replicas: write -> all Running, median" "$2" "<=" 1200 ms
+	    if [ -n "$2" ] && [ -n "$3" ]; then
+		bench_verdict "issue 16: 30 replicas: podman kube play's time / clusterfs's, medians, same run" \
+			"$(awk -v c="$2" -v p="$3" 'BEGIN { printf "%.1f", p / c }')" ">=" 5 "×"
+	    else
+		bench_verdict "issue 16: 30 replicas against podman (no podman here)" "" ">=" 5 "×"
+	    fi
+	    bench_verdict "issue 16: server CPU per pod started (30 replicas), median" "$4" "<=" 12 ms ;;
+	esac
+}
 
 echo
 echo "clusterfs node runtime, $(date -u '+%Y-%m-%d %H:%M UTC'): write -> all pods Running," \
@@ -484,6 +610,26 @@ for s in $SCENARIOS; do
 	[ "$PODMAN" = 1 ] && printf '; podman kube down%s' "$(vals podman "$s" down_ms)"
 	echo
 done
+if [ "$trace" != - ]; then
+	echo
+	echo "  the pod start, step by step (runtime/kubelet/podtrace.h): ms after the write, and"
+	echo "  (+ms) since the step before, each the median over a run's pods, then of the runs:"
+	for s in $SCENARIOS; do
+		line=""
+		for st in listed seen sync got pause cni bundle create start posted visible; do
+			a=$(median $(vals cfs "$s" "at_$st"))
+			d=$(median $(vals cfs "$s" "dt_$st"))
+			[ -n "$a" ] && line="$line $st $a${d:+ (+$d)}"
+		done
+		printf '  %-16s%s\n' "$(label "$s")" "$line" | fold -s -w 110 | sed '2,$s/^/                   /'
+	done
+fi
+echo
+echo "  server CPU per pod started (ms), and how busy the machine's CPUs were meanwhile, medians:"
+for s in $SCENARIOS; do
+	printf '  %-16s %s ms; %s %%\n' "$(label "$s")" "$(median $(vals cfs "$s" cpu_per_pod))" \
+		"$(median $(vals cfs "$s" busy_pct))"
+done
 case " $SCENARIOS " in *" 30 "*)
 	echo
 	echo "  with 30 pods Running (median of $RUNS):"
@@ -498,5 +644,9 @@ echo
 echo "  verdicts (the node runtime's targets, docs/benchmarks.md)"
 for s in $SCENARIOS; do
 	verdict "$s" "$(median $(vals cfs "$s" running_ms))" "$(median $(vals podman "$s" running_ms))"
+done
+for s in $SCENARIOS; do
+	verdict16 "$s" "$(median $(vals cfs "$s" running_ms))" "$(median $(vals podman "$s" running_ms))" \
+		"$(median $(vals cfs "$s" cpu_per_pod))"
 done
 bench_end
