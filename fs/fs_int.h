@@ -23,6 +23,7 @@
 #define SCRATCH_MAX    (16 * 1024 * 1024)
 #define FIXED_TIMEOUT  3600.0 /* names whose existence never changes on their own */
 #define OBJDIR_TIMEOUT 60.0   /* NAME/ folders: dropped by the notifier on deletion */
+#define CACHE_TIMEOUT  3600.0 /* what the kernel caches until the notifier says (fs_cache.c) */
 
 /*
  * What callers may hold in the server's memory (fs_bounds.c), per caller
@@ -57,7 +58,7 @@ struct fs {
 	char *mountpoint;
 	struct fuse_session *se;
 	bool mounted;
-	struct informer *notifier;  /* drops cached NAME/ entries of deleted objects */
+	struct informer *notifier;  /* invalidates what changed (fs_cache.c) */
 	struct fs_streams *streams; /* stream files' readers (fs_stream.c) */
 
 	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
@@ -67,15 +68,32 @@ struct fs {
 	pthread_mutex_t handles_lock; /* guards the list links of every handle */
 	struct handle *handles;
 
-	/* Names the kernel must forget (a new file applied under another
-	 * name), sent by the notifier's thread: never from a handler. */
-	pthread_mutex_t inval_lock; /* guards invals */
+	/* The kernel's cache (fs_cache.c): on with SQLite.  done_rev: the
+	 * revision the notifier is done with (atomic; written under
+	 * cache_lock, which cache_cond goes with). */
+	bool cache;
+	bool no_inval;		    /* testing: never invalidate (CFS_TEST_NO_INVAL) */
+	pthread_mutex_t cache_lock; /* guards the three below */
+	pthread_cond_t cache_cond;
+	int64_t done_rev;
+	int settlers; /* requests waiting in fs_settle */
+	bool cache_stop;
+
+	/* Names the kernel must forget (a deleted object's, a new file applied
+	 * under another name), sent by the entry thread: never from a handler. */
+	pthread_mutex_t inval_lock; /* guards the three below */
+	pthread_cond_t inval_cond;
 	struct inval *invals;
+	bool inval_stop;
+	bool inval_running;
+	pthread_t inval_thread;
 
 	struct fs_bounds *bounds; /* what callers hold (fs_bounds.c) */
 };
 
-enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH, H_STREAM };
+/* H_CACHED: a cacheable file read through the page cache (fs_cache.c),
+ * rendered at read() time. */
+enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH, H_STREAM, H_CACHED };
 
 struct handle {
 	enum htype type;
@@ -83,6 +101,7 @@ struct handle {
 	struct vpath vp;
 	pthread_mutex_t lock; /* guards data, dirty, failed */
 	struct buf data;      /* snapshot, or what is being written */
+	int64_t rv;	      /* H_CACHED: the object revision data shows (0: none) */
 	struct podlog *log;   /* H_LOG: the live log file (podlog.h), under lock */
 	struct api *as;	      /* H_WRITE: the opener's view (applies as them); NULL: root */
 	bool dirty;	      /* to apply: written, or truncated, since the last apply */
@@ -167,9 +186,30 @@ void fs_handle_attach(struct fs *fs, struct handle *h, uid_t uid);
 /* Gives back what h was charged (handle_free does). */
 void fs_handle_unadmit(struct fs *fs, struct handle *h);
 
+/* The kernel's cache (fs_cache.c).  fs_cache_init before mounting (it
+ * decides fs->cache), start after, stop before unmounting, free last. */
+void fs_cache_init(struct fs *fs);
+int fs_cache_start(struct fs *fs, struct err **e);
+void fs_cache_stop(struct fs *fs);
+void fs_cache_free(struct fs *fs);
 /* Queues path's directory entry to be invalidated in the kernel's cache
- * (by the notifier's thread, soon). */
+ * (by the entry thread, soon). */
 void fs_queue_inval(struct fs *fs, const char *path);
+/* Waits until every change committed so far is invalidated in the kernel
+ * (the notifier is done with api_rev()): before replying to a request
+ * that changed something, and before an open.  Never from a read. */
+void fs_settle(struct fs *fs);
+/* The key under which the inodes of vp are filed (node_ref): the object's
+ * "KIND/NS/NAME", the kind folder's "KIND/NS/"; false for the rest. */
+bool fs_okey(const struct vpath *vp, char *out, size_t n);
+/* The inode for path, its lookup count raised, filed under its key: taken
+ * before what it shows is rendered, so that the notifier finds it if that
+ * changes meanwhile. */
+uint64_t fs_ref_path(struct fs *fs, const char *path);
+struct resolved;
+/* How long the kernel may keep r's attributes, and its entry. */
+double fs_attr_timeout(const struct fs *fs, const struct resolved *r);
+double fs_entry_timeout(const struct fs *fs, const struct resolved *r);
 
 /* What path is now: 0 and *r, *st; -ENOENT. */
 int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st);
