@@ -8,11 +8,19 @@
  *     $ tail -1 /cluster/errors
  *     2026-11-26T01:40:02Z /cluster/deployments/web/replicas: EINVAL: Deployment "web": ...
  *
- * Every request is answered exactly once.  Generated files are served with
- * direct I/O from a snapshot taken at open (or, for the feeds, from the
- * live text; for containers' logs, from the real file by pread), and attributes are never cached by
- * the kernel, so a read after a write always sees the write.  Entries of objects are not cached
- * either; fixed names (kind folders, the files inside NAME/) are.
+ * Every request is answered exactly once.  What the kernel may cache, and
+ * how it is told of changes, is fs_cache.c's: on SQLite, the attributes
+ * and entries of kind folders, NAME/, NAME.yaml and the files rendered
+ * from their object alone stay in the kernel, and so do those files'
+ * pages across opens (keep_cache; rendered at read() time, fs_file.c),
+ * until a notifier that follows every store event invalidates exactly the
+ * inodes of the object that changed; a request that changed something
+ * waits for that before it replies, and an open before it answers, so a
+ * read that starts after a write returned sees it.  The other files are
+ * served with direct I/O from a snapshot taken at open (or, for the
+ * feeds, from the live text; for containers' logs, from the real file by
+ * pread), their attributes never cached; on etcd, every file is.
+ * Listings answer readdirplus (names with attributes: ls -l).
  */
 #include "fs/fs_int.h"
 
@@ -176,6 +184,7 @@ int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat 
 		int e = view_stat(&fs->view, &r->vp, st);
 		if (e == 0) {
 			fs_perm_stat(fs, &r->vp, st);
+			r->writing = fs->cache && node_has_writers(fs->nodes, path);
 			return 0;
 		}
 	}
@@ -207,13 +216,17 @@ static void reply_entry(fuse_req_t req, uint64_t ino, const struct resolved *r,
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+	struct fs *fs = userdata;
+	/* With the cache, an O_TRUNC open must not empty the inode for its
+	 * readers: it reaches us as a truncation (fs_open_trunc). */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC && !fs->cache)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	else
+		conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_AUTO_INVAL_DATA);
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
 	/* ls -l: names with their attributes, when the kernel may keep them */
-	struct fs *fs = userdata;
 	if (!fs->cache)
 		conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	conn->max_write = 1024 * 1024;
@@ -283,6 +296,12 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	if (!h && (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size == 0 && fs_open_trunc(req, path)) {
+		st.st_ino = ino; /* an open's O_TRUNC (fs_open_trunc): the size is still st's */
+		fuse_reply_attr(req, &st, 0);
+		free(path);
+		return;
+	}
 	bool done;
 	if (!r.scratch && fs_perm_setattr(req, path, &r.vp, attr, to_set, &done) != 0) {
 		free(path);

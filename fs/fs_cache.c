@@ -34,6 +34,12 @@
  * a second thread (the entry thread): that takes the directory's lock, and
  * no request waits for it.
  *
+ * Files open for writing: an open with O_TRUNC makes the kernel empty its
+ * inode (size 0, pages dropped) for every reader, though nothing is
+ * applied before the write (or close).  So while a file is open for
+ * writing (node_writers), its attributes are given with no timeout: each
+ * read asks again, sees the true size, and reads the pages back.
+ *
  * Races with replies in flight: a reply with attributes (a lookup, a
  * getattr) rendered before a change and installed after its invalidation
  * would stay.  The kernel drops attributes from a reply sent before an
@@ -85,7 +91,7 @@ uint64_t fs_ref_path(struct fs *fs, const char *path)
 
 double fs_attr_timeout(const struct fs *fs, const struct resolved *r)
 {
-	if (r->scratch || r->pending || r->parse_err)
+	if (r->scratch || r->pending || r->parse_err || r->writing)
 		return 0;
 	if (r->vp.type == V_ROOT)
 		return FIXED_TIMEOUT; /* the mount point's never change */
@@ -139,6 +145,14 @@ static void publish(struct fs *fs, int64_t rev)
 	if (fs->settlers)
 		pthread_cond_broadcast(&fs->cache_cond);
 	pthread_mutex_unlock(&fs->cache_lock);
+}
+
+void fs_writer(struct fs *fs, struct handle *h, int delta)
+{
+	if (!fs->cache || !view_cacheable_file(&h->vp) || h->writer == (delta > 0))
+		return;
+	node_writers(fs->nodes, h->path, delta);
+	h->writer = delta > 0;
 }
 
 void fs_settle(struct fs *fs)

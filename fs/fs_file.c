@@ -38,6 +38,7 @@ static struct handle *handle_new(struct fs *fs, enum htype type, const char *pat
 void handle_free(struct fs *fs, struct handle *h)
 {
 	fs_handle_unadmit(fs, h);
+	fs_writer(fs, h, -1);
 	pthread_mutex_lock(&fs->handles_lock);
 	if (h->prev)
 		h->prev->next = h->next;
@@ -120,6 +121,8 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->oneval = one_value(&r.vp);
+		h->tid = fuse_req_ctx(req)->pid;
+		fs_writer(fs, h, +1);
 		if (fi->flags & O_TRUNC) {
 			h->dirty = r.vp.type == V_OBJYAML;
 		} else if (r.vp.type != V_ROOTFILE) {
@@ -254,6 +257,7 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		} else {
 			h = handle_new(fs, H_WRITE, path, &r.vp);
 			h->oneval = one_value(&r.vp);
+			fs_writer(fs, h, +1);
 			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
 			if (!(fi->flags & O_TRUNC))
 				view_read(&fs->view, &r.vp, &h->data);
@@ -348,6 +352,29 @@ static bool open_cached(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 	if (fuse_reply_open(req, fi) != 0)
 		handle_free(fs, h);
 	return true;
+}
+
+bool fs_open_trunc(fuse_req_t req, const char *path)
+{
+	struct fs *fs = fs_of(req);
+	pid_t tid = fuse_req_ctx(req)->pid;
+	struct handle *h = NULL;
+	if (!fs->cache)
+		return false;
+	pthread_mutex_lock(&fs->handles_lock);
+	for (h = fs->handles; h; h = h->next) /* newest first */
+		if (h->type == H_WRITE && h->tid == tid && !h->trunc_seen && !h->written &&
+		    !strcmp(h->path, path))
+			break;
+	if (h) {
+		pthread_mutex_lock(&h->lock);
+		h->trunc_seen = true;
+		fs_buf_resize(&h->data, 0);
+		h->dirty = h->vp.type == V_OBJYAML;
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_mutex_unlock(&fs->handles_lock);
+	return h != NULL;
 }
 
 /* Opening, as the caller (fs_caller.c). */

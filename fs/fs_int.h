@@ -109,6 +109,9 @@ struct handle {
 	bool failed;	      /* a write was refused: never apply */
 	bool created;	      /* made by create(): a pending node */
 	bool oneval;	      /* a one-value file: applied at write() */
+	bool writer;	      /* counted in node_writers (fs_cache.c) */
+	pid_t tid;	      /* H_WRITE: the thread that opened it (fs_open_trunc) */
+	bool trunc_seen;      /* its open's O_TRUNC came (fs_open_trunc) */
 	bool counted;	      /* charged to uid (fs_handle_admit) */
 	uid_t uid;	      /* who opened it */
 	size_t charged;	      /* bytes of data charged to uid, under lock */
@@ -122,6 +125,7 @@ struct resolved {
 	struct vpath vp;
 	bool scratch;
 	bool pending;
+	bool writing; /* open for writing somewhere: attributes not cached */
 	int parse_err;
 };
 
@@ -195,6 +199,10 @@ void fs_cache_free(struct fs *fs);
 /* Queues path's directory entry to be invalidated in the kernel's cache
  * (by the entry thread, soon). */
 void fs_queue_inval(struct fs *fs, const char *path);
+/* Counts h (a write handle) as a writer of its path (delta 1, before the
+ * open is answered), or no longer (-1, at release). */
+struct handle;
+void fs_writer(struct fs *fs, struct handle *h, int delta);
 /* Waits until every change committed so far is invalidated in the kernel
  * (the notifier is done with api_rev()): before replying to a request
  * that changed something, and before an open.  Never from a read. */
@@ -248,6 +256,15 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	      struct fuse_file_info *fi);
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/*
+ * With the cache the kernel does not pass O_TRUNC to open (no atomic
+ * O_TRUNC: it would empty the inode for every reader until the write): the
+ * opener's thread then truncates the file by name, without a handle.
+ * This empties the newest write handle that thread opened at path, not
+ * written yet, as an O_TRUNC open does: true, or false when there is none
+ * (a truncate(1): as before).  The size shown stays the object's.
+ */
+bool fs_open_trunc(fuse_req_t req, const char *path);
 void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 

@@ -18,7 +18,9 @@ struct node {
 	char *okey; /* the object (or kind folder) it shows, or NULL: node_ref */
 	uint64_t ino;
 	uint64_t nlookup;
-	int pending; /* open create-handles not yet applied */
+	int pending;   /* open create-handles not yet applied */
+	int writers;   /* open write handles (node_writers) */
+	bool unhashed; /* replaced by a rename: keeps its path, found by ino only */
 	size_t pending_size;
 	struct node *hnext; /* hash chain */
 	struct node *onext; /* chain of obuckets, by okey */
@@ -188,7 +190,7 @@ void node_forget(struct node_table *t, uint64_t ino, uint64_t count)
 	if (ino > 1 && ino <= t->nslots && t->slots[ino - 1]) {
 		struct node *n = t->slots[ino - 1];
 		n->nlookup = n->nlookup > count ? n->nlookup - count : 0;
-		if (n->nlookup == 0 && n->pending == 0)
+		if (n->nlookup == 0 && n->pending == 0 && n->writers == 0)
 			remove_node(t, n);
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -196,6 +198,8 @@ void node_forget(struct node_table *t, uint64_t ino, uint64_t count)
 
 static void unhash(struct node_table *t, struct node *n)
 {
+	if (n->unhashed)
+		return;
 	struct node **pp = &t->buckets[hash_str(n->path) & (t->nbuckets - 1)];
 	while (*pp != n)
 		pp = &(*pp)->hnext;
@@ -218,10 +222,10 @@ void node_rename(struct node_table *t, const char *src, const char *dst, const c
 	struct node *old = find(t, dst);
 	struct node *n = find(t, src);
 	if (old && old != n) {
-		/* A path no request can name: "\x7f" never appears in names we parse. */
-		char *dead = xasprintf("\x7f/replaced/%llu", (unsigned long long)old->ino);
-		rehash_node(t, old, dead);
-		unkey(t, old);
+		/* Still named dst for who holds it (an open racing the rename
+		 * reads what dst is now), but no longer found by name. */
+		unhash(t, old);
+		old->unhashed = true;
 	}
 	if (n && n->ino != 1) {
 		rehash_node(t, n, xstrdup(dst));
@@ -260,7 +264,7 @@ void node_pending(struct node_table *t, const char *path, int delta, size_t size
 		n->pending_size = size;
 		if (n->pending < 0)
 			n->pending = 0;
-		if (n->pending == 0 && n->nlookup == 0 && n->ino != 1)
+		if (n->pending == 0 && n->nlookup == 0 && n->writers == 0 && n->ino != 1)
 			remove_node(t, n);
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -314,4 +318,29 @@ uint64_t node_lookups(struct node_table *t, uint64_t ino)
 	    ino >= 1 && ino <= t->nslots && t->slots[ino - 1] ? t->slots[ino - 1]->nlookup : 0;
 	pthread_mutex_unlock(&t->lock);
 	return n;
+}
+
+void node_writers(struct node_table *t, const char *path, int delta)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, path);
+	if (!n && delta > 0)
+		n = insert(t, path);
+	if (n) {
+		n->writers += delta;
+		if (n->writers < 0)
+			n->writers = 0;
+		if (n->pending == 0 && n->nlookup == 0 && n->writers == 0 && n->ino != 1)
+			remove_node(t, n);
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool node_has_writers(struct node_table *t, const char *path)
+{
+	pthread_mutex_lock(&t->lock);
+	struct node *n = find(t, path);
+	bool w = n && n->writers > 0;
+	pthread_mutex_unlock(&t->lock);
+	return w;
 }

@@ -46,8 +46,8 @@ char *node_path(struct node_table *t, uint64_t ino);
 
 /*
  * Follows a rename as the kernel sees it: the inode of src is now named dst
- * (and shows okey); an inode that was named dst no longer resolves (until
- * forgotten).
+ * (and shows okey); an inode that was named dst keeps that path for who
+ * holds it (node_path) but is no longer found by it (until forgotten).
  */
 void node_rename(struct node_table *t, const char *src, const char *dst, const char *okey);
 
@@ -58,6 +58,12 @@ uint64_t node_find(struct node_table *t, const char *path);
 void node_pending(struct node_table *t, const char *path, int delta, size_t size);
 /* True (and *size) when path has a pending create open. */
 bool node_is_pending(struct node_table *t, const char *path, size_t *size);
+
+/* Files open for writing at path (+1 at open, -1 at release): while there
+ * are, the kernel keeps no attributes of it (its local truncation at an
+ * O_TRUNC open must not stay: fs_cache.c). */
+void node_writers(struct node_table *t, const char *path, int delta);
+bool node_has_writers(struct node_table *t, const char *path);
 
 /* The inodes filed under okey (*out: a new array; the count). */
 size_t node_inos_of(struct node_table *t, const char *okey, uint64_t **out);
