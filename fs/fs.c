@@ -8,11 +8,19 @@
  *     $ tail -1 /cluster/errors
  *     2026-11-26T01:40:02Z /cluster/deployments/web/replicas: EINVAL: Deployment "web": ...
  *
- * Every request is answered exactly once.  Generated files are served with
- * direct I/O from a snapshot taken at open (or, for the feeds, from the
- * live text; for containers' logs, from the real file by pread), and attributes are never cached by
- * the kernel, so a read after a write always sees the write.  Entries of objects are not cached
- * either; fixed names (kind folders, the files inside NAME/) are.
+ * Every request is answered exactly once.  What the kernel may cache, and
+ * how it is told of changes, is fs_cache.c's: on SQLite, the attributes
+ * and entries of kind folders, NAME/, NAME.yaml and the files rendered
+ * from their object alone stay in the kernel, and so do those files'
+ * pages across opens (keep_cache; rendered at read() time, fs_file.c),
+ * until a notifier that follows every store event invalidates exactly the
+ * inodes of the object that changed; a request that changed something
+ * waits for that before it replies, and an open before it answers, so a
+ * read that starts after a write returned sees it.  The other files are
+ * served with direct I/O from a snapshot taken at open (or, for the
+ * feeds, from the live text; for containers' logs, from the real file by
+ * pread), their attributes never cached; on etcd, every file is.
+ * Listings answer readdirplus (names with attributes: ls -l).
  */
 #include "fs/fs_int.h"
 
@@ -176,6 +184,7 @@ int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat 
 		int e = view_stat(&fs->view, &r->vp, st);
 		if (e == 0) {
 			fs_perm_stat(fs, &r->vp, st);
+			r->writing = fs->cache && node_has_writers(fs->nodes, path);
 			return 0;
 		}
 	}
@@ -186,111 +195,19 @@ int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat 
 	return -ENOENT;
 }
 
-static double entry_timeout(const struct resolved *r)
-{
-	if (r->scratch || r->pending)
-		return 0;
-	switch (r->vp.type) {
-	case V_ROOT:
-	case V_ROOTFILE:
-	case V_KINDDIR:
-		return FIXED_TIMEOUT;
-	case V_FIELD:
-		return r->vp.key[0] ? 0 : FIXED_TIMEOUT;
-	case V_OBJDIR:
-		/*
-		 * Every operation on an inode re-resolves its path against the
-		 * store, so a cached NAME/ entry can never show stale content;
-		 * caching it spares path walks a LOOKUP.  Deletions drop it
-		 * (notifier below).  Namespaces are excluded: mkdir must always
-		 * reach us.
-		 */
-		return r->vp.k == KIND_NAMESPACE ? 0 : OBJDIR_TIMEOUT;
-	default:
-		return 0;
-	}
-}
-
-/*
- * The notifier: when an object is deleted, tells the kernel to forget its
- * cached NAME/ entry.  Runs on its own thread (an informer), never inside a
- * request handler, as libfuse requires for invalidations.
- */
-static void notify_event(void *arg, const struct store_event *ev)
-{
-	struct fs *fs = arg;
-	if (ev->type != STORE_DELETED)
-		return;
-	const struct kind_info *k = kind_by_kind(ev->obj->kind);
-	if (!k || !k->in_fs || k == KIND_NAMESPACE)
-		return;
-	char dir[600];
-	if (!k->namespaced)
-		snprintf(dir, sizeof(dir), "%s", k->plural);
-	else if (!strcmp(ev->obj->ns, "default"))
-		snprintf(dir, sizeof(dir), "%s", k->plural);
-	else
-		snprintf(dir, sizeof(dir), "namespaces/%s/%s", ev->obj->ns, k->plural);
-	uint64_t parent = node_find(fs->nodes, dir);
-	if (parent && fs->se)
-		fuse_lowlevel_notify_inval_entry(fs->se, parent, ev->obj->name,
-						 strlen(ev->obj->name));
-}
-
-struct inval {
-	char *path;
-	struct inval *next;
-};
-
-void fs_queue_inval(struct fs *fs, const char *path)
-{
-	struct inval *i = xcalloc(1, sizeof(*i));
-	i->path = xstrdup(path);
-	pthread_mutex_lock(&fs->inval_lock);
-	i->next = fs->invals;
-	fs->invals = i;
-	pthread_mutex_unlock(&fs->inval_lock);
-}
-
-/* Takes the queued invalidations (all of them, to free at shutdown). */
-static struct inval *take_invals(struct fs *fs)
-{
-	pthread_mutex_lock(&fs->inval_lock);
-	struct inval *l = fs->invals;
-	fs->invals = NULL;
-	pthread_mutex_unlock(&fs->inval_lock);
-	return l;
-}
-
-/* The notifier's idle step: sends the queued invalidations. */
-static void notify_idle(void *arg)
-{
-	struct fs *fs = arg;
-	for (struct inval *i = take_invals(fs), *next; i; i = next) {
-		next = i->next;
-		const char *name = base_name(i->path);
-		char *dir = xstrndup(i->path, (size_t)(name - i->path) - (name > i->path));
-		uint64_t parent = node_find(fs->nodes, dir);
-		if (parent && fs->se)
-			fuse_lowlevel_notify_inval_entry(fs->se, parent, name, strlen(name));
-		free(dir);
-		free(i->path);
-		free(i);
-	}
-}
-
-static void reply_entry(fuse_req_t req, const char *path, const struct resolved *r,
+/* Replies the entry of ino (referenced by ref_path), or forgets it. */
+static void reply_entry(fuse_req_t req, uint64_t ino, const struct resolved *r,
 			const struct stat *st)
 {
 	struct fs *fs = fs_of(req);
 	struct fuse_entry_param ep;
 	memset(&ep, 0, sizeof(ep));
-	ep.ino = node_ref(fs->nodes, path);
+	ep.ino = ino;
 	ep.generation = 1;
 	ep.attr = *st;
 	ep.attr.st_ino = ep.ino;
-	ep.attr_timeout = 0;
-	ep.entry_timeout = entry_timeout(r);
+	ep.attr_timeout = fs_attr_timeout(fs, r);
+	ep.entry_timeout = fs_entry_timeout(fs, r);
 	if (fuse_reply_entry(req, &ep) != 0)
 		node_forget(fs->nodes, ep.ino, 1);
 }
@@ -299,11 +216,19 @@ static void reply_entry(fuse_req_t req, const char *path, const struct resolved 
 
 static void fs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+	struct fs *fs = userdata;
+	/* With the cache, an O_TRUNC open must not empty the inode for its
+	 * readers: it reaches us as a truncation (fs_open_trunc). */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC && !fs->cache)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
+	else
+		conn->want &= ~(unsigned)FUSE_CAP_ATOMIC_O_TRUNC;
 	conn->want &= ~(unsigned)(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_AUTO_INVAL_DATA);
 	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
 		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	/* ls -l: names with their attributes, when the kernel may keep them */
+	if (!fs->cache)
+		conn->want &= ~(unsigned)(FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO);
 	conn->max_write = 1024 * 1024;
 }
 
@@ -317,13 +242,16 @@ static void fs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	}
 	struct resolved r;
 	struct stat st;
+	uint64_t ino = fs_ref_path(fs, path);
 	/* not here: maybe written through another server a moment ago */
 	int err = 0;
 	if (fs_resolve(fs, path, &r, &st) == 0 ||
-	    ((err = fs_read_sync(fs, path, true)) == 0 && fs_resolve(fs, path, &r, &st) == 0))
-		reply_entry(req, path, &r, &st);
-	else
+	    ((err = fs_read_sync(fs, path, true)) == 0 && fs_resolve(fs, path, &r, &st) == 0)) {
+		reply_entry(req, ino, &r, &st);
+	} else {
+		node_forget(fs->nodes, ino, 1);
 		fuse_reply_err(req, err ? err : ENOENT);
+	}
 	free(path);
 }
 
@@ -348,8 +276,7 @@ static void fs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct stat st;
 	if (path && fs_resolve(fs, path, &r, &st) == 0) {
 		st.st_ino = ino;
-		/* the mount point's never change: spare path walks a request */
-		fuse_reply_attr(req, &st, r.vp.type == V_ROOT ? FIXED_TIMEOUT : 0);
+		fuse_reply_attr(req, &st, fs_attr_timeout(fs, &r));
 	} else {
 		fuse_reply_err(req, ENOENT);
 	}
@@ -369,11 +296,19 @@ static void fs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		return;
 	}
 	struct handle *h = fi ? (struct handle *)(uintptr_t)fi->fh : NULL;
+	if (!h && (to_set & FUSE_SET_ATTR_SIZE) && attr->st_size == 0 && fs_open_trunc(req, path)) {
+		st.st_ino = ino; /* an open's O_TRUNC (fs_open_trunc): the size is still st's */
+		fuse_reply_attr(req, &st, 0);
+		free(path);
+		return;
+	}
 	bool done;
 	if (!r.scratch && fs_perm_setattr(req, path, &r.vp, attr, to_set, &done) != 0) {
 		free(path);
 		return;
 	}
+	if (done)
+		fs_settle(fs);
 	if (done && fs_resolve(fs, path, &r, &st) < 0) {
 		fuse_reply_err(req, ENOENT);
 		free(path);
@@ -546,6 +481,68 @@ static void fs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(buf);
 }
 
+/* One entry of a readdirplus reply: its attributes, and an inode
+ * referenced for it (0: none; the kernel then only lists the name). */
+static void plus_entry(struct fs *fs, const char *dir, const struct ventry *v, size_t i,
+		       struct fuse_entry_param *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->attr.st_mode = v->mode;
+	ep->attr.st_ino = fake_ino(v->name, i);
+	if (!dir || !strcmp(v->name, ".") || !strcmp(v->name, ".."))
+		return;
+	char *path = fs_join(dir, v->name);
+	uint64_t ino = fs_ref_path(fs, path);
+	struct resolved r;
+	struct stat st;
+	if (fs_resolve(fs, path, &r, &st) == 0) {
+		ep->ino = ino;
+		ep->generation = 1;
+		ep->attr = st;
+		ep->attr.st_ino = ino;
+		ep->attr_timeout = fs_attr_timeout(fs, &r);
+		ep->entry_timeout = fs_entry_timeout(fs, &r);
+	} else {
+		node_forget(fs->nodes, ino, 1);
+	}
+	free(path);
+}
+
+/*
+ * readdir with each entry's attributes (ls -l): the kernel keeps them (as
+ * a lookup's), so that the stat of every name that follows asks nothing.
+ */
+static void fs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
+	char *dir = node_path(fs->nodes, ino);
+	char *buf = xmalloc(size);
+	uint64_t *refs = xcalloc(dh->d.n + 1, sizeof(*refs));
+	size_t used = 0, nrefs = 0;
+	for (size_t i = (size_t)off; i < dh->d.n; i++) {
+		struct fuse_entry_param ep;
+		plus_entry(fs, dir, &dh->d.v[i], i, &ep);
+		size_t n = fuse_add_direntry_plus(req, buf + used, size - used, dh->d.v[i].name,
+						  &ep, (off_t)(i + 1));
+		if (n > size - used) {
+			if (ep.ino)
+				node_forget(fs->nodes, ep.ino, 1);
+			break;
+		}
+		used += n;
+		if (ep.ino)
+			refs[nrefs++] = ep.ino;
+	}
+	if (fuse_reply_buf(req, buf, used) != 0)
+		for (size_t i = 0; i < nrefs; i++)
+			node_forget(fs->nodes, refs[i], 1);
+	free(refs);
+	free(buf);
+	free(dir);
+}
+
 static void fs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct dirh *dh = (struct dirh *)(uintptr_t)fi->fh;
@@ -572,10 +569,15 @@ static void mkdir_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		reply_refusal(req, path, NULL, err, EPERM);
 	} else if (view_mkdir(&fs->view, &r.vp, &err) < 0) {
 		reply_refusal(req, path, &r.vp, err, EIO);
-	} else if (fs_resolve(fs, path, &r, &st) == 0) {
-		reply_entry(req, path, &r, &st);
 	} else {
-		fuse_reply_err(req, EIO);
+		fs_settle(fs);
+		uint64_t ino = fs_ref_path(fs, path);
+		if (fs_resolve(fs, path, &r, &st) == 0) {
+			reply_entry(req, ino, &r, &st);
+		} else {
+			node_forget(fs->nodes, ino, 1);
+			fuse_reply_err(req, EIO);
+		}
 	}
 	err_free(err);
 	free(path);
@@ -598,8 +600,10 @@ static void rmdir_as(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENOTDIR);
 	else if (view_rmdir(&fs->view, &r.vp, &err) < 0)
 		reply_refusal(req, path, &r.vp, err, EIO);
-	else
+	else {
+		fs_settle(fs);
 		fuse_reply_err(req, 0);
+	}
 	err_free(err);
 	free(path);
 }
@@ -621,8 +625,10 @@ static void unlink_as(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, scratch_remove(fs, path) ? 0 : ENOENT);
 	else if (view_unlink(&fs->view, &r.vp, &err) < 0)
 		reply_refusal(req, path, &r.vp, err, EIO);
-	else
+	else {
+		fs_settle(fs);
 		fuse_reply_err(req, 0);
+	}
 	err_free(err);
 	free(path);
 }
@@ -701,7 +707,7 @@ static void rename_as(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 			scratch_remove(fs, src);
 		else if (rs.vp.type == V_OBJYAML)
 			fs_set_shadow(fs, dst, src); /* the name is free for a new file */
-		node_rename(fs->nodes, src, dst);
+		node_rename(fs->nodes, src, dst, NULL);
 		fuse_reply_err(req, 0);
 	} else if (!rs.scratch) {
 		err_make(&err, EINVAL, "objects cannot be renamed; copy the manifest instead");
@@ -714,10 +720,12 @@ static void rename_as(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		reply_refusal(req, dst, &rd.vp, err, EIO);
 	} else {
 		scratch_remove(fs, src);
-		node_rename(fs->nodes, src, dst);
+		char key[600];
+		node_rename(fs->nodes, src, dst, fs_okey(&rd.vp, key, sizeof(key)) ? key : NULL);
 		/* Applied under its manifest's name: dst is not there. */
 		if (rd.vp.type == V_OBJYAML && view_stat(&fs->view, &rd.vp, &sd) < 0)
 			fs_queue_inval(fs, dst);
+		fs_settle(fs);
 		fuse_reply_err(req, 0);
 	}
 	buf_free(&content);
@@ -772,6 +780,7 @@ static const struct fuse_lowlevel_ops fs_ops = {
     .statfs = fs_statfs,
     .opendir = fs_opendir,
     .readdir = fs_readdir,
+    .readdirplus = fs_readdirplus,
     .releasedir = fs_releasedir,
     .mkdir = fs_mkdir,
     .rmdir = fs_rmdir,
@@ -830,7 +839,6 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->nodes = node_table_new();
 	pthread_mutex_init(&fs->scratch_lock, NULL);
 	pthread_mutex_init(&fs->handles_lock, NULL);
-	pthread_mutex_init(&fs->inval_lock, NULL);
 	fs->bounds = fs_bounds_new();
 	fs->view.api = o->api;
 	fs->view.mount = fs->mountpoint;
@@ -841,6 +849,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	fs->view.logs_dir = o->data_dir ? xasprintf("%s/logs", o->data_dir) : NULL;
 	pthread_mutex_init(&fs->view.status_lock, NULL);
 	pthread_mutex_init(&fs->view.yaml_lock, NULL);
+	fs_cache_init(fs);
 	r = feed_follow_events(fs->view.events, o->api, e);
 	if (r < 0) {
 		fs_free(fs);
@@ -864,8 +873,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 				real);
 	}
 	fs->mounted = true;
-	static const struct informer_ops nops = {NULL, notify_event, notify_idle, 500};
-	r = informer_start(o->api, "fs-notifier", &nops, fs, &fs->notifier, e);
+	r = fs_cache_start(fs, e);
 	if (r == 0)
 		r = fs_streams_start(fs, e);
 	if (r < 0) {
@@ -894,8 +902,7 @@ void fs_free(struct fs *fs)
 {
 	if (!fs)
 		return;
-	informer_stop(fs->notifier);
-	fs->notifier = NULL;
+	fs_cache_stop(fs);
 	fs_streams_stop(fs);
 	if (fs->view.events)
 		feed_stop_events(fs->view.events);
@@ -918,12 +925,7 @@ void fs_free(struct fs *fs)
 		handle_free(fs, fs->handles);
 	pthread_mutex_destroy(&fs->handles_lock);
 	fs_bounds_free(fs->bounds);
-	for (struct inval *i = take_invals(fs), *next; i; i = next) {
-		next = i->next;
-		free(i->path);
-		free(i);
-	}
-	pthread_mutex_destroy(&fs->inval_lock);
+	fs_cache_free(fs);
 	feed_free(fs->view.errors);
 	feed_free(fs->view.events);
 	view_free_caches(&fs->view);

@@ -16,8 +16,9 @@
  * mode (setgid included), and chmod, chown and chgrp on it change them
  * (api_ns_chmod, api_ns_chown).  The rest (the root, its files, nodes/,
  * namespaces/, NS.yaml) is root's; the apply file is writable by all (the
- * API judges each document).  Attributes are never cached by the kernel
- * (attr_timeout 0), so a chmod shows at once everywhere below.
+ * API judges each document).  A change of a namespace invalidates every
+ * attribute the kernel caches (fs_cache.c) before the chmod returns, so it
+ * shows at once everywhere below.
  *
  * Views are cached per thread (libfuse's workers), a few callers each,
  * freed when the thread ends: a view is never shared across threads, so

@@ -38,6 +38,7 @@ static struct handle *handle_new(struct fs *fs, enum htype type, const char *pat
 void handle_free(struct fs *fs, struct handle *h)
 {
 	fs_handle_unadmit(fs, h);
+	fs_writer(fs, h, -1);
 	pthread_mutex_lock(&fs->handles_lock);
 	if (h->prev)
 		h->prev->next = h->next;
@@ -120,6 +121,8 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->oneval = one_value(&r.vp);
+		h->tid = fuse_req_ctx(req)->pid;
+		fs_writer(fs, h, +1);
 		if (fi->flags & O_TRUNC) {
 			h->dirty = r.vp.type == V_OBJYAML;
 		} else if (r.vp.type != V_ROOTFILE) {
@@ -146,6 +149,9 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	} else if (view_is_stream(&r.vp)) {
 		h = handle_new(fs, H_STREAM, path, &r.vp);
 		fs_stream_open(fs, h);
+	} else if (fs->cache && view_cacheable_file(&r.vp)) {
+		/* Rendered at read() time, into the page cache (fs_cache.c). */
+		h = handle_new(fs, H_CACHED, path, &r.vp);
 	} else {
 		h = handle_new(fs, H_SNAPSHOT, path, &r.vp);
 		if (view_read(&fs->view, &r.vp, &h->data) < 0) {
@@ -162,8 +168,8 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (h->type == H_WRITE)
 		h->as = fs_as_own(req);
 	fi->fh = (uintptr_t)h;
-	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	fi->direct_io = h->type != H_CACHED;
+	fi->keep_cache = h->type == H_CACHED;
 	fi->nonseekable = h->type == H_STREAM;
 	/* Only a write handle has anything to do at close: spare readers the
 	 * FLUSH round trip (FOPEN_NOFLUSH). */
@@ -251,6 +257,7 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		} else {
 			h = handle_new(fs, H_WRITE, path, &r.vp);
 			h->oneval = one_value(&r.vp);
+			fs_writer(fs, h, +1);
 			h->dirty = r.vp.type == V_OBJYAML && (fi->flags & O_TRUNC);
 			if (!(fi->flags & O_TRUNC))
 				view_read(&fs->view, &r.vp, &h->data);
@@ -287,8 +294,7 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		refuse_create(req, path, &r);
 		goto out;
 	}
-	struct fuse_entry_param ep = {
-	    .ino = node_ref(fs->nodes, path), .generation = 1, .attr = st};
+	struct fuse_entry_param ep = {.ino = fs_ref_path(fs, path), .generation = 1, .attr = st};
 	ep.attr.st_ino = ep.ino; /* entry and attribute timeouts 0: never cached */
 	if (h->type == H_WRITE)
 		h->as = fs_as_own(req);
@@ -296,7 +302,7 @@ static void create_as(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	charged = false; /* h carries it now */
 	fi->fh = (uintptr_t)h;
 	fi->direct_io = 1;
-	fi->keep_cache = 0;
+	fs_settle(fs);
 	if (fuse_reply_create(req, &ep, fi) != 0) {
 		node_forget(fs->nodes, ep.ino, 1);
 		if (h->created)
@@ -311,15 +317,82 @@ out:
 	free(dir);
 }
 
+/*
+ * A read-only open of a cacheable file (fs_cache.c): checks that it is
+ * there for the caller and replies keep_cache, rendering nothing (read()
+ * renders, when the page cache lacks it).  False when it is another case
+ * (nothing replied).
+ */
+static bool open_cached(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fs_of(req);
+	if (!fs->cache || (fi->flags & (O_ACCMODE | O_TRUNC)) != O_RDONLY)
+		return false;
+	char *path = node_path(fs->nodes, ino);
+	struct vpath vp;
+	bool ok = path && view_parse(path, &vp) == 0 && view_cacheable_file(&vp) &&
+		  !node_is_pending(fs->nodes, path, NULL) &&
+		  !(vp.type == V_OBJYAML && scratch_shadowed(fs, path));
+	if (!ok) {
+		free(path);
+		return false;
+	}
+	fs_as(req);
+	int e = view_exists(&fs->view, &vp);
+	fs_as_end();
+	if (e < 0) {
+		free(path);
+		return false; /* the long way says why */
+	}
+	struct handle *h = handle_new(fs, H_CACHED, path, &vp);
+	free(path);
+	fi->fh = (uintptr_t)h;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_free(fs, h);
+	return true;
+}
+
+bool fs_open_trunc(fuse_req_t req, const char *path)
+{
+	struct fs *fs = fs_of(req);
+	pid_t tid = fuse_req_ctx(req)->pid;
+	struct handle *h = NULL;
+	if (!fs->cache)
+		return false;
+	pthread_mutex_lock(&fs->handles_lock);
+	for (h = fs->handles; h; h = h->next) /* newest first */
+		if (h->type == H_WRITE && h->tid == tid && !h->trunc_seen && !h->written &&
+		    !strcmp(h->path, path))
+			break;
+	if (h) {
+		pthread_mutex_lock(&h->lock);
+		h->trunc_seen = true;
+		fs_buf_resize(&h->data, 0);
+		h->dirty = h->vp.type == V_OBJYAML;
+		pthread_mutex_unlock(&h->lock);
+	}
+	pthread_mutex_unlock(&fs->handles_lock);
+	return h != NULL;
+}
+
 /* Opening, as the caller (fs_caller.c). */
 void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	/* others' writes too (etcd) */
-	int err = fs_read_sync_ino(fs_of(req), ino, (fi->flags & O_ACCMODE) != O_WRONLY);
+	struct fs *fs = fs_of(req);
+	bool reading = (fi->flags & O_ACCMODE) != O_WRONLY;
+	/* others' writes too (etcd; with the cache, SQLite: nothing to do) */
+	int err = fs->cache ? 0 : fs_read_sync_ino(fs, ino, reading);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
 	}
+	/* whatever was committed before this open is invalidated */
+	if (reading)
+		fs_settle(fs);
+	if (open_cached(req, ino, fi))
+		return;
 	FS_AS(req, open_as(req, ino, fi));
 }
 
@@ -377,6 +450,13 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 	/* Copy, unlock, then reply: once the reply is out, the reader may close
 	 * the file and a RELEASE on another thread may free h. */
 	pthread_mutex_lock(&h->lock);
+	/* Rendered now, not at open: what goes into the page cache must be
+	 * no older than the last invalidation (fs_cache.c). */
+	if (h->type == H_CACHED && view_read_since(&fs->view, &h->vp, &h->rv, &h->data) < 0) {
+		pthread_mutex_unlock(&h->lock);
+		fuse_reply_err(req, ENOENT);
+		return;
+	}
 	size_t n = 0;
 	char *copy = NULL;
 	if (off >= 0 && (size_t)off < h->data.len) {
@@ -503,6 +583,7 @@ void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_
 			fuse_reply_err(req, code);
 			return;
 		}
+		fs_settle(fs); /* invalidated before write() returns */
 	}
 	fuse_reply_write(req, size);
 }
@@ -511,6 +592,8 @@ void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct handle *h = (struct handle *)(uintptr_t)fi->fh;
 	int code = h->type == H_WRITE ? apply_handle(fs_of(req), h, false) : 0;
+	if (h->type == H_WRITE)
+		fs_settle(fs_of(req)); /* invalidated before close() returns */
 	fuse_reply_err(req, code);
 }
 

@@ -23,6 +23,7 @@
 #define SCRATCH_MAX    (16 * 1024 * 1024)
 #define FIXED_TIMEOUT  3600.0 /* names whose existence never changes on their own */
 #define OBJDIR_TIMEOUT 60.0   /* NAME/ folders: dropped by the notifier on deletion */
+#define CACHE_TIMEOUT  3600.0 /* what the kernel caches until the notifier says (fs_cache.c) */
 
 /*
  * What callers may hold in the server's memory (fs_bounds.c), per caller
@@ -57,7 +58,7 @@ struct fs {
 	char *mountpoint;
 	struct fuse_session *se;
 	bool mounted;
-	struct informer *notifier;  /* drops cached NAME/ entries of deleted objects */
+	struct informer *notifier;  /* invalidates what changed (fs_cache.c) */
 	struct fs_streams *streams; /* stream files' readers (fs_stream.c) */
 
 	pthread_mutex_t scratch_lock; /* guards scratch list and each scratch's data */
@@ -67,15 +68,32 @@ struct fs {
 	pthread_mutex_t handles_lock; /* guards the list links of every handle */
 	struct handle *handles;
 
-	/* Names the kernel must forget (a new file applied under another
-	 * name), sent by the notifier's thread: never from a handler. */
-	pthread_mutex_t inval_lock; /* guards invals */
+	/* The kernel's cache (fs_cache.c): on with SQLite.  done_rev: the
+	 * revision the notifier is done with (atomic; written under
+	 * cache_lock, which cache_cond goes with). */
+	bool cache;
+	bool no_inval;		    /* testing: never invalidate (CFS_TEST_NO_INVAL) */
+	pthread_mutex_t cache_lock; /* guards the three below */
+	pthread_cond_t cache_cond;
+	int64_t done_rev;
+	int settlers; /* requests waiting in fs_settle */
+	bool cache_stop;
+
+	/* Names the kernel must forget (a deleted object's, a new file applied
+	 * under another name), sent by the entry thread: never from a handler. */
+	pthread_mutex_t inval_lock; /* guards the three below */
+	pthread_cond_t inval_cond;
 	struct inval *invals;
+	bool inval_stop;
+	bool inval_running;
+	pthread_t inval_thread;
 
 	struct fs_bounds *bounds; /* what callers hold (fs_bounds.c) */
 };
 
-enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH, H_STREAM };
+/* H_CACHED: a cacheable file read through the page cache (fs_cache.c),
+ * rendered at read() time. */
+enum htype { H_SNAPSHOT, H_FEED, H_LOG, H_WRITE, H_SCRATCH, H_STREAM, H_CACHED };
 
 struct handle {
 	enum htype type;
@@ -83,6 +101,7 @@ struct handle {
 	struct vpath vp;
 	pthread_mutex_t lock; /* guards data, dirty, failed */
 	struct buf data;      /* snapshot, or what is being written */
+	int64_t rv;	      /* H_CACHED: the object revision data shows (0: none) */
 	struct podlog *log;   /* H_LOG: the live log file (podlog.h), under lock */
 	struct api *as;	      /* H_WRITE: the opener's view (applies as them); NULL: root */
 	bool dirty;	      /* to apply: written, or truncated, since the last apply */
@@ -90,6 +109,9 @@ struct handle {
 	bool failed;	      /* a write was refused: never apply */
 	bool created;	      /* made by create(): a pending node */
 	bool oneval;	      /* a one-value file: applied at write() */
+	bool writer;	      /* counted in node_writers (fs_cache.c) */
+	pid_t tid;	      /* H_WRITE: the thread that opened it (fs_open_trunc) */
+	bool trunc_seen;      /* its open's O_TRUNC came (fs_open_trunc) */
 	bool counted;	      /* charged to uid (fs_handle_admit) */
 	uid_t uid;	      /* who opened it */
 	size_t charged;	      /* bytes of data charged to uid, under lock */
@@ -103,6 +125,7 @@ struct resolved {
 	struct vpath vp;
 	bool scratch;
 	bool pending;
+	bool writing; /* open for writing somewhere: attributes not cached */
 	int parse_err;
 };
 
@@ -167,9 +190,34 @@ void fs_handle_attach(struct fs *fs, struct handle *h, uid_t uid);
 /* Gives back what h was charged (handle_free does). */
 void fs_handle_unadmit(struct fs *fs, struct handle *h);
 
+/* The kernel's cache (fs_cache.c).  fs_cache_init before mounting (it
+ * decides fs->cache), start after, stop before unmounting, free last. */
+void fs_cache_init(struct fs *fs);
+int fs_cache_start(struct fs *fs, struct err **e);
+void fs_cache_stop(struct fs *fs);
+void fs_cache_free(struct fs *fs);
 /* Queues path's directory entry to be invalidated in the kernel's cache
- * (by the notifier's thread, soon). */
+ * (by the entry thread, soon). */
 void fs_queue_inval(struct fs *fs, const char *path);
+/* Counts h (a write handle) as a writer of its path (delta 1, before the
+ * open is answered), or no longer (-1, at release). */
+struct handle;
+void fs_writer(struct fs *fs, struct handle *h, int delta);
+/* Waits until every change committed so far is invalidated in the kernel
+ * (the notifier is done with api_rev()): before replying to a request
+ * that changed something, and before an open.  Never from a read. */
+void fs_settle(struct fs *fs);
+/* The key under which the inodes of vp are filed (node_ref): the object's
+ * "KIND/NS/NAME", the kind folder's "KIND/NS/"; false for the rest. */
+bool fs_okey(const struct vpath *vp, char *out, size_t n);
+/* The inode for path, its lookup count raised, filed under its key: taken
+ * before what it shows is rendered, so that the notifier finds it if that
+ * changes meanwhile. */
+uint64_t fs_ref_path(struct fs *fs, const char *path);
+struct resolved;
+/* How long the kernel may keep r's attributes, and its entry. */
+double fs_attr_timeout(const struct fs *fs, const struct resolved *r);
+double fs_entry_timeout(const struct fs *fs, const struct resolved *r);
 
 /* What path is now: 0 and *r, *st; -ENOENT. */
 int fs_resolve(struct fs *fs, const char *path, struct resolved *r, struct stat *st);
@@ -208,6 +256,15 @@ void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse
 void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	      struct fuse_file_info *fi);
 void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/*
+ * With the cache the kernel does not pass O_TRUNC to open (no atomic
+ * O_TRUNC: it would empty the inode for every reader until the write): the
+ * opener's thread then truncates the file by name, without a handle.
+ * This empties the newest write handle that thread opened at path, not
+ * written yet, as an O_TRUNC open does: true, or false when there is none
+ * (a truncate(1): as before).  The size shown stays the object's.
+ */
+bool fs_open_trunc(fuse_req_t req, const char *path);
 void fs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 

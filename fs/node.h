@@ -28,9 +28,12 @@ void node_table_free(struct node_table *t);
 
 /*
  * The inode for path, created if needed, with its lookup count raised by
- * one (the caller is about to reply an entry for it).  Can't fail.
+ * one (the caller is about to reply an entry for it).  Can't fail.  okey
+ * (NULL: none) names the object or kind folder whose changes change what
+ * path shows ("Deployment/default/web", "Deployment/default/"): the
+ * inodes to invalidate when it changes (node_inos_of).
  */
-uint64_t node_ref(struct node_table *t, const char *path);
+uint64_t node_ref(struct node_table *t, const char *path, const char *okey);
 
 /* Lowers the lookup count of ino by n; frees it at zero (never the root). */
 void node_forget(struct node_table *t, uint64_t ino, uint64_t n);
@@ -42,10 +45,11 @@ void node_forget(struct node_table *t, uint64_t ino, uint64_t n);
 char *node_path(struct node_table *t, uint64_t ino);
 
 /*
- * Follows a rename as the kernel sees it: the inode of src is now named dst;
- * an inode that was named dst no longer resolves (until forgotten).
+ * Follows a rename as the kernel sees it: the inode of src is now named dst
+ * (and shows okey); an inode that was named dst keeps that path for who
+ * holds it (node_path) but is no longer found by it (until forgotten).
  */
-void node_rename(struct node_table *t, const char *src, const char *dst);
+void node_rename(struct node_table *t, const char *src, const char *dst, const char *okey);
 
 /* The inode of path if the kernel holds it, else 0 (no reference taken). */
 uint64_t node_find(struct node_table *t, const char *path);
@@ -54,5 +58,18 @@ uint64_t node_find(struct node_table *t, const char *path);
 void node_pending(struct node_table *t, const char *path, int delta, size_t size);
 /* True (and *size) when path has a pending create open. */
 bool node_is_pending(struct node_table *t, const char *path, size_t *size);
+
+/* Files open for writing at path (+1 at open, -1 at release): while there
+ * are, the kernel keeps no attributes of it (its local truncation at an
+ * O_TRUNC open must not stay: fs_cache.c). */
+void node_writers(struct node_table *t, const char *path, int delta);
+bool node_has_writers(struct node_table *t, const char *path);
+
+/* The inodes filed under okey (*out: a new array; the count). */
+size_t node_inos_of(struct node_table *t, const char *okey, uint64_t **out);
+/* Every inode (*out: a new array; the count). */
+size_t node_all_inos(struct node_table *t, uint64_t **out);
+/* The lookup count of ino (0: unknown). */
+uint64_t node_lookups(struct node_table *t, uint64_t ino);
 
 #endif

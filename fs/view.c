@@ -140,6 +140,67 @@ int view_stat(struct view *v, const struct vpath *p, struct stat *st)
 	}
 }
 
+bool view_cacheable(const struct vpath *p)
+{
+	if (!p->k || p->k == KIND_SECRET)
+		return false;
+	switch (p->type) {
+	case V_OBJYAML:
+	case V_OBJDIR:
+		return true;
+	case V_FIELD:
+		return vf_is_dir(p) ? !p->field->list || p->field->own
+				    : vf_file_of(p)->own && !vf_file_of(p)->log;
+	default:
+		return false;
+	}
+}
+
+bool view_cacheable_file(const struct vpath *p)
+{
+	return view_cacheable(p) && (p->type == V_OBJYAML || (p->type == V_FIELD && !vf_is_dir(p)));
+}
+
+/* The content of the cacheable file p as o shows it. */
+static void render_own(struct view *v, const struct vpath *p, const struct sobj *o, struct buf *out)
+{
+	if (p->type == V_OBJYAML)
+		view_object_yaml(v, o, out);
+	else
+		vf_file_of(p)->render(v, o, p->key, out);
+}
+
+int view_read_since(struct view *v, const struct vpath *p, int64_t *rv, struct buf *out)
+{
+	struct api *as = view_caller();
+	view_set_caller(NULL);
+	struct sobj *o = view_object_get(v, p);
+	view_set_caller(as);
+	if (!o)
+		return -ENOENT;
+	int r = 0;
+	if (p->type == V_FIELD && !vf_key_exists(v, p, o)) {
+		r = -ENOENT;
+	} else if (o->rv != *rv) {
+		out->len = 0;
+		render_own(v, p, o, out);
+		*rv = o->rv;
+		r = 1;
+	}
+	sobj_unref(o);
+	return r;
+}
+
+int view_exists(struct view *v, const struct vpath *p)
+{
+	struct sobj *o = view_object_get(v, p);
+	if (!o)
+		return -ENOENT;
+	bool ok = p->type != V_FIELD || vf_key_exists(v, p, o);
+	sobj_unref(o);
+	return ok ? 0 : -ENOENT;
+}
+
 bool view_writable(const struct vpath *p)
 {
 	switch (p->type) {

@@ -125,6 +125,28 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out);
  */
 int view_log(struct view *v, const struct vpath *p, char **dir, enum podlog_role *role);
 
+/*
+ * True when what p shows follows from its object alone (NAME.yaml, NAME/,
+ * the fields rendered from the object; not Secrets', not files that list
+ * other objects, not logs or streams): the kernel may cache its content
+ * and attributes as long as the object does not change.
+ */
+bool view_cacheable(const struct vpath *p);
+
+/* The same, for files only (not NAME/ and field folders). */
+bool view_cacheable_file(const struct vpath *p);
+
+/*
+ * For a cacheable file p: renders its content into out (emptied first)
+ * unless its object's revision is still *rv.  1 rendered (*rv is the new
+ * revision), 0 unchanged, -ENOENT (gone).  As root: the open checked.
+ */
+int view_read_since(struct view *v, const struct vpath *p, int64_t *rv, struct buf *out);
+
+/* For a cacheable file p: 0 when it exists now (the caller may read its
+ * object), else -ENOENT.  Renders nothing. */
+int view_exists(struct view *v, const struct vpath *p);
+
 /* True when p is a file users may write. */
 bool view_writable(const struct vpath *p);
 

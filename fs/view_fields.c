@@ -434,9 +434,9 @@ int view_secret_key_remove(struct view *v, const struct vpath *p, struct err **e
 }
 
 static const struct vfield deployment_fields[] = {
-    {.name = "replicas", .mode = RW, .render = r_replicas, .write = w_replicas},
-    {.name = "status", .mode = RO, .render = r_status},
-    {.name = "revision", .mode = RO, .render = r_revision},
+    {.name = "replicas", .mode = RW, .render = r_replicas, .own = true, .write = w_replicas},
+    {.name = "status", .mode = RO, .render = r_status, .own = true},
+    {.name = "revision", .mode = RO, .render = r_revision, .own = true},
     {.name = "history",
      .mode = DIR,
      .render = vd_history_render,
@@ -450,8 +450,8 @@ static const struct vfield deployment_fields[] = {
 };
 
 static const struct vfield replicaset_fields[] = {
-    {.name = "replicas", .mode = RW, .render = r_replicas, .write = w_replicas},
-    {.name = "status", .mode = RO, .render = r_status},
+    {.name = "replicas", .mode = RW, .render = r_replicas, .own = true, .write = w_replicas},
+    {.name = "status", .mode = RO, .render = r_status, .own = true},
     {.name = "pods", .mode = RO, .render = r_pods},
     {.name = "events", .mode = RO, .render = r_events},
     {.name = NULL},
@@ -461,28 +461,29 @@ static const struct vfield replicaset_fields[] = {
 static const struct vfield container_files[] = {
     {.name = "logs", .mode = RO, .log = 1 + PODLOG_CURRENT},
     {.name = "logs.previous", .mode = RO, .log = 1 + PODLOG_PREVIOUS},
-    {.name = "status", .mode = RO, .render = r_ctr_status},
-    {.name = "restarts", .mode = RO, .render = r_ctr_restarts},
+    {.name = "status", .mode = RO, .render = r_ctr_status, .own = true},
+    {.name = "restarts", .mode = RO, .render = r_ctr_restarts, .own = true},
     {.name = NULL},
 };
 
 static const struct vfield pod_fields[] = {
-    {.name = "phase", .mode = RO, .render = r_phase},
-    {.name = "node", .mode = RO, .render = r_node},
-    {.name = "ip", .mode = RO, .render = r_ip},
-    {.name = "status", .mode = RO, .render = r_status},
+    {.name = "phase", .mode = RO, .render = r_phase, .own = true},
+    {.name = "node", .mode = RO, .render = r_node, .own = true},
+    {.name = "ip", .mode = RO, .render = r_ip, .own = true},
+    {.name = "status", .mode = RO, .render = r_status, .own = true},
     {.name = "logs", .mode = RO, .log = 1 + PODLOG_CURRENT}, /* spec.containers[0] */
     {.name = "containers",
      .mode = DIR,
      .list = l_containers,
      .has = has_container,
-     .sub = container_files},
+     .sub = container_files,
+     .own = true},
     {.name = "events", .mode = RO, .render = r_events},
     {.name = NULL},
 };
 
 static const struct vfield service_fields[] = {
-    {.name = "clusterip", .mode = RO, .render = view_svc_clusterip},
+    {.name = "clusterip", .mode = RO, .render = view_svc_clusterip, .own = true},
     {.name = "endpoints", .mode = RO, .render = view_svc_endpoints},
     {.name = "status", .mode = RO, .render = view_svc_status},
     {.name = "events", .mode = RO, .render = r_events},
@@ -490,11 +491,15 @@ static const struct vfield service_fields[] = {
 };
 
 static const struct vfield node_fields[] = {
-    {.name = "status", .mode = RO, .render = r_status},
-    {.name = "capacity", .mode = RO, .render = r_capacity},
-    {.name = "allocatable", .mode = RO, .render = r_allocatable},
+    {.name = "status", .mode = RO, .render = r_status, .own = true},
+    {.name = "capacity", .mode = RO, .render = r_capacity, .own = true},
+    {.name = "allocatable", .mode = RO, .render = r_allocatable, .own = true},
     {.name = "pods", .mode = RO, .render = r_pods},
-    {.name = "unschedulable", .mode = RW, .render = r_unschedulable, .write = w_unschedulable},
+    {.name = "unschedulable",
+     .mode = RW,
+     .render = r_unschedulable,
+     .own = true,
+     .write = w_unschedulable},
     {.name = "drain", .mode = RW, .render = r_drain, .write = w_drain},
     {.name = "events", .mode = RO, .render = r_events},
     {.name = NULL},
@@ -505,6 +510,7 @@ static const struct vfield configmap_fields[] = {
      .mode = DIR,
      .render = r_data_key,
      .write = w_data_key,
+     .own = true,
      .list = l_data,
      .has = has_data_key},
     {.name = "events", .mode = RO, .render = r_events},
@@ -523,7 +529,7 @@ static const struct vfield secret_fields[] = {
 };
 
 static const struct vfield namespace_fields[] = {
-    {.name = "status", .mode = RO, .render = r_ns_phase},
+    {.name = "status", .mode = RO, .render = r_ns_phase, .own = true},
     {.name = "apply", .mode = S_IFREG | 0200, .render = r_nothing, .write = w_ns_apply},
     {.name = "events", .mode = RO, .render = r_ns_events},
     {.name = NULL},

@@ -24,6 +24,7 @@ struct vfield {
 	has_fn has;		  /* folders: is KEY one of them now? (NULL: any name) */
 	const struct vfield *sub; /* folders whose KEYs are folders: the files in KEY/ */
 	int log;		  /* 0, or 1 + enum podlog_role: a container's live log */
+	bool own; /* rendered from its object alone: the kernel may cache it (view_cacheable) */
 };
 
 #define RO  (S_IFREG | 0444)

@@ -180,6 +180,7 @@ row "create $OBJECTS via apply, 500 a write" ls_create_batched objects/s
 row "ls of $OBJECTS objects p50" ls_p50 ms
 row "opendir+readdir of $OBJECTS objects p50" readdir_p50 ms
 row "ls -l of $OBJECTS objects p50" ls_l_p50 ms
+row "ls -l of $OBJECTS objects, first run" ls_l_first ms
 echo
 echo "  peers (same disk, same session)"
 row "ext4 file+fsync/s, 1 writer" peer_ext4_create_w1 /s
@@ -187,12 +188,14 @@ row "ext4 file+fsync/s, 8 writers" peer_ext4_create_w8 /s
 row "sqlite insert/s (synchronous=FULL), 1 writer" sqlite_insert_w1 /s
 row "sqlite insert/s (synchronous=FULL), 8 writers" sqlite_insert_w8 /s
 row "plain file open+read+close p50" peer_read_p50 us
+row "plain file as cat (open, to EOF, close) p50" peer_read_eof_p50 us
 row "ls of a plain folder, same names, p50" peer_ls_p50 ms
 ratio "clusterfs / ext4+fsync, 1 writer" apply_create_w1 peer_ext4_create_w1
 ratio "clusterfs / ext4+fsync, 8 writers" apply_create_w8 peer_ext4_create_w8
 ratio "clusterfs / sqlite, 1 writer" apply_create_w1 sqlite_insert_w1
 ratio "clusterfs / sqlite, 8 writers" apply_create_w8 sqlite_insert_w8
 ratio "read latency, clusterfs / plain file" read_replicas_p50 peer_read_p50
+ratio "cat of replicas, clusterfs / plain file" read_replicas_eof_p50 peer_read_eof_p50
 ratio "ls time, clusterfs / plain folder" ls_p50 peer_ls_p50
 if [ -n "$crashes" ]; then
 	echo
@@ -205,8 +208,14 @@ bench_verdict "durable applies/s, 8 writers, create" "$(val apply_create_w8)" ">
 bench_verdict "durable applies/s, 8 writers, update" "$(val apply_update_w8)" ">=" 2000 applies/s
 bench_verdict "read of NAME/replicas as cat reads it: open, read to EOF, close; p50" \
 	"$(val read_replicas_eof_p50)" "<=" 60 µs
+peer_cat="plain file $(val peer_read_eof_p50) µs in the same run"
+bench_verdict "cat of an unchanged one-value file (replicas), p50; $peer_cat" \
+	"$(val read_replicas_eof_p50)" "<=" 20 µs
+bench_verdict "cat NAME.yaml, unchanged, p50; $peer_cat" "$(val read_yaml_eof_p50)" "<=" 30 µs
 if [ "$OBJECTS" = 10000 ]; then
 	bench_verdict "ls of 10,000 objects (20,000 names), p50" "$(val ls_p50)" "<=" 100 ms
+	bench_verdict "ls -l of 10,000 objects, p50; plain folder $(val peer_ls_l_p50) ms" \
+		"$(val ls_l_p50)" "<=" 200 ms
 else
 	echo "  (the ls target is for 10,000 objects: no verdict with BENCH_OBJECTS=$OBJECTS)"
 fi
