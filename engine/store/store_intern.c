@@ -342,14 +342,15 @@ static void tab_rebuild(size_t want)
 	tab.gone = 0;
 }
 
-/* Marks the slot of canonical node v dropped. */
-static void tab_forget(json_t *v)
+/* Marks the slot of v dropped; false when v is not in the table. */
+static bool tab_forget(json_t *v)
 {
 	for (size_t i = node_hash(v) & (tab.cap - 1); tab.t[i]; i = (i + 1) & (tab.cap - 1))
 		if (tab.t[i] != IENT_GONE && IENT_V(tab.t[i]) == v) {
 			tab.t[i] = IENT_GONE;
-			return;
+			return true;
 		}
+	return false;
 }
 
 /*
@@ -381,11 +382,12 @@ static size_t tab_drop(json_t *v, int depth)
 	json_decref(v);
 	size_t dropped = 1;
 	for (size_t i = 0; i < nk; i++) {
+		/* ours and the table's, if it is in the table (a child past the
+		 * depth limit is not, and may be someone else's) */
+		bool drop = refs(kids[i]) == 2 && tab_forget(kids[i]);
 		json_decref(kids[i]);
-		if (refs(kids[i]) == 1) {
-			tab_forget(kids[i]);
+		if (drop)
 			dropped += tab_drop(kids[i], depth + 1);
-		}
 	}
 	if (kids != one)
 		free(kids);
