@@ -36,6 +36,7 @@ struct node_table {
 	struct node **obuckets; /* nodes with an okey, by okey */
 	size_t nbuckets;	/* of both */
 	size_t count;
+	int writers, pending; /* the sums of the nodes' (atomic reads: a quick "none") */
 };
 
 static uint64_t hash_str(const char *s)
@@ -260,10 +261,12 @@ void node_pending(struct node_table *t, const char *path, int delta, size_t size
 	if (!n && delta > 0)
 		n = insert(t, path);
 	if (n) {
+		int before = n->pending;
 		n->pending += delta;
 		n->pending_size = size;
 		if (n->pending < 0)
 			n->pending = 0;
+		__atomic_add_fetch(&t->pending, n->pending - before, __ATOMIC_RELEASE);
 		if (n->pending == 0 && n->nlookup == 0 && n->writers == 0 && n->ino != 1)
 			remove_node(t, n);
 	}
@@ -272,6 +275,8 @@ void node_pending(struct node_table *t, const char *path, int delta, size_t size
 
 bool node_is_pending(struct node_table *t, const char *path, size_t *size)
 {
+	if (__atomic_load_n(&t->pending, __ATOMIC_ACQUIRE) == 0)
+		return false;
 	pthread_mutex_lock(&t->lock);
 	struct node *n = find(t, path);
 	bool p = n && n->pending > 0;
@@ -327,9 +332,11 @@ void node_writers(struct node_table *t, const char *path, int delta)
 	if (!n && delta > 0)
 		n = insert(t, path);
 	if (n) {
+		int before = n->writers;
 		n->writers += delta;
 		if (n->writers < 0)
 			n->writers = 0;
+		__atomic_add_fetch(&t->writers, n->writers - before, __ATOMIC_RELEASE);
 		if (n->pending == 0 && n->nlookup == 0 && n->writers == 0 && n->ino != 1)
 			remove_node(t, n);
 	}
@@ -338,6 +345,8 @@ void node_writers(struct node_table *t, const char *path, int delta)
 
 bool node_has_writers(struct node_table *t, const char *path)
 {
+	if (__atomic_load_n(&t->writers, __ATOMIC_ACQUIRE) == 0)
+		return false;
 	pthread_mutex_lock(&t->lock);
 	struct node *n = find(t, path);
 	bool w = n && n->writers > 0;
