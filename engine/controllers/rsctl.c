@@ -330,39 +330,100 @@ static void failed_create(struct rsctl *r, struct sobj *rs, size_t b, int ok, ch
 		  "Error creating: %zu of %zu pods were refused", b - (size_t)(ok < 0 ? 0 : ok), b);
 }
 
-/* Creates need pods from rs's template, CREATE_BATCH at a time, until a
- * batch makes none.  Returns 0, or -1 when some were refused. */
+/* One batch of creates, run on a thread of its own. */
+struct create_job {
+	struct rsctl *r;
+	struct sobj *rs; /* borrowed: the sync holds it */
+	size_t b;
+	json_t **pods;
+	int *res;
+	char **why;
+	int ok;
+	pthread_t thread;
+};
+
+static void *create_main(void *arg)
+{
+	struct create_job *j = arg;
+	api_fence_thread(true); /* as the worker that started it (ctrl.c) */
+	j->ok = api_create_many_ex(j->r->api, j->pods, j->b, j->res, j->why);
+	for (size_t i = 0; i < j->b; i++)
+		if (j->res[i] == 0)
+			api_event(j->r->api, "Normal", "SuccessfulCreate", "ReplicaSet", j->rs->ns,
+				  j->rs->name, "Created pod: %s",
+				  obj_str(j->pods[i], "metadata.name"));
+	return NULL;
+}
+
+/* Starts a batch of b pods from rs's template. */
+static struct create_job *create_start(struct rsctl *r, struct sobj *rs, size_t b)
+{
+	struct create_job *j = xcalloc(1, sizeof(*j));
+	*j = (struct create_job){r,
+				 rs,
+				 b,
+				 xcalloc(b, sizeof(json_t *)),
+				 xcalloc(b, sizeof(int)),
+				 xcalloc(b, sizeof(char *)),
+				 0,
+				 0};
+	for (size_t i = 0; i < b; i++)
+		j->pods[i] = pod_from_template(rs->obj, rs->ns, rs->name);
+	if (pthread_create(&j->thread, NULL, create_main, j)) {
+		create_main(j); /* no thread: here, then */
+		j->thread = pthread_self();
+	}
+	return j;
+}
+
+/* Waits for j and frees it; adds what it made to *made; returns that, and
+ * sets *rc to -1 when some were refused. */
+static int create_end(struct create_job *j, size_t *made, int *rc)
+{
+	if (!pthread_equal(j->thread, pthread_self()))
+		pthread_join(j->thread, NULL);
+	int ok = j->ok;
+	if (ok < 0 || (size_t)ok < j->b) {
+		failed_create(j->r, j->rs, j->b, ok, j->why);
+		*rc = -1;
+	}
+	for (size_t i = 0; i < j->b; i++) {
+		json_decref(j->pods[i]);
+		free(j->why[i]);
+	}
+	free(j->pods);
+	free(j->res);
+	free(j->why);
+	free(j);
+	*made += ok > 0 ? (size_t)ok : 0;
+	return ok;
+}
+
+/*
+ * Creates need pods from rs's template, CREATE_BATCH at a time, until a
+ * batch makes none.  Two batches are in flight: while one commits (the
+ * store's group commit, shared with every other writer), the next one is
+ * made and checked on another thread, so that a scale-up of thousands
+ * keeps both cores busy.  Returns 0, or -1 when some were refused.
+ */
 static int create_pods(struct rsctl *r, struct sobj *rs, size_t need)
 {
 	int rc = 0;
 	size_t made = 0;
-	while (made < need) {
-		size_t b = need - made < CREATE_BATCH ? need - made : CREATE_BATCH;
-		json_t **pods = xcalloc(b, sizeof(json_t *));
-		int *res = xcalloc(b, sizeof(int));
-		char **why = xcalloc(b, sizeof(char *));
-		for (size_t i = 0; i < b; i++)
-			pods[i] = pod_from_template(rs->obj, rs->ns, rs->name);
-		int ok = api_create_many_ex(r->api, pods, b, res, why);
-		for (size_t i = 0; i < b; i++) {
-			if (res[i] == 0)
-				api_event(r->api, "Normal", "SuccessfulCreate", "ReplicaSet",
-					  rs->ns, rs->name, "Created pod: %s",
-					  obj_str(pods[i], "metadata.name"));
-			json_decref(pods[i]);
+	bool stop = false;
+	while (made < need && !stop) {
+		size_t want = need - made, started = 0;
+		struct create_job *prev = NULL;
+		while (started < want && !stop) {
+			size_t b = want - started < CREATE_BATCH ? want - started : CREATE_BATCH;
+			struct create_job *j = create_start(r, rs, b);
+			started += b;
+			if (prev)
+				stop = create_end(prev, &made, &rc) <= 0;
+			prev = j;
 		}
-		if (ok < 0 || (size_t)ok < b) {
-			failed_create(r, rs, b, ok, why);
-			rc = -1;
-		}
-		for (size_t i = 0; i < b; i++)
-			free(why[i]);
-		free(why);
-		free(pods);
-		free(res);
-		if (ok <= 0)
-			break;
-		made += (size_t)ok;
+		if (prev)
+			stop |= create_end(prev, &made, &rc) <= 0;
 	}
 	return rc;
 }

@@ -5,6 +5,8 @@
  * read without SQLite.  Only the batch leader changes it, under idx_lock.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,49 +79,68 @@ struct sobj *idx_peek(struct store *st, const char *kind, const char *ns, const 
 	return n ? hmap_get(&n->names, name) : NULL;
 }
 
+static void ptr_key(const struct sobj *o, char out[24])
+{
+	snprintf(out, 24, "%p", (const void *)o);
+}
+
+/* Does an earlier one of refs' first i name uid? */
+static bool uid_before(json_t *refs, size_t i, const char *uid)
+{
+	for (size_t j = 0; j < i; j++) {
+		const char *u = owner_uid(refs, j);
+		if (u && !strcmp(u, uid))
+			return true;
+	}
+	return false;
+}
+
 static void deps_add(struct store *st, struct sobj *o)
 {
 	json_t *refs = owner_refs(o->obj);
+	char k[24];
+	ptr_key(o, k);
 	for (size_t i = 0; i < json_array_size(refs); i++) {
 		const char *uid = owner_uid(refs, i);
-		if (!uid)
-			continue;
+		if (!uid || uid_before(refs, i, uid))
+			continue; /* the same owner listed twice */
 		struct deplist *d = hmap_get(&st->owners, uid);
 		if (!d) {
 			d = xcalloc(1, sizeof(*d));
 			hmap_set(&st->owners, uid, d);
+		} else if (hmap_get(&d->at, k)) {
+			continue; /* there already */
 		}
-		size_t j = 0;
-		while (j < d->n && d->v[j] != o)
-			j++;
-		if (j < d->n)
-			continue; /* the same owner listed twice */
 		if (d->n == d->cap) {
 			d->cap = d->cap ? d->cap * 2 : 4;
 			d->v = xrealloc(d->v, d->cap * sizeof(*d->v));
 		}
 		d->v[d->n++] = o;
+		hmap_set(&d->at, k, (void *)(uintptr_t)d->n);
 	}
 }
 
 static void deps_del(struct store *st, struct sobj *o)
 {
 	json_t *refs = owner_refs(o->obj);
+	char k[24];
+	ptr_key(o, k);
 	for (size_t i = 0; i < json_array_size(refs); i++) {
 		const char *uid = owner_uid(refs, i);
 		struct deplist *d = uid ? hmap_get(&st->owners, uid) : NULL;
-		if (!d)
+		uintptr_t at = d ? (uintptr_t)hmap_del(&d->at, k) : 0;
+		if (!at)
 			continue;
-		for (size_t j = 0; j < d->n; j++) {
-			if (d->v[j] == o) {
-				d->v[j] = d->v[--d->n];
-				break;
-			}
+		struct sobj *last = d->v[--d->n];
+		if (at - 1 < d->n) { /* the last one fills the hole */
+			char lk[24];
+			ptr_key(last, lk);
+			d->v[at - 1] = last;
+			hmap_set(&d->at, lk, (void *)at);
 		}
 		if (!d->n) {
 			hmap_del(&st->owners, uid);
-			free(d->v);
-			free(d);
+			deplist_free(d);
 		}
 	}
 }
@@ -204,6 +225,7 @@ void kindidx_free(void *p)
 void deplist_free(void *p)
 {
 	struct deplist *d = p;
+	hmap_clear(&d->at, NULL);
 	free(d->v);
 	free(d);
 }

@@ -55,10 +55,13 @@ struct nsidx {
 	struct hmap names; /* name -> struct sobj * (a reference) */
 };
 
-/* The objects whose ownerReferences name one uid (borrowed from the index). */
+/* The objects whose ownerReferences name one uid (borrowed from the index),
+ * and where each is in v, so that an update of one of a ReplicaSet's 30,000
+ * pods is not a search of them all. */
 struct deplist {
 	struct sobj **v;
 	size_t n, cap;
+	struct hmap at; /* "%p" of v[i] -> (void *)(i + 1) */
 };
 
 /*
