@@ -34,11 +34,14 @@
  * a second thread (the entry thread): that takes the directory's lock, and
  * no request waits for it.
  *
- * Files open for writing: an open with O_TRUNC makes the kernel empty its
- * inode (size 0, pages dropped) for every reader, though nothing is
- * applied before the write (or close).  So while a file is open for
- * writing (node_writers), its attributes are given with no timeout: each
- * read asks again, sees the true size, and reads the pages back.
+ * Files open for writing: with atomic O_TRUNC an open with O_TRUNC makes
+ * the kernel empty its inode (size 0, pages dropped) for every reader,
+ * though nothing is applied before the write (or close).  So with the
+ * cache atomic O_TRUNC is off: the kernel sends the truncation as a
+ * SETATTR by name, which empties the opener's handle (fs_open_trunc) and
+ * answers the object's size, so the kernel keeps the pages.  And while a
+ * file is open for writing (node_writers), its attributes are given with
+ * no timeout: each read asks again.
  *
  * Races with replies in flight: a reply with attributes (a lookup, a
  * getattr) rendered before a change and installed after its invalidation

@@ -110,6 +110,7 @@ static void open_as(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		/* A second open of a file being created: share nothing, apply on its own close. */
 		h = handle_new(fs, H_WRITE, path, &r.vp);
 		h->dirty = (fi->flags & O_TRUNC) != 0;
+		h->tid = fuse_req_ctx(req)->pid;
 	} else if (acc != O_RDONLY) {
 		if (!view_writable(&r.vp)) {
 			struct err *err = NULL;
