@@ -17,6 +17,9 @@ const struct kind_info kind_table[] = {
     /* nodes' heartbeats (kube-node-lease/NODE), as Kubernetes has them */
     {"Lease", "leases", "coordination.k8s.io/v1", true, true, NAME_DNS1123_SUBDOMAIN},
     {"Secret", "secrets", "v1", true, true, NAME_DNS1123_SUBDOMAIN},
+    /* stored as autoscaling/v2; autoscaling/v1 is served by conversion */
+    {"HorizontalPodAutoscaler", "horizontalpodautoscalers", "autoscaling/v2", true, true,
+     NAME_DNS1123_SUBDOMAIN},
 };
 const int kind_count = sizeof(kind_table) / sizeof(kind_table[0]);
 _Static_assert(sizeof(kind_table) / sizeof(kind_table[0]) == KI_COUNT,

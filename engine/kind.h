@@ -43,6 +43,7 @@ enum kind_id {
 	KI_EVENT,
 	KI_LEASE,
 	KI_SECRET,
+	KI_HPA,
 	KI_COUNT,
 };
 
@@ -57,6 +58,7 @@ enum kind_id {
 #define KIND_EVENT	(&kind_table[KI_EVENT])
 #define KIND_LEASE	(&kind_table[KI_LEASE])
 #define KIND_SECRET	(&kind_table[KI_SECRET])
+#define KIND_HPA	(&kind_table[KI_HPA])
 
 /* The namespace of the nodes' heartbeat Leases, one per node, named as the
  * node (kube-node-lease/NODE), as Kubernetes has them; it exists from the

@@ -36,6 +36,7 @@ static const struct {
     [KI_EVENT] = {"ev", false, ""},
     [KI_LEASE] = {"", false, ""},
     [KI_SECRET] = {"", false, ""},
+    [KI_HPA] = {"hpa", true, "status"},
 };
 _Static_assert(sizeof(facts) / sizeof(facts[0]) == KI_COUNT, "facts and enum kind_id differ");
 
