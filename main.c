@@ -144,6 +144,7 @@ static const char usage_text[] =
     "  -h, --help       this text\n";
 
 struct opts {
+	struct hpactl_opts hpa; /* --horizontal-pod-autoscaler-* */
 	const char *mount;
 	const char *data_dir;
 	bool no_agent;
@@ -306,6 +307,7 @@ static const struct option longopts[] = {
     REGISTRY_LONGOPTS,
     IMAGE_GC_LONGOPTS,
     STORE_LONGOPTS,
+    HPACTL_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
@@ -323,6 +325,8 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 		int rg = registry_opts_add(&o->reg, c, optarg);
 		if (rg == 0)
 			rg = image_gc_opts_add(&o->gc, c, optarg);
+		if (rg == 0)
+			rg = hpactl_opts_add(&o->hpa, c, optarg);
 		if (rg != 0) {
 			if (rg < 0)
 				return -1;
@@ -512,6 +516,7 @@ static int start_control_plane(const struct opts *o, struct server *s, struct er
 	    .api = s->api,
 	    .nodelife = {o->node_grace_s > 0 ? o->node_grace_s : 1, 1000, NULL},
 	    .nodeipam = {o->cluster_cidr, o->node_cidr_mask},
+	    .hpa = o->hpa,
 	    .extra_start = sched_loop_start,
 	    .extra_stop = sched_loop_stop};
 	static char host[256];

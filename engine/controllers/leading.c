@@ -21,6 +21,7 @@ struct leading {
 	struct rsctl *rc;
 	struct epctl *ep;
 	struct gc *gc;
+	struct hpactl *hpa;
 	struct nodelife *nl;
 	struct nodeipam *ipam;
 	void *extra;
@@ -67,6 +68,10 @@ static void stop_epctl(void *h)
 {
 	epctl_stop(h);
 }
+static void stop_hpactl(void *h)
+{
+	hpactl_stop(h);
+}
 static void stop_gc(void *h)
 {
 	gc_stop(h);
@@ -86,8 +91,8 @@ static void stop_locked(struct leading *l)
 	struct stopper s[] = {
 	    {l->o.extra_stop, l->extra, 0, false}, {stop_nodeipam, l->ipam, 0, false},
 	    {stop_nodelife, l->nl, 0, false},	   {stop_gc, l->gc, 0, false},
-	    {stop_epctl, l->ep, 0, false},	   {stop_rsctl, l->rc, 0, false},
-	    {stop_deployctl, l->dc, 0, false},
+	    {stop_hpactl, l->hpa, 0, false},	   {stop_epctl, l->ep, 0, false},
+	    {stop_rsctl, l->rc, 0, false},	   {stop_deployctl, l->dc, 0, false},
 	};
 	size_t n = sizeof(s) / sizeof(s[0]);
 	for (size_t i = 0; i < n; i++)
@@ -103,6 +108,7 @@ static void stop_locked(struct leading *l)
 	l->ipam = NULL;
 	l->nl = NULL;
 	l->gc = NULL;
+	l->hpa = NULL;
 	l->ep = NULL;
 	l->rc = NULL;
 	l->dc = NULL;
@@ -120,6 +126,7 @@ int leading_start(struct leading *l, struct err **e)
 	int r;
 	if ((r = deployctl_start(a, &l->dc, e)) < 0 || (r = rsctl_start(a, &l->rc, e)) < 0 ||
 	    (r = epctl_start(a, &l->ep, e)) < 0 || (r = gc_start(a, &l->o.gc, &l->gc, e)) < 0 ||
+	    (r = hpactl_start(a, &l->o.hpa, &l->hpa, e)) < 0 ||
 	    (r = nodelife_start(a, &l->o.nodelife, &l->nl, e)) < 0 ||
 	    (r = nodeipam_start(a, &l->o.nodeipam, &l->ipam, e)) < 0 ||
 	    (l->o.extra_start && (r = l->o.extra_start(a, &l->extra, e)) < 0)) {

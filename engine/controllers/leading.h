@@ -1,7 +1,8 @@
 /*
  * leading.h - the loops that only the leading server runs: the Deployment,
  * ReplicaSet and Endpoints controllers, the garbage collector, node
- * lifecycle, node IPAM and the scheduler, started together when this
+ * lifecycle, node IPAM, the HorizontalPodAutoscaler controller and the
+ * scheduler, started together when this
  * server becomes the leader and stopped together when it stops leading
  * (engine/store/elect.h), as often as that happens.  With one server (the
  * SQLite store) they are started once and run until the server stops.
@@ -31,6 +32,7 @@
 
 #include "engine/api/api.h"
 #include "engine/controllers/gc.h"
+#include "engine/controllers/hpactl.h"
 #include "engine/controllers/nodeipam.h"
 #include "engine/controllers/nodelife.h"
 
@@ -39,6 +41,7 @@ struct leading_opts {
 	struct nodelife_opts nodelife;
 	struct nodeipam_opts nodeipam;
 	struct gc_opts gc;
+	struct hpactl_opts hpa; /* zero: Kubernetes' defaults */
 	/* A loop of another layer (the scheduler); NULL: none.  start returns
 	 * 0 and *h, or a negative errno with *e. */
 	int (*extra_start)(struct api *a, void **h, struct err **e);
