@@ -155,6 +155,7 @@ bench: $(BIN)/clusterfs $(BIN)/clusterfs-logrelay $(BENCH_BIN) $(BUILD)/tests/te
 	@echo "   1,000 nodes, 30,000 pods, real store and API, no controllers or kubelets"
 	@CFS_UNIT_BENCH=1 $(BUILD)/tests/test_sched 2>/dev/null | grep -E "pods/s|scheduler busy"
 	@sh tests/bench/bench_cluster.sh $(BIN)/clusterfs $(BUILD)/bench
+	@sh tests/bench/bench_hpa.sh $(BIN)/clusterfs
 	@sh tests/bench/bench_memory.sh $(BIN)/clusterfs $(BUILD)/bench
 	@sh scripts/deps-bench.sh; sh tests/bench/bench_runtime.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar
 	@sh tests/bench/bench_pull.sh $(BIN)/clusterfs $(BUILD)/images/busybox.tar

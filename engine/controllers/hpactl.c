@@ -36,11 +36,19 @@
 #define KIND_NAME   "HorizontalPodAutoscaler"
 
 /* The pods of one namespace, listed once for the syncs of a second: at
- * 1,000 HPAs a round of syncs costs one list, not a thousand. */
+ * 1,000 HPAs a round of syncs costs one list, not a thousand, and an index
+ * by label ("key=value" -> the pods carrying it) finds a selector's pods
+ * without a look at every pod. */
 struct pod_snap {
 	struct sobj **v;
 	int n;
-	int64_t at_ms; /* mono */
+	int64_t at_ms;	 /* mono */
+	struct hmap idx; /* "key=value" -> struct idx_list */
+};
+
+struct idx_list {
+	int n, cap;
+	int *at; /* indexes into v */
 };
 
 /* What the controller keeps of one HPA between syncs. */
@@ -292,6 +300,45 @@ static int usage_of(struct hpactl *h, const char *ns, const char *name, struct a
 	return api_pod_usage(h->api, ns, name, u);
 }
 
+static void idx_free(void *v)
+{
+	struct idx_list *l = v;
+	free(l->at);
+	free(l);
+}
+
+static void snap_index(struct pod_snap *s)
+{
+	for (int i = 0; i < s->n; i++) {
+		const char *k;
+		json_t *val;
+		json_object_foreach(obj_at(s->v[i]->obj, "metadata.labels"), k, val)
+		{
+			char key[512];
+			snprintf(key, sizeof(key), "%s=%s", k, json_string_value(val) ?: "");
+			struct idx_list *l = hmap_get(&s->idx, key);
+			if (!l) {
+				l = xcalloc(1, sizeof(*l));
+				hmap_set(&s->idx, key, l);
+			}
+			if (l->n == l->cap) {
+				l->cap = l->cap ? l->cap * 2 : 4;
+				l->at = xrealloc(l->at, (size_t)l->cap * sizeof(int));
+			}
+			l->at[l->n++] = i;
+		}
+	}
+}
+
+static void snap_clear(struct pod_snap *s)
+{
+	if (s->n > 0)
+		sobj_list_free(s->v, (size_t)s->n);
+	s->v = NULL;
+	s->n = 0;
+	hmap_clear(&s->idx, idx_free);
+}
+
 static const struct pod_snap *snap_of(struct hpactl *h, const char *ns)
 {
 	int64_t now = mono_ms();
@@ -301,23 +348,38 @@ static const struct pod_snap *snap_of(struct hpactl *h, const char *ns)
 	if (!s) {
 		s = xcalloc(1, sizeof(*s));
 		hmap_set(&h->snaps, ns, s);
-	} else if (s->n > 0) {
-		sobj_list_free(s->v, (size_t)s->n);
 	}
-	s->v = NULL;
+	snap_clear(s);
 	s->n = api_list(h->api, KIND_POD, ns, NULL, &s->v, NULL);
 	if (s->n < 0)
 		s->n = 0;
+	snap_index(s);
 	s->at_ms = now;
 	return s;
 }
 
 static void snap_free(void *v)
 {
-	struct pod_snap *s = v;
-	if (s->n > 0)
-		sobj_list_free(s->v, (size_t)s->n);
-	free(s);
+	snap_clear(v);
+	free(v);
+}
+
+/* The pods of s a selector may match: those with its first matchLabels
+ * pair (all when it has none).  *all is set when every pod is a candidate. */
+static const struct idx_list *candidates(const struct pod_snap *s, const json_t *selector,
+					 bool *all)
+{
+	const char *k;
+	json_t *v;
+	*all = false;
+	json_object_foreach((json_t *)json_object_get(selector, "matchLabels"), k, v)
+	{
+		char key[512];
+		snprintf(key, sizeof(key), "%s=%s", k, json_string_value(v) ?: "");
+		return hmap_get(&s->idx, key); /* NULL: no pod has it */
+	}
+	*all = true;
+	return NULL;
 }
 
 /* The sum of the pod's containers' requests of res (milli), or -1 when a
@@ -356,9 +418,13 @@ static size_t pods_of(struct hpactl *h, const char *ns, const json_t *selector,
 		      struct pod_view **out)
 {
 	const struct pod_snap *s = snap_of(h, ns);
-	struct pod_view *v = xcalloc((size_t)s->n + 1, sizeof(*v));
+	bool all;
+	const struct idx_list *c = candidates(s, selector, &all);
+	int nc = all ? s->n : c ? c->n : 0;
+	struct pod_view *v = xcalloc((size_t)nc + 1, sizeof(*v));
 	size_t n = 0;
-	for (int i = 0; i < s->n; i++) {
+	for (int j = 0; j < nc; j++) {
+		int i = all ? j : c->at[j];
 		const json_t *pod = s->v[i]->obj;
 		if (!api_selector_matches(selector, obj_at(pod, "metadata.labels")))
 			continue;
