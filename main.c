@@ -139,7 +139,7 @@ static const char usage_text[] =
     "  --kubelet-port N agent: where it serves its pods' logs (default 10250)\n"
     "  --pod-pids-limit N\n"
     "                   processes and threads per pod on this node (4096; -1: "
-    "none)\n" REGISTRY_USAGE IMAGE_GC_USAGE STORE_USAGE
+    "none)\n" REGISTRY_USAGE IMAGE_GC_USAGE STORE_USAGE HPACTL_USAGE
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
     "  -h, --help       this text\n";
 

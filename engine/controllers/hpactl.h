@@ -61,6 +61,18 @@ struct hpactl_opts {
 		    0x144                                                                          \
 	}
 
+#define HPACTL_USAGE                                                                               \
+	"  --horizontal-pod-autoscaler-sync-period D\n"                                            \
+	"                   how often each HorizontalPodAutoscaler is synced (15s)\n"              \
+	"  --horizontal-pod-autoscaler-tolerance R\n"                                              \
+	"                   the usage ratio's distance from 1 that moves nothing (0.1)\n"          \
+	"  --horizontal-pod-autoscaler-downscale-stabilization D\n"                                \
+	"                   scale-down window of HPAs without behavior (5m0s)\n"                   \
+	"  --horizontal-pod-autoscaler-cpu-initialization-period D\n"                              \
+	"                   how long after its start a pod's CPU sample may be skipped (5m0s)\n"   \
+	"  --horizontal-pod-autoscaler-initial-readiness-delay D\n"                                \
+	"                   how long after its start a pod's readiness may still change (30s)\n"
+
 /* Takes getopt's opt and its argument when it is one of HPACTL_LONGOPTS:
  * 1 (taken), 0 (not ours), -1 (bad value; the reason is printed).
  * Durations as Kubernetes writes them: "15s", "5m0s", "300ms", "1h". */
