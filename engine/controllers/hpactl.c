@@ -227,7 +227,7 @@ static void parse_metric(const json_t *j, struct mspec *s)
 	s->ok = true;
 }
 
-static void parse_spec(const json_t *hpa, int64_t down_ms, struct spec *s)
+static void parse_spec(const json_t *hpa, struct spec *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->tkind = obj_str(hpa, "spec.scaleTargetRef.kind");
@@ -250,7 +250,6 @@ static void parse_spec(const json_t *hpa, int64_t down_ms, struct spec *s)
 		parse_rules(json_object_get(b, "scaleUp"), &s->b.up, true);
 		parse_rules(json_object_get(b, "scaleDown"), &s->b.down, false);
 	}
-	(void)down_ms;
 }
 
 /* The scale target */
@@ -697,7 +696,7 @@ static int32_t from_metrics(struct hpactl *h, const struct sobj *o, const struct
 static void reconcile(struct hpactl *h, const struct sobj *o, struct hpa_memo *m)
 {
 	struct spec s;
-	parse_spec(o->obj, h->o.downscale_ms, &s);
+	parse_spec(o->obj, &s);
 	json_t *st = status_start(o->obj);
 	struct scale sc;
 	char why[256];
