@@ -31,9 +31,10 @@
  * linked in yet: without it the controller sees no samples. */
 #pragma weak api_pod_usage
 
-#define MAX_METRICS 8
-#define SNAP_TTL_MS 1000 /* how long a namespace's pod list serves syncs */
-#define KIND_NAME   "HorizontalPodAutoscaler"
+#define MAX_METRICS  8
+#define SNAP_TTL_MS  1000  /* how long a namespace's pod list serves syncs */
+#define SNAP_KEEP_MS 60000 /* a list no sync used for this long is dropped */
+#define KIND_NAME    "HorizontalPodAutoscaler"
 
 /* The pods of one namespace, listed once for the syncs of a second: at
  * 1,000 HPAs a round of syncs costs one list, not a thousand, and an index
@@ -338,12 +339,33 @@ static void snap_clear(struct pod_snap *s)
 	hmap_clear(&s->idx, idx_free);
 }
 
+static void snap_free(void *v);
+
+/* Drops the lists of namespaces no sync asked for in a minute (their
+ * HPAs are gone): they would keep old pods alive. */
+static void snap_sweep(struct hpactl *h, int64_t now)
+{
+	char *gone[16];
+	size_t n = 0;
+	struct hmap_iter it = {0};
+	struct hmap_ent *e;
+	while ((e = hmap_next(&h->snaps, &it)) && n < 16)
+		if (now - ((struct pod_snap *)e->val)->at_ms > SNAP_KEEP_MS)
+			gone[n++] = xstrdup(e->key);
+	for (size_t i = 0; i < n; i++) {
+		snap_free(hmap_del(&h->snaps, gone[i]));
+		free(gone[i]);
+	}
+}
+
 static const struct pod_snap *snap_of(struct hpactl *h, const char *ns)
 {
 	int64_t now = mono_ms();
 	struct pod_snap *s = hmap_get(&h->snaps, ns);
 	if (s && now - s->at_ms < SNAP_TTL_MS)
 		return s;
+	snap_sweep(h, now); /* may drop s: looked up again */
+	s = hmap_get(&h->snaps, ns);
 	if (!s) {
 		s = xcalloc(1, sizeof(*s));
 		hmap_set(&h->snaps, ns, s);
