@@ -21,6 +21,10 @@
  * scale events the policies count, in memory (as Kubernetes keeps them),
  * dropped when the HPA is deleted or replaced.  A new leader starts empty.
  *
+ * Cost: the worker thread's CPU time per sync is counted (hpactl_stats);
+ * with CFS_HPA_STATS_MS=N in the environment it is also logged every N ms
+ * ("hpa stats: ..."), for tests/bench/bench_hpa.sh.
+ *
  * Threads: one worker syncs (the work queue's), the informer thread only
  * enqueues.  hpactl_start/stop from the leading unit.
  */
