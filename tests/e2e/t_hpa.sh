@@ -64,6 +64,7 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      terminationGracePeriodSeconds: 1
       containers:
       - name: burn
         image: busybox:latest
