@@ -233,6 +233,32 @@ static void test_missing_request(void)
 	CHECK(wait_cond("ScalingActive", "True ValidMetricFound", 5000));
 }
 
+/* Two metrics, the largest proposal wins: CPU is low (5m of 100m against
+ * 50 %), memory (50Mi a pod against an average of 20Mi) asks for 5; the
+ * limit without behavior, max(2 x 1, 4), and maxReplicas give 4. */
+static void test_two_metrics(void)
+{
+	web_cpu_m = 5;
+	CHECK(
+	    apply("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+		  "metadata: {name: web}\nspec:\n"
+		  "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
+		  "  minReplicas: 1\n  maxReplicas: 4\n  metrics:\n"
+		  "  - type: Resource\n"
+		  "    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}\n"
+		  "  - type: Resource\n"
+		  "    resource: {name: memory, target: {type: AverageValue, averageValue: "
+		  "20Mi}}\n") == 1);
+	CHECK(wait_replicas(4, 5000));
+	CHECK(has_event("SuccessfulRescale", "New size: 4; reason: memory resource above target"));
+	struct sobj *h = api_get(api, KIND_HPA, "default", "web");
+	json_t *cm = h ? obj_at(h->obj, "status.currentMetrics") : NULL;
+	CHECK(json_array_size(cm) == 2);
+	CHECK(obj_str(json_array_get(cm, 1), "resource.current.averageValue") &&
+	      !strcmp(obj_str(json_array_get(cm, 1), "resource.current.averageValue"), "52428800"));
+	sobj_unref(h);
+}
+
 /* A target without a scale subresource: AbleToScale False FailedGetScale;
  * deleting the HPA drops its state. */
 static void test_bad_target_and_delete(void)
@@ -289,6 +315,7 @@ int main(void)
 	RUN(test_scale_down);
 	RUN(test_missing_metrics);
 	RUN(test_missing_request);
+	RUN(test_two_metrics);
 	RUN(test_bad_target_and_delete);
 	store_wake_watchers(st);
 	hpactl_stop(hc);
