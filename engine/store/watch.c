@@ -65,7 +65,7 @@ int64_t store_history_fresh_ms_for_test;
 int64_t store_history_stale_before(int64_t now)
 {
 	return now - (store_history_fresh_ms_for_test ? store_history_fresh_ms_for_test
-						       : STORE_HISTORY_FRESH_MS);
+						      : STORE_HISTORY_FRESH_MS);
 }
 
 size_t store_history_size(const struct sobj *o)
