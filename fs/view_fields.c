@@ -164,6 +164,11 @@ static void r_events(struct view *v, const struct sobj *o, const char *key, stru
 }
 
 /* namespaces/NS/events: every event in NS, oldest first. */
+void vf_render_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+	r_events(v, o, key, out);
+}
+
 static void r_ns_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct sobj **evs;

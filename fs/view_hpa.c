@@ -128,5 +128,6 @@ const struct vfield view_hpa_fields[] = {
     {.name = "target", .mode = RO, .render = r_target, .own = true},
     {.name = "metrics", .mode = RO, .render = r_metrics, .own = true},
     {.name = "status", .mode = RO, .render = r_status, .own = true},
+    {.name = "events", .mode = RO, .render = vf_render_events},
     {.name = NULL},
 };

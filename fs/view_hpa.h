@@ -13,8 +13,9 @@
  *
  * min, max (rw: spec.minReplicas, spec.maxReplicas; a write is checked by
  * the API's validation as any other), current, desired (status), target,
- * metrics (the TARGETS cell), status (a summary like kubectl describe's).
- * Rendered from the object alone.  Thread-safe: no state.
+ * metrics (the TARGETS cell), status (a summary like kubectl describe's),
+ * events (SuccessfulRescale, ...).  All but events are rendered from the
+ * object alone.  Thread-safe: no state.
  */
 #ifndef CFS_VIEW_HPA_H
 #define CFS_VIEW_HPA_H

@@ -50,6 +50,9 @@ const struct vfield *vf_file_of(const struct vpath *p);
 int vf_write_int(struct view *v, const struct vpath *p, const char *path, int64_t min,
 		 const char *data, size_t len, struct err **e);
 
+/* NAME/events: the object's events, one a line (view_fields.c). */
+void vf_render_events(struct view *v, const struct sobj *o, const char *key, struct buf *out);
+
 /* rm secrets/NAME/KEY: removes data[KEY]. */
 int view_secret_key_remove(struct view *v, const struct vpath *p, struct err **e);
 

@@ -153,6 +153,13 @@ check "cp a v1 manifest" cp "$WORK/old.yaml" "$H/"
 check_eq "v1 manifest stored as v2" '"autoscaling/v2"' "$(yget "$H/old.yaml" apiVersion)"
 check_eq "v1's target as a v2 metric" 65 "$(yget "$H/old.yaml" spec.metrics.0.resource.target.averageUtilization)"
 check_eq "v1 GET gives it back" 65 "$(a $V1/old | jv 'd["spec"]["targetCPUUtilizationPercentage"]')"
+a $V1/old/status -X PUT -H "Content-Type: application/json" \
+	-d '{"apiVersion":"autoscaling/v1","kind":"HorizontalPodAutoscaler","metadata":{"name":"old"},"status":{"currentReplicas":2,"desiredReplicas":2,"currentCPUUtilizationPercentage":30}}' >/dev/null
+check_eq "v1 status PUT: 200" 200 "$(code)"
+check_eq "v1 status stored as v2" "cpu: 30%/65%" "$(cat "$H/old/metrics")"
+check "events can be read" cat "$H/old/events"
+out=$("$K" explain hpa.spec.behavior 2>&1)
+check_contains "kubectl explain hpa.spec.behavior" "$out" "scaleUp"
 sed 's/minReplicas: 2/minReplicas: 0/' "$WORK/old.yaml" >"$WORK/bad.yaml"
 expect_refusal EINVAL "spec.minReplicas: Invalid value: 0" "cp of minReplicas 0" cp "$WORK/bad.yaml" "$H/old.yaml"
 check_eq "the refused cp changed nothing" 2 "$(cat "$H/old/min")"
