@@ -80,16 +80,19 @@ static void spec_to_v2(json_t *spec, json_t *ann)
 	json_decref(b);
 }
 
+/* The annotation, when there is one, holds every current metric (the CPU
+ * one's raw value too): it wins over currentCPUUtilizationPercentage. */
 static void status_to_v2(json_t *status, json_t *ann)
 {
 	json_t *cur = json_array();
 	json_t *cpu = json_object_get(status, "currentCPUUtilizationPercentage");
-	if (cpu)
+	json_t *all = take_annotation(ann, HPA_ANN_CURRENT);
+	if (cpu && !json_is_array(all))
 		json_array_append_new(cur, json_pack("{s:s, s:{s:s, s:{s:O}}}", "type", "Resource",
 						     "resource", "name", "cpu", "current",
 						     "averageUtilization", cpu));
 	json_object_del(status, "currentCPUUtilizationPercentage");
-	append_all(cur, take_annotation(ann, HPA_ANN_CURRENT));
+	append_all(cur, all);
 	if (json_array_size(cur))
 		json_object_set(status, "currentMetrics", cur);
 	json_decref(cur);
@@ -170,14 +173,17 @@ static void spec_to_v1(json_t *obj, json_t *spec)
 	json_object_del(spec, "behavior");
 }
 
+/* As Kubernetes: every current metric goes to the annotation, the CPU one
+ * too (its raw averageValue has no v1 field). */
 static void status_to_v1(json_t *obj, json_t *status)
 {
 	json_t *cpu;
-	json_t *rest = split_cpu(json_object_get(status, "currentMetrics"), "current", &cpu);
+	json_t *all = json_object_get(status, "currentMetrics");
+	json_t *rest = split_cpu(all, "current", &cpu);
 	if (cpu)
 		json_object_set(status, "currentCPUUtilizationPercentage", cpu);
-	if (json_array_size(rest))
-		put_annotation(obj, HPA_ANN_CURRENT, json_incref(rest));
+	if (json_array_size(all))
+		put_annotation(obj, HPA_ANN_CURRENT, json_incref(all));
 	json_decref(rest);
 	json_object_del(status, "currentMetrics");
 	json_t *conds = json_object_get(status, "conditions");

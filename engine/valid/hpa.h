@@ -12,10 +12,12 @@
  *
  *     autoscaling.alpha.kubernetes.io/metrics          spec.metrics (the rest)
  *     autoscaling.alpha.kubernetes.io/behavior         spec.behavior
- *     autoscaling.alpha.kubernetes.io/current-metrics  status.currentMetrics (the rest)
+ *     autoscaling.alpha.kubernetes.io/current-metrics  status.currentMetrics (all)
  *     autoscaling.alpha.kubernetes.io/conditions       status.conditions
  *
- * (their values are JSON of the v2 shapes).
+ * Their values are JSON of the v2 shapes (Kubernetes writes v1's own
+ * MetricSpec types there, shaped as v2beta1's): a v1 client that reads
+ * them sees the v2 fields.
  *
  * hpa_targets writes the TARGETS cell of `kubectl get hpa` ("cpu: 250%/50%",
  * "cpu: <unknown>/50%"), for the HTTP table and the filesystem's status.
