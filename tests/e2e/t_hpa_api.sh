@@ -1,7 +1,7 @@
 #!/bin/bash
 # t_hpa_api.sh - the HorizontalPodAutoscaler kind everywhere but its
-# controller: kubectl autoscale (each kubectl here: 1.32 posts
-# autoscaling/v2, 1.20 autoscaling/v1), kubectl get hpa's columns, the same
+# controller: kubectl autoscale (each kubectl here: 1.32, 1.27 and 1.20 all
+# post autoscaling/v1, 1.32 in protobuf), kubectl get hpa's columns, the same
 # object read as autoscaling/v1 and v2, discovery, the one-value files
 # (min, max, current, desired, target, metrics, status), refusals (EINVAL
 # and a line in errors), a status write as the controller makes it, cp of
