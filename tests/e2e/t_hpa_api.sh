@@ -166,6 +166,13 @@ check_eq "the refused cp changed nothing" 2 "$(cat "$H/old/min")"
 sed 's/type: Utilization/type: Average/' "$WORK/hpa.yaml" >"$WORK/bad2.yaml"
 expect_refusal EINVAL 'Unsupported value: "Average"' "a bad target type" cp "$WORK/bad2.yaml" "$H/php-apache.yaml"
 
+# kubectl apply of a v1 manifest, twice (the second a strategic patch under v1).
+sed 's/name: old/name: applied/' "$WORK/old.yaml" >"$WORK/applied.yaml"
+check_contains "kubectl apply of a v1 manifest" "$("$K" apply -f "$WORK/applied.yaml" 2>&1)" "created"
+sed -i 's/targetCPUUtilizationPercentage: 65/targetCPUUtilizationPercentage: 75/' "$WORK/applied.yaml"
+check_contains "kubectl apply of it changed" "$("$K" apply -f "$WORK/applied.yaml" 2>&1)" "configured"
+check_eq "the v2 metric follows the second apply" "cpu: <unknown>/75%" "$(cat "$H/applied/metrics")"
+
 # HTTP refusals: 422 in Kubernetes' words.
 out=$(a $V2 -X POST -H "Content-Type: application/json" \
 	-d '{"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"bad"},"spec":{"scaleTargetRef":{"kind":"Deployment","name":"web"},"maxReplicas":0}}')
