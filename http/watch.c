@@ -250,8 +250,9 @@ static void emit_bookmark(struct watch *w)
 {
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%lld", (long long)w->rev);
-	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "kind", w->kind->kind, "apiVersion",
-			      w->kind->api_version, "metadata", "resourceVersion", rvs);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:{s:s}}", "kind", w->kind->kind, "apiVersion",
+		      w->alt ? HPA_V1 : w->kind->api_version, "metadata", "resourceVersion", rvs);
 	if (w->table) {
 		json_decref(o);
 		o = table_new(w->table, w->kind, false, rvs, json_array());
