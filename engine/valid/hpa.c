@@ -238,61 +238,53 @@ static const json_t *source(const json_t *m)
 	return NULL;
 }
 
-/* The metric's name: the resource's, or the metric identifier's. */
-static const char *metric_name(const json_t *m)
-{
-	const json_t *s = source(m);
-	const char *n = json_string_value(json_object_get(s, "name"));
-	if (!n)
-		n = json_string_value(json_object_get(json_object_get(s, "metric"), "name"));
-	return n ? n : "";
-}
-
-/* The status entry of spec metric m, or NULL. */
-static const json_t *current_of(const json_t *hpa, const json_t *m)
+/* The current value of spec metric i: the status's metric at the same
+ * place, when it is of the same type (as kubectl's printer pairs them). */
+static const json_t *current_of(const json_t *hpa, const json_t *m, size_t i)
 {
 	const json_t *cur = json_object_get(json_object_get(hpa, "status"), "currentMetrics");
+	const json_t *c = json_array_get(cur, i);
 	const char *type = json_string_value(json_object_get(m, "type"));
-	const char *ctr = json_string_value(json_object_get(source(m), "container"));
-	const json_t *c;
-	size_t i;
-	json_array_foreach(cur, i, c)
-	{
-		const char *ct = json_string_value(json_object_get(c, "type"));
-		const char *cc = json_string_value(json_object_get(source(c), "container"));
-		if (type && ct && !strcmp(type, ct) && !strcmp(metric_name(m), metric_name(c)) &&
-		    (!ctr || (cc && !strcmp(ctr, cc))))
-			return json_object_get(source(c), "current");
-	}
-	return NULL;
+	const char *ct = json_string_value(json_object_get(c, "type"));
+	if (!type || !ct || strcmp(type, ct))
+		return NULL;
+	return json_object_get(source(c), "current");
 }
 
-/* One metric's "name: current/target". */
-static void one_target(const json_t *hpa, const json_t *m, struct buf *b)
+/* One metric's cell, as Kubernetes' printer writes it: "cpu: 250%/50%"
+ * (resources are named), "10/20" (pods), "3/5 (avg)" (an object's or an
+ * external metric's average value). */
+static void one_target(const json_t *hpa, const json_t *m, size_t i, struct buf *b)
 {
 	const json_t *t = json_object_get(source(m), "target");
-	const json_t *c = current_of(hpa, m);
-	const char *tt = json_string_value(json_object_get(t, "type"));
+	const json_t *c = current_of(hpa, m, i);
+	const char *type = json_string_value(json_object_get(m, "type"));
+	bool resource = type && (!strcmp(type, "Resource") || !strcmp(type, "ContainerResource"));
 	char cur[64] = "<unknown>", want[64] = "<auto>";
-	const char *avg = "";
-	if (tt && !strcmp(tt, "Utilization")) {
+	if (!source(m)) {
+		buf_puts(b, "<unknown type>");
+		return;
+	}
+	const char *name = json_string_value(json_object_get(source(m), "name"));
+	if (resource)
+		buf_printf(b, "%s: ", name ? name : "");
+	if (resource && !json_object_get(t, "averageValue")) {
 		json_t *cu = json_object_get(c, "averageUtilization");
 		json_t *tu = json_object_get(t, "averageUtilization");
 		if (json_is_integer(cu))
 			snprintf(cur, sizeof(cur), "%lld%%", (long long)json_integer_value(cu));
 		if (json_is_integer(tu))
 			snprintf(want, sizeof(want), "%lld%%", (long long)json_integer_value(tu));
-	} else {
-		const char *key = tt && !strcmp(tt, "Value") ? "value" : "averageValue";
-		const char *type = json_string_value(json_object_get(m, "type"));
-		if (json_object_get(c, key))
-			quantity(json_object_get(c, key), cur, sizeof(cur));
-		quantity(json_object_get(t, key), want, sizeof(want));
-		if (type && (!strcmp(type, "Object") || !strcmp(type, "External")) &&
-		    !strcmp(key, "averageValue"))
-			avg = " (avg)";
+		buf_printf(b, "%s/%s", cur, want);
+		return;
 	}
-	buf_printf(b, "%s: %s/%s%s", metric_name(m), cur, want, avg);
+	bool avg = resource || !strcmp(type, "Pods") || json_object_get(t, "averageValue");
+	const char *key = avg ? "averageValue" : "value";
+	if (json_object_get(c, key))
+		quantity(json_object_get(c, key), cur, sizeof(cur));
+	quantity(json_object_get(t, key), want, sizeof(want));
+	buf_printf(b, "%s/%s%s", cur, want,
+		   avg && !resource && strcmp(type, "Pods") ? " (avg)" : "");
 }
 
 char *hpa_targets(const json_t *hpa)
@@ -305,7 +297,7 @@ char *hpa_targets(const json_t *hpa)
 	for (size_t i = 0; i < n && i < 2; i++) {
 		if (i)
 			buf_puts(&b, ", ");
-		one_target(hpa, json_array_get(metrics, i), &b);
+		one_target(hpa, json_array_get(metrics, i), i, &b);
 	}
 	if (n > 2)
 		buf_printf(&b, " + %zu more...", n - 2);

@@ -53,8 +53,10 @@ void hpa_to_v2(json_t *obj);
 json_t *hpa_to_v1(const json_t *v2);
 
 /* The TARGETS cell of a v2 object, as kubectl get hpa prints it (a new
- * string): "cpu: 250%/50%", "memory: 40Mi/100Mi", two metrics joined by ", "
- * then "+ N more...", "<none>" without metrics. */
+ * string): "cpu: 250%/50%", "memory: 40Mi/100Mi", "<unknown>/10" (pods),
+ * "<unknown>/30 (avg)" (an object's or external average); the status's
+ * metric at the same place is the current value.  Two metrics joined by
+ * ", " then "+ N more...", "<none>" without metrics. */
 char *hpa_targets(const json_t *hpa);
 
 #endif

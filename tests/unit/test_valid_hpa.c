@@ -253,6 +253,20 @@ static void test_targets(void)
 	t = hpa_targets(o);
 	CHECK(!strcmp(t, "cpu: 250%/50%, memory: <unknown>/100Mi + 1 more..."));
 	free(t);
+	json_array_append_new(json_object_get(json_object_get(o, "status"), "currentMetrics"),
+			      load("{'type':'Resource','resource':{'name':'memory','current':{"
+				   "'averageValue':'50Mi'}}}"));
+	t = hpa_targets(o);
+	CHECK(!strcmp(t, "cpu: 250%/50%, memory: 50Mi/100Mi + 1 more..."));
+	free(t);
+	json_decref(o);
+	o = load(V2_HEAD "'spec':{" REF ",'maxReplicas':3,'metrics':[{'type':'Pods','pods':{"
+			 "'metric':{'name':'qps'},'target':{'type':'AverageValue','averageValue':"
+			 "'10'}}},{'type':'External','external':{'metric':{'name':'q'},'target':{"
+			 "'type':'AverageValue','averageValue':'30'}}}]}}");
+	t = hpa_targets(o);
+	CHECK(!strcmp(t, "<unknown>/10, <unknown>/30 (avg)"));
+	free(t);
 	json_decref(o);
 }
 
