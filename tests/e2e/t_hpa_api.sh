@@ -179,6 +179,8 @@ out=$(a $V2 -X POST -H "Content-Type: application/json" \
 check_eq "POST maxReplicas 0: 422" 422 "$(code)"
 check_contains "422 names the field" "$out" "spec.maxReplicas: Invalid value: 0: must be greater than 0"
 
+check "rm NAME.yaml deletes it" rm "$H/applied.yaml"
+check_contains "gone for kubectl too" "$("$K" get hpa applied 2>&1)" "NotFound"
 check "kubectl delete hpa" "$K" delete hpa web132
 check_not "deleted: NAME.yaml is gone" test -e "$H/web132.yaml"
 cfs_done
