@@ -178,6 +178,8 @@ out=$(a $V2 -X POST -H "Content-Type: application/json" \
 	-d '{"apiVersion":"autoscaling/v2","kind":"HorizontalPodAutoscaler","metadata":{"name":"bad"},"spec":{"scaleTargetRef":{"kind":"Deployment","name":"web"},"maxReplicas":0}}')
 check_eq "POST maxReplicas 0: 422" 422 "$(code)"
 check_contains "422 names the field" "$out" "spec.maxReplicas: Invalid value: 0: must be greater than 0"
+check_contains "the 422 has its line in errors" "$(tail -n 2 "$MNT/errors")" \
+	"POST $V2: EINVAL: HorizontalPodAutoscaler \"bad\": spec.maxReplicas"
 
 check "rm NAME.yaml deletes it" rm "$H/applied.yaml"
 check_contains "gone for kubectl too" "$("$K" get hpa applied 2>&1)" "NotFound"
