@@ -38,6 +38,18 @@ json_t *http_served(const struct http_req *rq, json_t *obj)
 	size_t n = strlen(want);
 	if (kind && !strcmp(kind, want))
 		return served_one(rq, obj);
+	if (kind && !strcmp(kind, "Table")) { /* ?includeObject=Object: the rows' objects */
+		json_t *rows = json_object_get(obj, "rows"), *row;
+		size_t i;
+		json_array_foreach(rows, i, row)
+		{
+			json_t *o = json_object_get(row, "object");
+			const char *ok = json_string_value(json_object_get(o, "kind"));
+			if (ok && !strcmp(ok, want))
+				json_object_set_new(row, "object", hpa_to_v1(o));
+		}
+		return obj;
+	}
 	json_t *items = json_object_get(obj, "items");
 	if (!kind || strncmp(kind, want, n) || strcmp(kind + n, "List") || !json_is_array(items))
 		return obj;

@@ -58,6 +58,9 @@ check_eq "v2 GET: apiVersion and CPU target" "autoscaling/v2 50" \
 out=$(a "$V1?watch=true&timeoutSeconds=1")
 check_eq "v1 WATCH: v1 objects" "True" \
 	"$(printf '%s\n' "$out" | "$PY" -c 'import json,sys; e=[json.loads(l) for l in sys.stdin if l.strip()]; print(bool(e) and all(x["object"]["apiVersion"] == "autoscaling/v1" and "targetCPUUtilizationPercentage" in x["object"]["spec"] for x in e))')"
+out=$(a "$V1/web132?includeObject=Object" -H "Accept: application/json;as=Table;v=v1;g=meta.k8s.io")
+check_eq "v1 Table: the row's object is v1" "Table autoscaling/v1" \
+	"$(printf %s "$out" | jv 'd["kind"], d["rows"][0]["object"]["apiVersion"]' | tr -d "(),'")"
 out=$(a $V1)
 check_eq "v1 LIST: a v1 list of v1 objects" "autoscaling/v1 HorizontalPodAutoscalerList True" \
 	"$(printf %s "$out" | jv 'd["apiVersion"], d["kind"], all(i["apiVersion"] == "autoscaling/v1" for i in d["items"])' | tr -d "(),'")"
