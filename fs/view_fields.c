@@ -14,6 +14,7 @@
 #include "engine/valid/codec.h"
 #include "fs/container.h"
 #include "fs/view_deploy.h"
+#include "fs/view_hpa.h"
 #include "fs/view_int.h"
 #include "fs/view_svc.h"
 
@@ -163,6 +164,11 @@ static void r_events(struct view *v, const struct sobj *o, const char *key, stru
 }
 
 /* namespaces/NS/events: every event in NS, oldest first. */
+void vf_render_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
+{
+	r_events(v, o, key, out);
+}
+
 static void r_ns_events(struct view *v, const struct sobj *o, const char *key, struct buf *out)
 {
 	struct sobj **evs;
@@ -290,24 +296,30 @@ static int set_mutate(json_t *obj, void *varg, struct err **e)
 	return 0;
 }
 
-static int w_replicas(struct view *v, const struct vpath *p, const char *data, size_t len,
-		      struct err **e)
+int vf_write_int(struct view *v, const struct vpath *p, const char *path, int64_t min,
+		 const char *data, size_t len, struct err **e)
 {
 	int64_t n = 0;
 	char what[300];
-	snprintf(what, sizeof(what), "%s \"%s\": replicas", p->k->kind, p->name);
+	snprintf(what, sizeof(what), "%s \"%s\": %s", p->k->kind, p->name, p->field->name);
 	int r = parse_int_value(data, len, what, &n, e);
 	if (r < 0)
 		return r;
-	if (n < 0 || n > INT32_MAX)
-		return err_make(e, EINVAL,
-				"%s: Invalid value: %" PRId64 ": must be between 0 and %d", what, n,
-				INT32_MAX);
+	if (n < min || n > INT32_MAX)
+		return err_make(
+		    e, EINVAL, "%s: Invalid value: %" PRId64 ": must be between %" PRId64 " and %d",
+		    what, n, min, INT32_MAX);
 	json_t *val = json_integer(n);
-	struct set_arg a = {"spec.replicas", val};
+	struct set_arg a = {path, val};
 	r = api_patch(view_api(v), p->k, p->ns, p->name, set_mutate, &a, e);
 	json_decref(val);
 	return r;
+}
+
+static int w_replicas(struct view *v, const struct vpath *p, const char *data, size_t len,
+		      struct err **e)
+{
+	return vf_write_int(v, p, "spec.replicas", 0, data, len, e);
 }
 
 static int w_unschedulable(struct view *v, const struct vpath *p, const char *data, size_t len,
@@ -549,6 +561,7 @@ const struct vfield *vf_fields_of(const struct kind_info *k)
 	    {"ConfigMap", configmap_fields},
 	    {"Namespace", namespace_fields},
 	    {"Secret", secret_fields},
+	    {"HorizontalPodAutoscaler", view_hpa_fields},
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (!strcmp(t[i].kind, k->kind))

@@ -43,6 +43,16 @@ const struct vfield *vf_fields_of(const struct kind_info *k);
 /* The file p names inside a field: FIELD, FIELD/KEY or FIELD/KEY/FILE. */
 const struct vfield *vf_file_of(const struct vpath *p);
 
+/* A one-value file's write of a whole number (data as written, spaces and
+ * a newline allowed) into the object's field path ("spec.replicas"), when
+ * min <= it <= INT32_MAX; the API checks the rest.  0, or -EINVAL (with
+ * the file named in the message) or the API's error. */
+int vf_write_int(struct view *v, const struct vpath *p, const char *path, int64_t min,
+		 const char *data, size_t len, struct err **e);
+
+/* NAME/events: the object's events, one a line (view_fields.c). */
+void vf_render_events(struct view *v, const struct sobj *o, const char *key, struct buf *out);
+
 /* rm secrets/NAME/KEY: removes data[KEY]. */
 int view_secret_key_remove(struct view *v, const struct vpath *p, struct err **e);
 

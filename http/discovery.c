@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engine/kind.h"
+#include "engine/valid/hpa.h"
 #include "http/http_int.h"
 
 #define VERSION_MAJOR "1"
@@ -147,7 +148,7 @@ void h_group_version(struct http_req *rq, struct http_resp *rs)
 	json_t *list = json_array();
 	for (int i = 0; i < kind_count; i++) {
 		const struct kind_info *k = &kind_table[i];
-		if (strcmp(k->api_version, av))
+		if (strcmp(k->api_version, av) && !hpa_alt_version(k, av))
 			continue;
 		json_array_append_new(list, resource(k, i));
 		add_subresources(list, k, facts[i].subs);
@@ -176,14 +177,45 @@ void h_api(struct http_req *rq, struct http_resp *rs)
 				 "serverAddress", addr));
 }
 
-/* The APIGroup of group: its one version, v1. */
-static json_t *api_group(const char *group)
+/* Adds group/version to versions unless it is there. */
+static void add_version(json_t *versions, const char *group, const char *version)
 {
 	char gv[96];
-	snprintf(gv, sizeof(gv), "%s/v1", group);
-	return json_pack("{s:s, s:s, s:s, s:[{s:s, s:s}], s:{s:s, s:s}}", "kind", "APIGroup",
-			 "apiVersion", "v1", "name", group, "versions", "groupVersion", gv,
-			 "version", "v1", "preferredVersion", "groupVersion", gv, "version", "v1");
+	snprintf(gv, sizeof(gv), "%s/%s", group, version);
+	size_t i;
+	json_t *v;
+	json_array_foreach(versions, i, v)
+	{
+		if (!strcmp(json_string_value(json_object_get(v, "groupVersion")), gv))
+			return;
+	}
+	json_array_append_new(versions,
+			      json_pack("{s:s, s:s}", "groupVersion", gv, "version", version));
+}
+
+/* The APIGroup of group: the versions its kinds are stored in, preferred
+ * first, then those served by conversion (autoscaling/v1); v1 for a group
+ * without kinds. */
+static json_t *api_group(const char *group)
+{
+	json_t *versions = json_array();
+	size_t n = strlen(group);
+	for (int i = 0; i < kind_count; i++) {
+		const char *av = kind_table[i].api_version;
+		if (!strncmp(av, group, n) && av[n] == '/')
+			add_version(versions, group, av + n + 1);
+	}
+	for (int i = 0; i < kind_count; i++) {
+		char av[96];
+		snprintf(av, sizeof(av), "%s/v1", group);
+		if (hpa_alt_version(&kind_table[i], av))
+			add_version(versions, group, "v1");
+	}
+	if (!json_array_size(versions))
+		add_version(versions, group, "v1");
+	return json_pack("{s:s, s:s, s:s, s:o, s:O}", "kind", "APIGroup", "apiVersion", "v1",
+			 "name", group, "versions", versions, "preferredVersion",
+			 json_array_get(versions, 0));
 }
 
 void h_apis(struct http_req *rq, struct http_resp *rs)

@@ -307,9 +307,10 @@ static void dispatch(struct http *h, struct http_req *rq, struct http_resp *rs)
 		return;
 	bool path_ok;
 	handler_fn fn = find_handler(&rq->rt, rq->method, &path_ok);
-	if (fn)
+	if (fn) {
 		run_handler(fn, rq, rs);
-	else if (path_ok)
+		http_convert_resp(rq, rs);
+	} else if (path_ok)
 		http_fail(rs, 405, "MethodNotAllowed",
 			  "the server does not allow this method on the requested resource");
 	else

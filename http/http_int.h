@@ -80,6 +80,15 @@ const char *http_server_address(const struct http *h);
 const char *http_logs_dir(const struct http *h);
 
 /* discovery.c */
+/* convert.c: a kind served in another version than it is stored in
+ * (autoscaling/v1 HorizontalPodAutoscalers, engine/valid/hpa.h).
+ * http_alt_version: whether rq names one.  http_served: obj (stolen; an
+ * object of rq's kind as stored, or a list of them) as rq's version shows
+ * it.  http_convert_resp: the same for a JSON body already in rs. */
+bool http_alt_version(const struct http_req *rq);
+json_t *http_served(const struct http_req *rq, json_t *obj);
+void http_convert_resp(const struct http_req *rq, struct http_resp *rs);
+
 void h_version(struct http_req *rq, struct http_resp *rs);
 void h_api(struct http_req *rq, struct http_resp *rs);
 void h_apis(struct http_req *rq, struct http_resp *rs);

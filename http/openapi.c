@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "engine/kind.h"
+#include "engine/valid/hpa.h"
 #include "engine/valid/schema.h"
 #include "http/http_int.h"
 
@@ -376,7 +377,8 @@ static const char *kind_subs(const struct kind_info *k)
 {
 	if (k == KIND_DEPLOYMENT || k == KIND_REPLICASET)
 		return "status scale";
-	if (k == KIND_POD || k == KIND_SERVICE || k == KIND_NODE || k == KIND_NAMESPACE)
+	if (k == KIND_POD || k == KIND_SERVICE || k == KIND_NODE || k == KIND_NAMESPACE ||
+	    k == KIND_HPA)
 		return "status";
 	return "";
 }
@@ -387,9 +389,13 @@ static json_t *all_paths(const struct gen *g, const char *api_version)
 	json_t *paths = json_object();
 	for (int i = 0; i < kind_count; i++) {
 		const struct kind_info *k = &kind_table[i];
-		if (api_version && strcmp(k->api_version, api_version))
-			continue;
-		kind_paths(g, paths, k, kind_subs(k));
+		if (!api_version || !strcmp(k->api_version, api_version))
+			kind_paths(g, paths, k, kind_subs(k));
+		/* served by conversion too: the same kind in that version */
+		struct kind_info alt = *k;
+		alt.api_version = HPA_V1;
+		if (hpa_alt_version(k, HPA_V1) && (!api_version || !strcmp(api_version, HPA_V1)))
+			kind_paths(g, paths, &alt, kind_subs(k));
 	}
 	return paths;
 }
@@ -426,7 +432,7 @@ json_t *openapi_v3(const char *group, const char *version)
 	char av[96];
 	snprintf(av, sizeof(av), "%s%s%s", group, group[0] ? "/" : "", version);
 	for (int i = 0; i < kind_count; i++)
-		if (!strcmp(kind_table[i].api_version, av))
+		if (!strcmp(kind_table[i].api_version, av) || hpa_alt_version(&kind_table[i], av))
 			return build_v3(av);
 	return NULL;
 }
@@ -466,11 +472,18 @@ static void blob_json(struct blob *b, json_t *j)
 	json_decref(j);
 }
 
+/* The group-versions served: each kind's, then autoscaling/v1 (served by
+ * conversion); i from 0 to kind_count. */
+static const char *served_version(int i)
+{
+	return i < kind_count ? kind_table[i].api_version : HPA_V1;
+}
+
 json_t *openapi_v3_index(void)
 {
 	json_t *paths = json_object();
-	for (int i = 0; i < kind_count; i++) {
-		const char *av = kind_table[i].api_version;
+	for (int i = 0; i <= kind_count; i++) {
+		const char *av = served_version(i);
 		char *key = index_key(av);
 		if (!json_object_get(paths, key)) {
 			json_t *doc = build_v3(av);
@@ -496,8 +509,8 @@ static void cache_build(void)
 	char *s = buf_steal(&pb, &n);
 	blob_set(&cache.v2_pb, s, n);
 	blob_json(&cache.v2_json, v2);
-	for (int i = 0; i < kind_count && cache.ngv < GV_MAX; i++) {
-		const char *av = kind_table[i].api_version;
+	for (int i = 0; i <= kind_count && cache.ngv < GV_MAX; i++) {
+		const char *av = served_version(i);
 		int j;
 		for (j = 0; j < cache.ngv && strcmp(cache.gv[j], av); j++)
 			;

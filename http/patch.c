@@ -25,6 +25,7 @@
 
 #include "engine/api/api_patch.h"
 #include "engine/mem.h"
+#include "engine/valid/hpa.h"
 #include "engine/valid/codec.h"
 #include "engine/valid/patch.h"
 #include "engine/valid/schema.h"
@@ -42,6 +43,7 @@ struct pctx {
 	struct patch_apply_opts ssa;
 	json_t *conflicts; /* server-side apply conflicts */
 	bool scale;
+	bool alt; /* the route's version is not the stored one (http_alt_version) */
 	const struct sch_def *def;   /* what is patched: the kind's, or a Scale's */
 	struct patch_apply_opts upd; /* the manager of an update */
 	char manager[128];
@@ -139,7 +141,7 @@ static int mutate(json_t *obj, void *arg, struct err **e)
 {
 	struct pctx *c = arg;
 	json_t *before = json_deep_copy(obj);
-	json_t *cur = c->scale ? wr_scale_of(obj) : json_incref(obj);
+	json_t *cur = c->scale ? wr_scale_of(obj) : c->alt ? hpa_to_v1(obj) : json_incref(obj);
 	json_t *res = NULL;
 	int r = run_patch(c, cur, &res, e);
 	if (r == 0)
@@ -154,6 +156,8 @@ static int mutate(json_t *obj, void *arg, struct err **e)
 		else
 			json_object_set(json_object_get(obj, "spec"), "replicas", rep);
 	} else if (r == 0) {
+		if (c->alt)
+			hpa_to_v2(res);
 		json_t *av = json_incref(json_object_get(obj, "apiVersion"));
 		json_t *kind = json_incref(json_object_get(obj, "kind"));
 		json_object_clear(obj);
@@ -409,6 +413,9 @@ void h_patch(struct http_req *rq, struct http_resp *rs)
 	c.scale = !strcmp(rt->sub, "scale");
 	c.def = c.scale ? schema_by_gvk("autoscaling", "v1", "Scale")
 			: schema_for_kind(rt->kind, false);
+	c.alt = !c.scale && http_alt_version(rq);
+	if (c.alt)
+		c.def = schema_by_gvk(c.def->group, rt->version, rt->kind->kind);
 	update_opts(rq, &c, now);
 	if (c.scale && rt->kind != KIND_DEPLOYMENT && rt->kind != KIND_REPLICASET) {
 		wr_fail(rq, rs, ENOENT, 404, "NotFound",

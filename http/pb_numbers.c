@@ -2,7 +2,7 @@
  * pb_numbers.c - the protobuf field numbers of every definition the
  * schema (engine/valid/schema.h) describes: the wire facts of Kubernetes'
  * generated.proto files (k8s.io/api core/v1, apps/v1, policy/v1,
- * autoscaling/v1; k8s.io/apimachinery meta/v1).  Names and types come
+ * autoscaling/v1 and v2; k8s.io/apimachinery meta/v1).  Names and types come
  * from the schema; only the numbers, and the few facts the schema has no
  * word for, are here (see pb.h: PBN_*).
  *
@@ -30,6 +30,7 @@
 #define CORE  "io.k8s.api.core.v1."
 #define APPS  "io.k8s.api.apps.v1."
 #define ASCL  "io.k8s.api.autoscaling.v1."
+#define ASCL2 "io.k8s.api.autoscaling.v2."
 #define PLCY  "io.k8s.api.policy.v1."
 #define COORD "io.k8s.api.coordination.v1."
 #define MT    PBN_MICROTIME
@@ -97,6 +98,58 @@ static const struct pb_nums tables[] = {
     OBJ(ASCL "Scale", "spec", "status"),
     N(ASCL "ScaleSpec", {"replicas", 1, P, NULL}),
     N(ASCL "ScaleStatus", {"replicas", 1, 0, NULL}, {"selector", 2, 0, NULL}),
+    /* HorizontalPodAutoscaler, autoscaling/v1 (kubectl 1.32's autoscale) */
+    OBJ(ASCL "HorizontalPodAutoscaler", "spec", "status"),
+    LIST(ASCL "HorizontalPodAutoscalerList"),
+    N(ASCL "HorizontalPodAutoscalerSpec", {"scaleTargetRef", 1, 0, NULL},
+      {"minReplicas", 2, P, NULL}, {"maxReplicas", 3, 0, NULL},
+      {"targetCPUUtilizationPercentage", 4, P, NULL}),
+    N(ASCL "CrossVersionObjectReference", {"kind", 1, 0, NULL}, {"name", 2, 0, NULL},
+      {"apiVersion", 3, 0, NULL}),
+    N(ASCL "HorizontalPodAutoscalerStatus", {"observedGeneration", 1, P, NULL},
+      {"lastScaleTime", 2, P, NULL}, {"currentReplicas", 3, 0, NULL},
+      {"desiredReplicas", 4, 0, NULL}, {"currentCPUUtilizationPercentage", 5, P, NULL}),
+    /* autoscaling/v2 */
+    OBJ(ASCL2 "HorizontalPodAutoscaler", "spec", "status"),
+    LIST(ASCL2 "HorizontalPodAutoscalerList"),
+    N(ASCL2 "HorizontalPodAutoscalerSpec", {"scaleTargetRef", 1, 0, NULL},
+      {"minReplicas", 2, P, NULL}, {"maxReplicas", 3, 0, NULL}, {"metrics", 4, 0, NULL},
+      {"behavior", 5, P, NULL}),
+    N(ASCL2 "CrossVersionObjectReference", {"kind", 1, 0, NULL}, {"name", 2, 0, NULL},
+      {"apiVersion", 3, 0, NULL}),
+    N(ASCL2 "MetricSpec", {"type", 1, 0, NULL}, {"object", 2, P, NULL}, {"pods", 3, P, NULL},
+      {"resource", 4, P, NULL}, {"external", 5, P, NULL}, {"containerResource", 7, P, NULL}),
+    N(ASCL2 "ResourceMetricSource", {"name", 1, 0, NULL}, {"target", 2, 0, NULL}),
+    N(ASCL2 "ContainerResourceMetricSource", {"name", 1, 0, NULL}, {"target", 2, 0, NULL},
+      {"container", 3, 0, NULL}),
+    N(ASCL2 "PodsMetricSource", {"metric", 1, 0, NULL}, {"target", 2, 0, NULL}),
+    N(ASCL2 "ObjectMetricSource", {"describedObject", 1, 0, NULL}, {"target", 2, 0, NULL},
+      {"metric", 3, 0, NULL}),
+    N(ASCL2 "ExternalMetricSource", {"metric", 1, 0, NULL}, {"target", 2, 0, NULL}),
+    N(ASCL2 "MetricIdentifier", {"name", 1, 0, NULL}, {"selector", 2, P, NULL}),
+    N(ASCL2 "MetricTarget", {"type", 1, 0, NULL}, {"value", 2, P, NULL},
+      {"averageValue", 3, P, NULL}, {"averageUtilization", 4, P, NULL}),
+    N(ASCL2 "HorizontalPodAutoscalerBehavior", {"scaleUp", 1, P, NULL}, {"scaleDown", 2, P, NULL}),
+    N(ASCL2 "HPAScalingRules", {"selectPolicy", 1, P, NULL}, {"policies", 2, 0, NULL},
+      {"stabilizationWindowSeconds", 3, P, NULL}, {"tolerance", 4, P, NULL}),
+    N(ASCL2 "HPAScalingPolicy", {"type", 1, 0, NULL}, {"value", 2, 0, NULL},
+      {"periodSeconds", 3, 0, NULL}),
+    N(ASCL2 "HorizontalPodAutoscalerStatus", {"observedGeneration", 1, P, NULL},
+      {"lastScaleTime", 2, P, NULL}, {"currentReplicas", 3, 0, NULL},
+      {"desiredReplicas", 4, 0, NULL}, {"currentMetrics", 5, 0, NULL}, {"conditions", 6, 0, NULL}),
+    N(ASCL2 "MetricStatus", {"type", 1, 0, NULL}, {"object", 2, P, NULL}, {"pods", 3, P, NULL},
+      {"resource", 4, P, NULL}, {"external", 5, P, NULL}, {"containerResource", 7, P, NULL}),
+    N(ASCL2 "ResourceMetricStatus", {"name", 1, 0, NULL}, {"current", 2, 0, NULL}),
+    N(ASCL2 "ContainerResourceMetricStatus", {"name", 1, 0, NULL}, {"current", 2, 0, NULL},
+      {"container", 3, 0, NULL}),
+    N(ASCL2 "PodsMetricStatus", {"metric", 1, 0, NULL}, {"current", 2, 0, NULL}),
+    N(ASCL2 "ObjectMetricStatus", {"metric", 1, 0, NULL}, {"current", 2, 0, NULL},
+      {"describedObject", 3, 0, NULL}),
+    N(ASCL2 "ExternalMetricStatus", {"metric", 1, 0, NULL}, {"current", 2, 0, NULL}),
+    N(ASCL2 "MetricValueStatus", {"value", 1, P, NULL}, {"averageValue", 2, P, NULL},
+      {"averageUtilization", 3, P, NULL}),
+    N(ASCL2 "HorizontalPodAutoscalerCondition", {"type", 1, 0, NULL}, {"status", 2, 0, NULL},
+      {"lastTransitionTime", 3, 0, NULL}, {"reason", 4, 0, NULL}, {"message", 5, 0, NULL}),
     /* policy/v1 */
     N(PLCY "Eviction", {"metadata", 1, 0, NULL}, {"deleteOptions", 2, P, NULL}),
     /* apps/v1 */

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/valid/hpa.h"
+
 #define MAX_SEGS 10
 
 struct segs {
@@ -73,7 +75,7 @@ static bool group_version_known(const struct route *r)
 	if (extra_group(r->group) && !strcmp(r->version, "v1"))
 		return true;
 	for (int i = 0; i < kind_count; i++)
-		if (!strcmp(kind_table[i].api_version, av))
+		if (!strcmp(kind_table[i].api_version, av) || hpa_alt_version(&kind_table[i], av))
 			return true;
 	return false;
 }
@@ -100,7 +102,8 @@ static int parse_resource(const struct segs *sg, int i, bool in_ns, struct route
 	const struct kind_info *k = kind_by_plural(plural);
 	char av[96];
 	route_api_version(r, av);
-	if (!k || strcmp(k->api_version, av) || (in_ns && !k->namespaced))
+	if (!k || (strcmp(k->api_version, av) && !hpa_alt_version(k, av)) ||
+	    (in_ns && !k->namespaced))
 		return -ENOENT;
 	r->kind = k;
 	int rest = sg->n - i - 1;

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "engine/mem.h"
+#include "engine/valid/hpa.h"
 
 struct col {
 	const char *name, *type, *format;
@@ -106,6 +107,15 @@ static const struct col ev_cols[] = {
     {"First Seen", "string", "", 1, "Time since the event first happened."},
     {"Count", "string", "", 1, "How many times it happened."},
     {"Name", "string", "name", 1, "The event's name."},
+    {0}};
+static const struct col hpa_cols[] = {
+    NAME_COL,
+    {"Reference", "string", "", 0, "The object scaled: Kind/Name."},
+    {"Targets", "string", "", 0, "Each metric now, over its target."},
+    {"MinPods", "string", "", 0, "The fewest replicas."},
+    {"MaxPods", "integer", "", 0, "The most replicas."},
+    {"Replicas", "integer", "", 0, "The replicas the target has now."},
+    AGE_COL,
     {0}};
 static const struct col default_cols[] = {NAME_COL, AGE_COL, {0}};
 
@@ -735,6 +745,29 @@ static void default_row(const json_t *o, json_t *cells, int64_t now)
 	json_array_append_new(cells, since(str(o, "metadata.creationTimestamp"), now));
 }
 
+/* kubectl get hpa: the reference, the metrics over their targets. */
+static void hpa_row(const json_t *o, json_t *cells, int64_t now)
+{
+	char ref[512];
+	add_s(cells, str(o, "metadata.name"));
+	snprintf(ref, sizeof(ref), "%s/%s", str(o, "spec.scaleTargetRef.kind"),
+		 str(o, "spec.scaleTargetRef.name"));
+	add_s(cells, ref);
+	char *t = hpa_targets(o);
+	add_s(cells, t);
+	free(t);
+	if (json_is_integer(at(o, "spec.minReplicas"))) {
+		char min[32];
+		snprintf(min, sizeof(min), "%lld", (long long)num(o, "spec.minReplicas"));
+		add_s(cells, min);
+	} else {
+		add_s(cells, "<unset>");
+	}
+	add_i(cells, num(o, "spec.maxReplicas"));
+	add_i(cells, num(o, "status.currentReplicas"));
+	json_array_append_new(cells, since(str(o, "metadata.creationTimestamp"), now));
+}
+
 static const struct {
 	const struct col *cols;
 	row_fn row;
@@ -744,6 +777,7 @@ static const struct {
     [KI_SERVICE] = {svc_cols, svc_row},	 [KI_ENDPOINTS] = {ep_cols, ep_row},
     [KI_CONFIGMAP] = {cm_cols, cm_row},	 [KI_NODE] = {node_cols, node_row},
     [KI_EVENT] = {ev_cols, ev_row},	 [KI_SECRET] = {secret_cols, secret_row},
+    [KI_HPA] = {hpa_cols, hpa_row},
 };
 
 static int kind_index(const struct kind_info *k)

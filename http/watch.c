@@ -33,6 +33,7 @@
 #include "engine/hmap.h"
 #include "engine/log.h"
 #include "engine/mem.h"
+#include "engine/valid/hpa.h"
 #include "http/fieldsel.h"
 #include "http/http_int.h"
 #include "http/status.h"
@@ -123,6 +124,7 @@ struct watch {
 	const char *table; /* Table version, or NULL */
 	enum table_include inc;
 	bool headers_sent;
+	bool alt;	    /* shown in another version than stored (http_alt_version) */
 	int64_t rev;	    /* events up to this one are sent */
 	struct sobj **init; /* synthetic ADDED still to send */
 	size_t ninit, iinit;
@@ -173,6 +175,11 @@ static json_t *event_object(struct watch *w, const json_t *obj, int64_t rv)
 		meta = json_copy(meta);
 		json_object_set_new(meta, "resourceVersion", json_string(rvs));
 		json_object_set_new(c, "metadata", meta);
+	}
+	if (!w->table && w->alt) {
+		json_t *v = hpa_to_v1(c);
+		json_decref(c);
+		return v;
 	}
 	if (!w->table)
 		return c;
@@ -243,8 +250,9 @@ static void emit_bookmark(struct watch *w)
 {
 	char rvs[32];
 	snprintf(rvs, sizeof(rvs), "%lld", (long long)w->rev);
-	json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "kind", w->kind->kind, "apiVersion",
-			      w->kind->api_version, "metadata", "resourceVersion", rvs);
+	json_t *o =
+	    json_pack("{s:s, s:s, s:{s:s}}", "kind", w->kind->kind, "apiVersion",
+		      w->alt ? HPA_V1 : w->kind->api_version, "metadata", "resourceVersion", rvs);
 	if (w->table) {
 		json_decref(o);
 		o = table_new(w->table, w->kind, false, rvs, json_array());
@@ -331,6 +339,7 @@ static bool watch_parse(struct http_req *rq, struct http_resp *rs, struct watch 
 	_cleanup_err_ struct err *e = NULL;
 	const struct route *rt = &rq->rt;
 	w->kind = rt->kind;
+	w->alt = http_alt_version(rq);
 	if (rt->kind->namespaced && rt->ns[0])
 		w->ns = xstrdup(rt->ns);
 	if (api_labelsel_parse(http_query(rq, "labelSelector"), &w->ls, &e) < 0 ||

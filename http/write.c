@@ -291,6 +291,8 @@ static int check_fields(struct http_req *rq, struct http_resp *rs, const json_t 
 	}
 	struct unknown u = {.rs = rs, .strict = strict};
 	const struct sch_def *d = schema_for_kind(rq->rt.kind, false);
+	if (d && http_alt_version(rq))
+		d = schema_by_gvk(d->group, rq->rt.version, d->kind);
 	size_t n = d ? schema_unknown(obj, d, unknown_field, &u) : 0;
 	int r = 0;
 	if (strict && n) {
@@ -346,7 +348,7 @@ static int check_target(struct http_req *rq, struct http_resp *rs, json_t *obj)
 	if (!kind)
 		json_object_set_new(obj, "kind", json_string(k->kind));
 	if (!bav)
-		json_object_set_new(obj, "apiVersion", json_string(k->api_version));
+		json_object_set_new(obj, "apiVersion", json_string(av));
 	return check_fields(rq, rs, obj);
 }
 

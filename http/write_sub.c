@@ -12,6 +12,7 @@
 
 #include "engine/mem.h"
 #include "engine/obj.h"
+#include "engine/valid/hpa.h"
 #include "http/status.h"
 #include "http/write.h"
 
@@ -178,6 +179,10 @@ void h_status_put(struct http_req *rq, struct http_resp *rs)
 	json_t *body = NULL;
 	if (wr_body(rq, rs, NULL, &body) < 0)
 		return;
+	if (http_alt_version(rq) && json_is_object(body)) { /* a v1 status: stored as v2 */
+		json_object_set_new(body, "apiVersion", json_string(HPA_V1));
+		hpa_to_v2(body);
+	}
 	_cleanup_err_ struct err *e = NULL;
 	const char *kind = obj_str(body, "kind"), *name = obj_str(body, "metadata.name");
 	json_t *status = json_object_get(body, "status");

@@ -711,6 +711,11 @@ int store_watch(struct store *st, int64_t after, struct store_event *evs, size_t
 	return watch_read(st->watch, after, evs, max, timeout_ms, e);
 }
 
+size_t store_history_len(struct store *st)
+{
+	return st->etcd ? estore_history_len(st) : watch_len(st->watch);
+}
+
 void store_wake_watchers(struct store *st)
 {
 	if (st->etcd)

@@ -56,8 +56,21 @@
  */
 #define STORE_HISTORY_BYTES (16 * 1024 * 1024)
 extern size_t store_history_bytes_for_test; /* > 0: this bound instead */
+/*
+ * And in time, as kube-apiserver's watch cache keeps a window of fresh
+ * events: beyond its newest STORE_HISTORY_MIN events, the history drops
+ * those published more than STORE_HISTORY_FRESH_MS ago, as new ones
+ * come.  A burst keeps up to the bounds above; a calm cluster keeps a
+ * short history, so the memory it holds does not depend on how long the
+ * server has been up.
+ */
+#define STORE_HISTORY_MIN      1024
+#define STORE_HISTORY_FRESH_MS 75000
+extern int64_t store_history_fresh_ms_for_test; /* > 0: this window instead */
 /* The bytes an object counts for in the history. */
 size_t store_history_size(const struct sobj *o);
+/* Events published before this mono_ms() are stale (past the window). */
+int64_t store_history_stale_before(int64_t now);
 
 /*
  * Space (store_space.c).  Deletes always work, so that users can free
@@ -117,6 +130,9 @@ size_t store_list(struct store *st, const char *kind, const char *ns, struct sob
  * as the index changes: no walk over the objects.  Can't fail.
  */
 size_t store_count(struct store *st, const char *kind, size_t cls[OBJ_CLASSES]);
+
+/* How many events the watch history holds in memory now. */
+size_t store_history_len(struct store *st);
 
 /* When an object of kind in ns last changed, as far as this process has
  * seen (ns since the epoch; 0: none since open).  Cheap.  Can't fail. */

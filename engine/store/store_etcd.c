@@ -771,6 +771,7 @@ static void estore_free(struct store *st)
 	struct estore *es = st->etcd;
 	etcd_close(es->c);
 	free(es->ring);
+	free(es->ring_at);
 	free(es->prefix);
 	free(es->pend);
 	free(es->fence_key);
@@ -807,6 +808,7 @@ static struct estore *estore_new(const char *prefix)
 	v = getenv("CFS_ETCD_MAX_REQUEST_BYTES");
 	es->max_bytes = v && atoll(v) > 0 ? (size_t)atoll(v) : ESTORE_MAX_BYTES;
 	es->ring = xcalloc(ESTORE_RING_CAP, sizeof(*es->ring));
+	es->ring_at = xcalloc(ESTORE_RING_CAP, sizeof(*es->ring_at));
 	pthread_mutex_init(&es->ev_mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);

@@ -39,6 +39,7 @@ struct estore {
 	struct store_event *ring; /* ev_mu: the newest events, a circle */
 	size_t ring_head, ring_n; /* ev_mu: the oldest one's slot; how many */
 	size_t ring_bytes;	  /* ev_mu: store_history_size() of those */
+	int64_t *ring_at;	  /* ev_mu: per slot, mono_ms() when it came */
 	int64_t floor;		  /* ev_mu: events at or below are not all kept */
 	bool closing;		  /* ev_mu: watchers return 0, the thread ends */
 	bool woken;		  /* ev_mu: store_wake_watchers was called */

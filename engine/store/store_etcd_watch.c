@@ -181,7 +181,8 @@ static void ring_pop(struct estore *es)
 }
 
 /* Appends an event to the ring (under ev_mu), taking its reference; the
- * oldest go past ESTORE_RING_CAP events or STORE_HISTORY_BYTES. */
+ * oldest go past ESTORE_RING_CAP events or STORE_HISTORY_BYTES, and
+ * past STORE_HISTORY_MIN events those older than the window go. */
 static void ring_push(struct estore *es, struct store_event *ev)
 {
 	size_t max =
@@ -191,10 +192,14 @@ static void ring_push(struct estore *es, struct store_event *ev)
 		ring_pop(es);
 	while (es->ring_n && es->ring_bytes + sz > max)
 		ring_pop(es);
+	int64_t now = mono_ms(), stale = store_history_stale_before(now);
 	es->ring[(es->ring_head + es->ring_n) % ESTORE_RING_CAP] = *ev;
+	es->ring_at[(es->ring_head + es->ring_n) % ESTORE_RING_CAP] = now;
 	es->ring_n++;
 	es->ring_bytes += sz;
 	ev->obj = NULL;
+	while (es->ring_n > STORE_HISTORY_MIN && es->ring_at[es->ring_head] < stale)
+		ring_pop(es);
 }
 
 static void watch_ended(struct estore *es, int64_t compacted, int err)
@@ -457,6 +462,15 @@ int estore_watch(struct store *st, int64_t after, struct store_event *evs, size_
 	}
 	if (!--es->active)
 		pthread_cond_broadcast(&es->ev_cond);
+	pthread_mutex_unlock(&es->ev_mu);
+	return n;
+}
+
+size_t estore_history_len(struct store *st)
+{
+	struct estore *es = st->etcd;
+	pthread_mutex_lock(&es->ev_mu);
+	size_t n = es->ring_n;
 	pthread_mutex_unlock(&es->ev_mu);
 	return n;
 }

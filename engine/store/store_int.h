@@ -193,6 +193,7 @@ int64_t estore_txn_delete(struct store_txn *tx, const char *kind, const char *ns
 int estore_watch(struct store *st, int64_t after, struct store_event *evs, size_t max,
 		 int timeout_ms, struct err **e);
 void estore_wake_watchers(struct store *st);
+size_t estore_history_len(struct store *st);
 
 /* Space: the disk reserve and the quota (store_space.c). */
 int space_open(struct store *st, struct err **e);

@@ -25,6 +25,7 @@ static const char log_sql[] =
 struct ring_ev {
 	enum store_event_type type;
 	struct sobj *obj; /* a reference, or NULL outside [first, last] */
+	int64_t at;	  /* mono_ms() when published */
 };
 
 struct watch {
@@ -59,6 +60,13 @@ static void ring_trim(struct watch *w, int64_t first)
 }
 
 size_t store_history_bytes_for_test;
+int64_t store_history_fresh_ms_for_test;
+
+int64_t store_history_stale_before(int64_t now)
+{
+	return now - (store_history_fresh_ms_for_test ? store_history_fresh_ms_for_test
+						      : STORE_HISTORY_FRESH_MS);
+}
 
 size_t store_history_size(const struct sobj *o)
 {
@@ -69,6 +77,7 @@ void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t c
 {
 	size_t max =
 	    store_history_bytes_for_test ? store_history_bytes_for_test : STORE_HISTORY_BYTES;
+	int64_t now = mono_ms(), stale = store_history_stale_before(now);
 	pthread_mutex_lock(&w->w_mu);
 	for (size_t i = 0; i < n; i++) {
 		int64_t rv = evs[i].rv;
@@ -83,9 +92,13 @@ void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t c
 		while (w->ring_first <= w->ring_last && w->ring_bytes + sz > max)
 			ring_trim(w, w->ring_first + 1);
 		w->ring_bytes += sz;
-		w->ring[rv & RING_MASK] = (struct ring_ev){evs[i].type, STEAL_POINTER(&evs[i].obj)};
+		w->ring[rv & RING_MASK] =
+		    (struct ring_ev){evs[i].type, STEAL_POINTER(&evs[i].obj), now};
 		w->ring_last = rv;
 	}
+	while (w->ring_last - w->ring_first + 1 > STORE_HISTORY_MIN &&
+	       w->ring[w->ring_first & RING_MASK].at < stale)
+		ring_trim(w, w->ring_first + 1);
 	ring_trim(w, compacted + 1);
 	pthread_cond_broadcast(&w->w_cond);
 	pthread_mutex_unlock(&w->w_mu);
@@ -194,6 +207,14 @@ int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t m
 	}
 	if (!--w->active)
 		pthread_cond_broadcast(&w->w_idle);
+	pthread_mutex_unlock(&w->w_mu);
+	return n;
+}
+
+size_t watch_len(struct watch *w)
+{
+	pthread_mutex_lock(&w->w_mu);
+	size_t n = (size_t)(w->ring_last - w->ring_first + 1);
 	pthread_mutex_unlock(&w->w_mu);
 	return n;
 }

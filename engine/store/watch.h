@@ -46,6 +46,8 @@ void watch_publish(struct watch *w, struct store_event *evs, size_t n, int64_t c
 int watch_read(struct watch *w, int64_t after, struct store_event *evs, size_t max, int timeout_ms,
 	       struct err **e);
 void watch_wake(struct watch *w);
+/* The events the ring holds. */
+size_t watch_len(struct watch *w);
 
 /* Shared with store.c */
 

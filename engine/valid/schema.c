@@ -1,6 +1,6 @@
 /*
- * schema.c - see schema.h: lookups in the tables of schema_pod.c and
- * schema_kinds.c, and the walk that finds unknown fields.
+ * schema.c - see schema.h: lookups in the tables of schema_pod.c,
+ * schema_kinds.c and schema_hpa.c, and the walk that finds unknown fields.
  */
 #include "engine/valid/schema.h"
 
@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "engine/mem.h"
+#include "engine/valid/hpa.h"
 #include "engine/valid/schema_int.h"
 
 size_t schema_count(void)
 {
-	return schema_kind_ndefs + schema_pod_ndefs;
+	return schema_kind_ndefs + schema_pod_ndefs + schema_hpa_ndefs;
 }
 
 const struct sch_def *schema_at(size_t i)
@@ -20,7 +21,10 @@ const struct sch_def *schema_at(size_t i)
 	if (i < schema_kind_ndefs)
 		return &schema_kind_defs[i];
 	i -= schema_kind_ndefs;
-	return i < schema_pod_ndefs ? &schema_pod_defs[i] : NULL;
+	if (i < schema_pod_ndefs)
+		return &schema_pod_defs[i];
+	i -= schema_pod_ndefs;
+	return i < schema_hpa_ndefs ? &schema_hpa_defs[i] : NULL;
 }
 
 const struct sch_def *schema_def(const char *name)
@@ -170,6 +174,9 @@ static void collect(void *arg, const char *path)
 size_t schema_unknown_fields(const json_t *obj, const struct kind_info *k, char **out, size_t max)
 {
 	const struct sch_def *d = k ? schema_for_kind(k, false) : NULL;
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	if (d && av && hpa_alt_version(k, av))
+		d = schema_by_gvk(d->group, strchr(av, '/') + 1, k->kind);
 	if (!d)
 		return 0;
 	struct collect c = {out, max, 0};

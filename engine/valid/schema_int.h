@@ -24,6 +24,7 @@
 #define CORE  "io.k8s.api.core.v1."
 #define APPS  "io.k8s.api.apps.v1."
 #define ASCL  "io.k8s.api.autoscaling.v1."
+#define ASCL2 "io.k8s.api.autoscaling.v2."
 #define COORD "io.k8s.api.coordination.v1."
 
 #define F_(n, t, i, r, d, fl, e, k)                                                                \
@@ -95,5 +96,8 @@ extern const size_t schema_pod_ndefs;
 /* schema_kinds.c: metadata, the other kinds, lists and API objects. */
 extern const struct sch_def schema_kind_defs[];
 extern const size_t schema_kind_ndefs;
+/* schema_hpa.c: HorizontalPodAutoscaler, autoscaling/v2 and v1. */
+extern const struct sch_def schema_hpa_defs[];
+extern const size_t schema_hpa_ndefs;
 
 #endif

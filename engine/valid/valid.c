@@ -763,6 +763,8 @@ int valid_object(const json_t *obj, const struct kind_info *k, struct err **e)
 		return check_event(&c, obj);
 	if (is_kind(k, "Lease"))
 		return check_lease(&c, obj);
+	if (k == KIND_HPA)
+		return vhpa_check(&c, obj);
 	return 0;
 }
 
@@ -836,6 +838,8 @@ void valid_default(json_t *obj, const struct kind_info *k)
 		}
 	} else if (is_kind(k, "Secret")) {
 		vsecret_default(obj);
+	} else if (k == KIND_HPA) {
+		vhpa_default(obj);
 	} else if (is_kind(k, "Namespace") && json_is_object(md) &&
 		   json_is_string(vget(md, "name"))) {
 		/* Kubernetes keeps this label equal to the name, whatever was written. */

@@ -41,6 +41,9 @@
  *   Endpoints: subsets[].ports[].protocol TCP.
  *   Namespace: spec.finalizers ["kubernetes"] and status.phase Active are left
  *     to the API layer; labels kubernetes.io/metadata.name = name.
+ *   HorizontalPodAutoscaler: an autoscaling/v1 object is first converted to
+ *     autoscaling/v2 (hpa.h); minReplicas 1; no metrics: CPU at 80%; a
+ *     behavior's missing rules as Kubernetes' (valid_hpa.c).
  * Can't fail.
  */
 void valid_default(json_t *obj, const struct kind_info *k);

@@ -143,6 +143,11 @@ void vsecret_default(json_t *obj);
 int vsecret_check(struct vc *c, const json_t *obj);
 int vsecret_update(struct vc *c, const json_t *old, const json_t *new);
 
+/* The HorizontalPodAutoscaler kind (valid_hpa.c): autoscaling/v2 defaults
+ * (an autoscaling/v1 object is converted first: hpa.h) and checks. */
+void vhpa_default(json_t *obj);
+int vhpa_check(struct vc *c, const json_t *obj);
+
 /* Sets m[key] = v when m has no key (or a null); else drops v. Steals v. */
 void vdefault(json_t *m, const char *key, json_t *v);
 

@@ -156,7 +156,8 @@ echo "== $($CFS version) ($CFS_ID); $(runc --version | head -1)"
 echo "== load average $(cut -d' ' -f1-3 /proc/loadavg); baseline after cycle $BASE"
 "$CFS" image import --data-dir "$data" "$TAR" busybox:latest >"$tmp/import.out" 2>&1 ||
 	{ cat "$tmp/import.out" >&2; exit 1; }
-bench_start_server "$data" --node-name soak --listen 127.0.0.1:0
+# shellcheck disable=SC2086 # BENCH_SOAK_ARGS: extra server arguments, split on spaces
+bench_start_server "$data" --node-name soak --listen 127.0.0.1:0 ${BENCH_SOAK_ARGS:-}
 bench_wait_ready 15 1
 rss0=$(srv_kib)
 echo "   server pid $pid, node soak Ready after $BENCH_READY_S s: VmRSS $((rss0 / 1024)) MiB," \

@@ -30,8 +30,8 @@ check_eq "/openapi/v2 without a token: 401" 401 "$(code)"
 # /openapi/v3.
 idx=$(a /openapi/v3)
 check_eq "/openapi/v3: 200" 200 "$(code)"
-check_eq "/openapi/v3: api/v1, apis/apps/v1 and apis/coordination.k8s.io/v1" \
-	"api/v1 apis/apps/v1 apis/coordination.k8s.io/v1" \
+check_eq "/openapi/v3: api/v1, apps/v1, autoscaling/v1 and v2, coordination.k8s.io/v1" \
+	"api/v1 apis/apps/v1 apis/autoscaling/v1 apis/autoscaling/v2 apis/coordination.k8s.io/v1" \
 	"$(printf %s "$idx" | jv '" ".join(sorted(d["paths"]))')"
 u=$(printf %s "$idx" | jv 'd["paths"]["api/v1"]["serverRelativeURL"]')
 case "$u" in
@@ -44,6 +44,11 @@ check_eq "/openapi/v3/api/v1: openapi 3.0.0, Pod's GVK" "3.0.0 Pod" \
 	"$(printf %s "$doc" | jv 'd["openapi"], d["components"]["schemas"]["io.k8s.api.core.v1.Pod"]["x-kubernetes-group-version-kind"][0]["kind"]' | tr -d "(),'")"
 check_contains "/openapi/v3/apis/apps/v1: the scale path" "$(a /openapi/v3/apis/apps/v1)" \
 	'/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale'
+check_contains "/openapi/v3/apis/autoscaling/v1: the HPA's v1 paths" \
+	"$(a /openapi/v3/apis/autoscaling/v1)" \
+	'/apis/autoscaling/v1/namespaces/{namespace}/horizontalpodautoscalers/{name}/status'
+check_contains "/openapi/v3/apis/autoscaling/v2: the HPA's v2 schema" \
+	"$(a /openapi/v3/apis/autoscaling/v2)" '"io.k8s.api.autoscaling.v2.HorizontalPodAutoscalerSpec"'
 a /openapi/v3/apis/batch/v1 >/dev/null
 check_eq "/openapi/v3/apis/batch/v1: 404" 404 "$(code)"
 

@@ -53,6 +53,13 @@ static void test_resources(void)
 	CHECK(route_parse("/api/v1/namespaces/default/events", &r) == 0 && r.kind == KIND_EVENT);
 	CHECK(route_parse("/api/v1/namespaces/default/configmaps/c", &r) == 0);
 	CHECK(r.kind == KIND_CONFIGMAP);
+	/* HorizontalPodAutoscalers: stored as autoscaling/v2, served as v1 too */
+	CHECK(route_parse("/apis/autoscaling/v2/namespaces/d/horizontalpodautoscalers/h", &r) == 0);
+	CHECK(r.kind == KIND_HPA && !strcmp(r.version, "v2") && r.type == ROUTE_OBJECT);
+	CHECK(route_parse("/apis/autoscaling/v1/namespaces/d/horizontalpodautoscalers/h/status",
+			  &r) == 0);
+	CHECK(r.kind == KIND_HPA && !strcmp(r.version, "v1") && !strcmp(r.sub, "status"));
+	CHECK(route_parse("/apis/autoscaling/v1", &r) == 0 && r.type == ROUTE_GROUP_VERSION);
 }
 
 static void test_refused(void)
@@ -63,11 +70,13 @@ static void test_refused(void)
 	    "",
 	    "/foo",
 	    "/api/v2",
-	    "/api/v1/deployments",	  /* wrong group */
-	    "/apis/apps/v1/pods",	  /* wrong group */
-	    "/apis/batch/v1",		  /* unknown group */
-	    "/apis/apps/v2",		  /* unknown version */
-	    "/api/v1/widgets",		  /* unknown resource */
+	    "/api/v1/deployments",			     /* wrong group */
+	    "/apis/apps/v1/pods",			     /* wrong group */
+	    "/apis/batch/v1",				     /* unknown group */
+	    "/apis/apps/v2",				     /* unknown version */
+	    "/apis/autoscaling/v2beta2",		     /* not served */
+	    "/apis/autoscaling/v1/namespaces/d/deployments", /* only HPAs in v1 */
+	    "/api/v1/widgets",				     /* unknown resource */
 	    "/api/v1/pods/p1",		  /* a namespaced kind by name needs its namespace */
 	    "/api/v1/namespaces/d/nodes", /* cluster-scoped kind in a namespace */
 	    "/api/v1/namespaces/d/pods/p/log/extra",

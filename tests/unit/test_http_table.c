@@ -247,6 +247,22 @@ static void test_kinds(void)
 			"[\"c\",2,\"5m\"]"));
 	CHECK(cells_are(KIND_NAMESPACE, "{" META("default") ",\"status\":{\"phase\":\"Active\"}}",
 			"[\"default\",\"Active\",\"5m\"]"));
+	/* kubectl get hpa: NAME REFERENCE TARGETS MINPODS MAXPODS REPLICAS AGE */
+	CHECK(
+	    cells_are(KIND_HPA,
+		      "{" META("web") ",\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\","
+				      "\"name\":\"web\"},\"minReplicas\":1,\"maxReplicas\":4,"
+				      "\"metrics\":[{\"type\":\"Resource\",\"resource\":{\"name\":"
+				      "\"cpu\",\"target\":{\"type\":\"Utilization\","
+				      "\"averageUtilization\":50}}}]},\"status\":{"
+				      "\"currentReplicas\":2,\"currentMetrics\":[{\"type\":"
+				      "\"Resource\",\"resource\":{\"name\":\"cpu\",\"current\":{"
+				      "\"averageUtilization\":250}}}]}}",
+		      "[\"web\",\"Deployment/web\",\"cpu: 250%/50%\",\"1\",4,2,\"5m\"]"));
+	CHECK(cells_are(KIND_HPA,
+			"{" META("w") ",\"spec\":{\"scaleTargetRef\":{\"kind\":\"ReplicaSet\","
+				      "\"name\":\"r\"},\"maxReplicas\":3}}",
+			"[\"w\",\"ReplicaSet/r\",\"<none>\",\"<unset>\",3,0,\"5m\"]"));
 }
 
 static void test_node_event(void)

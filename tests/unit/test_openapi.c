@@ -420,7 +420,8 @@ static bool schema_names(const char *name)
 static void test_validator_fields(void)
 {
 	static const char *const files[] = {"engine/valid/valid.c", "engine/valid/valid_pod.c",
-					    "engine/valid/valid_pod_defaults.c"};
+					    "engine/valid/valid_pod_defaults.c",
+					    "engine/valid/valid_hpa.c"};
 	regex_t re;
 	CHECK(regcomp(&re,
 		      "(vc_(str|int|map|list|bool|enum|dns|labels|strmap|strlist|port_or_name)"
@@ -555,6 +556,26 @@ static const char *const full[][2] = {
 	      "'v1','uid':'u'},'reason':'Started','message':'m','type':'Normal','count':2,"
 	      "'firstTimestamp':'2024-01-01T00:00:00Z','lastTimestamp':'2024-01-01T00:00:01Z',"
 	      "'source':{'component':'kubelet','host':'n1'}}"},
+    {"HorizontalPodAutoscaler",
+     "{'apiVersion':'autoscaling/v2','kind':'HorizontalPodAutoscaler'," META_FULL
+     ",'spec':{'scaleTargetRef':{'apiVersion':'apps/v1','kind':'Deployment','name':'web'},"
+     "'minReplicas':1,'maxReplicas':10,'metrics':[{'type':'Resource','resource':{'name':"
+     "'cpu','target':{'type':'Utilization','averageUtilization':50}}},{'type':"
+     "'ContainerResource','containerResource':{'name':'memory','container':'app','target':"
+     "{'type':'AverageValue','averageValue':'100Mi'}}},{'type':'Pods','pods':{'metric':{"
+     "'name':'qps','selector':{'matchLabels':{'a':'b'}}},'target':{'type':'AverageValue',"
+     "'averageValue':'1k'}}},{'type':'Object','object':{'describedObject':{'apiVersion':"
+     "'v1','kind':'Service','name':'web'},'metric':{'name':'hits'},'target':{'type':"
+     "'Value','value':'10k'}}},{'type':'External','external':{'metric':{'name':'queue'},"
+     "'target':{'type':'AverageValue','averageValue':'30'}}}],'behavior':{'scaleUp':{"
+     "'stabilizationWindowSeconds':0,'selectPolicy':'Max','policies':[{'type':'Pods',"
+     "'value':4,'periodSeconds':15}]},'scaleDown':{'stabilizationWindowSeconds':300,"
+     "'selectPolicy':'Min','policies':[{'type':'Percent','value':100,'periodSeconds':15}]}}},"
+     "'status':{'observedGeneration':1,'lastScaleTime':'2024-01-01T00:00:00Z',"
+     "'currentReplicas':2,'desiredReplicas':3,'currentMetrics':[{'type':'Resource',"
+     "'resource':{'name':'cpu','current':{'averageUtilization':60,'averageValue':'60m'}}}],"
+     "'conditions':[{'type':'AbleToScale','status':'True','lastTransitionTime':"
+     "'2024-01-01T00:00:00Z','reason':'SucceededRescale','message':'m'}]}}"},
 };
 
 /* Full manifests of every kind, once defaulted, are valid and have no

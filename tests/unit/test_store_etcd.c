@@ -413,6 +413,35 @@ static void test_history_bytes(void)
 	store_history_bytes_for_test = 0;
 }
 
+/* Past STORE_HISTORY_MIN events only a window of fresh ones is kept: an
+ * older start is a relist. */
+static void test_history_fresh(void)
+{
+	store_history_fresh_ms_for_test = 600000;
+	struct store *st = open_prefix("/t4f");
+	if (!st)
+		return;
+	int64_t r0 = store_rev(st);
+	enum { N = STORE_HISTORY_MIN + 100 };
+	char name[16];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		CHECK(put(st, "Pod", "default", name, mkobj(name, i, NULL), false, NULL) == 0);
+	}
+	CHECK(store_history_len(st) == N);
+	store_history_fresh_ms_for_test = 50;
+	usleep(120 * 1000);
+	CHECK(put(st, "Pod", "default", "f-last", mkobj("f-last", 0, NULL), false, NULL) == 0);
+	CHECK(store_history_len(st) == STORE_HISTORY_MIN);
+	struct store_event evs[8];
+	CHECK(store_watch(st, r0, evs, 8, 1000, NULL) == -ERANGE);
+	int n = store_watch(st, store_rev(st) - 1, evs, 8, 1000, NULL);
+	CHECK(n == 1 && !strcmp(evs[0].obj->name, "f-last"));
+	store_events_free(evs, n > 0 ? (size_t)n : 0);
+	store_close(st);
+	store_history_fresh_ms_for_test = 0;
+}
+
 /* Compaction of etcd's history by the store */
 
 static void test_compaction(void)
@@ -702,6 +731,7 @@ int main(void)
 	RUN(test_list_guarded);
 	RUN(test_watch);
 	RUN(test_history_bytes);
+	RUN(test_history_fresh);
 	RUN(test_compaction);
 	RUN(test_fencing);
 	RUN(test_seal_reopen);

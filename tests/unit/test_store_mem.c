@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "engine/mem.h"
 #include "engine/obj.h"
@@ -154,6 +155,36 @@ static void test_history_bytes(void)
 	store_history_bytes_for_test = 0;
 }
 
+/* Past STORE_HISTORY_MIN events, the history keeps only a window of
+ * fresh ones; a watcher from further back still gets every event (from
+ * the log table). */
+static void test_history_fresh(void)
+{
+	store_history_fresh_ms_for_test = 600000;
+	struct store *st = open_new();
+	if (!st)
+		return;
+	enum { N = STORE_HISTORY_MIN + 500 };
+	char name[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		CHECK(put(st, "Pod", name, pod(name, "Running")) == i + 1);
+	}
+	CHECK(store_history_len(st) == N); /* all fresh yet */
+	store_history_fresh_ms_for_test = 50;
+	usleep(120 * 1000);
+	CHECK(put(st, "Pod", "last", pod("last", "Running")) == N + 1);
+	CHECK(store_history_len(st) == STORE_HISTORY_MIN);
+	static struct store_event ev[N + 1];
+	int n = store_watch(st, 0, ev, N + 1, 0, NULL);
+	CHECK(n == N + 1);
+	for (int i = 0; i < n; i++)
+		CHECK(ev[i].rv == i + 1);
+	store_events_free(ev, n > 0 ? (size_t)n : 0);
+	store_close(st);
+	store_history_fresh_ms_for_test = 0;
+}
+
 static json_t *node(const char *ready)
 {
 	return json_pack("{s:{s:[{s:s, s:s}]}}", "status", "conditions", "type", "Ready", "status",
@@ -205,6 +236,7 @@ int main(void)
 	RUN(test_shared_values);
 	RUN(test_sweep);
 	RUN(test_history_bytes);
+	RUN(test_history_fresh);
 	RUN(test_count);
 	char *cmd = xasprintf("rm -rf %s", tmpdir);
 	if (system(cmd)) {
