@@ -32,6 +32,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
+#include "runtime/hollow/hollow_usage.h"
 #include "runtime/kubelet/kubelet.h"
 #include "runtime/sys.h"
 
@@ -70,6 +71,7 @@ struct hollow {
 	struct informer *inf;
 	pthread_t worker, heart;
 	bool worker_on, heart_on;
+	struct hollow_usage *usage; /* the synthetic load's reporter (hollow_usage.h) */
 };
 
 /* Names and addresses */
@@ -703,6 +705,11 @@ static int register_nodes(struct hollow *h, struct err **e)
 
 /* Lifecycle */
 
+static bool owns_node(void *arg, const char *node)
+{
+	return hmap_get(&((struct hollow *)arg)->by_name, node) != NULL;
+}
+
 static void hollow_free(struct hollow *h)
 {
 	for (int i = 0; i < h->n; i++)
@@ -781,6 +788,7 @@ int hollow_start(struct apic *c, int n, const struct hollow_opts *o, struct holl
 		hollow_stop(h);
 		return r;
 	}
+	h->usage = hollow_usage_start(c, owns_node, h);
 	log_info("hollow", "%d hollow nodes running (heartbeat every %ds)", n, h->o.heartbeat_s);
 	*out = h;
 	return 0;
@@ -790,6 +798,7 @@ void hollow_stop(struct hollow *h)
 {
 	if (!h)
 		return;
+	hollow_usage_stop(h->usage);
 	informer_stop(h->inf);
 	pthread_mutex_lock(&h->lock);
 	h->stop = true;
