@@ -43,6 +43,11 @@ const struct vfield *vf_fields_of(const struct kind_info *k);
 /* The file p names inside a field: FIELD, FIELD/KEY or FIELD/KEY/FILE. */
 const struct vfield *vf_file_of(const struct vpath *p);
 
+/* view_usage.c: pods/NAME/usage, nodes/NAME/usage and /cluster/top. */
+void view_usage_pod(struct view *v, const struct sobj *o, const char *key, struct buf *out);
+void view_usage_node(struct view *v, const struct sobj *o, const char *key, struct buf *out);
+void view_usage_top(struct view *v, struct buf *out);
+
 /* rm secrets/NAME/KEY: removes data[KEY]. */
 int view_secret_key_remove(struct view *v, const struct vpath *p, struct err **e);
 
