@@ -142,7 +142,6 @@ static int segments(const char *p, char buf[1024], char *seg[8])
 /* After /apis/metrics.k8s.io/v1beta1: s[0..n). */
 static void serve_version(struct http_req *rq, struct http_resp *rs, char **s, int n)
 {
-	bool is_get = !strcmp(rq->method, "GET");
 	const char *ns = NULL;
 	if (n >= 3 && !strcmp(s[0], "namespaces")) {
 		ns = s[1];
@@ -151,20 +150,20 @@ static void serve_version(struct http_req *rq, struct http_resp *rs, char **s, i
 		if (strcmp(s[0], "pods"))
 			n = -1;
 	}
-	if (n == 0 && is_get)
-		resource_list(rs);
-	else if (n == 1 && is_get && (!strcmp(s[0], "pods") || !strcmp(s[0], "nodes")))
-		list(rq, rs, !strcmp(s[0], "pods"), ns);
-	else if (n == 2 && is_get && !strcmp(s[0], "pods") && ns)
-		get(rq, rs, true, ns, s[1]);
-	else if (n == 2 && is_get && !strcmp(s[0], "nodes") && !ns)
-		get(rq, rs, false, NULL, s[1]);
-	else if (n == 3 && !ns && !strcmp(s[0], "nodes") && !strcmp(s[2], "report") &&
-		 !strcmp(rq->method, "POST"))
+	bool is_get = !strcmp(rq->method, "GET");
+	bool report = n == 3 && !ns && !strcmp(s[0], "nodes") && !strcmp(s[2], "report");
+	bool pods = n >= 1 && !strcmp(s[0], "pods"), nodes = n >= 1 && !strcmp(s[0], "nodes");
+	if (report && !strcmp(rq->method, "POST"))
 		post_report(rq, rs, s[1]);
-	else if (n >= 0 && n <= 3 && !is_get)
+	else if (report || (!is_get && n >= 0 && n <= 2))
 		http_fail(rs, 405, "MethodNotAllowed",
 			  "the server does not allow this method on the requested resource");
+	else if (n == 0)
+		resource_list(rs);
+	else if (n == 1 && (pods || nodes))
+		list(rq, rs, pods, ns);
+	else if (n == 2 && ((pods && ns) || (nodes && !ns)))
+		get(rq, rs, pods, ns, s[1]);
 	else
 		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
 }

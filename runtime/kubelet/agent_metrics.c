@@ -133,7 +133,7 @@ static json_t *pod_entry(struct agent_metrics *m, const struct mpod *p, int64_t 
 		_cleanup_free_ char *path = xasprintf("%s/%s", cg, dirs[i]);
 		snprintf(key, sizeof(key), "%s/%s", p->uid, dirs[i]);
 		struct api_usage u;
-		if (cgstat_ctr_name(dirs[i], name, sizeof(name)) == 0 &&
+		if (cgstat_ctr_name(dirs[i], p->uid, name, sizeof(name)) == 0 &&
 		    cgstat_read(CG_ROOT, m->v2, path, &s) == 0 &&
 		    rate_of(m, key, s.cpu_ns, now, &u.cpu_nano) == 0) {
 			u.mem_bytes = s.mem_bytes;

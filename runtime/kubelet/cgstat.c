@@ -182,10 +182,13 @@ int cgstat_host(const char *proc, struct cg_sample *out)
 	return 0;
 }
 
-int cgstat_ctr_name(const char *dir, char *out, size_t size)
+int cgstat_ctr_name(const char *dir, const char *uid, char *out, size_t size)
 {
-	const char *a = strchr(dir, '-'), *b = strrchr(dir, '-');
-	if (!a || b <= a + 1 || !b[1] || strspn(b + 1, "0123456789") != strlen(b + 1) ||
+	size_t pl = strnlen(uid, CGSTAT_UID_PREFIX);
+	if (strncmp(dir, uid, pl) || dir[pl] != '-')
+		return -EINVAL;
+	const char *a = dir + pl, *b = strrchr(dir, '-');
+	if (b <= a + 1 || !b[1] || strspn(b + 1, "0123456789") != strlen(b + 1) ||
 	    (size_t)(b - a - 1) >= size)
 		return -EINVAL;
 	memcpy(out, a + 1, (size_t)(b - a - 1));

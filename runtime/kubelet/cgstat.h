@@ -59,8 +59,10 @@ int64_t cgstat_rate(int64_t prev_ns, int64_t cur_ns, int64_t dt_ns);
 int cgstat_host(const char *proc, struct cg_sample *out);
 
 /* The container name of a container cgroup's directory name
- * "UIDPREFIX-NAME-ATTEMPT" into out (size bytes): 0, or -EINVAL when it is
- * not of that shape. */
-int cgstat_ctr_name(const char *dir, char *out, size_t size);
+ * "UIDPREFIX-NAME-ATTEMPT" (UIDPREFIX: the first CGSTAT_UID_PREFIX
+ * characters of the pod's uid, as pod.c names runc containers) into out
+ * (size bytes): 0, or -EINVAL when it is not of that shape. */
+#define CGSTAT_UID_PREFIX 12
+int cgstat_ctr_name(const char *dir, const char *uid, char *out, size_t size);
 
 #endif

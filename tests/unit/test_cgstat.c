@@ -101,14 +101,20 @@ static void test_children_v1(void)
 static void test_ctr_name(void)
 {
 	char name[64];
-	CHECK(cgstat_ctr_name("0123456789ab-app-0", name, sizeof(name)) == 0 &&
+	const char *uid = "9f1c2e3d-887a-4b5c-9d0e-123456789abc";
+	/* the uid's first 12 characters hold a '-' of their own */
+	CHECK(cgstat_ctr_name("9f1c2e3d-887-app-0", uid, name, sizeof(name)) == 0 &&
 	      !strcmp(name, "app"));
-	CHECK(cgstat_ctr_name("0123456789ab-my-side-car-12", name, sizeof(name)) == 0 &&
+	CHECK(cgstat_ctr_name("9f1c2e3d-887-my-side-car-12", uid, name, sizeof(name)) == 0 &&
 	      !strcmp(name, "my-side-car"));
-	CHECK(cgstat_ctr_name("nodash", name, sizeof(name)) == -EINVAL);
-	CHECK(cgstat_ctr_name("abc-app-x", name, sizeof(name)) == -EINVAL);
-	CHECK(cgstat_ctr_name("abc--0", name, sizeof(name)) == -EINVAL);
-	CHECK(cgstat_ctr_name("abc-averylongname-0", name, 5) == -EINVAL);
+	CHECK(cgstat_ctr_name("short-app-1", "short", name, sizeof(name)) == 0 &&
+	      !strcmp(name, "app"));
+	CHECK(cgstat_ctr_name("nodash", uid, name, sizeof(name)) == -EINVAL);
+	CHECK(cgstat_ctr_name("0123456789ab-app-0", uid, name, sizeof(name)) == -EINVAL);
+	CHECK(cgstat_ctr_name("9f1c2e3d-887-app-x", uid, name, sizeof(name)) == -EINVAL);
+	CHECK(cgstat_ctr_name("9f1c2e3d-887--0", uid, name, sizeof(name)) == -EINVAL);
+	CHECK(cgstat_ctr_name("9f1c2e3d-887-0", uid, name, sizeof(name)) == -EINVAL);
+	CHECK(cgstat_ctr_name("9f1c2e3d-887-averylongname-0", uid, name, 5) == -EINVAL);
 }
 
 static void test_rate(void)
