@@ -29,7 +29,7 @@ D=$MNT/deployments
 
 got=$(ls "$MNT" | tr '\n' ' ')
 check_eq "ls shows the top-level entries" \
-	"README apply configmaps deployments endpoints errors events leases namespaces nodes pods replicasets secrets services status " "$got"
+	"README apply configmaps deployments endpoints errors events horizontalpodautoscalers leases namespaces nodes pods replicasets secrets services status top " "$got"
 readme=$(cat "$MNT/README")
 check_contains "cat README explains the folders" "$readme" "deployments/"
 status=$(cat "$MNT/status")
@@ -241,7 +241,7 @@ check "cp a Pod" cp "$WORK/pod.yaml" "$MNT/pods/p1.yaml"
 check_eq "pods/p1/phase is Pending" Pending "$(cat "$MNT/pods/p1/phase")"
 check_eq "pod: restartPolicy defaults to Always" '"Always"' "$(yget "$MNT/pods/p1.yaml" spec.restartPolicy)"
 check_eq "pod: command kept" '["sleep", "3600"]' "$(yget "$MNT/pods/p1.yaml" spec.containers.0.command)"
-check_eq "ls pods/p1" "containers events ip logs node phase status" "$(ls "$MNT/pods/p1" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls pods/p1" "containers events ip logs node phase status usage" "$(ls "$MNT/pods/p1" | tr '\n' ' ' | sed 's/ $//')"
 
 # find and grep -r.
 
