@@ -39,6 +39,7 @@ struct mt_ctr {
 
 struct mt_pod {
 	char node[MT_NAME_SIZE];
+	char uid[48]; /* "" when the report named none */
 	int64_t ts_ms, recv_ms;
 	int32_t window_ms;
 	struct api_usage total;
@@ -208,6 +209,8 @@ static int parse_pod(const json_t *jp, struct mt_pod *mp, struct err **e)
 	if (!json_is_array(ctrs) || json_array_size(ctrs) > MT_CTR_MAX)
 		return err_make(e, EINVAL, "metrics report: pod %s/%s: bad containers",
 				obj_str(jp, "namespace"), obj_str(jp, "name"));
+	const char *uid = obj_str(jp, "uid");
+	snprintf(mp->uid, sizeof(mp->uid), "%s", uid ? uid : "");
 	mp->ts_ms = ts_parse(obj_str(jp, "timestamp"));
 	mp->window_ms = window_parse(obj_str(jp, "window"));
 	if (mp->window_ms < 0)
@@ -379,6 +382,7 @@ int api_metrics_report(struct api *a, const char *node, const json_t *report, st
 static struct mt_pod *pod_sample(struct api *a, const struct sobj *o)
 {
 	const char *node = obj_str(o->obj, "spec.nodeName");
+	const char *uid = obj_str(o->obj, "metadata.uid");
 	if (!node)
 		return NULL;
 	char key[MT_KEY_MAX];
@@ -387,7 +391,8 @@ static struct mt_pod *pod_sample(struct api *a, const struct sobj *o)
 	struct mt_pod *copy = NULL;
 	pthread_mutex_lock(&t->lock);
 	struct mt_pod *mp = hmap_get(&t->pods, key);
-	if (mp && !strcmp(mp->node, node) && !expired(mp->recv_ms, mp->window_ms, mono_ms())) {
+	if (mp && !strcmp(mp->node, node) && (!mp->uid[0] || (uid && !strcmp(mp->uid, uid))) &&
+	    !expired(mp->recv_ms, mp->window_ms, mono_ms())) {
 		copy = xmalloc(sizeof(*copy));
 		*copy = *mp;
 		copy->c = xcalloc(mp->nc ? mp->nc : 1, sizeof(*mp->c));

@@ -45,12 +45,14 @@ struct api_pod_usage {
  *
  *   {"node":  {"timestamp": "RFC3339", "window": "10s",
  *              "usage": {"cpu": "250m", "memory": "120Mi"}},
- *    "pods": [{"namespace": "default", "name": "web-1",
+ *    "pods": [{"namespace": "default", "name": "web-1", "uid": "...",
  *              "timestamp": "...", "window": "10s",
  *              "containers": [{"name": "app",
  *                              "usage": {"cpu": "1234567n", "memory": "5Mi"}}]}]}
  *
- * Quantities as Kubernetes writes them.  A node may report only itself and
+ * Quantities as Kubernetes writes them; "node" and a pod's "uid" may be
+ * left out (a sample with a uid is not shown for another pod of the same
+ * name).  A node may report only itself and
  * pods bound to it (api_as callers; the root api may report anything).
  * A report replaces what that node reported before: its pods that are not
  * in it are dropped.  0, or -EINVAL (malformed) / -EPERM with *e.

@@ -705,9 +705,17 @@ static int register_nodes(struct hollow *h, struct err **e)
 
 /* Lifecycle */
 
+/* A node of ours that is alive: a paused one reports no usage either. */
 static bool owns_node(void *arg, const char *node)
 {
-	return hmap_get(&((struct hollow *)arg)->by_name, node) != NULL;
+	struct hollow *h = arg;
+	struct hnode *hn = hmap_get(&h->by_name, node);
+	if (!hn)
+		return false;
+	pthread_mutex_lock(&h->lock);
+	bool alive = node_alive(hn);
+	pthread_mutex_unlock(&h->lock);
+	return alive;
 }
 
 static void hollow_free(struct hollow *h)

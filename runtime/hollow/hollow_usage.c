@@ -98,9 +98,10 @@ static json_t *pod_entry(const json_t *pod, const struct api_usage *u, const cha
 		json_array_append_new(ctrs, json_pack("{s:s, s:o}", "name", name ? name : "main",
 						      "usage", api_usage_json(&c)));
 	}
-	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "namespace",
+	const char *uid = obj_str(pod, "metadata.uid");
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "namespace",
 			 obj_str(pod, "metadata.namespace"), "name", obj_str(pod, "metadata.name"),
-			 "timestamp", ts, "window", win, "containers", ctrs);
+			 "uid", uid ? uid : "", "timestamp", ts, "window", win, "containers", ctrs);
 }
 
 /* ConfigMaps named hollow-usage, by namespace (a new object). */

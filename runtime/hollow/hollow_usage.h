@@ -32,7 +32,7 @@ int64_t hollow_usage_period_ms(void);
 /* Parses "cpu=200m,memory=50Mi" over *u (fields absent stay).  0 or -EINVAL. */
 int hollow_usage_parse(const char *s, struct api_usage *u);
 
-/* Is node one of the caller's hollow nodes?  Called from the usage thread. */
+/* Is node one of the caller's hollow nodes, alive?  Called from the usage thread. */
 typedef bool (*hollow_owns_fn)(void *arg, const char *node);
 
 struct hollow_usage;

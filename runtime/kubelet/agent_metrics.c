@@ -157,8 +157,8 @@ static json_t *pod_entry(struct agent_metrics *m, const struct mpod *p, int64_t 
 		    ctrs, json_pack("{s:s, s:o}", "name", name, "usage", api_usage_json(&u)));
 	}
 	json_decref(sums);
-	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "namespace", p->ns, "name", p->name,
-			 "timestamp", ts, "window", win, "containers", ctrs);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "namespace", p->ns, "name", p->name,
+			 "uid", p->uid, "timestamp", ts, "window", win, "containers", ctrs);
 }
 
 /* The machine's entry, or NULL on the first sample (or when /proc fails). */

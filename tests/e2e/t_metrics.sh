@@ -5,8 +5,8 @@
 # pods/P/usage, /cluster/top, kubectl top pods (-A) and the raw
 # metrics.k8s.io API; the node in nodes/N/usage and kubectl top nodes; a
 # pod with no sample (pending) as an empty table; a hollow node's pod
-# reporting what the hollow-usage ConfigMap says, and following a change;
-# a node's report of another node refused over HTTP.
+# reporting what the hollow-usage ConfigMap says, following a change, and
+# expiring once its node is paused; reports over HTTP; a pod deleted.
 # e2e-time-limit: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
@@ -134,6 +134,13 @@ check "hollow pod: follows the ConfigMap's change" wait_until 5 sh -c \
 out=$("$K" top nodes hollow-1 2>&1)
 check "kubectl top nodes hollow-1: the sum of its pods" sh -c \
 	"printf '%s\n' \"\$1\" | grep -Eq '^hollow-1 +705m'" sh "$out" || echo "# $out"
+
+# A paused hollow node (a dead kubelet) reports nothing: its pods' samples
+# expire after three periods.
+check "kubectl annotate: pause hollow-1" "$K" annotate node hollow-1 hollow.clusterfs.io/paused=true
+check "a paused hollow node's pod has no usage after 3 periods" wait_until 10 sh -c \
+	"[ \"\$(wc -l <'$P/hweb/usage')\" = 1 ]"
+check_not_contains "and is not in /cluster/top" "$(cat "$MNT/top")" "hweb"
 
 # A report over HTTP: the admin may report, a bad one is refused.
 a /apis/metrics.k8s.io/v1beta1/nodes/hollow-1/report -X POST -H 'Content-Type: application/json' \

@@ -208,6 +208,25 @@ static void test_gone(void)
 	json_decref(l);
 }
 
+/* A sample naming a uid belongs to that pod only, not to a new pod of
+ * the same name. */
+static void test_uid(void)
+{
+	struct sobj *o = api_get(api, KIND_POD, "default", "a");
+	CHECK(o != NULL);
+	const char *uids[] = {o ? obj_str(o->obj, "metadata.uid") : "", "not-the-pods"};
+	for (int i = 0; i < 2; i++) {
+		json_t *r =
+		    json_pack("{s:[{s:s, s:s, s:s, s:s, s:[{s:s, s:{s:s, s:s}}]}]}", "pods",
+			      "namespace", "default", "name", "a", "uid", uids[i], "window", "10s",
+			      "containers", "name", "c", "usage", "cpu", "9m", "memory", "1Mi");
+		CHECK(api_metrics_report(api, "n1", r, NULL) == 0);
+		json_decref(r);
+		CHECK(cpu_of("a") == (i == 0 ? 9000000 : -ENOENT));
+	}
+	sobj_unref(o);
+}
+
 static void test_authz(void)
 {
 	struct api *n1 = node_view("n1");
@@ -266,6 +285,7 @@ int main(void)
 	RUN(test_lists_and_selectors);
 	RUN(test_replace);
 	RUN(test_gone);
+	RUN(test_uid);
 	RUN(test_authz);
 	RUN(test_expiry);
 	env_down();
