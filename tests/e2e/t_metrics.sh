@@ -151,6 +151,19 @@ a /apis/metrics.k8s.io/v1beta1/nodes/hollow-1/report -X POST -H 'Content-Type: a
 check_eq "an empty report of the admin's: 200" 200 "$(code)"
 a /apis/metrics.k8s.io/v1beta1/nodes/hollow-1/report >/dev/null
 check_eq "GET on the report endpoint: 405" 405 "$(code)"
+# With a node's credential (a join as n9): itself only, and only its pods.
+secret=$(cut -d. -f3 "$DATA/node-token")
+cred=$(c /v1-clusterfs/join -X POST -H "Authorization: Bearer $secret" --data '{"node": "n9"}' |
+	jv 'd["token"]')
+n9() {
+	c "/apis/metrics.k8s.io/v1beta1/nodes/$1/report" -X POST -H "Authorization: Bearer $cred" \
+		-H 'Content-Type: application/json' --data "$2" >/dev/null
+	code
+}
+check_eq "node n9 reports itself: 200" 200 "$(n9 n9 '{"pods": []}')"
+check_eq "node n9 reports hollow-1: 403" 403 "$(n9 hollow-1 '{"pods": []}')"
+check_eq "node n9 reports a pod of hollow-1: 403" 403 "$(n9 n9 '{"pods": [{"namespace": "default", "name": "hweb", "window": "1s", "containers": []}]}')"
+check_eq "a user's token may not report: 403" 403 "$(cred=$("$CLUSTERFS" token issue --data-dir "$DATA" nobody) n9 n9 '{"pods": []}')"
 
 # A pod gone leaves the table (sh as PID 1 ignores SIGTERM: a short grace).
 check "kubectl delete pod burn" "$K" delete pod burn --grace-period=1 --wait=false
