@@ -6,7 +6,9 @@
 # metrics.k8s.io API; the node in nodes/N/usage and kubectl top nodes; a
 # pod with no sample (pending) as an empty table; a hollow node's pod
 # reporting what the hollow-usage ConfigMap says, following a change, and
-# expiring once its node is paused; reports over HTTP; a pod deleted.
+# expiring once its node is paused; reports over HTTP, and a remote
+# `clusterfs agent` (joined: a node credential) whose CPU-burning pod's
+# usage arrives that way; a pod deleted.
 # e2e-time-limit: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
@@ -164,6 +166,26 @@ check_eq "node n9 reports itself: 200" 200 "$(n9 n9 '{"pods": []}')"
 check_eq "node n9 reports hollow-1: 403" 403 "$(n9 hollow-1 '{"pods": []}')"
 check_eq "node n9 reports a pod of hollow-1: 403" 403 "$(n9 n9 '{"pods": [{"namespace": "default", "name": "hweb", "window": "1s", "containers": []}]}')"
 check_eq "a user's token may not report: 403" 403 "$(cred=$("$CLUSTERFS" token issue --data-dir "$DATA" nobody) n9 n9 '{"pods": []}')"
+
+# A remote agent, joined with the node token: its reports go over HTTP
+# with its own node credential.
+AG=$T_BASE/agent
+RNODE=t-metrics-remote
+mkdir -p "$AG"
+cfs_import_busybox "$AG" || fail "importing busybox for the remote agent"
+"$CLUSTERFS" agent --server "$URL" --token "$(cat "$DATA/node-token")" --node-name "$RNODE" \
+	--data-dir "$AG" --kubelet-port "$(free_port)" >>"$AG/agent.log" 2>&1 &
+AGENT_PID=$!
+_cfs_record_pid "$AGENT_PID"
+CFS_EXTRA_PIDS="$CFS_EXTRA_PIDS $AGENT_PID"
+check "the remote agent registers its node" wait_until 30 test -e "$MNT/nodes/$RNODE.yaml"
+pod rburn "$RNODE" rburn 'while :; do :; done' 300m
+check "rburn runs on the remote node" wait_until 60 grep -q Running "$P/rburn/phase"
+check "the remote agent's pod: its usage came over HTTP" wait_until 20 over rburn 2 150
+check "and is within its 300m limit" under rburn 2 400
+out=$("$K" top nodes 2>&1)
+check_contains "kubectl top nodes: the remote node too" "$out" "$RNODE"
+check_not "the remote agent logged no refused report" grep -q "metrics report" "$AG/agent.log"
 
 # A pod gone leaves the table (sh as PID 1 ignores SIGTERM: a short grace).
 check "kubectl delete pod burn" "$K" delete pod burn --grace-period=1 --wait=false
