@@ -22,6 +22,7 @@
 #include "engine/obj.h"
 
 #define HU_PERIOD_MS 10000
+#define HU_KEY_MAX   384 /* "NS/KEY" */
 
 struct hollow_usage {
 	struct apic *c;
@@ -63,21 +64,34 @@ int hollow_usage_parse(const char *s, struct api_usage *u)
 }
 
 /* The usage of pod: its namespace's hollow-usage (cms: NS -> ConfigMap
- * object) for its app label, else "default", else 1m / 1Mi. */
-static struct api_usage pod_usage(const json_t *cms, const json_t *pod)
+ * object) for its app label, else "default", else 1m / 1Mi.  Each value
+ * is parsed once a pass (cache: "NS/KEY" -> [cpu, memory]). */
+static struct api_usage pod_usage(const json_t *cms, json_t *cache, const json_t *pod)
 {
 	struct api_usage u = {1000000, 1 << 20};
-	const json_t *data =
-	    obj_at(json_object_get(cms, obj_str(pod, "metadata.namespace")), "data");
-	const char *app = obj_str(obj_at(pod, "metadata.labels"), "app");
-	const char *v = app ? obj_str(data, app) : NULL;
+	const char *ns = obj_str(pod, "metadata.namespace");
+	const json_t *data = obj_at(json_object_get(cms, ns), "data");
+	const char *key = obj_str(obj_at(pod, "metadata.labels"), "app");
+	const char *v = key ? obj_str(data, key) : NULL;
+	if (!v) {
+		key = "default";
+		v = obj_str(data, key);
+	}
 	if (!v)
-		v = obj_str(data, "default");
-	if (v && hollow_usage_parse(v, &u) < 0) {
+		return u;
+	char ck[HU_KEY_MAX];
+	snprintf(ck, sizeof(ck), "%s/%s", ns, key);
+	json_t *hit = json_object_get(cache, ck);
+	if (hit)
+		return (struct api_usage){json_integer_value(json_array_get(hit, 0)),
+					  json_integer_value(json_array_get(hit, 1))};
+	if (hollow_usage_parse(v, &u) < 0) {
 		log_debug("hollow", "pod %s: bad %s value \"%s\"", obj_str(pod, "metadata.name"),
 			  HOLLOW_USAGE_CONFIGMAP, v);
 		u = (struct api_usage){1000000, 1 << 20};
 	}
+	json_object_set_new(cache, ck,
+			    json_pack("[I, I]", (json_int_t)u.cpu_nano, (json_int_t)u.mem_bytes));
 	return u;
 }
 
@@ -113,7 +127,7 @@ static json_t *configmaps(struct apic *c)
 	int n = apic_list(c, KIND_CONFIGMAP, &sel, &v, NULL);
 	for (int i = 0; i < n; i++)
 		json_object_set(cms, v[i]->ns, v[i]->obj);
-	if (n > 0)
+	if (n >= 0)
 		sobj_list_free(v, (size_t)n);
 	return cms;
 }
@@ -124,51 +138,65 @@ static void add_pod(json_t *reps, const char *node, json_t *entry, const struct 
 {
 	json_t *rep = json_object_get(reps, node);
 	if (!rep) {
-		struct api_usage zero = {0, 0};
-		rep = json_pack("{s:[], s:{s:s, s:s, s:o}}", "pods", "node", "timestamp", ts,
-				"window", win, "usage", api_usage_json(&zero));
+		rep = json_pack("{s:[], s:{s:s, s:s}, s:[I, I]}", "pods", "node", "timestamp", ts,
+				"window", win, "sum", (json_int_t)0, (json_int_t)0);
 		json_object_set_new(reps, node, rep);
 	}
 	json_array_append_new(json_object_get(rep, "pods"), entry);
-	json_t *usage = obj_at(rep, "node.usage");
-	struct api_usage sum;
-	api_usage_parse(usage, &sum);
-	sum.cpu_nano += u->cpu_nano;
-	sum.mem_bytes += u->mem_bytes;
-	json_object_set_new(obj_at(rep, "node"), "usage", api_usage_json(&sum));
+	json_t *sum = json_object_get(rep, "sum");
+	json_t *cpu = json_array_get(sum, 0), *mem = json_array_get(sum, 1);
+	json_integer_set(cpu, json_integer_value(cpu) + u->cpu_nano);
+	json_integer_set(mem, json_integer_value(mem) + u->mem_bytes);
 }
 
-static void tick(struct hollow_usage *h)
+/* The node's usage from the sum of its pods' (the "sum" add_pod keeps). */
+static void finish(json_t *rep)
+{
+	json_t *sum = json_object_get(rep, "sum");
+	struct api_usage u = {json_integer_value(json_array_get(sum, 0)),
+			      json_integer_value(json_array_get(sum, 1))};
+	json_object_set_new(json_object_get(rep, "node"), "usage", api_usage_json(&u));
+	json_object_del(rep, "sum");
+}
+
+int hollow_usage_report_once(struct apic *c, hollow_owns_fn owns, void *arg, int64_t period_ms)
 {
 	char ts[32], win[24];
 	api_timestamp(ts);
-	api_window_format((int32_t)h->period_ms, win);
-	json_t *cms = configmaps(h->c);
+	api_window_format((int32_t)period_ms, win);
 	struct sobj **v;
-	int n = apic_list(h->c, KIND_POD, NULL, &v, NULL);
+	int n = apic_list(c, KIND_POD, NULL, &v, NULL);
+	if (n < 0)
+		return n;
+	json_t *cms = configmaps(c), *cache = json_object();
 	json_t *reps = json_object();
 	for (int i = 0; i < n; i++) {
 		const json_t *pod = v[i]->obj;
 		const char *node = obj_str(pod, "spec.nodeName");
 		const char *phase = obj_str(pod, "status.phase");
-		if (!node || !phase || strcmp(phase, "Running") || !h->owns(h->arg, node))
+		if (!node || !phase || strcmp(phase, "Running") || !owns(arg, node))
 			continue;
-		struct api_usage u = pod_usage(cms, pod);
+		struct api_usage u = pod_usage(cms, cache, pod);
 		add_pod(reps, node, pod_entry(pod, &u, ts, win), &u, ts, win);
 	}
-	if (n > 0)
-		sobj_list_free(v, (size_t)n);
+	sobj_list_free(v, (size_t)n);
 	json_decref(cms);
+	json_decref(cache);
+	int sent = 0;
 	const char *node;
 	json_t *rep;
 	json_object_foreach(reps, node, rep)
 	{
 		struct err *e = NULL;
-		if (apic_metrics_report(h->c, node, rep, &e) < 0)
+		finish(rep);
+		if (apic_metrics_report(c, node, rep, &e) < 0)
 			log_debug("hollow", "node %s: metrics report: %s", node, e ? e->msg : "?");
+		else
+			sent++;
 		err_free(e);
 	}
 	json_decref(reps);
+	return sent;
 }
 
 static void *usage_main(void *arg)
@@ -183,7 +211,7 @@ static void *usage_main(void *arg)
 		if (h->stop)
 			break;
 		pthread_mutex_unlock(&h->lock);
-		tick(h);
+		hollow_usage_report_once(h->c, h->owns, h->arg, h->period_ms);
 		pthread_mutex_lock(&h->lock);
 	}
 	pthread_mutex_unlock(&h->lock);

@@ -35,6 +35,15 @@ int hollow_usage_parse(const char *s, struct api_usage *u);
 /* Is node one of the caller's hollow nodes, alive?  Called from the usage thread. */
 typedef bool (*hollow_owns_fn)(void *arg, const char *node);
 
+/*
+ * One pass, what the thread does each period: lists the pods and the
+ * hollow-usage ConfigMaps, and sends each node that owns() running pods
+ * one report (window period_ms).  Returns the count of reports sent
+ * (failures are logged at debug level), or a negative errno when the
+ * pods could not be listed.
+ */
+int hollow_usage_report_once(struct apic *c, hollow_owns_fn owns, void *arg, int64_t period_ms);
+
 struct hollow_usage;
 
 /* Starts the reporting thread on c (borrowed).  NULL if it could not start (logged). */
