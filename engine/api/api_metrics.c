@@ -124,8 +124,12 @@ void api_window_format(int32_t ms, char out[24])
 		snprintf(out, 24, "%ds", ms / 1000);
 	else if (ms < 1000)
 		snprintf(out, 24, "%dms", ms);
-	else
-		snprintf(out, 24, "%d.%03ds", ms / 1000, ms % 1000);
+	else { /* as Go's Duration: 1.5s, 20.064s */
+		int frac = ms % 1000, digits = 3;
+		for (; frac % 10 == 0; frac /= 10)
+			digits--;
+		snprintf(out, 24, "%d.%0*ds", ms / 1000, digits, frac);
+	}
 }
 
 /* "10s", "1.5s", "500ms", "1m": milliseconds, or -1. */

@@ -120,7 +120,11 @@ static void test_quantities(void)
 	api_window_format(10000, w);
 	CHECK(!strcmp(w, "10s"));
 	api_window_format(1500, w);
-	CHECK(!strcmp(w, "1.500s"));
+	CHECK(!strcmp(w, "1.5s"));
+	api_window_format(20064, w);
+	CHECK(!strcmp(w, "20.064s"));
+	api_window_format(1050, w);
+	CHECK(!strcmp(w, "1.05s"));
 	api_window_format(500, w);
 	CHECK(!strcmp(w, "500ms"));
 }
