@@ -3,12 +3,12 @@
  * and /cluster/top, from the API's latest samples (api_metrics.h).
  *
  *     $ cat /cluster/pods/burn/usage
- *     CONTAINER   CPU(m)   MEMORY(bytes)
- *     loop        498      417792
- *     TOTAL       498      417792
+ *     CONTAINER   CPU(m)    MEMORY(bytes)
+ *     loop        498       417792
+ *     TOTAL       498       417792
  *     $ cat /cluster/nodes/n1/usage
- *     CPU(m)   CPU%   MEMORY(bytes)   MEMORY%
- *     1034     51     2863493120      35
+ *     CPU(m)    CPU%      MEMORY(bytes)   MEMORY%
+ *     1034      51        2863493120      35
  *     $ sort -k3 -h /cluster/top | tail -3
  *
  * Numbers in the usage files are plain integers (millicores, bytes) for
