@@ -6,7 +6,8 @@
  * hollow-usage (one list each), groups the running pods of our nodes by
  * node and sends each node one report: its pods, each with one container
  * per spec.containers entry sharing the pod's usage (the first gets the
- * remainder), and the node itself as the sum of its pods.
+ * remainder), and the node itself as the sum of its pods; a node of ours
+ * without running pods (one list of the Nodes) reports itself idle.
  */
 #include "runtime/hollow/hollow_usage.h"
 
@@ -132,9 +133,8 @@ static json_t *configmaps(struct apic *c)
 	return cms;
 }
 
-/* Adds pod's entry to its node's report in reps (node -> report). */
-static void add_pod(json_t *reps, const char *node, json_t *entry, const struct api_usage *u,
-		    const char *ts, const char *win)
+/* node's report in reps (node -> report), made empty if new. */
+static json_t *report_of(json_t *reps, const char *node, const char *ts, const char *win)
 {
 	json_t *rep = json_object_get(reps, node);
 	if (!rep) {
@@ -142,6 +142,14 @@ static void add_pod(json_t *reps, const char *node, json_t *entry, const struct 
 				"window", win, "sum", (json_int_t)0, (json_int_t)0);
 		json_object_set_new(reps, node, rep);
 	}
+	return rep;
+}
+
+/* Adds pod's entry to its node's report in reps. */
+static void add_pod(json_t *reps, const char *node, json_t *entry, const struct api_usage *u,
+		    const char *ts, const char *win)
+{
+	json_t *rep = report_of(reps, node, ts, win);
 	json_array_append_new(json_object_get(rep, "pods"), entry);
 	json_t *sum = json_object_get(rep, "sum");
 	json_t *cpu = json_array_get(sum, 0), *mem = json_array_get(sum, 1);
@@ -182,6 +190,14 @@ int hollow_usage_report_once(struct apic *c, hollow_owns_fn owns, void *arg, int
 	sobj_list_free(v, (size_t)n);
 	json_decref(cms);
 	json_decref(cache);
+	/* Our nodes without running pods report themselves idle (and so drop
+	 * the pods they reported before at once). */
+	n = apic_list(c, KIND_NODE, NULL, &v, NULL);
+	for (int i = 0; i < n; i++)
+		if (owns(arg, v[i]->name))
+			report_of(reps, v[i]->name, ts, win);
+	if (n >= 0)
+		sobj_list_free(v, (size_t)n);
 	int sent = 0;
 	const char *node;
 	json_t *rep;

@@ -40,7 +40,8 @@ typedef bool (*hollow_owns_fn)(void *arg, const char *node);
  * hollow-usage ConfigMaps, and sends each node that owns() running pods
  * one report (window period_ms).  Returns the count of reports sent
  * (failures are logged at debug level), or a negative errno when the
- * pods could not be listed.
+ * pods could not be listed.  Nodes that owns() with no running pod (their
+ * Node objects listed) send an empty report: usage 0.
  */
 int hollow_usage_report_once(struct apic *c, hollow_owns_fn owns, void *arg, int64_t period_ms);
 

@@ -123,6 +123,16 @@ static void test_node_sum(void)
 	CHECK(nm && !strcmp(obj_str(nm, "usage.cpu"), "402000000n"));
 	CHECK(nm && !strcmp(obj_str(nm, "usage.memory"), "102400Ki"));
 	json_decref(nm);
+	/* a node of ours without pods reports itself idle; another's does not */
+	CHECK(create(json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
+			       "metadata", "name", "h-7")) == 0);
+	CHECK(create(json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Node",
+			       "metadata", "name", "real-node")) == 0);
+	CHECK(hollow_usage_report_once(apic, owns, NULL, 1000) == 3);
+	CHECK(api_node_metrics(api, "h-7", &nm) == 0);
+	CHECK(nm && !strcmp(obj_str(nm, "usage.cpu"), "0n"));
+	json_decref(nm);
+	CHECK(api_node_metrics(api, "real-node", &nm) == -ENOENT);
 }
 
 static int cmp64(const void *a, const void *b)
