@@ -170,6 +170,10 @@ void txn_record(struct store_txn *tx, const char *key, enum store_event_type typ
 void txn_truncate(struct store_txn *tx, size_t nw);
 void txn_free(struct store_txn *tx);
 int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **e);
+/* SQLite: writes o (taken) as the new state with its JSON text (taken;
+ * NULL: it could not be encoded): the rows, then the batch's record. */
+int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, char *text,
+		  struct err **e);
 /* The store whose txn function this thread is running, to catch re-entry. */
 extern __thread struct store *tls_txn_store;
 
