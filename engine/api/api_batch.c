@@ -87,7 +87,8 @@ static void pre_free(struct pre *v, size_t n)
 
 struct create_many_arg {
 	struct api *a;
-	json_t **objs; /* prepared: defaulted and valid, or NULL if refused */
+	json_t **objs;		   /* prepared: defaulted and valid, or NULL if refused */
+	struct store_prep **preps; /* objs[i] encoded before the transaction, or NULL */
 	const struct kind_info **kinds;
 	size_t n;
 	int *results;
@@ -128,14 +129,23 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 		}
 		/* filled before the transaction; admitted just above, but for
 		 * a Service's addresses */
-		int64_t rv =
-		    api_put_filled(tx, c->a, k, json_incref(c->objs[i]), k != KIND_SERVICE, e);
+		int64_t rv = c->preps[i] ? store_txn_put_prep(tx, c->preps[i], true, e)
+					 : api_put_filled(tx, c->a, k, json_incref(c->objs[i]),
+							  k != KIND_SERVICE, e);
 		if (rv < 0)
 			return (int)rv;
 		c->results[i] = 0;
 		c->ok++;
 	}
 	return c->ok;
+}
+
+/* obj (filled) encoded for its create, on the caller's thread. */
+static struct store_prep *create_prepare(struct api *a, const struct kind_info *k, json_t *obj)
+{
+	const char *ns = api_scope_ns(k, api_obj_ns(obj) ? api_obj_ns(obj) : "");
+	const char *name = api_obj_name(obj);
+	return name ? store_prepare(a->st, k->kind, ns, name, json_incref(obj)) : NULL;
 }
 
 int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results)
@@ -147,6 +157,7 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 {
 	struct create_many_arg c = {a,
 				    xcalloc(n, sizeof(json_t *)),
+				    xcalloc(n + 1, sizeof(struct store_prep *)),
 				    xcalloc(n, sizeof(struct kind_info *)),
 				    n,
 				    results ? results : xcalloc(n, sizeof(int)),
@@ -184,6 +195,9 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 		}
 		c.objs[i] = api_new_fill(a, k, obj, true);
 		c.kinds[i] = k;
+		/* admission changes a Service or a Namespace in the transaction */
+		if (k != KIND_SERVICE && k != KIND_NAMESPACE)
+			c.preps[i] = create_prepare(a, k, c.objs[i]);
 	}
 	struct err *err = NULL;
 	int r = 0;
@@ -191,6 +205,7 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 	for (size_t at = 0; r >= 0 && at < n; at += step) {
 		struct create_many_arg s = c;
 		s.objs += at;
+		s.preps += at;
 		s.kinds += at;
 		s.results += at;
 		s.why = why ? why + at : NULL;
@@ -202,9 +217,12 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 		log_warn("api", "create of %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		json_decref(c.objs[i]);
+		store_prep_free(c.preps[i]);
+	}
 	free(c.objs);
+	free(c.preps);
 	free(c.kinds);
 	if (!results)
 		free(c.results);
