@@ -160,6 +160,10 @@ void store_intern_release(void);
 /* Sets up the memory store_intern copies values into (once; store_open). */
 void store_slab_init(void);
 size_t store_slab_bytes(void); /* in use there, for tests */
+/* Between these, this thread's jansson allocations go to the slab: for a
+ * node that is made once and kept, without looking it up (unique). */
+void store_slab_begin(void);
+void store_slab_end(void);
 /* A batch of writes was applied (no lock held): after a burst, gives the
  * memory glibc kept back to the system (malloc_trim). */
 void store_trim_note(size_t writes);

@@ -67,7 +67,16 @@ struct store_prep *store_prepare(struct store *st, const char *kind, const char 
 		return p;
 	}
 	json_object_set_new(md, "resourceVersion", json_string(MARK));
+	/* The metadata (name, uid, revision) is the object's own: its values
+	 * are shared, itself never (it is copied at the commit anyway). */
+	json_incref(md);
+	json_object_set_new(obj, "metadata", json_null());
 	p->obj = store_intern(obj);
+	md = store_intern(md);
+	if (p->obj && md)
+		json_object_set_new(p->obj, "metadata", md);
+	else
+		json_decref(md);
 	p->text = p->obj ? json_dumps(p->obj, JSON_COMPACT) : NULL;
 	p->len = p->text ? strlen(p->text) : 0;
 	if (p->text && !mark_find(p->text, p->len, &p->at)) {
@@ -93,17 +102,23 @@ void store_prep_free(struct store_prep *p)
 	free(p);
 }
 
-/* A new top level and metadata for p's object, with resourceVersion rvs. */
+/* A new top level and metadata for p's object, with resourceVersion rvs:
+ * made in the store's memory (slab), unique to this version, so not
+ * looked up for sharing. */
 static json_t *with_rv(const struct store_prep *p, const char *rvs)
 {
+	store_slab_begin();
 	json_t *top = json_copy(p->obj);
 	json_t *md = json_copy(json_object_get(p->obj, "metadata"));
-	if (!top || !md) {
+	json_t *rv = json_string(rvs);
+	store_slab_end();
+	if (!top || !md || !rv) {
 		json_decref(top);
 		json_decref(md);
+		json_decref(rv);
 		return NULL;
 	}
-	json_object_set_new(md, "resourceVersion", json_string(rvs));
+	json_object_set_new(md, "resourceVersion", rv);
 	json_object_set_new(top, "metadata", md);
 	return top;
 }
@@ -138,7 +153,7 @@ int64_t store_txn_put_prep(struct store_txn *tx, const struct store_prep *p, boo
 	int64_t user_rv = user_change ? rv : prev ? prev->user_rv : 0;
 	enum store_event_type type = prev ? STORE_MODIFIED : STORE_ADDED;
 	sobj_unref(prev);
-	json_t *obj = store_intern(with_rv(p, rvs)); /* its values are already shared */
+	json_t *obj = with_rv(p, rvs); /* its values are already shared */
 	if (!obj)
 		return err_make(e, ENOMEM, "%s %s/%s: out of memory", p->kind, p->ns, p->name);
 	struct sobj *o = sobj_new(p->kind, p->ns, p->name, obj, rv, user_rv, store_now_ns());
