@@ -57,13 +57,26 @@ struct store_prep *store_prepare(struct store *st, const char *kind, const char 
 		json_decref(obj);
 		return NULL;
 	}
+	/* SQLite: its top level and metadata made ours to change (the caller
+	 * may hold them too); etcd's put encodes at its commit */
+	if (!st->etcd && obj->refcount > 1) {
+		json_t *c = json_copy(obj);
+		json_decref(obj);
+		if (!(obj = c))
+			return NULL;
+		md = json_object_get(obj, "metadata");
+	}
+	if (!st->etcd && md->refcount > 1) {
+		md = json_copy(md);
+		json_object_set_new(obj, "metadata", md);
+	}
 	struct store_prep *p = xcalloc(1, sizeof(*p));
 	p->kind = xstrdup(kind);
 	p->ns = xstrdup(ns);
 	p->name = xstrdup(name);
 	p->sqlite = !st->etcd;
 	if (!p->sqlite) {
-		p->obj = obj; /* etcd's put encodes at its commit */
+		p->obj = obj;
 		return p;
 	}
 	json_object_set_new(md, "resourceVersion", json_string(MARK));

@@ -5,7 +5,8 @@
  * writes, with the revision in place; the object read back (from the index
  * and after reopening) is the same; an object holding the mark's text
  * still gets its own revision; user_rv follows user_change; a bad object
- * is not prepared; a function run twice (as on etcd) reuses the prep.
+ * is not prepared; an object the caller holds is left as it was; a
+ * function run twice (as on etcd) reuses the prep.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -165,6 +166,17 @@ static void test_mark_in_object_and_user_rv(void)
 	o = store_get(st, "Pod", "ns", "odd");
 	CHECK(o && o->rv == r2 && o->user_rv == r1);
 	sobj_unref(o);
+	/* an object the caller still holds is not changed */
+	json_t *mine = pod("held", "web"), *copy = json_deep_copy(mine);
+	struct store_prep *p = store_prepare(st, "Pod", "ns", "held", json_incref(mine));
+	CHECK(p && json_equal(mine, copy));
+	struct put_arg a = {"held", NULL, p, false, 0};
+	_cleanup_err_ struct err *e = NULL;
+	CHECK(store_update(st, put_fn, &a, &e) == 0 && a.rv > r2);
+	CHECK(json_equal(mine, copy));
+	store_prep_free(p);
+	json_decref(mine);
+	json_decref(copy);
 	/* not an object with a metadata object: not prepared */
 	CHECK(!store_prepare(st, "Pod", "ns", "bad", json_pack("{s:i}", "metadata", 1)));
 	CHECK(!store_prepare(st, "Pod", "ns", "bad", json_string("x")));
