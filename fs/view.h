@@ -43,7 +43,7 @@ enum vtype {
 	V_OTHER,    /* any other name in a folder that holds scratch files */
 };
 
-enum rootfile { RF_README, RF_STATUS, RF_APPLY, RF_ERRORS, RF_EVENTS, RF_COUNT };
+enum rootfile { RF_README, RF_STATUS, RF_APPLY, RF_ERRORS, RF_EVENTS, RF_TOP, RF_COUNT };
 
 struct vfield;
 

@@ -491,6 +491,7 @@ static const struct vfield pod_fields[] = {
      .sub = container_files,
      .own = true},
     {.name = "events", .mode = RO, .render = r_events},
+    {.name = "usage", .mode = RO, .render = view_usage_pod},
     {.name = NULL},
 };
 
@@ -514,6 +515,7 @@ static const struct vfield node_fields[] = {
      .write = w_unschedulable},
     {.name = "drain", .mode = RW, .render = r_drain, .write = w_drain},
     {.name = "events", .mode = RO, .render = r_events},
+    {.name = "usage", .mode = RO, .render = view_usage_node},
     {.name = NULL},
 };
 

@@ -53,6 +53,11 @@ int vf_write_int(struct view *v, const struct vpath *p, const char *path, int64_
 /* NAME/events: the object's events, one a line (view_fields.c). */
 void vf_render_events(struct view *v, const struct sobj *o, const char *key, struct buf *out);
 
+/* view_usage.c: pods/NAME/usage, nodes/NAME/usage and /cluster/top. */
+void view_usage_pod(struct view *v, const struct sobj *o, const char *key, struct buf *out);
+void view_usage_node(struct view *v, const struct sobj *o, const char *key, struct buf *out);
+void view_usage_top(struct view *v, struct buf *out);
+
 /* rm secrets/NAME/KEY: removes data[KEY]. */
 int view_secret_key_remove(struct view *v, const struct vpath *p, struct err **e);
 

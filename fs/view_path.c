@@ -29,7 +29,8 @@ void vdir_free(struct vdir *d)
 
 /* Path parsing */
 
-const char *const view_rootfile_names[RF_COUNT] = {"README", "status", "apply", "errors", "events"};
+const char *const view_rootfile_names[RF_COUNT] = {"README", "status", "apply",
+						   "errors", "events", "top"};
 
 bool view_is_scratch_name(const char *name, bool in_kind_dir)
 {

@@ -74,6 +74,7 @@ static const char readme_text[] =
     "  errors        the latest refused writes (and failed reads), newest last: time, path, "
     "reason\n"
     "  events        cluster events, one a line; tail -f follows\n"
+    "  top           CPU and memory of every pod, as kubectl top pods -A\n"
     "  deployments/ replicasets/ pods/ services/ endpoints/ configmaps/ secrets/\n"
     "                objects of namespace \"default\"; other namespaces are\n"
     "                under namespaces/NS/ (with their own apply and events);\n"
@@ -199,6 +200,9 @@ int view_read(struct view *v, const struct vpath *p, struct buf *out)
 			return 0;
 		}
 		case RF_APPLY:
+			return 0;
+		case RF_TOP:
+			view_usage_top(v, out);
 			return 0;
 		case RF_ERRORS:
 		case RF_EVENTS: {

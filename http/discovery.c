@@ -244,6 +244,7 @@ void h_apis(struct http_req *rq, struct http_resp *rs)
 		json_object_del(g, "apiVersion");
 		json_array_append_new(groups, g);
 	}
+	json_array_append_new(groups, metrics_api_group());
 	http_resp_json(rs, 200,
 		       json_pack("{s:s, s:s, s:o}", "kind", "APIGroupList", "apiVersion", "v1",
 				 "groups", groups));

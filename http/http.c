@@ -299,6 +299,8 @@ static void dispatch(struct http *h, struct http_req *rq, struct http_resp *rs)
 		http_fail(rs, 401, "Unauthorized", "Unauthorized");
 		return;
 	}
+	if (metrics_serve(rq, rs))
+		return;
 	if (route_parse(rq->path, &rq->rt) < 0) {
 		http_fail(rs, 404, "NotFound", "the server could not find the requested resource");
 		return;

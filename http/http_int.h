@@ -139,6 +139,13 @@ void h_portforward(struct http_req *rq, struct http_resp *rs);
  * stops); waits up to 5 s for them. */
 void exec_stop_all(void);
 
+/* metrics.c: metrics.k8s.io/v1beta1 (PodMetrics, NodeMetrics) and the
+ * node agents' reports.  metrics_serve: true when the path is metrics.k8s.io's
+ * (rs filled), false for any other path.  metrics_api_group: the group's
+ * entry of /apis (a new object). */
+bool metrics_serve(struct http_req *rq, struct http_resp *rs);
+json_t *metrics_api_group(void);
+
 /* log.c */
 void h_log(struct http_req *rq, struct http_resp *rs);
 

@@ -837,6 +837,7 @@ int api_new(struct store *st, struct api **out, struct err **e)
 		free(a);
 		return r;
 	}
+	api_metrics_init(a);
 	*out = a;
 	return 0;
 }
@@ -852,6 +853,7 @@ void api_free(struct api *a)
 	api_events_stop(a);
 	free(a->leader);
 	api_refusals_unkept_free(a);
+	api_metrics_free(a);
 	free(a);
 }
 

@@ -48,11 +48,47 @@ static json_t *own_field(json_t *obj, const char *f)
 	return v;
 }
 
+/*
+ * A next state made and encoded before the transaction (store_prepare),
+ * from the committed state base: the transaction writes it when the
+ * object is still base, and makes it again otherwise.
+ */
+struct pre {
+	struct sobj *base;
+	struct store_prep *p;
+};
+
+static void pre_make(struct api *a, struct pre *x, struct sobj *base, json_t *obj)
+{
+	x->p = store_prepare(a->st, base->kind, base->ns, base->name, obj);
+	x->base = x->p ? sobj_ref(base) : NULL;
+}
+
+/* Writes x's prepared state if cur is still its base: the revision, or 0
+ * when the caller must make the state itself. */
+static int64_t pre_put(struct store_txn *tx, const struct pre *x, const struct sobj *cur,
+		       bool user_change, struct err **e)
+{
+	if (!x->p || !x->base || x->base->rv != cur->rv)
+		return 0;
+	return store_txn_put_prep(tx, x->p, user_change, e);
+}
+
+static void pre_free(struct pre *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		sobj_unref(v[i].base);
+		store_prep_free(v[i].p);
+	}
+	free(v);
+}
+
 /* Create */
 
 struct create_many_arg {
 	struct api *a;
-	json_t **objs; /* prepared: defaulted and valid, or NULL if refused */
+	json_t **objs;		   /* prepared: defaulted and valid, or NULL if refused */
+	struct store_prep **preps; /* objs[i] encoded before the transaction, or NULL */
 	const struct kind_info **kinds;
 	size_t n;
 	int *results;
@@ -93,14 +129,23 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 		}
 		/* filled before the transaction; admitted just above, but for
 		 * a Service's addresses */
-		int64_t rv =
-		    api_put_filled(tx, c->a, k, json_incref(c->objs[i]), k != KIND_SERVICE, e);
+		int64_t rv = c->preps[i] ? store_txn_put_prep(tx, c->preps[i], true, e)
+					 : api_put_filled(tx, c->a, k, json_incref(c->objs[i]),
+							  k != KIND_SERVICE, e);
 		if (rv < 0)
 			return (int)rv;
 		c->results[i] = 0;
 		c->ok++;
 	}
 	return c->ok;
+}
+
+/* obj (filled) encoded for its create, on the caller's thread. */
+static struct store_prep *create_prepare(struct api *a, const struct kind_info *k, json_t *obj)
+{
+	const char *ns = api_scope_ns(k, api_obj_ns(obj) ? api_obj_ns(obj) : "");
+	const char *name = api_obj_name(obj);
+	return name ? store_prepare(a->st, k->kind, ns, name, json_incref(obj)) : NULL;
 }
 
 int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results)
@@ -112,6 +157,7 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 {
 	struct create_many_arg c = {a,
 				    xcalloc(n, sizeof(json_t *)),
+				    xcalloc(n + 1, sizeof(struct store_prep *)),
 				    xcalloc(n, sizeof(struct kind_info *)),
 				    n,
 				    results ? results : xcalloc(n, sizeof(int)),
@@ -149,6 +195,9 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 		}
 		c.objs[i] = api_new_fill(a, k, obj, true);
 		c.kinds[i] = k;
+		/* admission changes a Service or a Namespace in the transaction */
+		if (k != KIND_SERVICE && k != KIND_NAMESPACE)
+			c.preps[i] = create_prepare(a, k, c.objs[i]);
 	}
 	struct err *err = NULL;
 	int r = 0;
@@ -156,6 +205,7 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 	for (size_t at = 0; r >= 0 && at < n; at += step) {
 		struct create_many_arg s = c;
 		s.objs += at;
+		s.preps += at;
 		s.kinds += at;
 		s.results += at;
 		s.why = why ? why + at : NULL;
@@ -167,9 +217,12 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 		log_warn("api", "create of %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		json_decref(c.objs[i]);
+		store_prep_free(c.preps[i]);
+	}
 	free(c.objs);
+	free(c.preps);
 	free(c.kinds);
 	if (!results)
 		free(c.results);
@@ -180,9 +233,11 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 
 struct bind_arg {
 	const struct api_binding *b;
+	struct pre *pre; /* each pod's bound state, made before the transaction */
 	size_t n;
 	int *results;
 	int ok;
+	char ts[32];
 };
 
 static void set_condition(json_t *status, const char *type, const char *value, const char *ts)
@@ -205,12 +260,31 @@ static void set_condition(json_t *status, const char *type, const char *value, c
 					       value, "lastProbeTime", "lastTransitionTime", ts));
 }
 
+/* 0 if o may be bound as x asks, else why not (a negative errno). */
+static int bind_check(const struct sobj *o, const struct api_binding *x)
+{
+	const char *nn = api_jstr(json_object_get(o->obj, "spec"), "nodeName");
+	if (uid_mismatch(o, x->uid))
+		return -ESTALE;
+	if ((nn && *nn) ||
+	    json_object_get(json_object_get(o->obj, "metadata"), "deletionTimestamp"))
+		return -EEXIST;
+	return 0;
+}
+
+/* The state of o bound to node. */
+static json_t *bound_state(const struct sobj *o, const char *node, const char *ts)
+{
+	json_t *obj = next_state(o->obj);
+	json_object_set_new(own_field(obj, "spec"), "nodeName", json_string(node));
+	set_condition(own_field(obj, "status"), "PodScheduled", "True", ts);
+	return obj;
+}
+
 static int bind_txn(struct store_txn *tx, void *varg, struct err **e)
 {
 	struct bind_arg *b = varg;
 	b->ok = 0; /* on etcd a txn function may run again */
-	char ts[32];
-	api_timestamp(ts);
 	for (size_t i = 0; i < b->n; i++) {
 		const struct api_binding *x = &b->b[i];
 		struct sobj *o = store_txn_get(tx, "Pod", x->ns, x->name);
@@ -218,24 +292,16 @@ static int bind_txn(struct store_txn *tx, void *varg, struct err **e)
 			b->results[i] = -ENOENT;
 			continue;
 		}
-		json_t *spec = json_object_get(o->obj, "spec");
-		const char *nn = api_jstr(spec, "nodeName");
-		if (uid_mismatch(o, x->uid)) {
-			b->results[i] = -ESTALE;
-		} else if ((nn && *nn) || json_object_get(json_object_get(o->obj, "metadata"),
-							  "deletionTimestamp")) {
-			b->results[i] = -EEXIST;
-		} else {
-			json_t *obj = next_state(o->obj);
-			json_object_set_new(own_field(obj, "spec"), "nodeName",
-					    json_string(x->node));
-			set_condition(own_field(obj, "status"), "PodScheduled", "True", ts);
-			int64_t rv = store_txn_put(tx, "Pod", o->ns, o->name, obj, false, e);
+		b->results[i] = bind_check(o, x);
+		if (!b->results[i]) {
+			int64_t rv = pre_put(tx, &b->pre[i], o, false, e);
+			if (rv == 0)
+				rv = store_txn_put(tx, "Pod", o->ns, o->name,
+						   bound_state(o, x->node, b->ts), false, e);
 			if (rv < 0) {
 				sobj_unref(o);
 				return (int)rv;
 			}
-			b->results[i] = 0;
 			b->ok++;
 		}
 		sobj_unref(o);
@@ -243,16 +309,35 @@ static int bind_txn(struct store_txn *tx, void *varg, struct err **e)
 	return b->ok;
 }
 
+/* Each pod's bound state made and encoded on this thread. */
+static void bind_prepare(struct api *a, struct bind_arg *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		const struct api_binding *x = &b->b[i];
+		struct sobj *o = store_get(a->st, "Pod", x->ns, x->name);
+		if (o && !bind_check(o, x))
+			pre_make(a, &b->pre[i], o, bound_state(o, x->node, b->ts));
+		sobj_unref(o);
+	}
+}
+
 int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *results)
 {
-	struct bind_arg b = {bs, n, results ? results : xcalloc(n, sizeof(int)), 0};
+	struct bind_arg b = {bs, xcalloc(n + 1, sizeof(struct pre)),
+			     n,	 results ? results : xcalloc(n, sizeof(int)),
+			     0,	 ""};
+	api_timestamp(b.ts);
 	struct err *err = NULL;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = api_check(a, "create", KIND_POD, bs[i].ns, bs[i].name, "binding", &err);
+	if (r == 0)
+		bind_prepare(a, &b);
 	size_t step = store_max_writes(a->st);
 	for (size_t at = 0; r >= 0 && at < n; at += step) {
-		struct bind_arg s = {bs + at, n - at < step ? n - at : step, b.results + at, 0};
+		struct bind_arg s = {bs + at,	     b.pre + at, n - at < step ? n - at : step,
+				     b.results + at, 0,		 ""};
+		memcpy(s.ts, b.ts, sizeof(s.ts));
 		r = store_update(a->st, bind_txn, &s, &err);
 		b.ok += r >= 0 ? s.ok : 0;
 	}
@@ -260,6 +345,7 @@ int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *re
 		log_warn("api", "binding %zu pods: %s", n, err ? err->msg : "?");
 		err_free(err);
 	}
+	pre_free(b.pre, n);
 	if (!results)
 		free(b.results);
 	return r < 0 ? r : b.ok;
@@ -270,10 +356,19 @@ int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *re
 struct status_many_arg {
 	const struct api_status *s;
 	json_t **copies; /* of each s[i].status, made before the transaction */
+	struct pre *pre; /* each object's new state, made then too */
 	size_t n;
 	int *results;
 	int ok;
 };
+
+/* The state of o with status st (a reference is taken). */
+static json_t *status_state(const struct sobj *o, json_t *st)
+{
+	json_t *obj = next_state(o->obj);
+	json_object_set(obj, "status", st);
+	return obj;
+}
 
 static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 {
@@ -292,9 +387,10 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 			m->results[i] = 0;
 			m->ok++;
 		} else {
-			json_t *obj = next_state(o->obj);
-			json_object_set(obj, "status", m->copies[i]);
-			int64_t rv = store_txn_put(tx, o->kind, o->ns, o->name, obj, false, e);
+			int64_t rv = pre_put(tx, &m->pre[i], o, false, e);
+			if (rv == 0)
+				rv = store_txn_put(tx, o->kind, o->ns, o->name,
+						   status_state(o, m->copies[i]), false, e);
 			if (rv < 0) {
 				sobj_unref(o);
 				return (int)rv;
@@ -307,20 +403,39 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 	return m->ok;
 }
 
+/* Copies of the statuses and the new states, made on this thread, not in
+ * the transaction, which all writers share. */
+static void status_prepare(struct api *a, struct status_many_arg *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		const struct api_status *x = &m->s[i];
+		m->copies[i] = json_deep_copy(x->status);
+		struct sobj *o = store_get(a->st, x->k->kind, api_scope_ns(x->k, x->ns), x->name);
+		if (o && !uid_mismatch(o, x->uid) &&
+		    !json_equal(json_object_get(o->obj, "status"), m->copies[i]))
+			pre_make(a, &m->pre[i], o, status_state(o, m->copies[i]));
+		sobj_unref(o);
+	}
+}
+
 int api_status_many(struct api *a, const struct api_status *s, size_t n, int *results)
 {
-	struct status_many_arg m = {s, xcalloc(n + 1, sizeof(json_t *)), n,
-				    results ? results : xcalloc(n, sizeof(int)), 0};
+	struct status_many_arg m = {s,
+				    xcalloc(n + 1, sizeof(json_t *)),
+				    xcalloc(n + 1, sizeof(struct pre)),
+				    n,
+				    results ? results : xcalloc(n, sizeof(int)),
+				    0};
 	struct err *err = NULL;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
 		r = api_check(a, "update", s[i].k, s[i].ns, s[i].name, "status", &err);
-	/* Copied here, not in the transaction, which all writers share. */
-	for (size_t i = 0; i < n && r == 0; i++)
-		m.copies[i] = json_deep_copy(s[i].status);
+	if (r == 0)
+		status_prepare(a, &m);
 	size_t step = store_max_writes(a->st);
 	for (size_t at = 0; r >= 0 && at < n; at += step) {
-		struct status_many_arg x = {s + at, m.copies + at, n - at < step ? n - at : step,
+		struct status_many_arg x = {s + at,	    m.copies + at,
+					    m.pre + at,	    n - at < step ? n - at : step,
 					    m.results + at, 0};
 		r = store_update(a->st, status_many_txn, &x, &err);
 		m.ok += r >= 0 ? x.ok : 0;
@@ -328,6 +443,7 @@ int api_status_many(struct api *a, const struct api_status *s, size_t n, int *re
 	for (size_t i = 0; i < n; i++)
 		json_decref(m.copies[i]);
 	free(m.copies);
+	pre_free(m.pre, n);
 	if (r < 0) {
 		log_warn("api", "status of %zu objects: %s", n, err ? err->msg : "?");
 		err_free(err);

@@ -62,13 +62,17 @@ struct pending_event {
 	json_t *ev; /* a complete new Event */
 	char *ns;
 	char *ts;
-	int64_t times; /* occurrences it stands for (repeats in one batch) */
-	char *agg_key; /* a combined event's aggregate key, or NULL */
-	bool fenced;   /* recorded by one of the leader's loops (api_fence_thread) */
+	int64_t times;		 /* occurrences it stands for (repeats in one batch) */
+	char *agg_key;		 /* a combined event's aggregate key, or NULL */
+	bool fenced;		 /* recorded by one of the leader's loops (api_fence_thread) */
+	struct store_prep *prep; /* ev as a new Event, encoded before the transaction */
+	char *prep_uid;		 /* the involved object's uid prep holds, or NULL */
 };
 
 static void pending_free(struct pending_event *p)
 {
+	store_prep_free(p->prep);
+	free(p->prep_uid);
 	free(p->key);
 	free(p->ns);
 	free(p->ts);
@@ -137,12 +141,51 @@ static int write_one(struct store_txn *tx, struct api *a, struct pending_event *
 		free(g->combined);
 		g->combined = xstrdup(api_obj_name(p->ev));
 	}
+	const char *puid = p->prep_uid;
+	if (p->prep && ((!uid && !puid) || (uid && puid && !strcmp(uid, puid)))) {
+		int64_t rv = store_txn_put_prep(tx, p->prep, true, e);
+		return rv < 0 ? (int)rv : 0;
+	}
 	if (p->times > 1)
 		json_object_set_new(p->ev, "count", json_integer(p->times));
 	char *name = xstrdup(api_obj_name(p->ev));
 	int64_t rv = store_txn_put(tx, "Event", p->ns, name, json_incref(p->ev), true, e);
 	free(name);
 	return rv < 0 ? (int)rv : 0;
+}
+
+/*
+ * Encodes, on the recorder's thread, each event that will likely be
+ * written as a new Event (none like it recorded before), with its
+ * involved object's uid as it is now; the transaction writes it when it
+ * finds that uid too, and makes it again otherwise.
+ */
+static void prepare_new(struct api *a, struct pending_event *list)
+{
+	for (struct pending_event *p = list; p; p = p->next) {
+		if (hmap_get(&a->ev_seen, p->key) || !api_obj_name(p->ev))
+			continue;
+		json_t *ev = json_copy(p->ev);
+		json_t *io = json_copy(json_object_get(ev, "involvedObject"));
+		json_object_set_new(ev, "metadata", json_copy(json_object_get(ev, "metadata")));
+		json_object_set_new(ev, "involvedObject", io);
+		const char *uid = api_jstr(io, "uid");
+		const struct kind_info *k =
+		    kind_by_kind(api_jstr(io, "kind") ? api_jstr(io, "kind") : "");
+		const char *name = api_jstr(io, "name");
+		struct sobj *o = !uid && k && name
+				     ? store_get(a->st, k->kind, api_scope_ns(k, p->ns), name)
+				     : NULL;
+		if (o)
+			uid = api_jstr(json_object_get(o->obj, "metadata"), "uid");
+		if (uid && !api_jstr(io, "uid"))
+			json_object_set_new(io, "uid", json_string(uid));
+		p->prep_uid = uid ? xstrdup(uid) : NULL;
+		sobj_unref(o);
+		if (p->times > 1)
+			json_object_set_new(ev, "count", json_integer(p->times));
+		p->prep = store_prepare(a->st, "Event", p->ns, api_obj_name(p->ev), ev);
+	}
 }
 
 static int batch_txn(struct store_txn *tx, void *varg, struct err **e)
@@ -291,6 +334,7 @@ static void *recorder_main(void *arg)
 		 * their other writes (a paused old leader records nothing). */
 		api_fence_thread(list->fenced);
 		n = coalesce(a, list, n);
+		prepare_new(a, list);
 		if (write_events(a, list, n, &err) < 0) {
 			log_warn("events", "writing %zu events: %s", n, err ? err->msg : "?");
 			hmap_clear(&a->ev_seen, free);

@@ -62,7 +62,14 @@ struct api {
 	 * under its lock): a ring of the newest API_UNKEPT_MAX; the root's. */
 	char *unkept[API_UNKEPT_MAX];
 	uint64_t unkept_n; /* lines ever added; the newest is unkept[(n-1) % 64] */
+
+	/* The latest usage samples (api_metrics.c, under their own lock); the root's. */
+	struct api_mtab *mtab;
 };
+
+/* The metrics table of a root (api_new, api_free). */
+void api_metrics_init(struct api *a);
+void api_metrics_free(struct api *a);
 
 /* The thread's mark of api_fence_thread (api_lead.c). */
 bool api_thread_fenced(void);

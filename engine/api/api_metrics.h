@@ -45,12 +45,14 @@ struct api_pod_usage {
  *
  *   {"node":  {"timestamp": "RFC3339", "window": "10s",
  *              "usage": {"cpu": "250m", "memory": "120Mi"}},
- *    "pods": [{"namespace": "default", "name": "web-1",
+ *    "pods": [{"namespace": "default", "name": "web-1", "uid": "...",
  *              "timestamp": "...", "window": "10s",
  *              "containers": [{"name": "app",
  *                              "usage": {"cpu": "1234567n", "memory": "5Mi"}}]}]}
  *
- * Quantities as Kubernetes writes them.  A node may report only itself and
+ * Quantities as Kubernetes writes them; "node" and a pod's "uid" may be
+ * left out (a sample with a uid is not shown for another pod of the same
+ * name).  A node may report only itself and
  * pods bound to it (api_as callers; the root api may report anything).
  * A report replaces what that node reported before: its pods that are not
  * in it are dropped.  0, or -EINVAL (malformed) / -EPERM with *e.
@@ -71,5 +73,20 @@ int api_pod_metrics(struct api *a, const char *ns, const char *name, json_t **ou
 int api_node_metrics(struct api *a, const char *name, json_t **out);
 json_t *api_pod_metrics_list(struct api *a, const char *ns, const char *selector, struct err **e);
 json_t *api_node_metrics_list(struct api *a, const char *selector, struct err **e);
+
+/*
+ * Quantities, as metrics.k8s.io writes them, for the reporters and the
+ * faces.  api_cpu_parse: "1234567n", "5u", "250m", "1.5" into nanocores;
+ * api_mem_parse: "5Mi", "1234Ki", "1G", "100" into bytes; 0 or -EINVAL.
+ * api_usage_parse: a usage object {"cpu": Q, "memory": Q}; 0 or -EINVAL.
+ * api_usage_json: a new usage object, cpu "NNNn", memory "NNNKi" (plain
+ * bytes when not a whole number of KiB).  api_window_format: a window as
+ * Go writes a duration ("10s", "1.5s", "500ms").
+ */
+int api_cpu_parse(const char *s, int64_t *nano);
+int api_mem_parse(const char *s, int64_t *bytes);
+int api_usage_parse(const json_t *usage, struct api_usage *out);
+json_t *api_usage_json(const struct api_usage *u);
+void api_window_format(int32_t ms, char out[24]);
 
 #endif

@@ -152,3 +152,8 @@ bool apic_fields_match(const json_t *obj, const char *fields)
 	}
 	return true;
 }
+
+int apic_metrics_report(struct apic *c, const char *node, const json_t *report, struct err **e)
+{
+	return c->ops->metrics_report(c, node, report, e);
+}

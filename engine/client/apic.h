@@ -140,6 +140,16 @@ int apic_watch_next(struct apic_watch *w, struct store_event *evs, size_t max, i
 void apic_watch_close(struct apic_watch *w); /* NULL ok */
 
 /*
+ * Resource metrics: reports the usage of node and of the pods it runs
+ * (api_metrics.h's report, borrowed), as api_metrics_report does: locally
+ * that call; over HTTP a POST of the report to
+ * /apis/metrics.k8s.io/v1beta1/nodes/NODE/report with the client's
+ * credential (a node may report only itself and its pods).  0, or a
+ * negative errno with *e.
+ */
+int apic_metrics_report(struct apic *c, const char *node, const json_t *report, struct err **e);
+
+/*
  * Local only: registers the node's exec/port-forward/logs provider with
  * the API (api_exec.h).  A remote client answers -ENOTSUP with *e: a
  * remote agent serves them on its own endpoint instead

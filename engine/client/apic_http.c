@@ -600,6 +600,19 @@ static void h_exec_unregister(struct apic *ac, const char *node)
 {
 }
 
+/* ---- metrics ---- */
+
+static int h_metrics_report(struct apic *ac, const char *node, const json_t *report, struct err **e)
+{
+	_cleanup_free_ char *path = xasprintf("/apis/metrics.k8s.io/v1beta1/nodes/%s/report", node);
+	struct http_answer a;
+	int r = apic_http_do(hc(ac), "POST", path, NULL, report, &a, e);
+	if (r == 0)
+		r = apic_http_errno(&a, path, e);
+	json_decref(a.body);
+	return r;
+}
+
 /* ---- lifecycle ---- */
 
 static void h_free(struct apic *ac)
@@ -639,6 +652,7 @@ static const struct apic_ops http_ops = {
     .watch_open = apic_http_watch_open,
     .exec_register = h_exec_register,
     .exec_unregister = h_exec_unregister,
+    .metrics_report = h_metrics_report,
 };
 
 int apic_http_split(const char *list, char ***out, size_t *n, struct err **e)

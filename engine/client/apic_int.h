@@ -30,6 +30,8 @@ struct apic_ops {
 	int (*exec_register)(struct apic *c, const char *node, const struct api_exec_provider *p,
 			     void *arg, struct err **e);
 	void (*exec_unregister)(struct apic *c, const char *node);
+	int (*metrics_report)(struct apic *c, const char *node, const json_t *report,
+			      struct err **e);
 };
 
 /* Every implementation's struct starts with this. */

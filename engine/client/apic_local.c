@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine/api/api_metrics.h"
 #include "engine/client/apic_int.h"
 #include "engine/mem.h"
 
@@ -167,6 +168,11 @@ static void l_exec_unregister(struct apic *c, const char *node)
 	api_exec_unregister(api_of(c), node);
 }
 
+static int l_metrics_report(struct apic *c, const char *node, const json_t *report, struct err **e)
+{
+	return api_metrics_report(api_of(c), node, report, e);
+}
+
 static const struct apic_ops local_ops = {
     .name = l_name,
     .free = l_free,
@@ -181,6 +187,7 @@ static const struct apic_ops local_ops = {
     .watch_open = l_watch_open,
     .exec_register = l_exec_register,
     .exec_unregister = l_exec_unregister,
+    .metrics_report = l_metrics_report,
 };
 
 struct apic *apic_local_new(struct api *a)

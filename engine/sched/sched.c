@@ -15,7 +15,8 @@
  *             scheduling thread takes whole batches, not pods one by one
  *   ACTIVE    in s->active, waiting its turn (FIFO by arrival)
  *   UNSCHED   in s->unsched, fitted nowhere at attempt_ns, ordered by it
- *   INFLIGHT  taken by the scheduling thread; if assumed, node >= 0
+ *   INFLIGHT  taken by the scheduling thread, in a batch picked or being
+ *             bound by the binding thread; if assumed, node >= 0
  *   BOUND     spec.nodeName seen, or our binding succeeded
  *
  * A record's requests are on node `node` (or on none, -1).  Only
@@ -72,8 +73,12 @@ struct sched {
 	struct informer *inf;
 	pthread_t thread;
 
-	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t cond;  /* work for the scheduling thread, or stop */
+	pthread_mutex_t lock;	  /* guards everything below */
+	pthread_cond_t cond;	  /* work for the scheduling thread, or stop */
+	pthread_cond_t bind_cond; /* a batch handed over to the binding thread, or stop */
+	pthread_t binder;
+	struct batch *handoff; /* picked, waiting for the binding thread */
+	bool binding;	       /* the binding thread is binding a batch */
 	struct sched_cache *cache;
 	struct hmap recs; /* "ns/name" -> struct rec */
 	struct rec_list incoming, active, unsched;
@@ -545,19 +550,25 @@ static void free_items(struct bind_item *bi, size_t nb, struct status_item *si, 
 	free(si);
 }
 
+/* A batch picked by the scheduling thread, bound by the binding thread. */
+struct batch {
+	struct bind_item *bi;
+	struct status_item *si;
+	size_t nb, ns;
+};
+
 /*
- * One batch: picks a node for up to SCHED_BATCH_PODS active pods, assuming
- * each at once; then, without the lock, binds them in one transaction,
- * records their events and writes the Unschedulable conditions.  Called
- * and returns with s->lock held.
+ * Picks a node for up to SCHED_BATCH_PODS active pods, assuming each at
+ * once (the next pod, and the next batch, see its requests).  Under
+ * s->lock.
  */
-static void run_batch(struct sched *s)
+static struct batch *pick_batch(struct sched *s)
 {
 	int64_t t0 = mono_ns();
 	size_t cap = s->active.n < SCHED_BATCH_PODS ? s->active.n : SCHED_BATCH_PODS;
-	struct bind_item *bi = xcalloc(cap, sizeof(*bi));
-	struct status_item *si = xcalloc(cap, sizeof(*si));
-	size_t nb = 0, ns = 0;
+	struct batch *b = xcalloc(1, sizeof(*b));
+	b->bi = xcalloc(cap, sizeof(*b->bi));
+	b->si = xcalloc(cap, sizeof(*b->si));
 
 	for (size_t k = 0; k < cap; k++) {
 		struct rec *r = s->active.head;
@@ -567,7 +578,7 @@ static void run_batch(struct sched *s)
 		if (idx >= 0) {
 			set_node(s, r, idx);
 			r->state = REC_INFLIGHT;
-			bi[nb++] = (struct bind_item){
+			b->bi[b->nb++] = (struct bind_item){
 			    r->id,
 			    xstrdup(r->pod->ns),
 			    xstrdup(r->pod->name),
@@ -586,45 +597,90 @@ static void run_batch(struct sched *s)
 		}
 		free(r->last_msg);
 		r->last_msg = xstrdup(msg);
-		si[ns++] = (struct status_item){xstrdup(r->pod->ns), xstrdup(r->pod->name),
-						xstrdup(r->pod->uid), msg};
+		b->si[b->ns++] = (struct status_item){xstrdup(r->pod->ns), xstrdup(r->pod->name),
+						      xstrdup(r->pod->uid), msg};
 	}
 	int64_t t1 = mono_ns();
 	s->stats.pick_ns += (uint64_t)(t1 - t0);
-	pthread_mutex_unlock(&s->lock);
+	s->stats.busy_ns += (uint64_t)(t1 - t0);
+	return b;
+}
 
-	int *results = xcalloc(nb + 1, sizeof(int)), txn = 0;
-	if (nb) {
-		struct api_binding *b = xcalloc(nb, sizeof(*b));
-		for (size_t i = 0; i < nb; i++)
-			b[i] = (struct api_binding){bi[i].ns, bi[i].name, bi[i].uid, bi[i].node};
-		txn = api_bind_many(s->api, b, nb, results);
-		free(b);
+/*
+ * Binds a picked batch in one transaction, settles it (a refused binding
+ * un-assumes its pod), records the events and writes the Unschedulable
+ * conditions.  On the binding thread, without s->lock.
+ */
+static void bind_batch(struct sched *s, struct batch *b)
+{
+	int64_t t1 = mono_ns();
+	int *results = xcalloc(b->nb + 1, sizeof(int)), txn = 0;
+	if (b->nb) {
+		struct api_binding *ab = xcalloc(b->nb, sizeof(*ab));
+		for (size_t i = 0; i < b->nb; i++)
+			ab[i] = (struct api_binding){b->bi[i].ns, b->bi[i].name, b->bi[i].uid,
+						     b->bi[i].node};
+		txn = api_bind_many(s->api, ab, b->nb, results);
+		free(ab);
 	}
 	int64_t t2 = mono_ns();
 
 	pthread_mutex_lock(&s->lock);
 	s->stats.bind_ns += (uint64_t)(t2 - t1);
-	if (nb)
+	if (b->nb)
 		s->stats.batches++;
-	settle(s, bi, nb, results, txn);
+	settle(s, b->bi, b->nb, results, txn);
 	pthread_mutex_unlock(&s->lock);
 	free(results);
 
-	for (size_t i = 0; i < nb; i++)
-		if (bi[i].ok)
-			api_event(s->api, "Normal", "Scheduled", "Pod", bi[i].ns, bi[i].name,
-				  "Successfully assigned %s/%s to %s", bi[i].ns, bi[i].name,
-				  bi[i].node);
+	for (size_t i = 0; i < b->nb; i++)
+		if (b->bi[i].ok)
+			api_event(s->api, "Normal", "Scheduled", "Pod", b->bi[i].ns, b->bi[i].name,
+				  "Successfully assigned %s/%s to %s", b->bi[i].ns, b->bi[i].name,
+				  b->bi[i].node);
 	int64_t t3 = mono_ns();
-	if (ns)
-		write_unschedulable(s, si, ns);
+	if (b->ns)
+		write_unschedulable(s, b->si, b->ns);
 	int64_t t4 = mono_ns();
-	free_items(bi, nb, si, ns);
+	free_items(b->bi, b->nb, b->si, b->ns);
+	free(b);
 
 	pthread_mutex_lock(&s->lock);
 	s->stats.status_ns += (uint64_t)(t4 - t3);
-	s->stats.busy_ns += (uint64_t)(mono_ns() - t0);
+	s->stats.busy_ns += (uint64_t)(t4 - t1);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * The binding thread: takes each batch the scheduling thread hands over
+ * (s->handoff) and binds it, so that the next batch is picked while this
+ * one commits.  At stop, it binds what was handed over first.
+ */
+static void *binder_main(void *arg)
+{
+	struct sched *s = arg;
+
+	api_fence_thread(true);
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		struct batch *b = s->handoff;
+		if (!b) {
+			if (s->stop)
+				break;
+			pthread_cond_wait(&s->bind_cond, &s->lock);
+			continue;
+		}
+		s->handoff = NULL;
+		s->binding = true;
+		pthread_cond_broadcast(&s->cond); /* the slot is free */
+		pthread_mutex_unlock(&s->lock);
+		bind_batch(s, b);
+		pthread_mutex_lock(&s->lock);
+		s->binding = false;
+		pthread_cond_broadcast(&s->cond);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
 }
 
 /*
@@ -655,11 +711,15 @@ static void wait_until(struct sched *s, int64_t deadline)
 	pthread_cond_timedwait(&s->cond, &s->lock, &ts);
 }
 
+/*
+ * The scheduling thread: picks a batch as soon as the binding thread took
+ * the previous one, so at most two batches are out (one committing, one
+ * waiting), their pods assumed on their nodes.
+ */
 static void *sched_main(void *arg)
 {
 	struct sched *s = arg;
 
-	api_fence_thread(true); /* the leader's writes (engine/controllers/leading.h) */
 	pthread_mutex_lock(&s->lock);
 	while (!s->stop) {
 		int64_t now = mono_ns();
@@ -668,8 +728,13 @@ static void *sched_main(void *arg)
 			continue;
 		}
 		int64_t due = requeue_due(s, now);
+		if (s->handoff) {
+			wait_until(s, now + RETRY_EVERY_NS);
+			continue;
+		}
 		if (s->active.n) {
-			run_batch(s);
+			s->handoff = pick_batch(s);
+			pthread_cond_signal(&s->bind_cond);
 			continue;
 		}
 		wait_until(s, due ? due : now + RETRY_EVERY_NS);
@@ -685,8 +750,25 @@ static void sched_free(struct sched *s)
 	hmap_clear(&s->recs, rec_free);
 	sched_cache_free(s->cache);
 	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->bind_cond);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
+}
+
+/* Stops the scheduling thread, then the binding thread (nthreads: how
+ * many of them run), and frees s. */
+static void stop_threads(struct sched *s, int nthreads)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stop = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_cond_broadcast(&s->bind_cond);
+	pthread_mutex_unlock(&s->lock);
+	if (nthreads > 0)
+		pthread_join(s->thread, NULL);
+	if (nthreads > 1)
+		pthread_join(s->binder, NULL);
+	sched_free(s);
 }
 
 int sched_start(struct api *a, struct sched **out, struct err **e)
@@ -701,10 +783,15 @@ int sched_start(struct api *a, struct sched **out, struct err **e)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
+	pthread_cond_init(&s->bind_cond, &ca);
 	pthread_condattr_destroy(&ca);
 	if ((r = pthread_create(&s->thread, NULL, sched_main, s))) {
-		sched_free(s);
+		stop_threads(s, 0);
 		return err_make(e, r, "scheduler: starting its thread: %s", strerror(r));
+	}
+	if ((r = pthread_create(&s->binder, NULL, binder_main, s))) {
+		stop_threads(s, 1);
+		return err_make(e, r, "scheduler: starting its binding thread: %s", strerror(r));
 	}
 	const struct informer_ops ops = {
 	    .resync = on_resync,
@@ -713,12 +800,7 @@ int sched_start(struct api *a, struct sched **out, struct err **e)
 	    .idle_ms = IDLE_MS,
 	};
 	if ((r = informer_start(a, "scheduler", &ops, s, &s->inf, e)) < 0) {
-		pthread_mutex_lock(&s->lock);
-		s->stop = true;
-		pthread_cond_signal(&s->cond);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->thread, NULL);
-		sched_free(s);
+		stop_threads(s, 2);
 		return r;
 	}
 	*out = s;
@@ -730,12 +812,7 @@ void sched_stop(struct sched *s)
 	if (!s)
 		return;
 	informer_stop(s->inf);
-	pthread_mutex_lock(&s->lock);
-	s->stop = true;
-	pthread_cond_signal(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	pthread_join(s->thread, NULL);
-	sched_free(s);
+	stop_threads(s, 2);
 }
 
 void sched_stats(struct sched *s, struct sched_stats *out)

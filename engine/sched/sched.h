@@ -18,20 +18,24 @@
  *
  *   The service (sched.c).  An informer thread keeps the cache and a FIFO
  *   of pending pods; a scheduling thread takes up to SCHED_BATCH_PODS pods at
- *   a time, picks a node for each (assuming it at once: the next pod sees
- *   its requests), binds the whole batch with one api_bind_many() (one
- *   transaction), records a Scheduled event per pod, and for pods that fit
- *   nowhere writes PodScheduled=False/Unschedulable with Kubernetes'
- *   message and a FailedScheduling event when that message changes.
+ *   a time and picks a node for each (assuming it at once: the next pod sees
+ *   its requests), then hands the batch to a binding thread, which binds it
+ *   with one api_bind_many() (one transaction), records a Scheduled event
+ *   per pod, and for pods that fit nowhere writes PodScheduled=False/
+ *   Unschedulable with Kubernetes' message and a FailedScheduling event when
+ *   that message changes.  The two are a pipeline: the next batch is picked
+ *   while this one commits (at most two batches out, one binding, one
+ *   waiting; a refused binding un-assumes its pod).
  *   Unschedulable pods are retried when a node is added or changes in a
  *   way the plugins see, or when a bound pod is deleted or finishes (at
  *   most once a second), and every 10 s regardless.
  *
  * Threads and locks: struct sched has one mutex, sched->lock, which
- * guards its cache, pod records, queues and stats.  The informer's
- * callbacks take it per event; the scheduling thread holds it while it
- * picks nodes for a batch and drops it for every API call (bind, status,
- * events), so the informer keeps up while a batch commits.  No other lock
+ * guards its cache, pod records, queues, the batch handed over and stats.
+ * The informer's callbacks take it per event; the scheduling thread holds
+ * it while it picks nodes for a batch; the binding thread drops it for
+ * every API call (bind, status, events), so the informer and the picking
+ * keep up while a batch commits.  No other lock
  * is taken while holding it (api_event is only called without it).
  */
 #ifndef CFS_SCHED_H
@@ -286,7 +290,7 @@ struct sched_stats {
 	uint64_t bind_failures; /* bindings refused (pod gone, bound, terminating) */
 	uint64_t batches;	/* bind transactions */
 	uint64_t pending;	/* pods waiting now, active or unschedulable */
-	uint64_t busy_ns;	/* scheduling thread: working, not waiting */
+	uint64_t busy_ns;	/* scheduling and binding threads: working, not waiting */
 	uint64_t pick_ns;	/* of which picking nodes (filters, scores) */
 	uint64_t bind_ns;	/* of which in api_bind_many */
 	uint64_t status_ns;	/* of which writing Unschedulable conditions */

@@ -374,40 +374,49 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 	char *text = json_dumps(obj, JSON_COMPACT);
 	if (text)
 		text = store_seal(kind, ns, name, text);
+	return txn_write(tx, o, type, text, e);
+}
+
+int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, char *text,
+		  struct err **e)
+{
+	struct store *st = tx->st;
 	if (!text) {
+		int rc =
+		    err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", o->kind, o->ns, o->name);
 		sobj_unref(o);
-		return err_make(e, EINVAL, "%s %s/%s: can't encode as JSON", kind, ns, name);
+		return rc;
 	}
 	o->size = strlen(text);
 	struct err *le = NULL;
 	/* the object's row and its log row */
-	int rc = space_check_put(st, 2 * strlen(text) + 256, &le);
+	int rc = space_check_put(st, 2 * o->size + 256, &le);
 	if (rc) {
 		free(text);
 		sobj_unref(o);
 		return txn_fail(tx, rc, &le, e);
 	}
 	sqlite3_stmt *s = st->ws[S_UPSERT];
-	sqlite3_bind_text(s, 1, kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, ns, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, rv);
-	sqlite3_bind_int64(s, 5, user_rv);
+	sqlite3_bind_text(s, 1, o->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, o->ns, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, o->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, o->rv);
+	sqlite3_bind_int64(s, 5, o->user_rv);
 	sqlite3_bind_int64(s, 6, o->mtime_ns);
-	sqlite3_bind_text(s, 7, text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 7, text, (int)o->size, SQLITE_STATIC);
 	rc = run(st, s, &le, "object write");
 	if (!rc)
-		rc = log_row(st, rv, type, o, text, &le);
+		rc = log_row(st, o->rv, type, o, text, &le);
 	free(text);
 	if (rc) {
 		sobj_unref(o);
 		return txn_fail(tx, rc, &le, e);
 	}
-	st->next_rev = rv;
-	char *key = okey(kind, ns, name);
-	txn_record(tx, key, type, rv, sobj_ref(o), o);
+	st->next_rev = o->rv;
+	char *key = okey(o->kind, o->ns, o->name);
+	txn_record(tx, key, type, o->rv, sobj_ref(o), o);
 	free(key);
-	return rv;
+	return o->rv;
 }
 
 int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns, const char *name,

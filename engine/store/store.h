@@ -174,6 +174,25 @@ size_t store_txn_dependents(struct store_txn *tx, const char *uid, struct sobj *
 int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, const char *name,
 		      json_t *obj, bool user_change, struct err **e);
 
+/*
+ * Prepared puts: the costly part of a put made on the writer's own thread,
+ * before store_update, so that the batch's one thread only stores it.
+ * store_prepare takes obj (a new state of kind/ns/name, as for
+ * store_txn_put) and makes it what the store keeps (shared values,
+ * frozen) and, on SQLite, its JSON text with a mark where the
+ * resourceVersion goes; NULL when obj is not an object with a metadata
+ * object (then store_txn_put says why).  store_txn_put_prep writes it as
+ * store_txn_put would write obj: the revision is put into the text at
+ * the commit, the object read back is the same.  It keeps p (a txn
+ * function may run again on etcd): free it after store_update.
+ */
+struct store_prep;
+struct store_prep *store_prepare(struct store *st, const char *kind, const char *ns,
+				 const char *name, json_t *obj);
+int64_t store_txn_put_prep(struct store_txn *tx, const struct store_prep *p, bool user_change,
+			   struct err **e);
+void store_prep_free(struct store_prep *p); /* NULL is fine */
+
 /* Deletes kind/ns/name; -ENOENT if absent.  Returns the revision. */
 int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns, const char *name,
 			 struct err **e);

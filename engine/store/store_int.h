@@ -160,6 +160,10 @@ void store_intern_release(void);
 /* Sets up the memory store_intern copies values into (once; store_open). */
 void store_slab_init(void);
 size_t store_slab_bytes(void); /* in use there, for tests */
+/* Between these, this thread's jansson allocations go to the slab: for a
+ * node that is made once and kept, without looking it up (unique). */
+void store_slab_begin(void);
+void store_slab_end(void);
 /* A batch of writes was applied (no lock held): after a burst, gives the
  * memory glibc kept back to the system (malloc_trim). */
 void store_trim_note(size_t writes);
@@ -170,6 +174,10 @@ void txn_record(struct store_txn *tx, const char *key, enum store_event_type typ
 void txn_truncate(struct store_txn *tx, size_t nw);
 void txn_free(struct store_txn *tx);
 int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **e);
+/* SQLite: writes o (taken) as the new state with its JSON text (taken;
+ * NULL: it could not be encoded): the rows, then the batch's record. */
+int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, char *text,
+		  struct err **e);
 /* The store whose txn function this thread is running, to catch re-entry. */
 extern __thread struct store *tls_txn_store;
 

@@ -296,6 +296,17 @@ static json_t *slab_copy(json_t *v)
 	return c;
 }
 
+void store_slab_begin(void)
+{
+	store_slab_init();
+	tls_slab = slab.base != NULL;
+}
+
+void store_slab_end(void)
+{
+	tls_slab = false;
+}
+
 static void tab_put(ient *t, size_t cap, json_t *v, uint64_t h)
 {
 	size_t i = h & (cap - 1);

@@ -32,6 +32,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
+#include "runtime/hollow/hollow_usage.h"
 #include "runtime/kubelet/kubelet.h"
 #include "runtime/sys.h"
 
@@ -70,6 +71,7 @@ struct hollow {
 	struct informer *inf;
 	pthread_t worker, heart;
 	bool worker_on, heart_on;
+	struct hollow_usage *usage; /* the synthetic load's reporter (hollow_usage.h) */
 };
 
 /* Names and addresses */
@@ -703,6 +705,19 @@ static int register_nodes(struct hollow *h, struct err **e)
 
 /* Lifecycle */
 
+/* A node of ours that is alive: a paused one reports no usage either. */
+static bool owns_node(void *arg, const char *node)
+{
+	struct hollow *h = arg;
+	struct hnode *hn = hmap_get(&h->by_name, node);
+	if (!hn)
+		return false;
+	pthread_mutex_lock(&h->lock);
+	bool alive = node_alive(hn);
+	pthread_mutex_unlock(&h->lock);
+	return alive;
+}
+
 static void hollow_free(struct hollow *h)
 {
 	for (int i = 0; i < h->n; i++)
@@ -781,6 +796,7 @@ int hollow_start(struct apic *c, int n, const struct hollow_opts *o, struct holl
 		hollow_stop(h);
 		return r;
 	}
+	h->usage = hollow_usage_start(c, owns_node, h);
 	log_info("hollow", "%d hollow nodes running (heartbeat every %ds)", n, h->o.heartbeat_s);
 	*out = h;
 	return 0;
@@ -790,6 +806,7 @@ void hollow_stop(struct hollow *h)
 {
 	if (!h)
 		return;
+	hollow_usage_stop(h->usage);
 	informer_stop(h->inf);
 	pthread_mutex_lock(&h->lock);
 	h->stop = true;

@@ -841,6 +841,7 @@ int agent_start(struct apic *c, const struct agent_opts *o, struct agent **out, 
 		return r;
 	}
 	agent_exec_register(ag);
+	agent_metrics_start(ag);
 	log_info("agent", "node %s: agent running (%d workers, data in %s)", ag->node, ag->nworkers,
 		 o->data_dir);
 	*out = ag;
@@ -854,6 +855,7 @@ void agent_stop(struct agent *ag)
 {
 	if (!ag)
 		return;
+	agent_metrics_stop(ag);
 	agent_exec_unregister(ag);
 	informer_stop(ag->inf);
 	pthread_mutex_lock(&ag->lock);

@@ -127,6 +127,8 @@ struct agent {
 	int pulls;     /* lock: pull threads running (agent_pull.c), and GC's */
 	int64_t gc_at; /* lock: mono ms of the last image GC pass (agent_images.c) */
 	bool gc_busy;  /* lock: a pass runs */
+
+	struct agent_metrics *metrics; /* the usage reporter (agent_metrics.c) */
 };
 
 /* agent.c */
@@ -241,6 +243,12 @@ void agent_images_record(struct agent *ag, struct apod *ap, const json_t *pod);
  * every IMAGE_GC_PERIOD_MS. */
 void agent_image_gc(struct agent *ag);
 void agent_image_gc_tick(struct agent *ag);
+
+/* agent_metrics.c: resource usage, sampled from the pods' cgroups and
+ * reported every period by a thread of its own (started last, stopped
+ * first).  A failure to start is logged: the agent runs without it. */
+void agent_metrics_start(struct agent *ag);
+void agent_metrics_stop(struct agent *ag);
 
 /* agent_probe.c */
 /* Starts c's probers: the startup probe's first; liveness and readiness

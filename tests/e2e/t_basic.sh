@@ -29,7 +29,7 @@ D=$MNT/deployments
 
 got=$(ls "$MNT" | tr '\n' ' ')
 check_eq "ls shows the top-level entries" \
-	"README apply configmaps deployments endpoints errors events horizontalpodautoscalers leases namespaces nodes pods replicasets secrets services status " "$got"
+	"README apply configmaps deployments endpoints errors events horizontalpodautoscalers leases namespaces nodes pods replicasets secrets services status top " "$got"
 readme=$(cat "$MNT/README")
 check_contains "cat README explains the folders" "$readme" "deployments/"
 status=$(cat "$MNT/status")
@@ -241,7 +241,7 @@ check "cp a Pod" cp "$WORK/pod.yaml" "$MNT/pods/p1.yaml"
 check_eq "pods/p1/phase is Pending" Pending "$(cat "$MNT/pods/p1/phase")"
 check_eq "pod: restartPolicy defaults to Always" '"Always"' "$(yget "$MNT/pods/p1.yaml" spec.restartPolicy)"
 check_eq "pod: command kept" '["sleep", "3600"]' "$(yget "$MNT/pods/p1.yaml" spec.containers.0.command)"
-check_eq "ls pods/p1" "containers events ip logs node phase status" "$(ls "$MNT/pods/p1" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls pods/p1" "containers events ip logs node phase status usage" "$(ls "$MNT/pods/p1" | tr '\n' ' ' | sed 's/ $//')"
 
 # find and grep -r.
 
@@ -308,7 +308,7 @@ check "the apply file reads empty" test ! -s "$MNT/apply"
 check_eq "apply is write-only, for anyone (0222: the API judges each document)" 222 "$(stat -c %a "$MNT/apply")"
 if echo 4 >"$MNT/namespaces/team/deployments/backend/replicas"; then ok "scale in namespace team"; else fail "scale in namespace team"; fi
 check_eq "namespaced scale applied" 4 "$(yget "$MNT/namespaces/team/deployments/backend.yaml" spec.replicas)"
-check_eq "ls namespaces/team" "apply configmaps deployments endpoints events horizontalpodautoscalers leases pods replicasets secrets services status" "$(ls "$MNT/namespaces/team" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls namespaces/team" "apply configmaps deployments endpoints events leases pods replicasets secrets services status" "$(ls "$MNT/namespaces/team" | tr '\n' ' ' | sed 's/ $//')"
 
 # mkdir / rmdir of namespaces.
 
