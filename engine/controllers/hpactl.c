@@ -27,10 +27,6 @@
 #include "engine/obj.h"
 #include "engine/valid/valid.h"
 
-/* The metrics helper's api_pod_usage (engine/api/api_metrics.c) may not be
- * linked in yet: without it the controller sees no samples. */
-#pragma weak api_pod_usage
-
 #define MAX_METRICS  8
 #define SNAP_TTL_MS  1000  /* how long a namespace's pod list serves syncs */
 #define SNAP_KEEP_MS 60000 /* a list no sync used for this long is dropped */
@@ -295,8 +291,6 @@ static int usage_of(struct hpactl *h, const char *ns, const char *name, struct a
 {
 	if (h->o.usage)
 		return h->o.usage(h->o.usage_arg, h->api, ns, name, u);
-	if (!api_pod_usage)
-		return -ENOENT;
 	return api_pod_usage(h->api, ns, name, u);
 }
 
