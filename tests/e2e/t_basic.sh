@@ -308,7 +308,7 @@ check "the apply file reads empty" test ! -s "$MNT/apply"
 check_eq "apply is write-only, for anyone (0222: the API judges each document)" 222 "$(stat -c %a "$MNT/apply")"
 if echo 4 >"$MNT/namespaces/team/deployments/backend/replicas"; then ok "scale in namespace team"; else fail "scale in namespace team"; fi
 check_eq "namespaced scale applied" 4 "$(yget "$MNT/namespaces/team/deployments/backend.yaml" spec.replicas)"
-check_eq "ls namespaces/team" "apply configmaps deployments endpoints events leases pods replicasets secrets services status" "$(ls "$MNT/namespaces/team" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls namespaces/team" "apply configmaps deployments endpoints events horizontalpodautoscalers leases pods replicasets secrets services status" "$(ls "$MNT/namespaces/team" | tr '\n' ' ' | sed 's/ $//')"
 
 # mkdir / rmdir of namespaces.
 
