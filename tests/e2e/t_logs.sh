@@ -58,7 +58,7 @@ UID_=$(yget "$MNT/pods/lg.yaml" metadata.uid | tr -d '"')
 L=$DATA/logs/$UID_
 
 # Layout.
-check_eq "ls pods/lg" "containers events ip logs node phase status" "$(ls "$P" | tr '\n' ' ' | sed 's/ $//')"
+check_eq "ls pods/lg" "containers events ip logs node phase status usage" "$(ls "$P" | tr '\n' ' ' | sed 's/ $//')"
 check_eq "ls containers: init first, then the containers" "setup web side" "$(ls -U "$P/containers" | tr '\n' ' ' | sed 's/ $//')"
 check_eq "ls containers/web" "logs logs.previous restarts status" "$(ls "$P/containers/web" | tr '\n' ' ' | sed 's/ $//')"
 check "containers/web is a folder" test -d "$P/containers/web"
