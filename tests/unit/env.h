@@ -10,12 +10,14 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "engine/api/api.h"
 #include "engine/client/apic.h"
 #include "engine/store/store.h"
 #include "engine/mem.h"
+#include "engine/valid/codec.h"
 
 static char *dir;
 static struct store *st;
@@ -52,6 +54,23 @@ static inline void env_down(void)
 		fprintf(stderr, "cleanup of %s failed\n", dir);
 	free(cmd);
 	free(dir);
+}
+
+/* Applies a YAML document stream through the API, as `kubectl apply -f`;
+ * api_apply's result, the reason on stderr when refused. */
+static inline int env_apply(const char *yaml)
+{
+	json_t **docs;
+	size_t n;
+	struct err *e = NULL;
+	int r = codec_decode(yaml, strlen(yaml), &docs, &n, &e);
+	if (r >= 0)
+		r = api_apply(api, docs, n, NULL, &e);
+	if (r < 0)
+		fprintf(stderr, "  apply: %s\n", e ? e->msg : "?");
+	codec_docs_free(docs, n);
+	err_free(e);
+	return r;
 }
 
 /* Polls cond every 10 ms for up to ms; true once it holds. */

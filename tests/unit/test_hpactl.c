@@ -17,11 +17,9 @@
 #include "engine/obj.h"
 #include "engine/store/store.h"
 #include "engine/valid/codec.h"
+#include "tests/unit/env.h"
 #include "tests/unit/unit.h"
 
-static char dir[] = "/tmp/cfs-test-hpa.XXXXXX";
-static struct store *st;
-static struct api *api;
 static struct hpactl *hc;
 
 /* The usage every pod of app=web reports (millicores); < 0: no sample. */
@@ -37,21 +35,6 @@ static int fake_usage(void *arg, struct api *a, const char *ns, const char *name
 	out->total.cpu_nano = web_cpu_m * 1000000;
 	out->total.mem_bytes = 50 << 20;
 	return 0;
-}
-
-static int apply(const char *yaml)
-{
-	json_t **docs;
-	size_t n;
-	struct err *e = NULL;
-	int r = codec_decode(yaml, strlen(yaml), &docs, &n, &e);
-	if (r >= 0)
-		r = api_apply(api, docs, n, NULL, &e);
-	if (r < 0)
-		fprintf(stderr, "  apply: %s\n", e ? e->msg : "?");
-	codec_docs_free(docs, n);
-	err_free(e);
-	return r;
 }
 
 static const char deployment[] = "apiVersion: apps/v1\n"
@@ -75,7 +58,7 @@ static void make_pod(const char *name, const char *request)
 			    "spec:\n  containers:\n  - name: app\n    image: busybox\n"
 			    "    resources: {requests: {%s}}\n",
 			    name, request);
-	CHECK(apply(y) == 1);
+	CHECK(env_apply(y) == 1);
 	free(y);
 	json_t *s = json_pack("{s:s, s:s, s:[{s:s, s:s, s:s}]}", "phase", "Running", "startTime",
 			      "2020-01-01T00:00:00Z", "conditions", "type", "Ready", "status",
@@ -165,11 +148,11 @@ static const char hpa[] =
  * the status, the conditions and the event Kubernetes gives. */
 static void test_scale_up(void)
 {
-	CHECK(apply(deployment) == 1);
+	CHECK(env_apply(deployment) == 1);
 	make_pod("web-a", "cpu: 100m");
 	make_pod("web-b", "cpu: 100m");
 	web_cpu_m = 200;
-	CHECK(apply(hpa) == 1);
+	CHECK(env_apply(hpa) == 1);
 	CHECK(wait_replicas(4, 5000));
 	CHECK(wait_cond("AbleToScale", "True SucceededRescale", 2000) ||
 	      wait_cond("AbleToScale", "True ReadyForNewScale", 100));
@@ -239,8 +222,8 @@ static void test_missing_request(void)
 static void test_two_metrics(void)
 {
 	web_cpu_m = 5;
-	CHECK(
-	    apply("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+	CHECK(env_apply(
+		  "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
 		  "metadata: {name: web}\nspec:\n"
 		  "  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}\n"
 		  "  minReplicas: 1\n  maxReplicas: 4\n  metrics:\n"
@@ -263,10 +246,10 @@ static void test_two_metrics(void)
  * deleting the HPA drops its state. */
 static void test_bad_target_and_delete(void)
 {
-	CHECK(apply("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
-		    "metadata: {name: web}\nspec:\n"
-		    "  scaleTargetRef: {apiVersion: apps/v1, kind: StatefulSet, name: web}\n"
-		    "  minReplicas: 1\n  maxReplicas: 4\n") == 1);
+	CHECK(env_apply("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+			"metadata: {name: web}\nspec:\n"
+			"  scaleTargetRef: {apiVersion: apps/v1, kind: StatefulSet, name: web}\n"
+			"  minReplicas: 1\n  maxReplicas: 4\n") == 1);
 	CHECK(wait_cond("AbleToScale", "False FailedGetScale", 5000));
 	struct hpactl_stats s;
 	hpactl_stats(hc, &s);
@@ -299,13 +282,10 @@ static void test_durations(void)
 
 int main(void)
 {
-	if (!mkdtemp(dir))
-		return 1;
-	char *db = xasprintf("%s/state.db", dir);
+	env_up("hpa");
 	struct err *e = NULL;
 	struct hpactl_opts o = {.sync_ms = 200, .usage = fake_usage};
-	if (store_open(db, &st, &e) < 0 || api_new(st, &api, &e) < 0 ||
-	    hpactl_start(api, &o, &hc, &e) < 0) {
+	if (hpactl_start(api, &o, &hc, &e) < 0) {
 		fprintf(stderr, "setup: %s\n", e ? e->msg : "?");
 		return 1;
 	}
@@ -319,12 +299,6 @@ int main(void)
 	RUN(test_bad_target_and_delete);
 	store_wake_watchers(st);
 	hpactl_stop(hc);
-	api_free(api);
-	store_close(st);
-	char *cmd = xasprintf("rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", dir);
-	free(cmd);
-	free(db);
+	env_down();
 	return unit_done();
 }

@@ -295,21 +295,6 @@ static struct rsctl *rc;
 static struct sched *sc;
 static struct hollow *hw;
 
-static int apply(const char *yaml)
-{
-	json_t **docs;
-	size_t n;
-	struct err *e = NULL;
-	int r = codec_decode(yaml, strlen(yaml), &docs, &n, &e);
-	if (r >= 0)
-		r = api_apply(api, docs, n, NULL, &e);
-	if (r < 0)
-		fprintf(stderr, "  apply: %s\n", e ? e->msg : "?");
-	codec_docs_free(docs, n);
-	err_free(e);
-	return r;
-}
-
 /* Pods of the Deployment NAME: live ones, ready live ones, and, for
  * owner (a ReplicaSet name, or NULL), live ones owned by it; all pods
  * (terminating too) of owner into *any_of_owner. */
@@ -393,11 +378,11 @@ static void test_ctl_rolling_update(void)
 	const char *strat = "  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, "
 			    "maxUnavailable: 0}}\n";
 	char *v1 = manifest("web", 10, "busybox:1.36", strat, "");
-	CHECK(apply(v1) == 1);
+	CHECK(env_apply(v1) == 1);
 	CHECK(WAIT_FOR(deploy_done("web", 10, 1), 20000));
 	char *rs1 = rs_of_revision("web", 1);
 	char *v2 = manifest("web", 10, "busybox:1.37", strat, "");
-	CHECK(apply(v2) == 1);
+	CHECK(env_apply(v2) == 1);
 	/* Sample while it rolls. */
 	int max_live = 0, min_ready = 1 << 30, samples = 0;
 	for (int i = 0; i < 3000 && !deploy_done("web", 10, 2); i++, samples++) {
@@ -468,11 +453,11 @@ static void test_ctl_recreate(void)
 {
 	const char *strat = "  strategy: {type: Recreate}\n";
 	char *v1 = manifest("rec", 4, "busybox:1.36", strat, "");
-	CHECK(apply(v1) == 1);
+	CHECK(env_apply(v1) == 1);
 	CHECK(WAIT_FOR(deploy_done("rec", 4, 1), 20000));
 	char *rs1 = rs_of_revision("rec", 1);
 	char *v2 = manifest("rec", 4, "busybox:1.37", strat, "");
-	CHECK(apply(v2) == 1);
+	CHECK(env_apply(v2) == 1);
 	bool overlap = false;
 	int samples = 0;
 	for (int i = 0; i < 3000 && !deploy_done("rec", 4, 2); i++, samples++) {
@@ -513,14 +498,14 @@ static const char *progressing_reason(const char *name, char out[64])
 static void test_ctl_paused(void)
 {
 	char *v1 = manifest("pz", 3, "busybox:1.36", "", "");
-	CHECK(apply(v1) == 1);
+	CHECK(env_apply(v1) == 1);
 	CHECK(WAIT_FOR(deploy_done("pz", 3, 1), 20000));
 	bool on = true;
 	CHECK(api_patch(api, K("Deployment"), "default", "pz", set_paused, &on, NULL) == 1);
 	char r[64];
 	CHECK(WAIT_FOR(!strcmp(progressing_reason("pz", r), "DeploymentPaused"), 5000));
 	char *v2 = manifest("pz", 3, "busybox:1.37", "  paused: true\n", "");
-	CHECK(apply(v2) == 1);
+	CHECK(env_apply(v2) == 1);
 	usleep(800000);
 	char *rs2 = rs_of_revision("pz", 2);
 	CHECK(rs2 == NULL); /* nothing rolled */
@@ -537,12 +522,12 @@ static void test_ctl_paused(void)
 static void test_ctl_stall(void)
 {
 	char *v1 = manifest("st", 4, "busybox:1.36", "  progressDeadlineSeconds: 2\n", "");
-	CHECK(apply(v1) == 1);
+	CHECK(env_apply(v1) == 1);
 	CHECK(WAIT_FOR(deploy_done("st", 4, 1), 20000));
 	char *rs1 = rs_of_revision("st", 1);
 	char *v2 = manifest("st", 4, "broken:1", "  progressDeadlineSeconds: 2\n",
 			    ", annotations: {hollow.clusterfs.io/ready: 'false'}");
-	CHECK(apply(v2) == 1);
+	CHECK(env_apply(v2) == 1);
 	char r[64];
 	int min_ready = 1 << 30;
 	for (int i = 0; i < 600 && strcmp(progressing_reason("st", r), "ProgressDeadlineExceeded");
