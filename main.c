@@ -141,6 +141,7 @@ static const char usage_text[] =
     "                   processes and threads per pod on this node (4096; -1: "
     "none)\n" REGISTRY_USAGE IMAGE_GC_USAGE STORE_USAGE HPACTL_USAGE
     "  -v, --verbose    debug logging;  --fuse-debug  trace every FUSE request\n"
+    "  --fuse-wake-here on|off  set the kernel's FUSE wake_here where it has it (on)\n"
     "  -h, --help       this text\n";
 
 struct opts {
@@ -151,6 +152,7 @@ struct opts {
 	int kubelet_port; /* agent: its endpoint's port (0: 10250) */
 	const char *node_name;
 	bool fuse_debug;
+	const char *fuse_wake; /* --fuse-wake-here on|off */
 	int hollow_nodes;
 	int node_grace_s;
 	int default_toleration_s;
@@ -175,6 +177,22 @@ struct opts {
 };
 
 /* Parses options; positional arguments are left from *first on (NULL: none allowed). */
+/* What the options say together; -1 with a message. */
+static int check_opts(struct opts *o)
+{
+	if (o->fuse_wake && strcmp(o->fuse_wake, "on") && strcmp(o->fuse_wake, "off")) {
+		fprintf(stderr, "clusterfs: --fuse-wake-here: want on or off\n");
+		return -1;
+	}
+	struct err *ge = NULL;
+	if (image_gc_conf_check(&o->gc, &ge) < 0) {
+		fprintf(stderr, "clusterfs: %s\n", ge->msg);
+		err_free(ge);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first);
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -234,6 +252,9 @@ static bool string_opt(struct opts *o, int c, const char *arg)
 		break;
 	case 0x122:
 		to = &o->hollow_prefix;
+		break;
+	case 0x123:
+		to = &o->fuse_wake;
 		break;
 	default:
 		return false;
@@ -303,6 +324,7 @@ static const struct option longopts[] = {
     {"server-name", required_argument, NULL, 0x120},
     {"leader-elect-lease-duration", required_argument, NULL, 0x121},
     {"hollow-prefix", required_argument, NULL, 0x122},
+    {"fuse-wake-here", required_argument, NULL, 0x123},
     {"help", no_argument, NULL, 'h'},
     REGISTRY_LONGOPTS,
     IMAGE_GC_LONGOPTS,
@@ -394,12 +416,8 @@ static int parse_opts_pos(int argc, char **argv, struct opts *o, int *first)
 			return -1;
 		}
 	}
-	struct err *ge = NULL;
-	if (image_gc_conf_check(&o->gc, &ge) < 0) {
-		fprintf(stderr, "clusterfs: %s\n", ge->msg);
-		err_free(ge);
+	if (check_opts(o) < 0)
 		return -1;
-	}
 	if (first) {
 		*first = optind;
 		return 0;
@@ -605,8 +623,11 @@ static int cmd_server(int argc, char **argv)
 	struct err *e = NULL;
 	struct server s = {0};
 	int rc = 1;
-	struct fs_opts fo = {
-	    .mountpoint = o.mount, .api = NULL, .debug = o.fuse_debug, .data_dir = o.data_dir};
+	struct fs_opts fo = {.mountpoint = o.mount,
+			     .api = NULL,
+			     .debug = o.fuse_debug,
+			     .data_dir = o.data_dir,
+			     .wake_here = !o.fuse_wake || !strcmp(o.fuse_wake, "on")};
 	if (start_control_plane(&o, &s, &e) < 0 || start_node(&o, &s, &e) < 0 ||
 	    start_http(&o, s.api, &s.http, &e) < 0)
 		goto fail;

@@ -850,6 +850,7 @@ int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e)
 	pthread_mutex_init(&fs->view.status_lock, NULL);
 	pthread_mutex_init(&fs->view.yaml_lock, NULL);
 	fs_cache_init(fs);
+	fs_kernel_tune(o->wake_here);
 	r = feed_follow_events(fs->view.events, o->api, e);
 	if (r < 0) {
 		fs_free(fs);

@@ -29,6 +29,7 @@ struct fs_opts {
 	bool debug;		/* libfuse request tracing */
 	const char *data_dir;	/* containers' logs are under DATA_DIR/logs (podlog.h);
 				 * NULL: every log reads empty */
+	bool wake_here;		/* set the kernel's FUSE wake_here (fs_kernel.c) */
 };
 
 int fs_mount(const struct fs_opts *o, struct fs **out, struct err **e);

@@ -193,6 +193,8 @@ void fs_handle_unadmit(struct fs *fs, struct handle *h);
 /* The kernel's cache (fs_cache.c).  fs_cache_init before mounting (it
  * decides fs->cache), start after, stop before unmounting, free last. */
 void fs_cache_init(struct fs *fs);
+/* Sets the FUSE module parameters that speed a round trip (fs_kernel.c). */
+void fs_kernel_tune(bool wake_here);
 int fs_cache_start(struct fs *fs, struct err **e);
 void fs_cache_stop(struct fs *fs);
 void fs_cache_free(struct fs *fs);

@@ -162,4 +162,18 @@ check "cp it again" cp "$WORK/c.yaml" "$C/c.yaml"
 check_eq "data/v shows the new object's" 3000000 "$(cat "$C/c/data/v")"
 check_contains "ls -l lists c.yaml" "$(ls -l "$C")" "c.yaml"
 
+# The FUSE module's wake_here (fs/fs_kernel.c): set by a server started
+# without --fuse-wake-here off, where the kernel has it; a bad value of the
+# option is refused before anything starts.
+WAKE=/sys/module/fuse/parameters/wake_here
+if [ -e "$WAKE" ]; then
+	check_eq "the server set the FUSE module's wake_here" Y "$(cat "$WAKE")"
+else
+	ok "# skip: this kernel has no FUSE wake_here"
+fi
+out=$("$CLUSTERFS" server --fuse-wake-here maybe --mount "$WORK/mnt2" --data-dir "$WORK/d2" 2>&1)
+check_eq "--fuse-wake-here maybe: exit 2" 2 "$?"
+check_contains "--fuse-wake-here maybe: why" "$out" "--fuse-wake-here: want on or off"
+check_not "--fuse-wake-here maybe: nothing mounted" mountpoint -q "$WORK/mnt2"
+
 cfs_done
