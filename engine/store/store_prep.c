@@ -115,6 +115,11 @@ void store_prep_free(struct store_prep *p)
 	free(p);
 }
 
+json_t *store_prep_obj(const struct store_prep *p)
+{
+	return p->obj;
+}
+
 /* A new top level and metadata for p's object, with resourceVersion rvs:
  * made in the store's memory (slab), unique to this version, so not
  * looked up for sharing. */
