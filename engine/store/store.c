@@ -371,7 +371,7 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 	if (!(obj = store_intern(obj)))
 		return err_make(e, ENOMEM, "%s %s/%s: out of memory", kind, ns, name);
 	struct sobj *o = sobj_new(kind, ns, name, obj, rv, user_rv, store_now_ns());
-	char *text = json_dumps(obj, JSON_COMPACT);
+	char *text = store_text(obj);
 	if (text)
 		text = store_seal(kind, ns, name, text);
 	return txn_write(tx, o, type, text, e);
@@ -429,7 +429,7 @@ int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns,
 	if (!prev)
 		return err_make(e, ENOENT, "%s %s/%s: not found", kind, ns, name);
 	int64_t rv = st->next_rev + 1;
-	char *text = json_dumps(prev->obj, JSON_COMPACT);
+	char *text = store_text(prev->obj);
 	if (text)
 		text = store_seal(kind, ns, name, text);
 	sqlite3_stmt *s = st->ws[S_DELETE];

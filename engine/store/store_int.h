@@ -164,6 +164,10 @@ size_t store_slab_bytes(void); /* in use there, for tests */
  * node that is made once and kept, without looking it up (unique). */
 void store_slab_begin(void);
 void store_slab_end(void);
+/* The text the store keeps of v (store_text.c): exactly what
+ * json_dumps(v, JSON_COMPACT) gives (malloc'd; NULL where it fails),
+ * made faster. */
+char *store_text(const json_t *v);
 /* A batch of writes was applied (no lock held): after a burst, gives the
  * memory glibc kept back to the system (malloc_trim). */
 void store_trim_note(size_t writes);
