@@ -55,13 +55,42 @@ static void putc1(struct tbuf *b, char c)
 	b->p[b->len++] = c;
 }
 
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any of the 8 bytes of x may need an escape (or is 0x80 and
+ * above): the usual bit tricks, (v - ONES) & ~v & HIGHS is not 0 exactly
+ * when some byte of v is 0, (x - ONES * k) & ~x & HIGHS when some byte
+ * of x is below k (k <= 0x80).  A false alarm only takes the slow loop. */
+static bool needs_look(uint64_t x)
+{
+	uint64_t q = x ^ (ONES * '"'), bs = x ^ (ONES * '\\');
+	uint64_t low = (x - ONES * 0x20) & ~x;
+	uint64_t quote = (q - ONES) & ~q, slash = (bs - ONES) & ~bs;
+	return ((low | quote | slash | x) & HIGHS) != 0;
+}
+
+/* How many bytes from s on (up to n) need no escape, 8 at a time. */
+static size_t plain_prefix(const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if (needs_look(x))
+			break;
+	}
+	return i;
+}
+
 /* s (n bytes) quoted and escaped as jansson escapes it by default. */
 static void put_string(struct tbuf *b, const char *s, size_t n)
 {
 	grow(b, n + 2);
 	b->p[b->len++] = '"';
-	size_t run = 0; /* bytes that need no escape, not yet copied */
-	for (size_t i = 0; i < n; i++) {
+	size_t skip = plain_prefix(s, n);
+	size_t run = skip; /* bytes that need no escape, not yet copied */
+	for (size_t i = skip; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
 			run++;

@@ -4,7 +4,8 @@
  * every escape (quotes, backslashes, each control byte, a NUL inside a
  * string or a key), integers at their limits, literals, empty and nested
  * containers; for what it leaves to jansson (non-ASCII text, reals, deep
- * nesting, a scalar top level); and for a few thousand random trees.
+ * nesting, a scalar top level); for each such byte at each place of a
+ * longer plain string; and for a few thousand random trees.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -99,6 +100,24 @@ static void test_left_to_jansson(void)
 	json_decref(holder);
 }
 
+/* One byte that may need an escape at each place of a longer plain
+ * string (the plain part is looked at 8 bytes at a time). */
+static void test_positions(void)
+{
+	const char specials[] = {'\x01', '"', '\\', '\x1f', '\x7f', ' ', '/', '\x00', 'z'};
+	for (size_t k = 0; k < sizeof(specials); k++)
+		for (size_t at = 0; at < 41; at++) {
+			char s[41];
+			memset(s, 'a', sizeof(s));
+			s[at] = specials[k];
+			json_t *o = json_object();
+			json_object_set_new(o, "s", json_stringn(s, sizeof(s)));
+			json_object_setn_new(o, s, at + 1, json_true());
+			CHECK(same(o));
+			json_decref(o);
+		}
+}
+
 static json_t *random_value(unsigned *seed, int depth)
 {
 	int t = rand_r(seed) % (depth > 4 ? 5 : 7);
@@ -155,6 +174,7 @@ int main(void)
 	RUN(test_pod);
 	RUN(test_escapes_and_numbers);
 	RUN(test_left_to_jansson);
+	RUN(test_positions);
 	RUN(test_random);
 	return unit_done();
 }
