@@ -368,6 +368,7 @@ int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *re
 
 struct status_many_arg {
 	const struct api_status *s;
+	json_t **given;	 /* s[i].status given (api_status.give) and not yet used */
 	json_t **copies; /* of each s[i].status, made before the transaction */
 	struct pre *pre; /* each object's new state, made then too */
 	size_t n;
@@ -396,6 +397,8 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 		}
 		if (uid_mismatch(o, x->uid)) {
 			m->results[i] = -ESTALE;
+		} else if (!m->copies[i]) {
+			m->results[i] = -ENOMEM;
 		} else if (json_equal(json_object_get(o->obj, "status"), m->copies[i])) {
 			m->results[i] = 0;
 			m->ok++;
@@ -427,7 +430,9 @@ static void status_prepare(struct api *a, struct status_many_arg *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct api_status *x = &m->s[i];
-		json_t *copy = json_deep_copy(x->status);
+		bool given = m->given[i] != NULL;
+		json_t *copy = given ? m->given[i] : json_deep_copy(x->status);
+		m->given[i] = NULL;
 		struct sobj *o = store_get(a->st, x->k->kind, api_scope_ns(x->k, x->ns), x->name);
 		if (o && copy && !uid_mismatch(o, x->uid) &&
 		    !json_equal(json_object_get(o->obj, "status"), copy)) {
@@ -436,7 +441,8 @@ static void status_prepare(struct api *a, struct status_many_arg *m)
 			pre_make(a, &m->pre[i], o, obj);
 			copy = m->pre[i].p ? json_object_get(store_prep_obj(m->pre[i].p), "status")
 					   : NULL;
-			copy = copy ? json_incref(copy) : json_deep_copy(x->status);
+			/* (a given status went with the state: none, out of memory) */
+			copy = copy ? json_incref(copy) : given ? NULL : json_deep_copy(x->status);
 		}
 		m->copies[i] = copy;
 		sobj_unref(o);
@@ -447,10 +453,13 @@ int api_status_many(struct api *a, const struct api_status *s, size_t n, int *re
 {
 	struct status_many_arg m = {s,
 				    xcalloc(n + 1, sizeof(json_t *)),
+				    xcalloc(n + 1, sizeof(json_t *)),
 				    xcalloc(n + 1, sizeof(struct pre)),
 				    n,
 				    results ? results : xcalloc(n, sizeof(int)),
 				    0};
+	for (size_t i = 0; i < n; i++)
+		m.given[i] = s[i].give ? (json_t *)s[i].status : NULL;
 	struct err *err = NULL;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
@@ -459,15 +468,22 @@ int api_status_many(struct api *a, const struct api_status *s, size_t n, int *re
 		status_prepare(a, &m);
 	size_t step = store_max_writes(a->st);
 	for (size_t at = 0; r >= 0 && at < n; at += step) {
-		struct status_many_arg x = {s + at,	    m.copies + at,
-					    m.pre + at,	    n - at < step ? n - at : step,
-					    m.results + at, 0};
+		struct status_many_arg x = {s + at,
+					    m.given + at,
+					    m.copies + at,
+					    m.pre + at,
+					    n - at < step ? n - at : step,
+					    m.results + at,
+					    0};
 		r = store_update(a->st, status_many_txn, &x, &err);
 		m.ok += r >= 0 ? x.ok : 0;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		json_decref(m.copies[i]);
+		json_decref(m.given[i]); /* given, not used (refused before) */
+	}
 	free(m.copies);
+	free(m.given);
 	pre_free(m.pre, n);
 	if (r < 0) {
 		log_warn("api", "status of %zu objects: %s", n, err ? err->msg : "?");

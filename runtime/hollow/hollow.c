@@ -546,8 +546,7 @@ static void batch_flush(struct hollow *h, struct pod_batch *b)
 		if (r < 0)
 			log_warn("hollow", "deleting %zu pods: %s", b->ndel, strerror(-r));
 	}
-	for (size_t i = 0; i < b->nst; i++)
-		json_decref((json_t *)b->st[i].status);
+	/* the statuses were given to the call */
 	for (size_t i = 0; i < b->nheld; i++)
 		sobj_unref(b->held[i]);
 	b->nst = b->ndel = b->nheld = 0;
@@ -583,8 +582,8 @@ static void batch_add(struct hollow *h, struct pod_batch *b, const char *key, co
 	if (act == POD_FINALIZE)
 		b->del[b->ndel++] = (struct api_ref){KIND_POD, o->ns, o->name, uid};
 	else
-		b->st[b->nst++] = (struct api_status){KIND_POD, o->ns, o->name, uid,
-						      pod_status(h, hn, o->obj, now)};
+		b->st[b->nst++] = (struct api_status){
+		    KIND_POD, o->ns, o->name, uid, pod_status(h, hn, o->obj, now), true};
 	b->held[b->nheld++] = o;
 	if (b->nheld == HOLLOW_BATCH)
 		batch_flush(h, b);
@@ -653,9 +652,12 @@ static void heartbeat(struct hollow *h)
 			continue;
 		}
 		held[k] = o;
-		st[k] =
-		    (struct api_status){KIND_NODE, NULL, hn->name, obj_str(o->obj, "metadata.uid"),
-					node_status(hn, obj_at(o->obj, "status"), now)};
+		st[k] = (struct api_status){KIND_NODE,
+					    NULL,
+					    hn->name,
+					    obj_str(o->obj, "metadata.uid"),
+					    node_status(hn, obj_at(o->obj, "status"), now),
+					    false};
 		k++;
 	}
 	if (k) {
