@@ -292,17 +292,19 @@ static void group_free(void *v)
 /* Indexes a new state of key by kind/ns and by owner. */
 static void txn_index(struct store_txn *tx, const char *key, const struct sobj *o)
 {
-	char *g = xasprintf("k:%s/%s", o->kind, o->ns);
+	char *kind = store_cat("k:", o->kind, "/");
+	char *g = store_cat(kind, o->ns, "");
 	group_add(tx, g, key);
 	free(g);
-	g = xasprintf("k:%s/*", o->kind);
+	g = store_cat(kind, "*", "");
 	group_add(tx, g, key);
 	free(g);
+	free(kind);
 	json_t *refs = owner_refs(o->obj);
 	for (size_t i = 0; i < json_array_size(refs); i++) {
 		const char *u = owner_uid(refs, i);
 		if (u) {
-			g = xasprintf("o:%s", u);
+			g = store_cat("o:", u, "");
 			group_add(tx, g, key);
 			free(g);
 		}

@@ -136,6 +136,8 @@ json_t *owner_refs(json_t *obj);
 const char *owner_uid(json_t *refs, size_t i);
 bool owned_by(const struct sobj *o, const char *uid);
 char *okey(const char *kind, const char *ns, const char *name);
+/* a, b and c in one new string (keys made at every put: no printf). */
+char *store_cat(const char *a, const char *b, const char *c);
 int64_t store_now_ns(void);
 void idx_put(struct store *st, struct sobj *o);
 /* The indexed object kind/ns/name (borrowed), or NULL. */

@@ -5,13 +5,15 @@
  * string or a key), integers at their limits, literals, empty and nested
  * containers; for what it leaves to jansson (non-ASCII text, reals, deep
  * nesting, a scalar top level); for each such byte at each place of a
- * longer plain string; and for a few thousand random trees.
+ * longer plain string; and for a few thousand random trees.  Also the
+ * store's map keys (okey, store_cat), made without printf.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine/log.h"
+#include "engine/mem.h"
 #include "engine/store/store_int.h"
 #include "tests/unit/unit.h"
 
@@ -118,6 +120,28 @@ static void test_positions(void)
 		}
 }
 
+/* The store's map keys, made without printf, are what printf made. */
+static void test_keys(void)
+{
+	char *k = okey("Pod", "default", "web-1");
+	CHECK(!strcmp(k, "3:Pod7:defaultweb-1"));
+	free(k);
+	k = okey("Namespace", "", "");
+	CHECK(!strcmp(k, "9:Namespace0:"));
+	free(k);
+	char long_ns[1201];
+	memset(long_ns, 'n', 1200);
+	long_ns[1200] = '\0';
+	k = okey("", long_ns, "x");
+	char *want = xasprintf("0:1200:%sx", long_ns);
+	CHECK(!strcmp(k, want));
+	free(want);
+	free(k);
+	k = store_cat("k:", "Pod", "/");
+	CHECK(!strcmp(k, "k:Pod/"));
+	free(k);
+}
+
 static json_t *random_value(unsigned *seed, int depth)
 {
 	int t = rand_r(seed) % (depth > 4 ? 5 : 7);
@@ -175,6 +199,7 @@ int main(void)
 	RUN(test_escapes_and_numbers);
 	RUN(test_left_to_jansson);
 	RUN(test_positions);
+	RUN(test_keys);
 	RUN(test_random);
 	return unit_done();
 }
