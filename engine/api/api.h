@@ -365,11 +365,14 @@ struct api_binding {
 int api_bind_many(struct api *a, const struct api_binding *b, size_t n, int *results);
 
 /* Replaces .status of objects (as api_update_status()).  uid, if non-NULL,
- * must match (-ESTALE). */
+ * must match (-ESTALE).  give: the call takes the caller's reference to
+ * status (the caller must not use it after the call), which spares a deep
+ * copy of it; otherwise status is the caller's and copied. */
 struct api_status {
 	const struct kind_info *k;
 	const char *ns, *name, *uid;
 	const json_t *status;
+	bool give;
 };
 int api_status_many(struct api *a, const struct api_status *s, size_t n, int *results);
 

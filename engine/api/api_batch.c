@@ -140,12 +140,23 @@ static int create_many_txn(struct store_txn *tx, void *varg, struct err **e)
 	return c->ok;
 }
 
-/* obj (filled) encoded for its create, on the caller's thread. */
-static struct store_prep *create_prepare(struct api *a, const struct kind_info *k, json_t *obj)
+/*
+ * *objp (filled) encoded for its create, on the caller's thread.  It is
+ * given to store_prepare alone (a value held twice is copied again while
+ * its values are made shared), and *objp becomes a reference to the
+ * prepared object, which the transaction reads (frozen) for admission;
+ * NULL if that failed (out of memory).  Left as it is when not prepared.
+ */
+static struct store_prep *create_prepare(struct api *a, const struct kind_info *k, json_t **objp)
 {
+	json_t *obj = *objp;
 	const char *ns = api_scope_ns(k, api_obj_ns(obj) ? api_obj_ns(obj) : "");
 	const char *name = api_obj_name(obj);
-	return name ? store_prepare(a->st, k->kind, ns, name, json_incref(obj)) : NULL;
+	if (!name || !json_is_object(json_object_get(obj, "metadata")))
+		return NULL;
+	struct store_prep *p = store_prepare(a->st, k->kind, ns, name, obj);
+	*objp = p ? json_incref(store_prep_obj(p)) : NULL;
+	return p;
 }
 
 int api_create_many(struct api *a, json_t *const *objs, size_t n, int *results)
@@ -197,7 +208,9 @@ int api_create_many_ex(struct api *a, json_t *const *objs, size_t n, int *result
 		c.kinds[i] = k;
 		/* admission changes a Service or a Namespace in the transaction */
 		if (k != KIND_SERVICE && k != KIND_NAMESPACE)
-			c.preps[i] = create_prepare(a, k, c.objs[i]);
+			c.preps[i] = create_prepare(a, k, &c.objs[i]);
+		if (!c.objs[i])
+			c.results[i] = -ENOMEM;
 	}
 	struct err *err = NULL;
 	int r = 0;
@@ -355,6 +368,7 @@ int api_bind_many(struct api *a, const struct api_binding *bs, size_t n, int *re
 
 struct status_many_arg {
 	const struct api_status *s;
+	json_t **given;	 /* s[i].status given (api_status.give) and not yet used */
 	json_t **copies; /* of each s[i].status, made before the transaction */
 	struct pre *pre; /* each object's new state, made then too */
 	size_t n;
@@ -383,6 +397,8 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 		}
 		if (uid_mismatch(o, x->uid)) {
 			m->results[i] = -ESTALE;
+		} else if (!m->copies[i]) {
+			m->results[i] = -ENOMEM;
 		} else if (json_equal(json_object_get(o->obj, "status"), m->copies[i])) {
 			m->results[i] = 0;
 			m->ok++;
@@ -403,17 +419,32 @@ static int status_many_txn(struct store_txn *tx, void *varg, struct err **e)
 	return m->ok;
 }
 
-/* Copies of the statuses and the new states, made on this thread, not in
- * the transaction, which all writers share. */
+/*
+ * Copies of the statuses and the new states, made on this thread, not in
+ * the transaction, which all writers share.  The copy of a status is given
+ * to its new state alone, so that store_prepare makes its values shared in
+ * place (a copy held twice is copied again, node by node); the copy kept
+ * for the transaction is then the prepared state's own status.
+ */
 static void status_prepare(struct api *a, struct status_many_arg *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
 		const struct api_status *x = &m->s[i];
-		m->copies[i] = json_deep_copy(x->status);
+		bool given = m->given[i] != NULL;
+		json_t *copy = given ? m->given[i] : json_deep_copy(x->status);
+		m->given[i] = NULL;
 		struct sobj *o = store_get(a->st, x->k->kind, api_scope_ns(x->k, x->ns), x->name);
-		if (o && !uid_mismatch(o, x->uid) &&
-		    !json_equal(json_object_get(o->obj, "status"), m->copies[i]))
-			pre_make(a, &m->pre[i], o, status_state(o, m->copies[i]));
+		if (o && copy && !uid_mismatch(o, x->uid) &&
+		    !json_equal(json_object_get(o->obj, "status"), copy)) {
+			json_t *obj = next_state(o->obj);
+			json_object_set_new(obj, "status", copy);
+			pre_make(a, &m->pre[i], o, obj);
+			copy = m->pre[i].p ? json_object_get(store_prep_obj(m->pre[i].p), "status")
+					   : NULL;
+			/* (a given status went with the state: none, out of memory) */
+			copy = copy ? json_incref(copy) : given ? NULL : json_deep_copy(x->status);
+		}
+		m->copies[i] = copy;
 		sobj_unref(o);
 	}
 }
@@ -422,10 +453,13 @@ int api_status_many(struct api *a, const struct api_status *s, size_t n, int *re
 {
 	struct status_many_arg m = {s,
 				    xcalloc(n + 1, sizeof(json_t *)),
+				    xcalloc(n + 1, sizeof(json_t *)),
 				    xcalloc(n + 1, sizeof(struct pre)),
 				    n,
 				    results ? results : xcalloc(n, sizeof(int)),
 				    0};
+	for (size_t i = 0; i < n; i++)
+		m.given[i] = s[i].give ? (json_t *)s[i].status : NULL;
 	struct err *err = NULL;
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
@@ -434,15 +468,22 @@ int api_status_many(struct api *a, const struct api_status *s, size_t n, int *re
 		status_prepare(a, &m);
 	size_t step = store_max_writes(a->st);
 	for (size_t at = 0; r >= 0 && at < n; at += step) {
-		struct status_many_arg x = {s + at,	    m.copies + at,
-					    m.pre + at,	    n - at < step ? n - at : step,
-					    m.results + at, 0};
+		struct status_many_arg x = {s + at,
+					    m.given + at,
+					    m.copies + at,
+					    m.pre + at,
+					    n - at < step ? n - at : step,
+					    m.results + at,
+					    0};
 		r = store_update(a->st, status_many_txn, &x, &err);
 		m.ok += r >= 0 ? x.ok : 0;
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		json_decref(m.copies[i]);
+		json_decref(m.given[i]); /* given, not used (refused before) */
+	}
 	free(m.copies);
+	free(m.given);
 	pre_free(m.pre, n);
 	if (r < 0) {
 		log_warn("api", "status of %zu objects: %s", n, err ? err->msg : "?");

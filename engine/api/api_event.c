@@ -400,6 +400,42 @@ void api_flush_events(struct api *a)
 	pthread_mutex_unlock(&a->ev_lock);
 }
 
+/* Sets key (a constant: not checked) to a string; false if s is not UTF-8. */
+static bool set_str(json_t *o, const char *key, const char *s)
+{
+	json_t *v = json_string(s);
+	return v && json_object_set_new_nocheck(o, key, v) == 0;
+}
+
+/* A new Event, its fields in the order kubectl shows them; NULL if a
+ * string is not UTF-8.  (Made by hand: json_pack parsed its format and
+ * checked each key again, for two Events a pod.) */
+static json_t *event_json(const char *evname, const char *evns, const char *uid, const char *ts,
+			  const char *kind, const char *ns, const char *name, const char *reason,
+			  const char *msg, const char *type)
+{
+	json_t *ev = json_object(), *md = json_object(), *io = json_object(), *src = json_object();
+	bool ok = set_str(ev, "apiVersion", "v1") && set_str(ev, "kind", "Event");
+	json_object_set_new_nocheck(ev, "metadata", md);
+	ok = ok && set_str(md, "name", evname) && set_str(md, "namespace", evns) &&
+	     set_str(md, "uid", uid) && set_str(md, "creationTimestamp", ts);
+	json_object_set_new_nocheck(md, "generation", json_integer(1));
+	json_object_set_new_nocheck(ev, "involvedObject", io);
+	ok = ok && set_str(io, "kind", kind) && (!ns || !*ns || set_str(io, "namespace", ns)) &&
+	     set_str(io, "name", name);
+	ok = ok && set_str(ev, "reason", reason) && set_str(ev, "message", msg) &&
+	     set_str(ev, "type", type);
+	json_object_set_new_nocheck(ev, "count", json_integer(1));
+	ok = ok && set_str(ev, "firstTimestamp", ts) && set_str(ev, "lastTimestamp", ts);
+	json_object_set_new_nocheck(ev, "source", src);
+	ok = ok && set_str(src, "component", "clusterfs");
+	if (!ok) {
+		json_decref(ev);
+		return NULL;
+	}
+	return ev;
+}
+
 void api_event(struct api *a, const char *type, const char *reason, const char *kind,
 	       const char *ns, const char *name, const char *fmt, ...)
 {
@@ -430,16 +466,7 @@ void api_event(struct api *a, const char *type, const char *reason, const char *
 	 * transaction (which every writer's batch shares) only stores it. */
 	char uid[37];
 	api_new_uid(uid);
-	json_t *ev =
-	    json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:s, s:i}, s:{s:s, s:s, s:s}, s:s, s:s, "
-		      "s:s, s:i, s:s, s:s, s:{s:s}}",
-		      "apiVersion", "v1", "kind", "Event", "metadata", "name", evname, "namespace",
-		      evns, "uid", uid, "creationTimestamp", ts, "generation", 1, "involvedObject",
-		      "kind", kind, "namespace", ns ? ns : "", "name", name, "reason", reason,
-		      "message", msg, "type", type, "count", 1, "firstTimestamp", ts,
-		      "lastTimestamp", ts, "source", "component", "clusterfs");
-	if (!ns || !*ns)
-		json_object_del(json_object_get(ev, "involvedObject"), "namespace");
+	json_t *ev = event_json(evname, evns, uid, ts, kind, ns, name, reason, msg, type);
 	struct pending_event *p = xcalloc(1, sizeof(*p));
 	p->key = xasprintf("%s/%s/%s/%s/%s/%s", kind, evns, name, type, reason, msg);
 	p->ev = ev;

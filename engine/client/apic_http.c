@@ -425,8 +425,11 @@ static int status_one(struct apic_http *c, const struct api_status *s)
 static int h_status_many(struct apic *ac, const struct api_status *s, size_t n, int *results)
 {
 	int *res = xcalloc(n + 1, sizeof(int));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		res[i] = status_one(hc(ac), &s[i]);
+		if (s[i].give)
+			json_decref((json_t *)s[i].status);
+	}
 	int r = batch_result(res, n);
 	if (results)
 		memcpy(results, res, n * sizeof(int));

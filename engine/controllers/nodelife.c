@@ -349,7 +349,7 @@ static void statuses_add(struct statuses *s, const struct kind_info *k, const st
 		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 	}
 	s->v[s->n++] =
-	    (struct api_status){k, o->ns, o->name, obj_str(o->obj, "metadata.uid"), status};
+	    (struct api_status){k, o->ns, o->name, obj_str(o->obj, "metadata.uid"), status, false};
 }
 
 /* Writes the statuses in batches and frees them. */

@@ -476,8 +476,8 @@ static void write_unschedulable(struct sched *s, struct status_item *it, size_t 
 			json_t *status = unschedulable_status(o->obj, it[i].msg, ts);
 			if (status) {
 				docs[m] = status;
-				st[m] = (struct api_status){KIND_POD, it[i].ns, it[i].name,
-							    it[i].uid, status};
+				st[m] = (struct api_status){KIND_POD,  it[i].ns, it[i].name,
+							    it[i].uid, status,	 false};
 				m++;
 			}
 			api_event(s->api, "Warning", "FailedScheduling", "Pod", it[i].ns,

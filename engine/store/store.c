@@ -292,17 +292,19 @@ static void group_free(void *v)
 /* Indexes a new state of key by kind/ns and by owner. */
 static void txn_index(struct store_txn *tx, const char *key, const struct sobj *o)
 {
-	char *g = xasprintf("k:%s/%s", o->kind, o->ns);
+	char *kind = store_cat("k:", o->kind, "/");
+	char *g = store_cat(kind, o->ns, "");
 	group_add(tx, g, key);
 	free(g);
-	g = xasprintf("k:%s/*", o->kind);
+	g = store_cat(kind, "*", "");
 	group_add(tx, g, key);
 	free(g);
+	free(kind);
 	json_t *refs = owner_refs(o->obj);
 	for (size_t i = 0; i < json_array_size(refs); i++) {
 		const char *u = owner_uid(refs, i);
 		if (u) {
-			g = xasprintf("o:%s", u);
+			g = store_cat("o:", u, "");
 			group_add(tx, g, key);
 			free(g);
 		}
@@ -371,7 +373,7 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 	if (!(obj = store_intern(obj)))
 		return err_make(e, ENOMEM, "%s %s/%s: out of memory", kind, ns, name);
 	struct sobj *o = sobj_new(kind, ns, name, obj, rv, user_rv, store_now_ns());
-	char *text = json_dumps(obj, JSON_COMPACT);
+	char *text = store_text(obj);
 	if (text)
 		text = store_seal(kind, ns, name, text);
 	return txn_write(tx, o, type, text, e);
@@ -429,7 +431,7 @@ int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns,
 	if (!prev)
 		return err_make(e, ENOENT, "%s %s/%s: not found", kind, ns, name);
 	int64_t rv = st->next_rev + 1;
-	char *text = json_dumps(prev->obj, JSON_COMPACT);
+	char *text = store_text(prev->obj);
 	if (text)
 		text = store_seal(kind, ns, name, text);
 	sqlite3_stmt *s = st->ws[S_DELETE];

@@ -192,6 +192,11 @@ struct store_prep *store_prepare(struct store *st, const char *kind, const char 
 int64_t store_txn_put_prep(struct store_txn *tx, const struct store_prep *p, bool user_change,
 			   struct err **e);
 void store_prep_free(struct store_prep *p); /* NULL is fine */
+/* The object p will store (borrowed; frozen on SQLite: its values are the
+ * store's shared ones), for a caller that would otherwise keep a copy of
+ * what it gave store_prepare: its metadata.resourceVersion is a place
+ * holder until the commit. */
+json_t *store_prep_obj(const struct store_prep *p);
 
 /* Deletes kind/ns/name; -ENOENT if absent.  Returns the revision. */
 int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns, const char *name,

@@ -136,6 +136,8 @@ json_t *owner_refs(json_t *obj);
 const char *owner_uid(json_t *refs, size_t i);
 bool owned_by(const struct sobj *o, const char *uid);
 char *okey(const char *kind, const char *ns, const char *name);
+/* a, b and c in one new string (keys made at every put: no printf). */
+char *store_cat(const char *a, const char *b, const char *c);
 int64_t store_now_ns(void);
 void idx_put(struct store *st, struct sobj *o);
 /* The indexed object kind/ns/name (borrowed), or NULL. */
@@ -164,6 +166,10 @@ size_t store_slab_bytes(void); /* in use there, for tests */
  * node that is made once and kept, without looking it up (unique). */
 void store_slab_begin(void);
 void store_slab_end(void);
+/* The text the store keeps of v (store_text.c): exactly what
+ * json_dumps(v, JSON_COMPACT) gives (malloc'd; NULL where it fails),
+ * made faster. */
+char *store_text(const json_t *v);
 /* A batch of writes was applied (no lock held): after a burst, gives the
  * memory glibc kept back to the system (malloc_trim). */
 void store_trim_note(size_t writes);

@@ -90,7 +90,7 @@ struct store_prep *store_prepare(struct store *st, const char *kind, const char 
 		json_object_set_new(p->obj, "metadata", md);
 	else
 		json_decref(md);
-	p->text = p->obj ? json_dumps(p->obj, JSON_COMPACT) : NULL;
+	p->text = p->obj ? store_text(p->obj) : NULL;
 	p->len = p->text ? strlen(p->text) : 0;
 	if (p->text && !mark_find(p->text, p->len, &p->at)) {
 		free(p->text);
@@ -113,6 +113,11 @@ void store_prep_free(struct store_prep *p)
 	free(p->ns);
 	free(p->name);
 	free(p);
+}
+
+json_t *store_prep_obj(const struct store_prep *p)
+{
+	return p->obj;
 }
 
 /* A new top level and metadata for p's object, with resourceVersion rvs:
@@ -170,7 +175,7 @@ int64_t store_txn_put_prep(struct store_txn *tx, const struct store_prep *p, boo
 	if (!obj)
 		return err_make(e, ENOMEM, "%s %s/%s: out of memory", p->kind, p->ns, p->name);
 	struct sobj *o = sobj_new(p->kind, p->ns, p->name, obj, rv, user_rv, store_now_ns());
-	char *text = p->text ? text_with_rv(p, rvs) : json_dumps(obj, JSON_COMPACT);
+	char *text = p->text ? text_with_rv(p, rvs) : store_text(obj);
 	if (text)
 		text = store_seal(p->kind, p->ns, p->name, text);
 	return txn_write(tx, o, type, text, e);

@@ -208,6 +208,65 @@ static int by_name_cmp(const void *a, const void *b)
 	return strcmp(x ? x : "", y ? y : "");
 }
 
+/* Sets key (a constant) to a string, or to "" if s is not UTF-8. */
+static void set_str(json_t *o, const char *key, const char *s)
+{
+	json_t *v = json_string(s);
+	json_object_set_new_nocheck(o, key, v ? v : json_string(""));
+}
+
+/* {"ip": ip} in an array of its own. */
+static json_t *ip_list(const char *ip)
+{
+	json_t *e = json_object();
+	set_str(e, "ip", ip);
+	json_t *a = json_array();
+	json_array_append_new(a, e);
+	return a;
+}
+
+/* One pod condition, as the kubelet posts it. */
+static json_t *condition(const char *type, const char *status, const char *since)
+{
+	json_t *c = json_object();
+	set_str(c, "type", type);
+	set_str(c, "status", status);
+	json_object_set_new_nocheck(c, "lastProbeTime", json_null());
+	set_str(c, "lastTransitionTime", since);
+	return c;
+}
+
+/* A container's status: running since started, or terminated (Completed)
+ * when it does not run.  (Made by hand, not by json_pack, which parses
+ * its format for each of 30,000 pods.) */
+static json_t *container_status(const char *name, const char *image, const char *pname,
+				const char *started, bool runs, bool ready)
+{
+	json_t *st = json_object(), *state = json_object(), *c = json_object();
+	json_object_set_new_nocheck(state, runs ? "running" : "terminated", st);
+	if (!runs)
+		json_object_set_new_nocheck(st, "exitCode", json_integer(0));
+	if (!runs)
+		set_str(st, "reason", "Completed");
+	set_str(st, "startedAt", started);
+	if (!runs)
+		set_str(st, "finishedAt", started);
+	set_str(c, "name", name);
+	json_object_set_new_nocheck(c, "state", state);
+	json_object_set_new_nocheck(c, "lastState", json_object());
+	json_object_set_new_nocheck(c, "ready", json_boolean(ready));
+	json_object_set_new_nocheck(c, "restartCount", json_integer(0));
+	set_str(c, "image", image);
+	char *s = xasprintf("hollow://%s", image);
+	set_str(c, "imageID", s);
+	free(s);
+	s = xasprintf("hollow://%s/%s", pname, name);
+	set_str(c, "containerID", s);
+	free(s);
+	json_object_set_new_nocheck(c, "started", json_boolean(runs));
+	return c;
+}
+
 /*
  * Statuses for the containers of spec list `which` ("containers" or
  * "initContainers"), sorted by name as the kubelet sorts them; startedAt
@@ -239,18 +298,8 @@ static json_t *container_statuses(const json_t *pod, const char *which, const js
 			started = now;
 		const char *rp = json_string_value(json_object_get(c, "restartPolicy"));
 		bool runs = !init || (rp && !strcmp(rp, "Always"));
-		json_t *state = runs ? json_pack("{s:{s:s}}", "running", "startedAt", started)
-				     : json_pack("{s:{s:i, s:s, s:s, s:s}}", "terminated",
-						 "exitCode", 0, "reason", "Completed", "startedAt",
-						 started, "finishedAt", started);
-		char *image_id = xasprintf("hollow://%s", image);
-		char *cid = xasprintf("hollow://%s/%s", pname ? pname : "", name);
-		v[i] = json_pack("{s:s, s:o, s:{}, s:b, s:i, s:s, s:s, s:s, s:b}", "name", name,
-				 "state", state, "lastState", "ready", !hollow_pod_never_ready(pod),
-				 "restartCount", 0, "image", image, "imageID", image_id,
-				 "containerID", cid, "started", runs);
-		free(image_id);
-		free(cid);
+		v[i] = container_status(name, image, pname ? pname : "", started, runs,
+					!hollow_pod_never_ready(pod));
 	}
 	qsort(v, n, sizeof(json_t *), by_name_cmp);
 	json_t *out = json_array();
@@ -289,9 +338,7 @@ static json_t *pod_status(struct hollow *h, const struct hnode *hn, const json_t
 		const char *v = ready || (j != 1 && j != 2) ? "True" : "False";
 		const char *lt =
 		    kubelet_transition_time(kubelet_find_condition(oldc, types[j]), v, now);
-		json_array_append_new(cv,
-				      json_pack("{s:s, s:s, s:n, s:s}", "type", types[j], "status",
-						v, "lastProbeTime", "lastTransitionTime", lt));
+		json_array_append_new(cv, condition(types[j], v, lt));
 	}
 	size_t i;
 	json_t *c;
@@ -307,7 +354,7 @@ static json_t *pod_status(struct hollow *h, const struct hnode *hn, const json_t
 	json_object_set_new(s, "phase", json_string("Running"));
 	json_object_set_new(s, "conditions", cv);
 	json_object_set_new(s, "hostIP", json_string(hn->ip));
-	json_object_set_new(s, "hostIPs", json_pack("[{s:s}]", "ip", hn->ip));
+	json_object_set_new(s, "hostIPs", ip_list(hn->ip));
 	const char *ip = json_string_value(json_object_get(old, "podIP"));
 	char buf[16];
 	if (!ip || !*ip) {
@@ -315,7 +362,7 @@ static json_t *pod_status(struct hollow *h, const struct hnode *hn, const json_t
 		ip = buf;
 	}
 	json_object_set_new(s, "podIP", json_string(ip));
-	json_object_set_new(s, "podIPs", json_pack("[{s:s}]", "ip", ip));
+	json_object_set_new(s, "podIPs", ip_list(ip));
 	if (!json_is_string(json_object_get(s, "startTime")))
 		json_object_set_new(s, "startTime", json_string(now));
 	json_object_set_new(s, "qosClass", json_string(kubelet_pod_qos(pod)));
@@ -499,8 +546,7 @@ static void batch_flush(struct hollow *h, struct pod_batch *b)
 		if (r < 0)
 			log_warn("hollow", "deleting %zu pods: %s", b->ndel, strerror(-r));
 	}
-	for (size_t i = 0; i < b->nst; i++)
-		json_decref((json_t *)b->st[i].status);
+	/* the statuses were given to the call */
 	for (size_t i = 0; i < b->nheld; i++)
 		sobj_unref(b->held[i]);
 	b->nst = b->ndel = b->nheld = 0;
@@ -536,8 +582,8 @@ static void batch_add(struct hollow *h, struct pod_batch *b, const char *key, co
 	if (act == POD_FINALIZE)
 		b->del[b->ndel++] = (struct api_ref){KIND_POD, o->ns, o->name, uid};
 	else
-		b->st[b->nst++] = (struct api_status){KIND_POD, o->ns, o->name, uid,
-						      pod_status(h, hn, o->obj, now)};
+		b->st[b->nst++] = (struct api_status){
+		    KIND_POD, o->ns, o->name, uid, pod_status(h, hn, o->obj, now), true};
 	b->held[b->nheld++] = o;
 	if (b->nheld == HOLLOW_BATCH)
 		batch_flush(h, b);
@@ -606,9 +652,12 @@ static void heartbeat(struct hollow *h)
 			continue;
 		}
 		held[k] = o;
-		st[k] =
-		    (struct api_status){KIND_NODE, NULL, hn->name, obj_str(o->obj, "metadata.uid"),
-					node_status(hn, obj_at(o->obj, "status"), now)};
+		st[k] = (struct api_status){KIND_NODE,
+					    NULL,
+					    hn->name,
+					    obj_str(o->obj, "metadata.uid"),
+					    node_status(hn, obj_at(o->obj, "status"), now),
+					    false};
 		k++;
 	}
 	if (k) {

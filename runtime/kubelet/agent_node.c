@@ -146,7 +146,7 @@ void agent_heartbeat(struct agent *ag)
 	if (status_changed(old, st) || !ag->status_at ||
 	    mono_ms() - ag->status_at >= (int64_t)every_s * 1000) {
 		struct api_status s = {KIND_NODE, NULL, ag->node, obj_str(o->obj, "metadata.uid"),
-				       st};
+				       st,	  false};
 		int res = 0;
 		r = apic_status_many(ag->c, &s, 1, &res);
 		if (r >= 0 && res >= 0)

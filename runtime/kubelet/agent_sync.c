@@ -686,7 +686,7 @@ static void post_status(struct agent *ag, struct apod *ap, const json_t *pod)
 		json_decref(st);
 		return;
 	}
-	struct api_status s = {KIND_POD, ap->ns, ap->name, ap->uid, st};
+	struct api_status s = {KIND_POD, ap->ns, ap->name, ap->uid, st, false};
 	int res = 0;
 	int r = apic_status_many(ag->c, &s, 1, &res);
 	if ((r < 0 || (res < 0 && res != -ENOENT)) && (r < 0 ? r : res) != -ENOTCONN)

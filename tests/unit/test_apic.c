@@ -183,12 +183,26 @@ static void t_status_delete(void)
 	if (!p)
 		return;
 	json_t *st = json_pack("{s:s, s:s}", "phase", "Running", "podIP", "10.1.2.3");
-	struct api_status s[2] = {{KIND_POD, "default", "p1", obj_str(p->obj, "metadata.uid"), st},
-				  {KIND_POD, "default", "p2", "not-its-uid", st}};
+	struct api_status s[2] = {
+	    {KIND_POD, "default", "p1", obj_str(p->obj, "metadata.uid"), st, false},
+	    {KIND_POD, "default", "p2", "not-its-uid", st, false}};
 	int res[2] = {1, 1};
 	CHECK(apic_status_many(c, s, 2, res) == 1 && res[0] == 0 && res[1] == -ESTALE);
 	struct sobj *o = api_get(api, KIND_POD, "default", "p1");
 	CHECK(o && !strcmp(obj_str(o->obj, "status.podIP") ?: "", "10.1.2.3"));
+	sobj_unref(o);
+	/* given statuses: the call takes the reference (written, or refused) */
+	json_t *g1 = json_pack("{s:s, s:s}", "phase", "Running", "podIP", "10.1.2.4");
+	json_t *g2 = json_pack("{s:s}", "phase", "Running");
+	struct api_status g[2] = {
+	    {KIND_POD, "default", "p1", obj_str(p->obj, "metadata.uid"), json_incref(g1), true},
+	    {KIND_POD, "default", "nope", NULL, json_incref(g2), true}};
+	CHECK(apic_status_many(c, g, 2, res) == 1 && res[0] == 0 && res[1] == -ENOENT);
+	CHECK(g1->refcount == 1 && g2->refcount == 1);
+	json_decref(g1);
+	json_decref(g2);
+	o = api_get(api, KIND_POD, "default", "p1");
+	CHECK(o && !strcmp(obj_str(o->obj, "status.podIP") ?: "", "10.1.2.4"));
 	sobj_unref(o);
 	json_t *st2 = json_pack("{s:s}", "phase", "Failed");
 	CHECK(apic_update_status(c, KIND_POD, "default", "p2", st2, NULL) == 1);

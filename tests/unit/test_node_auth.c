@@ -209,8 +209,8 @@ static void test_node_pods(void)
 				  "resource \"pods/status\" in API group \"\" in the namespace "
 				  "\"default\": pod \"default/b\" is not bound to node \"n1\""));
 	err_free(e);
-	struct api_status many[] = {{KIND_POD, "default", "a", NULL, st},
-				    {KIND_POD, "default", "b", NULL, st}};
+	struct api_status many[] = {{KIND_POD, "default", "a", NULL, st, false},
+				    {KIND_POD, "default", "b", NULL, st, false}};
 	CHECK(api_status_many(n1, many, 1, NULL) == 1);
 	CHECK(api_status_many(n1, many, 2, NULL) == -EACCES);
 	json_decref(st);
