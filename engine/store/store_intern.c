@@ -163,17 +163,30 @@ static bool node_same(json_t *a, json_t *b)
 
 /* The slab: size classes of 8 bytes up to SLAB_MAX, in 64 KiB chunks
  * carved from one reserved range of address space; freed blocks go on
- * their class's list and are used again (never given back). */
+ * their class's list and are used again.  A chunk whose blocks are all
+ * free again is given back to the system (store_slab_release, after a
+ * sweep) and is the next chunk any class needs: without that, the slab
+ * would hold its high-water mark for good, and what it holds follows the
+ * watch history, whose window is in time, so a faster minute than any
+ * before would raise it once more. */
 
 #define SLAB_MAX     512
 #define SLAB_CLASSES (SLAB_MAX / 8)
 #define SLAB_CHUNK   (64 * 1024)
 #define SLAB_RANGE   ((size_t)16 << 30) /* address space, not memory */
+#define SLAB_NCHUNK  (SLAB_RANGE / SLAB_CHUNK)
+#define CHUNK_FREE   0xff /* cls[] of a chunk given back */
+#define CHUNK_OF(p)  ((size_t)((char *)(p)-slab.base) / SLAB_CHUNK)
+#define RELEASE_MIN  16 /* chunks (1 MiB): fewer empty ones are not worth a pass */
 
 static struct {
 	pthread_mutex_t mu;
 	char *base, *end;	     /* the range (set once, before any use) */
-	unsigned char *cls;	     /* per chunk of the range: its class */
+	unsigned char *cls;	     /* per chunk of the range: its class, or CHUNK_FREE */
+	uint16_t *used;		     /* mu: per chunk: its blocks handed out */
+	uint32_t *spare;	     /* mu: chunks given back, to be used again */
+	size_t nspare;		     /* mu */
+	size_t given_back;	     /* mu: bytes of chunks given back, ever */
 	char *top;		     /* mu: carved up to here */
 	void *free[SLAB_CLASSES];    /* mu: freed blocks, linked through their first word */
 	char *cur[SLAB_CLASSES];     /* mu: the class's chunk being carved */
@@ -199,18 +212,23 @@ static void *slab_alloc(size_t size)
 		slab.free[c] = *(void **)p;
 	} else {
 		if ((size_t)(slab.cur_end[c] - slab.cur[c]) < sz) {
-			if (slab.top + SLAB_CHUNK > slab.end) {
+			char *chunk =
+			    slab.nspare ? slab.base + (size_t)slab.spare[--slab.nspare] * SLAB_CHUNK
+					: slab.top;
+			if (chunk == slab.top && slab.top + SLAB_CHUNK > slab.end) {
 				pthread_mutex_unlock(&slab.mu);
 				return malloc(size);
 			}
-			slab.cls[(slab.top - slab.base) / SLAB_CHUNK] = (unsigned char)c;
-			slab.cur[c] = slab.top;
-			slab.cur_end[c] = slab.top + SLAB_CHUNK / sz * sz;
-			slab.top += SLAB_CHUNK;
+			if (chunk == slab.top)
+				slab.top += SLAB_CHUNK;
+			slab.cls[CHUNK_OF(chunk)] = (unsigned char)c;
+			slab.cur[c] = chunk;
+			slab.cur_end[c] = chunk + SLAB_CHUNK / sz * sz;
 		}
 		p = slab.cur[c];
 		slab.cur[c] += sz;
 	}
+	slab.used[CHUNK_OF(p)]++;
 	slab.bytes += sz;
 	pthread_mutex_unlock(&slab.mu);
 	return p;
@@ -229,10 +247,11 @@ static void j_free(void *p)
 		free(p);
 		return;
 	}
-	size_t c = slab.cls[((char *)p - slab.base) / SLAB_CHUNK];
+	size_t c = slab.cls[CHUNK_OF(p)];
 	pthread_mutex_lock(&slab.mu);
 	*(void **)p = slab.free[c];
 	slab.free[c] = p;
+	slab.used[CHUNK_OF(p)]--;
 	slab.bytes -= (c + 1) * 8;
 	pthread_mutex_unlock(&slab.mu);
 }
@@ -261,7 +280,9 @@ static void slab_init(void)
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (b == MAP_FAILED)
 		return;
-	slab.cls = xcalloc(SLAB_RANGE / SLAB_CHUNK, 1);
+	slab.cls = xcalloc(SLAB_NCHUNK, 1);
+	slab.used = xcalloc(SLAB_NCHUNK, sizeof(*slab.used));
+	slab.spare = xcalloc(SLAB_NCHUNK, sizeof(*slab.spare));
 	slab.base = slab.top = b;
 	slab.end = slab.base + SLAB_RANGE;
 	json_set_alloc_funcs(j_malloc, j_free);
@@ -271,6 +292,68 @@ static void slab_init(void)
 void store_slab_init(void)
 {
 	pthread_once(&slab_once, slab_init);
+}
+
+/* Is chunk k empty and not a class's chunk being carved? (slab.mu) */
+static bool chunk_empty(size_t k)
+{
+	unsigned char c = slab.cls[k];
+	char *chunk = slab.base + k * SLAB_CHUNK;
+	return c != CHUNK_FREE && slab.used[k] == 0 &&
+	       !(slab.cur[c] >= chunk && slab.cur[c] < chunk + SLAB_CHUNK);
+}
+
+/* Takes the blocks of empty chunks off class c's free list; marks those
+ * chunks (class c) CHUNK_FREE.  (slab.mu) */
+static void unlink_empty(size_t c)
+{
+	void **pp = &slab.free[c];
+	while (*pp) {
+		size_t k = CHUNK_OF(*pp);
+		if (slab.cls[k] == c && slab.used[k] == 0 && chunk_empty(k))
+			*pp = *(void **)*pp;
+		else
+			pp = (void **)*pp;
+	}
+}
+
+size_t store_slab_release(void)
+{
+	if (!slab.base)
+		return 0;
+	pthread_mutex_lock(&slab.mu);
+	size_t top = CHUNK_OF(slab.top), n = 0;
+	bool classes[SLAB_CLASSES] = {false};
+	for (size_t k = 0; k < top; k++)
+		if (chunk_empty(k)) {
+			classes[slab.cls[k]] = true;
+			n++;
+		}
+	if (n < RELEASE_MIN) {
+		pthread_mutex_unlock(&slab.mu);
+		return 0;
+	}
+	for (size_t c = 0; c < SLAB_CLASSES; c++)
+		if (classes[c])
+			unlink_empty(c);
+	for (size_t k = 0; k < top; k++) {
+		if (!chunk_empty(k))
+			continue;
+		madvise(slab.base + k * SLAB_CHUNK, SLAB_CHUNK, MADV_DONTNEED);
+		slab.cls[k] = CHUNK_FREE;
+		slab.spare[slab.nspare++] = (uint32_t)k;
+	}
+	slab.given_back += n * SLAB_CHUNK;
+	pthread_mutex_unlock(&slab.mu);
+	return n * SLAB_CHUNK;
+}
+
+size_t store_slab_given_back(void)
+{
+	pthread_mutex_lock(&slab.mu);
+	size_t n = slab.given_back;
+	pthread_mutex_unlock(&slab.mu);
+	return n;
 }
 
 size_t store_slab_bytes(void)
@@ -570,7 +653,8 @@ size_t store_intern_count(void)
  * gives back the whole pages of it.  A thread looks once a second: after
  * at least STORE_TRIM_BURST writes, the first second with fewer than
  * STORE_TRIM_CALM of them (the readers have caught up by then) sweeps the
- * table (values of objects gone) and trims.
+ * table (values of objects gone), gives back the slab's chunks that held
+ * only those, and trims.
  */
 #define STORE_TRIM_BURST 2000
 #define STORE_TRIM_CALM	 1000
@@ -594,12 +678,14 @@ static void *trim_main(void *arg)
 			tab_sweep();
 			size_t after = tab.n;
 			pthread_mutex_unlock(&tab.mu);
+			size_t back = store_slab_release();
 			int64_t t1 = store_now_ns();
 			malloc_trim(0);
 			log_info("store",
 				 "memory given back after %zu writes: %zu of %zu shared values "
-				 "dropped (%.0f ms), %zu MiB in the slab; trim %.0f ms",
-				 burst, before - after, before, (double)(t1 - t0) / 1e6,
+				 "dropped, %zu KiB of the slab's chunks (%.0f ms), %zu MiB in the "
+				 "slab; trim %.0f ms",
+				 burst, before - after, before, back >> 10, (double)(t1 - t0) / 1e6,
 				 store_slab_bytes() >> 20, (double)(store_now_ns() - t1) / 1e6);
 			burst = 0;
 		}
