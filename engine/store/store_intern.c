@@ -303,14 +303,13 @@ static bool chunk_empty(size_t k)
 	       !(slab.cur[c] >= chunk && slab.cur[c] < chunk + SLAB_CHUNK);
 }
 
-/* Takes the blocks of empty chunks off class c's free list; marks those
- * chunks (class c) CHUNK_FREE.  (slab.mu) */
+/* Takes the blocks of empty chunks off class c's free list (all of a
+ * chunk's blocks are on it when none is handed out).  (slab.mu) */
 static void unlink_empty(size_t c)
 {
 	void **pp = &slab.free[c];
 	while (*pp) {
-		size_t k = CHUNK_OF(*pp);
-		if (slab.cls[k] == c && slab.used[k] == 0 && chunk_empty(k))
+		if (chunk_empty(CHUNK_OF(*pp)))
 			*pp = *(void **)*pp;
 		else
 			pp = (void **)*pp;
