@@ -609,6 +609,7 @@ static int cmd_server(int argc, char **argv)
 	struct opts o = {0};
 	if (parse_opts(argc, argv, &o) < 0)
 		return 2;
+	mem_server_policy();
 	/* root's alone: image layers, pod filesystems, keys (issue 13) */
 	int mk = mkdir_p(o.data_dir, 0700, NULL);
 	if (mk == 0 && chmod(o.data_dir, 0700) < 0)

@@ -1,6 +1,7 @@
 /* mem.c - see mem.h. */
 #include "engine/mem.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,4 +138,10 @@ void buf_free(struct buf *b)
 	free(b->s);
 	b->s = NULL;
 	b->len = b->cap = 0;
+}
+
+void mem_server_policy(void)
+{
+	/* a fixed threshold: glibc no longer moves it (nor the trim one) */
+	mallopt(M_MMAP_THRESHOLD, MEM_MMAP_MIN);
 }

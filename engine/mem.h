@@ -55,4 +55,17 @@ char *buf_steal(struct buf *b, size_t *len);
 char *file_slurp(const char *path);
 void buf_free(struct buf *b);
 
+/*
+ * The allocator's policy for a long-running server, set once at its
+ * start: blocks of MEM_MMAP_MIN bytes and more get pages of their own,
+ * given back when freed.  glibc's default raises that threshold to the
+ * size of the largest such block freed so far (nftables' 2 MiB batches
+ * at the start), after which every large transient buffer (SQLite's
+ * 64 KiB ones, a body, a listing) is carved from a thread's heap, where
+ * the long-lived blocks allocated around it keep the heap from shrinking
+ * back: a server that churns pods would grow that way without end.
+ */
+#define MEM_MMAP_MIN (64 << 10)
+void mem_server_policy(void);
+
 #endif

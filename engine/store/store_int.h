@@ -162,6 +162,11 @@ void store_intern_release(void);
 /* Sets up the memory store_intern copies values into (once; store_open). */
 void store_slab_init(void);
 size_t store_slab_bytes(void); /* in use there, for tests */
+/* Gives back to the system the slab's chunks whose blocks are all free
+ * (when there are at least 16 of them); the bytes given back.  The
+ * trimmer calls it after a sweep; tests too. */
+size_t store_slab_release(void);
+size_t store_slab_given_back(void); /* bytes, since the start: for tests */
 /* Between these, this thread's jansson allocations go to the slab: for a
  * node that is made once and kept, without looking it up (unique). */
 void store_slab_begin(void);

@@ -164,17 +164,30 @@ static bool node_same(json_t *a, json_t *b)
 
 /* The slab: size classes of 8 bytes up to SLAB_MAX, in 64 KiB chunks
  * carved from one reserved range of address space; freed blocks go on
- * their class's list and are used again (never given back). */
+ * their class's list and are used again.  A chunk whose blocks are all
+ * free again (none in use, none in a thread's cache) is given back to the
+ * system (store_slab_release, after a sweep) and is the next chunk any
+ * class needs: without that, the slab would hold its high-water mark for
+ * good, and what it holds follows the watch history, whose window is in
+ * time, so a faster minute than any before would raise it once more. */
 
 #define SLAB_MAX     512
 #define SLAB_CLASSES (SLAB_MAX / 8)
 #define SLAB_CHUNK   (64 * 1024)
 #define SLAB_RANGE   ((size_t)16 << 30) /* address space, not memory */
+#define SLAB_NCHUNK  (SLAB_RANGE / SLAB_CHUNK)
+#define CHUNK_FREE   0xff /* cls[] of a chunk given back */
+#define CHUNK_OF(p)  ((size_t)((char *)(p)-slab.base) / SLAB_CHUNK)
+#define RELEASE_MIN  16 /* chunks (1 MiB): fewer empty ones are not worth a pass */
 
 static struct {
 	pthread_mutex_t mu;
 	char *base, *end;	     /* the range (set once, before any use) */
-	unsigned char *cls;	     /* per chunk of the range: its class */
+	unsigned char *cls;	     /* per chunk of the range: its class, or CHUNK_FREE */
+	uint16_t *used;		     /* mu: per chunk: its blocks out of the free lists */
+	uint32_t *spare;	     /* mu: chunks given back, to be used again */
+	size_t nspare;		     /* mu */
+	size_t given_back;	     /* mu: bytes of chunks given back, ever */
 	char *top;		     /* mu: carved up to here */
 	void *free[SLAB_CLASSES];    /* mu: freed blocks, linked through their first word */
 	char *cur[SLAB_CLASSES];     /* mu: the class's chunk being carved */
@@ -202,10 +215,15 @@ static bool in_slab(const void *p)
 struct slab_tc {
 	void *head[SLAB_CLASSES]; /* linked through their first word */
 	unsigned n[SLAB_CLASSES];
-	bool keyed; /* the destructor below is set for this thread */
+	bool keyed;   /* the destructor below is set for this thread */
+	unsigned gen; /* slab_gen when this thread last gave all its blocks back */
 };
 static __thread struct slab_tc tc;
 static pthread_key_t tc_key;
+/* Bumped by a release pass: each thread gives back all its cached blocks
+ * at its next allocation or free, so that they pin no chunk at the next
+ * pass. */
+static unsigned slab_gen;
 
 /* Gives back all but keep of this thread's blocks of class c. */
 static void tc_flush(size_t c, unsigned keep)
@@ -219,6 +237,11 @@ static void tc_flush(size_t c, unsigned keep)
 	tc.head[c] = *(void **)last;
 	tc.n[c] = keep;
 	pthread_mutex_lock(&slab.mu);
+	for (void *p = first;; p = *(void **)p) {
+		slab.used[CHUNK_OF(p)]--;
+		if (p == last)
+			break;
+	}
 	*(void **)last = slab.free[c];
 	slab.free[c] = first;
 	slab.bytes -= (size_t)k * (c + 1) * 8;
@@ -232,12 +255,38 @@ static void tc_exit(void *arg)
 	tc.keyed = false;
 }
 
-static void tc_key_make(void)
+/* Before a thread's allocation or free: its destructor set; its cache
+ * given back if a release pass asked since it last did. */
+static void tc_enter(void)
 {
 	if (!tc.keyed) {
 		tc.keyed = true;
 		pthread_setspecific(tc_key, &tc);
 	}
+	unsigned g = __atomic_load_n(&slab_gen, __ATOMIC_RELAXED);
+	if (tc.gen != g) {
+		tc.gen = g;
+		for (size_t c = 0; c < SLAB_CLASSES; c++)
+			tc_flush(c, 0);
+	}
+}
+
+/* A chunk to carve class c's blocks from: one given back, or the next of
+ * the range; false when the range is used up.  (slab.mu) */
+static bool new_chunk(size_t c)
+{
+	size_t sz = (c + 1) * 8;
+	char *chunk =
+	    slab.nspare ? slab.base + (size_t)slab.spare[--slab.nspare] * SLAB_CHUNK : slab.top;
+	if (chunk == slab.top) {
+		if (slab.top + SLAB_CHUNK > slab.end)
+			return false;
+		slab.top += SLAB_CHUNK;
+	}
+	slab.cls[CHUNK_OF(chunk)] = (unsigned char)c;
+	slab.cur[c] = chunk;
+	slab.cur_end[c] = chunk + SLAB_CHUNK / sz * sz;
+	return true;
 }
 
 /* Up to SLAB_TC / 2 blocks of class c into this thread's cache; false
@@ -252,17 +301,12 @@ static bool tc_fill(size_t c)
 		if (p) {
 			slab.free[c] = *(void **)p;
 		} else {
-			if ((size_t)(slab.cur_end[c] - slab.cur[c]) < sz) {
-				if (slab.top + SLAB_CHUNK > slab.end)
-					break;
-				slab.cls[(slab.top - slab.base) / SLAB_CHUNK] = (unsigned char)c;
-				slab.cur[c] = slab.top;
-				slab.cur_end[c] = slab.top + SLAB_CHUNK / sz * sz;
-				slab.top += SLAB_CHUNK;
-			}
+			if ((size_t)(slab.cur_end[c] - slab.cur[c]) < sz && !new_chunk(c))
+				break;
 			p = slab.cur[c];
 			slab.cur[c] += sz;
 		}
+		slab.used[CHUNK_OF(p)]++;
 		*(void **)p = tc.head[c];
 		tc.head[c] = p;
 		got++;
@@ -278,7 +322,7 @@ static bool tc_fill(size_t c)
 static void *slab_alloc(size_t size)
 {
 	size_t c = (size + 7) / 8 - 1;
-	tc_key_make();
+	tc_enter();
 	if (!tc.n[c] && !tc_fill(c))
 		return malloc(size);
 	void *p = tc.head[c];
@@ -300,8 +344,8 @@ static void j_free(void *p)
 		free(p);
 		return;
 	}
-	size_t c = slab.cls[((char *)p - slab.base) / SLAB_CHUNK];
-	tc_key_make();
+	tc_enter();
+	size_t c = slab.cls[CHUNK_OF(p)]; /* stable: its chunk is in use */
 	*(void **)p = tc.head[c];
 	tc.head[c] = p;
 	if (++tc.n[c] > SLAB_TC)
@@ -336,7 +380,9 @@ static void slab_init(void)
 		munmap(b, SLAB_RANGE);
 		return;
 	}
-	slab.cls = xcalloc(SLAB_RANGE / SLAB_CHUNK, 1);
+	slab.cls = xcalloc(SLAB_NCHUNK, 1);
+	slab.used = xcalloc(SLAB_NCHUNK, sizeof(*slab.used));
+	slab.spare = xcalloc(SLAB_NCHUNK, sizeof(*slab.spare));
 	slab.base = slab.top = b;
 	slab.end = slab.base + SLAB_RANGE;
 	json_set_alloc_funcs(j_malloc, j_free);
@@ -346,6 +392,69 @@ static void slab_init(void)
 void store_slab_init(void)
 {
 	pthread_once(&slab_once, slab_init);
+}
+
+/* Is chunk k empty and not a class's chunk being carved? (slab.mu) */
+static bool chunk_empty(size_t k)
+{
+	unsigned char c = slab.cls[k];
+	char *chunk = slab.base + k * SLAB_CHUNK;
+	return c != CHUNK_FREE && slab.used[k] == 0 &&
+	       !(slab.cur[c] >= chunk && slab.cur[c] < chunk + SLAB_CHUNK);
+}
+
+/* Takes the blocks of empty chunks off class c's free list (all of a
+ * chunk's blocks are on it when none is handed out).  (slab.mu) */
+static void unlink_empty(size_t c)
+{
+	void **pp = &slab.free[c];
+	while (*pp) {
+		if (chunk_empty(CHUNK_OF(*pp)))
+			*pp = *(void **)*pp;
+		else
+			pp = (void **)*pp;
+	}
+}
+
+size_t store_slab_release(void)
+{
+	if (!slab.base)
+		return 0;
+	__atomic_add_fetch(&slab_gen, 1, __ATOMIC_RELAXED);
+	tc_enter(); /* this thread's blocks (the sweep's frees) first */
+	pthread_mutex_lock(&slab.mu);
+	size_t top = CHUNK_OF(slab.top), n = 0;
+	bool classes[SLAB_CLASSES] = {false};
+	for (size_t k = 0; k < top; k++)
+		if (chunk_empty(k)) {
+			classes[slab.cls[k]] = true;
+			n++;
+		}
+	if (n < RELEASE_MIN) {
+		pthread_mutex_unlock(&slab.mu);
+		return 0;
+	}
+	for (size_t c = 0; c < SLAB_CLASSES; c++)
+		if (classes[c])
+			unlink_empty(c);
+	for (size_t k = 0; k < top; k++) {
+		if (!chunk_empty(k))
+			continue;
+		madvise(slab.base + k * SLAB_CHUNK, SLAB_CHUNK, MADV_DONTNEED);
+		slab.cls[k] = CHUNK_FREE;
+		slab.spare[slab.nspare++] = (uint32_t)k;
+	}
+	slab.given_back += n * SLAB_CHUNK;
+	pthread_mutex_unlock(&slab.mu);
+	return n * SLAB_CHUNK;
+}
+
+size_t store_slab_given_back(void)
+{
+	pthread_mutex_lock(&slab.mu);
+	size_t n = slab.given_back;
+	pthread_mutex_unlock(&slab.mu);
+	return n;
 }
 
 /* (blocks in threads' caches count as in use) */
@@ -649,7 +758,8 @@ size_t store_intern_count(void)
  * gives back the whole pages of it.  A thread looks once a second: after
  * at least STORE_TRIM_BURST writes, the first second with fewer than
  * STORE_TRIM_CALM of them (the readers have caught up by then) sweeps the
- * table (values of objects gone) and trims.
+ * table (values of objects gone), gives back the slab's chunks that held
+ * only those, and trims.
  */
 #define STORE_TRIM_BURST 2000
 #define STORE_TRIM_CALM	 1000
@@ -673,12 +783,14 @@ static void *trim_main(void *arg)
 			tab_sweep();
 			size_t after = tab.n;
 			pthread_mutex_unlock(&tab.mu);
+			size_t back = store_slab_release();
 			int64_t t1 = store_now_ns();
 			malloc_trim(0);
 			log_info("store",
 				 "memory given back after %zu writes: %zu of %zu shared values "
-				 "dropped (%.0f ms), %zu MiB in the slab; trim %.0f ms",
-				 burst, before - after, before, (double)(t1 - t0) / 1e6,
+				 "dropped, %zu KiB of the slab's chunks (%.0f ms), %zu MiB in the "
+				 "slab; trim %.0f ms",
+				 burst, before - after, before, back >> 10, (double)(t1 - t0) / 1e6,
 				 store_slab_bytes() >> 20, (double)(store_now_ns() - t1) / 1e6);
 			burst = 0;
 		}

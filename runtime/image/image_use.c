@@ -54,14 +54,22 @@ static char *record_text(const char *pod, const char *const *refs, const char *c
 	return json_dumps(rec, JSON_SORT_KEYS | JSON_COMPACT);
 }
 
-/* The file's text, or NULL. */
+/* The file's text (its first USES_FILE_MAX bytes), or NULL.  The buffer
+ * is the file's size: a record is some 200 bytes, and a 256 KiB buffer
+ * for each pod's start would be carved from the heap of the thread that
+ * asks (glibc serves such sizes from it once a larger block was freed)
+ * and leave it fragmented. */
 static char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	if (!f)
 		return NULL;
-	char *buf = xmalloc(USES_FILE_MAX + 1);
-	size_t n = fread(buf, 1, USES_FILE_MAX, f);
+	size_t want = fstat(fileno(f), &st) == 0 && st.st_size > 0 ? (size_t)st.st_size : 0;
+	if (want > USES_FILE_MAX)
+		want = USES_FILE_MAX;
+	char *buf = xmalloc(want + 1);
+	size_t n = fread(buf, 1, want, f);
 	fclose(f);
 	buf[n] = 0;
 	return buf;

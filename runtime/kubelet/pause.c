@@ -48,9 +48,13 @@ static void helper_find(void)
 		helper[0] = 0;
 }
 
-uint64_t proc_start_time(pid_t pid)
+/* The start time of pid (/proc/PID/stat field 22), a zombie's too, and
+ * in *zombie whether it is one (or is being reaped); 0 when there is no
+ * such process. */
+static uint64_t stat_start(pid_t pid, bool *zombie)
 {
 	char path[64], text[1024];
+	*zombie = false;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -62,8 +66,9 @@ uint64_t proc_start_time(pid_t pid)
 	text[n] = 0;
 	/* after "(comm)", which may hold spaces: state is field 3 */
 	char *p = strrchr(text, ')');
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+	if (!p || p[1] != ' ')
 		return 0;
+	*zombie = p[2] == 'Z' || p[2] == 'X';
 	p += 2;
 	for (int field = 3; field < 22 && p; field++) {
 		p = strchr(p, ' ');
@@ -71,6 +76,13 @@ uint64_t proc_start_time(pid_t pid)
 			p++;
 	}
 	return p ? strtoull(p, NULL, 10) : 0;
+}
+
+uint64_t proc_start_time(pid_t pid)
+{
+	bool zombie;
+	uint64_t t = stat_start(pid, &zombie);
+	return zombie ? 0 : t;
 }
 
 bool pause_alive(pid_t pid, uint64_t start)
@@ -126,16 +138,26 @@ int pause_spawn(const char *hostname, const char *dir, pid_t *pid, uint64_t *sta
 	return 0;
 }
 
+/*
+ * Our child is reaped by pid until waitpid says it is ours no more: a
+ * look at its state in between would race with its death (it turns into
+ * a zombie right after a waitpid that found it running, and was left one
+ * for good).  A pid whose start time is not start is another process's
+ * (ours was reaped, the number reused): neither killed nor waited for.
+ */
 int pause_kill(pid_t pid, uint64_t start)
 {
-	if (!pause_alive(pid, start)) {
-		waitpid(pid, NULL, WNOHANG); /* a zombie child of ours */
+	bool zombie;
+	if (pid <= 0 || !start || stat_start(pid, &zombie) != start)
 		return 0;
-	}
-	kill(pid, SIGKILL);
+	if (!zombie)
+		kill(pid, SIGKILL);
 	for (int waited = 0; waited < PAUSE_WAIT_MS; waited += 2) {
 		pid_t r = waitpid(pid, NULL, WNOHANG);
-		if (r == pid || !pause_alive(pid, start))
+		if (r == pid)
+			return 0;
+		/* not our child (adopted): its own parent reaps it */
+		if (r < 0 && errno == ECHILD && !pause_alive(pid, start))
 			return 0;
 		sleep_ms(2);
 	}

@@ -17,8 +17,9 @@
 # its value after the first 100 cycles (the first tenth of the run when
 # BENCH_SOAK_CYCLES is smaller), and nothing left behind once the last
 # cycle is gone, with the server still running: no runc container, no pause
-# process, no mount under the data dir, no veth on the pod bridge, no file
-# in the data dir's pods/ or logs/ folder, no pod cgroup under /sys/fs/cgroup/clusterfs,
+# process, no zombie child of the server, no mount under the data dir, no
+# veth on the pod bridge, no file in the data dir's pods/ or logs/ folder,
+# no pod cgroup under /sys/fs/cgroup/clusterfs,
 # and the server's fds back to their count after the baseline cycle, its
 # threads too but for the idle FUSE workers libfuse may keep (16, fs.c).
 #
@@ -29,7 +30,12 @@
 # Knobs (environment): BENCH_SOAK_CYCLES (1000), BENCH_SOAK_BASE (the
 # baseline cycle: a tenth of the cycles), BENCH_SOAK_REPLICAS (10),
 # BENCH_TIMEOUT seconds per wait (60), BENCH_SOAK_CSV (a path: every
-# cycle's "cycle ms rss_kib fds threads" is copied there at the end).
+# cycle's "cycle ms rss_kib fds threads" is copied there at the end),
+# BENCH_SOAK_PACE_MS (0: off; else a cycle starts that long after the one
+# before started, for a diagnosis: what the server holds follows windows
+# of time (the watch history's 75 s, the Events of deleted pods' 60 s),
+# so cycles that get faster raise it, which a fixed pace tells apart
+# from growth with the number of cycles).
 set -u
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
@@ -77,13 +83,17 @@ srv_kib() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$pid/status"; }
 srv_fds() { ls "/proc/$pid/fd" | wc -l; }
 srv_threads() { awk '$1 == "Threads:" { print $2 }' "/proc/$pid/status"; }
 runc_count() { runc --root "$data/runc" list -q 2>/dev/null | grep -c .; }
-# PIDs of our pause processes ("clusterfs pause ..." of our private copy).
+# PIDs of our pause processes: their environment names a pod folder of
+# our data dir (pause.h; they run from clusterfs-logrelay, or from
+# clusterfs when it has no relay beside it).
 pause_pids() {
 	for d in /proc/[0-9]*; do
-		[ "$(readlink "$d/exe" 2>/dev/null)" = "$CFS" ] || continue
-		{ tr '\0' ' ' <"$d/cmdline"; } 2>/dev/null | grep -q '^clusterfs pause ' && echo "${d#/proc/}"
+		{ tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -q "^CLUSTERFS_POD_DIR=$data/" &&
+			echo "${d#/proc/}"
 	done
 }
+# Children of the server that ended and were never reaped.
+zombies() { ps --ppid "$pid" -o pid=,stat= 2>/dev/null | awk '$2 ~ /^Z/ { print $1 }'; }
 running() { grep -lx Running "$mnt"/pods/soak-*/phase 2>/dev/null | wc -l; }
 gone() {
 	! ls "$mnt/pods" "$mnt/replicasets" 2>/dev/null | grep -q '^soak' &&
@@ -106,6 +116,8 @@ leftovers() {
 	_p=$(pause_pids)
 	echo "runc containers: $(runc_count)"
 	echo "pause processes: $(echo $_p | wc -w) $_p"
+	_z=$(zombies)
+	echo "zombies under the server: $(echo $_z | wc -w) $_z"
 	echo "mounts under the data dir: $(echo $_m | wc -w) $(echo $_m | head -c 300)"
 	echo "veths on $bridge: $(echo $_v | wc -w) $(echo $_v | head -c 300)"
 	echo "files under pods/ and logs/: $(echo $_f | wc -w) $(echo $_f | head -c 300)"
@@ -165,14 +177,18 @@ echo "   server pid $pid, node soak Ready after $BENCH_READY_S s: VmRSS $((rss0 
 printf '   %7s %9s %11s %5s %8s  %s\n' cycle "cycle ms" "VmRSS KiB" fds threads "load average"
 step=$((CYCLES / 10))
 [ "$step" -ge 1 ] || step=1
+PACE=${BENCH_SOAK_PACE_MS:-0}
 c=1
 while [ $c -le "$CYCLES" ]; do
+	t_start=$(now_ms)
 	cycle $c
 	if [ $c = 1 ] || [ $((c % step)) = 0 ] || [ $c = "$CYCLES" ]; then
 		set -- $(tail -1 "$rec")
 		printf '   %7s %9s %11s %5s %8s  %s\n' "$1" "$2" "$3" "$4" "$5" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	fi
 	c=$((c + 1))
+	left=$((t_start + PACE - $(now_ms)))
+	[ "$PACE" -gt 0 ] && [ "$left" -gt 0 ] && sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
 done
 
 # at N FIELD: the record of cycle N (fields: 2 ms, 3 rss, 4 fds, 5 threads).

@@ -2,8 +2,8 @@
 # t_churn.sh - no growth under pod churn (issue 16): CHURN_CYCLES (60)
 # create/delete cycles of a 10-pod Deployment of real busybox containers
 # on the local node.  Once the last cycle's pods are gone, with the server
-# still running: no runc container, pause process, mount under the data
-# dir, veth on the pod bridge, file under pods/ or logs/, or pod cgroup is
+# still running: no runc container, pause process, zombie child of the
+# server, mount under the data dir, veth on the pod bridge, file under pods/ or logs/, or pod cgroup is
 # left of any pod the cycles made, and the server holds no more fds than
 # after the warm-up cycles (CHURN_WARM, 45: the watch ring full, the
 # Events of deleted pods expiring as fast as they come, some 90 s), and no
@@ -86,6 +86,12 @@ check_eq "no runc container" 0 "$(runc_left)"
 check_eq "no pause process" "" "$(for d in /proc/[0-9]*; do
 	{ tr '\0' '\n' <"$d/environ"; } 2>/dev/null | grep -q "^CLUSTERFS_POD_DIR=$DATA/" && echo "${d#/proc/}"
 done)"
+# a child the server started and never reaped (a pause or a log relay;
+# pause_kill once left one now and then): given 3 s for one just ended
+zombies() { ps --ppid "$CFS_PID" -o pid=,stat=,comm= 2>/dev/null | awk '$2 ~ /^Z/'; }
+no_zombie() { [ -z "$(zombies)" ]; }
+wait_until 3 no_zombie
+check_eq "no zombie under the server" "" "$(zombies)"
 check_eq "no mount under the data dir" "" "$(awk -v d="$DATA/" 'index($2, d) == 1 { print $2 }' /proc/mounts)"
 check_eq "no file under pods/ or logs/" "" "$(find "$DATA/pods" "$DATA/logs" -mindepth 1 2>/dev/null | head -5)"
 cg=""

@@ -1,7 +1,7 @@
 /*
  * test_store_mem.c - unit tests of what keeps the store small (issue 16):
  * equal values shared between objects and versions (store_intern.c), the
- * watch history bounded in bytes, and the per-class counts that
+ * slab's empty chunks given back, the watch history bounded in bytes, and the per-class counts that
  * /cluster/status reads instead of walking every object (store_count).
  */
 #include <errno.h>
@@ -127,6 +127,61 @@ static void test_sweep(void)
 	store_history_bytes_for_test = 0;
 }
 
+/* A peak of distinct values, then every object deleted: once the trimmer
+ * has swept (after a burst, in its first calm second), the chunks of the
+ * slab that held only those values are given back, and serve again (the
+ * objects written after read as they were written). */
+static void test_slab_release(void)
+{
+	store_history_bytes_for_test = 4000;
+	struct store *st = open_new();
+	if (!st)
+		return;
+	enum { N = 20000, M = 2000 };
+	char name[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		json_t *o = pod(name, NULL);
+		json_object_set_new(o, "status", json_pack("{s:i, s:s}", "n", i, "ip", name));
+		CHECK(put(st, "Pod", name, o) > 0);
+	}
+	size_t peak = store_slab_bytes(), back0 = store_slab_given_back(), back = back0;
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "p%d", i);
+		CHECK(put(st, "Pod", name, NULL) > 0);
+	}
+	for (int i = 0; i < 50 && back - back0 < peak / 2; i++) {
+		usleep(100000);
+		back = store_slab_given_back();
+	}
+	printf("  slab: %zu KiB at the peak, %zu KiB given back once they were deleted\n",
+	       peak >> 10, (back - back0) >> 10);
+	CHECK(back - back0 >= peak / 2);
+	for (int i = 0; i < M; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		json_t *o = pod(name, "Running");
+		json_object_set_new(o, "status", json_pack("{s:i, s:s}", "n", i, "ip", name));
+		CHECK(put(st, "Pod", name, o) > 0);
+	}
+	int bad = 0;
+	for (int i = 0; i < M; i++) {
+		snprintf(name, sizeof(name), "q%d", i);
+		struct sobj *o = store_get(st, "Pod", "default", name);
+		json_t *want = pod(name, "Running");
+		json_object_set_new(want, "status", json_pack("{s:i, s:s}", "n", i, "ip", name));
+		json_t *got = o ? json_deep_copy(o->obj) : NULL;
+		if (got)
+			json_object_del(json_object_get(got, "metadata"), "resourceVersion");
+		bad += !got || !json_equal(want, got);
+		json_decref(want);
+		json_decref(got);
+		sobj_unref(o);
+	}
+	CHECK(bad == 0);
+	store_close(st);
+	store_history_bytes_for_test = 0;
+}
+
 /* Old events leave the ring by bytes; a watcher still gets all of them. */
 static void test_history_bytes(void)
 {
@@ -235,6 +290,7 @@ int main(void)
 	}
 	RUN(test_shared_values);
 	RUN(test_sweep);
+	RUN(test_slab_release);
 	RUN(test_history_bytes);
 	RUN(test_history_fresh);
 	RUN(test_count);
