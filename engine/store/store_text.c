@@ -212,5 +212,7 @@ char *store_text(const json_t *v)
 		return json_dumps(v, JSON_COMPACT);
 	}
 	putc1(&b, '\0');
-	return b.p;
+	/* to its size: texts are kept (the watch history, the index), and the
+	 * buffer grew by doubling */
+	return b.len < b.cap ? xrealloc(b.p, b.len) : b.p;
 }
