@@ -890,6 +890,7 @@ int fs_serve(struct fs *fs)
 {
 	if (fuse_set_signal_handlers(fs->se) != 0)
 		return -EIO;
+	fs_kernel_batch_threads();
 	struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(cfg, 64);
 	fuse_loop_cfg_set_idle_threads(cfg, 16);

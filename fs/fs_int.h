@@ -195,6 +195,7 @@ void fs_handle_unadmit(struct fs *fs, struct handle *h);
 void fs_cache_init(struct fs *fs);
 /* Sets the FUSE module parameters that speed a round trip (fs_kernel.c). */
 void fs_kernel_tune(bool wake_here);
+void fs_kernel_batch_threads(void);
 int fs_cache_start(struct fs *fs, struct err **e);
 void fs_cache_stop(struct fs *fs);
 void fs_cache_free(struct fs *fs);
