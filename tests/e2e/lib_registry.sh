@@ -2,7 +2,7 @@
 # docker-registry on 127.0.0.1, its storage and log in $WORK/NAME, killed
 # by PID at the end (CFS_BG_PIDS).  Sourced after lib.sh.
 
-# wait_up and free_port are in lib.sh.
+# free_port is in lib.sh.
 
 # start_registry NAME PORT [EXTRA-YAML]: docker-registry with its storage
 # in $WORK/NAME (its log, with every request, in $WORK/NAME/log); waits
@@ -24,9 +24,24 @@ http:
 ${3:-}
 EOC
 	docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
-	CFS_BG_PIDS="$CFS_BG_PIDS $!"
-	wait_up 10 sh -c "curl -sk -o /dev/null https://127.0.0.1:$2/v2/ || curl -s -o /dev/null http://127.0.0.1:$2/v2/" ||
-		cfs_abort "registry $1 answers on 127.0.0.1:$2"
+	local rpid=$!
+	CFS_BG_PIDS="$CFS_BG_PIDS $rpid"
+	# Up to 30 s: its first start on a busy machine (the CI's) loads a
+	# large binary from a cold cache.  If it exits meanwhile (its port
+	# taken between free_port and here), its log says why.
+	local n=300
+	while [ $n -gt 0 ]; do
+		curl -sk -o /dev/null "https://127.0.0.1:$2/v2/" ||
+			curl -s -o /dev/null "http://127.0.0.1:$2/v2/" && return 0
+		if ! kill -0 "$rpid" 2>/dev/null; then
+			sed 's/^/  registry log: /' "$dir/log" >&2
+			cfs_abort "registry $1 answers on 127.0.0.1:$2 (it exited)"
+		fi
+		sleep 0.1
+		n=$((n - 1))
+	done
+	sed 's/^/  registry log: /' "$dir/log" | tail -5 >&2
+	cfs_abort "registry $1 answers on 127.0.0.1:$2 (no answer in 30 s)"
 }
 
 # digest_of URL-OF-MANIFEST [CURL-ARGS]: the registry's digest for it.
