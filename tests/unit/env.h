@@ -18,6 +18,7 @@
 #include "engine/store/store.h"
 #include "engine/mem.h"
 #include "engine/valid/codec.h"
+#include "tests/unit/apply.h"
 
 static char *dir;
 static struct store *st;
@@ -60,17 +61,7 @@ static inline void env_down(void)
  * api_apply's result, the reason on stderr when refused. */
 static inline int env_apply(const char *yaml)
 {
-	json_t **docs;
-	size_t n;
-	struct err *e = NULL;
-	int r = codec_decode(yaml, strlen(yaml), &docs, &n, &e);
-	if (r >= 0)
-		r = api_apply(api, docs, n, NULL, &e);
-	if (r < 0)
-		fprintf(stderr, "  apply: %s\n", e ? e->msg : "?");
-	codec_docs_free(docs, n);
-	err_free(e);
-	return r;
+	return apply_yaml(api, yaml);
 }
 
 /* Polls cond every 10 ms for up to ms; true once it holds. */

@@ -18,6 +18,7 @@
 #include "engine/mem.h"
 #include "engine/obj.h"
 #include "engine/controllers/rsctl.h"
+#include "tests/unit/apply.h"
 #include "tests/unit/unit.h"
 
 static char dir[] = "/tmp/cfs-test-ctl.XXXXXX";
@@ -29,21 +30,6 @@ static struct rsctl *rc;
 static const struct kind_info *K(const char *kind)
 {
 	return kind_by_kind(kind);
-}
-
-static int apply(const char *yaml)
-{
-	json_t **docs;
-	size_t n;
-	struct err *e = NULL;
-	int r = codec_decode(yaml, strlen(yaml), &docs, &n, &e);
-	if (r >= 0)
-		r = api_apply(api, docs, n, NULL, &e);
-	if (r < 0)
-		fprintf(stderr, "  apply: %s\n", e ? e->msg : "?");
-	codec_docs_free(docs, n);
-	err_free(e);
-	return r;
 }
 
 static int64_t now_ms(void)
@@ -120,7 +106,7 @@ static void test_template_hash(void)
 
 static void test_deployment_makes_rs_and_pods(void)
 {
-	CHECK(apply(web) == 1);
+	CHECK(apply_yaml(api, web) == 1);
 	int three = 3;
 	CHECK(wait_for(pods_are, &three, 5000));
 	struct sobj **v;
@@ -226,7 +212,7 @@ static void test_template_change(void)
 	    xasprintf("%.*s  strategy: {type: Recreate}\n%s", (int)(p - v2 + 12), v2, p + 12);
 	free(v2);
 	v2 = v2r;
-	CHECK(apply(v2) == 1);
+	CHECK(apply_yaml(api, v2) == 1);
 	struct rs_state s = {2, 1};
 	CHECK(wait_for(rollout_done, &s, 5000));
 	struct sobj *d = api_get(api, K("Deployment"), "default", "web");
@@ -247,7 +233,7 @@ static void test_gc(void)
 	    "  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: gone, "
 	    "uid: 00000000-0000-0000-0000-000000000000}]\n"
 	    "spec: {containers: [{name: c, image: busybox}]}\n";
-	CHECK(apply(orphan) == 1);
+	CHECK(apply_yaml(api, orphan) == 1);
 	CHECK(gc_sweep(api, 3600) >= 1);
 	struct sobj *o = api_get(api, K("Pod"), "default", "orphan");
 	CHECK(o == NULL);
@@ -266,7 +252,7 @@ static void test_gc_events(void)
 	char old[32];
 	time_t t = time(NULL) - 120;
 	strftime(old, sizeof(old), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: here}\n") == 1);
+	CHECK(apply_yaml(api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: here}\n") == 1);
 	struct sobj *cm = api_get(api, K("ConfigMap"), "default", "here");
 	const char *uid = cm ? obj_str(cm->obj, "metadata.uid") : NULL;
 	CHECK(uid != NULL);
@@ -285,7 +271,7 @@ static void test_gc_events(void)
 		free(d);
 		y = n;
 	}
-	CHECK(apply(y) == 3);
+	CHECK(apply_yaml(api, y) == 3);
 	free(y);
 	sobj_unref(cm);
 	gc_sweep(api, 3600);
@@ -301,15 +287,15 @@ static void test_gc_events(void)
  * Terminating, until the pod is gone; then the gc removes it. */
 static void test_namespace_terminating(void)
 {
-	CHECK(apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: going}\n") == 1);
+	CHECK(apply_yaml(api, "apiVersion: v1\nkind: Namespace\nmetadata: {name: going}\n") == 1);
 	json_t *node = json_pack("{s:s, s:s, s:{s:s}, s:{s:[{s:s, s:s}]}}", "apiVersion", "v1",
 				 "kind", "Node", "metadata", "name", "n1", "status", "conditions",
 				 "type", "Ready", "status", "True");
 	CHECK(api_create(api, node, NULL, NULL) == 0);
 	json_decref(node);
-	CHECK(apply("apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: going}\n"
+	CHECK(apply_yaml(api, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: going}\n"
 		    "spec: {nodeName: n1, containers: [{name: c, image: busybox}]}\n") == 1);
-	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: going}\n") ==
+	CHECK(apply_yaml(api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: going}\n") ==
 	      1);
 	CHECK(api_delete(api, K("Namespace"), "", "going", NULL) >= 2);
 	struct sobj *ns = api_get(api, K("Namespace"), "", "going");
@@ -318,7 +304,7 @@ static void test_namespace_terminating(void)
 	CHECK(ns && obj_at(ns->obj, "metadata.deletionTimestamp") != NULL);
 	sobj_unref(ns);
 	CHECK(api_get(api, K("ConfigMap"), "going", "c") == NULL);
-	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: going}\n") ==
+	CHECK(apply_yaml(api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: going}\n") ==
 	      -EPERM);
 	CHECK(gc_namespaces(api) == 1);
 	ns = api_get(api, K("Namespace"), "", "going");
@@ -342,14 +328,14 @@ static void test_foreground_delete(void)
 				 "type", "Ready", "status", "True");
 	CHECK(api_create(api, node, NULL, NULL) == 0);
 	json_decref(node);
-	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: top}\n") == 1);
+	CHECK(apply_yaml(api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: top}\n") == 1);
 	struct sobj *top = api_get(api, K("ConfigMap"), "default", "top");
 	const char *uid = top ? obj_str(top->obj, "metadata.uid") : "x";
 	char *y = xasprintf(
 	    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mid\n"
 	    "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: top, uid: %s}]\n",
 	    uid);
-	CHECK(apply(y) == 1);
+	CHECK(apply_yaml(api, y) == 1);
 	free(y);
 	struct sobj *mid = api_get(api, K("ConfigMap"), "default", "mid");
 	uid = mid ? obj_str(mid->obj, "metadata.uid") : "x";
@@ -357,7 +343,7 @@ static void test_foreground_delete(void)
 		      "  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: mid, uid: %s}]\n"
 		      "spec: {nodeName: n1, containers: [{name: c, image: busybox}]}\n",
 		      uid);
-	CHECK(apply(y) == 1);
+	CHECK(apply_yaml(api, y) == 1);
 	free(y);
 	CHECK(api_delete_foreground(api, K("ConfigMap"), "default", "top", -1, NULL) == 3);
 	struct sobj *o = api_get(api, K("ConfigMap"), "default", "top");
@@ -383,7 +369,7 @@ static void test_foreground_delete(void)
 	sobj_unref(top);
 	sobj_unref(mid);
 	/* nothing to wait for: at once */
-	CHECK(apply("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alone}\n") == 1);
+	CHECK(apply_yaml(api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: alone}\n") == 1);
 	CHECK(api_delete_foreground(api, K("ConfigMap"), "default", "alone", -1, NULL) == 1);
 	CHECK(api_get(api, K("ConfigMap"), "default", "alone") == NULL);
 	CHECK(api_delete(api, K("Node"), "", "n1", NULL) == 1);

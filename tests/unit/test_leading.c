@@ -17,6 +17,7 @@
 #include "engine/sched/sched.h"
 #include "engine/store/store.h"
 #include "engine/valid/codec.h"
+#include "tests/unit/apply.h"
 #include "tests/unit/unit.h"
 
 static char dir[] = "/tmp/cfs-test-leading.XXXXXX";
@@ -40,21 +41,6 @@ static void extra_stop(void *h)
 {
 	sched_stop(h);
 	extra_up--;
-}
-
-static int apply(const char *yaml)
-{
-	json_t **docs;
-	size_t n;
-	struct err *e = NULL;
-	int r = codec_decode(yaml, strlen(yaml), &docs, &n, &e);
-	if (r >= 0)
-		r = api_apply(api, docs, n, NULL, &e);
-	if (r < 0)
-		fprintf(stderr, "  apply: %s\n", e ? e->msg : "?");
-	codec_docs_free(docs, n);
-	err_free(e);
-	return r;
 }
 
 static int count(const char *kind)
@@ -86,7 +72,7 @@ static void web(int replicas)
 			    "  template:\n    metadata: {labels: {app: web}}\n"
 			    "    spec: {containers: [{name: c, image: 'busybox:1.36'}]}\n",
 			    replicas);
-	CHECK(apply(y) >= 0);
+	CHECK(apply_yaml(api, y) >= 0);
 	free(y);
 }
 
