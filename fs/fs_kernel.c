@@ -75,5 +75,6 @@ void fs_kernel_batch_threads(void)
 {
 	struct sched_param sp = {.sched_priority = 0};
 	if (sched_setscheduler(0, SCHED_BATCH, &sp) != 0)
-		log_warn("fs", "FUSE threads as SCHED_BATCH: %s: left as they are", strerror(errno));
+		log_warn("fs", "FUSE threads as SCHED_BATCH: %s: left as they are",
+			 strerror(errno));
 }

@@ -293,10 +293,12 @@ static void test_namespace_terminating(void)
 				 "type", "Ready", "status", "True");
 	CHECK(api_create(api, node, NULL, NULL) == 0);
 	json_decref(node);
-	CHECK(apply_yaml(api, "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: going}\n"
-		    "spec: {nodeName: n1, containers: [{name: c, image: busybox}]}\n") == 1);
-	CHECK(apply_yaml(api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: going}\n") ==
-	      1);
+	CHECK(apply_yaml(api,
+			 "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: going}\n"
+			 "spec: {nodeName: n1, containers: [{name: c, image: busybox}]}\n") == 1);
+	CHECK(apply_yaml(
+		  api,
+		  "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: going}\n") == 1);
 	CHECK(api_delete(api, K("Namespace"), "", "going", NULL) >= 2);
 	struct sobj *ns = api_get(api, K("Namespace"), "", "going");
 	CHECK(ns != NULL);
@@ -304,8 +306,10 @@ static void test_namespace_terminating(void)
 	CHECK(ns && obj_at(ns->obj, "metadata.deletionTimestamp") != NULL);
 	sobj_unref(ns);
 	CHECK(api_get(api, K("ConfigMap"), "going", "c") == NULL);
-	CHECK(apply_yaml(api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: going}\n") ==
-	      -EPERM);
+	CHECK(
+	    apply_yaml(
+		api, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d, namespace: going}\n") ==
+	    -EPERM);
 	CHECK(gc_namespaces(api) == 1);
 	ns = api_get(api, K("Namespace"), "", "going");
 	CHECK(ns != NULL); /* the pod is still stopping */
