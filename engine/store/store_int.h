@@ -27,6 +27,7 @@ enum {
 	S_LOG,
 	S_META,
 	S_COMPACT,
+	S_UNPIN,
 	S_COUNT
 };
 
@@ -186,9 +187,10 @@ void txn_truncate(struct store_txn *tx, size_t nw);
 void txn_free(struct store_txn *tx);
 int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **e);
 /* SQLite: writes o (taken) as the new state with its JSON text (taken;
- * NULL: it could not be encoded): the rows, then the batch's record. */
-int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, char *text,
-		  struct err **e);
+ * NULL: it could not be encoded): the rows, then the batch's record.
+ * prev_rv: the revision o replaces (0: none). */
+int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, int64_t prev_rv,
+		  char *text, struct err **e);
 /* The store whose txn function this thread is running, to catch re-entry. */
 extern __thread struct store *tls_txn_store;
 
