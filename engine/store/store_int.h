@@ -101,6 +101,8 @@ struct store {
 	char *reserve_path;   /* PATH.reserve: disk kept back for deletes */
 	bool reserve_held;    /* the reserve file is in place, full size */
 	bool tight;	      /* a put was refused since the last batch */
+	int64_t disk_seen;    /* disk_free at the last look (per batch, per MiB put) */
+	int64_t disk_put;     /* bytes put since that look */
 
 	struct estore *etcd; /* the etcd backend (store_etcd.c); NULL: SQLite */
 	struct ckpt *ckpt;   /* the checkpoint thread (store_ckpt.c), or NULL */
