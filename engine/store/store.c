@@ -878,14 +878,15 @@ static int open_writer(struct store *st, struct err **e)
 	return 0;
 }
 
-/* Reads every row of `objects` into the index, and the revisions. */
+/* Reads every row of `objects`, with its text from its log row, into the
+ * index, and the revisions. */
 static int load(struct store *st, struct err **e)
 {
 	sqlite3_stmt *s;
 	int rc = sqlite3_prepare_v2(
 	    st->wdb,
 	    "SELECT o.kind, o.ns, o.name, o.rv, o.user_rv, o.mtime, l.data FROM objects o"
-	    " JOIN log l ON l.rv = o.rv",
+	    " LEFT JOIN log l ON l.rv = o.rv", /* no log row: corrupt, said below */
 	    -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return sql_err(st, st->wdb, rc, e, "load");

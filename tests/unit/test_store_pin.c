@@ -3,7 +3,8 @@
  * row of its revision.  Compaction keeps the rows objects point at, and a
  * put or delete that moves an object off such a row deletes it; watch
  * resume still finds a compacted revision; a schema 1 data dir (the text
- * in objects too, a log row compacted away) is migrated when opened.
+ * in objects too, a log row compacted away) is migrated when opened; an
+ * object without its log row is reported corrupt.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -164,6 +165,13 @@ static void test_migrate(void)
 	st = open_at(path);
 	CHECK(value_of(st, "b") == 1 && store_rev(st) == 6);
 	store_close(st);
+	/* an object whose log row is gone is corrupt, not silently dropped */
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, "DELETE FROM log WHERE rv = 6", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	st = NULL;
+	_cleanup_err_ struct err *e = NULL;
+	CHECK(store_open(path, &st, &e) < 0 && !st && e && strstr(e->msg, "corrupt"));
 	free(path);
 }
 
