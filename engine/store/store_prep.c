@@ -36,8 +36,6 @@ struct store_prep {
 	size_t len;  /* of text */
 	size_t at;   /* where MARK is in text */
 	bool sqlite; /* made for the SQLite backend */
-	json_t *top; /* SQLite: obj's top level and metadata copied for the
-		      * first put (revision still MARK), or NULL once taken */
 };
 
 /* Where the one MARK (quoted) is in text; false if not exactly once. */
@@ -50,8 +48,6 @@ static bool mark_find(const char *text, size_t len, size_t *at)
 	*at = (size_t)(p + 1 - text);
 	return true;
 }
-
-static json_t *with_rv(const struct store_prep *p, const char *rvs);
 
 struct store_prep *store_prepare(struct store *st, const char *kind, const char *ns,
 				 const char *name, json_t *obj)
@@ -104,9 +100,6 @@ struct store_prep *store_prepare(struct store *st, const char *kind, const char 
 		store_prep_free(p);
 		return NULL;
 	}
-	/* the copy the commit would make, made here: only the revision is
-	 * left for it to set */
-	p->top = with_rv(p, NULL);
 	return p;
 }
 
@@ -115,7 +108,6 @@ void store_prep_free(struct store_prep *p)
 	if (!p)
 		return;
 	json_decref(p->obj);
-	json_decref(p->top);
 	free(p->text);
 	free(p->kind);
 	free(p->ns);
@@ -128,27 +120,16 @@ json_t *store_prep_obj(const struct store_prep *p)
 	return p->obj;
 }
 
-/* A new top level and metadata for p's object, with resourceVersion rvs
- * (NULL: left as the mark): made in the store's memory (slab), unique to
- * this version, so not looked up for sharing.  The first put of p takes
- * the one store_prepare made (p->top) and sets only the revision. */
+/* A new top level and metadata for p's object, with resourceVersion rvs:
+ * made in the store's memory (slab), unique to this version, so not
+ * looked up for sharing. */
 static json_t *with_rv(const struct store_prep *p, const char *rvs)
 {
-	struct store_prep *mp = (struct store_prep *)p; /* p->top is taken once */
-	json_t *top = rvs ? STEAL_POINTER(&mp->top) : NULL, *md = NULL;
 	store_slab_begin();
-	if (!top) {
-		top = json_copy(p->obj);
-		md = json_copy(json_object_get(p->obj, "metadata"));
-	} else {
-		md = json_incref(json_object_get(top, "metadata"));
-	}
-	json_t *rv = rvs ? json_string(rvs) : NULL;
+	json_t *top = json_copy(p->obj);
+	json_t *md = json_copy(json_object_get(p->obj, "metadata"));
+	json_t *rv = json_string(rvs);
 	store_slab_end();
-	if (!rvs && top && md) {
-		json_object_set_new(top, "metadata", md);
-		return top;
-	}
 	if (!top || !md || !rv) {
 		json_decref(top);
 		json_decref(md);
