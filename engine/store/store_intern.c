@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/log.h"
 #include "engine/mem.h"
@@ -163,34 +164,47 @@ static bool node_same(json_t *a, json_t *b)
 }
 
 /* The slab: size classes of 8 bytes up to SLAB_MAX, in 64 KiB chunks
- * carved from one reserved range of address space; freed blocks go on
- * their class's list and are used again.  A chunk whose blocks are all
- * free again (none in use, none in a thread's cache) is given back to the
- * system (store_slab_release, after a sweep) and is the next chunk any
- * class needs: without that, the slab would hold its high-water mark for
- * good, and what it holds follows the watch history, whose window is in
- * time, so a faster minute than any before would raise it once more. */
+ * carved from one reserved range of address space.  Each chunk keeps its
+ * own list of free blocks, and a class hands out the blocks of its lowest
+ * chunk that has any: what stays gathers in the low chunks and the high
+ * ones drain.  After a sweep (store_slab_release) a chunk whose blocks are
+ * all free again (none in use, none in a thread's cache) is given back to
+ * the system and is the next chunk any class needs; in the others, a page
+ * (4 KiB) that only free blocks touch is given back too ("dormant": the
+ * blocks that start in it are off the chunk's list, since their links
+ * would read as zeros, and go back on it, one page at a time, when the
+ * chunk's list runs out).  Without that, the slab would hold its
+ * high-water mark for good, and what it holds follows the watch history,
+ * whose window is in time, so a faster minute than any before would raise
+ * it once more. */
 
 #define SLAB_MAX     512
 #define SLAB_CLASSES (SLAB_MAX / 8)
 #define SLAB_CHUNK   (64 * 1024)
+#define SLAB_PAGE    4096
+#define SLAB_PAGES   (SLAB_CHUNK / SLAB_PAGE)
 #define SLAB_RANGE   ((size_t)16 << 30) /* address space, not memory */
 #define SLAB_NCHUNK  (SLAB_RANGE / SLAB_CHUNK)
 #define CHUNK_FREE   0xff /* cls[] of a chunk given back */
 #define CHUNK_OF(p)  ((size_t)((char *)(p)-slab.base) / SLAB_CHUNK)
-#define RELEASE_MIN  16 /* chunks (1 MiB): fewer empty ones are not worth a pass */
+#define AVAIL(k, c)  slab.avail[(k) / 64 * SLAB_CLASSES + (c)]
+#define AVAIL_BIT(k) (1ULL << ((k) % 64))
 
 static struct {
 	pthread_mutex_t mu;
-	char *base, *end;	     /* the range (set once, before any use) */
-	unsigned char *cls;	     /* per chunk of the range: its class, or CHUNK_FREE */
-	uint16_t *used;		     /* mu: per chunk: its blocks out of the free lists */
-	uint32_t *spare;	     /* mu: chunks given back, to be used again */
-	size_t nspare;		     /* mu */
-	size_t given_back;	     /* mu: bytes of chunks given back, ever */
-	char *top;		     /* mu: carved up to here */
-	void *free[SLAB_CLASSES];    /* mu: freed blocks, linked through their first word */
-	char *cur[SLAB_CLASSES];     /* mu: the class's chunk being carved */
+	char *base, *end;	  /* the range (set once, before any use) */
+	bool pages;		  /* the system's pages are SLAB_PAGE: dormant pages */
+	unsigned char *cls;	  /* per chunk of the range: its class, or CHUNK_FREE */
+	uint16_t *used;		  /* mu: per chunk: its blocks out of the free lists */
+	void **cfree;		  /* mu: per chunk: its free blocks, linked by their first word */
+	uint16_t *dormant;	  /* mu: per chunk: its pages given back, one bit each */
+	uint64_t *avail;	  /* mu: AVAIL: chunk k of class c has free or dormant blocks */
+	size_t low[SLAB_CLASSES]; /* mu: no word of AVAIL(., c) below this one is set */
+	uint32_t *spare;	  /* mu: chunks given back, to be used again */
+	size_t nspare;		  /* mu */
+	size_t given_back;	  /* mu: bytes of chunks and pages given back, ever */
+	char *top;		  /* mu: carved up to here */
+	char *cur[SLAB_CLASSES];  /* mu: the class's chunk being carved */
 	char *cur_end[SLAB_CLASSES]; /* mu */
 	size_t bytes;		     /* mu: in blocks handed out */
 } slab = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -200,6 +214,62 @@ static __thread bool tls_slab; /* this thread's jansson allocations go to the sl
 static bool in_slab(const void *p)
 {
 	return (const char *)p >= slab.base && (const char *)p < slab.end;
+}
+
+/* Block p of class c back on its chunk's list.  (slab.mu) */
+static void block_put(size_t c, void *p)
+{
+	size_t k = CHUNK_OF(p);
+	*(void **)p = slab.cfree[k];
+	slab.cfree[k] = p;
+	slab.used[k]--;
+	AVAIL(k, c) |= AVAIL_BIT(k);
+	if (k / 64 < slab.low[c])
+		slab.low[c] = k / 64;
+}
+
+/* The blocks of class c (size sz) that start in page i of chunk k back
+ * on its list.  (slab.mu) */
+static void page_wake(size_t k, size_t i, size_t sz)
+{
+	char *chunk = slab.base + k * SLAB_CHUNK;
+	size_t first = (i * SLAB_PAGE + sz - 1) / sz, end = ((i + 1) * SLAB_PAGE + sz - 1) / sz;
+	if (end > SLAB_CHUNK / sz)
+		end = SLAB_CHUNK / sz;
+	for (size_t b = end; b-- > first;) {
+		*(void **)(chunk + b * sz) = slab.cfree[k];
+		slab.cfree[k] = chunk + b * sz;
+	}
+	slab.dormant[k] &= (uint16_t) ~(1u << i);
+}
+
+/* A free block of class c from the lowest chunk that has one, or NULL.
+ * (slab.mu) */
+static void *block_get(size_t c)
+{
+	size_t words = (CHUNK_OF(slab.top) + 63) / 64;
+	for (size_t w = slab.low[c]; w < words; w++) {
+		uint64_t m = slab.avail[w * SLAB_CLASSES + c];
+		if (!m)
+			continue;
+		slab.low[c] = w;
+		size_t k = w * 64 + (size_t)__builtin_ctzll(m);
+		while (!slab.cfree[k] && slab.dormant[k])
+			page_wake(k, (size_t)__builtin_ctz(slab.dormant[k]), (c + 1) * 8);
+		void *p = slab.cfree[k];
+		if (p)
+			slab.cfree[k] = *(void **)p;
+		if (!slab.cfree[k] && !slab.dormant[k])
+			AVAIL(k, c) &= ~AVAIL_BIT(k);
+		if (!p) {
+			w--; /* a page with no block of its own: this word again */
+			continue;
+		}
+		slab.used[k]++;
+		return p;
+	}
+	slab.low[c] = words;
+	return NULL;
 }
 
 /*
@@ -230,22 +300,18 @@ static void tc_flush(size_t c, unsigned keep)
 {
 	if (tc.n[c] <= keep)
 		return;
-	void *first = tc.head[c], *last = first;
 	unsigned k = tc.n[c] - keep;
-	for (unsigned i = 1; i < k; i++)
-		last = *(void **)last;
-	tc.head[c] = *(void **)last;
-	tc.n[c] = keep;
+	void *p = tc.head[c];
 	pthread_mutex_lock(&slab.mu);
-	for (void *p = first;; p = *(void **)p) {
-		slab.used[CHUNK_OF(p)]--;
-		if (p == last)
-			break;
+	for (unsigned i = 0; i < k; i++) {
+		void *next = *(void **)p;
+		block_put(c, p);
+		p = next;
 	}
-	*(void **)last = slab.free[c];
-	slab.free[c] = first;
 	slab.bytes -= (size_t)k * (c + 1) * 8;
 	pthread_mutex_unlock(&slab.mu);
+	tc.head[c] = p;
+	tc.n[c] = keep;
 }
 
 static void tc_exit(void *arg)
@@ -271,14 +337,20 @@ static void tc_enter(void)
 	}
 }
 
-/* A chunk to carve class c's blocks from: one given back, or the next of
- * the range; false when the range is used up.  (slab.mu) */
+/* A chunk to carve class c's blocks from: the lowest given back, or the
+ * next of the range; false when the range is used up.  (slab.mu) */
 static bool new_chunk(size_t c)
 {
 	size_t sz = (c + 1) * 8;
-	char *chunk =
-	    slab.nspare ? slab.base + (size_t)slab.spare[--slab.nspare] * SLAB_CHUNK : slab.top;
-	if (chunk == slab.top) {
+	char *chunk = slab.top;
+	if (slab.nspare) {
+		size_t j = 0;
+		for (size_t i = 1; i < slab.nspare; i++)
+			if (slab.spare[i] < slab.spare[j])
+				j = i;
+		chunk = slab.base + (size_t)slab.spare[j] * SLAB_CHUNK;
+		slab.spare[j] = slab.spare[--slab.nspare];
+	} else {
 		if (slab.top + SLAB_CHUNK > slab.end)
 			return false;
 		slab.top += SLAB_CHUNK;
@@ -297,16 +369,14 @@ static bool tc_fill(size_t c)
 	unsigned got = 0;
 	pthread_mutex_lock(&slab.mu);
 	while (got < SLAB_TC / 2) {
-		void *p = slab.free[c];
-		if (p) {
-			slab.free[c] = *(void **)p;
-		} else {
+		void *p = block_get(c);
+		if (!p) {
 			if ((size_t)(slab.cur_end[c] - slab.cur[c]) < sz && !new_chunk(c))
 				break;
 			p = slab.cur[c];
 			slab.cur[c] += sz;
+			slab.used[CHUNK_OF(p)]++;
 		}
-		slab.used[CHUNK_OF(p)]++;
 		*(void **)p = tc.head[c];
 		tc.head[c] = p;
 		got++;
@@ -382,7 +452,11 @@ static void slab_init(void)
 	}
 	slab.cls = xcalloc(SLAB_NCHUNK, 1);
 	slab.used = xcalloc(SLAB_NCHUNK, sizeof(*slab.used));
+	slab.cfree = xcalloc(SLAB_NCHUNK, sizeof(*slab.cfree));
+	slab.dormant = xcalloc(SLAB_NCHUNK, sizeof(*slab.dormant));
+	slab.avail = xcalloc(SLAB_NCHUNK / 64 * SLAB_CLASSES, sizeof(*slab.avail));
 	slab.spare = xcalloc(SLAB_NCHUNK, sizeof(*slab.spare));
+	slab.pages = sysconf(_SC_PAGESIZE) == SLAB_PAGE;
 	slab.base = slab.top = b;
 	slab.end = slab.base + SLAB_RANGE;
 	json_set_alloc_funcs(j_malloc, j_free);
@@ -394,26 +468,74 @@ void store_slab_init(void)
 	pthread_once(&slab_once, slab_init);
 }
 
-/* Is chunk k empty and not a class's chunk being carved? (slab.mu) */
-static bool chunk_empty(size_t k)
+/* Is chunk k in use and not a class's chunk being carved? (slab.mu) */
+static bool chunk_done(size_t k)
 {
 	unsigned char c = slab.cls[k];
 	char *chunk = slab.base + k * SLAB_CHUNK;
-	return c != CHUNK_FREE && slab.used[k] == 0 &&
-	       !(slab.cur[c] >= chunk && slab.cur[c] < chunk + SLAB_CHUNK);
+	return c != CHUNK_FREE && !(slab.cur[c] >= chunk && slab.cur[c] < chunk + SLAB_CHUNK);
 }
 
-/* Takes the blocks of empty chunks off class c's free list (all of a
- * chunk's blocks are on it when none is handed out).  (slab.mu) */
-static void unlink_empty(size_t c)
+/* Gives back chunk k, empty.  (slab.mu) */
+static void chunk_give(size_t k)
 {
-	void **pp = &slab.free[c];
-	while (*pp) {
-		if (chunk_empty(CHUNK_OF(*pp)))
-			*pp = *(void **)*pp;
-		else
-			pp = (void **)*pp;
+	madvise(slab.base + k * SLAB_CHUNK, SLAB_CHUNK, MADV_DONTNEED);
+	AVAIL(k, slab.cls[k]) &= ~AVAIL_BIT(k);
+	slab.cfree[k] = NULL;
+	slab.dormant[k] = 0;
+	slab.cls[k] = CHUNK_FREE;
+	slab.spare[slab.nspare++] = (uint32_t)k;
+}
+
+/* Gives back the pages of chunk k (in use, fully carved) that only free
+ * blocks touch; their bytes.  (slab.mu) */
+static size_t chunk_pages(size_t k)
+{
+	size_t sz = (slab.cls[k] + 1) * 8, nb = SLAB_CHUNK / sz;
+	char *chunk = slab.base + k * SLAB_CHUNK;
+	uint64_t fr[SLAB_CHUNK / 8 / 64] = {0}; /* a bit per block: free */
+	for (void *p = slab.cfree[k]; p; p = *(void **)p) {
+		size_t b = (size_t)((char *)p - chunk) / sz;
+		fr[b / 64] |= 1ULL << (b % 64);
 	}
+	uint16_t give = 0;
+	for (size_t i = 0; i < SLAB_PAGES; i++) {
+		size_t first = i * SLAB_PAGE / sz, last = ((i + 1) * SLAB_PAGE - 1) / sz;
+		if (slab.dormant[k] & (1u << i)) {
+			for (size_t b = (i * SLAB_PAGE + sz - 1) / sz;
+			     b * sz < (i + 1) * SLAB_PAGE && b < nb; b++)
+				fr[b / 64] |= 1ULL << (b % 64);
+			continue;
+		}
+		if (first >= nb)
+			break;
+		if (last >= nb)
+			last = nb - 1;
+		bool all = true;
+		for (size_t b = first; all && b <= last; b++)
+			all = fr[b / 64] >> (b % 64) & 1;
+		if (all)
+			give |= (uint16_t)(1u << i);
+	}
+	if (!give)
+		return 0;
+	/* the chunk's list again, without the blocks that start in those pages */
+	void **pp = &slab.cfree[k];
+	for (size_t b = 0; b < nb; b++) {
+		if (!(fr[b / 64] >> (b % 64) & 1))
+			continue;
+		size_t pg = b * sz / SLAB_PAGE;
+		if ((give | slab.dormant[k]) & (1u << pg))
+			continue;
+		*pp = chunk + b * sz;
+		pp = (void **)*pp;
+	}
+	*pp = NULL;
+	for (size_t i = 0; i < SLAB_PAGES; i++)
+		if (give & (1u << i))
+			madvise(chunk + i * SLAB_PAGE, SLAB_PAGE, MADV_DONTNEED);
+	slab.dormant[k] |= give;
+	return (size_t)__builtin_popcount(give) * SLAB_PAGE;
 }
 
 size_t store_slab_release(void)
@@ -423,30 +545,20 @@ size_t store_slab_release(void)
 	__atomic_add_fetch(&slab_gen, 1, __ATOMIC_RELAXED);
 	tc_enter(); /* this thread's blocks (the sweep's frees) first */
 	pthread_mutex_lock(&slab.mu);
-	size_t top = CHUNK_OF(slab.top), n = 0;
-	bool classes[SLAB_CLASSES] = {false};
-	for (size_t k = 0; k < top; k++)
-		if (chunk_empty(k)) {
-			classes[slab.cls[k]] = true;
-			n++;
-		}
-	if (n < RELEASE_MIN) {
-		pthread_mutex_unlock(&slab.mu);
-		return 0;
-	}
-	for (size_t c = 0; c < SLAB_CLASSES; c++)
-		if (classes[c])
-			unlink_empty(c);
-	for (size_t k = 0; k < top; k++) {
-		if (!chunk_empty(k))
+	size_t n = 0;
+	for (size_t k = CHUNK_OF(slab.top); k-- > 0;) {
+		if (!chunk_done(k))
 			continue;
-		madvise(slab.base + k * SLAB_CHUNK, SLAB_CHUNK, MADV_DONTNEED);
-		slab.cls[k] = CHUNK_FREE;
-		slab.spare[slab.nspare++] = (uint32_t)k;
+		if (slab.used[k] == 0) {
+			chunk_give(k);
+			n += SLAB_CHUNK;
+		} else if (slab.pages && slab.cfree[k]) {
+			n += chunk_pages(k);
+		}
 	}
-	slab.given_back += n * SLAB_CHUNK;
+	slab.given_back += n;
 	pthread_mutex_unlock(&slab.mu);
-	return n * SLAB_CHUNK;
+	return n;
 }
 
 size_t store_slab_given_back(void)
