@@ -479,9 +479,15 @@ static void chunk_give(size_t k)
 static bool blocks_free(size_t k, size_t first, size_t last)
 {
 	const uint64_t *bits = BITS(k);
-	for (size_t b = first; b <= last; b++)
-		if (!(bits[b / 64] >> (b % 64) & 1))
+	for (size_t w = first / 64; w <= last / 64; w++) {
+		uint64_t m = ~0ULL;
+		if (w == first / 64)
+			m &= ~0ULL << (first % 64);
+		if (w == last / 64 && last % 64 != 63)
+			m &= (1ULL << (last % 64 + 1)) - 1;
+		if ((bits[w] & m) != m)
 			return false;
+	}
 	return true;
 }
 
