@@ -39,6 +39,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/log.h"
 #include "engine/mem.h"
@@ -163,36 +164,48 @@ static bool node_same(json_t *a, json_t *b)
 }
 
 /* The slab: size classes of 8 bytes up to SLAB_MAX, in 64 KiB chunks
- * carved from one reserved range of address space; freed blocks go on
- * their class's list and are used again.  A chunk whose blocks are all
- * free again (none in use, none in a thread's cache) is given back to the
- * system (store_slab_release, after a sweep) and is the next chunk any
- * class needs: without that, the slab would hold its high-water mark for
+ * taken from one reserved range of address space.  Each chunk has a bitmap
+ * of its free blocks, and a class hands out the lowest free block of its
+ * lowest chunk that has one (address-ordered first fit): what stays
+ * gathers at the low addresses and the high ones drain.  After a sweep
+ * (store_slab_release) a chunk whose blocks are all free (none in use,
+ * none in a thread's cache) is given back to the system and is the next
+ * chunk any class needs, and so is every page (4 KiB) of the others that
+ * only free blocks touch: a free block is only a bit, so its page may read
+ * as zeros.  Without that, the slab would hold its high-water mark for
  * good, and what it holds follows the watch history, whose window is in
  * time, so a faster minute than any before would raise it once more. */
 
 #define SLAB_MAX     512
 #define SLAB_CLASSES (SLAB_MAX / 8)
 #define SLAB_CHUNK   (64 * 1024)
-#define SLAB_RANGE   ((size_t)16 << 30) /* address space, not memory */
+#define SLAB_PAGE    4096
+#define SLAB_PAGES   (SLAB_CHUNK / SLAB_PAGE)
+#define SLAB_WORDS   (SLAB_CHUNK / 8 / 64) /* bitmap words of a chunk */
+#define SLAB_RANGE   ((size_t)16 << 30)	   /* address space, not memory */
 #define SLAB_NCHUNK  (SLAB_RANGE / SLAB_CHUNK)
 #define CHUNK_FREE   0xff /* cls[] of a chunk given back */
 #define CHUNK_OF(p)  ((size_t)((char *)(p)-slab.base) / SLAB_CHUNK)
-#define RELEASE_MIN  16 /* chunks (1 MiB): fewer empty ones are not worth a pass */
+#define AVAIL(k, c)  slab.avail[(k) / 64 * SLAB_CLASSES + (c)]
+#define AVAIL_BIT(k) (1ULL << ((k) % 64))
+#define BITS(k)	     (slab.bits + (k)*SLAB_WORDS)
 
 static struct {
 	pthread_mutex_t mu;
-	char *base, *end;	     /* the range (set once, before any use) */
-	unsigned char *cls;	     /* per chunk of the range: its class, or CHUNK_FREE */
-	uint16_t *used;		     /* mu: per chunk: its blocks out of the free lists */
-	uint32_t *spare;	     /* mu: chunks given back, to be used again */
-	size_t nspare;		     /* mu */
-	size_t given_back;	     /* mu: bytes of chunks given back, ever */
-	char *top;		     /* mu: carved up to here */
-	void *free[SLAB_CLASSES];    /* mu: freed blocks, linked through their first word */
-	char *cur[SLAB_CLASSES];     /* mu: the class's chunk being carved */
-	char *cur_end[SLAB_CLASSES]; /* mu */
-	size_t bytes;		     /* mu: in blocks handed out */
+	char *base, *end;	  /* the range (set once, before any use) */
+	bool pages;		  /* the system's pages are SLAB_PAGE: free pages go back */
+	unsigned char *cls;	  /* per chunk of the range: its class, or CHUNK_FREE */
+	uint16_t *used;		  /* mu: per chunk: its blocks handed out */
+	uint16_t *low_word;	  /* mu: per chunk: no free bit in a word below this one */
+	uint16_t *gone;		  /* mu: per chunk: its pages given back since last touched */
+	uint64_t *bits;		  /* mu: BITS(k): chunk k's free blocks, a bit each */
+	uint64_t *avail;	  /* mu: AVAIL: chunk k (of class c) has free blocks */
+	size_t low[SLAB_CLASSES]; /* mu: no word of AVAIL(., c) below this one is set */
+	uint32_t *spare;	  /* mu: chunks given back, to be used again */
+	size_t nspare;		  /* mu */
+	size_t top;		  /* mu: chunks of the range used so far */
+	size_t given_back;	  /* mu: bytes of chunks and pages given back, ever */
+	size_t bytes;		  /* mu: in blocks handed out */
 } slab = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static __thread bool tls_slab; /* this thread's jansson allocations go to the slab */
@@ -200,6 +213,85 @@ static __thread bool tls_slab; /* this thread's jansson allocations go to the sl
 static bool in_slab(const void *p)
 {
 	return (const char *)p >= slab.base && (const char *)p < slab.end;
+}
+
+/* The pages that block b of size sz touches, as a mask. */
+static uint16_t block_pages(size_t b, size_t sz)
+{
+	size_t p0 = b * sz / SLAB_PAGE, p1 = ((b + 1) * sz - 1) / SLAB_PAGE;
+	return (uint16_t)(((2u << p1) - 1) & ~((1u << p0) - 1));
+}
+
+/* Block p of class c free again.  (slab.mu) */
+static void block_put(size_t c, void *p)
+{
+	size_t k = CHUNK_OF(p), sz = (c + 1) * 8;
+	size_t b = (size_t)((char *)p - (slab.base + k * SLAB_CHUNK)) / sz;
+	BITS(k)[b / 64] |= 1ULL << (b % 64);
+	if (b / 64 < slab.low_word[k])
+		slab.low_word[k] = (uint16_t)(b / 64);
+	slab.used[k]--;
+	AVAIL(k, c) |= AVAIL_BIT(k);
+	if (k / 64 < slab.low[c])
+		slab.low[c] = k / 64;
+}
+
+/* The lowest free block of class c, or NULL.  (slab.mu) */
+static void *block_get(size_t c)
+{
+	size_t words = (slab.top + 63) / 64, sz = (c + 1) * 8;
+	for (size_t w = slab.low[c]; w < words; w++) {
+		uint64_t m = slab.avail[w * SLAB_CLASSES + c];
+		if (!m)
+			continue;
+		slab.low[c] = w;
+		size_t k = w * 64 + (size_t)__builtin_ctzll(m);
+		uint64_t *bits = BITS(k);
+		size_t i = slab.low_word[k];
+		while (!bits[i]) /* there is one: the chunk is in avail */
+			i++;
+		slab.low_word[k] = (uint16_t)i;
+		size_t b = i * 64 + (size_t)__builtin_ctzll(bits[i]);
+		bits[i] &= bits[i] - 1;
+		if (++slab.used[k] == SLAB_CHUNK / sz)
+			AVAIL(k, c) &= ~AVAIL_BIT(k);
+		slab.gone[k] &= (uint16_t)~block_pages(b, sz);
+		return slab.base + k * SLAB_CHUNK + b * sz;
+	}
+	slab.low[c] = words;
+	return NULL;
+}
+
+/* A chunk for class c, all free: the lowest given back, or the next of
+ * the range; false when the range is used up.  (slab.mu) */
+static bool new_chunk(size_t c)
+{
+	size_t sz = (c + 1) * 8, nb = SLAB_CHUNK / sz, k = slab.top;
+	if (slab.nspare) {
+		size_t j = 0;
+		for (size_t i = 1; i < slab.nspare; i++)
+			if (slab.spare[i] < slab.spare[j])
+				j = i;
+		k = slab.spare[j];
+		slab.spare[j] = slab.spare[--slab.nspare];
+	} else {
+		if ((k + 1) * SLAB_CHUNK > SLAB_RANGE)
+			return false;
+		slab.top++;
+	}
+	uint64_t *bits = BITS(k);
+	memset(bits, 0, SLAB_WORDS * sizeof(*bits));
+	memset(bits, 0xff, nb / 64 * sizeof(*bits));
+	if (nb % 64)
+		bits[nb / 64] = (1ULL << (nb % 64)) - 1;
+	slab.cls[k] = (unsigned char)c;
+	slab.used[k] = 0;
+	slab.low_word[k] = 0;
+	slab.gone[k] = (uint16_t)~0u; /* not touched yet */
+	AVAIL(k, c) |= AVAIL_BIT(k);
+	if (k / 64 < slab.low[c])
+		slab.low[c] = k / 64;
+	return true;
 }
 
 /*
@@ -230,22 +322,18 @@ static void tc_flush(size_t c, unsigned keep)
 {
 	if (tc.n[c] <= keep)
 		return;
-	void *first = tc.head[c], *last = first;
 	unsigned k = tc.n[c] - keep;
-	for (unsigned i = 1; i < k; i++)
-		last = *(void **)last;
-	tc.head[c] = *(void **)last;
-	tc.n[c] = keep;
+	void *p = tc.head[c];
 	pthread_mutex_lock(&slab.mu);
-	for (void *p = first;; p = *(void **)p) {
-		slab.used[CHUNK_OF(p)]--;
-		if (p == last)
-			break;
+	for (unsigned i = 0; i < k; i++) {
+		void *next = *(void **)p;
+		block_put(c, p);
+		p = next;
 	}
-	*(void **)last = slab.free[c];
-	slab.free[c] = first;
 	slab.bytes -= (size_t)k * (c + 1) * 8;
 	pthread_mutex_unlock(&slab.mu);
+	tc.head[c] = p;
+	tc.n[c] = keep;
 }
 
 static void tc_exit(void *arg)
@@ -271,47 +359,24 @@ static void tc_enter(void)
 	}
 }
 
-/* A chunk to carve class c's blocks from: one given back, or the next of
- * the range; false when the range is used up.  (slab.mu) */
-static bool new_chunk(size_t c)
-{
-	size_t sz = (c + 1) * 8;
-	char *chunk =
-	    slab.nspare ? slab.base + (size_t)slab.spare[--slab.nspare] * SLAB_CHUNK : slab.top;
-	if (chunk == slab.top) {
-		if (slab.top + SLAB_CHUNK > slab.end)
-			return false;
-		slab.top += SLAB_CHUNK;
-	}
-	slab.cls[CHUNK_OF(chunk)] = (unsigned char)c;
-	slab.cur[c] = chunk;
-	slab.cur_end[c] = chunk + SLAB_CHUNK / sz * sz;
-	return true;
-}
-
 /* Up to SLAB_TC / 2 blocks of class c into this thread's cache; false
  * when the range is used up. */
 static bool tc_fill(size_t c)
 {
-	size_t sz = (c + 1) * 8;
 	unsigned got = 0;
 	pthread_mutex_lock(&slab.mu);
 	while (got < SLAB_TC / 2) {
-		void *p = slab.free[c];
-		if (p) {
-			slab.free[c] = *(void **)p;
-		} else {
-			if ((size_t)(slab.cur_end[c] - slab.cur[c]) < sz && !new_chunk(c))
+		void *p = block_get(c);
+		if (!p) {
+			if (!new_chunk(c))
 				break;
-			p = slab.cur[c];
-			slab.cur[c] += sz;
+			continue;
 		}
-		slab.used[CHUNK_OF(p)]++;
 		*(void **)p = tc.head[c];
 		tc.head[c] = p;
 		got++;
 	}
-	slab.bytes += got * sz;
+	slab.bytes += got * (c + 1) * 8;
 	pthread_mutex_unlock(&slab.mu);
 	tc.n[c] += got;
 	return got > 0;
@@ -365,7 +430,9 @@ static pthread_once_t slab_once = PTHREAD_ONCE_INIT;
 
 /* Reserves the range and makes jansson free through j_free.  Without the
  * range (or under AddressSanitizer, which must see every block) nothing
- * is copied and jansson keeps glibc's functions. */
+ * is copied and jansson keeps glibc's functions.  The per-chunk tables
+ * are address space too until a chunk is used (the bitmaps: 1 KiB a
+ * chunk). */
 static void slab_init(void)
 {
 #if defined(__SANITIZE_ADDRESS__) || STORE_HAS_ASAN
@@ -382,8 +449,13 @@ static void slab_init(void)
 	}
 	slab.cls = xcalloc(SLAB_NCHUNK, 1);
 	slab.used = xcalloc(SLAB_NCHUNK, sizeof(*slab.used));
+	slab.low_word = xcalloc(SLAB_NCHUNK, sizeof(*slab.low_word));
+	slab.gone = xcalloc(SLAB_NCHUNK, sizeof(*slab.gone));
+	slab.bits = xcalloc(SLAB_NCHUNK * SLAB_WORDS, sizeof(*slab.bits));
+	slab.avail = xcalloc(SLAB_NCHUNK / 64 * SLAB_CLASSES, sizeof(*slab.avail));
 	slab.spare = xcalloc(SLAB_NCHUNK, sizeof(*slab.spare));
-	slab.base = slab.top = b;
+	slab.pages = sysconf(_SC_PAGESIZE) == SLAB_PAGE;
+	slab.base = b;
 	slab.end = slab.base + SLAB_RANGE;
 	json_set_alloc_funcs(j_malloc, j_free);
 #endif
@@ -394,26 +466,50 @@ void store_slab_init(void)
 	pthread_once(&slab_once, slab_init);
 }
 
-/* Is chunk k empty and not a class's chunk being carved? (slab.mu) */
-static bool chunk_empty(size_t k)
+/* Gives back chunk k, all free.  (slab.mu) */
+static void chunk_give(size_t k)
 {
-	unsigned char c = slab.cls[k];
-	char *chunk = slab.base + k * SLAB_CHUNK;
-	return c != CHUNK_FREE && slab.used[k] == 0 &&
-	       !(slab.cur[c] >= chunk && slab.cur[c] < chunk + SLAB_CHUNK);
+	madvise(slab.base + k * SLAB_CHUNK, SLAB_CHUNK, MADV_DONTNEED);
+	AVAIL(k, slab.cls[k]) &= ~AVAIL_BIT(k);
+	slab.cls[k] = CHUNK_FREE;
+	slab.spare[slab.nspare++] = (uint32_t)k;
 }
 
-/* Takes the blocks of empty chunks off class c's free list (all of a
- * chunk's blocks are on it when none is handed out).  (slab.mu) */
-static void unlink_empty(size_t c)
+/* Are blocks first..last of chunk k all free?  (slab.mu) */
+static bool blocks_free(size_t k, size_t first, size_t last)
 {
-	void **pp = &slab.free[c];
-	while (*pp) {
-		if (chunk_empty(CHUNK_OF(*pp)))
-			*pp = *(void **)*pp;
-		else
-			pp = (void **)*pp;
+	const uint64_t *bits = BITS(k);
+	for (size_t w = first / 64; w <= last / 64; w++) {
+		uint64_t m = ~0ULL;
+		if (w == first / 64)
+			m &= ~0ULL << (first % 64);
+		if (w == last / 64 && last % 64 != 63)
+			m &= (1ULL << (last % 64 + 1)) - 1;
+		if ((bits[w] & m) != m)
+			return false;
 	}
+	return true;
+}
+
+/* Gives back the pages of chunk k (in use) that only free blocks touch;
+ * their bytes.  (slab.mu) */
+static size_t chunk_pages(size_t k)
+{
+	size_t sz = (slab.cls[k] + 1) * 8, nb = SLAB_CHUNK / sz, n = 0;
+	char *chunk = slab.base + k * SLAB_CHUNK;
+	for (size_t i = 0; i < SLAB_PAGES; i++) {
+		size_t first = i * SLAB_PAGE / sz, last = ((i + 1) * SLAB_PAGE - 1) / sz;
+		if (first >= nb)
+			break;
+		if (last >= nb)
+			last = nb - 1;
+		if ((slab.gone[k] & (1u << i)) || !blocks_free(k, first, last))
+			continue;
+		madvise(chunk + i * SLAB_PAGE, SLAB_PAGE, MADV_DONTNEED);
+		slab.gone[k] |= (uint16_t)(1u << i);
+		n += SLAB_PAGE;
+	}
+	return n;
 }
 
 size_t store_slab_release(void)
@@ -423,30 +519,20 @@ size_t store_slab_release(void)
 	__atomic_add_fetch(&slab_gen, 1, __ATOMIC_RELAXED);
 	tc_enter(); /* this thread's blocks (the sweep's frees) first */
 	pthread_mutex_lock(&slab.mu);
-	size_t top = CHUNK_OF(slab.top), n = 0;
-	bool classes[SLAB_CLASSES] = {false};
-	for (size_t k = 0; k < top; k++)
-		if (chunk_empty(k)) {
-			classes[slab.cls[k]] = true;
-			n++;
-		}
-	if (n < RELEASE_MIN) {
-		pthread_mutex_unlock(&slab.mu);
-		return 0;
-	}
-	for (size_t c = 0; c < SLAB_CLASSES; c++)
-		if (classes[c])
-			unlink_empty(c);
-	for (size_t k = 0; k < top; k++) {
-		if (!chunk_empty(k))
+	size_t n = 0;
+	for (size_t k = slab.top; k-- > 0;) {
+		if (slab.cls[k] == CHUNK_FREE)
 			continue;
-		madvise(slab.base + k * SLAB_CHUNK, SLAB_CHUNK, MADV_DONTNEED);
-		slab.cls[k] = CHUNK_FREE;
-		slab.spare[slab.nspare++] = (uint32_t)k;
+		if (slab.used[k] == 0) {
+			n += (size_t)(SLAB_PAGES - __builtin_popcount(slab.gone[k])) * SLAB_PAGE;
+			chunk_give(k);
+		} else if (slab.pages) {
+			n += chunk_pages(k);
+		}
 	}
-	slab.given_back += n * SLAB_CHUNK;
+	slab.given_back += n;
 	pthread_mutex_unlock(&slab.mu);
-	return n * SLAB_CHUNK;
+	return n;
 }
 
 size_t store_slab_given_back(void)

@@ -182,6 +182,50 @@ static void test_slab_release(void)
 	store_history_bytes_for_test = 0;
 }
 
+/* Pages that only free blocks touch are given back while the rest of
+ * their chunk is in use, and their blocks serve again, intact. */
+static void test_slab_pages(void)
+{
+	enum { N = 40000, RUN_LEN = 128 };
+	static json_t *v[N], *w[N];
+	char buf[160];
+	store_slab_begin();
+	for (int i = 0; i < N; i++) {
+		snprintf(buf, sizeof(buf), "%0100d", i);
+		v[i] = json_string(buf);
+	}
+	store_slab_end();
+	/* runs of RUN_LEN freed, one of every four runs kept */
+	for (int i = 0; i < N; i++)
+		if (i / RUN_LEN % 4) {
+			json_decref(v[i]);
+			v[i] = NULL;
+		}
+	size_t back = store_slab_release();
+	printf("  slab: %zu KiB of pages given back, chunks still in use\n", back >> 10);
+	CHECK(back >= 256 * 1024);
+	store_slab_begin();
+	for (int i = 0; i < N; i++) {
+		snprintf(buf, sizeof(buf), "%0100d", N + i);
+		w[i] = json_string(buf);
+	}
+	store_slab_end();
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		snprintf(buf, sizeof(buf), "%0100d", i);
+		if (v[i])
+			bad += strcmp(json_string_value(v[i]), buf) != 0;
+		snprintf(buf, sizeof(buf), "%0100d", N + i);
+		bad += !w[i] || strcmp(json_string_value(w[i]), buf) != 0;
+	}
+	CHECK(bad == 0);
+	for (int i = 0; i < N; i++) {
+		json_decref(v[i]);
+		json_decref(w[i]);
+	}
+	store_slab_release();
+}
+
 /* Old events leave the ring by bytes; a watcher still gets all of them. */
 static void test_history_bytes(void)
 {
@@ -291,6 +335,7 @@ int main(void)
 	RUN(test_shared_values);
 	RUN(test_sweep);
 	RUN(test_slab_release);
+	RUN(test_slab_pages);
 	RUN(test_history_bytes);
 	RUN(test_history_fresh);
 	RUN(test_count);
