@@ -66,10 +66,10 @@ void fs_kernel_tune(bool wake_here)
  * then anyway; a RELEASE or a FORGET, which the kernel queues at close()
  * without waiting, would otherwise switch the caller out and back in
  * again, where now the thread takes the request when the caller next
- * sleeps (often with the next OPEN).  A `cat` of an unchanged file went
- * from 35 to 26 µs here (docs/benchmarks.md, "reads: FUSE threads as
- * batch").  The CPU share of the threads is not changed: SCHED_BATCH is
- * the fair class with the same nice value.
+ * sleeps (often with the next OPEN).  A `cat` of an unchanged file: 36.4
+ * -> 32.6 µs here, medians of alternating runs (docs/benchmarks.md,
+ * "every target again, on a slower day").  The CPU share of the threads
+ * is not changed: SCHED_BATCH is the fair class with the same nice value.
  */
 void fs_kernel_batch_threads(void)
 {
