@@ -5,6 +5,11 @@
 # output, stderr, stdin, exit codes, a terminal with its size and a
 # resize, errors, two connections through one port-forward, and a server
 # that stops while a session runs.
+#
+# One session is idle for 65 s by design (past the server's 60 s connection
+# timeout), and the rest runs for three kubectl versions: past the default
+# 120 s on a slow machine (a CI run timed out at the idle step).
+# e2e-time-limit: 240
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_ctl.sh"
 . "$(dirname "$0")/lib_http.sh"
