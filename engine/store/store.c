@@ -3,14 +3,10 @@
  *
  * Why it is built this way:
  *
- * SQLite holds the truth in three tables: `log` (every change, keyed by
- * revision, with the object's text; kept for STORE_LOG_KEEP revisions; a
- * DELETED row holds the object's last state), `objects` (each object's
- * key and the revision of its latest state, whose text is that log row)
+ * SQLite holds the truth in three tables: `objects` (the latest state of
+ * each object), `log` (every change, keyed by revision, kept for
+ * STORE_LOG_KEEP revisions; a DELETED row holds the object's last state)
  * and `meta` (schema version, current revision, compacted revision).
- * Each put writes its text once, in the log: compaction keeps the rows
- * objects point at, and the put or delete that moves an object off a row
- * kept so deletes it (schema 2; schema 1 kept the text in both tables).
  *
  * Memory holds a copy of the committed state so that reads never wait on
  * the disk: an index kind -> namespace -> name -> sobj and a reverse index
@@ -46,7 +42,7 @@
 #include "engine/store/watch.h"
 #include "engine/store/store_int.h"
 
-#define SCHEMA_VERSION	 2
+#define SCHEMA_VERSION	 1
 #define COMPACT_MAX_ROWS 10000 /* log rows deleted per batch at most */
 #define BATCH_MAX	 1024  /* requests in one batch at most */
 #define BUSY_TIMEOUT_MS	 5000
@@ -62,18 +58,15 @@ static const char *const wsql[S_COUNT] = {
     [S_SAVEPOINT] = "SAVEPOINT req",
     [S_RELEASE] = "RELEASE req",
     [S_ROLLBACK_TO] = "ROLLBACK TO req",
-    [S_UPSERT] = "INSERT INTO objects(kind, ns, name, rv, user_rv, mtime)"
-		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(kind, ns, name) DO UPDATE"
-		 " SET rv = excluded.rv, user_rv = excluded.user_rv, mtime = excluded.mtime",
+    [S_UPSERT] = "INSERT INTO objects(kind, ns, name, rv, user_rv, mtime, data)"
+		 " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(kind, ns, name) DO UPDATE"
+		 " SET rv = excluded.rv, user_rv = excluded.user_rv,"
+		 " mtime = excluded.mtime, data = excluded.data",
     [S_DELETE] = "DELETE FROM objects WHERE kind = ?1 AND ns = ?2 AND name = ?3",
     [S_LOG] = "INSERT INTO log(rv, type, kind, ns, name, obj_rv, user_rv, mtime, data)"
 	      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_META] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
-    /* the rows objects point at stay */
-    [S_COMPACT] = "DELETE FROM log WHERE rv > ?2 AND rv <= ?1 AND NOT EXISTS(SELECT 1"
-		  " FROM objects o WHERE o.kind = log.kind AND o.ns = log.ns"
-		  " AND o.name = log.name AND o.rv = log.rv)",
-    [S_UNPIN] = "DELETE FROM log WHERE rv = ?1",
+    [S_COMPACT] = "DELETE FROM log WHERE rv <= ?1",
 };
 
 static const char schema_sql[] =
@@ -81,25 +74,11 @@ static const char schema_sql[] =
     " WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS objects(kind TEXT NOT NULL, ns TEXT NOT NULL,"
     " name TEXT NOT NULL, rv INTEGER NOT NULL, user_rv INTEGER NOT NULL,"
-    " mtime INTEGER NOT NULL, UNIQUE(kind, ns, name));"
+    " mtime INTEGER NOT NULL, data TEXT NOT NULL, UNIQUE(kind, ns, name));"
     "CREATE TABLE IF NOT EXISTS log(rv INTEGER PRIMARY KEY, type INTEGER NOT NULL,"
     " kind TEXT NOT NULL, ns TEXT NOT NULL, name TEXT NOT NULL, obj_rv INTEGER NOT NULL,"
     " user_rv INTEGER NOT NULL, mtime INTEGER NOT NULL, data TEXT NOT NULL);"
-    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 2);";
-
-/* Schema 1 -> 2: each object's text goes to the log row of its revision
- * (kept there, or made again as a MODIFIED row if compacted away), and
- * objects loses its copy. */
-static const char migrate1_sql[] =
-    "INSERT OR IGNORE INTO log(rv, type, kind, ns, name, obj_rv, user_rv, mtime, data)"
-    " SELECT rv, 2, kind, ns, name, rv, user_rv, mtime, data FROM objects;"
-    "CREATE TABLE objects_v2(kind TEXT NOT NULL, ns TEXT NOT NULL,"
-    " name TEXT NOT NULL, rv INTEGER NOT NULL, user_rv INTEGER NOT NULL,"
-    " mtime INTEGER NOT NULL, UNIQUE(kind, ns, name));"
-    "INSERT INTO objects_v2 SELECT kind, ns, name, rv, user_rv, mtime FROM objects;"
-    "DROP TABLE objects;"
-    "ALTER TABLE objects_v2 RENAME TO objects;"
-    "UPDATE meta SET value = 2 WHERE key = 'schema';";
+    "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', 1);";
 
 /* The store whose txn function this thread is running, to catch re-entry. */
 __thread struct store *tls_txn_store;
@@ -389,7 +368,6 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 	json_object_set_new(md, "resourceVersion", json_string(rvs));
 	int64_t user_rv = user_change ? rv : prev ? prev->user_rv : 0;
 	enum store_event_type type = prev ? STORE_MODIFIED : STORE_ADDED;
-	int64_t prev_rv = prev ? prev->rv : 0;
 	sobj_unref(prev);
 
 	if (!(obj = store_intern(obj)))
@@ -398,23 +376,11 @@ int64_t store_txn_put(struct store_txn *tx, const char *kind, const char *ns, co
 	char *text = store_text(obj);
 	if (text)
 		text = store_seal(kind, ns, name, text);
-	return txn_write(tx, o, type, prev_rv, text, e);
+	return txn_write(tx, o, type, text, e);
 }
 
-/*
- * Deletes the log row of an object's previous revision prev_rv if
- * compaction kept it only because the object pointed at it.
- */
-static int unpin(struct store *st, int64_t prev_rv, struct err **e)
-{
-	if (prev_rv <= 0 || prev_rv > st->compacted)
-		return 0;
-	sqlite3_bind_int64(st->ws[S_UNPIN], 1, prev_rv);
-	return run(st, st->ws[S_UNPIN], e, "log unpin");
-}
-
-int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, int64_t prev_rv,
-		  char *text, struct err **e)
+int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, char *text,
+		  struct err **e)
 {
 	struct store *st = tx->st;
 	if (!text) {
@@ -425,8 +391,8 @@ int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type ty
 	}
 	o->size = strlen(text);
 	struct err *le = NULL;
-	/* the log row with the text, the object's row with its revision */
-	int rc = space_check_put(st, o->size + 256, &le);
+	/* the object's row and its log row */
+	int rc = space_check_put(st, 2 * o->size + 256, &le);
 	if (rc) {
 		free(text);
 		sobj_unref(o);
@@ -439,11 +405,10 @@ int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type ty
 	sqlite3_bind_int64(s, 4, o->rv);
 	sqlite3_bind_int64(s, 5, o->user_rv);
 	sqlite3_bind_int64(s, 6, o->mtime_ns);
+	sqlite3_bind_text(s, 7, text, (int)o->size, SQLITE_STATIC);
 	rc = run(st, s, &le, "object write");
 	if (!rc)
 		rc = log_row(st, o->rv, type, o, text, &le);
-	if (!rc)
-		rc = unpin(st, prev_rv, &le);
 	free(text);
 	if (rc) {
 		sobj_unref(o);
@@ -478,8 +443,6 @@ int64_t store_txn_delete(struct store_txn *tx, const char *kind, const char *ns,
 		      : err_make(&le, ENOMEM, "%s %s/%s: can't encode as JSON", kind, ns, name);
 	if (!rc)
 		rc = log_row(st, rv, STORE_DELETED, prev, text, &le);
-	if (!rc)
-		rc = unpin(st, prev->rv, &le);
 	free(text);
 	if (rc) {
 		sobj_unref(prev);
@@ -593,7 +556,6 @@ static int64_t batch_compact(struct store *st)
 	if (rc)
 		goto fail;
 	sqlite3_bind_int64(st->ws[S_COMPACT], 1, upto);
-	sqlite3_bind_int64(st->ws[S_COMPACT], 2, st->compacted);
 	rc = run(st, st->ws[S_COMPACT], &e, "log compaction");
 	if (!rc)
 		rc = meta_set(st, "compacted", upto, &e);
@@ -807,22 +769,6 @@ static void store_init_locks(struct store *st)
 	pthread_rwlockattr_destroy(&ra);
 }
 
-/* Schema 1 -> 2, in one transaction. */
-static int migrate1(struct store *st, struct err **e)
-{
-	int rc = exec(st, "BEGIN IMMEDIATE", "begin", e);
-	if (!rc)
-		rc = exec(st, migrate1_sql, "schema 1 -> 2", e);
-	if (!rc)
-		rc = exec(st, "COMMIT", "commit", e);
-	if (rc) {
-		exec(st, "ROLLBACK", "rollback", NULL);
-		return rc;
-	}
-	log_info("store", "%s: schema 1 -> 2 (object texts kept once, in the log)", st->path);
-	return 0;
-}
-
 /* Opens the write connection: WAL, synchronous=FULL, schema, statements. */
 static int open_writer(struct store *st, struct err **e)
 {
@@ -862,8 +808,6 @@ static int open_writer(struct store *st, struct err **e)
 	}
 	int64_t version = 0;
 	rc = query_int(st, st->wdb, "SELECT value FROM meta WHERE key = 'schema'", &version, e);
-	if (!rc && version == 1 && !(rc = migrate1(st, e)))
-		version = 2;
 	if (rc)
 		return rc;
 	if (version != SCHEMA_VERSION)
@@ -878,16 +822,12 @@ static int open_writer(struct store *st, struct err **e)
 	return 0;
 }
 
-/* Reads every row of `objects`, with its text from its log row, into the
- * index, and the revisions. */
+/* Reads every row of `objects` into the index, and the revisions. */
 static int load(struct store *st, struct err **e)
 {
 	sqlite3_stmt *s;
 	int rc = sqlite3_prepare_v2(
-	    st->wdb,
-	    "SELECT o.kind, o.ns, o.name, o.rv, o.user_rv, o.mtime, l.data FROM objects o"
-	    " LEFT JOIN log l ON l.rv = o.rv", /* no log row: corrupt, said below */
-	    -1, &s, NULL);
+	    st->wdb, "SELECT kind, ns, name, rv, user_rv, mtime, data FROM objects", -1, &s, NULL);
 	if (rc != SQLITE_OK)
 		return sql_err(st, st->wdb, rc, e, "load");
 	int ret = 0;

@@ -27,7 +27,6 @@ enum {
 	S_LOG,
 	S_META,
 	S_COMPACT,
-	S_UNPIN,
 	S_COUNT
 };
 
@@ -101,8 +100,6 @@ struct store {
 	char *reserve_path;   /* PATH.reserve: disk kept back for deletes */
 	bool reserve_held;    /* the reserve file is in place, full size */
 	bool tight;	      /* a put was refused since the last batch */
-	int64_t disk_seen;    /* disk_free at the last look (per batch, per MiB put) */
-	int64_t disk_put;     /* bytes put since that look */
 
 	struct estore *etcd; /* the etcd backend (store_etcd.c); NULL: SQLite */
 	struct ckpt *ckpt;   /* the checkpoint thread (store_ckpt.c), or NULL */
@@ -189,10 +186,9 @@ void txn_truncate(struct store_txn *tx, size_t nw);
 void txn_free(struct store_txn *tx);
 int txn_fail(struct store_txn *tx, int rc, struct err **le, struct err **e);
 /* SQLite: writes o (taken) as the new state with its JSON text (taken;
- * NULL: it could not be encoded): the rows, then the batch's record.
- * prev_rv: the revision o replaces (0: none). */
-int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, int64_t prev_rv,
-		  char *text, struct err **e);
+ * NULL: it could not be encoded): the rows, then the batch's record. */
+int64_t txn_write(struct store_txn *tx, struct sobj *o, enum store_event_type type, char *text,
+		  struct err **e);
 /* The store whose txn function this thread is running, to catch re-entry. */
 extern __thread struct store *tls_txn_store;
 

@@ -170,7 +170,6 @@ int64_t store_txn_put_prep(struct store_txn *tx, const struct store_prep *p, boo
 	snprintf(rvs, sizeof(rvs), "%" PRId64, rv);
 	int64_t user_rv = user_change ? rv : prev ? prev->user_rv : 0;
 	enum store_event_type type = prev ? STORE_MODIFIED : STORE_ADDED;
-	int64_t prev_rv = prev ? prev->rv : 0;
 	sobj_unref(prev);
 	json_t *obj = with_rv(p, rvs); /* its values are already shared */
 	if (!obj)
@@ -179,5 +178,5 @@ int64_t store_txn_put_prep(struct store_txn *tx, const struct store_prep *p, boo
 	char *text = p->text ? text_with_rv(p, rvs) : store_text(obj);
 	if (text)
 		text = store_seal(p->kind, p->ns, p->name, text);
-	return txn_write(tx, o, type, prev_rv, text, e);
+	return txn_write(tx, o, type, text, e);
 }

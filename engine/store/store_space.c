@@ -59,25 +59,6 @@ static int64_t disk_free(struct store *st)
 	return (int64_t)sv.f_bavail * (int64_t)sv.f_frsize;
 }
 
-#define DISK_LOOK_EVERY (1024 * 1024) /* bytes put between two statvfs in a batch */
-
-/* Bytes free on the disk as a put sees it: looked at when its batch began
- * and again after each MiB put, less what the batch put since the look
- * (a statvfs a put was 6 % of the commit's time). */
-static int64_t disk_free_put(struct store *st, size_t add)
-{
-	int64_t t = __atomic_load_n(&store_disk_free_for_test, __ATOMIC_RELAXED);
-	if (t >= 0)
-		return t;
-	if (st->disk_put >= DISK_LOOK_EVERY) {
-		st->disk_seen = disk_free(st);
-		st->disk_put = 0;
-	}
-	int64_t avail = st->disk_seen - st->disk_put;
-	st->disk_put += (int64_t)add;
-	return avail;
-}
-
 /* Allocates the reserve file; true once it is in place. */
 static bool reserve_take(struct store *st)
 {
@@ -144,8 +125,6 @@ void space_batch_start(struct store *st)
 {
 	int64_t avail = disk_free(st);
 
-	st->disk_seen = avail;
-	st->disk_put = 0;
 	if (st->reserve_held && avail < STORE_DISK_LOW / 2)
 		reserve_give_back(st);
 	else if (!st->reserve_held && avail >= STORE_DISK_RESERVE + STORE_DISK_LOW &&
@@ -166,7 +145,7 @@ static int64_t used_bytes(struct store *st)
 
 int space_check_put(struct store *st, size_t add, struct err **e)
 {
-	int64_t avail = disk_free_put(st, add);
+	int64_t avail = disk_free(st);
 
 	if (avail < STORE_DISK_LOW || !st->reserve_held) {
 		st->tight = true;

@@ -95,9 +95,7 @@ static int64_t put(struct store *st, const char *name, json_t *obj, bool prep, b
 /* The text the object row of name holds, with its revision replaced by "R". */
 static char *text_norev(const char *path, const char *name, int64_t rv)
 {
-	char *t = row_text(
-	    path, "SELECT l.data FROM objects o JOIN log l ON l.rv = o.rv WHERE o.name = ?1", name,
-	    0);
+	char *t = row_text(path, "SELECT data FROM objects WHERE name = ?1", name, 0);
 	CHECK(t);
 	char *rvs = xasprintf("\"resourceVersion\":\"%" PRId64 "\"", rv);
 	char *at = strstr(t, rvs);
@@ -124,9 +122,7 @@ static void test_same_rows(void)
 	struct sobj *o = store_get(st, "Pod", "ns", "prep");
 	CHECK(o && o->rv == r2);
 	char *enc = json_dumps(o->obj, JSON_COMPACT);
-	char *row = row_text(
-	    path, "SELECT l.data FROM objects o JOIN log l ON l.rv = o.rv WHERE o.name = ?1",
-	    "prep", 0);
+	char *row = row_text(path, "SELECT data FROM objects WHERE name = ?1", "prep", 0);
 	char *log = row_text(path, "SELECT data FROM log WHERE rv = ?1", NULL, r2);
 	CHECK(enc && row && log && !strcmp(enc, row) && !strcmp(enc, log));
 	CHECK(o->size == strlen(enc));
@@ -160,9 +156,7 @@ static void test_mark_in_object_and_user_rv(void)
 	struct sobj *o = store_get(st, "Pod", "ns", "odd");
 	CHECK(o && o->rv == r1 && o->user_rv == r1);
 	char *enc = json_dumps(o->obj, JSON_COMPACT);
-	char *row = row_text(
-	    path, "SELECT l.data FROM objects o JOIN log l ON l.rv = o.rv WHERE o.name = ?1", "odd",
-	    0);
+	char *row = row_text(path, "SELECT data FROM objects WHERE name = ?1", "odd", 0);
 	CHECK(enc && row && !strcmp(enc, row) && strstr(row, "\"app\":\"@cfs:rv@\""));
 	free(enc);
 	free(row);
